@@ -1,0 +1,79 @@
+"""glassgrad: reverse-mode automatic differentiation on NumPy, with PyTorch's names.
+
+>>> import glassgrad as gg
+>>> x = gg.tensor(-2.0, requires_grad=True)
+>>> y = gg.tensor(5.0, requires_grad=True)
+>>> z = gg.tensor(-4.0, requires_grad=True)
+>>> f = (x + y) * z
+>>> f.backward()
+>>> x.grad, y.grad, z.grad
+(tensor(-4.), tensor(-4.), tensor(3.))
+"""
+
+from __future__ import annotations
+
+from glassgrad import autograd, dtypes, ops
+from glassgrad.autograd import grad as _autograd_grad  # noqa: F401
+from glassgrad.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from glassgrad.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    generator,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from glassgrad.dtypes import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    uint8,
+)
+from glassgrad.ops.elementwise import *  # noqa: F403
+from glassgrad.ops.elementwise import abs, pow, round  # noqa: A004
+from glassgrad.ops.indexing import *  # noqa: F403
+from glassgrad.ops.linalg import *  # noqa: F403
+from glassgrad.ops.reductions import *  # noqa: F403
+from glassgrad.ops.reductions import sum  # noqa: A004
+from glassgrad.ops.shape import *  # noqa: F403
+from glassgrad.tensor import Tensor
+
+float = float32  # noqa: A001 - PyTorch spells it torch.float
+bool = bool_  # noqa: A001
+int = int32  # noqa: A001
+Size = tuple
+is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
+__version__ = "0.1.0"
+_ = (autograd, dtypes, ops)

@@ -1,0 +1,525 @@
+"""The engine: records each op as a node while the forward pass runs, then walks the graph backward.
+
+Nothing here knows about a particular op. A node is an instance of a ``Function`` subclass: its
+``forward`` computes on NumPy arrays and its ``backward`` turns the gradient of the output into one
+gradient per input (a vector-Jacobian product). The engine
+
+* records nodes only when grad mode is on and some input requires a gradient,
+* sums each input's gradient back to the input's shape after broadcasting (rules never do),
+* visits nodes in reverse topological order with an explicit stack (no recursion: a graph may be
+  100,000 nodes deep) and frees every gradient as soon as it has been passed on,
+* checks that tensors a rule saved were not modified in place since,
+* releases saved tensors after the walk unless ``retain_graph`` is set.
+
+With ``create_graph=True`` the rules receive ``Tensor`` objects instead of arrays; since rules are
+written with NumPy functions and operators, and ``Tensor`` answers NumPy's dispatch protocols, the
+same rule then records a differentiable graph of the backward pass.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+class _State:
+    """Global switches read on every op; kept in one object so a lookup is one attribute access."""
+
+    __slots__ = ("anomaly", "create_graph", "grad_enabled")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True  # record ops into the graph?
+        self.create_graph = False  # are backward rules being run on Tensors (higher order)?
+        self.anomaly = False  # remember where each op was created and check gradients for NaN?
+
+
+state = _State()
+
+# Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
+Tensor: Any = None
+
+
+class _SavedOutput:
+    """Marks 'the op's own output' among saved values (saving the Tensor would be a ref cycle)."""
+
+    __repr__ = lambda self: "<output>"  # noqa: E731
+
+
+OUTPUT = _SavedOutput()
+
+
+class _NoGradContext:
+    """Stand-in ``ctx`` when nothing is recorded: saving and attributes go nowhere."""
+
+    needs_input_grad: tuple[bool, ...] = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        pass
+
+    def mark_non_differentiable(self, *values: Any) -> None:
+        pass
+
+
+_NO_GRAD_CTX = _NoGradContext()
+
+
+class Function:
+    """A differentiable op: ``forward(ctx, *inputs)`` on arrays and ``backward(ctx, grad)``.
+
+    Every built-in op is a subclass, and so are users' custom ops::
+
+        class Cube(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x**3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x**2 * g
+
+    ``Cube.apply(t)`` runs it on a Tensor and, if ``t`` requires grad, records an instance of
+    ``Cube`` (the context, which is also the graph node) as the result's ``grad_fn``.
+    Rules must save only inputs, the output, or values with zero derivative (masks, indices):
+    with ``create_graph=True`` inputs and output are handed back as differentiable Tensors.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_hooks",
+        "_retained",
+        "_saved",
+        "_saved_refs",
+        "_trace",
+        "_versions",
+        "dtype",
+        "next",
+        "shape",
+    )
+
+    forward: Callable[..., Any]
+    backward: Callable[..., Any]
+
+    # ---- recording --------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
+        datas = []
+        edges = []
+        record = False
+        for a in args:
+            if isinstance(a, Tensor):
+                datas.append(a.data)
+                if a.requires_grad:
+                    record = True
+                    edges.append(a if a.grad_fn is None else a.grad_fn)
+                else:
+                    edges.append(None)
+            else:
+                datas.append(a)
+                edges.append(None)
+        if not (record and state.grad_enabled):
+            return Tensor._make(cls.forward(_NO_GRAD_CTX, *datas))
+
+        ctx = object.__new__(cls)
+        ctx._saved = ()
+        ctx.next = edges
+        raw = out = cls.forward(ctx, *datas)
+        if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
+            out = np.asarray(out)
+        if out.dtype.kind not in "fc":
+            raise TypeError(f"{cls.__name__}: a differentiable op returned dtype {out.dtype}")
+        ctx.shape = out.shape
+        ctx.dtype = out.dtype
+        ctx._hooks = None
+        ctx._retained = None
+        saved = ctx._saved
+        if saved:
+            if raw is not out:
+                saved = ctx._saved = tuple(out if s is raw else s for s in saved)
+            ctx._saved_refs, ctx._versions = _resolve_saved(saved, args, out)
+        else:
+            ctx._saved_refs = ctx._versions = ()
+        ctx._trace = _creation_site() if state.anomaly else None
+        result = Tensor._make(out)
+        result.grad_fn = ctx
+        result.requires_grad = True
+        return result
+
+    # ---- what a forward uses -----------------------------------------------------------------
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs, the output, or masks/indices for ``backward``; nothing else."""
+        self._saved = values
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """What ``forward`` saved: arrays normally, differentiable Tensors under ``create_graph``."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(
+                f"Trying to backward through {self.name()} a second time: its saved tensors "
+                "were freed after the first backward. Pass retain_graph=True to the first "
+                "backward() (or autograd.grad) if you need to go through the graph twice."
+            )
+        if not state.create_graph:
+            return saved
+        return tuple(self._differentiable(s, r) for s, r in zip(saved, self._saved_refs))
+
+    def _differentiable(self, value: Any, ref: Any) -> Any:
+        if ref is OUTPUT:  # reconnect the output to this very node, so it is a function of inputs
+            t = Tensor._make(value)
+            t.grad_fn = self
+            t.requires_grad = True
+            return t
+        if ref is not None:
+            return ref
+        return value
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """One flag per forward argument: does it lead to something that requires grad?"""
+        return tuple(e is not None for e in self.next)
+
+    # ---- introspection, PyTorch-style ----------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__ + "Backward0"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes this one passes gradients to: ``(node, 0)``, ``(AccumulateGrad, 0)`` or None."""
+        out = []
+        for e in self.next:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e, Tensor):
+                out.append((AccumulateGrad(e), 0))
+            else:
+                out.append((e, 0))
+        return tuple(out)
+
+    def register_hook(self, fn: Callable[[Any], Any]) -> RemovableHandle:
+        """Call ``fn(grad)`` with the gradient of this node's output before the rule runs."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return RemovableHandle(self._hooks, fn)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf: gradients arriving here add into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
+
+    __slots__ = ("fn", "hooks")
+
+    def __init__(self, hooks: list[Any], fn: Any) -> None:
+        self.hooks, self.fn = hooks, fn
+
+    def remove(self) -> None:
+        if self.fn in self.hooks:
+            self.hooks.remove(self.fn)
+
+
+def _resolve_saved(saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarray) -> tuple:
+    """Map each saved array back to the Tensor it came from, and note each one's version."""
+    refs: list[Any] = []
+    versions: list[int] = []
+    for s in saved:
+        ref = None
+        if s is out:
+            ref = OUTPUT
+            versions.append(-1)
+        elif type(s) is np.ndarray:
+            for a in args:
+                if isinstance(a, Tensor) and a.data is s:
+                    ref = a
+                    versions.append(a._vc[0])
+                    break
+            else:
+                versions.append(-1)
+        else:
+            versions.append(-1)
+        refs.append(ref)
+    return tuple(refs), tuple(versions)
+
+
+def _creation_site() -> traceback.FrameSummary | None:
+    """The innermost frame outside glassgrad: the user's line that created the op."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/glassgrad/" not in frame.filename.replace("\\", "/"):
+            return frame
+    return None
+
+
+# ---- the backward walk -----------------------------------------------------------------------
+
+
+def _sum_to_shape(g: Any, shape: tuple[int, ...], node: Any, i: int) -> Any:
+    """Undo broadcasting: sum ``g`` over the axes that broadcasting added or stretched."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        raise _shape_error(node, i, gshape, shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(shape) if n == 1 and gshape[lead + k] != 1
+    )
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(shape)
+    if g.shape != shape:
+        raise _shape_error(node, i, gshape, shape)
+    return g
+
+
+def _shape_error(node: Any, i: int, got: tuple, want: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"{node.name()}: backward returned a gradient of shape {tuple(got)} for input {i}, "
+        f"which has shape {tuple(want)} (and {tuple(got)} does not sum down to it)"
+    )
+
+
+def _check_versions(node: Function) -> None:
+    for ref, v in zip(node._saved_refs, node._versions):
+        if v >= 0 and ref._vc[0] != v:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: a tensor of shape {tuple(ref.shape)} and dtype "
+                f"{ref.dtype} saved by {node.name()} is at version {ref._vc[0]}; expected "
+                f"version {v} instead. Use an out-of-place op, or clone() before modifying it."
+            )
+
+
+def _check_finite(node: Function, grads: Sequence[Any]) -> None:
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        arr = g.data if isinstance(g, Tensor) else g
+        if not np.all(np.isfinite(arr)):
+            site = node._trace
+            where = (
+                f"\n  the op was created at {site.filename}:{site.lineno}\n    {site.line}"
+                if site is not None
+                else ""
+            )
+            bad = "nan" if np.any(np.isnan(arr)) else "inf"
+            raise RuntimeError(
+                f"Function '{node.name()}' returned {bad} values in its gradient for input {i} "
+                f"(shape {tuple(np.shape(arr))}).{where}"
+            )
+
+
+def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> Any:
+    for hook in list(hooks):
+        gt = g if isinstance(g, Tensor) else Tensor._make(g)
+        r = hook(gt)
+        if r is not None:
+            if tuple(r.shape) != tuple(shape):
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} on {what} returned a gradient of "
+                    f"shape {tuple(r.shape)}, expected shape {tuple(shape)}"
+                )
+            g = r if state.create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+    return g
+
+
+def run_backward(
+    roots: Sequence[Any],
+    root_grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Any] | None = None,
+) -> list[Any] | None:
+    """Propagate ``root_grads`` from ``roots`` to every leaf (or only to ``capture``).
+
+    With ``capture`` (``autograd.grad``) nothing is written to ``.grad``; the summed gradient of
+    each captured tensor is returned instead, in order (None where none arrived).
+    """
+    # Which nodes hold a captured non-leaf's total gradient, and which leaves are captured.
+    captured: dict[int, Any] = {}
+    capture_nodes: dict[Any, int] = {}
+    capture_leaves: dict[int, int] = {}
+    if capture is not None:
+        for k, t in enumerate(capture):
+            if t.grad_fn is not None:
+                capture_nodes[t.grad_fn] = k
+            else:
+                capture_leaves[id(t)] = k
+
+    # Count how many edges point at each node, so a node runs once all its gradients are in.
+    deps: dict[Any, int] = {}
+    stack = []
+    for r in roots:
+        n = r.grad_fn
+        if n is not None and n not in deps:
+            deps[n] = 0
+            stack.append(n)
+    while stack:
+        n = stack.pop()
+        for e in n.next:
+            if e is None or isinstance(e, Tensor):
+                continue
+            c = deps.get(e)
+            if c is None:
+                deps[e] = 1
+                stack.append(e)
+            else:
+                deps[e] = c + 1
+
+    grads: dict[Any, Any] = {}
+    owned: set[int] = set()  # id of node grads the engine allocated itself (safe to add into)
+    ready = []
+
+    def send(e: Any, gi: Any, passthrough: bool) -> None:
+        if isinstance(e, Tensor):
+            _to_leaf(e, gi, passthrough, capture is not None, capture_leaves, captured)
+            return
+        prev = grads.get(e)
+        if prev is None:
+            grads[e] = gi
+        elif create_graph:
+            grads[e] = prev + gi
+        elif id(e) in owned:
+            np.add(prev, gi, out=prev)
+        else:
+            grads[e] = prev + gi
+            owned.add(id(e))
+
+    for r, g in zip(roots, root_grads):
+        if r.grad_fn is None:  # backward() called on a leaf itself
+            send(r, g, True)
+        else:
+            send(r.grad_fn, g, True)
+    for r in roots:
+        n = r.grad_fn
+        if n is not None and deps.get(n) == 0 and n not in ready:
+            ready.append(n)
+
+    prev_create = state.create_graph
+    prev_enabled = state.grad_enabled
+    state.create_graph = create_graph
+    state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node, None)
+            edges = node.next
+            if g is not None:
+                if node._hooks:
+                    g = _run_hooks(node._hooks, g, node.shape, node.name())
+                if node._retained is not None:
+                    t = node._retained()
+                    if t is not None:
+                        t._grad = g if create_graph else Tensor._make(np.array(g, copy=True))
+                if node in capture_nodes:
+                    captured[capture_nodes[node]] = g
+                if node._versions:
+                    _check_versions(node)
+                gin = type(node).backward(node, g)
+                if type(gin) is not tuple:
+                    gin = (gin,)
+                if len(gin) != len(edges):
+                    raise RuntimeError(
+                        f"{node.name()}: backward returned {len(gin)} gradients but forward "
+                        f"took {len(edges)} inputs; return one per input (None for no gradient)"
+                    )
+                if state.anomaly and node._trace is not None:
+                    _check_finite(node, gin)
+                for i, e in enumerate(edges):
+                    if e is None:
+                        continue
+                    gi = gin[i]
+                    if gi is not None:
+                        if create_graph and not isinstance(gi, Tensor):
+                            gi = Tensor._make(np.asarray(gi))
+                        elif not create_graph and isinstance(gi, Tensor):
+                            gi = gi.data
+                        shape = e.shape
+                        if gi.shape != shape:
+                            gi = _sum_to_shape(gi, tuple(shape), node, i)
+                        send(e, gi, gi is g or getattr(gi, "base", None) is not None)
+                    if not isinstance(e, Tensor):
+                        left = deps[e] - 1
+                        deps[e] = left
+                        if left == 0:
+                            ready.append(e)
+            else:  # nothing arrived here; still release the children waiting on it
+                for e in edges:
+                    if e is not None and not isinstance(e, Tensor):
+                        left = deps[e] - 1
+                        deps[e] = left
+                        if left == 0:
+                            ready.append(e)
+            if not retain_graph:
+                node._saved = None
+                node._saved_refs = None
+    finally:
+        state.create_graph = prev_create
+        state.grad_enabled = prev_enabled
+    if capture is None:
+        return None
+    return [captured.get(k) for k in range(len(capture))]
+
+
+def _to_leaf(
+    leaf: Any,
+    g: Any,
+    passthrough: bool,
+    capturing: bool,
+    capture_leaves: dict[int, int],
+    captured: dict[int, Any],
+) -> None:
+    """A gradient reached a leaf: run its hooks, then add it into ``.grad`` (or capture it)."""
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g, leaf.shape, "a leaf tensor")
+        passthrough = True
+    if capturing:
+        k = capture_leaves.get(id(leaf))
+        if k is not None:
+            prev = captured.get(k)
+            captured[k] = g if prev is None else prev + g
+        return
+    if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        return
+    if g.dtype != leaf.data.dtype:
+        g = g.astype(leaf.data.dtype)
+        passthrough = False
+    cur = leaf._grad
+    if cur is None:
+        if passthrough or type(g) is not np.ndarray:
+            g = np.array(g, copy=True)
+        leaf._grad = Tensor._make(g)
+    elif cur.grad_fn is None and cur.data.flags.writeable and cur.shape == g.shape:
+        np.add(cur.data, g, out=cur.data)
+    else:
+        leaf._grad = Tensor._make(cur.data + g)
+
+
+def weak(t: Any) -> weakref.ref:
+    return weakref.ref(t)

@@ -1,0 +1,74 @@
+"""Dtypes are NumPy dtypes under PyTorch's names; the default float dtype is float32."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+float16 = half = np.dtype("float16")
+float32 = float = np.dtype("float32")  # noqa: A001 - PyTorch spells it glassgrad.float
+float64 = double = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = short = np.dtype("int16")
+int32 = np.dtype("int32")
+int64 = long = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+_NAMES = {
+    float16: "float16",
+    float32: "float32",
+    float64: "float64",
+    int8: "int8",
+    uint8: "uint8",
+    int16: "int16",
+    int32: "int32",
+    int64: "int64",
+    bool_: "bool",
+}
+_default = [float32]
+_pyfloat = type(1.0)
+
+
+def name(dtype: Any) -> str:
+    """``glassgrad.float32``-style name of a dtype, for reprs and error messages."""
+    d = np.dtype(dtype)
+    return "glassgrad." + _NAMES.get(d, str(d))
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Accept a glassgrad/NumPy dtype, a type such as ``np.float32`` or ``bool``, or a string."""
+    if dtype is None:
+        return _default[0]
+    if isinstance(dtype, str):
+        dtype = dtype.removeprefix("glassgrad.").removeprefix("torch.")
+        if dtype == "bool":
+            return bool_
+    if dtype is bool:
+        return bool_
+    if dtype is _pyfloat:
+        return _default[0]
+    try:
+        d = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"unknown dtype {dtype!r}") from e
+    if d not in _NAMES:
+        raise TypeError(f"unsupported dtype {d}; use one of {sorted(_NAMES.values())}")
+    return d
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype that Python floats become (float32 or float64), as in PyTorch."""
+    d = as_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point dtypes, got {name(d)}")
+    _default[0] = d
+
+
+def get_default_dtype() -> np.dtype:
+    return _default[0]
+
+
+def is_floating_point(dtype: np.dtype) -> bool:
+    return dtype.kind == "f"

@@ -1,0 +1,133 @@
+"""Helpers every op family shares: turning arguments into tensors, PyTorch's type promotion, dims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.engine import Function, state
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "as_tensor",
+    "binary_operands",
+    "check_dim",
+    "normalize_dims",
+    "state",
+]
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_SCALAR_TYPES = (bool, int, float)
+
+
+def as_tensor(x: Any) -> Tensor:
+    """A Tensor for ``x`` (no copy for arrays; Python scalars follow ``glassgrad.tensor``)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x)
+    return Tensor(x)
+
+
+def _scalar(v: Any) -> Any:
+    """NumPy scalars become Python scalars, so they don't upcast float32 (NEP 50 'weak' scalars)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
+    """Bring two operands to PyTorch's result dtype; Python scalars stay weak scalars.
+
+    Dimensioned tensors decide the dtype within a category (bool < int < float); a 0-d tensor
+    or a Python number only decides it when it is of a higher category. ``float32 * np.float64``
+    therefore stays float32, as in PyTorch.
+    """
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        da, db = a.data.dtype, b.data.dtype
+        if da is db or da == db:
+            return a, b
+        target = _promote_tensors(a.data, b.data)
+        return _cast(a, target), _cast(b, target)
+    if ta:
+        b = _other(op, a, b)
+        return (_int_to_float(a) if type(b) is float else a), b
+    if tb:
+        a = _other(op, b, a)
+        return a, (_int_to_float(b) if type(a) is float else b)
+    return as_tensor(a), b
+
+
+def _int_to_float(t: Tensor) -> Tensor:
+    """int/bool tensor with a Python float: PyTorch computes in the default float dtype."""
+    if t.data.dtype.kind in "iub":
+        return Tensor._make(t.data.astype(dtypes.get_default_dtype()))
+    return t
+
+
+def _other(op: str, t: Tensor, v: Any) -> Any:
+    v = _scalar(v)
+    if isinstance(v, _SCALAR_TYPES):
+        return v
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, (np.ndarray, list, tuple)):
+        arr = np.asarray(v)
+        if arr.dtype.kind == "f" and arr.dtype != t.data.dtype and t.data.dtype.kind == "f":
+            if arr.ndim == 0 or t.data.ndim == 0:
+                arr = arr.astype(_promote_tensors(t.data, arr))
+        return Tensor._make(arr)
+    raise TypeError(
+        f"{op}: unsupported operand of type {type(v).__name__} with a tensor of dtype "
+        f"{dtypes.name(t.data.dtype)}"
+    )
+
+
+def _promote_tensors(x: np.ndarray, y: np.ndarray) -> np.dtype:
+    cx, cy = _CATEGORY[x.dtype.kind], _CATEGORY[y.dtype.kind]
+    if (x.ndim == 0) == (y.ndim == 0):
+        if cx == cy:
+            return np.promote_types(x.dtype, y.dtype)
+        return x.dtype if cx > cy else y.dtype
+    dimmed, zero = (x, y) if y.ndim == 0 else (y, x)
+    if _CATEGORY[zero.dtype.kind] > _CATEGORY[dimmed.dtype.kind]:
+        return zero.dtype
+    return dimmed.dtype
+
+
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    if t.data.dtype == dtype:
+        return t
+    return t.to(dtype)
+
+
+def check_dim(op: str, dim: int, ndim: int) -> int:
+    """Wrap a negative ``dim`` and raise PyTorch's IndexError when it is out of range."""
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if dim < lo or dim > hi:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{lo}, {hi}], but got "
+            f"{dim}) for a tensor with {ndim} dimensions"
+        )
+    return dim % ndim if ndim else 0
+
+
+def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative axes; None means every axis."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return tuple(range(ndim))
+        axes = tuple(sorted(check_dim(op, d, ndim) for d in dim))
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+        return axes
+    return (check_dim(op, dim, ndim),)
