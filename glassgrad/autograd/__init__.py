@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.engine import Function, run_backward, state
+from glassgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -18,7 +19,10 @@ from glassgrad.autograd.grad_mode import (
 
 __all__ = [
     "Function",
+    "GradcheckError",
     "backward",
+    "gradcheck",
+    "gradgradcheck",
     "enable_grad",
     "grad",
     "inference_mode",

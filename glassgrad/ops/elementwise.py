@@ -303,7 +303,8 @@ _NUMBER = (int, float, bool)
 def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting as NumPy does.
 
-    >>> add(tensor([1.0, 2.0]), 1.0)
+    >>> import glassgrad as gg
+    >>> gg.add(gg.tensor([1.0, 2.0]), 1.0)
     tensor([2., 3.])
     """
     if alpha != 1:

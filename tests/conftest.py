@@ -1,0 +1,36 @@
+"""Seal global state around every test: grad mode, default dtype, anomaly mode and the RNG."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import glassgrad as gg
+from glassgrad.autograd.engine import state
+
+settings.register_profile(
+    "default",
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("GLASSGRAD_HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _sealed_state():
+    prev = (state.grad_enabled, state.create_graph, state.anomaly, gg.get_default_dtype())
+    gg.manual_seed(0)
+    np.random.seed(0)
+    yield
+    state.grad_enabled, state.create_graph, state.anomaly = prev[:3]
+    gg.set_default_dtype(prev[3])

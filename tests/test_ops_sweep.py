@@ -1,0 +1,102 @@
+"""One sweep over the op registry: every op against PyTorch, numerically, at first and second order.
+
+Each test draws arguments with hypothesis (shapes with broadcasting, 0-d, size-0 and size-1
+dimensions), so adding an op means adding its OpInfo entry in tests/opinfo/ and nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import glassgrad as gg
+from tests.opinfo import ALL, OpInfo
+
+torch.set_num_threads(1)
+
+
+def _convert(lib, args, dtype, requires_grad=True):
+    out = []
+    for a in args:
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            if lib is torch:
+                t = torch.tensor(a, dtype=getattr(torch, np.dtype(dtype).name))
+            else:
+                t = gg.tensor(a, dtype=dtype)
+            out.append(t.requires_grad_(requires_grad))
+        elif isinstance(a, np.ndarray):
+            out.append(torch.from_numpy(a.copy()) if lib is torch else gg.tensor(a))
+        else:
+            out.append(a)
+    return out
+
+
+def _np(t):
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach().data
+
+
+def _float_inputs(args):
+    return [t for t in args if hasattr(t, "requires_grad") and t.requires_grad]
+
+
+@pytest.mark.parametrize("op", ALL, ids=lambda o: o.name)
+@given(data=st.data())
+def test_forward_and_backward_match_torch(op: OpInfo, data) -> None:
+    if not op.check_torch:
+        pytest.skip(f"{op.name} has no PyTorch counterpart")
+    args = op.sample(data.draw)
+    ours = _convert(gg, args, np.float64)
+    theirs = _convert(torch, args, np.float64)
+    out = op.fn(gg, *ours)
+    ref = (op.torch_fn or op.fn)(torch, *theirs)
+    assert tuple(out.shape) == tuple(ref.shape), f"{op.name}: shape {out.shape} vs {ref.shape}"
+    np.testing.assert_allclose(_np(out), _np(ref), rtol=op.rtol, atol=op.atol, err_msg=op.name)
+    if not ref.requires_grad:
+        return
+    v = np.random.default_rng(0).standard_normal(tuple(ref.shape))
+    out.backward(gg.tensor(v, dtype=np.float64))
+    ref.backward(torch.tensor(v))
+    for i, (a, b) in enumerate(zip(_float_inputs(ours), _float_inputs(theirs))):
+        if b.grad is None:
+            assert a.grad is None or not np.any(a.grad.data), f"{op.name}: input {i}"
+            continue
+        assert a.grad is not None, f"{op.name}: no gradient for input {i}"
+        np.testing.assert_allclose(
+            a.grad.data, b.grad.numpy(), rtol=op.rtol, atol=op.atol,
+            err_msg=f"{op.name}: gradient of input {i}",
+        )
+
+
+@pytest.mark.parametrize("op", ALL, ids=lambda o: o.name)
+@settings(max_examples=4)
+@given(data=st.data())
+def test_gradcheck(op: OpInfo, data) -> None:
+    if "nondiff" in op.tags:
+        return  # evaluated exactly at a kink on purpose; the torch comparison covers it
+    args = op.sample(data.draw)
+    ours = _convert(gg, args, np.float64)
+    before = [a.data.copy() for a in _float_inputs(ours)]
+    assert gg.autograd.gradcheck(lambda *xs: op.fn(gg, *xs), ours, atol=1e-5, rtol=1e-4)
+    if op.gradgrad:
+        assert gg.autograd.gradgradcheck(lambda *xs: op.fn(gg, *xs), ours, atol=1e-5, rtol=1e-4)
+    for a, b in zip(_float_inputs(ours), before):
+        np.testing.assert_array_equal(a.data, b, err_msg=f"{op.name} mutated an input")
+
+
+@pytest.mark.parametrize("op", ALL, ids=lambda o: o.name)
+@settings(max_examples=3)
+@given(data=st.data())
+def test_float32_in_float32_out(op: OpInfo, data) -> None:
+    args = op.sample(data.draw)
+    ours = _convert(gg, args, np.float32)
+    out = op.fn(gg, *ours)
+    if out.dtype.kind != "f":
+        return
+    assert out.dtype == np.float32, f"{op.name} returned {out.dtype} for float32 inputs"
+    if out.requires_grad:
+        out.backward(gg.ones_like(out))
+        for i, a in enumerate(_float_inputs(ours)):
+            assert a.grad is None or a.grad.dtype == np.float32, f"{op.name}: grad {i} dtype"
