@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from tests.opinfo import OpInfo, away_from, broadcastable, distinct, draw_shape, floats
@@ -29,7 +30,7 @@ def binary(lo: float = -2.0, hi: float = 2.0, lo2: float | None = None, hi2: flo
             a, b = b, a
         return (
             floats(draw, a, lo, hi),
-            floats(draw, b, lo if lo2 is None else lo2, hi if hi2 is None else hi2) + offset,
+            np.asarray(floats(draw, b, lo if lo2 is None else lo2, hi if hi2 is None else hi2) + offset),
         )
 
     return sample
