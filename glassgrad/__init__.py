@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from glassgrad import autograd, dtypes, ops
-from glassgrad.autograd import grad as _autograd_grad  # noqa: F401
+from glassgrad.autograd import grad as _autograd_grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -61,18 +61,18 @@ from glassgrad.dtypes import (
     set_default_dtype,
     uint8,
 )
-from glassgrad.ops.elementwise import *  # noqa: F403
-from glassgrad.ops.elementwise import abs, pow, round  # noqa: A004
-from glassgrad.ops.indexing import *  # noqa: F403
-from glassgrad.ops.linalg import *  # noqa: F403
-from glassgrad.ops.reductions import *  # noqa: F403
-from glassgrad.ops.reductions import sum  # noqa: A004
-from glassgrad.ops.shape import *  # noqa: F403
+from glassgrad.ops.elementwise import *
+from glassgrad.ops.elementwise import abs, pow, round
+from glassgrad.ops.indexing import *
+from glassgrad.ops.linalg import *
+from glassgrad.ops.reductions import *
+from glassgrad.ops.reductions import sum
+from glassgrad.ops.shape import *
 from glassgrad.tensor import Tensor
 
-float = float32  # noqa: A001 - PyTorch spells it torch.float
-bool = bool_  # noqa: A001
-int = int32  # noqa: A001
+float = float32
+bool = bool_
+int = int32
 Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Making tensors: ``tensor``, ``zeros``, ``randn``... with PyTorch's dtype rules and one seeded RNG."""
+"""Making tensors: ``tensor``, ``zeros``, ``randn``... with PyTorch's dtype rules, one RNG."""
 
 from __future__ import annotations
 
@@ -33,14 +33,12 @@ def _has_float(data: Any) -> bool:
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``data`` to an array the way ``torch.tensor`` does (Python floats -> default dtype)."""
+    """Convert ``data`` as ``torch.tensor`` does (Python floats become the default dtype)."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
         return np.array(data, dtype=dtypes.as_dtype(dtype))
-    if isinstance(data, np.ndarray):
-        arr = np.array(data)
-    elif isinstance(data, np.generic):
+    if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data)
     else:
         arr = np.array(data)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 float16 = half = np.dtype("float16")
-float32 = float = np.dtype("float32")  # noqa: A001 - PyTorch spells it glassgrad.float
+float32 = float = np.dtype("float32")
 float64 = double = np.dtype("float64")
 int8 = np.dtype("int8")
 uint8 = np.dtype("uint8")
@@ -28,7 +28,7 @@ _NAMES = {
     bool_: "bool",
 }
 _default = [float32]
-_pyfloat = type(1.0)
+_pyfloat = type(1.0)  # noqa: UP003 - `float` is rebound to a dtype in this module
 
 
 def name(dtype: Any) -> str:

@@ -258,9 +258,7 @@ class Tensor:
         )
         extras = []
         default_float = self.data.dtype == dtypes.get_default_dtype()
-        if self.data.size == 0 or not (
-            default_float or self.data.dtype in (np.int64, np.bool_)
-        ):
+        if self.data.size == 0 or not (default_float or self.data.dtype in (np.int64, np.bool_)):
             extras.append(f"dtype={dtypes.name(self.data.dtype)}")
         if self.data.size == 0:
             extras.insert(0, f"size={tuple(self.shape)}")

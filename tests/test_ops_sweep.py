@@ -65,7 +65,10 @@ def test_forward_and_backward_match_torch(op: OpInfo, data) -> None:
             continue
         assert a.grad is not None, f"{op.name}: no gradient for input {i}"
         np.testing.assert_allclose(
-            a.grad.data, b.grad.numpy(), rtol=op.rtol, atol=op.atol,
+            a.grad.data,
+            b.grad.numpy(),
+            rtol=op.rtol,
+            atol=op.atol,
             err_msg=f"{op.name}: gradient of input {i}",
         )
 

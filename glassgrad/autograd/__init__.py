@@ -1,4 +1,4 @@
-"""Reverse-mode autodiff: ``backward``, ``grad``, custom ``Function``s, gradient checks, anomalies."""
+"""Reverse-mode autodiff: ``backward``, ``grad``, custom ``Function``s, checks, anomalies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.engine import Function, run_backward, state
-from glassgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -16,15 +15,16 @@ from glassgrad.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from glassgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
     "Function",
     "GradcheckError",
     "backward",
-    "gradcheck",
-    "gradgradcheck",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "inference_mode",
     "is_grad_enabled",
     "no_grad",
@@ -129,7 +129,9 @@ def grad(
     ins = _as_list(inputs)
     for i, t in enumerate(ins):
         if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} does not require grad (it cannot be differentiated)")
+            raise RuntimeError(
+                f"grad: input {i} does not require grad (it cannot be differentiated)"
+            )
     grads: Sequence[Any] = [None] * len(outs) if grad_outputs is None else _as_list(grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph

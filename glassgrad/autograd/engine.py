@@ -158,7 +158,7 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
-        """What ``forward`` saved: arrays normally, differentiable Tensors under ``create_graph``."""
+        """What ``forward`` saved: arrays, or differentiable Tensors under ``create_graph``."""
         saved = self._saved
         if saved is None:
             raise RuntimeError(
@@ -191,7 +191,7 @@ class Function:
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        """The nodes this one passes gradients to: ``(node, 0)``, ``(AccumulateGrad, 0)`` or None."""
+        """Where gradients go next: ``(node, 0)``, ``(AccumulateGrad, 0)`` or ``(None, 0)``."""
         out = []
         for e in self.next:
             if e is None:

@@ -1,4 +1,4 @@
-"""Grad mode: ``no_grad``, ``enable_grad``, ``set_grad_enabled`` (context managers and decorators)."""
+"""Grad mode: ``no_grad``, ``enable_grad``, ``set_grad_enabled`` (contexts and decorators)."""
 
 from __future__ import annotations
 

@@ -163,8 +163,7 @@ def gradgradcheck(
         outs = _outputs(fn, inputs)
     if grad_outputs is None:
         vs = [
-            Tensor(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True)
-            for o in outs
+            Tensor(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True) for o in outs
         ]
     else:
         gos = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)

@@ -61,12 +61,12 @@ _OPERATORS = {
     "__invert__": _e.bitwise_not,
 }
 
-_ELEMENTWISE_METHODS = (
-    "add sub mul div pow neg exp expm1 log log1p log2 log10 sqrt rsqrt reciprocal square abs "
-    "sin cos tan tanh sigmoid relu erf sign floor ceil trunc round maximum minimum clamp clip "
-    "eq ne lt le gt ge logical_and logical_or logical_xor logical_not isnan isinf isfinite "
-    "signbit remainder floor_divide true_divide divide"
-).split()
+_ELEMENTWISE_METHODS = """
+add sub mul div pow neg exp expm1 log log1p log2 log10 sqrt rsqrt reciprocal square abs
+sin cos tan tanh sigmoid relu erf sign floor ceil trunc round maximum minimum clamp clip
+eq ne lt le gt ge logical_and logical_or logical_xor logical_not isnan isinf isfinite
+signbit remainder floor_divide true_divide divide
+""".split()
 
 for _name in _ELEMENTWISE_METHODS:
     setattr(Tensor, _name, getattr(_e, _name))

@@ -1,4 +1,4 @@
-"""Helpers every op family shares: turning arguments into tensors, PyTorch's type promotion, dims."""
+"""Helpers every op family shares: argument conversion, PyTorch's type promotion, dims."""
 
 from __future__ import annotations
 
@@ -78,9 +78,9 @@ def _other(op: str, t: Tensor, v: Any) -> Any:
         return v
     if isinstance(v, (np.ndarray, list, tuple)):
         arr = np.asarray(v)
-        if arr.dtype.kind == "f" and arr.dtype != t.data.dtype and t.data.dtype.kind == "f":
-            if arr.ndim == 0 or t.data.ndim == 0:
-                arr = arr.astype(_promote_tensors(t.data, arr))
+        mixed = arr.dtype.kind == "f" and t.data.dtype.kind == "f" and arr.dtype != t.data.dtype
+        if mixed and (arr.ndim == 0 or t.data.ndim == 0):
+            arr = arr.astype(_promote_tensors(t.data, arr))
         return Tensor._make(arr)
     raise TypeError(
         f"{op}: unsupported operand of type {type(v).__name__} with a tensor of dtype "

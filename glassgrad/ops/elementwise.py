@@ -18,6 +18,71 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops._common import Function, Tensor, as_tensor, binary_operands
 
+__all__ = [
+    "abs",
+    "add",
+    "allclose",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
+    "ceil",
+    "clamp",
+    "clip",
+    "cos",
+    "div",
+    "divide",
+    "eq",
+    "equal",
+    "erf",
+    "exp",
+    "expm1",
+    "floor",
+    "floor_divide",
+    "fmax",
+    "fmin",
+    "ge",
+    "gt",
+    "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "maximum",
+    "minimum",
+    "mul",
+    "ne",
+    "neg",
+    "pow",
+    "reciprocal",
+    "relu",
+    "remainder",
+    "round",
+    "rsqrt",
+    "rsub",
+    "sigmoid",
+    "sign",
+    "signbit",
+    "sin",
+    "sqrt",
+    "square",
+    "sub",
+    "tan",
+    "tanh",
+    "true_divide",
+    "trunc",
+    "where",
+]
+
 # ---- unary ops from one line each ---------------------------------------------------------------
 
 Rule = Callable[[Any, Any, Any], Any]
@@ -117,7 +182,7 @@ reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "
                     "1 / x.")
 square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
                     "x * x.")
-abs        = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x), "x",  # noqa: A001
+abs        = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x), "x",
                     "|x|; the gradient at 0 is 0, as in PyTorch.")
 sin        = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "x",
                     "Sine.")
@@ -128,7 +193,7 @@ tan        = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "out",
 tanh       = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), "out",
                     "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.")
 sigmoid    = _unary("sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), "out",
-                    "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates at 0 or 1.")
+                    "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.")
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
                     "max(x, 0); the gradient passes where the output is positive.")
 erf        = _unary("erf", _erf_array,
@@ -145,7 +210,7 @@ trunc      = _unary("trunc", np.trunc, lambda g, x, y: g * 0, "out",
 # fmt: on
 
 
-def round(input: Any, decimals: int = 0) -> Tensor:  # noqa: A001
+def round(input: Any, decimals: int = 0) -> Tensor:
     """Round half to even, as PyTorch does; zero gradient."""
     if decimals == 0:
         return _round0(input)
@@ -156,7 +221,7 @@ def round(input: Any, decimals: int = 0) -> Tensor:  # noqa: A001
 _round0 = _unary("round", np.round, lambda g, x, y: g * 0, "out", "Round half to even.")
 
 
-# ---- binary arithmetic ----------------------------------------------------------------------------
+# ---- binary arithmetic --------------------------------------------------------------------------
 
 
 class Add(Function):
@@ -351,7 +416,9 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
             return floor(q)
         if rounding_mode == "trunc":
             return trunc(q)
-        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
+        raise ValueError(
+            f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
+        )
     a, b = binary_operands("div", input, other)
     if type(b) in _NUMBER:
         if isinstance(a, Tensor) and a.data.dtype.kind in "iub":
@@ -372,7 +439,7 @@ def _float(t: Tensor) -> Tensor:
     return t
 
 
-def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
+def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
     a, b = binary_operands("pow", input, exponent)
     if type(b) in _NUMBER:
@@ -395,10 +462,7 @@ def remainder(input: Any, other: Any) -> Tensor:
     return input - floor_divide(input, other) * other
 
 
-fmod_ = remainder
-
-
-# ---- maximum, minimum, clamp, where ----------------------------------------------------------------
+# ---- maximum, minimum, clamp, where -------------------------------------------------------------
 
 
 class Maximum(Function):
@@ -472,7 +536,7 @@ class Clamp(Function):
         return gx, glo, ghi
 
 
-def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
     """Limit to [min, max]; the gradient passes where min <= x <= max (ends included)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
@@ -518,7 +582,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return Where.apply(cond, as_tensor(a) if not isinstance(a, Tensor) else a, b)
 
 
-# ---- no-gradient elementwise ops ------------------------------------------------------------------
+# ---- no-gradient elementwise ops ----------------------------------------------------------------
 
 
 def _nograd(f: Callable[..., Any], name: str, doc: str) -> Callable[..., Tensor]:

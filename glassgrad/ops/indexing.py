@@ -11,6 +11,8 @@ import numpy as np
 
 from glassgrad.ops._common import Function, Tensor, as_tensor
 
+__all__ = []
+
 
 def normalize_index(x: Tensor, index: Any) -> Any:
     """Turn Tensors inside an index into arrays NumPy understands."""
@@ -20,7 +22,7 @@ def normalize_index(x: Tensor, index: Any) -> Any:
 
 
 class GetItem(Function):
-    __slots__ = ("index", "in_shape")
+    __slots__ = ("in_shape", "index")
 
     @staticmethod
     def forward(ctx: Any, x: Any, index: Any) -> Any:
@@ -62,7 +64,9 @@ def getitem(input: Tensor, index: Any) -> Tensor:
     try:
         return GetItem.apply(x, idx)
     except IndexError as e:
-        raise IndexError(f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {e}") from None
+        raise IndexError(
+            f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {e}"
+        ) from None
 
 
 class IndexPut(Function):
@@ -84,7 +88,9 @@ class IndexPut(Function):
 
 def index_put(input: Tensor, index: Any, values: Any) -> Tensor:
     """Out-of-place ``t[index] = values``; gradients: ``t`` outside index, ``values`` inside."""
-    return IndexPut.apply(input, index, values if isinstance(values, Tensor) else np.asarray(values, input.dtype))
+    return IndexPut.apply(
+        input, index, values if isinstance(values, Tensor) else np.asarray(values, input.dtype)
+    )
 
 
 METHODS = {"__getitem__": getitem}

@@ -119,7 +119,7 @@ def div_(self: Tensor, other: Any) -> Tensor:
     return apply_inplace(self, "div_", div, other)
 
 
-def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     from glassgrad.ops.elementwise import clamp
 
     return apply_inplace(self, "clamp_", clamp, min, max)

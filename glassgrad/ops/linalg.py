@@ -1,4 +1,4 @@
-"""Linear algebra: matmul in all its 1-D, 2-D and batched forms, and the fused ``linear`` layer op."""
+"""Linear algebra: matmul in its 1-D, 2-D and batched forms, and the fused ``linear`` op."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Function, Tensor, as_tensor
+
+__all__ = ["matmul"]
 
 
 def _mT(a: Any) -> Any:

@@ -8,6 +8,8 @@ import numpy as np
 
 from glassgrad.ops._common import Function, Tensor, as_tensor, normalize_dims
 
+__all__ = ["mean", "sum"]
+
 
 def _expand_back(g: Any, axes: tuple[int, ...], keepdim: bool, shape: tuple[int, ...]) -> Any:
     """Broadcast a reduced gradient back over the reduced axes (a view: no copy)."""
@@ -17,7 +19,7 @@ def _expand_back(g: Any, axes: tuple[int, ...], keepdim: bool, shape: tuple[int,
 
 
 class Sum(Function):
-    __slots__ = ("axes", "keepdim", "in_shape")
+    __slots__ = ("axes", "in_shape", "keepdim")
 
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
@@ -30,7 +32,7 @@ class Sum(Function):
 
 
 class Mean(Function):
-    __slots__ = ("axes", "keepdim", "in_shape", "n")
+    __slots__ = ("axes", "in_shape", "keepdim", "n")
 
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
@@ -43,7 +45,7 @@ class Mean(Function):
         return _expand_back(g / ctx.n, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
 
 
-def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
+def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Sum over ``dim``; each input element receives the gradient of the sum it fed.
 
     >>> import glassgrad as gg
@@ -56,7 +58,9 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
         x = x.to(np.int64)
     if x.data.dtype.kind not in "fc":
-        return Tensor._make(np.sum(x.data, axis=normalize_dims("sum", dim, x.ndim), keepdims=keepdim))
+        return Tensor._make(
+            np.sum(x.data, axis=normalize_dims("sum", dim, x.ndim), keepdims=keepdim)
+        )
     return Sum.apply(x, normalize_dims("sum", dim, x.data.ndim), keepdim)
 
 

@@ -9,6 +9,19 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
 
+__all__ = [
+    "broadcast_to",
+    "expand",
+    "expand_as",
+    "permute",
+    "reshape",
+    "swapaxes",
+    "swapdims",
+    "t",
+    "transpose",
+    "unsqueeze",
+]
+
 
 def _view_of(out: Tensor, x: Any) -> Tensor:
     """Results that share memory with ``x`` share its version counter (in-place checks)."""
@@ -249,8 +262,12 @@ NUMPY_FUNCTIONS = {
     np.shape: lambda a: a.shape,
     np.ndim: lambda a: a.ndim,
     np.size: lambda a, axis=None: a.data.size if axis is None else a.shape[axis],
-    np.reshape: lambda a, shape=None, **kw: reshape(a, shape if shape is not None else kw["newshape"]),
-    np.transpose: lambda a, axes=None: permute(a, axes if axes is not None else tuple(reversed(range(a.ndim)))),
+    np.reshape: lambda a, shape=None, **kw: reshape(
+        a, shape if shape is not None else kw["newshape"]
+    ),
+    np.transpose: lambda a, axes=None: permute(
+        a, axes if axes is not None else tuple(reversed(range(a.ndim)))
+    ),
     np.swapaxes: lambda a, axis1, axis2: transpose(a, axis1, axis2),
     np.expand_dims: _np_expand_dims,
     np.broadcast_to: lambda a, shape, **kw: expand(a, *shape),

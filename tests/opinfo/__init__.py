@@ -33,7 +33,9 @@ class OpInfo:
 # ---- drawing helpers ------------------------------------------------------------------------
 
 
-def draw_shape(draw: Any, min_dims: int = 0, max_dims: int = 3, min_side: int = 0, max_side: int = 4):
+def draw_shape(
+    draw: Any, min_dims: int = 0, max_dims: int = 3, min_side: int = 0, max_side: int = 4
+):
     """A shape that includes 0-d, size-0 and size-1 dimensions now and then."""
     n = draw(st.integers(min_dims, max_dims))
     return tuple(draw(st.integers(min_side, max_side)) for _ in range(n))
@@ -55,8 +57,14 @@ def floats(draw: Any, shp: tuple[int, ...], lo: float = -2.0, hi: float = 2.0) -
     return np.random.default_rng(seed).uniform(lo, hi, size=shp)
 
 
-def away_from(draw: Any, shp: tuple[int, ...], points: tuple[float, ...], gap: float = 0.1,
-              lo: float = -2.0, hi: float = 2.0) -> np.ndarray:
+def away_from(
+    draw: Any,
+    shp: tuple[int, ...],
+    points: tuple[float, ...],
+    gap: float = 0.1,
+    lo: float = -2.0,
+    hi: float = 2.0,
+) -> np.ndarray:
     """Like ``floats`` but at least ``gap`` from each kink (where a derivative jumps)."""
     x = floats(draw, shp, lo, hi)
     for p in points:

@@ -16,8 +16,13 @@ def unary(lo: float = -2.0, hi: float = 2.0, kinks: tuple[float, ...] = ()):
     return sample
 
 
-def binary(lo: float = -2.0, hi: float = 2.0, lo2: float | None = None, hi2: float | None = None,
-           offset: float = 0.0):
+def binary(
+    lo: float = -2.0,
+    hi: float = 2.0,
+    lo2: float | None = None,
+    hi2: float | None = None,
+    offset: float = 0.0,
+):
     """Two float inputs with broadcastable shapes (either side may be the smaller one).
 
     ``offset`` shifts the second input so equal seeds can't make the two tie exactly.
@@ -30,7 +35,9 @@ def binary(lo: float = -2.0, hi: float = 2.0, lo2: float | None = None, hi2: flo
             a, b = b, a
         return (
             floats(draw, a, lo, hi),
-            np.asarray(floats(draw, b, lo if lo2 is None else lo2, hi if hi2 is None else hi2) + offset),
+            np.asarray(
+                floats(draw, b, lo if lo2 is None else lo2, hi if hi2 is None else hi2) + offset
+            ),
         )
 
     return sample
@@ -52,7 +59,7 @@ def positive(draw):
 def no_ties_pair(draw):
     s = draw_shape(draw)
     x = distinct(draw, s)
-    return (x, -x + 0.0371)
+    return (x, np.asarray(-x + 0.0371))
 
 
 def _u(name, sample=None, **kw):
@@ -107,8 +114,9 @@ OPS: list[OpInfo] = [
     OpInfo(
         "clamp_tensor_bounds",
         lambda lib, x, lo, hi: lib.clamp(x, lo, hi),
-        lambda draw: (lambda s: (floats(draw, s), floats(draw, s, -1.5, -0.5),
-                                 floats(draw, s, 0.5, 1.5)))(draw_shape(draw)),
+        lambda draw: (
+            lambda s: (floats(draw, s), floats(draw, s, -1.5, -0.5), floats(draw, s, 0.5, 1.5))
+        )(draw_shape(draw)),
     ),
     OpInfo("where", lambda lib, x, y: lib.where(x > 0, x, y), binary()),
     OpInfo("maximum_distinct", lambda lib, x, y: lib.maximum(x, y), no_ties_pair),
