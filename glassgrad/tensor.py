@@ -253,8 +253,15 @@ class Tensor:
 
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
+        d = self.data
+        fixed = d.dtype.kind == "f" and d.size > 0 and not np.all(np.isnan(d) | (d == np.round(d)))
         body = np.array2string(
-            self.data, separator=", ", prefix="tensor(", precision=4, suppress_small=True
+            d,
+            separator=", ",
+            prefix="tensor(",
+            precision=4,
+            suppress_small=True,
+            floatmode="fixed" if fixed else "maxprec",
         )
         extras = []
         default_float = self.data.dtype == dtypes.get_default_dtype()

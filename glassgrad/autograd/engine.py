@@ -92,6 +92,7 @@ class Function:
     __slots__ = (
         "__weakref__",
         "_hooks",
+        "_out_vc",
         "_retained",
         "_saved",
         "_saved_refs",
@@ -104,6 +105,7 @@ class Function:
 
     forward: Callable[..., Any]
     backward: Callable[..., Any]
+    op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
 
     # ---- recording --------------------------------------------------------------------------
     @classmethod
@@ -147,6 +149,8 @@ class Function:
             ctx._saved_refs = ctx._versions = ()
         ctx._trace = _creation_site() if state.anomaly else None
         result = Tensor._make(out)
+        if saved and any(r is OUTPUT for r in ctx._saved_refs):
+            ctx._out_vc = result._vc  # the output's version counter, to catch in-place edits
         result.grad_fn = ctx
         result.requires_grad = True
         return result
@@ -187,7 +191,9 @@ class Function:
 
     # ---- introspection, PyTorch-style ----------------------------------------------------------
     def name(self) -> str:
-        return type(self).__name__ + "Backward0"
+        """PyTorch's name for this node, e.g. ``MulBackward0``."""
+        cls = type(self)
+        return (cls.op_name or cls.__name__) + "Backward0"
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
@@ -251,7 +257,7 @@ def _resolve_saved(saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarra
         ref = None
         if s is out:
             ref = OUTPUT
-            versions.append(-1)
+            versions.append(0)
         elif type(s) is np.ndarray:
             for a in args:
                 if isinstance(a, Tensor) and a.data is s:
@@ -305,13 +311,20 @@ def _shape_error(node: Any, i: int, got: tuple, want: tuple) -> RuntimeError:
 
 
 def _check_versions(node: Function) -> None:
+    if node._saved_refs is None:
+        return  # released: reading saved_tensors raises the retain_graph error
     for ref, v in zip(node._saved_refs, node._versions):
-        if v >= 0 and ref._vc[0] != v:
+        if v < 0:
+            continue
+        box = node._out_vc if ref is OUTPUT else ref._vc
+        if box[0] != v:
+            what = "output" if ref is OUTPUT else "input"
+            shape = node.shape if ref is OUTPUT else tuple(ref.shape)
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: a tensor of shape {tuple(ref.shape)} and dtype "
-                f"{ref.dtype} saved by {node.name()} is at version {ref._vc[0]}; expected "
-                f"version {v} instead. Use an out-of-place op, or clone() before modifying it."
+                f"inplace operation: the {what} of shape {tuple(shape)} saved by {node.name()} "
+                f"is at version {box[0]}; expected version {v} instead. Use an out-of-place op, "
+                "or clone() the tensor before modifying it."
             )
 
 

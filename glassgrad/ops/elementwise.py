@@ -303,6 +303,7 @@ class Pow(Function):
 
 # Tensor-with-constant variants: nothing to save but the constant, no wasted gradient.
 class AddScalar(Function):
+    op_name = "Add"
     __slots__ = ()
 
     @staticmethod
@@ -315,6 +316,7 @@ class AddScalar(Function):
 
 
 class MulScalar(Function):
+    op_name = "Mul"
     __slots__ = ("c",)
 
     @staticmethod
@@ -328,6 +330,7 @@ class MulScalar(Function):
 
 
 class PowScalar(Function):
+    op_name = "Pow"
     __slots__ = ("c",)
 
     @staticmethod
@@ -346,6 +349,7 @@ class PowScalar(Function):
 
 
 class RPowScalar(Function):  # c ** x
+    op_name = "Pow"
     __slots__ = ("c",)
 
     @staticmethod
