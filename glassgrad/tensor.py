@@ -29,14 +29,14 @@ class Tensor:
 
     __slots__ = (
         "__weakref__",
-        "_base",
+        "_base_",
         "_grad",
-        "_hooks",
-        "_retains_grad",
+        "_hooks_",
+        "_name",
+        "_retains_grad_",
         "_vc",
         "data",
         "grad_fn",
-        "name",
         "requires_grad",
     )
     # ndarray op Tensor must come here: Tensor answers NumPy's dispatch protocols below.
@@ -49,29 +49,54 @@ class Tensor:
         self.grad_fn = None
         self._grad = None
         self._vc = [0]
-        self._base = None
-        self._hooks = None
-        self._retains_grad = False
-        self.name = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    # Rarely used slots are left unset on the hot path; these properties give their defaults.
+    @property
+    def name(self) -> str | None:
+        """An optional variable name (shown by graph tools)."""
+        return getattr(self, "_name", None)
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
+
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor this one is a view of (shares memory and version counter), if any."""
+        return getattr(self, "_base_", None)
+
+    @_base.setter
+    def _base(self, value: Tensor | None) -> None:
+        self._base_ = value
+
+    @property
+    def _hooks(self) -> list[Any] | None:
+        return getattr(self, "_hooks_", None)
+
+    @_hooks.setter
+    def _hooks(self, value: list[Any] | None) -> None:
+        self._hooks_ = value
+
+    @property
+    def _retains_grad(self) -> bool:
+        return getattr(self, "_retains_grad_", False)
+
+    @_retains_grad.setter
+    def _retains_grad(self, value: bool) -> None:
+        self._retains_grad_ = value
 
     @classmethod
     def _make(cls, data: Any) -> Tensor:
         """Wrap an array an op just produced (no copy, no checks): the hot path of every op."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        t.data = data
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad_fn = None
         t.requires_grad = False
         t._grad = None
         t._vc = [0]
-        t._base = None
-        t._hooks = None
-        t._retains_grad = False
-        t.name = None
         return t
 
     # ---- basic facts ------------------------------------------------------------------------
@@ -167,7 +192,7 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (leaves, or non-leaves after ``retain_grad()``)."""
-        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+        if self.grad_fn is not None and self._grad is None and not self._retains():
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
                 "Its .grad attribute won't be populated during autograd.backward(). If you "
@@ -207,15 +232,22 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    def _retains(self) -> bool:
+        return getattr(self, "_retains_grad", False)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self._retains()
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf after backward (a leaf always keeps it)."""
         if self.grad_fn is None:
             if not self.requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
-        if not self._retains_grad:
+        if not self._retains():
             self._retains_grad = True
-            self.grad_fn._retained = engine.weak(self)
+            self.grad_fn.register_hook(_RetainGrad(engine.weak(self)))
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
@@ -223,10 +255,11 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn.register_hook(hook)
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return RemovableHandle(self._hooks, hook)
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = []
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     def backward(
         self,
@@ -288,6 +321,20 @@ class Tensor:
         from glassgrad.ops import numpy_dispatch
 
         return numpy_dispatch.function(func, args, kwargs)
+
+
+class _RetainGrad:
+    """The hook ``retain_grad()`` installs: store the gradient on the (weakly held) tensor."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def __call__(self, g: Tensor) -> None:
+        t = self.ref()
+        if t is not None:
+            t._grad = g if state.create_graph else Tensor._make(g.data.copy())
 
 
 engine.Tensor = Tensor

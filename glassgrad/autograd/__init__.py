@@ -99,7 +99,7 @@ def backward(
         for t, g in zip(ins, got or []):
             if g is None:
                 continue
-            if t.grad_fn is not None and not t._retains_grad:
+            if t.grad_fn is not None:
                 t._retains_grad = True
             gt = g if isinstance(g, _tensor_cls()) else _tensor_cls()._make(np.array(g))
             t._grad = gt if t._grad is None else t._grad + gt

@@ -43,6 +43,9 @@ state = _State()
 Tensor: Any = None
 
 
+_new_tensor = object.__new__
+
+
 class _SavedOutput:
     """Marks 'the op's own output' among saved values (saving the Tensor would be a ref cycle)."""
 
@@ -93,7 +96,6 @@ class Function:
         "__weakref__",
         "_hooks",
         "_out_vc",
-        "_retained",
         "_saved",
         "_saved_refs",
         "_trace",
@@ -111,48 +113,56 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
-        datas = []
-        edges = []
+        # NOTE: the hot path of every op; kept to one pass over the arguments and few stores.
         record = False
+        datas = []
         for a in args:
             if isinstance(a, Tensor):
                 datas.append(a.data)
                 if a.requires_grad:
                     record = True
-                    edges.append(a if a.grad_fn is None else a.grad_fn)
-                else:
-                    edges.append(None)
             else:
                 datas.append(a)
-                edges.append(None)
         if not (record and state.grad_enabled):
-            return Tensor._make(cls.forward(_NO_GRAD_CTX, *datas))
+            out = cls.forward(_NO_GRAD_CTX, *datas)
+            t = _new_tensor(Tensor)
+            t.data = out if type(out) is np.ndarray else np.asarray(out)
+            t.grad_fn = t._grad = None
+            t.requires_grad = False
+            t._vc = [0]
+            return t
 
-        ctx = object.__new__(cls)
+        ctx = _new_tensor(cls)
         ctx._saved = ()
-        ctx.next = edges
+        ctx.next = [
+            (a if a.grad_fn is None else a.grad_fn)
+            if isinstance(a, Tensor) and a.requires_grad
+            else None
+            for a in args
+        ]
         raw = out = cls.forward(ctx, *datas)
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
+            if ctx._saved:
+                ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
         if out.dtype.kind not in "fc":
             raise TypeError(f"{cls.__name__}: a differentiable op returned dtype {out.dtype}")
         ctx.shape = out.shape
         ctx.dtype = out.dtype
         ctx._hooks = None
-        ctx._retained = None
-        saved = ctx._saved
-        if saved:
-            if raw is not out:
-                saved = ctx._saved = tuple(out if s is raw else s for s in saved)
-            ctx._saved_refs, ctx._versions = _resolve_saved(saved, args, out)
+        result = _new_tensor(Tensor)
+        result.data = out
+        result.grad_fn = ctx
+        result._grad = None
+        result.requires_grad = True
+        result._vc = [0]
+        if ctx._saved:
+            ctx._saved_refs, ctx._versions = _resolve_saved(ctx._saved, args, out)
+            ctx._out_vc = result._vc  # the output's version counter, if the output was saved
         else:
             ctx._saved_refs = ctx._versions = ()
-        ctx._trace = _creation_site() if state.anomaly else None
-        result = Tensor._make(out)
-        if saved and any(r is OUTPUT for r in ctx._saved_refs):
-            ctx._out_vc = result._vc  # the output's version counter, to catch in-place edits
-        result.grad_fn = ctx
-        result.requires_grad = True
+        if state.anomaly:
+            ctx._trace = _creation_site()
         return result
 
     # ---- what a forward uses -----------------------------------------------------------------
@@ -406,28 +416,16 @@ def run_backward(
 
     grads: dict[Any, Any] = {}
     owned: set[int] = set()  # id of node grads the engine allocated itself (safe to add into)
-    ready = []
-
-    def send(e: Any, gi: Any, passthrough: bool) -> None:
-        if isinstance(e, Tensor):
-            _to_leaf(e, gi, passthrough, capture is not None, capture_leaves, captured)
-            return
-        prev = grads.get(e)
-        if prev is None:
-            grads[e] = gi
-        elif create_graph:
-            grads[e] = prev + gi
-        elif id(e) in owned:
-            np.add(prev, gi, out=prev)
-        else:
-            grads[e] = prev + gi
-            owned.add(id(e))
+    capturing = capture is not None
 
     for r, g in zip(roots, root_grads):
-        if r.grad_fn is None:  # backward() called on a leaf itself
-            send(r, g, True)
+        n = r.grad_fn
+        if n is None:  # backward() called on a leaf itself
+            _to_leaf(r, g, True, capturing, capture_leaves, captured)
         else:
-            send(r.grad_fn, g, True)
+            prev = grads.get(n)
+            grads[n] = g if prev is None else prev + g
+    ready = []
     for r in roots:
         n = r.grad_fn
         if n is not None and deps.get(n) == 0 and n not in ready:
@@ -437,60 +435,72 @@ def run_backward(
     prev_enabled = state.grad_enabled
     state.create_graph = create_graph
     state.grad_enabled = create_graph
+    anomaly = state.anomaly
     try:
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
             edges = node.next
-            if g is not None:
-                if node._hooks:
-                    g = _run_hooks(node._hooks, g, node.shape, node.name())
-                if node._retained is not None:
-                    t = node._retained()
-                    if t is not None:
-                        t._grad = g if create_graph else Tensor._make(np.array(g, copy=True))
-                if node in capture_nodes:
-                    captured[capture_nodes[node]] = g
-                if node._versions:
-                    _check_versions(node)
-                gin = type(node).backward(node, g)
-                if type(gin) is not tuple:
-                    gin = (gin,)
-                if len(gin) != len(edges):
-                    raise RuntimeError(
-                        f"{node.name()}: backward returned {len(gin)} gradients but forward "
-                        f"took {len(edges)} inputs; return one per input (None for no gradient)"
-                    )
-                if state.anomaly and node._trace is not None:
-                    _check_finite(node, gin)
-                for i, e in enumerate(edges):
-                    if e is None:
-                        continue
-                    gi = gin[i]
-                    if gi is not None:
-                        if create_graph and not isinstance(gi, Tensor):
-                            gi = Tensor._make(np.asarray(gi))
-                        elif not create_graph and isinstance(gi, Tensor):
-                            gi = gi.data
-                        shape = e.shape
-                        if gi.shape != shape:
-                            gi = _sum_to_shape(gi, tuple(shape), node, i)
-                        send(e, gi, gi is g or getattr(gi, "base", None) is not None)
-                    if not isinstance(e, Tensor):
-                        left = deps[e] - 1
-                        deps[e] = left
-                        if left == 0:
-                            ready.append(e)
-            else:  # nothing arrived here; still release the children waiting on it
+            if g is None:  # nothing arrived here; still release the children waiting on it
                 for e in edges:
                     if e is not None and not isinstance(e, Tensor):
                         left = deps[e] - 1
                         deps[e] = left
                         if left == 0:
                             ready.append(e)
+                if not retain_graph:
+                    node._saved = node._saved_refs = None
+                continue
+            if node._hooks is not None:
+                g = _run_hooks(node._hooks, g, node.shape, node.name())
+            if capturing and node in capture_nodes:
+                captured[capture_nodes[node]] = g
+            if node._versions:
+                _check_versions(node)
+            gin = type(node).backward(node, g)
+            if type(gin) is not tuple:
+                gin = (gin,)
+            if len(gin) != len(edges):
+                raise RuntimeError(
+                    f"{node.name()}: backward returned {len(gin)} gradients but forward "
+                    f"took {len(edges)} inputs; return one per input (None for no gradient)"
+                )
+            if anomaly and getattr(node, "_trace", None) is not None:
+                _check_finite(node, gin)
+            for e, gi in zip(edges, gin):
+                if e is None:
+                    continue
+                leaf = isinstance(e, Tensor)
+                if gi is not None:
+                    if create_graph:
+                        if not isinstance(gi, Tensor):
+                            gi = Tensor._make(np.asarray(gi))
+                    elif isinstance(gi, Tensor):
+                        gi = gi.data
+                    if gi.shape != e.shape:
+                        i = next(k for k, x in enumerate(edges) if x is e)
+                        gi = _sum_to_shape(gi, tuple(e.shape), node, i)
+                    if leaf:
+                        passthrough = gi is g or getattr(gi, "base", None) is not None
+                        _to_leaf(e, gi, passthrough, capturing, capture_leaves, captured)
+                    else:
+                        prev = grads.get(e)
+                        if prev is None:
+                            grads[e] = gi
+                        elif create_graph:
+                            grads[e] = prev + gi
+                        elif id(e) in owned:
+                            np.add(prev, gi, out=prev)
+                        else:
+                            grads[e] = prev + gi
+                            owned.add(id(e))
+                if not leaf:
+                    left = deps[e] - 1
+                    deps[e] = left
+                    if left == 0:
+                        ready.append(e)
             if not retain_graph:
-                node._saved = None
-                node._saved_refs = None
+                node._saved = node._saved_refs = None
     finally:
         state.create_graph = prev_create
         state.grad_enabled = prev_enabled
@@ -508,8 +518,9 @@ def _to_leaf(
     captured: dict[int, Any],
 ) -> None:
     """A gradient reached a leaf: run its hooks, then add it into ``.grad`` (or capture it)."""
-    if leaf._hooks:
-        g = _run_hooks(leaf._hooks, g, leaf.shape, "a leaf tensor")
+    hooks = getattr(leaf, "_hooks", None)
+    if hooks:
+        g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor")
         passthrough = True
     if capturing:
         k = capture_leaves.get(id(leaf))

@@ -43,7 +43,8 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
             out = fn(t, *args, **kw)
         np.copyto(t.data, out.data, casting="same_kind")
         return _bump(t)
-    if t._base is not None and (t._base.requires_grad or t.requires_grad):
+    base = getattr(t, "_base", None)
+    if base is not None and (base.requires_grad or t.requires_grad):
         raise RuntimeError(
             f"{op}: in-place ops on a view of a tensor that is part of the graph are not "
             f"supported (view of shape {tuple(t.shape)}); use the out-of-place op or clone()"
