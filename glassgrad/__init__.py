@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from glassgrad import autograd, dtypes, ops
-from glassgrad.autograd import grad as _autograd_grad
+from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
