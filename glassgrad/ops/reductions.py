@@ -1,21 +1,53 @@
-"""Reductions over ``dim`` (an int, a tuple, or None for all) with ``keepdim``, as in PyTorch."""
+"""Reductions over ``dim`` (an int, a tuple, or None for all) with ``keepdim``, as in PyTorch.
+
+Every rule first restores the reduced axes of the incoming gradient (and of the saved output) so
+they broadcast against the input. This module holds the sums and products and what is built on
+them (var, std, logsumexp, norm); ops that pick elements (max, min, median) are in
+``glassgrad.ops.selection`` and scans (cumsum, cumprod) in ``glassgrad.ops.scans``; both are
+re-exported here, so this family's ``METHODS`` and NumPy tables cover all three.
+"""
 
 from __future__ import annotations
 
+import builtins
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, normalize_dims
+from glassgrad import dtypes
+from glassgrad.ops import scans, selection
+from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops._reduce import axes_of, expand_back, numel, require_float, unsqueeze
+from glassgrad.ops.scans import cumprod, cumsum
+from glassgrad.ops.selection import amax, amin, argmax, argmin, max, median, min
 
-__all__ = ["mean", "sum"]
+__all__ = [
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "count_nonzero",
+    "cumprod",
+    "cumsum",
+    "logsumexp",
+    "max",
+    "mean",
+    "median",
+    "min",
+    "norm",
+    "prod",
+    "std",
+    "std_mean",
+    "sum",
+    "var",
+    "var_mean",
+]
 
-
-def _expand_back(g: Any, axes: tuple[int, ...], keepdim: bool, shape: tuple[int, ...]) -> Any:
-    """Broadcast a reduced gradient back over the reduced axes (a view: no copy)."""
-    if not keepdim and axes:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
+# ---- sum, mean, prod ----------------------------------------------------------------------------
 
 
 class Sum(Function):
@@ -28,21 +60,69 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return _expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
+        return expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
 
 
 class Mean(Function):
-    __slots__ = ("axes", "in_shape", "keepdim", "n")
+    __slots__ = ("axes", "in_shape", "keepdim")
 
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
-        ctx.n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        if x.size == 0:  # NaN like PyTorch, without NumPy's empty-slice warning
+            return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, x.dtype)
         return np.mean(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return _expand_back(g / ctx.n, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
+        n = numel(ctx.in_shape, ctx.axes)
+        if n:
+            g = g * (1.0 / n)
+        return expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
+
+
+class Prod(Function):
+    __slots__ = ("axes", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        out = np.prod(x, axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        g, out = unsqueeze(g, ctx.axes, ctx.keepdim), unsqueeze(out, ctx.axes, ctx.keepdim)
+        zero = x == 0
+        if not np.any(zero):
+            return g * (out / x), None, None
+        return g * _prod_of_others(x, out, zero, ctx.axes), None, None
+
+
+def _prod_of_others(x: Any, out: Any, zero: Any, axes: tuple[int, ...]) -> Any:
+    """d prod / d x_i (the product of every other element of its slice) when zeros occur.
+
+    Away from zeros it is out / x (0 in a slice holding a zero). At a zero it is the product of
+    the non-zeros when that zero is alone, and 0 otherwise; with exactly two zeros the factor is
+    written as "the other zero" (value 0, slope 1) so that second derivatives stay right too.
+    """
+    count = np.sum(zero, axis=axes, keepdims=True)
+    x1 = np.where(zero, 1, x)  # the zeros replaced by ones
+    nonzero_prod = np.prod(x1, axis=axes, keepdims=True)
+    other_zero = np.sum(np.where(zero, x, 0), axis=axes, keepdims=True) - x
+    at_zero = nonzero_prod * np.where(count == 1, 1, np.where(count == 2, other_zero, 0))
+    return np.where(zero, at_zero, out / x1)
+
+
+def _int_to_long(x: Tensor, dtype: Any) -> Tensor:
+    """PyTorch sums and multiplies bools and integers in int64 unless told another dtype."""
+    if dtype is not None:
+        return x.to(dtype)
+    if x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
+        return Tensor._make(x.data.astype(np.int64))
+    return x
 
 
 def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -52,16 +132,8 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     >>> gg.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(dim=0)
     tensor([4., 6.])
     """
-    x = as_tensor(input)
-    if dtype is not None:
-        x = x.to(dtype)
-    elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
-        x = x.to(np.int64)
-    if x.data.dtype.kind not in "fc":
-        return Tensor._make(
-            np.sum(x.data, axis=normalize_dims("sum", dim, x.ndim), keepdims=keepdim)
-        )
-    return Sum.apply(x, normalize_dims("sum", dim, x.data.ndim), keepdim)
+    x = _int_to_long(as_tensor(input), dtype)
+    return Sum.apply(x, axes_of("sum", dim, x.data.ndim), keepdim)
 
 
 def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -72,13 +144,360 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     if x.data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.data.dtype}"
+            f"or complex dtype. Got: {dtypes.name(x.data.dtype)} (shape {tuple(x.shape)})"
         )
-    return Mean.apply(x, normalize_dims("mean", dim, x.data.ndim), keepdim)
+    return Mean.apply(x, axes_of("mean", dim, x.data.ndim), keepdim)
 
 
-METHODS = {"sum": sum, "mean": mean}
+def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Product over ``dim`` (an int, or None for all); the gradient is right with zeros too.
+
+    >>> import glassgrad as gg
+    >>> x = gg.tensor([2.0, 0.0, 3.0], requires_grad=True)
+    >>> x.prod().backward()
+    >>> x.grad
+    tensor([0., 6., 0.])
+    """
+    x = _int_to_long(as_tensor(input), dtype)
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod(): dim must be an int or None, got {dim!r}")
+    return Prod.apply(x, axes_of("prod", dim, x.data.ndim), keepdim)
+
+
+# ---- variance, standard deviation ---------------------------------------------------------------
+
+
+class Var(Function):
+    __slots__ = ("axes", "dof", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, correction: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.dof = numel(x.shape, axes) - correction
+        ctx.save_for_backward(x)
+        return np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        axes = ctx.axes
+        g = unsqueeze(g, axes, ctx.keepdim)
+        if x.size == 0:
+            return np.broadcast_to(g, x.shape), None, None, None
+        centered = x - np.mean(x, axis=axes, keepdims=True)
+        if ctx.dof > 0:
+            return g * centered * (2.0 / ctx.dof), None, None, None
+        with np.errstate(all="ignore"):  # N <= correction: inf / NaN, as in PyTorch
+            return g * centered * (2.0 / ctx.dof if ctx.dof else math.inf), None, None, None
+
+
+class Std(Function):
+    __slots__ = ("axes", "dof", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, correction: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.dof = numel(x.shape, axes) - correction
+        out = np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axes, keepdim = ctx.axes, ctx.keepdim
+        g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
+        if x.size == 0:
+            return np.broadcast_to(g, x.shape), None, None, None
+        centered = x - np.mean(x, axis=axes, keepdims=True)
+        # NaN where the std is 0 (0/0), as in PyTorch; only the warning is silenced
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * centered / (out * ctx.dof), None, None, None
+
+
+def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, Any]:
+    """PyTorch's overloads: ``var(x, True)``, ``var(x, dim, unbiased)``, ``correction=``."""
+    if isinstance(dim, bool):  # var(input, unbiased)
+        dim, unbiased = None, dim
+    if correction is None:
+        return dim, (0 if unbiased is False else 1)
+    if unbiased is not None:
+        raise TypeError(f"{op}(): pass either unbiased or correction, not both")
+    return dim, correction
+
+
+def _var_std(op: str, cls: Any, input: Any, dim: Any, unbiased: Any, keepdim: Any, corr: Any):
+    x = as_tensor(input)
+    if x.data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"{op}(): std and var only support floating point and complex dtypes, got "
+            f"{dtypes.name(x.data.dtype)} (shape {tuple(x.shape)})"
+        )
+    dim, corr = _correction(op, dim, unbiased, corr)
+    axes = axes_of(op, dim, x.data.ndim)
+    if numel(x.shape, axes) - corr > 0:
+        return cls.apply(x, axes, corr, keepdim)
+    warnings.warn(
+        f"{op}(): degrees of freedom is <= 0 (input of shape {tuple(x.shape)}, correction "
+        f"{corr}). Correction should be strictly less than the reduction factor.",
+        UserWarning,
+        stacklevel=3,
+    )
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # inf / NaN, like PyTorch
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return cls.apply(x, axes, corr, keepdim)
+
+
+def var(
+    input: Any,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
+    """Variance over ``dim``, dividing by N - ``correction`` (1 by default: Bessel's correction).
+
+    >>> import glassgrad as gg
+    >>> gg.tensor([1.0, 2.0, 3.0, 4.0]).var()
+    tensor(1.6667)
+    """
+    return _var_std("var", Var, input, dim, unbiased, keepdim, correction)
+
+
+def std(
+    input: Any,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
+    """Standard deviation, sqrt(var); its gradient is NaN where the std is 0, as in PyTorch."""
+    return _var_std("std", Std, input, dim, unbiased, keepdim, correction)
+
+
+def var_mean(
+    input: Any,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple[Tensor, Tensor]:
+    """(var, mean) over the same ``dim``."""
+    d, _ = _correction("var_mean", dim, unbiased, correction)
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, d, keepdim)
+
+
+def std_mean(
+    input: Any,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple[Tensor, Tensor]:
+    """(std, mean) over the same ``dim``."""
+    d, _ = _correction("std_mean", dim, unbiased, correction)
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, d, keepdim)
+
+
+# ---- logsumexp, norm ----------------------------------------------------------------------------
+
+
+class Logsumexp(Function):
+    # NOTE: fused for stability: the max is subtracted before exp, and the backward
+    # exp(x - out) is the softmax without ever forming exp(x).
+    __slots__ = ("axes", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        if x.size == 0:
+            out = np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, -np.inf, x.dtype)
+        else:
+            m = np.max(x, axis=axes, keepdims=True)
+            m = np.where(np.isinf(m), 0, m)  # all -inf (or an inf) in a slice: shift by 0
+            with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices
+                s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=keepdim))
+            out = s + (m if keepdim else m.reshape(s.shape))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axes, keepdim = ctx.axes, ctx.keepdim
+        g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
+        return g * np.exp(x - out), None, None
+
+
+def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, computed without overflow; its gradient is the softmax.
+
+    >>> import glassgrad as gg
+    >>> gg.logsumexp(gg.tensor([0.0, 1000.0]), dim=0)  # exp(1000) would overflow
+    tensor(1000.)
+    """
+    x = as_tensor(input)
+    if x.data.dtype.kind not in "fc":
+        x = Tensor._make(x.data.astype(dtypes.get_default_dtype()))
+    return Logsumexp.apply(x, axes_of("logsumexp", dim, x.data.ndim), keepdim)
+
+
+class Norm(Function):
+    __slots__ = ("axes", "keepdim", "p")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, p: float, axes: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim, ctx.p = axes, keepdim, p
+        if p == 2:
+            out = np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdim))
+        elif p == 1:
+            out = np.sum(np.abs(x), axis=axes, keepdims=keepdim)
+        elif p == math.inf:
+            out = np.max(np.abs(x), axis=axes, keepdims=keepdim)
+        elif p == -math.inf:
+            out = np.min(np.abs(x), axis=axes, keepdims=keepdim)
+        elif p == 0:
+            out = np.sum(x != 0, axis=axes, keepdims=keepdim, dtype=x.dtype)
+        else:
+            out = np.sum(np.abs(x) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axes, keepdim, p = ctx.axes, ctx.keepdim, ctx.p
+        g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
+        return _norm_grad(g, x, out, p, axes), None, None, None
+
+
+def _safe_div(g: Any, d: Any) -> Any:
+    """g / d, and 0 where d == 0 (PyTorch's masked division in norm backward)."""
+    dead = d == 0
+    return np.where(dead, 0, g / np.where(dead, 1, d))
+
+
+def _norm_grad(g: Any, x: Any, out: Any, p: float, axes: tuple[int, ...]) -> Any:
+    """d ||x||_p / dx times g, written as PyTorch's ``linalg_vector_norm_backward``."""
+    if p == 2:
+        return x * _safe_div(g, out)
+    if p == 1:
+        return g * np.sign(x)
+    if p == 0:
+        return x * 0
+    if p in (math.inf, -math.inf):  # like amax(|x|): tied elements share the gradient
+        hit = np.abs(x) == out
+        count = np.sum(hit, axis=axes, keepdims=True, dtype=g.dtype)
+        return np.sign(x) * np.where(hit, g / count, 0)
+    if p < 1:
+        zero = x == 0
+        scaled = np.where(zero, 0, np.sign(x) * np.abs(np.where(zero, 1, x)) ** (p - 1))
+        return scaled * g * out ** (1 - p)
+    if p < 2:
+        return np.sign(x) * np.abs(x) ** (p - 1) * _safe_div(g, out ** (p - 1))
+    return x * np.abs(x) ** (p - 2) * _safe_div(g, out ** (p - 1))
+
+
+def norm(
+    input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, 0, floats.
+
+    As in PyTorch the gradient of the 2-norm at 0 is 0, not NaN.
+
+    >>> import glassgrad as gg
+    >>> gg.norm(gg.tensor([3.0, 4.0]))
+    tensor(5.)
+    """
+    x = as_tensor(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    require_float("norm", x, "a floating-point or complex")
+    ndim = x.data.ndim
+    if p is None or p == "fro":
+        if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise RuntimeError(f"norm(): the 'fro' norm takes at most 2 dims, got dim={dim}")
+        p = 2.0
+    elif isinstance(p, str):
+        raise NotImplementedError(f"norm(): p={p!r} is not supported (use a number or 'fro')")
+    axes = axes_of("norm", dim, ndim)
+    if p in (math.inf, -math.inf) and x.data.size == 0 and numel(x.shape, axes) == 0:
+        raise RuntimeError(
+            f"norm(): cannot compute the {p} norm over an empty dimension of a tensor of shape "
+            f"{tuple(x.shape)}: the operation has no identity"
+        )
+    return Norm.apply(x, builtins.float(p), axes, keepdim)
+
+
+# ---- all, any, count_nonzero (no gradient) ------------------------------------------------------
+
+
+def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where every element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
+    x = as_tensor(input)
+    out = np.all(x.data, axis=axes_of("all", dim, x.data.ndim), keepdims=keepdim)
+    return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
+
+
+def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """True where some element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
+    x = as_tensor(input)
+    out = np.any(x.data, axis=axes_of("any", dim, x.data.ndim), keepdims=keepdim)
+    return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
+
+
+def count_nonzero(input: Any, dim: Any = None) -> Tensor:
+    """Number of non-zero elements over ``dim`` (int64)."""
+    x = as_tensor(input)
+    axes = axes_of("count_nonzero", dim, x.data.ndim)
+    return Tensor._make(np.asarray(np.count_nonzero(x.data, axis=axes), np.int64))
+
+
+METHODS = {
+    "sum": sum,
+    "mean": mean,
+    "prod": prod,
+    "var": var,
+    "std": std,
+    "logsumexp": logsumexp,
+    "norm": norm,
+    "all": all,
+    "any": any,
+    "count_nonzero": count_nonzero,
+    **selection.METHODS,
+    **scans.METHODS,
+}
+
+# NumPy's names (axis, keepdims, ddof) mapped onto the ops, so rules may call them on Tensors.
 NUMPY_FUNCTIONS = {
-    np.sum: lambda a, axis=None, dtype=None, keepdims=False, **kw: sum(a, axis, keepdims, dtype),
-    np.mean: lambda a, axis=None, dtype=None, keepdims=False, **kw: mean(a, axis, keepdims, dtype),
+    np.sum: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: sum(
+        a, axis, keepdims, dtype
+    ),
+    np.mean: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: mean(
+        a, axis, keepdims, dtype
+    ),
+    np.prod: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: prod(
+        a, axis, keepdims, dtype
+    ),
+    np.var: lambda a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: var(
+        a, axis, None, keepdims, correction=kw.get("correction", ddof)
+    ),
+    np.std: lambda a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: std(
+        a, axis, None, keepdims, correction=kw.get("correction", ddof)
+    ),
+    np.all: lambda a, axis=None, out=None, keepdims=False, **kw: all(a, axis, keepdims),
+    np.any: lambda a, axis=None, out=None, keepdims=False, **kw: any(a, axis, keepdims),
+    np.count_nonzero: lambda a, axis=None, *, keepdims=False: (
+        sum(as_tensor(a) != 0, () if axis is None else axis, True)
+        if keepdims
+        else count_nonzero(a, axis)
+    ),
+    **selection.NUMPY_FUNCTIONS,
+    **scans.NUMPY_FUNCTIONS,
 }

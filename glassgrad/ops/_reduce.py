@@ -1,0 +1,60 @@
+"""Helpers the reduction modules share: ``dim`` handling and restoring reduced axes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.ops._common import Tensor, normalize_dims
+
+
+def axes_of(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of axes; None or () mean every axis. A 0-d tensor has none."""
+    if dim is None:
+        return tuple(range(ndim))
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, without the general checks
+        return (dim + ndim if dim < 0 else dim,)
+    axes = normalize_dims(op, dim, ndim)
+    return axes if ndim else ()
+
+
+def unsqueeze(a: Any, axes: tuple[int, ...], keepdim: bool) -> Any:
+    """Put the reduced axes back (as size 1) so a reduced value broadcasts against the input."""
+    return a if keepdim or not axes else np.expand_dims(a, axes)
+
+
+def expand_back(g: Any, axes: tuple[int, ...], keepdim: bool, shape: tuple[int, ...]) -> Any:
+    """Broadcast a reduced gradient back over the reduced axes (a view: no copy)."""
+    return np.broadcast_to(unsqueeze(g, axes, keepdim), shape)
+
+
+def numel(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    return math.prod(shape[a] for a in axes)
+
+
+def require_float(op: str, x: Tensor, what: str = "a floating-point") -> None:
+    if x.data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"{op}(): expected {what} input, got a tensor of dtype {dtypes.name(x.data.dtype)} "
+            f"and shape {tuple(x.shape)}"
+        )
+
+
+def check_nonempty(op: str, x: Tensor, axes: tuple[int, ...], dim: Any) -> None:
+    """Reductions without an identity (max, min...) refuse empty slices, as PyTorch does."""
+    if x.data.size:
+        return
+    if dim is None or dim == ():
+        raise RuntimeError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (input of "
+            f"shape {tuple(x.shape)}). Specify the reduction dim with the 'dim' argument."
+        )
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(
+                f"{op}(): Expected reduction dim {a} to have non-zero size (input of shape "
+                f"{tuple(x.shape)})."
+            )

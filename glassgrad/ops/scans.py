@@ -1,0 +1,117 @@
+"""Scans: running sums and products along one ``dim`` (``cumsum``, ``cumprod``), as in PyTorch.
+
+The gradient of a running sum is the running sum of the gradient taken from the other end; the
+running product needs care at zeros, where ``out / x`` is undefined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+
+__all__ = ["cumprod", "cumsum"]
+
+
+def _flip(a: Any, axis: int) -> Any:
+    """``a`` reversed along ``axis`` (a view for arrays; an indexing op for Tensors)."""
+    return a[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _reverse_cumsum(a: Any, axis: int) -> Any:
+    """out[i] = sum of a[j] for j >= i along ``axis``."""
+    return _flip(np.cumsum(_flip(a, axis), axis=axis), axis)
+
+
+class Cumsum(Function):
+    __slots__ = ("axis",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axis: int) -> Any:
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return _reverse_cumsum(g, ctx.axis), None
+
+
+class Cumprod(Function):
+    __slots__ = ("axis",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axis: int) -> Any:
+        ctx.axis = axis
+        out = np.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axis = ctx.axis
+        zero = x == 0
+        if not np.any(zero):
+            return _reverse_cumsum(g * out, axis) / x, None
+        return _cumprod_grad_with_zeros(g, x, out, zero, axis), None
+
+
+def _cumprod_grad_with_zeros(g: Any, x: Any, out: Any, zero: Any, axis: int) -> Any:
+    """The cumprod gradient when some slices hold zeros (PyTorch's case analysis).
+
+    Let k be the first zero of a slice. Before it, out / x is still exact. At k, d out_j / d x_k
+    is the running product with x_k taken as 1. After k every out_j already holds x_k = 0, so the
+    gradient there is 0.
+    """
+    zeros_so_far = np.cumsum(zero, axis=axis)
+    before = zeros_so_far == 0
+    first = zero & (zeros_so_far == 1)
+    at_first = _reverse_cumsum(g * np.cumprod(np.where(first, 1, x), axis=axis), axis)
+    before_first = _reverse_cumsum(g * out, axis) / np.where(before, x, 1)
+    return np.where(before, before_first, np.where(first, at_first, 0))
+
+
+def _scan_input(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Tensor, int]:
+    x = as_tensor(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
+        x = Tensor._make(x.data.astype(np.int64))  # PyTorch scans integers in int64
+    return x, check_dim(op, dim, x.data.ndim)
+
+
+def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sum along ``dim``: out[i] = x[0] + ... + x[i].
+
+    >>> import glassgrad as gg
+    >>> gg.cumsum(gg.tensor([1.0, 2.0, 3.0]), dim=0)
+    tensor([1., 3., 6.])
+    """
+    x, axis = _scan_input("cumsum", input, dim, dtype)
+    if x.data.ndim == 0:
+        return Cumsum.apply(x.reshape(1), 0).reshape(())
+    return Cumsum.apply(x, axis)
+
+
+def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running product along ``dim``; the gradient is exact with zeros in the input too."""
+    x, axis = _scan_input("cumprod", input, dim, dtype)
+    if x.data.ndim == 0:
+        return Cumprod.apply(x.reshape(1), 0).reshape(())
+    return Cumprod.apply(x, axis)
+
+
+METHODS = {"cumsum": cumsum, "cumprod": cumprod}
+
+
+def _np_flat(a: Any, axis: Any) -> tuple[Any, int]:
+    """NumPy scans run over the flattened array when ``axis`` is None."""
+    return (as_tensor(a).reshape(-1), 0) if axis is None else (a, axis)
+
+
+NUMPY_FUNCTIONS = {
+    np.cumsum: lambda a, axis=None, dtype=None, out=None: cumsum(*_np_flat(a, axis), dtype=dtype),
+    np.cumprod: lambda a, axis=None, dtype=None, out=None: cumprod(*_np_flat(a, axis), dtype=dtype),
+}

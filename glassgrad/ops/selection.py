@@ -1,0 +1,246 @@
+"""Reductions that pick elements: max, min, median, their indices, and how gradients follow.
+
+As in PyTorch, ``amax``/``amin`` and the full ``max()``/``min()``/``median()`` share the gradient
+evenly among tied elements, while ``max(dim)``/``min(dim)``/``median(dim)`` send all of it to the
+one index they return (the first occurrence for max and min).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._reduce import axes_of, check_nonempty, unsqueeze
+from glassgrad.ops.elementwise import maximum, minimum
+
+__all__ = ["amax", "amin", "argmax", "argmin", "max", "median", "min"]
+
+# What max/min/median(dim) return: a tuple with .values and .indices, like torch.return_types.
+max_result = namedtuple("max", ("values", "indices"))
+min_result = namedtuple("min", ("values", "indices"))
+median_result = namedtuple("median", ("values", "indices"))
+
+
+class _TiesShare(Function):
+    """A reduction to one of the input's values; tied elements share the gradient evenly."""
+
+    __slots__ = ("axes", "keepdim")
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axes, keepdim = ctx.axes, ctx.keepdim
+        g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
+        hit = x == out
+        count = np.sum(hit, axis=axes, keepdims=True, dtype=g.dtype)
+        return np.where(hit, g / count, 0), None, None
+
+
+class Amax(_TiesShare):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        out = np.max(x, axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+
+class Amin(_TiesShare):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        out = np.min(x, axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+
+class Median(_TiesShare):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
+        ctx.axes, ctx.keepdim = axes, keepdim
+        flat = x.reshape(-1)
+        k = (flat.size - 1) // 2  # the lower of the two middles, as PyTorch
+        out = np.partition(flat, k)[k] if flat.size else np.array(np.nan, x.dtype)
+        ctx.save_for_backward(x, out)
+        return out
+
+
+class _Select(Function):
+    """Values picked by ``index`` along ``dim``; the gradient goes to exactly those positions."""
+
+    __slots__ = ("dim", "in_shape", "keepdim")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, index: Any, dim: int, keepdim: bool) -> Any:
+        ctx.dim, ctx.keepdim, ctx.in_shape = dim, keepdim, x.shape
+        ctx.save_for_backward(index)
+        out = np.take_along_axis(x, index, axis=dim)
+        return out if keepdim else np.squeeze(out, dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (index,) = ctx.saved_tensors
+        dim, shape = ctx.dim, ctx.in_shape
+        if not ctx.keepdim:
+            g = np.expand_dims(g, dim)
+        n = shape[dim]
+        picked = np.arange(n).reshape((n,) + (1,) * (len(shape) - dim - 1)) == index
+        return np.where(picked, g, 0), None, None, None
+
+
+class Max(_Select):
+    __slots__ = ()
+
+
+class Min(_Select):
+    __slots__ = ()
+
+
+class MedianDim(_Select):
+    __slots__ = ()
+
+
+def _extreme(op: str, cls: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    axes = axes_of(op, dim, x.data.ndim)
+    check_nonempty(op, x, axes, dim)
+    return cls.apply(x, axes, keepdim)
+
+
+def _select(op: str, cls: Any, pick: Any, result: Any, x: Tensor, dim: Any, keepdim: bool) -> Any:
+    """(values, indices) along one ``dim``; ``pick(data, d)`` gives indices with keepdims."""
+    d = check_dim(op, dim, x.data.ndim)
+    if x.data.ndim == 0:  # a 0-d tensor is its own max, at index 0
+        values = cls.apply(x.reshape(1), np.zeros(1, np.int64), 0, False)
+        return result(values, Tensor._make(np.zeros((), np.int64)))
+    if x.shape[d] == 0:
+        raise IndexError(
+            f"{op}(): Expected reduction dim {d} to have non-zero size (input of shape "
+            f"{tuple(x.shape)})."
+        )
+    index = pick(x.data, d)
+    values = cls.apply(x, index, d, keepdim)
+    return result(values, Tensor._make(index if keepdim else np.squeeze(index, d)))
+
+
+def _argmax_keep(a: np.ndarray, d: int) -> np.ndarray:
+    return np.argmax(a, axis=d, keepdims=True)
+
+
+def _argmin_keep(a: np.ndarray, d: int) -> np.ndarray:
+    return np.argmin(a, axis=d, keepdims=True)
+
+
+def _median_keep(a: np.ndarray, d: int) -> np.ndarray:
+    k = (a.shape[d] - 1) // 2
+    return np.take(np.argsort(a, axis=d, kind="stable"), [k], axis=d)
+
+
+def amax(input: Any, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Largest value over ``dim`` (all dims by default); ties share the gradient evenly."""
+    return _extreme("amax", Amax, as_tensor(input), dim, keepdim)
+
+
+def amin(input: Any, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Smallest value over ``dim`` (all dims by default); ties share the gradient evenly."""
+    return _extreme("amin", Amin, as_tensor(input), dim, keepdim)
+
+
+def _max_min(op: str, input: Any, dim: Any, keepdim: bool, other: Any) -> Any:
+    if other is not None or isinstance(dim, Tensor):
+        pair = maximum if op == "max" else minimum
+        return pair(input, dim if other is None else other)
+    x = as_tensor(input)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}(): keepdim=True needs a dim; use {op}(input, dim, keepdim)")
+        return _extreme(op, Amax if op == "max" else Amin, x, None, False)
+    if op == "max":
+        return _select(op, Max, _argmax_keep, max_result, x, dim, keepdim)
+    return _select(op, Min, _argmin_keep, min_result, x, dim, keepdim)
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+    """``max(x)``: the largest value; ``max(x, dim)``: (values, indices); ``max(x, y)``: maximum.
+
+    The full reduction shares the gradient among ties; ``max(x, dim)`` gives it all to the index
+    it returns (the first occurrence).
+
+    >>> import glassgrad as gg
+    >>> values, indices = gg.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1)
+    >>> values, indices
+    (tensor([5., 7.]), tensor([1, 0]))
+    """
+    return _max_min("max", input, dim, keepdim, other)
+
+
+def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+    """``min(x)``, ``min(x, dim)`` -> (values, indices), or ``min(x, y)``: like ``max``."""
+    return _max_min("min", input, dim, keepdim, other)
+
+
+def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """The lower median: of all elements (a 0-d tensor), or along ``dim`` as (values, indices).
+
+    NaN inputs are not treated specially (PyTorch propagates them).
+    """
+    x = as_tensor(input)
+    if dim is None:
+        return Median.apply(x, tuple(range(x.data.ndim)), False)
+    return _select("median", MedianDim, _median_keep, median_result, x, dim, keepdim)
+
+
+def _arg(op: str, f: Any, input: Any, dim: Any, keepdim: bool) -> Tensor:
+    x = as_tensor(input)
+    if dim is None:
+        check_nonempty(op, x, (), None)
+        return Tensor._make(np.asarray(f(x.data, axis=None, keepdims=keepdim), np.int64))
+    d = check_dim(op, dim, x.data.ndim)
+    if x.data.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64))
+    check_nonempty(op, x, (d,), dim)
+    return Tensor._make(f(x.data, axis=d, keepdims=keepdim))
+
+
+def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest value (of the flattened tensor when ``dim`` is None); no gradient."""
+    return _arg("argmax", np.argmax, input, dim, keepdim)
+
+
+def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest value (of the flattened tensor when ``dim`` is None); no gradient."""
+    return _arg("argmin", np.argmin, input, dim, keepdim)
+
+
+METHODS = {
+    "amax": amax,
+    "amin": amin,
+    "max": max,
+    "min": min,
+    "median": median,
+    "argmax": argmax,
+    "argmin": argmin,
+}
+
+
+def _np_axes(axis: Any) -> Any:
+    return () if axis is None else axis
+
+
+# NumPy's max/min return values only: they map to amax/amin (ties share the gradient).
+NUMPY_FUNCTIONS = {
+    np.max: lambda a, axis=None, out=None, keepdims=False, **kw: amax(a, _np_axes(axis), keepdims),
+    np.amax: lambda a, axis=None, out=None, keepdims=False, **kw: amax(a, _np_axes(axis), keepdims),
+    np.min: lambda a, axis=None, out=None, keepdims=False, **kw: amin(a, _np_axes(axis), keepdims),
+    np.amin: lambda a, axis=None, out=None, keepdims=False, **kw: amin(a, _np_axes(axis), keepdims),
+    np.argmax: lambda a, axis=None, out=None, *, keepdims=False: argmax(a, axis, keepdims),
+    np.argmin: lambda a, axis=None, out=None, *, keepdims=False: argmin(a, axis, keepdims),
+}
