@@ -1,18 +1,49 @@
-"""Linear algebra: matmul in its 1-D, 2-D and batched forms, and the fused ``linear`` op."""
+"""Linear algebra: matmul and its strict forms (mm, bmm, mv, dot), outer, tensordot, einsum, linear.
+
+Every product's gradient is again a product of ``g`` with the other operand, so each rule is
+written with ``np.matmul`` / ``np.tensordot`` / ``np.einsum``, which dispatch back to these very
+ops under ``create_graph``: the products are differentiable to any order.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops.einsum import einsum
 
-__all__ = ["matmul"]
+__all__ = [
+    "bmm",
+    "dot",
+    "einsum",
+    "ger",
+    "inner",
+    "matmul",
+    "mm",
+    "mv",
+    "outer",
+    "tensordot",
+    "vdot",
+]
 
 
 def _mT(a: Any) -> Any:
     return np.swapaxes(a, -1, -2)
+
+
+def _shape(t: Tensor) -> str:
+    return "x".join(str(n) for n in t.shape)
+
+
+def _same_dtype(op: str, x: Tensor, y: Tensor) -> None:
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            f"{op}: expected both operands to have the same dtype, but got {x.dtype} and "
+            f"{y.dtype} (shapes {tuple(x.shape)} and {tuple(y.shape)})"
+        )
 
 
 class Matmul(Function):
@@ -33,21 +64,35 @@ class Matmul(Function):
             return gx, gy
         if x.ndim == 1 and y.ndim == 1:  # dot product
             return (g * y if nx is not None else None), (g * x if ny is not None else None)
-        # a 1-D operand is a row (left) or column (right) vector that matmul drops again
-        x2 = np.expand_dims(x, 0) if x.ndim == 1 else x
-        y2 = np.expand_dims(y, -1) if y.ndim == 1 else y
-        g2 = np.expand_dims(g, -2) if x.ndim == 1 else g
-        g2 = np.expand_dims(g2, -1) if y.ndim == 1 else g2
         gx = gy = None
-        if nx is not None:
-            gx = np.matmul(g2, _mT(y2))
-            if x.ndim == 1:
-                gx = np.sum(gx.reshape(-1, x.shape[0]), axis=0)
-        if ny is not None:
-            gy = np.matmul(_mT(x2), g2)
-            if y.ndim == 1:
-                gy = np.sum(gy.reshape(-1, y.shape[0]), axis=0)
+        if x.ndim == 1:  # x is a row vector that the result does not keep
+            if nx is not None:
+                gx = np.sum(np.matmul(np.expand_dims(g, -2), _mT(y)), axis=-2)
+            if ny is not None:
+                gy = np.expand_dims(x, -1) * np.expand_dims(g, -2)
+        else:  # y is a column vector that the result does not keep
+            if nx is not None:
+                gx = np.expand_dims(g, -1) * y
+            if ny is not None:
+                gy = np.sum(np.matmul(np.expand_dims(g, -2), x), axis=-2)
         return gx, gy
+
+
+# The strict forms share matmul's rule; subclasses only give the graph node PyTorch's name.
+class Mm(Matmul):
+    __slots__ = ()
+
+
+class Bmm(Matmul):
+    __slots__ = ()
+
+
+class Mv(Matmul):
+    __slots__ = ()
+
+
+class Dot(Matmul):
+    __slots__ = ()
 
 
 def matmul(input: Any, other: Any) -> Tensor:
@@ -71,10 +116,7 @@ def matmul(input: Any, other: Any) -> Tensor:
             f"(inner dimensions {kx} and {ky} differ)"
         )
     if x.dtype != y.dtype:
-        raise RuntimeError(
-            f"matmul: expected both operands to have the same dtype, but got {x.dtype} and "
-            f"{y.dtype} (shapes {tuple(x.shape)} and {tuple(y.shape)})"
-        )
+        _same_dtype("matmul", x, y)
     try:
         return Matmul.apply(x, y)
     except ValueError as e:
@@ -82,6 +124,193 @@ def matmul(input: Any, other: Any) -> Tensor:
             f"matmul: batch dimensions of {tuple(x.shape)} and {tuple(y.shape)} do not "
             f"broadcast ({e})"
         ) from None
+
+
+def mm(input: Any, mat2: Any) -> Tensor:
+    """Product of two matrices; unlike ``matmul`` it accepts 2-D operands only."""
+    x, y = as_tensor(input), as_tensor(mat2)
+    if x.ndim != 2 or y.ndim != 2:
+        raise RuntimeError(
+            f"mm: {'self' if x.ndim != 2 else 'mat2'} must be a matrix, got shapes "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if x.shape[1] != y.shape[0]:
+        raise RuntimeError(
+            f"mm: mat1 and mat2 shapes cannot be multiplied ({_shape(x)} and {_shape(y)})"
+        )
+    _same_dtype("mm", x, y)
+    return Mm.apply(x, y)
+
+
+def bmm(input: Any, mat2: Any) -> Tensor:
+    """Batched product of (b, n, m) and (b, m, p) tensors; no broadcasting, as in PyTorch."""
+    x, y = as_tensor(input), as_tensor(mat2)
+    if x.ndim != 3 or y.ndim != 3:
+        raise RuntimeError(
+            f"bmm: {'batch1' if x.ndim != 3 else 'batch2'} must be a 3D tensor, got shapes "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if y.shape[:2] != (x.shape[0], x.shape[2]):
+        raise RuntimeError(
+            f"bmm: expected size for first two dimensions of batch2 tensor to be: "
+            f"[{x.shape[0]}, {x.shape[2]}] but got: [{y.shape[0]}, {y.shape[1]}] "
+            f"(shapes {tuple(x.shape)} and {tuple(y.shape)})"
+        )
+    _same_dtype("bmm", x, y)
+    return Bmm.apply(x, y)
+
+
+def mv(input: Any, vec: Any) -> Tensor:
+    """Matrix (n, m) times vector (m,)."""
+    x, y = as_tensor(input), as_tensor(vec)
+    if x.ndim != 2 or y.ndim != 1 or x.shape[1] != y.shape[0]:
+        raise RuntimeError(
+            f"mv: expected a matrix (n, m) and a vector (m,), got input {tuple(x.shape)} and "
+            f"vec {tuple(y.shape)}"
+        )
+    _same_dtype("mv", x, y)
+    return Mv.apply(x, y)
+
+
+def dot(input: Any, tensor: Any) -> Tensor:
+    """Inner product of two 1-D tensors of the same length."""
+    x, y = as_tensor(input), as_tensor(tensor)
+    if x.ndim != 1 or y.ndim != 1:
+        raise RuntimeError(
+            f"dot: 1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors (shapes "
+            f"{tuple(x.shape)} and {tuple(y.shape)})"
+        )
+    if x.shape[0] != y.shape[0]:
+        raise RuntimeError(
+            f"dot: inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
+            f"[{y.shape[0]}] to have the same number of elements"
+        )
+    _same_dtype("dot", x, y)
+    return Dot.apply(x, y)
+
+
+vdot = dot  # real tensors only: conjugation is the identity
+
+
+def inner(input: Any, other: Any) -> Tensor:
+    """Sum of products over the last dimension of both (a scalar times a tensor for 0-d)."""
+    x, y = as_tensor(input), as_tensor(other)
+    if x.ndim == 0 or y.ndim == 0:
+        return x * y
+    return tensordot(x, y, dims=([-1], [-1]))
+
+
+class Outer(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return np.multiply.outer(x, y)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.next
+        return (g @ y if nx is not None else None), (x @ g if ny is not None else None)
+
+
+def outer(input: Any, vec2: Any) -> Tensor:
+    """Outer product of two vectors: ``out[i, j] = input[i] * vec2[j]``.
+
+    >>> import glassgrad as gg
+    >>> gg.outer(gg.tensor([1.0, 2.0]), gg.tensor([3.0, 4.0])).tolist()
+    [[3.0, 4.0], [6.0, 8.0]]
+    """
+    x, y = as_tensor(input), as_tensor(vec2)
+    for name, t in (("self", x), ("vec2", y)):
+        if t.ndim != 1:
+            raise RuntimeError(
+                f"outer: Expected 1-D argument {name}, but got {t.ndim}-D (shape {tuple(t.shape)})"
+            )
+    _same_dtype("outer", x, y)
+    return Outer.apply(x, y)
+
+
+ger = outer
+
+
+class Tensordot(Function):
+    __slots__ = ("axes_a", "axes_b", "perm_a", "perm_b")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, axes_a: Any, axes_b: Any) -> Any:
+        ctx.axes_a, ctx.axes_b = axes_a, axes_b
+        ctx.save_for_backward(a, b)
+        return np.tensordot(a, b, axes=(axes_a, axes_b))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, b = ctx.saved_tensors
+        na, nb = ctx.next[:2]
+        ca, cb = ctx.axes_a, ctx.axes_b
+        free_a = [i for i in range(a.ndim) if i not in ca]
+        free_b = [i for i in range(b.ndim) if i not in cb]
+        k = len(free_a)
+        ga = gb = None
+        if na is not None:
+            # g's b-part contracts with b's free axes; what is left are b's contracted axes, in
+            # increasing order, each standing for the axis of a it was paired with
+            r = np.tensordot(g, b, axes=(list(range(k, g.ndim)), free_b))
+            ga = _unpermute(r, free_a + [ca[cb.index(j)] for j in sorted(cb)])
+        if nb is not None:
+            r = np.tensordot(a, g, axes=(free_a, list(range(k))))
+            gb = _unpermute(r, [cb[ca.index(i)] for i in sorted(ca)] + free_b)
+        return ga, gb, None, None
+
+
+def _unpermute(r: Any, order: list[int]) -> Any:
+    """``r``'s axes stand for the axes ``order`` of the input: put them back in place."""
+    if order == sorted(order):
+        return r
+    return np.transpose(r, tuple(int(i) for i in np.argsort(order)))
+
+
+def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
+    """Contract the last ``dims`` axes of ``a`` with the first of ``b``, or the listed pairs.
+
+    ``dims`` is an int or a pair of axis lists, e.g. ``dims=([1, 0], [0, 1])``.
+    """
+    x, y = as_tensor(a), as_tensor(b)
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > x.ndim or dims > y.ndim:
+            raise RuntimeError(
+                f"tensordot: dims={dims} is more than the number of dimensions of a "
+                f"{tuple(x.shape)} or b {tuple(y.shape)}"
+            )
+        ca, cb = list(range(x.ndim - dims, x.ndim)), list(range(dims))
+    else:
+        if len(dims) != 2:
+            raise RuntimeError(
+                f"tensordot expects dims to be an int or a pair of lists, got {dims}"
+            )
+        da, db = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
+        if len(da) != len(db):
+            raise RuntimeError(
+                f"tensordot: both dimension lists should have same length, got {da} and {db}"
+            )
+        ca = [check_dim("tensordot", d, x.ndim) for d in da]
+        cb = [check_dim("tensordot", d, y.ndim) for d in db]
+        if len(set(ca)) != len(ca) or len(set(cb)) != len(cb):
+            raise RuntimeError(f"tensordot: a dimension appears twice in dims {da}, {db}")
+    for i, j in zip(ca, cb):
+        if x.shape[i] != y.shape[j]:
+            raise RuntimeError(
+                f"tensordot: contracted dimensions need to match, but first has size "
+                f"{x.shape[i]} in dim {i} and second has size {y.shape[j]} in dim {j} (shapes "
+                f"{tuple(x.shape)} and {tuple(y.shape)})"
+            )
+    _same_dtype("tensordot", x, y)
+    return Tensordot.apply(x, y, ca, cb)
 
 
 class Linear(Function):
@@ -106,16 +335,13 @@ class Linear(Function):
             if g.ndim == 2:
                 gw = np.matmul(g.T, x)
             elif g.ndim == 1:
-                gw = np.multiply.outer(g, x) if not isinstance(g, Tensor) else _outer(g, x)
-            else:
-                gw = np.matmul(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
+                gw = np.multiply.outer(g, x) if not isinstance(g, Tensor) else outer(g, x)
+            else:  # fold the batch dims (explicit sizes: -1 is ambiguous for empty batches)
+                n = math.prod(g.shape[:-1])
+                gw = np.matmul(g.reshape(n, g.shape[-1]).T, x.reshape(n, x.shape[-1]))
         if nb is not None:
-            gb = np.sum(g.reshape(-1, g.shape[-1]), axis=0) if g.ndim != 1 else g
+            gb = np.sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim != 1 else g
         return gx, gw, gb
-
-
-def _outer(a: Any, b: Any) -> Any:
-    return np.expand_dims(a, -1) * np.expand_dims(b, 0)
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
@@ -140,5 +366,29 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     return Linear.apply(x, w, bias)
 
 
-METHODS = {"matmul": matmul}
+def _np_dot(a: Tensor, b: Tensor) -> Tensor:
+    """``np.dot``: a's last axis with b's second-to-last (its only one when b is 1-D)."""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return tensordot(a, b, dims=([a.ndim - 1], [max(b.ndim - 2, 0)]))
+
+
+METHODS = {
+    "matmul": matmul,
+    "mm": mm,
+    "bmm": bmm,
+    "mv": mv,
+    "dot": dot,
+    "vdot": vdot,
+    "inner": inner,
+    "outer": outer,
+    "ger": ger,
+}
 NUMPY_UFUNCS = {np.matmul: matmul}
+NUMPY_FUNCTIONS = {
+    np.tensordot: lambda a, b, axes=2: tensordot(a, b, dims=axes),
+    np.einsum: lambda *operands, optimize=False, **kw: einsum(*operands),
+    np.outer: lambda a, b, out=None: outer(as_tensor(a).reshape(-1), as_tensor(b).reshape(-1)),
+    np.dot: lambda a, b, out=None: _np_dot(as_tensor(a), as_tensor(b)),
+    np.inner: inner,
+}
