@@ -1,0 +1,341 @@
+"""glassgrad benchmarks: each workload in fresh interpreters, one markdown table of the results.
+
+    .venv/bin/python bench/run.py                   # everything (what `make bench` runs)
+    .venv/bin/python bench/run.py --only w2,w3      # a subset
+    .venv/bin/python bench/run.py --profile w2      # where glassgrad spends its time in W2
+
+glassgrad and hand-written NumPy run interleaved in one process (same BLAS, same conditions);
+PyTorch runs in a process of its own, because its OpenMP threads spin after each op and steal the
+2 cores from OpenBLAS (and vice versa) when the two libraries alternate. The table goes to stdout
+and bench/results/latest.md; the raw timings to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workloads import MEMORY, MODULES, WORKLOADS  # noqa: E402
+
+RESULTS = HERE / "results"
+THREADS = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+# Memory runs: a fixed mmap threshold makes glibc hand every block >= 64 KiB back to the OS when it
+# is freed, so the process RSS follows live memory instead of the allocator's high-water mark.
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
+NAMES = {"glassgrad": "glassgrad", "numpy": "NumPy", "torch": "PyTorch"}
+LOSS_RTOL, GRAD_RTOL = 1e-4, 1e-3
+
+
+# ---- running the workers -------------------------------------------------------------------------
+
+
+def run_worker(workload: str, impls: list[str], budget: float, memory: bool) -> dict[str, Any]:
+    """One fresh interpreter; returns its JSON, or an 'error' entry per impl if it died."""
+    env = {**os.environ, **THREADS, **(MALLOC if memory else {})}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(HERE / "worker.py"), workload, "--out", str(out)]
+        cmd += [f"--impl={i}" for i in impls] + [f"--budget={budget}"]
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return {"impls": {i: {"error": "worker timed out after 300 s"} for i in impls}}
+        if proc.returncode != 0 or not out.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            msg = f"worker exited with {proc.returncode}: " + " | ".join(tail)
+            return {"impls": {i: {"error": msg} for i in impls}}
+        return json.loads(out.read_text())
+
+
+def run_workload(workload: str, budget_per_impl: float) -> dict[str, Any]:
+    """glassgrad + NumPy interleaved in one process, torch alone (memory: one process each)."""
+    memory = workload in MEMORY
+    groups = (
+        [["glassgrad"], ["numpy"], ["torch"]] if memory else [["glassgrad", "numpy"], ["torch"]]
+    )
+    merged: dict[str, Any] = {"workload": workload, "impls": {}, "versions": {}}
+    for group in groups:
+        res = run_worker(workload, group, budget_per_impl * len(group), memory)
+        merged["impls"].update(res["impls"])
+        merged["versions"].update(res.get("versions", {}))
+        for key in ("title", "kind", "target"):
+            if key in res:
+                merged[key] = res[key]
+    return merged
+
+
+# ---- reading the results ---------------------------------------------------------------------
+
+
+def check_agreement(impls: dict[str, Any]) -> tuple[bool | None, str]:
+    """Do the losses and gradient norms of all available impls agree with the reference's?"""
+    checks = {k: v["check"] for k, v in impls.items() if "check" in v}
+    if len(checks) < 2:
+        return None, "fewer than two implementations ran"
+    ref_name = "torch" if "torch" in checks else next(iter(checks))
+    ref = checks[ref_name]
+    problems = []
+    for name, c in checks.items():
+        if abs(c["loss"] - ref["loss"]) > LOSS_RTOL * max(1.0, abs(ref["loss"])):
+            problems.append(f"{NAMES[name]} loss {c['loss']:.7g} vs {ref['loss']:.7g}")
+        if len(c["grad_norms"]) != len(ref["grad_norms"]):
+            problems.append(f"{NAMES[name]} has {len(c['grad_norms'])} gradients")
+            continue
+        for i, (a, b) in enumerate(zip(c["grad_norms"], ref["grad_norms"])):
+            if abs(a - b) > GRAD_RTOL * abs(b) + 1e-12:
+                problems.append(f"{NAMES[name]} |grad {i}| {a:.6g} vs {b:.6g}")
+    return not problems, "; ".join(problems)
+
+
+def median(impl: dict[str, Any], timer: str) -> float | None:
+    t = impl.get("timers", {}).get(timer)
+    return t["median"] if t else None
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "n/a"
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} µs"
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
+
+
+def fmt_ratio(a: float | None, b: float | None) -> str:
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "**no**")
+
+
+def rows_for(res: dict[str, Any]) -> list[list[str]]:
+    """The table rows of one workload (W5 has two: tracemalloc and RSS)."""
+    impls, target = res["impls"], res.get("target", {})
+    title = res.get("title", res["workload"])
+    agree, _ = check_agreement(impls)
+    check = {None: "n/a", True: "ok", False: "**MISMATCH**"}[agree]
+    gg, np_, th = (impls.get(k, {}) for k in ("glassgrad", "numpy", "torch"))
+    kind = target.get("kind")
+
+    if res.get("kind") == "memory":
+        mib = lambda v: None if v is None else v / 2**20  # noqa: E731
+        fmt = lambda v: "n/a" if v is None else f"{v:.1f} MiB"  # noqa: E731
+        tg, tn = (mib(d.get("traced_peak_increase")) for d in (gg, np_))
+        rg, rn, rt = (mib(d.get("rss_peak_increase")) for d in (gg, np_, th))
+        ok = None if tg is None or tn is None else tg / tn <= target["max"]
+        return [
+            [
+                title + " — tracemalloc²",
+                "peak increase",
+                fmt(tg),
+                fmt(tn),
+                "—²",
+                fmt_ratio(tg, tn),
+                "—",
+                f"gg/NumPy ≤ {target['max']}",
+                verdict(ok),
+                check,
+            ],
+            [
+                title + " — peak RSS²",
+                "peak increase",
+                fmt(rg),
+                fmt(rn),
+                fmt(rt),
+                fmt_ratio(rg, rn),
+                fmt_ratio(rg, rt),
+                "(informative)",
+                "—",
+                check,
+            ],
+        ]
+
+    if kind == "fwd_bwd_ratio":
+        vals = []
+        for d in (gg, np_, th):
+            f, fb = median(d, "fwd"), median(d, "fwdbwd")
+            vals.append(None if f is None or fb is None else fb / f)
+        ok = None if vals[0] is None else vals[0] <= target["max"]
+        cells = ["n/a" if v is None else f"{v:.2f}" for v in vals]
+        return [
+            [title, "fwd+bwd / fwd", *cells, "—", "—", f"gg ≤ {target['max']}", verdict(ok), check]
+        ]
+
+    if kind == "per_op":
+        vals = [
+            None if median(d, "fwdbwd") is None else median(d, "fwdbwd") / target["ops"]
+            for d in (gg, np_, th)
+        ]
+        ok = None if vals[0] is None else vals[0] * 1e6 <= target["max_us"]
+        cells = [fmt_time(v) for v in vals]
+        return [
+            [
+                title,
+                "time per op",
+                *cells,
+                fmt_ratio(vals[0], vals[1]),
+                fmt_ratio(vals[0], vals[2]),
+                f"gg ≤ {target['max_us']:g} µs/op",
+                verdict(ok),
+                check,
+            ]
+        ]
+
+    vals = [median(d, "step") for d in (gg, np_, th)]
+    ref = vals[1] if target.get("vs") == "numpy" else vals[2]
+    ok = None if vals[0] is None or ref is None else vals[0] / ref <= target["max"]
+    who = NAMES[target.get("vs", "numpy")]
+    return [
+        [
+            title,
+            "median step",
+            *[fmt_time(v) for v in vals],
+            fmt_ratio(vals[0], vals[1]),
+            fmt_ratio(vals[0], vals[2]),
+            f"gg/{who} ≤ {target['max']}",
+            verdict(ok),
+            check,
+        ]
+    ]
+
+
+def environment(results: list[dict[str, Any]]) -> str:
+    vers: dict[str, str] = {}
+    for r in results:
+        vers.update(r.get("versions", {}))
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=HERE, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        commit = "?"
+    libs = ", ".join(f"{k} {v}" for k, v in vers.items())
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M')}, commit {commit or '?'}; {libs}; {cpu}, "
+        f"{os.cpu_count()} CPUs; OPENBLAS/OMP/MKL_NUM_THREADS=2, torch.set_num_threads(2)"
+    )
+
+
+def render(results: list[dict[str, Any]], budget: float, load: str) -> str:
+    head = [
+        "Workload",
+        "Metric",
+        "glassgrad",
+        "NumPy",
+        "PyTorch",
+        "gg/NumPy",
+        "gg/PyTorch",
+        "Target",
+        "Met",
+        "Check¹",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    notes = []
+    for res in results:
+        for row in rows_for(res):
+            lines.append("| " + " | ".join(row) + " |")
+        for impl, d in res["impls"].items():
+            if "error" in d:
+                notes.append(
+                    f"- {res['workload'].upper()} {NAMES[impl]} not available: `{d['error']}`"
+                )
+        if res.get("target", {}).get("kind") == "fwd_bwd_ratio":
+            parts = [
+                f"{NAMES[k]} {fmt_time(median(d, 'fwd'))} / {fmt_time(median(d, 'fwdbwd'))}"
+                for k, d in res["impls"].items()
+                if "timers" in d
+            ]
+            notes.append(f"- {res['workload'].upper()} medians, fwd / fwd+bwd: " + "; ".join(parts))
+        agree, why = check_agreement(res["impls"])
+        if agree is False:
+            notes.append(f"- {res['workload'].upper()} results disagree: {why}")
+    footer = [
+        f"Times: medians of single calls (`time.perf_counter`) after warm-up, ~{budget:g} s of "
+        "timing per implementation; glassgrad and NumPy interleaved in one fresh process, "
+        "PyTorch in its own. Ratios are glassgrad's figure divided by the other's, from this run.",
+        f"¹ Check: the first step's loss and per-parameter gradient norms agree across the "
+        f"implementations (relative tolerance {LOSS_RTOL:g} / {GRAD_RTOL:g}), so all three compute "
+        "the same thing.",
+        "² Memory (one fresh process per implementation, parameters and data allocated before): "
+        "tracemalloc = peak traced bytes during one forward+backward minus traced bytes before "
+        "(NumPy reports its buffers to tracemalloc; torch's allocator does not, hence no figure). "
+        "Peak RSS = VmHWM after the run minus VmRSS before, the high-water mark reset through "
+        "/proc/self/clear_refs, glibc told to mmap blocks >= 64 KiB so freed memory is returned; "
+        "median of 2 runs after a warm-up run.",
+        "",
+        "Environment: " + environment(results) + f"; load average {load}",
+    ]
+    return "\n".join([*lines, "", *notes, *([""] if notes else []), *footer]) + "\n"
+
+
+def profile(workloads: list[str], budget: float, top: int) -> None:
+    env = {**os.environ, **THREADS}
+    for w in workloads:
+        cmd = [sys.executable, str(HERE / "worker.py"), w, "--profile", f"--budget={budget}"]
+        subprocess.run([*cmd, f"--top={top}"], env=env, check=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", help="comma-separated workloads, e.g. w1,w3 (default: all)")
+    ap.add_argument("--budget", type=float, default=1.5, help="seconds of timing per impl")
+    ap.add_argument("--profile", nargs="+", metavar="W", help="cProfile glassgrad in workloads W")
+    ap.add_argument("--top", type=int, default=15, help="functions shown by --profile")
+    args = ap.parse_args()
+
+    chosen = args.only.split(",") if args.only else list(WORKLOADS)
+    bad = [w for w in chosen + (args.profile or []) if w not in MODULES]
+    if bad:
+        ap.error(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
+    if args.profile:
+        profile(args.profile, max(args.budget * 2, 2.0), args.top)
+        return
+
+    results = []
+    t_all = time.perf_counter()
+    load0 = os.getloadavg()[0]
+    for w in chosen:
+        t0 = time.perf_counter()
+        print(f"running {w} ...", end=" ", file=sys.stderr, flush=True)
+        results.append(run_workload(w, args.budget))
+        print(f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    # Other processes on the machine skew the timings: say how busy it was (1-minute average).
+    load = f"{load0:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+    table = render(results, args.budget, load)
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(table)
+    raw = {
+        "budget_per_impl_s": args.budget,
+        "total_s": time.perf_counter() - t_all,
+        "workloads": results,
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(raw))
+    print(
+        f"(written to {RESULTS}/latest.md and latest.json; total "
+        f"{time.perf_counter() - t_all:.0f} s)",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()
