@@ -53,7 +53,9 @@ def run_worker(workload: str, impls: list[str], budget: float, memory: bool) -> 
             return {"impls": {i: {"error": "worker timed out after 300 s"} for i in impls}}
         if proc.returncode != 0 or not out.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            msg = f"worker exited with {proc.returncode}: " + " | ".join(tail)
+            msg = f"worker exited with {proc.returncode}: " + " | ".join(
+                " ".join(t.split()) for t in tail
+            )
             return {"impls": {i: {"error": msg} for i in impls}}
         return json.loads(out.read_text())
 
@@ -119,95 +121,62 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("yes" if ok else "**no**")
 
 
-def rows_for(res: dict[str, Any]) -> list[list[str]]:
-    """The table rows of one workload (W5 has two: tracemalloc and RSS)."""
-    impls, target = res["impls"], res.get("target", {})
-    title = res.get("title", res["workload"])
-    agree, _ = check_agreement(impls)
-    check = {None: "n/a", True: "ok", False: "**MISMATCH**"}[agree]
-    gg, np_, th = (impls.get(k, {}) for k in ("glassgrad", "numpy", "torch"))
+def fmt_mib(nbytes: float | None) -> str:
+    return "n/a" if nbytes is None else f"{nbytes / 2**20:.1f} MiB"
+
+
+def memory_rows(title: str, target: dict, gg: dict, np_: dict, th: dict, check: str) -> list:
+    """W5: the target on tracemalloc (glassgrad vs NumPy), and RSS for all three."""
+    tg, tn = gg.get("traced_peak_increase"), np_.get("traced_peak_increase")
+    rg, rn, rt = (d.get("rss_peak_increase") for d in (gg, np_, th))
+    ok = None if tg is None or tn is None else tg / tn <= target["max"]
+    traced = [fmt_mib(tg), fmt_mib(tn), "—²", fmt_ratio(tg, tn), "—"]
+    rss = [fmt_mib(rg), fmt_mib(rn), fmt_mib(rt), fmt_ratio(rg, rn), fmt_ratio(rg, rt)]
+    return [
+        [f"{title} — tracemalloc²", "peak increase", *traced, f"gg/NumPy ≤ {target['max']}",
+         verdict(ok), check],
+        [f"{title} — peak RSS²", "peak increase", *rss, "(informative)", "—", check],
+    ]  # fmt: skip
+
+
+def time_rows(title: str, target: dict, gg: dict, np_: dict, th: dict, check: str) -> list:
+    """W4: a ratio of two timers per impl; W3: time per op; the rest: median step time."""
+    impls = (gg, np_, th)
     kind = target.get("kind")
-
-    if res.get("kind") == "memory":
-        mib = lambda v: None if v is None else v / 2**20  # noqa: E731
-        fmt = lambda v: "n/a" if v is None else f"{v:.1f} MiB"  # noqa: E731
-        tg, tn = (mib(d.get("traced_peak_increase")) for d in (gg, np_))
-        rg, rn, rt = (mib(d.get("rss_peak_increase")) for d in (gg, np_, th))
-        ok = None if tg is None or tn is None else tg / tn <= target["max"]
-        return [
-            [
-                title + " — tracemalloc²",
-                "peak increase",
-                fmt(tg),
-                fmt(tn),
-                "—²",
-                fmt_ratio(tg, tn),
-                "—",
-                f"gg/NumPy ≤ {target['max']}",
-                verdict(ok),
-                check,
-            ],
-            [
-                title + " — peak RSS²",
-                "peak increase",
-                fmt(rg),
-                fmt(rn),
-                fmt(rt),
-                fmt_ratio(rg, rn),
-                fmt_ratio(rg, rt),
-                "(informative)",
-                "—",
-                check,
-            ],
-        ]
-
     if kind == "fwd_bwd_ratio":
         vals = []
-        for d in (gg, np_, th):
+        for d in impls:
             f, fb = median(d, "fwd"), median(d, "fwdbwd")
             vals.append(None if f is None or fb is None else fb / f)
         ok = None if vals[0] is None else vals[0] <= target["max"]
         cells = ["n/a" if v is None else f"{v:.2f}" for v in vals]
-        return [
-            [title, "fwd+bwd / fwd", *cells, "—", "—", f"gg ≤ {target['max']}", verdict(ok), check]
-        ]
-
+        return [[title, "fwd+bwd / fwd", *cells, "—", "—", f"gg ≤ {target['max']}",
+                 verdict(ok), check]]  # fmt: skip
     if kind == "per_op":
-        vals = [
-            None if median(d, "fwdbwd") is None else median(d, "fwdbwd") / target["ops"]
-            for d in (gg, np_, th)
-        ]
+        totals = [median(d, "fwdbwd") for d in impls]
+        vals = [None if t is None else t / target["ops"] for t in totals]
         ok = None if vals[0] is None else vals[0] * 1e6 <= target["max_us"]
-        cells = [fmt_time(v) for v in vals]
-        return [
-            [
-                title,
-                "time per op",
-                *cells,
-                fmt_ratio(vals[0], vals[1]),
-                fmt_ratio(vals[0], vals[2]),
-                f"gg ≤ {target['max_us']:g} µs/op",
-                verdict(ok),
-                check,
-            ]
-        ]
+        metric, goal = "time per op", f"gg ≤ {target['max_us']:g} µs/op"
+    else:
+        vals = [median(d, "step") for d in impls]
+        ref = vals[1] if target.get("vs") == "numpy" else vals[2]
+        ok = None if vals[0] is None or ref is None else vals[0] / ref <= target["max"]
+        metric, goal = "median step", f"gg/{NAMES[target['vs']]} ≤ {target['max']}"
+    return [[title, metric, *[fmt_time(v) for v in vals], fmt_ratio(vals[0], vals[1]),
+             fmt_ratio(vals[0], vals[2]), goal, verdict(ok), check]]  # fmt: skip
 
-    vals = [median(d, "step") for d in (gg, np_, th)]
-    ref = vals[1] if target.get("vs") == "numpy" else vals[2]
-    ok = None if vals[0] is None or ref is None else vals[0] / ref <= target["max"]
-    who = NAMES[target.get("vs", "numpy")]
-    return [
-        [
-            title,
-            "median step",
-            *[fmt_time(v) for v in vals],
-            fmt_ratio(vals[0], vals[1]),
-            fmt_ratio(vals[0], vals[2]),
-            f"gg/{who} ≤ {target['max']}",
-            verdict(ok),
-            check,
+
+def rows_for(res: dict[str, Any]) -> list[list[str]]:
+    """The table rows of one workload (W5 has two: tracemalloc and RSS)."""
+    agree, _ = check_agreement(res["impls"])
+    check = {None: "n/a", True: "ok", False: "**MISMATCH**"}[agree]
+    impls = [res["impls"].get(k, {}) for k in ("glassgrad", "numpy", "torch")]
+    if "target" not in res:  # every worker died before it could describe the workload
+        return [
+            [res["workload"].upper(), "—", "n/a", "n/a", "n/a", "n/a", "n/a", "—", "n/a", check]
         ]
-    ]
+    rows = memory_rows if res.get("kind") == "memory" else time_rows
+    return rows(res.get("title", res["workload"]), res.get("target", {}), *impls, check)
 
 
 def environment(results: list[dict[str, Any]]) -> str:
