@@ -29,12 +29,13 @@ import numpy as np
 class _State:
     """Global switches read on every op; kept in one object so a lookup is one attribute access."""
 
-    __slots__ = ("anomaly", "create_graph", "grad_enabled")
+    __slots__ = ("anomaly", "create_graph", "grad_enabled", "inplace_epoch")
 
     def __init__(self) -> None:
         self.grad_enabled = True  # record ops into the graph?
         self.create_graph = False  # are backward rules being run on Tensors (higher order)?
         self.anomaly = False  # remember where each op was created and check gradients for NaN?
+        self.inplace_epoch = 0  # counts in-place modifications; unchanged => no version checks
 
 
 state = _State()
@@ -44,6 +45,12 @@ Tensor: Any = None
 
 
 _new_tensor = object.__new__
+
+
+def bump_version(t: Any) -> None:
+    """Record an in-place modification of ``t`` (and of every view sharing its counter)."""
+    t._vc[0] += 1
+    state.inplace_epoch += 1
 
 
 class _SavedOutput:
@@ -95,11 +102,9 @@ class Function:
     __slots__ = (
         "__weakref__",
         "_hooks",
-        "_out_vc",
+        "_meta",
         "_saved",
-        "_saved_refs",
         "_trace",
-        "_versions",
         "dtype",
         "next",
         "shape",
@@ -113,16 +118,21 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
-        # NOTE: the hot path of every op; kept to one pass over the arguments and few stores.
-        record = False
+        # NOTE: the hot path of every op: one pass over the arguments, few stores.
         datas = []
+        edges = []
+        record = False
         for a in args:
             if isinstance(a, Tensor):
                 datas.append(a.data)
                 if a.requires_grad:
                     record = True
+                    fn = a.grad_fn
+                    edges.append(a if fn is None else fn)
+                    continue
             else:
                 datas.append(a)
+            edges.append(None)
         if not (record and state.grad_enabled):
             out = cls.forward(_NO_GRAD_CTX, *datas)
             t = _new_tensor(Tensor)
@@ -134,33 +144,25 @@ class Function:
 
         ctx = _new_tensor(cls)
         ctx._saved = ()
-        ctx.next = [
-            (a if a.grad_fn is None else a.grad_fn)
-            if isinstance(a, Tensor) and a.requires_grad
-            else None
-            for a in args
-        ]
+        ctx.next = edges
         raw = out = cls.forward(ctx, *datas)
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
             if ctx._saved:
                 ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
-        if out.dtype.kind not in "fc":
-            raise TypeError(f"{cls.__name__}: a differentiable op returned dtype {out.dtype}")
         ctx.shape = out.shape
-        ctx.dtype = out.dtype
+        ctx.dtype = dtype = out.dtype
+        if dtype.kind not in "fc":
+            raise TypeError(f"{cls.__name__}: a differentiable op returned dtype {dtype}")
         ctx._hooks = None
         result = _new_tensor(Tensor)
         result.data = out
         result.grad_fn = ctx
         result._grad = None
         result.requires_grad = True
-        result._vc = [0]
-        if ctx._saved:
-            ctx._saved_refs, ctx._versions = _resolve_saved(ctx._saved, args, out)
-            ctx._out_vc = result._vc  # the output's version counter, if the output was saved
-        else:
-            ctx._saved_refs = ctx._versions = ()
+        result._vc = vc = [0]
+        # (refs, versions, the output's version counter, epoch) for the in-place checks
+        ctx._meta = _resolve_saved(ctx._saved, args, out, vc) if ctx._saved else None
         if state.anomaly:
             ctx._trace = _creation_site()
         return result
@@ -182,7 +184,7 @@ class Function:
             )
         if not state.create_graph:
             return saved
-        return tuple(self._differentiable(s, r) for s, r in zip(saved, self._saved_refs))
+        return tuple(self._differentiable(s, r) for s, r in zip(saved, self._meta[0]))
 
     def _differentiable(self, value: Any, ref: Any) -> Any:
         if ref is OUTPUT:  # reconnect the output to this very node, so it is a function of inputs
@@ -259,7 +261,9 @@ class RemovableHandle:
             self.hooks.remove(self.fn)
 
 
-def _resolve_saved(saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarray) -> tuple:
+def _resolve_saved(
+    saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarray, vc: list
+) -> tuple:
     """Map each saved array back to the Tensor it came from, and note each one's version."""
     refs: list[Any] = []
     versions: list[int] = []
@@ -279,7 +283,7 @@ def _resolve_saved(saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarra
         else:
             versions.append(-1)
         refs.append(ref)
-    return tuple(refs), tuple(versions)
+    return tuple(refs), tuple(versions), vc, state.inplace_epoch
 
 
 def _creation_site() -> traceback.FrameSummary | None:
@@ -321,12 +325,13 @@ def _shape_error(node: Any, i: int, got: tuple, want: tuple) -> RuntimeError:
 
 
 def _check_versions(node: Function) -> None:
-    if node._saved_refs is None:
+    if node._saved is None:
         return  # released: reading saved_tensors raises the retain_graph error
-    for ref, v in zip(node._saved_refs, node._versions):
+    refs, versions, out_vc, _ = node._meta
+    for ref, v in zip(refs, versions):
         if v < 0:
             continue
-        box = node._out_vc if ref is OUTPUT else ref._vc
+        box = out_vc if ref is OUTPUT else ref._vc
         if box[0] != v:
             what = "output" if ref is OUTPUT else "input"
             shape = node.shape if ref is OUTPUT else tuple(ref.shape)
@@ -431,16 +436,31 @@ def run_backward(
         if n is not None and deps.get(n) == 0 and n not in ready:
             ready.append(n)
 
+    def store(e: Any, gi: Any) -> None:  # add a gradient into the node's pending sum
+        prev = grads.get(e)
+        if prev is None:
+            grads[e] = gi
+        elif create_graph:
+            grads[e] = prev + gi
+        elif id(e) in owned:
+            np.add(prev, gi, out=prev)
+        else:
+            grads[e] = prev + gi
+            owned.add(id(e))
+
     prev_create = state.create_graph
     prev_enabled = state.grad_enabled
     state.create_graph = create_graph
     state.grad_enabled = create_graph
     anomaly = state.anomaly
+    node = ready.pop() if ready else None
+    g = grads.pop(node, None)
     try:
-        while ready:
-            node = ready.pop()
-            g = grads.pop(node, None)
+        while node is not None:
             edges = node.next
+            # The next node to run: a child whose last gradient this node delivers is handed
+            # over directly (no trip through the dicts); other ready children wait in `ready`.
+            nxt = nxt_g = None
             if g is None:  # nothing arrived here; still release the children waiting on it
                 for e in edges:
                     if e is not None and not isinstance(e, Tensor):
@@ -448,59 +468,69 @@ def run_backward(
                         deps[e] = left
                         if left == 0:
                             ready.append(e)
-                if not retain_graph:
-                    node._saved = node._saved_refs = None
-                continue
-            if node._hooks is not None:
-                g = _run_hooks(node._hooks, g, node.shape, node.name())
-            if capturing and node in capture_nodes:
-                captured[capture_nodes[node]] = g
-            if node._versions:
-                _check_versions(node)
-            gin = type(node).backward(node, g)
-            if type(gin) is not tuple:
-                gin = (gin,)
-            if len(gin) != len(edges):
-                raise RuntimeError(
-                    f"{node.name()}: backward returned {len(gin)} gradients but forward "
-                    f"took {len(edges)} inputs; return one per input (None for no gradient)"
-                )
-            if anomaly and getattr(node, "_trace", None) is not None:
-                _check_finite(node, gin)
-            for e, gi in zip(edges, gin):
-                if e is None:
-                    continue
-                leaf = isinstance(e, Tensor)
-                if gi is not None:
-                    if create_graph:
-                        if not isinstance(gi, Tensor):
-                            gi = Tensor._make(np.asarray(gi))
-                    elif isinstance(gi, Tensor):
-                        gi = gi.data
-                    if gi.shape != e.shape:
-                        i = next(k for k, x in enumerate(edges) if x is e)
-                        gi = _sum_to_shape(gi, tuple(e.shape), node, i)
-                    if leaf:
-                        passthrough = gi is g or getattr(gi, "base", None) is not None
-                        _to_leaf(e, gi, passthrough, capturing, capture_leaves, captured)
-                    else:
-                        prev = grads.get(e)
-                        if prev is None:
-                            grads[e] = gi
-                        elif create_graph:
-                            grads[e] = prev + gi
-                        elif id(e) in owned:
-                            np.add(prev, gi, out=prev)
-                        else:
-                            grads[e] = prev + gi
-                            owned.add(id(e))
-                if not leaf:
+            else:
+                if node._hooks is not None:
+                    g = _run_hooks(node._hooks, g, node.shape, node.name())
+                if capturing and node in capture_nodes:
+                    captured[capture_nodes[node]] = g
+                meta = node._meta
+                if meta is not None and meta[3] != state.inplace_epoch:
+                    _check_versions(node)  # something was modified in place since this op ran
+                gin = type(node).backward(node, g)
+                if type(gin) is not tuple:
+                    gin = (gin,)
+                if len(gin) != len(edges):
+                    raise RuntimeError(
+                        f"{node.name()}: backward returned {len(gin)} gradients but forward "
+                        f"took {len(edges)} inputs; return one per input (None for no gradient)"
+                    )
+                if anomaly and getattr(node, "_trace", None) is not None:
+                    _check_finite(node, gin)
+                for e, gi in zip(edges, gin):
+                    if e is None:
+                        continue
+                    if gi is not None:
+                        if create_graph:
+                            if not isinstance(gi, Tensor):
+                                gi = Tensor._make(np.asarray(gi))
+                        elif type(gi) is not np.ndarray:
+                            gi = gi.data if isinstance(gi, Tensor) else np.asarray(gi)
+                        if gi.shape != e.shape:
+                            i = next(k for k, x in enumerate(edges) if x is e)
+                            gi = _sum_to_shape(gi, tuple(e.shape), node, i)
+                    if isinstance(e, Tensor):
+                        if gi is not None:
+                            passthrough = gi is g or getattr(gi, "base", None) is not None
+                            _to_leaf(e, gi, passthrough, capturing, capture_leaves, captured)
+                        continue
                     left = deps[e] - 1
                     deps[e] = left
-                    if left == 0:
-                        ready.append(e)
+                    if left == 0 and nxt is None:
+                        nxt = e
+                        prev = grads.pop(e, None)
+                        if prev is None:
+                            nxt_g = gi
+                        elif gi is None:
+                            nxt_g = prev
+                        elif not create_graph and id(e) in owned:
+                            nxt_g = prev
+                            np.add(prev, gi, out=prev)
+                        else:
+                            nxt_g = prev + gi
+                    else:
+                        if gi is not None:
+                            store(e, gi)
+                        if left == 0:
+                            ready.append(e)
             if not retain_graph:
-                node._saved = node._saved_refs = None
+                node._saved = node._meta = None
+            if nxt is not None:
+                node, g = nxt, nxt_g
+            elif ready:
+                node = ready.pop()
+                g = grads.pop(node, None)
+            else:
+                node = None
     finally:
         state.create_graph = prev_create
         state.grad_enabled = prev_enabled

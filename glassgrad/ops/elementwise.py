@@ -367,6 +367,8 @@ class RPowScalar(Function):  # c ** x
 
 
 _NUMBER = (int, float, bool)
+_FAST_SCALAR = {int, float}
+# a tensor that requires grad is floating point: no promotion to sort out
 
 
 def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
@@ -376,6 +378,13 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     >>> gg.add(gg.tensor([1.0, 2.0]), 1.0)
     tensor([2., 3.])
     """
+    if (
+        type(other) in _FAST_SCALAR
+        and alpha == 1
+        and isinstance(input, Tensor)
+        and input.requires_grad
+    ):
+        return AddScalar.apply(input, other)  # the common case, without the general dispatch
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands("add", input, other)
@@ -388,6 +397,13 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
 
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other."""
+    if (
+        type(other) in _FAST_SCALAR
+        and alpha == 1
+        and isinstance(input, Tensor)
+        and input.requires_grad
+    ):
+        return AddScalar.apply(input, -other)
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands("sub", input, other)
@@ -404,6 +420,8 @@ def rsub(input: Any, other: Any) -> Tensor:
 
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
+    if type(other) in _FAST_SCALAR and isinstance(input, Tensor) and input.requires_grad:
+        return MulScalar.apply(input, other)
     a, b = binary_operands("mul", input, other)
     if type(b) in _NUMBER:
         return MulScalar.apply(a, b)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.engine import bump_version
 from glassgrad.ops._common import Tensor, state
 
 
@@ -30,7 +31,7 @@ def _check_leaf(t: Tensor, op: str) -> None:
 
 
 def _bump(t: Tensor) -> Tensor:
-    t._vc[0] += 1
+    bump_version(t)
     return t
 
 
