@@ -1,23 +1,18 @@
-"""Function transforms, as in ``torch.func``: ``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``,
-``hessian``; plus ``jacobian`` and ``hvp`` as in ``torch.autograd.functional``.
+"""Function transforms, as ``torch.func``: ``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``,
+``hessian`` (with ``grad_and_value`` and JAX's ``value_and_grad``); ``jacobian`` and ``hvp`` from
+``glassgrad.autograd.functional`` are re-exported here too.
 
-Each transform takes a function of Tensors and returns a function (or a result) built from the
-reverse-mode engine alone:
+Each transform takes a function of Tensors and returns a function built from the reverse-mode
+engine alone (see ``glassgrad.autograd.functional`` for how): ``grad`` and ``vjp`` are one backward
+pass; ``jvp`` (forward mode) is a vjp differentiated once more; ``jacrev`` takes one vjp per output
+element, ``jacfwd`` one jvp per input element; ``hessian`` is the Jacobian of the gradient.
 
-* ``grad`` / ``vjp``: one backward pass, ``vᵀ J``.
-* ``jvp`` (forward mode, ``J v``) by the double-vjp trick: ``g(u) = Jᵀ u`` is linear in a dummy
-  cotangent ``u``, so differentiating ``<g(u), v>`` with respect to ``u`` gives ``J v``.
-* ``jacrev``: one vjp per output element (a row of J); ``jacfwd``: one jvp per input element (a
-  column). ``hessian`` is the Jacobian of the gradient.
-
-The inputs being differentiated are fresh graph nodes private to each call (a detached copy, or an
-identity node on an input that already requires grad), so transforms nest: ``grad(grad(f))``, and a
-function that differentiates with respect to one argument while closing over another tensor that
-an outer transform differentiates. Results stay differentiable (computed with ``create_graph``)
-exactly when the function's graph reaches a tensor from outside that requires grad; otherwise they
-come back detached, as ``torch.func`` returns them.
-
-Arguments and outputs may be pytrees: Tensors nested in tuples, lists and dicts.
+The inputs being differentiated are fresh graph nodes private to each call, so transforms nest
+(``grad(grad(f))``, a Hessian of an MLP loss) and an inner derivative never mixes up its variable
+with an outer one bound to the same tensor. Results stay differentiable exactly when the function
+reaches a tensor from outside that requires grad; otherwise they come back detached, as
+``torch.func`` returns them. Arguments and outputs may be pytrees: Tensors nested in tuples, lists
+and dicts (e.g. a dict of parameters).
 """
 
 from __future__ import annotations
@@ -27,8 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd import grad as _autograd_grad
-from glassgrad.autograd.engine import Function, state
+from glassgrad.autograd.functional import (
+    Transform,
+    hvp,
+    jac_fwd,
+    jac_rev,
+    jacobian,
+    linearize,
+    vjp_of,
+)
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -85,140 +87,6 @@ def _describe(spec: Any) -> str:
     return "(" + ", ".join(_describe(s) for s, _ in spec[1]) + ")"
 
 
-# ---- the pieces every transform shares -----------------------------------------------------------
-
-
-class _Alias(Function):
-    """Identity with its own graph node: a transform's private handle on a tensor that already
-    requires grad, so gradients with respect to it count only the uses inside the transform."""
-
-    __slots__ = ()
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        return x.view()
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return g
-
-
-class _Stack(Function):
-    """``np.stack`` along ``axis``, differentiable (rows of a Jacobian under ``create_graph``)."""
-
-    __slots__ = ("axis", "n")
-
-    @staticmethod
-    def forward(ctx: Any, axis: int, *arrays: Any) -> Any:
-        ctx.axis, ctx.n = axis, len(arrays)
-        return np.stack(arrays, axis)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        lead = (slice(None),) * ctx.axis
-        return (None, *(g[(*lead, i)] for i in range(ctx.n)))
-
-
-def _stack(ts: list[Tensor], axis: int, shape: tuple[int, ...], dtype: Any) -> Tensor:
-    """Stack Jacobian rows/columns and give the result ``shape`` (zeros when there are none)."""
-    if not ts:
-        return Tensor._make(np.zeros(shape, dtype))
-    return _Stack.apply(axis, *ts).reshape(shape)
-
-
-class _Transform:
-    """Runs a function with grad mode on, on private copies of the differentiated inputs.
-
-    ``outer_grad`` is grad mode at entry: results only stay attached to a graph if it was on.
-    """
-
-    __slots__ = ("outer_grad", "own", "prev")
-
-    def __init__(self) -> None:
-        self.own: set[int] = set()
-
-    def __enter__(self) -> _Transform:
-        self.outer_grad = self.prev = state.grad_enabled
-        state.grad_enabled = True
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        state.grad_enabled = self.prev
-
-    def track(self, x: Any, what: str) -> Tensor:
-        """A fresh node for ``x`` that requires grad and that only this call differentiates."""
-        if not isinstance(x, Tensor):
-            raise TypeError(
-                f"{what}: expected the inputs to differentiate to be Tensors, got {x!r}"
-            )
-        if x.dtype.kind not in "fc":
-            raise TypeError(
-                f"{what}: only Tensors of floating point dtype can be differentiated; got an "
-                f"input of dtype {x.dtype} and shape {tuple(x.shape)}"
-            )
-        if x.requires_grad and self.outer_grad:
-            t = _Alias.apply(x)
-        else:
-            t = x.detach()
-            t.requires_grad = True
-            self.own.add(id(t))
-        return t
-
-    def track_tree(self, tree: Any, what: str) -> tuple[list[Tensor], Any]:
-        leaves, spec = _flatten(tree)
-        return [self.track(x, what) for x in leaves], spec
-
-    def reaches_outside(self, *trees: Any) -> bool:
-        """Does any tensor in ``trees`` depend on a tensor requiring grad from outside this call?
-
-        If so, results must be built with ``create_graph`` so the outside can differentiate them.
-        """
-        if not self.outer_grad:
-            return False
-        stack: list[Any] = []
-        for tree in trees:
-            for t in _flatten(tree)[0]:
-                if isinstance(t, Tensor) and t.requires_grad:
-                    if t.grad_fn is None:
-                        if id(t) not in self.own:
-                            return True
-                    else:
-                        stack.append(t.grad_fn)
-        seen = set()
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            for e in node.next:
-                if e is None:
-                    continue
-                if isinstance(e, Tensor):
-                    if id(e) not in self.own:
-                        return True
-                elif e not in seen:
-                    stack.append(e)
-        return False
-
-
-def _vjp(outs: list[Any], ins: list[Tensor], cts: list[Any], keep: bool) -> list[Tensor]:
-    """Σ_k ct_kᵀ ∂out_k/∂in for each input (zeros for inputs the outputs do not depend on)."""
-    pairs = [(o, c) for o, c in zip(outs, cts) if isinstance(o, Tensor) and o.requires_grad]
-    if not pairs:
-        return [Tensor._make(np.zeros(t.shape, t.dtype)) for t in ins]
-    return list(
-        _autograd_grad(
-            [o for o, _ in pairs],
-            ins,
-            grad_outputs=[c for _, c in pairs],
-            retain_graph=True,  # never free nodes: the walk may reach graphs outside this call
-            create_graph=keep,
-            allow_unused=True,
-            materialize_grads=True,
-        )
-    )
-
-
 def _detach_tree(tree: Any) -> Any:
     leaves, spec = _flatten(tree)
     return _unflatten(spec, [x.detach() if isinstance(x, Tensor) else x for x in leaves])
@@ -255,17 +123,18 @@ def _split_aux(out: Any, has_aux: bool, what: str) -> tuple[Any, Any]:
 
 
 def _call_tracked(
-    tr: _Transform, func: Callable[..., Any], args: tuple, kwargs: dict, nums: tuple, what: str
+    tr: Transform, func: Callable[..., Any], args: tuple, kwargs: dict, nums: tuple, what: str
 ) -> tuple[Any, list[list[Tensor]], list[Any]]:
     """Call ``func`` with the arguments at ``nums`` replaced by tracked copies."""
-    args = list(args)
+    call = list(args)
     leaves, specs = [], []
     for i in nums:
-        ls, spec = tr.track_tree(args[i], what)
-        args[i] = _unflatten(spec, ls)
+        ls, spec = _flatten(call[i])
+        ls = [tr.track(x, what) for x in ls]
+        call[i] = _unflatten(spec, ls)
         leaves.append(ls)
         specs.append(spec)
-    return func(*args, **kwargs), leaves, specs
+    return func(*call, **kwargs), leaves, specs
 
 
 def _regroup(flat: list[Any], leaves: list[list[Any]], specs: list[Any], single: bool) -> Any:
@@ -294,7 +163,7 @@ def grad_and_value(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         what = "grad_and_value(f)(*args)"
         nums, single = _argnums(argnums, len(args), what)
-        with _Transform() as tr:
+        with Transform() as tr:
             out, leaves, specs = _call_tracked(tr, func, args, kwargs, nums, what)
             value, aux = _split_aux(out, has_aux, what)
             if not isinstance(value, Tensor) or value.ndim != 0:
@@ -303,9 +172,9 @@ def grad_and_value(
                     f"{what}: Expected f(*args) to return a scalar Tensor, got {got}. Maybe you "
                     "wanted to use the vjp or jacrev APIs instead?"
                 )
-            keep = tr.reaches_outside(value, aux)
+            keep = tr.reaches_outside([value, *_flatten(aux)[0]])
             flat = [x for ls in leaves for x in ls]
-            g = _vjp([value], flat, [Tensor._make(np.ones((), value.dtype))], keep)
+            g = vjp_of([value], flat, [Tensor._make(np.ones((), value.dtype))], keep)
         result = _regroup(g, leaves, specs, single)
         if not keep:
             value, aux = value.detach(), _detach_tree(aux)
@@ -359,10 +228,10 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
     (tensor([ 2., 40.]),)
     """
     what = "vjp(f, *primals)"
-    with _Transform() as tr:
+    with Transform() as tr:
         out, leaves, specs = _call_tracked(tr, func, primals, {}, tuple(range(len(primals))), what)
         out, aux = _split_aux(out, has_aux, what)
-        keep = tr.reaches_outside(out, aux)
+        keep = tr.reaches_outside(_flatten((out, aux))[0])
     outs, out_spec = _flatten(out)
     flat = [x for ls in leaves for x in ls]
 
@@ -381,8 +250,8 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
                     f"belongs to has shape {tuple(o.shape)}"
                 )
         ct_grad = any(isinstance(c, Tensor) and c.requires_grad for c in cts)
-        with _Transform() as tr2:
-            g = _vjp(outs, flat, cts, keep or (ct_grad and tr2.outer_grad))
+        with Transform() as tr2:
+            g = vjp_of(outs, flat, cts, keep or (ct_grad and tr2.outer_grad))
         return tuple(_regroup(g, leaves, specs, False))
 
     if not keep:
@@ -414,22 +283,6 @@ def _check_tangents(primals: Any, tangents: Any, what: str) -> tuple[list, list]
     return ps, ts
 
 
-def _linearize(outs: list[Any], flat: list[Tensor]) -> tuple[list[Tensor], list[Tensor], list]:
-    """Dummy cotangents ``us`` and ``gs = Jᵀ us`` with its graph, for forward mode by double vjp."""
-    us = []
-    for o in outs:
-        u = Tensor._make(np.zeros(o.shape, o.dtype))
-        u.requires_grad = True
-        us.append(u)
-    gs = _vjp(outs, flat, us, keep=True)
-    return us, gs, [g.requires_grad for g in gs]
-
-
-def _jv(us: list[Tensor], gs: list[Tensor], vs: list[Any], keep: bool) -> list[Tensor]:
-    """``J v`` for each output: the derivative of ``<Jᵀ u, v>`` with respect to ``u``."""
-    return _vjp(gs, us, vs, keep)
-
-
 def jvp(
     func: Callable[..., Any],
     primals: Any,
@@ -447,15 +300,17 @@ def jvp(
     """
     what = "jvp(f, primals, tangents)"
     _, ts = _check_tangents(primals, tangents, what)
-    with _Transform() as tr:
+    with Transform() as tr:
         out, leaves, _ = _call_tracked(
             tr, func, tuple(primals), {}, tuple(range(len(primals))), what
         )
         out, aux = _split_aux(out, has_aux, what)
         outs, out_spec = _flatten(out)
-        keep = tr.reaches_outside(out, aux) or (tr.outer_grad and any(t.requires_grad for t in ts))
-        us, gs, _ = _linearize(outs, [x for ls in leaves for x in ls])
-        jv = _jv(us, gs, ts, keep)
+        keep = tr.reaches_outside(_flatten((out, aux))[0]) or (
+            tr.outer_grad and any(t.requires_grad for t in ts)
+        )
+        us, gs = linearize(outs, [x for ls in leaves for x in ls])
+        jv = vjp_of(gs, us, ts, keep)  # J v: the derivative of <Jᵀ u, v> with respect to u
     if not keep:
         out, aux, jv = _detach_tree(out), _detach_tree(aux), [t.detach() for t in jv]
     result = (out, _unflatten(out_spec, jv))
@@ -465,61 +320,21 @@ def jvp(
 # ---- Jacobians and Hessians ----------------------------------------------------------------------
 
 
-def _jac_rev(outs: list[Any], ins: list[Tensor], keep: bool) -> list[list[Tensor]]:
-    """``J[o][i]`` of shape ``outs[o].shape + ins[i].shape``, one vjp per output element."""
-    jac = []
-    for o in outs:
-        rows: list[list[Tensor]] = [[] for _ in ins]
-        for k in range(o.numel()):
-            e = np.zeros(o.numel(), o.dtype)
-            e[k] = 1
-            for i, g in enumerate(_vjp([o], ins, [Tensor._make(e.reshape(o.shape))], keep)):
-                rows[i].append(g)
-        jac.append(
-            [
-                _stack(r, 0, (*o.shape, *x.shape), np.result_type(o.dtype, x.dtype))
-                for r, x in zip(rows, ins)
-            ]
-        )
-    return jac
-
-
-def _jac_fwd(outs: list[Any], ins: list[Tensor], keep: bool) -> list[list[Tensor]]:
-    """``J[o][i]``, one jvp per input element (columns), sharing one linearization."""
-    us, gs, live = _linearize(outs, ins)
-    jac: list[list[Tensor]] = [[] for _ in outs]
-    for x, g, lv in zip(ins, gs, live):
-        cols: list[list[Tensor]] = [[] for _ in outs]
-        for k in range(x.numel()):
-            if lv:
-                e = np.zeros(x.numel(), x.dtype)
-                e[k] = 1
-                col = _jv(us, [g], [Tensor._make(e.reshape(x.shape))], keep)
-            else:  # the outputs do not depend on x
-                col = [Tensor._make(np.zeros(o.shape, o.dtype)) for o in outs]
-            for o, c in enumerate(col):
-                cols[o].append(c)
-        for o, (out, c) in enumerate(zip(outs, cols)):
-            shape = (*out.shape, *x.shape)
-            jac[o].append(_stack(c, out.ndim, shape, np.result_type(out.dtype, x.dtype)))
-    return jac
-
-
 def _jac_transform(
     func: Callable[..., Any], argnums: Any, has_aux: bool, forward: bool, what: str
 ) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums, single = _argnums(argnums, len(args), what)
-        with _Transform() as tr:
+        with Transform() as tr:
             out, leaves, specs = _call_tracked(tr, func, args, kwargs, nums, what)
             out, aux = _split_aux(out, has_aux, what)
             outs, out_spec = _flatten(out)
             for o in outs:
                 if not isinstance(o, Tensor):
                     raise RuntimeError(f"{what}: f must return Tensors, got {type(o).__name__}")
-            keep = tr.reaches_outside(out, aux)
+            keep = tr.reaches_outside(_flatten((out, aux))[0])
             flat = [x for ls in leaves for x in ls]
-            jac = (_jac_fwd if forward else _jac_rev)(outs, flat, keep)
+            jac = (jac_fwd if forward else jac_rev)(outs, flat, keep)
         if not keep:
             jac = [[j.detach() for j in row] for row in jac]
             aux = _detach_tree(aux)
@@ -566,109 +381,3 @@ def hessian(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Cal
     # NOTE: torch.func uses jacfwd(jacrev); reverse-over-reverse gives the same matrix and here
     # costs n + 1 backward passes instead of 2n + 2.
     return jacrev(jacrev(func, argnums), argnums)
-
-
-# ---- torch.autograd.functional-style: explicit inputs, create_graph ------------------------------
-
-
-def _as_tuple(x: Any) -> tuple[tuple[Any, ...], bool]:
-    return (tuple(x), True) if isinstance(x, (tuple, list)) else ((x,), False)
-
-
-def jacobian(
-    func: Callable[..., Any],
-    inputs: Any,
-    create_graph: bool = False,
-    strict: bool = False,
-    vectorize: bool = False,
-    strategy: str = "reverse-mode",
-) -> Any:
-    """The explicit Jacobian of ``func`` at ``inputs``, as ``torch.autograd.functional.jacobian``.
-
-    One tensor for one input and one output; a tuple over inputs (or outputs) when that is a
-    tuple; a tuple over outputs of tuples over inputs when both are. ``vectorize`` is accepted
-    and ignored; ``strategy`` is ``"reverse-mode"`` (rows) or ``"forward-mode"`` (columns).
-    """
-    if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError(
-            f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}"
-        )
-    ins, in_tuple = _as_tuple(inputs)
-    with _Transform() as tr:
-        xs = [tr.track(x, "jacobian") if create_graph else _fresh(tr, x) for x in ins]
-        out = func(*xs)
-        outs, out_tuple = _as_tuple(out)
-        for o in outs:
-            if not isinstance(o, Tensor):
-                raise TypeError(f"jacobian: func must return Tensors, got {type(o).__name__}")
-        if strict:
-            _check_strict(outs, xs, "jacobian")
-        jac = (_jac_fwd if strategy == "forward-mode" else _jac_rev)(outs, xs, create_graph)
-    if not create_graph:
-        jac = [[j.detach() for j in row] for row in jac]
-    rows = [tuple(row) if in_tuple else row[0] for row in jac]
-    return tuple(rows) if out_tuple else rows[0]
-
-
-def _fresh(tr: _Transform, x: Any) -> Tensor:
-    """Without create_graph torch detaches every input, even one that requires grad."""
-    return tr.track(x.detach() if isinstance(x, Tensor) else x, "jacobian")
-
-
-def _check_strict(outs: list[Any], xs: list[Tensor], what: str) -> None:
-    for k, o in enumerate(outs):
-        if not o.requires_grad:
-            raise RuntimeError(
-                f"{what}: output {k} of the user-provided function does not require gradients; "
-                "with strict=True every output must depend on the inputs"
-            )
-
-
-def hvp(
-    func: Callable[..., Any],
-    inputs: Any,
-    v: Any = None,
-    create_graph: bool = False,
-    strict: bool = False,
-) -> tuple[Tensor, Any]:
-    """``(func(inputs), H @ v)`` for a scalar ``func``, as ``torch.autograd.functional.hvp``.
-
-    Two reverse passes (the gradient with its graph, then that graph's vjp with ``v``); the
-    Hessian itself is never built.
-
-    >>> import glassgrad as gg
-    >>> from glassgrad.func import hvp
-    >>> hvp(lambda x: (x**3).sum(), gg.tensor([1.0, 2.0]), gg.tensor([1.0, 1.0]))
-    (tensor(9.), tensor([ 6., 12.]))
-    """
-    ins, in_tuple = _as_tuple(inputs)
-    if v is None:
-        if not all(x.numel() == 1 for x in ins):
-            raise RuntimeError(
-                "hvp: the vector v can only be None if the input to the user-provided function "
-                "is a single Tensor with a single element."
-            )
-        vs: tuple[Any, ...] = tuple(Tensor._make(np.ones(x.shape, x.dtype)) for x in ins)
-    else:
-        vs, _ = _as_tuple(v)
-    if len(vs) != len(ins) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(vs, ins)):
-        raise RuntimeError(
-            "hvp: v has invalid size: should be "
-            f"{[tuple(x.shape) for x in ins]} but got {[tuple(a.shape) for a in vs]}"
-        )
-    with _Transform() as tr:
-        xs = [tr.track(x, "hvp") if create_graph else _fresh(tr, x) for x in ins]
-        out = func(*xs)
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
-            raise RuntimeError(
-                "hvp: The function given to hvp should return a single Tensor with a single "
-                f"element, got {got}"
-            )
-        if strict:
-            _check_strict([out], xs, "hvp")
-        gs = _vjp([out], xs, [Tensor._make(np.ones(out.shape, out.dtype))], keep=True)
-        hv = _vjp(gs, xs, list(vs), create_graph)
-    if not create_graph:
-        out, hv = out.detach(), [h.detach() for h in hv]
-    return out, (tuple(hv) if in_tuple else hv[0])

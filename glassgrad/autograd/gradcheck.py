@@ -152,17 +152,17 @@ def _check(
             )
 
     full = not fast_mode and n_out <= _FULL_JACOBIAN_LIMIT
-    rows = _analytical_rows(fn, inputs, diff, outs) if full else None
+    rows = _analytical_rows(fn, inputs, diff, outs) if full else []
     for k, i in enumerate(diff):
         x = inputs[i]
         if x.data.size > _FULL_JACOBIAN_LIMIT or fast_mode:
-            ok = _check_directions(fn, inputs, i, analytic[k], v, eps, atol, rtol, rng, labels)
+            problem = _check_directions(fn, inputs, i, analytic[k], v, eps, atol, rtol, rng, labels)
         elif full:
-            ok = _check_jacobian(fn, inputs, i, rows[k], outs, eps, atol, rtol, labels)
+            problem = _check_jacobian(fn, inputs, i, rows[k], outs, eps, atol, rtol, labels)
         else:
-            ok = _check_projected(fn, inputs, i, analytic[k], v, eps, atol, rtol, labels)
-        if ok is not True:
-            return _fail(ok, raise_exception)
+            problem = _check_projected(fn, inputs, i, analytic[k], v, eps, atol, rtol, labels)
+        if problem is not None:
+            return _fail(problem, raise_exception)
     return True
 
 
@@ -206,23 +206,23 @@ def _check_jacobian(
     atol: float,
     rtol: float,
     labels: _Labels,
-) -> bool | str:
+) -> str | None:
     x = inputs[i]
     numerical = np.zeros_like(analytical)
     for j in range(x.data.size):
         numerical[:, j] = _numerical_column(fn, inputs, x, j, eps)
     bad = _mismatch(analytical, numerical, atol, rtol)
     if not np.any(bad):
-        return True
+        return None
     err = np.where(bad, np.abs(analytical - numerical), -1.0)
     err = np.where(np.isnan(err), np.inf, err)
-    r, j = np.unravel_index(int(np.argmax(err)), err.shape)
+    r, j = (int(n) for n in np.unravel_index(int(np.argmax(err)), err.shape))
     # which output does row r belong to, and where in it?
     ends = np.cumsum([o.data.size for o in outs])
     k = int(np.searchsorted(ends, r, side="right"))
-    r_in = int(r - (ends[k - 1] if k else 0))
+    r_in = r - int(ends[k - 1] if k else 0)
     out_name = labels.output(k, len(outs)) + _index(tuple(outs[k].shape), r_in)
-    in_name = labels.inputs[i] + _index(tuple(x.shape), int(j))
+    in_name = labels.inputs[i] + _index(tuple(x.shape), j)
     msg = (
         f"{labels.what}: Jacobian mismatch for {labels.inputs[i]} (shape {tuple(x.shape)}): "
         f"{int(bad.sum())} of {bad.size} entries outside atol={atol}, rtol={rtol}; the worst is "
@@ -245,14 +245,14 @@ def _check_projected(
     atol: float,
     rtol: float,
     labels: _Labels,
-) -> bool | str:
+) -> str | None:
     """Many outputs: compare ``vᵀ J`` for one random cotangent ``v``, entry by entry."""
     x = inputs[i]
     a = analytical.reshape(-1)
     numerical = np.array([v @ _numerical_column(fn, inputs, x, j, eps) for j in range(a.size)])
     bad = _mismatch(a, numerical, atol, rtol)
     if not np.any(bad):
-        return True
+        return None
     err = np.where(bad, np.abs(a - numerical), -1.0)
     j = int(np.argmax(np.where(np.isnan(err), np.inf, err)))
     return (
@@ -276,7 +276,7 @@ def _check_directions(
     rtol: float,
     rng: np.random.Generator,
     labels: _Labels,
-) -> bool | str:
+) -> str | None:
     """Large input: compare ``vᵀ J u`` along a few random directions ``u``."""
     x = inputs[i]
     old = x.data.copy()
@@ -301,7 +301,7 @@ def _check_directions(
                 )
     finally:
         x.data[...] = old
-    return True
+    return None
 
 
 def gradcheck(
