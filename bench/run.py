@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,21 +61,49 @@ def run_worker(workload: str, impls: list[str], budget: float, memory: bool) -> 
         return json.loads(out.read_text())
 
 
-def run_workload(workload: str, budget_per_impl: float) -> dict[str, Any]:
-    """glassgrad + NumPy interleaved in one process, torch alone (memory: one process each)."""
+def run_workload(workload: str, budget_per_impl: float, rounds: int) -> dict[str, Any]:
+    """glassgrad + NumPy interleaved in one process, torch alone (memory: one process each).
+
+    Timed workloads alternate the two processes in ``rounds`` rounds, in ABBA order, and pool the
+    samples: load from other processes then drifts onto both sides alike.
+    """
     memory = workload in MEMORY
-    groups = (
-        [["glassgrad"], ["numpy"], ["torch"]] if memory else [["glassgrad", "numpy"], ["torch"]]
-    )
+    if memory:
+        schedule = [["glassgrad"], ["numpy"], ["torch"]]
+    else:
+        pair = [["glassgrad", "numpy"], ["torch"]]
+        schedule = [g for r in range(rounds) for g in (pair if r % 2 == 0 else pair[::-1])]
+        budget_per_impl /= rounds
     merged: dict[str, Any] = {"workload": workload, "impls": {}, "versions": {}}
-    for group in groups:
+    for group in schedule:
         res = run_worker(workload, group, budget_per_impl * len(group), memory)
-        merged["impls"].update(res["impls"])
+        for impl, new in res["impls"].items():
+            merge_impl(merged["impls"], impl, new)
         merged["versions"].update(res.get("versions", {}))
         for key in ("title", "kind", "target"):
             if key in res:
                 merged[key] = res[key]
     return merged
+
+
+def merge_impl(impls: dict[str, Any], impl: str, new: dict[str, Any]) -> None:
+    """Add one process's result for ``impl``: pool timing samples, keep the first check."""
+    old = impls.get(impl)
+    if old is None or "error" in new:
+        impls[impl] = new
+        return
+    if "error" in old:
+        return
+    for name, t in new.get("timers", {}).items():
+        pooled = old.setdefault("timers", {}).setdefault(name, {"samples": []})
+        pooled.update(summarize(pooled["samples"] + t["samples"]))
+
+
+def summarize(samples: list[float]) -> dict[str, Any]:
+    s = sorted(samples)
+    q = len(s) // 4
+    return {"median": statistics.median(s), "q1": s[q], "q3": s[-q - 1], "min": s[0],
+            "n": len(s), "samples": s}  # fmt: skip
 
 
 # ---- reading the results ---------------------------------------------------------------------
@@ -240,10 +269,13 @@ def render(results: list[dict[str, Any]], budget: float, load: str) -> str:
     footer = [
         f"Times: medians of single calls (`time.perf_counter`) after warm-up, ~{budget:g} s of "
         "timing per implementation; glassgrad and NumPy interleaved in one fresh process, "
-        "PyTorch in its own. Ratios are glassgrad's figure divided by the other's, from this run.",
+        "PyTorch in its own, the two processes alternated in ABBA rounds and the samples pooled. "
+        "Ratios are glassgrad's figure divided by the other's, from this run.",
+        "",
         f"¹ Check: the first step's loss and per-parameter gradient norms agree across the "
         f"implementations (relative tolerance {LOSS_RTOL:g} / {GRAD_RTOL:g}), so all three compute "
         "the same thing.",
+        "",
         "² Memory (one fresh process per implementation, parameters and data allocated before): "
         "tracemalloc = peak traced bytes during one forward+backward minus traced bytes before "
         "(NumPy reports its buffers to tracemalloc; torch's allocator does not, hence no figure). "
@@ -267,6 +299,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="comma-separated workloads, e.g. w1,w3 (default: all)")
     ap.add_argument("--budget", type=float, default=1.5, help="seconds of timing per impl")
+    ap.add_argument("--rounds", type=int, default=2, help="alternations of the two processes")
     ap.add_argument("--profile", nargs="+", metavar="W", help="cProfile glassgrad in workloads W")
     ap.add_argument("--top", type=int, default=15, help="functions shown by --profile")
     args = ap.parse_args()
@@ -285,7 +318,7 @@ def main() -> None:
     for w in chosen:
         t0 = time.perf_counter()
         print(f"running {w} ...", end=" ", file=sys.stderr, flush=True)
-        results.append(run_workload(w, args.budget))
+        results.append(run_workload(w, args.budget, args.rounds))
         print(f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     # Other processes on the machine skew the timings: say how busy it was (1-minute average).
     load = f"{load0:.2f} at start, {os.getloadavg()[0]:.2f} at end"
