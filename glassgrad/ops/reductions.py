@@ -108,12 +108,13 @@ def _prod_of_others(x: Any, out: Any, zero: Any, axes: tuple[int, ...]) -> Any:
     the non-zeros when that zero is alone, and 0 otherwise; with exactly two zeros the factor is
     written as "the other zero" (value 0, slope 1) so that second derivatives stay right too.
     """
+    # (scalars go last in np.where: a Tensor rule keeps its dtype that way)
     count = np.sum(zero, axis=axes, keepdims=True)
-    x1 = np.where(zero, 1, x)  # the zeros replaced by ones
+    x1 = np.where(~zero, x, 1)  # the zeros replaced by ones
     nonzero_prod = np.prod(x1, axis=axes, keepdims=True)
     other_zero = np.sum(np.where(zero, x, 0), axis=axes, keepdims=True) - x
-    at_zero = nonzero_prod * np.where(count == 1, 1, np.where(count == 2, other_zero, 0))
-    return np.where(zero, at_zero, out / x1)
+    factor = np.where(count == 2, other_zero, np.where(count == 1, np.ones((), x.dtype), 0))
+    return np.where(zero, nonzero_prod * factor, out / x1)
 
 
 def _int_to_long(x: Tensor, dtype: Any) -> Tensor:
@@ -150,7 +151,7 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
 
 
 def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    """Product over ``dim`` (an int, or None for all); the gradient is right with zeros too.
+    """Product over ``dim`` (None for all); the gradient is right with zeros in the input too.
 
     >>> import glassgrad as gg
     >>> x = gg.tensor([2.0, 0.0, 3.0], requires_grad=True)
@@ -159,8 +160,6 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     tensor([0., 6., 0.])
     """
     x = _int_to_long(as_tensor(input), dtype)
-    if dim is not None and not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"prod(): dim must be an int or None, got {dim!r}")
     return Prod.apply(x, axes_of("prod", dim, x.data.ndim), keepdim)
 
 
@@ -210,9 +209,12 @@ class Std(Function):
         if x.size == 0:
             return np.broadcast_to(g, x.shape), None, None, None
         centered = x - np.mean(x, axis=axes, keepdims=True)
-        # NaN where the std is 0 (0/0), as in PyTorch; only the warning is silenced
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g * centered / (out * ctx.dof), None, None, None
+        # 0 where the std is 0 (PyTorch's masked division), not 0/0
+        gvar = _safe_div(g, out * (2 * ctx.dof))
+        if ctx.dof > 0:
+            return 2 * gvar * centered, None, None, None
+        with np.errstate(all="ignore"):  # N <= correction: inf / NaN, as in PyTorch
+            return 2 * gvar * centered, None, None, None
 
 
 def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, Any]:
@@ -273,7 +275,7 @@ def std(
     *,
     correction: Any = None,
 ) -> Tensor:
-    """Standard deviation, sqrt(var); its gradient is NaN where the std is 0, as in PyTorch."""
+    """Standard deviation, sqrt(var); its gradient is 0 where the std is 0, as in PyTorch."""
     return _var_std("std", Std, input, dim, unbiased, keepdim, correction)
 
 
@@ -379,8 +381,8 @@ class Norm(Function):
 
 def _safe_div(g: Any, d: Any) -> Any:
     """g / d, and 0 where d == 0 (PyTorch's masked division in norm backward)."""
-    dead = d == 0
-    return np.where(dead, 0, g / np.where(dead, 1, d))
+    live = d != 0
+    return np.where(live, g / np.where(live, d, 1), 0)
 
 
 def _norm_grad(g: Any, x: Any, out: Any, p: float, axes: tuple[int, ...]) -> Any:
@@ -396,8 +398,8 @@ def _norm_grad(g: Any, x: Any, out: Any, p: float, axes: tuple[int, ...]) -> Any
         count = np.sum(hit, axis=axes, keepdims=True, dtype=g.dtype)
         return np.sign(x) * np.where(hit, g / count, 0)
     if p < 1:
-        zero = x == 0
-        scaled = np.where(zero, 0, np.sign(x) * np.abs(np.where(zero, 1, x)) ** (p - 1))
+        nonzero = x != 0
+        scaled = np.where(nonzero, np.sign(x) * np.abs(np.where(nonzero, x, 1)) ** (p - 1), 0)
         return scaled * g * out ** (1 - p)
     if p < 2:
         return np.sign(x) * np.abs(x) ** (p - 1) * _safe_div(g, out ** (p - 1))

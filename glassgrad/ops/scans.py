@@ -15,14 +15,9 @@ from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
 __all__ = ["cumprod", "cumsum"]
 
 
-def _flip(a: Any, axis: int) -> Any:
-    """``a`` reversed along ``axis`` (a view for arrays; an indexing op for Tensors)."""
-    return a[(slice(None),) * axis + (slice(None, None, -1),)]
-
-
 def _reverse_cumsum(a: Any, axis: int) -> Any:
-    """out[i] = sum of a[j] for j >= i along ``axis``."""
-    return _flip(np.cumsum(_flip(a, axis), axis=axis), axis)
+    """out[i] = sum of a[j] for j >= i along ``axis`` (np.flip is a view on arrays)."""
+    return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
 
 
 class Cumsum(Function):
@@ -55,15 +50,17 @@ class Cumprod(Function):
         zero = x == 0
         if not np.any(zero):
             return _reverse_cumsum(g * out, axis) / x, None
+        if isinstance(g, Tensor):  # create_graph: a formula whose own derivative is right too
+            return _cumprod_grad_omitting(g, x, axis), None
         return _cumprod_grad_with_zeros(g, x, out, zero, axis), None
 
 
 def _cumprod_grad_with_zeros(g: Any, x: Any, out: Any, zero: Any, axis: int) -> Any:
-    """The cumprod gradient when some slices hold zeros (PyTorch's case analysis).
+    """The cumprod gradient in O(n) when some slices hold zeros (PyTorch's case analysis).
 
     Let k be the first zero of a slice. Before it, out / x is still exact. At k, d out_j / d x_k
     is the running product with x_k taken as 1. After k every out_j already holds x_k = 0, so the
-    gradient there is 0.
+    gradient there is 0 (but not its derivative: see ``_cumprod_grad_omitting``).
     """
     zeros_so_far = np.cumsum(zero, axis=axis)
     before = zeros_so_far == 0
@@ -71,6 +68,21 @@ def _cumprod_grad_with_zeros(g: Any, x: Any, out: Any, zero: Any, axis: int) -> 
     at_first = _reverse_cumsum(g * np.cumprod(np.where(first, 1, x), axis=axis), axis)
     before_first = _reverse_cumsum(g * out, axis) / np.where(before, x, 1)
     return np.where(before, before_first, np.where(first, at_first, 0))
+
+
+def _cumprod_grad_omitting(g: Any, x: Any, axis: int) -> Any:
+    """grad_i = sum over j >= i of g_j times the running product up to j with x_i left out.
+
+    O(n^2) in the scanned length, like PyTorch's double-backward path, but built from
+    differentiable ops only, so second derivatives through zeros come out right.
+    """
+    n = x.shape[axis]
+    keep = ~np.eye(n, dtype=bool)  # row i: every x but x_i
+    xs = np.expand_dims(np.swapaxes(x, axis, -1), -2)
+    omitted = np.cumprod(np.where(keep, xs, np.ones((), x.dtype)), axis=-1)  # [..., i, j]
+    later = np.triu(np.ones((n, n), bool))  # j >= i
+    gs = np.expand_dims(np.swapaxes(g, axis, -1), -2)
+    return np.swapaxes(np.sum(np.where(later, omitted * gs, 0), axis=-1), axis, -1)
 
 
 def _scan_input(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Tensor, int]:

@@ -1,7 +1,231 @@
-"""Registry entries for this op family (see tests/opinfo/__init__.py for the format)."""
+"""Registry entries for reductions, selections (max/min/median) and scans (cumsum/cumprod).
+
+Samples draw ``dim`` as None, an int (possibly negative) or a tuple, and ``keepdim`` both ways, on
+shapes with 0-d, size-0 and size-1 dimensions where the op allows them. Ops that pick elements
+get tie-free values (``distinct``); entries tagged "nondiff" feed ties on purpose and only
+compare gradients with PyTorch (how ties share the gradient).
+"""
 
 from __future__ import annotations
 
-from tests.opinfo import OpInfo
+import numpy as np
+from hypothesis import strategies as st
 
-OPS: list[OpInfo] = []
+from tests.opinfo import OpInfo, away_from, distinct, draw_shape, floats
+
+INF = float("inf")
+
+
+def draw_dim(draw, shape, none=True, tuples=True):
+    """None, an int or a tuple of distinct dims of ``shape``, each possibly negative."""
+    n = len(shape)
+    kinds = (["none"] if none else []) + ["int"] + (["tuple"] if tuples else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "none":
+        return None
+    sign = lambda d: d - max(n, 1) if draw(st.booleans()) else d  # noqa: E731
+    if kind == "int":
+        return sign(draw(st.integers(0, max(n - 1, 0))))
+    if n == 0:
+        return draw(st.sampled_from([(), (0,), (-1,)]))
+    picks = draw(st.permutations(range(n)))[: draw(st.integers(1, n))]
+    return tuple(sign(d) for d in picks)
+
+
+def reduced(shape, dim):
+    """How many elements each output element reduces over."""
+    if dim is None or dim == ():
+        return int(np.prod(shape)) if shape else 1
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    return int(np.prod([shape[d] for d in dims])) if shape else 1
+
+
+def reduction(values="floats", none=True, tuples=True, min_side=0, max_dims=3):
+    """(x, dim, keepdim) for x drawn by ``values``: floats, distinct, nonzero or zeros."""
+
+    def sample(draw):
+        shape = draw_shape(draw, max_dims=max_dims, min_side=min_side)
+        dim = draw_dim(draw, shape, none, tuples)
+        keepdim = draw(st.booleans())
+        if values == "distinct":
+            x = distinct(draw, shape)
+        elif values == "nonzero":
+            x = away_from(draw, shape, (0.0,), gap=0.2)
+        elif values == "ties":  # few distinct values, so ties are everywhere
+            x = floats(draw, shape, -2, 2).round()
+        elif values == "signed_distinct":  # distinct magnitudes, random signs
+            x = distinct(draw, shape, 0.2, 2.0) * np.where(floats(draw, shape) > 0, 1.0, -1.0)
+        else:
+            x = floats(draw, shape)
+        return np.asarray(x, dtype=np.float64), dim, keepdim
+
+    return sample
+
+
+def with_zeros(count, none=True, scan=False):
+    """(x, dim, keepdim) with ``count`` exact zeros in every reduced slice (or in x if dim=None)."""
+
+    def sample(draw):
+        shape = draw_shape(draw, min_dims=1, min_side=max(count, 1))
+        dim = draw_dim(draw, shape, none=none and not scan, tuples=False)
+        x = away_from(draw, shape, (0.0,), gap=0.2)
+        axis = None if dim is None else dim % len(shape)
+        seed = draw(st.integers(0, 2**32 - 1))
+        rng = np.random.default_rng(seed)
+        if axis is None:
+            flat = x.reshape(-1)
+            flat[rng.choice(flat.size, count, replace=False)] = 0.0
+        else:
+            moved = np.moveaxis(x, axis, -1)  # a view: writes land in x
+            for idx in np.ndindex(moved.shape[:-1]):
+                moved[idx][rng.choice(moved.shape[-1], count, replace=False)] = 0.0
+        return x, dim, draw(st.booleans())
+
+    return sample
+
+
+def var_sample(draw):
+    """(x, dim, correction, keepdim) with more elements per slice than the correction."""
+    shape = draw_shape(draw, max_dims=3, min_side=1)
+    dim = draw_dim(draw, shape)
+    n = reduced(shape, dim)
+    correction = draw(st.sampled_from([c for c in (0, 1, 2, 0.5) if c < n]))
+    return floats(draw, shape), dim, correction, draw(st.booleans())
+
+
+def norm_sample(draw):
+    """(x, p, dim, keepdim), x with distinct magnitudes away from 0 (kinks of |x| and max)."""
+    p = draw(st.sampled_from([2, "fro", 1, INF, -INF, 3, 1.5, 0.5, 0]))
+    shape = draw_shape(draw, max_dims=3, min_side=0 if p not in (INF, -INF) else 1)
+    dim = draw_dim(draw, shape, tuples=True)
+    if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
+        dim = dim[:2]
+    x = distinct(draw, shape, 0.2, 2.0) * np.where(floats(draw, shape) > 0, 1.0, -1.0)
+    return np.asarray(x, dtype=np.float64), p, dim, draw(st.booleans())
+
+
+def scan_sample(values="floats"):
+    def sample(draw):
+        shape = draw_shape(draw, max_dims=3)
+        dim = draw_dim(draw, shape, none=False, tuples=False)
+        x = away_from(draw, shape, (0.0,), gap=0.3) if values == "nonzero" else floats(draw, shape)
+        return x, dim
+
+    return sample
+
+
+def _red(name):
+    """``lib.name(x, dim=..., keepdim=...)``."""
+
+    def fn(lib, x, dim, keepdim):
+        return getattr(lib, name)(x, dim=dim, keepdim=keepdim)
+
+    return fn
+
+
+def _prod(lib, x, dim, keepdim):
+    return lib.prod(x) if dim is None else lib.prod(x, dim, keepdim=keepdim)
+
+
+def _full(name):
+    return lambda lib, x, dim, keepdim: getattr(lib, name)(x)
+
+
+def _values(name):
+    """max/min/median along one dim; the sweep follows the values (indices: test_reductions)."""
+    return lambda lib, x, dim, keepdim: getattr(lib, name)(x, dim, keepdim).values
+
+
+def _logsumexp(lib, x, dim, keepdim):
+    return lib.logsumexp(x, tuple(range(x.ndim)) if dim is None else dim, keepdim=keepdim)
+
+
+def _norm(lib, x, p, dim, keepdim):
+    return lib.norm(x, p=p, dim=dim, keepdim=keepdim)
+
+
+def _var(name):
+    def fn(lib, x, dim, correction, keepdim):
+        return getattr(lib, name)(x, dim=dim, correction=correction, keepdim=keepdim)
+
+    return fn
+
+
+def _var_mean(lib, x, dim, correction, keepdim):
+    v, m = lib.var_mean(x, dim=dim, correction=correction, keepdim=keepdim)
+    return v + 3 * m
+
+
+def _unbiased_sample(draw):
+    x = floats(draw, draw_shape(draw, min_dims=1, min_side=2))
+    return x, draw(st.booleans()), draw(st.booleans())
+
+
+def _large(draw):
+    """Values near 1000, where exp overflows unless the max is subtracted first."""
+    x, dim, keepdim = reduction(min_side=1)(draw)
+    return np.asarray(x * 30 + 1000.0), dim, keepdim
+
+
+def _no_ties_pair(draw):
+    shape = draw_shape(draw)
+    x = distinct(draw, shape)
+    return x, np.asarray(-x + 0.0371)
+
+
+one_dim = dict(none=False, tuples=False)
+
+OPS: list[OpInfo] = [
+    OpInfo("sum", _red("sum"), reduction()),
+    OpInfo("mean", _red("mean"), reduction(min_side=1)),
+    OpInfo("mean_empty", _red("mean"), reduction(), gradgrad=False, tags=("nondiff",)),
+    OpInfo("prod", _prod, reduction("nonzero", tuples=False)),
+    OpInfo("prod_one_zero", _prod, with_zeros(1)),
+    OpInfo("prod_two_zeros", _prod, with_zeros(2)),
+    OpInfo("prod_three_zeros", _prod, with_zeros(3), gradgrad=False),
+    OpInfo("amax", _red("amax"), reduction("distinct", min_side=1)),
+    OpInfo("amin", _red("amin"), reduction("distinct", min_side=1)),
+    OpInfo("amax_ties", _red("amax"), reduction("ties", min_side=1), tags=("nondiff",)),
+    OpInfo("amin_ties", _red("amin"), reduction("ties", min_side=1), tags=("nondiff",)),
+    OpInfo("max_full", _full("max"), reduction("distinct", min_side=1)),
+    OpInfo("min_full", _full("min"), reduction("distinct", min_side=1)),
+    OpInfo("max_full_ties", _full("max"), reduction("ties", min_side=1), tags=("nondiff",)),
+    OpInfo("min_full_ties", _full("min"), reduction("ties", min_side=1), tags=("nondiff",)),
+    OpInfo("max_dim", _values("max"), reduction("distinct", min_side=1, **one_dim)),
+    OpInfo("min_dim", _values("min"), reduction("distinct", min_side=1, **one_dim)),
+    OpInfo(
+        "max_dim_ties", _values("max"), reduction("ties", min_side=1, **one_dim), tags=("nondiff",)
+    ),
+    OpInfo(
+        "min_dim_ties", _values("min"), reduction("ties", min_side=1, **one_dim), tags=("nondiff",)
+    ),
+    OpInfo("max_binary", lambda lib, x, y: lib.max(x, y), _no_ties_pair),
+    OpInfo("min_binary", lambda lib, x, y: lib.min(x, y), _no_ties_pair),
+    OpInfo("median_full", _full("median"), reduction("distinct", min_side=1)),
+    OpInfo("median_dim", _values("median"), reduction("distinct", min_side=1, **one_dim)),
+    OpInfo("var", _var("var"), var_sample),
+    OpInfo("std", _var("std"), var_sample),
+    OpInfo("var_mean", _var_mean, var_sample),
+    OpInfo(
+        "var_unbiased",
+        lambda lib, x, unbiased, keepdim: lib.var(x, 0, unbiased, keepdim),
+        _unbiased_sample,
+    ),
+    OpInfo("logsumexp", _logsumexp, reduction(min_side=1)),
+    OpInfo("logsumexp_large", _logsumexp, _large, rtol=1e-6),
+    OpInfo("norm", _norm, norm_sample),
+    OpInfo("norm_default", lambda lib, x, dim, keepdim: x.norm(), reduction("signed_distinct")),
+    OpInfo("cumsum", lambda lib, x, dim: lib.cumsum(x, dim), scan_sample()),
+    OpInfo("cumsum_method", lambda lib, x, dim: x.cumsum(dim=dim), scan_sample()),
+    OpInfo("cumprod", lambda lib, x, dim: lib.cumprod(x, dim), scan_sample("nonzero")),
+    OpInfo(
+        "cumprod_zeros",
+        lambda lib, x, dim, keepdim: lib.cumprod(x, dim),
+        with_zeros(1, scan=True),
+    ),
+    OpInfo(
+        "cumprod_two_zeros",
+        lambda lib, x, dim, keepdim: lib.cumprod(x, dim),
+        with_zeros(2, scan=True),
+    ),
+]
