@@ -60,12 +60,17 @@ class _SavedOutput:
 
 
 OUTPUT = _SavedOutput()
+_OUTPUT_REF = (OUTPUT,)
+_NUMBERS = {int, float}
+_VERSION_0 = (0,)
 
 
 class _NoGradContext:
     """Stand-in ``ctx`` when nothing is recorded: saving and attributes go nowhere."""
 
     needs_input_grad: tuple[bool, ...] = ()
+    # forwards may store ``ctx._saved`` directly; here that keeps nothing alive
+    _saved = property(lambda self: (), lambda self, value: None)
 
     def save_for_backward(self, *values: Any) -> None:
         pass
@@ -118,7 +123,23 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
-        # NOTE: the hot path of every op: one pass over the arguments, few stores.
+        n = len(args)
+        x = args[0] if n else None
+        if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
+            # NOTE: fast path (unary ops, tensor-with-number ops): no argument lists to build.
+            if x.requires_grad and state.grad_enabled:
+                fn = x.grad_fn
+                ctx = _new_tensor(cls)
+                ctx._saved = ()
+                if n == 1:
+                    ctx.next = [x if fn is None else fn]
+                    return _recorded(ctx, cls.forward(ctx, x.data), args)
+                ctx.next = [x if fn is None else fn, None]
+                return _recorded(ctx, cls.forward(ctx, x.data, args[1]), args)
+            if n == 1:
+                return _constant(cls.forward(_NO_GRAD_CTX, x.data))
+            return _constant(cls.forward(_NO_GRAD_CTX, x.data, args[1]))
+
         datas = []
         edges = []
         record = False
@@ -134,38 +155,11 @@ class Function:
                 datas.append(a)
             edges.append(None)
         if not (record and state.grad_enabled):
-            out = cls.forward(_NO_GRAD_CTX, *datas)
-            t = _new_tensor(Tensor)
-            t.data = out if type(out) is np.ndarray else np.asarray(out)
-            t.grad_fn = t._grad = None
-            t.requires_grad = False
-            t._vc = [0]
-            return t
-
+            return _constant(cls.forward(_NO_GRAD_CTX, *datas))
         ctx = _new_tensor(cls)
         ctx._saved = ()
         ctx.next = edges
-        raw = out = cls.forward(ctx, *datas)
-        if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
-            out = np.asarray(out)
-            if ctx._saved:
-                ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
-        ctx.shape = out.shape
-        ctx.dtype = dtype = out.dtype
-        if dtype.kind not in "fc":
-            raise TypeError(f"{cls.__name__}: a differentiable op returned dtype {dtype}")
-        ctx._hooks = None
-        result = _new_tensor(Tensor)
-        result.data = out
-        result.grad_fn = ctx
-        result._grad = None
-        result.requires_grad = True
-        result._vc = vc = [0]
-        # (refs, versions, the output's version counter, epoch) for the in-place checks
-        ctx._meta = _resolve_saved(ctx._saved, args, out, vc) if ctx._saved else None
-        if state.anomaly:
-            ctx._trace = _creation_site()
-        return result
+        return _recorded(ctx, cls.forward(ctx, *datas), args)
 
     # ---- what a forward uses -----------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
@@ -229,6 +223,46 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+def _constant(out: Any) -> Any:
+    """Wrap a forward's result as a tensor outside the graph."""
+    t = _new_tensor(Tensor)
+    t.data = out if type(out) is np.ndarray else np.asarray(out)
+    t.grad_fn = t._grad = None
+    t.requires_grad = False
+    t._vc = [0]
+    return t
+
+
+def _recorded(ctx: Function, out: Any, args: tuple[Any, ...]) -> Any:
+    """Wrap a forward's result as a tensor whose ``grad_fn`` is ``ctx``, and finish the node."""
+    if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
+        raw, out = out, np.asarray(out)
+        if ctx._saved:
+            ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+    ctx.shape = out.shape
+    ctx.dtype = dtype = out.dtype
+    if dtype.kind not in "fc":
+        raise TypeError(f"{type(ctx).__name__}: a differentiable op returned dtype {dtype}")
+    ctx._hooks = None
+    result = _new_tensor(Tensor)
+    result.data = out
+    result.grad_fn = ctx
+    result._grad = None
+    result.requires_grad = True
+    result._vc = vc = [0]
+    # (refs, versions, the output's version counter, epoch) for the in-place checks
+    saved = ctx._saved
+    if not saved:
+        ctx._meta = None
+    elif len(saved) == 1 and saved[0] is out:  # just the output: the commonest case
+        ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, state.inplace_epoch)
+    else:
+        ctx._meta = _resolve_saved(saved, args, out, vc)
+    if state.anomaly:
+        ctx._trace = _creation_site()
+    return result
 
 
 class AccumulateGrad:
