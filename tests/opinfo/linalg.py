@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from tests.opinfo import OpInfo, broadcastable, draw_shape, floats
+import glassgrad.nn.functional  # noqa: F401  (makes gg.nn.functional reachable as lib.nn...)
+from tests.opinfo import OpInfo, broadcastable, distinct, draw_shape, floats
 
 
 def shaped(*templates: str, lo: int = 0, hi: int = 3):
@@ -151,4 +152,154 @@ LINEAR = [
     for bias in (False, True)
 ]
 
-OPS: list[OpInfo] = MATMUL + EINSUM + TENSORDOT + LINEAR
+
+# ---- convolution and pooling ----------------------------------------------------------------
+# Small on purpose: inputs like (2, 2, 5, 5), kernels of 1-3, so the full-Jacobian gradchecks stay
+# quick. Options are drawn together (stride, padding, dilation, groups, bias, ceil_mode...).
+
+
+def _ints(draw, d: int, lo: int, hi: int) -> tuple[int, ...]:
+    return tuple(draw(st.integers(lo, hi)) for _ in range(d))
+
+
+def conv_sample(d: int, groups: bool = False, same: bool = False, unbatched: bool = False):
+    """(x, w, b or None, stride, padding, dilation, groups) with a kernel that fits the input."""
+
+    def sample(draw):
+        gr = draw(st.sampled_from([2, 3])) if groups else 1
+        cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        kernel = _ints(draw, d, 1, 3)
+        dilation = _ints(draw, d, 1, 2)
+        stride = 1 if same else _ints(draw, d, 1, 2)
+        padding = "same" if same else _ints(draw, d, 0, 1)
+        span = [dl * (k - 1) + 1 for dl, k in zip(dilation, kernel)]
+        pads = [0] * d if same else padding
+        size = tuple(
+            draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + 3)) for s, p in zip(span, pads)
+        )
+        lead = () if unbatched else (draw(st.integers(0, 2)),)
+        x = floats(draw, lead + (gr * cg, *size))
+        w = floats(draw, (gr * og, cg, *kernel))
+        b = floats(draw, (gr * og,)) if draw(st.booleans()) else None
+        return x, w, b, stride, padding, dilation, gr
+
+    return sample
+
+
+def _conv(name: str, d: int, **kw) -> OpInfo:
+    def fn(lib, x, w, b, stride, padding, dilation, groups):
+        conv = getattr(lib.nn.functional, f"conv{d}d")
+        return conv(x, w, b, stride, padding, dilation, groups)
+
+    return OpInfo(name, fn, conv_sample(d, **kw))
+
+
+def pool_sample(d: int, values, dilation: bool = True, unbatched: bool = False):
+    """(x, kernel, stride or None, padding, dilation, ceil_mode) giving at least one window."""
+
+    def sample(draw):
+        kernel = _ints(draw, d, 1, 3)
+        dil = _ints(draw, d, 1, 2) if dilation else (1,) * d
+        stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * d)))
+        padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+        span = [dl * (k - 1) + 1 for dl, k in zip(dil, kernel)]
+        size = tuple(
+            draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + 3))
+            for s, p in zip(span, padding)
+        )
+        ceil_mode = draw(st.booleans())
+        if _has_empty_window(size, kernel, stride or kernel, padding, dil, ceil_mode):
+            padding = (0,) * d  # padding-only windows: PyTorch's gradient there is arbitrary
+            size = tuple(max(n, s) for n, s in zip(size, span))
+        lead = () if unbatched else (draw(st.integers(0, 2)),)
+        x = values(draw, lead + (draw(st.integers(1, 2)), *size))
+        return x, kernel, stride, padding, dil, ceil_mode
+
+    return sample
+
+
+def _has_empty_window(size, kernel, stride, padding, dilation, ceil_mode) -> bool:
+    for n, k, s, p, dl in zip(size, kernel, stride, padding, dilation):
+        span = dl * (k - 1) + 1
+        out = (n + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (out - 1) * s >= n + p:
+            out -= 1
+        for o in range(out):
+            if not any(0 <= o * s - p + j * dl < n for j in range(k)):
+                return True
+    return False
+
+
+def _max_pool(name: str, d: int, **kw) -> OpInfo:
+    def fn(lib, x, kernel, stride, padding, dilation, ceil_mode):
+        pool = getattr(lib.nn.functional, f"max_pool{d}d")
+        return pool(x, kernel, stride, padding, dilation, ceil_mode)
+
+    return OpInfo(name, fn, pool_sample(d, distinct, **kw))  # no ties: argmax is unambiguous
+
+
+def _avg_sample(d: int, **kw):
+    base = pool_sample(d, floats, dilation=False, **kw)
+
+    def sample(draw):
+        x, kernel, stride, padding, _, ceil_mode = base(draw)
+        divisor = draw(st.sampled_from([None, None, 3])) if d == 2 else None
+        return x, kernel, stride, padding, ceil_mode, draw(st.booleans()), divisor
+
+    return sample
+
+
+def _avg_pool(name: str, d: int, **kw) -> OpInfo:
+    def fn(lib, x, kernel, stride, padding, ceil_mode, include_pad, divisor):
+        f = lib.nn.functional
+        if d == 1:
+            return f.avg_pool1d(x, kernel, stride, padding, ceil_mode, include_pad)
+        return f.avg_pool2d(x, kernel, stride, padding, ceil_mode, include_pad, divisor)
+
+    return OpInfo(name, fn, _avg_sample(d, **kw))
+
+
+def adaptive_sample(d: int):
+    """Output sizes below, equal to and above the input's; 2-D ones may keep a size (None)."""
+
+    def sample(draw):
+        x = floats(draw, (draw(st.integers(0, 2)), draw(st.integers(1, 2)), *_ints(draw, d, 1, 6)))
+        if d == 1:
+            return x, draw(st.integers(1, 7))
+        return x, tuple(draw(st.one_of(st.integers(1, 7), st.none())) for _ in range(d))
+
+    return sample
+
+
+CONV = [
+    _conv("conv2d", 2),
+    _conv("conv2d_groups", 2, groups=True),
+    _conv("conv2d_same", 2, same=True),
+    _conv("conv2d_unbatched", 2, unbatched=True),
+    _conv("conv1d", 1),
+    _conv("conv1d_groups_same", 1, groups=True, same=True),
+    _conv("conv3d", 3),
+    _max_pool("max_pool2d", 2),
+    _max_pool("max_pool2d_unbatched", 2, unbatched=True),
+    _max_pool("max_pool1d", 1),
+    OpInfo(
+        "max_pool2d_with_indices",
+        lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True)[0],
+        lambda draw: (distinct(draw, (2, 2, draw(st.integers(3, 6)), draw(st.integers(3, 6)))),),
+    ),
+    _avg_pool("avg_pool2d", 2),
+    _avg_pool("avg_pool2d_unbatched", 2, unbatched=True),
+    _avg_pool("avg_pool1d", 1),
+    OpInfo(
+        "adaptive_avg_pool2d",
+        lambda lib, x, size: lib.nn.functional.adaptive_avg_pool2d(x, size),
+        adaptive_sample(2),
+    ),
+    OpInfo(
+        "adaptive_avg_pool1d",
+        lambda lib, x, size: lib.nn.functional.adaptive_avg_pool1d(x, size),
+        adaptive_sample(1),
+    ),
+]
+
+OPS: list[OpInfo] = MATMUL + EINSUM + TENSORDOT + LINEAR + CONV

@@ -1,3 +1,334 @@
-"""(being written)"""
+"""Convolutions (``conv1d``, ``conv2d``, ``conv3d``); pooling, from ``pooling``, is re-exported.
 
-__all__: list[str] = []
+im2col: every window of the padded input becomes one column of a matrix (a strided view, copied
+once), so a convolution is one batched matmul with the weight, laid out (N, out_channels, L)
+with no transpose. The input gradient is col2im (a matmul, then each kernel offset's block is
+added back: a loop over kernel offsets only), the weight gradient a matmul of g with the columns.
+
+Higher derivatives: a convolution is bilinear in (input, weight). Its two gradients are ops of
+their own, ``ConvInputGrad`` (a transposed convolution) and ``ConvWeightGrad``, whose gradients
+are convolutions or each other, so the three are closed under differentiation at any order.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad.nn.functional import pooling as _pooling
+from glassgrad.nn.functional._windows import Window, hashable, ntuple
+from glassgrad.nn.functional.pooling import *  # noqa: F403
+from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops.shape import reshape
+
+__all__ = ["conv1d", "conv2d", "conv3d", *_pooling.__all__]
+
+
+class ConvSpec:
+    """Everything about one convolution but the arrays: window geometry, groups, channel counts."""
+
+    __slots__ = ("bias_axes", "c_in", "c_out", "cgk", "groups", "length", "og", "w_shape", "win")
+
+    def __init__(self, win: Window, groups: int, c_in: int, w_shape: tuple[int, ...]) -> None:
+        self.win, self.groups, self.c_in, self.w_shape = win, groups, c_in, w_shape
+        self.c_out = w_shape[0]
+        self.og = self.c_out // groups  # out channels per group
+        self.length = math.prod(
+            win.out_shape
+        )  # output positions per image (explicit sizes in reshapes:
+        # it is ambiguous for empty arrays)
+        self.cgk = math.prod(w_shape[1:])  # one group's column length: in_channels/groups * kernel
+        self.bias_axes = (0, *range(2, 2 + len(win.kernel)))
+
+    # ---- the three array kernels -------------------------------------------------------------
+    def im2col(self, x: np.ndarray) -> np.ndarray:
+        """(N, groups, in_channels/groups * kernel, L): one column per output position."""
+        cols = self.win.view(self.win.pad(x), kernel_first=True)
+        return cols.reshape(x.shape[0], self.groups, self.cgk, self.length)
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: Any, cols: Any = None) -> np.ndarray:
+        n, gr = x.shape[0], self.groups
+        if cols is None:
+            cols = self.im2col(x)
+        out = np.matmul(w.reshape(gr, self.og, self.cgk), cols)  # (N, G, O/G, L)
+        if b is not None:
+            out += b.reshape(gr, self.og, 1)
+        return out.reshape((n, self.c_out) + self.win.out_shape)
+
+    def input_grad(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
+        n, gr, win = g.shape[0], self.groups, self.win
+        gm = g.reshape(n, gr, self.og, self.length)
+        gcols = np.matmul(np.swapaxes(w.reshape(gr, self.og, self.cgk), -1, -2), gm)
+        gcols = gcols.reshape((n, self.c_in) + win.kernel + win.out_shape)
+        return win.fold(gcols, (n, self.c_in), gcols.dtype)
+
+    def weight_grad(self, x: np.ndarray, g: np.ndarray, cols: Any = None) -> np.ndarray:
+        n, gr = g.shape[0], self.groups
+        if cols is None:
+            cols = self.im2col(x)
+        gm = g.reshape(n, gr, self.og, self.length)
+        # a batch of per-image products, summed: faster than one product after two transposes
+        gw = np.sum(np.matmul(gm, np.swapaxes(cols, -1, -2)), axis=0)
+        return gw.reshape(self.w_shape)
+
+
+# ---- the ops and their gradients, closed under differentiation ---------------------------------
+
+
+def _conv(x: Any, w: Any, spec: ConvSpec) -> Any:
+    """Convolution without bias, on arrays or (recorded) on Tensors."""
+    if isinstance(x, Tensor) or isinstance(w, Tensor):
+        return Conv.apply(x, w, None, spec)
+    return spec.forward(x, w, None)
+
+
+def _input_grad(g: Any, w: Any, spec: ConvSpec) -> Any:
+    if isinstance(g, Tensor) or isinstance(w, Tensor):
+        return ConvInputGrad.apply(g, w, spec)
+    return spec.input_grad(g, w)
+
+
+def _weight_grad(x: Any, g: Any, spec: ConvSpec, cols: Any = None) -> Any:
+    if isinstance(x, Tensor) or isinstance(g, Tensor):
+        return ConvWeightGrad.apply(x, g, spec)
+    return spec.weight_grad(x, g, cols)
+
+
+class Conv(Function):
+    # NOTE: ``cols`` caches the im2col matrix for the weight gradient: it is used only on the
+    # first-order (array) path and dropped after; under create_graph the rule recomputes it
+    # from the saved input, so higher derivatives never treat it as a constant.
+    __slots__ = ("cols", "spec")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, w: Any, b: Any, spec: ConvSpec) -> Any:
+        cols = spec.im2col(x)
+        if type(ctx) is Conv:
+            ctx.spec = spec
+            ctx.save_for_backward(x, w)
+            ctx.cols = cols if ctx.next[1] is not None else None
+        return spec.forward(x, w, b, cols)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.next[:3]
+        spec, cols = ctx.spec, ctx.cols
+        ctx.cols = None
+        gx = _input_grad(g, w, spec) if nx is not None else None
+        gw = _weight_grad(x, g, spec, cols) if nw is not None else None
+        gb = np.sum(g, axis=spec.bias_axes) if nb is not None else None
+        return gx, gw, gb, None
+
+
+class ConvInputGrad(Function):
+    """g, w -> the input gradient (a transposed convolution); linear in each of g and w."""
+
+    __slots__ = ("spec",)
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, w: Any, spec: ConvSpec) -> Any:
+        ctx.spec = spec
+        ctx.save_for_backward(g, w)
+        return spec.input_grad(g, w)
+
+    @staticmethod
+    def backward(ctx: Any, gg: Any) -> Any:
+        g, w = ctx.saved_tensors
+        ng, nw = ctx.next[:2]
+        spec = ctx.spec
+        dg = _conv(gg, w, spec) if ng is not None else None
+        dw = _weight_grad(gg, g, spec) if nw is not None else None
+        return dg, dw, None
+
+
+class ConvWeightGrad(Function):
+    """x, g -> the weight gradient; <ggw, it> = <conv(x, ggw), g> gives both of its gradients."""
+
+    __slots__ = ("spec",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, g: Any, spec: ConvSpec) -> Any:
+        ctx.spec = spec
+        ctx.save_for_backward(x, g)
+        return spec.weight_grad(x, g)
+
+    @staticmethod
+    def backward(ctx: Any, ggw: Any) -> Any:
+        x, g = ctx.saved_tensors
+        nx, ng = ctx.next[:2]
+        spec = ctx.spec
+        dx = _input_grad(g, ggw, spec) if nx is not None else None
+        dg = _conv(x, ggw, spec) if ng is not None else None
+        return dx, dg, None
+
+
+# ---- argument checking, once per distinct set of arguments -------------------------------------
+
+
+def _sizes(vals: Any) -> str:
+    return " x ".join(str(v) for v in vals)
+
+
+@functools.lru_cache(maxsize=256)
+def _conv_spec(
+    op: str,
+    d: int,
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+) -> ConvSpec:
+    if len(w_shape) != d + 2:
+        raise RuntimeError(
+            f"{op}: expected a {d + 2}-D weight (out_channels, in_channels/groups, "
+            f"*{d} kernel sizes), but got weight of size {list(w_shape)}"
+        )
+    if not isinstance(groups, (int, np.integer)) or groups <= 0:
+        raise RuntimeError(f"{op}: non-positive groups is not supported (groups={groups!r})")
+    c_out, cg, kernel = w_shape[0], w_shape[1], w_shape[2:]
+    c_in, spatial = x_shape[1], x_shape[2:]
+    if c_out % groups:
+        raise RuntimeError(
+            f"{op}: Given groups={groups}, expected weight to be divisible by {groups} at "
+            f"dimension 0, but got weight of size {list(w_shape)} instead"
+        )
+    if c_in != cg * groups:
+        raise RuntimeError(
+            f"{op}: Given groups={groups}, weight of size {list(w_shape)}, expected "
+            f"input{list(x_shape)} to have {cg * groups} channels, but got {c_in} channels "
+            "instead"
+        )
+    if min(kernel, default=1) <= 0:
+        raise RuntimeError(f"{op}: kernel sizes must be positive, got weight {list(w_shape)}")
+    stride = ntuple(op, "stride", stride, d)
+    dilation = ntuple(op, "dilation", dilation, d)
+    if min(stride) <= 0:
+        raise RuntimeError(f"{op}: non-positive stride is not supported (stride={stride})")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"{op}: non-positive dilation is not supported (dilation={dilation})")
+    span = tuple(dl * (k - 1) + 1 for dl, k in zip(dilation, kernel))
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * d
+        elif padding == "same":
+            if max(stride) != 1:
+                raise RuntimeError(
+                    f"{op}: padding='same' is not supported for strided convolutions "
+                    f"(stride={stride})"
+                )
+            pads = tuple(((s - 1) // 2, (s - 1) - (s - 1) // 2) for s in span)  # extra goes right
+        else:
+            raise RuntimeError(
+                f"{op}: Invalid padding string: {padding!r} (expected 'same' or 'valid')"
+            )
+    else:
+        p = ntuple(op, "padding", padding, d)
+        if min(p) < 0:
+            raise RuntimeError(f"{op}: negative padding is not supported (padding={p})")
+        pads = tuple((q, q) for q in p)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))
+    if any(pn < s for pn, s in zip(padded, span)):
+        raise RuntimeError(
+            f"{op}: Calculated padded input size per channel: ({_sizes(padded)}). Kernel size: "
+            f"({_sizes(span)}). Kernel size can't be greater than actual input size"
+        )
+    out = tuple((pn - s) // st + 1 for pn, s, st in zip(padded, span, stride))
+    return ConvSpec(Window(spatial, kernel, stride, dilation, pads, out), groups, c_in, w_shape)
+
+
+def _convnd(
+    op: str,
+    d: int,
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+) -> Tensor:
+    x, w = as_tensor(input), as_tensor(weight)
+    if x.ndim not in (d + 1, d + 2):
+        raise RuntimeError(
+            f"{op}: Expected {d + 1}D (unbatched) or {d + 2}D (batched) input to {op}, but got "
+            f"input of size: {list(x.shape)}"
+        )
+    if x.dtype != w.dtype:
+        raise RuntimeError(
+            f"{op}: Input type ({x.dtype}) and weight type ({w.dtype}) should be the same"
+        )
+    unbatched = x.ndim == d + 1
+    if unbatched:
+        x = reshape(x, (1, *x.shape))
+    try:
+        spec = _conv_spec(op, d, x.shape, w.shape, stride, padding, dilation, groups)
+    except TypeError:  # unhashable arguments (lists): same check, uncached
+        args = (hashable(stride), hashable(padding), hashable(dilation), groups)
+        spec = _conv_spec(op, d, x.shape, w.shape, *args)
+    if bias is not None:
+        b = as_tensor(bias)
+        if b.shape != (spec.c_out,):
+            raise RuntimeError(
+                f"{op}: Given weight of size {list(w.shape)}, expected bias to be 1-dimensional "
+                f"with {spec.c_out} elements, but got bias of size {list(b.shape)} instead"
+            )
+        if b.dtype != x.dtype:
+            raise RuntimeError(
+                f"{op}: Input type ({x.dtype}) and bias type ({b.dtype}) should be the same"
+            )
+        bias = b
+    out = Conv.apply(x, w, bias, spec)
+    return reshape(out, out.shape[1:]) if unbatched else out
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution (cross-correlation, as in PyTorch) of (N, C, L) with (O, C/groups, k)."""
+    return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution of (N, C, H, W) with a weight (O, C/groups, kH, kW), im2col + matmul.
+
+    ``padding`` is an int, a pair, 'valid' or 'same'; a 3-D input is one unbatched image.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.conv2d(gg.ones(1, 1, 3, 3), gg.ones(1, 1, 2, 2)).tolist()
+    [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D convolution of (N, C, D, H, W) with (O, C/groups, kD, kH, kW)."""
+    return _convnd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)

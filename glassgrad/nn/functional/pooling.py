@@ -1,0 +1,434 @@
+"""Pooling: max, average and adaptive average over 1 or 2 spatial dims, PyTorch's semantics.
+
+Max pooling picks each window's first maximum (as PyTorch) without recording anything, then
+*gathers* those input elements: the gradient scatters back to them (adding where windows
+overlap) and the gradient of that scatter is the same gather, so every order is exact.
+Average pooling is linear: its gradient is its adjoint (col2im of g / divisor) and the
+adjoint's gradient is average pooling again. Adaptive average pooling is a product with a
+constant averaging matrix per dimension, so it is built from differentiable ops.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from glassgrad.nn.functional._windows import Window, hashable, ntuple, pooled_size
+from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops.elementwise import where
+from glassgrad.ops.linalg import matmul
+from glassgrad.ops.reductions import mean
+from glassgrad.ops.shape import reshape
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+]
+
+
+@functools.lru_cache(maxsize=256)
+def _window(
+    op: str,
+    d: int,
+    x_shape: tuple[int, ...],
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> Window:
+    k = ntuple(op, "kernel_size", kernel_size, d)
+    s = k if stride is None or stride == () else ntuple(op, "stride", stride, d)
+    p = ntuple(op, "padding", padding, d)
+    dl = ntuple(op, "dilation", dilation, d)
+    if min(k) <= 0:
+        raise RuntimeError(f"{op}: kernel_size must be greater than zero, but got {k}")
+    if min(s) <= 0:
+        raise RuntimeError(f"{op}: stride should not be zero or negative, but got {s}")
+    if min(dl) <= 0:
+        raise RuntimeError(f"{op}: dilation must be greater than zero, but got {dl}")
+    if min(p) < 0:
+        raise RuntimeError(f"{op}: pad must be non-negative, but got {p}")
+    for pi, ki in zip(p, k):
+        if pi > ki // 2:  # PyTorch's bound: the kernel size itself, whatever the dilation
+            raise RuntimeError(
+                f"{op}: pad should be at most half of kernel size, but got pad={pi} and "
+                f"kernel_size={ki}"
+            )
+    spatial = x_shape[2:]
+    out = tuple(pooled_size(*a, ceil_mode) for a in zip(spatial, k, s, p, dl))
+    if min(out) < 1:
+        raise RuntimeError(
+            f"{op}: Given input size: ({'x'.join(map(str, x_shape[1:]))}). Calculated output "
+            f"size: ({'x'.join(map(str, (x_shape[1], *out)))}). Output size is too small"
+        )
+    return Window(spatial, k, s, dl, tuple((q, q) for q in p), out)
+
+
+def _window_for(op: str, d: int, shape: tuple[int, ...], *args: Any) -> Window:
+    try:
+        return _window(op, d, shape, *args)
+    except TypeError:  # unhashable arguments (lists): same checks, uncached
+        return _window(op, d, shape, *(hashable(a) for a in args))
+
+
+def _batched(op: str, d: int, input: Any) -> tuple[Tensor, bool]:
+    """The input as (N, C, *spatial), and whether it came without the batch dim."""
+    x = as_tensor(input)
+    if x.ndim not in (d + 1, d + 2) or 0 in x.shape[-d - 1 :]:
+        raise RuntimeError(
+            f"{op}: non-empty {d + 1}D or {d + 2}D (batch mode) tensor expected for input, but "
+            f"got input of size {list(x.shape)}"
+        )
+    if x.ndim == d + 1:
+        return reshape(x, (1, *x.shape)), True
+    return x, False
+
+
+def _unbatched(t: Tensor) -> Tensor:
+    return reshape(t, t.shape[1:])
+
+
+# ---- max pooling: a gather at the argmax, whose gradient is a scatter (and back) ----------------
+
+
+class PoolGather(Function):
+    __slots__ = ("idx", "in_shape")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, idx: Any) -> Any:
+        if type(ctx) is PoolGather:
+            ctx.idx, ctx.in_shape = idx, x.shape
+        return x.reshape(-1)[idx]
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return _scatter(g, ctx.idx, ctx.in_shape), None
+
+
+class PoolScatter(Function):
+    __slots__ = ("idx",)
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, idx: Any, shape: Any) -> Any:
+        if type(ctx) is PoolScatter:
+            ctx.idx = idx
+        out = np.zeros(math.prod(shape), g.dtype)
+        np.add.at(out, idx.reshape(-1), g.reshape(-1))  # windows may share their maximum
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx: Any, gg: Any) -> Any:
+        return _gather(gg, ctx.idx), None, None
+
+
+def _gather(x: Any, idx: np.ndarray) -> Any:
+    if isinstance(x, Tensor):
+        return PoolGather.apply(x, idx)
+    return x.reshape(-1)[idx]
+
+
+def _scatter(g: Any, idx: np.ndarray, shape: tuple[int, ...]) -> Any:
+    if isinstance(g, Tensor):
+        return PoolScatter.apply(g, idx, shape)
+    return PoolScatter.forward(None, g, idx, shape)
+
+
+def _argmax_index(x: np.ndarray, win: Window) -> np.ndarray:
+    """For each window, the flat index within its (H*W) plane of its first maximum."""
+    low = np.iinfo(x.dtype).min if x.dtype.kind in "iub" else -np.inf
+    views = win.view(win.pad(x, low), kernel_first=False)  # (N, C, *out, *kernel)
+    arg = np.argmax(views.reshape(views.shape[: -len(win.kernel)] + (win.size,)), axis=-1)
+    index = np.zeros(arg.shape, np.int64)
+    plane = 1
+    d = len(win.kernel)
+    for i in reversed(range(d)):  # window offset -> coordinate along dim i -> flat plane index
+        k, arg = arg % win.kernel[i], arg // win.kernel[i]
+        start = np.arange(win.out_shape[i]) * win.stride[i] - win.pads[i][0]
+        pos = start.reshape((-1,) + (1,) * (d - 1 - i)) + k * win.dilation[i]
+        index += pos * plane
+        plane *= win.in_shape[i]
+    return index
+
+
+@functools.lru_cache(maxsize=256)
+def _empty_windows(win: Window) -> Any:
+    """Windows holding padding only (possible with dilation): a mask, and PyTorch's index for them.
+
+    PyTorch reports -inf there, with the index of the window's first non-negative position.
+    None when every window sees part of the input (the usual case).
+    """
+    masks, firsts = [], []
+    for n, k, s, dl, (lo, _), o in zip(
+        win.in_shape, win.kernel, win.stride, win.dilation, win.pads, win.out_shape
+    ):
+        pos = (np.arange(o) * s - lo)[:, None] + np.arange(k) * dl  # (out, kernel) positions
+        masks.append(~np.any((pos >= 0) & (pos < n), axis=1))
+        start = pos[:, 0]
+        firsts.append(np.where(start < 0, start + (-start + dl - 1) // dl * dl, start))
+    empty = functools.reduce(np.logical_or.outer, masks)
+    if not empty.any():
+        return None
+    index = np.zeros(win.out_shape, np.int64)
+    plane = 1
+    for i in reversed(range(len(win.kernel))):
+        index += firsts[i].reshape((-1,) + (1,) * (len(win.kernel) - 1 - i)) * plane
+        plane *= win.in_shape[i]
+    return empty, index
+
+
+def _max_pool(
+    op: str,
+    d: int,
+    input: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
+    x, unbatched = _batched(op, d, input)
+    win = _window_for(op, d, x.shape, kernel_size, stride, padding, dilation, bool(ceil_mode))
+    index = _argmax_index(x.data, win)
+    n, c = x.shape[:2]
+    plane = math.prod(win.in_shape)
+    offset = (np.arange(n * c, dtype=np.int64) * plane).reshape((n, c) + (1,) * d)
+    empty = _empty_windows(win)
+    if empty is None:
+        out = PoolGather.apply(x, index + offset)
+    else:  # gather somewhere harmless, then put -inf (and no gradient) in the empty windows
+        mask, torch_index = empty
+        out = PoolGather.apply(x, np.where(mask, offset, index + offset))
+        out = where(mask, Tensor._make(np.array(-np.inf, x.dtype)), out)
+        index = np.where(mask, torch_index, index)
+    if unbatched:
+        out, index = _unbatched(out), index[0]
+    return (out, Tensor._make(index)) if return_indices else out
+
+
+def max_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over sliding windows of (N, C, L); the gradient goes to each window's argmax."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool1d", 1, input, *args)
+
+
+def max_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over sliding windows of (N, C, H, W) (stride defaults to the kernel size).
+
+    The gradient goes to each window's first maximum, as in PyTorch; ``return_indices`` also
+    returns where each maximum sits, as a flat index into its H*W plane.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.max_pool2d(gg.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool2d", 2, input, *args)
+
+
+# ---- average pooling: linear, its gradient is its adjoint ---------------------------------------
+
+
+class AvgSpec:
+    __slots__ = ("scale", "win")
+
+    def __init__(self, win: Window, scale: np.ndarray) -> None:
+        self.win, self.scale = win, scale  # scale: 1 / divisor per output position
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        xp = self.win.pad(x)
+        everything = (slice(None), slice(None))
+        out = None
+        for _, at in self.win.offsets:  # sum of the shifted inputs, one kernel offset at a time
+            block = xp[everything + at]
+            out = block.copy() if out is None else np.add(out, block, out=out)
+        out *= self.scale
+        return out
+
+    def adjoint(self, g: np.ndarray) -> np.ndarray:
+        return self.win.fold(g * self.scale, g.shape[:2], g.dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _avg_spec(win: Window, include_pad: bool, divisor: Any, dtype: Any) -> AvgSpec:
+    if divisor is not None:
+        if divisor == 0:
+            raise RuntimeError("avg_pool2d: divisor must be not zero")
+        return AvgSpec(win, np.full(win.out_shape, 1.0 / divisor, dtype))
+    counts = []
+    for n, k, s, (lo, _), o in zip(win.in_shape, win.kernel, win.stride, win.pads, win.out_shape):
+        start = np.arange(o) * s - lo
+        end = np.minimum(start + k, n + lo)  # windows are clipped at the padded border
+        if not include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append(end - start)
+    size = functools.reduce(np.multiply.outer, counts)
+    return AvgSpec(win, (1.0 / size).astype(dtype))
+
+
+class AvgPool(Function):
+    __slots__ = ("spec",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, spec: AvgSpec) -> Any:
+        ctx.spec = spec
+        return spec.forward(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        if isinstance(g, Tensor):
+            return AvgPoolAdjoint.apply(g, ctx.spec), None
+        return ctx.spec.adjoint(g), None
+
+
+class AvgPoolAdjoint(Function):
+    __slots__ = ("spec",)
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, spec: AvgSpec) -> Any:
+        ctx.spec = spec
+        return spec.adjoint(g)
+
+    @staticmethod
+    def backward(ctx: Any, gg: Any) -> Any:
+        if isinstance(gg, Tensor):
+            return AvgPool.apply(gg, ctx.spec), None
+        return ctx.spec.forward(gg), None
+
+
+def _avg_pool(
+    op: str,
+    d: int,
+    input: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: Any,
+) -> Tensor:
+    x, unbatched = _batched(op, d, input)
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+    win = _window_for(op, d, x.shape, kernel_size, stride, padding, 1, bool(ceil_mode))
+    spec = _avg_spec(win, bool(count_include_pad), divisor_override, x.dtype)
+    out = AvgPool.apply(x, spec)
+    return _unbatched(out) if unbatched else out
+
+
+def avg_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """Mean over sliding windows of (N, C, L)."""
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+    return _avg_pool("avg_pool1d", 1, input, *args)
+
+
+def avg_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over sliding windows of (N, C, H, W); zero padding counts unless told otherwise."""
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool("avg_pool2d", 2, input, *args)
+
+
+# ---- adaptive average pooling: one constant averaging matrix per spatial dim ---------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _averaging_matrix(n_in: int, n_out: int, dtype: Any) -> np.ndarray:
+    """Row i averages input[start_i:end_i], PyTorch's floor/ceil split of n_in into n_out bins."""
+    i = np.arange(n_out)
+    start = (i * n_in) // n_out
+    end = -((-(i + 1) * n_in) // n_out)
+    cols = np.arange(n_in)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    m = (inside / (end - start)[:, None]).astype(dtype)
+    m.flags.writeable = False  # cached and shared: nobody may change it
+    return m
+
+
+def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
+    x = as_tensor(input)
+    if x.ndim < d + 1:
+        raise ValueError(f"{op}: Input dimension should be at least {d + 1}, got {list(x.shape)}")
+    if x.ndim > d + 2:
+        raise RuntimeError(f"{op}: expected a {d + 1}D or {d + 2}D input, got {list(x.shape)}")
+    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) else output_size
+    sizes = tuple(sizes)
+    if len(sizes) != d:
+        raise RuntimeError(f"{op}: output_size must be {d}, got {output_size!r}")
+    spatial = x.shape[-d:]
+    sizes = tuple(n if s is None else int(s) for s, n in zip(sizes, spatial))
+    if min(sizes) < 0:
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {sizes}")
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+    out = x
+    for i, (n_in, n_out) in enumerate(zip(spatial, sizes)):
+        axis = x.ndim - d + i
+        if n_out == n_in:
+            continue
+        if n_out and n_in % n_out == 0:  # equal bins: a reshape and a mean
+            shape = out.shape
+            out = reshape(out, shape[:axis] + (n_out, n_in // n_out) + shape[axis + 1 :])
+            out = mean(out, dim=axis + 1)
+            continue
+        m = _averaging_matrix(n_in, n_out, x.dtype)
+        if axis == x.ndim - 1:
+            out = matmul(out, m.T)
+        else:  # the second-to-last dim: (n_out, n_in) @ (..., n_in, W)
+            out = matmul(m, out)
+    return out if out is not x else x * 1
+
+
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
+    """Average of (N, C, L) into ``output_size`` bins: bin i is [floor(iL/n), ceil((i+1)L/n))."""
+    return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+    """Average of (N, C, H, W) into an ``output_size`` grid of bins, whatever the input size.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.adaptive_avg_pool2d(gg.arange(9.0).reshape(1, 1, 3, 3), 1).tolist()
+    [[[[4.0]]]]
+    """
+    return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
