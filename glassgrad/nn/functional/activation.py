@@ -1,3 +1,515 @@
-"""(being written)"""
+"""Activation functions with PyTorch's names, defaults and gradients (``F.gelu``, ``F.softmax``...).
 
-__all__: list[str] = []
+Each op is one node that saves the input (or only the output, or only a bool mask) and
+recomputes what its rule needs, so the same rule also runs on Tensors under ``create_graph``.
+``relu``, ``sigmoid`` and ``tanh`` live in ``glassgrad.ops.elementwise`` and are re-exported.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.nn.functional._erf import erf as _np_erf
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops.inplace import apply_inplace
+
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "leaky_relu",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "relu6",
+    "selu",
+    "silu",
+    "softmax",
+    "softmin",
+    "softplus",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+]
+
+
+def _floating(op: str, input: Any) -> Tensor:
+    """The input as a Tensor; integer tensors are refused as PyTorch refuses them."""
+    x = input if isinstance(input, Tensor) else as_tensor(input)
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            f"(shape {tuple(x.shape)})"
+        )
+    return x
+
+
+def _sigmoid(x: Any) -> Any:
+    """1 / (1 + e**-x) in tanh form (no overflow); arrays or Tensors alike."""
+    return 0.5 * np.tanh(0.5 * x) + 0.5
+
+
+def _erf(x: Any) -> Any:
+    """erf on arrays (fast rational approximation) or Tensors (the differentiable op)."""
+    if isinstance(x, Tensor):
+        from glassgrad.ops.elementwise import erf
+
+        return erf(x)
+    return _np_erf(x)
+
+
+# ---- piecewise-linear units ---------------------------------------------------------------------
+
+
+class LeakyRelu(Function):
+    __slots__ = ("slope",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, slope: float) -> Any:
+        ctx.slope = slope
+        pos = x > 0
+        ctx.save_for_backward(pos)
+        return np.where(pos, x, x * slope)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (pos,) = ctx.saved_tensors
+        return np.where(pos, g, g * ctx.slope), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x: a small gradient keeps negative units alive."""
+    if inplace:
+        return apply_inplace(input, "leaky_relu_", leaky_relu, negative_slope)
+    return LeakyRelu.apply(_floating("leaky_relu", input), float(negative_slope))
+
+
+class Hardtanh(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, lo: Any, hi: Any) -> Any:
+        ctx.save_for_backward((x > lo) & (x < hi))
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (inside,) = ctx.saved_tensors  # zero at both ends, as PyTorch's hardtanh_backward
+        return np.where(inside, g, 0), None, None
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """Clamp to [min_val, max_val]; the gradient passes strictly inside the interval."""
+    if min_val > max_val:
+        raise ValueError(
+            f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+        )
+    if inplace:
+        return apply_inplace(input, "hardtanh_", hardtanh, min_val, max_val)
+    x = as_tensor(input)
+    if x.data.dtype.kind == "f":
+        min_val, max_val = float(min_val), float(max_val)
+    return Hardtanh.apply(x, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``, as in PyTorch."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid (gradient 1/6 strictly inside (-3, 3))."""
+    if inplace:
+        return apply_inplace(input, "hardsigmoid_", hardsigmoid)
+    x = _floating("hardsigmoid", input)
+    return Hardtanh.apply(x * (1 / 6) + 0.5, 0.0, 1.0)
+
+
+class Hardswish(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x * np.clip(x + 3, 0, 6) * (1 / 6)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors  # PyTorch's branches: 0 below -3, x/3 + 1/2 up to 3, then 1
+        return np.where(x < -3, 0, np.where(x <= 3, g * (x * (1 / 3) + 0.5), g))
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6 (MobileNetV3's cheap swish)."""
+    if inplace:
+        return apply_inplace(input, "hardswish_", hardswish)
+    return Hardswish.apply(_floating("hardswish", input))
+
+
+class Threshold(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, th: Any, value: Any) -> Any:
+        keep = x > th
+        ctx.save_for_backward(keep)
+        return np.where(keep, x, value)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (keep,) = ctx.saved_tensors
+        return np.where(keep, g, 0), None, None
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value`` (which gets no gradient)."""
+    if inplace:
+        return apply_inplace(input, "threshold_", globals()["threshold"], threshold, value)
+    return Threshold.apply(_floating("threshold", input), threshold, value)
+
+
+# ---- exponential units --------------------------------------------------------------------------
+
+
+class Elu(Function):
+    # elu, selu and celu in one rule, as PyTorch's elu(x, alpha, scale, input_scale)
+    __slots__ = ("alpha", "input_scale", "scale")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, alpha: float, scale: float, input_scale: float) -> Any:
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        pos = x > 0
+        neg = np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale)
+        out = np.where(pos, x * scale, neg)
+        ctx.save_for_backward(pos, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        pos, out = ctx.saved_tensors  # below 0: d/dx = input_scale * (out + alpha * scale)
+        neg = g * ((out + ctx.alpha * ctx.scale) * ctx.input_scale)
+        return np.where(pos, g * ctx.scale, neg), None, None, None
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) below: smooth, with negative outputs."""
+    if inplace:
+        return apply_inplace(input, "elu_", elu, alpha)
+    return Elu.apply(_floating("elu", input), float(alpha), 1.0, 1.0)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
+    if inplace:
+        return apply_inplace(input, "selu_", selu)
+    return Elu.apply(_floating("selu", input), _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): elu made continuously differentiable."""
+    if alpha == 0:
+        raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
+    if inplace:
+        return apply_inplace(input, "celu_", celu, alpha)
+    return Elu.apply(_floating("celu", input), float(alpha), 1.0, 1.0 / alpha)
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_K = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+
+
+class Gelu(Function):
+    __slots__ = ("tanh",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, tanh: bool) -> Any:
+        ctx.tanh = tanh
+        ctx.save_for_backward(x)
+        if tanh:
+            return 0.5 * x * (1 + np.tanh(_GELU_K * (x + _GELU_C * x * x * x)))
+        return x * (0.5 + 0.5 * _np_erf(x * _SQRT1_2))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        if ctx.tanh:
+            x2 = x * x
+            t = np.tanh(_GELU_K * (x + _GELU_C * x2 * x))
+            d = 0.5 * (1 + t) + (0.5 * _GELU_K) * x * (1 - t * t) * (1 + 3 * _GELU_C * x2)
+        else:  # Phi(x) + x phi(x)
+            d = (0.5 + 0.5 * _erf(x * _SQRT1_2)) + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return g * d, None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF (exact via erf, or the tanh approximation).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.gelu(gg.tensor([-1.0, 0.0, 1.0]))
+    tensor([-0.1587,  0.0000,  0.8413])
+    """
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(
+            f"gelu: approximate argument must be either none or tanh, got {approximate!r}"
+        )
+    return Gelu.apply(_floating("gelu", input), approximate == "tanh")
+
+
+class Silu(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x * _sigmoid(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        s = _sigmoid(x)
+        return g * (s * (1 + x * (1 - s)))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (swish)."""
+    if inplace:
+        return apply_inplace(input, "silu_", silu)
+    return Silu.apply(_floating("silu", input))
+
+
+def _softplus1(x: Any) -> Any:
+    """log(1 + e**x) without overflow: max(x, 0) + log1p(e**-|x|)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class Mish(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x * np.tanh(_softplus1(x))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        t = np.tanh(_softplus1(x))
+        return g * (t + x * (1 - t * t) * _sigmoid(x))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    if inplace:
+        return apply_inplace(input, "mish_", mish)
+    return Mish.apply(_floating("mish", input))
+
+
+class Softplus(Function):
+    __slots__ = ("beta", "threshold")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, beta: float, threshold: float) -> Any:
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(x)
+        z = x * beta
+        return np.where(z > threshold, x, np.logaddexp(0, z) * (1 / beta))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        z = x * ctx.beta  # above the threshold the op is the identity
+        return np.where(z > ctx.threshold, g, g * _sigmoid(z)), None, None
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (for stability)."""
+    return Softplus.apply(_floating("softplus", input), float(beta), float(threshold))
+
+
+class Logsigmoid(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * (0.5 - 0.5 * np.tanh(0.5 * x))  # sigmoid(-x)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), computed without overflow for large |x|."""
+    return Logsigmoid.apply(_floating("logsigmoid", input))
+
+
+class Softsign(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x / (1 + np.abs(x))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        d = 1 + np.abs(x)
+        return g / (d * d)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return Softsign.apply(_floating("softsign", input))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    x = _floating("tanhshrink", input)
+    return x - np.tanh(x)
+
+
+# ---- softmax family -----------------------------------------------------------------------------
+
+
+class Softmax(Function):
+    # NOTE: fused: one node that saves only its output, shifted by the max so exp can't overflow.
+    __slots__ = ("axis",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axis: Any) -> Any:
+        ctx.axis = axis
+        if x.ndim == 0:
+            out = np.ones_like(x)
+        elif x.size == 0:
+            out = np.empty_like(x)
+        else:
+            with np.errstate(invalid="ignore"):  # an all -inf row gives NaN, as in PyTorch
+                out = x - np.max(x, axis=axis, keepdims=True)
+            np.exp(out, out=out)
+            out /= np.sum(out, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        return y * (g - np.sum(g * y, axis=ctx.axis, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    # NOTE: fused and stable: x - max - log(sum(exp(x - max))), one node saving only its output.
+    __slots__ = ("axis",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axis: Any) -> Any:
+        ctx.axis = axis
+        if x.ndim == 0:
+            out = np.zeros_like(x)
+        elif x.size == 0:
+            out = np.empty_like(x)
+        else:
+            with np.errstate(invalid="ignore"):  # an all -inf row gives NaN, as in PyTorch
+                out = x - np.max(x, axis=axis, keepdims=True)
+            out -= np.log(np.sum(np.exp(out), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        return g - np.exp(y) * np.sum(g, axis=ctx.axis, keepdims=True), None
+
+
+def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) -> tuple:
+    x = as_tensor(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            "(pass dtype=glassgrad.float32 to convert)"
+        )
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
+            "dim=X as an argument.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return x, (check_dim(op, dim, x.ndim) if x.ndim else None)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """exp(x) / sum(exp(x)) along ``dim``: a probability distribution over that dimension.
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> F.softmax(gg.tensor([0.0, 0.0]), dim=0)
+    tensor([0.5000, 0.5000])
+    """
+    x, axis = _softmax_args("softmax", input, dim, _stacklevel, dtype)
+    return Softmax.apply(x, axis)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """log(softmax(x)) along ``dim``, computed stably (what cross-entropy wants)."""
+    x, axis = _softmax_args("log_softmax", input, dim, _stacklevel, dtype)
+    return LogSoftmax.apply(x, axis)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
+    """softmax(-x) along ``dim``."""
+    x, axis = _softmax_args("softmin", input, dim, _stacklevel, dtype)
+    return Softmax.apply(-x, axis)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    x = _floating("glu", input)
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = check_dim("glu", dim, x.ndim)
+    n = x.shape[d]
+    if n % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {d} is size {n} "
+            f"(glu on a tensor of shape {tuple(x.shape)})"
+        )
+    lead = (slice(None),) * d
+    a, b = x[lead + (slice(0, n // 2),)], x[lead + (slice(n // 2, n),)]
+    from glassgrad.ops.elementwise import sigmoid
+
+    return a * sigmoid(b)
+
+
+def _tensor_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return softmax(self, dim, dtype=dtype)
+
+
+def _tensor_log_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return log_softmax(self, dim, dtype=dtype)
+
+
+METHODS = {"softmax": _tensor_softmax, "log_softmax": _tensor_log_softmax}

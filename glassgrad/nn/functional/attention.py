@@ -1,3 +1,112 @@
-"""(being written)"""
+"""Scaled dot-product attention, composed from matmul, softmax and dropout (PyTorch's math path)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.nn.functional.activation import softmax
+from glassgrad.nn.functional.norm import dropout
+from glassgrad.ops._common import Tensor, as_tensor
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+def _repeat_heads(t: Tensor, r: int) -> Tensor:
+    """(..., H, S, D) -> (..., H * r, S, D), each head repeated r times (repeat_interleave)."""
+    shape = tuple(t.shape)
+    e = t.unsqueeze(-3).expand(*shape[:-2], r, *shape[-2:])
+    return e.reshape(*shape[:-3], shape[-3] * r, *shape[-2:])
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(q kᵀ * scale + mask) v over the last two dims, batch dims broadcast.
+
+    A bool ``attn_mask`` says which positions take part (True) and a float one is added to the
+    scores; ``is_causal`` lets query i see keys 0..i. Rows where every key is masked give zeros
+    (not NaN), as in PyTorch. ``scale`` defaults to 1 / sqrt(embedding dim).
+
+    >>> import glassgrad as gg
+    >>> import glassgrad.nn.functional as F
+    >>> q = k = v = gg.ones(1, 2, 4)
+    >>> F.scaled_dot_product_attention(q, k, v).shape
+    (1, 2, 4)
+    """
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise RuntimeError(
+            "scaled_dot_product_attention: Expected query, key, and value to all be at least 2 "
+            f"dimensional, but got query.dim: {q.ndim} key.dim: {k.ndim} and value.dim: "
+            f"{v.ndim} instead."
+        )
+    if not q.dtype == k.dtype == v.dtype or q.dtype.kind != "f":
+        raise RuntimeError(
+            "scaled_dot_product_attention: Expected query, key, and value to have the same "
+            f"floating-point dtype, but got query.dtype: {dtypes.name(q.dtype)} key.dtype: "
+            f"{dtypes.name(k.dtype)} and value.dtype: {dtypes.name(v.dtype)} instead."
+        )
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise RuntimeError(
+            "scaled_dot_product_attention: shapes don't fit: query (..., L, E) "
+            f"{tuple(q.shape)}, key (..., S, E) {tuple(k.shape)}, value (..., S, Ev) "
+            f"{tuple(v.shape)}"
+        )
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True"
+        )
+    if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        hq, hk = q.shape[-3], k.shape[-3]
+        if hq % hk or hq % v.shape[-3]:
+            raise RuntimeError(
+                f"scaled_dot_product_attention: with enable_gqa the number of query heads "
+                f"({hq}) must be a multiple of the key/value heads ({hk}, {v.shape[-3]})"
+            )
+        k, v = _repeat_heads(k, hq // hk), _repeat_heads(v, hq // v.shape[-3])
+    L, S = q.shape[-2], k.shape[-2]
+    factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scores = (q @ k.transpose(-2, -1)) * factor
+
+    blocked = None  # bool array: positions that take no part
+    if is_causal:
+        blocked = ~np.tri(L, S, dtype=bool)
+    elif attn_mask is not None:
+        m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if m.dtype == np.bool_:
+            blocked = ~m
+        elif m.dtype == q.dtype:
+            scores = scores + attn_mask
+        else:
+            raise RuntimeError(
+                "scaled_dot_product_attention: Expected attn_mask dtype to be bool or float or "
+                f"to match query dtype, but got attn_mask.dtype: {dtypes.name(m.dtype)} and "
+                f"query.dtype: {dtypes.name(q.dtype)} instead."
+            )
+    if blocked is not None:
+        from glassgrad.ops.elementwise import where
+
+        scores = where(np.broadcast_to(blocked, scores.shape), float("-inf"), scores)
+
+    # Rows with no key left would be NaN; PyTorch returns zeros there (its "safe softmax").
+    dead = np.all(scores.data == -np.inf, axis=-1, keepdims=True)
+    if dead.any():
+        from glassgrad.ops.elementwise import where
+
+        scores = where(dead, 0.0, scores)
+        attn = where(dead, 0.0, softmax(scores, -1))
+    else:
+        attn = softmax(scores, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, True)
+    return attn @ v
