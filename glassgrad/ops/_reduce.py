@@ -43,12 +43,14 @@ def require_float(op: str, x: Tensor, what: str = "a floating-point") -> None:
         )
 
 
-def check_nonempty(op: str, x: Tensor, axes: tuple[int, ...], dim: Any) -> None:
+def check_nonempty(
+    op: str, x: Tensor, axes: tuple[int, ...], dim: Any, unspecified: type = RuntimeError
+) -> None:
     """Reductions without an identity (max, min...) refuse empty slices, as PyTorch does."""
     if x.data.size:
         return
     if dim is None or dim == ():
-        raise RuntimeError(
+        raise unspecified(
             f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (input of "
             f"shape {tuple(x.shape)}). Specify the reduction dim with the 'dim' argument."
         )

@@ -56,7 +56,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
-        return np.sum(x, axis=axes, keepdims=keepdim)
+        return np.sum(x, axis=axes, keepdims=keepdim, dtype=x.dtype)  # int32 stays int32
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -87,7 +87,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.prod(x, axis=axes, keepdims=keepdim)
+        out = np.prod(x, axis=axes, keepdims=keepdim, dtype=x.dtype)
         ctx.save_for_backward(x, out)
         return out
 

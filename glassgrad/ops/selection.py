@@ -200,8 +200,10 @@ def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
 
 def _arg(op: str, f: Any, input: Any, dim: Any, keepdim: bool) -> Tensor:
     x = as_tensor(input)
+    if x.data.dtype == np.bool_:
+        raise RuntimeError(f"{op}(): does not support bool input (shape {tuple(x.shape)})")
     if dim is None:
-        check_nonempty(op, x, (), None)
+        check_nonempty(op, x, (), None, IndexError)  # PyTorch's argmax raises IndexError here
         return Tensor._make(np.asarray(f(x.data, axis=None, keepdims=keepdim), np.int64))
     d = check_dim(op, dim, x.data.ndim)
     if x.data.ndim == 0:
