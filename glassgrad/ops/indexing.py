@@ -1,96 +1,497 @@
-"""Indexing: ``t[...]`` with ints, slices, None, Ellipsis, integer and boolean index tensors.
+"""Indexing: ``t[...]`` with ints, slices, None, Ellipsis, index tensors and masks, and its inverse.
 
-(Being filled in: basic and advanced getitem, index_put, gather/scatter families.)
+An index is first rewritten into a NumPy index with PyTorch's meaning (``_normalize``), tagged with
+a *mode*: 0 basic (ints, slices, None, Ellipsis: the result is a view), 1 advanced with one boolean
+mask (no element is picked twice), 2 other advanced indexing (elements may repeat). The backward of
+picking is scattering into zeros: plain assignment for modes 0 and 1, accumulation for mode 2, where
+repeated indices add up. Each rule's inverse is itself an op here, so second derivatives work:
+getitem <-> index-add-into-zeros, index_put <-> getitem.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops import scatter as _gather_family
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops.scatter import (
+    add_at,
+    gather,
+    index_add,
+    index_select,
+    scatter,
+    scatter_add,
+    take_along_dim,
+)
 
-__all__ = []
+# The gather/scatter half of the family lives in glassgrad/ops/scatter.py and is re-exported here.
+__all__ = [
+    "argwhere",
+    "gather",
+    "index_add",
+    "index_put",
+    "index_select",
+    "masked_fill",
+    "masked_select",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "select",
+    "take",
+    "take_along_dim",
+]
+
+BASIC, MASK, ADVANCED = 0, 1, 2
+_BAD_ENTRY = (
+    "only integers, slices (`:`), ellipsis (`...`), None and long or byte tensors are valid"
+)
 
 
-def normalize_index(x: Tensor, index: Any) -> Any:
-    """Turn Tensors inside an index into arrays NumPy understands."""
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index.data if isinstance(index, Tensor) else index
+def view_of(out: Tensor, x: Tensor) -> Tensor:
+    """Mark ``out`` as a view of ``x`` when it shares ``x``'s memory: one version counter for both.
 
-
-class GetItem(Function):
-    __slots__ = ("in_shape", "index")
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, index: Any) -> Any:
-        ctx.index, ctx.in_shape = index, x.shape
-        return x[index]
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return index_add_zeros(g, ctx.in_shape, ctx.index), None
-
-
-def index_add_zeros(g: Any, shape: tuple[int, ...], index: Any) -> Any:
-    """zeros(shape) with ``g`` added at ``index`` (repeated indices add up)."""
-    if isinstance(g, Tensor):
-        return IndexPutZeros.apply(g, shape, index)
-    out = np.zeros(shape, g.dtype)
-    np.add.at(out, index, g)
+    NumPy keeps ``.base`` pointing at the array that owns the memory, so comparing owners is exact.
+    """
+    base = out.data.base
+    if base is not None and (base is x.data or base is x.data.base):
+        out._vc = x._vc
+        out._base = x if x._base is None else x._base
     return out
 
 
-class IndexPutZeros(Function):
-    __slots__ = ("index",)
-
-    @staticmethod
-    def forward(ctx: Any, g: Any, shape: Any, index: Any) -> Any:
-        ctx.index = index
-        out = np.zeros(shape, g.dtype)
-        np.add.at(out, index, g)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, gg: Any) -> Any:
-        return gg[ctx.index], None, None
+# ---- turning a PyTorch index into a NumPy index --------------------------------------------------
 
 
-def getitem(input: Tensor, index: Any) -> Tensor:
-    x = as_tensor(input)
-    idx = normalize_index(x, index)
+def _entry(e: Any) -> Any:
+    """One entry of an index, as NumPy should read it (int, slice, None, Ellipsis or an array)."""
+    if e is None or e is Ellipsis or type(e) is slice:
+        return e
+    if isinstance(e, Tensor):
+        e = e.data
+    elif isinstance(e, (list, tuple)):
+        e = np.asarray(e)
+        if e.size == 0:
+            e = e.astype(np.int64)
+    elif type(e) is bool or isinstance(e, np.bool_):
+        return None if e else np.zeros((), bool)  # x[True] adds a dim (a view), x[False] empties
+    elif isinstance(e, np.integer):
+        return int(e)
+    elif not isinstance(e, np.ndarray):
+        raise IndexError(f"{_BAD_ENTRY} indices (got {type(e).__name__})")
+    kind = e.dtype.kind
+    if kind == "b":
+        return e
+    if kind in "iu":
+        if e.dtype == np.uint8:  # PyTorch reads byte tensors as masks
+            return e.astype(bool)
+        return int(e) if e.ndim == 0 else e  # a 0-d integer tensor acts as an int (a view)
+    raise IndexError(
+        f"tensors used as indices must be long, int, byte or bool tensors (got dtype {e.dtype})"
+    )
+
+
+def _as_tuple(index: Any) -> tuple[Any, ...]:
+    if type(index) is tuple:
+        return index
+    # PyTorch (still) reads x[[a, b]] as x[a, b] when the list holds sequences, slices or None.
+    if (
+        type(index) is list
+        and len(index) < 32
+        and any(isinstance(e, (list, tuple, slice, Tensor, np.ndarray)) or e is None for e in index)
+    ):
+        warnings.warn(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated; use "
+            "x[tuple(seq)] instead of x[seq]",
+            UserWarning,
+            stacklevel=4,
+        )
+        return tuple(index)
+    return (index,)
+
+
+def _normalize(index: Any, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], int]:
+    """(NumPy index, mode) for a PyTorch index on a tensor of ``shape``."""
+    t = type(index)
+    if t is int:
+        return (index, ...), BASIC  # the Ellipsis keeps NumPy returning views, never scalars
+    if t is slice and (index.step is None or index.step > 0):
+        return (index, ...), BASIC
+    entries = [
+        e if type(e) is int or (type(e) is slice and (e.step is None or e.step > 0)) else _entry(e)
+        for e in _as_tuple(index)
+    ]
+    n_adv = n_mask = 0
+    has_int = has_ellipsis = False
+    for e in entries:
+        te = type(e)
+        if te is np.ndarray:
+            n_adv += 1
+            n_mask += e.dtype == np.bool_
+        elif te is int:
+            has_int = True
+        elif e is Ellipsis:
+            has_ellipsis = True
+        elif te is slice and e.step is not None and e.step <= 0:
+            raise ValueError("step must be greater than zero")
+    if n_adv == 0:
+        if not has_ellipsis:
+            entries.append(Ellipsis)
+        return tuple(entries), BASIC
+    if has_int and _numpy_order_differs(entries):
+        return _torch_order(entries, shape), ADVANCED
+    return tuple(entries), (MASK if n_adv == 1 and n_mask == 1 else ADVANCED)
+
+
+def _numpy_order_differs(entries: list[Any]) -> bool:
+    """Would NumPy place the indexed dims elsewhere than PyTorch does?
+
+    NumPy counts ints as advanced indices, PyTorch applies them first (as ``select``). The two
+    disagree when ints and index arrays are separated by a slice/None/Ellipsis while the arrays
+    themselves are adjacent: NumPy then moves the indexed dims to the front, PyTorch keeps them.
+    """
+    kinds = ["a" if type(e) is np.ndarray else "i" if type(e) is int else "s" for e in entries]
+    adv = [k for k, c in enumerate(kinds) if c != "s"]
+    if adv[-1] - adv[0] + 1 == len(adv):
+        return False  # NumPy keeps them in place too
+    arrays = [k for k, c in enumerate(kinds) if c == "a"]
+    if "s" in kinds[arrays[0] : arrays[-1]]:
+        return False  # both move them to the front
+    return "s" in kinds[: arrays[0]]
+
+
+def _torch_order(entries: list[Any], shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """PyTorch's two steps (ints and slices, then arrays) as one all-array NumPy index (rare)."""
+    first, then = [], []
+    for e in entries:
+        if type(e) is int:
+            first.append(e)
+        elif type(e) is np.ndarray:
+            first.extend([slice(None)] * (e.ndim if e.dtype == np.bool_ else 1))
+            then.append(e)
+        else:
+            first.append(e)
+            then.append(Ellipsis if e is Ellipsis else slice(None))
+    flat = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
+    return np.unravel_index(flat[tuple(first)][tuple(then)], shape)
+
+
+def normalize_index(x: Tensor, index: Any) -> tuple[Any, ...]:
+    """The NumPy index with PyTorch's meaning for ``x[index]`` (also used by ``x[index] = v``)."""
     try:
-        return GetItem.apply(x, idx)
+        return _normalize(index, x.shape)[0]
     except IndexError as e:
+        raise IndexError(_index_message(e, x.shape, index)) from None
+
+
+def _describe(index: Any) -> str:
+    def one(e: Any) -> str:
+        if isinstance(e, (Tensor, np.ndarray)):
+            return f"<{e.dtype} tensor of shape {tuple(e.shape)}>"
+        return "..." if e is Ellipsis else repr(e)
+
+    if type(index) is tuple:
+        return "[" + ", ".join(one(e) for e in index) + "]"
+    return "[" + one(index) + "]"
+
+
+def _index_message(e: Exception, shape: tuple[int, ...], index: Any) -> str:
+    msg = str(e).replace("axis", "dimension").replace("array", "tensor")
+    return f"{msg} (indexing a tensor of shape {tuple(shape)} with {_describe(index)})"
+
+
+# ---- getitem and its inverse ---------------------------------------------------------------------
+
+
+class GetItem(Function):
+    __slots__ = ("in_shape", "index", "mode")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, index: Any, mode: int) -> Any:
+        ctx.index, ctx.mode, ctx.in_shape = index, mode, x.shape
+        out = x[index]
+        # PyTorch's advanced-indexing results are contiguous, NumPy's often not (view() needs it)
+        return out if mode == BASIC else np.ascontiguousarray(out)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return _into_zeros(g, ctx.in_shape, ctx.index, ctx.mode), None, None
+
+
+class IntoZeros(Function):
+    """zeros(shape) with ``g`` written (modes 0, 1) or added (mode 2) at ``index``."""
+
+    __slots__ = ("index", "mode")
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, shape: Any, index: Any, mode: int) -> Any:
+        ctx.index, ctx.mode = index, mode
+        return _zeros_with(g, shape, index, mode)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return _pick(g, ctx.index, ctx.mode), None, None, None
+
+
+def _zeros_with(g: np.ndarray, shape: tuple[int, ...], index: Any, mode: int) -> np.ndarray:
+    out = np.zeros(shape, g.dtype)
+    if mode == ADVANCED:
+        add_at(out, index, g)
+    else:  # no position is picked twice: plain assignment, far faster than np.add.at
+        out[index] = g
+    return out
+
+
+def _into_zeros(g: Any, shape: tuple[int, ...], index: Any, mode: int) -> Any:
+    if isinstance(g, Tensor):
+        return IntoZeros.apply(g, shape, index, mode)
+    return _zeros_with(g, shape, index, mode)
+
+
+def _pick(g: Any, index: Any, mode: int) -> Any:
+    """``g[index]`` for an already normalized index (arrays, or Tensors under create_graph)."""
+    if isinstance(g, Tensor):
+        return GetItem.apply(g, index, mode)
+    return g[index]
+
+
+def index_add_zeros(g: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """zeros(shape) with ``g`` added at ``index`` (repeated indices add up); differentiable."""
+    idx, mode = _normalize(index, shape)
+    return _into_zeros(g, shape, idx, mode)
+
+
+def getitem(input: Any, index: Any) -> Tensor:
+    """``input[index]`` with PyTorch's rules; basic indexing gives a view sharing the version.
+
+    >>> import glassgrad as gg
+    >>> x = gg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    >>> x[1, ::2], x[:, [2, 0]], x[x > 4]
+    (tensor([4., 6.]), tensor([[3., 1.],
+            [6., 4.]]), tensor([5., 6.]))
+    """
+    x = input if isinstance(input, Tensor) else as_tensor(input)
+    try:
+        idx, mode = _normalize(index, x.data.shape)
+        out = GetItem.apply(x, idx, mode)
+    except IndexError as e:
+        raise IndexError(_index_message(e, x.shape, index)) from None
+    if mode == BASIC:
+        out._vc = x._vc
+        out._base = x if x._base is None else x._base
+    return out
+
+
+def select(input: Any, dim: int, index: int) -> Tensor:
+    """The slice at position ``index`` along ``dim`` (that dim removed); a view."""
+    x = as_tensor(input)
+    d = check_dim("select", dim, x.ndim)
+    if x.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    n = x.shape[d]
+    if not -n <= index < n:
         raise IndexError(
-            f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {e}"
-        ) from None
+            f"select(): index {index} out of range for tensor of size {list(x.shape)} at "
+            f"dimension {dim}"
+        )
+    out = GetItem.apply(x, (slice(None),) * d + (int(index), ...), BASIC)
+    out._vc, out._base = x._vc, (x if x._base is None else x._base)
+    return out
+
+
+# ---- index_put: out-of-place t[index] = values ---------------------------------------------------
 
 
 class IndexPut(Function):
-    __slots__ = ("index",)
+    __slots__ = ("accumulate", "index", "mode", "vshape")
 
     @staticmethod
-    def forward(ctx: Any, x: Any, index: Any, v: Any) -> Any:
-        ctx.index = index
+    def forward(ctx: Any, x: Any, index: Any, mode: int, v: Any, accumulate: bool) -> Any:
+        ctx.index, ctx.mode, ctx.accumulate, ctx.vshape = index, mode, accumulate, np.shape(v)
         out = x.copy()
-        out[index] = v
+        if not accumulate:
+            out[index] = v
+        elif mode == ADVANCED:  # (np.add.at mis-broadcasts values against 2-D index arrays)
+            add_at(out, index, np.broadcast_to(v, out[index].shape))
+        else:
+            out[index] += v
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        keep = np.ones(np.shape(g), bool)
-        keep[ctx.index] = False
-        return np.where(keep, g, 0), None, g[ctx.index]
+        nx, _, _, nv, _ = ctx.next
+        gx = gv = None
+        if nx is not None:  # written positions no longer depend on x (unless accumulating)
+            gx = g if ctx.accumulate else _zero_at(g, ctx.index, ctx.mode)
+        if nv is not None:  # every pick of a repeated index gets its gradient, as in PyTorch
+            gv = _pick(g, ctx.index, ctx.mode)
+            extra = len(ctx.vshape) - np.ndim(gv)
+            if extra > 0:  # values had leading size-1 dims that assignment drops
+                gv = gv.reshape((1,) * extra + tuple(gv.shape))
+        return gx, None, None, gv, None
 
 
-def index_put(input: Tensor, index: Any, values: Any) -> Tensor:
-    """Out-of-place ``t[index] = values``; gradients: ``t`` outside index, ``values`` inside."""
-    return IndexPut.apply(
-        input, index, values if isinstance(values, Tensor) else np.asarray(values, input.dtype)
-    )
+def _zero_at(g: Any, index: Any, mode: int) -> Any:
+    if isinstance(g, Tensor):
+        return IndexPut.apply(g, index, mode, 0, False)
+    out = g.copy()
+    out[index] = 0
+    return out
 
 
-METHODS = {"__getitem__": getitem}
+def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """Out-of-place ``input[indices] = values`` (or ``+=`` with ``accumulate``).
+
+    ``input`` keeps its gradient where nothing was written; ``values`` gets ``g[indices]``.
+    """
+    x = as_tensor(input)
+    try:
+        idx, mode = _normalize(indices, x.data.shape)
+    except IndexError as e:
+        raise IndexError(_index_message(e, x.shape, indices)) from None
+    if isinstance(values, Tensor):
+        if values.dtype != x.dtype:
+            values = values.to(x.dtype)
+    elif not isinstance(values, (int, float, bool)):
+        values = np.asarray(values, x.dtype)
+    try:
+        return IndexPut.apply(x, idx, mode, values, bool(accumulate))
+    except IndexError as e:
+        raise IndexError(_index_message(e, x.shape, indices)) from None
+    except ValueError as e:
+        raise RuntimeError(
+            f"index_put: {e} (values of shape {tuple(np.shape(values))} into a tensor of shape "
+            f"{tuple(x.shape)} at {_describe(indices)})"
+        ) from None
+
+
+# ---- masks ---------------------------------------------------------------------------------------
+
+
+class MaskedFill(Function):
+    __slots__ = ("mask",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, mask: Any, value: Any) -> Any:
+        ctx.mask = mask
+        return np.where(mask, value, x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        nx, _, nv = ctx.next
+        mask = ctx.mask
+        gx = _masked_zero(g, mask) if nx is not None else None
+        gv = _masked_zero(g, ~mask) if nv is not None else None  # the engine sums it to 0-d
+        return gx, None, gv
+
+
+def _masked_zero(g: Any, mask: np.ndarray) -> Any:
+    if isinstance(g, Tensor):
+        return MaskedFill.apply(g, mask, 0)
+    return np.where(mask, 0, g)
+
+
+def _mask_array(op: str, mask: Any) -> np.ndarray:
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype {m.dtype}")
+    return m
+
+
+def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
+    """``value`` where ``mask`` is True, else ``input`` (a 0-d tensor ``value`` gets a gradient)."""
+    x = as_tensor(input)
+    m = _mask_array("masked_fill", mask)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
+        if value.dtype != x.dtype:
+            value = value.to(x.dtype)
+    elif x.data.dtype.kind != "f" or not isinstance(value, (int, float)):
+        value = np.asarray(value, x.data.dtype)
+    try:
+        return MaskedFill.apply(x, m, value)
+    except ValueError:
+        raise RuntimeError(
+            f"masked_fill: the mask of shape {tuple(m.shape)} does not broadcast with the "
+            f"tensor of shape {tuple(x.shape)}"
+        ) from None
+
+
+def masked_select(input: Any, mask: Any) -> Tensor:
+    """The elements where ``mask`` (broadcast with ``input``) is True, as a 1-D tensor."""
+    x = as_tensor(input)
+    m = _mask_array("masked_select", mask)
+    if m.shape != x.shape:
+        try:
+            shape = np.broadcast_shapes(x.shape, m.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"masked_select: the mask of shape {tuple(m.shape)} does not broadcast with the "
+                f"tensor of shape {tuple(x.shape)}"
+            ) from None
+        if x.shape != shape:
+            x = x.expand(*shape)
+        m = np.broadcast_to(m, shape)
+    return GetItem.apply(x, (m,), MASK)
+
+
+def take(input: Any, index: Any) -> Tensor:
+    """Elements of the flattened ``input`` at ``index`` (the result has ``index``'s shape)."""
+    x = as_tensor(input)
+    return getitem(x.reshape(-1), (index if isinstance(index, Tensor) else np.asarray(index),))
+
+
+def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
+    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    a = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(a)))
+    return Tensor._make(np.argwhere(a).astype(np.int64))
+
+
+def argwhere(input: Any) -> Tensor:
+    """Same as ``nonzero(input)``."""
+    return nonzero(input)
+
+
+# ---- in-place forms, through the in-place machinery (version counters, leaf checks) --------------
+
+
+def _inplace(name: str, fn: Any) -> Any:
+    def op(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        from glassgrad.ops.inplace import apply_inplace
+
+        return apply_inplace(self, name, fn, *args, **kwargs)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"In-place ``{name[:-1]}``."
+    return op
+
+
+METHODS: dict[str, Any] = {
+    "__getitem__": getitem,
+    "select": select,
+    "index_put": index_put,
+    "index_put_": _inplace("index_put_", index_put),
+    "masked_fill": masked_fill,
+    "masked_fill_": _inplace("masked_fill_", masked_fill),
+    "masked_select": masked_select,
+    "take": take,
+    "nonzero": nonzero,
+    "argwhere": argwhere,
+    "scatter_": _inplace("scatter_", scatter),
+    "scatter_add_": _inplace("scatter_add_", scatter_add),
+    "index_add_": _inplace("index_add_", index_add),
+    **_gather_family.METHODS,
+}
+NUMPY_FUNCTIONS: dict[Any, Any] = {
+    np.nonzero: lambda a: nonzero(a, as_tuple=True),
+    np.argwhere: argwhere,
+    **_gather_family.NUMPY_FUNCTIONS,
+}

@@ -1,34 +1,98 @@
-"""Shape ops: they move or view elements without changing them, so each backward undoes the move."""
+"""Shape ops: they move or view elements without changing them, so each backward undoes the move.
+
+Results that share memory with their input (reshape, permute, expand, squeeze...) share its
+version counter, so an in-place change through either one is seen by backward's checks.
+Joining and splitting (cat, stack, split, chunk...) live in ``glassgrad.ops.joining`` and are
+re-exported from here.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops import joining
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim, normalize_dims
+from glassgrad.ops.indexing import view_of as _view_of
+from glassgrad.ops.joining import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    cat,
+    chunk,
+    column_stack,
+    concat,
+    concatenate,
+    dstack,
+    hsplit,
+    hstack,
+    narrow,
+    row_stack,
+    split,
+    stack,
+    tensor_split,
+    unbind,
+    vsplit,
+    vstack,
+)
 
 __all__ = [
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_tensors",
     "broadcast_to",
+    "cat",
+    "chunk",
+    "clone",
+    "column_stack",
+    "concat",
+    "concatenate",
+    "dstack",
     "expand",
     "expand_as",
+    "flatten",
+    "flip",
+    "fliplr",
+    "flipud",
+    "hsplit",
+    "hstack",
+    "moveaxis",
+    "movedim",
+    "narrow",
     "permute",
+    "ravel",
     "reshape",
+    "roll",
+    "row_stack",
+    "split",
+    "squeeze",
+    "stack",
     "swapaxes",
     "swapdims",
     "t",
+    "tensor_split",
+    "tile",
     "transpose",
+    "unbind",
+    "unflatten",
     "unsqueeze",
+    "vsplit",
+    "vstack",
 ]
 
 
-def _view_of(out: Tensor, x: Any) -> Tensor:
-    """Results that share memory with ``x`` share its version counter (in-place checks)."""
-    if isinstance(x, Tensor) and out.data.base is not None:
-        out._vc = x._vc
-        out._base = x if x._base is None else x._base
-    return out
+def _shape_arg(shape: Any) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+# ---- reshape and view -------------------------------------------------------------------------
 
 
 class Reshape(Function):
@@ -44,27 +108,133 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape), None
 
 
-def _shape_arg(shape: Any) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+class View(Function):
+    __slots__ = ("in_shape",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, shape: Any) -> Any:
+        ctx.in_shape = x.shape
+        return np.reshape(x, shape, copy=False)  # raises where a copy would be needed
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.reshape(ctx.in_shape), None
+
+
+def _shape_error(op: str, x: Tensor, shape: tuple[int, ...]) -> RuntimeError:
+    """Why ``shape`` can't hold ``x``'s elements, in PyTorch's words; None if it can."""
+    if shape.count(-1) > 1:
+        return RuntimeError(f"{op}: only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            return RuntimeError(f"{op}: invalid shape dimension {s}")
+    known = math.prod(s for s in shape if s != -1)
+    n = x.data.size
+    if (n != known) if -1 not in shape else (known == 0 or n % known):
+        return RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+    return RuntimeError(
+        f"view size is not compatible with input tensor's size and stride (at least one "
+        f"dimension spans across two contiguous subspaces): viewing shape {tuple(x.shape)} as "
+        f"{list(shape)}. Use .reshape(...) instead."
+    )
 
 
 def reshape(input: Any, *shape: Any) -> Tensor:
-    """The same elements in a new shape (-1 infers one size)."""
-    x = as_tensor(input)
+    """The same elements in a new shape (-1 infers one size): a view when possible, else a copy.
+
+    >>> import glassgrad as gg
+    >>> gg.arange(6.0).reshape(2, -1)
+    tensor([[0., 1., 2.],
+            [3., 4., 5.]])
+    """
+    x = input if isinstance(input, Tensor) else as_tensor(input)
     shape = _shape_arg(shape)
     try:
         out = Reshape.apply(x, shape)
     except ValueError:
-        raise RuntimeError(
-            f"reshape: shape {list(shape)} is invalid for input of size {x.data.size} "
-            f"(shape {tuple(x.shape)})"
-        ) from None
+        raise _shape_error("reshape", x, shape) from None
     return _view_of(out, x)
 
 
-view = reshape
+def view(input: Any, *shape: Any) -> Tensor:
+    """A view with a new shape; like PyTorch, refuses where the memory layout would need a copy."""
+    x = input if isinstance(input, Tensor) else as_tensor(input)
+    shape = _shape_arg(shape)
+    try:
+        out = View.apply(x, shape)
+    except ValueError:
+        raise _shape_error("view", x, shape) from None
+    return _view_of(out, x)
+
+
+def view_as(input: Any, other: Any) -> Tensor:
+    return view(input, other.shape)
+
+
+def reshape_as(input: Any, other: Any) -> Tensor:
+    return reshape(input, other.shape)
+
+
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim`` .. ``end_dim`` into one (a 0-d tensor becomes shape (1,))."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = check_dim("flatten", start_dim, x.ndim), check_dim("flatten", end_dim, x.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return x
+    shp = x.shape
+    return reshape(x, (*shp[:s], math.prod(shp[s : e + 1]), *shp[e + 1 :]))
+
+
+def ravel(input: Any) -> Tensor:
+    """All elements as a 1-D tensor (a view when possible)."""
+    x = as_tensor(input)
+    return reshape(x, (x.data.size,))
+
+
+def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1)."""
+    x = as_tensor(input)
+    d = check_dim("unflatten", dim, x.ndim)
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = x.shape[d]
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (n != known if -1 not in sizes else (known == 0 or n % known)):
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"({n}) in the input tensor"
+        )
+    sizes = tuple(n // known if s == -1 else s for s in sizes)
+    return reshape(x, (*x.shape[:d], *sizes, *x.shape[d + 1 :]))
+
+
+def squeeze(input: Any, dim: Any = None) -> Tensor:
+    """Remove dims of size 1 (only those in ``dim`` if given; others are left alone)."""
+    x = as_tensor(input)
+    if dim is None:
+        axes: Any = range(x.ndim)
+    elif isinstance(dim, (tuple, list)):
+        axes = normalize_dims("squeeze", dim, x.ndim) if dim else ()
+    else:
+        axes = (check_dim("squeeze", dim, x.ndim),)
+    drop = {a for a in axes if a < x.ndim and x.shape[a] == 1}
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
+
+
+def unsqueeze(input: Any, dim: int) -> Tensor:
+    """Insert a dimension of size 1 at ``dim``."""
+    x = as_tensor(input)
+    d = check_dim("unsqueeze", dim, x.ndim + 1)
+    shape = x.shape[:d] + (1,) + x.shape[d:]
+    return reshape(x, shape)
+
+
+# ---- permuting dims -----------------------------------------------------------------------------
 
 
 class Permute(Function):
@@ -77,28 +247,32 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return np.transpose(g, np.argsort(ctx.dims)), None
+        return np.transpose(g, tuple(np.argsort(ctx.dims).tolist())), None
 
 
 def permute(input: Any, *dims: Any) -> Tensor:
     """Reorder dimensions; the gradient is permuted back by the inverse permutation."""
     x = as_tensor(input)
     dims = _shape_arg(dims)
-    if sorted(check_dim("permute", d, x.ndim) for d in dims) != list(range(x.ndim)):
+    n = x.ndim
+    if len(dims) != n:
         raise RuntimeError(
-            f"permute: dims {dims} are not a permutation of the {x.ndim} dims of a tensor of "
-            f"shape {tuple(x.shape)}"
+            f"permute(): number of dims don't match: input.dim() = {n} is not equal to "
+            f"len(dims) = {len(dims)}"
         )
-    return _view_of(Permute.apply(x, tuple(d % max(x.ndim, 1) for d in dims)), x)
+    wrapped = tuple(check_dim("permute", d, n) for d in dims)
+    if len(set(wrapped)) != n:
+        raise RuntimeError(f"permute(): duplicate dims are not allowed (got {dims}).")
+    return _view_of(Permute.apply(x, wrapped), x)
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
-    """Swap two dimensions."""
+    """Swap two dimensions (a view)."""
     x = as_tensor(input)
     n = x.data.ndim
+    d0, d1 = check_dim("transpose", dim0, n), check_dim("transpose", dim1, n)
     if n == 0:
         return x
-    d0, d1 = check_dim("transpose", dim0, n), check_dim("transpose", dim1, n)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return _view_of(Permute.apply(x, tuple(dims)), x)
@@ -113,6 +287,34 @@ def t(input: Any) -> Tensor:
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
     return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def movedim(input: Any, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    x = as_tensor(input)
+    n = x.ndim
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
+    src = tuple(check_dim("movedim", d, n) for d in src)
+    dst = tuple(check_dim("movedim", d, n) for d in dst)
+    for name, dd in (("source", src), ("destination", dst)):
+        if len(set(dd)) != len(dd):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dd)})")
+    order = [d for d in range(n) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, tuple(order)) if n else x
+
+
+moveaxis = movedim
+
+
+# ---- broadcasting, repeating ---------------------------------------------------------------------
 
 
 class Expand(Function):
@@ -137,17 +339,27 @@ def expand(input: Any, *sizes: Any) -> Tensor:
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
             f"the number of dimensions in the tensor ({x.ndim})"
         )
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i in range(lead):
+        if sizes[i] < 0:
+            raise RuntimeError(
+                f"expand: the expanded size of the tensor ({sizes[i]}) isn't allowed in a "
+                f"leading, non-existing dimension {i}"
+            )
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    if shape == x.shape:
+        return x
     try:
-        return Expand.apply(x, shape)
+        out = Expand.apply(x, shape)
     except ValueError:
         raise RuntimeError(
-            f"expand: the shape {tuple(x.shape)} cannot be expanded to {shape}: a dimension of "
-            "size != 1 can only be expanded to its own size"
+            f"expand: the shape {tuple(x.shape)} cannot be expanded to {list(sizes)}: a "
+            "dimension of size != 1 can only be expanded to its own size"
         ) from None
+    return _view_of(out, x)
 
 
 def broadcast_to(input: Any, size: Any) -> Tensor:
+    """``expand`` to ``size``."""
     return expand(input, *size)
 
 
@@ -155,12 +367,158 @@ def expand_as(input: Any, other: Any) -> Tensor:
     return expand(input, *other.shape)
 
 
-def unsqueeze(input: Any, dim: int) -> Tensor:
-    """Insert a dimension of size 1 at ``dim``."""
+def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
+    """Expand all tensors to their common broadcast shape."""
+    ts = [as_tensor(t) for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+    except ValueError:
+        shapes = ", ".join(str(tuple(t.shape)) for t in ts)
+        raise RuntimeError(f"broadcast_tensors: shapes {shapes} cannot be broadcast") from None
+    return tuple(expand(t, *shape) for t in ts)
+
+
+class Repeat(Function):
+    __slots__ = ("in_shape", "reps")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, reps: Any) -> Any:
+        ctx.in_shape, ctx.reps = x.shape, reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        # view g as (r0, s0, r1, s1, ...) and sum over the repeats r_i
+        reps, shape = ctx.reps, ctx.in_shape
+        padded = (1,) * (len(reps) - len(shape)) + shape
+        pairs = tuple(v for r, s in zip(reps, padded) for v in (r, s))
+        summed = np.sum(g.reshape(pairs), axis=tuple(range(0, 2 * len(reps), 2)))
+        return summed.reshape(shape), None
+
+
+def repeat(input: Any, *sizes: Any) -> Tensor:
+    """Tile ``input`` ``sizes[i]`` times along dim i (extra leading sizes add dims)."""
     x = as_tensor(input)
-    d = check_dim("unsqueeze", dim, x.ndim + 1)
-    shape = x.shape[:d] + (1,) + x.shape[d:]
-    return reshape(x, shape)
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+            f"tensor (repeats {list(reps)} for a tensor of shape {tuple(x.shape)})"
+        )
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {list(reps)}")
+    return Repeat.apply(x, reps)
+
+
+def tile(input: Any, dims: Any) -> Tensor:
+    """Like ``repeat``, but ``dims`` shorter than the tensor's dims is padded with ones in front."""
+    x = as_tensor(input)
+    reps = _shape_arg((dims,))
+    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
+
+
+# ---- flip, roll ---------------------------------------------------------------------------------
+
+
+class Flip(Function):
+    __slots__ = ("axes",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any) -> Any:
+        ctx.axes = axes
+        return np.flip(x, axes).copy()  # PyTorch's flip copies; a NumPy view would alias x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return np.flip(g, ctx.axes), None
+
+
+def flip(input: Any, *dims: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy)."""
+    x = as_tensor(input)
+    dims = _shape_arg(dims)
+    axes = normalize_dims("flip", dims, x.ndim) if dims and x.ndim else ()
+    return Flip.apply(x, axes)
+
+
+def fliplr(input: Any) -> Tensor:
+    """Flip left-right: along dim 1 (needs at least 2 dims)."""
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(x.shape)}.")
+    return flip(x, 1)
+
+
+def flipud(input: Any) -> Tensor:
+    """Flip up-down: along dim 0 (needs at least 1 dim)."""
+    x = as_tensor(input)
+    if x.ndim < 1:
+        raise RuntimeError("flipud: Input must be >= 1-d.")
+    return flip(x, 0)
+
+
+class Roll(Function):
+    __slots__ = ("axes", "shifts")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, shifts: Any, axes: Any) -> Any:
+        ctx.shifts, ctx.axes = shifts, axes
+        return np.roll(x, shifts, axes)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        s = ctx.shifts
+        back = -s if isinstance(s, int) else tuple(-v for v in s)
+        return np.roll(g, back, ctx.axes), None, None
+
+
+def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift elements cyclically along ``dims`` (over the flattened tensor if None)."""
+    x = as_tensor(input)
+    one = isinstance(shifts, (int, np.integer))
+    s = int(shifts) if one else tuple(int(v) for v in shifts)
+    if dims is None:
+        if not one and len(s) != 1:
+            raise RuntimeError(f"roll: shifts {list(s)} need matching dims, got dims=None")
+        return Roll.apply(x, s if one else s[0], None)
+    d = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(d) != (1 if one else len(s)):
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {1 if one else len(s)}, dims:{len(d)}"
+        )
+    axes = tuple(check_dim("roll", a, x.ndim) for a in d)
+    if x.ndim == 0:
+        return Roll.apply(x, s if one else s[0], None)
+    return Roll.apply(x, s, axes[0] if one else axes)
+
+
+# ---- copies --------------------------------------------------------------------------------------
+
+
+class Clone(Function):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g
+
+
+def clone(input: Any, *, memory_format: Any = None) -> Tensor:
+    """A copy with its own memory; differentiable (the gradient passes through)."""
+    return Clone.apply(as_tensor(input))
+
+
+def contiguous(input: Any, memory_format: Any = None) -> Tensor:
+    """``input`` itself if its memory is C-contiguous, else a contiguous copy."""
+    x = as_tensor(input)
+    return x if x.data.flags.c_contiguous else Clone.apply(x)
+
+
+# ---- dtype conversion ----------------------------------------------------------------------------
 
 
 class Cast(Function):
@@ -173,7 +531,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return g.astype(ctx.in_dtype), None
+        return np.astype(g, ctx.in_dtype), None
 
 
 def to(input: Any, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
@@ -228,15 +586,31 @@ def type_as(x: Any, other: Any) -> Tensor:
 METHODS = {
     "reshape": reshape,
     "view": view,
+    "view_as": view_as,
+    "reshape_as": reshape_as,
+    "flatten": flatten,
+    "ravel": ravel,
+    "unflatten": unflatten,
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
     "permute": permute,
     "transpose": transpose,
     "swapaxes": swapaxes,
     "swapdims": swapdims,
     "t": t,
+    "movedim": movedim,
+    "moveaxis": moveaxis,
     "expand": expand,
     "expand_as": expand_as,
     "broadcast_to": broadcast_to,
-    "unsqueeze": unsqueeze,
+    "repeat": repeat,
+    "tile": tile,
+    "flip": flip,
+    "fliplr": fliplr,
+    "flipud": flipud,
+    "roll": roll,
+    "clone": clone,
+    "contiguous": contiguous,
     "to": to,
     "float": float_,
     "double": double,
@@ -245,6 +619,7 @@ METHODS = {
     "bool": bool_,
     "half": half,
     "type_as": type_as,
+    **joining.METHODS,
 }
 
 
@@ -269,7 +644,15 @@ NUMPY_FUNCTIONS = {
         a, axes if axes is not None else tuple(reversed(range(a.ndim)))
     ),
     np.swapaxes: lambda a, axis1, axis2: transpose(a, axis1, axis2),
+    np.moveaxis: lambda a, source, destination: movedim(a, source, destination),
     np.expand_dims: _np_expand_dims,
+    np.squeeze: lambda a, axis=None: squeeze(a, axis),
+    np.ravel: lambda a, order="C": ravel(a),
     np.broadcast_to: lambda a, shape, **kw: expand(a, *shape),
     np.astype: lambda a, dtype, **kw: to(a, dtype),
+    np.flip: lambda m, axis=None: flip(m, tuple(range(m.ndim)) if axis is None else axis),
+    np.roll: lambda a, shift, axis=None: roll(a, shift, axis),
+    np.tile: lambda A, reps: tile(A, reps),
+    np.copy: lambda a, **kw: clone(a),
+    **joining.NUMPY_FUNCTIONS,
 }

@@ -1,0 +1,351 @@
+"""Joining and splitting: ``cat``, ``stack``, ``split``, ``chunk``, ``unbind``, ``narrow``...
+
+``cat`` and ``stack`` are one node each whose backward slices the gradient back into pieces.
+Splits return a tuple of views, each its own node (a basic slice whose backward pads with zeros),
+since the engine gives every node one output. ``glassgrad.ops.shape`` re-exports this module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops.indexing import BASIC, GetItem, select
+
+__all__ = [
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "cat",
+    "chunk",
+    "column_stack",
+    "concat",
+    "concatenate",
+    "dstack",
+    "hsplit",
+    "hstack",
+    "narrow",
+    "row_stack",
+    "split",
+    "stack",
+    "tensor_split",
+    "unbind",
+    "vsplit",
+    "vstack",
+]
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _result_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
+    """PyTorch's promotion across a list of tensors: the highest category wins (int < float)."""
+    dt = arrays[0].dtype
+    for a in arrays[1:]:
+        d = a.dtype
+        if d != dt:
+            cd, ct = _CATEGORY[d.kind], _CATEGORY[dt.kind]
+            dt = np.promote_types(dt, d) if cd == ct else (d if cd > ct else dt)
+    return dt
+
+
+def _tensors(op: str, tensors: Any) -> list[Tensor]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{op}(): argument 'tensors' must be a tuple or list of Tensors, not "
+            f"{type(tensors).__name__}"
+        )
+    ts = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+    dt = _result_dtype([t.data for t in ts]) if ts else None
+    return [t if t.data.dtype == dt else t.to(dt) for t in ts]
+
+
+class Cat(Function):
+    __slots__ = ("dim", "sizes", "skip")
+
+    @staticmethod
+    def forward(ctx: Any, dim: int, skip: Any, *xs: Any) -> Any:
+        if skip:
+            xs = tuple(x for x, s in zip(xs, skip) if not s)
+        ctx.dim, ctx.skip = dim, skip
+        ctx.sizes = [x.shape[dim] for x in xs]
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        lead = (slice(None),) * ctx.dim
+        grads: list[Any] = [None, None]
+        sizes = iter(ctx.sizes)
+        start = 0
+        for k, e in enumerate(ctx.next[2:]):
+            if ctx.skip and ctx.skip[k]:  # a skipped empty 1-D tensor: an empty gradient
+                grads.append(g.reshape(-1)[:0] if e is not None else None)
+                continue
+            n = next(sizes)
+            grads.append(g[(*lead, slice(start, start + n), ...)] if e is not None else None)
+            start += n
+        return tuple(grads)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join tensors along an existing ``dim``; each gets back its slice of the gradient.
+
+    >>> import glassgrad as gg
+    >>> gg.cat([gg.tensor([[1.0, 2.0]]), gg.tensor([[3.0, 4.0]])], dim=1)
+    tensor([[1., 2., 3., 4.]])
+    """
+    ts = _tensors("cat", tensors)
+    if not ts:
+        raise ValueError("cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    # PyTorch still skips 1-D empty tensors (legacy) when the others have more dims
+    ref = next((t for t in ts if t.shape != (0,)), ts[0])
+    skip = tuple(t.shape == (0,) and ref.ndim != 1 for t in ts) if ref.ndim != 1 else ()
+    d = check_dim("cat", dim, ref.ndim)
+    for i, t in enumerate(ts):
+        if skip and skip[i]:
+            continue
+        if t.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}"
+            )
+        for k, (a, b) in enumerate(zip(ref.shape, t.shape)):
+            if k != d and a != b:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size {a} but "
+                    f"got size {b} for tensor number {i} in the list (shapes {tuple(ref.shape)} "
+                    f"and {tuple(t.shape)})."
+                )
+    return Cat.apply(d, skip if any(skip) else (), *ts)
+
+
+concat = concatenate = cat
+
+
+class Stack(Function):
+    __slots__ = ("dim",)
+
+    @staticmethod
+    def forward(ctx: Any, dim: int, *xs: Any) -> Any:
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        lead = (slice(None),) * ctx.dim
+        return (None,) + tuple(
+            g[(*lead, i, ...)] if e is not None else None for i, e in enumerate(ctx.next[1:])
+        )
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join equally shaped tensors along a new ``dim``."""
+    ts = _tensors("stack", tensors)
+    if not ts:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = ts[0].shape
+    for i, t in enumerate(ts[1:], 1):
+        if t.shape != shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
+                f"and {list(t.shape)} at entry {i}"
+            )
+    return Stack.apply(check_dim("stack", dim, len(shape) + 1), *ts)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Tensors with at least 1 dim (0-d becomes shape (1,)); one tensor in, one out."""
+    out = tuple(_atleast(t, 1) for t in _unpack(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """At least 2 dims: a vector (n,) becomes a row (1, n)."""
+    out = tuple(_atleast(t, 2) for t in _unpack(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """At least 3 dims: (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1), as in NumPy."""
+    out = tuple(_atleast(t, 3) for t in _unpack(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def _unpack(tensors: tuple[Any, ...]) -> tuple[Any, ...]:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(tensors[0])
+    return tensors
+
+
+_ATLEAST = {
+    1: {0: lambda s: (1,)},
+    2: {0: lambda s: (1, 1), 1: lambda s: (1, *s)},
+    3: {0: lambda s: (1, 1, 1), 1: lambda s: (1, *s, 1), 2: lambda s: (*s, 1)},
+}
+
+
+def _atleast(t: Any, n: int) -> Tensor:
+    t = as_tensor(t)
+    if t.ndim >= n:
+        return t
+    return t.reshape(_ATLEAST[n][t.ndim](t.shape))
+
+
+def hstack(tensors: Sequence[Any]) -> Tensor:
+    """Concatenate column-wise: along dim 1, or dim 0 for 1-D tensors."""
+    ts = [_atleast(t, 1) for t in tensors]
+    return cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Any]) -> Tensor:
+    """Concatenate row-wise (1-D tensors become rows)."""
+    return cat([_atleast(t, 2) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Sequence[Any]) -> Tensor:
+    """Concatenate depth-wise, along dim 2."""
+    return cat([_atleast(t, 3) for t in tensors], 2)
+
+
+def column_stack(tensors: Sequence[Any]) -> Tensor:
+    """Stack 1-D tensors as columns (others are concatenated along dim 1)."""
+    ts = [as_tensor(t) for t in tensors]
+    return hstack([t.reshape(-1, 1) if t.ndim <= 1 else t for t in ts])
+
+
+# ---- splitting: tuples of views ---------------------------------------------------------------
+
+
+def _slice(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    """``x`` narrowed to [start, stop) along ``dim`` (non-negative, in range): a view."""
+    out = GetItem.apply(x, (*((slice(None),) * dim), slice(start, stop), ...), BASIC)
+    out._vc, out._base = x._vc, (x if x._base is None else x._base)
+    return out
+
+
+def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
+    """The ``length`` elements from ``start`` along ``dim``, as a view."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = check_dim("narrow", dim, x.ndim)
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+        )
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise RuntimeError(
+            f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n})."
+            if length >= 0
+            else f"narrow(): length must be non-negative, got {length}."
+        )
+    return _slice(x, d, start, start + length)
+
+
+def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of ``split_size`` elements along ``dim`` (the last may be smaller), or given sizes."""
+    x = as_tensor(tensor)
+    d = check_dim("split", dim, x.ndim)
+    n = x.shape[d] if x.ndim else 0
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size < 0 or (size == 0 and n != 0):
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+                if size == 0
+                else f"split expects split_size be non-negative, but got split_size={size}"
+            )
+        bounds = list(range(0, n, size)) if n else [0]
+        return tuple(_slice(x, d, s, min(s + size, n)) for s in bounds)
+    sizes = [int(s) for s in split_size_or_sections]
+    if sum(sizes) != n or any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+            f"dimension {d}), but got split_sizes={sizes}"
+        )
+    starts = np.cumsum([0, *sizes]).tolist()
+    return tuple(_slice(x, d, a, b) for a, b in itertools.pairwise(starts))
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``chunks`` equal views (the last may be smaller; there may be fewer)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    d = check_dim("chunk", dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:
+        return tuple(_slice(x, d, 0, 0) for _ in range(chunks))
+    return split(x, math.ceil(n / chunks), d)
+
+
+def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``sections`` near-equal views, or at ``indices`` (NumPy's array_split)."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split expects at least a 1-dimensional tensor")
+    d = check_dim("tensor_split", dim, x.ndim)
+    n = x.shape[d]
+    s = indices_or_sections
+    if isinstance(s, Tensor):
+        s = s.tolist()
+    if isinstance(s, (int, np.integer)):
+        if s <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {s}")
+        q, r = divmod(n, int(s))
+        bounds = np.cumsum([0] + [q + 1] * r + [q] * (int(s) - r)).tolist()
+    else:
+        bounds = [0] + [min(max(int(i) + (n if i < 0 else 0), 0), n) for i in s] + [n]
+    return tuple(_slice(x, d, a, max(a, b)) for a, b in itertools.pairwise(bounds))
+
+
+def hsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    x = as_tensor(input)
+    return tensor_split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
+
+
+def vsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    return tensor_split(input, indices_or_sections, 0)
+
+
+def unbind(input: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along ``dim``, that dim removed: one view per position."""
+    x = as_tensor(input)
+    d = check_dim("unbind", dim, x.ndim)
+    if x.ndim == 0:
+        raise RuntimeError("Dimension specified as 0 but tensor has no dimensions")
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+METHODS = {
+    "split": split,
+    "chunk": chunk,
+    "tensor_split": tensor_split,
+    "hsplit": hsplit,
+    "vsplit": vsplit,
+    "unbind": unbind,
+    "narrow": narrow,
+}
+NUMPY_FUNCTIONS: dict[Any, Any] = {
+    np.concatenate: lambda arrays, axis=0, **kw: (
+        cat(arrays, axis) if axis is not None else cat([as_tensor(a).reshape(-1) for a in arrays])
+    ),
+    np.stack: lambda arrays, axis=0, **kw: stack(arrays, axis),
+}
