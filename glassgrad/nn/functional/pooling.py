@@ -386,10 +386,8 @@ def _averaging_matrix(n_in: int, n_out: int, dtype: Any) -> np.ndarray:
 
 def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
     x = as_tensor(input)
-    if x.ndim < d + 1:
-        raise ValueError(f"{op}: Input dimension should be at least {d + 1}, got {list(x.shape)}")
-    if x.ndim > d + 2:
-        raise RuntimeError(f"{op}: expected a {d + 1}D or {d + 2}D input, got {list(x.shape)}")
+    if x.ndim not in (d + 1, d + 2):
+        raise RuntimeError(f"{op}: Expected {d + 1}D or {d + 2}D tensor, but got {list(x.shape)}")
     sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) else output_size
     sizes = tuple(sizes)
     if len(sizes) != d:

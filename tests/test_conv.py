@@ -1,0 +1,361 @@
+"""Convolution and pooling beyond the registry sweep: every option combination against torch,
+error messages, tie routing and indices of max pooling, and derivatives of order two and three."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+
+R = np.random.default_rng(0)
+TOL = {"rtol": 1e-10, "atol": 1e-10}
+
+
+def _both(*arrays, requires_grad=True):
+    ours = [None if a is None else gg.tensor(a, requires_grad=requires_grad) for a in arrays]
+    theirs = [None if a is None else torch.tensor(a, requires_grad=requires_grad) for a in arrays]
+    return ours, theirs
+
+
+def _compare(fn_ours, fn_theirs, arrays, tol=TOL):
+    """Forward values and every input's gradient (for a random cotangent) against torch."""
+    ours, theirs = _both(*arrays)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's note on even kernels with 'same'
+        want = fn_theirs(*theirs)
+    got = fn_ours(*ours)
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.data, want.detach().numpy(), **tol)
+    v = R.standard_normal(tuple(want.shape))
+    got.backward(gg.tensor(v))
+    want.backward(torch.tensor(v))
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if b is not None:
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), err_msg=f"input {i}", **tol)
+
+
+# ---- convolution: option combinations ---------------------------------------------------------
+
+CONV2D_OPTIONS = [
+    dict(stride=s, padding=p, dilation=d, groups=g)
+    for s, p, d, g in itertools.product(
+        [1, 2, (2, 1), [1, 3]], [0, 1, (1, 0), "valid", "same"], [1, 2, (1, 2)], [1, 2]
+    )
+    if not (p == "same" and s != 1)
+]
+
+
+@pytest.mark.parametrize("opts", CONV2D_OPTIONS, ids=str)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_options_match_torch(opts, bias) -> None:
+    g = opts["groups"]
+    x = R.standard_normal((2, 2 * g, 6, 5))
+    w = R.standard_normal((3 * g, 2, 3, 2))
+    b = R.standard_normal(3 * g) if bias else None
+    _compare(
+        lambda x, w, b: F.conv2d(x, w, b, **opts),
+        lambda x, w, b: TF.conv2d(x, w, b, **opts),
+        [x, w, b],
+    )
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(),
+        dict(stride=2, padding=1),
+        dict(padding="same", dilation=2),
+        dict(padding="same", groups=2),
+        dict(stride=3, dilation=2, groups=2),
+    ],
+    ids=str,
+)
+def test_conv1d_options_match_torch(opts) -> None:
+    g = opts.get("groups", 1)
+    arrays = [R.standard_normal((2, 2 * g, 9)), R.standard_normal((2 * g, 2, 3)), None]
+    arrays[2] = R.standard_normal(2 * g)
+    _compare(
+        lambda x, w, b: F.conv1d(x, w, b, **opts),
+        lambda x, w, b: TF.conv1d(x, w, b, **opts),
+        arrays,
+    )
+
+
+def test_conv3d_matches_torch() -> None:
+    arrays = [R.standard_normal((2, 2, 4, 5, 3)), R.standard_normal((4, 1, 2, 3, 2))]
+    opts = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2)
+    _compare(lambda x, w: F.conv3d(x, w, **opts), lambda x, w: TF.conv3d(x, w, **opts), arrays)
+
+
+def test_unbatched_conv_matches_torch() -> None:
+    arrays = [R.standard_normal((2, 5, 5)), R.standard_normal((3, 2, 3, 3))]
+    _compare(
+        lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1), arrays
+    )
+
+
+def test_conv_float32_stays_float32_and_matches_torch() -> None:
+    x = R.standard_normal((4, 3, 7, 7)).astype(np.float32)
+    w = R.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    got = F.conv2d(gg.tensor(x), gg.tensor(w), stride=2, padding=1)
+    want = TF.conv2d(torch.tensor(x), torch.tensor(w), stride=2, padding=1)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv_output_is_contiguous_and_input_without_grad_gets_none() -> None:
+    x = gg.tensor(R.standard_normal((3, 1, 8, 8)).astype(np.float32))
+    w = gg.tensor(R.standard_normal((16, 1, 3, 3)).astype(np.float32), requires_grad=True)
+    out = F.conv2d(x, w, padding=1)
+    assert out.data.flags["C_CONTIGUOUS"]
+    out.sum().backward()
+    assert x.grad is None and w.grad is not None and w.grad.dtype == np.float32
+
+
+def test_backward_twice_with_retain_graph_gives_the_same_gradients() -> None:
+    # the first backward drops the cached im2col matrix; the second must recompute it
+    (x, w), _ = _both(R.standard_normal((2, 2, 5, 5)), R.standard_normal((3, 2, 3, 3)))
+    out = (F.conv2d(x, w, stride=2, padding=1) ** 2).sum()
+    out.backward(retain_graph=True)
+    first = w.grad.data.copy(), x.grad.data.copy()
+    w.grad = x.grad = None
+    out.backward()
+    np.testing.assert_allclose(w.grad.data, first[0], rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, first[1], rtol=1e-12)
+
+
+# ---- convolution: higher derivatives against torch --------------------------------------------
+
+
+def _higher(lib, conv, x, w, order):
+    """Alternate d/dx and d/dw of sum(conv(x, w)**3), squaring in between, ``order`` times."""
+    f = (conv(lib, x, w) ** 3).sum()
+    wrt = [x, w]
+    for k in range(order):
+        (g,) = lib.autograd.grad(f, [wrt[k % 2]], create_graph=k < order - 1)
+        f = (g * g).sum()
+    return g
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize(
+    "opts", [dict(stride=2, padding=1), dict(padding="same", dilation=2, groups=2)], ids=str
+)
+def test_conv_higher_derivatives_match_torch(opts, order) -> None:
+    x, w = R.standard_normal((2, 4, 5, 5)), R.standard_normal((4, 4 // opts.get("groups", 1), 2, 3))
+    (gx, gw), (tx, tw) = _both(x, w)
+
+    def conv(lib, x, w):
+        return (F if lib is gg else TF).conv2d(x, w, **opts)
+
+    got = _higher(gg, conv, gx, gw, order)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        want = _higher(torch, conv, tx, tw, order)
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-9, atol=1e-9)
+
+
+# ---- convolution: errors name the op, the shapes and what was expected ------------------------
+
+CONV_ERRORS = [
+    # (input shape, weight shape, kwargs, words in our message)
+    ((2, 2, 5, 5), (4, 3, 3, 3), {}, ["conv2d", "to have 3 channels, but got 2 channels"]),
+    ((2, 2, 2, 2), (4, 2, 3, 3), {}, ["conv2d", "(2 x 2)", "(3 x 3)", "can't be greater"]),
+    ((2, 2, 3, 3), (4, 2, 2, 2), {"dilation": 3}, ["padded input size", "(4 x 4)"]),
+    ((2, 4, 5, 5), (3, 2, 3, 3), {"groups": 2}, ["groups=2", "divisible by 2", "[3, 2, 3, 3]"]),
+    ((2, 3, 5, 5), (4, 1, 3, 3), {"groups": 2}, ["groups=2", "2 channels, but got 3"]),
+    ((2, 3, 5, 5), (4, 1, 3, 3), {"groups": 0}, ["non-positive groups"]),
+    ((2, 2, 5, 5), (4, 2, 3, 3), {"stride": 2, "padding": "same"}, ["'same'", "strided"]),
+    ((2, 2, 5, 5), (4, 2, 3, 3), {"padding": "full"}, ["Invalid padding string: 'full'"]),
+    ((2, 2, 5, 5), (4, 2, 3, 3), {"padding": -1}, ["negative padding"]),
+    ((2, 2, 5, 5), (4, 2, 3, 3), {"stride": 0}, ["non-positive stride"]),
+    ((2, 2, 5, 5), (4, 2, 3, 3), {"dilation": 0}, ["non-positive dilation"]),
+    ((2, 2, 5, 5), (4, 2, 3, 3), {"stride": (1, 1, 1)}, ["stride", "2 values"]),
+    ((5, 5), (4, 2, 3, 3), {}, ["3D (unbatched) or 4D (batched)", "[5, 5]"]),
+    ((1, 1, 2, 5, 5), (4, 2, 3, 3), {}, ["3D (unbatched) or 4D (batched)"]),
+    ((2, 2, 5, 5), (4, 2, 3), {}, ["4-D weight", "[4, 2, 3]"]),
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw,words", CONV_ERRORS)
+def test_conv2d_errors_match_torch(xs, ws, kw, words) -> None:
+    (x, w), (tx, tw) = _both(R.standard_normal(xs), R.standard_normal(ws), requires_grad=False)
+    with pytest.raises(RuntimeError):
+        TF.conv2d(tx, tw, **kw)
+    with pytest.raises(RuntimeError) as err:
+        F.conv2d(x, w, **kw)
+    for word in words:
+        assert word in str(err.value), (word, str(err.value))
+
+
+def test_conv_bias_and_dtype_errors() -> None:
+    x, w = gg.ones(2, 2, 5, 5), gg.ones(4, 2, 3, 3)
+    with pytest.raises(RuntimeError, match=r"bias to be 1-dimensional with 4 elements.*\[3\]"):
+        F.conv2d(x, w, gg.ones(3))
+    with pytest.raises(RuntimeError, match=r"Input type.*weight type.*should be the same"):
+        F.conv2d(x, w.double())
+    with pytest.raises(RuntimeError, match=r"Input type.*bias type.*should be the same"):
+        F.conv2d(x, w, gg.ones(4, dtype=gg.float64))
+    with pytest.raises(RuntimeError, match=r"conv1d.*to have 3 channels.*got 2"):
+        F.conv1d(gg.ones(2, 2, 5), gg.ones(4, 3, 3))
+
+
+# ---- max pooling: ties, indices, options -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=2, stride=1)],
+    ids=str,
+)
+def test_max_pool_ties_route_to_the_first_maximum_like_torch(opts) -> None:
+    x = np.ones((1, 2, 4, 5))  # every window is all ties; overlapping windows add up
+    x[0, 1, 1:3, 1:4] = 2.0
+    _compare(lambda x: F.max_pool2d(x, **opts), lambda x: TF.max_pool2d(x, **opts), [x])
+
+
+MAX_POOL_OPTIONS = [
+    dict(kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=c)
+    for k, s, p, d, c in itertools.product(
+        [2, 3, (2, 3)], [None, 1, 2, (1, 2)], [0, 1], [1, 2], [False, True]
+    )
+]
+
+
+@pytest.mark.parametrize("opts", MAX_POOL_OPTIONS, ids=str)
+def test_max_pool2d_values_indices_and_gradients_match_torch(opts) -> None:
+    x = R.permutation(np.linspace(-1, 1, 2 * 2 * 7 * 6)).reshape(2, 2, 7, 6)
+    (gx,), (tx,) = _both(x)
+    got, idx = F.max_pool2d(gx, return_indices=True, **opts)
+    want, tidx = TF.max_pool2d(tx, return_indices=True, **opts)
+    np.testing.assert_array_equal(got.data, want.detach().numpy())
+    assert idx.dtype == np.int64
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    _compare(lambda x: F.max_pool2d(x, **opts), lambda x: TF.max_pool2d(x, **opts), [x])
+
+
+def test_max_pool1d_and_unbatched_indices_match_torch() -> None:
+    x = R.permutation(np.linspace(-1, 1, 3 * 11)).reshape(3, 11)
+    got, idx = F.max_pool1d(gg.tensor(x), 3, 2, 1, return_indices=True, ceil_mode=True)
+    want, tidx = TF.max_pool1d(torch.tensor(x), 3, 2, 1, return_indices=True, ceil_mode=True)
+    np.testing.assert_array_equal(got.data, want.numpy())
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+
+
+def test_max_pool_padding_only_window_is_minus_inf_with_torch_index() -> None:
+    x = gg.tensor([[[-1.5]]], requires_grad=True)
+    out, idx = F.max_pool1d(x, 2, stride=2, padding=1, dilation=2, return_indices=True)
+    want, tidx = TF.max_pool1d(torch.tensor([[[-1.5]]]), 2, 2, 1, 2, return_indices=True)
+    np.testing.assert_array_equal(out.data, want.numpy())
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[0.0]]])
+
+
+def test_max_pool_double_backward_matches_torch() -> None:
+    x = R.permutation(np.linspace(-1, 1, 2 * 2 * 5 * 5)).reshape(2, 2, 5, 5)
+    (gx,), (tx,) = _both(x)
+    results = []
+    for lib, f, t in ((gg, F, gx), (torch, TF, tx)):
+        (g,) = lib.autograd.grad((f.max_pool2d(t, 3, 1, 1) ** 3).sum(), [t], create_graph=True)
+        (gg2,) = lib.autograd.grad((g**2).sum(), [t])
+        results.append(gg2.data if lib is gg else gg2.numpy())
+    np.testing.assert_allclose(results[0], results[1], **TOL)
+
+
+POOL_ERRORS = [
+    (lambda f, x: f.max_pool2d(x, 3, padding=2), "pad should be at most half"),
+    (lambda f, x: f.max_pool2d(x, 3, stride=1, padding=2, dilation=2), "pad should be at most"),
+    (lambda f, x: f.max_pool2d(x[:, :, :2, :2], 3), "Output size is too small"),
+    (lambda f, x: f.max_pool2d(x, 2, stride=0), "stride"),
+    (lambda f, x: f.max_pool2d(x[0, 0], 2), "3D or 4D"),
+    (lambda f, x: f.avg_pool2d(x, 3, padding=2), "pad should be at most half"),
+    (lambda f, x: f.avg_pool2d(x[:, :, :2, :2], 3), "Output size is too small"),
+    (lambda f, x: f.adaptive_avg_pool2d(x, (1, 2, 3)), "output_size must be 2"),
+]
+
+
+@pytest.mark.parametrize("call,words", POOL_ERRORS)
+def test_pooling_errors_match_torch(call, words) -> None:
+    a = R.standard_normal((2, 2, 5, 5))
+    with pytest.raises(RuntimeError):
+        call(TF, torch.tensor(a))
+    with pytest.raises(RuntimeError, match=words):
+        call(F, gg.tensor(a))
+
+
+def test_adaptive_pool_needs_3d_or_4d_input() -> None:
+    with pytest.raises((RuntimeError, ValueError)):
+        TF.adaptive_avg_pool2d(torch.ones(5, 5), 2)
+    with pytest.raises(RuntimeError, match=r"3D or 4D tensor, but got \[5, 5\]"):
+        F.adaptive_avg_pool2d(gg.ones(5, 5), 2)
+
+
+# ---- average pooling ---------------------------------------------------------------------------
+
+AVG_POOL_OPTIONS = [
+    dict(kernel_size=k, stride=s, padding=p, ceil_mode=c, count_include_pad=i, divisor_override=dv)
+    for k, s, p, c, i, dv in itertools.product(
+        [2, 3, (3, 2)], [None, 1, 2], [0, 1], [False, True], [True, False], [None, 5]
+    )
+]
+
+
+@pytest.mark.parametrize("opts", AVG_POOL_OPTIONS, ids=str)
+def test_avg_pool2d_options_match_torch(opts) -> None:
+    x = R.standard_normal((2, 2, 6, 7))
+    _compare(lambda x: F.avg_pool2d(x, **opts), lambda x: TF.avg_pool2d(x, **opts), [x])
+
+
+def test_avg_pool1d_and_unbatched_match_torch() -> None:
+    x = R.standard_normal((2, 9))
+    for opts in (dict(kernel_size=3), dict(kernel_size=2, stride=1, padding=1, ceil_mode=True)):
+        _compare(
+            lambda x, o=opts: F.avg_pool1d(x, **o), lambda x, o=opts: TF.avg_pool1d(x, **o), [x]
+        )
+
+
+def test_avg_pool_double_backward_matches_torch() -> None:
+    x = R.standard_normal((2, 2, 5, 5))
+    (gx,), (tx,) = _both(x)
+    results = []
+    for lib, f, t in ((gg, F, gx), (torch, TF, tx)):
+        out = f.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+        (g,) = lib.autograd.grad((out**3).sum(), [t], create_graph=True)
+        (g2,) = lib.autograd.grad((g**2).sum(), [t])
+        results.append(g2.data if lib is gg else g2.numpy())
+    np.testing.assert_allclose(results[0], results[1], **TOL)
+
+
+# ---- adaptive average pooling ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 7, 9, (2, 5), (None, 3), (4, None), (5, 1)], ids=str)
+def test_adaptive_avg_pool2d_matches_torch(size) -> None:
+    x = R.standard_normal((2, 3, 7, 5))
+    _compare(
+        lambda x: F.adaptive_avg_pool2d(x, size), lambda x: TF.adaptive_avg_pool2d(x, size), [x]
+    )
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 8, 11])
+def test_adaptive_avg_pool1d_matches_torch(size) -> None:
+    x = R.standard_normal((2, 3, 8))
+    _compare(
+        lambda x: F.adaptive_avg_pool1d(x, size), lambda x: TF.adaptive_avg_pool1d(x, size), [x]
+    )
+
+
+def test_adaptive_avg_pool_keeps_float32_and_unbatched_shape() -> None:
+    x = R.standard_normal((3, 7, 5)).astype(np.float32)
+    got = F.adaptive_avg_pool2d(gg.tensor(x), (3, 2))
+    want = TF.adaptive_avg_pool2d(torch.tensor(x), (3, 2))
+    assert got.dtype == np.float32 and got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-5, atol=1e-6)
