@@ -56,7 +56,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
-        return np.sum(x, axis=axes, keepdims=keepdim, dtype=x.dtype)  # int32 stays int32
+        # forwards call the ufunc reductions directly: np.sum's Python wrapper costs more
+        return np.add.reduce(x, axes, x.dtype, None, keepdim)  # dtype given: int32 stays int32
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -69,9 +70,9 @@ class Mean(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
-        if x.size == 0:  # NaN like PyTorch, without NumPy's empty-slice warning
-            return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, x.dtype)
-        return np.mean(x, axis=axes, keepdims=keepdim)
+        total = np.add.reduce(x, axes, None, None, keepdim)
+        n = numel(x.shape, axes)
+        return total / n if n else np.full(np.shape(total), np.nan, x.dtype)  # PyTorch: NaN
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -87,7 +88,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.prod(x, axis=axes, keepdims=keepdim, dtype=x.dtype)
+        out = np.multiply.reduce(x, axes, x.dtype, None, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -174,7 +175,7 @@ class Var(Function):
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.dof = numel(x.shape, axes) - correction
         ctx.save_for_backward(x)
-        return np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
+        return _var(x, axes, ctx.dof, keepdim)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -183,7 +184,7 @@ class Var(Function):
         g = unsqueeze(g, axes, ctx.keepdim)
         if x.size == 0:
             return np.broadcast_to(g, x.shape), None, None, None
-        centered = x - np.mean(x, axis=axes, keepdims=True)
+        centered = x - np.sum(x, axis=axes, keepdims=True) / numel(x.shape, axes)
         if ctx.dof > 0:
             return g * centered * (2.0 / ctx.dof), None, None, None
         with np.errstate(all="ignore"):  # N <= correction: inf / NaN, as in PyTorch
@@ -197,7 +198,7 @@ class Std(Function):
     def forward(ctx: Any, x: Any, axes: Any, correction: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.dof = numel(x.shape, axes) - correction
-        out = np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
+        out = np.sqrt(_var(x, axes, ctx.dof, keepdim))
         ctx.save_for_backward(x, out)
         return out
 
@@ -208,13 +209,19 @@ class Std(Function):
         g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
         if x.size == 0:
             return np.broadcast_to(g, x.shape), None, None, None
-        centered = x - np.mean(x, axis=axes, keepdims=True)
+        centered = x - np.sum(x, axis=axes, keepdims=True) / numel(x.shape, axes)
         # 0 where the std is 0 (PyTorch's masked division), not 0/0
         gvar = _safe_div(g, out * (2 * ctx.dof))
         if ctx.dof > 0:
             return 2 * gvar * centered, None, None, None
         with np.errstate(all="ignore"):  # N <= correction: inf / NaN, as in PyTorch
             return 2 * gvar * centered, None, None, None
+
+
+def _var(x: np.ndarray, axes: tuple[int, ...], dof: Any, keepdim: bool) -> Any:
+    """Two-pass variance (mean first, then squared deviations): accurate for large offsets."""
+    centered = x - np.add.reduce(x, axes, None, None, True) / numel(x.shape, axes)
+    return np.add.reduce(centered * centered, axes, None, None, keepdim) / builtins.max(dof, 0)
 
 
 def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, Any]:
@@ -319,12 +326,12 @@ class Logsumexp(Function):
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
         if x.size == 0:
-            out = np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, -np.inf, x.dtype)
+            out = np.full(np.add.reduce(x, axes, None, None, keepdim).shape, -np.inf, x.dtype)
         else:
-            m = np.max(x, axis=axes, keepdims=True)
+            m = np.maximum.reduce(x, axes, None, None, True)
             m = np.where(np.isinf(m), 0, m)  # all -inf (or an inf) in a slice: shift by 0
             with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices
-                s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=keepdim))
+                s = np.log(np.add.reduce(np.exp(x - m), axes, None, None, keepdim))
             out = s + (m if keepdim else m.reshape(s.shape))
         ctx.save_for_backward(x, out)
         return out
@@ -357,17 +364,17 @@ class Norm(Function):
     def forward(ctx: Any, x: Any, p: float, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.p = axes, keepdim, p
         if p == 2:
-            out = np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdim))
+            out = np.sqrt(np.add.reduce(x * x, axes, None, None, keepdim))
         elif p == 1:
-            out = np.sum(np.abs(x), axis=axes, keepdims=keepdim)
+            out = np.add.reduce(np.abs(x), axes, None, None, keepdim)
         elif p == math.inf:
-            out = np.max(np.abs(x), axis=axes, keepdims=keepdim)
+            out = np.maximum.reduce(np.abs(x), axes, None, None, keepdim)
         elif p == -math.inf:
-            out = np.min(np.abs(x), axis=axes, keepdims=keepdim)
+            out = np.minimum.reduce(np.abs(x), axes, None, None, keepdim)
         elif p == 0:
-            out = np.sum(x != 0, axis=axes, keepdims=keepdim, dtype=x.dtype)
+            out = np.add.reduce(x != 0, axes, x.dtype, None, keepdim)
         else:
-            out = np.sum(np.abs(x) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+            out = np.add.reduce(np.abs(x) ** p, axes, None, None, keepdim) ** (1.0 / p)
         ctx.save_for_backward(x, out)
         return out
 
@@ -379,10 +386,14 @@ class Norm(Function):
         return _norm_grad(g, x, out, p, axes), None, None, None
 
 
-def _safe_div(g: Any, d: Any) -> Any:
-    """g / d, and 0 where d == 0 (PyTorch's masked division in norm backward)."""
+def _safe_div(g: Any, d: Any, power: float = 1) -> Any:
+    """g / d**power, and 0 where d == 0 (PyTorch's masked division in norm backward).
+
+    The power is taken of the masked ``d``, so no inf appears in second derivatives either.
+    """
     live = d != 0
-    return np.where(live, g / np.where(live, d, 1), 0)
+    safe = np.where(live, d, 1)
+    return np.where(live, g / (safe if power == 1 else safe**power), 0)
 
 
 def _norm_grad(g: Any, x: Any, out: Any, p: float, axes: tuple[int, ...]) -> Any:
@@ -400,10 +411,10 @@ def _norm_grad(g: Any, x: Any, out: Any, p: float, axes: tuple[int, ...]) -> Any
     if p < 1:
         nonzero = x != 0
         scaled = np.where(nonzero, np.sign(x) * np.abs(np.where(nonzero, x, 1)) ** (p - 1), 0)
-        return scaled * g * out ** (1 - p)
+        return scaled * _safe_div(g, out, p - 1)  # g * out**(1 - p), 0 where out == 0
     if p < 2:
-        return np.sign(x) * np.abs(x) ** (p - 1) * _safe_div(g, out ** (p - 1))
-    return x * np.abs(x) ** (p - 2) * _safe_div(g, out ** (p - 1))
+        return np.sign(x) * np.abs(x) ** (p - 1) * _safe_div(g, out, p - 1)
+    return x * np.abs(x) ** (p - 2) * _safe_div(g, out, p - 1)
 
 
 def norm(

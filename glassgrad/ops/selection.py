@@ -45,7 +45,7 @@ class Amax(_TiesShare):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.max(x, axis=axes, keepdims=keepdim)
+        out = np.maximum.reduce(x, axes, None, None, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -56,7 +56,7 @@ class Amin(_TiesShare):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.min(x, axis=axes, keepdims=keepdim)
+        out = np.minimum.reduce(x, axes, None, None, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -100,9 +100,21 @@ class _Select(Function):
 class Max(_Select):
     __slots__ = ()
 
+    @staticmethod
+    def forward(ctx: Any, x: Any, index: Any, dim: int, keepdim: bool) -> Any:
+        ctx.dim, ctx.keepdim, ctx.in_shape = dim, keepdim, x.shape
+        ctx.save_for_backward(index)
+        return np.maximum.reduce(x, dim, None, None, keepdim)  # x at index, without a gather
+
 
 class Min(_Select):
     __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, index: Any, dim: int, keepdim: bool) -> Any:
+        ctx.dim, ctx.keepdim, ctx.in_shape = dim, keepdim, x.shape
+        ctx.save_for_backward(index)
+        return np.minimum.reduce(x, dim, None, None, keepdim)
 
 
 class MedianDim(_Select):
