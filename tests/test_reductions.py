@@ -110,6 +110,35 @@ def test_full_reductions_share_gradient_among_ties(op):
     grads_match(lambda lib, x: getattr(lib, op)(x), np.full((2, 3), 1.5))
 
 
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib, x: lib.max(x),
+        lambda lib, x: lib.min(x),
+        lambda lib, x: lib.median(x),
+        lambda lib, x: lib.max(x, 1).values,
+        lambda lib, x: lib.min(x, 0).values,
+        lambda lib, x: lib.median(x, 1).values,
+        lambda lib, x: lib.logsumexp(x, 1),
+        lambda lib, x: lib.sum(x, 0),
+    ],
+)
+def test_nan_propagates_and_takes_the_gradient_like_torch(f):
+    data = np.array([[1.0, NAN, 3.0, NAN], [2.0, 1.0, 0.0, 5.0], [NAN, 1.0, 2.0, 3.0]])
+    x, xt = pair(data)
+    out, ref = f(gg, x), f(torch, xt)
+    close(out, ref)
+    out.sum().backward()
+    ref.sum().backward()
+    close(x.grad, xt.grad)
+    for op in ("max", "min", "median"):
+        res, want = getattr(gg, op)(x, 1), getattr(torch, op)(xt, 1)
+        np.testing.assert_array_equal(res.indices.data, want.indices.numpy())
+
+
 def test_max_with_a_tensor_is_elementwise_maximum():
     a, at = pair([[1.0, 2.0, 3.0]])
     b, bt = pair([[3.0], [2.0]])

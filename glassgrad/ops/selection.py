@@ -25,7 +25,11 @@ median_result = namedtuple("median", ("values", "indices"))
 
 
 class _TiesShare(Function):
-    """A reduction to one of the input's values; tied elements share the gradient evenly."""
+    """A reduction to one of the input's values; tied elements share the gradient evenly.
+
+    A NaN result takes its gradient from the NaNs, as PyTorch's full max()/min()/median() do
+    (PyTorch's amax/amin give NaN gradients to the whole slice instead).
+    """
 
     __slots__ = ("axes", "keepdim")
 
@@ -35,6 +39,9 @@ class _TiesShare(Function):
         axes, keepdim = ctx.axes, ctx.keepdim
         g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
         hit = x == out
+        nan_out = out != out
+        if np.any(nan_out):
+            hit = hit | ((x != x) & nan_out)
         count = np.sum(hit, axis=axes, keepdims=True, dtype=g.dtype)
         return np.where(hit, g / count, 0), None, None
 
@@ -67,9 +74,12 @@ class Median(_TiesShare):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        flat = x.reshape(-1)
-        k = (flat.size - 1) // 2  # the lower of the two middles, as PyTorch
-        out = np.partition(flat, k)[k] if flat.size else np.array(np.nan, x.dtype)
+        flat, n = x.reshape(-1), x.size
+        if n == 0:
+            out = np.array(np.nan, x.dtype)
+        else:  # the lower of the two middles, as PyTorch; NaN sorts last and wins, as PyTorch
+            part = np.partition(flat, ((n - 1) // 2, n - 1))
+            out = part[n - 1] if part[n - 1] != part[n - 1] else part[(n - 1) // 2]
         ctx.save_for_backward(x, out)
         return out
 
@@ -153,7 +163,13 @@ def _argmin_keep(a: np.ndarray, d: int) -> np.ndarray:
 
 def _median_keep(a: np.ndarray, d: int) -> np.ndarray:
     k = (a.shape[d] - 1) // 2
-    return np.take(np.argsort(a, axis=d, kind="stable"), [k], axis=d)
+    index = np.take(np.argsort(a, axis=d, kind="stable"), [k], axis=d)
+    if a.dtype.kind == "f":  # a slice with NaN has median NaN, at its first NaN (PyTorch)
+        nan = np.isnan(a)
+        has_nan = np.any(nan, axis=d, keepdims=True)
+        if np.any(has_nan):
+            index = np.where(has_nan, np.argmax(nan, axis=d, keepdims=True), index)
+    return index
 
 
 def amax(input: Any, dim: Any = (), keepdim: bool = False) -> Tensor:
