@@ -14,6 +14,7 @@ from torch.autograd import functional as taf
 
 import glassgrad as gg
 from glassgrad import func as gf
+from glassgrad.autograd import functional
 
 TOL = {"rtol": 1e-10, "atol": 1e-12}
 
@@ -323,6 +324,10 @@ def test_hessian_of_a_small_mlp_loss_over_a_dict_of_parameters():
 # ---- torch.autograd.functional: hvp, jacobian ----------------------------------------------------
 
 
+def test_functional_names_are_shared():
+    assert gf.jacobian is functional.jacobian and gf.hvp is functional.hvp
+
+
 def test_hvp_matches_torch():
     x, v = rand(4), rand(4, seed=1)
     assert_same(gf.hvp(elementwise, x, v), taf.hvp(elementwise, to_torch(x), to_torch(v)))
@@ -483,3 +488,34 @@ def test_grad_through_jvp_and_vjp():
     theirs = tf.jvp(tf.grad(elementwise), (to_torch(x),), (to_torch(v),))[1]
     for hv in (hv_fwd, hv_rev, hv_vjp):
         assert_same(hv, theirs)
+
+
+# ---- engine gaps that nested transforms run into (each marker goes once the engine is fixed) -----
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: autograd.grad(outputs, inputs) runs every node reachable from outputs, not "
+    "only those between outputs and inputs, so it goes on into the graph behind a non-leaf "
+    "input (freed here; in nested transforms it is wasted work on the outer graph)",
+)
+def test_grad_with_respect_to_a_non_leaf_stops_there():
+    w = gg.tensor(2.0, requires_grad=True)
+    y = w * w
+    y.backward()  # frees the graph behind y
+    (g,) = gg.autograd.grad(y * 3, y)
+    assert g.item() == 3.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: autograd.grad runs the hooks of leaves that are not among its inputs "
+    "(torch does not run nodes that lead to no input)",
+)
+def test_grad_does_not_fire_hooks_of_other_leaves():
+    a = gg.tensor(1.0, requires_grad=True)
+    b = gg.tensor(2.0, requires_grad=True)
+    fired = []
+    b.register_hook(lambda g: fired.append(g))
+    gg.autograd.grad(a * b, a)
+    assert fired == []

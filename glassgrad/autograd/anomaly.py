@@ -8,9 +8,9 @@ creation site walks the Python stack, which is far too slow for every op of ever
 
 >>> import numpy as np
 >>> import glassgrad as gg
->>> from glassgrad.autograd.anomaly import detect_anomaly
+>>> from glassgrad.autograd.anomaly import set_detect_anomaly
 >>> x = gg.tensor(0.0, requires_grad=True)
->>> with detect_anomaly(), np.errstate(invalid="ignore"):  # doctest: +ELLIPSIS
+>>> with set_detect_anomaly(True), np.errstate(invalid="ignore"):  # doctest: +ELLIPSIS
 ...     (gg.sqrt(x) * 0).backward()
 Traceback (most recent call last):
 RuntimeError: Function 'SqrtBackward0' returned nan values in its gradient for input 0 (shape ()).
