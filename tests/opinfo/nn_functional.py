@@ -148,12 +148,15 @@ def batch_norm_sample(draw):
     return floats(draw, s, -3, 3), w, b, mean, var
 
 
-def embedding_sample(padding: bool):
+def embedding_sample(rescaled: bool):
+    """Indices, weight, and (when ``rescaled``) padding_idx and/or scale_grad_by_freq."""
+
     def sample(draw):
         v, d = draw(st.integers(1, 5)), draw(st.integers(1, 3))
         idx = integers(draw, draw_shape(draw, 0, 2), 0, v)
-        pad = draw(st.sampled_from([0, -1])) if padding else None
-        return idx, floats(draw, (v, d)), pad, draw(st.booleans())
+        pad = draw(st.sampled_from([None, 0, -1])) if rescaled else None
+        freq = rescaled and (pad is None or draw(st.booleans()))
+        return idx, floats(draw, (v, d)), pad, freq
 
     return sample
 
@@ -366,8 +369,9 @@ OPS: list[OpInfo] = [
     OpInfo("batch_norm_eval", _batch_norm_eval, batch_norm_sample),
     OpInfo("dropout", _dropout, unary(), check_torch=False),
     OpInfo("embedding", _embedding, embedding_sample(False)),
-    # the padding row's gradient is zero by definition, not the derivative: no gradcheck
-    OpInfo("embedding_padding", _embedding, embedding_sample(True), tags=("nondiff",)),
+    # padding_idx zeroes a row's gradient and scale_grad_by_freq divides it by the row's count:
+    # PyTorch's definitions, not derivatives, so only the comparison with torch applies
+    OpInfo("embedding_rescaled", _embedding, embedding_sample(True), tags=("nondiff",)),
     OpInfo("pad", lambda lib, x, p, v: F(lib).pad(x, p, value=v), pad_constant_sample),
     OpInfo("pad_modes", lambda lib, x, p, m: F(lib).pad(x, p, mode=m), pad_mode_sample),
     OpInfo("normalize", lambda lib, x, p, d: F(lib).normalize(x, p, d), normalize_sample),

@@ -392,6 +392,15 @@ def tanhshrink(input: Tensor) -> Tensor:
 # ---- softmax family -----------------------------------------------------------------------------
 
 
+def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    """x - max(x) along ``axis``, so exp can't overflow (forward only: plain arrays)."""
+    m = x.max(axis=axis, keepdims=True)
+    if math.isfinite(m.sum()):
+        return x - m
+    with np.errstate(invalid="ignore"):  # an all -inf (or +inf) row gives NaN, as in PyTorch
+        return x - m
+
+
 class Softmax(Function):
     # NOTE: fused: one node that saves only its output, shifted by the max so exp can't overflow.
     __slots__ = ("axis",)
@@ -404,10 +413,9 @@ class Softmax(Function):
         elif x.size == 0:
             out = np.empty_like(x)
         else:
-            with np.errstate(invalid="ignore"):  # an all -inf row gives NaN, as in PyTorch
-                out = x - np.max(x, axis=axis, keepdims=True)
+            out = _shifted(x, axis)
             np.exp(out, out=out)
-            out /= np.sum(out, axis=axis, keepdims=True)
+            out /= out.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -429,9 +437,8 @@ class LogSoftmax(Function):
         elif x.size == 0:
             out = np.empty_like(x)
         else:
-            with np.errstate(invalid="ignore"):  # an all -inf row gives NaN, as in PyTorch
-                out = x - np.max(x, axis=axis, keepdims=True)
-            out -= np.log(np.sum(np.exp(out), axis=axis, keepdims=True))
+            out = _shifted(x, axis)
+            out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 

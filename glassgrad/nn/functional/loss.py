@@ -65,7 +65,7 @@ class NllLoss(Function):
             return -picked
         if total == 0:  # mean over nothing (every target ignored, or an empty batch)
             return np.full((), np.nan, x.dtype)
-        return -np.sum(picked) / total
+        return -picked.sum() / total
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -138,11 +138,11 @@ def _class_targets(op: str, x: Tensor, target: Any, ignore_index: int) -> tuple:
     n_classes = x.shape[0 if nd == 1 else 1]
     ignored = None
     if t.size:
-        ign = t == ignore_index
-        if ign.any():
-            ignored = ign
-            t = np.where(ign, 0, t)
         lo, hi = t.min(), t.max()
+        if lo <= ignore_index <= hi:  # only then can a target be ignored (usually it can't)
+            ignored = t == ignore_index
+            t = np.where(ignored, 0, t)
+            lo, hi = t.min(), t.max()
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
             raise IndexError(

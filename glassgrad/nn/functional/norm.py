@@ -29,6 +29,11 @@ def _floating(op: str, input: Any) -> Tensor:
     return x
 
 
+def _sum_over(g: Any, red: tuple[int, ...]) -> Any:
+    """Sum over ``red`` (none at all when it is empty: for a Tensor, dim=() would mean all)."""
+    return np.sum(g, axis=red) if red else g
+
+
 def _view(p: Any, shape: Any) -> Any:
     """A weight/bias (or its gradient's source) viewed so it broadcasts against the input."""
     return p if shape is None else p.reshape(shape)
@@ -69,9 +74,9 @@ class Normalize(Function):
         xhat = xc * rstd
         gx = gw = gb = None
         if nw is not None:
-            gw = np.sum(g * xhat, axis=ctx.red)
+            gw = _sum_over(g * xhat, ctx.red)
         if nb is not None:
-            gb = np.sum(g, axis=ctx.red)
+            gb = _sum_over(g, ctx.red)
         if nx is not None:
             gh = g if w is None else g * _view(w, ctx.pshape)
             gx = rstd * (
@@ -107,9 +112,9 @@ class AffineNorm(Function):
         if nx is not None:
             gx = g * ctx.rstd if w is None else g * (_view(w, ctx.pshape) * ctx.rstd)
         if nw is not None:
-            gw = np.sum(g * ((x - ctx.mean) * ctx.rstd), axis=ctx.red)
+            gw = _sum_over(g * ((x - ctx.mean) * ctx.rstd), ctx.red)
         if nb is not None:
-            gb = np.sum(g, axis=ctx.red)
+            gb = _sum_over(g, ctx.red)
         return gx, gw, gb, None, None, None, None
 
 
