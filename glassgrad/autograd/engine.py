@@ -176,9 +176,10 @@ class Function:
                 "were freed after the first backward. Pass retain_graph=True to the first "
                 "backward() (or autograd.grad) if you need to go through the graph twice."
             )
-        if not state.create_graph:
+        meta = self._meta
+        if not state.create_graph or meta is None:
             return saved
-        return tuple(self._differentiable(s, r) for s, r in zip(saved, self._meta[0]))
+        return tuple(self._differentiable(s, r) for s, r in zip(saved, meta[0]))
 
     def _differentiable(self, value: Any, ref: Any) -> Any:
         if ref is OUTPUT:  # reconnect the output to this very node, so it is a function of inputs
