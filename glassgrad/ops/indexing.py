@@ -86,6 +86,11 @@ def _entry(e: Any) -> Any:
         return e
     if kind in "iu":
         if e.dtype == np.uint8:  # PyTorch reads byte tensors as masks
+            warnings.warn(
+                "indexing with dtype uint8 is deprecated, use a bool mask instead",
+                UserWarning,
+                stacklevel=5,
+            )
             return e.astype(bool)
         return int(e) if e.ndim == 0 else e  # a 0-d integer tensor acts as an int (a view)
     raise IndexError(
@@ -190,6 +195,9 @@ def _describe(index: Any) -> str:
     def one(e: Any) -> str:
         if isinstance(e, (Tensor, np.ndarray)):
             return f"<{e.dtype} tensor of shape {tuple(e.shape)}>"
+        if type(e) is slice:
+            parts = ["" if p is None else str(p) for p in (e.start, e.stop, e.step)]
+            return ":".join(parts[:2] if e.step is None else parts)
         return "..." if e is Ellipsis else repr(e)
 
     if type(index) is tuple:

@@ -1,8 +1,9 @@
-"""Joining and splitting: ``cat``, ``stack``, ``split``, ``chunk``, ``unbind``, ``narrow``...
+"""Joining, splitting and rearranging copies: ``cat``, ``stack``, ``split``, ``repeat``, ``flip``...
 
 ``cat`` and ``stack`` are one node each whose backward slices the gradient back into pieces.
 Splits return a tuple of views, each its own node (a basic slice whose backward pads with zeros),
-since the engine gives every node one output. ``glassgrad.ops.shape`` re-exports this module.
+since the engine gives every node one output. ``repeat`` sums the gradient over the copies;
+``flip`` and ``roll`` undo themselves. ``glassgrad.ops.shape`` re-exports this module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import BASIC, GetItem, select
 
 __all__ = [
@@ -27,13 +28,19 @@ __all__ = [
     "concat",
     "concatenate",
     "dstack",
+    "flip",
+    "fliplr",
+    "flipud",
     "hsplit",
     "hstack",
     "narrow",
+    "repeat",
+    "roll",
     "row_stack",
     "split",
     "stack",
     "tensor_split",
+    "tile",
     "unbind",
     "vsplit",
     "vstack",
@@ -62,6 +69,13 @@ def _tensors(op: str, tensors: Any) -> list[Tensor]:
     ts = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
     dt = _result_dtype([t.data for t in ts]) if ts else None
     return [t if t.data.dtype == dt else t.to(dt) for t in ts]
+
+
+def _shape_arg(shape: Any) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
 
 
 class Cat(Function):
@@ -330,8 +344,125 @@ def unbind(input: Any, dim: int = 0) -> tuple[Tensor, ...]:
     x = as_tensor(input)
     d = check_dim("unbind", dim, x.ndim)
     if x.ndim == 0:
-        raise RuntimeError("Dimension specified as 0 but tensor has no dimensions")
+        raise IndexError("unbind: Dimension specified as 0 but tensor has no dimensions")
     return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+# ---- repeating, flipping, rolling: rearranging copies --------------------------------------
+
+
+class Repeat(Function):
+    __slots__ = ("in_shape", "reps")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, reps: Any) -> Any:
+        ctx.in_shape, ctx.reps = x.shape, reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        # view g as (r0, s0, r1, s1, ...) and sum over the repeats r_i
+        reps, shape = ctx.reps, ctx.in_shape
+        padded = (1,) * (len(reps) - len(shape)) + shape
+        pairs = tuple(v for r, s in zip(reps, padded) for v in (r, s))
+        summed = np.sum(g.reshape(pairs), axis=tuple(range(0, 2 * len(reps), 2)))
+        return summed.reshape(shape), None
+
+
+def repeat(input: Any, *sizes: Any) -> Tensor:
+    """Tile ``input`` ``sizes[i]`` times along dim i (extra leading sizes add dims)."""
+    x = as_tensor(input)
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+            f"tensor (repeats {list(reps)} for a tensor of shape {tuple(x.shape)})"
+        )
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {list(reps)}")
+    return Repeat.apply(x, reps)
+
+
+def tile(input: Any, dims: Any) -> Tensor:
+    """Like ``repeat``, but ``dims`` shorter than the tensor's dims is padded with ones in front."""
+    x = as_tensor(input)
+    reps = _shape_arg((dims,))
+    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
+
+
+# ---- flip, roll ---------------------------------------------------------------------------------
+
+
+class Flip(Function):
+    __slots__ = ("axes",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any) -> Any:
+        ctx.axes = axes
+        return np.flip(x, axes).copy()  # PyTorch's flip copies; a NumPy view would alias x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return np.flip(g, ctx.axes), None
+
+
+def flip(input: Any, *dims: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy)."""
+    x = as_tensor(input)
+    dims = _shape_arg(dims)
+    axes = normalize_dims("flip", dims, x.ndim) if dims and x.ndim else ()
+    return Flip.apply(x, axes)
+
+
+def fliplr(input: Any) -> Tensor:
+    """Flip left-right: along dim 1 (needs at least 2 dims)."""
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(x.shape)}.")
+    return flip(x, 1)
+
+
+def flipud(input: Any) -> Tensor:
+    """Flip up-down: along dim 0 (needs at least 1 dim)."""
+    x = as_tensor(input)
+    if x.ndim < 1:
+        raise RuntimeError("flipud: Input must be >= 1-d.")
+    return flip(x, 0)
+
+
+class Roll(Function):
+    __slots__ = ("axes", "shifts")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, shifts: Any, axes: Any) -> Any:
+        ctx.shifts, ctx.axes = shifts, axes
+        return np.roll(x, shifts, axes)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        s = ctx.shifts
+        back = -s if isinstance(s, int) else tuple(-v for v in s)
+        return np.roll(g, back, ctx.axes), None, None
+
+
+def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift elements cyclically along ``dims`` (over the flattened tensor if None)."""
+    x = as_tensor(input)
+    one = isinstance(shifts, (int, np.integer))
+    s = int(shifts) if one else tuple(int(v) for v in shifts)
+    if dims is None:
+        if not one and len(s) != 1:
+            raise RuntimeError(f"roll: shifts {list(s)} need matching dims, got dims=None")
+        return Roll.apply(x, s if one else s[0], None)
+    d = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(d) != (1 if one else len(s)):
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {1 if one else len(s)}, dims:{len(d)}"
+        )
+    axes = tuple(check_dim("roll", a, x.ndim) for a in d)
+    if x.ndim == 0:
+        return Roll.apply(x, s if one else s[0], None)
+    return Roll.apply(x, s, axes[0] if one else axes)
 
 
 METHODS = {
@@ -342,10 +473,19 @@ METHODS = {
     "vsplit": vsplit,
     "unbind": unbind,
     "narrow": narrow,
+    "repeat": repeat,
+    "tile": tile,
+    "flip": flip,
+    "fliplr": fliplr,
+    "flipud": flipud,
+    "roll": roll,
 }
 NUMPY_FUNCTIONS: dict[Any, Any] = {
     np.concatenate: lambda arrays, axis=0, **kw: (
         cat(arrays, axis) if axis is not None else cat([as_tensor(a).reshape(-1) for a in arrays])
     ),
     np.stack: lambda arrays, axis=0, **kw: stack(arrays, axis),
+    np.flip: lambda m, axis=None: flip(m, tuple(range(m.ndim)) if axis is None else axis),
+    np.roll: lambda a, shift, axis=None: roll(a, shift, axis),
+    np.tile: lambda A, reps: tile(A, reps),
 }

@@ -18,6 +18,7 @@ from glassgrad.ops import joining
 from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import view_of as _view_of
 from glassgrad.ops.joining import (
+    _shape_arg,
     atleast_1d,
     atleast_2d,
     atleast_3d,
@@ -27,13 +28,18 @@ from glassgrad.ops.joining import (
     concat,
     concatenate,
     dstack,
+    flip,
+    fliplr,
+    flipud,
     hsplit,
     hstack,
     narrow,
+    roll,
     row_stack,
     split,
     stack,
     tensor_split,
+    tile,
     unbind,
     vsplit,
     vstack,
@@ -83,13 +89,6 @@ __all__ = [
     "vsplit",
     "vstack",
 ]
-
-
-def _shape_arg(shape: Any) -> tuple[int, ...]:
-    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
 
 
 # ---- reshape and view -------------------------------------------------------------------------
@@ -149,6 +148,8 @@ def reshape(input: Any, *shape: Any) -> Tensor:
     """
     x = input if isinstance(input, Tensor) else as_tensor(input)
     shape = _shape_arg(shape)
+    if shape and min(shape) < -1:  # NumPy would read any negative size as "infer"
+        raise _shape_error("reshape", x, shape)
     try:
         out = Reshape.apply(x, shape)
     except ValueError:
@@ -160,6 +161,8 @@ def view(input: Any, *shape: Any) -> Tensor:
     """A view with a new shape; like PyTorch, refuses where the memory layout would need a copy."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
     shape = _shape_arg(shape)
+    if shape and min(shape) < -1:
+        raise _shape_error("view", x, shape)
     try:
         out = View.apply(x, shape)
     except ValueError:
@@ -314,7 +317,7 @@ def movedim(input: Any, source: Any, destination: Any) -> Tensor:
 moveaxis = movedim
 
 
-# ---- broadcasting, repeating ---------------------------------------------------------------------
+# ---- broadcasting --------------------------------------------------------------------------------
 
 
 class Expand(Function):
@@ -378,120 +381,6 @@ def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
     return tuple(expand(t, *shape) for t in ts)
 
 
-class Repeat(Function):
-    __slots__ = ("in_shape", "reps")
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, reps: Any) -> Any:
-        ctx.in_shape, ctx.reps = x.shape, reps
-        return np.tile(x, reps)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        # view g as (r0, s0, r1, s1, ...) and sum over the repeats r_i
-        reps, shape = ctx.reps, ctx.in_shape
-        padded = (1,) * (len(reps) - len(shape)) + shape
-        pairs = tuple(v for r, s in zip(reps, padded) for v in (r, s))
-        summed = np.sum(g.reshape(pairs), axis=tuple(range(0, 2 * len(reps), 2)))
-        return summed.reshape(shape), None
-
-
-def repeat(input: Any, *sizes: Any) -> Tensor:
-    """Tile ``input`` ``sizes[i]`` times along dim i (extra leading sizes add dims)."""
-    x = as_tensor(input)
-    reps = _shape_arg(sizes)
-    if len(reps) < x.ndim:
-        raise RuntimeError(
-            "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
-            f"tensor (repeats {list(reps)} for a tensor of shape {tuple(x.shape)})"
-        )
-    if any(r < 0 for r in reps):
-        raise RuntimeError(f"repeat: repeats must be non-negative, got {list(reps)}")
-    return Repeat.apply(x, reps)
-
-
-def tile(input: Any, dims: Any) -> Tensor:
-    """Like ``repeat``, but ``dims`` shorter than the tensor's dims is padded with ones in front."""
-    x = as_tensor(input)
-    reps = _shape_arg((dims,))
-    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
-
-
-# ---- flip, roll ---------------------------------------------------------------------------------
-
-
-class Flip(Function):
-    __slots__ = ("axes",)
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, axes: Any) -> Any:
-        ctx.axes = axes
-        return np.flip(x, axes).copy()  # PyTorch's flip copies; a NumPy view would alias x
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return np.flip(g, ctx.axes), None
-
-
-def flip(input: Any, *dims: Any) -> Tensor:
-    """Reverse the order of elements along ``dims`` (a copy)."""
-    x = as_tensor(input)
-    dims = _shape_arg(dims)
-    axes = normalize_dims("flip", dims, x.ndim) if dims and x.ndim else ()
-    return Flip.apply(x, axes)
-
-
-def fliplr(input: Any) -> Tensor:
-    """Flip left-right: along dim 1 (needs at least 2 dims)."""
-    x = as_tensor(input)
-    if x.ndim < 2:
-        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(x.shape)}.")
-    return flip(x, 1)
-
-
-def flipud(input: Any) -> Tensor:
-    """Flip up-down: along dim 0 (needs at least 1 dim)."""
-    x = as_tensor(input)
-    if x.ndim < 1:
-        raise RuntimeError("flipud: Input must be >= 1-d.")
-    return flip(x, 0)
-
-
-class Roll(Function):
-    __slots__ = ("axes", "shifts")
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, shifts: Any, axes: Any) -> Any:
-        ctx.shifts, ctx.axes = shifts, axes
-        return np.roll(x, shifts, axes)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        s = ctx.shifts
-        back = -s if isinstance(s, int) else tuple(-v for v in s)
-        return np.roll(g, back, ctx.axes), None, None
-
-
-def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
-    """Shift elements cyclically along ``dims`` (over the flattened tensor if None)."""
-    x = as_tensor(input)
-    one = isinstance(shifts, (int, np.integer))
-    s = int(shifts) if one else tuple(int(v) for v in shifts)
-    if dims is None:
-        if not one and len(s) != 1:
-            raise RuntimeError(f"roll: shifts {list(s)} need matching dims, got dims=None")
-        return Roll.apply(x, s if one else s[0], None)
-    d = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    if len(d) != (1 if one else len(s)):
-        raise RuntimeError(
-            f"shifts and dimensions must align. shifts: {1 if one else len(s)}, dims:{len(d)}"
-        )
-    axes = tuple(check_dim("roll", a, x.ndim) for a in d)
-    if x.ndim == 0:
-        return Roll.apply(x, s if one else s[0], None)
-    return Roll.apply(x, s, axes[0] if one else axes)
-
-
 # ---- copies --------------------------------------------------------------------------------------
 
 
@@ -516,6 +405,17 @@ def contiguous(input: Any, memory_format: Any = None) -> Tensor:
     """``input`` itself if its memory is C-contiguous, else a contiguous copy."""
     x = as_tensor(input)
     return x if x.data.flags.c_contiguous else Clone.apply(x)
+
+
+def is_contiguous(input: Tensor, memory_format: Any = None) -> bool:
+    """Whether the elements lie in memory in row-major order (what ``view`` needs)."""
+    return bool(input.data.flags.c_contiguous)
+
+
+def stride(input: Tensor, dim: int | None = None) -> Any:
+    """Steps in elements between neighbours along each dim (PyTorch counts elements, not bytes)."""
+    steps = tuple(s // input.data.itemsize for s in input.data.strides)
+    return steps if dim is None else steps[check_dim("stride", dim, input.ndim)]
 
 
 # ---- dtype conversion ----------------------------------------------------------------------------
@@ -603,14 +503,10 @@ METHODS = {
     "expand": expand,
     "expand_as": expand_as,
     "broadcast_to": broadcast_to,
-    "repeat": repeat,
-    "tile": tile,
-    "flip": flip,
-    "fliplr": fliplr,
-    "flipud": flipud,
-    "roll": roll,
     "clone": clone,
     "contiguous": contiguous,
+    "is_contiguous": is_contiguous,
+    "stride": stride,
     "to": to,
     "float": float_,
     "double": double,
@@ -650,9 +546,6 @@ NUMPY_FUNCTIONS = {
     np.ravel: lambda a, order="C": ravel(a),
     np.broadcast_to: lambda a, shape, **kw: expand(a, *shape),
     np.astype: lambda a, dtype, **kw: to(a, dtype),
-    np.flip: lambda m, axis=None: flip(m, tuple(range(m.ndim)) if axis is None else axis),
-    np.roll: lambda a, shift, axis=None: roll(a, shift, axis),
-    np.tile: lambda A, reps: tile(A, reps),
     np.copy: lambda a, **kw: clone(a),
     **joining.NUMPY_FUNCTIONS,
 }

@@ -1,0 +1,330 @@
+"""Shape ops beyond the registry sweep: views and version counters, copies that must not alias,
+splits against PyTorch, argument variants, dtype promotion in joins, errors, NumPy dispatch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+
+RNG = np.random.default_rng(0)
+A = RNG.standard_normal((2, 3, 4))
+
+
+def _both(a: np.ndarray = A):
+    return gg.tensor(a, dtype=gg.float64), torch.tensor(a, dtype=torch.float64)
+
+
+def _same(ours, theirs) -> None:
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+
+
+# ---- views share memory and the version counter -------------------------------------------------
+
+VIEWS = [
+    lambda x: x.reshape(6, 4),
+    lambda x: x.view(-1),
+    lambda x: x.view_as(x.reshape(4, 6)),
+    lambda x: x.flatten(1),
+    lambda x: x.unflatten(2, (2, 2)),
+    lambda x: x.unsqueeze(1),
+    lambda x: x[:1].squeeze(0),
+    lambda x: x.permute(2, 0, 1),
+    lambda x: x.transpose(0, 2),
+    lambda x: x.mT,
+    lambda x: x.movedim(0, -1),
+    lambda x: x[:, :1].expand(2, 5, 4),
+    lambda x: x.narrow(1, 1, 2),
+    lambda x: x.split(2, dim=2)[1],
+    lambda x: x.chunk(2, 1)[0],
+    lambda x: x.unbind(1)[2],
+    lambda x: x.tensor_split(3, dim=2)[1],
+]
+
+
+@pytest.mark.parametrize("k", range(len(VIEWS)))
+def test_views_share_memory_and_version_counter(k) -> None:
+    x = gg.tensor(A)
+    v = VIEWS[k](x)
+    assert np.shares_memory(v.data, x.data)
+    assert v._version == x._version == 0
+    x.add_(1.0)
+    assert v._version == 1
+    ref = VIEWS[k](torch.tensor(A) + 1.0)
+    np.testing.assert_allclose(v.data, ref.numpy())
+
+
+def test_modifying_a_view_after_it_was_saved_raises_on_backward() -> None:
+    x = gg.tensor(A, requires_grad=True)
+    y = x * 1.0
+    row = y[0]
+    z = (row * row).sum()
+    y.mul_(2.0)  # bumps the version row shares
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
+
+
+COPIES = [
+    lambda lib, x: x.flip(0),
+    lambda lib, x: x.roll(1, 2),
+    lambda lib, x: x.repeat(1, 1, 1),
+    lambda lib, x: lib.tile(x, (1,)),
+    lambda lib, x: x.clone(),
+    lambda lib, x: lib.cat([x]),
+    lambda lib, x: lib.stack([x]),
+    lambda lib, x: x.mT.contiguous(),
+    lambda lib, x: x.mT.reshape(-1),
+]
+
+
+@pytest.mark.parametrize("k", range(len(COPIES)))
+def test_ops_that_copy_in_torch_do_not_alias(k) -> None:
+    x = gg.tensor(A)
+    y = COPIES[k](gg, x)
+    y.add_(1.0)
+    np.testing.assert_array_equal(x.data, A)
+    assert x._version == 0
+
+
+def test_view_refuses_a_layout_that_needs_a_copy_and_reshape_copies() -> None:
+    x, xt = _both()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.mT.view(-1)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        xt.mT.view(-1)
+    _same(x.mT.reshape(-1), xt.mT.reshape(-1))
+    assert not x.mT.is_contiguous() and x.is_contiguous()
+    assert x.mT.contiguous().is_contiguous()
+    assert x.contiguous() is x
+    assert x.stride() == xt.stride() and x.mT.stride(1) == xt.mT.stride(1)
+
+
+def test_reshape_arguments_and_errors_match_torch() -> None:
+    x, xt = _both()
+    for args in [(4, -1), ([24],), (-1,), ((2, 12),)]:
+        _same(x.reshape(*args), xt.reshape(*args))
+        _same(x.view(*args), xt.view(*args))
+    _same(gg.reshape(x, (3, 8)), torch.reshape(xt, (3, 8)))
+    for bad, msg in [((5, 5), "invalid for input of size 24"), ((-1, -1), "only one dimension")]:
+        with pytest.raises(RuntimeError, match=msg):
+            x.reshape(bad)
+        with pytest.raises(RuntimeError, match=msg):
+            x.view(bad)
+        with pytest.raises(RuntimeError):
+            xt.reshape(bad)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib, x: x.flatten(),
+        lambda lib, x: x.flatten(0, 1),
+        lambda lib, x: x.flatten(-2),
+        lambda lib, x: lib.flatten(x[0, 0, 0]),
+        lambda lib, x: x.ravel(),
+        lambda lib, x: x.unflatten(-1, (2, -1)),
+        lambda lib, x: x[:1].squeeze(),
+        lambda lib, x: x[:1, :, :1].squeeze((0, 2)),
+        lambda lib, x: x.squeeze(1),
+        lambda lib, x: x[0, 0, 0].squeeze(0),
+        lambda lib, x: x.unsqueeze(-1),
+        lambda lib, x: x[0, 0, 0].unsqueeze(0),
+        lambda lib, x: x.permute(-1, 0, 1),
+        lambda lib, x: x.permute((1, 2, 0)),
+        lambda lib, x: x.transpose(-1, 0),
+        lambda lib, x: x[0].t(),
+        lambda lib, x: x[0, 0].t(),
+        lambda lib, x: x[0].T,
+        lambda lib, x: x.movedim((0, 1), (2, 0)),
+        lambda lib, x: lib.moveaxis(x, -1, 0),
+        lambda lib, x: x[:, :1].expand(-1, 3, -1),
+        lambda lib, x: x[0, 0].expand(2, 2, 4),
+        lambda lib, x: lib.broadcast_to(x[0, 0], (3, 4)),
+        lambda lib, x: x.repeat(2, 1, 1, 2),
+        lambda lib, x: lib.tile(x, (2,)),
+        lambda lib, x: x.flip(0, 2),
+        lambda lib, x: lib.flip(x, (-1,)),
+        lambda lib, x: lib.fliplr(x),
+        lambda lib, x: lib.flipud(x),
+        lambda lib, x: x.roll(1),
+        lambda lib, x: x.roll((1, -2), (0, 2)),
+        lambda lib, x: lib.roll(x, -1, -1),
+        lambda lib, x: lib.atleast_2d(x[0, 0]),
+        lambda lib, x: lib.atleast_3d(x[0, :, 0]),
+        lambda lib, x: lib.hstack([x, x]),
+        lambda lib, x: lib.vstack([x[0, 0], x[1, 1]]),
+        lambda lib, x: lib.dstack([x[0], x[1]]),
+        lambda lib, x: lib.column_stack([x[0, :, 0], x[1, :, :2]]),
+    ],
+)
+def test_argument_variants_match_torch(f) -> None:
+    x, xt = _both()
+    _same(f(gg, x), f(torch, xt))
+
+
+# ---- joining and splitting ----------------------------------------------------------------------
+
+
+def test_cat_promotes_dtypes_like_torch() -> None:
+    cases = [
+        (np.float32, np.float64),
+        (np.int64, np.float32),
+        (np.bool_, np.int32),
+        (np.int32, np.int64),
+    ]
+    for a, b in cases:
+        ours = gg.cat([gg.zeros(2, dtype=a), gg.zeros(1, dtype=b)])
+        theirs = torch.cat(
+            [
+                torch.zeros(2, dtype=getattr(torch, np.dtype(a).name)),
+                torch.zeros(1, dtype=getattr(torch, np.dtype(b).name)),
+            ]
+        )
+        assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
+        assert gg.stack([gg.zeros(2, dtype=a), gg.zeros(2, dtype=b)]).dtype == ours.dtype
+
+
+def test_cat_skips_legacy_empty_vectors_and_still_gives_them_a_gradient() -> None:
+    x = gg.ones(2, 3, requires_grad=True)
+    e = gg.zeros(0, requires_grad=True)
+    out = gg.cat([e, x, e], dim=1)
+    assert out.shape == (2, 3)
+    out.sum().backward()
+    assert e.grad.shape == (0,) and x.grad.data.sum() == 6.0
+
+
+def test_cat_and_stack_gradients_reach_each_input() -> None:
+    parts = [RNG.standard_normal((2, n)) for n in (1, 0, 3)]
+    ours = [gg.tensor(p, requires_grad=True) for p in parts]
+    theirs = [torch.tensor(p, requires_grad=True) for p in parts]
+    w = RNG.standard_normal((2, 4))
+    (gg.cat(ours, 1) * gg.tensor(w)).sum().backward()
+    (torch.cat(theirs, 1) * torch.tensor(w)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.data, b.grad.numpy())
+    # a tensor used twice gets both slices
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    (gg.stack([x, x * 3.0], dim=1) * gg.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [7.0, 15.0])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib, x: x.split(2),
+        lambda lib, x: x.split(3, dim=2),
+        lambda lib, x: x.split(5, -1),
+        lambda lib, x: lib.split(x, [1, 0, 2], 1),
+        lambda lib, x: x.chunk(3, 2),
+        lambda lib, x: x.chunk(4, 1),  # 3 rows in 4 chunks: PyTorch returns 3
+        lambda lib, x: lib.chunk(x[:, :0], 2, 1),
+        lambda lib, x: x.unbind(2),
+        lambda lib, x: lib.unbind(x, -3),
+        lambda lib, x: x.tensor_split(3, dim=2),
+        lambda lib, x: lib.tensor_split(x, [1, -1, 10], 2),
+        lambda lib, x: lib.tensor_split(x, (3, 1), 2),
+        lambda lib, x: lib.hsplit(x, 3),
+        lambda lib, x: lib.vsplit(x, [1]),
+        lambda lib, x: lib.split(x.reshape(-1)[:0], 2),
+    ],
+)
+def test_splits_match_torch(f) -> None:
+    x, xt = _both()
+    ours, theirs = f(gg, x), f(torch, xt)
+    assert isinstance(ours, tuple) and len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        _same(a, b)
+
+
+def test_iterating_a_tensor_unbinds_it_with_gradients() -> None:
+    x = gg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    total = sum((row * (i + 1)).sum() for i, row in enumerate(x))
+    total.backward()
+    np.testing.assert_array_equal(x.grad.data, [[1.0, 1.0], [2.0, 2.0]])
+
+
+def test_numpy_functions_dispatch_to_differentiable_shape_ops() -> None:
+    x = gg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    outs = [
+        np.concatenate([x, x], axis=1),
+        np.concatenate([x, x], axis=None),
+        np.stack([x, x]),
+        np.flip(x, 1),
+        np.roll(x, 1),
+        np.tile(x, (2, 1)),
+        np.squeeze(x),
+        np.moveaxis(x, 0, 1),
+        np.ravel(x),
+        np.copy(x),
+    ]
+    for o in outs:
+        assert isinstance(o, gg.Tensor) and o.requires_grad
+    sum(o.sum() for o in outs).backward()
+    np.testing.assert_array_equal(x.grad.data, [[14.0, 14.0, 14.0]])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib: lib.zeros(2, 3).view(5),
+        lambda lib: lib.zeros(2, 3).reshape(-2, 3),
+        lambda lib: lib.zeros(2, 3).permute(0, 0),
+        lambda lib: lib.zeros(2, 3).permute(0),
+        lambda lib: lib.zeros(2, 3).permute(0, 2),
+        lambda lib: lib.zeros(2, 3).transpose(0, 2),
+        lambda lib: lib.zeros(2, 3, 4).t(),
+        lambda lib: lib.zeros(2, 3).expand(-1, 2, 3),
+        lambda lib: lib.zeros(2, 3).expand(4, 3),
+        lambda lib: lib.zeros(2, 3).expand(3),
+        lambda lib: lib.zeros(2, 3).repeat(2),
+        lambda lib: lib.zeros(2, 3).flatten(1, 0),
+        lambda lib: lib.zeros(2, 3).unflatten(1, (2, 2)),
+        lambda lib: lib.zeros(2, 3).squeeze(2),
+        lambda lib: lib.zeros(2, 3).unsqueeze(3),
+        lambda lib: lib.zeros(2, 3).movedim((0, 1), (1,)),
+        lambda lib: lib.zeros(2, 3).movedim((0, 0), (1, 0)),
+        lambda lib: lib.zeros(2, 3).flip(0, 0),
+        lambda lib: lib.zeros(2, 3).roll(1, (0, 1)),
+        lambda lib: lib.fliplr(lib.zeros(3)),
+        lambda lib: lib.cat([lib.zeros(2, 3), lib.zeros(2, 4)]),
+        lambda lib: lib.cat([lib.zeros(2, 3), lib.zeros(3)]),
+        lambda lib: lib.cat([lib.zeros(()), lib.zeros(0)]),
+        lambda lib: lib.cat([]),
+        lambda lib: lib.cat([lib.zeros(2)], dim=1),
+        lambda lib: lib.stack([lib.zeros(2, 3), lib.zeros(2, 4)]),
+        lambda lib: lib.stack([]),
+        lambda lib: lib.zeros(3).split(0),
+        lambda lib: lib.zeros(3).split([1, 1]),
+        lambda lib: lib.zeros(3).chunk(0),
+        lambda lib: lib.zeros(2, 3).narrow(1, 2, 3),
+        lambda lib: lib.zeros(2, 3).narrow(1, -4, 1),
+        lambda lib: lib.zeros(2, 3).narrow(2, 0, 1),
+        lambda lib: lib.zeros(()).unbind(),
+        lambda lib: lib.zeros(2, 3).select(1, 3),
+        lambda lib: lib.zeros(2, 3).select(2, 0),
+    ],
+)
+def test_errors_have_torch_types(f) -> None:
+    with pytest.raises(Exception) as ours:
+        f(gg)
+    with pytest.raises(Exception) as theirs:
+        f(torch)
+    assert isinstance(ours.value, type(theirs.value)), (ours.value, theirs.value)
+
+
+def test_error_messages_name_the_problem() -> None:
+    with pytest.raises(RuntimeError, match=r"Expected size 3 but got size 4 for tensor number 1"):
+        gg.cat([gg.zeros(2, 3), gg.zeros(2, 4)], dim=0)
+    with pytest.raises(RuntimeError, match=r"got \[2, 3\] at entry 0 and \[2, 4\] at entry 1"):
+        gg.stack([gg.zeros(2, 3), gg.zeros(2, 4)])
+    with pytest.raises(RuntimeError, match=r"sum exactly to 3 .* split_sizes=\[1, 1\]"):
+        gg.zeros(3).split([1, 1])
+    with pytest.raises(RuntimeError, match=r"start \(2\) \+ length \(3\) exceeds dimension size"):
+        gg.zeros(2, 3).narrow(1, 2, 3)
+    with pytest.raises(RuntimeError, match=r"\(2, 3\) cannot be expanded to \[4, 3\]"):
+        gg.zeros(2, 3).expand(4, 3)
+    with pytest.raises(RuntimeError, match="duplicate dims"):
+        gg.zeros(2, 3).permute(1, -1)
