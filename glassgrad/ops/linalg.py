@@ -14,6 +14,8 @@ import numpy as np
 
 from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
 from glassgrad.ops.einsum import einsum
+from glassgrad.ops.elementwise import mul
+from glassgrad.ops.shape import reshape
 
 __all__ = [
     "bmm",
@@ -196,7 +198,7 @@ def inner(input: Any, other: Any) -> Tensor:
     """Sum of products over the last dimension of both (a scalar times a tensor for 0-d)."""
     x, y = as_tensor(input), as_tensor(other)
     if x.ndim == 0 or y.ndim == 0:
-        return x * y
+        return mul(x, y)
     return tensordot(x, y, dims=([-1], [-1]))
 
 
@@ -298,8 +300,8 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
             raise RuntimeError(
                 f"tensordot: both dimension lists should have same length, got {da} and {db}"
             )
-        ca = [check_dim("tensordot", d, x.ndim) for d in da]
-        cb = [check_dim("tensordot", d, y.ndim) for d in db]
+        ca = [check_dim("tensordot", int(d), x.ndim) for d in da]
+        cb = [check_dim("tensordot", int(d), y.ndim) for d in db]
         if len(set(ca)) != len(ca) or len(set(cb)) != len(cb):
             raise RuntimeError(f"tensordot: a dimension appears twice in dims {da}, {db}")
     for i, j in zip(ca, cb):
@@ -369,7 +371,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
 def _np_dot(a: Tensor, b: Tensor) -> Tensor:
     """``np.dot``: a's last axis with b's second-to-last (its only one when b is 1-D)."""
     if a.ndim == 0 or b.ndim == 0:
-        return a * b
+        return mul(a, b)
     return tensordot(a, b, dims=([a.ndim - 1], [max(b.ndim - 2, 0)]))
 
 
@@ -384,11 +386,11 @@ METHODS = {
     "outer": outer,
     "ger": ger,
 }
-NUMPY_UFUNCS = {np.matmul: matmul}
-NUMPY_FUNCTIONS = {
+NUMPY_UFUNCS: dict[Any, Any] = {np.matmul: matmul}
+NUMPY_FUNCTIONS: dict[Any, Any] = {
     np.tensordot: lambda a, b, axes=2: tensordot(a, b, dims=axes),
     np.einsum: lambda *operands, optimize=False, **kw: einsum(*operands),
-    np.outer: lambda a, b, out=None: outer(as_tensor(a).reshape(-1), as_tensor(b).reshape(-1)),
+    np.outer: lambda a, b, out=None: outer(reshape(a, (-1,)), reshape(b, (-1,))),
     np.dot: lambda a, b, out=None: _np_dot(as_tensor(a), as_tensor(b)),
     np.inner: inner,
 }

@@ -102,11 +102,14 @@ class Conv(Function):
     # first-order (array) path and dropped after; under create_graph the rule recomputes it
     # from the saved input, so higher derivatives never treat it as a constant.
     __slots__ = ("cols", "spec")
+    cols: Any
+    spec: ConvSpec
 
     @staticmethod
     def forward(ctx: Any, x: Any, w: Any, b: Any, spec: ConvSpec) -> Any:
         cols = spec.im2col(x)
-        if type(ctx) is Conv:
+        recording = type(ctx) is Conv  # not the shared no-grad context: keep nothing there
+        if recording:
             ctx.spec = spec
             ctx.save_for_backward(x, w)
             ctx.cols = cols if ctx.next[1] is not None else None
@@ -128,6 +131,7 @@ class ConvInputGrad(Function):
     """g, w -> the input gradient (a transposed convolution); linear in each of g and w."""
 
     __slots__ = ("spec",)
+    spec: ConvSpec
 
     @staticmethod
     def forward(ctx: Any, g: Any, w: Any, spec: ConvSpec) -> Any:
@@ -149,6 +153,7 @@ class ConvWeightGrad(Function):
     """x, g -> the weight gradient; <ggw, it> = <conv(x, ggw), g> gives both of its gradients."""
 
     __slots__ = ("spec",)
+    spec: ConvSpec
 
     @staticmethod
     def forward(ctx: Any, x: Any, g: Any, spec: ConvSpec) -> Any:
@@ -239,7 +244,9 @@ def _conv_spec(
             f"({_sizes(span)}). Kernel size can't be greater than actual input size"
         )
     out = tuple((pn - s) // st + 1 for pn, s, st in zip(padded, span, stride))
-    return ConvSpec(Window(spatial, kernel, stride, dilation, pads, out), groups, c_in, w_shape)
+    return ConvSpec(
+        Window(spatial, kernel, stride, dilation, pads, out), int(groups), c_in, w_shape
+    )
 
 
 def _convnd(

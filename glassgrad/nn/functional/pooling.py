@@ -18,7 +18,7 @@ import numpy as np
 
 from glassgrad.nn.functional._windows import Window, hashable, ntuple, pooled_size
 from glassgrad.ops._common import Function, Tensor, as_tensor
-from glassgrad.ops.elementwise import where
+from glassgrad.ops.elementwise import mul, where
 from glassgrad.ops.linalg import matmul
 from glassgrad.ops.reductions import mean
 from glassgrad.ops.shape import reshape
@@ -101,6 +101,8 @@ def _unbatched(t: Tensor) -> Tensor:
 
 class PoolGather(Function):
     __slots__ = ("idx", "in_shape")
+    idx: np.ndarray
+    in_shape: tuple[int, ...]
 
     @staticmethod
     def forward(ctx: Any, x: Any, idx: Any) -> Any:
@@ -115,6 +117,7 @@ class PoolGather(Function):
 
 class PoolScatter(Function):
     __slots__ = ("idx",)
+    idx: np.ndarray
 
     @staticmethod
     def forward(ctx: Any, g: Any, idx: Any, shape: Any) -> Any:
@@ -413,7 +416,7 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
             out = matmul(out, m.T)
         else:  # the second-to-last dim: (n_out, n_in) @ (..., n_in, W)
             out = matmul(m, out)
-    return out if out is not x else x * 1
+    return out if out is not x else mul(x, 1)  # a new tensor, as in PyTorch
 
 
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
