@@ -164,8 +164,13 @@ def _ints(draw, d: int, lo: int, hi: int) -> tuple[int, ...]:
     return tuple(draw(st.integers(lo, hi)) for _ in range(d))
 
 
-def conv_sample(d: int, groups: bool = False, same: bool = False, unbatched: bool = False):
-    """(x, w, b or None, stride, padding, dilation, groups) with a kernel that fits the input."""
+def conv_sample(
+    d: int, groups: bool = False, same: bool = False, unbatched: bool = False, extra: int = 3
+):
+    """(x, w, b or None, stride, padding, dilation, groups) with a kernel that fits the input.
+
+    Each spatial size is at least the (dilated) kernel's and at most ``extra`` more.
+    """
 
     def sample(draw):
         gr = draw(st.sampled_from([2, 3])) if groups else 1
@@ -177,7 +182,8 @@ def conv_sample(d: int, groups: bool = False, same: bool = False, unbatched: boo
         span = [dl * (k - 1) + 1 for dl, k in zip(dilation, kernel)]
         pads = [0] * d if same else padding
         size = tuple(
-            draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + 3)) for s, p in zip(span, pads)
+            draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + extra))
+            for s, p in zip(span, pads)
         )
         lead = () if unbatched else (draw(st.integers(0, 2)),)
         x = floats(draw, lead + (gr * cg, *size))
@@ -282,7 +288,7 @@ CONV = [
     _conv("conv2d_unbatched", 2, unbatched=True),
     _conv("conv1d", 1),
     _conv("conv1d_groups_same", 1, groups=True, same=True),
-    _conv("conv3d", 3),
+    _conv("conv3d", 3, extra=1),
     _max_pool("max_pool2d", 2),
     _max_pool("max_pool2d_unbatched", 2, unbatched=True),
     _max_pool("max_pool1d", 1),
