@@ -410,6 +410,15 @@ def test_var_std_with_too_few_elements_warn_and_return_nan_like_torch():
         assert np.isnan(ours.item())
 
 
+def test_var_std_of_empty_slices_second_order():
+    x = gg.zeros(0, 3, dtype=gg.float64, requires_grad=True)
+    for op in ("var", "std"):
+        with pytest.warns(UserWarning, match="degrees of freedom"):
+            out = getattr(gg, op)(x, 0)
+        (g,) = gg.autograd.grad(out.sum(), x, create_graph=True)
+        assert g.shape == (0, 3)
+
+
 def test_std_is_accurate_for_large_offsets():
     data = 1e8 + np.array([1.0, 2.0, 3.0, 4.0])
     grads_match(lambda lib, x: lib.std(x), data, rtol=1e-6)

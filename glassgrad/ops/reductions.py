@@ -182,7 +182,7 @@ class Var(Function):
         (x,) = ctx.saved_tensors
         axes = ctx.axes
         g = unsqueeze(g, axes, ctx.keepdim)
-        if x.size == 0:
+        if np.size(x) == 0:  # (np.size: x is a Tensor under create_graph)
             return np.broadcast_to(g, x.shape), None, None, None
         centered = x - np.sum(x, axis=axes, keepdims=True) / numel(x.shape, axes)
         if ctx.dof > 0:
@@ -207,7 +207,7 @@ class Std(Function):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.axes, ctx.keepdim
         g, out = unsqueeze(g, axes, keepdim), unsqueeze(out, axes, keepdim)
-        if x.size == 0:
+        if np.size(x) == 0:  # (np.size: x is a Tensor under create_graph)
             return np.broadcast_to(g, x.shape), None, None, None
         centered = x - np.sum(x, axis=axes, keepdims=True) / numel(x.shape, axes)
         # 0 where the std is 0 (PyTorch's masked division), not 0/0
