@@ -737,3 +737,28 @@ def test_attention_dropout_uses_the_seeded_generator() -> None:
     assert np.array_equal(a, b) and not np.allclose(a, c)
     q32, k32, v32 = (gg.tensor(t.detach().numpy().astype(np.float32)) for t in (q, k, v))
     assert F.scaled_dot_product_attention(q32, k32, v32, is_causal=True).dtype == gg.float32
+
+
+def test_float32_stays_float32_when_the_default_dtype_is_float64() -> None:
+    gg.set_default_dtype(gg.float64)  # Python floats inside the ops must not promote float32
+    x = gg.tensor(RNG.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    y = gg.tensor(RNG.uniform(0.1, 0.9, (3, 4)).astype(np.float32))
+    t = gg.tensor([0, 1, -100])
+    m = np.ones((3, 3), bool)
+    m[1] = False
+    outs = [
+        F.cross_entropy(x, t, label_smoothing=0.1),
+        F.kl_div(x, y, reduction="batchmean"),
+        F.normalize(x * 0.0),
+        F.binary_cross_entropy(y, y),
+        F.scaled_dot_product_attention(x[:, :3], x[:, :3], x, gg.tensor(m)),
+        F.scaled_dot_product_attention(x, x, x, is_causal=True),
+        F.layer_norm(x, (4,)),
+        F.gelu(x),
+        F.threshold(x, 0.1, 2.0),
+    ]
+    for out in outs:
+        assert out.dtype == gg.float32
+        if out.requires_grad:
+            out.sum().backward()
+    assert x.grad.dtype == gg.float32

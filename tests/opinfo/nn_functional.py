@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+import glassgrad.nn.functional  # noqa: F401  (makes ``glassgrad.nn`` an attribute, like torch.nn)
 from tests.opinfo import OpInfo, away_from, draw_shape, floats, integers
 
 

@@ -78,14 +78,15 @@ def scaled_dot_product_attention(
     factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     scores = (q @ k.transpose(-2, -1)) * factor
 
-    blocked = None  # bool array: positions that take no part
+    # masks become an additive bias of the scores' dtype: 0 where a key takes part, -inf elsewhere
+    dt = scores.dtype
     if is_causal:
-        blocked = ~np.tri(L, S, dtype=bool)
+        scores = scores + np.where(np.tri(L, S, dtype=bool), 0.0, -np.inf).astype(dt)
     elif attn_mask is not None:
         m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if m.dtype == np.bool_:
-            blocked = ~m
-        elif m.dtype == q.dtype:
+            scores = scores + np.where(m, 0.0, -np.inf).astype(dt)
+        elif m.dtype == dt:
             scores = scores + attn_mask
         else:
             raise RuntimeError(
@@ -93,18 +94,14 @@ def scaled_dot_product_attention(
                 f"to match query dtype, but got attn_mask.dtype: {dtypes.name(m.dtype)} and "
                 f"query.dtype: {dtypes.name(q.dtype)} instead."
             )
-    if blocked is not None:
-        from glassgrad.ops.elementwise import where
-
-        scores = where(np.broadcast_to(blocked, scores.shape), float("-inf"), scores)
 
     # Rows with no key left would be NaN; PyTorch returns zeros there (its "safe softmax").
     dead = np.all(scores.data == -np.inf, axis=-1, keepdims=True)
     if dead.any():
         from glassgrad.ops.elementwise import where
 
-        scores = where(dead, 0.0, scores)
-        attn = where(dead, 0.0, softmax(scores, -1))
+        scores = where(dead, np.zeros((), dt), scores)
+        attn = softmax(scores, -1) * (~dead).astype(dt)
     else:
         attn = softmax(scores, -1)
     if dropout_p > 0.0:

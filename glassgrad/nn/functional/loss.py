@@ -271,7 +271,7 @@ def _label_smoothing(
     if ignored.any():
         from glassgrad.ops.elementwise import where
 
-        smooth = where(ignored, 0.0, smooth)
+        smooth = where(ignored, np.zeros((), smooth.dtype), smooth)
     if reduction == "mean":
         if weight is not None:
             denom = float(np.sum(_data(weight)[t[~ignored]]))
@@ -355,7 +355,8 @@ def kl_div(
         loss = exp(t) * (t - x)
     else:  # xlogy(t, t) - t x, with 0 log 0 = 0
         pos = t.data > 0
-        loss = where(pos, t * log(where(pos, t, 1.0)), 0.0) - t * x
+        one, zero = np.ones((), t.dtype), np.zeros((), t.dtype)  # typed: no promotion
+        loss = where(pos, t * log(where(pos, t, one)), zero) - t * x
     if reduction == "batchmean":
         total = loss.sum()
         if x.ndim == 0:

@@ -251,10 +251,10 @@ def normalize(
     s = sum(x * x if p == 2 else abs(x) ** p, d, True)
     zero = s.data == 0  # the norm's gradient at 0 is taken as 0 (PyTorch's choice), not NaN
     if zero.any():
-        s = where(zero, 1.0, s)
+        s = where(zero, np.ones((), s.dtype), s)
     n = s ** (1.0 / p) if p != 2 else s**0.5
     if zero.any():
-        n = where(zero, 0.0, n)
+        n = where(zero, np.zeros((), n.dtype), n)
     return x / clamp(n, min=eps)
 
 
