@@ -23,7 +23,10 @@ def draw_dim(draw, shape, none=True, tuples=True):
     kind = draw(st.sampled_from(kinds))
     if kind == "none":
         return None
-    sign = lambda d: d - max(n, 1) if draw(st.booleans()) else d  # noqa: E731
+
+    def sign(d):  # the same dim, counted from the end half of the time
+        return d - max(n, 1) if draw(st.booleans()) else d
+
     if kind == "int":
         return sign(draw(st.integers(0, max(n - 1, 0))))
     if n == 0:
@@ -41,7 +44,7 @@ def reduced(shape, dim):
 
 
 def reduction(values="floats", none=True, tuples=True, min_side=0, max_dims=3):
-    """(x, dim, keepdim) for x drawn by ``values``: floats, distinct, nonzero or zeros."""
+    """(x, dim, keepdim), x drawn as floats, distinct, nonzero, ties or signed_distinct."""
 
     def sample(draw):
         shape = draw_shape(draw, max_dims=max_dims, min_side=min_side)
