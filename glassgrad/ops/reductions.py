@@ -19,9 +19,20 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops import scans, selection
 from glassgrad.ops._common import Function, Tensor, as_tensor
-from glassgrad.ops._reduce import axes_of, expand_back, numel, require_float, unsqueeze
+from glassgrad.ops._reduce import (
+    add_reduce,
+    axes_of,
+    expand_back,
+    max_reduce,
+    min_reduce,
+    mul_reduce,
+    numel,
+    require_float,
+    unsqueeze,
+)
 from glassgrad.ops.scans import cumprod, cumsum
 from glassgrad.ops.selection import amax, amin, argmax, argmin, max, median, min
+from glassgrad.ops.shape import to
 
 __all__ = [
     "all",
@@ -56,8 +67,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
-        # forwards call the ufunc reductions directly: np.sum's Python wrapper costs more
-        return np.add.reduce(x, axes, x.dtype, None, keepdim)  # dtype given: int32 stays int32
+        return add_reduce(x, axes, x.dtype, None, keepdim)  # dtype given: int32 stays int32
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -70,7 +80,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
-        total = np.add.reduce(x, axes, None, None, keepdim)
+        total = add_reduce(x, axes, None, None, keepdim)
         n = numel(x.shape, axes)
         return total / n if n else np.full(np.shape(total), np.nan, x.dtype)  # PyTorch: NaN
 
@@ -88,7 +98,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.multiply.reduce(x, axes, x.dtype, None, keepdim)
+        out = mul_reduce(x, axes, x.dtype, None, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -121,7 +131,7 @@ def _prod_of_others(x: Any, out: Any, zero: Any, axes: tuple[int, ...]) -> Any:
 def _int_to_long(x: Tensor, dtype: Any) -> Tensor:
     """PyTorch sums and multiplies bools and integers in int64 unless told another dtype."""
     if dtype is not None:
-        return x.to(dtype)
+        return to(x, dtype)
     if x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
         return Tensor._make(x.data.astype(np.int64))
     return x
@@ -142,7 +152,7 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     """Average over ``dim`` (floating-point tensors only, as in PyTorch)."""
     x = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to(x, dtype)
     if x.data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
@@ -220,8 +230,8 @@ class Std(Function):
 
 def _var(x: np.ndarray, axes: tuple[int, ...], dof: Any, keepdim: bool) -> Any:
     """Two-pass variance (mean first, then squared deviations): accurate for large offsets."""
-    centered = x - np.add.reduce(x, axes, None, None, True) / numel(x.shape, axes)
-    return np.add.reduce(centered * centered, axes, None, None, keepdim) / builtins.max(dof, 0)
+    centered = x - add_reduce(x, axes, None, None, True) / numel(x.shape, axes)
+    return add_reduce(centered * centered, axes, None, None, keepdim) / builtins.max(dof, 0)
 
 
 def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, Any]:
@@ -326,12 +336,12 @@ class Logsumexp(Function):
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
         if x.size == 0:
-            out = np.full(np.add.reduce(x, axes, None, None, keepdim).shape, -np.inf, x.dtype)
+            out = np.full(add_reduce(x, axes, None, None, keepdim).shape, -np.inf, x.dtype)
         else:
-            m = np.maximum.reduce(x, axes, None, None, True)
+            m = max_reduce(x, axes, None, None, True)
             m = np.where(np.isinf(m), 0, m)  # all -inf (or an inf) in a slice: shift by 0
             with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices
-                s = np.log(np.add.reduce(np.exp(x - m), axes, None, None, keepdim))
+                s = np.log(add_reduce(np.exp(x - m), axes, None, None, keepdim))
             out = s + (m if keepdim else m.reshape(s.shape))
         ctx.save_for_backward(x, out)
         return out
@@ -364,17 +374,17 @@ class Norm(Function):
     def forward(ctx: Any, x: Any, p: float, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim, ctx.p = axes, keepdim, p
         if p == 2:
-            out = np.sqrt(np.add.reduce(x * x, axes, None, None, keepdim))
+            out = np.sqrt(add_reduce(x * x, axes, None, None, keepdim))
         elif p == 1:
-            out = np.add.reduce(np.abs(x), axes, None, None, keepdim)
+            out = add_reduce(np.abs(x), axes, None, None, keepdim)
         elif p == math.inf:
-            out = np.maximum.reduce(np.abs(x), axes, None, None, keepdim)
+            out = max_reduce(np.abs(x), axes, None, None, keepdim)
         elif p == -math.inf:
-            out = np.minimum.reduce(np.abs(x), axes, None, None, keepdim)
+            out = min_reduce(np.abs(x), axes, None, None, keepdim)
         elif p == 0:
-            out = np.add.reduce(x != 0, axes, x.dtype, None, keepdim)
+            out = add_reduce(x != 0, axes, x.dtype, None, keepdim)
         else:
-            out = np.add.reduce(np.abs(x) ** p, axes, None, None, keepdim) ** (1.0 / p)
+            out = add_reduce(np.abs(x) ** p, axes, None, None, keepdim) ** (1.0 / p)
         ctx.save_for_backward(x, out)
         return out
 
@@ -430,7 +440,7 @@ def norm(
     """
     x = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to(x, dtype)
     require_float("norm", x, "a floating-point or complex")
     ndim = x.data.ndim
     if p is None or p == "fro":

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops.shape import reshape, to
 
 __all__ = ["cumprod", "cumsum"]
 
@@ -88,7 +89,7 @@ def _cumprod_grad_omitting(g: Any, x: Any, axis: int) -> Any:
 def _scan_input(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Tensor, int]:
     x = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to(x, dtype)
     elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
         x = Tensor._make(x.data.astype(np.int64))  # PyTorch scans integers in int64
     return x, check_dim(op, dim, x.data.ndim)
@@ -103,7 +104,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """
     x, axis = _scan_input("cumsum", input, dim, dtype)
     if x.data.ndim == 0:
-        return Cumsum.apply(x.reshape(1), 0).reshape(())
+        return reshape(Cumsum.apply(reshape(x, 1), 0), ())
     return Cumsum.apply(x, axis)
 
 
@@ -111,7 +112,7 @@ def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; the gradient is exact with zeros in the input too."""
     x, axis = _scan_input("cumprod", input, dim, dtype)
     if x.data.ndim == 0:
-        return Cumprod.apply(x.reshape(1), 0).reshape(())
+        return reshape(Cumprod.apply(reshape(x, 1), 0), ())
     return Cumprod.apply(x, axis)
 
 
@@ -120,7 +121,7 @@ METHODS = {"cumsum": cumsum, "cumprod": cumprod}
 
 def _np_flat(a: Any, axis: Any) -> tuple[Any, int]:
     """NumPy scans run over the flattened array when ``axis`` is None."""
-    return (as_tensor(a).reshape(-1), 0) if axis is None else (a, axis)
+    return (reshape(a, -1), 0) if axis is None else (a, axis)
 
 
 NUMPY_FUNCTIONS = {

@@ -13,15 +13,19 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
-from glassgrad.ops._reduce import axes_of, check_nonempty, unsqueeze
+from glassgrad.ops._reduce import axes_of, check_nonempty, max_reduce, min_reduce, unsqueeze
 from glassgrad.ops.elementwise import maximum, minimum
+from glassgrad.ops.shape import reshape
 
 __all__ = ["amax", "amin", "argmax", "argmin", "max", "median", "min"]
 
-# What max/min/median(dim) return: a tuple with .values and .indices, like torch.return_types.
-max_result = namedtuple("max", ("values", "indices"))
-min_result = namedtuple("min", ("values", "indices"))
-median_result = namedtuple("median", ("values", "indices"))
+
+class return_types:
+    """What max/min/median(dim) return: (values, indices) tuples, like ``torch.return_types``."""
+
+    max = namedtuple("max", ("values", "indices"))
+    min = namedtuple("min", ("values", "indices"))
+    median = namedtuple("median", ("values", "indices"))
 
 
 class _TiesShare(Function):
@@ -52,7 +56,7 @@ class Amax(_TiesShare):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.maximum.reduce(x, axes, None, None, keepdim)
+        out = max_reduce(x, axes, None, None, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -63,7 +67,7 @@ class Amin(_TiesShare):
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any, keepdim: bool) -> Any:
         ctx.axes, ctx.keepdim = axes, keepdim
-        out = np.minimum.reduce(x, axes, None, None, keepdim)
+        out = min_reduce(x, axes, None, None, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -114,7 +118,7 @@ class Max(_Select):
     def forward(ctx: Any, x: Any, index: Any, dim: int, keepdim: bool) -> Any:
         ctx.dim, ctx.keepdim, ctx.in_shape = dim, keepdim, x.shape
         ctx.save_for_backward(index)
-        return np.maximum.reduce(x, dim, None, None, keepdim)  # x at index, without a gather
+        return max_reduce(x, dim, None, None, keepdim)  # x at index, without a gather
 
 
 class Min(_Select):
@@ -124,7 +128,7 @@ class Min(_Select):
     def forward(ctx: Any, x: Any, index: Any, dim: int, keepdim: bool) -> Any:
         ctx.dim, ctx.keepdim, ctx.in_shape = dim, keepdim, x.shape
         ctx.save_for_backward(index)
-        return np.minimum.reduce(x, dim, None, None, keepdim)
+        return min_reduce(x, dim, None, None, keepdim)
 
 
 class MedianDim(_Select):
@@ -141,7 +145,7 @@ def _select(op: str, cls: Any, pick: Any, result: Any, x: Tensor, dim: Any, keep
     """(values, indices) along one ``dim``; ``pick(data, d)`` gives indices with keepdims."""
     d = check_dim(op, dim, x.data.ndim)
     if x.data.ndim == 0:  # a 0-d tensor is its own max, at index 0
-        values = cls.apply(x.reshape(1), np.zeros(1, np.int64), 0, False)
+        values = cls.apply(reshape(x, 1), np.zeros(1, np.int64), 0, False)
         return result(values, Tensor._make(np.zeros((), np.int64)))
     if x.shape[d] == 0:
         raise IndexError(
@@ -192,8 +196,8 @@ def _max_min(op: str, input: Any, dim: Any, keepdim: bool, other: Any) -> Any:
             raise TypeError(f"{op}(): keepdim=True needs a dim; use {op}(input, dim, keepdim)")
         return _extreme(op, Amax if op == "max" else Amin, x, None, False)
     if op == "max":
-        return _select(op, Max, _argmax_keep, max_result, x, dim, keepdim)
-    return _select(op, Min, _argmin_keep, min_result, x, dim, keepdim)
+        return _select(op, Max, _argmax_keep, return_types.max, x, dim, keepdim)
+    return _select(op, Min, _argmin_keep, return_types.min, x, dim, keepdim)
 
 
 def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
@@ -223,7 +227,7 @@ def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     x = as_tensor(input)
     if dim is None:
         return Median.apply(x, tuple(range(x.data.ndim)), False)
-    return _select("median", MedianDim, _median_keep, median_result, x, dim, keepdim)
+    return _select("median", MedianDim, _median_keep, return_types.median, x, dim, keepdim)
 
 
 def _arg(op: str, f: Any, input: Any, dim: Any, keepdim: bool) -> Tensor:
