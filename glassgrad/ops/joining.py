@@ -67,15 +67,22 @@ def _tensors(op: str, tensors: Any) -> list[Tensor]:
             f"{type(tensors).__name__}"
         )
     ts = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
-    dt = _result_dtype([t.data for t in ts]) if ts else None
-    return [t if t.data.dtype == dt else t.to(dt) for t in ts]
+    if ts:
+        first = ts[0].data.dtype
+        for t in ts:
+            if t.data.dtype != first:
+                dt = _result_dtype([t.data for t in ts])
+                return [t if t.data.dtype == dt else t.to(dt) for t in ts]
+    return ts
 
 
 def _shape_arg(shape: Any) -> tuple[int, ...]:
     """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+    if len(shape) == 1 and type(shape[0]) is not int:
+        s = shape[0]
+        if isinstance(s, (tuple, list, np.ndarray)):
+            return tuple(s)
+    return shape
 
 
 class Cat(Function):
@@ -115,6 +122,22 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     ts = _tensors("cat", tensors)
     if not ts:
         raise ValueError("cat(): expected a non-empty list of Tensors")
+    shape = ts[0].data.shape
+    nd = len(shape)
+    if nd and -nd <= dim < nd:  # the common case: same dims, sizes differ only along dim
+        d = dim % nd
+        lead, tail = shape[:d], shape[d + 1 :]
+        for t in ts:
+            s = t.data.shape
+            if len(s) != nd or s[:d] != lead or s[d + 1 :] != tail:
+                break
+        else:
+            return Cat.apply(d, (), *ts)
+    return _cat_checked(ts, dim)
+
+
+def _cat_checked(ts: list[Tensor], dim: int) -> Tensor:
+    """``cat`` with PyTorch's checks and its legacy skipping of empty 1-D tensors."""
     for i, t in enumerate(ts):
         if t.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")

@@ -182,8 +182,18 @@ def _dim_args(op: str, x: Tensor, dim: int, index: Any, src_shape: Any = None) -
             f"{op}(): Expected index {list(a.shape)} to be no larger size than src "
             f"{list(src_shape)}"
         )
-    _check_bounds(op, a, d, x.shape[d] if x.ndim else 1)
+    if a.size and a.min() < 0:  # NumPy would wrap these; too-large ones it reports itself
+        _check_bounds(op, a, d, x.shape[d] if x.ndim else 1)
     return d, a
+
+
+def _run(op: str, fn: Any, x: Tensor, d: int, a: np.ndarray, *rest: Any) -> Tensor:
+    """``fn.apply(x, d, a, *rest)``, turning NumPy's out-of-range errors into PyTorch's."""
+    try:
+        return fn.apply(x, d, a, *rest)
+    except (IndexError, ValueError):
+        _check_bounds(op, a, d, x.shape[d] if x.ndim else 1)
+        raise
 
 
 def _zero_d(fn: Any, x: Tensor, dim: int, index: Any, *rest: Any) -> Tensor:
@@ -204,7 +214,7 @@ def gather(input: Any, dim: int, index: Any, *, sparse_grad: bool = False) -> Te
     if x.ndim == 0 and np.ndim(index) == 0:
         return _zero_d(gather, x, dim, index)
     d, a = _dim_args("gather", x, dim, index)
-    return Gather.apply(x, d, a)
+    return _run("gather", Gather, x, d, a)
 
 
 def _src(src: Any, x: Tensor, a: np.ndarray) -> Any:
@@ -247,8 +257,8 @@ def scatter(
     if not is_tensor:  # a number: written as it is (NumPy casts it to x's dtype)
         if np.ndim(src) != 0:
             raise TypeError(f"scatter(): src must be a tensor or a number, got {type(src)}")
-        return Scatter.apply(x, d, a, src.item() if isinstance(src, np.ndarray) else src)
-    return Scatter.apply(x, d, a, _src(src, x, a))
+        return _run("scatter", Scatter, x, d, a, src.item() if isinstance(src, np.ndarray) else src)
+    return _run("scatter", Scatter, x, d, a, _src(src, x, a))
 
 
 def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
@@ -257,7 +267,7 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
     if x.ndim == 0 and np.ndim(index) == 0:
         return _zero_d(scatter_add, x, dim, index, src)
     d, a = _dim_args("scatter_add", x, dim, index, np.shape(src))
-    return ScatterAdd.apply(x, d, a, _src(src, x, a))
+    return _run("scatter_add", ScatterAdd, x, d, a, _src(src, x, a))
 
 
 def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Tensor:

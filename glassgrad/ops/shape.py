@@ -147,7 +147,8 @@ def reshape(input: Any, *shape: Any) -> Tensor:
             [3., 4., 5.]])
     """
     x = input if isinstance(input, Tensor) else as_tensor(input)
-    shape = _shape_arg(shape)
+    if len(shape) == 1 and type(shape[0]) is not int:
+        shape = _shape_arg(shape)
     if shape and min(shape) < -1:  # NumPy would read any negative size as "infer"
         raise _shape_error("reshape", x, shape)
     try:
@@ -157,10 +158,16 @@ def reshape(input: Any, *shape: Any) -> Tensor:
     return _view_of(out, x)
 
 
+def _reshape_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``reshape`` for a shape already known to fit (no parsing, no checks)."""
+    return _view_of(Reshape.apply(x, shape), x)
+
+
 def view(input: Any, *shape: Any) -> Tensor:
     """A view with a new shape; like PyTorch, refuses where the memory layout would need a copy."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
-    shape = _shape_arg(shape)
+    if len(shape) == 1 and type(shape[0]) is not int:
+        shape = _shape_arg(shape)
     if shape and min(shape) < -1:
         raise _shape_error("view", x, shape)
     try:
@@ -189,13 +196,13 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s == e:
         return x
     shp = x.shape
-    return reshape(x, (*shp[:s], math.prod(shp[s : e + 1]), *shp[e + 1 :]))
+    return _reshape_to(x, (*shp[:s], math.prod(shp[s : e + 1]), *shp[e + 1 :]))
 
 
 def ravel(input: Any) -> Tensor:
     """All elements as a 1-D tensor (a view when possible)."""
     x = as_tensor(input)
-    return reshape(x, (x.data.size,))
+    return _reshape_to(x, (x.data.size,))
 
 
 def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
@@ -226,15 +233,15 @@ def squeeze(input: Any, dim: Any = None) -> Tensor:
     else:
         axes = (check_dim("squeeze", dim, x.ndim),)
     drop = {a for a in axes if a < x.ndim and x.shape[a] == 1}
-    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
+    return _reshape_to(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
 
 def unsqueeze(input: Any, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
     x = as_tensor(input)
     d = check_dim("unsqueeze", dim, x.ndim + 1)
-    shape = x.shape[:d] + (1,) + x.shape[d:]
-    return reshape(x, shape)
+    shape = x.data.shape
+    return _reshape_to(x, (*shape[:d], 1, *shape[d:]))
 
 
 # ---- permuting dims -----------------------------------------------------------------------------
@@ -255,15 +262,16 @@ class Permute(Function):
 
 def permute(input: Any, *dims: Any) -> Tensor:
     """Reorder dimensions; the gradient is permuted back by the inverse permutation."""
-    x = as_tensor(input)
-    dims = _shape_arg(dims)
-    n = x.ndim
+    x = input if isinstance(input, Tensor) else as_tensor(input)
+    if len(dims) == 1 and type(dims[0]) is not int:
+        dims = _shape_arg(dims)
+    n = x.data.ndim
     if len(dims) != n:
         raise RuntimeError(
             f"permute(): number of dims don't match: input.dim() = {n} is not equal to "
             f"len(dims) = {len(dims)}"
         )
-    wrapped = tuple(check_dim("permute", d, n) for d in dims)
+    wrapped = tuple([d if 0 <= d < n else check_dim("permute", d, n) for d in dims])
     if len(set(wrapped)) != n:
         raise RuntimeError(f"permute(): duplicate dims are not allowed (got {dims}).")
     return _view_of(Permute.apply(x, wrapped), x)
