@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from glassgrad import autograd, dtypes, ops
+from glassgrad import autograd, dtypes, func, ops
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -76,4 +76,4 @@ int = int32
 Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
-_ = (autograd, dtypes, ops)
+_ = (autograd, dtypes, func, ops)

@@ -28,9 +28,10 @@ settings.load_profile(os.environ.get("GLASSGRAD_HYPOTHESIS_PROFILE", "default"))
 
 @pytest.fixture(autouse=True)
 def _sealed_state():
-    prev = (state.grad_enabled, state.create_graph, state.anomaly, gg.get_default_dtype())
+    prev = (state.grad_enabled, state.create_graph, state.anomaly, state.anomaly_check_nan)
+    dtype = gg.get_default_dtype()
     gg.manual_seed(0)
     np.random.seed(0)
     yield
-    state.grad_enabled, state.create_graph, state.anomaly = prev[:3]
-    gg.set_default_dtype(prev[3])
+    state.grad_enabled, state.create_graph, state.anomaly, state.anomaly_check_nan = prev
+    gg.set_default_dtype(dtype)

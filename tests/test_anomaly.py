@@ -12,7 +12,6 @@ import torch
 
 import glassgrad as gg
 from glassgrad.autograd.anomaly import (
-    _HAS_CHECK_NAN_FLAG,
     detect_anomaly,
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
@@ -163,11 +162,6 @@ def test_create_graph_under_anomaly():
             gg.autograd.grad(y * 0, x, create_graph=True)
 
 
-@pytest.mark.xfail(
-    not _HAS_CHECK_NAN_FLAG,
-    strict=True,
-    reason="needs the engine switch state.anomaly_check_nan (see glassgrad/autograd/anomaly.py)",
-)
 def test_check_nan_false_records_sites_but_does_not_raise():
     x = gg.tensor(0.0, dtype=gg.float64, requires_grad=True)
     with detect_anomaly(check_nan=False), quiet():
@@ -178,11 +172,6 @@ def test_check_nan_false_records_sites_but_does_not_raise():
     assert np.isnan(x.grad.item())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: run_backward only checks nodes with a _trace, so turning anomaly mode on "
-    "for backward alone checks nothing (torch checks); remove this marker once fixed",
-)
 def test_anomaly_on_for_backward_only_still_checks():
     x = gg.tensor(0.0, dtype=gg.float64, requires_grad=True)
     z = gg.sqrt(x) * 0

@@ -401,12 +401,6 @@ def test_grad_of_grad_of_grad_of_a_scalar_function():
     assert abs(g3(x).data[0] - ((6 - v * v) * np.cos(v) - 6 * v * np.sin(v))) < 1e-10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="engine: a 0-d gradient accumulated 3+ times becomes a NumPy scalar (0-d + 0-d) and "
-    "np.add(prev, gi, out=prev) fails; see test_zero_dim_gradient_accumulated_three_times",
-)
 @pytest.mark.parametrize("depth", [2, 3])
 def test_nested_grad_at_a_0d_point(depth):
     f = lambda x: x.sin() * x**2  # noqa: E731
@@ -417,7 +411,6 @@ def test_nested_grad_at_a_0d_point(depth):
     assert_same(ours(x), theirs(to_torch(x)))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="engine bug, see the test above")
 def test_zero_dim_gradient_accumulated_three_times():
     x = gg.tensor(2.0, requires_grad=True)
     y = x.exp()  # a 0-d non-leaf used three times below
@@ -493,12 +486,6 @@ def test_grad_through_jvp_and_vjp():
 # ---- engine gaps that nested transforms run into (each marker goes once the engine is fixed) -----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: autograd.grad(outputs, inputs) runs every node reachable from outputs, not "
-    "only those between outputs and inputs, so it goes on into the graph behind a non-leaf "
-    "input (freed here; in nested transforms it is wasted work on the outer graph)",
-)
 def test_grad_with_respect_to_a_non_leaf_stops_there():
     w = gg.tensor(2.0, requires_grad=True)
     y = w * w
@@ -507,11 +494,6 @@ def test_grad_with_respect_to_a_non_leaf_stops_there():
     assert g.item() == 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: autograd.grad runs the hooks of leaves that are not among its inputs "
-    "(torch does not run nodes that lead to no input)",
-)
 def test_grad_does_not_fire_hooks_of_other_leaves():
     a = gg.tensor(1.0, requires_grad=True)
     b = gg.tensor(2.0, requires_grad=True)

@@ -7,6 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.anomaly import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from glassgrad.autograd.engine import Function, run_backward, state
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -21,13 +27,18 @@ __all__ = [
     "Function",
     "GradcheckError",
     "backward",
+    "detect_anomaly",
     "enable_grad",
+    "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]
 
@@ -159,3 +170,6 @@ def grad(
 
 
 _ = state
+
+
+from glassgrad.autograd import functional  # noqa: E402  (it needs grad, defined above)

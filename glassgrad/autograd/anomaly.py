@@ -35,20 +35,13 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# check_nan=False needs its own engine switch, ``state.anomaly_check_nan``, read by the backward
-# walk next to ``state.anomaly``. Engines without it always check (as if check_nan=True).
-_HAS_CHECK_NAN_FLAG = hasattr(state, "anomaly_check_nan")
-
-
 def _get() -> tuple[bool, bool]:
-    check_nan = state.anomaly_check_nan if _HAS_CHECK_NAN_FLAG else True  # type: ignore[attr-defined]
-    return bool(state.anomaly), check_nan
+    return bool(state.anomaly), bool(state.anomaly_check_nan)
 
 
 def _set(mode: bool, check_nan: bool) -> None:
     state.anomaly = mode
-    if _HAS_CHECK_NAN_FLAG:
-        state.anomaly_check_nan = check_nan  # type: ignore[attr-defined]
+    state.anomaly_check_nan = check_nan
 
 
 def is_anomaly_enabled() -> bool:

@@ -18,6 +18,7 @@ same rule then records a differentiable graph of the backward pass.
 
 from __future__ import annotations
 
+import os
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
@@ -29,12 +30,13 @@ import numpy as np
 class _State:
     """Global switches read on every op; kept in one object so a lookup is one attribute access."""
 
-    __slots__ = ("anomaly", "create_graph", "grad_enabled", "inplace_epoch")
+    __slots__ = ("anomaly", "anomaly_check_nan", "create_graph", "grad_enabled", "inplace_epoch")
 
     def __init__(self) -> None:
         self.grad_enabled = True  # record ops into the graph?
         self.create_graph = False  # are backward rules being run on Tensors (higher order)?
         self.anomaly = False  # remember where each op was created and check gradients for NaN?
+        self.anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
         self.inplace_epoch = 0  # counts in-place modifications; unchanged => no version checks
 
 
@@ -66,9 +68,18 @@ _VERSION_0 = (0,)
 
 
 class _NoGradContext:
-    """Stand-in ``ctx`` when nothing is recorded: saving and attributes go nowhere."""
+    """Stand-in ``ctx`` when nothing is recorded: saving goes nowhere.
+
+    Built-in ops share one instance; a user's Function gets a fresh one per call, with
+    ``needs_input_grad`` all False, so attributes it sets don't outlive the call.
+    """
 
     needs_input_grad: tuple[bool, ...] = ()
+
+    def __init__(self, nargs: int = 0) -> None:
+        if nargs:
+            self.needs_input_grad = (False,) * nargs
+
     # forwards may store ``ctx._saved`` directly; here that keeps nothing alive
     _saved = property(lambda self: (), lambda self, value: None)
 
@@ -80,6 +91,7 @@ class _NoGradContext:
 
 
 _NO_GRAD_CTX = _NoGradContext()
+_NON_DIFFERENTIABLE: list[Any] = []  # marker stored by mark_non_differentiable()
 
 
 class Function:
@@ -100,8 +112,16 @@ class Function:
 
     ``Cube.apply(t)`` runs it on a Tensor and, if ``t`` requires grad, records an instance of
     ``Cube`` (the context, which is also the graph node) as the result's ``grad_fn``.
-    Rules must save only inputs, the output, or values with zero derivative (masks, indices):
-    with ``create_graph=True`` inputs and output are handed back as differentiable Tensors.
+
+    The contract: ``apply`` hands ``forward`` each Tensor argument's array (``.data``) and other
+    arguments unchanged; ``forward`` returns one array. ``backward`` receives ``g`` and
+    ``ctx.saved_tensors`` as arrays, or as Tensors under ``create_graph=True``, and returns one
+    gradient per forward argument (None where there is none; a gradient in a broadcast shape is
+    summed back by the engine). ``ctx.needs_input_grad`` says which arguments need one. Extra
+    state goes in ctx attributes. Write ``backward`` with NumPy functions and operators (or
+    glassgrad ops), never in place, and save only inputs, the output, or values with zero
+    derivative (masks, indices): under ``create_graph`` inputs and output are handed back as
+    differentiable Tensors, so the rule differentiates itself.
     """
 
     __slots__ = (
@@ -131,14 +151,16 @@ class Function:
                 fn = x.grad_fn
                 ctx = _new_tensor(cls)
                 ctx._saved = ()
+                ctx._hooks = None
                 if n == 1:
                     ctx.next = [x if fn is None else fn]
                     return _recorded(ctx, cls.forward(ctx, x.data), args)
                 ctx.next = [x if fn is None else fn, None]
                 return _recorded(ctx, cls.forward(ctx, x.data, args[1]), args)
+            nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
             if n == 1:
-                return _constant(cls.forward(_NO_GRAD_CTX, x.data))
-            return _constant(cls.forward(_NO_GRAD_CTX, x.data, args[1]))
+                return _constant(cls.forward(nctx, x.data))
+            return _constant(cls.forward(nctx, x.data, args[1]))
 
         datas = []
         edges = []
@@ -155,9 +177,11 @@ class Function:
                 datas.append(a)
             edges.append(None)
         if not (record and state.grad_enabled):
-            return _constant(cls.forward(_NO_GRAD_CTX, *datas))
+            nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
+            return _constant(cls.forward(nctx, *datas))
         ctx = _new_tensor(cls)
         ctx._saved = ()
+        ctx._hooks = None
         ctx.next = edges
         return _recorded(ctx, cls.forward(ctx, *datas), args)
 
@@ -165,6 +189,10 @@ class Function:
     def save_for_backward(self, *values: Any) -> None:
         """Keep inputs, the output, or masks/indices for ``backward``; nothing else."""
         self._saved = values
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """Declare the output not differentiable (e.g. indices): it won't require grad."""
+        self._hooks = _NON_DIFFERENTIABLE
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -198,9 +226,10 @@ class Function:
 
     # ---- introspection, PyTorch-style ----------------------------------------------------------
     def name(self) -> str:
-        """PyTorch's name for this node, e.g. ``MulBackward0``."""
+        """PyTorch's name for this node: ``MulBackward0``, or ``CubeBackward`` for a user's op."""
         cls = type(self)
-        return (cls.op_name or cls.__name__) + "Backward0"
+        suffix = "Backward0" if cls.__dictoffset__ == 0 else "Backward"
+        return (cls.op_name or cls.__name__) + suffix
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
@@ -226,10 +255,19 @@ class Function:
         return f"<{self.name()} object at {hex(id(self))}>"
 
 
+def _as_output(out: Any, cls: type) -> np.ndarray:
+    if isinstance(out, (tuple, list)):
+        raise TypeError(
+            f"{cls.__name__}.forward returned a {type(out).__name__}; a glassgrad Function "
+            "returns a single array (split multi-output ops into one Function per output)"
+        )
+    return np.asarray(out)
+
+
 def _constant(out: Any) -> Any:
     """Wrap a forward's result as a tensor outside the graph."""
     t = _new_tensor(Tensor)
-    t.data = out if type(out) is np.ndarray else np.asarray(out)
+    t.data = out if type(out) is np.ndarray else _as_output(out, Tensor)
     t.grad_fn = t._grad = None
     t.requires_grad = False
     t._vc = [0]
@@ -239,14 +277,15 @@ def _constant(out: Any) -> Any:
 def _recorded(ctx: Function, out: Any, args: tuple[Any, ...]) -> Any:
     """Wrap a forward's result as a tensor whose ``grad_fn`` is ``ctx``, and finish the node."""
     if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
-        raw, out = out, np.asarray(out)
+        raw, out = out, _as_output(out, type(ctx))
         if ctx._saved:
             ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+    if ctx._hooks is not None:  # forward called mark_non_differentiable()
+        return _constant(out)
     ctx.shape = out.shape
     ctx.dtype = dtype = out.dtype
     if dtype.kind not in "fc":
         raise TypeError(f"{type(ctx).__name__}: a differentiable op returned dtype {dtype}")
-    ctx._hooks = None
     result = _new_tensor(Tensor)
     result.data = out
     result.grad_fn = ctx
@@ -321,10 +360,13 @@ def _resolve_saved(
     return tuple(refs), tuple(versions), vc, state.inplace_epoch
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _creation_site() -> traceback.FrameSummary | None:
-    """The innermost frame outside glassgrad: the user's line that created the op."""
+    """The innermost frame outside the glassgrad package: the user's line that created the op."""
     for frame in reversed(traceback.extract_stack()[:-2]):
-        if "/glassgrad/" not in frame.filename.replace("\\", "/"):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return frame
     return None
 
@@ -359,6 +401,12 @@ def _shape_error(node: Any, i: int, got: tuple, want: tuple) -> RuntimeError:
     )
 
 
+def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b as an array (NumPy gives a scalar for two 0-d arrays, which can't be added into)."""
+    s = a + b
+    return s if type(s) is np.ndarray else np.asarray(s)
+
+
 def _check_versions(node: Function) -> None:
     if node._saved is None:
         return  # released: reading saved_tensors raises the retain_graph error
@@ -384,7 +432,7 @@ def _check_finite(node: Function, grads: Sequence[Any]) -> None:
             continue
         arr = g.data if isinstance(g, Tensor) else g
         if not np.all(np.isfinite(arr)):
-            site = node._trace
+            site = getattr(node, "_trace", None)
             where = (
                 f"\n  the op was created at {site.filename}:{site.lineno}\n    {site.line}"
                 if site is not None
@@ -457,6 +505,8 @@ def run_backward(
     grads: dict[Any, Any] = {}
     owned: set[int] = set()  # id of node grads the engine allocated itself (safe to add into)
     capturing = capture is not None
+    # For autograd.grad: the nodes below which some captured tensor lies; only they run.
+    leads = _leading_to(roots, capture_nodes, capture_leaves) if capturing else None
 
     for r, g in zip(roots, root_grads):
         n = r.grad_fn
@@ -464,7 +514,8 @@ def run_backward(
             _to_leaf(r, g, True, capturing, capture_leaves, captured)
         else:
             prev = grads.get(n)
-            grads[n] = g if prev is None else prev + g
+            grads[n] = g if prev is None else (prev + g if create_graph else _plus(prev, g))
+
     ready = []
     for r in roots:
         n = r.grad_fn
@@ -480,7 +531,7 @@ def run_backward(
         elif id(e) in owned:
             np.add(prev, gi, out=prev)
         else:
-            grads[e] = prev + gi
+            grads[e] = _plus(prev, gi)
             owned.add(id(e))
 
     prev_create = state.create_graph
@@ -503,6 +554,17 @@ def run_backward(
                         deps[e] = left
                         if left == 0:
                             ready.append(e)
+            elif capturing and node not in leads:  # nothing to find below: capture and stop
+                if node._hooks is not None:
+                    g = _run_hooks(node._hooks, g, node.shape, node.name())
+                if node in capture_nodes:
+                    captured[capture_nodes[node]] = g
+                for e in edges:
+                    if e is not None and not isinstance(e, Tensor):
+                        left = deps[e] - 1
+                        deps[e] = left
+                        if left == 0:
+                            ready.append(e)
             else:
                 if node._hooks is not None:
                     g = _run_hooks(node._hooks, g, node.shape, node.name())
@@ -519,7 +581,7 @@ def run_backward(
                         f"{node.name()}: backward returned {len(gin)} gradients but forward "
                         f"took {len(edges)} inputs; return one per input (None for no gradient)"
                     )
-                if anomaly and getattr(node, "_trace", None) is not None:
+                if anomaly and state.anomaly_check_nan:
                     _check_finite(node, gin)
                 for e, gi in zip(edges, gin):
                     if e is None:
@@ -547,11 +609,13 @@ def run_backward(
                             nxt_g = gi
                         elif gi is None:
                             nxt_g = prev
-                        elif not create_graph and id(e) in owned:
+                        elif create_graph:
+                            nxt_g = prev + gi
+                        elif id(e) in owned:
                             nxt_g = prev
                             np.add(prev, gi, out=prev)
                         else:
-                            nxt_g = prev + gi
+                            nxt_g = _plus(prev, gi)
                     else:
                         if gi is not None:
                             store(e, gi)
@@ -574,6 +638,32 @@ def run_backward(
     return [captured.get(k) for k in range(len(capture))]
 
 
+def _leading_to(roots: Sequence[Any], nodes: dict[Any, int], leaves: dict[int, int]) -> set[Any]:
+    """Nodes from which a captured node or leaf can be reached (children visited first)."""
+    order: list[Any] = []
+    seen: set[Any] = set()
+    stack = [(r.grad_fn, False) for r in roots if r.grad_fn is not None]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            order.append(n)
+            continue
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.append((n, True))
+        stack.extend((e, False) for e in n.next if e is not None and not isinstance(e, Tensor))
+    leads: set[Any] = set()
+    for n in order:
+        for e in n.next:
+            if e is None:
+                continue
+            if id(e) in leaves if isinstance(e, Tensor) else (e in nodes or e in leads):
+                leads.add(n)
+                break
+    return leads
+
+
 def _to_leaf(
     leaf: Any,
     g: Any,
@@ -583,6 +673,8 @@ def _to_leaf(
     captured: dict[int, Any],
 ) -> None:
     """A gradient reached a leaf: run its hooks, then add it into ``.grad`` (or capture it)."""
+    if capturing and id(leaf) not in capture_leaves:
+        return
     hooks = getattr(leaf, "_hooks", None)
     if hooks:
         g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor")
