@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from glassgrad import autograd, dtypes, func, ops
+from glassgrad import autograd, dtypes, func, nn, ops
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -61,6 +61,8 @@ from glassgrad.dtypes import (
     set_default_dtype,
     uint8,
 )
+from glassgrad.nn.functional.activation import METHODS as _ACTIVATION_METHODS
+from glassgrad.nn.functional.activation import log_softmax, softmax
 from glassgrad.ops.elementwise import *
 from glassgrad.ops.elementwise import abs, pow, round
 from glassgrad.ops.indexing import *
@@ -70,10 +72,13 @@ from glassgrad.ops.reductions import sum
 from glassgrad.ops.shape import *
 from glassgrad.tensor import Tensor
 
+for _name, _fn in _ACTIVATION_METHODS.items():  # Tensor.softmax, Tensor.log_softmax
+    setattr(Tensor, _name, _fn)
+
 float = float32
 bool = bool_
 int = int32
 Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
-_ = (autograd, dtypes, func, ops)
+_ = (autograd, dtypes, func, nn, ops)
