@@ -42,11 +42,10 @@ def _float_inputs(args):
     return [t for t in args if hasattr(t, "requires_grad") and t.requires_grad]
 
 
-@pytest.mark.parametrize("op", ALL, ids=lambda o: o.name)
+# ops whose result is random (dropout) are compared with torch by their own statistical tests
+@pytest.mark.parametrize("op", [o for o in ALL if o.check_torch], ids=lambda o: o.name)
 @given(data=st.data())
 def test_forward_and_backward_match_torch(op: OpInfo, data) -> None:
-    if not op.check_torch:
-        pytest.skip(f"{op.name} has no PyTorch counterpart")
     args = op.sample(data.draw)
     ours = _convert(gg, args, np.float64)
     theirs = _convert(torch, args, np.float64)

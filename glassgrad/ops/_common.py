@@ -123,6 +123,10 @@ def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
     """``dim`` as a sorted tuple of non-negative axes; None means every axis."""
     if dim is None:
         return tuple(range(ndim))
+    if ndim == 0:  # a 0-d tensor accepts dim 0 / -1 (PyTorch), and has no axis to reduce
+        for d in dim if isinstance(dim, (list, tuple)) else (dim,):
+            check_dim(op, d, 0)
+        return ()
     if isinstance(dim, (list, tuple)):
         if len(dim) == 0:
             return tuple(range(ndim))
