@@ -12,3 +12,4 @@ from glassgrad.ops.linalg import linear
 __all__ = ["linear", "relu", "sigmoid", "tanh"]
 for _m in ("activation", "attention", "conv", "loss", "norm", "pooling"):
     __all__ += __import__(f"glassgrad.nn.functional.{_m}", fromlist=["__all__"]).__all__
+__all__ = sorted(set(__all__))
