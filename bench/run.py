@@ -299,7 +299,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="comma-separated workloads, e.g. w1,w3 (default: all)")
     ap.add_argument("--budget", type=float, default=1.5, help="seconds of timing per impl")
-    ap.add_argument("--rounds", type=int, default=2, help="alternations of the two processes")
+    ap.add_argument("--rounds", type=int, default=4, help="alternations of the two processes")
     ap.add_argument("--profile", nargs="+", metavar="W", help="cProfile glassgrad in workloads W")
     ap.add_argument("--top", type=int, default=15, help="functions shown by --profile")
     args = ap.parse_args()
