@@ -165,8 +165,10 @@ def profile_workload(mod: Any, seconds: float, top: int) -> None:
     import cProfile
     import pstats
 
-    model = mod.build("glassgrad", mod.setup())
-    model.check()
+    model, result = build_checked(mod, "glassgrad", mod.setup())
+    if model is None:
+        print(f"# {mod.TITLE}: glassgrad not available: {result['error']}")
+        return
     fns = list(model.timers.values())
     for fn in fns:
         fn()
