@@ -80,23 +80,28 @@ def _fast(t: Tensor, *args: Any) -> bool:
     return not state.grad_enabled or not (t.requires_grad or any(_requires(a) for a in args))
 
 
-def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
-    """self += alpha * other, in place."""
-    from glassgrad.ops.elementwise import add
-
+def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> Tensor:
+    """self = ufunc(self, alpha * other) in place: add_ and sub_."""
     if _fast(self, other):
-        _check_leaf(self, "add_")
+        _check_leaf(self, op)
         o = _data(other)
         if alpha != 1:
             o = o * alpha
-        np.add(self.data, o, out=self.data, casting="same_kind")
+        ufunc(self.data, o, out=self.data, casting="same_kind")
         return _bump(self)
-    return apply_inplace(self, "add_", add, other, alpha=alpha)
+    from glassgrad.ops.elementwise import add, sub
+
+    return apply_inplace(self, op, add if ufunc is np.add else sub, other, alpha=alpha)
+
+
+def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    """self += alpha * other, in place."""
+    return _accumulate_(self, "add_", np.add, other, alpha)
 
 
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     """self -= alpha * other, in place."""
-    return add_(self, other, alpha=-alpha)
+    return _accumulate_(self, "sub_", np.subtract, other, alpha)
 
 
 def mul_(self: Tensor, other: Any) -> Tensor:
