@@ -28,11 +28,11 @@ def _swap(f):  # reflected operator: other OP self
 
 _OPERATORS = {
     "__add__": _e.add,
-    "__radd__": _swap(_e.add),
+    "__radd__": _e.add,  # commutative: one call layer less than _swap
     "__sub__": _e.sub,
     "__rsub__": _swap(_e.sub),
     "__mul__": _e.mul,
-    "__rmul__": _swap(_e.mul),
+    "__rmul__": _e.mul,
     "__truediv__": _e.div,
     "__rtruediv__": _swap(_e.div),
     "__floordiv__": _e.floor_divide,

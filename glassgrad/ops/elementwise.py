@@ -381,13 +381,11 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     >>> gg.add(gg.tensor([1.0, 2.0]), 1.0)
     tensor([2., 3.])
     """
-    if (
-        type(other) in _FAST_SCALAR
-        and alpha == 1
-        and isinstance(input, Tensor)
-        and input.requires_grad
-    ):
-        return AddScalar.apply(input, other)  # the common case, without the general dispatch
+    if alpha == 1 and isinstance(input, Tensor):  # the common cases, without general dispatch
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+            return AddScalar.apply(input, other)
+        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+            return Add.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands("add", input, other)
@@ -400,13 +398,11 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
 
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other."""
-    if (
-        type(other) in _FAST_SCALAR
-        and alpha == 1
-        and isinstance(input, Tensor)
-        and input.requires_grad
-    ):
-        return AddScalar.apply(input, -other)
+    if alpha == 1 and isinstance(input, Tensor):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+            return AddScalar.apply(input, -other)
+        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+            return Sub.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands("sub", input, other)
@@ -423,8 +419,11 @@ def rsub(input: Any, other: Any) -> Tensor:
 
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
-    if type(other) in _FAST_SCALAR and isinstance(input, Tensor) and input.requires_grad:
-        return MulScalar.apply(input, other)
+    if isinstance(input, Tensor):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+            return MulScalar.apply(input, other)
+        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+            return Mul.apply(input, other)
     a, b = binary_operands("mul", input, other)
     if type(b) in _NUMBER:
         return MulScalar.apply(a, b)
