@@ -148,7 +148,7 @@ def grad(
         retain_graph = create_graph
     seeds = [_root_grad(o, g, create_graph, "grad") for o, g in zip(outs, grads)]
     got = run_backward(outs, seeds, retain_graph, create_graph, capture=ins) or []
-    result = []
+    result: list[Any] = []
     for i, (t, g) in enumerate(zip(ins, got)):
         if g is None:
             if materialize_grads:

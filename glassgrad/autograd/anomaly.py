@@ -35,6 +35,7 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def _get() -> tuple[bool, bool]:
     return bool(state.anomaly), bool(state.anomaly_check_nan)
 

@@ -137,6 +137,14 @@ class Function:
 
     forward: Callable[..., Any]
     backward: Callable[..., Any]
+    # slots, annotated for type checkers
+    next: list[Any]
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    _saved: Any
+    _meta: Any
+    _hooks: Any
+    _trace: Any
     op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
 
     # ---- recording --------------------------------------------------------------------------
@@ -234,7 +242,7 @@ class Function:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Where gradients go next: ``(node, 0)``, ``(AccumulateGrad, 0)`` or ``(None, 0)``."""
-        out = []
+        out: list[tuple[Any, int]] = []
         for e in self.next:
             if e is None:
                 out.append((None, 0))
@@ -506,7 +514,7 @@ def run_backward(
     owned: set[int] = set()  # id of node grads the engine allocated itself (safe to add into)
     capturing = capture is not None
     # For autograd.grad: the nodes below which some captured tensor lies; only they run.
-    leads = _leading_to(roots, capture_nodes, capture_leaves) if capturing else None
+    leads = _leading_to(roots, capture_nodes, capture_leaves) if capturing else set()
 
     for r, g in zip(roots, root_grads):
         n = r.grad_fn

@@ -79,5 +79,7 @@ for _family in FAMILIES:
         getattr(_family, "NUMPY_UFUNCS", {}), getattr(_family, "NUMPY_FUNCTIONS", {})
     )
 
-Tensor.T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
-Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+_T = property(lambda self: shape.permute(self, *reversed(range(self.ndim))))
+_mT = property(lambda self: shape.transpose(self, -2, -1))
+Tensor.T = _T  # type: ignore[assignment]
+Tensor.mT = _mT  # type: ignore[assignment]

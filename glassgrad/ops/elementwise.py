@@ -126,7 +126,7 @@ def _unary(name: str, f: Callable[[Any], Any], rule: Rule, uses: str, doc: str) 
             x, out = ctx.saved_tensors
             return rule(g, x, out)
 
-    cls = type(
+    cls: Any = type(
         name.title().replace("_", ""),
         (Function,),
         {

@@ -124,7 +124,7 @@ def _normalize(index: Any, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], int
         return (index, ...), BASIC  # the Ellipsis keeps NumPy returning views, never scalars
     if t is slice and (index.step is None or index.step > 0):
         return (index, ...), BASIC
-    entries = [
+    entries: list[Any] = [
         e if type(e) is int or (type(e) is slice and (e.step is None or e.step > 0)) else _entry(e)
         for e in _as_tuple(index)
     ]
@@ -169,7 +169,8 @@ def _numpy_order_differs(entries: list[Any]) -> bool:
 
 def _torch_order(entries: list[Any], shape: tuple[int, ...]) -> tuple[Any, ...]:
     """PyTorch's two steps (ints and slices, then arrays) as one all-array NumPy index (rare)."""
-    first, then = [], []
+    first: list[Any] = []
+    then: list[Any] = []
     for e in entries:
         if type(e) is int:
             first.append(e)

@@ -472,7 +472,7 @@ def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
     """Shift elements cyclically along ``dims`` (over the flattened tensor if None)."""
     x = as_tensor(input)
     one = isinstance(shifts, (int, np.integer))
-    s = int(shifts) if one else tuple(int(v) for v in shifts)
+    s: Any = int(shifts) if one else tuple(int(v) for v in shifts)
     if dims is None:
         if not one and len(s) != 1:
             raise RuntimeError(f"roll: shifts {list(s)} need matching dims, got dims=None")

@@ -132,7 +132,7 @@ SmoothL1Loss = _pointwise_loss(
 
 
 def _pointwise(
-    op: str, fn: type, input: Any, target: Any, reduction: str, param: float, weight: Any = None
+    op: str, fn: Any, input: Any, target: Any, reduction: str, param: float, weight: Any = None
 ) -> Tensor:
     x, y = binary_operands(op, input, target)
     x = _float_input(op, x)

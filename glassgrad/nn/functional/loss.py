@@ -150,6 +150,7 @@ def _class_targets(op: str, x: Tensor, target: Any, ignore_index: int) -> tuple:
                 f"[0, {n_classes - 1}] for an input with {n_classes} classes (shape "
                 f"{tuple(x.shape)}), or equal ignore_index={ignore_index}"
             )
+    index: tuple[Any, ...]
     if nd == 1:
         index = (t,)
     elif nd == 2:
