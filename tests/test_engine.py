@@ -308,8 +308,13 @@ def test_backward_of_something_without_graph_explains() -> None:
 
 
 def test_shapes_that_do_not_broadcast_name_the_op_and_shapes() -> None:
-    with pytest.raises(ValueError, match=r"\(2,3\).*\(4,\)|\(2, 3\).*\(4,\)"):
+    msg = r"add: the shapes of its inputs, \(2, 3\) \(float32\) and \(4,\) \(float32\), do not"
+    with pytest.raises(RuntimeError, match=msg):
         gg.ones(2, 3) + gg.ones(4)
+    with pytest.raises(RuntimeError, match=r"maximum: .*\(2,\).*\(3,\)"):
+        gg.maximum(gg.ones(2, requires_grad=True), gg.ones(3))
+    with pytest.raises(RuntimeError):  # PyTorch raises RuntimeError too
+        torch.ones(2, 3) + torch.ones(4)
 
 
 def test_matmul_inner_dimension_error() -> None:

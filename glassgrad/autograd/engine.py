@@ -146,11 +146,21 @@ class Function:
     _hooks: Any
     _trace: Any
     op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
+    broadcasts = False  # elementwise ops: NumPy's broadcasting errors are reworded to name them
 
     # ---- recording --------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
+        try:
+            return cls._apply(*args)
+        except ValueError as e:
+            if not cls.broadcasts or "could not be broadcast" not in str(e):
+                raise
+            raise RuntimeError(_broadcast_message(cls, args)) from None
+
+    @classmethod
+    def _apply(cls, *args: Any) -> Any:
         n = len(args)
         x = args[0] if n else None
         if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
@@ -261,6 +271,23 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+def _broadcast_message(cls: type, args: tuple[Any, ...]) -> str:
+    shapes = [
+        f"{tuple(np.shape(_data_of(a)))} ({np.asarray(_data_of(a)).dtype})"
+        for a in args
+        if isinstance(a, (Tensor, np.ndarray))
+    ]
+    name = (getattr(cls, "op_name", None) or cls.__name__).lower()
+    return (
+        f"{name}: the shapes of its inputs, {' and '.join(shapes)}, do not broadcast together "
+        "(trailing dimensions must be equal or 1)"
+    )
+
+
+def _data_of(a: Any) -> Any:
+    return a.data if isinstance(a, Tensor) else a
 
 
 def _as_output(out: Any, cls: type) -> np.ndarray:

@@ -229,6 +229,7 @@ _round0 = _unary("round", np.round, lambda g, x, y: g * 0, "out", "Round half to
 
 class Add(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -241,6 +242,7 @@ class Add(Function):
 
 class Sub(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -253,6 +255,7 @@ class Sub(Function):
 
 class Mul(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -268,6 +271,7 @@ class Mul(Function):
 
 class Div(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -284,6 +288,7 @@ class Div(Function):
 
 class Pow(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -491,6 +496,7 @@ def remainder(input: Any, other: Any) -> Tensor:
 
 class Maximum(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -507,6 +513,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -537,6 +544,7 @@ fmax, fmin = maximum, minimum
 
 class Clamp(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, lo: Any, hi: Any) -> Any:
@@ -581,6 +589,7 @@ clip = clamp
 
 class Where(Function):
     __slots__ = ()
+    broadcasts = True
 
     @staticmethod
     def forward(ctx: Any, cond: Any, x: Any, y: Any) -> Any:
