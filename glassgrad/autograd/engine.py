@@ -710,7 +710,7 @@ def _to_leaf(
     """A gradient reached a leaf: run its hooks, then add it into ``.grad`` (or capture it)."""
     if capturing and id(leaf) not in capture_leaves:
         return
-    hooks = getattr(leaf, "_hooks", None)
+    hooks = getattr(leaf, "_hooks_", None)  # the slot behind Tensor._hooks
     if hooks:
         g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor")
         passthrough = True

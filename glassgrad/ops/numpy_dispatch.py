@@ -30,8 +30,17 @@ def _unwrap_out(kwargs: dict[str, Any]) -> None:
     kwargs.pop("out", None)
 
 
+_REDUCERS = {"add": "sum", "multiply": "prod", "maximum": "amax", "minimum": "amin"}
+
+
 def ufunc(uf: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     _unwrap_out(kwargs)
+    if method == "reduce" and uf.__name__ in _REDUCERS:  # np.add.reduce(t, axis) -> sum
+        (x,) = inputs
+        axis = kwargs.get("axis", 0)
+        return getattr(x, _REDUCERS[uf.__name__])(
+            tuple(range(x.ndim)) if axis is None else axis, kwargs.get("keepdims", False)
+        )
     if method != "__call__":
         raise TypeError(f"glassgrad: np.{uf.__name__}.{method} is not supported on Tensors")
     op = _UFUNCS.get(uf)

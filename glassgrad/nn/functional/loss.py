@@ -137,12 +137,12 @@ def _class_targets(op: str, x: Tensor, target: Any, ignore_index: int) -> tuple:
         )
     n_classes = x.shape[0 if nd == 1 else 1]
     ignored = None
-    if t.size:
-        lo, hi = t.min(), t.max()
+    if t.size:  # (ufunc reductions: the .min()/.max() wrappers cost more than the work here)
+        lo, hi = np.minimum.reduce(t, axis=None), np.maximum.reduce(t, axis=None)
         if lo <= ignore_index <= hi:  # only then can a target be ignored (usually it can't)
             ignored = t == ignore_index
             t = np.where(ignored, 0, t)
-            lo, hi = t.min(), t.max()
+            lo, hi = np.minimum.reduce(t, axis=None), np.maximum.reduce(t, axis=None)
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
             raise IndexError(
