@@ -400,3 +400,18 @@ def test_no_warnings_on_the_plain_path() -> None:
         warnings.simplefilter("error")
         x = gg.randn(4, 3, requires_grad=True)
         (x @ gg.randn(3)).relu().sum().backward()
+
+
+def test_nothing_is_kept_alive_by_ops_run_without_recording() -> None:
+    import weakref
+
+    from glassgrad.autograd.engine import _NO_GRAD_CTX
+
+    x = gg.randn(4, 4)
+    with gg.no_grad():
+        y = gg.nn.functional.conv2d(gg.randn(1, 1, 6, 6), gg.randn(2, 1, 3, 3)) * 2.0
+        z = x[gg.tensor([0, 2])]
+    ref = weakref.ref(x.data)
+    del x, z
+    assert ref() is None and not vars(_NO_GRAD_CTX)
+    assert y.grad_fn is None

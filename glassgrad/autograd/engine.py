@@ -177,8 +177,8 @@ class Function:
                 return _recorded(ctx, cls.forward(ctx, x.data, args[1]), args)
             nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
             if n == 1:
-                return _constant(cls.forward(nctx, x.data))
-            return _constant(cls.forward(nctx, x.data, args[1]))
+                return _constant(cls.forward(nctx, x.data), nctx)
+            return _constant(cls.forward(nctx, x.data, args[1]), nctx)
 
         datas = []
         edges = []
@@ -196,7 +196,7 @@ class Function:
             edges.append(None)
         if not (record and state.grad_enabled):
             nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
-            return _constant(cls.forward(nctx, *datas))
+            return _constant(cls.forward(nctx, *datas), nctx)
         ctx = _new_tensor(cls)
         ctx._saved = ()
         ctx._hooks = None
@@ -299,8 +299,10 @@ def _as_output(out: Any, cls: type) -> np.ndarray:
     return np.asarray(out)
 
 
-def _constant(out: Any) -> Any:
-    """Wrap a forward's result as a tensor outside the graph."""
+def _constant(out: Any, ctx: Any = None) -> Any:
+    """Wrap a forward's result as a tensor outside the graph (and forget what ctx was told)."""
+    if ctx is _NO_GRAD_CTX and ctx.__dict__:
+        ctx.__dict__.clear()  # the shared stand-in ctx must not keep the last call's arrays alive
     t = _new_tensor(Tensor)
     t.data = out if type(out) is np.ndarray else _as_output(out, Tensor)
     t.grad_fn = t._grad = None
