@@ -1,0 +1,20 @@
+"""Optimizers with PyTorch's names, options and numbers (``import glassgrad.optim as optim``).
+
+>>> import glassgrad as gg
+>>> from glassgrad import optim
+>>> w = gg.tensor([2.0], requires_grad=True)
+>>> opt = optim.SGD([w], lr=0.25)
+>>> (w * w).sum().backward()
+>>> opt.step()
+>>> w
+tensor([1.], requires_grad=True)
+"""
+
+from glassgrad.optim import lr_scheduler
+from glassgrad.optim.adagrad import Adagrad
+from glassgrad.optim.adam import Adam, AdamW
+from glassgrad.optim.optimizer import Optimizer
+from glassgrad.optim.rmsprop import RMSprop
+from glassgrad.optim.sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

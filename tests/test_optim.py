@@ -1,0 +1,415 @@
+"""glassgrad.optim against torch.optim: parameter trajectories, param groups, checkpoints, errors.
+
+The trajectory tests train the same small MLP (written with glassgrad tensors and
+``glassgrad.nn.functional``, and the same in torch) from the same float64 weights, and compare
+every parameter after every step, plus the optimizer's state at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad import optim
+
+torch.set_num_threads(1)
+STEPS = 20
+RTOL, ATOL = 1e-10, 1e-13
+
+OPTIMIZERS = {"SGD": optim.SGD, "Adam": optim.Adam, "AdamW": optim.AdamW}
+OPTIMIZERS |= {"RMSprop": optim.RMSprop, "Adagrad": optim.Adagrad}
+
+CONFIGS = [
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.05, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.02, "momentum": 0.5, "maximize": True, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.02, "maximize": True}),
+    ("Adam", {}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("Adam", {"lr": 0.01, "maximize": True}),
+    ("Adam", {"lr": 0.02, "betas": (0.6, 0.7), "eps": 1e-6, "amsgrad": True, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("AdamW", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.3, "amsgrad": True}),
+    ("AdamW", {"lr": 0.01, "maximize": True, "betas": (0.8, 0.9)}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.005, "centered": True}),
+    ("RMSprop", {"lr": 0.005, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.005, "alpha": 0.5, "momentum": 0.3, "maximize": True}),
+    ("RMSprop", {"lr": 0.005, "alpha": 0.3, "eps": 1e-4, "centered": True}),
+    ("Adagrad", {"lr": 0.1}),
+    (
+        "Adagrad",
+        {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
+    ),
+    ("Adagrad", {"lr": 0.05, "maximize": True, "eps": 1e-3}),
+]
+
+
+# ---- the model, twice -------------------------------------------------------------------------
+def initial_weights(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "w1": rng.normal(size=(8, 5)) * 0.5,
+        "b1": rng.normal(size=8) * 0.1,
+        "w2": rng.normal(size=(3, 8)) * 0.5,
+        "b2": rng.normal(size=3) * 0.1,
+        "unused": rng.normal(size=4),  # never in the loss: its .grad stays None
+    }
+
+
+def batch(step: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(100 + step)
+    return rng.normal(size=(16, 5)), rng.integers(0, 3, size=16)
+
+
+def gg_params(w: dict[str, np.ndarray]) -> dict[str, gg.Tensor]:
+    return {k: gg.tensor(v, requires_grad=True) for k, v in w.items()}
+
+
+def torch_params(w: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.tensor(v, requires_grad=True) for k, v in w.items()}
+
+
+def gg_loss(p: dict[str, gg.Tensor], step: int) -> gg.Tensor:
+    x, y = batch(step)
+    h = gg.tanh(F.linear(gg.tensor(x), p["w1"], p["b1"]))
+    return F.cross_entropy(F.linear(h, p["w2"], p["b2"]), gg.tensor(y))
+
+
+def torch_loss(p: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+    x, y = batch(step)
+    h = torch.tanh(TF.linear(torch.tensor(x), p["w1"], p["b1"]))
+    return TF.cross_entropy(TF.linear(h, p["w2"], p["b2"]), torch.tensor(y))
+
+
+def train_gg(opt: optim.Optimizer, p: dict[str, gg.Tensor], steps: range) -> list[dict]:
+    history = []
+    for step in steps:
+        opt.zero_grad()
+        gg_loss(p, step).backward()
+        opt.step()
+        history.append({k: v.data.copy() for k, v in p.items()})
+    return history
+
+
+def train_torch(opt: torch.optim.Optimizer, p: dict[str, torch.Tensor], steps: range) -> list:
+    history = []
+    for step in steps:
+        opt.zero_grad()
+        torch_loss(p, step).backward()
+        opt.step()
+        history.append({k: v.detach().numpy().copy() for k, v in p.items()})
+    return history
+
+
+def assert_same_trajectory(ours: list[dict], theirs: list[dict]) -> None:
+    assert len(ours) == len(theirs)
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        for name in b:
+            np.testing.assert_allclose(
+                a[name], b[name], rtol=RTOL, atol=ATOL, err_msg=f"{name} after step {step + 1}"
+            )
+
+
+def assert_same_state(opt: optim.Optimizer, topt: torch.optim.Optimizer) -> None:
+    ours, theirs = opt.state_dict(), topt.state_dict()
+    assert sorted(ours["state"]) == sorted(theirs["state"])
+    for i, tstate in theirs["state"].items():
+        assert sorted(ours["state"][i]) == sorted(tstate), f"state keys of parameter {i}"
+        for key, tval in tstate.items():
+            val = ours["state"][i][key]
+            assert isinstance(val, gg.Tensor)
+            assert val.shape == tuple(tval.shape)
+            if key == "step":
+                assert val.dtype == np.dtype(str(tval.dtype).removeprefix("torch."))
+            np.testing.assert_allclose(val.data, tval.numpy(), rtol=RTOL, atol=ATOL, err_msg=key)
+    for group, tgroup in zip(ours["param_groups"], theirs["param_groups"]):
+        assert group["params"] == tgroup["params"]
+        for key, value in group.items():
+            assert value == tgroup[key], key
+
+
+# ---- trajectories -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=lambda c: str(c))
+def test_trajectory_matches_torch(name, kwargs):
+    w = initial_weights()
+    p, tp = gg_params(w), torch_params(w)
+    opt = OPTIMIZERS[name](p.values(), **kwargs)
+    topt = getattr(torch.optim, name)(tp.values(), **kwargs)
+    assert_same_trajectory(train_gg(opt, p, range(STEPS)), train_torch(topt, tp, range(STEPS)))
+    assert p["unused"].grad is None
+    np.testing.assert_array_equal(p["unused"].data, w["unused"])  # skipped: grad is None
+    assert_same_state(opt, topt)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_float32_parameters_stay_float32(name):
+    w = {k: v.astype(np.float32) for k, v in initial_weights().items()}
+    p, tp = gg_params(w), torch_params(w)
+    opt = OPTIMIZERS[name](p.values(), lr=0.01)
+    topt = getattr(torch.optim, name)(tp.values(), lr=0.01)
+    for step in range(5):
+        x, y = batch(step)
+        opt.zero_grad()
+        h = gg.tanh(F.linear(gg.tensor(x, dtype=gg.float32), p["w1"], p["b1"]))
+        F.cross_entropy(F.linear(h, p["w2"], p["b2"]), gg.tensor(y)).backward()
+        opt.step()
+        topt.zero_grad()
+        th = torch.tanh(TF.linear(torch.tensor(x, dtype=torch.float32), tp["w1"], tp["b1"]))
+        TF.cross_entropy(TF.linear(th, tp["w2"], tp["b2"]), torch.tensor(y)).backward()
+        topt.step()
+    for k in w:
+        assert p[k].dtype == np.float32
+        np.testing.assert_allclose(p[k].data, tp[k].detach().numpy(), rtol=1e-4, atol=1e-5)
+    for state in opt.state.values():
+        for key, val in state.items():
+            assert key == "step" or val.dtype == np.float32
+
+
+def make_groups(p: dict) -> list[dict]:
+    return [
+        {"params": [p["w1"], p["b1"]], "lr": 0.05},
+        {"params": [p["w2"]], "lr": 0.01, "weight_decay": 0.1},
+        {"params": [p["b2"], p["unused"]]},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("SGD", {"lr": 0.1, "momentum": 0.8}),
+        ("Adam", {"lr": 0.02}),
+        ("AdamW", {"lr": 0.02, "amsgrad": True}),
+        ("RMSprop", {"lr": 0.003, "centered": True}),
+        ("Adagrad", {"lr": 0.1}),
+    ],
+)
+def test_param_groups_with_their_own_options(name, kwargs):
+    w = initial_weights(1)
+    p, tp = gg_params(w), torch_params(w)
+    opt = OPTIMIZERS[name](make_groups(p), **kwargs)
+    topt = getattr(torch.optim, name)(make_groups(tp), **kwargs)
+    assert [g["lr"] for g in opt.param_groups] == [0.05, 0.01, kwargs["lr"]]
+    assert_same_trajectory(train_gg(opt, p, range(STEPS)), train_torch(topt, tp, range(STEPS)))
+    assert_same_state(opt, topt)
+
+
+def test_changing_lr_between_steps_and_add_param_group():
+    w = initial_weights(2)
+    p, tp = gg_params(w), torch_params(w)
+    opt = optim.SGD([p["w1"], p["b1"]], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD([tp["w1"], tp["b1"]], lr=0.1, momentum=0.9)
+    ours = train_gg(opt, p, range(5))
+    theirs = train_torch(topt, tp, range(5))
+    opt.add_param_group({"params": [p["w2"], p["b2"]], "lr": 0.3, "nesterov": True})
+    topt.add_param_group({"params": [tp["w2"], tp["b2"]], "lr": 0.3, "nesterov": True})
+    for o in (opt, topt):
+        o.param_groups[0]["lr"] = 0.02
+    ours += train_gg(opt, p, range(5, 12))
+    theirs += train_torch(topt, tp, range(5, 12))
+    assert_same_trajectory(ours, theirs)
+    assert opt.param_groups[1]["momentum"] == 0.9  # filled from the defaults
+
+
+def test_closure_is_evaluated_with_grad_and_its_loss_returned():
+    w = initial_weights()
+    p, tp = gg_params(w), torch_params(w)
+    opt, topt = optim.SGD(p.values(), lr=0.1), torch.optim.SGD(tp.values(), lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = gg_loss(p, 0)
+        loss.backward()
+        return loss
+
+    def tclosure():
+        topt.zero_grad()
+        loss = torch_loss(tp, 0)
+        loss.backward()
+        return loss
+
+    with gg.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() == pytest.approx(topt.step(tclosure).item(), rel=1e-12)
+    np.testing.assert_allclose(p["w1"].data, tp["w1"].detach().numpy(), rtol=RTOL)
+    assert gg.is_grad_enabled()
+
+
+def test_zero_grad():
+    p = gg_params(initial_weights())
+    opt = optim.SGD(p.values(), lr=0.1)
+    gg_loss(p, 0).backward()
+    grad = p["w1"].grad
+    opt.zero_grad(set_to_none=False)
+    assert p["w1"].grad is grad and not grad.data.any()
+    assert p["unused"].grad is None
+    opt.zero_grad()
+    assert all(t.grad is None for t in p.values())
+
+
+def test_step_bumps_the_version_counter():
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()  # saves w for backward
+    y.backward(retain_graph=True)
+    optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError):
+        y.backward()
+
+
+# ---- checkpoints ------------------------------------------------------------------------------
+def to_file_format(sd: dict) -> dict:
+    """What a non-pickle checkpoint keeps: arrays, JSON numbers, lists and string keys."""
+    state = {str(i): {k: np.array(v.data) for k, v in s.items()} for i, s in sd["state"].items()}
+    return {"state": state, "param_groups": json.loads(json.dumps(sd["param_groups"]))}
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CONFIGS[2:6] + CONFIGS[8:9] + CONFIGS[13:])
+@pytest.mark.parametrize("via_file_format", [False, True])
+def test_state_dict_round_trip_resumes_exactly(name, kwargs, via_file_format):
+    w = initial_weights(3)
+    p = gg_params(w)
+    opt = OPTIMIZERS[name](make_groups(p), **kwargs)
+    train_gg(opt, p, range(10))
+    saved = copy.deepcopy(opt.state_dict())
+    weights = {k: v.data.copy() for k, v in p.items()}
+    uninterrupted = train_gg(opt, p, range(10, STEPS))
+
+    p2 = gg_params(weights)
+    opt2 = OPTIMIZERS[name](make_groups(p2), **kwargs)
+    opt2.load_state_dict(to_file_format(saved) if via_file_format else saved)
+    resumed = train_gg(opt2, p2, range(10, STEPS))
+    for a, b in zip(resumed, uninterrupted):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert opt2.param_groups[0]["params"][0] is p2["w1"]
+    if "betas" in opt2.defaults:
+        assert isinstance(opt2.param_groups[0]["betas"], tuple)
+
+
+def test_load_state_dict_copies_and_casts():
+    p = gg_params(initial_weights())
+    opt = optim.Adam(p.values(), lr=0.01)
+    train_gg(opt, p, range(2))
+    sd = opt.state_dict()
+    p32 = {k: gg.tensor(v.data, dtype=gg.float32, requires_grad=True) for k, v in p.items()}
+    opt32 = optim.Adam(p32.values(), lr=0.5)
+    opt32.load_state_dict(sd)
+    assert opt32.param_groups[0]["lr"] == 0.01
+    ours = opt32.state[p32["w1"]]
+    assert (
+        ours["exp_avg"].dtype == np.float32 and ours["step"].dtype == sd["state"][0]["step"].dtype
+    )
+    assert ours["exp_avg"].data is not sd["state"][0]["exp_avg"].data
+    assert float(ours["step"].data) == 2.0
+
+
+def test_state_dict_layout_matches_torch():
+    w = initial_weights()
+    p, tp = gg_params(w), torch_params(w)
+    opt = optim.Adam(make_groups(p), lr=0.01)
+    topt = torch.optim.Adam(make_groups(tp), lr=0.01)
+    train_gg(opt, p, range(1))
+    train_torch(topt, tp, range(1))
+    ours, theirs = opt.state_dict(), topt.state_dict()
+    assert [g["params"] for g in ours["param_groups"]] == [[0, 1], [2], [3, 4]]
+    assert [g["params"] for g in theirs["param_groups"]] == [[0, 1], [2], [3, 4]]
+    assert sorted(ours["state"]) == sorted(theirs["state"]) == [0, 1, 2, 3]  # 4 had no grad
+    for group, tgroup in zip(ours["param_groups"], theirs["param_groups"]):
+        assert set(group) <= set(tgroup)
+
+
+def test_load_state_dict_errors():
+    p = gg_params(initial_weights())
+    opt = optim.SGD(make_groups(p), lr=0.1, momentum=0.9)
+    train_gg(opt, p, range(1))
+    sd = opt.state_dict()
+    one_group = optim.SGD(p.values(), lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        one_group.load_state_dict(sd)
+    sizes = optim.SGD([{"params": [p["w1"]]}, {"params": [p["w2"]]}, {"params": [p["b2"]]}])
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
+        sizes.load_state_dict(sd)
+    swapped = optim.SGD(
+        [{"params": [p["b1"], p["w1"]]}, {"params": [p["w2"]]}, {"params": [p["b2"], p["unused"]]}]
+    )
+    with pytest.raises(ValueError, match=r"'momentum_buffer' of parameter 0 has shape \(8, 5\)"):
+        swapped.load_state_dict(sd)
+    with pytest.raises(ValueError, match="'state' and 'param_groups'"):
+        opt.load_state_dict({"param_groups": []})
+
+
+# ---- errors -----------------------------------------------------------------------------------
+def torch_error(fn):
+    with pytest.raises(Exception) as info:
+        fn()
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("SGD", {"lr": -1.0}),
+        ("SGD", {"lr": 0.1, "momentum": -0.5}),
+        ("SGD", {"lr": 0.1, "weight_decay": -1e-3}),
+        ("SGD", {"lr": 0.1, "nesterov": True}),
+        ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}),
+        ("Adam", {"lr": -0.001}),
+        ("Adam", {"eps": -1.0}),
+        ("Adam", {"betas": (1.0, 0.999)}),
+        ("Adam", {"betas": (0.9, -0.1)}),
+        ("AdamW", {"weight_decay": -0.1}),
+        ("RMSprop", {"alpha": -0.1}),
+        ("RMSprop", {"momentum": -0.1}),
+        ("RMSprop", {"eps": -0.1}),
+        ("Adagrad", {"lr_decay": -0.1}),
+        ("Adagrad", {"initial_accumulator_value": -0.1}),
+        ("Adagrad", {"eps": -1e-10}),
+    ],
+)
+def test_invalid_options_raise_like_torch(name, kwargs):
+    expected = torch_error(lambda: getattr(torch.optim, name)([torch.zeros(1)], **kwargs))
+    with pytest.raises(expected[0]) as info:
+        OPTIMIZERS[name]([gg.zeros(1, requires_grad=True)], **kwargs)
+    assert str(info.value) == expected[1]
+
+
+def test_invalid_params():
+    w = gg.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts, but got a Tensor"):
+        optim.SGD(w, lr=0.1)
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        optim.Adam([])
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        optim.SGD([w * 2], lr=0.1)
+    with pytest.raises(
+        TypeError, match="optimize Tensors, but params\\[1\\] of the group is ndarray"
+    ):
+        optim.SGD([w, np.zeros(2)], lr=0.1)
+    with pytest.raises(TypeError, match="floating-point Tensors, but params\\[0\\] has dtype"):
+        optim.SGD([gg.zeros(2, dtype=gg.int64)], lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD({w}, lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([{"params": [w]}, {"params": w}], lr=0.1)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        optim.SGD([w, w], lr=0.1)
+
+
+def test_named_params_and_repr():
+    w, b = gg.zeros(2, requires_grad=True), gg.zeros(1, requires_grad=True)
+    opt = optim.SGD([("weight", w), ("bias", b)], lr=0.1, momentum=0.9)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    text = repr(opt)
+    assert text.startswith("SGD (\nParameter Group 0\n") and "    momentum: 0.9\n" in text
