@@ -1,5 +1,25 @@
-"""Neural-network building blocks; ``glassgrad.nn.functional`` holds the stateless ops."""
+"""Neural-network building blocks with PyTorch's names: ``Module``, ``Parameter``, layers,
+losses and containers; ``glassgrad.nn.functional`` holds the stateless ops, ``nn.init`` the
+initialisers and ``nn.utils`` gradient clipping.
 
-from glassgrad.nn import functional
+>>> import glassgrad as gg
+>>> from glassgrad import nn
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+>>> sum(p.numel() for p in model.parameters())
+67
+"""
 
-__all__ = ["functional"]
+from glassgrad.nn import functional, init, utils
+from glassgrad.nn.activation import *
+from glassgrad.nn.attention import *
+from glassgrad.nn.container import *
+from glassgrad.nn.conv import *
+from glassgrad.nn.linear import *
+from glassgrad.nn.loss import *
+from glassgrad.nn.module import *
+from glassgrad.nn.norm import *
+
+__all__ = ["functional", "init", "utils"]
+for _m in ("activation", "attention", "container", "conv", "linear", "loss", "module", "norm"):
+    __all__ += __import__(f"glassgrad.nn.{_m}", fromlist=["__all__"]).__all__
+__all__ = sorted(set(__all__))

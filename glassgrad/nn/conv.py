@@ -1,0 +1,296 @@
+"""Convolution and pooling layers: ``Conv1d Conv2d MaxPool1d MaxPool2d AvgPool1d AvgPool2d
+AdaptiveAvgPool1d AdaptiveAvgPool2d``, with PyTorch's arguments, attributes and defaults.
+
+>>> import glassgrad as gg
+>>> conv = Conv2d(1, 8, 3, padding=1)
+>>> conv(gg.ones(2, 1, 8, 8)).shape, conv.weight.shape
+((2, 8, 8, 8), (8, 1, 3, 3))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassgrad.nn import functional as F
+from glassgrad.nn.linear import check_positive, empty_parameter, reset_fan_in_uniform
+from glassgrad.nn.module import Module
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "MaxPool1d",
+    "MaxPool2d",
+]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _ntuple(layer: str, name: str, v: Any, d: int) -> tuple[int, ...]:
+    t = tuple(v) if isinstance(v, (tuple, list)) else (v,) * d
+    if len(t) != d or not all(isinstance(x, int) and not isinstance(x, bool) for x in t):
+        raise ValueError(f"{layer}: {name} must be an int or a tuple of {d} ints, got {v!r}")
+    return t
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: argument checks, weight/bias, init, padding modes."""
+
+    _d = 0
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name, d = type(self).__name__, self._d
+        check_positive(name, in_channels=in_channels, out_channels=out_channels)
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ValueError(f"in_channels must be divisible by groups ({in_channels}, {groups})")
+        if out_channels % groups:
+            raise ValueError(f"out_channels must be divisible by groups ({out_channels}, {groups})")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
+                f"padding_mode='{padding_mode}'"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _ntuple(name, "kernel_size", kernel_size, d)
+        self.stride = _ntuple(name, "stride", stride, d)
+        self.dilation = _ntuple(name, "dilation", dilation, d)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of ['valid', 'same']"
+                )
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding: Any = padding
+        else:
+            self.padding = _ntuple(name, "padding", padding, d)
+        self.output_padding = (0,) * d
+        self.transposed = False
+        self.groups = groups
+        self.padding_mode = padding_mode
+        # F.pad's argument for non-zero padding modes: last dim first, (left, right) each
+        pads: list[int] = []
+        for i in reversed(range(d)):
+            if self.padding == "valid":
+                lo = hi = 0
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                lo, hi = total // 2, total - total // 2
+            else:
+                lo = hi = self.padding[i]
+            pads += [lo, hi]
+        self._reversed_padding_repeated_twice = pads
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = empty_parameter(shape, dtype, device)
+        if bias:
+            self.bias = empty_parameter((out_channels,), dtype, device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reset_fan_in_uniform(self.weight, self.bias)
+
+    def _conv(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        conv = F.conv1d if self._d == 1 else F.conv2d
+        if self.padding_mode != "zeros":
+            x = F.pad(input, tuple(self._reversed_padding_repeated_twice), mode=self.padding_mode)
+            return conv(x, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        d = self._d
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding != (0,) * d:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * d:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * d:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) inputs; weight (C_out, C_in/groups, k)."""
+
+    _d = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) inputs; weight (C_out, C_in/groups, kH, kW)."""
+
+    _d = 2
+
+
+class _MaxPoolNd(Module):
+    _fn: Any = None
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Any:
+        return type(self)._fn(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Max over sliding windows of a (N, C, L) input."""
+
+    _fn = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max over sliding windows of a (N, C, H, W) input; ``stride`` defaults to the kernel."""
+
+    _fn = staticmethod(F.max_pool2d)
+
+
+class AvgPool1d(Module):
+    """Mean over sliding windows of a (N, C, L) input."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        # PyTorch keeps AvgPool1d's sizes as 1-tuples (and prints them so)
+        self.kernel_size = _ntuple("AvgPool1d", "kernel_size", kernel_size, 1)
+        self.stride = _ntuple(
+            "AvgPool1d", "stride", stride if stride is not None else kernel_size, 1
+        )
+        self.padding = _ntuple("AvgPool1d", "padding", padding, 1)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """Mean over sliding windows of a (N, C, H, W) input; ``stride`` defaults to the kernel."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average-pool a (N, C, L) input to length ``output_size``."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
+    """Average-pool a (N, C, H, W) input to ``output_size`` (an int, a pair, or None to keep)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)

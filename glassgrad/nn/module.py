@@ -1,0 +1,567 @@
+"""``Parameter`` and ``Module``: the base of every layer, with PyTorch's names and behaviour.
+
+A ``Module`` finds its parameters, buffers and sub-modules by watching attribute assignment
+(``self.fc = Linear(...)``), so ``parameters()``, ``state_dict()``, ``train()``/``eval()`` and
+the printed tree all come for free to any subclass that only writes ``__init__`` and ``forward``.
+
+>>> import glassgrad as gg
+>>> from glassgrad import nn
+>>> class Net(nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.fc = nn.Linear(4, 2)
+...     def forward(self, x):
+...         return self.fc(x).relu()
+>>> net = Net()
+>>> [name for name, _ in net.named_parameters()]
+['fc.weight', 'fc.bias']
+>>> net
+Net(
+  (fc): Linear(in_features=4, out_features=2, bias=True)
+)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from glassgrad import dtypes
+from glassgrad.autograd.engine import RemovableHandle, bump_version
+from glassgrad.tensor import Tensor
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """A leaf tensor that a ``Module`` registers as one of its parameters.
+
+    Made from a ``Tensor`` it shares that tensor's memory (as ``torch.nn.Parameter`` does).
+
+    >>> import glassgrad as gg
+    >>> Parameter(gg.tensor([1.0, 2.0]))
+    Parameter containing:
+    tensor([1., 2.], requires_grad=True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            arr = np.empty((0,), dtypes.get_default_dtype())
+            vc = [0]
+        elif isinstance(data, Tensor):
+            arr, vc = data.data, data._vc
+        else:
+            arr, vc = np.asarray(data), [0]
+            if arr.dtype.kind not in "fc" and requires_grad:
+                arr = arr.astype(dtypes.get_default_dtype())
+        self.data = arr
+        self.grad_fn = None
+        self._grad = None
+        self._vc = vc
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        if id(self) in memo:
+            return memo[id(self)]
+        p = Parameter(self.data.copy(), self.requires_grad)
+        if self._grad is not None:
+            p._grad = Tensor._make(self._grad.data.copy())
+        memo[id(self)] = p
+        return p
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (Parameter, (self.data, self.requires_grad))
+
+
+class _Keys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class _IncompatibleKeys(_Keys):
+    """What ``load_state_dict`` returns: the keys it did not find and those it did not use."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+            f"unexpected_keys={self.unexpected_keys})"
+        )
+
+    __str__ = __repr__
+
+
+def _addindent(s: str, spaces: int) -> str:
+    """Indent every line of ``s`` but the first (how nested modules print)."""
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _array_of(value: Any, key: str) -> np.ndarray:
+    """The array behind a state-dict value (a glassgrad Tensor, an ndarray, a torch tensor)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, say
+        return np.asarray(value.detach().cpu().numpy())
+    try:
+        return np.asarray(value)
+    except Exception as e:
+        raise TypeError(
+            f"load_state_dict: value for {key!r} is a {type(value).__name__}, not a tensor"
+        ) from e
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers in ``__init__``, write
+    ``forward``; call the module (not ``forward``) so that hooks run."""
+
+    training: bool
+    _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Tensor | None]
+    _non_persistent_buffers_set: set[str]
+    _modules: dict[str, Module | None]
+    _forward_hooks: list[Callable[..., Any]]
+    _forward_pre_hooks: list[Callable[..., Any]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs} "
+                "(Module.__init__ takes none)"
+            )
+        sa = object.__setattr__
+        sa(self, "training", True)
+        sa(self, "_parameters", {})
+        sa(self, "_buffers", {})
+        sa(self, "_non_persistent_buffers_set", set())
+        sa(self, "_modules", {})
+        sa(self, "_forward_hooks", [])
+        sa(self, "_forward_pre_hooks", [])
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not (self._forward_hooks or self._forward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks):
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    # ---- registration ---------------------------------------------------------------------------
+    def _check_init(self, what: str) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or ``None``, a declared but absent one such as ``bias=False``)."""
+        self._check_init("parameters")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"parameter name must be a non-empty string without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(glassgrad.nn.Parameter or None required)"
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Add state that is not a parameter (BatchNorm's running mean); saved in the state dict
+        unless ``persistent=False``."""
+        self._check_init("buffers")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(glassgrad Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a child module under ``name`` (what ``self.name = module`` does)."""
+        self._check_init("modules")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str) or "." in name or name == "":
+            raise KeyError(f"module name must be a non-empty string without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if isinstance(value, Parameter):
+            self._check_init("parameters")
+            self._drop(name)
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self._check_init("modules")
+            self._drop(name)
+            self._modules[name] = value
+        elif "_parameters" in d and name in self._parameters:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(glassgrad.nn.Parameter or None expected)"
+                )
+            self._parameters[name] = None
+        elif "_modules" in d and name in self._modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(glassgrad.nn.Module or None expected)"
+                )
+            self._modules[name] = None
+        elif "_buffers" in d and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                    "(glassgrad Tensor or None expected)"
+                )
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _drop(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        for reg in (self._parameters, self._buffers, self._modules):
+            reg.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for reg in ("_parameters", "_buffers", "_modules"):
+            if reg in d and name in d[reg]:
+                return d[reg][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for reg in (self._parameters, self._buffers, self._modules):
+            if name in reg:
+                del reg[name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        keys = [*super().__dir__(), *self._parameters, *self._buffers, *self._modules]
+        return sorted(k for k in set(keys) if not k[:1].isdigit())
+
+    # ---- traversal ------------------------------------------------------------------------------
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """This module and every descendant, each once, with dotted names (``''`` for self)."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                sub = prefix + ("." if prefix else "") + name
+                yield from m.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Any]]:
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        seen: set[int] = set()
+        for mprefix, m in mods:
+            for name, v in getattr(m, registry).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield mprefix + ("." if mprefix else "") + name, v
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs such as ``('layers.0.weight', Parameter)``, each once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at a dotted path such as ``'encoder.layers.0'``."""
+        m: Module = self
+        for part in target.split(".") if target else []:
+            if part not in m._modules or m._modules[part] is None:
+                raise AttributeError(f"{m._get_name()} has no submodule `{part}` (in {target!r})")
+            m = m._modules[part]  # type: ignore[assignment]
+        return m
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod, _, name = target.rpartition(".")
+        m = self.get_submodule(mod)
+        p = m._parameters.get(name)
+        if p is None:
+            raise AttributeError(f"{m._get_name()} has no parameter `{name}` (in {target!r})")
+        return p
+
+    # ---- modes, gradients, dtypes ---------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (Dropout drops, BatchNorm uses batch statistics) here and below."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's ``.grad``: to ``None`` (default) or to zeros in place."""
+        for p in self.parameters():
+            if p._grad is None:
+                continue
+            if set_to_none:
+                p._grad = None
+            else:
+                g = p._grad
+                if g.grad_fn is not None:
+                    g = p._grad = Tensor._make(g.data)
+                g.data.fill(0)
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every sub-module (children first) and then on this one."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _cast(self, dtype: np.dtype) -> Module:
+        """Convert floating-point parameters, gradients and buffers to ``dtype`` in place (the
+        same Parameter objects, so an optimizer built before still holds them)."""
+        for m in self.modules():
+            for t in (*m._parameters.values(), *m._buffers.values()):
+                if t is None or t.data.dtype.kind != "f" or t.data.dtype == dtype:
+                    continue
+                t.data = t.data.astype(dtype)
+                bump_version(t)
+                if t._grad is not None:
+                    t._grad = Tensor._make(t._grad.data.astype(dtype))
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """``to(dtype)``, ``to('cpu')``, ``to(tensor)`` or ``to(device, dtype)``: floating-point
+        parameters and buffers take the dtype; the device can only be the CPU."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta"):
+                device = a
+            elif a is not None:
+                dtype = a
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"to(): glassgrad runs on the CPU only, got device {device!r}")
+        if dtype is None:
+            return self
+        d = dtypes.as_dtype(dtype)
+        if d.kind != "f":
+            raise TypeError(
+                f"nn.Module.to only accepts floating point dtypes, but got desired dtype={d}"
+            )
+        return self._cast(d)
+
+    def double(self) -> Module:
+        return self._cast(dtypes.float64)
+
+    def float(self) -> Module:
+        return self._cast(dtypes.float32)
+
+    def half(self) -> Module:
+        return self._cast(dtypes.float16)
+
+    def cpu(self) -> Module:
+        return self
+
+    def type(self, dst_type: Any) -> Module:
+        return self.to(dst_type)
+
+    # ---- hooks ----------------------------------------------------------------------------------
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces
+        the output. ``handle.remove()`` takes it out."""
+        self._forward_hooks.append(hook)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces args."""
+        self._forward_pre_hooks.append(hook)
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    # ---- state dicts ----------------------------------------------------------------------------
+    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Parameters then persistent buffers of each module, parents before children."""
+        for name, t in self._parameters.items():
+            if t is not None:
+                yield prefix + name, t
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                yield prefix + name, b
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_items(prefix + name + ".")
+
+    def state_dict(
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
+        """Name -> tensor for every parameter and persistent buffer (``'layers.0.weight'``),
+        detached from the graph but sharing memory, as in PyTorch."""
+        if args:
+            raise TypeError("state_dict() takes keyword arguments only")
+        out: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
+        for name, t in self._state_items(prefix):
+            out[name] = t if keep_vars else t.detach()
+        return out
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
+        """Copy ``state_dict``'s tensors into this module's parameters and buffers, in place.
+
+        Values may be glassgrad tensors, NumPy arrays or torch tensors (a PyTorch model's
+        ``state_dict()`` loads directly) and are cast to each parameter's dtype. Every problem
+        (missing keys, unexpected keys, shape mismatches) is gathered into one ``RuntimeError``,
+        and nothing is copied unless the whole load can go through.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
+            )
+        own = dict(self._state_items())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors: list[str] = []
+        sources: list[tuple[Tensor, np.ndarray]] = []
+        for key, t in own.items():
+            if key not in state_dict:
+                continue
+            src = _array_of(state_dict[key], key)
+            if src.shape != t.data.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(src.shape)} "
+                    f"from checkpoint, the shape in current model is {tuple(t.data.shape)}."
+                )
+            else:
+                sources.append((t, src))
+        if strict:
+            if unexpected:
+                names = ", ".join(f'"{k}"' for k in unexpected)
+                errors.insert(0, f"Unexpected key(s) in state_dict: {names}. ")
+            if missing:
+                names = ", ".join(f'"{k}"' for k in missing)
+                errors.insert(0, f"Missing key(s) in state_dict: {names}. ")
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {self._get_name()}:\n\t" + "\n\t".join(errors)
+            )
+        for t, src in sources:
+            if assign:
+                t.data = np.array(src, dtype=t.data.dtype)
+            else:
+                np.copyto(t.data, src, casting="unsafe")
+            bump_version(t)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -------------------------------------------------------------------------------
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses (its options); '' by default."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _addindent(repr(m), 2) for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                body = extra_lines[0]
+            else:
+                body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{self._get_name()}({body})"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
