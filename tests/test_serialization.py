@@ -384,3 +384,26 @@ def test_resumed_training_reproduces_the_uninterrupted_losses_exactly(tmp_path):
     assert len(first) == 9 and len(resumed) == 6
     # Bit-identical on purpose: resuming must replay the same arithmetic, not an approximation.
     np.testing.assert_array_equal(first + resumed, uninterrupted)
+
+
+def test_module_state_dict_and_parameters_round_trip(tmp_path):
+    from glassgrad import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2, dtype=gg.float64))
+    save(model.state_dict(), tmp_path / "model.pt")
+    state = load(tmp_path / "model.pt")
+    assert isinstance(state, OrderedDict) and list(state) == list(model.state_dict())
+    assert (
+        state["2.weight"].dtype == np.float64 and state["1.num_batches_tracked"].dtype == np.int64
+    )
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2, dtype=gg.float64))
+    fresh.load_state_dict(state)
+    for (name, got), want in zip(fresh.state_dict().items(), model.state_dict().values()):
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=name)
+    save(
+        {"p": nn.Parameter(gg.ones(2)), "frozen": nn.Parameter(gg.ones(1), requires_grad=False)},
+        tmp_path / "p",
+    )
+    got = load(tmp_path / "p")
+    assert isinstance(got["p"], nn.Parameter) and got["p"].requires_grad
+    assert isinstance(got["frozen"], nn.Parameter) and not got["frozen"].requires_grad
