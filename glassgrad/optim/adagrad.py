@@ -20,8 +20,9 @@ class Adagrad(Optimizer):
     ``initial_accumulator_value``. State is created for every parameter at construction.
 
     >>> import glassgrad as gg
+    >>> from glassgrad import optim
     >>> w = gg.tensor([3.0], requires_grad=True)
-    >>> opt = gg.optim.Adagrad([w], lr=0.5)
+    >>> opt = optim.Adagrad([w], lr=0.5)
     >>> (w * w).sum().backward()
     >>> opt.step()  # g = 6, s = 36: θ = 3 - 0.5·6/6
     >>> w

@@ -39,8 +39,9 @@ class Adam(Optimizer):
     (that is ``AdamW``) multiplies ``θ`` by ``1 - lr·λ`` first.
 
     >>> import glassgrad as gg
+    >>> from glassgrad import optim
     >>> w = gg.tensor([1.0, -1.0], requires_grad=True)
-    >>> opt = gg.optim.Adam([w], lr=0.1)
+    >>> opt = optim.Adam([w], lr=0.1)
     >>> (w * w).sum().backward()
     >>> opt.step()  # the first step moves every coordinate by about lr
     >>> w
@@ -119,8 +120,9 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (``θ *= 1 - lr·λ`` each step), as ``torch.optim.AdamW``.
 
     >>> import glassgrad as gg
+    >>> from glassgrad import optim
     >>> w = gg.tensor([1.0], requires_grad=True)
-    >>> opt = gg.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> opt = optim.AdamW([w], lr=0.1, weight_decay=0.5)
     >>> w.grad = gg.zeros(1)
     >>> opt.step()  # zero gradient: only the decay acts, 1 - 0.1·0.5
     >>> w

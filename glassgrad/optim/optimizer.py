@@ -45,8 +45,9 @@ class Optimizer:
     """Base class of all optimizers; subclasses implement ``_step_group``.
 
     >>> import glassgrad as gg
+    >>> from glassgrad import optim
     >>> w = gg.tensor([1.0, -2.0], requires_grad=True)
-    >>> opt = gg.optim.SGD([w], lr=0.5)
+    >>> opt = optim.SGD([w], lr=0.5)
     >>> (w * w).sum().backward()  # grad = 2w
     >>> opt.step()
     >>> w

@@ -21,8 +21,9 @@ class RMSprop(Optimizer):
     ``b = μb + g / (√v + eps)``, ``θ -= lr·b``.
 
     >>> import glassgrad as gg
+    >>> from glassgrad import optim
     >>> w = gg.tensor([1.0], requires_grad=True)
-    >>> opt = gg.optim.RMSprop([w], lr=0.01, alpha=0.75)
+    >>> opt = optim.RMSprop([w], lr=0.01, alpha=0.75)
     >>> (w * w).sum().backward()
     >>> opt.step()  # g = 2, v = 0.25·4 = 1: θ = 1 - 0.01·2/1
     >>> w

@@ -21,8 +21,9 @@ class SGD(Optimizer):
     ``θ -= lr·(g + μb)`` if ``nesterov`` else ``θ -= lr·b``; ``maximize`` ascends instead.
 
     >>> import glassgrad as gg
+    >>> from glassgrad import optim
     >>> w = gg.tensor([1.0], requires_grad=True)
-    >>> opt = gg.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> opt = optim.SGD([w], lr=0.1, momentum=0.9)
     >>> for _ in range(2):
     ...     opt.zero_grad()
     ...     (w * w).sum().backward()
