@@ -288,8 +288,8 @@ def new_step() -> Tensor:
 def effective_grad(p: np.ndarray, g: np.ndarray, maximize: bool, weight_decay: float) -> Any:
     """``g`` (negated to maximize) plus ``weight_decay * p``; never writes into ``g``.
 
-    Returns ``g`` itself when there is nothing to do, so callers must not modify the result in
-    place unless ``owned`` (see ``owned_grad``).
+    Returns ``g`` itself (``p.grad``'s array) when there is nothing to add, so callers never
+    modify the result in place.
     """
     if weight_decay != 0:
         out = np.multiply(p, weight_decay)
