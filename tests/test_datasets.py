@@ -38,7 +38,10 @@ def test_load_digits_without_scikit_learn_says_how_to_install(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
-    with pytest.raises(ImportError, match=r"pip install 'glassgrad\[data\]'.*make demo"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install scikit-learn, or pip install 'glassgrad\[train\]'.*make demo",
+    ):
         load_digits()
 
 

@@ -57,8 +57,8 @@ def load_digits(as_images: bool = False) -> tuple[Tensor, Tensor]:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError as e:
         raise ImportError(
-            "load_digits needs scikit-learn, which ships the digits data: "
-            "pip install 'glassgrad[data]' (or run `make demo`, which installs it)"
+            "load_digits needs scikit-learn, which ships the digits data: pip install "
+            "scikit-learn, or pip install 'glassgrad[train]' (`make demo` installs it)"
         ) from e
     bunch = sklearn_digits()
     x = np.asarray(bunch.data, dtype=np.float32) / np.float32(16.0)
