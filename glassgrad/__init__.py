@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from glassgrad import autograd, dtypes, func, nn, ops
+from glassgrad import autograd, data, dtypes, func, nn, ops, serialization
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -70,6 +70,7 @@ from glassgrad.ops.linalg import *
 from glassgrad.ops.reductions import *
 from glassgrad.ops.reductions import sum
 from glassgrad.ops.shape import *
+from glassgrad.serialization import load, save
 from glassgrad.tensor import Tensor
 
 for _name, _fn in _ACTIVATION_METHODS.items():  # Tensor.softmax, Tensor.log_softmax
@@ -81,4 +82,4 @@ int = int32
 Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
-_ = (autograd, dtypes, func, nn, ops)
+_ = (autograd, data, dtypes, func, nn, ops, serialization)
