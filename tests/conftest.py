@@ -29,6 +29,7 @@ settings.load_profile(os.environ.get("GLASSGRAD_HYPOTHESIS_PROFILE", "default"))
 @pytest.fixture(autouse=True)
 def _sealed_state():
     prev = (state.grad_enabled, state.create_graph, state.anomaly, state.anomaly_check_nan)
+    state.backward_observer = None
     dtype = gg.get_default_dtype()
     gg.manual_seed(0)
     np.random.seed(0)

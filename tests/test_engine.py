@@ -415,3 +415,20 @@ def test_nothing_is_kept_alive_by_ops_run_without_recording() -> None:
     del x, z
     assert ref() is None and not vars(_NO_GRAD_CTX)
     assert y.grad_fn is None
+
+
+def test_backward_observer_sees_every_rule_in_order() -> None:
+    from glassgrad.autograd.engine import state
+
+    seen = []
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    state.backward_observer = lambda node, g, gin, dt, saved: seen.append(
+        (node.name(), len(gin), dt >= 0, len(saved))
+    )
+    try:
+        y.backward()
+    finally:
+        state.backward_observer = None
+    assert [s[0] for s in seen] == ["SumBackward0", "MulBackward0", "ExpBackward0"]
+    assert seen[1] == ("MulBackward0", 2, True, 2)

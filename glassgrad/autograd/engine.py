@@ -19,6 +19,7 @@ same rule then records a differentiable graph of the backward pass.
 from __future__ import annotations
 
 import os
+import time
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
@@ -30,7 +31,14 @@ import numpy as np
 class _State:
     """Global switches read on every op; kept in one object so a lookup is one attribute access."""
 
-    __slots__ = ("anomaly", "anomaly_check_nan", "create_graph", "grad_enabled", "inplace_epoch")
+    __slots__ = (
+        "anomaly",
+        "anomaly_check_nan",
+        "backward_observer",
+        "create_graph",
+        "grad_enabled",
+        "inplace_epoch",
+    )
 
     def __init__(self) -> None:
         self.grad_enabled = True  # record ops into the graph?
@@ -38,6 +46,9 @@ class _State:
         self.anomaly = False  # remember where each op was created and check gradients for NaN?
         self.anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
         self.inplace_epoch = 0  # counts in-place modifications; unchanged => no version checks
+        # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
+        # (tools that show the backward pass step by step set it; None costs one check a node)
+        self.backward_observer: Any = None
 
 
 state = _State()
@@ -576,6 +587,7 @@ def run_backward(
     state.create_graph = create_graph
     state.grad_enabled = create_graph
     anomaly = state.anomaly
+    observer = state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)
     try:
@@ -610,7 +622,12 @@ def run_backward(
                 meta = node._meta
                 if meta is not None and meta[3] != state.inplace_epoch:
                     _check_versions(node)  # something was modified in place since this op ran
-                gin = type(node).backward(node, g)
+                if observer is None:
+                    gin = type(node).backward(node, g)
+                else:
+                    saved_before, t0 = node._saved, time.perf_counter()
+                    gin = type(node).backward(node, g)
+                    observer(node, g, gin, time.perf_counter() - t0, saved_before)
                 if type(gin) is not tuple:
                     gin = (gin,)
                 if len(gin) != len(edges):
