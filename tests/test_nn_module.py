@@ -355,3 +355,33 @@ def test_clip_grad_value_and_vectors():
     np.testing.assert_allclose(utils.parameters_to_vector([a, b]).data, np.arange(7.0))
     with pytest.raises(ValueError, match="vec has 5 elements but the parameters hold 7"):
         utils.vector_to_parameters(gg.zeros(5), [a, b])
+
+
+# ---- end to end ----------------------------------------------------------------------------------
+def test_manual_sgd_training_follows_torch():
+    """Same weights, same data, five plain SGD steps through a Sequential: same trajectory."""
+
+    def build(L):
+        return L.Sequential(
+            L.Linear(4, 16), L.BatchNorm1d(16), L.GELU(), L.Linear(16, 3), L.LogSoftmax(dim=1)
+        )
+
+    t, g = build(tnn).double(), build(nn).double()
+    g.load_state_dict(t.state_dict())
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 4)), rng.integers(0, 3, 32)
+    t_loss_fn, g_loss_fn = tnn.NLLLoss(), nn.NLLLoss()
+    for _ in range(5):
+        t.zero_grad()
+        g.zero_grad()
+        t_loss = t_loss_fn(t(torch.from_numpy(x)), torch.from_numpy(y))
+        g_loss = g_loss_fn(g(gg.tensor(x)), gg.tensor(y))
+        np.testing.assert_allclose(g_loss.item(), t_loss.item(), rtol=1e-12)
+        t_loss.backward()
+        g_loss.backward()
+        with torch.no_grad(), gg.no_grad():
+            for tp, gp in zip(t.parameters(), g.parameters()):
+                tp -= 0.1 * tp.grad
+                gp.sub_(0.1 * gp.grad)
+    for (n, a), b in zip(t.state_dict().items(), g.state_dict().values()):
+        np.testing.assert_allclose(b.data, a.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)

@@ -57,8 +57,6 @@ class Parameter(Tensor):
             arr, vc = data.data, data._vc
         else:
             arr, vc = np.asarray(data), [0]
-            if arr.dtype.kind not in "fc" and requires_grad:
-                arr = arr.astype(dtypes.get_default_dtype())
         self.data = arr
         self.grad_fn = None
         self._grad = None
@@ -266,10 +264,15 @@ class Module:
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: parameters, buffers and children (hot path).
         d = self.__dict__
-        for reg in ("_parameters", "_buffers", "_modules"):
-            if reg in d and name in d[reg]:
-                return d[reg][name]
+        if "_parameters" in d:
+            if name in d["_parameters"]:
+                return d["_parameters"][name]
+            if name in d["_buffers"]:
+                return d["_buffers"][name]
+            if name in d["_modules"]:
+                return d["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
