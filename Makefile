@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 export OPENBLAS_NUM_THREADS ?= 2
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean sysdeps
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,7 +33,12 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# System programs the graph tools are tested with: Graphviz (SVG/PNG) and headless Chromium.
+sysdeps:
+	@command -v dot >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && $(APT_INSTALL) graphviz chromium >/dev/null)
+
+test: lint sysdeps
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev
