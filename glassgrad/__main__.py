@@ -1,4 +1,7 @@
-"""Command line: ``python -m glassgrad demo`` runs the worked examples of the notes."""
+"""Command line: ``glassgrad train`` trains a model; ``glassgrad demo`` runs the worked examples.
+
+``python -m glassgrad ...`` and the ``glassgrad`` console script both enter ``main()``.
+"""
 
 from __future__ import annotations
 
@@ -31,13 +34,30 @@ def demo() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="glassgrad", description=__doc__)
+    from glassgrad import train
+
+    parser = train.ArgumentParser(prog="glassgrad", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the worked examples (the chain rule, step by step)")
-    args = parser.parse_args(argv)
+    train_parser = sub.add_parser(
+        "train",
+        help="train a classifier (default: an MLP on the bundled digits)",
+        description=train.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_arguments(train_parser)
+    try:
+        args = parser.parse_args(argv)
+    except train.TrainError as e:  # argparse's complaint, as one line
+        print(f"glassgrad: error: {e} (see glassgrad --help)", file=sys.stderr)
+        return e.code
     if args.command == "demo":
         return demo()
-    return 2
+    try:
+        return train.cli(args)
+    except train.TrainError as e:  # bad options, data or checkpoint: one line, no traceback
+        print(f"glassgrad train: error: {e}", file=sys.stderr)
+        return e.code
 
 
 if __name__ == "__main__":
