@@ -11,7 +11,7 @@ The yardstick is the unigram baseline: the cross-entropy of always predicting ea
 overall frequency, i.e. the entropy of the character distribution (about 3 nats for English).
 Anything below it is structure the model learnt from context; a few hundred steps get well below.
 
-    python examples/char_transformer.py            # ~600 steps, a minute or two on 2 cores
+    python examples/char_transformer.py            # 500 steps, about two minutes on 2 cores
     python examples/char_transformer.py --steps 50 # a quick look
 """
 
@@ -177,7 +177,7 @@ def sample(
 
 
 def train(
-    steps: int = 600,
+    steps: int = 500,
     batch: int = 32,
     context: int = 64,
     dim: int = 64,
@@ -239,7 +239,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     return train(steps=args.steps, seed=args.seed)

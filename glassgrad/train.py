@@ -5,6 +5,8 @@
     glassgrad train --data idx:images.gz,labels.gz --model cnn --epochs 5
     glassgrad train --save ck.npz --stop-after 2 && glassgrad train --resume ck.npz
 
+This module is the job (data, models, the loop, checkpoints: ``run(Config(...))`` returns the
+results); ``glassgrad/__main__.py`` is its command line (options, summary table, curves, JSON).
 The loop is the one a PyTorch user writes (``zero_grad``, forward, loss, ``backward``, ``step``);
 the rest is plumbing: options, data, checkpoints that resume exactly, progress and a summary.
 A checkpoint, written atomically after every epoch, holds the model, optimizer and scheduler
@@ -14,15 +16,12 @@ loader's shuffling generator), so a resumed run reproduces the uninterrupted run
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
@@ -83,110 +82,9 @@ class Config:
 class RunOptions:
     save: str | None = None
     resume: str | None = None
-    plot: str | None = None
-    json: bool = False
     progress: bool = True
     stop_after: int | None = None
     explicit: set[str] = field(default_factory=set)  # Config fields given on the command line
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting: main() prints one line."""
-
-    def error(self, message: str) -> NoReturn:
-        raise TrainError(message, code=2)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers such as 128,64, got {text!r}"
-        )
-    return sizes
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``glassgrad train`` (Config fields default to None: 'not given')."""
-    d = Config()
-    p.add_argument(
-        "--data",
-        help="digits (bundled, default) | idx:IMAGES,LABELS | npz:PATH | csv:PATH",
-    )
-    p.add_argument("--model", choices=("mlp", "cnn"), help="default: mlp")
-    p.add_argument(
-        "--hidden",
-        type=_hidden,
-        help="MLP layer widths (default 256,128) or CNN channels per conv block (default 32,64)",
-    )
-    p.add_argument("--epochs", type=_positive_int, help=f"default: {d.epochs}")
-    p.add_argument("--batch-size", type=_positive_int, help=f"default: {d.batch_size}")
-    p.add_argument("--lr", type=_nonneg_float, help="peak learning rate (default: 0.002 Adam)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default: {d.optimizer}")
-    p.add_argument("--schedule", choices=SCHEDULES, help=f"default: {d.schedule}")
-    p.add_argument("--weight-decay", type=_nonneg_float, help="default: 0")
-    p.add_argument(
-        "--dropout", type=_nonneg_float, help=f"after each hidden layer (default: {d.dropout})"
-    )
-    p.add_argument("--seed", type=int, help="seeds the split, the initial weights, the shuffling")
-    p.add_argument("--dtype", choices=tuple(DTYPES), help=f"default: {d.dtype}")
-    p.add_argument("--save", metavar="PATH", help="write a checkpoint after every epoch")
-    p.add_argument("--resume", metavar="PATH", help="continue the run saved in a checkpoint")
-    p.add_argument(
-        "--stop-after",
-        type=_positive_int,
-        metavar="N",
-        help="stop after epoch N (the schedule still plans for --epochs; resume later)",
-    )
-    p.add_argument("--plot", metavar="PATH.png", help="save loss and accuracy curves (matplotlib)")
-    p.add_argument("--json", action="store_true", help="end with one JSON line of results")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def options_from_args(ns: argparse.Namespace) -> tuple[Config, RunOptions]:
-    """Split parsed arguments into the run's Config and this invocation's RunOptions."""
-    cfg = Config()
-    explicit = set()
-    for name in asdict(cfg):
-        value = getattr(ns, name, None)
-        if value is not None:
-            setattr(cfg, name, value)
-            explicit.add(name)
-    if cfg.dropout >= 1:
-        raise TrainError(f"--dropout must be in [0, 1), got {cfg.dropout}", code=2)
-    run = RunOptions(
-        save=ns.save,
-        resume=ns.resume,
-        plot=ns.plot,
-        json=ns.json,
-        progress=not ns.no_progress,
-        stop_after=ns.stop_after,
-        explicit=explicit,
-    )
-    return cfg, run
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -503,6 +401,7 @@ def train_epoch(t: Trainer, progress: bool) -> dict[str, float]:
             bar.set_postfix(loss=f"{loss_sum / n_seen:.4f}", refresh=False)
             bar.update(n)
     if bar is not None:
+        bar.refresh()  # the epoch's final loss and rate, even if it took less than a refresh
         bar.close()
     if t.scheduler is not None and not t.per_batch_schedule:
         t.scheduler.step()
@@ -538,8 +437,6 @@ def run(
         ck, saved = read_checkpoint(opts.resume)
         cfg = merge_resumed(saved, cfg, opts.explicit, opts.resume)
     cfg = cfg.resolved()
-    if opts.plot:
-        _check_plot(opts.plot)
     split = prepare(cfg)
     t = make_trainer(cfg, split)
     if ck is not None:
@@ -582,104 +479,4 @@ def run(
         "history": h,
         "config": asdict(cfg),
     }
-    if opts.plot:
-        plot(h, opts.plot)
     return result
-
-
-# ---- reporting -----------------------------------------------------------------------------------
-
-
-def summary_table(result: dict[str, Any]) -> str:
-    """Per-epoch metrics as an aligned text table, then the totals."""
-    h = result["history"]
-    head = f"{'epoch':>5}  {'lr':>9}  {'train loss':>10}  {'train acc':>9}  "
-    head += f"{'test loss':>9}  {'test acc':>8}  {'samples/s':>9}"
-    lines = [head, "-" * len(head)]
-    for i in range(len(h.get("train_loss", []))):
-        lines.append(
-            f"{i + 1:>5}  {h['lr'][i]:>9.3g}  {h['train_loss'][i]:>10.4f}  "
-            f"{h['train_accuracy'][i]:>9.2%}  {h['test_loss'][i]:>9.4f}  "
-            f"{h['test_accuracy'][i]:>8.2%}  {h['samples_per_second'][i]:>9,.0f}"
-        )
-    lines.append("-" * len(head))
-    acc = result["test_accuracy"]
-    lines.append(
-        f"{result['model']} with {result['parameters']:,} parameters, {result['epochs']} epochs "
-        f"in {result['seconds']:.1f} s: test accuracy "
-        + (f"{acc:.2%}" if acc is not None else "n/a")
-    )
-    return "\n".join(lines)
-
-
-def _check_plot(path: str) -> None:
-    """Fail before training, not after it, if the plot cannot be written."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise TrainError(
-            "--plot needs matplotlib: pip install 'glassgrad[train]' (or matplotlib)"
-        ) from None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TrainError(f"--plot {path}: the folder {folder} does not exist")
-
-
-def plot(history: dict[str, list[float]], path: str) -> None:
-    """Loss and accuracy per epoch, train and test, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display needed
-    import matplotlib.pyplot as plt
-
-    epochs = range(1, len(history.get("train_loss", [])) + 1)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for split in ("train", "test"):
-        ax1.plot(epochs, history.get(f"{split}_loss", []), marker="o", label=split)
-        ax2.plot(epochs, history.get(f"{split}_accuracy", []), marker="o", label=split)
-    ax1.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as e:
-        raise TrainError(f"--plot {path}: {e}") from None
-    finally:
-        plt.close(fig)
-
-
-def cli(ns: argparse.Namespace) -> int:
-    """``glassgrad train`` once its arguments are parsed: 0 on success, 1 on bad data."""
-    cfg, opts = options_from_args(ns)
-    out = sys.stdout
-    log = (lambda s: print(s, file=sys.stderr)) if opts.json else print
-    try:
-        result = run(cfg, opts, log=log)
-    except KeyboardInterrupt:
-        where = f"; resume with --resume {opts.save}" if opts.save else ""
-        print(f"glassgrad train: interrupted{where}", file=sys.stderr)
-        return 130
-    print(summary_table(result), file=sys.stderr if opts.json else out)
-    if opts.plot:
-        log(f"curves written to {opts.plot}")
-    if opts.json:
-        print(json.dumps(result), file=out)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``glassgrad train`` on its own (``python -m glassgrad.train``)."""
-    parser = ArgumentParser(prog="glassgrad train", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    try:
-        return cli(parser.parse_args(argv))
-    except TrainError as e:
-        print(f"glassgrad train: error: {e}", file=sys.stderr)
-        return e.code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
