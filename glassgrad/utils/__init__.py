@@ -1,0 +1,11 @@
+"""Utilities beside the core, PyTorch-shaped: ``checkpoint`` (recompute instead of storing).
+
+``glassgrad.utils.checkpoint(fn, *args)`` is the function; ``glassgrad.utils.checkpoint.checkpoint``
+and ``from glassgrad.utils.checkpoint import checkpoint`` work too, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from glassgrad.utils.checkpoint import checkpoint, checkpoint_sequential
+
+__all__ = ["checkpoint", "checkpoint_sequential"]
