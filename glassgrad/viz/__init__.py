@@ -1,0 +1,60 @@
+"""See the graph behind ``loss.backward()``.
+
+``trace(t)`` turns the graph into plain data (nodes, edges, values, gradients, modules) without
+touching it; ``to_dot`` writes Graphviz DOT text, ``render`` an SVG/PNG file and ``draw`` an
+object Jupyter shows inline. Name tensors with ``tensor(..., name="W1")`` or ``name(t, "h1")``,
+parameters by their path with ``name_parameters(model)``; group ops by module with
+``group_by_module(model)``; record the gradients each edge carries with ``capture_grads()``.
+
+>>> import glassgrad as gg
+>>> from glassgrad import viz
+>>> x = gg.tensor(-2.0, requires_grad=True, name="x")
+>>> y = gg.tensor(5.0, requires_grad=True, name="y")
+>>> z = gg.tensor(-4.0, requires_grad=True, name="z")
+>>> f = viz.name(viz.name(x + y, "q") * z, "f")
+>>> with viz.capture_grads() as grads:
+...     f.backward()
+>>> g = viz.trace(f, grads=grads)
+>>> g.named("q").value.values, g.named("q").grad.values
+(3.0, -4.0)
+>>> "color=red" in viz.to_dot(g)
+True
+"""
+
+from glassgrad.viz.dot import Drawing, GraphvizNotFoundError, draw, render, to_dot
+from glassgrad.viz.trace import (
+    Edge,
+    GradCapture,
+    Graph,
+    Node,
+    Summary,
+    capture_grads,
+    collapse,
+    group_by_module,
+    limit,
+    name,
+    name_parameters,
+    summarize,
+    trace,
+)
+
+__all__ = [
+    "Drawing",
+    "Edge",
+    "GradCapture",
+    "Graph",
+    "GraphvizNotFoundError",
+    "Node",
+    "Summary",
+    "capture_grads",
+    "collapse",
+    "draw",
+    "group_by_module",
+    "limit",
+    "name",
+    "name_parameters",
+    "render",
+    "summarize",
+    "to_dot",
+    "trace",
+]

@@ -1,0 +1,746 @@
+"""Turn a tensor's autograd graph into plain data (nodes, edges, values, gradients, modules).
+
+``trace`` only reads: it walks the graph iteratively (no recursion; a chain may be 100,000 ops
+deep), changes no attribute of any tensor or node, and the graph backpropagates afterwards
+exactly as before. Renderers (``glassgrad.viz.dot``) sit on top of what it returns.
+
+What values a trace can show. The engine does not keep op outputs (that would double the memory
+of every forward pass), so a node's forward value is known only where something still holds it:
+
+* leaves (parameters, inputs that require grad): their ``.data``, and ``.grad`` once computed;
+* the traced tensor itself: its ``.data``, so the op that produced it shows its value too;
+* an op whose output a later rule saved for backward (``MulBackward0`` saves both its inputs;
+  ``ExpBackward0`` its output), until ``backward()`` releases saved tensors;
+* a tensor named with ``glassgrad.viz.name(t, "h1")`` while ``t`` is alive (and its ``.grad`` if
+  it called ``retain_grad()``);
+* anything seen by ``capture_grads()`` during a backward pass, which also records the gradient
+  arriving at each op and the gradient sent along each edge (the engine stores neither).
+Everything else is ``None``: the node's shape and dtype are always known.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd import engine
+from glassgrad.autograd.engine import OUTPUT, state
+from glassgrad.tensor import Tensor
+
+__all__ = [
+    "Edge",
+    "GradCapture",
+    "Graph",
+    "Node",
+    "Summary",
+    "capture_grads",
+    "collapse",
+    "group_by_module",
+    "limit",
+    "name",
+    "name_parameters",
+    "summarize",
+    "trace",
+]
+
+
+# ---- the plain data ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Summary:
+    """A tensor value as plain data: its values when small, statistics always (when defined)."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    values: Any = None  # nested lists (``ndarray.tolist()``) when there are few elements
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    norm: float | None = None  # the L2 norm of all elements
+
+
+@dataclass
+class Node:
+    """One box of the picture.
+
+    ``kind`` is ``"op"`` (a recorded op; ``op`` is PyTorch's node name such as
+    ``MulBackward0``), ``"leaf"`` (a tensor that requires grad and was made by no op),
+    ``"output"`` (the traced tensor), ``"module"`` (a collapsed module, standing for ``count``
+    nodes) or ``"more"`` (the ``count`` nodes left out past ``max_nodes``).
+    """
+
+    id: str
+    kind: str
+    op: str | None
+    shape: tuple[int, ...]
+    dtype: str
+    name: str | None = None
+    value: Summary | None = None  # the forward value, when known (see the module docstring)
+    grad: Summary | None = None  # leaves: .grad; ops/outputs: the gradient of their output
+    module: str | None = None  # dotted path of the nn.Module that produced it ('' = the model)
+    count: int = 0
+
+
+@dataclass
+class Edge:
+    """Data flows ``src -> dst`` in the forward pass (``src`` is argument ``index`` of ``dst``);
+    in the backward pass the gradient ``grad`` flows back ``dst -> src``."""
+
+    src: str
+    dst: str
+    index: int
+    grad: Summary | None = None
+
+
+@dataclass
+class Graph:
+    """Nodes (outputs first, then breadth-first from them) and forward-direction edges."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    modules: dict[str, str] = field(default_factory=dict)  # module path -> class name
+    omitted: int = 0  # nodes left out past max_nodes (stood for by one "more" node)
+
+    def node(self, id: str) -> Node:
+        """The node with this id."""
+        for n in self.nodes:
+            if n.id == id:
+                return n
+        raise KeyError(f"no node with id {id!r} in this graph")
+
+    def named(self, name: str) -> Node:
+        """The node carrying this variable name (the output first, if it is named)."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        names = sorted({n.name for n in self.nodes if n.name is not None})
+        raise KeyError(f"no node named {name!r} in this graph; names present: {names}")
+
+    def inputs(self, id: str) -> list[Node]:
+        """The nodes feeding node ``id``, in argument order."""
+        return [self.node(e.src) for e in sorted(self.edges, key=lambda e: e.index) if e.dst == id]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested dicts and lists (JSON-ready apart from NaN/inf values)."""
+        return asdict(self)
+
+
+def summarize(value: Any, max_values: int = 16) -> Summary:
+    """Describe an array (or Tensor): its values if it has at most ``max_values`` elements,
+    and min/max/mean/std/norm for real dtypes.
+
+    >>> summarize([1.0, 3.0]).values, summarize([1.0, 3.0]).mean
+    ([1.0, 3.0], 2.0)
+    """
+    a = value.data if isinstance(value, Tensor) else np.asarray(value)
+    values = a.tolist() if a.size <= max_values else None
+    if a.size == 0 or a.dtype.kind not in "biuf":
+        return Summary(tuple(a.shape), str(a.dtype), values)
+    with np.errstate(all="ignore"):  # inf/nan values make stats inf/nan, which is the point
+        f = a.astype(np.float64, copy=False)
+        return Summary(
+            tuple(a.shape),
+            str(a.dtype),
+            values,
+            float(f.min()),
+            float(f.max()),
+            float(f.mean()),
+            float(f.std()),
+            float(np.sqrt(np.sum(f * f))),
+        )
+
+
+# ---- identity-keyed weak registries --------------------------------------------------------------
+class _WeakIdMap:
+    """``obj -> value`` by identity, dropping entries when ``obj`` dies.
+
+    (``WeakKeyDictionary`` compares keys with ``==``, which is elementwise on tensors.)
+    """
+
+    def __init__(self) -> None:
+        self._d: dict[int, tuple[weakref.ref, Any]] = {}
+
+    def set(self, obj: Any, value: Any) -> None:
+        key, d = id(obj), self._d
+
+        def drop(ref: weakref.ref) -> None:
+            cur = d.get(key)
+            if cur is not None and cur[0] is ref:
+                del d[key]
+
+        d[key] = (weakref.ref(obj, drop), value)
+
+    def get(self, obj: Any) -> Any:
+        item = self._d.get(id(obj))
+        if item is None or item[0]() is not obj:
+            return None
+        return item[1]
+
+
+@dataclass(frozen=True)
+class _Placement:
+    path: str  # the module that produced the node
+    classes: dict[str, str]  # every module path of that model -> its class name
+    param: str | None = None  # for parameters: the full dotted name
+
+
+_NAMED = _WeakIdMap()  # op node -> (name, weakref to the tensor it produced)
+_MODULE_OF = _WeakIdMap()  # op node or parameter -> _Placement
+
+
+# ---- naming ------------------------------------------------------------------------------------
+def name(t: Tensor, label: str) -> Tensor:
+    """Give ``t`` a variable name for graph pictures (sets ``t.name``) and return ``t``.
+
+    Unlike assigning ``t.name`` directly, this also lets ``trace`` find an intermediate result
+    (the graph links ops, not tensors), with its value while ``t`` is alive.
+
+    >>> import glassgrad as gg
+    >>> h = name(gg.tensor([1.0], requires_grad=True) * 2, "h1")
+    >>> h.name
+    'h1'
+    """
+    if not isinstance(t, Tensor):
+        raise TypeError(f"viz.name: expected a Tensor to name, got {type(t).__name__}")
+    if not isinstance(label, str):
+        raise TypeError(f"viz.name: the name must be a str, got {type(label).__name__}")
+    t.name = label
+    if t.grad_fn is not None:
+        _NAMED.set(t.grad_fn, (label, weakref.ref(t)))
+    return t
+
+
+def name_parameters(model: Any) -> Any:
+    """Name every parameter of ``model`` by its path (``layers.0.weight``); returns ``model``."""
+    for path, p in _named_parameters(model, "name_parameters"):
+        p.name = path
+    return model
+
+
+def _named_parameters(model: Any, who: str) -> list[tuple[str, Tensor]]:
+    if hasattr(model, "named_parameters"):
+        items = list(model.named_parameters())
+    elif isinstance(model, Mapping):
+        items = list(model.items())
+    else:
+        raise TypeError(
+            f"{who}: expected an nn.Module or a dict of name -> parameter, "
+            f"got {type(model).__name__}"
+        )
+    for k, v in items:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{who}: parameter {k!r} is a {type(v).__name__}, not a Tensor")
+    return items
+
+
+# ---- grouping by module ------------------------------------------------------------------------
+def _inside(child: str, parent: str) -> bool:
+    return parent == "" or child == parent or child.startswith(parent + ".")
+
+
+def _tensors_in(obj: Any) -> list[Tensor]:
+    """Tensors found in (nested tuples/lists/dicts of) a module's arguments or output."""
+    found, stack = [], [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, Tensor):
+            found.append(o)
+        elif isinstance(o, (tuple, list)):
+            stack.extend(o)
+        elif isinstance(o, dict):
+            stack.extend(o.values())
+    return found
+
+
+@contextmanager
+def group_by_module(model: Any) -> Iterator[dict[str, str]]:
+    """Record which ``nn.Module`` produced each op of the forward passes run inside.
+
+    Pre/post forward hooks on every submodule: after a module's forward, every op reachable
+    from its output and not behind its inputs is attributed to it (the innermost module wins,
+    since inner hooks fire first). Parameters are attributed to the module that owns them.
+    Yields ``{module path: class name}``; ``trace`` picks the grouping up by itself.
+
+    >>> import glassgrad as gg
+    >>> from glassgrad import nn
+    >>> model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    >>> with group_by_module(model):
+    ...     y = model(gg.ones(1, 2)).sum()
+    >>> [(n.op, n.module) for n in trace(y).nodes if n.kind == "op"]  # the sum ran outside
+    [('SumBackward0', None), ('ReluBackward0', '1'), ('LinearBackward0', '0')]
+    """
+    if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
+        raise TypeError(f"group_by_module: expected an nn.Module, got {type(model).__name__}")
+    modules = list(model.named_modules())
+    classes = {path: type(m).__name__ for path, m in modules}
+    for path, p in model.named_parameters():
+        _MODULE_OF.set(p, _Placement(path.rpartition(".")[0], classes, path))
+    calls: list[tuple[int, set[int]]] = []  # (module id, ids of its inputs' nodes) per call
+
+    def pre_hook(module: Any, args: Any) -> None:
+        calls.append((id(module), {id(t.grad_fn or t) for t in _tensors_in(args)}))
+
+    def make_post_hook(path: str) -> Any:
+        def post_hook(module: Any, args: Any, out: Any) -> None:
+            while calls:  # (a forward that raised leaves its entry behind; skip such entries)
+                mid, boundary = calls.pop()
+                if mid == id(module):
+                    _claim(out, boundary, path, classes)
+                    break
+
+        return post_hook
+
+    handles = []
+    try:
+        for path, m in modules:
+            handles.append(m.register_forward_pre_hook(pre_hook))
+            handles.append(m.register_forward_hook(make_post_hook(path)))
+        yield classes
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _claim(out: Any, boundary: set[int], path: str, classes: dict[str, str]) -> None:
+    stack = [t.grad_fn for t in _tensors_in(out) if t.grad_fn is not None]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or id(n) in boundary:
+            continue
+        seen.add(id(n))
+        cur = _MODULE_OF.get(n)
+        if cur is None:
+            _MODULE_OF.set(n, _Placement(path, classes))
+        elif not _inside(cur.path, path):
+            continue  # made by another module before this one ran
+        stack.extend(e for e in n.next if e is not None and not isinstance(e, Tensor))
+
+
+# ---- capturing what the backward pass computes ---------------------------------------------------
+class GradCapture:
+    """Gradients (and saved forward values) seen by ``capture_grads()`` during backward."""
+
+    def __init__(self) -> None:
+        self._out = _WeakIdMap()  # node -> gradient of its output
+        self._inputs = _WeakIdMap()  # node -> per-input gradients, summed to each input's shape
+        self._values = _WeakIdMap()  # node -> its forward output, when some rule saved it
+
+    def output_grad(self, node: Any) -> np.ndarray | None:
+        """The gradient that arrived at ``node`` (the gradient of its output)."""
+        return self._out.get(node)
+
+    def input_grads(self, node: Any) -> tuple[np.ndarray | None, ...] | None:
+        """The gradients ``node`` sent to each of its inputs."""
+        return self._inputs.get(node)
+
+    def value(self, node: Any) -> np.ndarray | None:
+        """The forward output of ``node``, if a rule had saved it."""
+        return self._values.get(node)
+
+    def _observe(self, node: Any, g: Any, gin: Any, seconds: float, saved: Any) -> None:
+        self._out.set(node, np.array(_array(g), copy=True))
+        if type(gin) is not tuple:
+            gin = (gin,)
+        per_input: list[np.ndarray | None] = []
+        for i, (e, gi) in enumerate(zip(node.next, gin)):
+            if e is None or gi is None:
+                per_input.append(None)
+                continue
+            gi = np.array(_array(gi), copy=True)
+            if gi.shape != tuple(e.shape):
+                gi = engine._sum_to_shape(gi, tuple(e.shape), node, i)
+            per_input.append(gi)
+        self._inputs.set(node, tuple(per_input))
+        meta = node._meta
+        if saved and meta is not None:
+            for n, value in _saved_values(node, saved, meta):
+                self._values.set(n, value)
+
+
+def _array(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+@contextmanager
+def capture_grads() -> Iterator[GradCapture]:
+    """Record, during the backward passes run inside, the gradient arriving at every op and the
+    gradient it sends along each edge, plus the forward values rules had saved.
+
+    >>> import glassgrad as gg
+    >>> x = gg.tensor(3.0, requires_grad=True)
+    >>> y = x * x
+    >>> with capture_grads() as grads:
+    ...     y.backward()
+    >>> [e.grad.values for e in trace(y, grads=grads).edges]
+    [1.0, 3.0, 3.0]
+    """
+    cap = GradCapture()
+    prev = state.backward_observer
+
+    def observer(node: Any, g: Any, gin: Any, seconds: float, saved: Any) -> None:
+        if prev is not None:
+            prev(node, g, gin, seconds, saved)
+        cap._observe(node, g, gin, seconds, saved)
+
+    state.backward_observer = observer
+    try:
+        yield cap
+    finally:
+        state.backward_observer = prev
+
+
+def _saved_values(node: Any, saved: Any, meta: Any) -> Iterator[tuple[Any, np.ndarray]]:
+    """(producing node, value) for each saved array that is an op's unmodified output."""
+    refs, versions, out_vc, _ = meta
+    for s, ref, v in zip(saved, refs, versions):
+        if ref is OUTPUT and out_vc[0] == v:
+            yield node, s
+        elif isinstance(ref, Tensor) and ref.grad_fn is not None and ref._vc[0] == v:
+            yield ref.grad_fn, s
+
+
+# ---- the trace --------------------------------------------------------------------------------
+def trace(
+    tensor: Tensor | Sequence[Tensor],
+    params: Any = None,
+    *,
+    grads: GradCapture | None = None,
+    max_nodes: int | None = None,
+    max_values: int = 16,
+) -> Graph:
+    """The graph behind ``tensor`` as plain data, touching nothing.
+
+    ``params``: an ``nn.Module`` or a dict ``{name: parameter}`` naming leaves (and grouping
+    the ops that consume them by module) when they have no ``.name``. ``grads``: what
+    ``capture_grads()`` saw, to show gradients on ops and edges. ``max_nodes``: keep the nodes
+    nearest the output and stand for the rest with one ``"more"`` node. Tensors with at most
+    ``max_values`` elements show their values; larger ones show statistics.
+
+    >>> import glassgrad as gg
+    >>> x = gg.tensor(-2.0, requires_grad=True, name="x")
+    >>> y = gg.tensor(5.0, requires_grad=True, name="y")
+    >>> z = gg.tensor(-4.0, requires_grad=True, name="z")
+    >>> g = trace((x + y) * z)
+    >>> [(n.kind, n.op or n.name) for n in g.nodes]
+    [('output', 'MulBackward0'), ('op', 'MulBackward0'), ('op', 'AddBackward0'), ('leaf', 'z'), ('leaf', 'x'), ('leaf', 'y')]
+    >>> g.nodes[2].value.values  # AddBackward0's output, saved by the multiplication
+    3.0
+    """  # noqa: E501
+    roots = [tensor] if isinstance(tensor, Tensor) else list(tensor)
+    for k, r in enumerate(roots):
+        if not isinstance(r, Tensor):
+            raise TypeError(f"trace: expected a Tensor (or a list of them); item {k} is {r!r}")
+    if max_nodes is not None and max_nodes < 1:
+        raise ValueError(f"trace: max_nodes must be at least 1, got {max_nodes}")
+    param_names = {id(p): n for n, p in _named_parameters(params, "trace")} if params else {}
+    classes = (
+        {p: type(m).__name__ for p, m in params.named_modules()}
+        if hasattr(params, "named_modules")
+        else {}
+    )
+
+    # Structure first (cheap): every op and leaf, breadth-first from the outputs.
+    order: list[Any] = []
+    index: dict[int, int] = {}
+    raw_edges: list[tuple[int, int, int]] = []  # (src, dst, argument index) as order indices
+    queue: deque[Any] = deque()
+    for r in roots:
+        fn = r.grad_fn
+        if fn is not None and id(fn) not in index:
+            index[id(fn)] = len(order)
+            order.append(fn)
+            queue.append(fn)
+    while queue:
+        n = queue.popleft()
+        dst = index[id(n)]
+        for i, e in enumerate(n.next):
+            if e is None:
+                continue
+            seen = index.get(id(e))
+            if seen is not None:
+                k = seen
+            else:
+                k = index[id(e)] = len(order)
+                order.append(e)
+                if not isinstance(e, Tensor):
+                    queue.append(e)
+            raw_edges.append((k, dst, i))
+    kept = len(order) if max_nodes is None else min(len(order), max_nodes)
+
+    values, names, retained = _known_values(roots, order[:kept], grads)
+    placements = [_placement(obj, param_names, classes) for obj in order[:kept]]
+    nodes: list[Node] = []
+    g: np.ndarray | None
+    for j, r in enumerate(roots):
+        fn = r.grad_fn
+        g = r._grad.data if r._grad is not None else None
+        if g is None and fn is not None and grads is not None:
+            g = grads.output_grad(fn)
+        nodes.append(
+            Node(
+                f"out{j}",
+                "output",
+                fn.name() if fn is not None else None,
+                tuple(r.shape),
+                str(r.dtype),
+                r.name if r.name is not None else param_names.get(id(r)),
+                summarize(r.data, max_values),
+                None if g is None else summarize(g, max_values),
+            )
+        )
+    v: np.ndarray | None
+    for k in range(kept):
+        obj = order[k]
+        place = placements[k]
+        if isinstance(obj, Tensor):
+            nm = obj.name or param_names.get(id(obj)) or (place.param if place else None)
+            g = obj._grad.data if obj._grad is not None else None
+            kind, op, v = "leaf", None, obj.data
+        else:
+            nm, kind, op, v = names.get(k), "op", obj.name(), values.get(k)
+            g = grads.output_grad(obj) if grads is not None else None
+            if g is None:
+                g = retained.get(k)
+        nodes.append(
+            Node(
+                f"n{k}",
+                kind,
+                op,
+                tuple(obj.shape),
+                str(obj.dtype),
+                nm,
+                None if v is None else summarize(v, max_values),
+                None if g is None else summarize(g, max_values),
+                place.path if place else None,
+            )
+        )
+    _fallback_modules(nodes, order, kept, raw_edges, placements)
+
+    edges = []
+    for j, r in enumerate(roots):
+        fn = r.grad_fn
+        if fn is not None:
+            g = grads.output_grad(fn) if grads is not None else None
+            edges.append(
+                Edge(f"n{index[id(fn)]}", f"out{j}", 0, None if g is None else summarize(g))
+            )
+    edges += _edges(raw_edges, kept, order, grads, max_values)
+    omitted = len(order) - kept
+    if omitted:
+        nodes.append(Node("more", "more", None, (), "", count=omitted))
+    return Graph(nodes, edges, _modules_of(nodes, classes, placements), omitted)
+
+
+def _known_values(
+    roots: list[Tensor], ops: list[Any], grads: GradCapture | None
+) -> tuple[dict[int, np.ndarray], dict[int, str], dict[int, np.ndarray]]:
+    """Forward values, names and retained gradients of op nodes, by their position in ``ops``.
+
+    Current tensors come first (the traced ones, those named with ``name``), then values some
+    rule saved, then what ``capture_grads`` saw.
+    """
+    pos = {id(n): k for k, n in enumerate(ops)}
+    values: dict[int, np.ndarray] = {}
+    names: dict[int, str] = {}
+    retained: dict[int, np.ndarray] = {}
+    made_roots = {id(r.grad_fn) for r in roots}  # their name belongs to the output node
+
+    def note(t: Tensor, k: int) -> None:
+        values[k] = t.data
+        if t._grad is not None:
+            retained.setdefault(k, t._grad.data)
+
+    for r in roots:
+        k = pos.get(id(r.grad_fn))
+        if k is not None:
+            note(r, k)
+    for k, n in enumerate(ops):
+        if isinstance(n, Tensor):
+            continue
+        entry = _NAMED.get(n)
+        if entry is not None:
+            label, ref = entry
+            t = ref()
+            if t is not None and t.grad_fn is n:
+                note(t, k)
+            if id(n) not in made_roots:
+                names.setdefault(k, label)
+        saved, meta = n._saved, n._meta
+        if saved and meta is not None:
+            for src, value in _saved_values(n, saved, meta):
+                j = pos.get(id(src))
+                if j is not None:
+                    values.setdefault(j, value)
+            for ref in meta[0]:  # saved inputs are Tensors: they may carry a name
+                if isinstance(ref, Tensor) and ref.grad_fn is not None and ref.name is not None:
+                    j = pos.get(id(ref.grad_fn))
+                    if j is not None and id(ref.grad_fn) not in made_roots:
+                        names.setdefault(j, ref.name)
+        if grads is not None and k not in values:
+            v = grads.value(n)
+            if v is not None:
+                values[k] = v
+    return values, names, retained
+
+
+def _placement(obj: Any, param_names: dict[int, str], classes: dict[str, str]) -> Any:
+    """Where ``obj`` belongs: recorded by group_by_module, or derived from ``params``."""
+    p = _MODULE_OF.get(obj)
+    if p is not None:
+        return p
+    if isinstance(obj, Tensor) and id(obj) in param_names:
+        return _Placement(param_names[id(obj)].rpartition(".")[0], classes)
+    return None
+
+
+def _fallback_modules(
+    nodes: list[Node],
+    order: list[Any],
+    kept: int,
+    raw_edges: list[tuple[int, int, int]],
+    placements: list[Any],
+) -> None:
+    """Ops no hook attributed: the module of the (first) parameter they consume."""
+    offset = len(nodes) - kept
+    for src, dst, _ in raw_edges:
+        if src >= kept or dst >= kept or placements[dst] is not None:
+            continue
+        node = nodes[offset + dst]
+        if node.module is None and isinstance(order[src], Tensor) and placements[src]:
+            node.module = placements[src].path
+
+
+def _edges(
+    raw: list[tuple[int, int, int]],
+    kept: int,
+    order: list[Any],
+    grads: GradCapture | None,
+    max_values: int,
+) -> list[Edge]:
+    edges: list[Edge] = []
+    into_more: set[int] = set()
+    for src, dst, i in raw:
+        if dst >= kept:
+            continue
+        if src >= kept:  # one edge from the "more" node into each kept consumer
+            if dst not in into_more:
+                into_more.add(dst)
+                edges.append(Edge("more", f"n{dst}", i))
+            continue
+        g = None
+        if grads is not None:
+            per_input = grads.input_grads(order[dst])
+            if per_input is not None and per_input[i] is not None:
+                g = summarize(per_input[i], max_values)
+        edges.append(Edge(f"n{src}", f"n{dst}", i, g))
+    return edges
+
+
+def _modules_of(nodes: list[Node], classes: dict[str, str], placements: list[Any]) -> dict:
+    """Every module path present (and its ancestors) -> class name ('' if unknown)."""
+    known = dict(classes)
+    for p in placements:
+        if p is not None:
+            for path, cls in p.classes.items():
+                known.setdefault(path, cls)
+    out: dict[str, str] = {}
+    for n in nodes:
+        path = n.module
+        while path:
+            out[path] = known.get(path, "")
+            path = path.rpartition(".")[0]
+    return dict(sorted(out.items()))
+
+
+# ---- graph to graph ---------------------------------------------------------------------------
+def limit(graph: Graph, max_nodes: int) -> Graph:
+    """Keep the outputs and the first ``max_nodes`` other nodes; one ``"more"`` node stands
+    for the rest (a trace's nodes are ordered nearest-the-output first)."""
+    if max_nodes < 1:
+        raise ValueError(f"limit: max_nodes must be at least 1, got {max_nodes}")
+    others = [n for n in graph.nodes if n.kind not in ("output", "more")]
+    if len(others) <= max_nodes:
+        return graph
+    keep = {n.id for n in graph.nodes if n.kind == "output"} | {n.id for n in others[:max_nodes]}
+    dropped = len(others) - max_nodes + graph.omitted
+    nodes = [n for n in graph.nodes if n.id in keep]
+    nodes.append(Node("more", "more", None, (), "", count=dropped))
+    edges, into_more = [], set()
+    for e in graph.edges:
+        if e.dst not in keep:
+            continue
+        if e.src in keep:
+            edges.append(e)
+        elif e.dst not in into_more:
+            into_more.add(e.dst)
+            edges.append(Edge("more", e.dst, e.index))
+    return Graph(nodes, edges, dict(graph.modules), dropped)
+
+
+def collapse(graph: Graph, modules: Iterable[str]) -> Graph:
+    """Replace every node of each module in ``modules`` (and its submodules) with one box.
+
+    Edges inside a box disappear; edges crossing its border are kept once per outside node.
+    """
+    paths = sorted(set(modules), key=len)
+    for p in paths:
+        if p not in graph.modules:
+            raise ValueError(
+                f"collapse: no module {p!r} in this graph; modules present: {list(graph.modules)}"
+            )
+    box_of: dict[str, str] = {}
+    members: dict[str, list[Node]] = {}
+    for n in graph.nodes:
+        if n.module is None:
+            continue
+        for p in paths:  # the outermost collapsed module containing the node wins
+            if _inside(n.module, p):
+                box_of[n.id] = f"module:{p}"
+                members.setdefault(p, []).append(n)
+                break
+    nodes: list[Node] = []
+    placed: set[str] = set()
+    edges: list[Edge] = []
+    seen: set[tuple[str, str]] = set()
+    for e in graph.edges:
+        src, dst = box_of.get(e.src, e.src), box_of.get(e.dst, e.dst)
+        if src == dst or (src, dst) in seen:
+            continue
+        seen.add((src, dst))
+        edges.append(replace(e, src=src, dst=dst))
+    exits = {e.src for e in graph.edges if e.src in box_of and box_of.get(e.dst) != box_of[e.src]}
+    for n in graph.nodes:
+        box = box_of.get(n.id)
+        if box is None:
+            nodes.append(n)
+            continue
+        if box in placed:
+            continue
+        placed.add(box)
+        path = box[len("module:") :]
+        inside = members[path]
+        outs = [m for m in inside if m.id in exits]
+        shown = outs[0] if len(outs) == 1 else None
+        nodes.append(
+            Node(
+                box,
+                "module",
+                graph.modules.get(path) or None,
+                shown.shape if shown else (),
+                shown.dtype if shown else "",
+                path,
+                shown.value if shown else None,
+                shown.grad if shown else None,
+                path.rpartition(".")[0] if path else None,
+                count=len(inside),
+            )
+        )
+    modules = {p: c for p, c in graph.modules.items() if not any(_inside(p, q) for q in paths)}
+    return Graph(nodes, edges, modules, graph.omitted)
