@@ -222,14 +222,16 @@ def _grad_text(s: Summary | None, what: str) -> list[str]:
 
 def _q(text: str | list[str]) -> str:
     """A DOT double-quoted string. Backslashes are doubled (so Graphviz's ``\\N``, ``\\l``...
-    never fire), quotes escaped, line breaks become centred ``\\n`` breaks, other control
-    characters dropped. Angle brackets and ampersands need nothing: only ``<...>`` labels
-    are HTML, and the SVG writer escapes them."""
+    never fire), quotes escaped, ``&`` written ``&amp;`` (Graphviz decodes entities even in
+    plain labels), line breaks become centred ``\\n`` breaks, other control characters
+    dropped. Angle brackets need nothing: only ``<...>`` labels are HTML, and the SVG writer
+    escapes them."""
     lines = text if isinstance(text, list) else [text]
     out = []
     for line in lines:
         for part in str(line).replace("\r\n", "\n").replace("\r", "\n").split("\n"):
             part = "".join(ch for ch in part if ch >= " " and ch != "\x7f")
+            part = part.replace("&", "&amp;")  # Graphviz decodes entities such as &amp;
             out.append(part.replace("\\", "\\\\").replace('"', '\\"'))
     return '"' + "\\n".join(out) + '"'
 
