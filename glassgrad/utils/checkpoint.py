@@ -23,8 +23,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from glassgrad.autograd import grad as autograd_grad
-from glassgrad.autograd.engine import Function, state
+import numpy as np
+
+from glassgrad.autograd.engine import Function, run_backward, state
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.creation import generator
 from glassgrad.tensor import Tensor
@@ -98,15 +99,17 @@ class Checkpoint(Function):
         own = [t for t in inputs if t.requires_grad] + params
         known = {id(t) for t in own}
         others = [t for t in _leaves(out) if id(t) not in known]  # tensors fn closes over
-        got = autograd_grad(out, own + others, Tensor._make(g), allow_unused=True)
+        # autograd.grad's engine call, without its defensive copies of every gradient
+        got = run_backward([out], [g], False, False, capture=own + others) or []
         for t, gt in zip(others, got[len(own) :]):
             if gt is not None:  # not an input of this node: accumulate directly, as PyTorch
+                gt = Tensor._make(np.array(gt, copy=True))
                 t.grad = gt if t.grad is None else t.grad + gt
         found = dict(zip(map(id, own), got))
         grads: list[Any] = [None, None]
         grads += [found.get(id(t)) if t.requires_grad else None for t in inputs]
         grads += [found.get(id(p)) for p in ctx.params]
-        return tuple(None if x is None else x.data for x in grads)
+        return tuple(grads)
 
 
 def _leaves(out: Tensor) -> list[Tensor]:
