@@ -99,7 +99,6 @@ def test_summary_table_and_progress_lines_without_json(capsys) -> None:
 
 
 def test_progress_bar_shows_loss_and_throughput(capsys) -> None:
-    pytest.importorskip("tqdm")
     assert cli_main(["train", "--hidden", "32", "--epochs", "1"]) == 0
     err = capsys.readouterr().err
     assert "epoch 1/1" in err and "loss=" in err and "sample/s" in err
@@ -139,7 +138,6 @@ def test_cnn_trains_on_images(capsys) -> None:
 
 
 def test_plot_writes_a_png(capsys, tmp_path) -> None:
-    pytest.importorskip("matplotlib")
     png = tmp_path / "curves.png"
     train(capsys, *QUICK, "--plot", str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -281,7 +279,6 @@ def test_cnn_on_non_image_data_is_refused(capsys, tmp_path) -> None:
 
 
 def test_plot_into_a_missing_folder_fails_before_training(capsys, tmp_path) -> None:
-    pytest.importorskip("matplotlib")
     _, msg = fails(capsys, *QUICK, "--plot", str(tmp_path / "no" / "such" / "dir.png"))
     assert "--plot" in msg
 
