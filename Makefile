@@ -14,15 +14,16 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[train]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The main job: train an MLP on the bundled digits (then `glassgrad demo` shows the worked examples).
 demo: $(VENV)/.installed
-	$(BIN)/python -m glassgrad demo
+	$(BIN)/glassgrad train
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ either ``timers`` or ``run()`` / ``reset()``.
 """
 
 MEMORY = {"w5"}  # measured per implementation in its own process
-WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "w7")
+WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "w7", "w8")
 MODULES = {
     "w1": "w1_mlp_step",
     "w2": "w2_small_mlp",
@@ -16,4 +16,5 @@ MODULES = {
     "w4": "w4_backward_ratio",
     "w5": "w5_memory",
     "w7": "w7_conv",
+    "w8": "w8_training",
 }
