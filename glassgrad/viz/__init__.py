@@ -21,7 +21,7 @@ parameters by their path with ``name_parameters(model)``; group ops by module wi
 True
 """
 
-from glassgrad.viz.dot import Drawing, GraphvizNotFoundError, draw, render, to_dot
+from glassgrad.viz.dot import Drawing, GraphvizNotFoundError, collapse, draw, limit, render, to_dot
 from glassgrad.viz.trace import (
     Edge,
     GradCapture,
@@ -29,9 +29,7 @@ from glassgrad.viz.trace import (
     Node,
     Summary,
     capture_grads,
-    collapse,
     group_by_module,
-    limit,
     name,
     name_parameters,
     summarize,

@@ -17,14 +17,15 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from glassgrad.tensor import Tensor
-from glassgrad.viz.trace import GradCapture, Graph, Node, Summary, collapse, limit, trace
+from glassgrad.viz.trace import Edge, GradCapture, Graph, Node, Summary, _inside, trace
 
-__all__ = ["Drawing", "GraphvizNotFoundError", "draw", "render", "to_dot"]
+__all__ = ["Drawing", "GraphvizNotFoundError", "collapse", "draw", "limit", "render", "to_dot"]
 
 FORMATS = ("svg", "png")
 _FILL = {
@@ -45,6 +46,93 @@ _INSTALL_HINT = (
 
 class GraphvizNotFoundError(RuntimeError):
     """Raised when rendering needs Graphviz's ``dot`` program and it is not installed."""
+
+
+# ---- views of a graph: the cap, collapsed modules -------------------------------------------
+def limit(graph: Graph, max_nodes: int) -> Graph:
+    """Keep the outputs and the first ``max_nodes`` other nodes; one ``"more"`` node stands
+    for the rest (a trace's nodes are ordered nearest-the-output first)."""
+    if max_nodes < 1:
+        raise ValueError(f"limit: max_nodes must be at least 1, got {max_nodes}")
+    others = [n for n in graph.nodes if n.kind not in ("output", "more")]
+    if len(others) <= max_nodes:
+        return graph
+    keep = {n.id for n in graph.nodes if n.kind == "output"} | {n.id for n in others[:max_nodes]}
+    dropped = len(others) - max_nodes + graph.omitted
+    nodes = [n for n in graph.nodes if n.id in keep]
+    nodes.append(Node("more", "more", None, (), "", count=dropped))
+    edges, into_more = [], set()
+    for e in graph.edges:
+        if e.dst not in keep:
+            continue
+        if e.src in keep:
+            edges.append(e)
+        elif e.dst not in into_more:
+            into_more.add(e.dst)
+            edges.append(Edge("more", e.dst, e.index))
+    return Graph(nodes, edges, dict(graph.modules), dropped)
+
+
+def collapse(graph: Graph, modules: Iterable[str]) -> Graph:
+    """Replace every node of each module in ``modules`` (and its submodules) with one box.
+
+    Edges inside a box disappear; edges crossing its border are kept once per outside node.
+    """
+    paths = sorted(set(modules), key=len)
+    for p in paths:
+        if p not in graph.modules:
+            raise ValueError(
+                f"collapse: no module {p!r} in this graph; modules present: {list(graph.modules)}"
+            )
+    box_of: dict[str, str] = {}
+    members: dict[str, list[Node]] = {}
+    for n in graph.nodes:
+        if n.module is None:
+            continue
+        for p in paths:  # the outermost collapsed module containing the node wins
+            if _inside(n.module, p):
+                box_of[n.id] = f"module:{p}"
+                members.setdefault(p, []).append(n)
+                break
+    nodes: list[Node] = []
+    placed: set[str] = set()
+    edges: list[Edge] = []
+    seen: set[tuple[str, str]] = set()
+    for e in graph.edges:
+        src, dst = box_of.get(e.src, e.src), box_of.get(e.dst, e.dst)
+        if src == dst or (src, dst) in seen:
+            continue
+        seen.add((src, dst))
+        edges.append(replace(e, src=src, dst=dst))
+    exits = {e.src for e in graph.edges if e.src in box_of and box_of.get(e.dst) != box_of[e.src]}
+    for n in graph.nodes:
+        box = box_of.get(n.id)
+        if box is None:
+            nodes.append(n)
+            continue
+        if box in placed:
+            continue
+        placed.add(box)
+        path = box[len("module:") :]
+        inside = members[path]
+        outs = [m for m in inside if m.id in exits]
+        shown = outs[0] if len(outs) == 1 else None
+        nodes.append(
+            Node(
+                box,
+                "module",
+                graph.modules.get(path) or None,
+                shown.shape if shown else (),
+                shown.dtype if shown else "",
+                path,
+                shown.value if shown else None,
+                shown.grad if shown else None,
+                path.rpartition(".")[0] if path else None,
+                count=len(inside),
+            )
+        )
+    modules = {p: c for p, c in graph.modules.items() if not any(_inside(p, q) for q in paths)}
+    return Graph(nodes, edges, modules, graph.omitted)
 
 
 # ---- DOT text ----------------------------------------------------------------------------------
