@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
+from glassgrad import explain
 from glassgrad.train import (
     DTYPES,
     OPTIMIZERS,
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(train_parser)
+    explain.add_subparser(sub)
     try:
         args = parser.parse_args(argv)
     except TrainError as e:  # argparse's complaint, as one line
@@ -257,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         return e.code
     if args.command == "demo":
         return demo()
+    if args.command == "explain":
+        return explain.run(args)
     try:
         return cli(args)
     except TrainError as e:  # bad options, data or checkpoint: one line, no traceback

@@ -185,3 +185,12 @@ def test_nan_values_are_shown_not_hidden() -> None:
     _, lines, grads = explain("log(x)", {"x": -1.0})
     assert "  f = log(x) = nan" in lines
     assert math.isnan(float(grads["x"])) is False  # d log(x)/dx = 1/x is finite even here
+
+
+def test_the_glassgrad_command_runs_explain(capsys) -> None:
+    from glassgrad.__main__ import main as cli
+
+    assert cli(["explain", "(x+y)*z", "--at", "x=-2", "y=5", "z=-4"]) == 0
+    out = capsys.readouterr().out
+    assert "dq/dx = 1    df/dq * dq/dx = -4 * 1 = -4" in out
+    assert cli(["explain", "open('x')", "--at", "x=1"]) == 2

@@ -22,6 +22,7 @@ from glassgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from glassgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from glassgrad.autograd.record import BackwardRecord, BackwardStep, record_backward
 
 __all__ = [
     "Function",
@@ -38,6 +39,7 @@ __all__ = [
     "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "record_backward",
     "set_detect_anomaly",
     "set_grad_enabled",
 ]
