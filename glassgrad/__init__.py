@@ -12,7 +12,19 @@
 
 from __future__ import annotations
 
-from glassgrad import autograd, data, dtypes, func, nn, ops, optim, serialization
+from glassgrad import (
+    autograd,
+    data,
+    dtypes,
+    func,
+    inspect,
+    manual,
+    nn,
+    ops,
+    optim,
+    serialization,
+    utils,
+)
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -82,4 +94,4 @@ int = int32
 Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
-_ = (autograd, data, dtypes, func, nn, ops, optim, serialization)
+_ = (autograd, data, dtypes, func, inspect, manual, nn, ops, optim, serialization, utils)
