@@ -212,3 +212,12 @@ def test_bad_options_name_the_culprit() -> None:
         to_dot(trace(x * 2), grads=object())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no module 'enc'"):
         to_dot(x * 2, collapse={"enc"})
+
+
+def test_the_html_page_is_exported_lazily() -> None:
+    import glassgrad.viz as viz
+    from glassgrad.viz.html import to_html
+
+    assert viz.to_html is to_html
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        viz.nope  # noqa: B018

@@ -5,6 +5,7 @@ touching it; ``to_dot`` writes Graphviz DOT text, ``render`` an SVG/PNG file and
 object Jupyter shows inline. Name tensors with ``tensor(..., name="W1")`` or ``name(t, "h1")``,
 parameters by their path with ``name_parameters(model)``; group ops by module with
 ``group_by_module(model)``; record the gradients each edge carries with ``capture_grads()``.
+``to_html(t)`` (from ``glassgrad.viz.html``) writes the interactive step-by-step page.
 
 >>> import glassgrad as gg
 >>> from glassgrad import viz
@@ -20,6 +21,8 @@ parameters by their path with ``name_parameters(model)``; group ops by module wi
 >>> "color=red" in viz.to_dot(g)
 True
 """
+
+from typing import Any
 
 from glassgrad.viz.dot import Drawing, GraphvizNotFoundError, collapse, draw, limit, render, to_dot
 from glassgrad.viz.trace import (
@@ -54,5 +57,14 @@ __all__ = [
     "render",
     "summarize",
     "to_dot",
+    "to_html",
     "trace",
 ]
+
+
+def __getattr__(attr: str) -> Any:
+    if attr == "to_html":  # the step-by-step page needs glassgrad.explain: imported when asked
+        from glassgrad.viz.html import to_html
+
+        return to_html
+    raise AttributeError(f"module 'glassgrad.viz' has no attribute {attr!r}")
