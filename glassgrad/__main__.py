@@ -128,6 +128,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--plot", metavar="PATH.png", help="save loss and accuracy curves (matplotlib)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    p.add_argument(
+        "--report",
+        nargs="?",
+        const="gradient_norms.png",
+        metavar="PATH.png",
+        help="print a gradient-flow report (norms, update ratios, saturated and dead units) "
+        "each epoch and plot per-layer gradient norms (default gradient_norms.png)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -147,8 +155,11 @@ def options_from_args(ns: argparse.Namespace) -> tuple[Config, RunOptions]:
         resume=ns.resume,
         progress=not ns.no_progress,
         stop_after=ns.stop_after,
+        report=ns.report,
         explicit=explicit,
     )
+    if ns.report:
+        _check_plot(ns.report)
     return cfg, opts
 
 

@@ -84,6 +84,7 @@ class RunOptions:
     resume: str | None = None
     progress: bool = True
     stop_after: int | None = None
+    report: str | None = None  # print a gradient-flow report each epoch, plot norms to this PNG
     explicit: set[str] = field(default_factory=set)  # Config fields given on the command line
 
 
@@ -377,8 +378,14 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     )
 
 
-def train_epoch(t: Trainer, progress: bool) -> dict[str, float]:
-    """One pass over the shuffled training data; returns the epoch's metrics."""
+def train_epoch(
+    t: Trainer, progress: bool, after_training: Callable[[], None] | None = None
+) -> dict[str, float]:
+    """One pass over the shuffled training data; returns the epoch's metrics.
+
+    ``after_training`` runs once the epoch's last step is done and before the evaluation (while
+    the gradients and activations of the last training batch are still there).
+    """
     model, opt, loss_fn = t.model, t.optimizer, nn.CrossEntropyLoss()
     model.train()
     n_seen, loss_sum, correct = 0, 0.0, 0
@@ -406,6 +413,8 @@ def train_epoch(t: Trainer, progress: bool) -> dict[str, float]:
     if t.scheduler is not None and not t.per_batch_schedule:
         t.scheduler.step()
     seconds = time.perf_counter() - start
+    if after_training is not None:
+        after_training()
     test_loss, test_acc = evaluate(model, t.split.x_test, t.split.y_test)
     return {
         "train_loss": loss_sum / n_seen,
@@ -452,8 +461,20 @@ def run(
         f"lr {cfg.lr:g}, {cfg.schedule} schedule, batch {cfg.batch_size}, {cfg.dtype}"
     )
     last = cfg.epochs if opts.stop_after is None else min(cfg.epochs, opts.stop_after)
+    report_epoch, gradient_history, watcher = None, None, None
+    if opts.report:
+        from glassgrad.inspect import GradientHistory, gradient_report, watch
+
+        watcher, gradient_history = watch(t.model).start(), GradientHistory()
+
+        def report_epoch() -> None:
+            lr = t.optimizer.param_groups[0]["lr"]
+            rep = gradient_report(t.model, lr=lr, activations=watcher)
+            say(f"gradient flow after epoch {t.epoch + 1}:\n{rep}")
+            gradient_history.record(rep)
+
     while t.epoch < last:
-        metrics = train_epoch(t, opts.progress)
+        metrics = train_epoch(t, opts.progress, report_epoch)
         t.epoch += 1
         for k, v in metrics.items():
             t.history.setdefault(k, []).append(v)
@@ -464,6 +485,10 @@ def run(
         )
         if opts.save:
             save_checkpoint(t, opts.save)
+    if watcher is not None and gradient_history is not None and opts.report:
+        watcher.stop()
+        gradient_history.plot(opts.report)
+        say(f"per-layer gradient norms written to {opts.report}")
     h = t.history
     result = {
         "model": cfg.model,

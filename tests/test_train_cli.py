@@ -295,3 +295,13 @@ def test_help_lists_the_options() -> None:
     assert proc.returncode == 0
     for option in ("--data", "--model", "--resume", "--json", "--plot", "--schedule"):
         assert option in proc.stdout
+
+
+def test_report_prints_gradient_flow_each_epoch_and_plots_norms(tmp_path, capsys) -> None:
+    png = tmp_path / "norms.png"
+    args = ["train", "--epochs", "2", "--hidden", "16", "--no-progress", "--report", str(png)]
+    assert cli_main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("gradient flow after epoch") == 2
+    assert "grad norm" in out and "dead" in out and "Linear" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
