@@ -24,6 +24,7 @@ from glassgrad import (
     optim,
     serialization,
     utils,
+    viz,
 )
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
@@ -94,4 +95,4 @@ int = int32
 Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
-_ = (autograd, data, dtypes, func, inspect, manual, nn, ops, optim, serialization, utils)
+_ = (autograd, data, dtypes, func, inspect, manual, nn, ops, optim, serialization, utils, viz)
