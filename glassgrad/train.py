@@ -379,12 +379,13 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
 
 
 def train_epoch(
-    t: Trainer, progress: bool, after_training: Callable[[], None] | None = None
+    t: Trainer, progress: bool, after_training: Callable[[float], None] | None = None
 ) -> dict[str, float]:
     """One pass over the shuffled training data; returns the epoch's metrics.
 
-    ``after_training`` runs once the epoch's last step is done and before the evaluation (while
-    the gradients and activations of the last training batch are still there).
+    ``after_training(lr)`` runs once the epoch's last step is done and before the evaluation
+    (while the last training batch's gradients and activations are still there), with the
+    learning rate the epoch's updates used.
     """
     model, opt, loss_fn = t.model, t.optimizer, nn.CrossEntropyLoss()
     model.train()
@@ -414,7 +415,7 @@ def train_epoch(
         t.scheduler.step()
     seconds = time.perf_counter() - start
     if after_training is not None:
-        after_training()
+        after_training(lr)
     test_loss, test_acc = evaluate(model, t.split.x_test, t.split.y_test)
     return {
         "train_loss": loss_sum / n_seen,
@@ -467,8 +468,7 @@ def run(
 
         watcher, gradient_history = watch(t.model).start(), GradientHistory()
 
-        def report_epoch() -> None:
-            lr = t.optimizer.param_groups[0]["lr"]
+        def report_epoch(lr: float) -> None:
             rep = gradient_report(t.model, lr=lr, activations=watcher)
             say(f"gradient flow after epoch {t.epoch + 1}:\n{rep}")
             gradient_history.record(rep)
