@@ -280,7 +280,7 @@ class GradientHistory:
             now = {s.layer: s.grad_norm for s in source.layers if s.weight_norm is not None}
         else:
             now = grad_norms(source)
-        for layer in set(self.norms) | set(now):
+        for layer in sorted(set(self.norms) | set(now)):
             self.norms.setdefault(layer, [None] * self.epochs).append(now.get(layer))
         self.epochs += 1
         return now
@@ -306,6 +306,7 @@ class GradientHistory:
             ax.plot(epochs, ys, marker="o", label=layer or "(model)")
         ax.set(xlabel="epoch", ylabel="gradient norm", title="per-layer gradient norms")
         ax.set_yscale("log")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
         ax.grid(alpha=0.3, which="both")
         ax.legend(title="layer")
         fig.tight_layout()
