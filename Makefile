@@ -39,8 +39,8 @@ sysdeps:
 	@command -v dot >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || \
 		($(SUDO) apt-get update -qq && $(APT_INSTALL) graphviz chromium >/dev/null)
 
-test: lint sysdeps
-	$(BIN)/python -m pytest
+test: lint sysdeps  # one BLAS thread: steady timings when the machine is shared
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
