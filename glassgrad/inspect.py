@@ -298,6 +298,7 @@ class GradientHistory:
             ) from None
         matplotlib.use("Agg")  # files only, no display needed
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         fig, ax = plt.subplots(figsize=(7, 4))
         epochs = range(1, self.epochs + 1)
@@ -306,7 +307,7 @@ class GradientHistory:
             ax.plot(epochs, ys, marker="o", label=layer or "(model)")
         ax.set(xlabel="epoch", ylabel="gradient norm", title="per-layer gradient norms")
         ax.set_yscale("log")
-        ax.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         ax.grid(alpha=0.3, which="both")
         ax.legend(title="layer")
         fig.tight_layout()

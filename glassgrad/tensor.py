@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import engine
+from glassgrad.autograd import engine, function
 from glassgrad.autograd.engine import RemovableHandle, state
 
 
@@ -384,4 +384,5 @@ class _RetainGrad:
 
 
 engine.Tensor = Tensor
+function.Tensor = Tensor
 _ = state  # re-exported for glassgrad.ops
