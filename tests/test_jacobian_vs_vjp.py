@@ -49,20 +49,32 @@ def test_explicit_chain_rule_equals_the_vjp(example) -> None:
     np.testing.assert_allclose(example.linear_explicit(x, g), g.T @ x, rtol=1e-12)
 
 
-def test_slopes_are_ordered_at_small_sizes(example, tmp_path, capsys) -> None:
+def test_example_runs_and_both_ways_agree(example, tmp_path, capsys) -> None:
+    # timings are the benchmark's business (bench/jacobian_vs_vjp.py), never asserted here
     plot = tmp_path / "slopes.png"
     res = example.main(
-        ["--widths", "32,64,128,256,512", "--batch", "32", "--max-explicit-relu", "512",
+        ["--widths", "32,64,128", "--batch", "8", "--max-explicit-relu", "128",
          "--max-explicit-linear", "64", "--plot", str(plot)]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert "slope" in out and plot.read_bytes()[:4] == b"\x89PNG"
     for layer in ("relu", "linear"):
-        r = res[layer]
-        assert r["max_abs_difference"] < 1e-10
-        assert r["explicit"]["slope"] > r["vjp"]["slope"] + 0.5, (layer, r)
+        assert res[layer]["max_abs_difference"] < 1e-10
+        assert np.isfinite(res[layer]["explicit"]["slope"]) and np.isfinite(
+            res[layer]["vjp"]["slope"]
+        )
     assert res["linear"]["explicit"]["widths"] == [32, 64]  # the cap is respected
-    assert res["relu"]["explicit"]["slope"] > 1.0  # a D×D matrix per example: superlinear
+
+
+@pytest.mark.parametrize("d", [4, 16, 64])
+def test_explicit_jacobians_grow_a_power_faster_than_the_vjp(example, d) -> None:
+    # the reason VJPs win: the explicit chain rule materialises D² (relu) or D³ (linear, dW)
+    # numbers per example, where the vector-Jacobian product only ever holds D (or D²)
+    x = np.random.default_rng(d).standard_normal(d)
+    assert example.relu_jacobian(x).size == d * d
+    assert example.linear_weight_jacobian(x, d).size == d**3
+    g = np.ones(d)
+    assert (g * (x > 0)).size == d and np.outer(g, x).size == d * d
 
 
 def test_bad_widths_are_an_error(example) -> None:
