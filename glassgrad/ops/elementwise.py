@@ -16,7 +16,37 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Function, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Function, Tensor, binary_operands
+from glassgrad.ops.comparison import (  # re-exported: part of the elementwise family
+    allclose,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    clamp,
+    clip,
+    eq,
+    equal,
+    fmax,
+    fmin,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    ne,
+    signbit,
+    where,
+)
 
 __all__ = [
     "abs",
@@ -489,184 +519,6 @@ def floor_divide(input: Any, other: Any) -> Tensor:
 def remainder(input: Any, other: Any) -> Tensor:
     """Python-style modulus: x - floor(x / y) * y (gradient 1 for x, -floor(x/y) for y)."""
     return input - floor_divide(input, other) * other
-
-
-# ---- maximum, minimum, clamp, where -------------------------------------------------------------
-
-
-class Maximum(Function):
-    __slots__ = ()
-    broadcasts = True
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, y: Any) -> Any:
-        ctx.save_for_backward(x, y)
-        return np.maximum(x, y)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        x, y = ctx.saved_tensors
-        # ties split the gradient in half between the two inputs, as PyTorch does
-        share = np.where(x == y, g * 0.5, g)
-        return np.where(x < y, 0, share), np.where(x > y, 0, share)
-
-
-class Minimum(Function):
-    __slots__ = ()
-    broadcasts = True
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, y: Any) -> Any:
-        ctx.save_for_backward(x, y)
-        return np.minimum(x, y)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        x, y = ctx.saved_tensors
-        share = np.where(x == y, g * 0.5, g)
-        return np.where(x > y, 0, share), np.where(x < y, 0, share)
-
-
-def maximum(input: Any, other: Any) -> Tensor:
-    """Elementwise max; at ties each input gets half the gradient (PyTorch's rule)."""
-    a, b = binary_operands("maximum", input, other)
-    return Maximum.apply(as_tensor(a), as_tensor(b))
-
-
-def minimum(input: Any, other: Any) -> Tensor:
-    """Elementwise min; at ties each input gets half the gradient (PyTorch's rule)."""
-    a, b = binary_operands("minimum", input, other)
-    return Minimum.apply(as_tensor(a), as_tensor(b))
-
-
-fmax, fmin = maximum, minimum
-
-
-class Clamp(Function):
-    __slots__ = ()
-    broadcasts = True
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, lo: Any, hi: Any) -> Any:
-        ctx.save_for_backward(x, lo, hi)
-        out = x
-        if lo is not None:
-            out = np.maximum(out, lo)
-        if hi is not None:
-            out = np.minimum(out, hi)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        x, lo, hi = ctx.saved_tensors
-        nx, nlo, nhi = ctx.next
-        below = (x < lo) if lo is not None else np.zeros(np.shape(x), bool)
-        above = (x > hi) if hi is not None else np.zeros(np.shape(x), bool)
-        gx = np.where(below | above, 0, g) if nx is not None else None
-        glo = np.where(below, g, 0) if nlo is not None else None
-        ghi = np.where(above & ~below, g, 0) if nhi is not None else None
-        return gx, glo, ghi
-
-
-def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
-    """Limit to [min, max]; the gradient passes where min <= x <= max (ends included)."""
-    if min is None and max is None:
-        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
-    x = as_tensor(input)
-
-    def bound(v: Any) -> Any:
-        if v is None or isinstance(v, Tensor):
-            return v
-        if isinstance(v, np.ndarray):
-            return Tensor._make(v.astype(x.data.dtype))
-        return float(v) if x.data.dtype.kind == "f" else v
-
-    return Clamp.apply(x, bound(min), bound(max))
-
-
-clip = clamp
-
-
-class Where(Function):
-    __slots__ = ()
-    broadcasts = True
-
-    @staticmethod
-    def forward(ctx: Any, cond: Any, x: Any, y: Any) -> Any:
-        ctx.save_for_backward(cond)
-        return np.where(cond, x, y)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (cond,) = ctx.saved_tensors
-        return None, np.where(cond, g, 0), np.where(cond, 0, g)
-
-
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:
-    """Pick ``input`` where ``condition`` holds, else ``other``; each gets the gradient it chose."""
-    if input is None and other is None:
-        from glassgrad.ops.indexing import nonzero
-
-        return nonzero(condition, as_tuple=True)
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    if cond.dtype != np.bool_:
-        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
-    a, b = binary_operands("where", input, other)
-    if not isinstance(a, Tensor):  # a Python number takes the other operand's float dtype
-        floating = isinstance(b, Tensor) and b.data.dtype.kind == "f"
-        a = Tensor._make(np.asarray(a, b.data.dtype)) if floating else as_tensor(a)
-    return Where.apply(cond, a, b)
-
-
-# ---- no-gradient elementwise ops ----------------------------------------------------------------
-
-
-def _nograd(f: Callable[..., Any], name: str, doc: str) -> Callable[..., Tensor]:
-    def op(*args: Any) -> Tensor:
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        try:
-            return Tensor._make(f(*arrays))
-        except (ValueError, TypeError) as e:
-            shapes = ", ".join(str(tuple(np.shape(a))) for a in arrays)
-            raise type(e)(f"{name}: {e} (operand shapes {shapes})") from None
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
-
-
-eq = _nograd(np.equal, "eq", "x == y, elementwise (a bool tensor; no gradient).")
-ne = _nograd(np.not_equal, "ne", "x != y, elementwise.")
-lt = _nograd(np.less, "lt", "x < y, elementwise.")
-le = _nograd(np.less_equal, "le", "x <= y, elementwise.")
-gt = _nograd(np.greater, "gt", "x > y, elementwise.")
-ge = _nograd(np.greater_equal, "ge", "x >= y, elementwise.")
-logical_and = _nograd(np.logical_and, "logical_and", "Elementwise and of truth values.")
-logical_or = _nograd(np.logical_or, "logical_or", "Elementwise or of truth values.")
-logical_xor = _nograd(np.logical_xor, "logical_xor", "Elementwise xor of truth values.")
-logical_not = _nograd(np.logical_not, "logical_not", "Elementwise not of truth values.")
-bitwise_and = _nograd(np.bitwise_and, "bitwise_and", "Elementwise & of integers or bools.")
-bitwise_or = _nograd(np.bitwise_or, "bitwise_or", "Elementwise | of integers or bools.")
-bitwise_xor = _nograd(np.bitwise_xor, "bitwise_xor", "Elementwise ^ of integers or bools.")
-bitwise_not = _nograd(np.invert, "bitwise_not", "Elementwise ~ of integers or bools.")
-isnan = _nograd(np.isnan, "isnan", "True where the value is NaN.")
-isinf = _nograd(np.isinf, "isinf", "True where the value is +-inf.")
-isfinite = _nograd(np.isfinite, "isfinite", "True where the value is neither NaN nor inf.")
-signbit = _nograd(np.signbit, "signbit", "True where the sign bit is set.")
-
-
-def allclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return bool(np.allclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol))
-
-
-def isclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
-    return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol))
-
-
-def equal(input: Any, other: Any) -> bool:
-    """True when both have the same shape and elements."""
-    a, b = np.asarray(input), np.asarray(other)
-    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 NUMPY_UFUNCS = {
