@@ -151,15 +151,6 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
-        try:
-            return cls._apply(*args)
-        except ValueError as e:
-            if not cls.broadcasts or "could not be broadcast" not in str(e):
-                raise
-            raise RuntimeError(_broadcast_message(cls, args)) from None
-
-    @classmethod
-    def _apply(cls, *args: Any) -> Any:
         n = len(args)
         x = args[0] if n else None
         if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
@@ -193,14 +184,19 @@ class Function:
             else:
                 datas.append(a)
             edges.append(None)
-        if not (record and state.grad_enabled):
-            nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
-            return _constant(cls.forward(nctx, *datas), nctx)
-        ctx = _new_tensor(cls)
-        ctx._saved = ()
-        ctx._hooks = None
-        ctx.next = edges
-        return _recorded(ctx, cls.forward(ctx, *datas), args)
+        try:  # (free unless raised) only several tensors can fail to broadcast
+            if not (record and state.grad_enabled):
+                nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
+                return _constant(cls.forward(nctx, *datas), nctx)
+            ctx = _new_tensor(cls)
+            ctx._saved = ()
+            ctx._hooks = None
+            ctx.next = edges
+            return _recorded(ctx, cls.forward(ctx, *datas), args)
+        except ValueError as e:
+            if not cls.broadcasts or "could not be broadcast" not in str(e):
+                raise
+            raise RuntimeError(_broadcast_message(cls, args)) from None
 
     # ---- what a forward uses -----------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
