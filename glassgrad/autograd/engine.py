@@ -31,6 +31,7 @@ from glassgrad.autograd.function import (  # noqa: F401
     OUTPUT,
     AccumulateGrad,
     Function,
+    Node,
     RemovableHandle,
     bump_version,
     state,

@@ -93,7 +93,7 @@ _NO_GRAD_CTX = _NoGradContext()
 _NON_DIFFERENTIABLE: list[Any] = []  # marker stored by mark_non_differentiable()
 
 
-class Function:
+class Node:
     """A differentiable op: ``forward(ctx, *inputs)`` on arrays and ``backward(ctx, grad)``.
 
     Every built-in op is a subclass, and so are users' custom ops::
@@ -306,7 +306,7 @@ def _constant(out: Any, ctx: Any = None) -> Any:
     return t
 
 
-def _recorded(ctx: Function, out: Any, args: tuple[Any, ...]) -> Any:
+def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
     """Wrap a forward's result as a tensor whose ``grad_fn`` is ``ctx``, and finish the node."""
     if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
         raw, out = out, _as_output(out, type(ctx))
@@ -401,3 +401,6 @@ def _creation_site() -> traceback.FrameSummary | None:
         if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return frame
     return None
+
+
+Function = Node  # the public custom-op base (to become the Tensor-level contract)

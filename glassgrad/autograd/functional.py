@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd import grad as _autograd_grad
-from glassgrad.autograd.engine import Function, state
+from glassgrad.autograd.engine import Node, state
 from glassgrad.tensor import Tensor
 
 __all__ = ["hvp", "jacobian"]
@@ -27,7 +27,7 @@ __all__ = ["hvp", "jacobian"]
 # ---- the pieces every transform shares -----------------------------------------------------------
 
 
-class Alias(Function):
+class Alias(Node):
     """Identity with its own graph node: a transform's private handle on a tensor that already
     requires grad, so gradients with respect to it count only the uses inside the transform."""
 
@@ -42,7 +42,7 @@ class Alias(Function):
         return g
 
 
-class Stack(Function):
+class Stack(Node):
     """``np.stack`` along ``axis``, differentiable (rows of a Jacobian under ``create_graph``)."""
 
     __slots__ = ("axis", "n")

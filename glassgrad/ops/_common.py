@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.engine import Function, state
+from glassgrad.autograd.engine import Node, state
 from glassgrad.tensor import Tensor
 
 __all__ = [
-    "Function",
+    "Node",
     "Tensor",
     "as_tensor",
     "binary_operands",

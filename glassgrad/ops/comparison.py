@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
 
 __all__ = [
     "allclose",
@@ -45,7 +45,7 @@ __all__ = [
 # ---- maximum, minimum, clamp, where -------------------------------------------------------------
 
 
-class Maximum(Function):
+class Maximum(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -62,7 +62,7 @@ class Maximum(Function):
         return np.where(x < y, 0, share), np.where(x > y, 0, share)
 
 
-class Minimum(Function):
+class Minimum(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -93,7 +93,7 @@ def minimum(input: Any, other: Any) -> Tensor:
 fmax, fmin = maximum, minimum
 
 
-class Clamp(Function):
+class Clamp(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -138,7 +138,7 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
 clip = clamp
 
 
-class Where(Function):
+class Where(Node):
     __slots__ = ()
     broadcasts = True
 

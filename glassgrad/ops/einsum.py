@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops._common import Node, Tensor, as_tensor
 
 __all__ = ["einsum"]
 
@@ -174,7 +174,7 @@ def _grad_plan(
     )
 
 
-class Einsum(Function):
+class Einsum(Node):
     __slots__ = ("ins", "out", "shapes")
 
     @staticmethod

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Function, Tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, binary_operands
 from glassgrad.ops.comparison import (  # re-exported: part of the elementwise family
     allclose,
     bitwise_and,
@@ -158,7 +158,7 @@ def _unary(name: str, f: Callable[[Any], Any], rule: Rule, uses: str, doc: str) 
 
     cls: Any = type(
         name.title().replace("_", ""),
-        (Function,),
+        (Node,),
         {
             "__slots__": (),
             "forward": staticmethod(forward),
@@ -257,7 +257,7 @@ _round0 = _unary("round", np.round, lambda g, x, y: g * 0, "out", "Round half to
 # ---- binary arithmetic --------------------------------------------------------------------------
 
 
-class Add(Function):
+class Add(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -270,7 +270,7 @@ class Add(Function):
         return g, g
 
 
-class Sub(Function):
+class Sub(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -283,7 +283,7 @@ class Sub(Function):
         return g, -g
 
 
-class Mul(Function):
+class Mul(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -299,7 +299,7 @@ class Mul(Function):
         return (g * y if nx is not None else None), (g * x if ny is not None else None)
 
 
-class Div(Function):
+class Div(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -316,7 +316,7 @@ class Div(Function):
         return (gx if nx is not None else None), (-gx * x / y if ny is not None else None)
 
 
-class Pow(Function):
+class Pow(Node):
     __slots__ = ()
     broadcasts = True
 
@@ -340,7 +340,7 @@ class Pow(Function):
 
 
 # Tensor-with-constant variants: nothing to save but the constant, no wasted gradient.
-class AddScalar(Function):
+class AddScalar(Node):
     op_name = "Add"
     __slots__ = ()
 
@@ -353,7 +353,7 @@ class AddScalar(Function):
         return g, None
 
 
-class MulScalar(Function):
+class MulScalar(Node):
     op_name = "Mul"
     __slots__ = ("c",)
 
@@ -367,7 +367,7 @@ class MulScalar(Function):
         return g * ctx.c, None
 
 
-class PowScalar(Function):
+class PowScalar(Node):
     op_name = "Pow"
     __slots__ = ("c",)
 
@@ -386,7 +386,7 @@ class PowScalar(Function):
         return g * c * x ** (c - 1), None
 
 
-class RPowScalar(Function):  # c ** x
+class RPowScalar(Node):  # c ** x
     op_name = "Pow"
     __slots__ = ("c",)
 

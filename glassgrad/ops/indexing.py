@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops import scatter as _gather_family
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.scatter import (
     add_at,
     gather,
@@ -214,7 +214,7 @@ def _index_message(e: Exception, shape: tuple[int, ...], index: Any) -> str:
 # ---- getitem and its inverse ---------------------------------------------------------------------
 
 
-class GetItem(Function):
+class GetItem(Node):
     __slots__ = ("in_shape", "index", "mode")
 
     @staticmethod
@@ -229,7 +229,7 @@ class GetItem(Function):
         return _into_zeros(g, ctx.in_shape, ctx.index, ctx.mode), None, None
 
 
-class IntoZeros(Function):
+class IntoZeros(Node):
     """zeros(shape) with ``g`` written (modes 0, 1) or added (mode 2) at ``index``."""
 
     __slots__ = ("index", "mode")
@@ -313,7 +313,7 @@ def select(input: Any, dim: int, index: int) -> Tensor:
 # ---- index_put: out-of-place t[index] = values ---------------------------------------------------
 
 
-class IndexPut(Function):
+class IndexPut(Node):
     __slots__ = ("accumulate", "index", "mode", "vshape")
 
     @staticmethod
@@ -379,7 +379,7 @@ def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -
 # ---- masks ---------------------------------------------------------------------------------------
 
 
-class MaskedFill(Function):
+class MaskedFill(Node):
     __slots__ = ("mask",)
 
     @staticmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim, normalize_dims
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import BASIC, GetItem, select
 
 __all__ = [
@@ -85,7 +85,7 @@ def _shape_arg(shape: Any) -> tuple[int, ...]:
     return shape
 
 
-class Cat(Function):
+class Cat(Node):
     __slots__ = ("dim", "sizes", "skip")
 
     @staticmethod
@@ -165,7 +165,7 @@ def _cat_checked(ts: list[Tensor], dim: int) -> Tensor:
 concat = concatenate = cat
 
 
-class Stack(Function):
+class Stack(Node):
     __slots__ = ("dim",)
 
     @staticmethod
@@ -374,7 +374,7 @@ def unbind(input: Any, dim: int = 0) -> tuple[Tensor, ...]:
 # ---- repeating, flipping, rolling: rearranging copies --------------------------------------
 
 
-class Repeat(Function):
+class Repeat(Node):
     __slots__ = ("in_shape", "reps")
 
     @staticmethod
@@ -416,7 +416,7 @@ def tile(input: Any, dims: Any) -> Tensor:
 # ---- flip, roll ---------------------------------------------------------------------------------
 
 
-class Flip(Function):
+class Flip(Node):
     __slots__ = ("axes",)
 
     @staticmethod
@@ -453,7 +453,7 @@ def flipud(input: Any) -> Tensor:
     return flip(x, 0)
 
 
-class Roll(Function):
+class Roll(Node):
     __slots__ = ("axes", "shifts")
 
     @staticmethod

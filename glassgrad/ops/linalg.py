@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.einsum import einsum
 from glassgrad.ops.elementwise import mul
 from glassgrad.ops.shape import reshape
@@ -48,7 +48,7 @@ def _same_dtype(op: str, x: Tensor, y: Tensor) -> None:
         )
 
 
-class Matmul(Function):
+class Matmul(Node):
     __slots__ = ()
 
     @staticmethod
@@ -202,7 +202,7 @@ def inner(input: Any, other: Any) -> Tensor:
     return tensordot(x, y, dims=([-1], [-1]))
 
 
-class Outer(Function):
+class Outer(Node):
     __slots__ = ()
 
     @staticmethod
@@ -237,7 +237,7 @@ def outer(input: Any, vec2: Any) -> Tensor:
 ger = outer
 
 
-class Tensordot(Function):
+class Tensordot(Node):
     __slots__ = ("axes_a", "axes_b", "perm_a", "perm_b")
 
     @staticmethod
@@ -315,7 +315,7 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
     return Tensordot.apply(x, y, ca, cb)
 
 
-class Linear(Function):
+class Linear(Node):
     # NOTE: fused x @ W.T + b: one node instead of three, and no transposed copy of W is kept.
     __slots__ = ()
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.ops import scans, selection
-from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops._reduce import (
     add_reduce,
     axes_of,
@@ -61,7 +61,7 @@ __all__ = [
 # ---- sum, mean, prod ----------------------------------------------------------------------------
 
 
-class Sum(Function):
+class Sum(Node):
     __slots__ = ("axes", "in_shape", "keepdim")
 
     @staticmethod
@@ -74,7 +74,7 @@ class Sum(Function):
         return expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
 
 
-class Mean(Function):
+class Mean(Node):
     __slots__ = ("axes", "in_shape", "keepdim")
 
     @staticmethod
@@ -92,7 +92,7 @@ class Mean(Function):
         return expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
 
 
-class Prod(Function):
+class Prod(Node):
     __slots__ = ("axes", "keepdim")
 
     @staticmethod
@@ -177,7 +177,7 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
 # ---- variance, standard deviation ---------------------------------------------------------------
 
 
-class Var(Function):
+class Var(Node):
     __slots__ = ("axes", "dof", "keepdim")
 
     @staticmethod
@@ -201,7 +201,7 @@ class Var(Function):
             return g * centered * (2.0 / ctx.dof if ctx.dof else math.inf), None, None, None
 
 
-class Std(Function):
+class Std(Node):
     __slots__ = ("axes", "dof", "keepdim")
 
     @staticmethod
@@ -327,7 +327,7 @@ def std_mean(
 # ---- logsumexp, norm ----------------------------------------------------------------------------
 
 
-class Logsumexp(Function):
+class Logsumexp(Node):
     # NOTE: fused for stability: the max is subtracted before exp, and the backward
     # exp(x - out) is the softmax without ever forming exp(x).
     __slots__ = ("axes", "keepdim")
@@ -367,7 +367,7 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     return Logsumexp.apply(x, axes_of("logsumexp", dim, x.data.ndim), keepdim)
 
 
-class Norm(Function):
+class Norm(Node):
     __slots__ = ("axes", "keepdim", "p")
 
     @staticmethod

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.shape import reshape, to
 
 __all__ = ["cumprod", "cumsum"]
@@ -21,7 +21,7 @@ def _reverse_cumsum(a: Any, axis: int) -> Any:
     return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
 
 
-class Cumsum(Function):
+class Cumsum(Node):
     __slots__ = ("axis",)
 
     @staticmethod
@@ -34,7 +34,7 @@ class Cumsum(Function):
         return _reverse_cumsum(g, ctx.axis), None
 
 
-class Cumprod(Function):
+class Cumprod(Node):
     __slots__ = ("axis",)
 
     @staticmethod

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 
 __all__ = ["gather", "index_add", "index_select", "scatter", "scatter_add", "take_along_dim"]
 
@@ -75,7 +75,7 @@ def _add_along(out: np.ndarray, dim: int, index: np.ndarray, src: Any) -> None:
 # ---- gather, scatter, scatter_add ----------------------------------------------------------------
 
 
-class Gather(Function):
+class Gather(Node):
     __slots__ = ("dim", "in_shape", "index")
 
     @staticmethod
@@ -88,7 +88,7 @@ class Gather(Function):
         return _gather_grad(g, ctx.in_shape, ctx.dim, ctx.index), None, None
 
 
-class Scatter(Function):
+class Scatter(Node):
     __slots__ = ("dim", "index")
 
     @staticmethod
@@ -106,7 +106,7 @@ class Scatter(Function):
         return gx, None, None, (_gather(g, dim, index) if ns is not None else None)
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Node):
     __slots__ = ("dim", "index")
 
     @staticmethod
@@ -302,7 +302,7 @@ def _without(shape: tuple[int, ...], d: int) -> tuple[int, ...]:
 # ---- index_select, index_add ---------------------------------------------------------------------
 
 
-class IndexSelect(Function):
+class IndexSelect(Node):
     __slots__ = ("dim", "in_shape", "index")
 
     @staticmethod
@@ -321,7 +321,7 @@ class IndexSelect(Function):
         return out, None, None
 
 
-class IndexAdd(Function):
+class IndexAdd(Node):
     __slots__ = ("alpha", "dim", "index")
 
     @staticmethod

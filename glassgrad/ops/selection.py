@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops._reduce import axes_of, check_nonempty, max_reduce, min_reduce, unsqueeze
 from glassgrad.ops.elementwise import maximum, minimum
 from glassgrad.ops.shape import reshape
@@ -28,7 +28,7 @@ class return_types:
     median = namedtuple("median", ("values", "indices"))
 
 
-class _TiesShare(Function):
+class _TiesShare(Node):
     """A reduction to one of the input's values; tied elements share the gradient evenly.
 
     A NaN result takes its gradient from the NaNs, as PyTorch's full max()/min()/median() do
@@ -88,7 +88,7 @@ class Median(_TiesShare):
         return out
 
 
-class _Select(Function):
+class _Select(Node):
     """Values picked by ``index`` along ``dim``; the gradient goes to exactly those positions."""
 
     __slots__ = ("dim", "in_shape", "keepdim")

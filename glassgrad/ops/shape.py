@@ -15,7 +15,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.ops import joining
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim, normalize_dims
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import view_of as _view_of
 from glassgrad.ops.joining import (
     _shape_arg,
@@ -94,7 +94,7 @@ __all__ = [
 # ---- reshape and view -------------------------------------------------------------------------
 
 
-class Reshape(Function):
+class Reshape(Node):
     __slots__ = ("in_shape",)
 
     @staticmethod
@@ -107,7 +107,7 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape), None
 
 
-class View(Function):
+class View(Node):
     __slots__ = ("in_shape",)
 
     @staticmethod
@@ -247,7 +247,7 @@ def unsqueeze(input: Any, dim: int) -> Tensor:
 # ---- permuting dims -----------------------------------------------------------------------------
 
 
-class Permute(Function):
+class Permute(Node):
     __slots__ = ("dims",)
 
     @staticmethod
@@ -328,7 +328,7 @@ moveaxis = movedim
 # ---- broadcasting --------------------------------------------------------------------------------
 
 
-class Expand(Function):
+class Expand(Node):
     __slots__ = ()
 
     @staticmethod
@@ -392,7 +392,7 @@ def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
 # ---- copies --------------------------------------------------------------------------------------
 
 
-class Clone(Function):
+class Clone(Node):
     __slots__ = ()
 
     @staticmethod
@@ -429,7 +429,7 @@ def stride(input: Tensor, dim: int | None = None) -> Any:
 # ---- dtype conversion ----------------------------------------------------------------------------
 
 
-class Cast(Function):
+class Cast(Node):
     __slots__ = ("in_dtype",)
 
     @staticmethod

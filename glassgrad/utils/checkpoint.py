@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import Function, run_backward, state
+from glassgrad.autograd.engine import Node, run_backward, state
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.creation import generator
 from glassgrad.tensor import Tensor
@@ -56,7 +56,7 @@ class _Segment:
         return out
 
 
-class Checkpoint(Function):
+class Checkpoint(Node):
     """The node standing for a whole segment; its backward re-runs the segment."""
 
     @staticmethod

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Function, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
 
 __all__ = [
     "binary_cross_entropy",
@@ -104,7 +104,7 @@ def _pointwise_loss(
 
     return type(
         name,
-        (Function,),
+        (Node,),
         {
             "__slots__": ("n", "param", "reduction"),
             "forward": staticmethod(forward),
@@ -214,7 +214,7 @@ def smooth_l1_loss(
 # ---- binary cross-entropy -----------------------------------------------------------------------
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Node):
     __slots__ = ("n", "reduction", "weight")
 
     @staticmethod
@@ -276,7 +276,7 @@ def _logsigmoid(x: Any) -> Any:
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(Node):
     # NOTE: fused and stable: (1 - y) x - lw log sigmoid(x), never exp of a large positive number.
     __slots__ = ("n", "pos_weight", "reduction", "weight")
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.nn.functional._erf import erf as _np_erf
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.inplace import apply_inplace
 
 __all__ = [
@@ -70,7 +70,7 @@ def _erf(x: Any) -> Any:
 # ---- piecewise-linear units ---------------------------------------------------------------------
 
 
-class LeakyRelu(Function):
+class LeakyRelu(Node):
     __slots__ = ("slope",)
 
     @staticmethod
@@ -93,7 +93,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return LeakyRelu.apply(_floating("leaky_relu", input), float(negative_slope))
 
 
-class Hardtanh(Function):
+class Hardtanh(Node):
     __slots__ = ()
 
     @staticmethod
@@ -136,7 +136,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     return Hardtanh.apply(x * (1 / 6) + 0.5, 0.0, 1.0)
 
 
-class Hardswish(Function):
+class Hardswish(Node):
     __slots__ = ()
 
     @staticmethod
@@ -157,7 +157,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return Hardswish.apply(_floating("hardswish", input))
 
 
-class Threshold(Function):
+class Threshold(Node):
     __slots__ = ()
 
     @staticmethod
@@ -182,7 +182,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 # ---- exponential units --------------------------------------------------------------------------
 
 
-class Elu(Function):
+class Elu(Node):
     # elu, selu and celu in one rule, as PyTorch's elu(x, alpha, scale, input_scale)
     __slots__ = ("alpha", "input_scale", "scale")
 
@@ -235,7 +235,7 @@ _GELU_K = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
 
 
-class Gelu(Function):
+class Gelu(Node):
     __slots__ = ("tanh",)
 
     @staticmethod
@@ -273,7 +273,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(_floating("gelu", input), approximate == "tanh")
 
 
-class Silu(Function):
+class Silu(Node):
     __slots__ = ()
 
     @staticmethod
@@ -300,7 +300,7 @@ def _softplus1(x: Any) -> Any:
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-class Mish(Function):
+class Mish(Node):
     __slots__ = ()
 
     @staticmethod
@@ -322,7 +322,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return Mish.apply(_floating("mish", input))
 
 
-class Softplus(Function):
+class Softplus(Node):
     __slots__ = ("beta", "threshold")
 
     @staticmethod
@@ -344,7 +344,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return Softplus.apply(_floating("softplus", input), float(beta), float(threshold))
 
 
-class Logsigmoid(Function):
+class Logsigmoid(Node):
     __slots__ = ()
 
     @staticmethod
@@ -363,7 +363,7 @@ def logsigmoid(input: Tensor) -> Tensor:
     return Logsigmoid.apply(_floating("logsigmoid", input))
 
 
-class Softsign(Function):
+class Softsign(Node):
     __slots__ = ()
 
     @staticmethod
@@ -401,7 +401,7 @@ def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
         return x - m
 
 
-class Softmax(Function):
+class Softmax(Node):
     # NOTE: fused: one node that saves only its output, shifted by the max so exp can't overflow.
     __slots__ = ("axis",)
 
@@ -425,7 +425,7 @@ class Softmax(Function):
         return y * (g - np.sum(g * y, axis=ctx.axis, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Node):
     # NOTE: fused and stable: x - max - log(sum(exp(x - max))), one node saving only its output.
     __slots__ = ("axis",)
 

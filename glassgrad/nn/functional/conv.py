@@ -21,7 +21,7 @@ import numpy as np
 from glassgrad.nn.functional import pooling as _pooling
 from glassgrad.nn.functional._windows import Window, hashable, ntuple
 from glassgrad.nn.functional.pooling import *  # noqa: F403
-from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.shape import reshape
 
 __all__ = ["conv1d", "conv2d", "conv3d", *_pooling.__all__]
@@ -97,7 +97,7 @@ def _weight_grad(x: Any, g: Any, spec: ConvSpec, cols: Any = None) -> Any:
     return spec.weight_grad(x, g, cols)
 
 
-class Conv(Function):
+class Conv(Node):
     # NOTE: ``cols`` caches the im2col matrix for the weight gradient: it is used only on the
     # first-order (array) path and dropped after; under create_graph the rule recomputes it
     # from the saved input, so higher derivatives never treat it as a constant.
@@ -127,7 +127,7 @@ class Conv(Function):
         return gx, gw, gb, None
 
 
-class ConvInputGrad(Function):
+class ConvInputGrad(Node):
     """g, w -> the input gradient (a transposed convolution); linear in each of g and w."""
 
     __slots__ = ("spec",)
@@ -149,7 +149,7 @@ class ConvInputGrad(Function):
         return dg, dw, None
 
 
-class ConvWeightGrad(Function):
+class ConvWeightGrad(Node):
     """x, g -> the weight gradient; <ggw, it> = <conv(x, ggw), g> gives both of its gradients."""
 
     __slots__ = ("spec",)

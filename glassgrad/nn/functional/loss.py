@@ -26,7 +26,7 @@ from glassgrad.nn.functional._pointwise_loss import (
     smooth_l1_loss,
 )
 from glassgrad.nn.functional.activation import log_softmax
-from glassgrad.ops._common import Function, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
 
 __all__ = [
     "binary_cross_entropy",
@@ -44,7 +44,7 @@ __all__ = [
 # ---- negative log-likelihood and cross-entropy --------------------------------------------------
 
 
-class NllLoss(Function):
+class NllLoss(Node):
     # NOTE: forward gathers -log p[target] by fancy indexing; backward places -g * w / total into
     # a zeros array (every position is hit at most once, so plain assignment, no add.at).
     __slots__ = ("coef", "in_shape", "index", "reduction", "total")
@@ -82,7 +82,7 @@ class NllLoss(Function):
         return out, None, None, None, None
 
 
-class PlaceAt(Function):
+class PlaceAt(Node):
     """zeros(shape) with ``v`` written at ``index`` (distinct positions): NllLoss's backward."""
 
     __slots__ = ("index",)

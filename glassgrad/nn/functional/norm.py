@@ -13,7 +13,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.creation import generator
-from glassgrad.ops._common import Function, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.inplace import apply_inplace
 
 __all__ = ["batch_norm", "dropout", "embedding", "layer_norm", "normalize", "one_hot", "pad"]
@@ -39,7 +39,7 @@ def _view(p: Any, shape: Any) -> Any:
     return p if shape is None else p.reshape(shape)
 
 
-class Normalize(Function):
+class Normalize(Node):
     # NOTE: fused (x - mean) / sqrt(var + eps) * w + b over `axes`; the rule recomputes the
     # statistics from the saved input instead of saving x-hat, so it also holds at second order.
     __slots__ = ("axes", "eps", "pshape", "red")
@@ -87,7 +87,7 @@ class Normalize(Function):
         return gx, gw, gb, None, None, None, None, None
 
 
-class AffineNorm(Function):
+class AffineNorm(Node):
     """(x - mean) * rstd * w + b with constant statistics: batch_norm in evaluation mode."""
 
     __slots__ = ("mean", "pshape", "red", "rstd")
@@ -261,7 +261,7 @@ def normalize(
 # ---- dropout --------------------------------------------------------------------------------
 
 
-class Dropout(Function):
+class Dropout(Node):
     __slots__ = ("scale",)
 
     @staticmethod
@@ -299,7 +299,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 # ---- embedding and one-hot --------------------------------------------------------------------
 
 
-class Embedding(Function):
+class Embedding(Node):
     # NOTE: the rule scatter-adds rows of g into a zeros (num_embeddings, dim) array: indices
     # repeat, so the adds must accumulate (np.add.at), and the padding row gets none.
     __slots__ = ("flat", "num", "scale")
@@ -322,7 +322,7 @@ class Embedding(Function):
         return out, None, None, None
 
 
-class AddRows(Function):
+class AddRows(Node):
     """zeros(shape) with row ``rows[i]`` added at ``index[i]``: embedding's backward as an op."""
 
     __slots__ = ("index",)
@@ -454,7 +454,7 @@ def _pad_array(x: np.ndarray, pads: tuple[tuple[int, int], ...], value: Any) -> 
     return out
 
 
-class ConstantPad(Function):
+class ConstantPad(Node):
     __slots__ = ("pads",)
 
     @staticmethod

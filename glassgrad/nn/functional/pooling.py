@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.nn.functional._windows import Window, hashable, ntuple, pooled_size
-from glassgrad.ops._common import Function, Tensor, as_tensor
+from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.elementwise import mul, where
 from glassgrad.ops.linalg import matmul
 from glassgrad.ops.reductions import mean
@@ -99,7 +99,7 @@ def _unbatched(t: Tensor) -> Tensor:
 # ---- max pooling: a gather at the argmax, whose gradient is a scatter (and back) ----------------
 
 
-class PoolGather(Function):
+class PoolGather(Node):
     __slots__ = ("idx", "in_shape")
     idx: np.ndarray
     in_shape: tuple[int, ...]
@@ -115,7 +115,7 @@ class PoolGather(Function):
         return _scatter(g, ctx.idx, ctx.in_shape), None
 
 
-class PoolScatter(Function):
+class PoolScatter(Node):
     __slots__ = ("idx",)
     idx: np.ndarray
 
@@ -294,7 +294,7 @@ def _avg_spec(win: Window, include_pad: bool, divisor: Any, dtype: Any) -> AvgSp
     return AvgSpec(win, (1.0 / size).astype(dtype))
 
 
-class AvgPool(Function):
+class AvgPool(Node):
     __slots__ = ("spec",)
 
     @staticmethod
@@ -309,7 +309,7 @@ class AvgPool(Function):
         return ctx.spec.adjoint(g), None
 
 
-class AvgPoolAdjoint(Function):
+class AvgPoolAdjoint(Node):
     __slots__ = ("spec",)
 
     @staticmethod
