@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from glassgrad import (
     autograd,
     data,
@@ -74,20 +76,13 @@ from glassgrad.dtypes import (
     set_default_dtype,
     uint8,
 )
-from glassgrad.nn.functional.activation import METHODS as _ACTIVATION_METHODS
-from glassgrad.nn.functional.activation import log_softmax, softmax
-from glassgrad.ops.elementwise import *
-from glassgrad.ops.elementwise import abs, pow, round
-from glassgrad.ops.indexing import *
-from glassgrad.ops.linalg import *
-from glassgrad.ops.reductions import *
-from glassgrad.ops.reductions import sum
-from glassgrad.ops.shape import *
+from glassgrad.ops.registry import TORCH as _TORCH
+from glassgrad.ops.registry import in_namespace as _in_namespace
 from glassgrad.serialization import load, save
 from glassgrad.tensor import Tensor
 
-for _name, _fn in _ACTIVATION_METHODS.items():  # Tensor.softmax, Tensor.log_softmax
-    setattr(Tensor, _name, _fn)
+# Every op declared with the ``glassgrad`` namespace (``glassgrad/ops/registry.py``).
+globals().update(_in_namespace(_TORCH))
 
 float = float32
 bool = bool_
@@ -96,3 +91,8 @@ Size = tuple
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
 _ = (autograd, data, dtypes, func, inspect, manual, nn, ops, optim, serialization, utils, viz)
+
+
+def __getattr__(name: str) -> Any:
+    """Ops come from the registry at import; this only answers for names that don't exist."""
+    raise AttributeError(f"module 'glassgrad' has no attribute {name!r}")

@@ -145,6 +145,7 @@ class Node:
     _hooks: Any
     _trace: Any
     op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
+    variant = 0  # PyTorch numbers overloads: PowBackward0 (x ** 2), PowBackward1, PowBackward2
     broadcasts = False  # elementwise ops: NumPy's broadcasting errors are reworded to name them
 
     # ---- recording --------------------------------------------------------------------------
@@ -241,7 +242,7 @@ class Node:
     def name(self) -> str:
         """PyTorch's name for this node: ``MulBackward0``, or ``CubeBackward`` for a user's op."""
         cls = type(self)
-        suffix = "Backward0" if cls.__dictoffset__ == 0 else "Backward"
+        suffix = f"Backward{cls.variant}" if cls.__dictoffset__ == 0 else "Backward"
         return (cls.op_name or cls.__name__) + suffix
 
     @property

@@ -196,13 +196,13 @@ class _MaxPoolNd(Module):
 class MaxPool1d(_MaxPoolNd):
     """Max over sliding windows of a (N, C, L) input."""
 
-    _fn = staticmethod(F.max_pool1d)
+    _fn: Any = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
     """Max over sliding windows of a (N, C, H, W) input; ``stride`` defaults to the kernel."""
 
-    _fn = staticmethod(F.max_pool2d)
+    _fn: Any = staticmethod(F.max_pool2d)
 
 
 class AvgPool1d(Module):

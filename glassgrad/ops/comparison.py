@@ -9,38 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
-
-__all__ = [
-    "allclose",
-    "bitwise_and",
-    "bitwise_not",
-    "bitwise_or",
-    "bitwise_xor",
-    "clamp",
-    "clip",
-    "eq",
-    "equal",
-    "fmax",
-    "fmin",
-    "ge",
-    "gt",
-    "isclose",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "le",
-    "logical_and",
-    "logical_not",
-    "logical_or",
-    "logical_xor",
-    "lt",
-    "maximum",
-    "minimum",
-    "ne",
-    "signbit",
-    "where",
-]
-
+from glassgrad.ops.registry import op
 
 # ---- maximum, minimum, clamp, where -------------------------------------------------------------
 
@@ -78,19 +47,64 @@ class Minimum(Node):
         return np.where(x > y, 0, share), np.where(x < y, 0, share)
 
 
+@op(numpy=np.maximum)
 def maximum(input: Any, other: Any) -> Tensor:
     """Elementwise max; at ties each input gets half the gradient (PyTorch's rule)."""
     a, b = binary_operands("maximum", input, other)
     return Maximum.apply(as_tensor(a), as_tensor(b))
 
 
+@op(numpy=np.minimum)
 def minimum(input: Any, other: Any) -> Tensor:
     """Elementwise min; at ties each input gets half the gradient (PyTorch's rule)."""
     a, b = binary_operands("minimum", input, other)
     return Minimum.apply(as_tensor(a), as_tensor(b))
 
 
-fmax, fmin = maximum, minimum
+class Fmax(Node):
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return np.fmax(x, y)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        first = (x >= y) | np.isnan(y)  # NaN loses; ties go to the first input (PyTorch)
+        return np.where(first, g, 0), np.where(first, 0, g)
+
+
+class Fmin(Node):
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return np.fmin(x, y)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        first = (x <= y) | np.isnan(y)
+        return np.where(first, g, 0), np.where(first, 0, g)
+
+
+@op(numpy=np.fmax)
+def fmax(input: Any, other: Any) -> Tensor:
+    """Elementwise max that ignores NaN (the other value wins)."""
+    a, b = binary_operands("fmax", input, other)
+    return Fmax.apply(as_tensor(a), as_tensor(b))
+
+
+@op(numpy=np.fmin)
+def fmin(input: Any, other: Any) -> Tensor:
+    """Elementwise min that ignores NaN (the other value wins)."""
+    a, b = binary_operands("fmin", input, other)
+    return Fmin.apply(as_tensor(a), as_tensor(b))
 
 
 class Clamp(Node):
@@ -119,6 +133,17 @@ class Clamp(Node):
         return gx, glo, ghi
 
 
+class ClampScalar(Clamp):  # number bounds: PyTorch's ClampBackward1
+    __slots__ = ()
+    op_name = "Clamp"
+    variant = 1
+
+
+@op(
+    inplace=True,
+    aliases=("clip",),
+    numpy={np.clip: lambda a, a_min=None, a_max=None, **kw: clamp(a, a_min, a_max)},
+)
 def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
     """Limit to [min, max]; the gradient passes where min <= x <= max (ends included)."""
     if min is None and max is None:
@@ -132,10 +157,9 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
             return Tensor._make(v.astype(x.data.dtype))
         return float(v) if x.data.dtype.kind == "f" else v
 
-    return Clamp.apply(x, bound(min), bound(max))
-
-
-clip = clamp
+    lo, hi = bound(min), bound(max)
+    node = Clamp if isinstance(lo, Tensor) or isinstance(hi, Tensor) else ClampScalar
+    return node.apply(x, lo, hi)
 
 
 class Where(Node):
@@ -153,6 +177,7 @@ class Where(Node):
         return None, np.where(cond, g, 0), np.where(cond, 0, g)
 
 
+@op(numpy=np.where, method=lambda self, condition, other: where(condition, self, other))
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Pick ``input`` where ``condition`` holds, else ``other``; each gets the gradient it chose."""
     if input is None and other is None:
@@ -172,8 +197,17 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
 # ---- no-gradient elementwise ops ----------------------------------------------------------------
 
 
-def _nograd(f: Callable[..., Any], name: str, doc: str) -> Callable[..., Tensor]:
-    def op(*args: Any) -> Tensor:
+def _nograd(
+    f: Callable[..., Any],
+    name: str,
+    doc: str,
+    operators: tuple[str, ...] = (),
+    reflected: tuple[str, ...] = (),
+    inplace: bool = True,
+) -> Callable[..., Tensor]:
+    """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
+
+    def nograd_op(*args: Any) -> Tensor:
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             return Tensor._make(f(*arrays))
@@ -181,39 +215,52 @@ def _nograd(f: Callable[..., Any], name: str, doc: str) -> Callable[..., Tensor]
             shapes = ", ".join(str(tuple(np.shape(a))) for a in arrays)
             raise type(e)(f"{name}: {e} (operand shapes {shapes})") from None
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
+    nograd_op.__name__ = nograd_op.__qualname__ = name
+    nograd_op.__doc__ = doc
+    return op(nograd_op, numpy=f, operators=operators, reflected=reflected, inplace=inplace)
 
 
-eq = _nograd(np.equal, "eq", "x == y, elementwise (a bool tensor; no gradient).")
-ne = _nograd(np.not_equal, "ne", "x != y, elementwise.")
-lt = _nograd(np.less, "lt", "x < y, elementwise.")
-le = _nograd(np.less_equal, "le", "x <= y, elementwise.")
-gt = _nograd(np.greater, "gt", "x > y, elementwise.")
-ge = _nograd(np.greater_equal, "ge", "x >= y, elementwise.")
+eq = _nograd(np.equal, "eq", "x == y, elementwise (a bool tensor; no gradient).", ("__eq__",))
+ne = _nograd(np.not_equal, "ne", "x != y, elementwise.", ("__ne__",))
+lt = _nograd(np.less, "lt", "x < y, elementwise.", ("__lt__",))
+le = _nograd(np.less_equal, "le", "x <= y, elementwise.", ("__le__",))
+gt = _nograd(np.greater, "gt", "x > y, elementwise.", ("__gt__",))
+ge = _nograd(np.greater_equal, "ge", "x >= y, elementwise.", ("__ge__",))
 logical_and = _nograd(np.logical_and, "logical_and", "Elementwise and of truth values.")
 logical_or = _nograd(np.logical_or, "logical_or", "Elementwise or of truth values.")
 logical_xor = _nograd(np.logical_xor, "logical_xor", "Elementwise xor of truth values.")
 logical_not = _nograd(np.logical_not, "logical_not", "Elementwise not of truth values.")
-bitwise_and = _nograd(np.bitwise_and, "bitwise_and", "Elementwise & of integers or bools.")
-bitwise_or = _nograd(np.bitwise_or, "bitwise_or", "Elementwise | of integers or bools.")
-bitwise_xor = _nograd(np.bitwise_xor, "bitwise_xor", "Elementwise ^ of integers or bools.")
-bitwise_not = _nograd(np.invert, "bitwise_not", "Elementwise ~ of integers or bools.")
-isnan = _nograd(np.isnan, "isnan", "True where the value is NaN.")
-isinf = _nograd(np.isinf, "isinf", "True where the value is +-inf.")
-isfinite = _nograd(np.isfinite, "isfinite", "True where the value is neither NaN nor inf.")
-signbit = _nograd(np.signbit, "signbit", "True where the sign bit is set.")
+bitwise_and = _nograd(
+    np.bitwise_and, "bitwise_and", "Elementwise & of integers or bools.", ("__and__", "__rand__")
+)
+bitwise_or = _nograd(
+    np.bitwise_or, "bitwise_or", "Elementwise | of integers or bools.", ("__or__", "__ror__")
+)
+bitwise_xor = _nograd(
+    np.bitwise_xor, "bitwise_xor", "Elementwise ^ of integers or bools.", ("__xor__", "__rxor__")
+)
+bitwise_not = _nograd(
+    np.invert, "bitwise_not", "Elementwise ~ of integers or bools.", ("__invert__",)
+)
+isnan = _nograd(np.isnan, "isnan", "True where the value is NaN.", inplace=False)
+isinf = _nograd(np.isinf, "isinf", "True where the value is +-inf.", inplace=False)
+isfinite = _nograd(
+    np.isfinite, "isfinite", "True where the value is neither NaN nor inf.", inplace=False
+)
+signbit = _nograd(np.signbit, "signbit", "True where the sign bit is set.", inplace=False)
 
 
+@op
 def allclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     return bool(np.allclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol))
 
 
+@op
 def isclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
     return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol))
 
 
+@op
 def equal(input: Any, other: Any) -> bool:
     """True when both have the same shape and elements."""
     a, b = np.asarray(input), np.asarray(other)

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor
-
-__all__ = ["einsum"]
+from glassgrad.ops.registry import op
 
 _LETTERS = string.ascii_letters  # the labels np.einsum accepts
 _SUBLIST_LABELS = string.ascii_uppercase + string.ascii_lowercase  # sorted like the integers
@@ -228,6 +227,7 @@ def _from_sublists(args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     return eq, args[0 : 2 * n : 2]
 
 
+@op(method=False, numpy={np.einsum: lambda *operands, optimize=False, **kw: einsum(*operands)})
 def einsum(equation: Any, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; also traces, diagonals, '...'.
 

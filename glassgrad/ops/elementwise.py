@@ -17,111 +17,31 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, binary_operands
-from glassgrad.ops.comparison import (  # re-exported: part of the elementwise family
-    allclose,
-    bitwise_and,
-    bitwise_not,
-    bitwise_or,
-    bitwise_xor,
-    clamp,
-    clip,
-    eq,
-    equal,
-    fmax,
-    fmin,
-    ge,
-    gt,
-    isclose,
-    isfinite,
-    isinf,
-    isnan,
-    le,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    lt,
-    maximum,
-    minimum,
-    ne,
-    signbit,
-    where,
-)
-
-__all__ = [
-    "abs",
-    "add",
-    "allclose",
-    "bitwise_and",
-    "bitwise_not",
-    "bitwise_or",
-    "bitwise_xor",
-    "ceil",
-    "clamp",
-    "clip",
-    "cos",
-    "div",
-    "divide",
-    "eq",
-    "equal",
-    "erf",
-    "exp",
-    "expm1",
-    "floor",
-    "floor_divide",
-    "fmax",
-    "fmin",
-    "ge",
-    "gt",
-    "isclose",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "le",
-    "log",
-    "log1p",
-    "log2",
-    "log10",
-    "logical_and",
-    "logical_not",
-    "logical_or",
-    "logical_xor",
-    "lt",
-    "maximum",
-    "minimum",
-    "mul",
-    "ne",
-    "neg",
-    "pow",
-    "reciprocal",
-    "relu",
-    "remainder",
-    "round",
-    "rsqrt",
-    "rsub",
-    "sigmoid",
-    "sign",
-    "signbit",
-    "sin",
-    "sqrt",
-    "square",
-    "sub",
-    "tan",
-    "tanh",
-    "true_divide",
-    "trunc",
-    "where",
-]
+from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
 
 # ---- unary ops from one line each ---------------------------------------------------------------
 
 Rule = Callable[[Any, Any, Any], Any]
 
 
-def _unary(name: str, f: Callable[[Any], Any], rule: Rule, uses: str, doc: str) -> Callable:
-    """Make the Function and public function for ``y = f(x)`` with ``dx = rule(g, x, y)``.
+def _unary(
+    name: str,
+    f: Callable[[Any], Any],
+    rule: Rule,
+    uses: str,
+    doc: str,
+    node: str | None = None,
+    numpy: Any = None,
+    operators: tuple[str, ...] = (),
+    functional: bool = False,
+    declared: bool = True,
+) -> Callable:
+    """Declare ``y = f(x)`` with ``dx = rule(g, x, y)``: its node class and public op.
 
     ``uses`` says what the rule reads ("x", "out" or "x,out"), so nothing else is kept alive.
+    ``node`` is PyTorch's node name when it is not the op's (``square`` records ``PowBackward0``).
+    The op gets a Tensor method and an in-place variant (PyTorch has both for every unary op),
+    and ``f`` itself maps onto it when it is a NumPy ufunc.
     """
     # NOTE: forwards store ``ctx._saved`` directly (what save_for_backward does, one call less).
     if uses == "x":
@@ -161,6 +81,7 @@ def _unary(name: str, f: Callable[[Any], Any], rule: Rule, uses: str, doc: str) 
         (Node,),
         {
             "__slots__": (),
+            "op_name": node,
             "forward": staticmethod(forward),
             "backward": staticmethod(backward),
             "__doc__": doc,
@@ -168,13 +89,18 @@ def _unary(name: str, f: Callable[[Any], Any], rule: Rule, uses: str, doc: str) 
     )
     apply = cls.apply
 
-    def op(input: Any) -> Tensor:
+    def unary_op(input: Any) -> Tensor:
         return apply(input)
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    op.Function = cls  # type: ignore[attr-defined]
-    return op
+    unary_op.__name__ = unary_op.__qualname__ = name
+    unary_op.__doc__ = doc
+    unary_op.Function = cls  # type: ignore[attr-defined]
+    if not declared:  # a building block of a declared op
+        return unary_op
+    if numpy is None and isinstance(f, np.ufunc):
+        numpy = f
+    namespaces = (TORCH, FUNCTIONAL) if functional else (TORCH,)
+    return op(unary_op, inplace=True, numpy=numpy, operators=operators, namespaces=namespaces)
 
 
 def _sigmoid(x: Any) -> Any:
@@ -194,7 +120,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # fmt: off
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
-                    "-x, elementwise.")
+                    "-x, elementwise.", operators=("__neg__",))
 exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
                     "e**x; its derivative is itself, so the rule reuses the output.")
 expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
@@ -214,9 +140,9 @@ rsqrt      = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g 
 reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "out",
                     "1 / x.")
 square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
-                    "x * x.")
-abs        = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x), "x",
-                    "|x|; the gradient at 0 is 0, as in PyTorch.")
+                    "x * x.", node="Pow")
+abs        = _unary("abs", np.absolute, lambda g, x, y: g * np.sign(x), "x",
+                    "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",))
 sin        = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "x",
                     "Sine.")
 cos        = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "x",
@@ -224,11 +150,13 @@ cos        = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "x",
 tan        = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "out",
                     "Tangent; d/dx = 1 + tan(x)**2.")
 tanh       = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), "out",
-                    "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.")
+                    "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.",
+                    functional=True)
 sigmoid    = _unary("sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), "out",
-                    "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.")
+                    "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.",
+                    functional=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
-                    "max(x, 0); the gradient passes where the output is positive.")
+                    "max(x, 0); the gradient passes where the output is positive.", functional=True)
 erf        = _unary("erf", _erf_array,
                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x), "x",
                     "The error function; d/dx = 2/sqrt(pi) e**(-x**2).")
@@ -243,18 +171,31 @@ trunc      = _unary("trunc", np.trunc, lambda g, x, y: g * 0, "out",
 # fmt: on
 
 
+round_half_even = _unary(
+    "round",
+    np.round,
+    lambda g, x, y: g * 0,
+    "out",
+    "Round half to even, as PyTorch does; zero gradient.",
+    declared=False,
+)
+
+
+@op(
+    inplace=True,
+    numpy={np.rint: round_half_even, np.round: lambda a, decimals=0, out=None: round(a, decimals)},
+)
 def round(input: Any, decimals: int = 0) -> Tensor:
     """Round half to even, as PyTorch does; zero gradient."""
     if decimals == 0:
-        return _round0(input)
+        return round_half_even(input)
     scale = 10.0**decimals
-    return _round0(input * scale) / scale
-
-
-_round0 = _unary("round", np.round, lambda g, x, y: g * 0, "out", "Round half to even.")
+    return round_half_even(input * scale) / scale
 
 
 # ---- binary arithmetic --------------------------------------------------------------------------
+# Tensor-with-tensor nodes save both inputs; tensor-with-number nodes keep only the number and
+# return no gradient for it. Both record PyTorch's node name for the expression.
 
 
 class Add(Node):
@@ -270,6 +211,19 @@ class Add(Node):
         return g, g
 
 
+class AddScalar(Node):
+    op_name = "Add"
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        return x + c
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, None
+
+
 class Sub(Node):
     __slots__ = ()
     broadcasts = True
@@ -281,6 +235,46 @@ class Sub(Node):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return g, -g
+
+
+class SubScalar(Node):
+    op_name = "Sub"
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        return x - c
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, None
+
+
+class Rsub(Node):  # other - input, as torch.rsub(input, other)
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        return y - x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return -g, g
+
+
+class RsubScalar(Node):  # c - x: what ``1 - x`` records
+    op_name = "Rsub"
+    variant = 1
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        return c - x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return -g, None
 
 
 class Mul(Node):
@@ -297,6 +291,20 @@ class Mul(Node):
         x, y = ctx.saved_tensors
         nx, ny = ctx.next
         return (g * y if nx is not None else None), (g * x if ny is not None else None)
+
+
+class MulScalar(Node):
+    op_name = "Mul"
+    __slots__ = ("c",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        ctx.c = c
+        return x * c
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g * ctx.c, None
 
 
 class Div(Node):
@@ -316,9 +324,43 @@ class Div(Node):
         return (gx if nx is not None else None), (-gx * x / y if ny is not None else None)
 
 
-class Pow(Node):
+class DivScalar(Node):
+    op_name = "Div"
+    __slots__ = ("c",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        ctx.c = c
+        return x / c
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g / ctx.c, None
+
+
+class PowScalar(Node):  # x ** c
+    op_name = "Pow"
+    __slots__ = ("c",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        ctx.c = c
+        ctx.save_for_backward(x)
+        return x**c
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        c = ctx.c
+        if c == 0:
+            return g * 0, None
+        return g * c * x ** (c - 1), None
+
+
+class Pow(Node):  # x ** y
     __slots__ = ()
     broadcasts = True
+    variant = 1
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -339,55 +381,9 @@ class Pow(Node):
         return gx, gy
 
 
-# Tensor-with-constant variants: nothing to save but the constant, no wasted gradient.
-class AddScalar(Node):
-    op_name = "Add"
-    __slots__ = ()
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, c: Any) -> Any:
-        return x + c
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return g, None
-
-
-class MulScalar(Node):
-    op_name = "Mul"
-    __slots__ = ("c",)
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, c: Any) -> Any:
-        ctx.c = c
-        return x * c
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return g * ctx.c, None
-
-
-class PowScalar(Node):
-    op_name = "Pow"
-    __slots__ = ("c",)
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, c: Any) -> Any:
-        ctx.c = c
-        ctx.save_for_backward(x)
-        return x**c
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        c = ctx.c
-        if c == 0:
-            return g * 0, None
-        return g * c * x ** (c - 1), None
-
-
 class RPowScalar(Node):  # c ** x
     op_name = "Pow"
+    variant = 2
     __slots__ = ("c",)
 
     @staticmethod
@@ -404,11 +400,51 @@ class RPowScalar(Node):  # c ** x
         return (g * out * math.log(c) if c > 0 else g * 0), None
 
 
+class Remainder(Node):  # x - floor(x / y) * y, Python's sign convention
+    __slots__ = ()
+    broadcasts = True
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return np.remainder(x, y)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return g, -g * np.floor(x / y)
+
+
+class RemainderScalar(Node):
+    op_name = "Remainder"
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        return np.remainder(x, c)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, None
+
+
 _NUMBER = (int, float, bool)
 _FAST_SCALAR = {int, float}
 # a tensor that requires grad is floating point: no promotion to sort out
 
 
+def _binary(op: str, tensors: Any, scalar: Any, rscalar: Any, input: Any, other: Any) -> Tensor:
+    """Promote, then record the tensor-tensor node or a tensor-number one (``rscalar(b, a)``)."""
+    a, b = binary_operands(op, input, other)
+    if type(b) in _NUMBER:
+        return scalar.apply(a, b)
+    if type(a) in _NUMBER:
+        return rscalar(b, a)
+    return tensors.apply(a, b)
+
+
+@op(inplace=True, operators=("__add__", "__radd__"), numpy=np.add)
 def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting as NumPy does.
 
@@ -423,35 +459,31 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
             return Add.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
-    a, b = binary_operands("add", input, other)
-    if type(b) in _NUMBER:
-        return AddScalar.apply(a, b)
-    if type(a) in _NUMBER:
-        return AddScalar.apply(b, a)
-    return Add.apply(a, b)
+    return _binary("add", Add, AddScalar, AddScalar.apply, input, other)
 
 
+@op(inplace=True, operators=("__sub__",), numpy=np.subtract, aliases=("subtract",))
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other."""
     if alpha == 1 and isinstance(input, Tensor):
         if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
-            return AddScalar.apply(input, -other)
+            return SubScalar.apply(input, other)
         if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
             return Sub.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
-    a, b = binary_operands("sub", input, other)
-    if type(b) in _NUMBER:
-        return AddScalar.apply(a, -b)
-    if type(a) in _NUMBER:
-        return AddScalar.apply(neg(b), a)
-    return Sub.apply(a, b)
+    return _binary("sub", Sub, SubScalar, RsubScalar.apply, input, other)
 
 
-def rsub(input: Any, other: Any) -> Tensor:
-    return sub(other, input)
+@op(method=False, operators=("__rsub__",))
+def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
+    """other - alpha * input (``1 - x`` records ``RsubBackward1``, as in PyTorch)."""
+    if alpha != 1:
+        input = mul(input, alpha)
+    return _binary("rsub", Rsub, RsubScalar, SubScalar.apply, input, other)
 
 
+@op(inplace=True, operators=("__mul__", "__rmul__"), numpy=np.multiply, aliases=("multiply",))
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
     if isinstance(input, Tensor):
@@ -459,14 +491,16 @@ def mul(input: Any, other: Any) -> Tensor:
             return MulScalar.apply(input, other)
         if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
             return Mul.apply(input, other)
-    a, b = binary_operands("mul", input, other)
-    if type(b) in _NUMBER:
-        return MulScalar.apply(a, b)
-    if type(a) in _NUMBER:
-        return MulScalar.apply(b, a)
-    return Mul.apply(a, b)
+    return _binary("mul", Mul, MulScalar, MulScalar.apply, input, other)
 
 
+@op(
+    inplace=True,
+    operators=("__truediv__",),
+    reflected=("__rtruediv__",),
+    numpy=np.true_divide,
+    aliases=("divide", "true_divide"),
+)
 def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     """Elementwise quotient x / y: dx = g / y, dy = -g x / y**2."""
     if rounding_mode is not None:
@@ -480,15 +514,12 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
         )
     a, b = binary_operands("div", input, other)
     if type(b) in _NUMBER:
-        if isinstance(a, Tensor) and a.data.dtype.kind in "iub":
-            a = Tensor._make(a.data.astype(dtypes.get_default_dtype()))
-        return MulScalar.apply(a, 1.0 / b) if b != 0 else Div.apply(a, b)
-    if type(a) in _NUMBER:
+        if b == 0:
+            return Div.apply(_float(a), b)
+        return DivScalar.apply(_float(a), b)
+    if type(a) in _NUMBER:  # c / x is c * (1/x), as PyTorch records it
         return MulScalar.apply(reciprocal(_float(b)), a)
     return Div.apply(_float(a), _float(b))
-
-
-true_divide = divide = div
 
 
 def _float(t: Tensor) -> Tensor:
@@ -498,77 +529,33 @@ def _float(t: Tensor) -> Tensor:
     return t
 
 
+@op(inplace=True, operators=("__pow__",), reflected=("__rpow__",), numpy=np.power)
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
-    a, b = binary_operands("pow", input, exponent)
-    if type(b) in _NUMBER:
-        return PowScalar.apply(a, b)
-    if type(a) in _NUMBER:
-        return RPowScalar.apply(b, a)
-    return Pow.apply(a, b)
+    return _binary("pow", Pow, PowScalar, RPowScalar.apply, input, exponent)
 
 
-def rpow(input: Any, other: Any) -> Tensor:
-    return pow(other, input)
-
-
+@op(
+    inplace=True,
+    operators=("__floordiv__",),
+    reflected=("__rfloordiv__",),
+    numpy=np.floor_divide,
+)
 def floor_divide(input: Any, other: Any) -> Tensor:
+    """floor(input / other), elementwise; zero gradient."""
     return div(input, other, rounding_mode="floor")
 
 
+@op(inplace=True, operators=("__mod__",), reflected=("__rmod__",), numpy=np.remainder)
 def remainder(input: Any, other: Any) -> Tensor:
-    """Python-style modulus: x - floor(x / y) * y (gradient 1 for x, -floor(x/y) for y)."""
-    return input - floor_divide(input, other) * other
+    """Python-style modulus x - floor(x / y) * y: gradient 1 for x, -floor(x / y) for y."""
+    a, b = binary_operands("remainder", input, other)
+    if type(a) in _NUMBER:
+        a = Tensor._make(np.asarray(a, b.data.dtype))
+    return _binary("remainder", Remainder, RemainderScalar, None, a, b)
 
 
-NUMPY_UFUNCS = {
-    np.add: add,
-    np.subtract: sub,
-    np.multiply: mul,
-    np.true_divide: div,
-    np.negative: neg,
-    np.positive: lambda x: x,
-    np.power: pow,
-    np.exp: exp,
-    np.expm1: expm1,
-    np.log: log,
-    np.log1p: log1p,
-    np.log2: log2,
-    np.log10: log10,
-    np.sqrt: sqrt,
-    np.reciprocal: reciprocal,
-    np.square: square,
-    np.absolute: abs,
-    np.sin: sin,
-    np.cos: cos,
-    np.tan: tan,
-    np.tanh: tanh,
-    np.sign: sign,
-    np.floor: floor,
-    np.ceil: ceil,
-    np.trunc: trunc,
-    np.rint: round,
-    np.maximum: maximum,
-    np.minimum: minimum,
-    np.equal: eq,
-    np.not_equal: ne,
-    np.less: lt,
-    np.less_equal: le,
-    np.greater: gt,
-    np.greater_equal: ge,
-    np.logical_and: logical_and,
-    np.logical_or: logical_or,
-    np.logical_xor: logical_xor,
-    np.logical_not: logical_not,
-    np.bitwise_and: bitwise_and,
-    np.bitwise_or: bitwise_or,
-    np.invert: bitwise_not,
-    np.isnan: isnan,
-    np.isinf: isinf,
-    np.isfinite: isfinite,
-}
-NUMPY_FUNCTIONS = {
-    np.where: where,
-    np.clip: lambda a, a_min=None, a_max=None, **kw: clamp(a, a_min, a_max),
-    np.round: round,
-}
+@op(operators=("__pos__",), numpy=np.positive)
+def positive(input: Any) -> Tensor:
+    """+x: the tensor itself."""
+    return input

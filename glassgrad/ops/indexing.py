@@ -15,34 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops import scatter as _gather_family
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops.registry import op
 from glassgrad.ops.scatter import (
     add_at,
-    gather,
-    index_add,
-    index_select,
-    scatter,
-    scatter_add,
-    take_along_dim,
 )
-
-# The gather/scatter half of the family lives in glassgrad/ops/scatter.py and is re-exported here.
-__all__ = [
-    "argwhere",
-    "gather",
-    "index_add",
-    "index_put",
-    "index_select",
-    "masked_fill",
-    "masked_select",
-    "nonzero",
-    "scatter",
-    "scatter_add",
-    "select",
-    "take",
-    "take_along_dim",
-]
 
 BASIC, MASK, ADVANCED = 0, 1, 2
 _BAD_ENTRY = (
@@ -272,6 +249,7 @@ def index_add_zeros(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     return _into_zeros(g, shape, idx, mode)
 
 
+@op(method="__getitem__", namespaces=())
 def getitem(input: Any, index: Any) -> Tensor:
     """``input[index]`` with PyTorch's rules; basic indexing gives a view sharing the version.
 
@@ -293,6 +271,7 @@ def getitem(input: Any, index: Any) -> Tensor:
     return out
 
 
+@op
 def select(input: Any, dim: int, index: int) -> Tensor:
     """The slice at position ``index`` along ``dim`` (that dim removed); a view."""
     x = as_tensor(input)
@@ -350,6 +329,7 @@ def _zero_at(g: Any, index: Any, mode: int) -> Any:
     return out
 
 
+@op(inplace=True)
 def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """Out-of-place ``input[indices] = values`` (or ``+=`` with ``accumulate``).
 
@@ -409,6 +389,7 @@ def _mask_array(op: str, mask: Any) -> np.ndarray:
     return m
 
 
+@op(inplace=True)
 def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
     """``value`` where ``mask`` is True, else ``input`` (a 0-d tensor ``value`` gets a gradient)."""
     x = as_tensor(input)
@@ -432,6 +413,7 @@ def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
         ) from None
 
 
+@op
 def masked_select(input: Any, mask: Any) -> Tensor:
     """The elements where ``mask`` (broadcast with ``input``) is True, as a 1-D tensor."""
     x = as_tensor(input)
@@ -450,12 +432,14 @@ def masked_select(input: Any, mask: Any) -> Tensor:
     return GetItem.apply(x, (m,), MASK)
 
 
+@op
 def take(input: Any, index: Any) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (the result has ``index``'s shape)."""
     x = as_tensor(input)
     return getitem(x.reshape(-1), (index if isinstance(index, Tensor) else np.asarray(index),))
 
 
+@op(numpy={np.nonzero: lambda a: nonzero(a, as_tuple=True)})
 def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
     a = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -464,43 +448,7 @@ def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
     return Tensor._make(np.argwhere(a).astype(np.int64))
 
 
+@op(numpy=np.argwhere)
 def argwhere(input: Any) -> Tensor:
     """Same as ``nonzero(input)``."""
     return nonzero(input)
-
-
-# ---- in-place forms, through the in-place machinery (version counters, leaf checks) --------------
-
-
-def _inplace(name: str, fn: Any) -> Any:
-    def op(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        from glassgrad.ops.inplace import apply_inplace
-
-        return apply_inplace(self, name, fn, *args, **kwargs)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"In-place ``{name[:-1]}``."
-    return op
-
-
-METHODS: dict[str, Any] = {
-    "__getitem__": getitem,
-    "select": select,
-    "index_put": index_put,
-    "index_put_": _inplace("index_put_", index_put),
-    "masked_fill": masked_fill,
-    "masked_fill_": _inplace("masked_fill_", masked_fill),
-    "masked_select": masked_select,
-    "take": take,
-    "nonzero": nonzero,
-    "argwhere": argwhere,
-    "scatter_": _inplace("scatter_", scatter),
-    "scatter_add_": _inplace("scatter_add_", scatter_add),
-    "index_add_": _inplace("index_add_", index_add),
-    **_gather_family.METHODS,
-}
-NUMPY_FUNCTIONS: dict[Any, Any] = {
-    np.nonzero: lambda a: nonzero(a, as_tuple=True),
-    np.argwhere: argwhere,
-    **_gather_family.NUMPY_FUNCTIONS,
-}

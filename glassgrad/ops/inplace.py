@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad.autograd.engine import bump_version
 from glassgrad.ops._common import Tensor, state
+from glassgrad.ops.registry import fast_inplace
 
 
 def _requires(v: Any) -> bool:
@@ -94,16 +95,19 @@ def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> T
     return apply_inplace(self, op, add if ufunc is np.add else sub, other, alpha=alpha)
 
 
+@fast_inplace("add_", operators=("__iadd__",))
 def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     """self += alpha * other, in place."""
     return _accumulate_(self, "add_", np.add, other, alpha)
 
 
+@fast_inplace("sub_", operators=("__isub__",))
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     """self -= alpha * other, in place."""
     return _accumulate_(self, "sub_", np.subtract, other, alpha)
 
 
+@fast_inplace("mul_", operators=("__imul__",))
 def mul_(self: Tensor, other: Any) -> Tensor:
     """self *= other, in place."""
     from glassgrad.ops.elementwise import mul
@@ -115,6 +119,7 @@ def mul_(self: Tensor, other: Any) -> Tensor:
     return apply_inplace(self, "mul_", mul, other)
 
 
+@fast_inplace("div_", operators=("__itruediv__",))
 def div_(self: Tensor, other: Any) -> Tensor:
     """self /= other, in place."""
     from glassgrad.ops.elementwise import div
@@ -126,17 +131,13 @@ def div_(self: Tensor, other: Any) -> Tensor:
     return apply_inplace(self, "div_", div, other)
 
 
-def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    from glassgrad.ops.elementwise import clamp
-
-    return apply_inplace(self, "clamp_", clamp, min, max)
-
-
+@fast_inplace("zero_")
 def zero_(self: Tensor) -> Tensor:
     """Set every element to 0 (cuts the history: the values no longer depend on anything)."""
     return fill_(self, 0)
 
 
+@fast_inplace("fill_")
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Set every element to ``value``."""
     _check_leaf(self, "fill_")
@@ -150,6 +151,7 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     return _bump(self)
 
 
+@fast_inplace("copy_")
 def copy_(self: Tensor, src: Any) -> Tensor:
     """Copy ``src`` (broadcast to this shape) into this tensor's memory."""
     from glassgrad.ops.shape import expand
@@ -170,6 +172,7 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     return apply_inplace(self, "copy_", lambda s, v: expand(v.to(s.dtype), *s.shape), src_t)
 
 
+@fast_inplace("__setitem__")
 def setitem(self: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``; differentiable with respect to ``t``'s other elements and ``value``."""
     from glassgrad.ops import indexing
@@ -187,21 +190,3 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
         _bump(self)
         return
     apply_inplace(self, "__setitem__", indexing.index_put, idx, value)
-
-
-METHODS = {
-    "add_": add_,
-    "sub_": sub_,
-    "mul_": mul_,
-    "div_": div_,
-    "clamp_": clamp_,
-    "clip_": clamp_,
-    "zero_": zero_,
-    "fill_": fill_,
-    "copy_": copy_,
-    "__setitem__": setitem,
-    "__iadd__": add_,
-    "__isub__": sub_,
-    "__imul__": mul_,
-    "__itruediv__": div_,
-}

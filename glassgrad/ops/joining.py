@@ -17,34 +17,7 @@ import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import BASIC, GetItem, select
-
-__all__ = [
-    "atleast_1d",
-    "atleast_2d",
-    "atleast_3d",
-    "cat",
-    "chunk",
-    "column_stack",
-    "concat",
-    "concatenate",
-    "dstack",
-    "flip",
-    "fliplr",
-    "flipud",
-    "hsplit",
-    "hstack",
-    "narrow",
-    "repeat",
-    "roll",
-    "row_stack",
-    "split",
-    "stack",
-    "tensor_split",
-    "tile",
-    "unbind",
-    "vsplit",
-    "vstack",
-]
+from glassgrad.ops.registry import op
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -112,6 +85,17 @@ class Cat(Node):
         return tuple(grads)
 
 
+@op(
+    method=False,
+    aliases=("concat", "concatenate"),
+    numpy={
+        np.concatenate: lambda arrays, axis=0, **kw: (
+            cat(arrays, axis)
+            if axis is not None
+            else cat([as_tensor(a).reshape(-1) for a in arrays])
+        )
+    },
+)
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing ``dim``; each gets back its slice of the gradient.
 
@@ -162,9 +146,6 @@ def _cat_checked(ts: list[Tensor], dim: int) -> Tensor:
     return Cat.apply(d, skip if any(skip) else (), *ts)
 
 
-concat = concatenate = cat
-
-
 class Stack(Node):
     __slots__ = ("dim",)
 
@@ -181,6 +162,7 @@ class Stack(Node):
         )
 
 
+@op(method=False, numpy={np.stack: lambda arrays, axis=0, **kw: stack(arrays, axis)})
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join equally shaped tensors along a new ``dim``."""
     ts = _tensors("stack", tensors)
@@ -196,18 +178,21 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     return Stack.apply(check_dim("stack", dim, len(shape) + 1), *ts)
 
 
+@op(method=False)
 def atleast_1d(*tensors: Any) -> Any:
     """Tensors with at least 1 dim (0-d becomes shape (1,)); one tensor in, one out."""
     out = tuple(_atleast(t, 1) for t in _unpack(tensors))
     return out[0] if len(out) == 1 else out
 
 
+@op(method=False)
 def atleast_2d(*tensors: Any) -> Any:
     """At least 2 dims: a vector (n,) becomes a row (1, n)."""
     out = tuple(_atleast(t, 2) for t in _unpack(tensors))
     return out[0] if len(out) == 1 else out
 
 
+@op(method=False)
 def atleast_3d(*tensors: Any) -> Any:
     """At least 3 dims: (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1), as in NumPy."""
     out = tuple(_atleast(t, 3) for t in _unpack(tensors))
@@ -234,25 +219,26 @@ def _atleast(t: Any, n: int) -> Tensor:
     return t.reshape(_ATLEAST[n][t.ndim](t.shape))
 
 
+@op(method=False)
 def hstack(tensors: Sequence[Any]) -> Tensor:
     """Concatenate column-wise: along dim 1, or dim 0 for 1-D tensors."""
     ts = [_atleast(t, 1) for t in tensors]
     return cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
 
 
+@op(method=False, aliases=("row_stack",))
 def vstack(tensors: Sequence[Any]) -> Tensor:
     """Concatenate row-wise (1-D tensors become rows)."""
     return cat([_atleast(t, 2) for t in tensors], 0)
 
 
-row_stack = vstack
-
-
+@op(method=False)
 def dstack(tensors: Sequence[Any]) -> Tensor:
     """Concatenate depth-wise, along dim 2."""
     return cat([_atleast(t, 3) for t in tensors], 2)
 
 
+@op(method=False)
 def column_stack(tensors: Sequence[Any]) -> Tensor:
     """Stack 1-D tensors as columns (others are concatenated along dim 1)."""
     ts = [as_tensor(t) for t in tensors]
@@ -269,6 +255,7 @@ def _slice(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
     return out
 
 
+@op
 def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
     """The ``length`` elements from ``start`` along ``dim``, as a view."""
     x = as_tensor(input)
@@ -292,6 +279,7 @@ def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
     return _slice(x, d, start, start + length)
 
 
+@op
 def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of ``split_size`` elements along ``dim`` (the last may be smaller), or given sizes."""
     x = as_tensor(tensor)
@@ -319,6 +307,7 @@ def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tenso
     return tuple(_slice(x, d, a, b) for a, b in itertools.pairwise(starts))
 
 
+@op
 def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` equal views (the last may be smaller; there may be fewer)."""
     if chunks <= 0:
@@ -333,6 +322,7 @@ def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(x, math.ceil(n / chunks), d)
 
 
+@op
 def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``sections`` near-equal views, or at ``indices`` (NumPy's array_split)."""
     x = as_tensor(input)
@@ -353,15 +343,18 @@ def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Te
     return tuple(_slice(x, d, a, max(a, b)) for a, b in itertools.pairwise(bounds))
 
 
+@op
 def hsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
     x = as_tensor(input)
     return tensor_split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
 
 
+@op
 def vsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
     return tensor_split(input, indices_or_sections, 0)
 
 
+@op
 def unbind(input: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, that dim removed: one view per position."""
     x = as_tensor(input)
@@ -392,6 +385,7 @@ class Repeat(Node):
         return summed.reshape(shape), None
 
 
+@op(namespaces=())
 def repeat(input: Any, *sizes: Any) -> Tensor:
     """Tile ``input`` ``sizes[i]`` times along dim i (extra leading sizes add dims)."""
     x = as_tensor(input)
@@ -406,6 +400,7 @@ def repeat(input: Any, *sizes: Any) -> Tensor:
     return Repeat.apply(x, reps)
 
 
+@op(numpy={np.tile: lambda A, reps: tile(A, reps)})
 def tile(input: Any, dims: Any) -> Tensor:
     """Like ``repeat``, but ``dims`` shorter than the tensor's dims is padded with ones in front."""
     x = as_tensor(input)
@@ -429,6 +424,7 @@ class Flip(Node):
         return np.flip(g, ctx.axes), None
 
 
+@op(numpy={np.flip: lambda m, axis=None: flip(m, tuple(range(m.ndim)) if axis is None else axis)})
 def flip(input: Any, *dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy)."""
     x = as_tensor(input)
@@ -437,6 +433,7 @@ def flip(input: Any, *dims: Any) -> Tensor:
     return Flip.apply(x, axes)
 
 
+@op
 def fliplr(input: Any) -> Tensor:
     """Flip left-right: along dim 1 (needs at least 2 dims)."""
     x = as_tensor(input)
@@ -445,6 +442,7 @@ def fliplr(input: Any) -> Tensor:
     return flip(x, 1)
 
 
+@op
 def flipud(input: Any) -> Tensor:
     """Flip up-down: along dim 0 (needs at least 1 dim)."""
     x = as_tensor(input)
@@ -468,6 +466,7 @@ class Roll(Node):
         return np.roll(g, back, ctx.axes), None, None
 
 
+@op(numpy={np.roll: lambda a, shift, axis=None: roll(a, shift, axis)})
 def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
     """Shift elements cyclically along ``dims`` (over the flattened tensor if None)."""
     x = as_tensor(input)
@@ -486,29 +485,3 @@ def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
     if x.ndim == 0:
         return Roll.apply(x, s if one else s[0], None)
     return Roll.apply(x, s, axes[0] if one else axes)
-
-
-METHODS = {
-    "split": split,
-    "chunk": chunk,
-    "tensor_split": tensor_split,
-    "hsplit": hsplit,
-    "vsplit": vsplit,
-    "unbind": unbind,
-    "narrow": narrow,
-    "repeat": repeat,
-    "tile": tile,
-    "flip": flip,
-    "fliplr": fliplr,
-    "flipud": flipud,
-    "roll": roll,
-}
-NUMPY_FUNCTIONS: dict[Any, Any] = {
-    np.concatenate: lambda arrays, axis=0, **kw: (
-        cat(arrays, axis) if axis is not None else cat([as_tensor(a).reshape(-1) for a in arrays])
-    ),
-    np.stack: lambda arrays, axis=0, **kw: stack(arrays, axis),
-    np.flip: lambda m, axis=None: flip(m, tuple(range(m.ndim)) if axis is None else axis),
-    np.roll: lambda a, shift, axis=None: roll(a, shift, axis),
-    np.tile: lambda A, reps: tile(A, reps),
-}

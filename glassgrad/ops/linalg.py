@@ -13,23 +13,9 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
-from glassgrad.ops.einsum import einsum
 from glassgrad.ops.elementwise import mul
+from glassgrad.ops.registry import FUNCTIONAL, op
 from glassgrad.ops.shape import reshape
-
-__all__ = [
-    "bmm",
-    "dot",
-    "einsum",
-    "ger",
-    "inner",
-    "matmul",
-    "mm",
-    "mv",
-    "outer",
-    "tensordot",
-    "vdot",
-]
 
 
 def _mT(a: Any) -> Any:
@@ -97,6 +83,7 @@ class Dot(Matmul):
     __slots__ = ()
 
 
+@op(operators=("__matmul__",), reflected=("__rmatmul__",), numpy=np.matmul)
 def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: vectors, matrices and broadcast batches.
 
@@ -128,6 +115,7 @@ def matmul(input: Any, other: Any) -> Tensor:
         ) from None
 
 
+@op
 def mm(input: Any, mat2: Any) -> Tensor:
     """Product of two matrices; unlike ``matmul`` it accepts 2-D operands only."""
     x, y = as_tensor(input), as_tensor(mat2)
@@ -144,6 +132,7 @@ def mm(input: Any, mat2: Any) -> Tensor:
     return Mm.apply(x, y)
 
 
+@op
 def bmm(input: Any, mat2: Any) -> Tensor:
     """Batched product of (b, n, m) and (b, m, p) tensors; no broadcasting, as in PyTorch."""
     x, y = as_tensor(input), as_tensor(mat2)
@@ -162,6 +151,7 @@ def bmm(input: Any, mat2: Any) -> Tensor:
     return Bmm.apply(x, y)
 
 
+@op
 def mv(input: Any, vec: Any) -> Tensor:
     """Matrix (n, m) times vector (m,)."""
     x, y = as_tensor(input), as_tensor(vec)
@@ -174,6 +164,7 @@ def mv(input: Any, vec: Any) -> Tensor:
     return Mv.apply(x, y)
 
 
+@op(aliases=("vdot",), numpy={np.dot: lambda a, b, out=None: _np_dot(as_tensor(a), as_tensor(b))})
 def dot(input: Any, tensor: Any) -> Tensor:
     """Inner product of two 1-D tensors of the same length."""
     x, y = as_tensor(input), as_tensor(tensor)
@@ -191,9 +182,7 @@ def dot(input: Any, tensor: Any) -> Tensor:
     return Dot.apply(x, y)
 
 
-vdot = dot  # real tensors only: conjugation is the identity
-
-
+@op(numpy=np.inner)
 def inner(input: Any, other: Any) -> Tensor:
     """Sum of products over the last dimension of both (a scalar times a tensor for 0-d)."""
     x, y = as_tensor(input), as_tensor(other)
@@ -217,6 +206,10 @@ class Outer(Node):
         return (g @ y if nx is not None else None), (x @ g if ny is not None else None)
 
 
+@op(
+    aliases=("ger",),
+    numpy={np.outer: lambda a, b, out=None: outer(reshape(a, (-1,)), reshape(b, (-1,)))},
+)
 def outer(input: Any, vec2: Any) -> Tensor:
     """Outer product of two vectors: ``out[i, j] = input[i] * vec2[j]``.
 
@@ -232,9 +225,6 @@ def outer(input: Any, vec2: Any) -> Tensor:
             )
     _same_dtype("outer", x, y)
     return Outer.apply(x, y)
-
-
-ger = outer
 
 
 class Tensordot(Node):
@@ -273,6 +263,7 @@ def _unpermute(r: Any, order: list[int]) -> Any:
     return np.transpose(r, tuple(int(i) for i in np.argsort(order)))
 
 
+@op(method=False, numpy={np.tensordot: lambda a, b, axes=2: tensordot(a, b, dims=axes)})
 def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
     """Contract the last ``dims`` axes of ``a`` with the first of ``b``, or the listed pairs.
 
@@ -347,6 +338,7 @@ class Linear(Node):
         return gx, gw, gb
 
 
+@op(method=False, namespaces=(FUNCTIONAL,))
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     """y = x Wᵀ + b, with W of shape (out_features, in_features) as in ``torch.nn.Linear``."""
     x, w = as_tensor(input), as_tensor(weight)
@@ -374,24 +366,3 @@ def _np_dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         return mul(a, b)
     return tensordot(a, b, dims=([a.ndim - 1], [max(b.ndim - 2, 0)]))
-
-
-METHODS = {
-    "matmul": matmul,
-    "mm": mm,
-    "bmm": bmm,
-    "mv": mv,
-    "dot": dot,
-    "vdot": vdot,
-    "inner": inner,
-    "outer": outer,
-    "ger": ger,
-}
-NUMPY_UFUNCS: dict[Any, Any] = {np.matmul: matmul}
-NUMPY_FUNCTIONS: dict[Any, Any] = {
-    np.tensordot: lambda a, b, axes=2: tensordot(a, b, dims=axes),
-    np.einsum: lambda *operands, optimize=False, **kw: einsum(*operands),
-    np.outer: lambda a, b, out=None: outer(reshape(a, (-1,)), reshape(b, (-1,))),
-    np.dot: lambda a, b, out=None: _np_dot(as_tensor(a), as_tensor(b)),
-    np.inner: inner,
-}

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops import scans, selection
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops._reduce import (
     add_reduce,
@@ -30,33 +29,8 @@ from glassgrad.ops._reduce import (
     require_float,
     unsqueeze,
 )
-from glassgrad.ops.scans import cumprod, cumsum
-from glassgrad.ops.selection import amax, amin, argmax, argmin, max, median, min
+from glassgrad.ops.registry import op
 from glassgrad.ops.shape import to
-
-__all__ = [
-    "all",
-    "amax",
-    "amin",
-    "any",
-    "argmax",
-    "argmin",
-    "count_nonzero",
-    "cumprod",
-    "cumsum",
-    "logsumexp",
-    "max",
-    "mean",
-    "median",
-    "min",
-    "norm",
-    "prod",
-    "std",
-    "std_mean",
-    "sum",
-    "var",
-    "var_mean",
-]
 
 # ---- sum, mean, prod ----------------------------------------------------------------------------
 
@@ -137,6 +111,13 @@ def _int_to_long(x: Tensor, dtype: Any) -> Tensor:
     return x
 
 
+@op(
+    numpy={
+        np.sum: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: sum(
+            a, axis, keepdims, dtype
+        )
+    }
+)
 def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Sum over ``dim``; each input element receives the gradient of the sum it fed.
 
@@ -148,6 +129,13 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     return Sum.apply(x, axes_of("sum", dim, x.data.ndim), keepdim)
 
 
+@op(
+    numpy={
+        np.mean: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: mean(
+            a, axis, keepdims, dtype
+        )
+    }
+)
 def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Average over ``dim`` (floating-point tensors only, as in PyTorch)."""
     x = as_tensor(input)
@@ -161,6 +149,13 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     return Mean.apply(x, axes_of("mean", dim, x.data.ndim), keepdim)
 
 
+@op(
+    numpy={
+        np.prod: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: prod(
+            a, axis, keepdims, dtype
+        )
+    }
+)
 def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Product over ``dim`` (None for all); the gradient is right with zeros in the input too.
 
@@ -267,6 +262,13 @@ def _var_std(op: str, cls: Any, input: Any, dim: Any, unbiased: Any, keepdim: An
         return cls.apply(x, axes, corr, keepdim)
 
 
+@op(
+    numpy={
+        np.var: lambda a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: var(
+            a, axis, None, keepdims, correction=kw.get("correction", ddof)
+        )
+    }
+)
 def var(
     input: Any,
     dim: Any = None,
@@ -284,6 +286,13 @@ def var(
     return _var_std("var", Var, input, dim, unbiased, keepdim, correction)
 
 
+@op(
+    numpy={
+        np.std: lambda a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: std(
+            a, axis, None, keepdims, correction=kw.get("correction", ddof)
+        )
+    }
+)
 def std(
     input: Any,
     dim: Any = None,
@@ -296,6 +305,7 @@ def std(
     return _var_std("std", Std, input, dim, unbiased, keepdim, correction)
 
 
+@op(method=False)
 def var_mean(
     input: Any,
     dim: Any = None,
@@ -310,6 +320,7 @@ def var_mean(
     return v, mean(input, d, keepdim)
 
 
+@op(method=False)
 def std_mean(
     input: Any,
     dim: Any = None,
@@ -354,6 +365,7 @@ class Logsumexp(Node):
         return g * np.exp(x - out), None, None
 
 
+@op
 def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed without overflow; its gradient is the softmax.
 
@@ -427,6 +439,7 @@ def _norm_grad(g: Any, x: Any, out: Any, p: float, axes: tuple[int, ...]) -> Any
     return x * np.abs(x) ** (p - 2) * _safe_div(g, out, p - 1)
 
 
+@op
 def norm(
     input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
 ) -> Tensor:
@@ -461,6 +474,7 @@ def norm(
 # ---- all, any, count_nonzero (no gradient) ------------------------------------------------------
 
 
+@op(numpy={np.all: lambda a, axis=None, out=None, keepdims=False, **kw: all(a, axis, keepdims)})
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
@@ -468,6 +482,7 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
 
 
+@op(numpy={np.any: lambda a, axis=None, out=None, keepdims=False, **kw: any(a, axis, keepdims)})
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
@@ -475,52 +490,17 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
 
 
+@op(
+    numpy={
+        np.count_nonzero: lambda a, axis=None, *, keepdims=False: (
+            sum(as_tensor(a) != 0, () if axis is None else axis, True)
+            if keepdims
+            else count_nonzero(a, axis)
+        )
+    }
+)
 def count_nonzero(input: Any, dim: Any = None) -> Tensor:
     """Number of non-zero elements over ``dim`` (int64)."""
     x = as_tensor(input)
     axes = axes_of("count_nonzero", dim, x.data.ndim)
     return Tensor._make(np.asarray(np.count_nonzero(x.data, axis=axes), np.int64))
-
-
-METHODS = {
-    "sum": sum,
-    "mean": mean,
-    "prod": prod,
-    "var": var,
-    "std": std,
-    "logsumexp": logsumexp,
-    "norm": norm,
-    "all": all,
-    "any": any,
-    "count_nonzero": count_nonzero,
-    **selection.METHODS,
-    **scans.METHODS,
-}
-
-# NumPy's names (axis, keepdims, ddof) mapped onto the ops, so rules may call them on Tensors.
-NUMPY_FUNCTIONS = {
-    np.sum: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: sum(
-        a, axis, keepdims, dtype
-    ),
-    np.mean: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: mean(
-        a, axis, keepdims, dtype
-    ),
-    np.prod: lambda a, axis=None, dtype=None, out=None, keepdims=False, **kw: prod(
-        a, axis, keepdims, dtype
-    ),
-    np.var: lambda a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: var(
-        a, axis, None, keepdims, correction=kw.get("correction", ddof)
-    ),
-    np.std: lambda a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: std(
-        a, axis, None, keepdims, correction=kw.get("correction", ddof)
-    ),
-    np.all: lambda a, axis=None, out=None, keepdims=False, **kw: all(a, axis, keepdims),
-    np.any: lambda a, axis=None, out=None, keepdims=False, **kw: any(a, axis, keepdims),
-    np.count_nonzero: lambda a, axis=None, *, keepdims=False: (
-        sum(as_tensor(a) != 0, () if axis is None else axis, True)
-        if keepdims
-        else count_nonzero(a, axis)
-    ),
-    **selection.NUMPY_FUNCTIONS,
-    **scans.NUMPY_FUNCTIONS,
-}

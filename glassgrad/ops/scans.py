@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops.registry import op
 from glassgrad.ops.shape import reshape, to
-
-__all__ = ["cumprod", "cumsum"]
 
 
 def _reverse_cumsum(a: Any, axis: int) -> Any:
@@ -95,6 +94,14 @@ def _scan_input(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Tensor, int]
     return x, check_dim(op, dim, x.data.ndim)
 
 
+@op(
+    inplace=True,
+    numpy={
+        np.cumsum: lambda a, axis=None, dtype=None, out=None: cumsum(
+            *_np_flat(a, axis), dtype=dtype
+        )
+    },
+)
 def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim``: out[i] = x[0] + ... + x[i].
 
@@ -108,6 +115,14 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     return Cumsum.apply(x, axis)
 
 
+@op(
+    inplace=True,
+    numpy={
+        np.cumprod: lambda a, axis=None, dtype=None, out=None: cumprod(
+            *_np_flat(a, axis), dtype=dtype
+        )
+    },
+)
 def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; the gradient is exact with zeros in the input too."""
     x, axis = _scan_input("cumprod", input, dim, dtype)
@@ -116,15 +131,6 @@ def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     return Cumprod.apply(x, axis)
 
 
-METHODS = {"cumsum": cumsum, "cumprod": cumprod}
-
-
 def _np_flat(a: Any, axis: Any) -> tuple[Any, int]:
     """NumPy scans run over the flattened array when ``axis`` is None."""
     return (reshape(a, -1), 0) if axis is None else (a, axis)
-
-
-NUMPY_FUNCTIONS = {
-    np.cumsum: lambda a, axis=None, dtype=None, out=None: cumsum(*_np_flat(a, axis), dtype=dtype),
-    np.cumprod: lambda a, axis=None, dtype=None, out=None: cumprod(*_np_flat(a, axis), dtype=dtype),
-}

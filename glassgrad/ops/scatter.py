@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
-
-__all__ = ["gather", "index_add", "index_select", "scatter", "scatter_add", "take_along_dim"]
+from glassgrad.ops.registry import op
 
 # ---- accumulation: out[index] += src with repeated indices adding up -----------------------------
 
@@ -202,6 +201,7 @@ def _zero_d(fn: Any, x: Tensor, dim: int, index: Any, *rest: Any) -> Tensor:
     return fn(x.reshape(1), dim, one(index), *(one(r) for r in rest)).reshape(())
 
 
+@op
 def gather(input: Any, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` for dim=1; the gradient is scattered back with adds.
 
@@ -228,6 +228,7 @@ def _src(src: Any, x: Tensor, a: np.ndarray) -> Any:
     return src
 
 
+@op(inplace=True)
 def scatter(
     input: Any,
     dim: int,
@@ -261,6 +262,7 @@ def scatter(
     return _run("scatter", Scatter, x, d, a, _src(src, x, a))
 
 
+@op(inplace=True)
 def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
     x = as_tensor(input)
@@ -270,6 +272,7 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
     return _run("scatter_add", ScatterAdd, x, d, a, _src(src, x, a))
 
 
+@op(numpy={np.take_along_axis: lambda arr, indices, axis=-1: take_along_dim(arr, indices, axis)})
 def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Tensor:
     """Pick along ``dim`` at ``indices``, broadcasting the other dims (flattened if dim is None)."""
     x = as_tensor(input)
@@ -363,6 +366,7 @@ def _vector_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[int, np.nda
     return d, a
 
 
+@op
 def index_select(input: Any, dim: int, index: Any) -> Tensor:
     """The slices of ``input`` at the positions ``index`` (a vector) along ``dim``."""
     x = as_tensor(input)
@@ -372,6 +376,7 @@ def index_select(input: Any, dim: int, index: Any) -> Tensor:
     return IndexSelect.apply(x, d, a)
 
 
+@op(inplace=True)
 def index_add(input: Any, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
     """A copy of ``input`` with ``alpha * source`` added at positions ``index`` along ``dim``."""
     x = as_tensor(input)
@@ -389,16 +394,3 @@ def index_add(input: Any, dim: int, index: Any, source: Any, *, alpha: Any = 1) 
     if x.ndim == 0:
         return IndexAdd.apply(x.reshape(1), 0, a, s.reshape(a.size), alpha).reshape(())
     return IndexAdd.apply(x, d, a, s, alpha)
-
-
-METHODS = {
-    "gather": gather,
-    "scatter": scatter,
-    "scatter_add": scatter_add,
-    "take_along_dim": take_along_dim,
-    "index_select": index_select,
-    "index_add": index_add,
-}
-NUMPY_FUNCTIONS: dict[Any, Any] = {
-    np.take_along_axis: lambda arr, indices, axis=-1: take_along_dim(arr, indices, axis),
-}

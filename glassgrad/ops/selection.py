@@ -14,10 +14,9 @@ import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops._reduce import axes_of, check_nonempty, max_reduce, min_reduce, unsqueeze
-from glassgrad.ops.elementwise import maximum, minimum
+from glassgrad.ops.comparison import maximum, minimum
+from glassgrad.ops.registry import op
 from glassgrad.ops.shape import reshape
-
-__all__ = ["amax", "amin", "argmax", "argmin", "max", "median", "min"]
 
 
 class return_types:
@@ -176,11 +175,31 @@ def _median_keep(a: np.ndarray, d: int) -> np.ndarray:
     return index
 
 
+@op(
+    numpy={
+        np.max: lambda a, axis=None, out=None, keepdims=False, **kw: amax(
+            a, _np_axes(axis), keepdims
+        ),
+        np.amax: lambda a, axis=None, out=None, keepdims=False, **kw: amax(
+            a, _np_axes(axis), keepdims
+        ),
+    }
+)
 def amax(input: Any, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Largest value over ``dim`` (all dims by default); ties share the gradient evenly."""
     return _extreme("amax", Amax, as_tensor(input), dim, keepdim)
 
 
+@op(
+    numpy={
+        np.min: lambda a, axis=None, out=None, keepdims=False, **kw: amin(
+            a, _np_axes(axis), keepdims
+        ),
+        np.amin: lambda a, axis=None, out=None, keepdims=False, **kw: amin(
+            a, _np_axes(axis), keepdims
+        ),
+    }
+)
 def amin(input: Any, dim: Any = (), keepdim: bool = False) -> Tensor:
     """Smallest value over ``dim`` (all dims by default); ties share the gradient evenly."""
     return _extreme("amin", Amin, as_tensor(input), dim, keepdim)
@@ -200,6 +219,7 @@ def _max_min(op: str, input: Any, dim: Any, keepdim: bool, other: Any) -> Any:
     return _select(op, Min, _argmin_keep, return_types.min, x, dim, keepdim)
 
 
+@op
 def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
     """``max(x)``: the largest value; ``max(x, dim)``: (values, indices); ``max(x, y)``: maximum.
 
@@ -214,11 +234,13 @@ def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None
     return _max_min("max", input, dim, keepdim, other)
 
 
+@op
 def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
     """``min(x)``, ``min(x, dim)`` -> (values, indices), or ``min(x, y)``: like ``max``."""
     return _max_min("min", input, dim, keepdim, other)
 
 
+@op
 def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median: of all elements (a 0-d tensor), or along ``dim`` as (values, indices).
 
@@ -244,37 +266,17 @@ def _arg(op: str, f: Any, input: Any, dim: Any, keepdim: bool) -> Tensor:
     return Tensor._make(f(x.data, axis=d, keepdims=keepdim))
 
 
+@op(numpy={np.argmax: lambda a, axis=None, out=None, *, keepdims=False: argmax(a, axis, keepdims)})
 def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (of the flattened tensor when ``dim`` is None); no gradient."""
     return _arg("argmax", np.argmax, input, dim, keepdim)
 
 
+@op(numpy={np.argmin: lambda a, axis=None, out=None, *, keepdims=False: argmin(a, axis, keepdims)})
 def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (of the flattened tensor when ``dim`` is None); no gradient."""
     return _arg("argmin", np.argmin, input, dim, keepdim)
 
 
-METHODS = {
-    "amax": amax,
-    "amin": amin,
-    "max": max,
-    "min": min,
-    "median": median,
-    "argmax": argmax,
-    "argmin": argmin,
-}
-
-
 def _np_axes(axis: Any) -> Any:
     return () if axis is None else axis
-
-
-# NumPy's max/min return values only: they map to amax/amin (ties share the gradient).
-NUMPY_FUNCTIONS = {
-    np.max: lambda a, axis=None, out=None, keepdims=False, **kw: amax(a, _np_axes(axis), keepdims),
-    np.amax: lambda a, axis=None, out=None, keepdims=False, **kw: amax(a, _np_axes(axis), keepdims),
-    np.min: lambda a, axis=None, out=None, keepdims=False, **kw: amin(a, _np_axes(axis), keepdims),
-    np.amin: lambda a, axis=None, out=None, keepdims=False, **kw: amin(a, _np_axes(axis), keepdims),
-    np.argmax: lambda a, axis=None, out=None, *, keepdims=False: argmax(a, axis, keepdims),
-    np.argmin: lambda a, axis=None, out=None, *, keepdims=False: argmin(a, axis, keepdims),
-}

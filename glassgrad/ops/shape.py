@@ -14,82 +14,10 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops import joining
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import view_of as _view_of
-from glassgrad.ops.joining import (
-    _shape_arg,
-    atleast_1d,
-    atleast_2d,
-    atleast_3d,
-    cat,
-    chunk,
-    column_stack,
-    concat,
-    concatenate,
-    dstack,
-    flip,
-    fliplr,
-    flipud,
-    hsplit,
-    hstack,
-    narrow,
-    roll,
-    row_stack,
-    split,
-    stack,
-    tensor_split,
-    tile,
-    unbind,
-    vsplit,
-    vstack,
-)
-
-__all__ = [
-    "atleast_1d",
-    "atleast_2d",
-    "atleast_3d",
-    "broadcast_tensors",
-    "broadcast_to",
-    "cat",
-    "chunk",
-    "clone",
-    "column_stack",
-    "concat",
-    "concatenate",
-    "dstack",
-    "expand",
-    "expand_as",
-    "flatten",
-    "flip",
-    "fliplr",
-    "flipud",
-    "hsplit",
-    "hstack",
-    "moveaxis",
-    "movedim",
-    "narrow",
-    "permute",
-    "ravel",
-    "reshape",
-    "roll",
-    "row_stack",
-    "split",
-    "squeeze",
-    "stack",
-    "swapaxes",
-    "swapdims",
-    "t",
-    "tensor_split",
-    "tile",
-    "transpose",
-    "unbind",
-    "unflatten",
-    "unsqueeze",
-    "vsplit",
-    "vstack",
-]
-
+from glassgrad.ops.joining import _shape_arg
+from glassgrad.ops.registry import numpy_queries, op
 
 # ---- reshape and view -------------------------------------------------------------------------
 
@@ -138,6 +66,13 @@ def _shape_error(op: str, x: Tensor, shape: tuple[int, ...]) -> RuntimeError:
     )
 
 
+@op(
+    numpy={
+        np.reshape: lambda a, shape=None, **kw: reshape(
+            a, shape if shape is not None else kw["newshape"]
+        )
+    }
+)
 def reshape(input: Any, *shape: Any) -> Tensor:
     """The same elements in a new shape (-1 infers one size): a view when possible, else a copy.
 
@@ -163,6 +98,7 @@ def _reshape_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     return _view_of(Reshape.apply(x, shape), x)
 
 
+@op(namespaces=())
 def view(input: Any, *shape: Any) -> Tensor:
     """A view with a new shape; like PyTorch, refuses where the memory layout would need a copy."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
@@ -177,14 +113,17 @@ def view(input: Any, *shape: Any) -> Tensor:
     return _view_of(out, x)
 
 
+@op(namespaces=())
 def view_as(input: Any, other: Any) -> Tensor:
     return view(input, other.shape)
 
 
+@op(namespaces=())
 def reshape_as(input: Any, other: Any) -> Tensor:
     return reshape(input, other.shape)
 
 
+@op
 def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim`` .. ``end_dim`` into one (a 0-d tensor becomes shape (1,))."""
     x = as_tensor(input)
@@ -199,12 +138,14 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return _reshape_to(x, (*shp[:s], math.prod(shp[s : e + 1]), *shp[e + 1 :]))
 
 
+@op(numpy={np.ravel: lambda a, order="C": ravel(a)})
 def ravel(input: Any) -> Tensor:
     """All elements as a 1-D tensor (a view when possible)."""
     x = as_tensor(input)
     return _reshape_to(x, (x.data.size,))
 
 
+@op
 def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one of them may be -1)."""
     x = as_tensor(input)
@@ -223,6 +164,7 @@ def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
     return reshape(x, (*x.shape[:d], *sizes, *x.shape[d + 1 :]))
 
 
+@op(inplace=True, numpy={np.squeeze: lambda a, axis=None: squeeze(a, axis)})
 def squeeze(input: Any, dim: Any = None) -> Tensor:
     """Remove dims of size 1 (only those in ``dim`` if given; others are left alone)."""
     x = as_tensor(input)
@@ -236,6 +178,7 @@ def squeeze(input: Any, dim: Any = None) -> Tensor:
     return _reshape_to(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
 
+@op(inplace=True, numpy={np.expand_dims: lambda a, axis: _np_expand_dims(a, axis)})
 def unsqueeze(input: Any, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
     x = as_tensor(input)
@@ -260,6 +203,13 @@ class Permute(Node):
         return np.transpose(g, tuple(np.argsort(ctx.dims).tolist())), None
 
 
+@op(
+    numpy={
+        np.transpose: lambda a, axes=None: permute(
+            a, axes if axes is not None else tuple(reversed(range(a.ndim)))
+        )
+    }
+)
 def permute(input: Any, *dims: Any) -> Tensor:
     """Reorder dimensions; the gradient is permuted back by the inverse permutation."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
@@ -277,6 +227,11 @@ def permute(input: Any, *dims: Any) -> Tensor:
     return _view_of(Permute.apply(x, wrapped), x)
 
 
+@op(
+    inplace=True,
+    aliases=("swapaxes", "swapdims"),
+    numpy={np.swapaxes: lambda a, axis1, axis2: transpose(a, axis1, axis2)},
+)
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions (a view)."""
     x = as_tensor(input)
@@ -289,9 +244,7 @@ def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     return _view_of(Permute.apply(x, tuple(dims)), x)
 
 
-swapaxes = swapdims = transpose
-
-
+@op(inplace=True)
 def t(input: Any) -> Tensor:
     """Transpose of a matrix (0-d and 1-d tensors are returned as they are)."""
     x = as_tensor(input)
@@ -300,6 +253,10 @@ def t(input: Any) -> Tensor:
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
+@op(
+    aliases=("moveaxis",),
+    numpy={np.moveaxis: lambda a, source, destination: movedim(a, source, destination)},
+)
 def movedim(input: Any, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination``; the others keep their order."""
     x = as_tensor(input)
@@ -322,9 +279,6 @@ def movedim(input: Any, source: Any, destination: Any) -> Tensor:
     return permute(x, tuple(order)) if n else x
 
 
-moveaxis = movedim
-
-
 # ---- broadcasting --------------------------------------------------------------------------------
 
 
@@ -340,6 +294,7 @@ class Expand(Node):
         return g, None  # the engine sums the gradient back to the input's shape
 
 
+@op(namespaces=())
 def expand(input: Any, *sizes: Any) -> Tensor:
     """A broadcast view to ``sizes`` (-1 keeps a size); the gradient sums over the copies."""
     x = as_tensor(input)
@@ -369,15 +324,18 @@ def expand(input: Any, *sizes: Any) -> Tensor:
     return _view_of(out, x)
 
 
+@op(numpy={np.broadcast_to: lambda a, shape, **kw: expand(a, *shape)})
 def broadcast_to(input: Any, size: Any) -> Tensor:
     """``expand`` to ``size``."""
     return expand(input, *size)
 
 
+@op(namespaces=())
 def expand_as(input: Any, other: Any) -> Tensor:
     return expand(input, *other.shape)
 
 
+@op(method=False)
 def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
     """Expand all tensors to their common broadcast shape."""
     ts = [as_tensor(t) for t in tensors]
@@ -404,22 +362,26 @@ class Clone(Node):
         return g
 
 
+@op(numpy={np.copy: lambda a, **kw: clone(a)})
 def clone(input: Any, *, memory_format: Any = None) -> Tensor:
     """A copy with its own memory; differentiable (the gradient passes through)."""
     return Clone.apply(as_tensor(input))
 
 
+@op(namespaces=())
 def contiguous(input: Any, memory_format: Any = None) -> Tensor:
     """``input`` itself if its memory is C-contiguous, else a contiguous copy."""
     x = as_tensor(input)
     return x if x.data.flags.c_contiguous else Clone.apply(x)
 
 
+@op(namespaces=())
 def is_contiguous(input: Tensor, memory_format: Any = None) -> bool:
     """Whether the elements lie in memory in row-major order (what ``view`` needs)."""
     return bool(input.data.flags.c_contiguous)
 
 
+@op(namespaces=())
 def stride(input: Tensor, dim: int | None = None) -> Any:
     """Steps in elements between neighbours along each dim (PyTorch counts elements, not bytes)."""
     steps = tuple(s // input.data.itemsize for s in input.data.strides)
@@ -442,6 +404,7 @@ class Cast(Node):
         return np.astype(g, ctx.in_dtype), None
 
 
+@op(namespaces=(), numpy={np.astype: lambda a, dtype, **kw: to(a, dtype)})
 def to(input: Any, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
     """Convert dtype (``t.to(glassgrad.float64)``); devices other than 'cpu' are refused."""
     x = as_tensor(input)
@@ -463,68 +426,48 @@ def to(input: Any, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: 
     return Cast.apply(x, d)
 
 
+@op(name="float", namespaces=())
 def float_(x: Any) -> Tensor:
     return to(x, dtypes.float32)
 
 
+@op(namespaces=())
 def double(x: Any) -> Tensor:
     return to(x, dtypes.float64)
 
 
+@op(namespaces=())
 def long(x: Any) -> Tensor:
     return to(x, dtypes.int64)
 
 
+@op(name="int", namespaces=())
 def int_(x: Any) -> Tensor:
     return to(x, dtypes.int32)
 
 
+@op(name="bool", namespaces=())
 def bool_(x: Any) -> Tensor:
     return to(x, dtypes.bool_)
 
 
+@op(namespaces=())
 def half(x: Any) -> Tensor:
     return to(x, dtypes.float16)
 
 
+@op(namespaces=())
 def type_as(x: Any, other: Any) -> Tensor:
     return to(x, other.dtype)
 
 
-METHODS = {
-    "reshape": reshape,
-    "view": view,
-    "view_as": view_as,
-    "reshape_as": reshape_as,
-    "flatten": flatten,
-    "ravel": ravel,
-    "unflatten": unflatten,
-    "squeeze": squeeze,
-    "unsqueeze": unsqueeze,
-    "permute": permute,
-    "transpose": transpose,
-    "swapaxes": swapaxes,
-    "swapdims": swapdims,
-    "t": t,
-    "movedim": movedim,
-    "moveaxis": moveaxis,
-    "expand": expand,
-    "expand_as": expand_as,
-    "broadcast_to": broadcast_to,
-    "clone": clone,
-    "contiguous": contiguous,
-    "is_contiguous": is_contiguous,
-    "stride": stride,
-    "to": to,
-    "float": float_,
-    "double": double,
-    "long": long,
-    "int": int_,
-    "bool": bool_,
-    "half": half,
-    "type_as": type_as,
-    **joining.METHODS,
-}
+numpy_queries(
+    {
+        np.shape: lambda a: a.shape,
+        np.ndim: lambda a: a.ndim,
+        np.size: lambda a, axis=None: a.data.size if axis is None else a.shape[axis],
+    }
+)
 
 
 def _np_expand_dims(a: Any, axis: Any) -> Tensor:
@@ -537,23 +480,13 @@ def _np_expand_dims(a: Any, axis: Any) -> Tensor:
     return reshape(a, tuple(shape))
 
 
-NUMPY_FUNCTIONS = {
-    np.shape: lambda a: a.shape,
-    np.ndim: lambda a: a.ndim,
-    np.size: lambda a, axis=None: a.data.size if axis is None else a.shape[axis],
-    np.reshape: lambda a, shape=None, **kw: reshape(
-        a, shape if shape is not None else kw["newshape"]
-    ),
-    np.transpose: lambda a, axes=None: permute(
-        a, axes if axes is not None else tuple(reversed(range(a.ndim)))
-    ),
-    np.swapaxes: lambda a, axis1, axis2: transpose(a, axis1, axis2),
-    np.moveaxis: lambda a, source, destination: movedim(a, source, destination),
-    np.expand_dims: _np_expand_dims,
-    np.squeeze: lambda a, axis=None: squeeze(a, axis),
-    np.ravel: lambda a, order="C": ravel(a),
-    np.broadcast_to: lambda a, shape, **kw: expand(a, *shape),
-    np.astype: lambda a, dtype, **kw: to(a, dtype),
-    np.copy: lambda a, **kw: clone(a),
-    **joining.NUMPY_FUNCTIONS,
-}
+@op(name="T", namespaces=(), is_property=True)
+def reversed_dims(input: Tensor) -> Tensor:
+    """``t.T``: every dimension reversed."""
+    return permute(input, *reversed(range(input.ndim)))
+
+
+@op(name="mT", namespaces=(), is_property=True)
+def matrix_transpose(input: Tensor) -> Tensor:
+    """``t.mT``: the last two dimensions swapped (a batch of matrices transposed)."""
+    return transpose(input, -2, -1)

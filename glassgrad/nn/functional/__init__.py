@@ -1,15 +1,22 @@
-"""Stateless neural-network ops with PyTorch's names (``import glassgrad.nn.functional as F``)."""
+"""Stateless neural-network ops with PyTorch's names (``import glassgrad.nn.functional as F``).
 
-from glassgrad.nn.functional.activation import *
-from glassgrad.nn.functional.attention import *
-from glassgrad.nn.functional.conv import *
-from glassgrad.nn.functional.loss import *
-from glassgrad.nn.functional.norm import *
-from glassgrad.nn.functional.pooling import *
-from glassgrad.ops.elementwise import relu, sigmoid, tanh
-from glassgrad.ops.linalg import linear
+Each op is declared in its module (``@functional``); this namespace is generated from those
+declarations, together with the ``glassgrad`` ops PyTorch also lists here (``F.relu``).
+"""
 
-__all__ = ["linear", "relu", "sigmoid", "tanh"]
-for _m in ("activation", "attention", "conv", "loss", "norm", "pooling"):
-    __all__ += __import__(f"glassgrad.nn.functional.{_m}", fromlist=["__all__"]).__all__
-__all__ = sorted(set(__all__))
+from typing import Any
+
+from glassgrad.nn.functional import activation, attention, conv, loss, norm, pooling
+from glassgrad.ops import bind as _bind
+from glassgrad.ops.registry import FUNCTIONAL as _FUNCTIONAL
+from glassgrad.ops.registry import in_namespace as _in_namespace
+
+_bind()  # Tensor.softmax & co. come from the declarations just imported
+globals().update(_in_namespace(_FUNCTIONAL))
+__all__ = sorted(_in_namespace(_FUNCTIONAL))
+_ = (activation, attention, conv, loss, norm, pooling)
+
+
+def __getattr__(name: str) -> Any:
+    """Ops come from the registry at import; this only answers for names that don't exist."""
+    raise AttributeError(f"module 'glassgrad.nn.functional' has no attribute {name!r}")

@@ -14,15 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
-
-__all__ = [
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "huber_loss",
-    "l1_loss",
-    "mse_loss",
-    "smooth_l1_loss",
-]
+from glassgrad.ops.registry import functional
 
 
 def _reduction(op: str, size_average: Any, reduce: Any, reduction: str, extra: tuple = ()) -> str:
@@ -152,6 +144,7 @@ def _pointwise(
     return _reduce(loss, reduction)
 
 
+@functional
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -165,6 +158,7 @@ def mse_loss(
     return _pointwise("mse_loss", MseLoss, input, target, reduction, 0.0, weight)
 
 
+@functional
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -178,6 +172,7 @@ def l1_loss(
     return _pointwise("l1_loss", L1Loss, input, target, reduction, 0.0, weight)
 
 
+@functional
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -194,6 +189,7 @@ def huber_loss(
     return _pointwise("huber_loss", HuberLoss, input, target, reduction, float(delta), weight)
 
 
+@functional
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -243,6 +239,7 @@ class BinaryCrossEntropy(Node):
         return gx, gy, None, None
 
 
+@functional
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -310,6 +307,7 @@ class BinaryCrossEntropyWithLogits(Node):
         return gx, gy, None, None, None
 
 
+@functional
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,

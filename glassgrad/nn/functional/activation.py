@@ -17,29 +17,7 @@ from glassgrad import dtypes
 from glassgrad.nn.functional._erf import erf as _np_erf
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.inplace import apply_inplace
-
-__all__ = [
-    "celu",
-    "elu",
-    "gelu",
-    "glu",
-    "hardsigmoid",
-    "hardswish",
-    "hardtanh",
-    "leaky_relu",
-    "log_softmax",
-    "logsigmoid",
-    "mish",
-    "relu6",
-    "selu",
-    "silu",
-    "softmax",
-    "softmin",
-    "softplus",
-    "softsign",
-    "tanhshrink",
-    "threshold",
-]
+from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
 
 def _floating(op: str, input: Any) -> Tensor:
@@ -86,6 +64,7 @@ class LeakyRelu(Node):
         return np.where(pos, g, g * ctx.slope), None
 
 
+@functional
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x: a small gradient keeps negative units alive."""
     if inplace:
@@ -107,6 +86,7 @@ class Hardtanh(Node):
         return np.where(inside, g, 0), None, None
 
 
+@functional
 def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
@@ -123,11 +103,13 @@ def hardtanh(
     return Hardtanh.apply(x, min_val, max_val)
 
 
+@functional
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``, as in PyTorch."""
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+@functional
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: a piecewise-linear sigmoid (gradient 1/6 strictly inside (-3, 3))."""
     if inplace:
@@ -150,6 +132,7 @@ class Hardswish(Node):
         return np.where(x < -3, 0, np.where(x <= 3, g * (x * (1 / 3) + 0.5), g))
 
 
+@functional
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6 (MobileNetV3's cheap swish)."""
     if inplace:
@@ -172,6 +155,7 @@ class Threshold(Node):
         return np.where(keep, g, 0), None, None
 
 
+@functional
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value`` (which gets no gradient)."""
     if inplace:
@@ -202,6 +186,7 @@ class Elu(Node):
         return np.where(pos, g * ctx.scale, neg), None, None, None
 
 
+@functional
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) below: smooth, with negative outputs."""
     if inplace:
@@ -213,6 +198,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@functional
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
     if inplace:
@@ -220,6 +206,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     return Elu.apply(_floating("selu", input), _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
+@functional
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): elu made continuously differentiable."""
     if alpha == 0:
@@ -258,6 +245,7 @@ class Gelu(Node):
         return g * d, None
 
 
+@functional
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), Phi the standard normal CDF (exact via erf, or the tanh approximation).
 
@@ -288,6 +276,7 @@ class Silu(Node):
         return g * (s * (1 + x * (1 - s)))
 
 
+@functional
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (swish)."""
     if inplace:
@@ -315,6 +304,7 @@ class Mish(Node):
         return g * (t + x * (1 - t * t) * _sigmoid(x))
 
 
+@functional
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
     if inplace:
@@ -339,6 +329,7 @@ class Softplus(Node):
         return np.where(z > ctx.threshold, g, g * _sigmoid(z)), None, None
 
 
+@functional
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (for stability)."""
     return Softplus.apply(_floating("softplus", input), float(beta), float(threshold))
@@ -358,6 +349,7 @@ class Logsigmoid(Node):
         return g * (0.5 - 0.5 * np.tanh(0.5 * x))  # sigmoid(-x)
 
 
+@functional
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), computed without overflow for large |x|."""
     return Logsigmoid.apply(_floating("logsigmoid", input))
@@ -378,11 +370,13 @@ class Softsign(Node):
         return g / (d * d)
 
 
+@functional
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|)."""
     return Softsign.apply(_floating("softsign", input))
 
 
+@functional
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
     x = _floating("tanhshrink", input)
@@ -468,6 +462,10 @@ def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) ->
     return x, (check_dim(op, dim, x.ndim) if x.ndim else None)
 
 
+@functional(
+    namespaces=(TORCH, FUNCTIONAL),
+    method=lambda self, dim, dtype=None: softmax(self, dim, dtype=dtype),
+)
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
     """exp(x) / sum(exp(x)) along ``dim``: a probability distribution over that dimension.
 
@@ -480,18 +478,24 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     return Softmax.apply(x, axis)
 
 
+@functional(
+    namespaces=(TORCH, FUNCTIONAL),
+    method=lambda self, dim, dtype=None: log_softmax(self, dim, dtype=dtype),
+)
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
     """log(softmax(x)) along ``dim``, computed stably (what cross-entropy wants)."""
     x, axis = _softmax_args("log_softmax", input, dim, _stacklevel, dtype)
     return LogSoftmax.apply(x, axis)
 
 
+@functional
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
     """softmax(-x) along ``dim``."""
     x, axis = _softmax_args("softmin", input, dim, _stacklevel, dtype)
     return Softmax.apply(-x, axis)
 
 
+@functional
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
     x = _floating("glu", input)
@@ -517,6 +521,3 @@ def _tensor_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 def _tensor_log_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return log_softmax(self, dim, dtype=dtype)
-
-
-METHODS = {"softmax": _tensor_softmax, "log_softmax": _tensor_log_softmax}

@@ -10,8 +10,7 @@ from glassgrad import dtypes
 from glassgrad.nn.functional.activation import softmax
 from glassgrad.nn.functional.norm import dropout
 from glassgrad.ops._common import Tensor, as_tensor
-
-__all__ = ["scaled_dot_product_attention"]
+from glassgrad.ops.registry import functional
 
 
 def _repeat_heads(t: Tensor, r: int) -> Tensor:
@@ -21,6 +20,7 @@ def _repeat_heads(t: Tensor, r: int) -> Tensor:
     return e.reshape(*shape[:-3], shape[-3] * r, *shape[-2:])
 
 
+@functional
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -98,7 +98,7 @@ def scaled_dot_product_attention(
     # Rows with no key left would be NaN; PyTorch returns zeros there (its "safe softmax").
     dead = np.all(scores.data == -np.inf, axis=-1, keepdims=True)
     if dead.any():
-        from glassgrad.ops.elementwise import where
+        from glassgrad.ops.comparison import where
 
         scores = where(dead, np.zeros((), dt), scores)
         attn = softmax(scores, -1) * (~dead).astype(dt)

@@ -18,13 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.nn.functional import pooling as _pooling
 from glassgrad.nn.functional._windows import Window, hashable, ntuple
-from glassgrad.nn.functional.pooling import *  # noqa: F403
 from glassgrad.ops._common import Node, Tensor, as_tensor
+from glassgrad.ops.registry import functional
 from glassgrad.ops.shape import reshape
-
-__all__ = ["conv1d", "conv2d", "conv3d", *_pooling.__all__]
 
 
 class ConvSpec:
@@ -294,6 +291,7 @@ def _convnd(
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
+@functional
 def conv1d(
     input: Any,
     weight: Any,
@@ -307,6 +305,7 @@ def conv1d(
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@functional
 def conv2d(
     input: Any,
     weight: Any,
@@ -328,6 +327,7 @@ def conv2d(
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@functional
 def conv3d(
     input: Any,
     weight: Any,

@@ -18,28 +18,10 @@ from glassgrad.nn.functional._pointwise_loss import (
     _float_input,
     _reduce,
     _reduction,
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    huber_loss,
-    l1_loss,
-    mse_loss,
-    smooth_l1_loss,
 )
 from glassgrad.nn.functional.activation import log_softmax
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
-
-__all__ = [
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "huber_loss",
-    "kl_div",
-    "l1_loss",
-    "mse_loss",
-    "nll_loss",
-    "smooth_l1_loss",
-]
-
+from glassgrad.ops.registry import functional
 
 # ---- negative log-likelihood and cross-entropy --------------------------------------------------
 
@@ -179,6 +161,7 @@ def _class_weight(op: str, x: Tensor, weight: Any) -> Any:
     return w
 
 
+@functional
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -215,6 +198,7 @@ def nll_loss(
     return NllLoss.apply(x, index, coef, reduction, total)
 
 
+@functional
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -270,7 +254,7 @@ def _label_smoothing(
     else:
         smooth = -logp.sum(class_dim)
     if ignored.any():
-        from glassgrad.ops.elementwise import where
+        from glassgrad.ops.comparison import where
 
         smooth = where(ignored, np.zeros((), smooth.dtype), smooth)
     if reduction == "mean":
@@ -325,6 +309,7 @@ def _cross_entropy_probs(
 # ---- divergence ---------------------------------------------------------------------------------
 
 
+@functional
 def kl_div(
     input: Tensor,
     target: Tensor,
@@ -337,7 +322,8 @@ def kl_div(
 
     ``reduction='batchmean'`` (sum / batch size) is the mathematically correct KL divergence.
     """
-    from glassgrad.ops.elementwise import exp, log, where
+    from glassgrad.ops.comparison import where
+    from glassgrad.ops.elementwise import exp, log
 
     reduction = _reduction("kl_div", size_average, reduce, reduction, ("batchmean",))
     if reduction == "mean":

@@ -15,8 +15,7 @@ from glassgrad import dtypes
 from glassgrad.creation import generator
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.inplace import apply_inplace
-
-__all__ = ["batch_norm", "dropout", "embedding", "layer_norm", "normalize", "one_hot", "pad"]
+from glassgrad.ops.registry import functional
 
 
 def _floating(op: str, input: Any) -> Tensor:
@@ -135,6 +134,7 @@ def _param(op: str, name: str, p: Any, shape: tuple[int, ...], dtype: np.dtype) 
     return p
 
 
+@functional
 def layer_norm(
     input: Tensor,
     normalized_shape: Any,
@@ -167,6 +167,7 @@ def layer_norm(
     return Normalize.apply(x, w, b, axes, red, None, float(eps), None)
 
 
+@functional
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -235,11 +236,13 @@ def _update_running(buf: Tensor, batch: np.ndarray, momentum: float) -> None:
     buf._vc[0] += 1
 
 
+@functional
 def normalize(
     input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
 ) -> Tensor:
     """input / max(||input||_p, eps) along ``dim``: unit-norm vectors (zero stays zero)."""
-    from glassgrad.ops.elementwise import abs, clamp, where
+    from glassgrad.ops.comparison import clamp, where
+    from glassgrad.ops.elementwise import abs
     from glassgrad.ops.reductions import sum
 
     if out is not None:
@@ -278,6 +281,7 @@ class Dropout(Node):
         return g * keep * ctx.scale, None, None
 
 
+@functional
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (training).
 
@@ -339,6 +343,7 @@ class AddRows(Node):
         return g[ctx.index], None, None
 
 
+@functional
 def embedding(
     input: Tensor,
     weight: Tensor,
@@ -409,6 +414,7 @@ def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) 
         w._vc[0] += 1
 
 
+@functional
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding: shape ``tensor.shape + (num_classes,)`` (-1 infers max + 1).
 
@@ -482,6 +488,7 @@ def _pad_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
     return np.where(i >= n, 2 * (n - 1) - i, i)
 
 
+@functional
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``.
 

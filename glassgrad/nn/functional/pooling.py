@@ -18,19 +18,12 @@ import numpy as np
 
 from glassgrad.nn.functional._windows import Window, hashable, ntuple, pooled_size
 from glassgrad.ops._common import Node, Tensor, as_tensor
-from glassgrad.ops.elementwise import mul, where
+from glassgrad.ops.comparison import where
+from glassgrad.ops.elementwise import mul
 from glassgrad.ops.linalg import matmul
 from glassgrad.ops.reductions import mean
+from glassgrad.ops.registry import functional
 from glassgrad.ops.shape import reshape
-
-__all__ = [
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "max_pool1d",
-    "max_pool2d",
-]
 
 
 @functools.lru_cache(maxsize=256)
@@ -217,6 +210,7 @@ def _max_pool(
     return (out, Tensor._make(index)) if return_indices else out
 
 
+@functional
 def max_pool1d(
     input: Any,
     kernel_size: Any,
@@ -231,6 +225,7 @@ def max_pool1d(
     return _max_pool("max_pool1d", 1, input, *args)
 
 
+@functional
 def max_pool2d(
     input: Any,
     kernel_size: Any,
@@ -344,6 +339,7 @@ def _avg_pool(
     return _unbatched(out) if unbatched else out
 
 
+@functional
 def avg_pool1d(
     input: Any,
     kernel_size: Any,
@@ -357,6 +353,7 @@ def avg_pool1d(
     return _avg_pool("avg_pool1d", 1, input, *args)
 
 
+@functional
 def avg_pool2d(
     input: Any,
     kernel_size: Any,
@@ -419,11 +416,13 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
     return out if out is not x else mul(x, 1)  # a new tensor, as in PyTorch
 
 
+@functional
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
     """Average of (N, C, L) into ``output_size`` bins: bin i is [floor(iL/n), ceil((i+1)L/n))."""
     return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
 
 
+@functional
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     """Average of (N, C, H, W) into an ``output_size`` grid of bins, whatever the input size.
 

@@ -1,0 +1,190 @@
+"""The op registry: every public op is declared once, and its bindings are generated from that.
+
+A family module declares an op by decorating its public function (or by passing it to
+``declare``)::
+
+    @op(inplace=True, numpy=np.logaddexp)
+    def logaddexp(input, other):
+        return LogAddExp.apply(*binary_operands("logaddexp", input, other))
+
+and the package builds the rest from the declaration (``glassgrad/ops/__init__.py`` calls
+``bind``): the function in ``glassgrad`` (or ``glassgrad.nn.functional``), the Tensor method
+``t.logaddexp``, the in-place method ``t.logaddexp_``, the NumPy mapping
+(``np.logaddexp(t, u)`` runs the op), operator dunders, and each module's ``__all__``. Nothing
+else keeps a list of names. The node class (forward beside its derivative) sits right above the
+declaration in the family module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
+FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
+
+
+@dataclass
+class OpDecl:
+    """One op's bindings: where its function appears, and under which other names."""
+
+    name: str
+    function: Callable[..., Any]
+    module: str  # the family module that declares it
+    namespaces: tuple[str, ...]  # where ``name`` is exported (TORCH, FUNCTIONAL)
+    method: str | None  # Tensor method name, None when PyTorch has none
+    method_function: Callable[..., Any]  # what the method runs: the op, or an adapter
+    inplace: str | None  # in-place Tensor method (``exp_``), None when PyTorch has none
+    operators: tuple[str, ...] = ()  # dunders bound to the function as is (``__add__``)
+    reflected: tuple[str, ...] = ()  # dunders bound with operands swapped (``__rsub__``)
+    numpy: dict[Any, Callable[..., Any]] = field(default_factory=dict)  # NumPy callable -> op
+    aliases: tuple[str, ...] = ()  # other names for the same op (``clip`` for ``clamp``)
+    is_property: bool = False  # the method is a property (``t.T``, ``t.mT``)
+
+
+OPS: dict[str, OpDecl] = {}
+FAST_INPLACE: dict[str, Callable[..., Any]] = {}  # hand-written in-place variants that win
+NUMPY_QUERIES: dict[Any, Callable[..., Any]] = {}  # np.shape & co.: answers, not ops
+
+
+def op(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    method: bool | str | Callable[..., Any] = True,
+    inplace: bool = False,
+    operators: Iterable[str] = (),
+    reflected: Iterable[str] = (),
+    numpy: Any = None,
+    aliases: Iterable[str] = (),
+    namespaces: Iterable[str] = (TORCH,),
+    is_property: bool = False,
+) -> Any:
+    """Declare a public op (decorator, with or without arguments); returns the function as is.
+
+    ``method``: bind as a Tensor method (True: under the op's name; a string: under that name;
+    a function: that adapter, for methods whose arguments differ from the function's).
+    ``inplace``: PyTorch has ``t.<name>_``; it is generated from the out-of-place op unless a
+    hand-written one is declared with ``fast_inplace``. ``numpy``: a NumPy callable with the
+    same signature, a tuple of them, or a dict mapping NumPy callables to adapters.
+    """
+
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        opname = name or fn.__name__
+        if opname in OPS:
+            raise RuntimeError(f"op {opname!r} is declared twice ({OPS[opname].module})")
+        if numpy is None:
+            mapping: dict[Any, Callable[..., Any]] = {}
+        elif isinstance(numpy, dict):
+            mapping = dict(numpy)
+        else:
+            mapping = {f: fn for f in (numpy if isinstance(numpy, tuple) else (numpy,))}
+        OPS[opname] = OpDecl(
+            name=opname,
+            function=fn,
+            module=fn.__module__,
+            namespaces=tuple(namespaces),
+            method=(opname if method is True or callable(method) else method) or None,
+            method_function=method if callable(method) else fn,
+            inplace=opname + "_" if inplace else None,
+            operators=tuple(operators),
+            reflected=tuple(reflected),
+            numpy=mapping,
+            aliases=tuple(aliases),
+            is_property=is_property,
+        )
+        return fn
+
+    return declare(function) if function is not None else declare
+
+
+def fast_inplace(
+    name: str, operators: Iterable[str] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Use this hand-written function for the in-place method ``name`` (e.g. ``add_``), and for
+    the in-place ``operators`` (``__iadd__``); it replaces the generated variant."""
+
+    def use(fn: Callable[..., Any]) -> Callable[..., Any]:
+        FAST_INPLACE[name] = fn
+        for dunder in operators:
+            FAST_INPLACE[dunder] = fn
+        return fn
+
+    return use
+
+
+def numpy_queries(mapping: dict[Any, Callable[..., Any]]) -> None:
+    """NumPy functions that only read a tensor's metadata (``np.shape(t)``), not ops."""
+    NUMPY_QUERIES.update(mapping)
+
+
+def exports(module: str) -> list[str]:
+    """The names a family module exports (its ``__all__``): its ops and their aliases."""
+    return sorted(n for d in OPS.values() if d.module == module for n in (d.name, *d.aliases))
+
+
+def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
+    """Every name the registry exports into ``namespace``, with its function."""
+    return {
+        n: d.function
+        for d in OPS.values()
+        if namespace in d.namespaces
+        for n in (d.name, *d.aliases)
+    }
+
+
+def _swapped(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def reflected(self: Any, other: Any) -> Any:
+        return fn(other, self)
+
+    reflected.__name__ = reflected.__qualname__ = f"r{fn.__name__}"
+    return reflected
+
+
+def _generated_inplace(decl: OpDecl) -> Callable[..., Any]:
+    from glassgrad.ops.inplace import apply_inplace
+
+    fn, opname = decl.function, decl.inplace or ""
+
+    def inplace(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return apply_inplace(self, opname, fn, *args, **kwargs)
+
+    inplace.__name__ = inplace.__qualname__ = opname
+    inplace.__doc__ = f"In-place ``{decl.name}``: writes the result into this tensor."
+    return inplace
+
+
+def bind(tensor_cls: type, register_numpy: Callable[[dict, dict], None]) -> None:
+    """Generate every declared op's Tensor methods, operators and NumPy mapping."""
+    import numpy as np
+
+    for decl in OPS.values():
+        fn = decl.function
+        if decl.method:
+            method = decl.method_function
+            bound = property(method) if decl.is_property else method
+            for method_name in (decl.method, *decl.aliases):
+                setattr(tensor_cls, method_name, bound)
+        if decl.inplace:
+            method = FAST_INPLACE.get(decl.inplace) or _generated_inplace(decl)
+            setattr(tensor_cls, decl.inplace, method)
+            for alias in decl.aliases:
+                setattr(tensor_cls, alias + "_", method)
+        for dunder in decl.operators:
+            setattr(tensor_cls, dunder, fn)
+        for dunder in decl.reflected:
+            setattr(tensor_cls, dunder, _swapped(fn))
+        ufuncs = {k: v for k, v in decl.numpy.items() if isinstance(k, np.ufunc)}
+        functions = {k: v for k, v in decl.numpy.items() if not isinstance(k, np.ufunc)}
+        register_numpy(ufuncs, functions)
+    register_numpy({}, NUMPY_QUERIES)
+    for name, fn in FAST_INPLACE.items():  # hand-written ones win (and zero_ has no twin)
+        setattr(tensor_cls, name, fn)
+
+
+def functional(function: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """Declare an op of ``torch.nn.functional``: like ``op``, but no Tensor method by default."""
+    kwargs.setdefault("method", False)
+    kwargs.setdefault("namespaces", (FUNCTIONAL,))
+    return op(function, **kwargs)
