@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import typing as _typing
 
 from glassgrad import (
     autograd,
@@ -93,6 +93,6 @@ __version__ = "0.1.0"
 _ = (autograd, data, dtypes, func, inspect, manual, nn, ops, optim, serialization, utils, viz)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     """Ops come from the registry at import; this only answers for names that don't exist."""
     raise AttributeError(f"module 'glassgrad' has no attribute {name!r}")

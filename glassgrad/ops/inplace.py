@@ -63,6 +63,18 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
     return _bump(t)
 
 
+def apply_inplace_view(
+    t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **kw: Any
+) -> Tensor:
+    """In-place shape ops (``squeeze_``, ``t_``): ``t`` becomes the view ``fn(t)`` returns."""
+    _check_leaf(t, op)
+    out = fn(t, *args, **kw)
+    t.data = out.data
+    if state.grad_enabled and t.requires_grad:
+        t.grad_fn = out.grad_fn
+    return _bump(t)
+
+
 class _no_grad:  # local, to avoid importing the public context managers here
     def __enter__(self) -> None:
         self.prev = state.grad_enabled

@@ -36,11 +36,13 @@ class OpDecl:
     method: str | None  # Tensor method name, None when PyTorch has none
     method_function: Callable[..., Any]  # what the method runs: the op, or an adapter
     inplace: str | None  # in-place Tensor method (``exp_``), None when PyTorch has none
+    reshapes: bool = False  # the in-place variant changes the shape (``squeeze_``), not values
     operators: tuple[str, ...] = ()  # dunders bound to the function as is (``__add__``)
     reflected: tuple[str, ...] = ()  # dunders bound with operands swapped (``__rsub__``)
     numpy: dict[Any, Callable[..., Any]] = field(default_factory=dict)  # NumPy callable -> op
     aliases: tuple[str, ...] = ()  # other names for the same op (``clip`` for ``clamp``)
     is_property: bool = False  # the method is a property (``t.T``, ``t.mT``)
+    torch_function: Callable[..., Any] | None = None  # ``torch.<name>`` when its args differ
 
 
 OPS: dict[str, OpDecl] = {}
@@ -53,21 +55,26 @@ def op(
     *,
     name: str | None = None,
     method: bool | str | Callable[..., Any] = True,
-    inplace: bool = False,
+    inplace: bool | str = False,
     operators: Iterable[str] = (),
     reflected: Iterable[str] = (),
     numpy: Any = None,
     aliases: Iterable[str] = (),
     namespaces: Iterable[str] = (TORCH,),
     is_property: bool = False,
+    torch_function: Callable[..., Any] | None = None,
 ) -> Any:
     """Declare a public op (decorator, with or without arguments); returns the function as is.
 
     ``method``: bind as a Tensor method (True: under the op's name; a string: under that name;
     a function: that adapter, for methods whose arguments differ from the function's).
     ``inplace``: PyTorch has ``t.<name>_``; it is generated from the out-of-place op unless a
-    hand-written one is declared with ``fast_inplace``. ``numpy``: a NumPy callable with the
-    same signature, a tuple of them, or a dict mapping NumPy callables to adapters.
+    hand-written one is declared with ``fast_inplace`` (``"view"``: it changes the shape, as
+    ``squeeze_`` does, so the tensor takes the result's shape instead of its values).
+    ``numpy``: a NumPy callable with the same signature, a tuple of them, or a dict mapping
+    NumPy callables to adapters.
+    ``torch_function``: what ``glassgrad.<name>`` runs when PyTorch's top-level function takes
+    other arguments than the ``nn.functional`` one (``torch.embedding(weight, input)``).
     """
 
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -88,12 +95,16 @@ def op(
             method=(opname if method is True or callable(method) else method) or None,
             method_function=method if callable(method) else fn,
             inplace=opname + "_" if inplace else None,
+            reshapes=inplace == "view",
             operators=tuple(operators),
             reflected=tuple(reflected),
             numpy=mapping,
             aliases=tuple(aliases),
             is_property=is_property,
+            torch_function=torch_function,
         )
+        if torch_function is not None and TORCH not in OPS[opname].namespaces:
+            OPS[opname].namespaces += (TORCH,)
         return fn
 
     return declare(function) if function is not None else declare
@@ -127,7 +138,7 @@ def exports(module: str) -> list[str]:
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
     """Every name the registry exports into ``namespace``, with its function."""
     return {
-        n: d.function
+        n: (d.torch_function or d.function) if namespace == TORCH else d.function
         for d in OPS.values()
         if namespace in d.namespaces
         for n in (d.name, *d.aliases)
@@ -143,12 +154,13 @@ def _swapped(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _generated_inplace(decl: OpDecl) -> Callable[..., Any]:
-    from glassgrad.ops.inplace import apply_inplace
+    from glassgrad.ops.inplace import apply_inplace, apply_inplace_view
 
     fn, opname = decl.function, decl.inplace or ""
+    apply = apply_inplace_view if decl.reshapes else apply_inplace
 
     def inplace(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return apply_inplace(self, opname, fn, *args, **kwargs)
+        return apply(self, opname, fn, *args, **kwargs)
 
     inplace.__name__ = inplace.__qualname__ = opname
     inplace.__doc__ = f"In-place ``{decl.name}``: writes the result into this tensor."

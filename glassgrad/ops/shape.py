@@ -164,7 +164,7 @@ def unflatten(input: Any, dim: int, sizes: Any) -> Tensor:
     return reshape(x, (*x.shape[:d], *sizes, *x.shape[d + 1 :]))
 
 
-@op(inplace=True, numpy={np.squeeze: lambda a, axis=None: squeeze(a, axis)})
+@op(inplace="view", numpy={np.squeeze: lambda a, axis=None: squeeze(a, axis)})
 def squeeze(input: Any, dim: Any = None) -> Tensor:
     """Remove dims of size 1 (only those in ``dim`` if given; others are left alone)."""
     x = as_tensor(input)
@@ -178,7 +178,7 @@ def squeeze(input: Any, dim: Any = None) -> Tensor:
     return _reshape_to(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
 
-@op(inplace=True, numpy={np.expand_dims: lambda a, axis: _np_expand_dims(a, axis)})
+@op(inplace="view", numpy={np.expand_dims: lambda a, axis: _np_expand_dims(a, axis)})
 def unsqueeze(input: Any, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
     x = as_tensor(input)
@@ -228,7 +228,7 @@ def permute(input: Any, *dims: Any) -> Tensor:
 
 
 @op(
-    inplace=True,
+    inplace="view",
     aliases=("swapaxes", "swapdims"),
     numpy={np.swapaxes: lambda a, axis1, axis2: transpose(a, axis1, axis2)},
 )
@@ -244,7 +244,7 @@ def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     return _view_of(Permute.apply(x, tuple(dims)), x)
 
 
-@op(inplace=True)
+@op(inplace="view")
 def t(input: Any) -> Tensor:
     """Transpose of a matrix (0-d and 1-d tensors are returned as they are)."""
     x = as_tensor(input)

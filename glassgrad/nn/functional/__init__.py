@@ -4,7 +4,7 @@ Each op is declared in its module (``@functional``); this namespace is generated
 declarations, together with the ``glassgrad`` ops PyTorch also lists here (``F.relu``).
 """
 
-from typing import Any
+import typing as _typing
 
 from glassgrad.nn.functional import activation, attention, conv, loss, norm, pooling
 from glassgrad.ops import bind as _bind
@@ -17,6 +17,6 @@ __all__ = sorted(_in_namespace(_FUNCTIONAL))
 _ = (activation, attention, conv, loss, norm, pooling)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     """Ops come from the registry at import; this only answers for names that don't exist."""
     raise AttributeError(f"module 'glassgrad.nn.functional' has no attribute {name!r}")

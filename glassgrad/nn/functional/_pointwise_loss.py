@@ -16,6 +16,8 @@ from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
 from glassgrad.ops.registry import functional
 
+REDUCTION_ENUM = ("none", "mean", "sum")  # torch.<loss>(..., reduction=1): PyTorch's int codes
+
 
 def _reduction(op: str, size_average: Any, reduce: Any, reduction: str, extra: tuple = ()) -> str:
     """The reduction to use, honouring PyTorch's deprecated ``size_average``/``reduce`` flags."""
@@ -307,7 +309,13 @@ class BinaryCrossEntropyWithLogits(Node):
         return gx, gy, None, None, None
 
 
-@functional
+@functional(
+    torch_function=lambda input, target, weight=None, pos_weight=None, reduction=1: (
+        binary_cross_entropy_with_logits(
+            input, target, weight, reduction=REDUCTION_ENUM[reduction], pos_weight=pos_weight
+        )
+    )
+)
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,

@@ -155,7 +155,7 @@ class Threshold(Node):
         return np.where(keep, g, 0), None, None
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value`` (which gets no gradient)."""
     if inplace:
@@ -198,7 +198,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
     if inplace:
@@ -206,7 +206,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     return Elu.apply(_floating("selu", input), _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): elu made continuously differentiable."""
     if alpha == 0:

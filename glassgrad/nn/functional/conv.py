@@ -20,7 +20,7 @@ import numpy as np
 
 from glassgrad.nn.functional._windows import Window, hashable, ntuple
 from glassgrad.ops._common import Node, Tensor, as_tensor
-from glassgrad.ops.registry import functional
+from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 from glassgrad.ops.shape import reshape
 
 
@@ -291,7 +291,7 @@ def _convnd(
     return reshape(out, out.shape[1:]) if unbatched else out
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def conv1d(
     input: Any,
     weight: Any,
@@ -305,7 +305,7 @@ def conv1d(
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def conv2d(
     input: Any,
     weight: Any,
@@ -327,7 +327,7 @@ def conv2d(
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def conv3d(
     input: Any,
     weight: Any,

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.nn.functional._pointwise_loss import (
+    REDUCTION_ENUM,
     _data,
     _float_input,
     _reduce,
@@ -309,7 +310,11 @@ def _cross_entropy_probs(
 # ---- divergence ---------------------------------------------------------------------------------
 
 
-@functional
+@functional(
+    torch_function=lambda input, target, reduction=1, log_target=False: kl_div(
+        input, target, reduction=REDUCTION_ENUM[reduction], log_target=log_target
+    )
+)
 def kl_div(
     input: Tensor,
     target: Tensor,

@@ -134,7 +134,11 @@ def _param(op: str, name: str, p: Any, shape: tuple[int, ...], dtype: np.dtype) 
     return p
 
 
-@functional
+@functional(
+    torch_function=lambda input, normalized_shape, weight=None, bias=None, eps=1e-5, *_: layer_norm(
+        input, normalized_shape, weight, bias, eps
+    )
+)
 def layer_norm(
     input: Tensor,
     normalized_shape: Any,
@@ -167,7 +171,15 @@ def layer_norm(
     return Normalize.apply(x, w, b, axes, red, None, float(eps), None)
 
 
-@functional
+def _torch_batch_norm(
+    input: Tensor, weight: Any, bias: Any, running_mean: Any, running_var: Any, *args: Any
+) -> Tensor:
+    """``torch.batch_norm``'s argument order: weight and bias before the running statistics."""
+    training, momentum, eps = args[:3]
+    return batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+@functional(torch_function=_torch_batch_norm)
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -281,7 +293,7 @@ class Dropout(Node):
         return g * keep * ctx.scale, None, None
 
 
-@functional
+@functional(torch_function=lambda input, p, train: dropout(input, p, train))
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (training).
 
@@ -343,7 +355,11 @@ class AddRows(Node):
         return g[ctx.index], None, None
 
 
-@functional
+@functional(
+    torch_function=lambda weight, input, padding_idx=-1, *_: embedding(
+        input, weight, None if padding_idx < 0 else padding_idx
+    )
+)
 def embedding(
     input: Tensor,
     weight: Tensor,

@@ -22,7 +22,7 @@ from glassgrad.ops.comparison import where
 from glassgrad.ops.elementwise import mul
 from glassgrad.ops.linalg import matmul
 from glassgrad.ops.reductions import mean
-from glassgrad.ops.registry import functional
+from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 from glassgrad.ops.shape import reshape
 
 
@@ -210,7 +210,7 @@ def _max_pool(
     return (out, Tensor._make(index)) if return_indices else out
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def max_pool1d(
     input: Any,
     kernel_size: Any,
@@ -225,7 +225,7 @@ def max_pool1d(
     return _max_pool("max_pool1d", 1, input, *args)
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def max_pool2d(
     input: Any,
     kernel_size: Any,
@@ -339,7 +339,7 @@ def _avg_pool(
     return _unbatched(out) if unbatched else out
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def avg_pool1d(
     input: Any,
     kernel_size: Any,
@@ -416,7 +416,7 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
     return out if out is not x else mul(x, 1)  # a new tensor, as in PyTorch
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
     """Average of (N, C, L) into ``output_size`` bins: bin i is [floor(iL/n), ceil((i+1)L/n))."""
     return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)

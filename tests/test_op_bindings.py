@@ -1,0 +1,79 @@
+"""Bindings never drift from PyTorch: every declared op is checked against torch's namespaces.
+
+For each op in the registry (``glassgrad/ops/registry.py``), and each of its aliases: where PyTorch
+has ``torch.<name>``, ``torch.nn.functional.<name>``, ``Tensor.<name>`` or ``Tensor.<name>_``,
+glassgrad must have the same. The bindings are generated from the declarations, so a miss here
+means a declaration lacks a flag (``method``, ``inplace``, ``namespaces``).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad.ops.registry import OPS
+
+NAMES = sorted((name, decl) for decl in OPS.values() for name in (decl.name, *decl.aliases))
+
+
+def _torch_function(module: object, name: str) -> bool:
+    obj = getattr(module, name, None)
+    return callable(obj) and not inspect.isclass(obj) and not isinstance(obj, torch.dtype)
+
+
+@pytest.mark.parametrize("name,decl", NAMES, ids=[n for n, _ in NAMES])
+def test_bindings_match_torch(name, decl) -> None:
+    missing = []
+    if _torch_function(torch, name) and not hasattr(gg, name):
+        missing.append(f"glassgrad.{name}")
+    if _torch_function(torch.nn.functional, name) and not hasattr(F, name):
+        missing.append(f"glassgrad.nn.functional.{name}")
+    if hasattr(torch.Tensor, name) and not hasattr(gg.Tensor, name):
+        missing.append(f"Tensor.{name}")
+    if hasattr(torch.Tensor, name + "_") and not hasattr(gg.Tensor, name + "_"):
+        missing.append(f"Tensor.{name}_")
+    assert not missing, f"{decl.module} declares {name!r} but PyTorch also has {missing}"
+
+
+@pytest.mark.parametrize("name,decl", NAMES, ids=[n for n, _ in NAMES])
+def test_no_binding_pytorch_lacks(name, decl) -> None:
+    """A declared method or export that PyTorch doesn't have is a typo or a drift."""
+    if decl.method and decl.method not in ("__getitem__",) and not decl.method.startswith("__"):
+        assert hasattr(torch.Tensor, decl.method if name == decl.name else name), name
+    if gg.ops.registry.TORCH in decl.namespaces:
+        assert hasattr(torch, name), f"torch has no {name}"
+    if gg.ops.registry.FUNCTIONAL in decl.namespaces:
+        assert hasattr(torch.nn.functional, name), f"torch.nn.functional has no {name}"
+
+
+UNARY_INPLACE = sorted(
+    d.name
+    for d in OPS.values()
+    if d.inplace and d.module == "glassgrad.ops.elementwise" and d.function.__code__.co_argcount == 1
+)
+
+
+@pytest.mark.parametrize("name", UNARY_INPLACE)
+def test_generated_inplace_equals_out_of_place(name) -> None:
+    x = gg.tensor(np.linspace(0.2, 0.9, 6))
+    expected = getattr(gg, name)(x)
+    y = x.clone()
+    out = getattr(y, name + "_")()
+    assert out is y and y._version == 1
+    np.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-12)
+    # recorded through a non-leaf: the node is the op's, and the gradient is right
+    a = gg.tensor(np.linspace(0.2, 0.9, 6), requires_grad=True)
+    b = a * 1.0
+    getattr(b, name + "_")()
+    ta = torch.tensor(np.linspace(0.2, 0.9, 6), requires_grad=True)
+    tb = ta * 1.0
+    getattr(tb, name + "_")()
+    assert b.grad_fn.name() == tb.grad_fn.name()
+    b.sum().backward()
+    tb.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12, atol=1e-15)
