@@ -1,7 +1,8 @@
 """``Tensor``: a NumPy array plus the bookkeeping autograd needs (PyTorch names and semantics).
 
-The class holds data and graph links only; every op lives in ``glassgrad.ops`` and is bound onto
-``Tensor`` as a method at the bottom of ``glassgrad/ops/__init__.py``.
+The class holds data and graph links only; every op is declared in ``glassgrad.ops`` (or
+``glassgrad.nn.functional``) and its Tensor methods are generated from that declaration
+(``glassgrad/ops/registry.py``).
 """
 
 from __future__ import annotations

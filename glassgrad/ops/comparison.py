@@ -217,7 +217,14 @@ def _nograd(
 
     nograd_op.__name__ = nograd_op.__qualname__ = name
     nograd_op.__doc__ = doc
-    return op(nograd_op, numpy=f, operators=operators, reflected=reflected, inplace=inplace)
+    return op(
+        nograd_op,
+        numpy=f,
+        operators=operators,
+        reflected=reflected,
+        inplace=inplace,
+        differentiable=False,
+    )
 
 
 eq = _nograd(np.equal, "eq", "x == y, elementwise (a bool tensor; no gradient).", ("__eq__",))
@@ -250,17 +257,17 @@ isfinite = _nograd(
 signbit = _nograd(np.signbit, "signbit", "True where the sign bit is set.", inplace=False)
 
 
-@op
+@op(differentiable=False)
 def allclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     return bool(np.allclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol))
 
 
-@op
+@op(differentiable=False)
 def isclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> Tensor:
     return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol))
 
 
-@op
+@op(differentiable=False)
 def equal(input: Any, other: Any) -> bool:
     """True when both have the same shape and elements."""
     a, b = np.asarray(input), np.asarray(other)

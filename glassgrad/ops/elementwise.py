@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
 
 # ---- unary ops from one line each ---------------------------------------------------------------
@@ -540,6 +540,7 @@ def pow(input: Any, exponent: Any) -> Tensor:
     operators=("__floordiv__",),
     reflected=("__rfloordiv__",),
     numpy=np.floor_divide,
+    differentiable=False,
 )
 def floor_divide(input: Any, other: Any) -> Tensor:
     """floor(input / other), elementwise; zero gradient."""
@@ -553,6 +554,29 @@ def remainder(input: Any, other: Any) -> Tensor:
     if type(a) in _NUMBER:
         a = Tensor._make(np.asarray(a, b.data.dtype))
     return _binary("remainder", Remainder, RemainderScalar, None, a, b)
+
+
+class Logaddexp(Node):  # log(e**x + e**y), without overflow
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        out = np.logaddexp(x, y)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y, out = ctx.saved_tensors  # d/dx = e**x / (e**x + e**y) = e**(x - out)
+        return g * np.exp(x - out), g * np.exp(y - out)
+
+
+@op(numpy=np.logaddexp)
+def logaddexp(input: Any, other: Any) -> Tensor:
+    """log(exp(input) + exp(other)), stable for large inputs; each side gets its softmax weight."""
+    a, b = binary_operands("logaddexp", input, other)
+    return Logaddexp.apply(as_tensor(a), as_tensor(b))
 
 
 @op(operators=("__pos__",), numpy=np.positive)

@@ -439,7 +439,7 @@ def take(input: Any, index: Any) -> Tensor:
     return getitem(x.reshape(-1), (index if isinstance(index, Tensor) else np.asarray(index),))
 
 
-@op(numpy={np.nonzero: lambda a: nonzero(a, as_tuple=True)})
+@op(numpy={np.nonzero: lambda a: nonzero(a, as_tuple=True)}, differentiable=False)
 def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
     a = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -448,7 +448,7 @@ def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
     return Tensor._make(np.argwhere(a).astype(np.int64))
 
 
-@op(numpy=np.argwhere)
+@op(numpy=np.argwhere, differentiable=False)
 def argwhere(input: Any) -> Tensor:
     """Same as ``nonzero(input)``."""
     return nonzero(input)

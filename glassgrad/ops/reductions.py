@@ -3,8 +3,7 @@
 Every rule first restores the reduced axes of the incoming gradient (and of the saved output) so
 they broadcast against the input. This module holds the sums and products and what is built on
 them (var, std, logsumexp, norm); ops that pick elements (max, min, median) are in
-``glassgrad.ops.selection`` and scans (cumsum, cumprod) in ``glassgrad.ops.scans``; both are
-re-exported here, so this family's ``METHODS`` and NumPy tables cover all three.
+``glassgrad.ops.selection`` and scans (cumsum, cumprod) in ``glassgrad.ops.scans``.
 """
 
 from __future__ import annotations
@@ -474,7 +473,10 @@ def norm(
 # ---- all, any, count_nonzero (no gradient) ------------------------------------------------------
 
 
-@op(numpy={np.all: lambda a, axis=None, out=None, keepdims=False, **kw: all(a, axis, keepdims)})
+@op(
+    numpy={np.all: lambda a, axis=None, out=None, keepdims=False, **kw: all(a, axis, keepdims)},
+    differentiable=False,
+)
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
@@ -482,7 +484,10 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
 
 
-@op(numpy={np.any: lambda a, axis=None, out=None, keepdims=False, **kw: any(a, axis, keepdims)})
+@op(
+    numpy={np.any: lambda a, axis=None, out=None, keepdims=False, **kw: any(a, axis, keepdims)},
+    differentiable=False,
+)
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
@@ -497,7 +502,8 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
             if keepdims
             else count_nonzero(a, axis)
         )
-    }
+    },
+    differentiable=False,
 )
 def count_nonzero(input: Any, dim: Any = None) -> Tensor:
     """Number of non-zero elements over ``dim`` (int64)."""

@@ -43,6 +43,7 @@ class OpDecl:
     aliases: tuple[str, ...] = ()  # other names for the same op (``clip`` for ``clamp``)
     is_property: bool = False  # the method is a property (``t.T``, ``t.mT``)
     torch_function: Callable[..., Any] | None = None  # ``torch.<name>`` when its args differ
+    differentiable: bool = True  # False: no gradient flows (comparisons, argmax, int casts)
 
 
 OPS: dict[str, OpDecl] = {}
@@ -63,6 +64,7 @@ def op(
     namespaces: Iterable[str] = (TORCH,),
     is_property: bool = False,
     torch_function: Callable[..., Any] | None = None,
+    differentiable: bool = True,
 ) -> Any:
     """Declare a public op (decorator, with or without arguments); returns the function as is.
 
@@ -75,6 +77,8 @@ def op(
     NumPy callables to adapters.
     ``torch_function``: what ``glassgrad.<name>`` runs when PyTorch's top-level function takes
     other arguments than the ``nn.functional`` one (``torch.embedding(weight, input)``).
+    ``differentiable=False``: no gradient flows through it, so the test registry needs no
+    gradient entry for it (every differentiable op must have one: tests/opinfo/).
     """
 
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,6 +106,7 @@ def op(
             aliases=tuple(aliases),
             is_property=is_property,
             torch_function=torch_function,
+            differentiable=differentiable,
         )
         if torch_function is not None and TORCH not in OPS[opname].namespaces:
             OPS[opname].namespaces += (TORCH,)

@@ -266,13 +266,19 @@ def _arg(op: str, f: Any, input: Any, dim: Any, keepdim: bool) -> Tensor:
     return Tensor._make(f(x.data, axis=d, keepdims=keepdim))
 
 
-@op(numpy={np.argmax: lambda a, axis=None, out=None, *, keepdims=False: argmax(a, axis, keepdims)})
+@op(
+    numpy={np.argmax: lambda a, axis=None, out=None, *, keepdims=False: argmax(a, axis, keepdims)},
+    differentiable=False,
+)
 def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (of the flattened tensor when ``dim`` is None); no gradient."""
     return _arg("argmax", np.argmax, input, dim, keepdim)
 
 
-@op(numpy={np.argmin: lambda a, axis=None, out=None, *, keepdims=False: argmin(a, axis, keepdims)})
+@op(
+    numpy={np.argmin: lambda a, axis=None, out=None, *, keepdims=False: argmin(a, axis, keepdims)},
+    differentiable=False,
+)
 def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (of the flattened tensor when ``dim`` is None); no gradient."""
     return _arg("argmin", np.argmin, input, dim, keepdim)

@@ -375,13 +375,13 @@ def contiguous(input: Any, memory_format: Any = None) -> Tensor:
     return x if x.data.flags.c_contiguous else Clone.apply(x)
 
 
-@op(namespaces=())
+@op(namespaces=(), differentiable=False)
 def is_contiguous(input: Tensor, memory_format: Any = None) -> bool:
     """Whether the elements lie in memory in row-major order (what ``view`` needs)."""
     return bool(input.data.flags.c_contiguous)
 
 
-@op(namespaces=())
+@op(namespaces=(), differentiable=False)
 def stride(input: Tensor, dim: int | None = None) -> Any:
     """Steps in elements between neighbours along each dim (PyTorch counts elements, not bytes)."""
     steps = tuple(s // input.data.itemsize for s in input.data.strides)
@@ -436,17 +436,17 @@ def double(x: Any) -> Tensor:
     return to(x, dtypes.float64)
 
 
-@op(namespaces=())
+@op(namespaces=(), differentiable=False)
 def long(x: Any) -> Tensor:
     return to(x, dtypes.int64)
 
 
-@op(name="int", namespaces=())
+@op(name="int", namespaces=(), differentiable=False)
 def int_(x: Any) -> Tensor:
     return to(x, dtypes.int32)
 
 
-@op(name="bool", namespaces=())
+@op(name="bool", namespaces=(), differentiable=False)
 def bool_(x: Any) -> Tensor:
     return to(x, dtypes.bool_)
 

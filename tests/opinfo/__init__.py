@@ -27,6 +27,8 @@ class OpInfo:
     rtol: float = 1e-7
     atol: float = 1e-9
     check_torch: bool = True
+    # "nondiff": evaluated at a kink or through rounding, so no gradcheck (torch still compares);
+    # "cast": the op picks its output dtype, so float32 in need not give float32 out
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 

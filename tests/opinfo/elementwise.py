@@ -62,6 +62,20 @@ def no_ties_pair(draw):
     return (x, np.asarray(-x + 0.0371))
 
 
+def remainder_sample(draw):
+    """x = q * y with q's fractional part in [0.2, 0.8]: away from the jumps at x = k * y."""
+    a = draw_shape(draw)
+    b = broadcastable(draw, a)
+    y = floats(draw, b, 0.5, 1.5) * draw(st.sampled_from([1.0, -1.0]))
+    q = np.floor(floats(draw, a, -3.0, 3.0)) + floats(draw, a, 0.2, 0.8)
+    return (np.asarray(q * y), np.asarray(y))
+
+
+def remainder_scalar_sample(draw):
+    q = np.floor(floats(draw, draw_shape(draw), -3.0, 3.0)) + floats(draw, (), 0.2, 0.8)
+    return (np.asarray(q * 0.75),)
+
+
 def _u(name, sample=None, **kw):
     return OpInfo(name, lambda lib, x, _n=name: getattr(lib, _n)(x), sample or unary(), **kw)
 
@@ -120,4 +134,11 @@ OPS: list[OpInfo] = [
     ),
     OpInfo("where", lambda lib, x, y: lib.where(x > 0, x, y), binary()),
     OpInfo("maximum_distinct", lambda lib, x, y: lib.maximum(x, y), no_ties_pair),
+    OpInfo("fmax", lambda lib, x, y: lib.fmax(x, y), binary(offset=0.0371)),
+    OpInfo("fmin", lambda lib, x, y: x.fmin(y), binary(offset=0.0371)),
+    OpInfo("positive", lambda lib, x: +x, unary()),
+    OpInfo("remainder", lambda lib, x, y: lib.remainder(x, y), remainder_sample),
+    OpInfo("remainder_scalar", lambda lib, x: x % 0.75, remainder_scalar_sample),
+    OpInfo("logaddexp", lambda lib, x, y: lib.logaddexp(x, y), binary(-3.0, 3.0)),
+    OpInfo("logaddexp_method", lambda lib, x, y: x.logaddexp(y), binary(-3.0, 3.0)),
 ]

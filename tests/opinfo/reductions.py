@@ -159,6 +159,11 @@ def _var_mean(lib, x, dim, correction, keepdim):
     return v + 3 * m
 
 
+def _std_mean(lib, x, dim, correction, keepdim):
+    s, m = lib.std_mean(x, dim=dim, correction=correction, keepdim=keepdim)
+    return s - 2 * m
+
+
 def _unbiased_sample(draw):
     x = floats(draw, draw_shape(draw, min_dims=1, min_side=2))
     return x, draw(st.booleans()), draw(st.booleans())
@@ -209,6 +214,7 @@ OPS: list[OpInfo] = [
     OpInfo("var", _var("var"), var_sample),
     OpInfo("std", _var("std"), var_sample),
     OpInfo("var_mean", _var_mean, var_sample),
+    OpInfo("std_mean", _std_mean, var_sample),
     OpInfo(
         "var_unbiased",
         lambda lib, x, unbiased, keepdim: lib.var(x, 0, unbiased, keepdim),

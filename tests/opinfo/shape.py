@@ -27,6 +27,17 @@ def _dim(draw, ndim, extra=0):
     return d - n if draw(st.booleans()) else d
 
 
+def _even(min_dims, dim):
+    """A tensor whose ``dim`` has an even length (hsplit/vsplit into 2 need it)."""
+
+    def sample(draw):
+        shape = list(draw_shape(draw, min_dims, 3, 1, 3))
+        shape[dim] *= 2
+        return (floats(draw, tuple(shape)),)
+
+    return sample
+
+
 def _weighted_cat(lib, pieces, dim):
     """One tensor from all pieces, each scaled differently (so each piece's gradient differs)."""
     return lib.cat([p * (i + 1.5) for i, p in enumerate(pieces)], dim)
@@ -234,6 +245,19 @@ OPS: list[OpInfo] = [
     OpInfo("movedim", lambda lib, x, s, d: lib.movedim(x, s, d), movedim_sample),
     OpInfo("moveaxis", lambda lib, x, s, d: x.moveaxis(s, d), movedim_sample),
     OpInfo("T", lambda lib, x: x.T, _x(2, 2)),
+    OpInfo("t", lambda lib, x: x.t(), _x(2, 2)),
+    OpInfo("t_fn", lambda lib, x: lib.t(x), _x(1, 1)),
+    OpInfo("ravel", lambda lib, x: x.ravel() * 1.5, _x()),
+    OpInfo("atleast_1d", lambda lib, x: lib.atleast_1d(x) * 1.5, _x(0, 2)),
+    OpInfo("atleast_2d", lambda lib, x: lib.atleast_2d(x) * 1.5, _x(0, 2)),
+    OpInfo("hsplit", lambda lib, x: _weighted_cat(lib, x.hsplit(2), 1), _even(2, 1)),
+    OpInfo("vsplit", lambda lib, x: _weighted_cat(lib, lib.vsplit(x, 2), 0), _even(2, 0)),
+    # casts: compared with torch (values, dtypes, gradients); float32/16 rounding defeats gradcheck
+    OpInfo("double", lambda lib, x: (x * 1.5).double(), _x(), tags=("cast",)),
+    OpInfo("to_float64", lambda lib, x: (x * 1.5).to(lib.float64), _x(), tags=("cast",)),
+    OpInfo("type_as", lambda lib, x: x.type_as(x * 2), _x()),
+    OpInfo("float", lambda lib, x: x.float(), _x(), rtol=1e-6, tags=("nondiff", "cast")),
+    OpInfo("half", lambda lib, x: x.half(), _x(), rtol=1e-3, tags=("nondiff", "cast")),
     OpInfo("mT", lambda lib, x: x.mT, _x(2, 3)),
     OpInfo("expand", lambda lib, x, s: x.expand(s), expand_sample),
     OpInfo("broadcast_to", lambda lib, x, s: lib.broadcast_to(x, s), expand_sample),

@@ -430,7 +430,7 @@ def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) 
         w._vc[0] += 1
 
 
-@functional
+@functional(differentiable=False)
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding: shape ``tensor.shape + (num_classes,)`` (-1 infers max + 1).
 
