@@ -139,7 +139,7 @@ def trunc_normal_(
 
 def _erfinv(y: np.ndarray) -> np.ndarray:
     """Inverse error function: Giles' single-precision start, polished by two Newton steps."""
-    from glassgrad.nn.functional._erf import erf
+    from glassgrad.ops._erf import erf
 
     w = -np.log((1.0 - y) * (1.0 + y))
     small = w < 5.0

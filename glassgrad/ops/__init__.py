@@ -42,7 +42,9 @@ FAMILIES = (
 
 def bind() -> None:
     """Generate every declared op's bindings on ``Tensor`` (again after more declarations)."""
-    registry.bind(Tensor, numpy_dispatch.register)
+    registry.bind(
+        Tensor, numpy_dispatch.register, (inplace.apply_inplace, inplace.apply_inplace_view)
+    )
 
 
 bind()

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops.indexing import nonzero
 from glassgrad.ops.registry import op
 
 # ---- maximum, minimum, clamp, where -------------------------------------------------------------
@@ -181,8 +182,6 @@ class Where(Node):
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Pick ``input`` where ``condition`` holds, else ``other``; each gets the gradient it chose."""
     if input is None and other is None:
-        from glassgrad.ops.indexing import nonzero
-
         return nonzero(condition, as_tuple=True)
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:

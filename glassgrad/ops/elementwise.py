@@ -17,6 +17,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops._erf import erf as erf_of_array
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
 
 # ---- unary ops from one line each ---------------------------------------------------------------
@@ -108,13 +109,6 @@ def _sigmoid(x: Any) -> Any:
     return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
-def _erf_array(x: np.ndarray) -> np.ndarray:
-    # NumPy has no erf: Cody's rational approximations, vectorised (within 3e-16 of math.erf)
-    from glassgrad.nn.functional._erf import erf as fast_erf
-
-    return fast_erf(x)
-
-
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -157,7 +151,7 @@ sigmoid    = _unary("sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), "out",
                     functional=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
                     "max(x, 0); the gradient passes where the output is positive.", functional=True)
-erf        = _unary("erf", _erf_array,
+erf        = _unary("erf", erf_of_array,  # NumPy has none: Cody's rational approximations
                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x), "x",
                     "The error function; d/dx = 2/sqrt(pi) e**(-x**2).")
 sign       = _unary("sign", np.sign, lambda g, x, y: g * 0, "out",

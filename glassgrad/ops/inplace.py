@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.engine import bump_version
+from glassgrad.ops import indexing
 from glassgrad.ops._common import Tensor, state
+from glassgrad.ops.elementwise import add, div, mul, sub
 from glassgrad.ops.registry import fast_inplace
+from glassgrad.ops.shape import expand
 
 
 def _requires(v: Any) -> bool:
@@ -102,8 +105,6 @@ def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> T
             o = o * alpha
         ufunc(self.data, o, out=self.data, casting="same_kind")
         return _bump(self)
-    from glassgrad.ops.elementwise import add, sub
-
     return apply_inplace(self, op, add if ufunc is np.add else sub, other, alpha=alpha)
 
 
@@ -122,8 +123,6 @@ def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
 @fast_inplace("mul_", operators=("__imul__",))
 def mul_(self: Tensor, other: Any) -> Tensor:
     """self *= other, in place."""
-    from glassgrad.ops.elementwise import mul
-
     if _fast(self, other):
         _check_leaf(self, "mul_")
         np.multiply(self.data, _data(other), out=self.data, casting="same_kind")
@@ -134,8 +133,6 @@ def mul_(self: Tensor, other: Any) -> Tensor:
 @fast_inplace("div_", operators=("__itruediv__",))
 def div_(self: Tensor, other: Any) -> Tensor:
     """self /= other, in place."""
-    from glassgrad.ops.elementwise import div
-
     if _fast(self, other):
         _check_leaf(self, "div_")
         np.divide(self.data, _data(other), out=self.data, casting="same_kind")
@@ -154,8 +151,6 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     """Set every element to ``value``."""
     _check_leaf(self, "fill_")
     if _requires(value) and state.grad_enabled:
-        from glassgrad.ops.shape import expand
-
         return apply_inplace(self, "fill_", lambda s, v: expand(v.to(s.dtype), *s.shape), value)
     self.data[...] = _data(value)
     if state.grad_enabled and self.grad_fn is not None:
@@ -166,8 +161,6 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 @fast_inplace("copy_")
 def copy_(self: Tensor, src: Any) -> Tensor:
     """Copy ``src`` (broadcast to this shape) into this tensor's memory."""
-    from glassgrad.ops.shape import expand
-
     src_t = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
     if _fast(self, src_t):
         _check_leaf(self, "copy_")
@@ -187,8 +180,6 @@ def copy_(self: Tensor, src: Any) -> Tensor:
 @fast_inplace("__setitem__")
 def setitem(self: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``; differentiable with respect to ``t``'s other elements and ``value``."""
-    from glassgrad.ops import indexing
-
     idx = indexing.normalize_index(self, index)
     if _fast(self, value):
         _check_leaf(self, "__setitem__")

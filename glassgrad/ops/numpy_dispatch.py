@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from glassgrad.tensor import Tensor
-
 _UFUNCS: dict[Any, Any] = {}
 _FUNCTIONS: dict[Any, Any] = {}
 
@@ -62,10 +58,3 @@ def function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             "convert with .detach().numpy() or use a glassgrad op"
         )
     return op(*args, **kwargs)
-
-
-def numpy_of(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-_ = np

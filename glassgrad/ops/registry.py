@@ -158,11 +158,11 @@ def _swapped(fn: Callable[..., Any]) -> Callable[..., Any]:
     return reflected
 
 
-def _generated_inplace(decl: OpDecl) -> Callable[..., Any]:
-    from glassgrad.ops.inplace import apply_inplace, apply_inplace_view
-
+def _generated_inplace(decl: OpDecl, appliers: tuple[Callable, Callable]) -> Callable[..., Any]:
+    """``t.<op>_(...)``: run the op, then write the result into ``t`` (``appliers``: values,
+    shape) through the in-place machinery (leaf checks, version counters, graph rebasing)."""
     fn, opname = decl.function, decl.inplace or ""
-    apply = apply_inplace_view if decl.reshapes else apply_inplace
+    apply = appliers[1] if decl.reshapes else appliers[0]
 
     def inplace(self: Any, *args: Any, **kwargs: Any) -> Any:
         return apply(self, opname, fn, *args, **kwargs)
@@ -172,8 +172,13 @@ def _generated_inplace(decl: OpDecl) -> Callable[..., Any]:
     return inplace
 
 
-def bind(tensor_cls: type, register_numpy: Callable[[dict, dict], None]) -> None:
-    """Generate every declared op's Tensor methods, operators and NumPy mapping."""
+def bind(
+    tensor_cls: type,
+    register_numpy: Callable[[dict, dict], None],
+    appliers: tuple[Callable[..., Any], Callable[..., Any]],
+) -> None:
+    """Generate every declared op's Tensor methods, operators, in-place variants (written back
+    through ``appliers``: ``apply_inplace``, ``apply_inplace_view``) and NumPy mapping."""
     import numpy as np
 
     for decl in OPS.values():
@@ -184,7 +189,7 @@ def bind(tensor_cls: type, register_numpy: Callable[[dict, dict], None]) -> None
             for method_name in (decl.method, *decl.aliases):
                 setattr(tensor_cls, method_name, bound)
         if decl.inplace:
-            method = FAST_INPLACE.get(decl.inplace) or _generated_inplace(decl)
+            method = FAST_INPLACE.get(decl.inplace) or _generated_inplace(decl, appliers)
             setattr(tensor_cls, decl.inplace, method)
             for alias in decl.aliases:
                 setattr(tensor_cls, alias + "_", method)

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.nn.functional._erf import erf as _np_erf
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops._erf import erf as _np_erf
 from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
