@@ -18,8 +18,8 @@ import torch.nn.functional as TF
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
-from glassgrad.nn.functional._erf import erf as np_erf
-from glassgrad.nn.functional._erf import erfc as np_erfc
+from glassgrad.ops._erf import erf as np_erf
+from glassgrad.ops._erf import erfc as np_erfc
 
 torch.set_num_threads(1)
 RNG = np.random.default_rng(1234)
