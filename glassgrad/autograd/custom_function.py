@@ -180,23 +180,11 @@ class Function(Node):
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             state.grad_enabled = prev
-        out = _as_tensor(out, cls)
         d = ctx.__dict__
-        dirty = d.get("_dirty", ())
-        if any(out is t for t in dirty) and any(out is t for t in tensors):
-            if out.requires_grad and out.grad_fn is None and record:
-                raise RuntimeError(
-                    f"{cls.__name__}: a leaf Variable that requires grad has been used in an "
-                    f"in-place operation (forward called ctx.mark_dirty on an input of shape "
-                    f"{tuple(out.shape)} that is a leaf requiring grad)."
-                )
-            result = out
-            bump_version(out)
-        elif any(out is t for t in tensors):  # an input returned as it is: a view of it
-            result = Tensor._make(out.data)
-            result._vc = out._vc
-        else:
-            result = out
+        if isinstance(out, tuple):
+            return _record_outputs(ctx, cls, out, tensors, record)
+        out = _as_tensor(out, cls)
+        result = _wrap_output(out, tensors, d.get("_dirty", ()), record, cls)
         nondiff = any(out is t for t in d.get("_non_differentiable", ()))
         if not record or nondiff or out.dtype.kind not in "fc":
             return result  # (torch: integer and non-differentiable outputs don't require grad)
@@ -208,7 +196,7 @@ class Function(Node):
         result._grad = None
         saved = ctx._saved
         if saved:
-            ctx._saved, ctx._meta = _resolve(saved, out, result)
+            ctx._saved, ctx._meta = _resolve(saved, [(out, result, None)])
         if state.anomaly:
             ctx._trace = _fn._creation_site()
         return result
@@ -305,38 +293,183 @@ def _as_tensor(out: Any, cls: type) -> Any:
         return out
     if isinstance(out, (np.ndarray, np.generic)):
         return Tensor._make(np.asarray(out))
-    if isinstance(out, (tuple, list)):
-        raise TypeError(
-            f"{cls.__name__}.forward returned a {type(out).__name__} of {len(out)} values; a "
-            "glassgrad Function returns a single Tensor (split a multi-output op into one "
-            "Function per output)"
-        )
     raise TypeError(
-        f"{cls.__name__}.forward must return a Tensor (or a NumPy array), got "
-        f"{type(out).__name__}"
+        f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors (a NumPy array is "
+        f"wrapped into a Tensor), got {type(out).__name__}"
     )
 
 
-def _resolve(saved: tuple[Any, ...], out: Any, result: Any) -> tuple[tuple[Any, ...], tuple]:
-    """Saved arrays and the (refs, versions, output counter, epoch) the engine checks."""
+def _wrap_output(out: Any, tensors: list[Any], dirty: Any, record: bool, cls: type) -> Any:
+    """The Tensor the caller gets for ``out``: itself, or a view when it is an unmodified input."""
+    if not any(out is t for t in tensors):
+        return out
+    if any(out is t for t in dirty):  # modified in place by forward: it takes the new history
+        if out.requires_grad and out.grad_fn is None and record:
+            raise RuntimeError(
+                f"{cls.__name__}: a leaf Variable that requires grad has been used in an "
+                "in-place operation (forward called ctx.mark_dirty on an input of shape "
+                f"{tuple(out.shape)} that is a leaf requiring grad)."
+            )
+        bump_version(out)
+        return out
+    result = _fn.Tensor._make(out.data)  # an input returned as it is: a view of it
+    result._vc = out._vc
+    return result
+
+
+def _resolve(saved: tuple[Any, ...], outputs: list[tuple[Any, Any, Any]]) -> tuple[Any, tuple]:
+    """Saved arrays and the (refs, versions, output counter, epoch) the engine checks.
+
+    ``outputs`` holds ``(what forward returned, the result Tensor, its node or None)``: with one
+    output the node is this one (marked OUTPUT); with several, each differentiable output is
+    reconnected to its own ``_Output`` node.
+    """
     values: list[Any] = []
     refs: list[Any] = []
     versions: list[int] = []
-    vc = result._vc
+    vc = outputs[0][1]._vc
     for s in saved:
         if s is None:
             values.append(None)
             refs.append(None)
             versions.append(-1)
-        elif s is out or s is result:
-            values.append(result.data)
-            refs.append(OUTPUT)
-            versions.append(vc[0])
+            continue
+        for out, result, node in outputs:
+            if s is out or s is result:
+                values.append(result.data)
+                if node is None:
+                    refs.append(OUTPUT)
+                    vc = result._vc
+                else:  # a handle on the output: same data and counter, this output's node
+                    t = _fn.Tensor._make(result.data)
+                    t._vc, t.grad_fn, t.requires_grad = result._vc, node, True
+                    refs.append(t)
+                versions.append(result._vc[0])
+                break
         else:
             values.append(s.data)
             refs.append(s)
             versions.append(s._vc[0])
     return tuple(values), (tuple(refs), tuple(versions), vc, state.inplace_epoch)
+
+
+# ---- several outputs: one node, and a small _Output node per differentiable output -----------
+
+
+class _Output(Node):
+    """Output ``k`` of a custom Function with several outputs.
+
+    The Function's own node has one flat gradient, the concatenation of its differentiable
+    outputs' gradients; each ``_Output`` node puts its output's gradient in its place (zeros
+    elsewhere) and notes that it arrived, and the engine sums them. It shows the Function's name
+    and inputs, as PyTorch shows every output's ``grad_fn``.
+    """
+
+    __slots__ = ("k", "owner", "start", "stop")
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any) -> Any:  # never applied: Function.apply builds these
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        owner = ctx.owner
+        owner.__dict__.setdefault("_arrived", set()).add(ctx.k)
+        total = owner.shape[0]
+        if isinstance(g, _fn.Tensor):  # create_graph: pad differentiably
+            from glassgrad.ops.joining import cat
+
+            parts = [g.reshape(-1)]
+            if ctx.start:
+                parts.insert(0, _fn.Tensor._make(np.zeros(ctx.start, g.dtype)))
+            if ctx.stop < total:
+                parts.append(_fn.Tensor._make(np.zeros(total - ctx.stop, g.dtype)))
+            return cat(parts) if len(parts) > 1 else parts[0]
+        flat = np.zeros(total, owner.dtype)
+        flat[ctx.start : ctx.stop] = g.reshape(-1)
+        return flat
+
+    def name(self) -> str:
+        return self.owner.name()
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        return self.owner.next_functions
+
+    def __repr__(self) -> str:
+        return repr(self.owner)
+
+
+def _record_outputs(
+    ctx: Any, cls: type, outs: tuple[Any, ...], tensors: list[Any], record: bool
+) -> tuple[Any, ...]:
+    """``Function.apply`` for a forward that returned a tuple."""
+    Tensor = _fn.Tensor
+    d = ctx.__dict__
+    dirty = d.get("_dirty", ())
+    nondiff = d.get("_non_differentiable", ())
+    results: list[Any] = []
+    layout: list[Any] = []  # per output: (start, stop, shape, dtype) if differentiable
+    total = 0
+    for o in outs:
+        if isinstance(o, (np.ndarray, np.generic)):
+            o = Tensor._make(np.asarray(o))
+        if not isinstance(o, Tensor):  # as torch: non-Tensor outputs are returned as they are
+            results.append(o)
+            layout.append(None)
+            continue
+        r = _wrap_output(o, tensors, dirty, record, cls)
+        results.append(r)
+        if record and o.dtype.kind in "fc" and not any(o is t for t in nondiff):
+            layout.append((total, total + o.data.size, o.shape, o.dtype))
+            total += o.data.size
+        else:
+            layout.append(("const", o.shape, o.dtype))
+    spans = [lay for lay in layout if lay is not None and lay[0] != "const"]
+    if not spans:
+        return tuple(results)
+    ctx.shape = (total,)
+    ctx.dtype = np.result_type(*[lay[3] for lay in spans])
+    ctx._inputs = tuple(None if t is None else (t.shape, t.dtype) for t in tensors)
+    ctx._layout = layout
+    outputs = []
+    for k, (o, r, lay) in enumerate(zip(outs, results, layout)):
+        if lay is None or lay[0] == "const":
+            continue
+        node = _new(_Output)
+        node.owner, node.k, node.start, node.stop = ctx, k, lay[0], lay[1]
+        node.next = [ctx]
+        node.shape, node.dtype = r.shape, r.dtype
+        node._saved, node._meta, node._hooks, node._trace = (), None, None, None
+        r.grad_fn = node
+        r.requires_grad = True
+        r._grad = None
+        outputs.append((o, r, node))
+    saved = ctx._saved
+    if saved:
+        ctx._saved, ctx._meta = _resolve(saved, outputs)
+    if state.anomaly:
+        ctx._trace = _fn._creation_site()
+    return tuple(results)
+
+
+def _split_grads(ctx: Any, g: Any) -> list[Any]:
+    """The flat gradient of a several-output node, one gradient (or None) per output."""
+    Tensor = _fn.Tensor
+    arrived = ctx.__dict__.pop("_arrived", set())
+    materialize = ctx.__dict__.get("materialize_grads", True)
+    grads: list[Any] = []
+    for k, lay in enumerate(ctx._layout):
+        if lay is None:
+            grads.append(None)
+        elif lay[0] == "const" or k not in arrived:
+            shape, dtype = lay[-2:]
+            grads.append(Tensor._make(np.zeros(shape, dtype)) if materialize else None)
+        else:
+            start, stop, shape, dtype = lay
+            part = g[start:stop].reshape(shape)
+            grads.append(part if isinstance(part, Tensor) else Tensor._make(part.astype(dtype)))
+    return grads
 
 
 # ---- backward: the engine calls the node class's backward, this adapter ----------------------
@@ -346,10 +479,13 @@ def _backward_adapter(ctx: Any, g: Any) -> tuple[Any, ...]:
     """Hand the user's ``backward`` Tensors and turn what it returns into the engine's form."""
     Tensor = _fn.Tensor
     cls = type(ctx)._forward_cls
-    gt = g if isinstance(g, Tensor) else Tensor._make(g)
+    if "_layout" in ctx.__dict__:
+        gs = _split_grads(ctx, g)
+    else:
+        gs = [g if isinstance(g, Tensor) else Tensor._make(g)]
     if jvp_mode.on and cls._has_jvp and state.create_graph:
-        return _transpose_of_jvp(ctx, cls, gt)
-    return _check_grads(ctx, cls.backward(ctx, gt))
+        return _transpose_of_jvp(ctx, cls, g, gs)
+    return _check_grads(ctx, cls.backward(ctx, *gs))
 
 
 def _check_grads(ctx: Any, grads: Any) -> tuple[Any, ...]:
@@ -485,26 +621,52 @@ class _VjpByJvp(Node):
             jv = type(owner)._forward_cls.jvp(owner, *tangents)
         finally:
             d["_in_jvp"] = False
-        if isinstance(jv, (tuple, list)):
-            if len(jv) != 1:
-                raise RuntimeError(
-                    f"{owner.name()}: jvp returned {len(jv)} tangents; the Function has 1 output"
-                )
-            (jv,) = jv
-        if jv is None:
-            jv = np.zeros(owner.shape, owner.dtype)
-        elif isinstance(jv, Tensor):
-            jv = jv if state.create_graph else jv.data
-        elif not isinstance(jv, np.ndarray):
-            jv = np.full(owner.shape, jv, owner.dtype)
+        layout = owner.__dict__.get("_layout")
+        if layout is None:
+            if isinstance(jv, (tuple, list)):
+                if len(jv) != 1:
+                    raise RuntimeError(
+                        f"{owner.name()}: jvp returned {len(jv)} tangents; the Function has 1 "
+                        "output"
+                    )
+                (jv,) = jv
+            return _tangent(jv, owner.shape, owner.dtype), None, None, None
+        if not isinstance(jv, (tuple, list)) or len(jv) != len(layout):
+            n = len(jv) if isinstance(jv, (tuple, list)) else 1
+            raise RuntimeError(
+                f"{owner.name()}: jvp returned {n} tangents; the Function has {len(layout)} outputs"
+            )
+        parts = [
+            _tangent(t, lay[2], lay[3]).reshape(-1)
+            for t, lay in zip(jv, layout)
+            if lay is not None and lay[0] != "const"
+        ]
+        if isinstance(parts[0], Tensor):
+            from glassgrad.ops.joining import cat
+
+            parts = [p if isinstance(p, Tensor) else Tensor._make(p) for p in parts]
+            jv = cat(parts) if len(parts) > 1 else parts[0]
+        else:
+            jv = np.concatenate(parts)
         return jv, None, None, None
 
 
-def _transpose_of_jvp(ctx: Any, cls: Any, g: Any) -> tuple[Any, ...]:
+def _tangent(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A tangent ``jvp`` returned, in the engine's form (Tensor only under create_graph)."""
+    if t is None:
+        return np.zeros(shape, dtype)
+    if isinstance(t, _fn.Tensor):
+        return t if state.create_graph else t.data
+    if isinstance(t, np.ndarray):
+        return t
+    return np.full(shape, t, dtype)
+
+
+def _transpose_of_jvp(ctx: Any, cls: Any, g: Any, gs: list[Any]) -> tuple[Any, ...]:
     prev = state.grad_enabled
     state.grad_enabled = False
     try:
-        values = _check_grads(ctx, cls.backward(ctx, g))
+        values = _check_grads(ctx, cls.backward(ctx, *gs))
     finally:
         state.grad_enabled = prev
     out: list[Any] = []
@@ -512,8 +674,12 @@ def _transpose_of_jvp(ctx: Any, cls: Any, g: Any) -> tuple[Any, ...]:
         if e is None:
             out.append(None)
             continue
+        shape, dtype = ctx._inputs[i]
         if v is None:
-            shape, dtype = ctx._inputs[i]
             v = np.zeros(shape, dtype)
+        elif v.shape != shape:  # a gradient in a broadcast shape: sum it to the input's
+            from glassgrad.autograd.engine import _sum_to_shape
+
+            v = _sum_to_shape(v.data if isinstance(v, _fn.Tensor) else v, shape, ctx, i)
         out.append(_VjpByJvp.apply(g, ctx, i, v.data if isinstance(v, _fn.Tensor) else v))
     return tuple(out)
