@@ -147,9 +147,8 @@ class Function(Node):
                 f"{cls.__name__}.apply: call apply on a subclass of Function that defines "
                 "forward and backward"
             )
-        if kwargs and cls._setup_ctx:
-            args = _bind(cls, args, kwargs)
-            kwargs = {}
+        if kwargs:
+            args, kwargs = _bind(cls, args, kwargs)
         Tensor = _fn.Tensor
         ctx = _new(node_cls)
         ctx._saved = ()
@@ -272,19 +271,19 @@ class Function(Node):
         return f"<glassgrad.autograd.function.{self.name()} object at {hex(id(self))}>"
 
 
-def _bind(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """Keyword arguments bound to ``forward``'s parameters (defaults applied), as positionals."""
+def _bind(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, dict]:
+    """Keyword arguments bound to ``forward``'s parameters, as PyTorch does: they become
+    positional inputs (with defaults filled in when the class defines ``setup_context``)."""
     try:
-        bound = inspect.signature(cls.forward).bind(*args, **kwargs)  # type: ignore[attr-defined]
+        if cls._setup_ctx:
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+        else:
+            bound = inspect.signature(cls.forward).bind(None, *args, **kwargs)
     except TypeError as e:
         raise TypeError(f"{cls.__name__}.apply: {e}") from None
-    bound.apply_defaults()
-    if bound.kwargs:
-        raise TypeError(
-            f"{cls.__name__}.apply: forward's keyword-only arguments {sorted(bound.kwargs)} "
-            "can't be inputs of a Function; make them positional"
-        )
-    return tuple(bound.args)
+    pos = bound.args if cls._setup_ctx else bound.args[1:]
+    return tuple(pos), dict(bound.kwargs)
 
 
 def _as_tensor(out: Any, cls: type) -> Any:
