@@ -1,4 +1,4 @@
-"""Users' own differentiable ops: ``Function`` subclasses, PyTorch's contract, checked against torch.
+"""Users' own differentiable ops: ``Function`` subclasses with PyTorch's contract, checked on torch.
 
 As in PyTorch, ``forward`` receives the Tensors it is given (with recording off) and returns a
 Tensor; ``backward`` receives Tensors and ``ctx.saved_tensors`` are Tensors. Under
@@ -215,7 +215,8 @@ def test_wrong_number_of_gradients():
     x, _ = pair([1.0, 2.0])
     with pytest.raises(
         RuntimeError,
-        match=r"TooManyGradsBackward returned an incorrect number of gradients \(expected 1, got 2\)",
+        match=r"TooManyGradsBackward returned an incorrect number of gradients "
+        r"\(expected 1, got 2\)",
     ):
         TooManyGrads.apply(x).sum().backward()
 

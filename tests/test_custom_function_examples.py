@@ -48,7 +48,7 @@ class LegendrePolynomial3(torch.autograd.Function):
 # "Extending PyTorch": LinearFunction (setup_context, needs_input_grad), MulConstant (a
 # non-Tensor argument whose gradient is None), mark_non_differentiable, once_differentiable.
 EXTENDING = """
-Function = torch.autograd.Function  # (the docs import these; exec binds \`torch\` by name)
+Function = torch.autograd.Function  # (the docs import these; here `torch` is bound by exec)
 once_differentiable = torch.autograd.function.once_differentiable
 
 
@@ -300,7 +300,7 @@ def both(ours, theirs, name, *arrays, requires_grad=True, extra=()):
     return ours[name].apply(*gs, *extra), theirs[name].apply(*ts, *extra), gs, ts
 
 
-# ---- the tutorial ----------------------------------------------------------------------------------
+# ---- the tutorial --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["MyReLU", "LegendrePolynomial3"])
@@ -344,7 +344,7 @@ def test_tutorial_functions_pass_gradgradcheck(ours):
     assert gradgradcheck(ours["LegendrePolynomial3"].apply, (x,))
 
 
-# ---- "Extending PyTorch" ---------------------------------------------------------------------------
+# ---- "Extending PyTorch" -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("with_bias", [True, False])
@@ -379,7 +379,7 @@ def test_linear_function_needs_input_grad(ours, theirs):
 
 def test_linear_function_with_keyword_arguments_as_torch(ours, theirs):
     # with setup_context, torch binds keyword arguments to forward's parameters
-    out, ref, (x, w, b), (tx, tw, tb) = both(
+    out, _, (x, w, b), (tx, tw, tb) = both(
         ours, theirs, "LinearFunction", rand(4, 3), rand(2, 3), rand(2)
     )
     out2 = ours["LinearFunction"].apply(x, weight=w, bias=b)
@@ -389,7 +389,7 @@ def test_linear_function_with_keyword_arguments_as_torch(ours, theirs):
     out2.sum().backward()
     ref2.sum().backward()
     close(b.grad, tb.grad)
-    with pytest.raises(TypeError, match="LinearFunction.apply.*unexpected keyword argument"):
+    with pytest.raises(TypeError, match=r"LinearFunction\.apply.*unexpected keyword argument"):
         ours["LinearFunction"].apply(x, w, b, scale=2)
     with pytest.raises(TypeError, match="unexpected keyword argument"):
         theirs["LinearFunction"].apply(tx, tw, tb, scale=2)
@@ -529,7 +529,7 @@ def test_mark_dirty_like_torch(ours, theirs):
         np.testing.assert_allclose(ours_, theirs_, **TOL)
 
 
-# ---- once_differentiable ---------------------------------------------------------------------------
+# ---- once_differentiable -------------------------------------------------------------------------
 
 
 def test_once_differentiable_first_order_and_error_on_second(ours, theirs):
@@ -539,9 +539,9 @@ def test_once_differentiable_first_order_and_error_on_second(ours, theirs):
     (tg,) = torch.autograd.grad(ref[0], tx, tv, create_graph=True)
     close(g, tg)
     assert g.requires_grad and tg.requires_grad  # the incoming gradient requires grad
-    with pytest.raises(RuntimeError, match="differentiate twice.*once_differentiable"):
+    with pytest.raises(RuntimeError, match=r"differentiate twice.*once_differentiable"):
         g.sum().backward()
-    with pytest.raises(RuntimeError, match="differentiate twice.*once_differentiable"):
+    with pytest.raises(RuntimeError, match=r"differentiate twice.*once_differentiable"):
         tg.sum().backward()
 
 
@@ -567,7 +567,7 @@ def test_once_differentiable_backward_runs_under_no_grad():
     np.testing.assert_allclose(g.numpy(), [2.0, 4.0])
 
 
-# ---- forward mode: a custom jvp ---------------------------------------------------------------------
+# ---- forward mode: a custom jvp ------------------------------------------------------------------
 
 
 def test_custom_jvp_is_used_by_func_jvp(ours, theirs):

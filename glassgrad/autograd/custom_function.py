@@ -95,7 +95,7 @@ class Function(Node):
         cls._setup_ctx = cls.setup_context is not Function.setup_context
         cls._has_jvp = cls.jvp is not Function.jvp
         name = cls.__name__ + "Backward"
-        cls._backward_cls = type(cls)(
+        cls._backward_cls = type(
             name,
             (cls,),
             {
@@ -150,7 +150,7 @@ class Function(Node):
         if kwargs:
             args, kwargs = _bind(cls, args, kwargs)
         Tensor = _fn.Tensor
-        ctx = _new(node_cls)
+        ctx: Any = _new(node_cls)
         ctx._saved = ()
         ctx._meta = None
         ctx._hooks = None
@@ -365,6 +365,10 @@ class _Output(Node):
     """
 
     __slots__ = ("k", "owner", "start", "stop")
+    k: int
+    owner: Any
+    start: int
+    stop: int
 
     @staticmethod
     def forward(ctx: Any, *args: Any) -> Any:  # never applied: Function.apply builds these
@@ -579,7 +583,9 @@ def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = tuple(
             None
             if o is None
-            else _OnceDifferentiableError.apply(name, o.data if isinstance(o, Tensor) else o, *needing)
+            else _OnceDifferentiableError.apply(
+                name, o.data if isinstance(o, Tensor) else o, *needing
+            )
             for o in ((outputs,) if single else outputs)
         )
         return wrapped[0] if single else wrapped
