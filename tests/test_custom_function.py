@@ -472,3 +472,191 @@ def test_needs_input_grad_under_no_grad_is_as_torch():
     with torch.no_grad():
         make(torch.autograd.Function).apply(tx)
     assert seen[0] == seen[1] == (True,)
+
+
+# ---- more of PyTorch's contract, and clear errors ------------------------------------------------
+
+
+def test_forward_returning_a_numpy_array_is_wrapped():
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.detach().numpy() * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x, _ = pair([1.0, 2.0])
+    out = Double.apply(x)
+    assert isinstance(out, gg.Tensor) and out.grad_fn.name() == "DoubleBackward"
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_forward_returning_something_else_names_the_function():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x, _ = pair([1.0])
+    with pytest.raises(TypeError, match=r"Bad\.forward must return a Tensor.*got int"):
+        Bad.apply(x)
+
+
+def test_too_few_gradients_as_torch():
+    class Few(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x, _ = pair([1.0, 2.0])
+    y, _ = pair([3.0, 4.0])
+    with pytest.raises(RuntimeError, match=r"FewBackward.*incorrect number.*expected 2, got 1"):
+        Few.apply(x, y).sum().backward()
+
+
+def test_extra_none_gradients_are_ignored_as_torch():
+    class Extra(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None, None
+
+    x, _ = pair([1.0, 2.0])
+    Extra.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_a_gradient_for_a_non_tensor_argument_is_refused_as_torch():
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, g
+
+    x, _ = pair([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"ScaleBackward.*position 2.*not a Tensor"):
+        Scale.apply(x, 2.0).sum().backward()
+
+
+def test_gradients_may_be_arrays_or_numbers():
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return 2 * x + 3 * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g.numpy(), 3.0  # an array, and a number (filled to y's shape)
+
+    x, _ = pair([1.0, 2.0])
+    y, _ = pair([[1.0, 1.0], [2.0, 2.0]])
+    Twice.apply(x, y).backward(gg.ones(2, 2, dtype=gg.float64))
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0])  # summed over the broadcast rows
+    np.testing.assert_allclose(y.grad.numpy(), np.full((2, 2), 3.0))
+
+
+def test_a_gradient_of_another_type_names_the_function():
+    class Weird(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return "two"
+
+    x, _ = pair([1.0])
+    with pytest.raises(TypeError, match=r"WeirdBackward.*type str for input 0"):
+        Weird.apply(x).sum().backward()
+
+
+def test_missing_backward_and_base_apply():
+    class NoBackward(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+    x, _ = pair([1.0])
+    with pytest.raises(NotImplementedError, match="implement either the backward or vjp"):
+        NoBackward.apply(x).sum().backward()
+    with pytest.raises(TypeError, match="subclass of Function"):
+        Function.apply(x)
+
+
+def test_save_for_backward_takes_only_tensors_as_torch():
+    class SavesNumber(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x, _ = pair([1.0])
+    with pytest.raises(TypeError, match=r"save_for_backward can only save tensors.*argument 1"):
+        SavesNumber.apply(x)
+
+
+def test_saved_intermediate_and_none():
+    # a saved intermediate comes back as it was (a constant); None stays None, as in torch
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            sq = x * x
+            ctx.save_for_backward(sq, None)
+            return sq * x
+
+        @staticmethod
+        def backward(ctx, g):
+            sq, nothing = ctx.saved_tensors
+            assert nothing is None
+            return 3 * sq * g
+
+    x, _ = pair([1.0, 2.0])
+    Cube.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
+
+
+def test_hessian_of_a_custom_function_matches_torch():
+    class TorchSinc2(torch.autograd.Function):
+        forward = staticmethod(TorchSinc.forward)
+        backward = staticmethod(TorchSinc.backward)
+
+    p = np.array([0.5, -1.3, 2.2])
+    h = gg.func.hessian(lambda t: SincGG.apply(t).sum())(gg.tensor(p))
+    th = torch.autograd.functional.hessian(lambda t: TorchSinc2.apply(t).sum(), torch.tensor(p))
+    np.testing.assert_allclose(h.numpy(), th.numpy(), **TOL)
+
+
+def test_anomaly_mode_names_the_custom_function():
+    class NaNGrad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * float("nan")
+
+    x, _ = pair([1.0])
+    with gg.autograd.detect_anomaly(), pytest.raises(RuntimeError, match="NaNGradBackward"):
+        NaNGrad.apply(x).sum().backward()
