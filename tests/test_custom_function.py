@@ -647,6 +647,7 @@ def test_hessian_of_a_custom_function_matches_torch():
     np.testing.assert_allclose(h.numpy(), th.numpy(), **TOL)
 
 
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")
 def test_anomaly_mode_names_the_custom_function():
     class NaNGrad(Function):
         @staticmethod
