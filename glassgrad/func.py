@@ -309,7 +309,7 @@ def jvp(
         keep = tr.reaches_outside(_flatten((out, aux))[0]) or (
             tr.outer_grad and any(t.requires_grad for t in ts)
         )
-        us, gs = linearize(outs, [x for ls in leaves for x in ls])
+        us, gs = linearize(outs, [x for ls in leaves for x in ls], custom_jvp=not keep)
         jv = vjp_of(gs, us, ts, keep)  # J v: the derivative of <Jᵀ u, v> with respect to u
     if not keep:
         out, aux, jv = _detach_tree(out), _detach_tree(aux), [t.detach() for t in jv]

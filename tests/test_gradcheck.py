@@ -82,13 +82,14 @@ class SquareDoublesSavedInPlace(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x.copy())
+        ctx.save_for_backward(x.clone())
         return x * x
 
     @staticmethod
     def backward(ctx, g):
         (c,) = ctx.saved_tensors
-        c *= 2  # forbidden: modifies a saved array
+        # forbidden: modifies a saved tensor's memory behind the version counter's back
+        c.data *= 2
         return g * c
 
 

@@ -13,7 +13,8 @@ from glassgrad.autograd.anomaly import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
-from glassgrad.autograd.engine import Function, run_backward, state
+from glassgrad.autograd.custom_function import Function
+from glassgrad.autograd.engine import run_backward, state
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,

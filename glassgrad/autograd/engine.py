@@ -1,6 +1,6 @@
 """The engine: walks the recorded graph backward (recording is in ``function.py``).
 
-Nothing here knows about a particular op. A node is an instance of a ``Function`` subclass: its
+Nothing here knows about a particular op. A node is an instance of a ``Node`` subclass: its
 ``forward`` computes on NumPy arrays and its ``backward`` turns the gradient of the output into one
 gradient per input (a vector-Jacobian product). The engine
 
@@ -77,7 +77,7 @@ def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return s if type(s) is np.ndarray else np.asarray(s)
 
 
-def _check_versions(node: Function) -> None:
+def _check_versions(node: Node) -> None:
     if node._saved is None:
         return  # released: reading saved_tensors raises the retain_graph error
     refs, versions, out_vc, _ = node._meta
@@ -96,7 +96,7 @@ def _check_versions(node: Function) -> None:
             )
 
 
-def _check_finite(node: Function, grads: Sequence[Any]) -> None:
+def _check_finite(node: Node, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue

@@ -1,9 +1,13 @@
-"""Recording: every op is a ``Function`` whose instance is its node in the graph.
+"""Recording: every op is a ``Node`` subclass whose instance is its node in the graph.
 
-While the forward pass runs, ``Function.apply`` computes each op on NumPy arrays and, when grad
+While the forward pass runs, ``Node.apply`` computes each op on NumPy arrays and, when grad
 mode is on and some input requires a gradient, records the node: its edges to the inputs' nodes
 (or to leaf tensors), what its backward rule saved, and each saved tensor's version. Nothing here
 knows about a particular op; the backward walk lives in ``glassgrad/autograd/engine.py``.
+
+``Node`` is the internal, array-level contract of the built-in ops. Users' own ops subclass the
+public ``Function`` (``custom_function.py``, re-exported here as in ``torch.autograd.function``),
+whose contract is PyTorch's: Tensors in and out.
 """
 
 from __future__ import annotations
@@ -94,11 +98,13 @@ _NON_DIFFERENTIABLE: list[Any] = []  # marker stored by mark_non_differentiable(
 
 
 class Node:
-    """A differentiable op: ``forward(ctx, *inputs)`` on arrays and ``backward(ctx, grad)``.
+    """The internal, array-level base of the built-in ops (fast and private; not for users).
 
-    Every built-in op is a subclass, and so are users' custom ops::
+    A subclass defines ``forward(ctx, *inputs)`` on NumPy arrays and ``backward(ctx, grad)``::
 
-        class Cube(Function):
+        class Cube(Node):
+            __slots__ = ()
+
             @staticmethod
             def forward(ctx, x):
                 ctx.save_for_backward(x)
@@ -117,10 +123,13 @@ class Node:
     ``ctx.saved_tensors`` as arrays, or as Tensors under ``create_graph=True``, and returns one
     gradient per forward argument (None where there is none; a gradient in a broadcast shape is
     summed back by the engine). ``ctx.needs_input_grad`` says which arguments need one. Extra
-    state goes in ctx attributes. Write ``backward`` with NumPy functions and operators (or
-    glassgrad ops), never in place, and save only inputs, the output, or values with zero
-    derivative (masks, indices): under ``create_graph`` inputs and output are handed back as
+    state goes in slots. Write ``backward`` with NumPy functions and operators (or glassgrad
+    ops), never in place, and save only inputs, the output, or values with zero derivative
+    (masks, indices): under ``create_graph`` inputs and output are handed back as
     differentiable Tensors, so the rule differentiates itself.
+
+    ``apply`` is the hot path of every op: keep it lean. Users' custom ops subclass the public
+    ``Function`` instead, whose contract is PyTorch's (Tensors in ``forward`` and ``backward``).
     """
 
     __slots__ = (
@@ -404,4 +413,7 @@ def _creation_site() -> traceback.FrameSummary | None:
     return None
 
 
-Function = Node  # the public custom-op base (to become the Tensor-level contract)
+# The public custom-op base, with PyTorch's Tensor-level contract (it subclasses Node).
+from glassgrad.autograd.custom_function import Function, once_differentiable  # noqa: E402
+
+__all__ = ["Function", "Node", "once_differentiable"]

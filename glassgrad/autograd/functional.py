@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd import grad as _autograd_grad
+from glassgrad.autograd.custom_function import jvp_mode
 from glassgrad.autograd.engine import Node, state
 from glassgrad.tensor import Tensor
 
@@ -156,14 +157,28 @@ def vjp_of(
     )
 
 
-def linearize(outs: Sequence[Any], flat: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-    """Dummy cotangents ``us`` and ``gs = Jᵀ us`` with its graph, for forward mode by double vjp."""
+def linearize(
+    outs: Sequence[Any], flat: Sequence[Tensor], custom_jvp: bool = False
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Dummy cotangents ``us`` and ``gs = Jᵀ us`` with its graph, for forward mode by double vjp.
+
+    With ``custom_jvp`` (only when nothing outside needs ``gs`` differentiated with respect to
+    the primals), a custom ``Function`` that defines ``jvp`` records its part of ``Jᵀ u`` as a
+    node whose derivative with respect to ``u`` is that ``jvp``: forward mode then runs the
+    user's forward rule, as ``torch.func.jvp`` does, and its ``backward`` need not be
+    differentiable.
+    """
     us = []
     for o in outs:
         u = Tensor._make(np.zeros(o.shape, o.dtype))
         u.requires_grad = True
         us.append(u)
-    return us, vjp_of(outs, flat, us, keep=True)
+    prev = jvp_mode.on
+    jvp_mode.on = custom_jvp
+    try:
+        return us, vjp_of(outs, flat, us, keep=True)
+    finally:
+        jvp_mode.on = prev
 
 
 def jac_rev(outs: Sequence[Any], ins: Sequence[Tensor], keep: bool) -> list[list[Tensor]]:
@@ -187,7 +202,7 @@ def jac_rev(outs: Sequence[Any], ins: Sequence[Tensor], keep: bool) -> list[list
 
 def jac_fwd(outs: Sequence[Any], ins: Sequence[Tensor], keep: bool) -> list[list[Tensor]]:
     """``J[o][i]``, one jvp per input element (columns), sharing one linearization."""
-    us, gs = linearize(outs, ins)
+    us, gs = linearize(outs, ins, custom_jvp=not keep)
     jac: list[list[Tensor]] = [[] for _ in outs]
     for x, g in zip(ins, gs):
         cols: list[list[Tensor]] = [[] for _ in outs]
