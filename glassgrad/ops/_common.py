@@ -16,8 +16,10 @@ __all__ = [
     "as_tensor",
     "binary_operands",
     "check_dim",
+    "floating_input",
     "normalize_dims",
     "state",
+    "to_default_float",
 ]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -56,18 +58,31 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
         return _cast(a, target), _cast(b, target)
     if ta:
         b = _other(op, a, b)
-        return (_int_to_float(a) if type(b) is float else a), b
+        return (to_default_float(a) if type(b) is float else a), b
     if tb:
         a = _other(op, b, a)
-        return a, (_int_to_float(b) if type(a) is float else b)
+        return a, (to_default_float(b) if type(a) is float else b)
     return as_tensor(a), b
 
 
-def _int_to_float(t: Tensor) -> Tensor:
-    """int/bool tensor with a Python float: PyTorch computes in the default float dtype."""
+def to_default_float(t: Tensor) -> Tensor:
+    """An int/bool tensor in the default float dtype (PyTorch's promotion for ``int / int``,
+    ``int * 1.5``, ``logsumexp(int)``); float tensors as they are."""
     if t.data.dtype.kind in "iub":
         return Tensor._make(t.data.astype(dtypes.get_default_dtype()))
     return t
+
+
+def floating_input(op: str, input: Any, error: type[Exception] = RuntimeError) -> Tensor:
+    """``input`` as a Tensor, refusing integer and bool tensors as PyTorch does (``error`` is
+    the exception type PyTorch raises for this op)."""
+    x = as_tensor(input)
+    if x.data.dtype.kind not in "fc":
+        raise error(
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            f"(shape {tuple(x.shape)})"
+        )
+    return x
 
 
 def _other(op: str, t: Tensor, v: Any) -> Any:

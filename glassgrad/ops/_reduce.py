@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
 from glassgrad.ops._common import Tensor, normalize_dims
 
 # Forwards call NumPy's ufunc reductions directly, with positional arguments (x, axis, dtype, out,
@@ -41,14 +40,6 @@ def expand_back(g: Any, axes: tuple[int, ...], keepdim: bool, shape: tuple[int, 
 
 def numel(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
     return math.prod(shape[a] for a in axes)
-
-
-def require_float(op: str, x: Tensor, what: str = "a floating-point") -> None:
-    if x.data.dtype.kind not in "fc":
-        raise RuntimeError(
-            f"{op}(): expected {what} input, got a tensor of dtype {dtypes.name(x.data.dtype)} "
-            f"and shape {tuple(x.shape)}"
-        )
 
 
 def check_nonempty(

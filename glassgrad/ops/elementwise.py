@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, to_default_float
 from glassgrad.ops._erf import erf as erf_of_array
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
 
@@ -509,18 +508,11 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     a, b = binary_operands("div", input, other)
     if type(b) in _NUMBER:
         if b == 0:
-            return Div.apply(_float(a), b)
-        return DivScalar.apply(_float(a), b)
+            return Div.apply(to_default_float(a), b)
+        return DivScalar.apply(to_default_float(a), b)
     if type(a) in _NUMBER:  # c / x is c * (1/x), as PyTorch records it
-        return MulScalar.apply(reciprocal(_float(b)), a)
-    return Div.apply(_float(a), _float(b))
-
-
-def _float(t: Tensor) -> Tensor:
-    """Integer division in PyTorch gives floats of the default dtype."""
-    if t.data.dtype.kind in "iub":
-        return Tensor._make(t.data.astype(dtypes.get_default_dtype()))
-    return t
+        return MulScalar.apply(reciprocal(to_default_float(b)), a)
+    return Div.apply(to_default_float(a), to_default_float(b))
 
 
 @op(inplace=True, operators=("__pow__",), reflected=("__rpow__",), numpy=np.power)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, as_tensor
+from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, to_default_float
 from glassgrad.ops._reduce import (
     add_reduce,
     axes_of,
@@ -25,7 +25,6 @@ from glassgrad.ops._reduce import (
     min_reduce,
     mul_reduce,
     numel,
-    require_float,
     unsqueeze,
 )
 from glassgrad.ops.registry import op
@@ -372,9 +371,7 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     >>> gg.logsumexp(gg.tensor([0.0, 1000.0]), dim=0)  # exp(1000) would overflow
     tensor(1000.)
     """
-    x = as_tensor(input)
-    if x.data.dtype.kind not in "fc":
-        x = Tensor._make(x.data.astype(dtypes.get_default_dtype()))
+    x = to_default_float(as_tensor(input))
     return Logsumexp.apply(x, axes_of("logsumexp", dim, x.data.ndim), keepdim)
 
 
@@ -453,7 +450,7 @@ def norm(
     x = as_tensor(input)
     if dtype is not None:
         x = to(x, dtype)
-    require_float("norm", x, "a floating-point or complex")
+    floating_input("norm()", x)
     ndim = x.data.ndim
     if p is None or p == "fro":
         if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:

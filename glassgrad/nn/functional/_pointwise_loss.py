@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, floating_input
 from glassgrad.ops.registry import functional
 
 REDUCTION_ENUM = ("none", "mean", "sum")  # torch.<loss>(..., reduction=1): PyTorch's int codes
@@ -51,16 +50,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _data(t: Any) -> Any:
     return t.data if isinstance(t, Tensor) else t
-
-
-def _float_input(op: str, input: Any) -> Tensor:
-    x = as_tensor(input)
-    if x.data.dtype.kind != "f":
-        raise RuntimeError(
-            f"{op}: expected a floating-point input, got dtype {dtypes.name(x.data.dtype)} "
-            f"(shape {tuple(x.shape)})"
-        )
-    return x
 
 
 def _size_warning(x: Tensor, y: Any) -> None:
@@ -129,7 +118,7 @@ def _pointwise(
     op: str, fn: Any, input: Any, target: Any, reduction: str, param: float, weight: Any = None
 ) -> Tensor:
     x, y = binary_operands(op, input, target)
-    x = _float_input(op, x)
+    x = floating_input(op, x)
     _size_warning(x, y)
     if weight is None:
         return fn.apply(x, y, reduction, param)
@@ -252,7 +241,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1]; logs clamped at -100."""
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
-    x = _float_input("binary_cross_entropy", input)
+    x = floating_input("binary_cross_entropy", input)
     y = as_tensor(target)
     if y.shape != x.shape:
         raise ValueError(
@@ -330,7 +319,7 @@ def binary_cross_entropy_with_logits(
     ``pos_weight`` (broadcast over the last dim) weighs the positive term y log sigmoid(x).
     """
     reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
-    x = _float_input("binary_cross_entropy_with_logits", input)
+    x = floating_input("binary_cross_entropy_with_logits", input)
     y = as_tensor(target)
     if y.shape != x.shape:
         raise ValueError(

@@ -14,21 +14,15 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
 from glassgrad.ops._erf import erf as _np_erf
 from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
 
 def _floating(op: str, input: Any) -> Tensor:
-    """The input as a Tensor; integer tensors are refused as PyTorch refuses them."""
-    x = input if isinstance(input, Tensor) else as_tensor(input)
-    if x.data.dtype.kind != "f":
-        raise NotImplementedError(
-            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
-            f"(shape {tuple(x.shape)})"
-        )
-    return x
+    """Activations refuse integer tensors with PyTorch's NotImplementedError."""
+    return floating_input(op, input, NotImplementedError)
 
 
 def _sigmoid(x: Any) -> Any:

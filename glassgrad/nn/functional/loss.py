@@ -16,12 +16,11 @@ from glassgrad import dtypes
 from glassgrad.nn.functional._pointwise_loss import (
     REDUCTION_ENUM,
     _data,
-    _float_input,
     _reduce,
     _reduction,
 )
 from glassgrad.nn.functional.activation import log_softmax
-from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, floating_input
 from glassgrad.ops.registry import functional
 
 # ---- negative log-likelihood and cross-entropy --------------------------------------------------
@@ -182,7 +181,7 @@ def nll_loss(
     tensor(2.5000)
     """
     reduction = _reduction("nll_loss", size_average, reduce, reduction)
-    x = _float_input("nll_loss", input)
+    x = floating_input("nll_loss", input)
     index, t, ignored = _class_targets("nll_loss", x, target, ignore_index)
     w = _class_weight("nll_loss", x, weight)
     coef = None
@@ -222,7 +221,7 @@ def cross_entropy(
     tensor(0.6931)
     """
     reduction = _reduction("cross_entropy", size_average, reduce, reduction)
-    x = _float_input("cross_entropy", input)
+    x = floating_input("cross_entropy", input)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(
             f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
@@ -340,7 +339,7 @@ def kl_div(
             UserWarning,
             stacklevel=2,
         )
-    x = _float_input("kl_div", input)
+    x = floating_input("kl_div", input)
     x, t = binary_operands("kl_div", x, target)
     t = as_tensor(t)
     if log_target:

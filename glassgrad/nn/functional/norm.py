@@ -13,19 +13,9 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.creation import generator
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
 from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import functional
-
-
-def _floating(op: str, input: Any) -> Tensor:
-    x = input if isinstance(input, Tensor) else as_tensor(input)
-    if x.data.dtype.kind != "f":
-        raise RuntimeError(
-            f"{op}: expected a floating-point input, got dtype {dtypes.name(x.data.dtype)} "
-            f"(shape {tuple(x.shape)})"
-        )
-    return x
 
 
 def _sum_over(g: Any, red: tuple[int, ...]) -> Any:
@@ -153,7 +143,7 @@ def layer_norm(
     >>> F.layer_norm(gg.tensor([[1.0, 3.0]]), (2,))
     tensor([[-1.0000,  1.0000]])
     """
-    x = _floating("layer_norm", input)
+    x = floating_input("layer_norm", input)
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(ns)
     if k == 0 or x.ndim < k or x.shape[x.ndim - k :] != ns:
@@ -196,7 +186,7 @@ def batch_norm(
     (``(1 - momentum) * running + momentum * batch``, the variance unbiased); evaluation uses
     the running statistics.
     """
-    x = _floating("batch_norm", input)
+    x = floating_input("batch_norm", input)
     if x.ndim < 2:
         raise ValueError(
             f"batch_norm: expected an input of shape (N, C) or (N, C, *), got shape "
@@ -259,7 +249,7 @@ def normalize(
 
     if out is not None:
         raise TypeError("normalize: out= is not supported")
-    x = _floating("normalize", input)
+    x = floating_input("normalize", input)
     d = check_dim("normalize", dim, x.ndim)
     if not 0 < p < float("inf"):
         raise ValueError(f"normalize: p must be a positive finite number, got {p}")
@@ -305,7 +295,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if inplace:
         return apply_inplace(input, "dropout_", dropout, p, training)
-    x = _floating("dropout", input)
+    x = floating_input("dropout", input)
     if p == 1.0:
         return x * 0.0
     keep = generator().random(x.shape, dtype=np.float32) >= p
