@@ -249,6 +249,66 @@ def index_add_zeros(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     return _into_zeros(g, shape, idx, mode)
 
 
+# The node PyTorch records for ``x[index]``: ``IndexBackward0`` for advanced indexing, else the
+# last view it applies (ints select, slices slice, None unsqueezes; nothing at all: an alias).
+# They compute what GetItem computes; only the name differs.
+
+
+class Index(GetItem):
+    __slots__ = ()
+
+
+class Select(GetItem):
+    __slots__ = ()
+
+
+class Slice(GetItem):
+    __slots__ = ()
+
+
+class UnsqueezeView(GetItem):
+    __slots__ = ()
+    op_name = "Unsqueeze"
+
+
+class Alias(GetItem):
+    __slots__ = ()
+
+
+class MaskedSelect(GetItem):
+    __slots__ = ()
+
+
+class Take(GetItem):
+    __slots__ = ()
+
+
+def _basic_node(index: Any, shape: tuple[int, ...]) -> type[GetItem]:
+    """The node class of a basic index with PyTorch's meaning (see above)."""
+    t = type(index)
+    entries = index if t is tuple else tuple(index) if t is list else (index,)
+    for e in entries:
+        if e is True or e is False or isinstance(e, np.bool_):
+            return Index  # PyTorch indexes with a 0-d mask
+    used = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    node: type[GetItem] = Alias
+    dim = 0
+    for e in entries:
+        if e is None:
+            node = UnsqueezeView
+        elif e is Ellipsis:
+            dim += len(shape) - used
+        elif type(e) is slice:
+            n = shape[dim] if dim < len(shape) else 0
+            if e.indices(n) != (0, n, 1):  # a full slice is skipped
+                node = Slice
+            dim += 1
+        else:
+            node = Select
+            dim += 1
+    return node
+
+
 @op(method="__getitem__", namespaces=())
 def getitem(input: Any, index: Any) -> Tensor:
     """``input[index]`` with PyTorch's rules; basic indexing gives a view sharing the version.
@@ -262,7 +322,16 @@ def getitem(input: Any, index: Any) -> Tensor:
     x = input if isinstance(input, Tensor) else as_tensor(input)
     try:
         idx, mode = _normalize(index, x.data.shape)
-        out = GetItem.apply(x, idx, mode)
+        t = type(index)
+        if mode != BASIC:
+            cls: type[GetItem] = Index
+        elif t is int:
+            cls = Select
+        elif t is slice:
+            cls = Slice
+        else:
+            cls = _basic_node(index, x.data.shape)
+        out = cls.apply(x, idx, mode)
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, index)) from None
     if mode == BASIC:
@@ -284,7 +353,7 @@ def select(input: Any, dim: int, index: int) -> Tensor:
             f"select(): index {index} out of range for tensor of size {list(x.shape)} at "
             f"dimension {dim}"
         )
-    out = GetItem.apply(x, (slice(None),) * d + (int(index), ...), BASIC)
+    out = Select.apply(x, (slice(None),) * d + (int(index), ...), BASIC)
     out._vc, out._base = x._vc, (x if x._base is None else x._base)
     return out
 
@@ -429,14 +498,23 @@ def masked_select(input: Any, mask: Any) -> Tensor:
         if x.shape != shape:
             x = x.expand(*shape)
         m = np.broadcast_to(m, shape)
-    return GetItem.apply(x, (m,), MASK)
+    return MaskedSelect.apply(x, (m,), MASK)
 
 
 @op
 def take(input: Any, index: Any) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (the result has ``index``'s shape)."""
     x = as_tensor(input)
-    return getitem(x.reshape(-1), (index if isinstance(index, Tensor) else np.asarray(index),))
+    flat = x.reshape(-1)
+    index = index if isinstance(index, Tensor) else np.asarray(index)
+    try:
+        idx, mode = _normalize((index,), flat.data.shape)
+        out = Take.apply(flat, idx, mode)
+    except IndexError as e:
+        raise IndexError(_index_message(e, flat.shape, (index,))) from None
+    if mode == BASIC:  # a 0-d index: NumPy hands back a view
+        out._vc, out._base = flat._vc, (flat if flat._base is None else flat._base)
+    return out
 
 
 @op(numpy={np.nonzero: lambda a: nonzero(a, as_tuple=True)})
