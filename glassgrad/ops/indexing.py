@@ -445,6 +445,14 @@ class MaskedFill(Node):
         return gx, None, gv
 
 
+class MaskedFillTensor(MaskedFill):
+    """``masked_fill`` with a 0-d tensor value: PyTorch's ``MaskedFillBackward1``."""
+
+    __slots__ = ()
+    op_name = "MaskedFill"
+    variant = 1
+
+
 def _masked_zero(g: Any, mask: np.ndarray) -> Any:
     if isinstance(g, Tensor):
         return MaskedFill.apply(g, mask, 0)
@@ -474,7 +482,7 @@ def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
     elif x.data.dtype.kind != "f" or not isinstance(value, (int, float)):
         value = np.asarray(value, x.data.dtype)
     try:
-        return MaskedFill.apply(x, m, value)
+        return (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill).apply(x, m, value)
     except ValueError:
         raise RuntimeError(
             f"masked_fill: the mask of shape {tuple(m.shape)} does not broadcast with the "

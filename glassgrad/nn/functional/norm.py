@@ -86,6 +86,14 @@ class Normalize(Node):
         return gx, gw, gb, None, None, None, None, None
 
 
+class NativeLayerNorm(Normalize):
+    __slots__ = ()
+
+
+class NativeBatchNorm(Normalize):
+    __slots__ = ()
+
+
 class AffineNorm(Node):
     """(x - mean) * rstd * w + b with constant statistics: batch_norm in evaluation mode."""
 
@@ -168,7 +176,7 @@ def layer_norm(
         return out if b is None else out + b
     axes = tuple(range(x.ndim - k, x.ndim))
     red = tuple(range(x.ndim - k))
-    return Normalize.apply(x, w, b, axes, red, None, float(eps), None)
+    return NativeLayerNorm.apply(x, w, b, axes, red, None, float(eps), None)
 
 
 def _torch_batch_norm(
@@ -228,7 +236,7 @@ def batch_norm(
             _update_running(running_mean, mu, momentum)
         if running_var is not None:
             _update_running(running_var, var * (n / (n - 1)), momentum)
-        return Normalize.apply(x, w, b, red, red, pshape, float(eps), (mu, var))
+        return NativeBatchNorm.apply(x, w, b, red, red, pshape, float(eps), (mu, var))
     if running_mean is None or running_var is None:
         raise RuntimeError(
             "batch_norm: running_mean and running_var must be defined in evaluation mode "
@@ -237,7 +245,12 @@ def batch_norm(
     dt = x.data.dtype
     mean = running_mean.data.astype(dt, copy=False).reshape(pshape)
     rstd = (1 / np.sqrt(running_var.data.astype(dt, copy=False) + eps)).reshape(pshape)
-    return AffineNorm.apply(x, w, b, mean, rstd, red, pshape)
+    return NativeBatchNormEval.apply(x, w, b, mean, rstd, red, pshape)
+
+
+class NativeBatchNormEval(AffineNorm):
+    __slots__ = ()
+    op_name = "NativeBatchNorm"
 
 
 def _update_running(buf: Tensor, batch: np.ndarray, momentum: float) -> None:
@@ -478,6 +491,7 @@ def _pad_array(x: np.ndarray, pads: tuple[tuple[int, int], ...], value: Any) -> 
 
 class ConstantPad(Node):
     __slots__ = ("pads",)
+    op_name = "ConstantPadNd"
 
     @staticmethod
     def forward(ctx: Any, x: Any, pads: Any, value: Any) -> Any:
