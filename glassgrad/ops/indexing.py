@@ -300,8 +300,9 @@ def _basic_node(index: Any, shape: tuple[int, ...]) -> type[GetItem]:
             dim += len(shape) - used
         elif type(e) is slice:
             n = shape[dim] if dim < len(shape) else 0
-            if e.indices(n) != (0, n, 1):  # a full slice is skipped
-                node = Slice
+            start, stop, step = e.start, e.stop, e.step
+            if start or (step is not None and step != 1) or (stop is not None and stop < n):
+                node = Slice  # PyTorch skips [0:] [:n] [::1] (as written, not wrapped)
             dim += 1
         else:
             node = Select

@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.creation import generator
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops.indexing import ADVANCED, Index
 from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import functional
 
@@ -561,6 +562,10 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             f"{mode!r}: use 2 (2D or 3D input), 4 (3D or 4D input) or 6 (4D or 5D input)"
         )
     out = x
+    # PyTorch's reflect/replicate padding is one node (ReflectionPad2DBackward0...): here the
+    # last dim's gather is recorded under that name (circular: PyTorch copies slices in place)
+    named = _PAD_NODES.get((mode, k))
+    last = max((d for d in range(x.ndim - k, x.ndim) if pads[d] != (0, 0)), default=x.ndim - 1)
     for d in range(x.ndim - k, x.ndim):
         lo, hi = pads[d]
         n = x.shape[d]
@@ -573,6 +578,16 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             )
         if mode == "replicate" and n == 0:
             raise RuntimeError(f"pad: cannot replicate-pad the empty dimension {d}")
-        if lo or hi:
+        if d == last and named is not None:
+            index = (slice(None),) * d + (_pad_index(mode, n, lo, hi),)
+            out = named.apply(out, index, ADVANCED)
+        elif lo or hi:
             out = out[(slice(None),) * d + (_pad_index(mode, n, lo, hi),)]
     return out
+
+
+_PAD_NODES = {
+    (mode, k): type(f"{name}Pad{k}D", (Index,), {"__slots__": ()})
+    for mode, name in (("reflect", "Reflection"), ("replicate", "Replication"))
+    for k in (1, 2, 3)
+}

@@ -19,9 +19,9 @@ import numpy as np
 from glassgrad.nn.functional._windows import Window, hashable, ntuple, pooled_size
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.comparison import where
-from glassgrad.ops.elementwise import mul
-from glassgrad.ops.linalg import matmul
-from glassgrad.ops.reductions import mean
+from glassgrad.ops.elementwise import MulScalar, mul
+from glassgrad.ops.linalg import Matmul, matmul
+from glassgrad.ops.reductions import MeanDim
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 from glassgrad.ops.shape import reshape
 
@@ -430,22 +430,47 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
         raise RuntimeError(f"{op}: output_size must be non-negative, got {sizes}")
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+    # PyTorch's 2-d pool is one node: here the last step is recorded under its name
+    if d == 2 and sizes == (1, 1):  # a global pool: PyTorch takes the mean over both dims
+        return MeanDim.apply(x, (x.ndim - 2, x.ndim - 1), True)
+    named = d == 2
+    steps = [(x.ndim - d + i, n_in, n_out) for i, (n_in, n_out) in enumerate(zip(spatial, sizes))]
+    steps = [s for s in steps if s[1] != s[2]]
     out = x
-    for i, (n_in, n_out) in enumerate(zip(spatial, sizes)):
-        axis = x.ndim - d + i
-        if n_out == n_in:
-            continue
+    for k, (axis, n_in, n_out) in enumerate(steps):
+        last = named and k == len(steps) - 1
         if n_out and n_in % n_out == 0:  # equal bins: a reshape and a mean
             shape = out.shape
             out = reshape(out, shape[:axis] + (n_out, n_in // n_out) + shape[axis + 1 :])
-            out = mean(out, dim=axis + 1)
+            out = (_PoolMean if last else MeanDim).apply(out, (axis + 1,), False)
             continue
-        m = _averaging_matrix(n_in, n_out, x.dtype)
+        m = as_tensor(_averaging_matrix(n_in, n_out, x.dtype))
+        product = _PoolMatmul.apply if last else matmul
         if axis == x.ndim - 1:
-            out = matmul(out, m.T)
+            out = product(out, m.T)
         else:  # the second-to-last dim: (n_out, n_in) @ (..., n_in, W)
-            out = matmul(m, out)
-    return out if out is not x else mul(x, 1)  # a new tensor, as in PyTorch
+            out = product(m, out)
+    if out is x:  # a new tensor, as in PyTorch
+        return _PoolCopy.apply(x, 1) if named else mul(x, 1)
+    return out
+
+
+class _PoolMean(MeanDim):
+    """The last step of adaptive_avg_pool2d: PyTorch's ``AdaptiveAvgPool2DBackward0``."""
+
+    __slots__ = ()
+    op_name = "AdaptiveAvgPool2D"
+    variant = 0
+
+
+class _PoolMatmul(Matmul):
+    __slots__ = ()
+    op_name = "AdaptiveAvgPool2D"
+
+
+class _PoolCopy(MulScalar):
+    __slots__ = ()
+    op_name = "AdaptiveAvgPool2D"
 
 
 @functional(namespaces=(TORCH, FUNCTIONAL))
