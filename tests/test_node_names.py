@@ -103,7 +103,9 @@ def _same(expr) -> None:
     "expr",
     [
         lambda lib, f, x: f.cross_entropy(x, lib.tensor(np.zeros((2, 4, 5), np.int64))),
-        lambda lib, f, x: f.nll_loss(x, lib.tensor(np.zeros((2, 4, 5), np.int64)), reduction="none"),
+        lambda lib, f, x: f.nll_loss(
+            x, lib.tensor(np.zeros((2, 4, 5), np.int64)), reduction="none"
+        ),
         lambda lib, f, x: f.nll_loss(x[0], lib.tensor(np.zeros((3, 5), np.int64)), reduction="sum"),
         lambda lib, f, x: f.pad(x[0], (1, 2), mode="reflect"),
         lambda lib, f, x: f.pad(x, (1, 2, 0, 1), mode="reflect"),

@@ -54,7 +54,9 @@ def test_no_binding_pytorch_lacks(name, decl) -> None:
 UNARY_INPLACE = sorted(
     d.name
     for d in OPS.values()
-    if d.inplace and d.module == "glassgrad.ops.elementwise" and d.function.__code__.co_argcount == 1
+    if d.inplace
+    and d.module == "glassgrad.ops.elementwise"
+    and d.function.__code__.co_argcount == 1
 )
 
 

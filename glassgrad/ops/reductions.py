@@ -19,8 +19,8 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops._reduce import (
-    add_reduce,
     NO_DIM,
+    add_reduce,
     axes_of,
     expand_back,
     max_reduce,

@@ -137,7 +137,7 @@ SmoothL1Loss = _pointwise_loss(
 
 
 # l1_loss's node under the name of PyTorch's last step, per reduction (the rule is L1Loss's)
-_L1_NODE = {
+_L1_NODE: dict[str, Any] = {
     reduction: type(f"L1Loss{name}", (L1Loss,), {"__slots__": (), "op_name": name})
     for reduction, name in (("none", "Abs"), ("mean", "Mean"), ("sum", "Sum"))
 }

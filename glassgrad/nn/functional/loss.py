@@ -14,8 +14,8 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.nn.functional._pointwise_loss import (
-    NanDiv,
     REDUCTION_ENUM,
+    NanDiv,
     _data,
     _float_input,
     _reduce,

@@ -586,7 +586,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
     return out
 
 
-_PAD_NODES = {
+_PAD_NODES: dict[tuple[str, int], Any] = {
     (mode, k): type(f"{name}Pad{k}D", (Index,), {"__slots__": ()})
     for mode, name in (("reflect", "Reflection"), ("replicate", "Replication"))
     for k in (1, 2, 3)

@@ -299,7 +299,7 @@ def _avg_spec(win: Window, include_pad: bool, divisor: Any, dtype: Any) -> AvgSp
 
 
 class _UnbatchedAvgSpec:
-    """An ``AvgSpec`` applied to one (C, *spatial) sample: the pool runs on it as on a batch of 1."""
+    """An ``AvgSpec`` for one (C, *spatial) sample: it is pooled as a batch of one."""
 
     __slots__ = ("spec",)
 
