@@ -405,7 +405,7 @@ def walkthrough(
         text = (
             info.text
             if info
-            else f"{x.name().removesuffix('Backward0')}("
+            else f"{x.name().rpartition('Backward')[0]}("  # SumBackward1 -> Sum(...)
             + ", ".join(items[i].label for i in inputs)
             + ")"
         )

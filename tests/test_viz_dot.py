@@ -178,7 +178,7 @@ def test_a_twelve_layer_mlp_renders_to_svg(tmp_path) -> None:
     texts = _texts(Path(path).read_text(encoding="utf-8"))
     assert "layers.22 (Linear)" in texts and "layers.23 (ReLU)" in texts
     assert "layers.0.weight" in texts and "head.bias" in texts
-    assert sum(t == "LinearBackward0" for t in texts) == 13
+    assert sum(t == "AddmmBackward0" for t in texts) == 13
 
 
 def test_missing_graphviz_gives_a_clear_error_and_dot_still_works(tmp_path, monkeypatch) -> None:

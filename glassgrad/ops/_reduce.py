@@ -18,6 +18,22 @@ max_reduce: Any = np.maximum.reduce
 min_reduce: Any = np.minimum.reduce
 
 
+class _NoDim:
+    """``sum``/``mean``'s default ``dim``: none given, every axis (shown as None).
+
+    PyTorch records ``x.sum()`` as ``SumBackward0`` but ``x.sum(dim=None)`` as ``SumBackward1``
+    (the dim overload), so "no dim" and "dim=None" must be told apart.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+NO_DIM: Any = _NoDim()
+
+
 def axes_of(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
     """``dim`` as a sorted tuple of axes; None or () mean every axis. A 0-d tensor has none."""
     if dim is None:

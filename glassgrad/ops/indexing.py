@@ -249,6 +249,67 @@ def index_add_zeros(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     return _into_zeros(g, shape, idx, mode)
 
 
+# The node PyTorch records for ``x[index]``: ``IndexBackward0`` for advanced indexing, else the
+# last view it applies (ints select, slices slice, None unsqueezes; nothing at all: an alias).
+# They compute what GetItem computes; only the name differs.
+
+
+class Index(GetItem):
+    __slots__ = ()
+
+
+class Select(GetItem):
+    __slots__ = ()
+
+
+class Slice(GetItem):
+    __slots__ = ()
+
+
+class UnsqueezeView(GetItem):
+    __slots__ = ()
+    op_name = "Unsqueeze"
+
+
+class Alias(GetItem):
+    __slots__ = ()
+
+
+class MaskedSelect(GetItem):
+    __slots__ = ()
+
+
+class Take(GetItem):
+    __slots__ = ()
+
+
+def _basic_node(index: Any, shape: tuple[int, ...]) -> type[GetItem]:
+    """The node class of a basic index with PyTorch's meaning (see above)."""
+    t = type(index)
+    entries = index if t is tuple else tuple(index) if t is list else (index,)
+    for e in entries:
+        if e is True or e is False or isinstance(e, np.bool_):
+            return Index  # PyTorch indexes with a 0-d mask
+    used = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    node: type[GetItem] = Alias
+    dim = 0
+    for e in entries:
+        if e is None:
+            node = UnsqueezeView
+        elif e is Ellipsis:
+            dim += len(shape) - used
+        elif type(e) is slice:
+            n = shape[dim] if dim < len(shape) else 0
+            start, stop, step = e.start, e.stop, e.step
+            if start or (step is not None and step != 1) or (stop is not None and stop < n):
+                node = Slice  # PyTorch skips [0:] [:n] [::1] (as written, not wrapped)
+            dim += 1
+        else:
+            node = Select
+            dim += 1
+    return node
+
+
 @op(method="__getitem__", namespaces=())
 def getitem(input: Any, index: Any) -> Tensor:
     """``input[index]`` with PyTorch's rules; basic indexing gives a view sharing the version.
@@ -262,7 +323,16 @@ def getitem(input: Any, index: Any) -> Tensor:
     x = input if isinstance(input, Tensor) else as_tensor(input)
     try:
         idx, mode = _normalize(index, x.data.shape)
-        out = GetItem.apply(x, idx, mode)
+        t = type(index)
+        if mode != BASIC:
+            cls: type[GetItem] = Index
+        elif t is int:
+            cls = Select
+        elif t is slice:
+            cls = Slice
+        else:
+            cls = _basic_node(index, x.data.shape)
+        out = cls.apply(x, idx, mode)
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, index)) from None
     if mode == BASIC:
@@ -284,7 +354,7 @@ def select(input: Any, dim: int, index: int) -> Tensor:
             f"select(): index {index} out of range for tensor of size {list(x.shape)} at "
             f"dimension {dim}"
         )
-    out = GetItem.apply(x, (slice(None),) * d + (int(index), ...), BASIC)
+    out = Select.apply(x, (slice(None),) * d + (int(index), ...), BASIC)
     out._vc, out._base = x._vc, (x if x._base is None else x._base)
     return out
 
@@ -376,6 +446,14 @@ class MaskedFill(Node):
         return gx, None, gv
 
 
+class MaskedFillTensor(MaskedFill):
+    """``masked_fill`` with a 0-d tensor value: PyTorch's ``MaskedFillBackward1``."""
+
+    __slots__ = ()
+    op_name = "MaskedFill"
+    variant = 1
+
+
 def _masked_zero(g: Any, mask: np.ndarray) -> Any:
     if isinstance(g, Tensor):
         return MaskedFill.apply(g, mask, 0)
@@ -405,7 +483,7 @@ def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
     elif x.data.dtype.kind != "f" or not isinstance(value, (int, float)):
         value = np.asarray(value, x.data.dtype)
     try:
-        return MaskedFill.apply(x, m, value)
+        return (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill).apply(x, m, value)
     except ValueError:
         raise RuntimeError(
             f"masked_fill: the mask of shape {tuple(m.shape)} does not broadcast with the "
@@ -429,14 +507,23 @@ def masked_select(input: Any, mask: Any) -> Tensor:
         if x.shape != shape:
             x = x.expand(*shape)
         m = np.broadcast_to(m, shape)
-    return GetItem.apply(x, (m,), MASK)
+    return MaskedSelect.apply(x, (m,), MASK)
 
 
 @op
 def take(input: Any, index: Any) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (the result has ``index``'s shape)."""
     x = as_tensor(input)
-    return getitem(x.reshape(-1), (index if isinstance(index, Tensor) else np.asarray(index),))
+    flat = x.reshape(-1)
+    index = index if isinstance(index, Tensor) else np.asarray(index)
+    try:
+        idx, mode = _normalize((index,), flat.data.shape)
+        out = Take.apply(flat, idx, mode)
+    except IndexError as e:
+        raise IndexError(_index_message(e, flat.shape, (index,))) from None
+    if mode == BASIC:  # a 0-d index: NumPy hands back a view
+        out._vc, out._base = flat._vc, (flat if flat._base is None else flat._base)
+    return out
 
 
 @op(numpy={np.nonzero: lambda a: nonzero(a, as_tuple=True)}, differentiable=False)

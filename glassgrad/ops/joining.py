@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
-from glassgrad.ops.indexing import BASIC, GetItem, select
+from glassgrad.ops.indexing import BASIC, GetItem, Slice, select
 from glassgrad.ops.registry import op
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -205,18 +205,16 @@ def _unpack(tensors: tuple[Any, ...]) -> tuple[Any, ...]:
     return tensors
 
 
-_ATLEAST = {
-    1: {0: lambda s: (1,)},
-    2: {0: lambda s: (1, 1), 1: lambda s: (1, *s)},
-    3: {0: lambda s: (1, 1, 1), 1: lambda s: (1, *s, 1), 2: lambda s: (*s, 1)},
-}
-
-
 def _atleast(t: Any, n: int) -> Tensor:
+    """As PyTorch: a 0-d tensor is reshaped, others get size-1 dims by ``unsqueeze``."""
     t = as_tensor(t)
     if t.ndim >= n:
         return t
-    return t.reshape(_ATLEAST[n][t.ndim](t.shape))
+    if t.ndim == 0:
+        return t.reshape((1,) * n)
+    if t.ndim == 1:
+        t = t.unsqueeze(0)
+    return t.unsqueeze(-1) if n == 3 else t
 
 
 @op(method=False)
@@ -248,9 +246,9 @@ def column_stack(tensors: Sequence[Any]) -> Tensor:
 # ---- splitting: tuples of views ---------------------------------------------------------------
 
 
-def _slice(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
+def _slice(x: Tensor, dim: int, start: int, stop: int, cls: Any = GetItem) -> Tensor:
     """``x`` narrowed to [start, stop) along ``dim`` (non-negative, in range): a view."""
-    out = GetItem.apply(x, (*((slice(None),) * dim), slice(start, stop), ...), BASIC)
+    out = cls.apply(x, (*((slice(None),) * dim), slice(start, stop), ...), BASIC)
     out._vc, out._base = x._vc, (x if x._base is None else x._base)
     return out
 
@@ -276,7 +274,7 @@ def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
             if length >= 0
             else f"narrow(): length must be non-negative, got {length}."
         )
-    return _slice(x, d, start, start + length)
+    return _slice(x, d, start, start + length, Slice)
 
 
 @op

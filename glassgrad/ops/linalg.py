@@ -83,6 +83,10 @@ class Dot(Matmul):
     __slots__ = ()
 
 
+class Vdot(Matmul):
+    __slots__ = ()
+
+
 @op(operators=("__matmul__",), reflected=("__rmatmul__",), numpy=np.matmul)
 def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: vectors, matrices and broadcast batches.
@@ -106,8 +110,14 @@ def matmul(input: Any, other: Any) -> Tensor:
         )
     if x.dtype != y.dtype:
         _same_dtype("matmul", x, y)
+    # PyTorch's node for the ranks it maps to mm/mv/dot (batched products: MatmulBackward0 here)
+    nx, ny = x.data.ndim, y.data.ndim
+    if nx == 2:
+        cls: type[Matmul] = Mm if ny == 2 else Mv if ny == 1 else Matmul
+    else:
+        cls = Dot if nx == 1 and ny == 1 else Matmul
     try:
-        return Matmul.apply(x, y)
+        return cls.apply(x, y)
     except ValueError as e:
         raise RuntimeError(
             f"matmul: batch dimensions of {tuple(x.shape)} and {tuple(y.shape)} do not "
@@ -164,22 +174,32 @@ def mv(input: Any, vec: Any) -> Tensor:
     return Mv.apply(x, y)
 
 
-@op(aliases=("vdot",), numpy={np.dot: lambda a, b, out=None: _np_dot(as_tensor(a), as_tensor(b))})
+@op(numpy={np.dot: lambda a, b, out=None: _np_dot(as_tensor(a), as_tensor(b))})
 def dot(input: Any, tensor: Any) -> Tensor:
     """Inner product of two 1-D tensors of the same length."""
+    return _dot("dot", Dot, input, tensor)
+
+
+@op
+def vdot(input: Any, other: Any) -> Tensor:
+    """``dot`` that would conjugate its first argument (real tensors here: the same product)."""
+    return _dot("vdot", Vdot, input, other)
+
+
+def _dot(op: str, cls: type[Matmul], input: Any, tensor: Any) -> Tensor:
     x, y = as_tensor(input), as_tensor(tensor)
     if x.ndim != 1 or y.ndim != 1:
         raise RuntimeError(
-            f"dot: 1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors (shapes "
+            f"{op}: 1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors (shapes "
             f"{tuple(x.shape)} and {tuple(y.shape)})"
         )
     if x.shape[0] != y.shape[0]:
         raise RuntimeError(
-            f"dot: inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
+            f"{op}: inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
             f"[{y.shape[0]}] to have the same number of elements"
         )
-    _same_dtype("dot", x, y)
-    return Dot.apply(x, y)
+    _same_dtype(op, x, y)
+    return cls.apply(x, y)
 
 
 @op(numpy=np.inner)
@@ -193,6 +213,7 @@ def inner(input: Any, other: Any) -> Tensor:
 
 class Outer(Node):
     __slots__ = ()
+    op_name = "Mul"  # PyTorch computes outer(x, y) as x[:, None] * y
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> Any:
@@ -338,6 +359,15 @@ class Linear(Node):
         return gx, gw, gb
 
 
+class Addmm(Linear):
+    __slots__ = ()
+
+
+class LinearMm(Linear):
+    __slots__ = ()
+    op_name = "Mm"
+
+
 @op(method=False, namespaces=(FUNCTIONAL,))
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     """y = x Wᵀ + b, with W of shape (out_features, in_features) as in ``torch.nn.Linear``."""
@@ -358,6 +388,9 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
         bias = b
     if x.dtype != w.dtype:
         raise RuntimeError(f"linear: input dtype {x.dtype} and weight dtype {w.dtype} differ")
+    # PyTorch's node for a batch of vectors: addmm (with a bias) or mm
+    if x.data.ndim == 2:
+        return (LinearMm if bias is None else Addmm).apply(x, w, bias)
     return Linear.apply(x, w, bias)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, to_default_float
 from glassgrad.ops._reduce import (
+    NO_DIM,
     add_reduce,
     axes_of,
     expand_back,
@@ -64,6 +65,20 @@ class Mean(Node):
         return expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape), None, None
 
 
+class SumDim(Sum):
+    """``sum(dim)``: PyTorch names the dim overload ``SumBackward1``."""
+
+    __slots__ = ()
+    op_name = "Sum"
+    variant = 1
+
+
+class MeanDim(Mean):
+    __slots__ = ()
+    op_name = "Mean"
+    variant = 1
+
+
 class Prod(Node):
     __slots__ = ("axes", "keepdim")
 
@@ -82,6 +97,12 @@ class Prod(Node):
         if not np.any(zero):
             return g * (out / x), None, None
         return g * _prod_of_others(x, out, zero, ctx.axes), None, None
+
+
+class ProdDim(Prod):
+    __slots__ = ()
+    op_name = "Prod"
+    variant = 1
 
 
 def _prod_of_others(x: Any, out: Any, zero: Any, axes: tuple[int, ...]) -> Any:
@@ -116,7 +137,7 @@ def _int_to_long(x: Tensor, dtype: Any) -> Tensor:
         )
     }
 )
-def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+def sum(input: Any, dim: Any = NO_DIM, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Sum over ``dim``; each input element receives the gradient of the sum it fed.
 
     >>> import glassgrad as gg
@@ -124,7 +145,9 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     tensor([4., 6.])
     """
     x = _int_to_long(as_tensor(input), dtype)
-    return Sum.apply(x, axes_of("sum", dim, x.data.ndim), keepdim)
+    if dim is NO_DIM:
+        return Sum.apply(x, tuple(range(x.data.ndim)), keepdim)
+    return SumDim.apply(x, axes_of("sum", dim, x.data.ndim), keepdim)
 
 
 @op(
@@ -134,7 +157,7 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         )
     }
 )
-def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+def mean(input: Any, dim: Any = NO_DIM, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Average over ``dim`` (floating-point tensors only, as in PyTorch)."""
     x = as_tensor(input)
     if dtype is not None:
@@ -144,7 +167,9 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {dtypes.name(x.data.dtype)} (shape {tuple(x.shape)})"
         )
-    return Mean.apply(x, axes_of("mean", dim, x.data.ndim), keepdim)
+    if dim is NO_DIM:
+        return Mean.apply(x, tuple(range(x.data.ndim)), keepdim)
+    return MeanDim.apply(x, axes_of("mean", dim, x.data.ndim), keepdim)
 
 
 @op(
@@ -164,7 +189,8 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     tensor([0., 6., 0.])
     """
     x = _int_to_long(as_tensor(input), dtype)
-    return Prod.apply(x, axes_of("prod", dim, x.data.ndim), keepdim)
+    cls = Prod if dim is None else ProdDim
+    return cls.apply(x, axes_of("prod", dim, x.data.ndim), keepdim)
 
 
 # ---- variance, standard deviation ---------------------------------------------------------------
@@ -377,6 +403,7 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
 
 class Norm(Node):
     __slots__ = ("axes", "keepdim", "p")
+    op_name = "LinalgVectorNorm"  # PyTorch computes norm() with linalg.vector_norm
 
     @staticmethod
     def forward(ctx: Any, x: Any, p: float, axes: Any, keepdim: bool) -> Any:

@@ -12,7 +12,7 @@ import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.registry import op
-from glassgrad.ops.shape import reshape, to
+from glassgrad.ops.shape import Clone, reshape, to
 
 
 def _reverse_cumsum(a: Any, axis: int) -> Any:
@@ -31,6 +31,18 @@ class Cumsum(Node):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return _reverse_cumsum(g, ctx.axis), None
+
+
+class CumsumScalar(Clone):
+    """A scan of a 0-d tensor is the tensor itself; PyTorch still records ``CumsumBackward0``."""
+
+    __slots__ = ()
+    op_name = "Cumsum"
+
+
+class CumprodScalar(Clone):
+    __slots__ = ()
+    op_name = "Cumprod"
 
 
 class Cumprod(Node):
@@ -111,7 +123,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """
     x, axis = _scan_input("cumsum", input, dim, dtype)
     if x.data.ndim == 0:
-        return reshape(Cumsum.apply(reshape(x, 1), 0), ())
+        return CumsumScalar.apply(x)
     return Cumsum.apply(x, axis)
 
 
@@ -127,7 +139,7 @@ def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; the gradient is exact with zeros in the input too."""
     x, axis = _scan_input("cumprod", input, dim, dtype)
     if x.data.ndim == 0:
-        return reshape(Cumprod.apply(reshape(x, 1), 0), ())
+        return CumprodScalar.apply(x)
     return Cumprod.apply(x, axis)
 
 

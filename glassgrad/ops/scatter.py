@@ -105,6 +105,14 @@ class Scatter(Node):
         return gx, None, None, (_gather(g, dim, index) if ns is not None else None)
 
 
+class ScatterValue(Scatter):
+    """``scatter`` of a number: PyTorch's ``value`` overload, ``ScatterBackward1``."""
+
+    __slots__ = ()
+    op_name = "Scatter"
+    variant = 1
+
+
 class ScatterAdd(Node):
     __slots__ = ("dim", "index")
 
@@ -258,7 +266,8 @@ def scatter(
     if not is_tensor:  # a number: written as it is (NumPy casts it to x's dtype)
         if np.ndim(src) != 0:
             raise TypeError(f"scatter(): src must be a tensor or a number, got {type(src)}")
-        return _run("scatter", Scatter, x, d, a, src.item() if isinstance(src, np.ndarray) else src)
+        v = src.item() if isinstance(src, np.ndarray) else src
+        return _run("scatter", ScatterValue, x, d, a, v)
     return _run("scatter", Scatter, x, d, a, _src(src, x, a))
 
 

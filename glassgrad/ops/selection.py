@@ -71,6 +71,20 @@ class Amin(_TiesShare):
         return out
 
 
+class MaxAll(Amax):
+    """Full ``max()``: PyTorch's ``MaxBackward1`` (amax stays ``AmaxBackward0``)."""
+
+    __slots__ = ()
+    op_name = "Max"
+    variant = 1
+
+
+class MinAll(Amin):
+    __slots__ = ()
+    op_name = "Min"
+    variant = 1
+
+
 class Median(_TiesShare):
     __slots__ = ()
 
@@ -132,6 +146,8 @@ class Min(_Select):
 
 class MedianDim(_Select):
     __slots__ = ()
+    op_name = "Median"
+    variant = 1
 
 
 def _extreme(op: str, cls: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
@@ -213,7 +229,7 @@ def _max_min(op: str, input: Any, dim: Any, keepdim: bool, other: Any) -> Any:
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}(): keepdim=True needs a dim; use {op}(input, dim, keepdim)")
-        return _extreme(op, Amax if op == "max" else Amin, x, None, False)
+        return _extreme(op, MaxAll if op == "max" else MinAll, x, None, False)
     if op == "max":
         return _select(op, Max, _argmax_keep, return_types.max, x, dim, keepdim)
     return _select(op, Min, _argmin_keep, return_types.min, x, dim, keepdim)

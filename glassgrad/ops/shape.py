@@ -48,6 +48,53 @@ class View(Node):
         return g.reshape(ctx.in_shape), None
 
 
+# PyTorch's name for a reshape says how it was done: ``ViewBackward0`` for a view of contiguous
+# memory, ``ReshapeAliasBackward0`` for a view of strided memory, ``UnsafeViewBackward0`` for a
+# copy; squeeze/unsqueeze have their own. These compute what Reshape computes.
+
+
+class ViewReshape(Reshape):
+    __slots__ = ()
+    op_name = "View"
+
+
+class ReshapeAlias(Reshape):
+    __slots__ = ()
+
+
+class UnsafeView(Reshape):
+    __slots__ = ()
+
+
+class Squeeze(Reshape):
+    __slots__ = ()
+
+
+class SqueezeDim(Reshape):
+    __slots__ = ()
+    op_name = "Squeeze"
+    variant = 1
+
+
+class SqueezeDims(Reshape):
+    __slots__ = ()
+    op_name = "Squeeze"
+    variant = 2
+
+
+class Unsqueeze(Reshape):
+    __slots__ = ()
+
+
+def _reshape_node(x: np.ndarray, shape: tuple[int, ...]) -> type[Reshape]:
+    """The node class of ``x.reshape(shape)`` for a non-contiguous ``x`` (see above)."""
+    try:
+        np.reshape(x, shape, copy=False)
+    except ValueError:
+        return UnsafeView
+    return ReshapeAlias
+
+
 def _shape_error(op: str, x: Tensor, shape: tuple[int, ...]) -> RuntimeError:
     """Why ``shape`` can't hold ``x``'s elements, in PyTorch's words; None if it can."""
     if shape.count(-1) > 1:
@@ -87,15 +134,20 @@ def reshape(input: Any, *shape: Any) -> Tensor:
     if shape and min(shape) < -1:  # NumPy would read any negative size as "infer"
         raise _shape_error("reshape", x, shape)
     try:
-        out = Reshape.apply(x, shape)
+        data = x.data
+        cls = ViewReshape if data.flags.c_contiguous else _reshape_node(data, shape)
+        out = cls.apply(x, shape)
     except ValueError:
         raise _shape_error("reshape", x, shape) from None
     return _view_of(out, x)
 
 
-def _reshape_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+def _reshape_to(x: Tensor, shape: tuple[int, ...], cls: type[Reshape] | None = None) -> Tensor:
     """``reshape`` for a shape already known to fit (no parsing, no checks)."""
-    return _view_of(Reshape.apply(x, shape), x)
+    if cls is None:
+        data = x.data
+        cls = ViewReshape if data.flags.c_contiguous else _reshape_node(data, shape)
+    return _view_of(cls.apply(x, shape), x)
 
 
 @op(namespaces=())
@@ -142,7 +194,7 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def ravel(input: Any) -> Tensor:
     """All elements as a 1-D tensor (a view when possible)."""
     x = as_tensor(input)
-    return _reshape_to(x, (x.data.size,))
+    return _reshape_to(x, (x.data.size,), ViewReshape)  # PyTorch: contiguous().view(-1)
 
 
 @op
@@ -175,7 +227,8 @@ def squeeze(input: Any, dim: Any = None) -> Tensor:
     else:
         axes = (check_dim("squeeze", dim, x.ndim),)
     drop = {a for a in axes if a < x.ndim and x.shape[a] == 1}
-    return _reshape_to(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
+    cls = Squeeze if dim is None else SqueezeDims if isinstance(dim, (tuple, list)) else SqueezeDim
+    return _reshape_to(x, tuple(s for i, s in enumerate(x.shape) if i not in drop), cls)
 
 
 @op(inplace="view", numpy={np.expand_dims: lambda a, axis: _np_expand_dims(a, axis)})
@@ -184,7 +237,7 @@ def unsqueeze(input: Any, dim: int) -> Tensor:
     x = as_tensor(input)
     d = check_dim("unsqueeze", dim, x.ndim + 1)
     shape = x.data.shape
-    return _reshape_to(x, (*shape[:d], 1, *shape[d:]))
+    return _reshape_to(x, (*shape[:d], 1, *shape[d:]), Unsqueeze)
 
 
 # ---- permuting dims -----------------------------------------------------------------------------
@@ -201,6 +254,16 @@ class Permute(Node):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return np.transpose(g, tuple(np.argsort(ctx.dims).tolist())), None
+
+
+class Transpose(Permute):
+    __slots__ = ()
+
+
+class T(Permute):
+    """``t()``: PyTorch's ``TBackward0``."""
+
+    __slots__ = ()
 
 
 @op(
@@ -237,11 +300,10 @@ def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     x = as_tensor(input)
     n = x.data.ndim
     d0, d1 = check_dim("transpose", dim0, n), check_dim("transpose", dim1, n)
-    if n == 0:
-        return x
     dims = list(range(n))
-    dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _view_of(Permute.apply(x, tuple(dims)), x)
+    if n:
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+    return _view_of(Transpose.apply(x, tuple(dims)), x)
 
 
 @op(inplace="view")
@@ -250,7 +312,7 @@ def t(input: Any) -> Tensor:
     x = as_tensor(input)
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+    return _view_of(T.apply(x, (1, 0) if x.ndim == 2 else tuple(range(x.ndim))), x)
 
 
 @op(
@@ -312,9 +374,7 @@ def expand(input: Any, *sizes: Any) -> Tensor:
                 f"leading, non-existing dimension {i}"
             )
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    if shape == x.shape:
-        return x
-    try:
+    try:  # recorded even when the shape is unchanged, as PyTorch does
         out = Expand.apply(x, shape)
     except ValueError:
         raise RuntimeError(
@@ -344,7 +404,7 @@ def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
     except ValueError:
         shapes = ", ".join(str(tuple(t.shape)) for t in ts)
         raise RuntimeError(f"broadcast_tensors: shapes {shapes} cannot be broadcast") from None
-    return tuple(expand(t, *shape) for t in ts)
+    return tuple(t if t.shape == shape else expand(t, *shape) for t in ts)
 
 
 # ---- copies --------------------------------------------------------------------------------------
@@ -393,6 +453,7 @@ def stride(input: Tensor, dim: int | None = None) -> Any:
 
 class Cast(Node):
     __slots__ = ("in_dtype",)
+    op_name = "ToCopy"  # PyTorch: a dtype change is a copy (ToCopyBackward0)
 
     @staticmethod
     def forward(ctx: Any, x: Any, dtype: Any) -> Any:
@@ -482,8 +543,8 @@ def _np_expand_dims(a: Any, axis: Any) -> Tensor:
 
 @op(name="T", namespaces=(), is_property=True)
 def reversed_dims(input: Tensor) -> Tensor:
-    """``t.T``: every dimension reversed."""
-    return permute(input, *reversed(range(input.ndim)))
+    """``t.T``: every dimension reversed (a 0-d tensor is returned as it is, as in PyTorch)."""
+    return permute(input, *reversed(range(input.ndim))) if input.ndim else input
 
 
 @op(name="mT", namespaces=(), is_property=True)

@@ -271,7 +271,7 @@ def group_by_module(model: Any) -> Iterator[dict[str, str]]:
     >>> with group_by_module(model):
     ...     y = model(gg.ones(1, 2)).sum()
     >>> [(n.op, n.module) for n in trace(y).nodes if n.kind == "op"]  # the sum ran outside
-    [('SumBackward0', None), ('ReluBackward0', '1'), ('LinearBackward0', '0')]
+    [('SumBackward0', None), ('ReluBackward0', '1'), ('AddmmBackward0', '0')]
     """
     if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
         raise TypeError(f"group_by_module: expected an nn.Module, got {type(model).__name__}")

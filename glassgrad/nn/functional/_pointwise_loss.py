@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, floating_input
+from glassgrad.ops.elementwise import MulScalar
 from glassgrad.ops.registry import functional
 
 REDUCTION_ENUM = ("none", "mean", "sum")  # torch.<loss>(..., reduction=1): PyTorch's int codes
@@ -106,12 +107,29 @@ def _smooth_l1(d: Any, beta: float) -> Any:
     return np.where(ad < beta, (0.5 / beta) * d * d, ad - 0.5 * beta)
 
 
+class NanDiv(MulScalar):
+    """x * NaN, standing for a division by an empty count (0 / 0): PyTorch's ``DivBackward0``.
+
+    (A real division would warn about 0 / 0 in the forward and again in the backward.)
+    """
+
+    __slots__ = ()
+    op_name = "Div"
+
+
 MseLoss = _pointwise_loss("MseLoss", lambda d, p: d * d, lambda d, p: 2 * d)
 L1Loss = _pointwise_loss("L1Loss", lambda d, p: np.abs(d), lambda d, p: np.sign(d))
 HuberLoss = _pointwise_loss("HuberLoss", _huber, lambda d, delta: np.clip(d, -delta, delta))
 SmoothL1Loss = _pointwise_loss(
     "SmoothL1Loss", _smooth_l1, lambda d, beta: np.clip(d * (1 / beta), -1, 1)
 )
+
+
+# l1_loss's node under the name of PyTorch's last step, per reduction (the rule is L1Loss's)
+_L1_NODE: dict[str, Any] = {
+    reduction: type(f"L1Loss{name}", (L1Loss,), {"__slots__": (), "op_name": name})
+    for reduction, name in (("none", "Abs"), ("mean", "Mean"), ("sum", "Sum"))
+}
 
 
 def _pointwise(
@@ -121,6 +139,8 @@ def _pointwise(
     x = floating_input(op, x)
     _size_warning(x, y)
     if weight is None:
+        if fn is L1Loss:  # PyTorch computes l1_loss as abs(input - target), then mean or sum
+            return _L1_NODE[reduction].apply(x, y, reduction, param)
         return fn.apply(x, y, reduction, param)
     if tuple(np.shape(_data(weight))) != x.shape:
         raise ValueError(
@@ -130,7 +150,7 @@ def _pointwise(
     loss = fn.apply(x, y, "none", param) * weight
     if reduction == "mean" and op != "huber_loss":  # PyTorch normalises by the weights' sum
         if loss.data.size == 0:  # the mean of nothing is NaN (and 0 / 0 would warn)
-            return loss.sum() * float("nan")
+            return NanDiv.apply(loss.sum(), float("nan"))
         return loss.sum() / weight.sum()
     return _reduce(loss, reduction)
 

@@ -16,6 +16,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
 from glassgrad.ops._erf import erf as _np_erf
+from glassgrad.ops.elementwise import Mul, sigmoid
 from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
@@ -109,7 +110,14 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     if inplace:
         return apply_inplace(input, "hardsigmoid_", hardsigmoid)
     x = _floating("hardsigmoid", input)
-    return Hardtanh.apply(x * (1 / 6) + 0.5, 0.0, 1.0)
+    return _Hardsigmoid.apply(x * (1 / 6) + 0.5, 0.0, 1.0)
+
+
+class _Hardsigmoid(Hardtanh):
+    """hardsigmoid's last step, a clip to [0, 1]: PyTorch's ``HardsigmoidBackward0``."""
+
+    __slots__ = ()
+    op_name = "Hardsigmoid"
 
 
 class Hardswish(Node):
@@ -207,7 +215,12 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
     if inplace:
         return apply_inplace(input, "celu_", celu, alpha)
-    return Elu.apply(_floating("celu", input), float(alpha), 1.0, 1.0 / alpha)
+    return _Celu.apply(_floating("celu", input), float(alpha), 1.0, 1.0 / alpha)
+
+
+class _Celu(Elu):
+    __slots__ = ()
+    op_name = "Celu"
 
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -331,6 +344,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 class Logsigmoid(Node):
     __slots__ = ()
+    op_name = "LogSigmoid"
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -351,6 +365,7 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 class Softsign(Node):
     __slots__ = ()
+    op_name = "Div"  # PyTorch computes softsign as x / (1 + |x|)
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -504,9 +519,14 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         )
     lead = (slice(None),) * d
     a, b = x[lead + (slice(0, n // 2),)], x[lead + (slice(n // 2, n),)]
-    from glassgrad.ops.elementwise import sigmoid
+    return _Glu.apply(a, sigmoid(b))
 
-    return a * sigmoid(b)
+
+class _Glu(Mul):
+    """glu's last step, the product a * sigmoid(b): PyTorch's ``GluBackward0``."""
+
+    __slots__ = ()
+    op_name = "Glu"
 
 
 def _tensor_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:

@@ -95,6 +95,7 @@ def _weight_grad(x: Any, g: Any, spec: ConvSpec, cols: Any = None) -> Any:
 
 
 class Conv(Node):
+    op_name = "Convolution"  # PyTorch's one node for every convolution
     # NOTE: ``cols`` caches the im2col matrix for the weight gradient: it is used only on the
     # first-order (array) path and dropped after; under create_graph the rule recomputes it
     # from the saved input, so higher derivatives never treat it as a constant.

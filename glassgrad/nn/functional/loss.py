@@ -15,6 +15,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.nn.functional._pointwise_loss import (
     REDUCTION_ENUM,
+    NanDiv,
     _data,
     _reduce,
     _reduction,
@@ -62,6 +63,12 @@ class NllLoss(Node):
         out = np.zeros(ctx.in_shape, v.dtype)
         out[ctx.index] = v
         return out, None, None, None, None
+
+
+class NllLoss2D(NllLoss):
+    """nll_loss over (N, C, d1, ...): PyTorch's ``NllLoss2DBackward0``."""
+
+    __slots__ = ()
 
 
 class PlaceAt(Node):
@@ -195,7 +202,7 @@ def nll_loss(
         total = float(np.sum(coef)) if coef is not None else float(t.size)
     else:
         total = 1.0
-    return NllLoss.apply(x, index, coef, reduction, total)
+    return (NllLoss if x.data.ndim < 3 else NllLoss2D).apply(x, index, coef, reduction, total)
 
 
 @functional
@@ -352,5 +359,5 @@ def kl_div(
         total = loss.sum()
         if x.ndim == 0:
             return total
-        return total / x.shape[0] if x.shape[0] else total * float("nan")
+        return total / x.shape[0] if x.shape[0] else NanDiv.apply(total, float("nan"))
     return _reduce(loss, reduction)

@@ -14,6 +14,7 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.creation import generator
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
+from glassgrad.ops.indexing import ADVANCED, Index
 from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import functional
 
@@ -74,6 +75,14 @@ class Normalize(Node):
                 - xhat * np.mean(gh * xhat, axis=axes, keepdims=True)
             )
         return gx, gw, gb, None, None, None, None, None
+
+
+class NativeLayerNorm(Normalize):
+    __slots__ = ()
+
+
+class NativeBatchNorm(Normalize):
+    __slots__ = ()
 
 
 class AffineNorm(Node):
@@ -158,7 +167,7 @@ def layer_norm(
         return out if b is None else out + b
     axes = tuple(range(x.ndim - k, x.ndim))
     red = tuple(range(x.ndim - k))
-    return Normalize.apply(x, w, b, axes, red, None, float(eps), None)
+    return NativeLayerNorm.apply(x, w, b, axes, red, None, float(eps), None)
 
 
 def _torch_batch_norm(
@@ -218,7 +227,7 @@ def batch_norm(
             _update_running(running_mean, mu, momentum)
         if running_var is not None:
             _update_running(running_var, var * (n / (n - 1)), momentum)
-        return Normalize.apply(x, w, b, red, red, pshape, float(eps), (mu, var))
+        return NativeBatchNorm.apply(x, w, b, red, red, pshape, float(eps), (mu, var))
     if running_mean is None or running_var is None:
         raise RuntimeError(
             "batch_norm: running_mean and running_var must be defined in evaluation mode "
@@ -227,7 +236,12 @@ def batch_norm(
     dt = x.data.dtype
     mean = running_mean.data.astype(dt, copy=False).reshape(pshape)
     rstd = (1 / np.sqrt(running_var.data.astype(dt, copy=False) + eps)).reshape(pshape)
-    return AffineNorm.apply(x, w, b, mean, rstd, red, pshape)
+    return NativeBatchNormEval.apply(x, w, b, mean, rstd, red, pshape)
+
+
+class NativeBatchNormEval(AffineNorm):
+    __slots__ = ()
+    op_name = "NativeBatchNorm"
 
 
 def _update_running(buf: Tensor, batch: np.ndarray, momentum: float) -> None:
@@ -468,6 +482,7 @@ def _pad_array(x: np.ndarray, pads: tuple[tuple[int, int], ...], value: Any) -> 
 
 class ConstantPad(Node):
     __slots__ = ("pads",)
+    op_name = "ConstantPadNd"
 
     @staticmethod
     def forward(ctx: Any, x: Any, pads: Any, value: Any) -> Any:
@@ -537,6 +552,10 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             f"{mode!r}: use 2 (2D or 3D input), 4 (3D or 4D input) or 6 (4D or 5D input)"
         )
     out = x
+    # PyTorch's reflect/replicate padding is one node (ReflectionPad2DBackward0...): here the
+    # last dim's gather is recorded under that name (circular: PyTorch copies slices in place)
+    named = _PAD_NODES.get((mode, k))
+    last = max((d for d in range(x.ndim - k, x.ndim) if pads[d] != (0, 0)), default=x.ndim - 1)
     for d in range(x.ndim - k, x.ndim):
         lo, hi = pads[d]
         n = x.shape[d]
@@ -549,6 +568,16 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             )
         if mode == "replicate" and n == 0:
             raise RuntimeError(f"pad: cannot replicate-pad the empty dimension {d}")
-        if lo or hi:
+        if d == last and named is not None:
+            index = (slice(None),) * d + (_pad_index(mode, n, lo, hi),)
+            out = named.apply(out, index, ADVANCED)
+        elif lo or hi:
             out = out[(slice(None),) * d + (_pad_index(mode, n, lo, hi),)]
     return out
+
+
+_PAD_NODES: dict[tuple[str, int], Any] = {
+    (mode, k): type(f"{name}Pad{k}D", (Index,), {"__slots__": ()})
+    for mode, name in (("reflect", "Reflection"), ("replicate", "Replication"))
+    for k in (1, 2, 3)
+}

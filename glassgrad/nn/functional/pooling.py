@@ -19,9 +19,9 @@ import numpy as np
 from glassgrad.nn.functional._windows import Window, hashable, ntuple, pooled_size
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.comparison import where
-from glassgrad.ops.elementwise import mul
-from glassgrad.ops.linalg import matmul
-from glassgrad.ops.reductions import mean
+from glassgrad.ops.elementwise import MulScalar, mul
+from glassgrad.ops.linalg import Matmul, matmul
+from glassgrad.ops.reductions import MeanDim
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 from glassgrad.ops.shape import reshape
 
@@ -99,13 +99,19 @@ class PoolGather(Node):
 
     @staticmethod
     def forward(ctx: Any, x: Any, idx: Any) -> Any:
-        if type(ctx) is PoolGather:
+        if isinstance(ctx, PoolGather):  # (not the shared no-grad context)
             ctx.idx, ctx.in_shape = idx, x.shape
         return x.reshape(-1)[idx]
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return _scatter(g, ctx.idx, ctx.in_shape), None
+
+
+class MaxPool2DWithIndices(PoolGather):
+    """max_pool2d's gather: PyTorch's ``MaxPool2DWithIndicesBackward0``."""
+
+    __slots__ = ()
 
 
 class PoolScatter(Node):
@@ -198,15 +204,18 @@ def _max_pool(
     plane = math.prod(win.in_shape)
     offset = (np.arange(n * c, dtype=np.int64) * plane).reshape((n, c) + (1,) * d)
     empty = _empty_windows(win)
-    if empty is None:
-        out = PoolGather.apply(x, index + offset)
-    else:  # gather somewhere harmless, then put -inf (and no gradient) in the empty windows
+    gather = MaxPool2DWithIndices if d == 2 else PoolGather
+    flat = index + offset if empty is None else np.where(empty[0], offset, index + offset)
+    if unbatched:  # the same flat positions in the (C, *spatial) input: no reshape after
+        out = gather.apply(as_tensor(input), flat[0])
+    else:
+        out = gather.apply(x, flat)
+    if empty is not None:  # gathered somewhere harmless: put -inf (and no gradient) there
         mask, torch_index = empty
-        out = PoolGather.apply(x, np.where(mask, offset, index + offset))
-        out = where(mask, Tensor._make(np.array(-np.inf, x.dtype)), out)
+        out = where(mask[0] if unbatched else mask, Tensor._make(np.array(-np.inf, x.dtype)), out)
         index = np.where(mask, torch_index, index)
     if unbatched:
-        out, index = _unbatched(out), index[0]
+        index = index[0]
     return (out, Tensor._make(index)) if return_indices else out
 
 
@@ -289,6 +298,21 @@ def _avg_spec(win: Window, include_pad: bool, divisor: Any, dtype: Any) -> AvgSp
     return AvgSpec(win, (1.0 / size).astype(dtype))
 
 
+class _UnbatchedAvgSpec:
+    """An ``AvgSpec`` for one (C, *spatial) sample: it is pooled as a batch of one."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: AvgSpec) -> None:
+        self.spec = spec
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.spec.forward(x[None])[0]
+
+    def adjoint(self, g: np.ndarray) -> np.ndarray:
+        return self.spec.adjoint(g[None])[0]
+
+
 class AvgPool(Node):
     __slots__ = ("spec",)
 
@@ -302,6 +326,10 @@ class AvgPool(Node):
         if isinstance(g, Tensor):
             return AvgPoolAdjoint.apply(g, ctx.spec), None
         return ctx.spec.adjoint(g), None
+
+
+class AvgPool2D(AvgPool):
+    __slots__ = ()
 
 
 class AvgPoolAdjoint(Node):
@@ -334,9 +362,13 @@ def _avg_pool(
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     win = _window_for(op, d, x.shape, kernel_size, stride, padding, 1, bool(ceil_mode))
-    spec = _avg_spec(win, bool(count_include_pad), divisor_override, x.dtype)
-    out = AvgPool.apply(x, spec)
-    return _unbatched(out) if unbatched else out
+    spec: Any = _avg_spec(win, bool(count_include_pad), divisor_override, x.dtype)
+    if d != 2:
+        out = AvgPool.apply(x, spec)
+        return _unbatched(out) if unbatched else out
+    if unbatched:  # pooled as it is, so the result's node is the pool's, as in PyTorch
+        return AvgPool2D.apply(as_tensor(input), _UnbatchedAvgSpec(spec))
+    return AvgPool2D.apply(x, spec)
 
 
 @functional(namespaces=(TORCH, FUNCTIONAL))
@@ -398,22 +430,47 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
         raise RuntimeError(f"{op}: output_size must be non-negative, got {sizes}")
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+    # PyTorch's 2-d pool is one node: here the last step is recorded under its name
+    if d == 2 and sizes == (1, 1):  # a global pool: PyTorch takes the mean over both dims
+        return MeanDim.apply(x, (x.ndim - 2, x.ndim - 1), True)
+    named = d == 2
+    steps = [(x.ndim - d + i, n_in, n_out) for i, (n_in, n_out) in enumerate(zip(spatial, sizes))]
+    steps = [s for s in steps if s[1] != s[2]]
     out = x
-    for i, (n_in, n_out) in enumerate(zip(spatial, sizes)):
-        axis = x.ndim - d + i
-        if n_out == n_in:
-            continue
+    for k, (axis, n_in, n_out) in enumerate(steps):
+        last = named and k == len(steps) - 1
         if n_out and n_in % n_out == 0:  # equal bins: a reshape and a mean
             shape = out.shape
             out = reshape(out, shape[:axis] + (n_out, n_in // n_out) + shape[axis + 1 :])
-            out = mean(out, dim=axis + 1)
+            out = (_PoolMean if last else MeanDim).apply(out, (axis + 1,), False)
             continue
-        m = _averaging_matrix(n_in, n_out, x.dtype)
+        m = as_tensor(_averaging_matrix(n_in, n_out, x.dtype))
+        product = _PoolMatmul.apply if last else matmul
         if axis == x.ndim - 1:
-            out = matmul(out, m.T)
+            out = product(out, m.T)
         else:  # the second-to-last dim: (n_out, n_in) @ (..., n_in, W)
-            out = matmul(m, out)
-    return out if out is not x else mul(x, 1)  # a new tensor, as in PyTorch
+            out = product(m, out)
+    if out is x:  # a new tensor, as in PyTorch
+        return _PoolCopy.apply(x, 1) if named else mul(x, 1)
+    return out
+
+
+class _PoolMean(MeanDim):
+    """The last step of adaptive_avg_pool2d: PyTorch's ``AdaptiveAvgPool2DBackward0``."""
+
+    __slots__ = ()
+    op_name = "AdaptiveAvgPool2D"
+    variant = 0
+
+
+class _PoolMatmul(Matmul):
+    __slots__ = ()
+    op_name = "AdaptiveAvgPool2D"
+
+
+class _PoolCopy(MulScalar):
+    __slots__ = ()
+    op_name = "AdaptiveAvgPool2D"
 
 
 @functional(namespaces=(TORCH, FUNCTIONAL))

@@ -1,0 +1,166 @@
+"""Every recorded node is named as PyTorch names it for the same expression.
+
+``grad_fn.name()`` is what ``explain``, the DOT/SVG graph and the HTML page show, so for every
+entry of the op registry (tests/opinfo) the result's node name must equal PyTorch's. The only
+exceptions are listed in ``DECOMPOSED``: ops whose last PyTorch node is an artifact of how its
+C++ code decomposes them into internal kernels (a reshape after a batched mm, an in-place copy
+into a slice...), which a NumPy library has no reason to copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from tests.opinfo import ALL, OpInfo
+from tests.test_ops_sweep import _convert
+
+_BATCHED_MM = "batched products: PyTorch folds the batch into an mm and unfolds it with a view"
+_ONE_D_POOL = "PyTorch runs 1-d pooling as 2-d pooling between unsqueeze and squeeze"
+_TENSORDOT = "PyTorch computes it as permute/reshape around an mm, ending in a view"
+_EINSUM = "PyTorch's einsum ends in whatever reshape/permute/mul/sum its contraction plan needs"
+_COPY_SLICES = "PyTorch writes into a slice in place (CopySlices)"
+
+DECOMPOSED: dict[str, str] = {
+    # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last
+    "matmul_1d_2d": "1-d @ 2-d: PyTorch unsqueezes, runs mm and squeezes (SqueezeBackward4)",
+    "matmul_1d_4d": _BATCHED_MM,
+    "matmul_1d_batched": _BATCHED_MM,
+    "matmul_2d_batched": _BATCHED_MM + " (or transposes the result of a folded mm)",
+    "matmul_batched_1d": _BATCHED_MM,
+    "matmul_batched_2d": _BATCHED_MM,
+    "matmul_batched_batched": _BATCHED_MM,
+    "matmul_broadcast_batch": _BATCHED_MM,
+    "matmul_operator": _BATCHED_MM,
+    "matmul_random_batches": _BATCHED_MM,
+    "linear_1d": "a vector input: PyTorch unsqueezes, runs mm and squeezes (SqueezeBackward4)",
+    "linear_1d_bias": "a vector input: PyTorch's addmm result is viewed back as a vector",
+    "linear_3d": _BATCHED_MM,
+    "linear_3d_bias": _BATCHED_MM,
+    "scaled_dot_product_attention": "PyTorch's fused attention kernel, or its matmul decomposition",
+    "inner": _TENSORDOT,
+    "tensordot_int0": _TENSORDOT,
+    "tensordot_int1": _TENSORDOT,
+    "tensordot_int2": _TENSORDOT,
+    "tensordot_lists": _TENSORDOT,
+    "tensordot_lists_unsorted": _TENSORDOT,
+    "tensordot_negative": _TENSORDOT,
+    # 1-d pools and unbatched conv go through their 2-d kernels
+    "avg_pool1d": _ONE_D_POOL,
+    "max_pool1d": _ONE_D_POOL,
+    "adaptive_avg_pool1d": _ONE_D_POOL,
+    "conv2d_unbatched": "PyTorch unsqueezes an unbatched input and squeezes the result",
+    # composites whose last step is an internal kernel
+    "cross_entropy_probs": "the last step is the internal Scalar overload DivBackward1",
+    "cross_entropy_probs_smoothing": "the last step is the internal Scalar overload DivBackward1",
+    "cross_entropy_spatial": (
+        "nll_loss of (N, C, L) with reduction='none' runs nll_loss2d and views its result back "
+        "(the other cases are NllLoss2DBackward0 here too: test_spatial_and_padding_names)"
+    ),
+    "pad_modes": (
+        "circular padding is CopySlices (reflect/replicate match: test_spatial_and_padding_names)"
+    ),
+    "setitem_basic": _COPY_SLICES,
+    "setitem_int_array": _COPY_SLICES,
+}
+DECOMPOSED.update({op.name: _EINSUM for op in ALL if op.name.startswith("einsum_")})
+
+
+def _name(t) -> str | None:
+    return t.grad_fn.name() if t.grad_fn is not None else None
+
+
+def test_decomposed_lists_only_registry_entries() -> None:
+    names = {op.name for op in ALL if op.check_torch}
+    assert set(DECOMPOSED) <= names, sorted(set(DECOMPOSED) - names)
+
+
+@pytest.mark.parametrize(
+    "op", [o for o in ALL if o.check_torch and o.name not in DECOMPOSED], ids=lambda o: o.name
+)
+@settings(max_examples=3, deadline=None)
+@given(data=st.data())
+def test_node_name_matches_torch(op: OpInfo, data) -> None:
+    args = op.sample(data.draw)
+    out = op.fn(gg, *_convert(gg, args, np.float64))
+    ref = (op.torch_fn or op.fn)(torch, *_convert(torch, args, np.float64))
+    assert _name(out) == _name(ref), f"{op.name}: {_name(out)} vs PyTorch's {_name(ref)}"
+
+
+def _same(expr) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    ours = expr(gg, F, gg.tensor(x, requires_grad=True))
+    theirs = expr(torch, torch.nn.functional, torch.tensor(x, requires_grad=True))
+    assert _name(ours) == _name(theirs)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda lib, f, x: f.cross_entropy(x, lib.tensor(np.zeros((2, 4, 5), np.int64))),
+        lambda lib, f, x: f.nll_loss(
+            x, lib.tensor(np.zeros((2, 4, 5), np.int64)), reduction="none"
+        ),
+        lambda lib, f, x: f.nll_loss(x[0], lib.tensor(np.zeros((3, 5), np.int64)), reduction="sum"),
+        lambda lib, f, x: f.pad(x[0], (1, 2), mode="reflect"),
+        lambda lib, f, x: f.pad(x, (1, 2, 0, 1), mode="reflect"),
+        lambda lib, f, x: f.pad(x, (1, 2, 0, 1), mode="replicate"),
+        lambda lib, f, x: f.pad(x, (1, 2, 0, 1, 1, 0), mode="replicate"),
+        lambda lib, f, x: f.pad(x[0], (0, 0), mode="replicate"),
+        lambda lib, f, x: f.pad(x, (1, 2)),
+        lambda lib, f, x: f.adaptive_avg_pool2d(x, 1),
+        lambda lib, f, x: f.adaptive_avg_pool2d(x, (3, 2)),
+        lambda lib, f, x: f.adaptive_avg_pool2d(x, (2, 5)),
+        lambda lib, f, x: x.sum(),
+        lambda lib, f, x: x.sum(dim=None),
+        lambda lib, f, x: x.mean((0, 1)),
+    ],
+)
+def test_spatial_and_padding_names(expr) -> None:
+    _same(expr)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda x: x.reshape(6, 20),
+        lambda x: x.transpose(0, 1).reshape(3, 2, 20),  # a view of strided memory
+        lambda x: x.transpose(0, 1).reshape(-1),  # a copy
+        lambda x: x.flatten(),
+        lambda x: x.flatten(1, 1),
+        lambda x: x.ravel(),
+        lambda x: x[0, 0].t(),
+        lambda x: x[0, 0, 0].t(),
+        lambda x: x.mT,
+        lambda x: x.expand(2, 3, 4, 5),
+        lambda x: x[:, :],
+        lambda x: x[:],
+        lambda x: x[0, 1:],
+        lambda x: x[1:, 0],
+        lambda x: x[None, 0],
+        lambda x: x[0, None],
+        lambda x: x[..., ::2],
+        lambda x: x[0, True],
+        lambda x: x.narrow(0, 0, 2),
+        lambda x: x.squeeze(),
+        lambda x: x[:, :1].squeeze(1),
+        lambda x: x[:, :1].squeeze((1,)),
+        lambda x: x[0, 0].unsqueeze(0),
+        lambda x: x.sum(0).max(),
+        lambda x: x[0, 0, 0].outer(x[0, 0, 0]),
+        lambda x: x[0, 0] @ x[0, 0, 0],
+        lambda x: x[0, 0, 0] @ x[0, 0, 0],
+        lambda x: x[0, 0, 0].vdot(x[0, 0, 0]),
+        lambda x: x[0, 0, 0].cumsum(0),
+    ],
+)
+def test_shape_and_indexing_names(expr) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    ours = expr(gg.tensor(x, requires_grad=True))
+    theirs = expr(torch.tensor(x, requires_grad=True))
+    assert _name(ours) == _name(theirs)
