@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd.anomaly import check_finite
+
 # The recording side, re-exported: ops and tools import these names from the engine.
 from glassgrad.autograd.function import (  # noqa: F401
     _NO_GRAD_CTX,
@@ -96,7 +98,7 @@ def run_backward(
                 if len(gin) != len(edges):
                     raise _arity_error(node, len(gin), len(edges))
                 if anomaly and state.anomaly_check_nan:
-                    _check_finite(node, gin)
+                    check_finite(node, gin)
             nxt = nxt_g = None  # the first input node this completes runs next, gradient in hand
             for e, gi in zip(edges, gin):
                 if e is None:
@@ -315,26 +317,6 @@ def _arity_error(node: Node, got: int, want: int) -> RuntimeError:
         f"{node.name()}: backward returned {got} gradients but forward took {want} inputs; "
         "return one per input (None for no gradient)"
     )
-
-
-def _check_finite(node: Node, grads: Sequence[Any]) -> None:
-    """Anomaly mode: raise at the first NaN/Inf gradient, naming the op and where it was made."""
-    for i, g in enumerate(grads):
-        if g is None:
-            continue
-        arr = g.data if isinstance(g, Tensor) else g
-        if not np.all(np.isfinite(arr)):
-            site = getattr(node, "_trace", None)
-            where = (
-                f"\n  the op was created at {site.filename}:{site.lineno}\n    {site.line}"
-                if site is not None
-                else ""
-            )
-            bad = "nan" if np.any(np.isnan(arr)) else "inf"
-            raise RuntimeError(
-                f"Function '{node.name()}' returned {bad} values in its gradient for input {i} "
-                f"(shape {tuple(np.shape(arr))}).{where}"
-            )
 
 
 def _observed(node: Node, g: Any, observer: Any) -> Any:
