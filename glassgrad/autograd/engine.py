@@ -68,12 +68,17 @@ def run_backward(
     cap = _Capture(roots, capture) if capture is not None else None
     grads: dict[Any, Any] = {}  # node -> the sum of the gradients that reached it so far
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
+    ready = []  # nodes whose gradients are all in, waiting for their turn
     for r, g in zip(roots, root_grads):
-        if r.grad_fn is None:  # backward() called on a leaf itself
+        n = r.grad_fn
+        if n is None:  # backward() called on a leaf itself
             _to_leaf(r, g, True, cap)
+        elif n in grads:  # the same node twice among the roots
+            grads[n] = _add_pending(grads[n], g, n, owned)
         else:
-            grads[r.grad_fn] = _add_pending(grads.get(r.grad_fn), g, r.grad_fn, owned)
-    ready = [n for n in dict.fromkeys(r.grad_fn for r in roots) if n is not None and not deps[n]]
+            grads[n] = g
+            if not deps[n]:
+                ready.append(n)
     anomaly, observer = state.anomaly, state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)

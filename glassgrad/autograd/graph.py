@@ -41,7 +41,7 @@ def dependencies(roots: Iterable[Any]) -> dict[Any, int]:
             stack.append(n)
     while stack:
         for e in stack.pop().next:
-            if isinstance(e, Node):
+            if e is not None and isinstance(e, Node):
                 c = deps.get(e)
                 if c is None:
                     deps[e] = 1
