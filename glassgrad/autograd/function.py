@@ -121,6 +121,9 @@ class Node:
     glassgrad ops), never in place, and save only inputs, the output, or values with zero
     derivative (masks, indices): under ``create_graph`` inputs and output are handed back as
     differentiable Tensors, so the rule differentiates itself.
+
+    Tools read a node only through ``name()``, ``next_functions`` (or ``edges``),
+    ``saved_tensors`` (or ``saved_values()``), ``released``, ``metadata`` and ``register_hook``.
     """
 
     __slots__ = (
@@ -263,8 +266,8 @@ class Node:
     def edges(self) -> tuple[Any, ...]:
         """Per forward argument: the Node that made it, the leaf Tensor itself, or None.
 
-        ``next_functions`` without the PyTorch wrapping (and without allocating): what tools
-        walking the graph read. ``glassgrad.autograd.graph`` walks them for you.
+        ``next_functions`` without PyTorch's wrapping, for tools that walk the graph (a copy:
+        changing it changes nothing). ``glassgrad.autograd.graph`` walks them for you.
         """
         return tuple(self.next)
 
