@@ -68,17 +68,7 @@ def run_backward(
     cap = _Capture(roots, capture) if capture is not None else None
     grads: dict[Any, Any] = {}  # node -> the sum of the gradients that reached it so far
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
-    ready = []  # nodes whose gradients are all in, waiting for their turn
-    for r, g in zip(roots, root_grads):
-        n = r.grad_fn
-        if n is None:  # backward() called on a leaf itself
-            _to_leaf(r, g, True, cap)
-        elif n in grads:  # the same node twice among the roots
-            grads[n] = _add_pending(grads[n], g, n, owned)
-        else:
-            grads[n] = g
-            if not deps[n]:
-                ready.append(n)
+    ready = _seed(roots, root_grads, deps, grads, owned, cap)  # nodes ready to run
     anomaly, observer = state.anomaly, state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)
@@ -93,11 +83,7 @@ def run_backward(
                 meta = node._meta
                 if meta is not None and meta[3] != state.inplace_epoch:
                     _check_versions(node)  # something was modified in place since this op ran
-                gin = (
-                    type(node).backward(node, g)
-                    if observer is None
-                    else _observed(node, g, observer)
-                )
+                gin = _observed(node, g, observer) if observer else type(node).backward(node, g)
                 if type(gin) is not tuple:
                     gin = (gin,)
                 if len(gin) != len(edges):
@@ -135,6 +121,29 @@ def run_backward(
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
     return None if cap is None else cap.result()
+
+
+def _seed(
+    roots: Sequence[Any],
+    root_grads: Sequence[Any],
+    deps: dict[Any, int],
+    grads: dict[Any, Any],
+    owned: set[Any],
+    cap: _Capture | None,
+) -> list[Any]:
+    """Hand each root's node its seed gradient; return the roots no other root feeds into."""
+    ready = []
+    for r, g in zip(roots, root_grads):
+        n = r.grad_fn
+        if n is None:  # backward() called on a leaf itself
+            _to_leaf(r, g, True, cap)
+        elif n in grads:  # the same node twice among the roots
+            grads[n] = _add_pending(grads[n], g, n, owned)
+        else:
+            grads[n] = g
+            if not deps[n]:
+                ready.append(n)
+    return ready
 
 
 # ---- summing gradients -------------------------------------------------------------------------
