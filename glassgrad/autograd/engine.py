@@ -97,8 +97,9 @@ def run_backward(
                 if gi is not None:
                     if create_graph or type(gi) is not np.ndarray:
                         gi = _as_gradient(gi, create_graph)
-                    if gi.shape != e.shape:
-                        gi = _unbroadcast(gi, e, node)
+                    if gi.shape != e.shape:  # (rare: find e's position for the error message)
+                        i = next(k for k, x in enumerate(edges) if x is e)
+                        gi = _sum_to_shape(gi, tuple(e.shape), node, i)
                 if isinstance(e, Tensor):
                     if gi is not None:  # a gradient the rule passed through is copied into .grad
                         _to_leaf(e, gi, gi is g or getattr(gi, "base", None) is not None, cap)
@@ -197,15 +198,15 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     raise ValueError(f"a gradient of shape {gshape} does not sum down to shape {shape}")
 
 
-def _unbroadcast(g: Any, e: Any, node: Any) -> Any:
+def _sum_to_shape(g: Any, shape: tuple[int, ...], node: Any, i: int) -> Any:
+    """``sum_to_shape`` for the gradient ``node``'s rule returned for input ``i``, or the error."""
     try:
-        return sum_to_shape(g, tuple(e.shape))
+        return sum_to_shape(g, shape)
     except ValueError:
-        i = next(k for k, x in enumerate(node.next) if x is e)
         got = tuple(g.shape)
         raise RuntimeError(
             f"{node.name()}: backward returned a gradient of shape {got} for input {i}, "
-            f"which has shape {tuple(e.shape)} (and {got} does not sum down to it)"
+            f"which has shape {tuple(shape)} (and {got} does not sum down to it)"
         ) from None
 
 
