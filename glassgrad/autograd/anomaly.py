@@ -118,7 +118,7 @@ def check_finite(node: Any, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        arr = g.data if isinstance(g, function.Tensor) else g  # a Tensor: create_graph
+        arr = g._data if isinstance(g, function.Tensor) else g  # a Tensor: create_graph
         if not np.all(np.isfinite(arr)):
             site = getattr(node, "_trace", None)
             where = (

@@ -215,7 +215,7 @@ def _as_gradient(g: Any, create_graph: bool) -> Any:
     array."""
     if create_graph:
         return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
-    return g.data if isinstance(g, Tensor) else np.asarray(g)
+    return g._data if isinstance(g, Tensor) else np.asarray(g)
 
 
 def _to_leaf(leaf: Any, g: Any, passthrough: bool, cap: _Capture | None) -> None:
@@ -236,16 +236,16 @@ def _to_leaf(leaf: Any, g: Any, passthrough: bool, cap: _Capture | None) -> None
     if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
         leaf._grad = accumulate(leaf._grad, g)
         return
-    if g.dtype != leaf.data.dtype:
-        g = g.astype(leaf.data.dtype)
+    if g.dtype != leaf._data.dtype:
+        g = g.astype(leaf._data.dtype)
         passthrough = False
     cur = leaf._grad
     if cur is None:
         leaf._grad = Tensor._make(np.array(g, copy=True) if passthrough else g)
-    elif cur.grad_fn is None and cur.data.flags.writeable and cur.shape == g.shape:
-        accumulate(cur.data, g, in_place=True)
+    elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
+        accumulate(cur._data, g, in_place=True)
     else:
-        leaf._grad = Tensor._make(accumulate(cur.data, g))
+        leaf._grad = Tensor._make(accumulate(cur._data, g))
 
 
 # ---- autograd.grad: capture --------------------------------------------------------------------
@@ -303,7 +303,7 @@ def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> A
                     f"hook {getattr(hook, '__name__', hook)!r} on {what} returned a gradient of "
                     f"shape {tuple(r.shape)}, expected shape {tuple(shape)}"
                 )
-            g = r if state.create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+            g = r if state.create_graph else (r._data if isinstance(r, Tensor) else np.asarray(r))
     return g
 
 

@@ -49,10 +49,10 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da is db or da == db:
             return a, b
-        target = _promote_tensors(a.data, b.data)
+        target = _promote_tensors(a._data, b._data)
         return _cast(a, target), _cast(b, target)
     if ta:
         b = _other(op, a, b)
@@ -65,8 +65,8 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
 
 def _int_to_float(t: Tensor) -> Tensor:
     """int/bool tensor with a Python float: PyTorch computes in the default float dtype."""
-    if t.data.dtype.kind in "iub":
-        return Tensor._make(t.data.astype(dtypes.get_default_dtype()))
+    if t._data.dtype.kind in "iub":
+        return Tensor._make(t._data.astype(dtypes.get_default_dtype()))
     return t
 
 
@@ -78,13 +78,13 @@ def _other(op: str, t: Tensor, v: Any) -> Any:
         return v
     if isinstance(v, (np.ndarray, list, tuple)):
         arr = np.asarray(v)
-        mixed = arr.dtype.kind == "f" and t.data.dtype.kind == "f" and arr.dtype != t.data.dtype
-        if mixed and (arr.ndim == 0 or t.data.ndim == 0):
-            arr = arr.astype(_promote_tensors(t.data, arr))
+        mixed = arr.dtype.kind == "f" and t._data.dtype.kind == "f" and arr.dtype != t._data.dtype
+        if mixed and (arr.ndim == 0 or t._data.ndim == 0):
+            arr = arr.astype(_promote_tensors(t._data, arr))
         return Tensor._make(arr)
     raise TypeError(
         f"{op}: unsupported operand of type {type(v).__name__} with a tensor of dtype "
-        f"{dtypes.name(t.data.dtype)}"
+        f"{dtypes.name(t._data.dtype)}"
     )
 
 
@@ -101,7 +101,7 @@ def _promote_tensors(x: np.ndarray, y: np.ndarray) -> np.dtype:
 
 
 def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
-    if t.data.dtype == dtype:
+    if t._data.dtype == dtype:
         return t
     return t.to(dtype)
 

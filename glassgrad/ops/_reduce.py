@@ -44,9 +44,9 @@ def numel(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
 
 
 def require_float(op: str, x: Tensor, what: str = "a floating-point") -> None:
-    if x.data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(
-            f"{op}(): expected {what} input, got a tensor of dtype {dtypes.name(x.data.dtype)} "
+            f"{op}(): expected {what} input, got a tensor of dtype {dtypes.name(x._data.dtype)} "
             f"and shape {tuple(x.shape)}"
         )
 
@@ -55,7 +55,7 @@ def check_nonempty(
     op: str, x: Tensor, axes: tuple[int, ...], dim: Any, unspecified: type = RuntimeError
 ) -> None:
     """Reductions without an identity (max, min...) refuse empty slices, as PyTorch does."""
-    if x.data.size:
+    if x._data.size:
         return
     if dim is None or dim == ():
         raise unspecified(

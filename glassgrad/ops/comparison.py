@@ -129,8 +129,8 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
         if v is None or isinstance(v, Tensor):
             return v
         if isinstance(v, np.ndarray):
-            return Tensor._make(v.astype(x.data.dtype))
-        return float(v) if x.data.dtype.kind == "f" else v
+            return Tensor._make(v.astype(x._data.dtype))
+        return float(v) if x._data.dtype.kind == "f" else v
 
     return Clamp.apply(x, bound(min), bound(max))
 
@@ -159,13 +159,13 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         from glassgrad.ops.indexing import nonzero
 
         return nonzero(condition, as_tuple=True)
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = binary_operands("where", input, other)
     if not isinstance(a, Tensor):  # a Python number takes the other operand's float dtype
-        floating = isinstance(b, Tensor) and b.data.dtype.kind == "f"
-        a = Tensor._make(np.asarray(a, b.data.dtype)) if floating else as_tensor(a)
+        floating = isinstance(b, Tensor) and b._data.dtype.kind == "f"
+        a = Tensor._make(np.asarray(a, b._data.dtype)) if floating else as_tensor(a)
     return Where.apply(cond, a, b)
 
 
@@ -174,7 +174,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
 
 def _nograd(f: Callable[..., Any], name: str, doc: str) -> Callable[..., Tensor]:
     def op(*args: Any) -> Tensor:
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         try:
             return Tensor._make(f(*arrays))
         except (ValueError, TypeError) as e:

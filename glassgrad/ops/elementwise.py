@@ -417,9 +417,9 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     tensor([2., 3.])
     """
     if alpha == 1 and isinstance(input, Tensor):  # the common cases, without general dispatch
-        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input._data.dtype.kind == "f"):
             return AddScalar.apply(input, other)
-        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+        if isinstance(other, Tensor) and input._data.dtype is other._data.dtype:
             return Add.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
@@ -434,9 +434,9 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other."""
     if alpha == 1 and isinstance(input, Tensor):
-        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input._data.dtype.kind == "f"):
             return AddScalar.apply(input, -other)
-        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+        if isinstance(other, Tensor) and input._data.dtype is other._data.dtype:
             return Sub.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
@@ -455,9 +455,9 @@ def rsub(input: Any, other: Any) -> Tensor:
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
     if isinstance(input, Tensor):
-        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input._data.dtype.kind == "f"):
             return MulScalar.apply(input, other)
-        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+        if isinstance(other, Tensor) and input._data.dtype is other._data.dtype:
             return Mul.apply(input, other)
     a, b = binary_operands("mul", input, other)
     if type(b) in _NUMBER:
@@ -480,8 +480,8 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
         )
     a, b = binary_operands("div", input, other)
     if type(b) in _NUMBER:
-        if isinstance(a, Tensor) and a.data.dtype.kind in "iub":
-            a = Tensor._make(a.data.astype(dtypes.get_default_dtype()))
+        if isinstance(a, Tensor) and a._data.dtype.kind in "iub":
+            a = Tensor._make(a._data.astype(dtypes.get_default_dtype()))
         return MulScalar.apply(a, 1.0 / b) if b != 0 else Div.apply(a, b)
     if type(a) in _NUMBER:
         return MulScalar.apply(reciprocal(_float(b)), a)
@@ -493,8 +493,8 @@ true_divide = divide = div
 
 def _float(t: Tensor) -> Tensor:
     """Integer division in PyTorch gives floats of the default dtype."""
-    if t.data.dtype.kind in "iub":
-        return Tensor._make(t.data.astype(dtypes.get_default_dtype()))
+    if t._data.dtype.kind in "iub":
+        return Tensor._make(t._data.astype(dtypes.get_default_dtype()))
     return t
 
 

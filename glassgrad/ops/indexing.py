@@ -55,8 +55,8 @@ def view_of(out: Tensor, x: Tensor) -> Tensor:
 
     NumPy keeps ``.base`` pointing at the array that owns the memory, so comparing owners is exact.
     """
-    base = out.data.base
-    if base is not None and (base is x.data or base is x.data.base):
+    base = out._data.base
+    if base is not None and (base is x._data or base is x._data.base):
         out._vc = x._vc
         out._base = x if x._base is None else x._base
     return out
@@ -70,7 +70,7 @@ def _entry(e: Any) -> Any:
     if e is None or e is Ellipsis or type(e) is slice:
         return e
     if isinstance(e, Tensor):
-        e = e.data
+        e = e._data
     elif isinstance(e, (list, tuple)):
         e = np.asarray(e)
         if e.size == 0:
@@ -283,7 +283,7 @@ def getitem(input: Any, index: Any) -> Tensor:
     """
     x = input if isinstance(input, Tensor) else as_tensor(input)
     try:
-        idx, mode = _normalize(index, x.data.shape)
+        idx, mode = _normalize(index, x._data.shape)
         out = GetItem.apply(x, idx, mode)
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, index)) from None
@@ -357,7 +357,7 @@ def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -
     """
     x = as_tensor(input)
     try:
-        idx, mode = _normalize(indices, x.data.shape)
+        idx, mode = _normalize(indices, x._data.shape)
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, indices)) from None
     if isinstance(values, Tensor):
@@ -403,7 +403,7 @@ def _masked_zero(g: Any, mask: np.ndarray) -> Any:
 
 
 def _mask_array(op: str, mask: Any) -> np.ndarray:
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype {m.dtype}")
     return m
@@ -421,8 +421,8 @@ def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
             )
         if value.dtype != x.dtype:
             value = value.to(x.dtype)
-    elif x.data.dtype.kind != "f" or not isinstance(value, (int, float)):
-        value = np.asarray(value, x.data.dtype)
+    elif x._data.dtype.kind != "f" or not isinstance(value, (int, float)):
+        value = np.asarray(value, x._data.dtype)
     try:
         return MaskedFill.apply(x, m, value)
     except ValueError:
@@ -458,7 +458,7 @@ def take(input: Any, index: Any) -> Tensor:
 
 def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(a)))
     return Tensor._make(np.argwhere(a).astype(np.int64))

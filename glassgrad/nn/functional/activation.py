@@ -45,9 +45,9 @@ __all__ = [
 def _floating(op: str, input: Any) -> Tensor:
     """The input as a Tensor; integer tensors are refused as PyTorch refuses them."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise NotImplementedError(
-            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x._data.dtype)} "
             f"(shape {tuple(x.shape)})"
         )
     return x
@@ -118,7 +118,7 @@ def hardtanh(
     if inplace:
         return apply_inplace(input, "hardtanh_", hardtanh, min_val, max_val)
     x = as_tensor(input)
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         min_val, max_val = float(min_val), float(max_val)
     return Hardtanh.apply(x, min_val, max_val)
 
@@ -452,9 +452,9 @@ def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) ->
     x = as_tensor(input)
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise NotImplementedError(
-            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x._data.dtype)} "
             "(pass dtype=glassgrad.float32 to convert)"
         )
     if dim is None:
