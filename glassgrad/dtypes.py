@@ -68,7 +68,3 @@ def set_default_dtype(dtype: Any) -> None:
 
 def get_default_dtype() -> np.dtype:
     return _default[0]
-
-
-def is_floating_point(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"

@@ -32,7 +32,9 @@ import numpy as np
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
-from glassgrad.autograd.record import _sum_to, record_backward
+from glassgrad.autograd.engine import sum_to_shape
+from glassgrad.autograd.graph import topological_order
+from glassgrad.autograd.record import record_backward
 
 __all__ = ["ExplainError", "Walkthrough", "add_subparser", "explain", "main", "walkthrough"]
 
@@ -339,25 +341,6 @@ class Walkthrough:
         return f"d{self.items[self.output].label}/d{self.items[i].label}"
 
 
-def _forward_order(output: Any) -> list[Any]:
-    """Nodes and leaves reachable from ``output``, each after its inputs (iteratively)."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(output.grad_fn if output.grad_fn else output, False)]
-    while stack:
-        x, done = stack.pop()
-        if done:
-            order.append(x)
-            continue
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        stack.append((x, True))
-        if not isinstance(x, gg.Tensor):
-            stack.extend((e, False) for e in reversed(x.next) if e is not None)
-    return order
-
-
 def walkthrough(
     output: Any, labels: dict[Any, _Node] | None = None, out_label: str | None = None
 ) -> Walkthrough:
@@ -375,9 +358,9 @@ def walkthrough(
             "starts from a single number (reduce it first, e.g. .sum())"
         )
     labels = labels or {}
-    objs = _forward_order(output)
+    objs = topological_order([output.grad_fn or output], leaves=True)  # inputs first
     for x in objs:
-        if not isinstance(x, gg.Tensor) and x._saved is None:
+        if not isinstance(x, gg.Tensor) and x.released:
             raise ValueError(
                 f"walkthrough: the graph's saved tensors were freed by an earlier backward() "
                 f"({x.name()}); call it before backward(), or use backward(retain_graph=True)"
@@ -392,7 +375,9 @@ def walkthrough(
     items: list[Item] = []
     leaves: list[Any] = []
     for k, x in enumerate(objs):
-        inputs = [] if isinstance(x, gg.Tensor) else [index[id(e)] for e in x.next if e is not None]
+        inputs = (
+            [] if isinstance(x, gg.Tensor) else [index[id(e)] for e in x.edges if e is not None]
+        )
         if isinstance(x, gg.Tensor):
             label = str(x.name) if x.name else f"leaf{len(leaves)}"
             items.append(Item(label, None, label, x._data, tuple(x.shape), []))
@@ -426,14 +411,14 @@ def walkthrough(
         g = step.grad_in if step.grad_in is not None else np.zeros(items[i].shape)
         terms = []
         slot = -1
-        for e, gi, local in zip(objs[i].next, step.grads_out or [], step.local or []):
+        for e, gi, local in zip(objs[i].edges, step.grads_out or [], step.local or []):
             if e is None:
                 continue
             slot += 1
             if gi is None or local is None:
                 continue
             to = index[id(e)]
-            product = _sum_to(gi, tuple(e.shape))
+            product = sum_to_shape(gi, tuple(e.shape))
             # the chain rule reads as a product when incoming * local is what the rule sent
             same = g.shape == local.shape == product.shape and bool(
                 np.allclose(g * local, product, rtol=1e-12, atol=0)

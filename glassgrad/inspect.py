@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import OUTPUT, state
+from glassgrad.autograd.engine import state
+from glassgrad.autograd.graph import walk
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -107,7 +108,7 @@ class Watcher:
         path = self._nodes.get(node)
         if path is not None:
             return path
-        for e in node.next:
+        for e in node.edges:
             if isinstance(e, Tensor) and id(e) in self.param_names:
                 return self.param_names[id(e)].rpartition(".")[0]
         return None
@@ -437,43 +438,34 @@ def saved_tensors(loss: Tensor, modules: Any = None) -> SavedTensors:
     names: dict[int, str] = dict(watcher.param_names) if watcher is not None else {}
     order: list[Any] = []
     leaves: dict[int, Tensor] = {}
-    seen: set[int] = set()
-    stack = [loss.grad_fn] if loss.grad_fn is not None else []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        order.append(node)
-        for e in node.next:
-            if isinstance(e, Tensor):
-                leaves[id(_owner(e._data))] = e
-            elif e is not None and id(e) not in seen:
-                stack.append(e)
+    for x in walk([loss.grad_fn], leaves=True):
+        if isinstance(x, Tensor):
+            leaves[id(_owner(x._data))] = x
+        else:
+            order.append(x)
 
     found: dict[int, SavedTensor] = {}
     released = 0
     for node in order:
-        saved = node._saved
-        if saved is None:
+        if node.released:
             released += 1
             continue
-        refs = node._meta[0] if node._meta is not None else ()
         module = watcher.module_of(node) if watcher is not None else None
-        for k, value in enumerate(saved):
-            ref = refs[k] if k < len(refs) else None
-            for a in _arrays(value):
+        edges = node.edges
+        for s in node.saved_values():
+            ref = s.tensor
+            for a in _arrays(s.value):
                 owner = _owner(a)
                 entry = found.get(id(owner))
                 if entry is not None:
                     entry.saved_by.append(node.name())
                     continue
                 role, name = "other", None
-                if ref is OUTPUT:
+                if s.role == "output":
                     role = "output"
-                elif isinstance(ref, Tensor):
+                elif ref is not None:
                     edge = ref if ref.grad_fn is None else ref.grad_fn
-                    i = next((j for j, e in enumerate(node.next) if e is edge), None)
+                    i = next((j for j, e in enumerate(edges) if e is edge), None)
                     role = "input" if i is None else f"input {i}"
                     name = names.get(id(ref)) or ref.name
                 leaf = leaves.get(id(owner))

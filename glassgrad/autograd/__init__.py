@@ -175,4 +175,10 @@ def grad(
 _ = state
 
 
-from glassgrad.autograd import functional  # noqa: E402  (it needs grad, defined above)
+def __getattr__(name: str) -> Any:
+    # autograd.functional imports Tensor, whose module imports this package: load it on first use
+    if name == "functional":
+        from glassgrad.autograd import functional
+
+        return functional
+    raise AttributeError(f"module 'glassgrad.autograd' has no attribute {name!r}")

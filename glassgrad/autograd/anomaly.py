@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from glassgrad.autograd.engine import state
+import numpy as np
+
+from glassgrad.autograd import function
+from glassgrad.autograd.function import state
 
 __all__ = [
     "detect_anomaly",
@@ -108,3 +111,23 @@ class set_detect_anomaly:
 
     def __exit__(self, *exc: Any) -> None:
         _set(*self._prev)
+
+
+def check_finite(node: Any, grads: Sequence[Any]) -> None:
+    """Anomaly mode: raise at the first NaN/Inf gradient, naming the op and where it was made."""
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        arr = g._data if isinstance(g, function.Tensor) else g  # a Tensor: create_graph
+        if not np.all(np.isfinite(arr)):
+            site = getattr(node, "_trace", None)
+            where = (
+                f"\n  the op was created at {site.filename}:{site.lineno}\n    {site.line}"
+                if site is not None
+                else ""
+            )
+            bad = "nan" if np.any(np.isnan(arr)) else "inf"
+            raise RuntimeError(
+                f"Function '{node.name()}' returned {bad} values in its gradient for input {i} "
+                f"(shape {tuple(np.shape(arr))}).{where}"
+            )

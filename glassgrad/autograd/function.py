@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -130,12 +130,15 @@ class Node:
 
     ``apply`` is the hot path of every op: keep it lean. Users' custom ops subclass the public
     ``Function`` instead, whose contract is PyTorch's (Tensors in ``forward`` and ``backward``).
+    Tools read a node only through ``name()``, ``next_functions`` (or ``edges``),
+    ``saved_tensors`` (or ``saved_values()``), ``released``, ``metadata`` and ``register_hook``.
     """
 
     __slots__ = (
         "__weakref__",
         "_hooks",
         "_meta",
+        "_metadata",
         "_saved",
         "_trace",
         "dtype",
@@ -152,6 +155,7 @@ class Node:
     _saved: Any
     _meta: Any
     _hooks: Any
+    _metadata: dict[str, Any]
     _trace: Any
     op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
     variant = 0  # PyTorch numbers overloads: PowBackward0 (x ** 2), PowBackward1, PowBackward2
@@ -267,6 +271,50 @@ class Node:
                 out.append((e, 0))
         return tuple(out)
 
+    @property
+    def edges(self) -> tuple[Any, ...]:
+        """Per forward argument: the Node that made it, the leaf Tensor itself, or None.
+
+        ``next_functions`` without PyTorch's wrapping, for tools that walk the graph (a copy:
+        changing it changes nothing). ``glassgrad.autograd.graph`` walks them for you.
+        """
+        return tuple(self.next)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A dict of your own per node, as in PyTorch (created on first use: free otherwise)."""
+        try:
+            return self._metadata
+        except AttributeError:
+            self._metadata = {}
+            return self._metadata
+
+    @property
+    def released(self) -> bool:
+        """Did a backward pass free what ``forward`` saved (``retain_graph`` was not set)?"""
+        return self._saved is None
+
+    def saved_values(self) -> tuple[SavedValue, ...]:
+        """What ``forward`` saved, with where each value came from (empty once released).
+
+        For tools: ``role`` is ``"output"``, ``"input"`` (``tensor`` is that input) or
+        ``"other"`` (a mask, an index); ``current`` is False once it was modified in place.
+        """
+        saved, meta = self._saved, self._meta
+        if not saved:
+            return ()
+        if meta is None:
+            return tuple(SavedValue(s, "other", None, True) for s in saved)
+        refs, versions, out_vc, _ = meta
+        return tuple(
+            SavedValue(s, "output", None, out_vc[0] == v)
+            if ref is OUTPUT
+            else SavedValue(s, "other", None, True)
+            if ref is None
+            else SavedValue(s, "input", ref, ref._vc[0] == v)
+            for s, ref, v in zip(saved, refs, versions)
+        )
+
     def register_hook(self, fn: Callable[[Any], Any]) -> RemovableHandle:
         """Call ``fn(grad)`` with the gradient of this node's output before the rule runs."""
         if self._hooks is None:
@@ -362,6 +410,15 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class SavedValue(NamedTuple):
+    """One value a node saved for backward, as ``Node.saved_values()`` describes it."""
+
+    value: Any  # the array (or other object) forward saved
+    role: str  # "output" (the op's own), "input" (one of its inputs) or "other" (mask, index)
+    tensor: Any  # the input Tensor, for role "input" (else None)
+    current: bool  # False once that tensor was modified in place (the value is stale)
 
 
 class RemovableHandle:

@@ -21,6 +21,8 @@ import numpy as np
 from glassgrad.autograd import grad as _autograd_grad
 from glassgrad.autograd.custom_function import jvp_mode
 from glassgrad.autograd.engine import Node, state
+from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.graph import walk
 from glassgrad.tensor import Tensor
 
 __all__ = ["hvp", "jacobian"]
@@ -72,18 +74,19 @@ class Transform:
     ``outer_grad`` is grad mode at entry: results only stay attached to a graph if it was on.
     """
 
-    __slots__ = ("outer_grad", "own", "prev")
+    __slots__ = ("mode", "outer_grad", "own")
 
     def __init__(self) -> None:
         self.own: set[int] = set()
 
     def __enter__(self) -> Transform:
-        self.outer_grad = self.prev = state.grad_enabled
-        state.grad_enabled = True
+        self.outer_grad = state.grad_enabled
+        self.mode = grad_mode(True)
+        self.mode.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        state.grad_enabled = self.prev
+        self.mode.__exit__()
 
     def track(self, x: Any, what: str) -> Tensor:
         """A fresh node for ``x`` that requires grad and that only this call differentiates."""
@@ -112,29 +115,10 @@ class Transform:
         """
         if not self.outer_grad:
             return False
-        stack: list[Any] = []
-        for t in values:
-            if isinstance(t, Tensor) and t.requires_grad:
-                if t.grad_fn is None:
-                    if id(t) not in self.own:
-                        return True
-                else:
-                    stack.append(t.grad_fn)
-        seen = set()
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            for e in node.next:
-                if e is None:
-                    continue
-                if isinstance(e, Tensor):
-                    if id(e) not in self.own:
-                        return True
-                elif e not in seen:
-                    stack.append(e)
-        return False
+        starts = [t.grad_fn or t for t in values if isinstance(t, Tensor) and t.requires_grad]
+        return any(
+            isinstance(x, Tensor) and id(x) not in self.own for x in walk(starts, leaves=True)
+        )
 
 
 def vjp_of(

@@ -6,9 +6,33 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.engine import state
+from glassgrad.autograd.function import state
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class grad_mode:
+    """Set grad mode (and, if given, ``create_graph``) inside a ``with`` block; restore both after.
+
+    The one save/restore of these switches: the engine, tools and ``no_grad`` use it.
+    ``with grad_mode(False): ...`` records nothing; ``grad_mode(True, create_graph=True)`` is
+    how the engine runs rules whose results are differentiable again.
+    """
+
+    __slots__ = ("_prev", "create_graph", "enabled")
+
+    def __init__(self, enabled: bool, create_graph: bool | None = None) -> None:
+        self.enabled = enabled
+        self.create_graph = create_graph
+
+    def __enter__(self) -> None:
+        self._prev = state.grad_enabled, state.create_graph
+        state.grad_enabled = self.enabled
+        if self.create_graph is not None:
+            state.create_graph = self.create_graph
+
+    def __exit__(self, *exc: Any) -> None:
+        state.grad_enabled, state.create_graph = self._prev
 
 
 class _GradModeContext:
@@ -17,23 +41,19 @@ class _GradModeContext:
     mode: bool = True
 
     def __enter__(self) -> None:
-        self._prev = state.grad_enabled
-        state.grad_enabled = self.mode
+        self._ctx = grad_mode(self.mode)
+        self._ctx.__enter__()
 
     def __exit__(self, *exc: Any) -> None:
-        state.grad_enabled = self._prev
+        self._ctx.__exit__()
 
     def __call__(self, fn: F) -> F:
         mode = self.mode
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            prev = state.grad_enabled
-            state.grad_enabled = mode
-            try:
+            with grad_mode(mode):
                 return fn(*args, **kwargs)
-            finally:
-                state.grad_enabled = prev
 
         return wrapper  # type: ignore[return-value]
 
@@ -62,15 +82,12 @@ class set_grad_enabled(_GradModeContext):
     """Set grad mode to ``mode``: immediately when called, and restored after a ``with`` block."""
 
     def __init__(self, mode: bool) -> None:
-        self._prev = state.grad_enabled
         self.mode = bool(mode)
-        state.grad_enabled = self.mode
+        self._ctx = grad_mode(self.mode)
+        self._ctx.__enter__()
 
     def __enter__(self) -> None:
         pass
-
-    def __exit__(self, *exc: Any) -> None:
-        state.grad_enabled = self._prev
 
 
 class inference_mode(no_grad):

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd import engine
+from glassgrad.autograd.engine import sum_to_shape
+from glassgrad.autograd.grad_mode import grad_mode
 
 __all__ = ["BackwardRecord", "BackwardStep", "record_backward"]
 
@@ -69,7 +71,7 @@ class BackwardRecord:
     def _observe(self, node: Any, g: Any, gin: Any, seconds: float, saved: Any) -> None:
         if type(gin) is not tuple:
             gin = (gin,)
-        edges = node.next
+        edges = node.edges
         keys: list[Any] = []
         names: list[str | None] = []
         shapes: list[tuple[int, ...] | None] = []
@@ -129,7 +131,7 @@ class BackwardRecord:
         for step, (ref, nbytes, keys) in zip(self.steps, self._pending):
             node = ref()
             # a node that is gone, or whose saved values the engine dropped, released them
-            if node is None or node._saved is None:
+            if node is None or node.released:
                 step.saved_bytes_released = nbytes
             step.inputs = [
                 f"{name} #{ran[key]}" if name is not None and key in ran else name
@@ -254,37 +256,18 @@ def _local_derivatives(node: Any, n: int) -> list[np.ndarray | None]:
     elementwise node it is the diagonal of the Jacobian. No op-specific code: the rule does it.
     """
     ones = np.ones(node.shape, node.dtype)
-    state = engine.state
-    prev = state.create_graph, state.grad_enabled
-    state.create_graph = state.grad_enabled = False  # plain arrays in, plain arrays out
-    try:
+    with grad_mode(False, create_graph=False):  # plain arrays in, plain arrays out
         out = type(node).backward(node, ones)
-    finally:
-        state.create_graph, state.grad_enabled = prev
     if type(out) is not tuple:
         out = (out,)
     result: list[np.ndarray | None] = []
-    for e, gi in zip(node.next, out):
+    for e, gi in zip(node.edges, out):
         if e is None or gi is None:
             result.append(None)
             continue
-        a = _array(gi)
-        result.append(_sum_to(a, tuple(e.shape)))
+        result.append(sum_to_shape(_array(gi), tuple(e.shape)))
     result.extend([None] * (n - len(result)))
     return result
-
-
-def _sum_to(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a broadcast gradient back to ``shape`` (what the engine does after every rule)."""
-    if a.shape == shape:
-        return a
-    if a.ndim < len(shape):
-        return np.array(np.broadcast_to(a, shape))
-    lead = a.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1
-    )
-    return np.sum(a, axis=axes, keepdims=True).reshape(shape) if axes else a.reshape(shape)
 
 
 def _to_list(x: Any) -> Any:

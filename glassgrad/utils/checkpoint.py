@@ -27,6 +27,7 @@ import numpy as np
 
 from glassgrad.autograd.engine import Node, run_backward, state
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.graph import walk
 from glassgrad.creation import generator
 from glassgrad.tensor import Tensor
 
@@ -94,7 +95,7 @@ class Checkpoint(Node):
             if seg.rng_state is not None:
                 rng.bit_generator.state = now
         if not out.requires_grad:
-            return (None,) * (len(ctx.next))
+            return (None,) * len(ctx.needs_input_grad)
         params = [p for p, need in zip(ctx.params, needs[n:]) if need]
         own = [t for t in inputs if t.requires_grad] + params
         known = {id(t) for t in own}
@@ -114,20 +115,7 @@ class Checkpoint(Node):
 
 def _leaves(out: Tensor) -> list[Tensor]:
     """The leaf tensors requiring grad that ``out``'s graph reaches (iterative walk)."""
-    found: dict[int, Tensor] = {}
-    seen: set[int] = set()
-    stack = [out.grad_fn] if out.grad_fn is not None else []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for e in node.next:
-            if isinstance(e, Tensor):
-                found.setdefault(id(e), e)
-            elif e is not None:
-                stack.append(e)
-    return list(found.values())
+    return [x for x in walk([out.grad_fn], leaves=True) if isinstance(x, Tensor)]
 
 
 def _checkpoint(

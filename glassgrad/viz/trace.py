@@ -21,7 +21,6 @@ Everything else is ``None``: the node's shape and dtype are always known.
 from __future__ import annotations
 
 import weakref
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -29,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd import engine
-from glassgrad.autograd.engine import OUTPUT, state
+from glassgrad.autograd.engine import state, sum_to_shape
+from glassgrad.autograd.graph import walk
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -306,19 +305,17 @@ def group_by_module(model: Any) -> Iterator[dict[str, str]]:
 
 
 def _claim(out: Any, boundary: set[int], path: str, classes: dict[str, str]) -> None:
-    stack = [t.grad_fn for t in _tensors_in(out) if t.grad_fn is not None]
-    seen: set[int] = set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen or id(n) in boundary:
-            continue
-        seen.add(id(n))
+    def claim(n: Any) -> bool:  # True: n is this module's, so are the ops it takes input from
+        if id(n) in boundary:
+            return False  # the module's inputs: made before it ran
         cur = _MODULE_OF.get(n)
         if cur is None:
             _MODULE_OF.set(n, _Placement(path, classes))
-        elif not _inside(cur.path, path):
-            continue  # made by another module before this one ran
-        stack.extend(e for e in n.next if e is not None and not isinstance(e, Tensor))
+            return True
+        return _inside(cur.path, path)  # else made by another module before this one ran
+
+    for _ in walk([t.grad_fn for t in _tensors_in(out)], follow=claim):
+        pass
 
 
 # ---- capturing what the backward pass computes ---------------------------------------------------
@@ -347,19 +344,18 @@ class GradCapture:
         if type(gin) is not tuple:
             gin = (gin,)
         per_input: list[np.ndarray | None] = []
-        for i, (e, gi) in enumerate(zip(node.next, gin)):
+        for e, gi in zip(node.edges, gin):
             if e is None or gi is None:
                 per_input.append(None)
                 continue
             gi = np.array(_array(gi), copy=True)
-            if gi.shape != tuple(e.shape):
-                gi = engine._sum_to_shape(gi, tuple(e.shape), node, i)
-            per_input.append(gi)
+            try:
+                per_input.append(sum_to_shape(gi, tuple(e.shape)))
+            except ValueError:  # a broken rule: the engine raises right after this
+                per_input.append(gi)
         self._inputs.set(node, tuple(per_input))
-        meta = node._meta
-        if saved and meta is not None:
-            for n, value in _saved_values(node, saved, meta):
-                self._values.set(n, value)
+        for n, value in _saved_values(node):
+            self._values.set(n, value)
 
 
 def _array(x: Any) -> np.ndarray:
@@ -394,14 +390,15 @@ def capture_grads() -> Iterator[GradCapture]:
         state.backward_observer = prev
 
 
-def _saved_values(node: Any, saved: Any, meta: Any) -> Iterator[tuple[Any, np.ndarray]]:
+def _saved_values(node: Any) -> Iterator[tuple[Any, np.ndarray]]:
     """(producing node, value) for each saved array that is an op's unmodified output."""
-    refs, versions, out_vc, _ = meta
-    for s, ref, v in zip(saved, refs, versions):
-        if ref is OUTPUT and out_vc[0] == v:
-            yield node, s
-        elif isinstance(ref, Tensor) and ref.grad_fn is not None and ref._vc[0] == v:
-            yield ref.grad_fn, s
+    for s in node.saved_values():
+        if not s.current:
+            continue
+        if s.role == "output":
+            yield node, s.value
+        elif s.role == "input" and s.tensor.grad_fn is not None:
+            yield s.tensor.grad_fn, s.value
 
 
 # ---- the trace --------------------------------------------------------------------------------
@@ -445,31 +442,15 @@ def trace(
     )
 
     # Structure first (cheap): every op and leaf, breadth-first from the outputs.
-    order: list[Any] = []
-    index: dict[int, int] = {}
-    raw_edges: list[tuple[int, int, int]] = []  # (src, dst, argument index) as order indices
-    queue: deque[Any] = deque()
-    for r in roots:
-        fn = r.grad_fn
-        if fn is not None and id(fn) not in index:
-            index[id(fn)] = len(order)
-            order.append(fn)
-            queue.append(fn)
-    while queue:
-        n = queue.popleft()
-        dst = index[id(n)]
-        for i, e in enumerate(n.next):
-            if e is None:
-                continue
-            seen = index.get(id(e))
-            if seen is not None:
-                k = seen
-            else:
-                k = index[id(e)] = len(order)
-                order.append(e)
-                if not isinstance(e, Tensor):
-                    queue.append(e)
-            raw_edges.append((k, dst, i))
+    order = list(walk([r.grad_fn for r in roots], leaves=True, breadth_first=True))
+    index = {id(x): k for k, x in enumerate(order)}
+    raw_edges = [  # (src, dst, argument index) as order indices
+        (index[id(e)], dst, i)
+        for dst, n in enumerate(order)
+        if not isinstance(n, Tensor)
+        for i, e in enumerate(n.edges)
+        if e is not None
+    ]
     kept = len(order) if max_nodes is None else min(len(order), max_nodes)
 
     values, names, retained = _known_values(roots, order[:kept], grads)
@@ -570,17 +551,16 @@ def _known_values(
                 note(t, k)
             if id(n) not in made_roots:
                 names.setdefault(k, label)
-        saved, meta = n._saved, n._meta
-        if saved and meta is not None:
-            for src, value in _saved_values(n, saved, meta):
-                j = pos.get(id(src))
-                if j is not None:
-                    values.setdefault(j, value)
-            for ref in meta[0]:  # saved inputs are Tensors: they may carry a name
-                if isinstance(ref, Tensor) and ref.grad_fn is not None and ref.name is not None:
-                    j = pos.get(id(ref.grad_fn))
-                    if j is not None and id(ref.grad_fn) not in made_roots:
-                        names.setdefault(j, ref.name)
+        for src, value in _saved_values(n):
+            j = pos.get(id(src))
+            if j is not None:
+                values.setdefault(j, value)
+        for s in n.saved_values():  # saved inputs are Tensors: they may carry a name
+            ref = s.tensor
+            if ref is not None and ref.grad_fn is not None and ref.name is not None:
+                j = pos.get(id(ref.grad_fn))
+                if j is not None and id(ref.grad_fn) not in made_roots:
+                    names.setdefault(j, ref.name)
         if grads is not None and k not in values:
             v = grads.value(n)
             if v is not None:

@@ -1,0 +1,118 @@
+"""The graph walker (glassgrad.autograd.graph), the public node fields tools read, and the engine's
+helpers (accumulate, sum_to_shape, grad_mode)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.autograd.engine import accumulate, state, sum_to_shape
+from glassgrad.autograd.function import AccumulateGrad
+from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.graph import dependencies, topological_order, walk
+
+
+def _diamond():
+    x = gg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    a = x.exp()
+    b = x * 2.0
+    return x, a, b, (a + b).sum()
+
+
+def test_topological_order_puts_every_node_after_its_inputs() -> None:
+    out = _diamond()[-1]
+    order = topological_order([out.grad_fn], leaves=True)
+    pos = {id(o): k for k, o in enumerate(order)}
+    assert len(order) == 5  # x, exp, mul, add, sum
+    for o in order:
+        if not isinstance(o, gg.Tensor):
+            assert all(pos[id(e)] < pos[id(o)] for e in o.edges if e is not None)
+    assert [n.name() for n in topological_order([out.grad_fn])][-2:] == [
+        "AddBackward0",
+        "SumBackward0",
+    ]
+
+
+def test_dependencies_count_the_edges_into_each_node() -> None:
+    x, a, b, out = _diamond()
+    deps = dependencies([out.grad_fn])
+    assert deps[out.grad_fn] == 0
+    assert deps[a.grad_fn] == deps[b.grad_fn] == 1
+    y = x.exp()
+    z = (y * y).sum()  # y's node feeds MulBackward0 twice
+    assert dependencies([z.grad_fn])[y.grad_fn] == 2
+
+
+def test_walk_orders_and_pruning() -> None:
+    out = _diamond()[-1]
+    names = [n.name() for n in walk([out.grad_fn], breadth_first=True)]
+    assert names == ["SumBackward0", "AddBackward0", "ExpBackward0", "MulBackward0"]
+    everything = list(walk([out.grad_fn], leaves=True))
+    assert sum(isinstance(o, gg.Tensor) for o in everything) == 1  # x, once
+    stopped = list(walk([out.grad_fn], follow=lambda n: n.name() != "AddBackward0"))
+    assert [n.name() for n in stopped] == ["SumBackward0", "AddBackward0"]
+
+
+def test_walks_are_iterative_on_deep_graphs() -> None:
+    x = gg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0
+    assert len(topological_order([y.grad_fn])) == 20_000
+    assert sum(1 for _ in walk([y.grad_fn])) == 20_000
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_node_fields_for_tools() -> None:
+    x, a, b, out = _diamond()
+    add = out.grad_fn.edges[0]
+    assert add.edges == (a.grad_fn, b.grad_fn)
+    mul = b.grad_fn
+    assert mul.edges == (x, None)
+    (fn, _), (none, _) = mul.next_functions
+    assert isinstance(fn, AccumulateGrad) and fn.variable is x and none is None
+    # metadata: a dict of the user's, made on first use
+    assert mul.metadata == {}
+    mul.metadata["tag"] = 1
+    assert mul.metadata == {"tag": 1}
+    # what was saved, and where it came from
+    (s,) = a.grad_fn.saved_values()  # exp saves its output
+    assert s.role == "output" and s.tensor is None and s.current
+    y = x * a
+    roles = [(v.role, v.tensor) for v in y.grad_fn.saved_values()]
+    assert roles == [("input", x), ("input", a)]
+    with gg.no_grad():
+        a.add_(1.0)  # in place: the saved value is stale
+    assert [v.current for v in y.grad_fn.saved_values()] == [True, False]
+    x, a, b, out = _diamond()
+    assert not out.grad_fn.released
+    out.backward()
+    assert out.grad_fn.released and a.grad_fn.released
+    assert a.grad_fn.saved_values() == ()
+
+
+def test_accumulate_and_sum_to_shape() -> None:
+    a, b = np.array(1.0), np.array(2.0)
+    s = accumulate(a, b)
+    assert type(s) is np.ndarray and s.shape == () and s == 3.0  # not a NumPy scalar
+    assert accumulate(None, b) is b and accumulate(a, None) is a
+    buf = np.zeros(3)
+    assert accumulate(buf, np.ones(3), in_place=True) is buf and buf.sum() == 3.0
+    g = np.ones((4, 2, 3))
+    np.testing.assert_array_equal(sum_to_shape(g, (2, 1)), np.full((2, 1), 12.0))
+    assert sum_to_shape(g, (4, 2, 3)) is g
+    with pytest.raises(ValueError, match="does not sum down"):
+        sum_to_shape(g, (5, 3))
+    with pytest.raises(ValueError, match="does not sum down"):
+        sum_to_shape(np.ones(3), (2, 3))
+
+
+def test_grad_mode_sets_and_restores_both_switches() -> None:
+    with grad_mode(False):
+        assert not state.grad_enabled and not state.create_graph
+        with grad_mode(True, create_graph=True):
+            assert state.grad_enabled and state.create_graph
+        assert not state.grad_enabled and not state.create_graph
+    assert state.grad_enabled and not state.create_graph
