@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd import engine, function
+from glassgrad.autograd import engine, node
 from glassgrad.autograd.engine import RemovableHandle, state
 
 
@@ -401,5 +401,5 @@ class _RetainGrad:
 
 
 engine.Tensor = Tensor
-function.Tensor = Tensor
+node.Tensor = Tensor
 _ = state  # re-exported for glassgrad.ops

@@ -8,9 +8,9 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.autograd.engine import accumulate, state, sum_to_shape
-from glassgrad.autograd.function import AccumulateGrad
 from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.graph import dependencies, topological_order, walk
+from glassgrad.autograd.node import AccumulateGrad
 
 
 def _diamond():

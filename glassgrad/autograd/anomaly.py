@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from glassgrad.autograd import function
-from glassgrad.autograd.function import state
+from glassgrad.autograd import node as recording
+from glassgrad.autograd.node import state
 
 __all__ = [
     "detect_anomaly",
@@ -118,7 +118,7 @@ def check_finite(node: Any, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        arr = g._data if isinstance(g, function.Tensor) else g  # a Tensor: create_graph
+        arr = g._data if isinstance(g, recording.Tensor) else g  # a Tensor: create_graph
         if not np.all(np.isfinite(arr)):
             site = getattr(node, "_trace", None)
             where = (

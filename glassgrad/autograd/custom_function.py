@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd import function as _fn
-from glassgrad.autograd.function import OUTPUT, Node, bump_version, state
+from glassgrad.autograd import node as _fn
+from glassgrad.autograd.node import OUTPUT, Node, bump_version, state
 
 _new = object.__new__
 

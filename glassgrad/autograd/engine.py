@@ -33,20 +33,19 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.anomaly import check_finite
+from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.graph import dependencies, topological_order
 
 # The recording side, re-exported: ops and tools import these names from the engine.
-from glassgrad.autograd.function import (  # noqa: F401
+from glassgrad.autograd.node import (  # noqa: F401
     _NO_GRAD_CTX,
     OUTPUT,
     AccumulateGrad,
-    Function,
     Node,
     RemovableHandle,
     bump_version,
     state,
 )
-from glassgrad.autograd.grad_mode import grad_mode
-from glassgrad.autograd.graph import dependencies, topological_order
 
 # Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
 Tensor: Any = None

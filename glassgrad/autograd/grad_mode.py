@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.function import state
+from glassgrad.autograd.node import state
 
 F = TypeVar("F", bound=Callable[..., Any])
 

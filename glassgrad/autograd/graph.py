@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from glassgrad.autograd.function import Node
+from glassgrad.autograd.node import Node
 
 __all__ = ["dependencies", "topological_order", "walk"]
 
