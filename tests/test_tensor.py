@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -132,7 +134,9 @@ def test_data_is_a_tensor_sharing_memory_outside_the_graph() -> None:
         p.data.add_(p.grad.data, alpha=-0.5)  # p - 0.5 * 2p = 0
         np.testing.assert_array_equal(p.detach().numpy(), [0.0, 0.0])
         assert p._version == v and p.requires_grad and p.is_leaf
-        p.data.add_(-1.0, lib.ones(2))  # the deprecated (alpha, other) order still works
+        with warnings.catch_warnings():  # torch warns that this order is deprecated
+            warnings.simplefilter("ignore")
+            p.data.add_(-1.0, lib.ones(2))  # the deprecated (alpha, other) order still works
         np.testing.assert_array_equal(p.data.numpy(), [-1.0, -1.0])
         p.data = lib.tensor([5.0, 6.0, 7.0])  # swapping in new values, shape included
         assert tuple(p.shape) == (3,) and p.requires_grad
