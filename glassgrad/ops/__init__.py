@@ -21,6 +21,7 @@ from glassgrad.ops import (
     scatter,
     selection,
     shape,
+    sorting,
 )
 from glassgrad.tensor import Tensor
 
@@ -36,6 +37,7 @@ FAMILIES = (
     scatter,
     linalg,
     einsum,
+    sorting,
     inplace,
 )
 
