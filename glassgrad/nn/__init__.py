@@ -19,6 +19,7 @@ from glassgrad.nn.loss import *
 from glassgrad.nn.module import *
 from glassgrad.nn.norm import *
 from glassgrad.nn.rnn import *
+from glassgrad.nn.transformer import *
 
 __all__ = ["functional", "init", "utils"]
 for _m in (
@@ -31,6 +32,7 @@ for _m in (
     "module",
     "norm",
     "rnn",
+    "transformer",
 ):
     __all__ += __import__(f"glassgrad.nn.{_m}", fromlist=["__all__"]).__all__
 __all__ = sorted(set(__all__))
