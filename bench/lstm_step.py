@@ -3,7 +3,8 @@
     .venv/bin/python bench/lstm_step.py                          # seq 35, batch 20, 200, 2 layers
     .venv/bin/python bench/lstm_step.py --hidden 650 --repeats 10
 
-Times three ways, each the median of ``--repeats`` calls after a warm-up, on one thread
+Times three ways, interleaved over ``--repeats`` rounds after a warm-up (median and min), on one
+thread
 (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)): glassgrad with a fused node per time step
 (what ``nn.LSTM`` runs), glassgrad with each step composed from ops
 (``glassgrad.nn.functional.rnn.COMPOSED = True``: matmul, add, slices, sigmoids, tanhs,
@@ -40,14 +41,17 @@ def step(lib: Any, model: Any, x: Any) -> Any:
     return loss
 
 
-def timed(fn: Any, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def timed(fns: dict[str, Any], repeats: int) -> dict[str, list[float]]:
+    """Round-robin: each round times every function once, so load changes hit all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm-up
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
 
 
 def main() -> None:
@@ -93,18 +97,20 @@ def main() -> None:
         for g, r in zip(grads[name], grads["torch"]):
             np.testing.assert_allclose(g, r, rtol=tol, atol=tol * 1e-2)
 
-    t_fused = timed(fused, a.repeats)
-    t_comp = timed(composed, a.repeats)
-    t_torch = timed(reference, a.repeats)
+    names = {"glassgrad, fused step": fused, "glassgrad, composed step": composed,
+             "PyTorch": reference}  # fmt: skip
+    times = timed(names, a.repeats)
+    ref_med, ref_min = statistics.median(times["PyTorch"]), min(times["PyTorch"])
     print(
         f"LSTM forward+backward: seq {a.seq}, batch {a.batch}, input = hidden {a.hidden}, "
-        f"{a.layers} layers, {a.dtype}, 1 thread, median of {a.repeats}\n"
+        f"{a.layers} layers, {a.dtype}, 1 thread, {a.repeats} interleaved rounds\n"
     )
-    print("| | ms | / PyTorch |")
-    print("|---|---:|---:|")
-    for name, t in (("glassgrad, fused step", t_fused), ("glassgrad, composed step", t_comp),
-                    ("PyTorch", t_torch)):  # fmt: skip
-        print(f"| {name} | {t * 1e3:.2f} | {t / t_torch:.2f} |")
+    print("| | median ms | / PyTorch | min ms | / PyTorch |")
+    print("|---|---:|---:|---:|---:|")
+    for name, ts in times.items():
+        med, low = statistics.median(ts), min(ts)
+        print(f"| {name} | {med * 1e3:.1f} | {med / ref_med:.2f} | {low * 1e3:.1f} | "
+              f"{low / ref_min:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

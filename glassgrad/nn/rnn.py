@@ -402,12 +402,6 @@ class RNN(RNNBase):
             )
         super().__init__(mode, *args, **kwargs)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "nonlinearity":  # before Module.__init__ (PyTorch sets it first too)
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
 
 class LSTM(RNNBase):
     """Long short-term memory: gates i, f, g, o; c_t = f c_{t-1} + i g, h_t = o tanh(c_t)
