@@ -90,7 +90,7 @@ def main() -> None:
     for name, fn in (("fused", fused), ("composed", composed), ("torch", reference)):
         fn()
         model = t_model if name == "torch" else g_model
-        grads[name] = [np.array(p.grad.numpy() if name == "torch" else p.grad.data) for p in
+        grads[name] = [np.array(p.grad.numpy() if name == "torch" else p.grad._data) for p in
                        model.parameters()]  # fmt: skip
     tol = 1e-3 if a.dtype == "float32" else 1e-9
     for name in ("fused", "composed"):

@@ -48,7 +48,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         from glassgrad.creation import as_array
 
-        self.data = as_array(data, dtype)
+        self._data = as_array(data, dtype)
         self.grad_fn = None
         self._grad = None
         self._vc = [0]
@@ -95,7 +95,7 @@ class Tensor:
     def _make(cls, data: Any) -> Tensor:
         """Wrap an array an op just produced (no copy, no checks): the hot path of every op."""
         t = object.__new__(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad_fn = None
         t.requires_grad = False
         t._grad = None
@@ -149,15 +149,15 @@ class Tensor:
     # ---- basic facts ------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -172,50 +172,50 @@ class Tensor:
         return self._vc[0]
 
     def size(self, dim: int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"item(): a Tensor with {self.data.size} elements cannot be converted to a scalar"
+                f"item(): a Tensor with {self._data.size} elements cannot be converted to a scalar"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()."
             )
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
+                f"Boolean value of Tensor with {self._data.size} elements is ambiguous"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -224,14 +224,14 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self._data.item())
 
     __hash__ = object.__hash__
 
     def __iter__(self) -> Any:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
@@ -271,10 +271,10 @@ class Tensor:
                     "use var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients; this tensor has "
-                f"dtype {dtypes.name(self.data.dtype)} and shape {tuple(self.data.shape)}"
+                f"dtype {dtypes.name(self._data.dtype)} and shape {tuple(self._data.shape)}"
             )
         self.requires_grad = bool(requires_grad)
         return self
@@ -322,7 +322,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and version counter)."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self._data)
         t._vc = self._vc
         return t
 
@@ -333,7 +333,7 @@ class Tensor:
 
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        d = self.data
+        d = self._data
         fixed = d.dtype.kind == "f" and d.size > 0 and not np.all(np.isnan(d) | (d == np.round(d)))
         body = np.array2string(
             d,
@@ -344,10 +344,10 @@ class Tensor:
             floatmode="fixed" if fixed else "maxprec",
         )
         extras = []
-        default_float = self.data.dtype == dtypes.get_default_dtype()
-        if self.data.size == 0 or not (default_float or self.data.dtype in (np.int64, np.bool_)):
-            extras.append(f"dtype={dtypes.name(self.data.dtype)}")
-        if self.data.size == 0:
+        default_float = self._data.dtype == dtypes.get_default_dtype()
+        if self._data.size == 0 or not (default_float or self._data.dtype in (np.int64, np.bool_)):
+            extras.append(f"dtype={dtypes.name(self._data.dtype)}")
+        if self._data.size == 0:
             extras.insert(0, f"size={tuple(self.shape)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
@@ -381,7 +381,7 @@ class _RetainGrad:
     def __call__(self, g: Tensor) -> None:
         t = self.ref()
         if t is not None:
-            t._grad = g if state.create_graph else Tensor._make(g.data.copy())
+            t._grad = g if state.create_graph else Tensor._make(g._data.copy())
 
 
 engine.Tensor = Tensor

@@ -31,7 +31,7 @@ def _pair(x: np.ndarray) -> tuple[torch.Tensor, gg.Tensor]:
 
 def _close(ours, theirs, what: str) -> None:
     a = theirs.detach().numpy()
-    b = ours.detach().data
+    b = ours.detach()._data
     assert a.shape == b.shape, f"{what}: shapes {b.shape} vs {a.shape}"
     np.testing.assert_allclose(b, a, rtol=RTOL, atol=ATOL, err_msg=what)
 
@@ -51,7 +51,7 @@ def _models(name: str, **kw):
 def _flat(out):
     """[output, h_n] or [output, h_n, c_n]; a PackedSequence output is compared as its data."""
     y, state = out
-    y = y.data if isinstance(y, (trnn.PackedSequence, grnn.PackedSequence)) else y
+    y = y._data if isinstance(y, (trnn.PackedSequence, grnn.PackedSequence)) else y
     return [y, *state] if isinstance(state, tuple) else [y, state]
 
 
@@ -161,7 +161,7 @@ def test_packed_sequence(layer, enforce_sorted, batch_first):
     tx, gx = _pair(rng.standard_normal((4, 5, I) if batch_first else (5, 4, I)))
     tp = trnn.pack_padded_sequence(tx, lengths, batch_first, enforce_sorted)
     gp = pack_padded_sequence(gx, lengths, batch_first, enforce_sorted)
-    _close(gp.data, tp.data, "packed data")
+    _close(gp._data, tp._data, "packed data")
     assert gp.batch_sizes.tolist() == tp.batch_sizes.tolist()
     for ours, theirs in ((gp.sorted_indices, tp.sorted_indices),
                          (gp.unsorted_indices, tp.unsorted_indices)):  # fmt: skip
@@ -237,8 +237,8 @@ def test_cell_over_time_equals_layer():
     hc = None
     for t in range(T):
         hc = cell(x[t], hc)
-        np.testing.assert_allclose(hc[0].data, out[t].data, rtol=1e-12)
-    np.testing.assert_allclose(hc[1].data, c[0].data, rtol=1e-12)
+        np.testing.assert_allclose(hc[0]._data, out[t]._data, rtol=1e-12)
+    np.testing.assert_allclose(hc[1]._data, c[0]._data, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
@@ -255,7 +255,7 @@ def test_second_order_matches_torch(name):
     t2 = torch.autograd.grad((tg**2).sum(), [tx, *t_params])
     g2 = gg.autograd.grad((gg_**2).sum(), [gx, *g_params])
     for i, (a, b) in enumerate(zip(t2, g2)):
-        np.testing.assert_allclose(b.data, a.numpy(), rtol=1e-9, atol=1e-11, err_msg=str(i))
+        np.testing.assert_allclose(b._data, a.numpy(), rtol=1e-9, atol=1e-11, err_msg=str(i))
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
@@ -271,7 +271,7 @@ def test_composed_steps_agree_with_fused(name, monkeypatch):
         out = _flat(mod(x))
         sum((o * o).sum() for o in out).backward()
         results.append(
-            [o.data for o in out] + [p.grad.data for p in mod.parameters()] + [x.grad.data]
+            [o._data for o in out] + [p.grad._data for p in mod.parameters()] + [x.grad._data]
         )
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
@@ -283,22 +283,22 @@ def test_dropout_between_layers_only_in_training():
     x = gg.randn(T, B, I, dtype=gg.float64)
     lstm.eval()
     a, b = lstm(x)[0], lstm(x)[0]
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
     lstm.train()
     c, d = lstm(x)[0], lstm(x)[0]
-    assert not np.allclose(c.data, a.data) and not np.allclose(c.data, d.data)
+    assert not np.allclose(c._data, a._data) and not np.allclose(c._data, d._data)
     # the last layer has no dropout after it: a one-layer model is deterministic in training
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         one = nn.GRU(I, H, dropout=0.5).double()
-    np.testing.assert_array_equal(one(x)[0].data, one(x)[0].data)
+    np.testing.assert_array_equal(one(x)[0]._data, one(x)[0]._data)
 
 
 def test_initialisation_bounds():
     gg.manual_seed(0)
     for mod in (nn.LSTM(3, 100, num_layers=2, proj_size=10), nn.GRUCell(3, 100)):
         for p in mod.parameters():
-            assert np.abs(p.data).max() <= 0.1
-        values = np.concatenate([p.data.ravel() for p in mod.parameters()])
+            assert np.abs(p._data).max() <= 0.1
+        values = np.concatenate([p._data.ravel() for p in mod.parameters()])
         assert abs(values.mean()) < 0.01 and 0.05 < values.std() < 0.065  # U(-0.1, 0.1): 0.0577
 
 
@@ -350,19 +350,19 @@ def test_pack_round_trip_and_errors():
     rng = np.random.default_rng(6)
     seqs = [gg.tensor(rng.standard_normal((n, 2))) for n in (2, 4, 1)]
     packed = grnn.pack_sequence(seqs, enforce_sorted=False)
-    ref = trnn.pack_sequence([torch.from_numpy(s.data) for s in seqs], enforce_sorted=False)
-    np.testing.assert_array_equal(packed.data.data, ref.data.numpy())
+    ref = trnn.pack_sequence([torch.from_numpy(s._data) for s in seqs], enforce_sorted=False)
+    np.testing.assert_array_equal(packed.data._data, ref._data.numpy())
     for a, b in zip(grnn.unpack_sequence(packed), seqs):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     padded, lengths = grnn.pad_packed_sequence(packed)
     assert tuple(padded.shape) == (4, 3, 2) and lengths.tolist() == [2, 4, 1]
     for a, b in zip(grnn.unpad_sequence(padded, lengths), seqs):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
         grnn.pack_sequence(seqs)
     with pytest.raises(ValueError, match="Expected total_length to be at least"):
         grnn.pad_packed_sequence(packed, total_length=3)
-    assert isinstance(packed, tuple) and packed.double().data.dtype == np.float64
+    assert isinstance(packed, tuple) and packed.double()._data.dtype == np.float64
     inv = grnn.invert_permutation(gg.tensor([2, 0, 1]))
     assert inv.tolist() == [1, 2, 0]
 

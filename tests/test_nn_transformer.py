@@ -23,7 +23,7 @@ N, S, L = 2, 5, 4  # batch, source length, target length
 
 def _close(ours, theirs, what: str) -> None:
     a = theirs.detach().numpy()
-    b = ours.detach().data
+    b = ours.detach()._data
     assert a.shape == b.shape, f"{what}: shapes {b.shape} vs {a.shape}"
     np.testing.assert_allclose(b, a, rtol=RTOL, atol=ATOL, err_msg=what)
 
@@ -99,7 +99,7 @@ def _bool_mask(rows: int, cols: int, seed: int) -> np.ndarray:
 
 
 def _causal(n: int) -> np.ndarray:
-    return nn.Transformer.generate_square_subsequent_mask(n, dtype=gg.float64).data
+    return nn.Transformer.generate_square_subsequent_mask(n, dtype=gg.float64)._data
 
 
 def _float_mask(rows: int, cols: int, seed: int) -> np.ndarray:
@@ -232,7 +232,7 @@ def test_default_sizes_and_state_dict_keys():
     assert g_mod.encoder.layers[0] is not g_mod.encoder.layers[1]  # deep copies
     assert layer.activation_relu_or_gelu == 1
     # xavier_uniform_ on every matrix: bound sqrt(6 / (fan_in + fan_out))
-    w = layer.linear1.weight.data
+    w = layer.linear1.weight._data
     assert np.abs(w).max() <= np.sqrt(6 / (512 + 2048)) and w.std() > 0.02
 
 
@@ -241,7 +241,7 @@ def test_generate_square_subsequent_mask():
         ours = nn.Transformer.generate_square_subsequent_mask(n)
         theirs = tnn.Transformer.generate_square_subsequent_mask(n)
         assert ours.dtype == np.float32
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours._data, theirs.numpy())
     assert nn.Transformer.generate_square_subsequent_mask(3, dtype=gg.float64).dtype == np.float64
 
 
@@ -250,9 +250,9 @@ def test_dropout_in_training_only():
     layer = nn.TransformerEncoderLayer(E, NHEAD, FF, dropout=0.5).double()
     x = gg.tensor(_seq(False, S))
     layer.eval()
-    np.testing.assert_array_equal(layer(x).data, layer(x).data)
+    np.testing.assert_array_equal(layer(x)._data, layer(x)._data)
     layer.train()
-    assert not np.allclose(layer(x).data, layer(x).data)
+    assert not np.allclose(layer(x)._data, layer(x)._data)
 
 
 def test_errors():

@@ -56,7 +56,7 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
         from glassgrad.ops.joining import stack
 
         return stack(batch)
-    return Tensor._make(np.stack([t.data for t in batch]))
+    return Tensor._make(np.stack([t._data for t in batch]))
 
 
 def default_collate(batch: list[Any]) -> Any:
@@ -204,7 +204,7 @@ class DataLoader:
             tensors, base = source
             if base is not None:
                 order = base[order]
-            arrays = [t.data for t in tensors]
+            arrays = [t._data for t in tensors]
             grads = any(t.requires_grad for t in tensors)
             for start in range(0, stop, bs):
                 idx = order[start : start + bs]

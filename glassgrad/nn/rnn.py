@@ -184,7 +184,7 @@ class RNNBase(Module):
         w0 = getattr(self, self._flat_weights_names[0])
         if packed:
             data, bs_t, sorted_indices, unsorted_indices = input
-            batch_sizes = [int(b) for b in bs_t.data]
+            batch_sizes = [int(b) for b in bs_t._data]
             x = data
             batch = batch_sizes[0]
             if x.ndim != 2:

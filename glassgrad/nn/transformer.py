@@ -67,10 +67,10 @@ def _detect_is_causal_mask(mask: Any, is_causal: bool | None = None, size: int |
     rule: only a hint, the mask itself is what the attention applies here)."""
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
-        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         sz = size if size is not None else m.shape[-2]
         causal = (
-            _generate_square_subsequent_mask(sz, dtype=m.dtype).data
+            _generate_square_subsequent_mask(sz, dtype=m.dtype)._data
             if m.dtype.kind == "f"
             else None
         )
@@ -86,7 +86,7 @@ def _detect_is_causal_mask(mask: Any, is_causal: bool | None = None, size: int |
 def _check_mask(name: str, mask: Any) -> None:
     if mask is None:
         return
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_ and m.dtype.kind != "f":
         raise AssertionError(f"only bool and floating types of {name} are supported")
 

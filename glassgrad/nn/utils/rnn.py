@@ -15,7 +15,7 @@ padded input and from the padded output.
 tensor([[1., 2., 3.],
         [4., 0., 0.]])
 >>> packed = pack_padded_sequence(padded, [3, 1], batch_first=True)
->>> packed.data, packed.batch_sizes
+>>> packed._data, packed.batch_sizes
 (tensor([1., 4., 2., 3.]), tensor([2, 1, 1]))
 >>> pad_packed_sequence(packed, batch_first=True)[1]
 tensor([3, 1])
@@ -45,7 +45,7 @@ __all__ = [
 
 def _ints(x: Any) -> np.ndarray:
     """A 1-D int64 array from a list, an array or an integer tensor."""
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     return np.asarray(a, dtype=np.int64).reshape(-1)
 
 
@@ -101,13 +101,13 @@ class PackedSequence(_PackedSequence):
         return super().__new__(cls, data, bs, si, ui)
 
     def _with(self, data: Tensor) -> PackedSequence:
-        if data is self.data:
+        if data is self._data:
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
         """``data.to(...)``; the index tensors stay as they are."""
-        return self._with(self.data.to(*args, **kwargs))
+        return self._with(self._data.to(*args, **kwargs))
 
     def cpu(self) -> PackedSequence:
         return self
