@@ -21,7 +21,9 @@ def test_load_digits_matches_scikit_learn():
     X, y = load_digits()
     assert X.shape == (1797, 64) and X.dtype == np.float32
     assert y.shape == (1797,) and y.dtype == np.int64
-    np.testing.assert_allclose(X.numpy(), ref.data / 16.0, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(
+        X.numpy(), ref.data / 16.0, rtol=0, atol=1e-7
+    )  # scikit-learn bunch, not a tensor
     np.testing.assert_array_equal(y.numpy(), ref.target)
     assert X.numpy().min() >= 0.0 and X.numpy().max() <= 1.0
     images, _ = load_digits(as_images=True)

@@ -18,8 +18,21 @@ from glassgrad.nn.linear import *
 from glassgrad.nn.loss import *
 from glassgrad.nn.module import *
 from glassgrad.nn.norm import *
+from glassgrad.nn.rnn import *
+from glassgrad.nn.transformer import *
 
 __all__ = ["functional", "init", "utils"]
-for _m in ("activation", "attention", "container", "conv", "linear", "loss", "module", "norm"):
+for _m in (
+    "activation",
+    "attention",
+    "container",
+    "conv",
+    "linear",
+    "loss",
+    "module",
+    "norm",
+    "rnn",
+    "transformer",
+):
     __all__ += __import__(f"glassgrad.nn.{_m}", fromlist=["__all__"]).__all__
 __all__ = sorted(set(__all__))

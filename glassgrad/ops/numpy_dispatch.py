@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glassgrad.tensor import Tensor
+
 _UFUNCS: dict[Any, Any] = {}
 _FUNCTIONS: dict[Any, Any] = {}
 
@@ -50,9 +52,33 @@ def ufunc(uf: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any])
     return op(*inputs, **kwargs)
 
 
+def _tensors_in(values: Any) -> list[Tensor]:
+    """Tensors among the arguments, one level into lists and tuples."""
+    found = []
+    for v in values:
+        if isinstance(v, Tensor):
+            found.append(v)
+        elif isinstance(v, (list, tuple)):
+            found.extend(x for x in v if isinstance(x, Tensor))
+    return found
+
+
+def _as_arrays(values: Any) -> Any:
+    if isinstance(values, Tensor):
+        return values._data
+    if isinstance(values, (list, tuple)):
+        return type(values)(_as_arrays(v) for v in values)
+    return values
+
+
 def function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     op = _FUNCTIONS.get(func)
     if op is None:
+        tensors = _tensors_in([*args, *kwargs.values()])
+        if not any(t.requires_grad for t in tensors):
+            # Nothing to differentiate (np.allclose(t.grad, ...), np.histogram(t)): plain NumPy
+            # on the values, as for a PyTorch tensor, whose result is NumPy's too.
+            return func(*_as_arrays(args), **{k: _as_arrays(v) for k, v in kwargs.items()})
         raise TypeError(
             f"glassgrad: np.{func.__name__} has no differentiable glassgrad counterpart; "
             "convert with .detach().numpy() or use a glassgrad op"

@@ -260,6 +260,25 @@ def _attention(lib, q, k, v, mask, causal, scale):
     return F(lib).scaled_dot_product_attention(q, k, v, mask, is_causal=causal, scale=scale)
 
 
+def cell_sample(chunks, with_c=False):
+    """input (B, I), h (B, H) [, c (B, H)], w_ih (chunks H, I), w_hh (chunks H, H), biases or
+    None (both at once, as the layers pass them)."""
+
+    def sample(draw):
+        b, i, h = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        states = (floats(draw, (b, h)),) + ((floats(draw, (b, h)),) if with_c else ())
+        bias = draw(st.booleans())
+        biases = tuple(floats(draw, (chunks * h,)) if bias else None for _ in range(2))
+        w = (floats(draw, (chunks * h, i), -1, 1), floats(draw, (chunks * h, h), -1, 1))
+        return (floats(draw, (b, i)), *states, *w, *biases)
+
+    return sample
+
+
+def _lstm_cell(lib, x, h, c, w_ih, w_hh, b_ih, b_hh):
+    return lib.cat(lib.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh), -1)
+
+
 OPS: list[OpInfo] = [
     # activations
     OpInfo("leaky_relu", lambda lib, x: F(lib).leaky_relu(x, 0.2), unary(kinks=(0.0,))),
@@ -378,4 +397,10 @@ OPS: list[OpInfo] = [
     OpInfo("normalize", lambda lib, x, p, d: F(lib).normalize(x, p, d), normalize_sample),
     # attention
     OpInfo("scaled_dot_product_attention", _attention, attention_sample),
+    # recurrent cells (torch.rnn_tanh_cell & co.: one fused node per time step of nn.RNN/LSTM/GRU)
+    OpInfo("rnn_tanh_cell", lambda lib, *a: lib.rnn_tanh_cell(*a), cell_sample(1)),
+    # pre-activations at a kink of relu have probability zero with these samples
+    OpInfo("rnn_relu_cell", lambda lib, *a: lib.rnn_relu_cell(*a), cell_sample(1)),
+    OpInfo("gru_cell", lambda lib, *a: lib.gru_cell(*a), cell_sample(3)),
+    OpInfo("lstm_cell", _lstm_cell, cell_sample(4, with_c=True)),
 ]

@@ -1,4 +1,5 @@
-"""``glassgrad.nn.utils``: gradient clipping and flat parameter vectors, as in PyTorch.
+"""``glassgrad.nn.utils``: gradient clipping and flat parameter vectors, as in PyTorch;
+``glassgrad.nn.utils.rnn`` packs and pads variable-length sequences.
 
 Clipping works in place on the gradient arrays with NumPy ufuncs (it sits on the training
 hot path) and returns the total norm as a tensor.
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.engine import bump_version
+from glassgrad.nn.utils import rnn
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "count_parameters",
     "get_total_norm",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
 
