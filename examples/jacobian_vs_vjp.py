@@ -74,14 +74,14 @@ def relu_vjp_setup(x: np.ndarray, g: np.ndarray) -> Callable[[], np.ndarray]:
     xt = gg.tensor(x, requires_grad=True)
     y = F.relu(xt)
     gt = gg.tensor(g)
-    return lambda: gg.autograd.grad(y, xt, gt, retain_graph=True)[0].data
+    return lambda: gg.autograd.grad(y, xt, gt, retain_graph=True)[0]._data
 
 
 def linear_vjp_setup(x: np.ndarray, g: np.ndarray, w: np.ndarray) -> Callable[[], np.ndarray]:
     wt = gg.tensor(w, requires_grad=True)
     y = F.linear(gg.tensor(x), wt)
     gt = gg.tensor(g)
-    return lambda: gg.autograd.grad(y, wt, gt, retain_graph=True)[0].data
+    return lambda: gg.autograd.grad(y, wt, gt, retain_graph=True)[0]._data
 
 
 # ---- measuring -----------------------------------------------------------------------------------
@@ -124,9 +124,9 @@ def check_against_func_jacobian(width: int = 16) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(width)
     w = rng.standard_normal((width, width))
-    auto = gg.func.jacobian(F.relu, gg.tensor(x)).data
+    auto = gg.func.jacobian(F.relu, gg.tensor(x))._data
     np.testing.assert_allclose(relu_jacobian(x), auto, rtol=1e-12, atol=0)
-    auto = gg.func.jacobian(lambda W: F.linear(gg.tensor(x), W), gg.tensor(w)).data
+    auto = gg.func.jacobian(lambda W: F.linear(gg.tensor(x), W), gg.tensor(w))._data
     np.testing.assert_allclose(linear_weight_jacobian(x, width), auto, rtol=1e-12, atol=0)
 
 

@@ -24,29 +24,29 @@ def main(seed: int = 0, checks: int = 100, delta: float = 1e-3) -> dict[str, flo
     y.backward(gg.tensor(dy))
     print(f"y: {tuple(y.shape)}, dW: {tuple(W.grad.shape)}, db: {tuple(b.grad.shape)}")
 
-    dW_formula = x.data.T @ dy
+    dW_formula = x._data.T @ dy
     db_formula = dy.sum(axis=0)
     err_formula = max(
-        np.abs(W.grad.data - dW_formula).max(), np.abs(b.grad.data - db_formula).max()
+        np.abs(W.grad._data - dW_formula).max(), np.abs(b.grad._data - db_formula).max()
     )
 
     def objective(Wv: np.ndarray, bv: np.ndarray) -> float:  # sum(y * dy): its gradient is the VJP
-        return float(np.sum((x.data @ Wv + bv) * dy))
+        return float(np.sum((x._data @ Wv + bv) * dy))
 
     worst = 0.0
-    Wv, bv = W.data.copy(), b.data.copy()
+    Wv, bv = W._data.copy(), b._data.copy()
     for _ in range(checks):
         i, j = rng.integers(D), rng.integers(C)
         Wp, Wm = Wv.copy(), Wv.copy()
         Wp[i, j] += delta
         Wm[i, j] -= delta
         numeric = (objective(Wp, bv) - objective(Wm, bv)) / (2 * delta)
-        worst = max(worst, abs(numeric - W.grad.data[i, j]) / max(1.0, abs(numeric)))
+        worst = max(worst, abs(numeric - W.grad._data[i, j]) / max(1.0, abs(numeric)))
         bp, bm = bv.copy(), bv.copy()
         bp[j] += delta
         bm[j] -= delta
         numeric_b = (objective(Wv, bp) - objective(Wv, bm)) / (2 * delta)
-        worst = max(worst, abs(numeric_b - b.grad.data[j]) / max(1.0, abs(numeric_b)))
+        worst = max(worst, abs(numeric_b - b.grad._data[j]) / max(1.0, abs(numeric_b)))
     print(f"autograd vs dW = xᵀ dy, db = Σ dy: max abs difference {err_formula:.2e}")
     print(
         f"autograd vs central differences on {checks} random entries: "

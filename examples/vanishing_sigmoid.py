@@ -20,16 +20,16 @@ def layer(scale: float, seed: int = 0, D: int = 100, H: int = 50) -> dict[str, f
     a = W @ x
     h = gg.sigmoid(a)
     h.sum().backward()
-    local = h.data * (1 - h.data)
+    local = h._data * (1 - h._data)
     # the same gradients written out by hand: dx = Wᵀ (h(1-h)), dW = outer(h(1-h), x)
-    assert np.allclose(x.grad.data, W.data.T @ local)
-    assert np.allclose(W.grad.data, np.outer(local, x.data))
+    assert np.allclose(x.grad._data, W._data.T @ local)
+    assert np.allclose(W.grad._data, np.outer(local, x._data))
     return {
-        "preactivation_range": float(np.abs(a.data).max()),
+        "preactivation_range": float(np.abs(a._data).max()),
         "saturated_fraction": float(np.mean(local < 1e-6)),
         "max_local_gradient": float(local.max()),
-        "grad_x_norm": float(np.linalg.norm(x.grad.data)),
-        "grad_W_norm": float(np.linalg.norm(W.grad.data)),
+        "grad_x_norm": float(np.linalg.norm(x.grad._data)),
+        "grad_W_norm": float(np.linalg.norm(W.grad._data)),
     }
 
 

@@ -150,7 +150,7 @@ def _has_float(data: Any) -> bool:
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` as ``torch.tensor`` does (Python floats become the default dtype)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=dtypes.as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):

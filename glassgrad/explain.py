@@ -225,12 +225,12 @@ class _Evaluator:
                 if info.label is None:  # first use by another op: it gets its name now
                     info.label = self._next_name()
                 return info.label
-            return _fmt(t.data)
+            return _fmt(t._data)
         return _fmt(np.asarray(t))
 
     def made(self, t: Any, text: str) -> Any:
         if isinstance(t, gg.Tensor) and t.grad_fn is not None and t.grad_fn not in self.nodes:
-            self.nodes[t.grad_fn] = _Node(None, text, t.data)
+            self.nodes[t.grad_fn] = _Node(None, text, t._data)
         return t
 
     def eval(self, node: ast.AST) -> Any:
@@ -395,7 +395,7 @@ def walkthrough(
         inputs = [] if isinstance(x, gg.Tensor) else [index[id(e)] for e in x.next if e is not None]
         if isinstance(x, gg.Tensor):
             label = str(x.name) if x.name else f"leaf{len(leaves)}"
-            items.append(Item(label, None, label, x.data, tuple(x.shape), []))
+            items.append(Item(label, None, label, x._data, tuple(x.shape), []))
             leaves.append(x)
             continue
         info = labels.get(x)
@@ -561,7 +561,7 @@ def explain(source: str, at: dict[str, Any]) -> tuple[Walkthrough, list[str], di
     for k, it in enumerate(w.items):
         if it.op is None and it.label in ev.inputs:
             g = ev.inputs[it.label].grad
-            leaf_grads[k] = None if g is None else g.data
+            leaf_grads[k] = None if g is None else g._data
     bindings = ", ".join(f"{k} = {_fmt(np.asarray(v))}" for k, v in at.items())
     head = [f"{_statement_text(source, w.items[w.output].label)}   at {bindings}", ""]
     lines = head + format_walkthrough(w) + _format_grads(w, leaf_grads)

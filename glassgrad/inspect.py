@@ -84,7 +84,7 @@ class Watcher:
             if not isinstance(output, Tensor):
                 return
             if kind is not None:
-                self.activations[path] = (kind, output.data)
+                self.activations[path] = (kind, output._data)
             node = output.grad_fn
             if node is not None and node not in self._nodes:  # inner modules' hooks run first
                 self._nodes[node] = path
@@ -198,7 +198,7 @@ def grad_norms(model: Any) -> dict[str, float | None]:
     for path, m in model.named_modules():
         params = [p for _, p in m.named_parameters(recurse=False) if p.requires_grad]
         if params:
-            grads = [p.grad.data for p in params if p.grad is not None]
+            grads = [p.grad._data for p in params if p.grad is not None]
             out[path] = _norm(grads) if grads else None
     return out
 
@@ -238,12 +238,12 @@ def gradient_report(
         params = [p for _, p in m.named_parameters(recurse=False) if p.requires_grad]
         s = LayerStats(path, type(m).__name__)
         if params:
-            grads = [p.grad.data for p in params if p.grad is not None]
+            grads = [p.grad._data for p in params if p.grad is not None]
             if not grads:
                 s.flags.append("no grad")
             else:
                 s.grad_norm = _norm(grads)
-                s.weight_norm = _norm([p.data for p in params])
+                s.weight_norm = _norm([p._data for p in params])
                 if s.weight_norm > 0:
                     s.update_ratio = lr * s.grad_norm / s.weight_norm
         if path in acts:
@@ -416,7 +416,7 @@ def _arrays(value: Any) -> Iterator[np.ndarray]:
     if isinstance(value, np.ndarray):
         yield value
     elif isinstance(value, Tensor):
-        yield value.data
+        yield value._data
     elif isinstance(value, (tuple, list)):
         for v in value:
             yield from _arrays(v)
@@ -447,7 +447,7 @@ def saved_tensors(loss: Tensor, modules: Any = None) -> SavedTensors:
         order.append(node)
         for e in node.next:
             if isinstance(e, Tensor):
-                leaves[id(_owner(e.data))] = e
+                leaves[id(_owner(e._data))] = e
             elif e is not None and id(e) not in seen:
                 stack.append(e)
 
@@ -530,7 +530,7 @@ def memory_profile() -> Iterator[MemoryProfile]:
     >>> x = gg.randn(256, 256, requires_grad=True)
     >>> with memory_profile() as mem:
     ...     (x.tanh() * 2).sum().backward()
-    >>> mem.forward_peak >= 2 * x.data.nbytes   # tanh's output and the product
+    >>> mem.forward_peak >= 2 * x._data.nbytes   # tanh's output and the product
     True
     """
     started = not tracemalloc.is_tracing()

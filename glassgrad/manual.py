@@ -234,7 +234,7 @@ def from_sequential(model: Any, loss: str = "softmax_cross_entropy") -> list[Ste
     steps = []
     for name, m in model.named_children():
         if isinstance(m, nn.Linear):
-            params = {k: p.data.astype(np.float64) for k, p in m.named_parameters()}
+            params = {k: p._data.astype(np.float64) for k, p in m.named_parameters()}
             steps.append(Step(name, "linear", params))
         elif type(m) in kinds:
             steps.append(Step(name, kinds[type(m)]))
@@ -345,7 +345,7 @@ def _differs(got: Any, expected: np.ndarray, rtol: float, atol: float) -> tuple[
 
 
 def _grad_of(t: Any) -> np.ndarray:
-    return np.zeros(t.shape) if t.grad is None else t.grad.data
+    return np.zeros(t.shape) if t.grad is None else t.grad._data
 
 
 def _autograd_pass(steps: Sequence[Step], x: np.ndarray, target: Any) -> dict[str, Any]:
@@ -375,7 +375,7 @@ def _autograd_pass(steps: Sequence[Step], x: np.ndarray, target: Any) -> dict[st
             h = out
         h.backward()
     return {
-        "values": [o.data for o in outputs],
+        "values": [o._data for o in outputs],
         "input_grads": [_grad_of(t) for t in inputs],
         "param_grads": [{k: _grad_of(p) for k, p in ps.items()} for ps in params],
     }

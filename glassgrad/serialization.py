@@ -103,7 +103,7 @@ class _Encoder:
         if isinstance(obj, str):
             return {"t": "str", "v": obj}
         if isinstance(obj, Tensor):
-            return self.array_node("tensor", obj, obj.data, where)
+            return self.array_node("tensor", obj, obj._data, where)
         if isinstance(obj, np.ndarray):
             return self.array_node("ndarray", obj, obj, where)
         if isinstance(obj, np.generic):

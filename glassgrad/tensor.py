@@ -65,7 +65,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         from glassgrad.creation import as_array
 
-        self.data = as_array(data, dtype)
+        self._data = as_array(data, dtype)
         self.grad_fn = None
         self._grad = None
         self._vc = [0]
@@ -112,7 +112,7 @@ class Tensor:
     def _make(cls, data: Any) -> Tensor:
         """Wrap an array an op just produced (no copy, no checks): the hot path of every op."""
         t = object.__new__(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad_fn = None
         t.requires_grad = False
         t._grad = None
@@ -167,15 +167,15 @@ class Tensor:
     @property
     def shape(self) -> Size:
         """The size of each dimension, a ``glassgrad.Size`` (a tuple of ints)."""
-        return tuple.__new__(Size, self.data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -246,54 +246,54 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         """``size()`` is the shape (a ``glassgrad.Size``); ``size(dim)`` one dimension's size."""
         if dim is None:
-            return tuple.__new__(Size, self.data.shape)
-        if not -self.data.ndim <= dim < max(self.data.ndim, 1):
-            lo, hi = -max(self.data.ndim, 1), max(self.data.ndim, 1) - 1
+            return tuple.__new__(Size, self._data.shape)
+        if not -self._data.ndim <= dim < max(self._data.ndim, 1):
+            lo, hi = -max(self._data.ndim, 1), max(self._data.ndim, 1) - 1
             raise IndexError(
                 f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
             )
-        return self.data.shape[dim]
+        return self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     ndimension = dim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     nelement = numel
 
     def element_size(self) -> int:
         """Bytes per element."""
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def is_complex(self) -> bool:
-        return self.data.dtype.kind == "c"
+        return self._data.dtype.kind == "c"
 
     def is_signed(self) -> bool:
-        return self.data.dtype.kind in "fic"
+        return self._data.dtype.kind in "fic"
 
     def data_ptr(self) -> int:
         """The address of the first element (views of one array differ by their offset)."""
-        return int(self.data.__array_interface__["data"][0])
+        return int(self._data.__array_interface__["data"][0])
 
     def storage_offset(self) -> int:
         """Elements between the start of the underlying memory and this tensor's first one."""
-        root = self.data
+        root = self._data
         while isinstance(root.base, np.ndarray):
             root = root.base
         start = root.__array_interface__["data"][0]
-        return (self.data.__array_interface__["data"][0] - start) // self.data.itemsize
+        return (self._data.__array_interface__["data"][0] - start) // self._data.itemsize
 
     def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
         """``t.type()``: PyTorch's type name (``'torch.FloatTensor'``); ``t.type(dtype)`` or
         ``t.type('torch.DoubleTensor')``: the tensor converted (itself when already so)."""
         if dtype is None:
-            return _TYPE_NAMES.get(self.data.dtype, f"torch.{self.data.dtype}Tensor")
+            return _TYPE_NAMES.get(self._data.dtype, f"torch.{self._data.dtype}Tensor")
         if isinstance(dtype, str) and dtype.removeprefix("torch.") in _TYPE_DTYPES:
             dtype = _TYPE_DTYPES[dtype.removeprefix("torch.")]
         elif isinstance(dtype, str) and dtype.startswith(("torch.cuda.", "glassgrad.cuda.")):
@@ -303,38 +303,38 @@ class Tensor:
         return self.to(dtype)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"item(): a Tensor with {self.data.size} elements cannot be converted to a scalar"
+                f"item(): a Tensor with {self._data.size} elements cannot be converted to a scalar"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()."
             )
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
+                f"Boolean value of Tensor with {self._data.size} elements is ambiguous"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -343,9 +343,9 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self._data.item())
 
     def __hash__(self) -> int:
         """Identity, as in PyTorch: tensors are dict keys by object, not by value."""
@@ -354,14 +354,14 @@ class Tensor:
     def __format__(self, format_spec: str) -> str:
         """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number, as in PyTorch; any other
         tensor only with an empty spec."""
-        if self.data.ndim == 0:
-            return self.data.item().__format__(format_spec)
+        if self._data.ndim == 0:
+            return self._data.item().__format__(format_spec)
         if format_spec:
             raise TypeError("unsupported format string passed to Tensor.__format__")
         return str(self)
 
     def __iter__(self) -> Any:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
@@ -401,10 +401,10 @@ class Tensor:
                     "use var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients; this tensor has "
-                f"dtype {dtypes.name(self.data.dtype)} and shape {tuple(self.data.shape)}"
+                f"dtype {dtypes.name(self._data.dtype)} and shape {tuple(self._data.shape)}"
             )
         self.requires_grad = bool(requires_grad)
         return self
@@ -452,7 +452,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and version counter)."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self._data)
         t._vc = self._vc
         return t
 
@@ -463,7 +463,7 @@ class Tensor:
 
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        d = self.data
+        d = self._data
         fixed = d.dtype.kind == "f" and d.size > 0 and not np.all(np.isnan(d) | (d == np.round(d)))
         body = np.array2string(
             d,
@@ -474,10 +474,10 @@ class Tensor:
             **printing.numpy_options(),
         )
         extras = []
-        default_float = self.data.dtype == dtypes.get_default_dtype()
-        if self.data.size == 0 or not (default_float or self.data.dtype in (np.int64, np.bool_)):
-            extras.append(f"dtype={dtypes.name(self.data.dtype)}")
-        if self.data.size == 0:
+        default_float = self._data.dtype == dtypes.get_default_dtype()
+        if self._data.size == 0 or not (default_float or self._data.dtype in (np.int64, np.bool_)):
+            extras.append(f"dtype={dtypes.name(self._data.dtype)}")
+        if self._data.size == 0:
             extras.insert(0, f"size={tuple(self.shape)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
@@ -511,7 +511,7 @@ class _RetainGrad:
     def __call__(self, g: Tensor) -> None:
         t = self.ref()
         if t is not None:
-            t._grad = g if state.create_graph else Tensor._make(g.data.copy())
+            t._grad = g if state.create_graph else Tensor._make(g._data.copy())
 
 
 engine.Tensor = Tensor

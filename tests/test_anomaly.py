@@ -149,7 +149,7 @@ def test_finite_gradients_pass_and_match_torch():
     with detect_anomaly():
         (gg.sqrt(x) * gg.log(x)).sum().backward()
     (torch.sqrt(t) * torch.log(t)).sum().backward()
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._data, t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_create_graph_under_anomaly():

@@ -445,8 +445,8 @@ def test_variable_is_a_tensor_alias():
     v, tv = Variable(x, requires_grad=True), TVariable(tx, requires_grad=True)
     assert isinstance(v, gg.Tensor) and isinstance(v, Variable) and isinstance(x, Variable)
     assert v.requires_grad == tv.requires_grad and (v is x) == (tv is tx)
-    v.data[0] = 5.0  # shares memory, as torch's does
-    tv.data[0] = 5.0
+    v._data[0] = 5.0  # shares memory, as torch's does
+    tv._data[0] = 5.0
     assert x.tolist() == tx.tolist()
 
 

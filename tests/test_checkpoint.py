@@ -23,7 +23,7 @@ def mlp(width: int = 16, depth: int = 4) -> nn.Sequential:
 
 
 def grads(model: nn.Module, x: gg.Tensor) -> list[np.ndarray]:
-    return [x.grad.data.copy()] + [p.grad.data.copy() for p in model.parameters()]
+    return [x.grad._data.copy()] + [p.grad._data.copy() for p in model.parameters()]
 
 
 def test_checkpointed_block_has_the_same_gradients_as_plain_and_as_torch() -> None:
@@ -44,7 +44,7 @@ def test_checkpointed_block_has_the_same_gradients_as_plain_and_as_torch() -> No
     ).double()
     with torch.no_grad():
         for tp, p in zip(tmodel.parameters(), model.parameters()):
-            tp.copy_(torch.from_numpy(p.data))
+            tp.copy_(torch.from_numpy(p._data))
     tx = torch.tensor(xs, requires_grad=True)
     tcp.checkpoint(tmodel, tx, use_reentrant=False).square().mean().backward()
     theirs = [tx.grad.numpy()] + [p.grad.numpy() for p in tmodel.parameters()]
@@ -68,11 +68,11 @@ def test_gradients_reach_parameters_when_the_input_does_not_require_grad() -> No
     model = mlp()
     x = gg.randn(3, 16, dtype=gg.float64)
     checkpoint(model, x).sum().backward()
-    got = [p.grad.data.copy() for p in model.parameters()]
+    got = [p.grad._data.copy() for p in model.parameters()]
     model.zero_grad()
     model(x).sum().backward()
     for a, p in zip(got, model.parameters()):
-        np.testing.assert_allclose(a, p.grad.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a, p.grad._data, rtol=1e-12, atol=1e-14)
 
 
 def test_autograd_grad_through_a_module_segment_leaves_dot_grad_alone() -> None:
@@ -82,7 +82,7 @@ def test_autograd_grad_through_a_module_segment_leaves_dot_grad_alone() -> None:
     got = gg.autograd.grad(checkpoint(model, x).sum(), [x, *params])
     want = gg.autograd.grad(model(x).sum(), [x, *params])
     for a, b in zip(got, want):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a._data, b._data, rtol=1e-12, atol=1e-14)
     assert all(p.grad is None for p in params)
 
 
@@ -95,12 +95,12 @@ def test_closure_tensors_and_extra_arguments() -> None:
         return (a @ w).tanh() * scale + b.sigmoid()
 
     checkpoint(seg, x, 3.0, y).sum().backward()
-    got = [t.grad.data.copy() for t in (w, x, y)]
+    got = [t.grad._data.copy() for t in (w, x, y)]
     for t in (w, x, y):
         t.grad = None
     seg(x, 3.0, y).sum().backward()
     for a, t in zip(got, (w, x, y)):
-        np.testing.assert_allclose(a, t.grad.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a, t.grad._data, rtol=1e-12, atol=1e-14)
 
 
 def test_dropout_masks_are_replayed() -> None:
@@ -112,11 +112,11 @@ def test_dropout_masks_are_replayed() -> None:
 
     gg.manual_seed(3)
     checkpoint(seg, x).sum().backward()
-    got = x.grad.data.copy()
+    got = x.grad._data.copy()
     x.grad = None
     gg.manual_seed(3)
     seg(x).sum().backward()
-    np.testing.assert_allclose(got, x.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(got, x.grad._data, rtol=1e-12)
 
 
 def test_checkpoint_sequential_matches_plain() -> None:

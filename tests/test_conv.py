@@ -32,13 +32,13 @@ def _compare(fn_ours, fn_theirs, arrays, tol=TOL):
         want = fn_theirs(*theirs)
     got = fn_ours(*ours)
     assert got.shape == tuple(want.shape)
-    np.testing.assert_allclose(got.data, want.detach().numpy(), **tol)
+    np.testing.assert_allclose(got._data, want.detach().numpy(), **tol)
     v = R.standard_normal(tuple(want.shape))
     got.backward(gg.tensor(v))
     want.backward(torch.tensor(v))
     for i, (a, b) in enumerate(zip(ours, theirs)):
         if b is not None:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), err_msg=f"input {i}", **tol)
+            np.testing.assert_allclose(a.grad._data, b.grad.numpy(), err_msg=f"input {i}", **tol)
 
 
 # ---- convolution: option combinations ---------------------------------------------------------
@@ -107,14 +107,14 @@ def test_conv_float32_stays_float32_and_matches_torch() -> None:
     got = F.conv2d(gg.tensor(x), gg.tensor(w), stride=2, padding=1)
     want = TF.conv2d(torch.tensor(x), torch.tensor(w), stride=2, padding=1)
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_conv_output_is_contiguous_and_input_without_grad_gets_none() -> None:
     x = gg.tensor(R.standard_normal((3, 1, 8, 8)).astype(np.float32))
     w = gg.tensor(R.standard_normal((16, 1, 3, 3)).astype(np.float32), requires_grad=True)
     out = F.conv2d(x, w, padding=1)
-    assert out.data.flags["C_CONTIGUOUS"]
+    assert out._data.flags["C_CONTIGUOUS"]
     out.sum().backward()
     assert x.grad is None and w.grad is not None and w.grad.dtype == np.float32
 
@@ -124,11 +124,11 @@ def test_backward_twice_with_retain_graph_gives_the_same_gradients() -> None:
     (x, w), _ = _both(R.standard_normal((2, 2, 5, 5)), R.standard_normal((3, 2, 3, 3)))
     out = (F.conv2d(x, w, stride=2, padding=1) ** 2).sum()
     out.backward(retain_graph=True)
-    first = w.grad.data.copy(), x.grad.data.copy()
+    first = w.grad._data.copy(), x.grad._data.copy()
     w.grad = x.grad = None
     out.backward()
-    np.testing.assert_allclose(w.grad.data, first[0], rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, first[1], rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, first[0], rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, first[1], rtol=1e-12)
 
 
 # ---- convolution: higher derivatives against torch --------------------------------------------
@@ -159,7 +159,7 @@ def test_conv_higher_derivatives_match_torch(opts, order) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         want = _higher(torch, conv, tx, tw, order)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
 
 
 # ---- convolution: errors name the op, the shapes and what was expected ------------------------
@@ -235,9 +235,9 @@ def test_max_pool2d_values_indices_and_gradients_match_torch(opts) -> None:
     (gx,), (tx,) = _both(x)
     got, idx = F.max_pool2d(gx, return_indices=True, **opts)
     want, tidx = TF.max_pool2d(tx, return_indices=True, **opts)
-    np.testing.assert_array_equal(got.data, want.detach().numpy())
+    np.testing.assert_array_equal(got._data, want.detach().numpy())
     assert idx.dtype == np.int64
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx._data, tidx.numpy())
     _compare(lambda x: F.max_pool2d(x, **opts), lambda x: TF.max_pool2d(x, **opts), [x])
 
 
@@ -245,18 +245,18 @@ def test_max_pool1d_and_unbatched_indices_match_torch() -> None:
     x = R.permutation(np.linspace(-1, 1, 3 * 11)).reshape(3, 11)
     got, idx = F.max_pool1d(gg.tensor(x), 3, 2, 1, return_indices=True, ceil_mode=True)
     want, tidx = TF.max_pool1d(torch.tensor(x), 3, 2, 1, return_indices=True, ceil_mode=True)
-    np.testing.assert_array_equal(got.data, want.numpy())
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(got._data, want.numpy())
+    np.testing.assert_array_equal(idx._data, tidx.numpy())
 
 
 def test_max_pool_padding_only_window_is_minus_inf_with_torch_index() -> None:
     x = gg.tensor([[[-1.5]]], requires_grad=True)
     out, idx = F.max_pool1d(x, 2, stride=2, padding=1, dilation=2, return_indices=True)
     want, tidx = TF.max_pool1d(torch.tensor([[[-1.5]]]), 2, 2, 1, 2, return_indices=True)
-    np.testing.assert_array_equal(out.data, want.numpy())
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(out._data, want.numpy())
+    np.testing.assert_array_equal(idx._data, tidx.numpy())
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[0.0]]])
+    np.testing.assert_array_equal(x.grad._data, [[[0.0]]])
 
 
 def test_max_pool_double_backward_matches_torch() -> None:
@@ -266,7 +266,7 @@ def test_max_pool_double_backward_matches_torch() -> None:
     for lib, f, t in ((gg, F, gx), (torch, TF, tx)):
         (g,) = lib.autograd.grad((f.max_pool2d(t, 3, 1, 1) ** 3).sum(), [t], create_graph=True)
         (gg2,) = lib.autograd.grad((g**2).sum(), [t])
-        results.append(gg2.data if lib is gg else gg2.numpy())
+        results.append(gg2._data if lib is gg else gg2.numpy())
     np.testing.assert_allclose(results[0], results[1], **TOL)
 
 
@@ -330,7 +330,7 @@ def test_avg_pool_double_backward_matches_torch() -> None:
         out = f.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False)
         (g,) = lib.autograd.grad((out**3).sum(), [t], create_graph=True)
         (g2,) = lib.autograd.grad((g**2).sum(), [t])
-        results.append(g2.data if lib is gg else g2.numpy())
+        results.append(g2._data if lib is gg else g2.numpy())
     np.testing.assert_allclose(results[0], results[1], **TOL)
 
 
@@ -358,4 +358,4 @@ def test_adaptive_avg_pool_keeps_float32_and_unbatched_shape() -> None:
     got = F.adaptive_avg_pool2d(gg.tensor(x), (3, 2))
     want = TF.adaptive_avg_pool2d(torch.tensor(x), (3, 2))
     assert got.dtype == np.float32 and got.shape == tuple(want.shape)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-5, atol=1e-6)

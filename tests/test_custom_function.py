@@ -149,7 +149,7 @@ def test_no_graph_without_grad():
     with gg.no_grad():
         out = ScaledPower.apply(x, x, 2, 1.0)
     assert out.grad_fn is None and not out.requires_grad
-    np.testing.assert_allclose(out.data, [1.0, 8.0], **TOL)
+    np.testing.assert_allclose(out._data, [1.0, 8.0], **TOL)
 
 
 def test_returning_none_for_an_input_gives_no_gradient_like_torch():
@@ -410,7 +410,7 @@ def test_saved_tensors_when_nothing_was_saved_under_create_graph():
 
     x, _ = pair([1.0, 2.0])
     (g,) = gg.autograd.grad(Twice.apply(x).sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.data, [2.0, 2.0])
+    np.testing.assert_allclose(g._data, [2.0, 2.0])
 
 
 # ---- what forward sees ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_diamond_graph_sums_both_paths() -> None:
         c = x * 3.0
         d = (b * c + b.exp()).sum()
         d.backward()
-    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad._data, ta.grad.numpy(), rtol=1e-12)
 
 
 def test_tensor_reused_many_times() -> None:
@@ -78,20 +78,20 @@ def test_leaf_gradients_accumulate_across_backward_calls() -> None:
     for _ in range(3):
         (x * x).sum().backward()
         (tx * tx).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
-    np.testing.assert_allclose(x.grad.data, [6.0, 12.0])
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
+    np.testing.assert_allclose(x.grad._data, [6.0, 12.0])
 
 
 def test_gradients_of_two_leaves_never_share_memory() -> None:
     x = gg.zeros(3, requires_grad=True)
     y = gg.zeros(3, requires_grad=True)
     (x + y).backward(gg.ones(3))
-    x.grad.data[0] = 100.0
-    assert y.grad.data[0] == 1.0
+    x.grad._data[0] = 100.0
+    assert y.grad._data[0] == 1.0
     g = gg.ones(3)
     z = gg.zeros(3, requires_grad=True)
     (z * 1.0).backward(g)
-    g.data[1] = 7.0  # the user's gradient argument is not aliased into .grad either
+    g._data[1] = 7.0  # the user's gradient argument is not aliased into .grad either
     (z + 0.0).backward(g)
     assert z.grad.tolist() == [2.0, 8.0, 2.0]
 
@@ -104,7 +104,7 @@ def test_non_leaf_grad_is_none_with_a_warning_unless_retained() -> None:
     (y * z).sum().backward()
     with pytest.warns(UserWarning, match="not a leaf"):
         assert y.grad is None
-    np.testing.assert_allclose(z.grad.data, y.data)
+    np.testing.assert_allclose(z.grad._data, y._data)
     assert x.is_leaf and not y.is_leaf
 
 
@@ -120,8 +120,8 @@ def test_autograd_grad_returns_gradients_and_leaves_dot_grad_alone() -> None:
     h = x * x
     unused = gg.tensor(1.0, requires_grad=True)
     dx, dh = gg.autograd.grad(h.sum() * 2, [x, h], retain_graph=True)
-    np.testing.assert_allclose(dx.data, [4.0, -8.0])
-    np.testing.assert_allclose(dh.data, [2.0, 2.0])
+    np.testing.assert_allclose(dx._data, [4.0, -8.0])
+    np.testing.assert_allclose(dh._data, [2.0, 2.0])
     assert x.grad is None
     with pytest.raises(RuntimeError, match="allow_unused=True"):
         gg.autograd.grad(h.sum(), [x, unused], retain_graph=True)
@@ -146,7 +146,7 @@ def test_retain_graph_allows_a_second_backward() -> None:
         y = (t.exp() * t).sum()
         y.backward(retain_graph=True)
         y.backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
 
 
 def test_saved_tensors_are_released_after_backward() -> None:
@@ -168,7 +168,7 @@ def test_hooks_on_leaf_and_non_leaf_can_replace_the_gradient() -> None:
         h.register_hook(lambda g: g * 10)
         t.register_hook(lambda g: seen.append(g.tolist()))
         (h * h).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
     assert seen[0] == seen[1]
 
 
@@ -267,7 +267,7 @@ def test_recorded_in_place_ops_give_pytorch_gradients() -> None:
         y.div_(2.0)
         y.clamp_(-2.0, 5.0)
         y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
 
 
 def test_in_place_on_a_leaf_that_requires_grad_is_refused() -> None:
@@ -365,7 +365,7 @@ def test_numpy_functions_on_tensors_are_differentiable() -> None:
     y = np.sum(np.tanh(x) * np.exp(x))
     y.backward()
     (tx.tanh() * tx.exp()).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-12)
 
 
 # ---- higher order ----------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def test_hessian_by_double_backward_matches_torch_func() -> None:
     xv = rng.standard_normal(3)
     x = gg.tensor(xv, requires_grad=True)
     (g,) = gg.autograd.grad(f(gg, x), x, create_graph=True)
-    rows = [gg.autograd.grad(g[i], x, retain_graph=True)[0].data for i in range(3)]
+    rows = [gg.autograd.grad(g[i], x, retain_graph=True)[0]._data for i in range(3)]
     expected = torch.func.hessian(lambda v: f(torch, v))(torch.tensor(xv))
     np.testing.assert_allclose(np.stack(rows), expected.numpy(), rtol=1e-10, atol=1e-12)
 
@@ -411,7 +411,7 @@ def test_nothing_is_kept_alive_by_ops_run_without_recording() -> None:
     with gg.no_grad():
         y = gg.nn.functional.conv2d(gg.randn(1, 1, 6, 6), gg.randn(2, 1, 3, 3)) * 2.0
         z = x[gg.tensor([0, 2])]
-    ref = weakref.ref(x.data)
+    ref = weakref.ref(x._data)
     del x, z
     assert ref() is None and not vars(_NO_GRAD_CTX)
     assert y.grad_fn is None

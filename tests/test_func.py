@@ -25,7 +25,7 @@ def to_torch(tree):
     if isinstance(tree, dict):
         return {k: to_torch(v) for k, v in tree.items()}
     if isinstance(tree, gg.Tensor):
-        return torch.tensor(tree.data, requires_grad=tree.requires_grad)
+        return torch.tensor(tree._data, requires_grad=tree.requires_grad)
     return tree
 
 
@@ -45,7 +45,7 @@ def assert_same(ours, theirs, where="result"):
     assert isinstance(ours, gg.Tensor), f"{where}: {type(ours)} instead of a Tensor"
     assert tuple(ours.shape) == tuple(theirs.shape), f"{where}: {ours.shape} vs {theirs.shape}"
     assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), where
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), err_msg=where, **TOL)
+    np.testing.assert_allclose(ours._data, theirs.detach().numpy(), err_msg=where, **TOL)
 
 
 def rand(*shape, seed=0, requires_grad=False, lo=-1.0, hi=1.0):
@@ -341,7 +341,7 @@ def test_hvp_equals_hessian_times_v():
     x, v = rand(5), rand(5, seed=1)
     _, hv = gf.hvp(elementwise, x, v)
     H = gf.hessian(elementwise)(x)
-    np.testing.assert_allclose(hv.data, H.data @ v.data, **TOL)
+    np.testing.assert_allclose(hv._data, H._data @ v._data, **TOL)
 
 
 def test_hvp_errors():
@@ -397,8 +397,8 @@ def test_grad_of_grad_of_grad_of_a_scalar_function():
     x = rand(1)
     assert_same(g3(x), t3(to_torch(x)))
     # d³/dx³ [x² sin x] = (6 - x²) cos x - 6x sin x
-    v = x.data[0]
-    assert abs(g3(x).data[0] - ((6 - v * v) * np.cos(v) - 6 * v * np.sin(v))) < 1e-10
+    v = x._data[0]
+    assert abs(g3(x)._data[0] - ((6 - v * v) * np.cos(v) - 6 * v * np.sin(v))) < 1e-10
 
 
 @pytest.mark.parametrize("depth", [2, 3])
@@ -421,7 +421,7 @@ def test_zero_dim_gradient_accumulated_three_times():
 def test_jacrev_of_grad_is_the_hessian():
     x = rand(4)
     np.testing.assert_allclose(
-        gf.jacrev(gf.grad(elementwise))(x).data, gf.hessian(elementwise)(x).data, **TOL
+        gf.jacrev(gf.grad(elementwise))(x)._data, gf.hessian(elementwise)(x)._data, **TOL
     )
     assert_same(gf.jacfwd(gf.grad(elementwise))(x), tf.jacfwd(tf.grad(elementwise))(to_torch(x)))
 

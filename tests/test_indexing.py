@@ -81,12 +81,12 @@ def test_getitem_patterns_match_torch(pattern) -> None:
     x, xt = _pair()
     out, ref = f(gg, x), f(torch, xt)
     assert tuple(out.shape) == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=0, atol=0)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=0, atol=0)
     if ref.numel():
         v = RNG.standard_normal(tuple(ref.shape))
         out.backward(gg.tensor(v))
         ref.backward(torch.tensor(v))
-        np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_uint8_index_is_a_mask_and_nested_lists_are_tuples_like_torch() -> None:
@@ -95,13 +95,13 @@ def test_uint8_index_is_a_mask_and_nested_lists_are_tuples_like_torch() -> None:
         out = x[_idx(gg, "u8")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        np.testing.assert_array_equal(out.data, xt.detach()[_idx(torch, "u8")].numpy())
+        np.testing.assert_array_equal(out._data, xt.detach()[_idx(torch, "u8")].numpy())
     with pytest.warns(UserWarning, match="non-tuple sequence"):
         out = x[[[0, 2], [1, 3]]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = xt.detach()[[[0, 2], [1, 3]]]
-    np.testing.assert_array_equal(out.data, ref.numpy())
+    np.testing.assert_array_equal(out._data, ref.numpy())
 
 
 def test_basic_indexing_gives_views_that_share_memory_and_version() -> None:
@@ -109,28 +109,28 @@ def test_basic_indexing_gives_views_that_share_memory_and_version() -> None:
     row = x[1]
     col = x[:, 2]
     scalar = x[0, 0]
-    assert row.data.base is not None and scalar.ndim == 0
+    assert row._data.base is not None and scalar.ndim == 0
     x.add_(1.0)
     assert row._version == col._version == scalar._version == x._version == 1
     row.mul_(3.0)  # writes through into x
     assert x[1, 0].item() == 3.0 and x._version == 2
     scalar.fill_(7.0)
-    assert x.data[0, 0] == 7.0
+    assert x._data[0, 0] == 7.0
 
 
 def test_advanced_indexing_copies_and_is_contiguous() -> None:
     x = gg.tensor(X)
     y = x[:, [0, 1]]
-    assert y.data.flags.c_contiguous and y._version == 0
+    assert y._data.flags.c_contiguous and y._version == 0
     y.add_(1.0)
-    np.testing.assert_array_equal(x.data, X)
+    np.testing.assert_array_equal(x._data, X)
     y.view(-1)  # PyTorch's advanced results are contiguous, so view() works on them
 
 
 def test_slices_with_tensor_bounds_and_numpy_integers() -> None:
     x = gg.tensor(X)
-    np.testing.assert_array_equal(x[gg.tensor(1) : np.int64(3)].data, X[1:3])
-    np.testing.assert_array_equal(x[np.int32(2), np.array([1, 0])].data, X[2, [1, 0]])
+    np.testing.assert_array_equal(x[gg.tensor(1) : np.int64(3)]._data, X[1:3])
+    np.testing.assert_array_equal(x[np.int32(2), np.array([1, 0])]._data, X[2, [1, 0]])
 
 
 @pytest.mark.parametrize(
@@ -195,13 +195,13 @@ def test_setitem_end_to_end_matches_torch(case) -> None:
     y, yt = x * 2.0, xt * 2.0
     y[make_idx(gg)] = v
     yt[make_idx(torch)] = vt
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=0, atol=0)
+    np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=0, atol=0)
     w = RNG.standard_normal(X.shape)
     (y * gg.tensor(w)).sum().backward()
     (yt * torch.tensor(w)).sum().backward()
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
     if isinstance(v, gg.Tensor):
-        np.testing.assert_allclose(v.grad.data, vt.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(v.grad._data, vt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_setitem_on_a_leaf_that_requires_grad_raises() -> None:
@@ -210,7 +210,7 @@ def test_setitem_on_a_leaf_that_requires_grad_raises() -> None:
         x[0] = 1.0
     with gg.no_grad():
         x[0] = 1.0  # allowed, as in PyTorch
-    assert x.data[0] == 1.0 and x.grad_fn is None
+    assert x._data[0] == 1.0 and x.grad_fn is None
 
 
 def test_setitem_after_a_tensor_was_saved_raises_on_backward() -> None:
@@ -227,9 +227,9 @@ def test_setitem_without_grad_writes_in_place_and_bumps_version() -> None:
     v = x[0]
     x[0, 1:] = gg.tensor([4.0, 5.0])
     assert x._version == v._version == 1
-    np.testing.assert_array_equal(v.data, [0.0, 4.0, 5.0])
+    np.testing.assert_array_equal(v._data, [0.0, 4.0, 5.0])
     x[x > 4.5] = -1.0
-    np.testing.assert_array_equal(x.data[0], [0.0, 4.0, -1.0])
+    np.testing.assert_array_equal(x._data[0], [0.0, 4.0, -1.0])
 
 
 def test_setitem_value_that_requires_grad_into_a_plain_tensor() -> None:
@@ -237,7 +237,7 @@ def test_setitem_value_that_requires_grad_into_a_plain_tensor() -> None:
     y = gg.zeros(3, 2)
     y[1] = v
     (y * gg.tensor([[1.0, 1.0], [3.0, 4.0], [1.0, 1.0]])).sum().backward()
-    np.testing.assert_array_equal(v.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(v.grad._data, [3.0, 4.0])
 
 
 def test_index_put_repeated_indices_match_torch() -> None:
@@ -248,12 +248,12 @@ def test_index_put_repeated_indices_match_torch() -> None:
         out = gg.index_put(x, (gg.tensor(i),), v, accumulate=acc)
         ref = torch.index_put(xt, (torch.tensor(i),), vt, accumulate=acc)
         if acc:
-            np.testing.assert_allclose(out.data, ref.detach().numpy(), atol=1e-12)
+            np.testing.assert_allclose(out._data, ref.detach().numpy(), atol=1e-12)
         w = RNG.standard_normal(4)
         out.backward(gg.tensor(w))
         ref.backward(torch.tensor(w))
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), atol=1e-12)
-    np.testing.assert_allclose(v.grad.data, vt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(v.grad._data, vt.grad.numpy(), atol=1e-12)
 
 
 def test_index_put_shape_mismatch_is_a_runtime_error() -> None:
@@ -264,9 +264,9 @@ def test_index_put_shape_mismatch_is_a_runtime_error() -> None:
 def test_index_add_zeros_is_differentiable_twice() -> None:
     g = gg.tensor([1.0, 2.0, 3.0], dtype=gg.float64, requires_grad=True)
     out = indexing.index_add_zeros(g, (2,), (np.array([0, 1, 0]),))
-    np.testing.assert_array_equal(out.data, [4.0, 2.0])
+    np.testing.assert_array_equal(out._data, [4.0, 2.0])
     (dg,) = gg.autograd.grad((out * out).sum(), g, create_graph=True)
-    np.testing.assert_array_equal(dg.data, [8.0, 4.0, 8.0])
+    np.testing.assert_array_equal(dg._data, [8.0, 4.0, 8.0])
 
 
 def test_third_order_through_getitem() -> None:
@@ -278,7 +278,7 @@ def test_third_order_through_getitem() -> None:
         (g1,) = lib.autograd.grad(y, t, create_graph=True)
         (g2,) = lib.autograd.grad(g1.sum(), t, create_graph=True)
         (g3,) = lib.autograd.grad(g2.sum(), t)
-        grads.append(g3.detach().numpy() if lib is torch else g3.data)
+        grads.append(g3.detach().numpy() if lib is torch else g3._data)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
 
 
@@ -297,7 +297,7 @@ def test_large_scatters_match_torch(dtype) -> None:
     xt[torch.tensor(idx)].backward(torch.tensor(g, dtype=tdt))
     assert x.grad.dtype == dtype
     tol = 1e-4 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), rtol=tol, atol=tol)
 
     gi = RNG.integers(0, 64, (50, 40))
     x.grad = None
@@ -306,13 +306,13 @@ def test_large_scatters_match_torch(dtype) -> None:
     x.gather(1, gg.tensor(gi)).backward(gg.tensor(v, dtype=dtype))  # bincount
     xt.gather(1, torch.tensor(gi)).backward(torch.tensor(v, dtype=tdt))
     assert x.grad.dtype == dtype
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), rtol=tol, atol=tol)
 
     s = gg.index_add(gg.zeros(50, 64, dtype=dtype), 0, gg.tensor(idx % 50), gg.tensor(g, dtype))
     st = torch.zeros(50, 64, dtype=tdt).index_add(
         0, torch.tensor(idx % 50), torch.tensor(g, dtype=tdt)
     )
-    np.testing.assert_allclose(s.data, st.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(s._data, st.numpy(), rtol=tol, atol=tol)
 
 
 # ---- gather / scatter family: arguments and errors ----------------------------------------------
@@ -341,7 +341,7 @@ def test_scatter_variants_match_torch() -> None:
         else:
             for a, b in zip(ours, outs):
                 assert tuple(a.shape) == tuple(b.shape)
-                np.testing.assert_allclose(a.data, b.numpy(), atol=1e-12)
+                np.testing.assert_allclose(a._data, b.numpy(), atol=1e-12)
 
 
 def test_gather_family_errors_match_torch_types() -> None:
@@ -397,7 +397,7 @@ def test_inplace_indexing_methods_match_torch() -> None:
         x.scatter_(1, t([[0], [1], [2]]), 9.0)
         x.scatter_add_(0, t([[0, 1, 2, 0]]), t(s[:1]))
         x.index_put_((t([0, 1]), t([3, 3])), t(np.array(5.0)))
-        res.append(x.numpy() if lib is torch else x.data)
+        res.append(x.numpy() if lib is torch else x._data)
     np.testing.assert_allclose(res[0], res[1], atol=1e-12)
 
 
@@ -409,7 +409,7 @@ def test_inplace_scatter_on_a_non_leaf_records_the_gradient() -> None:
         y.scatter_(1, lib.tensor([[2, 0]]), src)
         (y * lib.tensor([[1.0, 2.0, 3.0]], dtype=lib.float64)).sum().backward()
         if lib is gg:
-            ours = (x.grad.data, src.grad.data)
+            ours = (x.grad._data, src.grad._data)
         else:
             np.testing.assert_array_equal(ours[0], x.grad.numpy())
             np.testing.assert_array_equal(ours[1], src.grad.numpy())
@@ -432,14 +432,14 @@ def test_nonzero_and_argwhere_match_torch(a) -> None:
     t = torch.tensor(a)
     ours = gg.nonzero(gg.tensor(a))
     assert ours.dtype == gg.int64
-    np.testing.assert_array_equal(ours.data, torch.nonzero(t).numpy())
+    np.testing.assert_array_equal(ours._data, torch.nonzero(t).numpy())
     assert tuple(ours.shape) == tuple(torch.nonzero(t).shape)
-    np.testing.assert_array_equal(gg.argwhere(gg.tensor(a)).data, torch.argwhere(t).numpy())
+    np.testing.assert_array_equal(gg.argwhere(gg.tensor(a))._data, torch.argwhere(t).numpy())
     for o, r in zip(gg.tensor(a).nonzero(as_tuple=True), torch.nonzero(t, as_tuple=True)):
-        np.testing.assert_array_equal(o.data, r.numpy())
+        np.testing.assert_array_equal(o._data, r.numpy())
     if a.ndim:
         for o, r in zip(gg.where(gg.tensor(a) != 0), torch.where(t != 0)):
-            np.testing.assert_array_equal(o.data, r.numpy())
+            np.testing.assert_array_equal(o._data, r.numpy())
 
 
 def test_numpy_take_along_axis_dispatches_to_take_along_dim() -> None:
@@ -447,4 +447,4 @@ def test_numpy_take_along_axis_dispatches_to_take_along_dim() -> None:
     y = np.take_along_axis(x, np.array([[1], [0]]), axis=1)
     assert isinstance(y, gg.Tensor)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(x.grad._data, [[0.0, 1.0], [1.0, 0.0]])

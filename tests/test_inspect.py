@@ -36,7 +36,7 @@ def test_sigmoid_with_weights_initialised_too_large_is_flagged_saturated() -> No
     report = gi.gradient_report(big, lr=0.1, activations=step(big, x, y))
     rows = {s.layer: s for s in report.layers}
     assert rows["1"].type == "Sigmoid" and "saturated" in rows["1"].flags
-    h = big[1](big[0](x)).data  # the local derivative computed independently
+    h = big[1](big[0](x))._data  # the local derivative computed independently
     assert rows["1"].saturated == pytest.approx(np.mean(h * (1 - h) < 1e-3))
     assert rows["1"].saturated > 0.5
 
@@ -51,8 +51,8 @@ def test_norms_and_update_ratios_are_those_of_the_gradients() -> None:
     w = step(m, gg.randn(16, 10), gg.randint(0, 3, (16,)))
     rows = {s.layer: s for s in gi.gradient_report(m, lr=0.5, activations=w).layers}
     for path in ("0", "2"):
-        g = np.concatenate([m[int(path)].weight.grad.data.ravel(), m[int(path)].bias.grad.data])
-        p = np.concatenate([m[int(path)].weight.data.ravel(), m[int(path)].bias.data])
+        g = np.concatenate([m[int(path)].weight.grad._data.ravel(), m[int(path)].bias.grad._data])
+        p = np.concatenate([m[int(path)].weight._data.ravel(), m[int(path)].bias._data])
         assert rows[path].grad_norm == pytest.approx(np.linalg.norm(g), rel=1e-5)
         assert rows[path].update_ratio == pytest.approx(
             0.5 * np.linalg.norm(g) / np.linalg.norm(p), rel=1e-5
@@ -152,7 +152,7 @@ def test_saved_tensors_by_module_and_after_backward() -> None:
 
 def test_memory_profile_sees_forward_and_backward_peaks() -> None:
     x = gg.randn(512, 256, dtype=gg.float64, requires_grad=True)
-    nbytes = x.data.nbytes
+    nbytes = x._data.nbytes
     with gi.memory_profile() as mem:
         h = x.tanh().tanh().tanh()  # three outputs saved for backward
         loss = h.sum()

@@ -131,7 +131,7 @@ def test_tensor_methods_match_torch(method, shapes) -> None:
     ours, theirs = _pair(*shapes)
     got = getattr(ours[0], method)(ours[1])
     want = getattr(theirs[0], method)(theirs[1])
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_matmul_with_ndarray_on_either_side() -> None:
@@ -139,8 +139,8 @@ def test_matmul_with_ndarray_on_either_side() -> None:
     x = gg.tensor(R.standard_normal((3, 3)), requires_grad=True)
     y = a @ x  # ndarray.__matmul__ defers to the Tensor
     assert isinstance(y, gg.Tensor) and y.requires_grad
-    np.testing.assert_allclose(y.data, a @ x.data, rtol=1e-12)
-    np.testing.assert_allclose((x @ a.T).data, x.data @ a.T, rtol=1e-12)
+    np.testing.assert_allclose(y._data, a @ x._data, rtol=1e-12)
+    np.testing.assert_allclose((x @ a.T).data, x._data @ a.T, rtol=1e-12)
 
 
 def test_numpy_functions_dispatch_to_differentiable_ops() -> None:
@@ -148,38 +148,38 @@ def test_numpy_functions_dispatch_to_differentiable_ops() -> None:
     b = gg.tensor(R.standard_normal((4, 5)), requires_grad=True)
     v = gg.tensor(R.standard_normal(4), requires_grad=True)
     cases = [
-        (np.einsum("ijk,kl->ijl", a, b), np.einsum("ijk,kl->ijl", a.data, b.data)),
-        (np.tensordot(a, b, axes=1), np.tensordot(a.data, b.data, axes=1)),
-        (np.tensordot(a, b, axes=(2, 0)), np.tensordot(a.data, b.data, axes=(2, 0))),
-        (np.dot(a, b), np.dot(a.data, b.data)),
-        (np.dot(a, v), np.dot(a.data, v.data)),
-        (np.inner(a, v), np.inner(a.data, v.data)),
-        (np.outer(a, v), np.outer(a.data, v.data)),
+        (np.einsum("ijk,kl->ijl", a, b), np.einsum("ijk,kl->ijl", a._data, b._data)),
+        (np.tensordot(a, b, axes=1), np.tensordot(a._data, b._data, axes=1)),
+        (np.tensordot(a, b, axes=(2, 0)), np.tensordot(a._data, b._data, axes=(2, 0))),
+        (np.dot(a, b), np.dot(a._data, b._data)),
+        (np.dot(a, v), np.dot(a._data, v._data)),
+        (np.inner(a, v), np.inner(a._data, v._data)),
+        (np.outer(a, v), np.outer(a._data, v._data)),
     ]
     for got, want in cases:
         assert isinstance(got, gg.Tensor) and got.requires_grad
-        np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got._data, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("eq", ["ij->ji", "ii->i", "ij->ij", "ij"])
 def test_einsum_never_aliases_its_input(eq) -> None:
     x = gg.tensor(R.standard_normal((3, 3)))
     y = gg.einsum(eq, x)
-    assert not np.shares_memory(y.data, x.data)
+    assert not np.shares_memory(y._data, x._data)
 
 
 def test_einsum_sublist_format_and_implicit_order_match_torch() -> None:
     (a, b), (ta, tb) = _pair((2, 3), (3, 4))
     got = gg.einsum(a, [0, 1], b, [1, 2])  # implicit output: labels in increasing order
-    np.testing.assert_allclose(got.data, torch.einsum(ta, [0, 1], tb, [1, 2]).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got._data, torch.einsum(ta, [0, 1], tb, [1, 2]).numpy(), rtol=1e-12)
     got = gg.einsum(a, [Ellipsis, 1], b[:, 0], [1], [Ellipsis])
     want = torch.einsum(ta, [Ellipsis, 1], tb[:, 0], [1], [Ellipsis])
     assert got.shape == tuple(want.shape)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-12)
     # implicit mode puts upper-case labels before lower-case ones, like torch and NumPy
     (c, d), (tc, td) = _pair((2, 3), (3, 4))
     np.testing.assert_allclose(
-        gg.einsum("bA,Ac", c, d).data, torch.einsum("bA,Ac", tc, td).numpy(), rtol=1e-12
+        gg.einsum("bA,Ac", c, d)._data, torch.einsum("bA,Ac", tc, td).numpy(), rtol=1e-12
     )
 
 
@@ -187,7 +187,7 @@ def test_integer_matmul_has_integer_result() -> None:
     a = np.arange(6).reshape(2, 3)
     got = gg.tensor(a) @ gg.tensor(a.T)
     assert got.dtype == np.int64
-    np.testing.assert_array_equal(got.data, a @ a.T)
+    np.testing.assert_array_equal(got._data, a @ a.T)
 
 
 def test_linear_errors_name_the_shapes() -> None:
@@ -225,7 +225,7 @@ def test_einsum_third_derivatives_match_torch(eq, shapes) -> None:
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     got = _third_order(gg, lambda *xs: (gg.einsum(eq, *xs) ** 3).sum(), ours)
     want = _third_order(torch, lambda *xs: (torch.einsum(eq, *xs) ** 3).sum(), theirs)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -244,4 +244,4 @@ def test_products_third_derivatives_match_torch(fn, shapes) -> None:
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     got = _third_order(gg, lambda *xs: (fn(gg, *xs) ** 3).sum(), ours)
     want = _third_order(torch, lambda *xs: (fn(torch, *xs) ** 3).sum(), theirs)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)

@@ -149,14 +149,14 @@ def test_state_dict_round_trip_resumes_the_sequence(case, via_json):
     run(params, opt, schedulers, range(12))
     saved_opt = copy.deepcopy(opt.state_dict())
     saved_scheds = [copy.deepcopy(s.state_dict()) for s in schedulers]
-    saved_weights = [p.data.copy() for p in params]
+    saved_weights = [p._data.copy() for p in params]
     uninterrupted = run(params, opt, schedulers, range(12, STEPS))
 
     if via_json:  # what a non-pickle checkpoint keeps: numbers, strings, lists, str keys
         saved_scheds = json.loads(json.dumps(saved_scheds))
         saved_opt = {
             "state": {
-                str(i): {k: v.data.tolist() for k, v in s.items()}
+                str(i): {k: v._data.tolist() for k, v in s.items()}
                 for i, s in saved_opt["state"].items()
             },
             "param_groups": json.loads(json.dumps(saved_opt["param_groups"])),

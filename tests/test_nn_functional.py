@@ -446,7 +446,7 @@ def test_softmax_saves_only_its_output() -> None:
     for fn in (F.softmax, F.log_softmax):
         y = fn(x, 1)
         (saved,) = y.grad_fn._saved
-        assert saved is y.data
+        assert saved is y._data
 
 
 @pytest.mark.parametrize(

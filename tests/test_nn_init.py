@@ -28,7 +28,7 @@ def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def same_distribution(ours: gg.Tensor, theirs: torch.Tensor) -> None:
-    a, b = np.asarray(ours.data, np.float64), theirs.detach().double().numpy()
+    a, b = np.asarray(ours._data, np.float64), theirs.detach().double().numpy()
     assert a.shape == b.shape
     n, m = a.size, b.size
     critical = 1.95 * math.sqrt((n + m) / (n * m))  # 0.1% level
@@ -60,7 +60,7 @@ def test_default_init_matches_torch_in_distribution(name, args, kw):
         assert tuple(gv.shape) == tuple(tv.shape), key
         assert gv.dtype == (np.int64 if key.endswith("num_batches_tracked") else np.float32)
         if tv.numel() and torch.all(tv == tv.flatten()[0]):  # constants: ones, zeros
-            np.testing.assert_array_equal(gv.data, tv.numpy(), err_msg=key)
+            np.testing.assert_array_equal(gv._data, tv.numpy(), err_msg=key)
         else:
             same_distribution(gv, tv)
 
@@ -69,30 +69,30 @@ def test_linear_and_conv_bounds():
     fan_in = 400
     lin = nn.Linear(fan_in, 300)
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=√5) gives exactly this bound
-    w, b = lin.weight.data, lin.bias.data
+    w, b = lin.weight._data, lin.bias._data
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert abs(w.mean()) < 0.01 * bound and abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound
     assert np.abs(b).max() <= bound
     conv = nn.Conv2d(6, 32, 5, groups=2)
     cbound = 1 / math.sqrt(3 * 25)
-    assert np.abs(conv.weight.data).max() <= cbound and np.abs(conv.bias.data).max() <= cbound
-    assert np.abs(conv.weight.data).max() > 0.99 * cbound
+    assert np.abs(conv.weight._data).max() <= cbound and np.abs(conv.bias._data).max() <= cbound
+    assert np.abs(conv.weight._data).max() > 0.99 * cbound
 
 
 def test_embedding_is_standard_normal_with_zero_padding_row():
     emb = nn.Embedding(2000, 50, padding_idx=7)
-    w = np.delete(emb.weight.data, 7, axis=0)
+    w = np.delete(emb.weight._data, 7, axis=0)
     assert abs(w.mean()) < 0.01 and abs(w.std() - 1.0) < 0.01
-    assert not emb.weight.data[7].any()
+    assert not emb.weight._data[7].any()
 
 
 def test_default_init_is_seeded():
     gg.manual_seed(42)
-    a = nn.Linear(5, 5).weight.data.copy()
+    a = nn.Linear(5, 5).weight._data.copy()
     gg.manual_seed(42)
-    b = nn.Linear(5, 5).weight.data.copy()
+    b = nn.Linear(5, 5).weight._data.copy()
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, nn.Linear(5, 5).weight.data)
+    assert not np.array_equal(a, nn.Linear(5, 5).weight._data)
 
 
 def test_dtype_argument():
@@ -135,7 +135,7 @@ def test_init_formulas():
     w = init.xavier_uniform_(gg.empty(*SHAPE), gain=2.0).data
     a = 2.0 * math.sqrt(6.0 / (fan_in + fan_out))
     assert np.abs(w).max() <= a and np.abs(w).max() > 0.99 * a
-    w = init.kaiming_normal_(gg.empty(*SHAPE), mode="fan_out", nonlinearity="relu").data
+    w = init.kaiming_normal_(gg.empty(*SHAPE), mode="fan_out", nonlinearity="relu")._data
     assert abs(w.std() - math.sqrt(2.0 / fan_out)) < 0.01 * math.sqrt(2.0 / fan_out)
     w = init.normal_(gg.empty(*SHAPE), 1.0, 0.5).data
     assert abs(w.mean() - 1.0) < 0.01 and abs(w.std() - 0.5) < 0.01
@@ -144,7 +144,7 @@ def test_init_formulas():
     assert init.constant_(gg.empty(3), 0.25).tolist() == [0.25] * 3
     assert init.ones_(gg.empty(2)).tolist() == [1.0, 1.0]
     assert init.zeros_(gg.empty(2)).tolist() == [0.0, 0.0]
-    np.testing.assert_array_equal(init.eye_(gg.empty(2, 3)).data, np.eye(2, 3))
+    np.testing.assert_array_equal(init.eye_(gg.empty(2, 3))._data, np.eye(2, 3))
 
 
 @pytest.mark.parametrize("shape", [(6, 10), (10, 6), (8, 2, 3)])
@@ -205,5 +205,5 @@ def test_init_on_a_parameter_in_grad_mode_and_version():
     assert p.requires_grad and p.grad_fn is None and p._version > v
     gen = np.random.default_rng(7)
     a = init.normal_(gg.empty(3), generator=gen).data.copy()
-    b = init.normal_(gg.empty(3), generator=np.random.default_rng(7)).data
+    b = init.normal_(gg.empty(3), generator=np.random.default_rng(7))._data
     np.testing.assert_array_equal(a, b)

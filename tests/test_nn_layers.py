@@ -24,8 +24,8 @@ def _to_gg(x: np.ndarray) -> gg.Tensor:
 
 
 def _close(a, b, what: str) -> None:
-    a = a.detach().numpy() if isinstance(a, torch.Tensor) else np.asarray(a.data)
-    b = np.asarray(b.data) if isinstance(b, gg.Tensor) else np.asarray(b)
+    a = a.detach().numpy() if isinstance(a, torch.Tensor) else np.asarray(a._data)
+    b = np.asarray(b._data) if isinstance(b, gg.Tensor) else np.asarray(b)
     assert a.shape == b.shape, f"{what}: shapes {a.shape} vs {b.shape}"
     np.testing.assert_allclose(b, a, rtol=RTOL, atol=ATOL, err_msg=what)
 
@@ -162,7 +162,7 @@ def test_inplace_relu_in_a_graph():
     x = gg.tensor(randn(3, 4), requires_grad=True)
     y = nn.ReLU(inplace=True)(x * 2.0)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2.0 * (x.data > 0))
+    np.testing.assert_allclose(x.grad._data, 2.0 * (x._data > 0))
 
 
 @pytest.mark.parametrize("kw", [{}, {"elementwise_affine": False}, {"bias": False}])
@@ -199,11 +199,11 @@ def test_batch_norm_checks_input_dims():
 
 def test_batch_norm_eval_uses_running_stats():
     bn = nn.BatchNorm1d(2)
-    bn.running_mean.data[:] = [1.0, -1.0]
-    bn.running_var.data[:] = [4.0, 1.0]
+    bn.running_mean._data[:] = [1.0, -1.0]
+    bn.running_var._data[:] = [4.0, 1.0]
     bn.eval()
     out = bn(gg.tensor([[3.0, 0.0]]))
-    np.testing.assert_allclose(out.data, [[2.0 / np.sqrt(4 + 1e-5), 1.0 / np.sqrt(1 + 1e-5)]])
+    np.testing.assert_allclose(out._data, [[2.0 / np.sqrt(4 + 1e-5), 1.0 / np.sqrt(1 + 1e-5)]])
     assert int(bn.num_batches_tracked) == 0
 
 
@@ -212,12 +212,12 @@ def test_embedding(padding_idx):
     idx = np.array([[0, 1, 4], [3, 1, 1]])
     _, g_mod = compare("Embedding", 5, 3, padding_idx=padding_idx, inputs=[idx])
     if padding_idx is not None:
-        assert not g_mod.weight.grad.data[padding_idx % 5].any()
+        assert not g_mod.weight.grad._data[padding_idx % 5].any()
 
 
 def test_embedding_padding_row_starts_at_zero():
     emb = nn.Embedding(10, 4, padding_idx=2)
-    assert not emb.weight.data[2].any() and emb.padding_idx == 2
+    assert not emb.weight._data[2].any() and emb.padding_idx == 2
     assert nn.Embedding(10, 4, padding_idx=-1).padding_idx == 9
     pre = nn.Embedding.from_pretrained(gg.ones(3, 2))
     assert not pre.weight.requires_grad and pre(gg.tensor([1])).shape == (1, 2)
@@ -228,7 +228,7 @@ def test_dropout_train_and_eval():
     x = gg.ones(1000)
     y = drop(x)
     zeros = float((y == 0).float().mean())
-    assert 0.4 < zeros < 0.6 and set(np.unique(y.data)) <= {0.0, 2.0}
+    assert 0.4 < zeros < 0.6 and set(np.unique(y._data)) <= {0.0, 2.0}
     drop.eval()
     assert drop(x) is x
     with pytest.raises(ValueError, match=r"between 0 and 1, but got 1\.5"):
@@ -240,7 +240,7 @@ def test_dropout_is_seeded():
     a = nn.Dropout()(gg.ones(50))
     gg.manual_seed(3)
     b = nn.Dropout()(gg.ones(50))
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
 
 
 # ---- MultiheadAttention --------------------------------------------------------------------------
@@ -323,10 +323,10 @@ def test_multihead_attention_dropout_only_in_training():
     mha.eval()
     a, _ = mha(x, x, x)
     b, _ = mha(x, x, x)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
     mha.train()
     c, _ = mha(x, x, x)
-    assert not np.allclose(a.data, c.data)
+    assert not np.allclose(a._data, c._data)
 
 
 def test_multihead_attention_bad_embed_dim():

@@ -47,12 +47,12 @@ def test_parameter_is_a_leaf_tensor_sharing_memory():
     t = gg.tensor([1.0, 2.0])
     p = nn.Parameter(t)
     assert isinstance(p, gg.Tensor) and p.is_leaf and p.requires_grad
-    assert p.data is t.data  # shares memory, as torch.nn.Parameter does
+    assert p._data is t._data  # shares memory, as torch.nn.Parameter does
     assert type(p * 2) is gg.Tensor and type(p.detach()) is gg.Tensor
     assert repr(p) == repr(tnn.Parameter(torch.tensor([1.0, 2.0])))
     assert not nn.Parameter(gg.ones(2), requires_grad=False).requires_grad
     (p * p).sum().backward()
-    np.testing.assert_allclose(p.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(p.grad._data, [2.0, 4.0])
 
 
 # ---- registration and traversal ------------------------------------------------------------------
@@ -102,13 +102,13 @@ def test_state_dict_round_trip_and_torch_weights():
     g = make_net(nn).double().eval()
     assert repr(g.load_state_dict(t.state_dict())) == "<All keys matched successfully>"
     x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
-    np.testing.assert_allclose(g(gg.tensor(x)).data, t(torch.from_numpy(x)).detach().numpy())
+    np.testing.assert_allclose(g(gg.tensor(x))._data, t(torch.from_numpy(x)).detach().numpy())
     g2 = make_net(nn).double().eval()
     g2.load_state_dict(g.state_dict())
-    np.testing.assert_array_equal(g2(gg.tensor(x)).data, g(gg.tensor(x)).data)
+    np.testing.assert_array_equal(g2(gg.tensor(x))._data, g(gg.tensor(x))._data)
     sd = g.state_dict()
     assert not sd["blocks.0.weight"].requires_grad
-    assert sd["blocks.0.weight"].data is g.blocks[0].weight.data  # detached, shared memory
+    assert sd["blocks.0.weight"]._data is g.blocks[0].weight._data  # detached, shared memory
     assert g.state_dict(keep_vars=True)["blocks.0.weight"] is g.blocks[0].weight
     w = g.blocks[0].weight
     g.load_state_dict(t.state_dict())
@@ -122,7 +122,7 @@ def test_load_state_dict_lists_every_problem_in_one_error():
     sd.pop("features.0.weight")
     sd["extra.weight"] = gg.zeros(1)
     sd["blocks.1.weight"] = gg.zeros(16, 15)
-    before = g.blocks[0].weight.data.copy()
+    before = g.blocks[0].weight._data.copy()
     sd["blocks.0.weight"] = gg.zeros(16, 16)
     with pytest.raises(RuntimeError) as err:
         g.load_state_dict(sd)
@@ -133,10 +133,10 @@ def test_load_state_dict_lists_every_problem_in_one_error():
         "\tsize mismatch for blocks.1.weight: copying a param with shape (16, 15) from "
         "checkpoint, the shape in current model is (16, 16)."
     )
-    np.testing.assert_array_equal(g.blocks[0].weight.data, before)  # nothing half-loaded
+    np.testing.assert_array_equal(g.blocks[0].weight._data, before)  # nothing half-loaded
     # torch lists the same problems, in the same order
     t = make_net(tnn)
-    tsd = {k: torch.from_numpy(np.array(v.data)) for k, v in sd.items()}
+    tsd = {k: torch.from_numpy(np.array(v._data)) for k, v in sd.items()}
     with pytest.raises(RuntimeError) as terr:
         t.load_state_dict(tsd)
     ours = [line.split(":")[0] for line in str(err.value).split("\n")]
@@ -149,7 +149,7 @@ def test_load_state_dict_non_strict():
     res = g.load_state_dict({"weight": gg.ones(2, 3), "other": gg.ones(1)}, strict=False)
     assert res.missing_keys == ["bias"] and res.unexpected_keys == ["other"]
     assert res == (["bias"], ["other"])
-    np.testing.assert_array_equal(g.weight.data, 1.0)
+    np.testing.assert_array_equal(g.weight._data, 1.0)
     with pytest.raises(RuntimeError, match="size mismatch for weight"):
         g.load_state_dict({"weight": gg.ones(3, 3)}, strict=False)
 
@@ -159,7 +159,7 @@ def test_load_casts_to_the_models_dtype():
     t = tnn.Linear(3, 2).double()
     g.load_state_dict(t.state_dict())
     assert g.weight.dtype == np.float32
-    np.testing.assert_allclose(g.weight.data, t.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(g.weight._data, t.weight.detach().numpy(), rtol=1e-6)
 
 
 # ---- printing ------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_zero_grad():
     g = nn.Linear(3, 2)
     g(gg.ones(1, 3)).sum().backward()
     g.zero_grad(set_to_none=False)
-    assert g.weight.grad is not None and not g.weight.grad.data.any()
+    assert g.weight.grad is not None and not g.weight.grad._data.any()
     g.zero_grad()
     assert g.weight.grad is None and g.bias.grad is None
 
@@ -242,14 +242,14 @@ def test_apply_for_custom_init():
             nn.init.zeros_(m.weight)
 
     seq.apply(init_fn)
-    assert not any(p.data.any() for n, p in seq.named_parameters() if n.endswith("weight"))
+    assert not any(p._data.any() for n, p in seq.named_parameters() if n.endswith("weight"))
 
 
 def test_deepcopy_is_independent():
     g = make_net(nn)
     h = copy.deepcopy(g)
-    h.blocks[0].weight.data += 1
-    assert not np.allclose(h.blocks[0].weight.data, g.blocks[0].weight.data)
+    h.blocks[0].weight._data += 1
+    assert not np.allclose(h.blocks[0].weight._data, g.blocks[0].weight._data)
     assert isinstance(h.blocks[0].weight, nn.Parameter)
     assert list(h.state_dict()) == list(g.state_dict())
 
@@ -263,13 +263,13 @@ def test_forward_hooks():
     y = lin(x)
     assert calls[0][0] is lin and calls[0][1][0] is x and calls[0][2] is y
     replace = lin.register_forward_hook(lambda m, args, out: out * 0)
-    assert not lin(x).data.any()
+    assert not lin(x)._data.any()
     replace.remove()
     handle.remove()
     lin(x)
     assert len(calls) == 2
     pre = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
-    np.testing.assert_allclose(lin(x).data, lin.bias.data[None])
+    np.testing.assert_allclose(lin(x)._data, lin.bias._data[None])
     pre.remove()
 
 
@@ -293,7 +293,7 @@ def test_sequential_container_ops_match_torch():
     with pytest.raises(IndexError, match="index 5 is out of range"):
         named[5]
     x = gg.randn(3, 2)
-    np.testing.assert_allclose(named(x).data, named.act(named.fc(x)).data)
+    np.testing.assert_allclose(named(x)._data, named.act(named.fc(x))._data)
 
 
 def test_module_list_and_dict():
@@ -329,7 +329,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     assert isinstance(g_total, gg.Tensor) and g_total.shape == ()
     np.testing.assert_allclose(g_total.item(), t_total.item(), rtol=1e-12)
     for tp, gp in zip(t_params, g_params):
-        np.testing.assert_allclose(gp.grad.data, tp.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(gp.grad._data, tp.grad.numpy(), rtol=1e-12)
 
 
 def test_clip_grad_norm_edge_cases():
@@ -345,13 +345,13 @@ def test_clip_grad_value_and_vectors():
     a.grad = gg.tensor([[-3.0, 0.5], [2.0, -0.1]])
     b.grad = gg.tensor([1.0, -1.5, 0.0])
     utils.clip_grad_value_([a, b], 1.0)
-    np.testing.assert_allclose(a.grad.data, [[-1.0, 0.5], [1.0, -0.1]])
-    np.testing.assert_allclose(b.grad.data, [1.0, -1.0, 0.0])
+    np.testing.assert_allclose(a.grad._data, [[-1.0, 0.5], [1.0, -0.1]])
+    np.testing.assert_allclose(b.grad._data, [1.0, -1.0, 0.0])
     vec = utils.parameters_to_vector([a, b])
     assert vec.shape == (7,)
     utils.vector_to_parameters(gg.arange(7.0), [a, b])
-    np.testing.assert_allclose(a.data, [[0.0, 1.0], [2.0, 3.0]])
-    np.testing.assert_allclose(b.data, [4.0, 5.0, 6.0])
+    np.testing.assert_allclose(a._data, [[0.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_allclose(b._data, [4.0, 5.0, 6.0])
     np.testing.assert_allclose(utils.parameters_to_vector([a, b]).data, np.arange(7.0))
     with pytest.raises(ValueError, match="vec has 5 elements but the parameters hold 7"):
         utils.vector_to_parameters(gg.zeros(5), [a, b])
@@ -384,4 +384,4 @@ def test_manual_sgd_training_follows_torch():
                 tp -= 0.1 * tp.grad
                 gp.sub_(0.1 * gp.grad)
     for (n, a), b in zip(t.state_dict().items(), g.state_dict().values()):
-        np.testing.assert_allclose(b.data, a.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
+        np.testing.assert_allclose(b._data, a.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)

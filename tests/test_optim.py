@@ -99,7 +99,7 @@ def train_gg(opt: optim.Optimizer, p: dict[str, gg.Tensor], steps: range) -> lis
         opt.zero_grad()
         gg_loss(p, step).backward()
         opt.step()
-        history.append({k: v.data.copy() for k, v in p.items()})
+        history.append({k: v._data.copy() for k, v in p.items()})
     return history
 
 
@@ -133,7 +133,7 @@ def assert_same_state(opt: optim.Optimizer, topt: torch.optim.Optimizer) -> None
             assert val.shape == tuple(tval.shape)
             if key == "step":
                 assert val.dtype == np.dtype(str(tval.dtype).removeprefix("torch."))
-            np.testing.assert_allclose(val.data, tval.numpy(), rtol=RTOL, atol=ATOL, err_msg=key)
+            np.testing.assert_allclose(val._data, tval.numpy(), rtol=RTOL, atol=ATOL, err_msg=key)
     for group, tgroup in zip(ours["param_groups"], theirs["param_groups"]):
         assert group["params"] == tgroup["params"]
         for key, value in group.items():
@@ -149,7 +149,7 @@ def test_trajectory_matches_torch(name, kwargs):
     topt = getattr(torch.optim, name)(tp.values(), **kwargs)
     assert_same_trajectory(train_gg(opt, p, range(STEPS)), train_torch(topt, tp, range(STEPS)))
     assert p["unused"].grad is None
-    np.testing.assert_array_equal(p["unused"].data, w["unused"])  # skipped: grad is None
+    np.testing.assert_array_equal(p["unused"]._data, w["unused"])  # skipped: grad is None
     assert_same_state(opt, topt)
 
 
@@ -171,7 +171,7 @@ def test_float32_parameters_stay_float32(name):
         topt.step()
     for k in w:
         assert p[k].dtype == np.float32
-        np.testing.assert_allclose(p[k].data, tp[k].detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(p[k]._data, tp[k].detach().numpy(), rtol=1e-4, atol=1e-5)
     for state in opt.state.values():
         for key, val in state.items():
             assert key == "step" or val.dtype == np.float32
@@ -242,7 +242,7 @@ def test_closure_is_evaluated_with_grad_and_its_loss_returned():
     with gg.no_grad():
         loss = opt.step(closure)
     assert loss.item() == pytest.approx(topt.step(tclosure).item(), rel=1e-12)
-    np.testing.assert_allclose(p["w1"].data, tp["w1"].detach().numpy(), rtol=RTOL)
+    np.testing.assert_allclose(p["w1"]._data, tp["w1"].detach().numpy(), rtol=RTOL)
     assert gg.is_grad_enabled()
 
 
@@ -252,7 +252,7 @@ def test_zero_grad():
     gg_loss(p, 0).backward()
     grad = p["w1"].grad
     opt.zero_grad(set_to_none=False)
-    assert p["w1"].grad is grad and not grad.data.any()
+    assert p["w1"].grad is grad and not grad._data.any()
     assert p["unused"].grad is None
     opt.zero_grad()
     assert all(t.grad is None for t in p.values())
@@ -270,7 +270,7 @@ def test_step_bumps_the_version_counter():
 # ---- checkpoints ------------------------------------------------------------------------------
 def to_file_format(sd: dict) -> dict:
     """What a non-pickle checkpoint keeps: arrays, JSON numbers, lists and string keys."""
-    state = {str(i): {k: np.array(v.data) for k, v in s.items()} for i, s in sd["state"].items()}
+    state = {str(i): {k: np.array(v._data) for k, v in s.items()} for i, s in sd["state"].items()}
     return {"state": state, "param_groups": json.loads(json.dumps(sd["param_groups"]))}
 
 
@@ -282,7 +282,7 @@ def test_state_dict_round_trip_resumes_exactly(name, kwargs, via_file_format):
     opt = OPTIMIZERS[name](make_groups(p), **kwargs)
     train_gg(opt, p, range(10))
     saved = copy.deepcopy(opt.state_dict())
-    weights = {k: v.data.copy() for k, v in p.items()}
+    weights = {k: v._data.copy() for k, v in p.items()}
     uninterrupted = train_gg(opt, p, range(10, STEPS))
 
     p2 = gg_params(weights)
@@ -302,7 +302,7 @@ def test_load_state_dict_copies_and_casts():
     opt = optim.Adam(p.values(), lr=0.01)
     train_gg(opt, p, range(2))
     sd = opt.state_dict()
-    p32 = {k: gg.tensor(v.data, dtype=gg.float32, requires_grad=True) for k, v in p.items()}
+    p32 = {k: gg.tensor(v._data, dtype=gg.float32, requires_grad=True) for k, v in p.items()}
     opt32 = optim.Adam(p32.values(), lr=0.5)
     opt32.load_state_dict(sd)
     assert opt32.param_groups[0]["lr"] == 0.01
@@ -310,8 +310,8 @@ def test_load_state_dict_copies_and_casts():
     assert (
         ours["exp_avg"].dtype == np.float32 and ours["step"].dtype == sd["state"][0]["step"].dtype
     )
-    assert ours["exp_avg"].data is not sd["state"][0]["exp_avg"].data
-    assert float(ours["step"].data) == 2.0
+    assert ours["exp_avg"]._data is not sd["state"][0]["exp_avg"]._data
+    assert float(ours["step"]._data) == 2.0
 
 
 def test_state_dict_layout_matches_torch():

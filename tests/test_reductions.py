@@ -28,7 +28,7 @@ def pair(data, requires_grad=True, dtype=np.float64):
 
 def close(ours, theirs, rtol=1e-10, atol=1e-12):
     want = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    got = ours.detach().data if isinstance(ours, gg.Tensor) else np.asarray(ours)
+    got = ours.detach()._data if isinstance(ours, gg.Tensor) else np.asarray(ours)
     assert got.shape == want.shape, f"shape {got.shape} vs {want.shape}"
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
 
@@ -42,7 +42,7 @@ def grads_match(f, data, seed=0, rtol=1e-10, atol=1e-12):
     out.backward(gg.tensor(v))
     ref.backward(torch.tensor(v))
     if xt.grad is None:  # torch leaves the gradient undefined where it is zero (norm p=0)
-        assert x.grad is None or not np.any(x.grad.data)
+        assert x.grad is None or not np.any(x.grad._data)
     else:
         close(x.grad, xt.grad, rtol, atol)
 
@@ -75,7 +75,7 @@ def test_max_min_dim_returns_values_and_indices_like_torch(op, dim, keepdim):
     assert res.values is values and res.indices is indices  # attribute access
     assert res[0] is values and len(res) == 2
     close(values, ref.values)
-    np.testing.assert_array_equal(indices.data, ref.indices.numpy())  # first occurrence on ties
+    np.testing.assert_array_equal(indices._data, ref.indices.numpy())  # first occurrence on ties
     assert indices.dtype == np.int64 and not indices.requires_grad
     # the whole gradient goes to the returned index, ties or not
     v = RNG.standard_normal(tuple(ref.values.shape))
@@ -136,7 +136,7 @@ def test_nan_propagates_and_takes_the_gradient_like_torch(f):
     close(x.grad, xt.grad)
     for op in ("max", "min", "median"):
         res, want = getattr(gg, op)(x, 1), getattr(torch, op)(xt, 1)
-        np.testing.assert_array_equal(res.indices.data, want.indices.numpy())
+        np.testing.assert_array_equal(res.indices._data, want.indices.numpy())
 
 
 def test_max_with_a_tensor_is_elementwise_maximum():
@@ -156,9 +156,9 @@ def test_max_min_on_0d_and_size_one():
     for op in ("max", "min", "median"):
         res, ref = getattr(gg, op)(x, 0), getattr(torch, op)(xt, 0)
         close(res.values, ref.values)
-        np.testing.assert_array_equal(res.indices.data, ref.indices.numpy())
+        np.testing.assert_array_equal(res.indices._data, ref.indices.numpy())
         res.values.backward()
-    np.testing.assert_allclose(x.grad.data, 3.0)
+    np.testing.assert_allclose(x.grad._data, 3.0)
     close(gg.amax(x, 0), torch.amax(xt, 0))
     close(gg.argmax(x, 0), torch.argmax(xt, 0))
     close(gg.argmax(x), torch.argmax(xt))
@@ -171,7 +171,7 @@ def test_median_values_and_indices():
     close(gg.median(x), torch.median(xt))  # lower median of an even count
     res, ref = gg.median(x, 1), torch.median(xt, 1)
     close(res.values, ref.values)
-    np.testing.assert_array_equal(res.indices.data, ref.indices.numpy())
+    np.testing.assert_array_equal(res.indices._data, ref.indices.numpy())
     res.values.sum().backward()
     ref.values.sum().backward()
     close(x.grad, xt.grad)
@@ -291,7 +291,7 @@ def test_integer_and_bool_dtypes_follow_torch(dtype):
     ):
         ours, ref = f(gg, x), f(torch, xt)
         assert str(ours.dtype) == str(ref.dtype).removeprefix("torch."), (ours.dtype, ref.dtype)
-        np.testing.assert_array_equal(ours.data, ref.numpy())
+        np.testing.assert_array_equal(ours._data, ref.numpy())
 
 
 def test_dtype_arguments():
@@ -347,8 +347,8 @@ def test_argmax_argmin_all_any_match_torch(dim, keepdim):
         ref = getattr(torch, op)(xt, dim=dim, keepdim=keepdim)
         assert not ours.requires_grad and ours.grad_fn is None
         assert str(ours.dtype) == str(ref.dtype).removeprefix("torch.")
-        np.testing.assert_array_equal(ours.data, ref.numpy())
-        np.testing.assert_array_equal(getattr(x, op)(dim=dim, keepdim=keepdim).data, ref.numpy())
+        np.testing.assert_array_equal(ours._data, ref.numpy())
+        np.testing.assert_array_equal(getattr(x, op)(dim=dim, keepdim=keepdim)._data, ref.numpy())
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
@@ -356,8 +356,8 @@ def test_count_nonzero_matches_torch(dim):
     a = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 0.0]])
     ours, ref = gg.count_nonzero(gg.tensor(a), dim), torch.count_nonzero(torch.tensor(a), dim)
     assert ours.dtype == np.int64
-    np.testing.assert_array_equal(ours.data, ref.numpy())
-    np.testing.assert_array_equal(gg.tensor(a).count_nonzero(dim).data, ref.numpy())
+    np.testing.assert_array_equal(ours._data, ref.numpy())
+    np.testing.assert_array_equal(gg.tensor(a).count_nonzero(dim)._data, ref.numpy())
 
 
 def test_all_any_on_tuples_of_dims():
@@ -365,7 +365,7 @@ def test_all_any_on_tuples_of_dims():
     for op in ("all", "any"):
         ours = getattr(gg, op)(gg.tensor(a), (0, 2))
         ref = getattr(torch, op)(torch.tensor(a), (0, 2))
-        np.testing.assert_array_equal(ours.data, ref.numpy())
+        np.testing.assert_array_equal(ours._data, ref.numpy())
 
 
 # ---- var / std ----------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def test_logsumexp_is_stable_and_its_gradient_is_the_softmax():
     x = gg.tensor(data, requires_grad=True)
     gg.logsumexp(x, 1).sum().backward()
     np.testing.assert_allclose(
-        x.grad.data, torch.softmax(torch.tensor(data), 1).numpy(), rtol=1e-12
+        x.grad._data, torch.softmax(torch.tensor(data), 1).numpy(), rtol=1e-12
     )
 
 
@@ -552,7 +552,7 @@ def test_numpy_functions_dispatch_to_differentiable_ops(call):
     x = gg.tensor(data, requires_grad=True)
     out = call(x)
     assert isinstance(out, gg.Tensor) and out.requires_grad
-    np.testing.assert_allclose(out.data, call(data), rtol=1e-6)
+    np.testing.assert_allclose(out._data, call(data), rtol=1e-6)
     out.sum().backward()
     assert x.grad is not None and x.grad.shape == x.shape
 
@@ -568,4 +568,4 @@ def test_numpy_dispatch_non_differentiable():
         lambda a: np.count_nonzero(a, axis=1),
         lambda a: np.count_nonzero(a, axis=0, keepdims=True),
     ):
-        np.testing.assert_array_equal(call(x).data, call(data))
+        np.testing.assert_array_equal(call(x)._data, call(data))

@@ -19,7 +19,7 @@ def _both(a: np.ndarray = A):
 
 def _same(ours, theirs) -> None:
     assert tuple(ours.shape) == tuple(theirs.shape)
-    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    np.testing.assert_array_equal(ours._data, theirs.detach().numpy())
 
 
 # ---- views share memory and the version counter -------------------------------------------------
@@ -49,12 +49,12 @@ VIEWS = [
 def test_views_share_memory_and_version_counter(k) -> None:
     x = gg.tensor(A)
     v = VIEWS[k](x)
-    assert np.shares_memory(v.data, x.data)
+    assert np.shares_memory(v._data, x._data)
     assert v._version == x._version == 0
     x.add_(1.0)
     assert v._version == 1
     ref = VIEWS[k](torch.tensor(A) + 1.0)
-    np.testing.assert_allclose(v.data, ref.numpy())
+    np.testing.assert_allclose(v._data, ref.numpy())
 
 
 def test_modifying_a_view_after_it_was_saved_raises_on_backward() -> None:
@@ -85,7 +85,7 @@ def test_ops_that_copy_in_torch_do_not_alias(k) -> None:
     x = gg.tensor(A)
     y = COPIES[k](gg, x)
     y.add_(1.0)
-    np.testing.assert_array_equal(x.data, A)
+    np.testing.assert_array_equal(x._data, A)
     assert x._version == 0
 
 
@@ -193,7 +193,7 @@ def test_cat_skips_legacy_empty_vectors_and_still_gives_them_a_gradient() -> Non
     out = gg.cat([e, x, e], dim=1)
     assert out.shape == (2, 3)
     out.sum().backward()
-    assert e.grad.shape == (0,) and x.grad.data.sum() == 6.0
+    assert e.grad.shape == (0,) and x.grad._data.sum() == 6.0
 
 
 def test_cat_and_stack_gradients_reach_each_input() -> None:
@@ -204,11 +204,11 @@ def test_cat_and_stack_gradients_reach_each_input() -> None:
     (gg.cat(ours, 1) * gg.tensor(w)).sum().backward()
     (torch.cat(theirs, 1) * torch.tensor(w)).sum().backward()
     for a, b in zip(ours, theirs):
-        np.testing.assert_array_equal(a.grad.data, b.grad.numpy())
+        np.testing.assert_array_equal(a.grad._data, b.grad.numpy())
     # a tensor used twice gets both slices
     x = gg.tensor([1.0, 2.0], requires_grad=True)
     (gg.stack([x, x * 3.0], dim=1) * gg.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [7.0, 15.0])
+    np.testing.assert_array_equal(x.grad._data, [7.0, 15.0])
 
 
 @pytest.mark.parametrize(
@@ -243,7 +243,7 @@ def test_iterating_a_tensor_unbinds_it_with_gradients() -> None:
     x = gg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     total = sum((row * (i + 1)).sum() for i, row in enumerate(x))
     total.backward()
-    np.testing.assert_array_equal(x.grad.data, [[1.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(x.grad._data, [[1.0, 1.0], [2.0, 2.0]])
 
 
 def test_numpy_functions_dispatch_to_differentiable_shape_ops() -> None:
@@ -263,7 +263,7 @@ def test_numpy_functions_dispatch_to_differentiable_shape_ops() -> None:
     for o in outs:
         assert isinstance(o, gg.Tensor) and o.requires_grad
     sum(o.sum() for o in outs).backward()
-    np.testing.assert_array_equal(x.grad.data, [[14.0, 14.0, 14.0]])
+    np.testing.assert_array_equal(x.grad._data, [[14.0, 14.0, 14.0]])
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ def test_creation_matches_torch_values_shapes_and_dtypes(make) -> None:
     assert tuple(ours.shape) == tuple(theirs.shape)
     assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
     if ours.numel():
-        np.testing.assert_allclose(ours.data, theirs.numpy())
+        np.testing.assert_allclose(ours._data, theirs.numpy())
 
 
 def test_random_tensors_are_reproducible_with_manual_seed() -> None:
@@ -49,13 +49,13 @@ def test_random_tensors_are_reproducible_with_manual_seed() -> None:
     gg.manual_seed(123)
     b = gg.randn(3, 2), gg.rand(4), gg.randint(0, 10, (5,)), gg.randperm(6)
     for x, y in zip(a, b):
-        np.testing.assert_array_equal(x.data, y.data)
+        np.testing.assert_array_equal(x._data, y._data)
     assert a[0].dtype == gg.float32 and a[2].dtype == gg.int64
-    assert a[1].data.min() >= 0 and a[1].data.max() < 1
+    assert a[1]._data.min() >= 0 and a[1]._data.max() < 1
     assert sorted(a[3].tolist()) == list(range(6))
     assert gg.randn(2, dtype=gg.float64, requires_grad=True).requires_grad
     assert gg.randn_like(gg.ones(2, 2)).shape == (2, 2)
-    assert gg.randint(5, (3,)).data.max() < 5
+    assert gg.randint(5, (3,))._data.max() < 5
 
 
 def test_attributes_and_conversions() -> None:
@@ -69,7 +69,7 @@ def test_attributes_and_conversions() -> None:
         t.numpy()
     d = t.detach()
     assert not d.requires_grad and d.grad_fn is None
-    assert np.shares_memory(d.numpy(), t.data)
+    assert np.shares_memory(d.numpy(), t._data)
     assert np.asarray(t).dtype == np.float32
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
     with pytest.raises(RuntimeError, match="6 elements"):

@@ -139,7 +139,7 @@ def _snapshot(root):
         if isinstance(o, gg.Tensor):
             vals = [getattr(o, s, "<unset>") for s in slots_t]
             out.append(
-                (id(o), [id(v) for v in vals], o.data.tobytes(), o.requires_grad, list(o._vc))
+                (id(o), [id(v) for v in vals], o._data.tobytes(), o.requires_grad, list(o._vc))
             )
             if o.grad_fn is not None:
                 stack.append(o.grad_fn)
@@ -170,7 +170,7 @@ def test_trace_and_to_dot_touch_nothing() -> None:
     model2, loss2 = _model_loss(1)  # the same graph, never traced
     loss2.backward()
     for (n, p), p2 in zip(model.named_parameters(), model2.parameters()):
-        np.testing.assert_array_equal(p.grad.data, p2.grad.data, err_msg=n)
+        np.testing.assert_array_equal(p.grad._data, p2.grad._data, err_msg=n)
     assert all(p.name is None for p in model.parameters())  # trace named nothing
 
 
@@ -296,8 +296,8 @@ def test_edge_gradients_are_unbroadcast_like_torch() -> None:
     b = gg.tensor([0.5], requires_grad=True, dtype=gg.float64)
     with capture_grads() as grads:
         ((a * b) ** 2).sum().backward()
-    ta = torch.tensor(a.data, requires_grad=True)
-    tb = torch.tensor(b.data, requires_grad=True)
+    ta = torch.tensor(a._data, requires_grad=True)
+    tb = torch.tensor(b._data, requires_grad=True)
     ((ta * tb) ** 2).sum().backward()
     g = trace(((a * b) ** 2).sum(), grads=grads)  # a new graph: its nodes were never seen
     assert all(e.grad is None for e in g.edges)
@@ -336,7 +336,7 @@ def test_summaries_values_when_small_stats_when_large() -> None:
     assert summarize(np.array([np.inf, 1.0])).max == np.inf  # no warning, no error
     w = gg.randn(50, 50, requires_grad=True)
     leaf = trace(w * 2).nodes[-1]
-    assert leaf.value.values is None and leaf.value.mean == pytest.approx(float(w.data.mean()))
+    assert leaf.value.values is None and leaf.value.mean == pytest.approx(float(w._data.mean()))
 
 
 def test_trace_of_a_leaf_and_of_several_outputs() -> None:

@@ -140,7 +140,7 @@ class Training:
     """Either library: ``lib`` is glassgrad or torch, ``models`` the three networks."""
 
     def __init__(self, lib: Any, nn: Any, optim: Any, models: dict[str, Any], data: Any) -> None:
-        self.lib, self.models, self.data = lib, models, data
+        self.lib, self.models, self._data = lib, models, data
         self.loss_fn = nn.CrossEntropyLoss()
         self.opts = {
             "mlp": optim.Adam(models["mlp"].parameters(), lr=2e-3),
@@ -159,8 +159,8 @@ class Training:
 
     def epoch(self, name: str) -> None:
         model, opt = self.models[name], self.opts[name]
-        x, y = self.data[name]["x"], self.data[name]["y"]
-        order = self.data[name]["order"]
+        x, y = self._data[name]["x"], self._data[name]["y"]
+        order = self._data[name]["order"]
         model.train()
         for i in range(0, len(order), BATCH):
             idx = order[i : i + BATCH]

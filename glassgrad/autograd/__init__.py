@@ -62,7 +62,7 @@ def _root_grad(out: Any, gradient: Any, create_graph: bool, what: str) -> Any:
             "the forward pass under no_grad()?"
         )
     if gradient is None:
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise RuntimeError(
                 f"{what}: grad can be implicitly created only for scalar outputs; the output has "
                 f"shape {tuple(out.shape)}. Pass `gradient=` (a tensor of that shape), or reduce "
@@ -70,7 +70,7 @@ def _root_grad(out: Any, gradient: Any, create_graph: bool, what: str) -> Any:
             )
         g = np.ones(out.shape, out.dtype)
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, out.dtype)
+        g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, out.dtype)
         if g.shape != out.shape:
             raise RuntimeError(
                 f"{what}: Mismatch in shape: grad_output has a shape of {tuple(g.shape)} and "

@@ -311,7 +311,7 @@ def _wrap_output(out: Any, tensors: list[Any], dirty: Any, record: bool, cls: ty
             )
         bump_version(out)
         return out
-    result = _fn.Tensor._make(out.data)  # an input returned as it is: a view of it
+    result = _fn.Tensor._make(out._data)  # an input returned as it is: a view of it
     result._vc = out._vc
     return result
 
@@ -335,18 +335,18 @@ def _resolve(saved: tuple[Any, ...], outputs: list[tuple[Any, Any, Any]]) -> tup
             continue
         for out, result, node in outputs:
             if s is out or s is result:
-                values.append(result.data)
+                values.append(result._data)
                 if node is None:
                     refs.append(OUTPUT)
                     vc = result._vc
                 else:  # a handle on the output: same data and counter, this output's node
-                    t = _fn.Tensor._make(result.data)
+                    t = _fn.Tensor._make(result._data)
                     t._vc, t.grad_fn, t.requires_grad = result._vc, node, True
                     refs.append(t)
                 versions.append(result._vc[0])
                 break
         else:
-            values.append(s.data)
+            values.append(s._data)
             refs.append(s)
             versions.append(s._vc[0])
     return tuple(values), (tuple(refs), tuple(versions), vc, state.inplace_epoch)
@@ -424,8 +424,8 @@ def _record_outputs(
         r = _wrap_output(o, tensors, dirty, record, cls)
         results.append(r)
         if record and o.dtype.kind in "fc" and not any(o is t for t in nondiff):
-            layout.append((total, total + o.data.size, o.shape, o.dtype))
-            total += o.data.size
+            layout.append((total, total + o._data.size, o.shape, o.dtype))
+            total += o._data.size
         else:
             layout.append(("const", o.shape, o.dtype))
     spans = [lay for lay in layout if lay is not None and lay[0] != "const"]
@@ -521,7 +521,7 @@ def _check_grads(ctx: Any, grads: Any) -> tuple[Any, ...]:
             out.append(None)
             continue
         if isinstance(g, Tensor):
-            out.append(g if create_graph else g.data)
+            out.append(g if create_graph else g._data)
         elif isinstance(g, np.ndarray):
             out.append(g)
         elif isinstance(g, (int, float, np.number)) and not isinstance(g, bool):
@@ -584,7 +584,7 @@ def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:
             None
             if o is None
             else _OnceDifferentiableError.apply(
-                name, o.data if isinstance(o, Tensor) else o, *needing
+                name, o._data if isinstance(o, Tensor) else o, *needing
             )
             for o in ((outputs,) if single else outputs)
         )
@@ -661,7 +661,7 @@ def _tangent(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     if t is None:
         return np.zeros(shape, dtype)
     if isinstance(t, _fn.Tensor):
-        return t if state.create_graph else t.data
+        return t if state.create_graph else t._data
     if isinstance(t, np.ndarray):
         return t
     return np.full(shape, t, dtype)
@@ -685,6 +685,6 @@ def _transpose_of_jvp(ctx: Any, cls: Any, g: Any, gs: list[Any]) -> tuple[Any, .
         elif v.shape != shape:  # a gradient in a broadcast shape: sum it to the input's
             from glassgrad.autograd.engine import _sum_to_shape
 
-            v = _sum_to_shape(v.data if isinstance(v, _fn.Tensor) else v, shape, ctx, i)
-        out.append(_VjpByJvp.apply(g, ctx, i, v.data if isinstance(v, _fn.Tensor) else v))
+            v = _sum_to_shape(v._data if isinstance(v, _fn.Tensor) else v, shape, ctx, i)
+        out.append(_VjpByJvp.apply(g, ctx, i, v._data if isinstance(v, _fn.Tensor) else v))
     return tuple(out)

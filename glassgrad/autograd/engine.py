@@ -100,7 +100,7 @@ def _check_finite(node: Node, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        arr = g.data if isinstance(g, Tensor) else g
+        arr = g._data if isinstance(g, Tensor) else g
         if not np.all(np.isfinite(arr)):
             site = getattr(node, "_trace", None)
             where = (
@@ -125,7 +125,7 @@ def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> A
                     f"hook {getattr(hook, '__name__', hook)!r} on {what} returned a gradient of "
                     f"shape {tuple(r.shape)}, expected shape {tuple(shape)}"
                 )
-            g = r if state.create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+            g = r if state.create_graph else (r._data if isinstance(r, Tensor) else np.asarray(r))
     return g
 
 
@@ -267,7 +267,7 @@ def run_backward(
                             if not isinstance(gi, Tensor):
                                 gi = Tensor._make(np.asarray(gi))
                         elif type(gi) is not np.ndarray:
-                            gi = gi.data if isinstance(gi, Tensor) else np.asarray(gi)
+                            gi = gi._data if isinstance(gi, Tensor) else np.asarray(gi)
                         if gi.shape != e.shape:
                             i = next(k for k, x in enumerate(edges) if x is e)
                             gi = _sum_to_shape(gi, tuple(e.shape), node, i)
@@ -364,18 +364,18 @@ def _to_leaf(
     if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
         leaf._grad = g if leaf._grad is None else leaf._grad + g
         return
-    if g.dtype != leaf.data.dtype:
-        g = g.astype(leaf.data.dtype)
+    if g.dtype != leaf._data.dtype:
+        g = g.astype(leaf._data.dtype)
         passthrough = False
     cur = leaf._grad
     if cur is None:
         if passthrough or type(g) is not np.ndarray:
             g = np.array(g, copy=True)
         leaf._grad = Tensor._make(g)
-    elif cur.grad_fn is None and cur.data.flags.writeable and cur.shape == g.shape:
-        np.add(cur.data, g, out=cur.data)
+    elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
+        np.add(cur._data, g, out=cur._data)
     else:
-        leaf._grad = Tensor._make(cur.data + g)
+        leaf._grad = Tensor._make(cur._data + g)
 
 
 def weak(t: Any) -> weakref.ref:

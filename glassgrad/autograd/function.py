@@ -172,20 +172,20 @@ class Node:
                 ctx._hooks = None
                 if n == 1:
                     ctx.next = [x if fn is None else fn]
-                    return _recorded(ctx, cls.forward(ctx, x.data), args)
+                    return _recorded(ctx, cls.forward(ctx, x._data), args)
                 ctx.next = [x if fn is None else fn, None]
-                return _recorded(ctx, cls.forward(ctx, x.data, args[1]), args)
+                return _recorded(ctx, cls.forward(ctx, x._data, args[1]), args)
             nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
             if n == 1:
-                return _constant(cls.forward(nctx, x.data), nctx)
-            return _constant(cls.forward(nctx, x.data, args[1]), nctx)
+                return _constant(cls.forward(nctx, x._data), nctx)
+            return _constant(cls.forward(nctx, x._data, args[1]), nctx)
 
         datas = []
         edges = []
         record = False
         for a in args:
             if isinstance(a, Tensor):
-                datas.append(a.data)
+                datas.append(a._data)
                 if a.requires_grad:
                     record = True
                     fn = a.grad_fn
@@ -292,7 +292,7 @@ def _broadcast_message(cls: type, args: tuple[Any, ...]) -> str:
 
 
 def _data_of(a: Any) -> Any:
-    return a.data if isinstance(a, Tensor) else a
+    return a._data if isinstance(a, Tensor) else a
 
 
 def _as_output(out: Any, cls: type) -> np.ndarray:
@@ -309,7 +309,7 @@ def _constant(out: Any, ctx: Any = None) -> Any:
     if ctx is _NO_GRAD_CTX and ctx.__dict__:
         ctx.__dict__.clear()  # the shared stand-in ctx must not keep the last call's arrays alive
     t = _new_tensor(Tensor)
-    t.data = out if type(out) is np.ndarray else _as_output(out, Tensor)
+    t._data = out if type(out) is np.ndarray else _as_output(out, Tensor)
     t.grad_fn = t._grad = None
     t.requires_grad = False
     t._vc = [0]
@@ -329,7 +329,7 @@ def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
     if dtype.kind not in "fc":
         raise TypeError(f"{type(ctx).__name__}: a differentiable op returned dtype {dtype}")
     result = _new_tensor(Tensor)
-    result.data = out
+    result._data = out
     result.grad_fn = ctx
     result._grad = None
     result.requires_grad = True
@@ -390,7 +390,7 @@ def _resolve_saved(
             versions.append(0)
         elif type(s) is np.ndarray:
             for a in args:
-                if isinstance(a, Tensor) and a.data is s:
+                if isinstance(a, Tensor) and a._data is s:
                     ref = a
                     versions.append(a._vc[0])
                     break

@@ -57,7 +57,7 @@ def _flat(fn: Callable[..., Any], inputs: Sequence[Any]) -> np.ndarray:
     outs = _outputs(fn, inputs)
     if not outs:
         return np.zeros(0)
-    return np.concatenate([np.asarray(o.data, np.float64).reshape(-1) for o in outs])
+    return np.concatenate([np.asarray(o._data, np.float64).reshape(-1) for o in outs])
 
 
 class _Labels:
@@ -95,7 +95,7 @@ def _analytical_vjp(fn: Callable, inputs: tuple, diff: list[int], outs: list, vs
             allow_unused=True,
         )
     return [
-        np.zeros(inputs[i].shape) if g is None else np.asarray(g.data, np.float64)
+        np.zeros(inputs[i].shape) if g is None else np.asarray(g._data, np.float64)
         for i, g in zip(diff, got)
     ]
 
@@ -133,7 +133,7 @@ def _check(
     if not outs:
         raise GradcheckError(f"{labels.what}: fn returned no floating-point tensor")
     rng = np.random.default_rng(seed)
-    sizes = [o.data.size for o in outs]
+    sizes = [o._data.size for o in outs]
     n_out = sum(sizes)
     v = rng.standard_normal(n_out)
     vs = np.split(v, np.cumsum(sizes)[:-1])
@@ -155,7 +155,7 @@ def _check(
     rows = _analytical_rows(fn, inputs, diff, outs) if full else []
     for k, i in enumerate(diff):
         x = inputs[i]
-        if x.data.size > _FULL_JACOBIAN_LIMIT or fast_mode:
+        if x._data.size > _FULL_JACOBIAN_LIMIT or fast_mode:
             problem = _check_directions(fn, inputs, i, analytic[k], v, eps, atol, rtol, rng, labels)
         elif full:
             problem = _check_jacobian(fn, inputs, i, rows[k], outs, eps, atol, rtol, labels)
@@ -168,12 +168,12 @@ def _check(
 
 def _analytical_rows(fn: Callable, inputs: tuple, diff: list[int], outs: list) -> list[np.ndarray]:
     """The full analytical Jacobian of each differentiable input, ``(n_out, x.size)``."""
-    n_out = sum(o.data.size for o in outs)
-    jac = [np.zeros((n_out, inputs[i].data.size)) for i in diff]
+    n_out = sum(o._data.size for o in outs)
+    jac = [np.zeros((n_out, inputs[i]._data.size)) for i in diff]
     for r in range(n_out):
         e = np.zeros(n_out)
         e[r] = 1.0
-        parts = np.split(e, np.cumsum([o.data.size for o in outs])[:-1])
+        parts = np.split(e, np.cumsum([o._data.size for o in outs])[:-1])
         for J, g in zip(jac, _analytical_vjp(fn, inputs, diff, outs, parts)):
             J[r] = g.reshape(-1)
     return jac
@@ -181,14 +181,14 @@ def _analytical_rows(fn: Callable, inputs: tuple, diff: list[int], outs: list) -
 
 def _numerical_column(fn: Callable, inputs: tuple, x: Any, j: int, eps: float) -> np.ndarray:
     idx = np.unravel_index(j, x.shape)  # perturb the input in place (works for any strides)
-    old = x.data[idx]
+    old = x._data[idx]
     try:
-        x.data[idx] = old + eps
+        x._data[idx] = old + eps
         plus = _flat(fn, inputs)
-        x.data[idx] = old - eps
+        x._data[idx] = old - eps
         minus = _flat(fn, inputs)
     finally:
-        x.data[idx] = old
+        x._data[idx] = old
     return (plus - minus) / (2 * eps)
 
 
@@ -209,7 +209,7 @@ def _check_jacobian(
 ) -> str | None:
     x = inputs[i]
     numerical = np.zeros_like(analytical)
-    for j in range(x.data.size):
+    for j in range(x._data.size):
         numerical[:, j] = _numerical_column(fn, inputs, x, j, eps)
     bad = _mismatch(analytical, numerical, atol, rtol)
     if not np.any(bad):
@@ -218,7 +218,7 @@ def _check_jacobian(
     err = np.where(np.isnan(err), np.inf, err)
     r, j = (int(n) for n in np.unravel_index(int(np.argmax(err)), err.shape))
     # which output does row r belong to, and where in it?
-    ends = np.cumsum([o.data.size for o in outs])
+    ends = np.cumsum([o._data.size for o in outs])
     k = int(np.searchsorted(ends, r, side="right"))
     r_in = r - int(ends[k - 1] if k else 0)
     out_name = labels.output(k, len(outs)) + _index(tuple(outs[k].shape), r_in)
@@ -279,19 +279,19 @@ def _check_directions(
 ) -> str | None:
     """Large input: compare ``vᵀ J u`` along a few random directions ``u``."""
     x = inputs[i]
-    old = x.data.copy()
+    old = x._data.copy()
     try:
         for trial in range(_DIRECTIONS):
             u = rng.standard_normal(x.shape)
             a = float(np.sum(analytical * u))
-            x.data[...] = old + eps * u
+            x._data[...] = old + eps * u
             plus = v @ _flat(fn, inputs)
-            x.data[...] = old - eps * u
+            x._data[...] = old - eps * u
             minus = v @ _flat(fn, inputs)
-            x.data[...] = old
+            x._data[...] = old
             n = float((plus - minus) / (2 * eps))
             # a sum of size-many terms: its rounding error grows like sqrt(size)
-            if not abs(a - n) <= atol * np.sqrt(x.data.size) + rtol * abs(n):
+            if not abs(a - n) <= atol * np.sqrt(x._data.size) + rtol * abs(n):
                 return (
                     f"{labels.what}: directional derivative mismatch for {labels.inputs[i]} "
                     f"(shape {tuple(x.shape)}) along random direction u #{trial}, random "
@@ -300,7 +300,7 @@ def _check_directions(
                     f"  numerical  {n!r}"
                 )
     finally:
-        x.data[...] = old
+        x._data[...] = old
     return None
 
 
@@ -364,7 +364,7 @@ def gradgradcheck(
         vs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64) for o in outs]
     else:
         gos = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
-        vs = [Tensor(np.asarray(v.data if isinstance(v, Tensor) else v, np.float64)) for v in gos]
+        vs = [Tensor(np.asarray(v._data if isinstance(v, Tensor) else v, np.float64)) for v in gos]
     for v in vs:
         v.requires_grad_(True)
     n = len(inputs)

@@ -225,11 +225,11 @@ class record_backward:
 
 
 def _array(x: Any) -> np.ndarray:
-    return np.array(x.data if isinstance(x, engine.Tensor) else x, copy=True)
+    return np.array(x._data if isinstance(x, engine.Tensor) else x, copy=True)
 
 
 def _norm(x: Any) -> float:
-    a = x.data if isinstance(x, engine.Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, engine.Tensor) else np.asarray(x)
     return float(np.sqrt(np.sum(np.abs(a) ** 2))) if a.size else 0.0
 
 
@@ -240,7 +240,7 @@ def _nbytes(saved: Any) -> int:
     seen: set[int] = set()
     total = 0
     for s in saved:
-        a = s.data if isinstance(s, engine.Tensor) else s
+        a = s._data if isinstance(s, engine.Tensor) else s
         if isinstance(a, np.ndarray) and id(a) not in seen:
             seen.add(id(a))
             total += a.nbytes

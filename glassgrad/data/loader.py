@@ -58,7 +58,7 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
         from glassgrad.ops.joining import stack
 
         return stack(batch)
-    return Tensor._make(np.stack([t.data for t in batch]))
+    return Tensor._make(np.stack([t._data for t in batch]))
 
 
 def default_collate(batch: list[Any]) -> Any:
@@ -316,7 +316,7 @@ class DataLoader:
                 yield self.collate_fn([self.dataset[int(i)] for i in idx])
             return
         tensors, base = source
-        arrays = [t.data for t in tensors]
+        arrays = [t._data for t in tensors]
         grads = any(t.requires_grad for t in tensors)
         for idx in self._batches():
             if base is not None:

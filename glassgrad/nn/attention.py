@@ -37,7 +37,7 @@ def _float_mask(name: str, mask: Any, dtype: np.dtype) -> np.ndarray | None:
     """A bool mask (True = may NOT attend) as an additive 0 / -inf array; a float one as is."""
     if mask is None:
         return None
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype == np.bool_:
         return np.where(m, -np.inf, 0.0).astype(dtype)
     if m.dtype.kind != "f":

@@ -1,6 +1,6 @@
 """``glassgrad.nn.init``: fill tensors in place from PyTorch's initialisation distributions.
 
-Every function writes into ``tensor.data`` without recording a graph (as under ``no_grad``),
+Every function writes into ``tensor._data`` without recording a graph (as under ``no_grad``),
 bumps the tensor's version counter, returns the tensor, and draws from glassgrad's seeded
 generator (``glassgrad.manual_seed``) unless a NumPy ``generator`` is given.
 
@@ -63,7 +63,7 @@ def _rng(gen: Any) -> np.random.Generator:
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into the tensor's memory, in its dtype, and mark it modified."""
-    tensor.data[...] = values
+    tensor._data[...] = values
     bump_version(tensor)
     return tensor
 
@@ -245,10 +245,10 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     _check("orthogonal_", tensor)
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

@@ -55,10 +55,10 @@ class Parameter(Tensor):
             arr = np.empty((0,), dtypes.get_default_dtype())
             vc = [0]
         elif isinstance(data, Tensor):
-            arr, vc = data.data, data._vc
+            arr, vc = data._data, data._vc
         else:
             arr, vc = np.asarray(data), [0]
-        self.data = arr
+        self._data = arr
         self.grad_fn = None
         self._grad = None
         self._vc = vc
@@ -74,14 +74,14 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        p = Parameter(self.data.copy(), self.requires_grad)
+        p = Parameter(self._data.copy(), self.requires_grad)
         if self._grad is not None:
-            p._grad = Tensor._make(self._grad.data.copy())
+            p._grad = Tensor._make(self._grad._data.copy())
         memo[id(self)] = p
         return p
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._data, self.requires_grad))
 
 
 class _Keys(NamedTuple):
@@ -116,7 +116,7 @@ def _addindent(s: str, spaces: int) -> str:
 def _array_of(value: Any, key: str) -> np.ndarray:
     """The array behind a state-dict value (a glassgrad Tensor, an ndarray, a torch tensor)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, say
         return np.asarray(value.detach().cpu().numpy())
     try:
@@ -396,8 +396,8 @@ class Module:
             else:
                 g = p._grad
                 if g.grad_fn is not None:
-                    g = p._grad = Tensor._make(g.data)
-                g.data.fill(0)
+                    g = p._grad = Tensor._make(g._data)
+                g._data.fill(0)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every sub-module (children first) and then on this one."""
@@ -411,12 +411,12 @@ class Module:
         same Parameter objects, so an optimizer built before still holds them)."""
         for m in self.modules():
             for t in (*m._parameters.values(), *m._buffers.values()):
-                if t is None or t.data.dtype.kind != "f" or t.data.dtype == dtype:
+                if t is None or t._data.dtype.kind != "f" or t._data.dtype == dtype:
                     continue
-                t.data = t.data.astype(dtype)
+                t._data = t._data.astype(dtype)
                 bump_version(t)
                 if t._grad is not None:
-                    t._grad = Tensor._make(t._grad.data.astype(dtype))
+                    t._grad = Tensor._make(t._grad._data.astype(dtype))
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
@@ -516,10 +516,10 @@ class Module:
             if key not in state_dict:
                 continue
             src = _array_of(state_dict[key], key)
-            if src.shape != t.data.shape:
+            if src.shape != t._data.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(src.shape)} "
-                    f"from checkpoint, the shape in current model is {tuple(t.data.shape)}."
+                    f"from checkpoint, the shape in current model is {tuple(t._data.shape)}."
                 )
             else:
                 sources.append((t, src))
@@ -536,9 +536,9 @@ class Module:
             )
         for t, src in sources:
             if assign:
-                t.data = np.array(src, dtype=t.data.dtype)
+                t._data = np.array(src, dtype=t._data.dtype)
             else:
-                np.copyto(t.data, src, casting="unsafe")
+                np.copyto(t._data, src, casting="unsafe")
             bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 

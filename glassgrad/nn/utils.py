@@ -45,7 +45,7 @@ def _as_list(op: str, tensors: Any) -> list[Tensor]:
 
 
 def _grads(op: str, parameters: Any) -> list[np.ndarray]:
-    return [p._grad.data for p in _as_list(op, parameters) if p._grad is not None]
+    return [p._grad._data for p in _as_list(op, parameters) if p._grad is not None]
 
 
 def _norm(g: np.ndarray, p: float) -> Any:
@@ -68,7 +68,7 @@ def get_total_norm(
     tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: Any = None
 ) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together (the norm of their norms)."""
-    arrays = [t.data for t in _as_list("get_total_norm", tensors)]
+    arrays = [t._data for t in _as_list("get_total_norm", tensors)]
     p = float(norm_type)
     if not arrays:
         return Tensor._make(np.zeros((), np.float32))
@@ -90,7 +90,7 @@ def clip_grads_with_norm_(
     grads = _grads("clip_grads_with_norm_", parameters)
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
     for g in grads:
         np.multiply(g, coef.astype(g.dtype), out=g)
@@ -144,7 +144,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in params:
         n = p.numel()
-        np.copyto(p.data, vec.data[start : start + n].reshape(p.shape), casting="unsafe")
+        np.copyto(p._data, vec._data[start : start + n].reshape(p.shape), casting="unsafe")
         bump_version(p)
         start += n
 

@@ -51,10 +51,10 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da is db or da == db:
             return a, b
-        target = _promote_tensors(a.data, b.data)
+        target = _promote_tensors(a._data, b._data)
         return _cast(a, target), _cast(b, target)
     if ta:
         b = _other(op, a, b)
@@ -68,8 +68,8 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
 def to_default_float(t: Tensor) -> Tensor:
     """An int/bool tensor in the default float dtype (PyTorch's promotion for ``int / int``,
     ``int * 1.5``, ``logsumexp(int)``); float tensors as they are."""
-    if t.data.dtype.kind in "iub":
-        return Tensor._make(t.data.astype(dtypes.get_default_dtype()))
+    if t._data.dtype.kind in "iub":
+        return Tensor._make(t._data.astype(dtypes.get_default_dtype()))
     return t
 
 
@@ -77,9 +77,9 @@ def floating_input(op: str, input: Any, error: type[Exception] = RuntimeError) -
     """``input`` as a Tensor, refusing integer and bool tensors as PyTorch does (``error`` is
     the exception type PyTorch raises for this op)."""
     x = as_tensor(input)
-    if x.data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise error(
-            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x._data.dtype)} "
             f"(shape {tuple(x.shape)})"
         )
     return x
@@ -93,13 +93,13 @@ def _other(op: str, t: Tensor, v: Any) -> Any:
         return v
     if isinstance(v, (np.ndarray, list, tuple)):
         arr = np.asarray(v)
-        mixed = arr.dtype.kind == "f" and t.data.dtype.kind == "f" and arr.dtype != t.data.dtype
-        if mixed and (arr.ndim == 0 or t.data.ndim == 0):
-            arr = arr.astype(_promote_tensors(t.data, arr))
+        mixed = arr.dtype.kind == "f" and t._data.dtype.kind == "f" and arr.dtype != t._data.dtype
+        if mixed and (arr.ndim == 0 or t._data.ndim == 0):
+            arr = arr.astype(_promote_tensors(t._data, arr))
         return Tensor._make(arr)
     raise TypeError(
         f"{op}: unsupported operand of type {type(v).__name__} with a tensor of dtype "
-        f"{dtypes.name(t.data.dtype)}"
+        f"{dtypes.name(t._data.dtype)}"
     )
 
 
@@ -116,7 +116,7 @@ def _promote_tensors(x: np.ndarray, y: np.ndarray) -> np.dtype:
 
 
 def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
-    if t.data.dtype == dtype:
+    if t._data.dtype == dtype:
         return t
     return t.to(dtype)
 

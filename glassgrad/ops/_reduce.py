@@ -62,7 +62,7 @@ def check_nonempty(
     op: str, x: Tensor, axes: tuple[int, ...], dim: Any, unspecified: type = RuntimeError
 ) -> None:
     """Reductions without an identity (max, min...) refuse empty slices, as PyTorch does."""
-    if x.data.size:
+    if x._data.size:
         return
     if dim is None or dim == ():
         raise unspecified(

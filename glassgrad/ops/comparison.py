@@ -155,8 +155,8 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
         if v is None or isinstance(v, Tensor):
             return v
         if isinstance(v, np.ndarray):
-            return Tensor._make(v.astype(x.data.dtype))
-        return float(v) if x.data.dtype.kind == "f" else v
+            return Tensor._make(v.astype(x._data.dtype))
+        return float(v) if x._data.dtype.kind == "f" else v
 
     lo, hi = bound(min), bound(max)
     node = Clamp if isinstance(lo, Tensor) or isinstance(hi, Tensor) else ClampScalar
@@ -183,13 +183,13 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Pick ``input`` where ``condition`` holds, else ``other``; each gets the gradient it chose."""
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = binary_operands("where", input, other)
     if not isinstance(a, Tensor):  # a Python number takes the other operand's float dtype
-        floating = isinstance(b, Tensor) and b.data.dtype.kind == "f"
-        a = Tensor._make(np.asarray(a, b.data.dtype)) if floating else as_tensor(a)
+        floating = isinstance(b, Tensor) and b._data.dtype.kind == "f"
+        a = Tensor._make(np.asarray(a, b._data.dtype)) if floating else as_tensor(a)
     return Where.apply(cond, a, b)
 
 
@@ -207,7 +207,7 @@ def _nograd(
     """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
 
     def nograd_op(*args: Any) -> Tensor:
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         try:
             return Tensor._make(f(*arrays))
         except (ValueError, TypeError) as e:

@@ -446,9 +446,9 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     tensor([2., 3.])
     """
     if alpha == 1 and isinstance(input, Tensor):  # the common cases, without general dispatch
-        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input._data.dtype.kind == "f"):
             return AddScalar.apply(input, other)
-        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+        if isinstance(other, Tensor) and input._data.dtype is other._data.dtype:
             return Add.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
@@ -459,9 +459,9 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other."""
     if alpha == 1 and isinstance(input, Tensor):
-        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input._data.dtype.kind == "f"):
             return SubScalar.apply(input, other)
-        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+        if isinstance(other, Tensor) and input._data.dtype is other._data.dtype:
             return Sub.apply(input, other)
     if alpha != 1:
         other = mul(other, alpha)
@@ -480,9 +480,9 @@ def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
     if isinstance(input, Tensor):
-        if type(other) in _FAST_SCALAR and (input.requires_grad or input.data.dtype.kind == "f"):
+        if type(other) in _FAST_SCALAR and (input.requires_grad or input._data.dtype.kind == "f"):
             return MulScalar.apply(input, other)
-        if isinstance(other, Tensor) and input.data.dtype is other.data.dtype:
+        if isinstance(other, Tensor) and input._data.dtype is other._data.dtype:
             return Mul.apply(input, other)
     return _binary("mul", Mul, MulScalar, MulScalar.apply, input, other)
 
@@ -538,7 +538,7 @@ def remainder(input: Any, other: Any) -> Tensor:
     """Python-style modulus x - floor(x / y) * y: gradient 1 for x, -floor(x / y) for y."""
     a, b = binary_operands("remainder", input, other)
     if type(a) in _NUMBER:
-        a = Tensor._make(np.asarray(a, b.data.dtype))
+        a = Tensor._make(np.asarray(a, b._data.dtype))
     return _binary("remainder", Remainder, RemainderScalar, None, a, b)
 
 

@@ -32,8 +32,8 @@ def view_of(out: Tensor, x: Tensor) -> Tensor:
 
     NumPy keeps ``.base`` pointing at the array that owns the memory, so comparing owners is exact.
     """
-    base = out.data.base
-    if base is not None and (base is x.data or base is x.data.base):
+    base = out._data.base
+    if base is not None and (base is x._data or base is x._data.base):
         out._vc = x._vc
         out._base = x if x._base is None else x._base
     return out
@@ -47,7 +47,7 @@ def _entry(e: Any) -> Any:
     if e is None or e is Ellipsis or type(e) is slice:
         return e
     if isinstance(e, Tensor):
-        e = e.data
+        e = e._data
     elif isinstance(e, (list, tuple)):
         e = np.asarray(e)
         if e.size == 0:
@@ -322,7 +322,7 @@ def getitem(input: Any, index: Any) -> Tensor:
     """
     x = input if isinstance(input, Tensor) else as_tensor(input)
     try:
-        idx, mode = _normalize(index, x.data.shape)
+        idx, mode = _normalize(index, x._data.shape)
         t = type(index)
         if mode != BASIC:
             cls: type[GetItem] = Index
@@ -331,7 +331,7 @@ def getitem(input: Any, index: Any) -> Tensor:
         elif t is slice:
             cls = Slice
         else:
-            cls = _basic_node(index, x.data.shape)
+            cls = _basic_node(index, x._data.shape)
         out = cls.apply(x, idx, mode)
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, index)) from None
@@ -407,7 +407,7 @@ def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -
     """
     x = as_tensor(input)
     try:
-        idx, mode = _normalize(indices, x.data.shape)
+        idx, mode = _normalize(indices, x._data.shape)
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, indices)) from None
     if isinstance(values, Tensor):
@@ -461,7 +461,7 @@ def _masked_zero(g: Any, mask: np.ndarray) -> Any:
 
 
 def _mask_array(op: str, mask: Any) -> np.ndarray:
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype {m.dtype}")
     return m
@@ -480,8 +480,8 @@ def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
             )
         if value.dtype != x.dtype:
             value = value.to(x.dtype)
-    elif x.data.dtype.kind != "f" or not isinstance(value, (int, float)):
-        value = np.asarray(value, x.data.dtype)
+    elif x._data.dtype.kind != "f" or not isinstance(value, (int, float)):
+        value = np.asarray(value, x._data.dtype)
     try:
         return (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill).apply(x, m, value)
     except ValueError:
@@ -517,7 +517,7 @@ def take(input: Any, index: Any) -> Tensor:
     flat = x.reshape(-1)
     index = index if isinstance(index, Tensor) else np.asarray(index)
     try:
-        idx, mode = _normalize((index,), flat.data.shape)
+        idx, mode = _normalize((index,), flat._data.shape)
         out = Take.apply(flat, idx, mode)
     except IndexError as e:
         raise IndexError(_index_message(e, flat.shape, (index,))) from None
@@ -529,7 +529,7 @@ def take(input: Any, index: Any) -> Tensor:
 @op(numpy={np.nonzero: lambda a: nonzero(a, as_tuple=True)}, differentiable=False)
 def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(a)))
     return Tensor._make(np.argwhere(a).astype(np.int64))

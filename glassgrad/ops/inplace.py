@@ -46,7 +46,7 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
     if not record:
         with _no_grad():
             out = fn(t, *args, **kw)
-        np.copyto(t.data, out.data, casting="same_kind")
+        np.copyto(t._data, out._data, casting="same_kind")
         return _bump(t)
     base = getattr(t, "_base", None)
     if base is not None and (base.requires_grad or t.requires_grad):
@@ -54,14 +54,14 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
             f"{op}: in-place ops on a view of a tensor that is part of the graph are not "
             f"supported (view of shape {tuple(t.shape)}); use the out-of-place op or clone()"
         )
-    snap = Tensor._make(t.data.copy())
+    snap = Tensor._make(t._data.copy())
     snap.grad_fn, snap.requires_grad = t.grad_fn, t.requires_grad
     out = fn(snap, *args, **kw)
     if out.dtype != t.dtype:
         raise RuntimeError(
             f"{op}: result type {out.dtype} can't be cast to the desired output type {t.dtype}"
         )
-    np.copyto(t.data, out.data)
+    np.copyto(t._data, out._data)
     t.grad_fn, t.requires_grad = out.grad_fn, True
     return _bump(t)
 
@@ -72,7 +72,7 @@ def apply_inplace_view(
     """In-place shape ops (``squeeze_``, ``t_``): ``t`` becomes the view ``fn(t)`` returns."""
     _check_leaf(t, op)
     out = fn(t, *args, **kw)
-    t.data = out.data
+    t._data = out._data
     if state.grad_enabled and t.requires_grad:
         t.grad_fn = out.grad_fn
     return _bump(t)
@@ -88,7 +88,7 @@ class _no_grad:  # local, to avoid importing the public context managers here
 
 
 def _data(v: Any) -> Any:
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _fast(t: Tensor, *args: Any) -> bool:
@@ -103,7 +103,7 @@ def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> T
         o = _data(other)
         if alpha != 1:
             o = o * alpha
-        ufunc(self.data, o, out=self.data, casting="same_kind")
+        ufunc(self._data, o, out=self._data, casting="same_kind")
         return _bump(self)
     return apply_inplace(self, op, add if ufunc is np.add else sub, other, alpha=alpha)
 
@@ -125,7 +125,7 @@ def mul_(self: Tensor, other: Any) -> Tensor:
     """self *= other, in place."""
     if _fast(self, other):
         _check_leaf(self, "mul_")
-        np.multiply(self.data, _data(other), out=self.data, casting="same_kind")
+        np.multiply(self._data, _data(other), out=self._data, casting="same_kind")
         return _bump(self)
     return apply_inplace(self, "mul_", mul, other)
 
@@ -135,7 +135,7 @@ def div_(self: Tensor, other: Any) -> Tensor:
     """self /= other, in place."""
     if _fast(self, other):
         _check_leaf(self, "div_")
-        np.divide(self.data, _data(other), out=self.data, casting="same_kind")
+        np.divide(self._data, _data(other), out=self._data, casting="same_kind")
         return _bump(self)
     return apply_inplace(self, "div_", div, other)
 
@@ -152,7 +152,7 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     _check_leaf(self, "fill_")
     if _requires(value) and state.grad_enabled:
         return apply_inplace(self, "fill_", lambda s, v: expand(v.to(s.dtype), *s.shape), value)
-    self.data[...] = _data(value)
+    self._data[...] = _data(value)
     if state.grad_enabled and self.grad_fn is not None:
         self.grad_fn, self.requires_grad = None, False
     return _bump(self)
@@ -165,7 +165,7 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     if _fast(self, src_t):
         _check_leaf(self, "copy_")
         try:
-            np.copyto(self.data, src_t.data, casting="unsafe")
+            np.copyto(self._data, src_t._data, casting="unsafe")
         except ValueError:
             raise RuntimeError(
                 f"copy_: source of shape {tuple(src_t.shape)} can't be broadcast to the "
@@ -184,7 +184,7 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
     if _fast(self, value):
         _check_leaf(self, "__setitem__")
         try:
-            self.data[idx] = _data(value)
+            self._data[idx] = _data(value)
         except (IndexError, ValueError) as e:
             raise type(e)(
                 f"__setitem__: {e} (tensor of shape {tuple(self.shape)}, value of shape "

@@ -41,11 +41,11 @@ def _tensors(op: str, tensors: Any) -> list[Tensor]:
         )
     ts = [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
     if ts:
-        first = ts[0].data.dtype
+        first = ts[0]._data.dtype
         for t in ts:
-            if t.data.dtype != first:
-                dt = _result_dtype([t.data for t in ts])
-                return [t if t.data.dtype == dt else t.to(dt) for t in ts]
+            if t._data.dtype != first:
+                dt = _result_dtype([t._data for t in ts])
+                return [t if t._data.dtype == dt else t.to(dt) for t in ts]
     return ts
 
 
@@ -106,13 +106,13 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     ts = _tensors("cat", tensors)
     if not ts:
         raise ValueError("cat(): expected a non-empty list of Tensors")
-    shape = ts[0].data.shape
+    shape = ts[0]._data.shape
     nd = len(shape)
     if nd and -nd <= dim < nd:  # the common case: same dims, sizes differ only along dim
         d = dim % nd
         lead, tail = shape[:d], shape[d + 1 :]
         for t in ts:
-            s = t.data.shape
+            s = t._data.shape
             if len(s) != nd or s[:d] != lead or s[d + 1 :] != tail:
                 break
         else:

@@ -111,7 +111,7 @@ def matmul(input: Any, other: Any) -> Tensor:
     if x.dtype != y.dtype:
         _same_dtype("matmul", x, y)
     # PyTorch's node for the ranks it maps to mm/mv/dot (batched products: MatmulBackward0 here)
-    nx, ny = x.data.ndim, y.data.ndim
+    nx, ny = x._data.ndim, y._data.ndim
     if nx == 2:
         cls: type[Matmul] = Mm if ny == 2 else Mv if ny == 1 else Matmul
     else:
@@ -389,7 +389,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     if x.dtype != w.dtype:
         raise RuntimeError(f"linear: input dtype {x.dtype} and weight dtype {w.dtype} differ")
     # PyTorch's node for a batch of vectors: addmm (with a bias) or mm
-    if x.data.ndim == 2:
+    if x._data.ndim == 2:
         return (LinearMm if bias is None else Addmm).apply(x, w, bias)
     return Linear.apply(x, w, bias)
 

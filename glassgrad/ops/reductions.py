@@ -125,8 +125,8 @@ def _int_to_long(x: Tensor, dtype: Any) -> Tensor:
     """PyTorch sums and multiplies bools and integers in int64 unless told another dtype."""
     if dtype is not None:
         return to(x, dtype)
-    if x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
-        return Tensor._make(x.data.astype(np.int64))
+    if x._data.dtype.kind in "bui" and x._data.dtype != np.int64:
+        return Tensor._make(x._data.astype(np.int64))
     return x
 
 
@@ -146,8 +146,8 @@ def sum(input: Any, dim: Any = NO_DIM, keepdim: bool = False, dtype: Any = None)
     """
     x = _int_to_long(as_tensor(input), dtype)
     if dim is NO_DIM:
-        return Sum.apply(x, tuple(range(x.data.ndim)), keepdim)
-    return SumDim.apply(x, axes_of("sum", dim, x.data.ndim), keepdim)
+        return Sum.apply(x, tuple(range(x._data.ndim)), keepdim)
+    return SumDim.apply(x, axes_of("sum", dim, x._data.ndim), keepdim)
 
 
 @op(
@@ -162,14 +162,14 @@ def mean(input: Any, dim: Any = NO_DIM, keepdim: bool = False, dtype: Any = None
     x = as_tensor(input)
     if dtype is not None:
         x = to(x, dtype)
-    if x.data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {dtypes.name(x.data.dtype)} (shape {tuple(x.shape)})"
+            f"or complex dtype. Got: {dtypes.name(x._data.dtype)} (shape {tuple(x.shape)})"
         )
     if dim is NO_DIM:
-        return Mean.apply(x, tuple(range(x.data.ndim)), keepdim)
-    return MeanDim.apply(x, axes_of("mean", dim, x.data.ndim), keepdim)
+        return Mean.apply(x, tuple(range(x._data.ndim)), keepdim)
+    return MeanDim.apply(x, axes_of("mean", dim, x._data.ndim), keepdim)
 
 
 @op(
@@ -190,7 +190,7 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     """
     x = _int_to_long(as_tensor(input), dtype)
     cls = Prod if dim is None else ProdDim
-    return cls.apply(x, axes_of("prod", dim, x.data.ndim), keepdim)
+    return cls.apply(x, axes_of("prod", dim, x._data.ndim), keepdim)
 
 
 # ---- variance, standard deviation ---------------------------------------------------------------
@@ -266,13 +266,13 @@ def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any,
 
 def _var_std(op: str, cls: Any, input: Any, dim: Any, unbiased: Any, keepdim: Any, corr: Any):
     x = as_tensor(input)
-    if x.data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"{op}(): std and var only support floating point and complex dtypes, got "
-            f"{dtypes.name(x.data.dtype)} (shape {tuple(x.shape)})"
+            f"{dtypes.name(x._data.dtype)} (shape {tuple(x.shape)})"
         )
     dim, corr = _correction(op, dim, unbiased, corr)
-    axes = axes_of(op, dim, x.data.ndim)
+    axes = axes_of(op, dim, x._data.ndim)
     if numel(x.shape, axes) - corr > 0:
         return cls.apply(x, axes, corr, keepdim)
     warnings.warn(
@@ -398,7 +398,7 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     tensor(1000.)
     """
     x = to_default_float(as_tensor(input))
-    return Logsumexp.apply(x, axes_of("logsumexp", dim, x.data.ndim), keepdim)
+    return Logsumexp.apply(x, axes_of("logsumexp", dim, x._data.ndim), keepdim)
 
 
 class Norm(Node):
@@ -478,7 +478,7 @@ def norm(
     if dtype is not None:
         x = to(x, dtype)
     floating_input("norm()", x)
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if p is None or p == "fro":
         if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
             raise RuntimeError(f"norm(): the 'fro' norm takes at most 2 dims, got dim={dim}")
@@ -486,7 +486,7 @@ def norm(
     elif isinstance(p, str):
         raise NotImplementedError(f"norm(): p={p!r} is not supported (use a number or 'fro')")
     axes = axes_of("norm", dim, ndim)
-    if p in (math.inf, -math.inf) and x.data.size == 0 and numel(x.shape, axes) == 0:
+    if p in (math.inf, -math.inf) and x._data.size == 0 and numel(x.shape, axes) == 0:
         raise RuntimeError(
             f"norm(): cannot compute the {p} norm over an empty dimension of a tensor of shape "
             f"{tuple(x.shape)}: the operation has no identity"
@@ -504,8 +504,8 @@ def norm(
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
-    out = np.all(x.data, axis=axes_of("all", dim, x.data.ndim), keepdims=keepdim)
-    return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
+    out = np.all(x._data, axis=axes_of("all", dim, x._data.ndim), keepdims=keepdim)
+    return Tensor._make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
 
 
 @op(
@@ -515,8 +515,8 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
-    out = np.any(x.data, axis=axes_of("any", dim, x.data.ndim), keepdims=keepdim)
-    return Tensor._make(out.astype(np.uint8) if x.data.dtype == np.uint8 else out)
+    out = np.any(x._data, axis=axes_of("any", dim, x._data.ndim), keepdims=keepdim)
+    return Tensor._make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
 
 
 @op(
@@ -532,5 +532,5 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
 def count_nonzero(input: Any, dim: Any = None) -> Tensor:
     """Number of non-zero elements over ``dim`` (int64)."""
     x = as_tensor(input)
-    axes = axes_of("count_nonzero", dim, x.data.ndim)
-    return Tensor._make(np.asarray(np.count_nonzero(x.data, axis=axes), np.int64))
+    axes = axes_of("count_nonzero", dim, x._data.ndim)
+    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), np.int64))

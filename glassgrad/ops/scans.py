@@ -101,9 +101,9 @@ def _scan_input(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Tensor, int]
     x = as_tensor(input)
     if dtype is not None:
         x = to(x, dtype)
-    elif x.data.dtype.kind in "bui" and x.data.dtype != np.int64:
-        x = Tensor._make(x.data.astype(np.int64))  # PyTorch scans integers in int64
-    return x, check_dim(op, dim, x.data.ndim)
+    elif x._data.dtype.kind in "bui" and x._data.dtype != np.int64:
+        x = Tensor._make(x._data.astype(np.int64))  # PyTorch scans integers in int64
+    return x, check_dim(op, dim, x._data.ndim)
 
 
 @op(
@@ -122,7 +122,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     tensor([1., 3., 6.])
     """
     x, axis = _scan_input("cumsum", input, dim, dtype)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return CumsumScalar.apply(x)
     return Cumsum.apply(x, axis)
 
@@ -138,7 +138,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
 def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; the gradient is exact with zeros in the input too."""
     x, axis = _scan_input("cumprod", input, dim, dtype)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return CumprodScalar.apply(x)
     return Cumprod.apply(x, axis)
 

@@ -152,7 +152,7 @@ def _zero_along(g: Any, dim: int, index: np.ndarray) -> Any:
 
 
 def _index_array(op: str, index: Any) -> np.ndarray:
-    a = index.data if isinstance(index, Tensor) else np.asarray(index)
+    a = index._data if isinstance(index, Tensor) else np.asarray(index)
     if a.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {a.dtype}")
     return a
@@ -288,7 +288,7 @@ def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Tensor:
     a = _index_array("take_along_dim", indices)
     if dim is None:
         a = a.reshape(-1)
-        _check_bounds("take_along_dim", a, 0, x.data.size)
+        _check_bounds("take_along_dim", a, 0, x._data.size)
         return Gather.apply(x.reshape(-1), 0, a)
     if a.ndim != x.ndim:
         raise RuntimeError(

@@ -151,15 +151,15 @@ class MedianDim(_Select):
 
 
 def _extreme(op: str, cls: Any, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
-    axes = axes_of(op, dim, x.data.ndim)
+    axes = axes_of(op, dim, x._data.ndim)
     check_nonempty(op, x, axes, dim)
     return cls.apply(x, axes, keepdim)
 
 
 def _select(op: str, cls: Any, pick: Any, result: Any, x: Tensor, dim: Any, keepdim: bool) -> Any:
     """(values, indices) along one ``dim``; ``pick(data, d)`` gives indices with keepdims."""
-    d = check_dim(op, dim, x.data.ndim)
-    if x.data.ndim == 0:  # a 0-d tensor is its own max, at index 0
+    d = check_dim(op, dim, x._data.ndim)
+    if x._data.ndim == 0:  # a 0-d tensor is its own max, at index 0
         values = cls.apply(reshape(x, 1), np.zeros(1, np.int64), 0, False)
         return result(values, Tensor._make(np.zeros((), np.int64)))
     if x.shape[d] == 0:
@@ -167,7 +167,7 @@ def _select(op: str, cls: Any, pick: Any, result: Any, x: Tensor, dim: Any, keep
             f"{op}(): Expected reduction dim {d} to have non-zero size (input of shape "
             f"{tuple(x.shape)})."
         )
-    index = pick(x.data, d)
+    index = pick(x._data, d)
     values = cls.apply(x, index, d, keepdim)
     return result(values, Tensor._make(index if keepdim else np.squeeze(index, d)))
 
@@ -264,22 +264,22 @@ def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """
     x = as_tensor(input)
     if dim is None:
-        return Median.apply(x, tuple(range(x.data.ndim)), False)
+        return Median.apply(x, tuple(range(x._data.ndim)), False)
     return _select("median", MedianDim, _median_keep, return_types.median, x, dim, keepdim)
 
 
 def _arg(op: str, f: Any, input: Any, dim: Any, keepdim: bool) -> Tensor:
     x = as_tensor(input)
-    if x.data.dtype == np.bool_:
+    if x._data.dtype == np.bool_:
         raise RuntimeError(f"{op}(): does not support bool input (shape {tuple(x.shape)})")
     if dim is None:
         check_nonempty(op, x, (), None, IndexError)  # PyTorch's argmax raises IndexError here
-        return Tensor._make(np.asarray(f(x.data, axis=None, keepdims=keepdim), np.int64))
-    d = check_dim(op, dim, x.data.ndim)
-    if x.data.ndim == 0:
+        return Tensor._make(np.asarray(f(x._data, axis=None, keepdims=keepdim), np.int64))
+    d = check_dim(op, dim, x._data.ndim)
+    if x._data.ndim == 0:
         return Tensor._make(np.zeros((), np.int64))
     check_nonempty(op, x, (d,), dim)
-    return Tensor._make(f(x.data, axis=d, keepdims=keepdim))
+    return Tensor._make(f(x._data, axis=d, keepdims=keepdim))
 
 
 @op(

@@ -103,7 +103,7 @@ def _shape_error(op: str, x: Tensor, shape: tuple[int, ...]) -> RuntimeError:
         if s < -1:
             return RuntimeError(f"{op}: invalid shape dimension {s}")
     known = math.prod(s for s in shape if s != -1)
-    n = x.data.size
+    n = x._data.size
     if (n != known) if -1 not in shape else (known == 0 or n % known):
         return RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
     return RuntimeError(
@@ -134,7 +134,7 @@ def reshape(input: Any, *shape: Any) -> Tensor:
     if shape and min(shape) < -1:  # NumPy would read any negative size as "infer"
         raise _shape_error("reshape", x, shape)
     try:
-        data = x.data
+        data = x._data
         cls = ViewReshape if data.flags.c_contiguous else _reshape_node(data, shape)
         out = cls.apply(x, shape)
     except ValueError:
@@ -145,7 +145,7 @@ def reshape(input: Any, *shape: Any) -> Tensor:
 def _reshape_to(x: Tensor, shape: tuple[int, ...], cls: type[Reshape] | None = None) -> Tensor:
     """``reshape`` for a shape already known to fit (no parsing, no checks)."""
     if cls is None:
-        data = x.data
+        data = x._data
         cls = ViewReshape if data.flags.c_contiguous else _reshape_node(data, shape)
     return _view_of(cls.apply(x, shape), x)
 
@@ -194,7 +194,7 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def ravel(input: Any) -> Tensor:
     """All elements as a 1-D tensor (a view when possible)."""
     x = as_tensor(input)
-    return _reshape_to(x, (x.data.size,), ViewReshape)  # PyTorch: contiguous().view(-1)
+    return _reshape_to(x, (x._data.size,), ViewReshape)  # PyTorch: contiguous().view(-1)
 
 
 @op
@@ -236,7 +236,7 @@ def unsqueeze(input: Any, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
     x = as_tensor(input)
     d = check_dim("unsqueeze", dim, x.ndim + 1)
-    shape = x.data.shape
+    shape = x._data.shape
     return _reshape_to(x, (*shape[:d], 1, *shape[d:]), Unsqueeze)
 
 
@@ -278,7 +278,7 @@ def permute(input: Any, *dims: Any) -> Tensor:
     x = input if isinstance(input, Tensor) else as_tensor(input)
     if len(dims) == 1 and type(dims[0]) is not int:
         dims = _shape_arg(dims)
-    n = x.data.ndim
+    n = x._data.ndim
     if len(dims) != n:
         raise RuntimeError(
             f"permute(): number of dims don't match: input.dim() = {n} is not equal to "
@@ -298,7 +298,7 @@ def permute(input: Any, *dims: Any) -> Tensor:
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions (a view)."""
     x = as_tensor(input)
-    n = x.data.ndim
+    n = x._data.ndim
     d0, d1 = check_dim("transpose", dim0, n), check_dim("transpose", dim1, n)
     dims = list(range(n))
     if n:
@@ -432,19 +432,19 @@ def clone(input: Any, *, memory_format: Any = None) -> Tensor:
 def contiguous(input: Any, memory_format: Any = None) -> Tensor:
     """``input`` itself if its memory is C-contiguous, else a contiguous copy."""
     x = as_tensor(input)
-    return x if x.data.flags.c_contiguous else Clone.apply(x)
+    return x if x._data.flags.c_contiguous else Clone.apply(x)
 
 
 @op(namespaces=(), differentiable=False)
 def is_contiguous(input: Tensor, memory_format: Any = None) -> bool:
     """Whether the elements lie in memory in row-major order (what ``view`` needs)."""
-    return bool(input.data.flags.c_contiguous)
+    return bool(input._data.flags.c_contiguous)
 
 
 @op(namespaces=(), differentiable=False)
 def stride(input: Tensor, dim: int | None = None) -> Any:
     """Steps in elements between neighbours along each dim (PyTorch counts elements, not bytes)."""
-    steps = tuple(s // input.data.itemsize for s in input.data.strides)
+    steps = tuple(s // input._data.itemsize for s in input._data.strides)
     return steps if dim is None else steps[check_dim("stride", dim, input.ndim)]
 
 
@@ -480,10 +480,10 @@ def to(input: Any, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: 
     if dtype is None:
         return x
     d = dtypes.as_dtype(dtype)
-    if d == x.data.dtype and not copy:
+    if d == x._data.dtype and not copy:
         return x
-    if d.kind not in "fc" or x.data.dtype.kind not in "fc":
-        return Tensor._make(x.data.astype(d))
+    if d.kind not in "fc" or x._data.dtype.kind not in "fc":
+        return Tensor._make(x._data.astype(d))
     return Cast.apply(x, d)
 
 
@@ -526,7 +526,7 @@ numpy_queries(
     {
         np.shape: lambda a: a.shape,
         np.ndim: lambda a: a.ndim,
-        np.size: lambda a, axis=None: a.data.size if axis is None else a.shape[axis],
+        np.size: lambda a, axis=None: a._data.size if axis is None else a.shape[axis],
     }
 )
 

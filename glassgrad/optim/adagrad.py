@@ -68,21 +68,21 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
         state["step"] = new_step()
-        state["sum"] = Tensor._make(np.full_like(p.data, group["initial_accumulator_value"]))
+        state["sum"] = Tensor._make(np.full_like(p._data, group["initial_accumulator_value"]))
         return state
 
     def _step_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
         wd, maximize = group["weight_decay"], group["maximize"]
         for p in params:
-            pd = p.data
+            pd = p._data
             state = self.state[p]
             if len(state) == 0:  # a group added after construction (torch raises KeyError)
                 state = self._init_state(p, group)
             step = step_counter(state)
-            g = effective_grad(pd, p._grad.data, maximize, wd)  # type: ignore[union-attr]
+            g = effective_grad(pd, p._grad._data, maximize, wd)  # type: ignore[union-attr]
             clr = lr / (1 + (step - 1) * lr_decay)
-            state_sum = state["sum"].data
+            state_sum = state["sum"]._data
             std = np.multiply(g, g)  # addcmul_(g, g, value=1): s + (1·g)·g
             state_sum += std
             np.sqrt(state_sum, out=std)

@@ -77,7 +77,7 @@ class Adam(Optimizer):
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         for p in params:
-            pd = p.data
+            pd = p._data
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = new_step()
@@ -88,10 +88,10 @@ class Adam(Optimizer):
             step = step_counter(state)
             if wd != 0 and decoupled:
                 pd *= 1 - lr * wd
-                g = effective_grad(pd, p._grad.data, maximize, 0)  # type: ignore[union-attr]
+                g = effective_grad(pd, p._grad._data, maximize, 0)  # type: ignore[union-attr]
             else:
-                g = effective_grad(pd, p._grad.data, maximize, wd)  # type: ignore[union-attr]
-            exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
+                g = effective_grad(pd, p._grad._data, maximize, wd)  # type: ignore[union-attr]
+            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
             lerp_(exp_avg, g, 1 - beta1)
             tmp = np.multiply(g, 1 - beta2)  # addcmul_(g, g, value=1-β2): v·β2 + ((1-β2)·g)·g
             tmp *= g
@@ -103,7 +103,7 @@ class Adam(Optimizer):
             step_size = lr / bias_correction1
             bias_correction2_sqrt = bias_correction2**0.5
             if amsgrad:
-                max_sq = state["max_exp_avg_sq"].data
+                max_sq = state["max_exp_avg_sq"]._data
                 np.maximum(max_sq, exp_avg_sq, out=max_sq)
                 denom = np.sqrt(max_sq, out=tmp)
             else:

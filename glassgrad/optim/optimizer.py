@@ -110,7 +110,7 @@ class Optimizer:
                     p._grad = None
                 else:
                     g.grad_fn, g.requires_grad = None, False
-                    g.data.fill(0)
+                    g._data.fill(0)
                     bump_version(g)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -143,10 +143,10 @@ class Optimizer:
                 )
             if p.grad_fn is not None and not p.retains_grad:
                 raise ValueError(f"can't optimize a non-leaf Tensor (params[{i}] of the group)")
-            if p.data.dtype.kind not in "fc":
+            if p._data.dtype.kind not in "fc":
                 raise TypeError(
                     f"optimizer can only optimize floating-point Tensors, but params[{i}] has "
-                    f"dtype {dtypes.name(p.data.dtype)}"
+                    f"dtype {dtypes.name(p._data.dtype)}"
                 )
         for name, default in self.defaults.items():
             param_group.setdefault(name, default)
@@ -258,14 +258,14 @@ class Optimizer:
 def _cast(param: Tensor, index: Any, name: str, value: Any) -> Any:
     """A copy of one loaded state value, floating arrays cast to the parameter's dtype."""
     if isinstance(value, (Tensor, np.ndarray)):
-        arr = value.data if isinstance(value, Tensor) else value
+        arr = value._data if isinstance(value, Tensor) else value
         if name != "step":
             if arr.dtype.kind == "f":
-                arr = arr.astype(param.data.dtype)
-            if arr.shape != param.data.shape:
+                arr = arr.astype(param._data.dtype)
+            if arr.shape != param._data.shape:
                 raise ValueError(
                     f"loaded state dict: state {name!r} of parameter {index} has shape "
-                    f"{tuple(arr.shape)} but the parameter has shape {tuple(param.data.shape)}"
+                    f"{tuple(arr.shape)} but the parameter has shape {tuple(param._data.shape)}"
                 )
         return Tensor._make(np.array(arr, copy=True))
     return copy.deepcopy(value)
@@ -274,7 +274,7 @@ def _cast(param: Tensor, index: Any, name: str, value: Any) -> Any:
 # ---- helpers shared by the update rules ---------------------------------------------------------
 def step_counter(state: dict[str, Any]) -> float:
     """Increment ``state["step"]`` (a 0-d Tensor, as in torch) and return it as a float."""
-    t = state["step"].data
+    t = state["step"]._data
     t += 1
     return float(t)
 

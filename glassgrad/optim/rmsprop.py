@@ -68,7 +68,7 @@ class RMSprop(Optimizer):
         wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
         maximize = group["maximize"]
         for p in params:
-            pd = p.data
+            pd = p._data
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = new_step()
@@ -78,14 +78,14 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = Tensor._make(np.zeros_like(pd))
             step_counter(state)
-            g = effective_grad(pd, p._grad.data, maximize, wd)  # type: ignore[union-attr]
-            square_avg = state["square_avg"].data
+            g = effective_grad(pd, p._grad._data, maximize, wd)  # type: ignore[union-attr]
+            square_avg = state["square_avg"]._data
             avg = np.multiply(g, 1 - alpha)  # addcmul_(g, g, value=1-α): ((1-α)·g)·g
             avg *= g
             square_avg *= alpha
             square_avg += avg
             if centered:
-                grad_avg = state["grad_avg"].data
+                grad_avg = state["grad_avg"]._data
                 lerp_(grad_avg, g, 1 - alpha)
                 np.multiply(grad_avg, -1, out=avg)  # addcmul(ḡ, ḡ, value=-1): v + ((-1)·ḡ)·ḡ
                 avg *= grad_avg
@@ -95,7 +95,7 @@ class RMSprop(Optimizer):
                 np.sqrt(square_avg, out=avg)
             avg += eps
             if momentum > 0:
-                buf = state["momentum_buffer"].data
+                buf = state["momentum_buffer"]._data
                 buf *= momentum
                 buf += np.divide(g, avg)  # addcdiv_(g, avg): b + (1·g)/avg
                 pd += np.multiply(buf, -lr)

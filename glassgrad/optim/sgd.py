@@ -65,8 +65,8 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         for p in params:
-            pd = p.data
-            g = p._grad.data  # type: ignore[union-attr]
+            pd = p._data
+            g = p._grad._data  # type: ignore[union-attr]
             d_p = effective_grad(pd, g, maximize, wd)
             if momentum != 0:
                 state = self.state[p]
@@ -75,7 +75,7 @@ class SGD(Optimizer):
                     buf = np.array(d_p, copy=True)
                     state["momentum_buffer"] = Tensor._make(buf)
                 else:
-                    buf = buf_t.data
+                    buf = buf_t._data
                     buf *= momentum
                     if dampening == 0:
                         buf += d_p

@@ -67,7 +67,7 @@ class Checkpoint(Node):
         ctx.save_for_backward(*inputs)  # only the inputs; the engine checks their versions
         with no_grad():
             out = seg.call([Tensor._make(a) for a in inputs])
-        return out.data
+        return out._data
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> tuple[Any, ...]:

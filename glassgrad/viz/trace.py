@@ -136,7 +136,7 @@ def summarize(value: Any, max_values: int = 16) -> Summary:
     >>> summarize([1.0, 3.0]).values, summarize([1.0, 3.0]).mean
     ([1.0, 3.0], 2.0)
     """
-    a = value.data if isinstance(value, Tensor) else np.asarray(value)
+    a = value._data if isinstance(value, Tensor) else np.asarray(value)
     values = a.tolist() if a.size <= max_values else None
     if a.size == 0 or a.dtype.kind not in "biuf":
         return Summary(tuple(a.shape), str(a.dtype), values)
@@ -363,7 +363,7 @@ class GradCapture:
 
 
 def _array(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 @contextmanager
@@ -478,7 +478,7 @@ def trace(
     g: np.ndarray | None
     for j, r in enumerate(roots):
         fn = r.grad_fn
-        g = r._grad.data if r._grad is not None else None
+        g = r._grad._data if r._grad is not None else None
         if g is None and fn is not None and grads is not None:
             g = grads.output_grad(fn)
         nodes.append(
@@ -489,7 +489,7 @@ def trace(
                 tuple(r.shape),
                 str(r.dtype),
                 r.name if r.name is not None else param_names.get(id(r)),
-                summarize(r.data, max_values),
+                summarize(r._data, max_values),
                 None if g is None else summarize(g, max_values),
             )
         )
@@ -499,8 +499,8 @@ def trace(
         place = placements[k]
         if isinstance(obj, Tensor):
             nm = obj.name or param_names.get(id(obj)) or (place.param if place else None)
-            g = obj._grad.data if obj._grad is not None else None
-            kind, op, v = "leaf", None, obj.data
+            g = obj._grad._data if obj._grad is not None else None
+            kind, op, v = "leaf", None, obj._data
         else:
             nm, kind, op, v = names.get(k), "op", obj.name(), values.get(k)
             g = grads.output_grad(obj) if grads is not None else None
@@ -551,9 +551,9 @@ def _known_values(
     made_roots = {id(r.grad_fn) for r in roots}  # their name belongs to the output node
 
     def note(t: Tensor, k: int) -> None:
-        values[k] = t.data
+        values[k] = t._data
         if t._grad is not None:
-            retained.setdefault(k, t._grad.data)
+            retained.setdefault(k, t._grad._data)
 
     for r in roots:
         k = pos.get(id(r.grad_fn))

@@ -50,7 +50,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _data(t: Any) -> Any:
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _size_warning(x: Tensor, y: Any) -> None:
@@ -149,7 +149,7 @@ def _pointwise(
         )
     loss = fn.apply(x, y, "none", param) * weight
     if reduction == "mean" and op != "huber_loss":  # PyTorch normalises by the weights' sum
-        if loss.data.size == 0:  # the mean of nothing is NaN (and 0 / 0 would warn)
+        if loss._data.size == 0:  # the mean of nothing is NaN (and 0 / 0 would warn)
             return NanDiv.apply(loss.sum(), float("nan"))
         return loss.sum() / weight.sum()
     return _reduce(loss, reduction)
@@ -269,14 +269,14 @@ def binary_cross_entropy(
             f"the input size ({tuple(x.shape)}) is deprecated. Please ensure they have the same "
             "size."
         )
-    if x.data.size and (np.min(x.data) < 0 or np.max(x.data) > 1):
+    if x._data.size and (np.min(x._data) < 0 or np.max(x._data) > 1):
         raise RuntimeError(
             "binary_cross_entropy: all elements of input should be between 0 and 1 (got values "
-            f"in [{np.min(x.data)}, {np.max(x.data)}]); for logits use "
+            f"in [{np.min(x._data)}, {np.max(x._data)}]); for logits use "
             "binary_cross_entropy_with_logits"
         )
     x, y = binary_operands("binary_cross_entropy", x, y)
-    w = None if weight is None else np.asarray(_data(weight), x.data.dtype)
+    w = None if weight is None else np.asarray(_data(weight), x._data.dtype)
     return BinaryCrossEntropy.apply(x, y, w, reduction)
 
 
@@ -347,7 +347,7 @@ def binary_cross_entropy_with_logits(
             f"as input size ({tuple(x.shape)})"
         )
     x, y = binary_operands("binary_cross_entropy_with_logits", x, y)
-    dt = x.data.dtype
+    dt = x._data.dtype
     w = None if weight is None else np.asarray(_data(weight), dt)
     pw = None if pos_weight is None else np.asarray(_data(pos_weight), dt)
     return BinaryCrossEntropyWithLogits.apply(x, y, w, pw, reduction)

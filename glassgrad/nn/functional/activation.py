@@ -93,7 +93,7 @@ def hardtanh(
     if inplace:
         return apply_inplace(input, "hardtanh_", hardtanh, min_val, max_val)
     x = as_tensor(input)
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         min_val, max_val = float(min_val), float(max_val)
     return Hardtanh.apply(x, min_val, max_val)
 
@@ -455,9 +455,9 @@ def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) ->
     x = as_tensor(input)
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise NotImplementedError(
-            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x.data.dtype)} "
+            f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x._data.dtype)} "
             "(pass dtype=glassgrad.float32 to convert)"
         )
     if dim is None:

@@ -83,7 +83,7 @@ def scaled_dot_product_attention(
     if is_causal:
         scores = scores + np.where(np.tri(L, S, dtype=bool), 0.0, -np.inf).astype(dt)
     elif attn_mask is not None:
-        m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        m = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if m.dtype == np.bool_:
             scores = scores + np.where(m, 0.0, -np.inf).astype(dt)
         elif m.dtype == dt:
@@ -96,7 +96,7 @@ def scaled_dot_product_attention(
             )
 
     # Rows with no key left would be NaN; PyTorch returns zeros there (its "safe softmax").
-    dead = np.all(scores.data == -np.inf, axis=-1, keepdims=True)
+    dead = np.all(scores._data == -np.inf, axis=-1, keepdims=True)
     if dead.any():
         from glassgrad.ops.comparison import where
 

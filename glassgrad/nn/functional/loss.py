@@ -99,7 +99,7 @@ def _class_targets(op: str, x: Tensor, target: Any, ignore_index: int) -> tuple:
             f"{dtypes.name(t.dtype)} (target shape {tuple(t.shape)}); for class probabilities "
             f"pass a float target of the input's shape {tuple(x.shape)}"
         )
-    nd = x.data.ndim
+    nd = x._data.ndim
     if nd == 0:
         raise ValueError(f"{op}: Expected 1 or more dimensions (got 0)")
     if nd == 1:
@@ -160,9 +160,9 @@ def _class_weight(op: str, x: Tensor, weight: Any) -> Any:
             f"{op}: weight tensor should be defined either for all {n_classes} classes or no "
             f"classes but got weight tensor of shape: {list(w.shape)}"
         )
-    if w.dtype != x.data.dtype:
+    if w.dtype != x._data.dtype:
         raise RuntimeError(
-            f"{op}: expected weight of dtype {dtypes.name(x.data.dtype)} (the input's), but "
+            f"{op}: expected weight of dtype {dtypes.name(x._data.dtype)} (the input's), but "
             f"found {dtypes.name(w.dtype)}"
         )
     return w
@@ -197,12 +197,12 @@ def nll_loss(
         if ignored is not None:
             coef = np.where(ignored, 0, coef)
     elif ignored is not None:
-        coef = (~ignored).astype(x.data.dtype)
+        coef = (~ignored).astype(x._data.dtype)
     if reduction == "mean":
         total = float(np.sum(coef)) if coef is not None else float(t.size)
     else:
         total = 1.0
-    return (NllLoss if x.data.ndim < 3 else NllLoss2D).apply(x, index, coef, reduction, total)
+    return (NllLoss if x._data.ndim < 3 else NllLoss2D).apply(x, index, coef, reduction, total)
 
 
 @functional
@@ -280,10 +280,10 @@ def _cross_entropy_probs(
 ) -> Tensor:
     """-sum_c w_c target_c log_softmax(x)_c over the class dim (target gets a gradient too)."""
     y = as_tensor(target)
-    if y.data.dtype.kind != "f":
+    if y._data.dtype.kind != "f":
         raise RuntimeError(
             "cross_entropy: Expected floating point type for target with class probabilities, "
-            f"got {dtypes.name(y.data.dtype)} (a target of the input's shape {tuple(x.shape)} "
+            f"got {dtypes.name(y._data.dtype)} (a target of the input's shape {tuple(x.shape)} "
             "holds probabilities; class indices have the input's shape without the class dim)"
         )
     if ignore_index >= 0:
@@ -308,9 +308,9 @@ def _cross_entropy_probs(
         return -prod.sum(class_dim)
     if reduction == "sum":
         return -prod.sum()
-    if x.data.size == 0:
+    if x._data.size == 0:
         return -prod.sum() * float("nan")
-    return -prod.sum() / (x.data.size // n_classes)
+    return -prod.sum() / (x._data.size // n_classes)
 
 
 # ---- divergence ---------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ def kl_div(
     if log_target:
         loss = exp(t) * (t - x)
     else:  # xlogy(t, t) - t x, with 0 log 0 = 0
-        pos = t.data > 0
+        pos = t._data > 0
         one, zero = np.ones((), t.dtype), np.zeros((), t.dtype)  # typed: no promotion
         loss = where(pos, t * log(where(pos, t, one)), zero) - t * x
     if reduction == "batchmean":

@@ -125,10 +125,10 @@ def _param(op: str, name: str, p: Any, shape: tuple[int, ...], dtype: np.dtype) 
             f"{op}: Expected {name} to be of shape {list(shape)}, but got {name} of shape "
             f"{list(p.shape)}"
         )
-    if p.data.dtype != dtype:
+    if p._data.dtype != dtype:
         raise RuntimeError(
             f"{op}: expected {name} of dtype {dtypes.name(dtype)} (the input's), got "
-            f"{dtypes.name(p.data.dtype)}"
+            f"{dtypes.name(p._data.dtype)}"
         )
     return p
 
@@ -160,8 +160,8 @@ def layer_norm(
             f"layer_norm: Given normalized_shape={list(ns)}, expected input with shape "
             f"[*, {', '.join(map(str, ns))}], but got input of size {list(x.shape)}"
         )
-    w = _param("layer_norm", "weight", weight, ns, x.data.dtype)
-    b = _param("layer_norm", "bias", bias, ns, x.data.dtype)
+    w = _param("layer_norm", "weight", weight, ns, x._data.dtype)
+    b = _param("layer_norm", "bias", bias, ns, x._data.dtype)
     if 0 in ns:  # nothing to normalise (and NumPy would warn about empty means)
         out = x * 0.0
         return out if b is None else out + b
@@ -203,23 +203,23 @@ def batch_norm(
         )
     c = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
-        if t is not None and t.data.size != c:
+        if t is not None and t._data.size != c:
             raise RuntimeError(
-                f"batch_norm: {name} should contain {c} elements not {t.data.size} (input shape "
+                f"batch_norm: {name} should contain {c} elements not {t._data.size} (input shape "
                 f"{tuple(x.shape)}, channels on dim 1)"
             )
-    w = _param("batch_norm", "weight", weight, (c,), x.data.dtype)
-    b = _param("batch_norm", "bias", bias, (c,), x.data.dtype)
+    w = _param("batch_norm", "weight", weight, (c,), x._data.dtype)
+    b = _param("batch_norm", "bias", bias, (c,), x._data.dtype)
     red = (0, *range(2, x.ndim))
     pshape = (1, c) + (1,) * (x.ndim - 2)
     if training:
-        n = x.data.size // c if c else 0
+        n = x._data.size // c if c else 0
         if n <= 1:
             raise ValueError(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{tuple(x.shape)}"
             )
-        xd = x.data
+        xd = x._data
         mu = np.mean(xd, axis=red, keepdims=True)
         xc = xd - mu
         var = np.mean(xc * xc, axis=red, keepdims=True)
@@ -233,9 +233,9 @@ def batch_norm(
             "batch_norm: running_mean and running_var must be defined in evaluation mode "
             "(training=False)"
         )
-    dt = x.data.dtype
-    mean = running_mean.data.astype(dt, copy=False).reshape(pshape)
-    rstd = (1 / np.sqrt(running_var.data.astype(dt, copy=False) + eps)).reshape(pshape)
+    dt = x._data.dtype
+    mean = running_mean._data.astype(dt, copy=False).reshape(pshape)
+    rstd = (1 / np.sqrt(running_var._data.astype(dt, copy=False) + eps)).reshape(pshape)
     return NativeBatchNormEval.apply(x, w, b, mean, rstd, red, pshape)
 
 
@@ -246,7 +246,7 @@ class NativeBatchNormEval(AffineNorm):
 
 def _update_running(buf: Tensor, batch: np.ndarray, momentum: float) -> None:
     """buf = (1 - momentum) buf + momentum batch, in place (a buffer: no graph, version bump)."""
-    d = buf.data
+    d = buf._data
     d *= 1 - momentum
     d += momentum * batch.reshape(d.shape)
     buf._vc[0] += 1
@@ -268,7 +268,7 @@ def normalize(
     if not 0 < p < float("inf"):
         raise ValueError(f"normalize: p must be a positive finite number, got {p}")
     s = sum(x * x if p == 2 else abs(x) ** p, d, True)
-    zero = s.data == 0  # the norm's gradient at 0 is taken as 0 (PyTorch's choice), not NaN
+    zero = s._data == 0  # the norm's gradient at 0 is taken as 0 (PyTorch's choice), not NaN
     if zero.any():
         s = where(zero, np.ones((), s.dtype), s)
     n = s ** (1.0 / p) if p != 2 else s**0.5
@@ -384,7 +384,7 @@ def embedding(
     tensor([[4., 5.],
             [0., 1.]])
     """
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
     w = as_tensor(weight)
     if idx.dtype != np.int64 and idx.dtype != np.int32:
         raise RuntimeError(
@@ -413,7 +413,7 @@ def embedding(
     flat = idx.reshape(-1)
     scale = None
     if padding_idx is not None or scale_grad_by_freq:
-        scale = np.ones(flat.shape, w.data.dtype)
+        scale = np.ones(flat.shape, w._data.dtype)
         if scale_grad_by_freq:
             scale /= np.bincount(flat, minlength=num)[flat]
         if padding_idx is not None:
@@ -425,12 +425,12 @@ def embedding(
 def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
     """Scale the looked-up rows whose norm exceeds ``max_norm`` down to it, in place."""
     rows = np.unique(idx)
-    sub = w.data[rows]
+    sub = w._data[rows]
     norms = np.sum(np.abs(sub) ** norm_type, axis=1) ** (1.0 / norm_type)
     big = norms > max_norm
     if big.any():
-        factor = np.where(big, max_norm / (norms + 1e-7), 1.0).astype(w.data.dtype)
-        w.data[rows] = sub * factor[:, None]
+        factor = np.where(big, max_norm / (norms + 1e-7), 1.0).astype(w._data.dtype)
+        w._data[rows] = sub * factor[:, None]
         w._vc[0] += 1
 
 
@@ -444,7 +444,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     tensor([[1, 0, 0],
             [0, 0, 1]])
     """
-    t = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    t = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if t.dtype != np.int64:
         raise RuntimeError(
             "one_hot is only applicable to index tensor of type LongTensor (got "

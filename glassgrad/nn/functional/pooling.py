@@ -199,7 +199,7 @@ def _max_pool(
 ) -> Any:
     x, unbatched = _batched(op, d, input)
     win = _window_for(op, d, x.shape, kernel_size, stride, padding, dilation, bool(ceil_mode))
-    index = _argmax_index(x.data, win)
+    index = _argmax_index(x._data, win)
     n, c = x.shape[:2]
     plane = math.prod(win.in_shape)
     offset = (np.arange(n * c, dtype=np.int64) * plane).reshape((n, c) + (1,) * d)
