@@ -12,16 +12,20 @@
 
 from __future__ import annotations
 
+import builtins as _builtins
 import typing as _typing
 
 from glassgrad import (
     autograd,
+    backends,
+    cuda,
     data,
     dtypes,
     func,
     inspect,
     manual,
     nn,
+    onnx,
     ops,
     optim,
     serialization,
@@ -37,8 +41,10 @@ from glassgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from glassgrad.creation import (
+    Generator,
     arange,
     as_tensor,
+    default_generator,
     empty,
     empty_like,
     eye,
@@ -46,6 +52,7 @@ from glassgrad.creation import (
     full,
     full_like,
     generator,
+    initial_seed,
     linspace,
     manual_seed,
     ones,
@@ -53,13 +60,16 @@ from glassgrad.creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
+    seed,
     tensor,
     zeros,
     zeros_like,
 )
+from glassgrad.device import CPUOnlyError, device
 from glassgrad.dtypes import (
     bool_,
     double,
@@ -76,9 +86,32 @@ from glassgrad.dtypes import (
     set_default_dtype,
     uint8,
 )
+from glassgrad.layout import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    sparse_coo,
+    strided,
+)
 from glassgrad.ops.registry import TORCH as _TORCH
 from glassgrad.ops.registry import in_namespace as _in_namespace
+from glassgrad.printing import get_printoptions, set_printoptions
+from glassgrad.runtime import (
+    are_deterministic_algorithms_enabled,
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from glassgrad.serialization import load, save
+from glassgrad.size import Size
 from glassgrad.tensor import Tensor
 
 # Every op declared with the ``glassgrad`` namespace (``glassgrad/ops/registry.py``).
@@ -87,10 +120,32 @@ globals().update(_in_namespace(_TORCH))
 float = float32
 bool = bool_
 int = int32
-Size = tuple
-is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 __version__ = "0.1.0"
-_ = (autograd, data, dtypes, func, inspect, manual, nn, ops, optim, serialization, utils, viz)
+_modules = [autograd, backends, cuda, data, dtypes, func, inspect, manual, nn, onnx, ops, optim]
+_modules += [serialization, utils, viz]
+
+
+def is_tensor(obj: _typing.Any) -> _builtins.bool:
+    """Whether ``obj`` is a glassgrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> _builtins.int:
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> _builtins.bool:
+    """Whether ``input`` has a floating-point dtype."""
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> _builtins.bool:
+    return input.is_complex()
+
+
+def is_storage(obj: _typing.Any) -> _builtins.bool:
+    return False
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -1,4 +1,14 @@
-"""Making tensors: ``tensor``, ``zeros``, ``randn``... with PyTorch's dtype rules, one RNG."""
+"""Making tensors: ``tensor``, ``zeros``, ``randn``... with PyTorch's dtype rules, one RNG.
+
+Every factory takes PyTorch's keywords: ``dtype``, ``device`` (None, ``'cpu'`` or a CPU
+``glassgrad.device``; anything else raises ``CPUOnlyError`` naming the function and the device),
+``requires_grad``, and where PyTorch accepts them ``layout``, ``pin_memory``, ``memory_format``
+and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 3)``,
+``zeros((2, 3))``, ``zeros([2, 3])``, ``zeros(size=(2, 3))`` or a ``glassgrad.Size``.
+
+>>> zeros((2, 3)).shape, full((2,), 1.5), arange(3.0), randint(0, 10, (3,)).dtype
+(torch.Size([2, 3]), tensor([1.5000, 1.5000]), tensor([0., 1., 2.]), dtype('int64'))
+"""
 
 from __future__ import annotations
 
@@ -8,20 +18,125 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.device import check_cpu
 from glassgrad.tensor import Tensor
 
-_rng = [np.random.default_rng()]
+
+def _fresh_seed() -> int:
+    """A nondeterministic 63-bit seed (what an unseeded generator starts from)."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed glassgrad's random number generator (rand, randn, dropout, init...)."""
-    _rng[0] = np.random.default_rng(seed)
-    return _rng[0]
+_seed = [_fresh_seed()]
+_rng = [np.random.default_rng(_seed[0])]
+
+
+class Generator:
+    """A random number generator with ``torch.Generator``'s methods, over a NumPy ``Generator``.
+
+    ``Generator()`` is a new, independent one (pass it as ``generator=`` to ``rand``, ``randn``,
+    ``randint``, ``randperm``, ``DataLoader``, ``random_split``, ``nn.init``...).
+    ``glassgrad.manual_seed`` returns the default one, which every random op draws from unless
+    given another. Any NumPy ``Generator`` method (``integers``, ``normal``...) works on it too.
+
+    >>> g = Generator().manual_seed(3)
+    >>> g.initial_seed(), rand(2, generator=g).shape
+    (3, torch.Size([2]))
+    """
+
+    def __init__(self, device: Any = "cpu", *, _default: bool = False) -> None:
+        check_cpu(device, "Generator()")
+        self._default = _default
+        if not _default:
+            self._seed = _fresh_seed()
+            self._own = np.random.default_rng(self._seed)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The NumPy generator this one draws from."""
+        return _rng[0] if self._default else self._own
+
+    @property
+    def device(self) -> Any:
+        from glassgrad.device import CPU
+
+        return CPU
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reseed; returns the generator, as PyTorch does."""
+        seed = int(seed)
+        if self._default:
+            _seed[0] = seed
+            _rng[0] = np.random.default_rng(seed)
+        else:
+            self._seed = seed
+            self._own = np.random.default_rng(seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from a nondeterministic seed; returns it."""
+        s = _fresh_seed()
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        """The seed this generator was last seeded with."""
+        return _seed[0] if self._default else self._seed
+
+    def get_state(self) -> dict[str, Any]:
+        """The generator's state (NumPy's ``bit_generator.state``, a dict)."""
+        return dict(self.rng.bit_generator.state)
+
+    def set_state(self, state: dict[str, Any]) -> Generator:
+        self.rng.bit_generator.state = state
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.rng, name)
+
+    def __repr__(self) -> str:
+        return (
+            f"<glassgrad.Generator {'default ' if self._default else ''}seed={self.initial_seed()}>"
+        )
+
+
+default_generator = Generator(_default=True)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed glassgrad's random number generator (rand, randn, dropout, init...); returns it.
+
+    The result is the default ``Generator``; NumPy ``Generator`` methods work on it too.
+    """
+    return default_generator.manual_seed(seed)
+
+
+def initial_seed() -> int:
+    """The seed the default generator was last seeded with."""
+    return _seed[0]
+
+
+def seed() -> int:
+    """Seed the default generator nondeterministically; returns the seed."""
+    return default_generator.seed()
 
 
 def generator() -> np.random.Generator:
-    """The generator every random op draws from."""
+    """The NumPy generator every random op draws from."""
     return _rng[0]
+
+
+def _numpy_rng(gen: Any) -> np.random.Generator:
+    """``generator=`` of a random factory: None (the default), a ``Generator`` or NumPy's."""
+    if gen is None:
+        return _rng[0]
+    if isinstance(gen, Generator):
+        return gen.rng
+    if isinstance(gen, np.random.Generator):
+        return gen
+    raise TypeError(f"generator must be a glassgrad.Generator, got {type(gen).__name__}")
 
 
 def _has_float(data: Any) -> bool:
@@ -53,14 +168,34 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _options(where: str, device: Any, extra: dict[str, Any]) -> None:
+    """Check ``device`` and the keywords PyTorch accepts and the CPU has no use for."""
+    check_cpu(device, where)
+    for key in extra:
+        if key not in _IGNORED:
+            raise TypeError(f"{where} got an unexpected keyword argument {key!r}")
+    if extra.get("out") is not None:
+        raise TypeError(f"{where}: out= is not supported by glassgrad; use the returned tensor")
+
+
+_IGNORED = frozenset({"layout", "pin_memory", "memory_format", "out", "non_blocking"})
+
+
 def tensor(
-    data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
+    data: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    name: str | None = None,
+    *,
+    device: Any = None,
+    **options: Any,
 ) -> Tensor:
     """A new leaf tensor holding a copy of ``data``.
 
     >>> tensor([1.0, 2.0]).dtype  # Python floats become the default dtype
     dtype('float32')
     """
+    _options("tensor()", device, options)
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     t.name = name
     return t
@@ -73,18 +208,31 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor, sharing memory when it already is one (or a NumPy array)."""
+    check_cpu(device, "as_tensor()")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtypes.as_dtype(dtype)):
         return data
+    if isinstance(data, Tensor):
+        return data.to(dtype)
     if isinstance(data, np.ndarray) and dtype is None:
         return Tensor._make(data)
     return Tensor(data, dtype=dtype)
 
 
-def _shape(size: Sequence[Any]) -> tuple[int, ...]:
+def _shape(size: Sequence[Any], keyword: Any = None, where: str = "") -> tuple[int, ...]:
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{where} got the size both positionally and as size=")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    try:
+        return tuple(int(s) for s in size)
+    except TypeError as e:
+        raise TypeError(
+            f"{where}: size must be ints or one tuple/list of ints, got {tuple(size)!r}"
+        ) from e
 
 
 def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -94,93 +242,253 @@ def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _leaf(np.zeros(_shape(size), dtypes.as_dtype(dtype)), requires_grad)
+def zeros(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
+    shape = _shape(size, options.pop("size", None), "zeros()")
+    _options("zeros()", device, options)
+    return _leaf(np.zeros(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _leaf(np.ones(_shape(size), dtypes.as_dtype(dtype)), requires_grad)
+def ones(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
+    shape = _shape(size, options.pop("size", None), "ones()")
+    _options("ones()", device, options)
+    return _leaf(np.ones(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _leaf(np.empty(_shape(size), dtypes.as_dtype(dtype)), requires_grad)
+def empty(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
+    shape = _shape(size, options.pop("size", None), "empty()")
+    _options("empty()", device, options)
+    return _leaf(np.empty(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
-def full(size: Sequence[int], fill_value: Any, dtype: Any = None, requires_grad: bool = False):
-    if dtype is None:
-        if isinstance(fill_value, bool):
-            dtype = dtypes.bool_
-        elif isinstance(fill_value, int):
-            dtype = dtypes.int64
-    return _leaf(np.full(_shape((size,)), fill_value, dtypes.as_dtype(dtype)), requires_grad)
+def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
+    """``full``'s dtype: PyTorch infers bool, int64 or the default float from the value."""
+    if dtype is not None:
+        return dtypes.as_dtype(dtype)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if isinstance(fill_value, (bool, np.bool_)):
+        return dtypes.bool_
+    if isinstance(fill_value, (int, np.integer)):
+        return dtypes.int64
+    return dtypes.get_default_dtype()
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if isinstance(v, Tensor) else v
+
+
+def full(
+    size: Sequence[int],
+    fill_value: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    _options("full()", device, options)
+    d = _fill_dtype(fill_value, dtype)
+    return _leaf(np.full(_shape((size,)), _scalar(fill_value), d), requires_grad)
 
 
 def _like_dtype(t: Any, dtype: Any) -> np.dtype:
     return dtypes.as_dtype(dtype) if dtype is not None else np.asarray(t).dtype
 
 
-def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+) -> Tensor:
+    _options("zeros_like()", device, options)
     return _leaf(np.zeros(np.shape(t), _like_dtype(t, dtype)), requires_grad)
 
 
-def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+) -> Tensor:
+    _options("ones_like()", device, options)
     return _leaf(np.ones(np.shape(t), _like_dtype(t, dtype)), requires_grad)
 
 
-def empty_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(
+    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+) -> Tensor:
+    _options("empty_like()", device, options)
     return _leaf(np.empty(np.shape(t), _like_dtype(t, dtype)), requires_grad)
 
 
-def full_like(t: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _leaf(np.full(np.shape(t), fill_value, _like_dtype(t, dtype)), requires_grad)
+def full_like(
+    t: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    _options("full_like()", device, options)
+    return _leaf(np.full(np.shape(t), _scalar(fill_value), _like_dtype(t, dtype)), requires_grad)
 
 
-def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(
+    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+) -> Tensor:
+    _options("rand_like()", device, options)
     return rand(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
-def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(
+    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+) -> Tensor:
+    _options("randn_like()", device, options)
     return randn(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
+def randint_like(
+    t: Any,
+    low: int = 0,
+    high: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
+    """``randint_like(t, high)`` or ``randint_like(t, low, high)``: ``t``'s shape and dtype."""
+    _options("randint_like()", device, options)
+    if high is None:
+        low, high = 0, low
+    d = _like_dtype(t, dtype)
+    return _leaf(_rng[0].integers(low, high, size=np.shape(t)).astype(d), requires_grad)
+
+
 def arange(
-    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
 ) -> Tensor:
     """Like ``torch.arange``: integers give int64, any float argument gives the default dtype."""
+    _options("arange()", device, options)
+    start, end, step = _scalar(start), _scalar(end), _scalar(step)
     if end is None:
         start, end = 0, start
     if dtype is None:
-        is_float = any(isinstance(v, float) for v in (start, end, step))
+        is_float = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
         dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
     return _leaf(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False):
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    _options("linspace()", device, options)
+    start, end = _scalar(start), _scalar(end)
     return _leaf(np.linspace(start, end, steps, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    _options("eye()", device, options)
     return _leaf(np.eye(n, m, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    shape = _shape(size, options.pop("size", None), "rand()")
+    _options("rand()", device, options)
     d = dtypes.as_dtype(dtype)
-    return _leaf(_rng[0].random(_shape(size), dtype=d), requires_grad)
+    return _leaf(_numpy_rng(generator).random(shape, dtype=d), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    shape = _shape(size, options.pop("size", None), "randn()")
+    _options("randn()", device, options)
     d = dtypes.as_dtype(dtype)
-    return _leaf(_rng[0].standard_normal(_shape(size), dtype=d), requires_grad)
+    return _leaf(_numpy_rng(generator).standard_normal(shape, dtype=d), requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None) -> Tensor:
+def randint(
+    low: Any = None,
+    high: Any = None,
+    size: Any = None,
+    dtype: Any = None,
+    *,
+    generator: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
     """``randint(high, size)`` or ``randint(low, high, size)``, as in PyTorch."""
-    if size is None:
+    _options("randint()", device, options)
+    if size is None:  # randint(high, size): the first two positions are high and size
         low, high, size = 0, low, high
+    if low is None:  # randint(high=10, size=(3,))
+        low = 0
+    if high is None or size is None:
+        raise TypeError("randint() needs high and size: randint(high, size) or (low, high, size)")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    return Tensor._make(_rng[0].integers(low, high, size=tuple(size)).astype(d))
+    values = _numpy_rng(generator).integers(_scalar(low), _scalar(high), size=_shape((size,)))
+    return _leaf(values.astype(d), requires_grad)
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
+def randperm(
+    n: int,
+    dtype: Any = None,
+    *,
+    generator: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
+    _options("randperm()", device, options)
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    return Tensor._make(_rng[0].permutation(n).astype(d))
+    return _leaf(_numpy_rng(generator).permutation(int(n)).astype(d), requires_grad)

@@ -13,9 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glassgrad import dtypes
+from glassgrad import dtypes, printing
 from glassgrad.autograd import engine, node
 from glassgrad.autograd.engine import RemovableHandle, state
+from glassgrad.device import CPU, CPUOnlyError, check_cpu
+from glassgrad.device import device as _device
+from glassgrad.size import Size
+
+# ``t.type()``: PyTorch's legacy type names, per dtype.
+_TYPE_NAMES = {
+    dtypes.float32: "torch.FloatTensor",
+    dtypes.float64: "torch.DoubleTensor",
+    dtypes.float16: "torch.HalfTensor",
+    dtypes.int64: "torch.LongTensor",
+    dtypes.int32: "torch.IntTensor",
+    dtypes.int16: "torch.ShortTensor",
+    dtypes.int8: "torch.CharTensor",
+    dtypes.uint8: "torch.ByteTensor",
+    dtypes.bool_: "torch.BoolTensor",
+}
+_TYPE_DTYPES = {name.removeprefix("torch."): d for d, name in _TYPE_NAMES.items()}
 
 
 class Tensor:
@@ -164,8 +181,9 @@ class Tensor:
 
     # ---- basic facts ------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        """The size of each dimension, a ``glassgrad.Size`` (a tuple of ints)."""
+        return tuple.__new__(Size, self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -180,24 +198,125 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device:
+        """Where the tensor lives: always ``glassgrad.device('cpu')``."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    @property
+    def is_mps(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        return False
+
+    def get_device(self) -> int:
+        """-1: the tensor is on the CPU (PyTorch's answer for CPU tensors)."""
+        return -1
+
+    def cpu(self, memory_format: Any = None) -> Tensor:
+        """The tensor itself: it is on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False, **kwargs: Any) -> Tensor:
+        """Refused: this build of glassgrad runs on the CPU only."""
+        raise CPUOnlyError(
+            f"Tensor.cuda(): this build of glassgrad runs on the CPU only; keep tensors on 'cpu' "
+            f"(choose the device with glassgrad.cuda.is_available()), got device "
+            f"{'cuda' if device is None else str(device)!r}"
+        )
+
+    def pin_memory(self, device: Any = None) -> Tensor:
+        """The tensor itself (pinned memory only matters for copies to an accelerator)."""
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
+    def share_memory_(self) -> Tensor:
+        return self
+
+    def is_shared(self) -> bool:
+        return False
 
     @property
     def _version(self) -> int:
         return self._vc[0]
 
     def size(self, dim: int | None = None) -> Any:
-        return self._data.shape if dim is None else self._data.shape[dim]
+        """``size()`` is the shape (a ``glassgrad.Size``); ``size(dim)`` one dimension's size."""
+        if dim is None:
+            return tuple.__new__(Size, self._data.shape)
+        if not -self._data.ndim <= dim < max(self._data.ndim, 1):
+            lo, hi = -max(self._data.ndim, 1), max(self._data.ndim, 1) - 1
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+            )
+        return self._data.shape[dim]
 
     def dim(self) -> int:
         return self._data.ndim
 
+    ndimension = dim
+
     def numel(self) -> int:
         return self._data.size
 
+    nelement = numel
+
     def element_size(self) -> int:
+        """Bytes per element."""
         return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self) -> bool:
+        return self._data.dtype.kind in "fic"
+
+    def data_ptr(self) -> int:
+        """The address of the first element (views of one array differ by their offset)."""
+        return int(self._data.__array_interface__["data"][0])
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the underlying memory and this tensor's first one."""
+        root = self._data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        start = root.__array_interface__["data"][0]
+        return (self._data.__array_interface__["data"][0] - start) // self._data.itemsize
+
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """``t.type()``: PyTorch's type name (``'torch.FloatTensor'``); ``t.type(dtype)`` or
+        ``t.type('torch.DoubleTensor')``: the tensor converted (itself when already so)."""
+        if dtype is None:
+            return _TYPE_NAMES.get(self._data.dtype, f"torch.{self._data.dtype}Tensor")
+        if isinstance(dtype, str) and dtype.removeprefix("torch.") in _TYPE_DTYPES:
+            dtype = _TYPE_DTYPES[dtype.removeprefix("torch.")]
+        elif isinstance(dtype, str) and dtype.startswith(("torch.cuda.", "glassgrad.cuda.")):
+            check_cpu("cuda", "Tensor.type()")
+        elif isinstance(dtype, str) and dtype.endswith("Tensor"):
+            raise ValueError(f"invalid type: {dtype!r}")
+        return self.to(dtype)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -244,7 +363,18 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._data.item())
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:
+        """Identity, as in PyTorch: tensors are dict keys by object, not by value."""
+        return id(self)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number, as in PyTorch; any other
+        tensor only with an empty spec."""
+        if self._data.ndim == 0:
+            return self._data.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
     def __iter__(self) -> Any:
         if self._data.ndim == 0:
@@ -355,9 +485,9 @@ class Tensor:
             d,
             separator=", ",
             prefix="tensor(",
-            precision=4,
             suppress_small=True,
             floatmode="fixed" if fixed else "maxprec",
+            **printing.numpy_options(),
         )
         extras = []
         default_float = self._data.dtype == dtypes.get_default_dtype()

@@ -24,10 +24,12 @@ from glassgrad.autograd.grad_mode import (
 )
 from glassgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from glassgrad.autograd.record import BackwardRecord, BackwardStep, record_backward
+from glassgrad.variable import Variable
 
 __all__ = [
     "Function",
     "GradcheckError",
+    "Variable",
     "backward",
     "detect_anomaly",
     "enable_grad",

@@ -24,13 +24,23 @@ import numpy as np
 
 from glassgrad.tensor import Tensor
 
-__all__ = ["Dataset", "Subset", "TensorDataset", "as_generator", "random_split"]
+__all__ = [
+    "ChainDataset",
+    "ConcatDataset",
+    "Dataset",
+    "IterableDataset",
+    "Subset",
+    "TensorDataset",
+    "as_generator",
+    "random_split",
+]
 
 T_co = TypeVar("T_co", covariant=True)
 
 
 def as_generator(generator: Any, who: str) -> np.random.Generator:
-    """An int seed or a ``numpy.random.Generator`` as a Generator; None is glassgrad's own.
+    """An int seed, a ``glassgrad.Generator`` or a ``numpy.random.Generator`` as a NumPy
+    Generator; None is glassgrad's own.
 
     ``None`` means the generator that ``glassgrad.manual_seed`` seeds, looked up at call time
     (``manual_seed`` replaces it).
@@ -41,10 +51,15 @@ def as_generator(generator: Any, who: str) -> np.random.Generator:
         return global_generator()
     if isinstance(generator, np.random.Generator):
         return generator
+    from glassgrad.creation import Generator
+
+    if isinstance(generator, Generator):
+        return generator.rng
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
     raise TypeError(
-        f"{who}: generator must be None, an int seed or a numpy.random.Generator, "
+        f"{who}: generator must be None, an int seed, a glassgrad.Generator or a "
+        f"numpy.random.Generator, "
         f"got {type(generator).__name__}"
     )
 
@@ -57,6 +72,62 @@ class Dataset(Generic[T_co]):
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other: Dataset[Any]) -> ConcatDataset[Any]:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset[T_co]):
+    """Base class of iterable-style datasets: subclasses define ``__iter__`` (samples in order);
+    a ``DataLoader`` batches what it yields (no sampler, no shuffling)."""
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: Any) -> ChainDataset[Any]:  # type: ignore[override]
+        return ChainDataset([self, other])
+
+
+class ConcatDataset(Dataset[T_co]):
+    """The samples of several map-style datasets one after the other."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return int(self.cumulative_sizes[-1])
+
+    def __getitem__(self, index: int) -> T_co:
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += n
+        k = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        if k >= len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {index} out of range for length {n}")
+        start = 0 if k == 0 else self.cumulative_sizes[k - 1]
+        return self.datasets[k][index - start]  # type: ignore[no-any-return]
+
+
+class ChainDataset(IterableDataset[T_co]):
+    """Several iterable datasets, one after the other."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Any:
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 class TensorDataset(Dataset[tuple[Tensor, ...]]):

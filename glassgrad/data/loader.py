@@ -1,9 +1,10 @@
 """``DataLoader``: batches of a dataset, optionally shuffled by a seeded generator, as in PyTorch.
 
-Loading runs in the calling process (``num_workers`` and ``pin_memory`` are accepted for
-compatibility and do nothing). For a ``TensorDataset``, also behind ``Subset``s such as those of
-``random_split``, each batch is one fancy index into the underlying arrays: no Python loop over
-samples.
+Loading runs in the calling process (``num_workers``, ``pin_memory``, ``worker_init_fn`` and
+the other worker options are accepted for compatibility and do nothing; ``get_worker_info()`` is
+None). ``sampler=`` and ``batch_sampler=`` take PyTorch's samplers (``glassgrad.data.sampler``).
+For a ``TensorDataset``, also behind ``Subset``s such as those of ``random_split``, each batch
+is one fancy index into the underlying arrays: no Python loop over samples.
 
 Shuffling and reproducibility
 -----------------------------
@@ -38,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.data.dataset import Dataset, Subset, TensorDataset, as_generator
+from glassgrad.data.dataset import IterableDataset, Subset, TensorDataset, as_generator
+from glassgrad.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 from glassgrad.tensor import Tensor
 
-__all__ = ["DataLoader", "default_collate"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
 def _stack_tensors(batch: list[Tensor]) -> Tensor:
@@ -122,53 +124,143 @@ def _tensor_source(dataset: Any) -> tuple[tuple[Tensor, ...], np.ndarray | None]
     return None
 
 
+def get_worker_info() -> None:
+    """None: batches are always loaded in the calling process, as PyTorch's main process sees
+    it (so code that shards an ``IterableDataset`` per worker loads everything once)."""
+    return None
+
+
 class DataLoader:
-    """Iterate over ``dataset`` in batches of ``batch_size`` samples.
+    """Iterate over ``dataset`` in batches of ``batch_size`` samples, with PyTorch's arguments.
 
     Args:
-        dataset: a ``Dataset`` (anything with ``__getitem__`` and ``__len__``).
-        batch_size: samples per batch; the last batch is smaller unless ``drop_last``.
+        dataset: a map-style ``Dataset`` (``__getitem__`` and ``__len__``) or an
+            ``IterableDataset`` (``__iter__``).
+        batch_size: samples per batch; the last batch is smaller unless ``drop_last``. None:
+            no batching, each sample is yielded as it is (NumPy arrays become tensors).
         shuffle: draw a new random order for every pass (epoch).
+        sampler: the order of indices instead (``RandomSampler``, ``SubsetRandomSampler``,
+            ``WeightedRandomSampler``... or any iterable of indices with a length).
+        batch_sampler: yields whole lists of indices; excludes ``batch_size``, ``shuffle``,
+            ``sampler`` and ``drop_last``.
         collate_fn: merges a list of samples into a batch (default: ``default_collate``).
-        generator: an int seed or ``numpy.random.Generator`` for shuffling; None uses
-            glassgrad's generator (see the module docstring on resuming).
+        generator: an int seed, a ``glassgrad.Generator`` or a ``numpy.random.Generator`` for
+            shuffling; None uses glassgrad's generator (see the module docstring on resuming).
+        num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
+            prefetch_factor, persistent_workers, pin_memory_device, in_order: accepted and
+            checked as PyTorch does; loading always runs in the calling process (so
+            ``worker_init_fn`` is never called and ``get_worker_info()`` is None), which yields
+            the same batches as PyTorch's workers would.
     """
 
     def __init__(
         self,
-        dataset: Dataset[Any],
-        batch_size: int = 1,
-        shuffle: bool = False,
-        *,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Any = None,
+        batch_sampler: Any = None,
         num_workers: int = 0,
         collate_fn: Callable[[list[Any]], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
         generator: Any = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+        ):
             raise TypeError(
                 f"DataLoader: batch_size should be a positive integer, got {batch_size!r}"
             )
-        if batch_size <= 0:
+        if batch_size is not None and batch_size <= 0:
             raise ValueError(
                 f"DataLoader: batch_size should be a positive integer, got {batch_size}"
             )
-        if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+        iterable = isinstance(dataset, IterableDataset)
+        if not iterable and (
+            not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__")
+        ):
             raise TypeError(
-                f"DataLoader: dataset must define __getitem__ and __len__, "
-                f"got {type(dataset).__name__}"
+                f"DataLoader: dataset must define __getitem__ and __len__ (or be an "
+                f"IterableDataset), got {type(dataset).__name__}"
             )
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing. "
+                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                "to None."
+            )
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if iterable and shuffle:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified shuffle option, "
+                f"but got shuffle={shuffle}"
+            )
+        if iterable and sampler is not None:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified sampler option, "
+                f"but got sampler={sampler}"
+            )
+        if iterable and batch_sampler is not None:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified batch_sampler option, "
+                f"but got batch_sampler={batch_sampler}"
+            )
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (
+            batch_size != 1 or shuffle or sampler is not None or drop_last
+        ):
+            raise ValueError(
+                "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                "and drop_last"
+            )
+        if batch_size is None and drop_last:
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually exclusive with "
+                "drop_last"
+            )
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
+        self.shuffle = bool(shuffle)
+        self._generator = None if generator is None else _resolve(generator)
+        self._iterable = iterable
+        if batch_sampler is not None:
+            batch_size, drop_last = None, False
+        elif sampler is None and not iterable:
+            sampler = (
+                RandomSampler(dataset, generator=self._generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
+        self.sampler = sampler
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.drop_last = bool(drop_last)
+        if batch_sampler is None and self.batch_size is not None and sampler is not None:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
-        self._generator = None if generator is None else as_generator(generator, "DataLoader")
 
     @property
     def generator(self) -> np.random.Generator:
@@ -188,36 +280,99 @@ class DataLoader:
         self.generator.bit_generator.state = state_dict["generator"]
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
 
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        return self.generator.permutation(n) if self.shuffle else np.arange(n)
+    def _batches(self) -> Iterator[np.ndarray]:
+        """Each batch's indices (the samplers' arrays directly, without a Python loop)."""
+        bs = self.batch_sampler
+        if isinstance(bs, BatchSampler) and isinstance(bs.sampler, _ARRAY_SAMPLERS):
+            order = bs.sampler.indices()
+            n, size = len(order), bs.batch_size
+            stop = n - n % size if bs.drop_last else n
+            for start in range(0, stop, size):
+                yield order[start : start + size]
+            return
+        for batch in bs:
+            yield np.asarray(batch, dtype=np.int64)
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._order()
-        n, bs = len(order), self.batch_size
-        stop = n - n % bs if self.drop_last else n
-        source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
-        if source is not None:
-            tensors, base = source
-            if base is not None:
-                order = base[order]
-            arrays = [t._data for t in tensors]
-            grads = any(t.requires_grad for t in tensors)
-            for start in range(0, stop, bs):
-                idx = order[start : start + bs]
-                if grads:  # keep the graph to the dataset's tensors, as per-sample stacking would
-                    yield [t[Tensor._make(idx)] for t in tensors]
-                else:
-                    yield [Tensor._make(a[idx]) for a in arrays]
+        if self._iterable:
+            yield from self._iter_iterable()
             return
-        for start in range(0, stop, bs):
-            yield self.collate_fn([self.dataset[int(i)] for i in order[start : start + bs]])
+        if self.batch_sampler is None:  # batch_size=None: one sample at a time, no collation
+            for i in self.sampler:
+                yield default_convert(self.dataset[i])
+            return
+        source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
+        if source is None:
+            for idx in self._batches():
+                yield self.collate_fn([self.dataset[int(i)] for i in idx])
+            return
+        tensors, base = source
+        arrays = [t._data for t in tensors]
+        grads = any(t.requires_grad for t in tensors)
+        for idx in self._batches():
+            if base is not None:
+                idx = base[idx]
+            if grads:  # keep the graph to the dataset's tensors, as per-sample stacking would
+                yield [t[Tensor._make(idx)] for t in tensors]
+            else:
+                yield [Tensor._make(a[idx]) for a in arrays]
+
+    def _iter_iterable(self) -> Iterator[Any]:
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield default_convert(sample)
+            return
+        batch: list[Any] = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
 
     def __repr__(self) -> str:
+        size = "" if self._iterable else f" of {len(self.dataset)}"
         return (
-            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"DataLoader({type(self.dataset).__name__}{size}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
         )
+
+
+_ARRAY_SAMPLERS = (RandomSampler, SequentialSampler)
+
+
+def _resolve(generator: Any) -> Any:
+    """An int seed becomes a generator once; a ``glassgrad.Generator`` or NumPy one is kept."""
+    from glassgrad.creation import Generator
+
+    if isinstance(generator, Generator):
+        return generator
+    return as_generator(generator, "DataLoader")
+
+
+def default_convert(data: Any) -> Any:
+    """What ``batch_size=None`` yields: NumPy arrays (and numbers) inside a sample become
+    tensors; everything else is kept, as ``torch.utils.data.default_convert`` does."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+        return Tensor._make(data)
+    if isinstance(data, np.generic) and data.dtype.kind in "biuf":
+        return Tensor._make(np.asarray(data))
+    if isinstance(data, abc.Mapping):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(v) for v in data))
+    if isinstance(data, tuple):
+        return [default_convert(v) for v in data]
+    if isinstance(data, list):
+        return [default_convert(v) for v in data]
+    return data

@@ -9,7 +9,7 @@ initialisers and ``nn.utils`` gradient clipping.
 67
 """
 
-from glassgrad.nn import functional, init, utils
+from glassgrad.nn import functional, init, parallel, utils
 from glassgrad.nn.activation import *
 from glassgrad.nn.attention import *
 from glassgrad.nn.container import *
@@ -18,10 +18,11 @@ from glassgrad.nn.linear import *
 from glassgrad.nn.loss import *
 from glassgrad.nn.module import *
 from glassgrad.nn.norm import *
+from glassgrad.nn.parallel import DataParallel
 from glassgrad.nn.rnn import *
 from glassgrad.nn.transformer import *
 
-__all__ = ["functional", "init", "utils"]
+__all__ = ["DataParallel", "functional", "init", "parallel", "utils"]
 for _m in (
     "activation",
     "attention",

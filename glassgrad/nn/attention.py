@@ -9,7 +9,7 @@ Parameters are laid out as in PyTorch (``in_proj_weight`` (3E, E) and ``in_proj_
 >>> x = gg.randn(3, 5, 8)
 >>> out, weights = mha(x, x, x)
 >>> out.shape, weights.shape
-((3, 5, 8), (3, 5, 5))
+(torch.Size([3, 5, 8]), torch.Size([3, 5, 5]))
 """
 
 from __future__ import annotations

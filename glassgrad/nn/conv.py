@@ -4,7 +4,7 @@ AdaptiveAvgPool1d AdaptiveAvgPool2d``, with PyTorch's arguments, attributes and 
 >>> import glassgrad as gg
 >>> conv = Conv2d(1, 8, 3, padding=1)
 >>> conv(gg.ones(2, 1, 8, 8)).shape, conv.weight.shape
-((2, 8, 8, 8), (8, 1, 3, 3))
+(torch.Size([2, 8, 8, 8]), torch.Size([8, 1, 3, 3]))
 """
 
 from __future__ import annotations

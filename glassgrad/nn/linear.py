@@ -61,7 +61,7 @@ class Linear(Module):
 
     >>> import glassgrad as gg
     >>> Linear(3, 2)(gg.ones(5, 3)).shape
-    (5, 2)
+    torch.Size([5, 2])
     """
 
     def __init__(

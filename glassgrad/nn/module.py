@@ -31,6 +31,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.engine import RemovableHandle, bump_version
+from glassgrad.device import CPUOnlyError, parse_to
 from glassgrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -419,22 +420,10 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``to(dtype)``, ``to('cpu')``, ``to(tensor)`` or ``to(device, dtype)``: floating-point
-        parameters and buffers take the dtype; the device can only be the CPU."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta"):
-                device = a
-            elif a is not None:
-                dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"to(): glassgrad runs on the CPU only, got device {device!r}")
+        """``to(dtype)``, ``to('cpu')``, ``to(device)``, ``to(tensor)``, ``to(device, dtype)``
+        or keywords: floating-point parameters and buffers take the dtype; the device can only
+        be the CPU (another raises ``CPUOnlyError``)."""
+        _, dtype, _, _ = parse_to(*args, **kwargs)
         if dtype is None:
             return self
         d = dtypes.as_dtype(dtype)
@@ -455,6 +444,14 @@ class Module:
 
     def cpu(self) -> Module:
         return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused: this build of glassgrad runs on the CPU only."""
+        raise CPUOnlyError(
+            f"Module.cuda(): this build of glassgrad runs on the CPU only; keep the model on "
+            f"'cpu' (choose the device with glassgrad.cuda.is_available()), got device "
+            f"{'cuda' if device is None else str(device)!r}"
+        )
 
     def type(self, dst_type: Any) -> Module:
         return self.to(dst_type)

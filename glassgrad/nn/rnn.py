@@ -12,7 +12,7 @@ recurrence then runs one fused node per time step (``glassgrad/nn/functional/rnn
 >>> lstm = LSTM(4, 8, num_layers=2)
 >>> out, (h, c) = lstm(gg.randn(5, 3, 4))
 >>> out.shape, h.shape, c.shape
-((5, 3, 8), (2, 3, 8), (2, 3, 8))
+(torch.Size([5, 3, 8]), torch.Size([2, 3, 8]), torch.Size([2, 3, 8]))
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ the argument is accepted, and padded positions get the same values as in trainin
 >>> src, tgt = gg.randn(2, 7, 16), gg.randn(2, 5, 16)
 >>> mask = Transformer.generate_square_subsequent_mask(5)
 >>> model(src, tgt, tgt_mask=mask).shape
-(2, 5, 16)
+torch.Size([2, 5, 16])
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.device import parse_to
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import view_of as _view_of
 from glassgrad.ops.joining import _shape_arg
@@ -469,14 +470,7 @@ class Cast(Node):
 def to(input: Any, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
     """Convert dtype (``t.to(glassgrad.float64)``); devices other than 'cpu' are refused."""
     x = as_tensor(input)
-    for a in args:
-        if isinstance(a, str) and a.startswith(("cpu", "cuda", "mps")):
-            if a != "cpu":
-                raise RuntimeError(f"to(): glassgrad runs on the CPU only, got device {a!r}")
-        elif isinstance(a, Tensor):
-            dtype = a.dtype
-        else:
-            dtype = a
+    _, dtype, _, copy = parse_to(*args, dtype=dtype, copy=copy, **kwargs)
     if dtype is None:
         return x
     d = dtypes.as_dtype(dtype)

@@ -1,4 +1,5 @@
-"""Utilities beside the core, PyTorch-shaped: ``checkpoint`` (recompute instead of storing).
+"""Utilities beside the core, PyTorch-shaped: ``checkpoint`` (recompute instead of storing),
+``data`` (``torch.utils.data``'s names: datasets, samplers, ``DataLoader``).
 
 ``glassgrad.utils.checkpoint(fn, *args)`` is the function; ``glassgrad.utils.checkpoint.checkpoint``
 and ``from glassgrad.utils.checkpoint import checkpoint`` work too, as in PyTorch.
@@ -6,6 +7,7 @@ and ``from glassgrad.utils.checkpoint import checkpoint`` work too, as in PyTorc
 
 from __future__ import annotations
 
+from glassgrad.utils import data
 from glassgrad.utils.checkpoint import checkpoint, checkpoint_sequential
 
-__all__ = ["checkpoint", "checkpoint_sequential"]
+__all__ = ["checkpoint", "checkpoint_sequential", "data"]

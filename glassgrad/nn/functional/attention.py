@@ -41,7 +41,7 @@ def scaled_dot_product_attention(
     >>> import glassgrad.nn.functional as F
     >>> q = k = v = gg.ones(1, 2, 4)
     >>> F.scaled_dot_product_attention(q, k, v).shape
-    (1, 2, 4)
+    torch.Size([1, 2, 4])
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:

@@ -18,7 +18,7 @@ them from the saved inputs (with NumPy functions, which run as glassgrad ops on 
 >>> x, h, c = gg.ones(2, 3), gg.zeros(2, 4), gg.zeros(2, 4)
 >>> h1, c1 = gg.lstm_cell(x, (h, c), gg.ones(16, 3) * 0.1, gg.ones(16, 4) * 0.1)
 >>> h1.shape, c1.shape
-((2, 4), (2, 4))
+(torch.Size([2, 4]), torch.Size([2, 4]))
 """
 
 from __future__ import annotations

@@ -1,0 +1,77 @@
+"""``glassgrad.set_printoptions``: how tensors print, with PyTorch's options and profiles.
+
+>>> import glassgrad as gg
+>>> gg.set_printoptions(precision=2)
+>>> gg.tensor([1.23456, 2.0])
+tensor([1.23, 2.00])
+>>> gg.set_printoptions(profile="default")
+>>> gg.tensor([1.23456, 2.0])
+tensor([1.2346, 2.0000])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["get_printoptions", "set_printoptions"]
+
+_DEFAULT: dict[str, Any] = {
+    "precision": 4,
+    "threshold": 1000,
+    "edgeitems": 3,
+    "linewidth": None,  # None: NumPy's line width, what glassgrad always used
+    "sci_mode": None,
+}
+_PROFILES: dict[str, dict[str, Any]] = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": None},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": None},
+    "full": {"precision": 4, "threshold": float("inf"), "edgeitems": 3, "linewidth": None},
+}
+options: dict[str, Any] = dict(_DEFAULT)
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """Set how tensors print, as ``torch.set_printoptions``: ``precision`` (digits after the
+    point, 4), ``threshold`` (elements before summarising with ``...``, 1000), ``edgeitems``
+    (items kept at each end when summarising, 3), ``linewidth``, ``profile`` (``'default'``,
+    ``'short'``, ``'full'``: resets the others first) and ``sci_mode`` (None: automatic)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(
+                f"set_printoptions: unknown profile {profile!r}; use {list(_PROFILES)}"
+            )
+        options.update(_PROFILES[profile])
+    for key, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
+        if value is not None:
+            options[key] = value
+    options["sci_mode"] = sci_mode
+
+
+def get_printoptions() -> dict[str, Any]:
+    """The current print options (a copy)."""
+    return dict(options)
+
+
+def numpy_options() -> dict[str, Any]:
+    """The options as ``numpy.array2string`` keywords."""
+    threshold = options["threshold"]
+    kw: dict[str, Any] = {
+        "precision": int(options["precision"]),
+        "threshold": 2**62 if threshold == float("inf") else int(threshold),
+        "edgeitems": int(options["edgeitems"]),
+    }
+    if options["linewidth"] is not None:
+        kw["max_line_width"] = int(options["linewidth"])
+    return kw

@@ -1,0 +1,95 @@
+"""Process-wide switches with PyTorch's names: matmul precision, determinism, thread count.
+
+glassgrad's float32 matmuls are always full precision and its ops deterministic, so the first
+two only remember what was set (and check it as PyTorch does). ``set_num_threads`` limits the
+BLAS thread pools when ``threadpoolctl`` is installed, else it is remembered only.
+
+>>> import glassgrad as gg
+>>> gg.set_float32_matmul_precision("high")
+>>> gg.get_float32_matmul_precision()
+'high'
+>>> gg.set_float32_matmul_precision("highest")
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = [
+    "are_deterministic_algorithms_enabled",
+    "get_float32_matmul_precision",
+    "get_num_interop_threads",
+    "get_num_threads",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "set_float32_matmul_precision",
+    "set_num_interop_threads",
+    "set_num_threads",
+    "use_deterministic_algorithms",
+]
+
+_state: dict[str, Any] = {
+    "matmul_precision": "highest",
+    "deterministic": False,
+    "warn_only": False,
+    "num_threads": None,
+    "interop_threads": None,
+}
+_limiter: list[Any] = []
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """'highest', 'high' or 'medium' (glassgrad always computes at 'highest')."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(
+            f"set_float32_matmul_precision: invalid precision {precision!r}; "
+            f"use 'highest', 'high' or 'medium'"
+        )
+    _state["matmul_precision"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return str(_state["matmul_precision"])
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Remembered: every glassgrad op is deterministic already."""
+    _state["deterministic"] = bool(mode)
+    _state["warn_only"] = bool(warn_only)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return bool(_state["deterministic"])
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return bool(_state["warn_only"])
+
+
+def set_num_threads(num: int) -> None:
+    """Threads for intra-op work: limits NumPy's BLAS pools (with ``threadpoolctl``)."""
+    if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {num!r}")
+    _state["num_threads"] = num
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    _limiter[:] = [threadpool_limits(limits=num)]
+
+
+def get_num_threads() -> int:
+    """What ``set_num_threads`` set, else the number of CPUs."""
+    n = _state["num_threads"]
+    return int(n) if n is not None else (os.cpu_count() or 1)
+
+
+def set_num_interop_threads(num: int) -> None:
+    if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
+        raise RuntimeError(f"set_num_interop_threads expects a positive integer, got {num!r}")
+    _state["interop_threads"] = num
+
+
+def get_num_interop_threads() -> int:
+    n = _state["interop_threads"]
+    return int(n) if n is not None else (os.cpu_count() or 1)

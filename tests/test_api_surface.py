@@ -1,0 +1,436 @@
+"""The API surface programs touch first, against torch: devices, factories' keywords, tensors as
+Python values, cuda/backends switches, module paths (torch.utils.data, nn.parallel...)."""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+
+# ---- devices -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args", [("cpu",), ("cuda",), ("cuda:0",), ("cuda:3",), ("cpu", 0), ("cuda", 1), ("mps",)]
+)
+def test_device_matches_torch(args):
+    ours, theirs = gg.device(*args), torch.device(*args)
+    assert (ours.type, ours.index) == (theirs.type, theirs.index)
+    assert str(ours) == str(theirs)
+    assert repr(ours) == repr(theirs)
+    assert (ours == "cpu") == (theirs == "cpu")  # a device never equals a string
+    assert (str(ours) == "cpu") == (str(theirs) == "cpu")
+    assert gg.device(ours) == ours
+    assert hash(gg.device(*args)) == hash(ours)
+    assert pickle.loads(pickle.dumps(ours)) == ours
+
+
+def test_device_keywords_and_equality():
+    assert gg.device(type="cuda", index=1) == gg.device("cuda:1")
+    assert gg.device("cpu") != gg.device("cpu", 0)
+    assert torch.device("cpu") != torch.device("cpu", 0)
+    assert {gg.device("cpu"): 1}[gg.device("cpu")] == 1
+
+
+@pytest.mark.parametrize("bad", ["cuda:-1", "cpu:x", "cpu:0:1", "", "CPU", "gpu"])
+def test_invalid_device_strings_raise_like_torch(bad):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.device(bad)
+    with pytest.raises(RuntimeError) as ours:
+        gg.device(bad)
+    assert str(ours.value).split(":")[0] == str(theirs.value).split(":")[0]
+
+
+def test_device_index_twice_raises():
+    with pytest.raises(RuntimeError, match="must not include an index"):
+        gg.device("cuda:0", 1)
+
+
+def test_tensor_device_and_flags():
+    t, tt = gg.ones(2), torch.ones(2)
+    assert t.device == gg.device("cpu") and tt.device == torch.device("cpu")
+    assert str(t.device) == str(tt.device) == "cpu"
+    assert repr(t.device) == repr(tt.device)
+    assert (t.is_cuda, t.is_cpu, t.get_device()) == (tt.is_cuda, tt.is_cpu, tt.get_device())
+    assert t.cpu() is t
+    assert t.pin_memory() is t and not t.is_pinned()
+
+
+def test_cuda_is_refused_clearly():
+    with pytest.raises(RuntimeError, match=r"Tensor.cuda\(\).*CPU only"):
+        gg.ones(2).cuda()
+    with pytest.raises(AssertionError):  # what a CPU-only torch raises; ours is both
+        gg.ones(2).cuda()
+    with pytest.raises(RuntimeError, match=r"Module.cuda\(\).*CPU only"):
+        gg.nn.Linear(2, 2).cuda()
+    with pytest.raises(AssertionError):
+        torch.nn.Linear(2, 2).cuda()
+
+
+FACTORIES = [
+    ("tensor", lambda lib, **kw: lib.tensor([1.0, 2.0], **kw)),
+    ("as_tensor", lambda lib, **kw: lib.as_tensor([1.0, 2.0], **kw)),
+    ("zeros", lambda lib, **kw: lib.zeros(2, 3, **kw)),
+    ("ones", lambda lib, **kw: lib.ones((2, 3), **kw)),
+    ("empty", lambda lib, **kw: lib.empty([2, 3], **kw)),
+    ("full", lambda lib, **kw: lib.full((2,), 1.5, **kw)),
+    ("rand", lambda lib, **kw: lib.rand(2, **kw)),
+    ("randn", lambda lib, **kw: lib.randn(2, 2, **kw)),
+    ("randint", lambda lib, **kw: lib.randint(0, 10, (3,), **kw)),
+    ("randperm", lambda lib, **kw: lib.randperm(4, **kw)),
+    ("arange", lambda lib, **kw: lib.arange(5.0, **kw)),
+    ("linspace", lambda lib, **kw: lib.linspace(0, 1, 3, **kw)),
+    ("eye", lambda lib, **kw: lib.eye(2, **kw)),
+    ("zeros_like", lambda lib, **kw: lib.zeros_like(lib.ones(2), **kw)),
+    ("ones_like", lambda lib, **kw: lib.ones_like(lib.ones(2), **kw)),
+    ("empty_like", lambda lib, **kw: lib.empty_like(lib.ones(2), **kw)),
+    ("full_like", lambda lib, **kw: lib.full_like(lib.ones(2), 7, **kw)),
+    ("rand_like", lambda lib, **kw: lib.rand_like(lib.ones(2), **kw)),
+    ("randn_like", lambda lib, **kw: lib.randn_like(lib.ones(2), **kw)),
+    ("randint_like", lambda lib, **kw: lib.randint_like(lib.ones(2), 5, **kw)),
+]
+
+
+@pytest.mark.parametrize("name, make", FACTORIES, ids=[f[0] for f in FACTORIES])
+def test_factories_take_device(name, make):
+    for dev in (None, "cpu", "cpu:0"):
+        ours, theirs = make(gg, device=dev), make(torch, device=dev)
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert make(gg, device=gg.device("cpu")).device == gg.device("cpu")
+    for dev in ("cuda", "cuda:1", gg.device("mps")):
+        with pytest.raises(RuntimeError, match=rf"{name}\(\).*CPU only.*{dev!s}"):
+            make(gg, device=dev)
+
+
+def test_factories_accept_layout_pin_memory_memory_format():
+    kw = {"layout": gg.strided, "pin_memory": False}
+    assert gg.zeros(2, **kw).shape == torch.zeros(2, layout=torch.strided, pin_memory=False).shape
+    gg.empty(2, 3, memory_format=gg.contiguous_format, **kw)
+    gg.zeros_like(gg.ones(2), memory_format=gg.preserve_format)
+    gg.tensor([1], pin_memory=False)
+    gg.arange(3, pin_memory=False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        gg.zeros(2, colour="red")
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "lib.zeros((2, 3))",
+        "lib.zeros([2, 3])",
+        "lib.zeros(2, 3, dtype=lib.float64)",
+        "lib.zeros(size=(2, 3))",
+        "lib.zeros(lib.Size([2, 3]))",
+        "lib.rand(size=(2,))",
+        "lib.full((2,), 1.5)",
+        "lib.full((2,), 1)",
+        "lib.full([2], True)",
+        "lib.arange(5.)",
+        "lib.arange(5)",
+        "lib.arange(lib.tensor(3))",
+        "lib.arange(0, lib.tensor(3.0))",
+        "lib.randint(0, 10, (3,))",
+        "lib.randint(10, (3,))",
+        "lib.randint(3, 10, size=(3,))",
+        "lib.randint(high=10, size=(3,))",
+        "lib.randperm(4)",
+        "lib.linspace(0, 1, steps=3)",
+        "lib.eye(2, 3)",
+        "lib.tensor([1, 2], dtype=lib.float64, requires_grad=True)",
+        "lib.ones(2, requires_grad=True)",
+    ],
+)
+def test_factory_forms_match_torch(expr):
+    ours, theirs = eval(expr, {"lib": gg}), eval(expr, {"lib": torch})
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert ours.requires_grad == theirs.requires_grad
+    if "rand" not in expr and "empty" not in expr:
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+def test_random_factories_take_a_generator():
+    g = gg.Generator().manual_seed(5)
+    a = gg.randn(3, generator=g)
+    b = gg.randn(3, generator=gg.Generator().manual_seed(5))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert gg.randint(0, 5, (4,), generator=g).shape == (4,)
+    assert sorted(gg.randperm(5, generator=g).tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_tensor_to_device_forms_match_torch():
+    t, tt = gg.ones(2), torch.ones(2)
+    assert t.to("cpu") is t and tt.to("cpu") is tt
+    assert t.to(gg.device("cpu")) is t
+    assert t.to(gg.device("cpu"), gg.float64).dtype == gg.float64
+    assert t.to("cpu", gg.float64).dtype == gg.float64
+    assert t.to(gg.zeros(1, dtype=gg.int64)).dtype == gg.int64
+    assert t.to(dtype=gg.float16, device="cpu").dtype == gg.float16
+    assert t.to(device=gg.device("cpu")) is t
+    assert t.to(gg.float64, non_blocking=True).dtype == gg.float64
+    for dev in ("cuda", "cuda:0", gg.device("cuda", 1), "mps"):
+        with pytest.raises(RuntimeError, match=r"to\(\).*CPU only"):
+            t.to(dev)
+        with pytest.raises(RuntimeError, match=r"to\(\).*CPU only"):
+            t.to(device=dev)
+
+
+def test_module_to_device_forms():
+    m = gg.nn.Linear(2, 2)
+    assert m.to(gg.device("cpu")) is m
+    assert m.to("cpu") is m and m.cpu() is m
+    assert m.to(gg.device("cpu"), gg.float64).weight.dtype == gg.float64
+    assert m.to(device="cpu", dtype=gg.float32).weight.dtype == gg.float32
+    assert m.to(gg.zeros(1, dtype=gg.float64)).weight.dtype == gg.float64
+    for dev in ("cuda", gg.device("cuda:0"), "mps"):
+        with pytest.raises(RuntimeError, match=r"to\(\).*CPU only"):
+            m.to(dev)
+
+
+# ---- cuda, backends, switches --------------------------------------------------------------------
+
+
+def test_cuda_module_matches_cpu_only_torch():
+    assert gg.cuda.is_available() is torch.cuda.is_available() is False
+    assert gg.cuda.device_count() == torch.cuda.device_count() == 0
+    for fn in ("manual_seed", "manual_seed_all"):
+        assert getattr(gg.cuda, fn)(0) is None
+    gg.cuda.seed(), gg.cuda.synchronize(), gg.cuda.empty_cache()
+    for fn in (gg.cuda.current_device, gg.cuda.get_device_name):
+        with pytest.raises(RuntimeError, match="CPU only"):
+            fn()
+
+
+def test_backends_flags_are_settable():
+    assert gg.backends.mps.is_available() is torch.backends.mps.is_available() is False
+    assert gg.backends.mps.is_built() is False
+    cudnn = gg.backends.cudnn
+    for flag in ("enabled", "benchmark", "deterministic", "allow_tf32"):
+        assert getattr(cudnn, flag) == getattr(torch.backends.cudnn, flag)
+    assert gg.backends.cuda.matmul.allow_tf32 == torch.backends.cuda.matmul.allow_tf32
+    before = cudnn.benchmark, gg.backends.cuda.matmul.allow_tf32
+    try:
+        cudnn.benchmark = True
+        gg.backends.cuda.matmul.allow_tf32 = True
+        assert gg.backends.cudnn.benchmark and gg.backends.cuda.matmul.allow_tf32
+    finally:
+        cudnn.benchmark, gg.backends.cuda.matmul.allow_tf32 = before
+
+
+def test_runtime_switches():
+    assert gg.get_float32_matmul_precision() == torch.get_float32_matmul_precision()
+    gg.set_float32_matmul_precision("high")
+    assert gg.get_float32_matmul_precision() == "high"
+    gg.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError):
+        gg.set_float32_matmul_precision("fast")
+    gg.use_deterministic_algorithms(True)
+    assert gg.are_deterministic_algorithms_enabled()
+    gg.use_deterministic_algorithms(False)
+    n = gg.get_num_threads()
+    assert isinstance(n, int) and n >= 1
+    gg.set_num_threads(n)
+    assert gg.get_num_threads() == n
+    with pytest.raises(RuntimeError):
+        gg.set_num_threads(0)
+
+
+def test_set_printoptions_precision_like_torch():
+    values = [1.23456789, 2.0]
+    try:
+        for kw in ({"precision": 2}, {"precision": 6}, {"profile": "short"}):
+            gg.set_printoptions(**kw)
+            torch.set_printoptions(**kw)
+            assert repr(gg.tensor(values)) == repr(torch.tensor(values))
+            assert repr(gg.tensor(1.23456)) == repr(torch.tensor(1.23456))
+    finally:
+        gg.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+    assert repr(gg.tensor(values)) == repr(torch.tensor(values))
+
+
+def test_seeds_and_generator():
+    g = gg.manual_seed(7)
+    assert g.initial_seed() == gg.initial_seed() == 7
+    a = gg.rand(3)
+    gg.manual_seed(7)
+    np.testing.assert_array_equal(a.numpy(), gg.rand(3).numpy())
+    assert g.random() is not None  # NumPy Generator methods work on it
+    s = gg.seed()
+    assert isinstance(s, int) and gg.initial_seed() == s
+    assert isinstance(torch.manual_seed(0), torch.Generator)
+    assert isinstance(gg.manual_seed(0), gg.Generator)
+
+
+# ---- tensors as Python values --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", [".4f", ".3e", "", "10.2f", "g"])
+@pytest.mark.parametrize("value", [1.234567, -2.5, 3])
+def test_format_of_0d_tensors_matches_torch(value, spec):
+    assert format(gg.tensor(value), spec) == format(torch.tensor(value), spec)
+    assert f"{gg.tensor(value)}" == f"{torch.tensor(value)}"
+
+
+def test_format_of_nd_tensors_matches_torch():
+    assert format(gg.tensor([1.0, 2.0]), "") == format(torch.tensor([1.0, 2.0]), "")
+    for lib in (gg, torch):
+        with pytest.raises(TypeError, match="unsupported format string"):
+            format(lib.tensor([1.0, 2.0]), ".2f")
+
+
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]
+)
+def test_type_strings_match_torch(dtype):
+    t, tt = gg.ones(2, dtype=getattr(gg, dtype)), torch.ones(2, dtype=getattr(torch, dtype))
+    assert t.type() == tt.type()
+    assert t.type(tt.type()).dtype == t.dtype
+    assert t.element_size() == tt.element_size()
+    assert t.is_floating_point() == tt.is_floating_point() == gg.is_floating_point(t)
+    assert t.is_complex() == tt.is_complex()
+
+
+def test_type_conversions_like_torch():
+    t = gg.ones(2)
+    assert t.type(gg.float64).dtype == gg.float64
+    assert t.type("torch.DoubleTensor").dtype == gg.float64
+    assert t.type("torch.LongTensor").tolist() == torch.ones(2).type("torch.LongTensor").tolist()
+    assert t.type(gg.float32) is t
+    with pytest.raises(RuntimeError, match="CPU only"):
+        t.type("torch.cuda.FloatTensor")
+
+
+def test_sizes_and_counts_match_torch():
+    t, tt = gg.zeros(3, 2), torch.zeros(3, 2)
+    assert (t.nelement(), t.numel(), gg.numel(t)) == (tt.nelement(), tt.numel(), torch.numel(tt))
+    assert (t.ndimension(), t.dim(), len(t)) == (tt.ndimension(), tt.dim(), len(tt))
+    assert (t.size(0), t.size(-1)) == (tt.size(0), tt.size(-1))
+    assert repr(t.shape) == repr(tt.shape) and repr(t.size()) == repr(tt.size())
+    assert isinstance(t.shape, gg.Size) and isinstance(t.shape, tuple)
+    for lib, x in ((gg, t), (torch, tt)):
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            x.size(2)
+        assert lib.zeros(()).size() == ()
+
+
+def test_size_behaves_like_torch_size():
+    for a, b in ((gg.Size([2, 3]), torch.Size([2, 3])), (gg.Size([]), torch.Size([]))):
+        assert repr(a) == repr(b) and str(a) == str(b)
+        assert a == b == tuple(b)
+        assert a.numel() == b.numel()
+    s, ts = gg.Size([2, 3, 4]), torch.Size([2, 3, 4])
+    for op in (lambda x: x[1:], lambda x: x + (5,), lambda x: (1,) + x, lambda x: x * 2):
+        assert repr(op(s)) == repr(op(ts))
+    assert s[0] == 2 and type(s[0]) is int
+    assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_item_tolist_and_pointers():
+    t, tt = gg.arange(6.0).reshape(2, 3), torch.arange(6.0).reshape(2, 3)
+    assert t.tolist() == tt.tolist()
+    assert t[1, 2].item() == tt[1, 2].item()
+    assert isinstance(t.data_ptr(), int) and t.data_ptr() == t.data_ptr()
+    assert t[1].data_ptr() - t.data_ptr() == tt[1].data_ptr() - tt.data_ptr()
+    for index in (np.s_[1], np.s_[:, 1], np.s_[1:, 2]):
+        assert t[index].storage_offset() == tt[index].storage_offset()
+    assert gg.ones(4)[::2].storage_offset() == torch.ones(4)[::2].storage_offset() == 0
+
+
+def test_tensors_hash_by_identity_like_torch():
+    a, b = gg.ones(2), gg.ones(2)
+    d = {a: "a", b: "b"}
+    assert d[a] == "a" and d[b] == "b" and len(d) == 2
+    ta = torch.ones(2)
+    assert hash(ta) == id(ta) and hash(a) == id(a)
+    assert len({a, b, a}) == 2
+
+
+# ---- module paths --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "utils.data",
+        "utils.data.dataloader",
+        "utils.data.dataset",
+        "utils.data.sampler",
+        "nn.parallel",
+        "nn.init",
+        "onnx",
+        "cuda",
+        "backends",
+        "backends.cudnn",
+        "backends.mps",
+        "backends.cuda",
+    ],
+)
+def test_module_paths_import(path):
+    importlib.import_module(f"glassgrad.{path}")
+    importlib.import_module(f"torch.{path}")
+
+
+def test_utils_data_names_match_torch():
+    import torch.utils.data as tud
+
+    import glassgrad.utils.data as gud
+
+    for name in (
+        "Dataset",
+        "TensorDataset",
+        "DataLoader",
+        "random_split",
+        "Subset",
+        "Sampler",
+        "RandomSampler",
+        "SequentialSampler",
+        "BatchSampler",
+        "SubsetRandomSampler",
+        "WeightedRandomSampler",
+        "ConcatDataset",
+        "IterableDataset",
+        "get_worker_info",
+        "default_collate",
+    ):
+        assert hasattr(gud, name) and hasattr(tud, name), name
+    assert gud.get_worker_info() is None is tud.get_worker_info()
+    from glassgrad.utils.data.dataloader import DataLoader
+    from glassgrad.utils.data.sampler import RandomSampler
+
+    assert DataLoader is gud.DataLoader and RandomSampler is gud.RandomSampler
+
+
+def test_data_parallel_is_a_pass_through():
+    model = gg.nn.Linear(3, 2)
+    dp = gg.nn.parallel.DataParallel(model, device_ids=[0])
+    assert dp.module is model and gg.nn.DataParallel is gg.nn.parallel.DataParallel
+    x = gg.randn(4, 3)
+    np.testing.assert_array_equal(dp(x).detach().numpy(), model(x).detach().numpy())
+    theirs = torch.nn.parallel.DataParallel(torch.nn.Linear(3, 2))
+    assert list(dp.state_dict()) == list(theirs.state_dict())
+
+
+def test_variable_is_a_tensor_alias():
+    from torch.autograd import Variable as TVariable
+
+    from glassgrad.autograd import Variable
+
+    x, tx = gg.ones(2), torch.ones(2)
+    v, tv = Variable(x, requires_grad=True), TVariable(tx, requires_grad=True)
+    assert isinstance(v, gg.Tensor) and isinstance(v, Variable) and isinstance(x, Variable)
+    assert v.requires_grad == tv.requires_grad and (v is x) == (tv is tx)
+    v.data[0] = 5.0  # shares memory, as torch's does
+    tv.data[0] = 5.0
+    assert x.tolist() == tx.tolist()
+
+
+def test_onnx_export_is_not_implemented():
+    with pytest.raises(NotImplementedError, match="onnx"):
+        gg.onnx.export(gg.nn.Linear(2, 2), gg.ones(1, 2), "model.onnx")
