@@ -16,6 +16,7 @@ import builtins as _builtins
 import typing as _typing
 
 from glassgrad import (
+    accelerator,
     autograd,
     backends,
     cuda,
@@ -24,6 +25,7 @@ from glassgrad import (
     func,
     inspect,
     manual,
+    multiprocessing,
     nn,
     onnx,
     ops,
@@ -113,6 +115,17 @@ from glassgrad.runtime import (
 from glassgrad.serialization import load, save
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
+from glassgrad.tensor_types import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 
 # Every op declared with the ``glassgrad`` namespace (``glassgrad/ops/registry.py``).
 globals().update(_in_namespace(_TORCH))
@@ -121,7 +134,22 @@ float = float32
 bool = bool_
 int = int32
 __version__ = "0.1.0"
-_modules = [autograd, backends, cuda, data, dtypes, func, inspect, manual, nn, onnx, ops, optim]
+_modules = [
+    accelerator,
+    autograd,
+    backends,
+    cuda,
+    data,
+    dtypes,
+    func,
+    inspect,
+    manual,
+    multiprocessing,
+    nn,
+    onnx,
+    ops,
+    optim,
+]
 _modules += [serialization, utils, viz]
 
 

@@ -325,3 +325,25 @@ def _read_header(archive: Any, name: str) -> dict[str, Any]:
             f"glassgrad reads version {FORMAT_VERSION}"
         )
     return header
+
+
+class safe_globals:
+    """``torch.serialization.safe_globals([...])``: a context PyTorch needs to unpickle custom
+    classes under ``weights_only``. glassgrad never unpickles, so there is nothing to allow."""
+
+    def __init__(self, safe_globals: Any = ()) -> None:
+        self.globals = list(safe_globals)
+
+    def __enter__(self) -> safe_globals:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def add_safe_globals(safe_globals: Any) -> None:
+    """``torch.serialization.add_safe_globals``: accepted; glassgrad's format holds no pickles."""
+
+
+def get_safe_globals() -> list[Any]:
+    return []

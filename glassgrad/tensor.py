@@ -310,6 +310,8 @@ class Tensor:
         ``t.type('torch.DoubleTensor')``: the tensor converted (itself when already so)."""
         if dtype is None:
             return _TYPE_NAMES.get(self._data.dtype, f"torch.{self._data.dtype}Tensor")
+        if isinstance(dtype, type) and hasattr(dtype, "dtype"):  # t.type(torch.LongTensor)
+            dtype = dtype.dtype
         if isinstance(dtype, str) and dtype.removeprefix("torch.") in _TYPE_DTYPES:
             dtype = _TYPE_DTYPES[dtype.removeprefix("torch.")]
         elif isinstance(dtype, str) and dtype.startswith(("torch.cuda.", "glassgrad.cuda.")):

@@ -1,0 +1,34 @@
+"""``glassgrad.multiprocessing``: Python's ``multiprocessing`` under ``torch.multiprocessing``'s
+name (``spawn``, ``Process``, ``set_start_method``...); tensors are NumPy-backed and pickle."""
+
+from __future__ import annotations
+
+import multiprocessing as _mp
+from multiprocessing import *  # noqa: F403
+from typing import Any
+
+
+def spawn(
+    fn: Any,
+    args: tuple = (),
+    nprocs: int = 1,
+    join: bool = True,
+    daemon: bool = False,
+    start_method: str = "spawn",
+) -> Any:
+    """Run ``fn(i, *args)`` in ``nprocs`` processes, as ``torch.multiprocessing.spawn``."""
+    ctx: Any = _mp.get_context(start_method)
+    procs = [ctx.Process(target=fn, args=(i, *args), daemon=daemon) for i in range(nprocs)]
+    for p in procs:
+        p.start()
+    if not join:
+        return procs
+    for p in procs:
+        p.join()
+    failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(
+            f"multiprocessing.spawn: process {failed[0]} exited with code "
+            f"{procs[failed[0]].exitcode}"
+        )
+    return None

@@ -1,0 +1,71 @@
+"""Old and new PyTorch spellings real programs use: typed constructors, torch.nn.modules paths,
+torch.accelerator, torch.serialization.safe_globals, torch.multiprocessing."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+
+
+@pytest.mark.parametrize(
+    "name", ["FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor"]
+)
+def test_typed_constructors_match_torch(name) -> None:
+    ours, theirs = getattr(gg, name), getattr(torch, name)
+    for args in (([1, 0, 2],), ([[1.5, 2.0]],), (2, 3), ()):
+        a, b = ours(*args), theirs(*args)
+        assert tuple(a.shape) == tuple(b.shape) and a.type() == b.type()
+        if args and not isinstance(args[0], int):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert isinstance(ours([1]), ours) and not isinstance(gg.tensor([1.0], dtype=gg.float16), ours)
+    assert gg.ones(2, dtype=gg.float64).type(ours).type() == torch.ones(2).type(theirs).type()
+    with pytest.raises(TypeError, match=name):
+        ours(2, "x")
+
+
+@pytest.mark.parametrize(
+    "path,name",
+    [
+        ("nn.modules.rnn", "LSTM"),
+        ("nn.modules.linear", "Linear"),
+        ("nn.modules.linear", "NonDynamicallyQuantizableLinear"),
+        ("nn.modules.transformer", "TransformerEncoderLayer"),
+        ("nn.modules.activation", "MultiheadAttention"),
+        ("nn.modules.dropout", "Dropout"),
+        ("nn.modules.sparse", "Embedding"),
+        ("nn.modules.container", "ModuleList"),
+        ("nn.modules.normalization", "LayerNorm"),
+        ("nn.modules.conv", "Conv2d"),
+        ("nn.modules", "Module"),
+    ],
+)
+def test_torch_nn_modules_paths(path, name) -> None:
+    ours = getattr(importlib.import_module(f"glassgrad.{path}"), name)
+    theirs = getattr(importlib.import_module(f"torch.{path}"), name)
+    assert ours.__name__ in (theirs.__name__, "Linear")
+    with pytest.raises(AttributeError, match="NoSuchLayer"):
+        getattr(importlib.import_module(f"glassgrad.{path}"), "NoSuchLayer")
+
+
+def test_accelerator_picks_the_cpu() -> None:
+    use_accel = gg.accelerator.is_available()
+    device = gg.accelerator.current_accelerator() if use_accel else gg.device("cpu")
+    assert not use_accel and device.type == "cpu" and gg.accelerator.device_count() == 0
+    with pytest.raises(RuntimeError, match="CPU"):
+        gg.accelerator.set_device_index(0)
+
+
+def test_safe_globals_and_multiprocessing(tmp_path) -> None:
+    path = tmp_path / "m.pt"
+    gg.save({"w": gg.ones(2)}, path)
+    with gg.serialization.safe_globals([dict]):
+        assert gg.load(path, weights_only=True)["w"].tolist() == [1.0, 1.0]
+    gg.serialization.add_safe_globals([dict])
+    import glassgrad.multiprocessing as mp
+
+    assert mp.cpu_count() >= 1 and callable(mp.spawn) and mp.Process is not None
