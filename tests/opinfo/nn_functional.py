@@ -252,6 +252,22 @@ def _dropout(lib, x):
     return F(lib).dropout(x, 0.4)
 
 
+def _channel_dropout(n):
+    def fn(lib, x):
+        lib.manual_seed(0)
+        return getattr(F(lib), f"dropout{n}d")(x, 0.4)
+
+    return fn
+
+
+def _channels(n):
+    def sample(draw):
+        shape = tuple(draw(st.integers(1, 3)) for _ in range(n + 2))
+        return (floats(draw, shape),)
+
+    return sample
+
+
 def _embedding(lib, i, w, pad, freq):
     return F(lib).embedding(i, w, pad, scale_grad_by_freq=freq)
 
@@ -388,6 +404,9 @@ OPS: list[OpInfo] = [
     OpInfo("batch_norm_train", _batch_norm_train, batch_norm_sample, rtol=1e-6, atol=1e-8),
     OpInfo("batch_norm_eval", _batch_norm_eval, batch_norm_sample),
     OpInfo("dropout", _dropout, unary(), check_torch=False),
+    OpInfo("dropout1d", _channel_dropout(1), _channels(1), check_torch=False),
+    OpInfo("dropout2d", _channel_dropout(2), _channels(2), check_torch=False),
+    OpInfo("dropout3d", _channel_dropout(3), _channels(3), check_torch=False),
     OpInfo("embedding", _embedding, embedding_sample(False)),
     # padding_idx zeroes a row's gradient and scale_grad_by_freq divides it by the row's count:
     # PyTorch's definitions, not derivatives, so only the comparison with torch applies

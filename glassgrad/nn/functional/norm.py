@@ -7,6 +7,7 @@ activation would be treated as a constant there.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -314,6 +315,58 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return x * 0.0
     keep = generator().random(x.shape, dtype=np.float32) >= p
     return Dropout.apply(x, keep, 1.0 / (1.0 - p))
+
+
+def _channel_dropout(op: str, n: int, input: Tensor, p: float, training: bool, inplace: bool):
+    """Zero whole channels (every value of one (sample, channel) map) with probability ``p``;
+    ``n`` spatial dims, so inputs are (N, C, *n dims) or unbatched (C, *n dims)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = floating_input(op, input)
+    spatial = n
+    if n == 2 and x.ndim in (2, 3):  # PyTorch's legacy readings of 2-D and 3-D input
+        spatial = x.ndim - 2
+        warnings.warn(
+            f"dropout2d: Received a {x.ndim}-D input to dropout2d; it is read as "
+            f"{'(N, C, L): channel-wise 1D dropout' if x.ndim == 3 else '(N, C): plain dropout'}"
+            ", as PyTorch does (use dropout1d or dropout to silence this)",
+            stacklevel=3,
+        )
+    elif x.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"{op}: expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) input, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if not training or p == 0.0:
+        return x
+    if inplace:
+        return apply_inplace(x, op + "_", _CHANNEL_DROPOUTS[n], p, training)
+    if p == 1.0:
+        return x * 0.0
+    channels = x.shape[: x.ndim - spatial]
+    keep = generator().random(channels, dtype=np.float32) >= p
+    return Dropout.apply(x, keep.reshape(channels + (1,) * spatial), 1.0 / (1.0 - p))
+
+
+@functional
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of (N, C, L) input with probability ``p`` (training)."""
+    return _channel_dropout("dropout1d", 1, input, p, training, inplace)
+
+
+@functional
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole feature maps of (N, C, H, W) input with probability ``p`` (training)."""
+    return _channel_dropout("dropout2d", 2, input, p, training, inplace)
+
+
+@functional
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole volumes of (N, C, D, H, W) input with probability ``p`` (training)."""
+    return _channel_dropout("dropout3d", 3, input, p, training, inplace)
+
+
+_CHANNEL_DROPOUTS = {1: dropout1d, 2: dropout2d, 3: dropout3d}
 
 
 # ---- embedding and one-hot --------------------------------------------------------------------

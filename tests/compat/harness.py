@@ -1,0 +1,242 @@
+"""Run a PyTorch program twice, on PyTorch and on glassgrad, and compare what it prints.
+
+The program's source runs unchanged: for the glassgrad run, ``import torch`` (and every
+``torch.x.y`` submodule) resolves to glassgrad's module of the same path. Two things can't be
+the same across the libraries and are made the same, so the printed losses can be compared
+number by number:
+
+* initial weights: each top-level module's ``state_dict`` is recorded in the PyTorch run when
+  the module is first called, and loaded into the glassgrad module at its first call;
+* random numbers the program itself draws (``torch.randn(...)`` in its own code, for data):
+  recorded in the PyTorch run and replayed, in order, in the glassgrad run.
+
+Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
+different generators). ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
+in place of a download) is importable while a program runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.abc
+import importlib.machinery
+import io
+import os
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
+DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout")
+RANDOM_FUNCTIONS = ("randn", "rand", "randint", "randperm", "normal", "rand_like", "randn_like")
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+class _TorchToGlassgrad(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves ``torch`` and ``torch.a.b`` to ``glassgrad`` and ``glassgrad.a.b``."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "torch" and not name.startswith("torch."):
+            return None
+        return importlib.machinery.ModuleSpec(name, self, is_package=True)
+
+    def create_module(self, spec: Any) -> Any:
+        return importlib.import_module("glassgrad" + spec.name[len("torch") :])
+
+    def exec_module(self, module: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def torch_is_glassgrad() -> Iterator[None]:
+    """While active, ``import torch`` gives glassgrad; the real torch modules come back after."""
+    saved = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    for k in saved:
+        del sys.modules[k]
+    finder = _TorchToGlassgrad()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        for k in [k for k in sys.modules if k == "torch" or k.startswith("torch.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+
+
+class Recording:
+    """What the PyTorch run saw and the glassgrad run replays."""
+
+    def __init__(self) -> None:
+        self.weights: list[tuple[str, dict[str, np.ndarray]]] = []
+        self.randoms: list[np.ndarray] = []
+
+
+def _from_program(filename: str) -> bool:
+    """Was the caller two frames up the program itself (not a library)?"""
+    return sys._getframe(2).f_code.co_filename == filename
+
+
+@contextlib.contextmanager
+def _patched(obj: Any, name: str, value: Any) -> Iterator[None]:
+    old = getattr(obj, name)
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        setattr(obj, name, old)
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return t.detach().cpu().numpy().copy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _no_randomness(stack: contextlib.ExitStack, functional: Any, loader: Any) -> None:
+    """Dropout as the identity and data loaders in order, for the length of the run."""
+    for name in DROPOUTS:
+        if hasattr(functional, name):
+            stack.enter_context(_patched(functional, name, lambda x, *a, **k: x))
+    real_init = loader.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) >= 3:
+            args = (*args[:2], False, *args[3:])
+        else:
+            kwargs["shuffle"] = False
+        real_init(self, *args, **kwargs)
+
+    stack.enter_context(_patched(loader, "__init__", init))
+
+
+@contextlib.contextmanager
+def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.modules import module as torch_module
+
+    depth = [0]
+    seen: set[int] = set()
+
+    def pre(mod: Any, args: Any) -> None:
+        if depth[0] == 0 and id(mod) not in seen:
+            seen.add(id(mod))
+            rec.weights.append(
+                (type(mod).__name__, {k: _numpy(v) for k, v in mod.state_dict().items()})
+            )
+        depth[0] += 1
+
+    def post(mod: Any, args: Any, out: Any) -> None:
+        depth[0] -= 1
+
+    handles = [
+        torch_module.register_module_forward_pre_hook(pre),
+        torch_module.register_module_forward_hook(post),
+    ]
+    with contextlib.ExitStack() as stack:
+        for fname in RANDOM_FUNCTIONS:
+            real = getattr(torch, fname)
+
+            def recorder(*a: Any, _real: Any = real, **k: Any) -> Any:
+                out = _real(*a, **k)
+                if _from_program(filename):
+                    rec.randoms.append(_numpy(out))
+                return out
+
+            stack.enter_context(_patched(torch, fname, recorder))
+        _no_randomness(stack, F, torch.utils.data.DataLoader)
+        try:
+            yield
+        finally:
+            for h in handles:
+                h.remove()
+
+
+@contextlib.contextmanager
+def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
+    import glassgrad as gg
+    import glassgrad.nn.functional as F
+    from glassgrad import nn
+
+    weights, randoms = list(rec.weights), list(rec.randoms)
+    depth = [0]
+    seen: set[int] = set()
+    real_call = nn.Module.__call__
+
+    def call(mod: Any, *args: Any, **kwargs: Any) -> Any:
+        if depth[0] == 0 and id(mod) not in seen:
+            seen.add(id(mod))
+            name, state = weights.pop(0)
+            assert name == type(mod).__name__, f"module order differs: {name} vs {mod}"
+            mod.load_state_dict({k: gg.tensor(v) for k, v in state.items()})
+        depth[0] += 1
+        try:
+            return real_call(mod, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+
+    with contextlib.ExitStack() as stack:
+        for fname in RANDOM_FUNCTIONS:
+            if not hasattr(gg, fname):
+                continue  # the program fails on its own if it calls it
+            real = getattr(gg, fname)
+
+            def replayer(*a: Any, _real: Any = real, **k: Any) -> Any:
+                out = _real(*a, **k)
+                if _from_program(filename) and randoms:  # past the recording: its own draws
+                    value = randoms.pop(0)
+                    assert value.shape == tuple(out.shape), (value.shape, out.shape)
+                    out = gg.tensor(value, dtype=out.dtype, requires_grad=out.requires_grad)
+                return out
+
+            stack.enter_context(_patched(gg, fname, replayer))
+        stack.enter_context(_patched(nn.Module, "__call__", call))
+        _no_randomness(stack, F, gg.utils.data.DataLoader)
+        yield
+
+
+def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
+    """Run the program at ``path`` as ``__main__`` on ``lib`` ("torch" or "glassgrad");
+    return what it printed."""
+    filename = os.path.abspath(path)
+    with open(filename) as f:
+        source = f.read()
+    out = io.StringIO()
+    old_argv, old_cwd, old_path = sys.argv, os.getcwd(), list(sys.path)
+    sys.argv = [filename, *argv]
+    sys.path[:0] = [os.path.dirname(filename), STUBS]
+    os.chdir(cwd)
+    program_modules = set(sys.modules)
+    try:
+        with contextlib.ExitStack() as stack:
+            if lib == "glassgrad":
+                stack.enter_context(torch_is_glassgrad())
+                stack.enter_context(_replaying_glassgrad(rec, filename))
+            else:
+                stack.enter_context(_recording_torch(rec, filename))
+            stack.enter_context(contextlib.redirect_stdout(out))
+            code = compile(source, filename, "exec")
+            exec(code, {"__name__": "__main__", "__file__": filename})
+    finally:
+        sys.argv = old_argv
+        sys.path[:] = old_path
+        os.chdir(old_cwd)
+        own = (os.path.dirname(filename), STUBS)
+        for name in set(sys.modules) - program_modules:  # the program's modules and the stubs
+            where = getattr(sys.modules[name], "__file__", None) or ""
+            if where.startswith(own):
+                del sys.modules[name]
+    return out.getvalue()
+
+
+def numbers(text: str, keep: str) -> list[float]:
+    """Every number on the printed lines that match ``keep`` (a regex), in order."""
+    return [
+        float(x)
+        for line in text.splitlines()
+        if re.search(keep, line)
+        for x in NUMBER.findall(line)
+    ]

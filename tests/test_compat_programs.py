@@ -1,0 +1,56 @@
+"""Public PyTorch programs, run unchanged on PyTorch and on glassgrad: the same printed losses.
+
+Each program's source sits in tests/compat/programs/ as published (a header names its origin;
+where a program downloads a dataset or is sized for a GPU, only its data source or command-line
+sizes differ, and the header says so). ``tests/compat/harness.py`` runs it once with PyTorch and
+once with ``import torch`` resolved to glassgrad, giving both the same initial weights and the
+same random data, and the numbers on the lines that report losses are compared.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from tests.compat import harness
+
+HERE = os.path.join(os.path.dirname(__file__), "compat", "programs")
+
+
+def same_numbers(keep: str, rtol: float):
+    """The numbers on the printed lines matching ``keep`` agree within ``rtol``."""
+
+    def check(ours: str, theirs: str) -> None:
+        a, b = harness.numbers(ours, keep), harness.numbers(theirs, keep)
+        assert len(a) == len(b) > 0, f"printed differently:\n{ours}\n--- torch:\n{theirs}"
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-6, err_msg=f"{ours}\n{theirs}")
+
+    return check
+
+
+def regression_converged(ours: str, theirs: str) -> None:
+    """The loop runs until the loss is below 1e-3, so float32 rounding (matmul summation order)
+    changes how many batches that takes; both must stop and learn the same polynomial."""
+    for out in (ours, theirs):
+        loss = harness.numbers(out, r"^Loss")[0]
+        learned = harness.numbers(out, "Learned")[::2]
+        actual = harness.numbers(out, "Actual")[::2]
+        assert loss < 1e-3 and np.allclose(learned, actual, atol=0.2), out
+    same_numbers("Actual", 1e-6)(ours, theirs)  # the same target function: data replayed
+
+
+# program -> (path, argv, check(ours, theirs))
+PROGRAMS = {
+    "regression": ("regression/main.py", [], regression_converged),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path) -> None:
+    path, argv, check = PROGRAMS[name]
+    rec = harness.Recording()
+    theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, str(tmp_path))
+    ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, str(tmp_path))
+    check(ours, theirs)
