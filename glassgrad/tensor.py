@@ -246,6 +246,84 @@ class Tensor:
         """The tensor itself (pinned memory only matters for copies to an accelerator)."""
         return self
 
+    # ---- new_* : a fresh tensor with this one's dtype (and device), as PyTorch's ----------------
+    def _new(self, make: Any, size: Any, dtype: Any, requires_grad: bool, **kw: Any) -> Tensor:
+
+        shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        out = make(*shape, dtype=self.dtype if dtype is None else dtype, **kw)
+        return out.requires_grad_(True) if requires_grad else out
+
+    def new_zeros(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        """Zeros of shape ``size`` with this tensor's dtype (``h0 = w.new_zeros(layers, n, h)``)."""
+        from glassgrad import creation
+
+        return self._new(creation.zeros, size, dtype, requires_grad, device=device)
+
+    def new_ones(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        """Ones of shape ``size`` with this tensor's dtype."""
+        from glassgrad import creation
+
+        return self._new(creation.ones, size, dtype, requires_grad, device=device)
+
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        """An uninitialised tensor of shape ``size`` with this tensor's dtype."""
+        from glassgrad import creation
+
+        return self._new(creation.empty, size, dtype, requires_grad, device=device)
+
+    def new_full(
+        self,
+        size: Any,
+        fill_value: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        """``fill_value`` everywhere in shape ``size``, with this tensor's dtype."""
+        from glassgrad import creation
+
+        out = creation.full(tuple(size), fill_value, dtype=self.dtype if dtype is None else dtype)
+        return out.requires_grad_(True) if requires_grad else out
+
+    def new_tensor(
+        self,
+        data: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        """A copy of ``data`` as a new leaf with this tensor's dtype (unless ``dtype`` is given)."""
+        from glassgrad import creation
+
+        src = data._data if isinstance(data, Tensor) else data
+        out = creation.tensor(np.array(src), dtype=self.dtype if dtype is None else dtype)
+        return out.requires_grad_(True) if requires_grad else out
+
     def is_pinned(self, device: Any = None) -> bool:
         return False
 

@@ -69,3 +69,18 @@ def test_safe_globals_and_multiprocessing(tmp_path) -> None:
     import glassgrad.multiprocessing as mp
 
     assert mp.cpu_count() >= 1 and callable(mp.spawn) and mp.Process is not None
+
+
+def test_new_factories_take_the_dtype_of_their_tensor() -> None:
+    for lib in (gg, torch):
+        w = lib.ones(2, dtype=lib.float64)
+        cases = [
+            (w.new_zeros(2, 3), lib.zeros(2, 3, dtype=lib.float64)),
+            (w.new_ones((1, 2)), lib.ones(1, 2, dtype=lib.float64)),
+            (w.new_full((2,), 3.5), lib.full((2,), 3.5, dtype=lib.float64)),
+            (w.new_tensor([1, 2]), lib.tensor([1.0, 2.0], dtype=lib.float64)),
+            (w.new_zeros(2, dtype=lib.int64), lib.zeros(2, dtype=lib.int64)),
+        ]
+        for got, want in cases:
+            assert got.dtype == want.dtype and got.tolist() == want.tolist()
+        assert w.new_empty(3).shape == (3,) and w.new_zeros(2, requires_grad=True).requires_grad
