@@ -32,7 +32,18 @@ import numpy as np
 
 STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
 DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout")
-RANDOM_FUNCTIONS = ("randn", "rand", "randint", "randperm", "normal", "rand_like", "randn_like")
+RANDOM_FUNCTIONS = (
+    "randn",
+    "rand",
+    "randint",
+    "randperm",
+    "normal",
+    "rand_like",
+    "randn_like",
+    "multinomial",
+    "bernoulli",
+    "poisson",
+)
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
