@@ -99,6 +99,11 @@ def group_norm(
             "Expected number of channels in input to be divisible by num_groups, but got input "
             f"of shape {list(x.shape)} and num_groups={num_groups}"
         )
+    if x.shape[0] * (c // num_groups) * int(np.prod(x.shape[2:])) == 1:
+        raise ValueError(
+            "Expected more than 1 value per channel when training, got input size "
+            f"{[x.shape[0] * c // num_groups, int(num_groups), *x.shape[2:]]}"
+        )
     w = _param("group_norm", "weight", weight, (c,), x._data.dtype)
     b = _param("group_norm", "bias", bias, (c,), x._data.dtype)
     return NativeGroupNorm.apply(x, w, b, int(num_groups), float(eps))
