@@ -30,7 +30,12 @@ def _check(name, *args, inputs, kwargs=None, train=True, **kw):
     "name,args,kw,shape",
     [
         ("ConvTranspose2d", (4, 6, 3), {}, (2, 4, 5, 5)),
-        ("ConvTranspose2d", (4, 6, (3, 2)), {"stride": 2, "padding": 1, "output_padding": 1}, (2, 4, 4, 3)),
+        (
+            "ConvTranspose2d",
+            (4, 6, (3, 2)),
+            {"stride": 2, "padding": 1, "output_padding": 1},
+            (2, 4, 4, 3),
+        ),
         ("ConvTranspose2d", (4, 6, 3), {"groups": 2, "dilation": 2, "bias": False}, (1, 4, 3, 4)),
         ("ConvTranspose2d", (4, 2, 4), {"stride": 2, "padding": 1}, (4, 5, 5)),  # unbatched
         ("ConvTranspose1d", (3, 2, 3), {"stride": 3, "padding": 2, "output_padding": 2}, (2, 3, 6)),
@@ -45,7 +50,16 @@ def test_convolutions(name, args, kw, shape):
 
 def test_conv_transpose_output_size():
     x = randn(2, 4, 5, 5)
-    _check("ConvTranspose2d", 4, 3, 3, stride=2, padding=1, inputs=[x], kwargs={"output_size": (10, 10)})
+    _check(
+        "ConvTranspose2d",
+        4,
+        3,
+        3,
+        stride=2,
+        padding=1,
+        inputs=[x],
+        kwargs={"output_size": (10, 10)},
+    )
     _check("ConvTranspose2d", 4, 3, 3, stride=3, inputs=[x], kwargs={"output_size": [2, 3, 17, 16]})
     with pytest.raises(ValueError):
         nn.ConvTranspose2d(4, 3, 3, stride=2)(gg.tensor(x), output_size=(20, 20))
@@ -146,11 +160,15 @@ def test_normalisation_layers(name, args, kw, shape, train):
 
 
 def test_instance_norm_running_stats_in_eval_mode():
-    t, g = _check("InstanceNorm2d", 3, track_running_stats=True, affine=True, inputs=[randn(2, 3, 4, 5)])
+    t, g = _check(
+        "InstanceNorm2d", 3, track_running_stats=True, affine=True, inputs=[randn(2, 3, 4, 5)]
+    )
     t.eval()
     g.eval()
     x = randn(4, 3, 2, 2)
-    np.testing.assert_allclose(g(gg.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        g(gg.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-9
+    )
 
 
 def test_bilinear():
@@ -184,7 +202,9 @@ def test_embedding_bag_per_sample_weights_and_from_pretrained():
         g = nn.EmbeddingBag.from_pretrained(gg.tensor(emb), freeze=freeze, mode="max")
         assert g.weight.requires_grad == t.weight.requires_grad == (not freeze)
         x = np.array([[0, 3], [2, 2]])
-        np.testing.assert_allclose(g(gg.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy())
+        np.testing.assert_allclose(
+            g(gg.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy()
+        )
         assert repr(g) == repr(t)
 
 
@@ -221,7 +241,11 @@ def test_default_init_is_uniform_with_torch_bound(name, args, bound):
         assert np.abs(v).max() <= bound + 1e-12
         if v.size > 300:
             assert np.abs(v).max() > 0.9 * bound and abs(v.mean()) < 0.1 * bound
-    ones = [nn.GroupNorm(2, 4).weight, nn.RMSNorm(3).weight, nn.InstanceNorm2d(3, affine=True).weight]
+    ones = [
+        nn.GroupNorm(2, 4).weight,
+        nn.RMSNorm(3).weight,
+        nn.InstanceNorm2d(3, affine=True).weight,
+    ]
     assert all((p.detach().numpy() == 1).all() for p in ones)
 
 
@@ -249,7 +273,13 @@ def test_errors():
     with pytest.raises(RuntimeError):
         nn.functional.fold(gg.randn(1, 4, 5), (3, 3), 2)
     with pytest.raises(NotImplementedError):
-        nn.functional.embedding_bag(gg.tensor([0, 1]), gg.randn(3, 2), gg.tensor([0]), mode="mean", per_sample_weights=gg.randn(2))
+        nn.functional.embedding_bag(
+            gg.tensor([0, 1]),
+            gg.randn(3, 2),
+            gg.tensor([0]),
+            mode="mean",
+            per_sample_weights=gg.randn(2),
+        )
     with pytest.raises(ValueError):
         nn.functional.embedding_bag(gg.tensor([[0, 1]]), gg.randn(3, 2), gg.tensor([0]))
     with pytest.raises(RuntimeError):

@@ -72,14 +72,22 @@ def _layer(base: type, kind: str, d: int, mode: str, doc: str) -> type:
 
 
 ConstantPad1d = _layer(_ConstantPadNd, "Constant", 1, "constant", "Pad the last dim with a value.")
-ConstantPad2d = _layer(_ConstantPadNd, "Constant", 2, "constant", "Pad the last 2 dims with a value.")
-ConstantPad3d = _layer(_ConstantPadNd, "Constant", 3, "constant", "Pad the last 3 dims with a value.")
+ConstantPad2d = _layer(
+    _ConstantPadNd, "Constant", 2, "constant", "Pad the last 2 dims with a value."
+)
+ConstantPad3d = _layer(
+    _ConstantPadNd, "Constant", 3, "constant", "Pad the last 3 dims with a value."
+)
 ZeroPad1d = _layer(_ZeroPadNd, "Zero", 1, "constant", "Pad the last dim with zeros.")
 ZeroPad2d = _layer(_ZeroPadNd, "Zero", 2, "constant", "Pad the last 2 dims with zeros.")
 ZeroPad3d = _layer(_ZeroPadNd, "Zero", 3, "constant", "Pad the last 3 dims with zeros.")
 ReflectionPad1d = _layer(_PadNd, "Reflection", 1, "reflect", "Mirror the last dim at its ends.")
-ReflectionPad2d = _layer(_PadNd, "Reflection", 2, "reflect", "Mirror the last 2 dims at their ends.")
-ReflectionPad3d = _layer(_PadNd, "Reflection", 3, "reflect", "Mirror the last 3 dims at their ends.")
+ReflectionPad2d = _layer(
+    _PadNd, "Reflection", 2, "reflect", "Mirror the last 2 dims at their ends."
+)
+ReflectionPad3d = _layer(
+    _PadNd, "Reflection", 3, "reflect", "Mirror the last 3 dims at their ends."
+)
 ReplicationPad1d = _layer(_PadNd, "Replication", 1, "replicate", "Repeat the last dim's edges.")
 ReplicationPad2d = _layer(_PadNd, "Replication", 2, "replicate", "Repeat the last 2 dims' edges.")
 ReplicationPad3d = _layer(_PadNd, "Replication", 3, "replicate", "Repeat the last 3 dims' edges.")

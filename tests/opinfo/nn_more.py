@@ -254,7 +254,9 @@ OPS += [
     OpInfo("interpolate", _interpolate, interpolate_sample),
     OpInfo(
         "upsample",
-        lambda lib, x, size, scale, mode, corners, _: F(lib).upsample(x, size, scale, mode, corners),
+        lambda lib, x, size, scale, mode, corners, _: F(lib).upsample(
+            x, size, scale, mode, corners
+        ),
         interpolate_sample,
     ),
     OpInfo(
@@ -280,9 +282,7 @@ OPS += [
         atol=1e-8,
     ),
     OpInfo("instance_norm", _instance_norm, instance_norm_sample, rtol=1e-6, atol=1e-8),
-    OpInfo(
-        "rms_norm", lambda lib, x, ns, w, eps: F(lib).rms_norm(x, ns, w, eps), rms_norm_sample
-    ),
+    OpInfo("rms_norm", lambda lib, x, ns, w, eps: F(lib).rms_norm(x, ns, w, eps), rms_norm_sample),
     OpInfo(
         "local_response_norm",
         lambda lib, x, size, alpha: F(lib).local_response_norm(x, size, alpha, 0.75, 1.5),

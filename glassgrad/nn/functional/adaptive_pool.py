@@ -13,7 +13,7 @@ import numpy as np
 
 from glassgrad.ops._common import Tensor, as_tensor
 from glassgrad.ops.indexing import ADVANCED, GetItem
-from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
+from glassgrad.ops.registry import functional
 
 
 class AdaptiveMaxPool2D(GetItem):
@@ -34,7 +34,7 @@ def _argmax_last(x: np.ndarray, o: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(vals, -1), np.stack(idx, -1)
 
 
-def _adaptive_max_pool2d(op: str, x: Tensor, sizes: tuple[int, int], indices: bool) -> Any:
+def _adaptive_max_pool2d(op: str, x: Tensor, sizes: tuple[int, ...], indices: bool) -> Any:
     if x.ndim not in (3, 4) or min(x.shape[-2:], default=0) == 0:
         raise RuntimeError(
             f"{op}: Expected 3D or 4D tensor with non-zero spatial sizes, but got {list(x.shape)}"
@@ -45,7 +45,7 @@ def _adaptive_max_pool2d(op: str, x: Tensor, sizes: tuple[int, int], indices: bo
     if oh < 0 or ow < 0:
         raise RuntimeError(f"{op}: output_size must be non-negative, got {list(sizes)}")
     d = x._data
-    h, w = d.shape[-2:]
+    w = d.shape[-1]
     if oh == 0 or ow == 0:
         rows = np.zeros(d.shape[:-2] + (oh, ow), np.int64)
         cols = rows
@@ -79,9 +79,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     return _adaptive_max_pool2d("adaptive_max_pool2d", x, sizes, return_indices)
 
 
-@functional(
-    torch_function=lambda input, output_size: adaptive_max_pool1d(input, output_size, True)
-)
+@functional(torch_function=lambda input, output_size: adaptive_max_pool1d(input, output_size, True))
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     """Max of (N, C, L) over ``output_size`` adaptive bins (2-d pooling of a 1-row image, as
     in PyTorch)."""

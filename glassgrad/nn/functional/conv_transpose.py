@@ -50,7 +50,12 @@ class ConvTranspose(Node):
 
 
 def output_size(
-    size: tuple[int, ...], kernel: Any, stride: Any, padding: Any, output_padding: Any, dilation: Any
+    size: tuple[int, ...],
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    dilation: Any,
 ) -> tuple[int, ...]:
     """(L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1, per dim."""
     return tuple(
@@ -155,7 +160,16 @@ def conv_transpose1d(
 ) -> Tensor:
     """1-D transposed convolution of (N, C_in, L) with (C_in, C_out/groups, k)."""
     return _conv_transposend(
-        "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
     )
 
 
@@ -179,7 +193,16 @@ def conv_transpose2d(
     torch.Size([1, 1, 4, 4])
     """
     return _conv_transposend(
-        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
     )
 
 
@@ -196,5 +219,14 @@ def conv_transpose3d(
 ) -> Tensor:
     """3-D transposed convolution of (N, C_in, D, H, W) with (C_in, C_out/groups, kD, kH, kW)."""
     return _conv_transposend(
-        "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation
+        "conv_transpose3d",
+        3,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
     )

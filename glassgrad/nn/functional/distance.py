@@ -6,8 +6,6 @@ their gradients (at every order) and their last node names are PyTorch's.
 
 from __future__ import annotations
 
-from typing import Any
-
 from glassgrad.ops._common import Tensor, as_tensor
 from glassgrad.ops.comparison import clamp
 from glassgrad.ops.reductions import Norm, norm
@@ -85,8 +83,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         bb = as_tensor(bias)
         if tuple(bb.shape) != (out,):
             raise RuntimeError(
-                f"bilinear(): bias size does not match weight size: got {bb.shape[-1] if bb.ndim else 0} "
-                f"but expected {out}"
+                f"bilinear(): bias size does not match weight size: got bias of size "
+                f"{list(bb.shape)} but expected {out} elements"
             )
         y = y + bb
     return y

@@ -203,9 +203,7 @@ def local_response_norm(
     normalisation across channels, zero-padded at the ends as in PyTorch)."""
     x = floating_input("local_response_norm", input)
     if x.ndim < 3:
-        raise ValueError(
-            f"Expected 3D or higher dimensionality input (got {x.ndim} dimensions)"
-        )
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {x.ndim} dimensions)")
     if x.numel() == 0:
         return x * 1.0
     c = x.shape[1]

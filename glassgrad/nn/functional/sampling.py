@@ -92,9 +92,9 @@ def _matrix(
     m = np.zeros((n_out, n_in), np.float64)
     j = np.arange(n_out)
     if mode in ("nearest", "nearest-exact"):
-        s = np.float32(_scale(n_in, n_out, False, scale))  # PyTorch computes these in float
+        s32 = np.float32(_scale(n_in, n_out, False, scale))  # PyTorch computes these in float
         off = np.float32(0.5 if mode == "nearest-exact" else 0.0)
-        src = np.floor((j.astype(np.float32) + off) * s).astype(np.int64)
+        src = np.floor((j.astype(np.float32) + off) * s32).astype(np.int64)
         if mode == "nearest" and n_out == n_in:
             src = j
         elif mode == "nearest" and n_out == 2 * n_in:
@@ -214,7 +214,9 @@ def interpolate(
     if mode == "area":
         from glassgrad.nn.functional.pooling import _averaging_matrix
 
-        mats = tuple((a, _averaging_matrix(n, o, x.dtype)) for (a, _), n, o in zip(mats, spatial, sizes))
+        mats = tuple(
+            (a, _averaging_matrix(n, o, x.dtype)) for (a, _), n, o in zip(mats, spatial, sizes)
+        )
     return _NODES[(mode, d)].apply(x, mats)
 
 
@@ -310,7 +312,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     if x.shape[-3] % (r * r):
         raise RuntimeError(
             "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
-            f"square of upscale_factor, but input.size(-3)={x.shape[-3]} is not divisible by {r * r}"
+            f"square of upscale_factor, but input.size(-3)={x.shape[-3]} is not divisible by "
+            f"{r * r}"
         )
     return PixelShuffle.apply(x, r)
 
@@ -343,7 +346,7 @@ class Col2Im(IntoZeros):
     __slots__ = ()
 
 
-def _geometry(op: str, args: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+def _geometry(op: str, args: dict[str, Any]) -> tuple[tuple[int, ...], ...]:
     vals = []
     for name in ("kernel_size", "dilation", "padding", "stride"):
         v = ntuple(op, name, args[name], 2)
@@ -358,7 +361,9 @@ def _geometry(op: str, args: dict[str, Any]) -> tuple[tuple[int, int], ...]:
 
 
 def _blocks(size: Any, k: Any, dl: Any, p: Any, s: Any) -> tuple[int, ...]:
-    return tuple((n + 2 * pi - di * (ki - 1) - 1) // si + 1 for n, ki, di, pi, si in zip(size, k, dl, p, s))
+    return tuple(
+        (n + 2 * pi - di * (ki - 1) - 1) // si + 1 for n, ki, di, pi, si in zip(size, k, dl, p, s)
+    )
 
 
 @functools.lru_cache(maxsize=128)
@@ -400,7 +405,7 @@ def _tensor_unfold(self: Any, dimension: int, size: int, step: int) -> Tensor:
         at = [1] * (k + 1)
         if i == d:
             at[i], at[k] = count, size
-            pos = (np.arange(count) * step).reshape(at[: k] + [1]) + np.arange(size).reshape(
+            pos = (np.arange(count) * step).reshape(at[:k] + [1]) + np.arange(size).reshape(
                 [1] * k + [size]
             )
         else:
@@ -425,7 +430,9 @@ def unfold(
             f"{op}: Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other "
             f"non-zero dimensions for input, but got: {list(x.shape)}"
         )
-    k, dl, p, s = _geometry(op, dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride))
+    k, dl, p, s = _geometry(
+        op, dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    )
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)
@@ -461,7 +468,9 @@ def fold(
             f"and non-zero dimensions, but got: {list(x.shape)}"
         )
     size = ntuple(op, "output_size", output_size, 2)
-    k, dl, p, s = _geometry(op, dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride))
+    k, dl, p, s = _geometry(
+        op, dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    )
     unbatched = x.ndim == 2
     if unbatched:
         x = x.unsqueeze(0)
@@ -488,7 +497,12 @@ def fold(
         keep = (rows >= 0) & (rows < size[0]) & (cols >= 0) & (cols < size[1])
         where = np.nonzero(keep)
         x = GetItem.apply(x, (slice(None), *where), ADVANCED)
-        index: Any = (n[:, :, 0], np.broadcast_to(ch, rows.shape)[where][None], rows[where][None], cols[where][None])
+        index: Any = (
+            n[:, :, 0],
+            np.broadcast_to(ch, rows.shape)[where][None],
+            rows[where][None],
+            cols[where][None],
+        )
     else:
         index = (n, ch[None], rows[None], cols[None])
     out = Col2Im.apply(x, shape, index, ADVANCED)

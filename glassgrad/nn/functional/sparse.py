@@ -128,7 +128,9 @@ def _embedding_bag(
             f"types: Long, Int; but got {dtypes.name(idx.dtype)} instead"
         )
     if w.ndim != 2:
-        raise ValueError(f"{op}: weight has to be a 2D Tensor, but got Tensor of dimension {w.ndim}")
+        raise ValueError(
+            f"{op}: weight has to be a 2D Tensor, but got Tensor of dimension {w.ndim}"
+        )
     if mode not in _MODES:
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
     if sparse:
@@ -181,9 +183,7 @@ def _embedding_bag(
                 f"{op}: offsets point past the end of the input ({ends[-1]} > {flat.shape[0]})"
             )
     else:
-        raise ValueError(
-            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {idx.ndim}"
-        )
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {idx.ndim}")
     num = w.shape[0]
     flat = flat.astype(np.int64)
     if flat.size and (flat.min() < 0 or flat.max() >= num):
@@ -192,8 +192,7 @@ def _embedding_bag(
     if padding_idx is not None:
         if not -num <= padding_idx < num:
             raise AssertionError(
-                f"padding_idx must be within the number of embeddings (got {padding_idx} for "
-                f"{num})"
+                f"padding_idx must be within the number of embeddings (got {padding_idx} for {num})"
             )
         padding_idx %= num
     if max_norm is not None:
