@@ -85,8 +85,8 @@ def group_norm(
 
     >>> import glassgrad as gg
     >>> import glassgrad.nn.functional as F
-    >>> F.group_norm(gg.tensor([[1.0, 3.0, 5.0, 9.0]]), 2).tolist()
-    [[-0.9999950000374997, 0.9999950000374997, -0.9999987500023438, 0.9999987500023438]]
+    >>> F.group_norm(gg.tensor([[1.0, 3.0, 5.0, 9.0]]), 2)
+    tensor([[-1.0000,  1.0000, -1.0000,  1.0000]])
     """
     x = floating_input("group_norm", input)
     if x.ndim < 2:
