@@ -14,13 +14,18 @@ from glassgrad.nn.activation import *
 from glassgrad.nn.attention import *
 from glassgrad.nn.container import *
 from glassgrad.nn.conv import *
+from glassgrad.nn.distance import *
 from glassgrad.nn.linear import *
 from glassgrad.nn.loss import *
 from glassgrad.nn.module import *
 from glassgrad.nn.norm import *
+from glassgrad.nn.normalization import *
+from glassgrad.nn.padding import *
 from glassgrad.nn.parallel import DataParallel
 from glassgrad.nn.rnn import *
+from glassgrad.nn.sparse import *
 from glassgrad.nn.transformer import *
+from glassgrad.nn.upsampling import *
 
 __all__ = ["DataParallel", "functional", "init", "parallel", "utils"]
 for _m in (
@@ -28,12 +33,17 @@ for _m in (
     "attention",
     "container",
     "conv",
+    "distance",
     "linear",
     "loss",
     "module",
     "norm",
+    "normalization",
+    "padding",
     "rnn",
+    "sparse",
     "transformer",
+    "upsampling",
 ):
     __all__ += __import__(f"glassgrad.nn.{_m}", fromlist=["__all__"]).__all__
 __all__ = sorted(set(__all__))

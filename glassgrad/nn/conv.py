@@ -1,5 +1,6 @@
-"""Convolution and pooling layers: ``Conv1d Conv2d MaxPool1d MaxPool2d AvgPool1d AvgPool2d
-AdaptiveAvgPool1d AdaptiveAvgPool2d``, with PyTorch's arguments, attributes and defaults.
+"""Convolution and pooling layers: ``Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d
+ConvTranspose3d MaxPool1d MaxPool2d AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d``,
+with PyTorch's arguments, attributes and defaults.
 
 >>> import glassgrad as gg
 >>> conv = Conv2d(1, 8, 3, padding=1)
@@ -19,10 +20,16 @@ from glassgrad.tensor import Tensor
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
     "AvgPool1d",
     "AvgPool2d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "MaxPool1d",
     "MaxPool2d",
 ]
@@ -41,6 +48,7 @@ class _ConvNd(Module):
     """What Conv1d and Conv2d share: argument checks, weight/bias, init, padding modes."""
 
     _d = 0
+    transposed = False
 
     def __init__(
         self,
@@ -86,7 +94,6 @@ class _ConvNd(Module):
         else:
             self.padding = _ntuple(name, "padding", padding, d)
         self.output_padding = (0,) * d
-        self.transposed = False
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad's argument for non-zero padding modes: last dim first, (left, right) each
@@ -101,7 +108,10 @@ class _ConvNd(Module):
                 lo = hi = self.padding[i]
             pads += [lo, hi]
         self._reversed_padding_repeated_twice = pads
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        if self.transposed:
+            shape = (in_channels, out_channels // groups, *self.kernel_size)
+        else:
+            shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = empty_parameter(shape, dtype, device)
         if bias:
             self.bias = empty_parameter((out_channels,), dtype, device)
@@ -113,7 +123,7 @@ class _ConvNd(Module):
         reset_fan_in_uniform(self.weight, self.bias)
 
     def _conv(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        conv = F.conv1d if self._d == 1 else F.conv2d
+        conv = (F.conv1d, F.conv2d, F.conv3d)[self._d - 1]
         if self.padding_mode != "zeros":
             x = F.pad(input, tuple(self._reversed_padding_repeated_twice), mode=self.padding_mode)
             return conv(x, weight, bias, self.stride, 0, self.dilation, self.groups)
@@ -153,6 +163,119 @@ class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) inputs; weight (C_out, C_in/groups, kH, kW)."""
 
     _d = 2
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) inputs; weight (C_out, C_in/groups, kD, kH, kW)."""
+
+    _d = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolutions: weight (C_in, C_out/groups, *kernel), only zero padding, and
+    ``output_padding`` (or ``output_size=`` in forward) to pick among the output sizes a
+    strided convolution maps to the same input size."""
+
+    transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be ints, got {padding!r}")
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+        self.output_padding = _ntuple(
+            type(self).__name__, "output_padding", output_padding, self._d
+        )
+
+    def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
+        """The output_padding that gives ``output_size`` (PyTorch's rule and errors)."""
+        if output_size is None:
+            return self.output_padding
+        d = self._d
+        lead = 2 if input.ndim == d + 2 else 1
+        size = [int(v) for v in output_size]
+        if len(size) == lead + d:
+            size = size[lead:]
+        if len(size) != d:
+            raise ValueError(
+                f"ConvTranspose{d}D: for {input.ndim}D input, output_size must have {d} or "
+                f"{lead + d} elements (got {len(size)})"
+            )
+        lo = [
+            (input.shape[i + lead] - 1) * self.stride[i]
+            - 2 * self.padding[i]
+            + self.dilation[i] * (self.kernel_size[i] - 1)
+            + 1
+            for i in range(d)
+        ]
+        hi = [lo[i] + self.stride[i] - 1 for i in range(d)]
+        for i in range(d):
+            if not lo[i] <= size[i] <= hi[i]:
+                raise ValueError(
+                    f"requested an output size of {size}, but valid sizes range from {lo} to "
+                    f"{hi} (for an input of {list(input.shape[lead:])})"
+                )
+        return tuple(size[i] - lo[i] for i in range(d))
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._d - 1]
+        output_padding = self._output_padding(input, output_size)
+        return conv(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution of (N, C_in, L); weight (C_in, C_out/groups, k)."""
+
+    _d = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution of (N, C_in, H, W): the upsampling layer of DCGAN generators
+    and U-Net decoders; weight (C_in, C_out/groups, kH, kW)."""
+
+    _d = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution of (N, C_in, D, H, W); weight (C_in, C_out/groups, kD, kH, kW)."""
+
+    _d = 3
 
 
 class _MaxPoolNd(Module):
@@ -294,3 +417,25 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max-pool a (N, C, L) input to length ``output_size`` (optionally with the indices)."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
+    """Max-pool a (N, C, H, W) input to ``output_size`` (an int, a pair, or None to keep)."""
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)

@@ -423,3 +423,8 @@ OPS: list[OpInfo] = [
     OpInfo("gru_cell", lambda lib, *a: lib.gru_cell(*a), cell_sample(3)),
     OpInfo("lstm_cell", _lstm_cell, cell_sample(4, with_c=True)),
 ]
+
+# the layers' ops of issue 12 (transposed convolution, interpolation, group norm...)
+from tests.opinfo.nn_more import OPS as _MORE  # noqa: E402
+
+OPS += _MORE

@@ -6,7 +6,21 @@ declarations, together with the ``glassgrad`` ops PyTorch also lists here (``F.r
 
 import typing as _typing
 
-from glassgrad.nn.functional import activation, attention, conv, loss, norm, pooling, rnn
+from glassgrad.nn.functional import (
+    activation,
+    adaptive_pool,
+    attention,
+    conv,
+    conv_transpose,
+    distance,
+    loss,
+    norm,
+    normalization,
+    pooling,
+    rnn,
+    sampling,
+    sparse,
+)
 from glassgrad.ops import bind as _bind
 from glassgrad.ops.registry import FUNCTIONAL as _FUNCTIONAL
 from glassgrad.ops.registry import in_namespace as _in_namespace
@@ -14,7 +28,21 @@ from glassgrad.ops.registry import in_namespace as _in_namespace
 _bind()  # Tensor.softmax & co. come from the declarations just imported
 globals().update(_in_namespace(_FUNCTIONAL))
 __all__ = sorted(_in_namespace(_FUNCTIONAL))
-_ = (activation, attention, conv, loss, norm, pooling, rnn)
+_ = (
+    activation,
+    adaptive_pool,
+    attention,
+    conv,
+    conv_transpose,
+    distance,
+    loss,
+    norm,
+    normalization,
+    pooling,
+    rnn,
+    sampling,
+    sparse,
+)
 
 
 def __getattr__(name: str) -> _typing.Any:

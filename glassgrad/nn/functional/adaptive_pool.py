@@ -1,0 +1,94 @@
+"""Adaptive max pooling (``adaptive_max_pool1d/2d``): the max of each of PyTorch's adaptive bins.
+
+Bin i of n inputs into o outputs is [floor(i n / o), ceil((i + 1) n / o)). The winners are found
+without recording anything (reducing the last dim first, so each bin's first maximum in
+row-major order wins, as in PyTorch), then gathered: the gradient scatters back to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad.ops._common import Tensor, as_tensor
+from glassgrad.ops.indexing import ADVANCED, GetItem
+from glassgrad.ops.registry import functional
+
+
+class AdaptiveMaxPool2D(GetItem):
+    __slots__ = ()
+
+
+def _bins(n: int, o: int) -> list[tuple[int, int]]:
+    return [((i * n) // o, -((-(i + 1) * n) // o)) for i in range(o)]
+
+
+def _argmax_last(x: np.ndarray, o: int) -> tuple[np.ndarray, np.ndarray]:
+    """Max and first argmax of each adaptive bin of the last dim: shapes (..., o)."""
+    vals, idx = [], []
+    for s, e in _bins(x.shape[-1], o):
+        i = np.argmax(x[..., s:e], axis=-1)
+        idx.append(i + s)
+        vals.append(np.take_along_axis(x[..., s:e], i[..., None], -1)[..., 0])
+    return np.stack(vals, -1), np.stack(idx, -1)
+
+
+def _adaptive_max_pool2d(op: str, x: Tensor, sizes: tuple[int, ...], indices: bool) -> Any:
+    if x.ndim not in (3, 4) or min(x.shape[-2:], default=0) == 0:
+        raise RuntimeError(
+            f"{op}: Expected 3D or 4D tensor with non-zero spatial sizes, but got {list(x.shape)}"
+        )
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+    oh, ow = sizes
+    if oh < 0 or ow < 0:
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {list(sizes)}")
+    d = x._data
+    w = d.shape[-1]
+    if oh == 0 or ow == 0:
+        rows = np.zeros(d.shape[:-2] + (oh, ow), np.int64)
+        cols = rows
+    else:
+        v, wi = _argmax_last(d, ow)  # (..., H, OW): each row's winner per column bin
+        _, hi = _argmax_last(np.swapaxes(v, -1, -2), oh)  # (..., OW, OH)
+        rows = np.swapaxes(hi, -1, -2)  # (..., OH, OW)
+        cols = np.take_along_axis(wi, rows, axis=-2)
+    lead = np.ix_(*(np.arange(n) for n in d.shape[:-2]))
+    lead = tuple(i[..., None, None] for i in lead)
+    out = AdaptiveMaxPool2D.apply(x, (*lead, rows, cols), ADVANCED)
+    if not indices:
+        return out
+    return out, Tensor._make(rows * w + cols)
+
+
+def _sizes(op: str, d: int, output_size: Any, spatial: tuple[int, ...]) -> tuple[int, ...]:
+    sizes = (output_size,) * d if isinstance(output_size, (int, np.integer)) else output_size
+    sizes = tuple(sizes)
+    if len(sizes) != d:
+        raise RuntimeError(f"{op}: output_size must be {d} ints, got {output_size!r}")
+    return tuple(n if s is None else int(s) for s, n in zip(sizes, spatial))
+
+
+@functional
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max of (N, C, H, W) over an ``output_size`` grid of adaptive bins; with
+    ``return_indices`` also each winner's flat position in its H x W plane."""
+    x = as_tensor(input)
+    sizes = _sizes("adaptive_max_pool2d", 2, output_size, tuple(x.shape[-2:]))
+    return _adaptive_max_pool2d("adaptive_max_pool2d", x, sizes, return_indices)
+
+
+@functional(torch_function=lambda input, output_size: adaptive_max_pool1d(input, output_size, True))
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max of (N, C, L) over ``output_size`` adaptive bins (2-d pooling of a 1-row image, as
+    in PyTorch)."""
+    op = "adaptive_max_pool1d"
+    x = as_tensor(input)
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: Expected 2D or 3D tensor, but got {list(x.shape)}")
+    (size,) = _sizes(op, 1, output_size, tuple(x.shape[-1:]))
+    res = _adaptive_max_pool2d(op, x.unsqueeze(-2), (1, size), return_indices)
+    if not return_indices:
+        return res.squeeze(-2)
+    return res[0].squeeze(-2), res[1].squeeze(-2)
