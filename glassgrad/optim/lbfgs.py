@@ -169,9 +169,10 @@ class LBFGS(Optimizer):
     ...     loss = ((w - 3) ** 2).sum()
     ...     loss.backward()
     ...     return loss
-    >>> _ = opt.step(closure)
-    >>> w
-    tensor([3., 3.], requires_grad=True)
+    >>> opt.step(closure)  # returns the first loss: (3-1)² + (3+2)²
+    tensor(29., grad_fn=<SumBackward0>)
+    >>> [round(v, 4) for v in w.tolist()]
+    [3.0, 3.0]
     """
 
     _state_like_params = False

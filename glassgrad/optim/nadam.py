@@ -56,7 +56,7 @@ class NAdam(Optimizer):
     >>> (w * w).sum().backward()
     >>> opt.step()
     >>> round(w.item(), 4)
-    0.9
+    0.8944
     """
 
     def __init__(
