@@ -12,6 +12,7 @@ from glassgrad.optim.optimizer import (
     effective_grad,
     new_scalar,
     new_step,
+    scalar_dtype,
     step_counter,
 )
 from glassgrad.tensor import Tensor
@@ -92,5 +93,6 @@ class ASGD(Optimizer):
                 ax += diff
             else:
                 np.copyto(ax, pd)
-            eta_arr[...] = lr / ((1 + lambd * lr * step) ** alpha)
-            mu_arr[...] = 1 / max(1, step - t0)
+            # torch.as_tensor(number): rounded to the default dtype, whatever the state's dtype
+            eta_arr[...] = scalar_dtype()(lr / ((1 + lambd * lr * step) ** alpha))
+            mu_arr[...] = scalar_dtype()(1 / max(1, step - t0))
