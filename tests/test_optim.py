@@ -646,7 +646,7 @@ def test_lbfgs_state_dict_resumes_and_moves_to_torch():
 
 
 def test_lbfgs_protocol_and_errors():
-    w = gg.tensor([1.0, -2.0], requires_grad=True)
+    w = gg.tensor([1.0, -2.0], dtype=gg.float64, requires_grad=True)
     with pytest.raises(ValueError, match="doesn't support per-parameter options"):
         optim.LBFGS([{"params": [w]}, {"params": [gg.zeros(1, requires_grad=True)]}])
     opt = optim.LBFGS([w], line_search_fn="bogus")
