@@ -23,6 +23,7 @@ from glassgrad import (
     dtypes,
     func,
     inspect,
+    interchange,
     manual,
     nn,
     onnx,
@@ -110,6 +111,7 @@ from glassgrad.runtime import (
     set_num_threads,
     use_deterministic_algorithms,
 )
+from glassgrad.interchange import load_file, save_file
 from glassgrad.serialization import load, save
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
@@ -122,7 +124,7 @@ bool = bool_
 int = int32
 __version__ = "0.1.0"
 _modules = [autograd, backends, cuda, data, dtypes, func, inspect, manual, nn, onnx, ops, optim]
-_modules += [serialization, utils, viz]
+_modules += [interchange, serialization, utils, viz]
 
 
 def is_tensor(obj: _typing.Any) -> _builtins.bool:
