@@ -87,6 +87,7 @@ from glassgrad.dtypes import (
     set_default_dtype,
     uint8,
 )
+from glassgrad.interchange import load_file, save_file
 from glassgrad.layout import (
     channels_last,
     channels_last_3d,
@@ -111,7 +112,6 @@ from glassgrad.runtime import (
     set_num_threads,
     use_deterministic_algorithms,
 )
-from glassgrad.interchange import load_file, save_file
 from glassgrad.serialization import load, save
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor

@@ -73,7 +73,9 @@ def test_glassgrad_to_torch_and_back(tmp_path):
     x, _ = data(100)
     with torch.no_grad():
         expected = tmodel(torch.tensor(x)).numpy()
-    np.testing.assert_allclose(model2(gg.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model2(gg.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_dtypes_arrays_and_errors(tmp_path):

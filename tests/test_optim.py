@@ -526,7 +526,9 @@ def test_every_torch_optimizer_is_here():
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad"])
 def test_fused_flag_conflicts_raise_like_torch(name):
     for kwargs in ({"fused": True, "differentiable": True}, {"fused": True, "foreach": True}):
-        expected = torch_error(lambda: getattr(torch.optim, name)([torch.zeros(1)], **kwargs))
+        expected = torch_error(
+            lambda kwargs=kwargs: getattr(torch.optim, name)([torch.zeros(1)], **kwargs)
+        )
         with pytest.raises(expected[0], match=re.escape(expected[1])):
             OPTIMIZERS[name]([gg.zeros(1, requires_grad=True)], **kwargs)
 

@@ -88,9 +88,11 @@ def get_swa_multi_avg_fn() -> Callable[[ParamList, ParamList, Any], None]:
         averaged_param_list: ParamList, current_param_list: ParamList, num_averaged: Any
     ) -> None:
         n = _n(num_averaged)
-        weight = float(np.float32(1) / np.float32(n + 1)) if isinstance(
-            num_averaged, Tensor
-        ) else 1 / (n + 1)
+        weight = (
+            float(np.float32(1) / np.float32(n + 1))
+            if isinstance(num_averaged, Tensor)
+            else 1 / (n + 1)
+        )
         for p_avg, p_model in zip(averaged_param_list, current_param_list):
             if p_avg._data.dtype.kind in "fc":
                 lerp_(p_avg._data, p_model._data, weight)
@@ -253,8 +255,7 @@ class SWALR(LRScheduler):
             group["swa_lr"] = lr
         if anneal_strategy not in ["cos", "linear"]:
             raise ValueError(
-                "anneal_strategy must be one of 'cos' or 'linear', instead got "
-                f"{anneal_strategy}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         self._set_anneal_func(anneal_strategy)
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
