@@ -24,6 +24,7 @@ from glassgrad import (
     dtypes,
     func,
     inspect,
+    interchange,
     manual,
     multiprocessing,
     nn,
@@ -88,6 +89,7 @@ from glassgrad.dtypes import (
     set_default_dtype,
     uint8,
 )
+from glassgrad.interchange import load_file, save_file
 from glassgrad.layout import (
     channels_last,
     channels_last_3d,
@@ -150,7 +152,7 @@ _modules = [
     ops,
     optim,
 ]
-_modules += [serialization, utils, viz]
+_modules += [interchange, serialization, utils, viz]
 
 
 def is_tensor(obj: _typing.Any) -> _builtins.bool:

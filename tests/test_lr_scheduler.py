@@ -86,7 +86,157 @@ CASES = {
         ],
     ),
 }
+
+
+def scale(x: float) -> float:
+    return 1.0 / (1.0 + 0.1 * x)
+
+
+CASES |= {
+    "MultiplicativeLR": ("SGD", [("MultiplicativeLR", {"lr_lambda": lambda e: 0.9 + 0.01 * e})]),
+    "MultiplicativeLR-per-group": (
+        "Adam",
+        [("MultiplicativeLR", {"lr_lambda": [halve, Warmup(3)]})],
+    ),
+    "ConstantLR": ("SGD", [("ConstantLR", {"factor": 0.5, "total_iters": 4})]),
+    "ConstantLR-default": ("Adam", [("ConstantLR", {})]),
+    "PolynomialLR": ("SGD", [("PolynomialLR", {"total_iters": 20, "power": 2.0})]),
+    "PolynomialLR-default": ("RMSprop", [("PolynomialLR", {})]),
+    "CosineAnnealingWarmRestarts": ("SGD", [("CosineAnnealingWarmRestarts", {"T_0": 5})]),
+    "CosineAnnealingWarmRestarts-mult": (
+        "Adam",
+        [("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.001})],
+    ),
+    "CyclicLR-triangular": (
+        "SGD",
+        [("CyclicLR", {"base_lr": 0.01, "max_lr": [0.1, 0.05], "step_size_up": 4})],
+    ),
+    "CyclicLR-triangular2": (
+        "SGD",
+        [
+            (
+                "CyclicLR",
+                {
+                    "base_lr": [0.01, 0.001],
+                    "max_lr": 0.1,
+                    "step_size_up": 3,
+                    "step_size_down": 5,
+                    "mode": "triangular2",
+                    "base_momentum": [0.7, 0.8],
+                    "max_momentum": 0.95,
+                },
+            )
+        ],
+    ),
+    "CyclicLR-exp_range-Adam-beta1": (
+        "Adam",
+        [
+            (
+                "CyclicLR",
+                {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 5, "mode": "exp_range"}
+                | {"gamma": 0.9},
+            )
+        ],
+    ),
+    "CyclicLR-scale_fn-no-momentum": (
+        "Adagrad",
+        [
+            (
+                "CyclicLR",
+                {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 2, "scale_fn": scale}
+                | {"scale_mode": "iterations", "cycle_momentum": False},
+            )
+        ],
+    ),
+    "SequentialLR": (
+        "SGD",
+        [
+            (
+                "SequentialLR",
+                {
+                    "schedulers": [
+                        ("LinearLR", {"start_factor": 0.1, "total_iters": 5}),
+                        ("ExponentialLR", {"gamma": 0.9}),
+                        ("CosineAnnealingLR", {"T_max": 8}),
+                    ],
+                    "milestones": [5, 15],
+                },
+            )
+        ],
+    ),
+    "SequentialLR-constant-lambda": (
+        "Adam",
+        [
+            (
+                "SequentialLR",
+                {
+                    "schedulers": [
+                        ("ConstantLR", {"factor": 0.2, "total_iters": 3}),
+                        ("LambdaLR", {"lr_lambda": halve}),
+                    ],
+                    "milestones": [6],
+                },
+            )
+        ],
+    ),
+    "ChainedScheduler": (
+        "SGD",
+        [
+            (
+                "ChainedScheduler",
+                {
+                    "schedulers": [
+                        ("ConstantLR", {"factor": 0.5, "total_iters": 4}),
+                        ("ExponentialLR", {"gamma": 0.95}),
+                        ("MultiStepLR", {"milestones": [10, 20]}),
+                    ]
+                },
+            )
+        ],
+    ),
+    "ReduceLROnPlateau": ("SGD", [("ReduceLROnPlateau", {"patience": 2, "factor": 0.5})]),
+    "ReduceLROnPlateau-max-abs-cooldown": (
+        "Adam",
+        [
+            (
+                "ReduceLROnPlateau",
+                {"mode": "max", "threshold_mode": "abs", "threshold": 0.01, "patience": 1}
+                | {"cooldown": 2, "min_lr": [0.02, 0.0], "factor": 0.3},
+            )
+        ],
+    ),
+    "ReduceLROnPlateau-min-abs-eps": (
+        "RMSprop",
+        [
+            (
+                "ReduceLROnPlateau",
+                {"threshold_mode": "abs", "threshold": 0.05, "patience": 0, "min_lr": 0.004}
+                | {"eps": 1e-3},
+            )
+        ],
+    ),
+    "ReduceLROnPlateau-max-rel": (
+        "SGD",
+        [("ReduceLROnPlateau", {"mode": "max", "patience": 3, "threshold": 0.1})],
+    ),
+}
 OPT_KWARGS = {"SGD": {"momentum": 0.9}, "Adam": {}, "RMSprop": {}, "Adagrad": {}}
+
+
+def make_scheduler(lib, opt, name: str, kwargs: dict):
+    sched_mod = sched if lib is gg else torch.optim.lr_scheduler
+    kwargs = dict(kwargs)
+    if "schedulers" in kwargs:
+        kwargs["schedulers"] = [make_scheduler(lib, opt, n, k) for n, k in kwargs["schedulers"]]
+        if name == "ChainedScheduler":
+            return sched_mod.ChainedScheduler(**kwargs)
+    return getattr(sched_mod, name)(opt, **kwargs)
+
+
+def metric(step: int, mode: str) -> float:
+    """A loss that improves, stalls, wobbles and improves again."""
+    value = 1.0 / (1 + step // 5) + 0.03 * ((step * 7) % 3)
+    return -value if mode == "max" else value
 
 
 def build(lib, case: str, weights: list[np.ndarray]):
@@ -97,7 +247,8 @@ def build(lib, case: str, weights: list[np.ndarray]):
     opt_mod = optim if lib is gg else torch.optim
     sched_mod = sched if lib is gg else torch.optim.lr_scheduler
     opt = getattr(opt_mod, opt_name)(groups, **OPT_KWARGS[opt_name])
-    schedulers = [getattr(sched_mod, name)(opt, **kwargs) for name, kwargs in specs]
+    del sched_mod
+    schedulers = [make_scheduler(lib, opt, name, kwargs) for name, kwargs in specs]
     return params, opt, schedulers
 
 
@@ -110,7 +261,10 @@ def run(params, opt, schedulers, steps: range) -> list[list[float]]:
             p.grad = gg.tensor(g) if isinstance(p, gg.Tensor) else torch.tensor(g)
         opt.step()
         for s in schedulers:
-            s.step()
+            if type(s).__name__ == "ReduceLROnPlateau":
+                s.step(metric(step, s.mode))
+            else:
+                s.step()
         row = [x for s in schedulers for x in s.get_last_lr()]
         row += [g["lr"] for g in opt.param_groups]
         row += [g["momentum"] for g in opt.param_groups if "momentum" in g]
@@ -126,8 +280,14 @@ def weights() -> list[np.ndarray]:
 
 
 def test_every_scheduler_has_a_case():
-    covered = {name for _, specs in CASES.values() for name, _ in specs}
+    def names(specs):
+        for name, kwargs in specs:
+            yield name
+            yield from names(kwargs.get("schedulers", []))
+
+    covered = {name for _, specs in CASES.values() for name in names(specs)}
     assert covered == set(sched.__all__) - {"LRScheduler"}
+    assert set(sched.__all__) == set(torch.optim.lr_scheduler.__all__)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -139,7 +299,9 @@ def test_lr_sequence_matches_torch(case):
     ours_record = np.array(run(*ours, range(STEPS)))
     theirs_record = np.array(run(*theirs, range(STEPS)))
     np.testing.assert_allclose(ours_record, theirs_record, rtol=1e-12, atol=0)
-    assert ours[2][-1].last_epoch == theirs[2][-1].last_epoch == STEPS
+    last = ours[2][-1]
+    if hasattr(last, "last_epoch"):  # ChainedScheduler has none, in torch too
+        assert last.last_epoch == theirs[2][-1].last_epoch == STEPS
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -174,7 +336,19 @@ def test_state_dict_round_trip_resumes_the_sequence(case, via_json):
 
 
 def test_scheduler_state_dict_keys_match_torch():
-    for case in ("StepLR", "OneCycleLR", "LambdaLR-per-group"):
+    for case in (
+        "StepLR",
+        "OneCycleLR",
+        "LambdaLR-per-group",
+        "MultiplicativeLR-per-group",
+        "ReduceLROnPlateau",
+        "CyclicLR-triangular2",
+        "CosineAnnealingWarmRestarts",
+        "SequentialLR",
+        "ChainedScheduler",
+        "PolynomialLR",
+        "ConstantLR",
+    ):
         ours = build(gg, case, weights())[2][0].state_dict()
         theirs = build(torch, case, weights())[2][0].state_dict()
         assert set(ours) <= set(theirs), case
@@ -238,6 +412,18 @@ def error_of(fn):
         ("SGD", "LinearLR", {"end_factor": 1.5}),
         ("SGD", "LambdaLR", {"lr_lambda": [halve, halve]}),
         ("SGD", "StepLR", {"step_size": 2, "last_epoch": 3}),
+        ("SGD", "ConstantLR", {"factor": 1.5}),
+        ("SGD", "CosineAnnealingWarmRestarts", {"T_0": 0}),
+        ("SGD", "CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 0}),
+        ("SGD", "CosineAnnealingWarmRestarts", {"T_0": 2, "eta_min": "0"}),
+        ("SGD", "CyclicLR", {"base_lr": 0.1, "max_lr": 1.0, "mode": "bogus"}),
+        ("Adagrad", "CyclicLR", {"base_lr": 0.1, "max_lr": 1.0}),
+        ("SGD", "CyclicLR", {"base_lr": [0.1, 0.2], "max_lr": 1.0}),
+        ("SGD", "ReduceLROnPlateau", {"factor": 1.0}),
+        ("SGD", "ReduceLROnPlateau", {"mode": "mid"}),
+        ("SGD", "ReduceLROnPlateau", {"threshold_mode": "ratio"}),
+        ("SGD", "ReduceLROnPlateau", {"min_lr": [0.1, 0.2]}),
+        ("SGD", "SequentialLR", {"schedulers": [], "milestones": []}),
     ],
 )
 def test_errors_like_torch(opt_name, name, kwargs):
@@ -258,3 +444,54 @@ def test_errors_like_torch(opt_name, name, kwargs):
 def test_not_an_optimizer():
     with pytest.raises(TypeError, match="list is not an Optimizer"):
         sched.StepLR([], step_size=1)
+
+
+def test_composite_schedulers_check_their_children_like_torch():
+    for lib, mod in ((gg, sched), (torch, torch.optim.lr_scheduler)):
+        opt_mod = optim if lib is gg else torch.optim
+        opt = opt_mod.SGD([lib.zeros(1, requires_grad=True)], lr=1.0)
+        other = opt_mod.SGD([lib.zeros(1, requires_grad=True)], lr=1.0)
+        a, b = mod.ConstantLR(opt), mod.ExponentialLR(other, gamma=0.9)
+        with pytest.raises(ValueError, match="expects all schedulers to belong to the same"):
+            mod.SequentialLR(opt, [a, b], milestones=[2])
+        with pytest.raises(ValueError, match="number of milestones to be equal to 2"):
+            mod.SequentialLR(opt, [a, mod.ExponentialLR(opt, 0.9)], milestones=[2, 3])
+        with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
+            mod.ChainedScheduler([a, mod.ReduceLROnPlateau(opt)])
+        with pytest.raises(ValueError, match="at least one scheduler to be chained"):
+            mod.ChainedScheduler([])
+
+
+def test_verbose_is_accepted_and_deprecated():
+    opt = optim.SGD([gg.zeros(1, requires_grad=True)], lr=1.0, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.StepLR(opt, step_size=2, verbose="deprecated")
+    for make in (
+        lambda: sched.StepLR(opt, step_size=2, verbose=True),
+        lambda: sched.ReduceLROnPlateau(opt, verbose=False),
+        lambda: sched.CyclicLR(opt, 0.1, 1.0, verbose=True),
+        lambda: sched.LambdaLR(opt, halve, verbose=True),
+    ):
+        with pytest.warns(UserWarning, match="The verbose parameter is deprecated"):
+            make()
+
+
+def test_plateau_takes_tensors_and_warm_restarts_take_fractional_epochs():
+    results = []
+    for lib, mod in ((gg, sched), (torch, torch.optim.lr_scheduler)):
+        opt_mod = optim if lib is gg else torch.optim
+        opt = opt_mod.SGD([lib.zeros(1, requires_grad=True)], lr=1.0)
+        plateau = mod.ReduceLROnPlateau(opt, patience=0)
+        for loss in (1.0, 2.0, 0.5, 0.5):
+            plateau.step(lib.tensor(loss))
+        opt2 = opt_mod.SGD([lib.zeros(1, requires_grad=True)], lr=1.0)
+        warm = mod.CosineAnnealingWarmRestarts(opt2, T_0=3, T_mult=2)
+        lrs = []
+        for epoch in (0.5, 1.25, 4.0, 10.5, 2.0):
+            opt2.step()
+            warm.step(epoch)
+            lrs.append(warm.get_last_lr()[0])
+        results.append((plateau.get_last_lr(), plateau.num_bad_epochs, lrs, warm.T_i))
+    assert results[0][:2] == results[1][:2] and results[0][3] == results[1][3]
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-15)

@@ -10,11 +10,33 @@
 tensor([1.], requires_grad=True)
 """
 
-from glassgrad.optim import lr_scheduler
+from glassgrad.optim import lr_scheduler, swa_utils
+from glassgrad.optim.adadelta import Adadelta
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam, AdamW
+from glassgrad.optim.adamax import Adamax
+from glassgrad.optim.asgd import ASGD
+from glassgrad.optim.lbfgs import LBFGS
+from glassgrad.optim.nadam import NAdam, RAdam
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.rmsprop import RMSprop
+from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "ASGD",
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "Rprop",
+    "lr_scheduler",
+    "swa_utils",
+]

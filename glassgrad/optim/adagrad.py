@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.optim.optimizer import Optimizer, effective_grad, new_step, step_counter
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    check_fused,
+    effective_grad,
+    new_step,
+    step_counter,
+)
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adagrad"]
@@ -18,6 +24,7 @@ class Adagrad(Optimizer):
 
     ``s += g²``, ``θ -= lr/(1 + (t-1)·lr_decay) · g / (√s + eps)``; the sum starts at
     ``initial_accumulator_value``. State is created for every parameter at construction.
+    ``foreach``, ``differentiable`` and ``fused`` are accepted, as in ``SGD``.
 
     >>> import glassgrad as gg
     >>> from glassgrad import optim
@@ -37,8 +44,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if not lr >= 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -58,16 +68,20 @@ class Adagrad(Optimizer):
             "eps": eps,
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
+            "foreach": foreach,
             "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
         }
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p, group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
-        state["step"] = new_step()
+        state["step"] = new_step(group.get("fused"))
         state["sum"] = Tensor._make(np.full_like(p._data, group["initial_accumulator_value"]))
         return state
 

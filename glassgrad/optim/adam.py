@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.optim.optimizer import Optimizer, effective_grad, lerp_, new_step, step_counter
+from glassgrad.optim.optimizer import (
+    Optimizer,
+    check_fused,
+    effective_grad,
+    lerp_,
+    new_step,
+    step_counter,
+)
 from glassgrad.tensor import Tensor
 
 __all__ = ["Adam", "AdamW"]
@@ -36,7 +43,9 @@ class Adam(Optimizer):
     ``m = β1·m + (1-β1)·g``, ``v = β2·v + (1-β2)·g²`` and
     ``θ -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)``; ``amsgrad`` uses the running maximum of ``v``.
     ``weight_decay`` adds ``λθ`` to the gradient (L2), or with ``decoupled_weight_decay=True``
-    (that is ``AdamW``) multiplies ``θ`` by ``1 - lr·λ`` first.
+    (that is ``AdamW``) multiplies ``θ`` by ``1 - lr·λ`` first. ``foreach``, ``capturable``,
+    ``differentiable`` and ``fused`` are accepted, as in ``SGD`` (``fused`` also makes ``step``
+    float32, as torch's fused kernels keep it).
 
     >>> import glassgrad as gg
     >>> from glassgrad import optim
@@ -57,7 +66,11 @@ class Adam(Optimizer):
         weight_decay: float = 0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
         _check_adam_options(lr, betas, eps, weight_decay)
@@ -68,9 +81,14 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
 
     def _step_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -80,7 +98,7 @@ class Adam(Optimizer):
             pd = p._data
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = new_step()
+                state["step"] = new_step(group["fused"])
                 state["exp_avg"] = Tensor._make(np.zeros_like(pd))
                 state["exp_avg_sq"] = Tensor._make(np.zeros_like(pd))
                 if amsgrad:
@@ -139,6 +157,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -147,6 +169,10 @@ class AdamW(Adam):
             eps,
             weight_decay,
             amsgrad,
+            foreach=foreach,
             maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )

@@ -54,6 +54,9 @@ class Optimizer:
     tensor([0., 0.], requires_grad=True)
     """
 
+    #: whether per-parameter state arrays have their parameter's shape (checked on load)
+    _state_like_params = True
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         if isinstance(params, Tensor):
             raise TypeError(
@@ -234,7 +237,10 @@ class Optimizer:
             key = int(k) if isinstance(k, str) and k.isdigit() else k  # JSON turns keys to str
             if key in id_map:
                 param = id_map[key]
-                state[param] = {name: _cast(param, key, name, val) for name, val in v.items()}
+                state[param] = {
+                    name: _cast(param, key, name, val, self._state_like_params)
+                    for name, val in v.items()
+                }
             else:
                 state[key] = copy.deepcopy(v)
         for g, s in zip(groups, saved_groups):
@@ -244,6 +250,8 @@ class Optimizer:
             for name, val in s.items():  # tuples (betas) may come back as lists from a file
                 if isinstance(g.get(name), tuple) and isinstance(val, list):
                     s[name] = tuple(val)
+            for name, default in self.defaults.items():  # options added since it was saved
+                s.setdefault(name, g.get(name, default))
         self.state = state
         self.param_groups = saved_groups
 
@@ -255,14 +263,21 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-def _cast(param: Tensor, index: Any, name: str, value: Any) -> Any:
-    """A copy of one loaded state value, floating arrays cast to the parameter's dtype."""
+def _cast(param: Tensor, index: Any, name: str, value: Any, like_param: bool = True) -> Any:
+    """A copy of one loaded state value, floating arrays cast to the parameter's dtype.
+
+    As in torch, ``step`` keeps its dtype and every other floating array (0-d ones such as
+    NAdam's ``mu_product`` included) takes the parameter's. With ``like_param`` (every optimizer
+    but LBFGS) an array that is not 0-d must have the parameter's shape.
+    """
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast(param, index, name, v, like_param) for v in value)
     if isinstance(value, (Tensor, np.ndarray)):
         arr = value._data if isinstance(value, Tensor) else value
         if name != "step":
             if arr.dtype.kind == "f":
                 arr = arr.astype(param._data.dtype)
-            if arr.shape != param._data.shape:
+            if like_param and arr.ndim > 0 and arr.shape != param._data.shape:
                 raise ValueError(
                     f"loaded state dict: state {name!r} of parameter {index} has shape "
                     f"{tuple(arr.shape)} but the parameter has shape {tuple(param._data.shape)}"
@@ -279,10 +294,31 @@ def step_counter(state: dict[str, Any]) -> float:
     return float(t)
 
 
-def new_step() -> Tensor:
-    """torch's initial ``step``: 0-d, float64 when that is the default dtype, else float32."""
-    dt = np.float64 if dtypes.get_default_dtype() == np.float64 else np.float32
-    return Tensor._make(np.zeros((), dt))
+def scalar_dtype(fused: bool | None = None) -> type[np.floating[Any]]:
+    """torch's dtype of scalar state (``step``...): float64 when that is the default dtype, else
+    float32 (always float32 with ``fused=True``)."""
+    if not fused and dtypes.get_default_dtype() == np.float64:
+        return np.float64
+    return np.float32
+
+
+def new_step(fused: bool | None = None) -> Tensor:
+    """torch's initial ``step``: a 0-d zero of ``scalar_dtype(fused)``."""
+    return Tensor._make(np.zeros((), scalar_dtype(fused)))
+
+
+def new_scalar(value: float) -> Tensor:
+    """A 0-d state Tensor of ``scalar_dtype()`` (NAdam's ``mu_product``, ASGD's ``eta``...)."""
+    return Tensor._make(np.array(value, scalar_dtype()))
+
+
+def check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:
+    """torch's checks of ``fused`` against the other implementation flags."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 def effective_grad(p: np.ndarray, g: np.ndarray, maximize: bool, weight_decay: float) -> Any:

@@ -18,7 +18,8 @@ class RMSprop(Optimizer):
 
     ``v = α·v + (1-α)·g²``; with ``centered`` the running mean ``ḡ`` of ``g`` is tracked and
     ``v - ḡ²`` used instead; ``θ -= lr · g / (√v + eps)``, or through a ``momentum`` buffer
-    ``b = μb + g / (√v + eps)``, ``θ -= lr·b``.
+    ``b = μb + g / (√v + eps)``, ``θ -= lr·b``. ``capturable``, ``foreach`` and
+    ``differentiable`` are accepted, as in ``SGD``.
 
     >>> import glassgrad as gg
     >>> from glassgrad import optim
@@ -39,8 +40,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         if not lr >= 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -59,7 +62,10 @@ class RMSprop(Optimizer):
             "eps": eps,
             "centered": centered,
             "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
             "maximize": maximize,
+            "differentiable": differentiable,
         }
         super().__init__(params, defaults)
 

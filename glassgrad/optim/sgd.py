@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.optim.optimizer import Optimizer, effective_grad
+from glassgrad.optim.optimizer import Optimizer, check_fused, effective_grad
 from glassgrad.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -19,6 +19,8 @@ class SGD(Optimizer):
     With ``momentum`` μ, ``dampening`` τ and ``weight_decay`` λ, each step computes
     ``g = ∇ + λθ``, ``b = μb + (1-τ)g`` (``b = g`` on the first step), then
     ``θ -= lr·(g + μb)`` if ``nesterov`` else ``θ -= lr·b``; ``maximize`` ascends instead.
+    ``foreach``, ``differentiable`` and ``fused`` are accepted (and kept in the param groups, as
+    torch does) but there is one NumPy implementation: the step is never part of a graph.
 
     >>> import glassgrad as gg
     >>> from glassgrad import optim
@@ -42,6 +44,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -58,8 +63,12 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
         }
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
 
     def _step_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
