@@ -22,6 +22,7 @@ from glassgrad.ops import (
     selection,
     shape,
     sorting,
+    structure,
 )
 from glassgrad.tensor import Tensor
 
@@ -38,6 +39,7 @@ FAMILIES = (
     linalg,
     einsum,
     sorting,
+    structure,
     inplace,
 )
 
