@@ -24,7 +24,7 @@ from glassgrad.ops.indexing import view_of
 from glassgrad.ops.joining import cat, narrow, stack
 from glassgrad.ops.registry import op
 from glassgrad.ops.scatter import index_select
-from glassgrad.ops.shape import UnsafeView, clone, expand, reshape
+from glassgrad.ops.shape import Clone, UnsafeView, clone, expand, reshape
 
 # ---- triangles -----------------------------------------------------------------------------------
 
@@ -366,7 +366,9 @@ def repeat_interleave(
     if isinstance(repeats, Tensor):  # PyTorch broadcasts a one-element tensor, then selects
         return index_select(x, d, Tensor._make(np.repeat(np.arange(n, dtype=np.int64), r)))
     shape = x.shape
-    wide = expand(reshape(x, (*shape[: d + 1], 1, *shape[d + 1 :])), *shape[: d + 1], r, *shape[d + 1 :])
+    wide = expand(
+        reshape(x, (*shape[: d + 1], 1, *shape[d + 1 :])), *shape[: d + 1], r, *shape[d + 1 :]
+    )
     return reshape(clone(wide), (*shape[:d], n * r, *shape[d + 1 :]))
 
 
@@ -460,9 +462,7 @@ def unfold(input: Any, dimension: int, size: int, step: int) -> Tensor:
     d = check_dim("unfold", dimension, nd)
     n = x.shape[d] if nd else 1
     if int(size) > n:
-        raise RuntimeError(
-            f"maximum size for tensor at dimension {d} is {n} but size is {size}"
-        )
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if int(step) <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     out = Unfold.apply(x, d, int(size), int(step))
@@ -471,15 +471,15 @@ def unfold(input: Any, dimension: int, size: int, step: int) -> Tensor:
     return out
 
 
-def _grid_inputs(op: str, tensors: tuple[Any, ...]) -> list[Tensor]:
+def _grid_inputs(op: str, tensors: tuple[Any, ...], min_dims: int = 0) -> list[Tensor]:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     ts = [as_tensor(t) for t in tensors]
     for i, t in enumerate(ts):
-        if t._data.ndim > 1:
+        if t._data.ndim > 1 or t._data.ndim < min_dims:
             raise RuntimeError(
-                f"{op}: Expected 0D or 1D tensor in the tensor list but got tensor {i} of "
-                f"shape {tuple(t.shape)}"
+                f"{op}: Expected {'1D' if min_dims else '0D or 1D'} tensors in the tensor list "
+                f"but got tensor {i} of shape {tuple(t.shape)}"
             )
     return ts
 
@@ -499,7 +499,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(
-            f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}"
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
         )
     sizes = [t._data.size for t in ts]
     order = list(range(len(ts)))
@@ -517,7 +517,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 @op(method=False)
 def cartesian_prod(*tensors: Any) -> Tensor:
     """Every combination of one element from each 1-d tensor, one per row (like itertools.product)."""
-    ts = _grid_inputs("cartesian_prod", tensors)
+    ts = _grid_inputs("cartesian_prod", tensors, 1)
     if len(ts) == 1:
         return ts[0]
     grids = meshgrid(*ts, indexing="ij")
@@ -686,10 +686,17 @@ def cross(input: Any, other: Any, dim: int | None = None) -> Tensor:
     return LinalgCross.apply(a, b, d)
 
 
+class DiffCopy(Clone):
+    """``diff(x, n=0)``: PyTorch returns a copy made by ``copy_``."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "torch::autograd::CopyBackwards"
+
+
 @op
-def diff(
-    input: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
-) -> Tensor:
+def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
     """The ``n``-th forward difference along ``dim`` (``prepend``/``append`` join first)."""
     x = as_tensor(input)
     if x._data.ndim == 0:
@@ -701,6 +708,8 @@ def diff(
         x = cat(parts, d)
     if int(n) < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
+    if int(n) == 0:
+        return DiffCopy.apply(x)
     for _ in range(int(n)):
         m = x.shape[d]
         if m == 0:
@@ -720,7 +729,7 @@ def histc(input: Any, bins: int = 100, min: float = 0, max: float = 0) -> Tensor
     x = as_tensor(input)
     a = x._data
     if a.dtype.kind != "f":
-        raise RuntimeError(f'"histogram_cpu" not implemented for \'{dtypes.name(a.dtype)}\'')
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{dtypes.name(a.dtype)}'")
     if int(bins) <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins}")
     lo, hi = float(min), float(max)
@@ -755,4 +764,3 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     out_dtype = w.dtype if w.dtype.kind == "f" else np.float64
     return Tensor._make(np.bincount(a, w, minlength=int(minlength)).astype(out_dtype))
-
