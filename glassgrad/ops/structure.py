@@ -315,7 +315,7 @@ class Rot90(Node):
 
 @op(numpy={np.rot90: lambda m, k=1, axes=(0, 1): rot90(m, k, axes)})
 def rot90(input: Any, k: int = 1, dims: Any = (0, 1)) -> Tensor:
-    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first toward the second."""
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, first dim toward the second."""
     x = as_tensor(input)
     dims = tuple(dims)
     if len(dims) != 2:
@@ -453,7 +453,7 @@ class UnfoldBackward(Node):
         return Unfold.apply(gg, ctx.dim, ctx.size, ctx.step), None, None, None, None
 
 
-@op(namespaces=())
+@op(name="tensor_unfold", method="unfold", namespaces=())  # not F.unfold (im2col): its own op
 def unfold(input: Any, dimension: int, size: int, step: int) -> Tensor:
     """``t.unfold(dim, size, step)``: every window of ``size`` elements along ``dim``, ``step``
     apart, as a new last dimension (a view)."""
@@ -516,7 +516,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 
 @op(method=False)
 def cartesian_prod(*tensors: Any) -> Tensor:
-    """Every combination of one element from each 1-d tensor, one per row (like itertools.product)."""
+    """Every combination of one element from each 1-d tensor, one per row (itertools.product)."""
     ts = _grid_inputs("cartesian_prod", tensors, 1)
     if len(ts) == 1:
         return ts[0]

@@ -172,7 +172,7 @@ OPS: list[OpInfo] = [
         lambda lib, x, r, d: lib.repeat_interleave(x, r, dim=d),
         _repeat_tensor_sample,
     ),
-    OpInfo("unfold", lambda lib, x, d, s, st_: x.unfold(d, s, st_), _unfold_sample),
+    OpInfo("tensor_unfold", lambda lib, x, d, s, st_: x.unfold(d, s, st_), _unfold_sample),
     OpInfo("cartesian_prod", lambda lib, *xs: lib.cartesian_prod(*xs) * 2, _vectors(min_dims=1)),
     OpInfo(
         "meshgrid_ij", lambda lib, *xs: _mixed(lib, lib.meshgrid(*xs, indexing="ij")), _vectors()
