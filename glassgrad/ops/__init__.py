@@ -17,6 +17,7 @@ from glassgrad.ops import (
     numpy_dispatch,
     reductions,
     registry,
+    sampling,
     scans,
     scatter,
     selection,
@@ -40,6 +41,7 @@ FAMILIES = (
     einsum,
     sorting,
     structure,
+    sampling,
     inplace,
 )
 
