@@ -12,7 +12,7 @@ and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,7 +112,7 @@ default_generator = Generator(_default=True)
 _STATE_BYTES = 40  # PCG64: state and increment (128 bits each), the cached 32-bit half (2 x 32)
 
 
-def _encode_state(state: dict[str, Any]) -> np.ndarray:
+def _encode_state(state: Mapping[str, Any]) -> np.ndarray:
     if state.get("bit_generator") != "PCG64":
         raise RuntimeError(f"get_state: only PCG64 generators, got {state.get('bit_generator')}")
     inner = state["state"]

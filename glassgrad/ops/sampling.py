@@ -111,9 +111,9 @@ def normal(
     else:
         shape = np.broadcast_shapes(*(np.shape(v) for v in (m, s)))
         floats = [t._data.dtype for t in tensors if t._data.dtype.kind == "f"]
-        d = dtypes.as_dtype(dtype) if dtype is not None else (floats[0] if floats else None)
-        if d is None:
+        if dtype is None and not floats:
             raise RuntimeError('"normal" not implemented for integer mean and std tensors')
+        d = dtypes.as_dtype(dtype) if dtype is not None else floats[0]
     if np.any(np.asarray(s) < 0):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
     z = _numpy_rng(generator).standard_normal(shape)
