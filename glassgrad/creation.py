@@ -12,7 +12,7 @@ and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,12 +83,17 @@ class Generator:
         """The seed this generator was last seeded with."""
         return _seed[0] if self._default else self._seed
 
-    def get_state(self) -> dict[str, Any]:
-        """The generator's state (NumPy's ``bit_generator.state``, a dict)."""
-        return dict(self.rng.bit_generator.state)
+    def get_state(self) -> Tensor:
+        """The generator's state as a uint8 tensor, as PyTorch returns it (``set_state`` takes
+        it back and the generator continues exactly from there)."""
+        return Tensor._make(_encode_state(self.rng.bit_generator.state))
 
-    def set_state(self, state: dict[str, Any]) -> Generator:
-        self.rng.bit_generator.state = state
+    def set_state(self, new_state: Any) -> Generator:
+        """Restore a state from ``get_state`` (NumPy's state dict is accepted too)."""
+        if isinstance(new_state, dict):
+            self.rng.bit_generator.state = new_state
+        else:
+            self.rng.bit_generator.state = _decode_state(new_state)
         return self
 
     def __getattr__(self, name: str) -> Any:
@@ -103,6 +108,50 @@ class Generator:
 
 
 default_generator = Generator(_default=True)
+
+_STATE_BYTES = 40  # PCG64: state and increment (128 bits each), the cached 32-bit half (2 x 32)
+
+
+def _encode_state(state: Mapping[str, Any]) -> np.ndarray:
+    if state.get("bit_generator") != "PCG64":
+        raise RuntimeError(f"get_state: only PCG64 generators, got {state.get('bit_generator')}")
+    inner = state["state"]
+    raw = (
+        int(inner["state"]).to_bytes(16, "little")
+        + int(inner["inc"]).to_bytes(16, "little")
+        + int(state["has_uint32"]).to_bytes(4, "little")
+        + int(state["uinteger"]).to_bytes(4, "little")
+    )
+    return np.frombuffer(raw, np.uint8).copy()
+
+
+def _decode_state(new_state: Any) -> dict[str, Any]:
+    a = new_state._data if isinstance(new_state, Tensor) else np.asarray(new_state)
+    if a.dtype != np.uint8 or a.shape != (_STATE_BYTES,):
+        raise RuntimeError(
+            f"set_state: expected the uint8 tensor of {_STATE_BYTES} bytes that get_state / "
+            f"get_rng_state return, got dtype {a.dtype} and shape {tuple(a.shape)}"
+        )
+    raw = a.tobytes()
+    return {
+        "bit_generator": "PCG64",
+        "state": {
+            "state": int.from_bytes(raw[:16], "little"),
+            "inc": int.from_bytes(raw[16:32], "little"),
+        },
+        "has_uint32": int.from_bytes(raw[32:36], "little"),
+        "uinteger": int.from_bytes(raw[36:40], "little"),
+    }
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state, a uint8 tensor (``set_rng_state`` restores it exactly)."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Any) -> None:
+    """Restore the default generator to a state from ``get_rng_state``."""
+    default_generator.set_state(new_state)
 
 
 def manual_seed(seed: int) -> Generator:
@@ -348,17 +397,31 @@ def full_like(
 
 
 def rand_like(
-    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+    t: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    generator: Any = None,
+    device: Any = None,
+    **options: Any,
 ) -> Tensor:
     _options("rand_like()", device, options)
-    return rand(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+    d = _like_dtype(t, dtype)
+    return rand(*np.shape(t), dtype=d, requires_grad=requires_grad, generator=generator)
 
 
 def randn_like(
-    t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+    t: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    generator: Any = None,
+    device: Any = None,
+    **options: Any,
 ) -> Tensor:
     _options("randn_like()", device, options)
-    return randn(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+    d = _like_dtype(t, dtype)
+    return randn(*np.shape(t), dtype=d, requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(
@@ -367,6 +430,7 @@ def randint_like(
     high: Any = None,
     *,
     dtype: Any = None,
+    generator: Any = None,
     device: Any = None,
     requires_grad: bool = False,
     **options: Any,
@@ -376,7 +440,8 @@ def randint_like(
     if high is None:
         low, high = 0, low
     d = _like_dtype(t, dtype)
-    return _leaf(_rng[0].integers(low, high, size=np.shape(t)).astype(d), requires_grad)
+    values = _numpy_rng(generator).integers(_scalar(low), _scalar(high), size=np.shape(t))
+    return _leaf(values.astype(d), requires_grad)
 
 
 def arange(

@@ -17,11 +17,13 @@ from glassgrad.ops import (
     numpy_dispatch,
     reductions,
     registry,
+    sampling,
     scans,
     scatter,
     selection,
     shape,
     sorting,
+    structure,
 )
 from glassgrad.tensor import Tensor
 
@@ -38,6 +40,8 @@ FAMILIES = (
     linalg,
     einsum,
     sorting,
+    structure,
+    sampling,
     inplace,
 )
 

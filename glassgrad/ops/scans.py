@@ -6,12 +6,14 @@ running product needs care at zeros, where ``out / x`` is undefined.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.registry import op
+from glassgrad.ops.scatter import Gather
 from glassgrad.ops.shape import Clone, reshape, to
 
 
@@ -146,3 +148,102 @@ def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
 def _np_flat(a: Any, axis: Any) -> tuple[Any, int]:
     """NumPy scans run over the flattened array when ``axis`` is None."""
     return (reshape(a, -1), 0) if axis is None else (a, axis)
+
+
+# ---- log-sum-exp scans and running extremes -----------------------------------------------------
+
+
+class Logcumsumexp(Node):
+    __slots__ = ("axis",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axis: int) -> Any:
+        ctx.axis = axis
+        out = np.logaddexp.accumulate(x, axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axis = ctx.axis  # d out_i / d x_j = exp(x_j - out_i) for j <= i
+        values = out._data if isinstance(out, Tensor) else out
+        c = np.max(values, axis=axis, keepdims=True) if values.size else 0  # keeps exp in range
+        return np.exp(x - c) * _reverse_cumsum(g * np.exp(c - out), axis), None
+
+
+@op
+def logcumsumexp(input: Any, dim: int) -> Tensor:
+    """Running log-sum-exp along ``dim``: out[i] = log(exp(x[0]) + ... + exp(x[i])), stably."""
+    x = as_tensor(input)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            f'"logcumsumexp_out_cpu" not implemented for a tensor of dtype {x._data.dtype}'
+        )
+    axis = check_dim("logcumsumexp", dim, x._data.ndim)
+    if x._data.ndim == 0:
+        return LogcumsumexpScalar.apply(x)
+    return Logcumsumexp.apply(x, axis)
+
+
+class LogcumsumexpScalar(Clone):
+    __slots__ = ()
+    op_name = "Logcumsumexp"
+
+
+class return_types:
+    """(values, indices) results with PyTorch's field names (``torch.return_types.cummax``)."""
+
+    cummax = namedtuple("cummax", ("values", "indices"))
+    cummin = namedtuple("cummin", ("values", "indices"))
+
+
+class Cummax(Gather):  # values = x gathered where each running maximum was last reached
+    __slots__ = ()
+
+
+class Cummin(Gather):
+    __slots__ = ()
+
+
+class CummaxScalar(Clone):
+    __slots__ = ()
+    op_name = "Cummax"
+
+
+class CumminScalar(Clone):
+    __slots__ = ()
+    op_name = "Cummin"
+
+
+def _running_index(a: np.ndarray, axis: int, accumulate: Any) -> np.ndarray:
+    """Where the running extreme along ``axis`` was last reached (ties: the latest; after a NaN,
+    the NaN's), as PyTorch's kernel picks."""
+    run = accumulate(a, axis)
+    at = np.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - axis - 1))
+    hit = a == run
+    if a.dtype.kind == "f":
+        nan = np.isnan(a)
+        hit |= nan & (np.cumsum(nan, axis=axis) == 1)
+    return np.maximum.accumulate(np.where(hit, at, 0), axis).astype(np.int64)
+
+
+def _running(op: str, input: Any, dim: int, ufunc: Any, nodes: Any, result: Any) -> Any:
+    x = as_tensor(input)
+    axis = check_dim(op, dim, x._data.ndim)
+    if x._data.ndim == 0:
+        return result(nodes[1].apply(x), Tensor._make(np.zeros((), np.int64)))
+    index = _running_index(x._data, axis, ufunc.accumulate)
+    return result(nodes[0].apply(x, axis, index), Tensor._make(index))
+
+
+@op
+def cummax(input: Any, dim: int) -> Any:
+    """(values, indices): the running maximum along ``dim`` and where it was last reached."""
+    return _running("cummax", input, dim, np.maximum, (Cummax, CummaxScalar), return_types.cummax)
+
+
+@op
+def cummin(input: Any, dim: int) -> Any:
+    """(values, indices): the running minimum along ``dim`` and where it was last reached."""
+    return _running("cummin", input, dim, np.minimum, (Cummin, CumminScalar), return_types.cummin)

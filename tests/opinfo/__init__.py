@@ -90,11 +90,28 @@ def integers(draw: Any, shp: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
 
 
 def _collect() -> list[OpInfo]:
-    from tests.opinfo import elementwise, indexing, linalg, nn_functional, reductions, sorting
+    from tests.opinfo import (
+        elementwise,
+        indexing,
+        linalg,
+        nn_functional,
+        reductions,
+        sorting,
+        structure,
+    )
     from tests.opinfo import shape as shape_ops
 
     ops: list[OpInfo] = []
-    for family in (elementwise, reductions, shape_ops, indexing, linalg, nn_functional, sorting):
+    for family in (
+        elementwise,
+        reductions,
+        shape_ops,
+        indexing,
+        linalg,
+        nn_functional,
+        sorting,
+        structure,
+    ):
         ops.extend(family.OPS)
     return ops
 
