@@ -378,45 +378,7 @@ def _columns(c: int, k: Any, dl: Any, s: Any, blocks: Any) -> tuple[np.ndarray, 
     return ch, np.tile(rows, (c, 1)), np.tile(cols, (c, 1))
 
 
-class Unfold(GetItem):
-    """``Tensor.unfold``'s windows along one dim: a gather (PyTorch's ``UnfoldBackward0``)."""
-
-    __slots__ = ()
-
-
-def _tensor_unfold(self: Any, dimension: int, size: int, step: int) -> Tensor:
-    """``Tensor.unfold(dimension, size, step)``: windows of ``size`` every ``step`` along
-    ``dimension``, which becomes the window count; a new last dim holds each window."""
-    from glassgrad.ops._common import check_dim
-
-    x = as_tensor(self)
-    shape = tuple(x.shape) or (1,)
-    d = check_dim("unfold", dimension, max(x.ndim, 1))
-    if step <= 0:
-        raise RuntimeError(f"unfold: step is {step} but must be > 0")
-    if size < 0 or size > shape[d]:
-        raise RuntimeError(
-            f"unfold: maximum size for tensor at dimension {d} is {shape[d]} but size is {size}"
-        )
-    count = (shape[d] - size) // step + 1
-    k = len(shape)
-    index = []
-    for i, n in enumerate(shape):
-        at = [1] * (k + 1)
-        if i == d:
-            at[i], at[k] = count, size
-            pos = (np.arange(count) * step).reshape(at[:k] + [1]) + np.arange(size).reshape(
-                [1] * k + [size]
-            )
-        else:
-            at[i] = n
-            pos = np.arange(n).reshape(at)
-        index.append(pos)
-    src = x if x.ndim else x.reshape(1)
-    return Unfold.apply(src, tuple(index), ADVANCED)
-
-
-@functional(method=_tensor_unfold)
+@functional  # Tensor.unfold (windows along a dim) is a different op: ops/structure.py
 def unfold(
     input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
 ) -> Tensor:
