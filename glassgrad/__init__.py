@@ -21,6 +21,7 @@ from glassgrad import (
     backends,
     cuda,
     data,
+    distributions,
     dtypes,
     func,
     inspect,

@@ -1,6 +1,7 @@
 """Function transforms, as ``torch.func``: ``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``,
-``hessian`` (with ``grad_and_value`` and JAX's ``value_and_grad``); ``jacobian`` and ``hvp`` from
-``glassgrad.autograd.functional`` are re-exported here too.
+``hessian`` (with ``grad_and_value`` and JAX's ``value_and_grad``), ``vmap`` and
+``functional_call``; ``jacobian`` and ``hvp`` from ``glassgrad.autograd.functional`` are
+re-exported here too.
 
 Each transform takes a function of Tensors and returns a function built from the reverse-mode
 engine alone (see ``glassgrad.autograd.functional`` for how): ``grad`` and ``vjp`` are one backward
@@ -34,6 +35,7 @@ from glassgrad.autograd.functional import (
 from glassgrad.tensor import Tensor
 
 __all__ = [
+    "functional_call",
     "grad",
     "grad_and_value",
     "hessian",
@@ -44,6 +46,7 @@ __all__ = [
     "jvp",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 # ---- pytrees: Tensors nested in tuples, lists and dicts ------------------------------------------
@@ -381,3 +384,361 @@ def hessian(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Cal
     # NOTE: torch.func uses jacfwd(jacrev); reverse-over-reverse gives the same matrix and here
     # costs n + 1 backward passes instead of 2n + 2.
     return jacrev(jacrev(func, argnums), argnums)
+
+
+# ---- vmap: a loop over the mapped dimension ------------------------------------------------------
+
+
+def _name_of(func: Any) -> str:
+    if hasattr(func, "__name__"):
+        return str(func.__name__)
+    if hasattr(func, "func"):  # functools.partial
+        return f"functools.partial({_name_of(func.func)}, ...)"
+    return repr(func)
+
+
+def _broadcast_dims(dims: Any, tree: Any) -> list[Any] | None:
+    """``dims`` (an int/None, or a tuple/list/dict prefix of ``tree``) spread over tree's leaves;
+    None when the structures don't match."""
+    if not isinstance(dims, (tuple, list, dict)):
+        return [dims] * len(_flatten(tree)[0])
+    if type(dims) is not type(tree) and not (
+        isinstance(dims, tuple) and isinstance(tree, tuple)  # namedtuples match tuples
+    ):
+        return None
+    if isinstance(dims, dict):
+        if set(dims) != set(tree):
+            return None
+        pairs = [(dims[k], tree[k]) for k in tree]
+    else:
+        if len(dims) != len(tree):
+            return None
+        pairs = list(zip(dims, tree))
+    out: list[Any] = []
+    for d, t in pairs:
+        sub = _broadcast_dims(d, t)
+        if sub is None:
+            return None
+        out += sub
+    return out
+
+
+def _rng_state() -> tuple[Any, Any]:
+    from glassgrad import creation
+
+    g = creation._rng[0]
+    return g, g.bit_generator.state
+
+
+def vmap(
+    func: Callable[..., Any],
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    randomness: str = "error",
+    *,
+    chunk_size: int | None = None,
+) -> Callable[..., Any]:
+    """Map ``func`` over dimension ``in_dims`` of its arguments, as ``torch.func.vmap``.
+
+    The implementation is the simple, correct one: a Python loop that calls ``func`` on each
+    slice (``x.select(in_dim, i)``) and stacks the results at ``out_dims``. Selecting and stacking
+    are ordinary differentiable ops, so ``vmap`` composes with every transform in both orders:
+    ``vmap(grad(f))`` gives per-sample gradients, ``jacrev(vmap(f))`` a batched Jacobian. It costs
+    one call of ``func`` per sample (PyTorch's batching rules run one batched call instead), so
+    ``chunk_size`` changes nothing here. ``in_dims`` is an int, None (not mapped) or a tuple with
+    one entry per positional argument, itself nested to match a pytree argument; ``out_dims`` an
+    int or a tuple matching the outputs. ``randomness``: 'error' (a random op inside ``func``
+    raises), 'different' (each sample draws its own numbers) or 'same' (every sample sees the
+    same draws).
+
+    >>> import glassgrad as gg
+    >>> from glassgrad.func import vmap
+    >>> vmap(gg.dot)(gg.tensor([[1.0, 2.0], [3.0, 4.0]]), gg.tensor([[1.0, 1.0], [2.0, 0.0]]))
+    tensor([3., 6.])
+    """
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', or 'same'. "
+            f"Got {randomness}"
+        )
+    if not (chunk_size is None or chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+    name = _name_of(func)
+
+    def _check_out_dims() -> None:
+        for d in _flatten(out_dims)[0]:
+            if d is not None and (not isinstance(d, int) or isinstance(d, bool)):
+                raise ValueError(
+                    f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, None or "
+                    "a python collection of ints representing where in the outputs the vmapped "
+                    "dimension should appear."
+                )
+
+    _check_out_dims()
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        where = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+        if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
+            raise ValueError(
+                f"{where}: expected `in_dims` to be int or a (potentially nested) tuple matching "
+                f"the structure of inputs, got: {type(in_dims)}."
+            )
+        if not args:
+            raise ValueError(
+                f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you "
+                "are trying to vmap over a function with no inputs. The latter is unsupported."
+            )
+        flat, spec = _flatten(args)
+        dims = _broadcast_dims(in_dims, args)
+        if dims is None:
+            raise ValueError(
+                f"{where}: in_dims is not compatible with the structure of `inputs`. in_dims has "
+                f"structure {_describe(_flatten(in_dims)[1])} but inputs has structure "
+                f"{_describe(spec)}."
+            )
+        for k, (x, d) in enumerate(zip(flat, dims)):
+            if d is None:
+                continue
+            if not isinstance(d, int) or isinstance(d, bool):
+                raise ValueError(
+                    f"{where}: Got in_dim={d} for an input but in_dim must be either an integer "
+                    "dimension or None."
+                )
+            if not isinstance(x, Tensor):
+                raise ValueError(
+                    f"{where}: Got in_dim={d} for an input but the input is of type {type(x)}. "
+                    "We cannot vmap over non-Tensor arguments, please use None as the "
+                    "respective in_dim"
+                )
+            if not -x.ndim <= d < x.ndim:
+                raise ValueError(
+                    f"{where}: Got in_dim={d} for some input, but that input is a Tensor of "
+                    f"dimensionality {x.ndim} so expected in_dim to satisfy "
+                    f"-{x.ndim} <= in_dim < {x.ndim}."
+                )
+            dims[k] = d % x.ndim
+        sizes = [x.shape[d] for x, d in zip(flat, dims) if d is not None]
+        if not sizes:
+            raise ValueError("vmap: Expected at least one Tensor to vmap over")
+        if any(s != sizes[0] for s in sizes):
+            raise ValueError(
+                "vmap: Expected all tensors to have the same size in the mapped dimension, got "
+                f"sizes {sizes} for the mapped dimension"
+            )
+        results = []
+        gen, state = _rng_state()
+        for i in range(sizes[0]):
+            if randomness == "same":
+                gen.bit_generator.state = state
+            sliced = [x if d is None else x.select(d, i) for x, d in zip(flat, dims)]
+            results.append(func(*_unflatten(spec, sliced), **kwargs))
+            if randomness == "error":
+                now, now_state = _rng_state()
+                if now is not gen or now_state != state:
+                    raise RuntimeError(
+                        "vmap: called random operation while in randomness error mode. Please "
+                        "either use the 'same' or 'different' randomness flags on vmap or perform "
+                        "the randomness operation out of vmap"
+                    )
+        if not results:
+            raise ValueError(f"vmap({name}, ...): cannot map over a dimension of size 0")
+        return _stack_outputs(results, out_dims, name)
+
+    wrapper.__name__ = f"vmap({name})"
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _stack_outputs(results: list[Any], out_dims: Any, name: str) -> Any:
+    """Stack the per-sample outputs leaf by leaf at their out_dim (None: shared, not stacked)."""
+    from glassgrad.ops.joining import stack
+
+    _, spec = _flatten(results[0])
+    if isinstance(results[0], Tensor):
+        ok = (
+            isinstance(out_dims, int)
+            or out_dims is None
+            or (isinstance(out_dims, tuple) and len(out_dims) == 1)
+        )
+        dims = list(_flatten(out_dims)[0]) if ok else None
+    else:
+        dims = _broadcast_dims(out_dims, results[0])
+    if dims is None:
+        raise ValueError(
+            f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with "
+            f"the structure of `outputs`. out_dims has structure {_describe(_flatten(out_dims)[1])}"
+            f" but outputs has structure {_describe(spec)}."
+        )
+    columns = [_flatten(r)[0] for r in results]
+    out = []
+    for k, d in enumerate(dims):
+        leaves = [c[k] for c in columns]
+        if d is None:
+            first = leaves[0]
+            same = all(
+                x is first
+                or (isinstance(x, Tensor) and isinstance(first, Tensor) and x.equal(first))
+                for x in leaves
+            )
+            if not same:
+                raise ValueError(
+                    f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is "
+                    "None"
+                )
+            out.append(first)
+            continue
+        if not isinstance(leaves[0], Tensor):
+            raise ValueError(
+                f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+                f"{type(leaves[0])}. Did you mean to set out_dims= to None for output?"
+            )
+        nd = leaves[0].ndim + 1
+        if not -nd <= d < nd:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got "
+                f"{d})"
+            )
+        out.append(stack(leaves, dim=d))
+    return _unflatten(spec, out)
+
+
+# ---- functional_call: a module run with other tensors as its parameters and buffers --------------
+
+
+def _tensor_slots(module: Any) -> dict[str, Any]:
+    """Every parameter and buffer name (tied ones repeated) with the tensor it holds."""
+    out: dict[str, Any] = {}
+    out.update(module.named_parameters(remove_duplicate=False))
+    out.update(module.named_buffers(remove_duplicate=False))
+    return out
+
+
+def _untie(module: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """Extend ``given`` to every name tied to a given one (the same tensor under two names)."""
+    names_of: dict[int, set[str]] = {}
+    for n, t in _tensor_slots(module).items():
+        names_of.setdefault(id(t), set()).add(n)
+    tied = {n: ns for ns in names_of.values() if len(ns) > 1 for n in ns}
+    out = dict(given)
+    for n in [n for n in given if n in tied]:
+        group = tied[n]
+        values = {id(given[m]) for m in group if m in given}
+        if len(values) > 1:
+            raise ValueError(
+                f"functional_call got multiple values for keys {sorted(group)}, which are tied. "
+                "Consider using tie_weights=False"
+            )
+        for m in group:
+            out[m] = given[n]
+    return out
+
+
+_MISSING = object()
+
+
+def _swap(module: Any, name: str, value: Any) -> Any:
+    """Put ``value`` at dotted ``name``; return what was there (_MISSING if nothing)."""
+    *path, attr = name.split(".")
+    owner = module.get_submodule(".".join(path)) if path else module
+    for reg in (owner._parameters, owner._buffers):
+        if attr in reg:
+            old = reg[attr]
+            if value is _MISSING:
+                del reg[attr]
+            else:
+                reg[attr] = value  # bypasses the Parameter type check, as torch's swap does
+            return old
+    old = owner.__dict__.get(attr, _MISSING)
+    if value is _MISSING:
+        owner.__dict__.pop(attr, None)
+    else:
+        object.__setattr__(owner, attr, value)
+    return old
+
+
+def functional_call(
+    module: Any,
+    parameter_and_buffer_dicts: Any,
+    args: Any = None,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    tie_weights: bool = True,
+    strict: bool = False,
+) -> Any:
+    """Call ``module(*args, **kwargs)`` with the given tensors in place of its parameters and
+    buffers (by dotted name), restoring the module's own afterwards, even if the call raises.
+
+    Gradients flow to the passed tensors, which is what makes a module a function of its
+    weights: ``grad(lambda p, x: functional_call(net, p, (x,)).sum())(params, x)``. Names not
+    given keep the module's tensors; with ``tie_weights`` a tensor given for one of two tied names
+    is used for both; ``strict=True`` requires exactly the module's names.
+
+    >>> import glassgrad as gg
+    >>> lin = gg.nn.Linear(2, 1)
+    >>> p = {"weight": gg.tensor([[1.0, 2.0]]), "bias": gg.tensor([0.5])}
+    >>> functional_call(lin, p, (gg.tensor([1.0, 1.0]),))
+    tensor([3.5000])
+    """
+    if isinstance(parameter_and_buffer_dicts, dict):
+        given = dict(parameter_and_buffer_dicts)
+    elif isinstance(parameter_and_buffer_dicts, (tuple, list)):
+        if not all(isinstance(d, dict) for d in parameter_and_buffer_dicts):
+            raise ValueError(
+                "Expected all elements of parameter_and_buffer_dicts to be dictionaries"
+            )
+        seen: dict[str, int] = {}
+        for d in parameter_and_buffer_dicts:
+            for k in d:
+                seen[k] = seen.get(k, 0) + 1
+        repeated = [k for k, n in seen.items() if n > 1]
+        if repeated:
+            raise ValueError(
+                f"{repeated} appeared in multiple dictionaries; behavior of functional call is "
+                "ambiguous"
+            )
+        given = {k: v for d in parameter_and_buffer_dicts for k, v in d.items()}
+    else:
+        raise ValueError(
+            "Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
+            f"{type(parameter_and_buffer_dicts)}"
+        )
+    return _functional_call(module, given, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+def _functional_call(
+    module: Any,
+    given: dict[str, Any],
+    args: Any,
+    kwargs: dict[str, Any] | None,
+    tie_weights: bool,
+    strict: bool,
+) -> Any:
+    if tie_weights:
+        given = _untie(module, given)
+    if strict:
+        names = set(_tensor_slots(module))
+        unexpected = sorted(set(given) - names)
+        missing = sorted(names - set(given))
+        msgs = []
+        if unexpected:
+            msgs.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+        if missing:
+            msgs.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+        if msgs:
+            raise RuntimeError(
+                f"Error(s) in reparametrizing for {module._get_name()}:\n\t" + "\n\t".join(msgs)
+            )
+    if kwargs is None:
+        kwargs = {}
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    originals: list[tuple[str, Any]] = []
+    try:
+        for n, t in given.items():
+            originals.append((n, _swap(module, n, t)))
+        return module(*args, **kwargs)
+    finally:
+        for n, old in reversed(originals):
+            _swap(module, n, old)

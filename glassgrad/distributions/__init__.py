@@ -1,0 +1,38 @@
+"""``glassgrad.distributions``, as ``torch.distributions``: Normal, Uniform, Bernoulli,
+Categorical, MultivariateNormal, Gamma, Beta, Dirichlet and ``kl_divergence``.
+
+Densities, entropies, moments and KL divergences are built from glassgrad ops, so they are
+differentiable in the parameters (``lgamma``/``digamma`` and the Cholesky factor are nodes of
+their own, in ``_special``). ``rsample`` is reparameterised (Normal, Uniform,
+MultivariateNormal); Gamma, Beta and Dirichlet only ``sample``.
+
+>>> import glassgrad as gg
+>>> from glassgrad.distributions import Normal, kl_divergence
+>>> kl_divergence(Normal(gg.tensor(0.0), gg.tensor(1.0)), Normal(gg.tensor(1.0), gg.tensor(1.0)))
+tensor(0.5000)
+"""
+
+from glassgrad.distributions import constraints
+from glassgrad.distributions.bernoulli import Bernoulli
+from glassgrad.distributions.categorical import Categorical
+from glassgrad.distributions.distribution import Distribution
+from glassgrad.distributions.gamma import Beta, Dirichlet, Gamma
+from glassgrad.distributions.kl import kl_divergence, register_kl
+from glassgrad.distributions.multivariate_normal import MultivariateNormal
+from glassgrad.distributions.normal import Normal
+from glassgrad.distributions.uniform import Uniform
+
+__all__ = [
+    "Bernoulli",
+    "Beta",
+    "Categorical",
+    "Dirichlet",
+    "Distribution",
+    "Gamma",
+    "MultivariateNormal",
+    "Normal",
+    "Uniform",
+    "constraints",
+    "kl_divergence",
+    "register_kl",
+]
