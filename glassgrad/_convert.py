@@ -16,7 +16,7 @@ import numpy as np
 
 from glassgrad import dtypes
 
-__all__ = ["MAX_DIMS", "as_array", "describe", "describe_args"]
+__all__ = ["MAX_DIMS", "as_array", "as_shape", "check_arange", "describe", "describe_args"]
 
 MAX_DIMS = 64  # NumPy's limit on dimensions (NPY_MAXDIMS), so a tensor's too
 _NUMBER_KINDS = "fiub"
@@ -192,3 +192,34 @@ def describe_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -
     parts = [describe(a) for a in args]
     parts += [f"{k}={describe(v)}" for k, v in (kwargs or {}).items()]
     return ", ".join(parts) if parts else "no arguments"
+
+
+def as_shape(op: str, size: Any) -> tuple[int, ...]:
+    """A factory's ``*size`` (``zeros(2, 3)``, ``zeros((2, 3))``) as a shape of non-negative
+    ints, or a ``TypeError``/``ValueError`` naming ``op`` and what was given."""
+    if len(size) == 1 and isinstance(size[0], list | tuple):
+        size = size[0]
+    dims = []
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, int | np.integer):
+            raise TypeError(f"{op}: sizes must be ints, got {describe(s)} in size {_short(size)}")
+        if s < 0:
+            raise ValueError(f"{op}: sizes must be non-negative, got {int(s)} in {_short(size)}")
+        dims.append(int(s))
+    return tuple(dims)
+
+
+def check_arange(start: Any, end: Any, step: Any) -> None:
+    """PyTorch's refusals for ``arange(start, end, step)``, in its words."""
+    for label, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.number):
+            raise TypeError(f"arange: {label} must be a number, got {describe(v)}")
+        if not np.isfinite(v):
+            raise ValueError(f"arange: unsupported range: {label} is {v}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(
+            f"arange: upper bound and larger bound inconsistent with step sign "
+            f"(start={start}, end={end}, step={step})"
+        )

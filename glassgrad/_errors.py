@@ -25,7 +25,21 @@ import numpy as np
 
 from glassgrad._convert import describe, describe_args
 
-__all__ = ["INTERNAL_PHRASES", "check_hook_result", "guarded", "internal", "reword"]
+__all__ = [
+    "INTERNAL_PHRASES",
+    "ArgumentAssertionError",
+    "check_hook_result",
+    "guarded",
+    "internal",
+    "reword",
+]
+
+
+class ArgumentAssertionError(ValueError, AssertionError):
+    """A bad argument where PyTorch raises ``AssertionError`` (``MultiheadAttention``,
+    ``embedding``'s padding_idx): caught by ``except AssertionError`` as in PyTorch, and by
+    ``except ValueError`` as every other bad argument in glassgrad."""
+
 
 # Wording that belongs to NumPy or CPython, never to a glassgrad message.
 INTERNAL_PHRASES = (
@@ -42,6 +56,13 @@ INTERNAL_PHRASES = (
     "maximum recursion depth",
     "dtype('",
     "numpy boolean",
+    "array is too big",
+    "maximum possible size",
+    "Maximum allowed size exceeded",
+    "negative dimensions are not allowed",
+    "invalid literal for int()",
+    "could not convert string to float",
+    "Invalid integer data type",
 )
 # NumPy refusals PyTorch also makes, in PyTorch's words (RuntimeError, as PyTorch raises).
 _PYTORCH_WORDING = {
@@ -109,6 +130,12 @@ def reword(op: str, e: BaseException, args: tuple[Any, ...], kwargs: dict[str, A
             f"{op}: the shapes of its inputs, {_shapes(args, kwargs)}, do not broadcast together "
             "(trailing dimensions must be equal or 1)"
         )
+    if "too big" in message or "maximum possible size" in message or "allowed size" in message:
+        return RuntimeError(f"{op}: the result would be too large to allocate ({given})")
+    if "negative dimensions" in message:
+        return ValueError(f"{op}: sizes must be non-negative, got {given}")
+    if "invalid literal" in message or "could not convert string" in message:
+        return TypeError(f"{op}: expected numbers, got {given}")
     if "cannot be interpreted as an integer" in message:
         return TypeError(f"{op}: expected integers (sizes, dims, counts), got {given}")
     if "inhomogeneous" in message or "setting an array element" in message:
@@ -132,15 +159,19 @@ def _prefixed(e: BaseException, message: str) -> BaseException:
     return kind(message)
 
 
-def guarded(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """``fn`` with its errors worded for the user under op name ``name`` (see the module)."""
+def guarded(fn: Callable[..., Any], name: str | None) -> Callable[..., Any]:
+    """``fn`` with its errors worded for the user under op name ``name`` (see the module);
+    ``name=None``: a method, worded under its instance's class name (``Conv1d``)."""
 
     @functools.wraps(fn)
     def op(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except _CAUGHT as e:
-            new = reword(name, e, args, kwargs)
+            if name is None:
+                new = reword(type(args[0]).__name__, e, args[1:], kwargs)
+            else:
+                new = reword(name, e, args, kwargs)
             if new is None:
                 raise
             raise new from None

@@ -499,7 +499,10 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         q = div(input, other)
         if rounding_mode == "floor":
-            return floor(q)
+            r = floor(q)
+            if r._data.dtype.kind == "f" and r._data.size:  # PyTorch's values (fmod-based)
+                r._data[...] = _floor_quotient(_values(input), _values(other)).astype(r.dtype)
+            return r
         if rounding_mode == "trunc":
             return trunc(q)
         raise ValueError(
@@ -519,6 +522,24 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
     return _binary("pow", Pow, PowScalar, RPowScalar.apply, input, exponent)
+
+
+def _values(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _floor_quotient(a: Any, b: Any) -> Any:
+    """floor(a / b) as PyTorch computes it (from fmod, so ``inf // 1`` is NaN and ``5 // 0.1``
+    is 49, not NumPy's inf and 50)."""
+    with np.errstate(all="ignore"):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        mod = np.fmod(a, b)
+        d = (a - mod) / b
+        d = np.where((mod != 0) & ((b < 0) != (mod < 0)), d - 1, d)
+        fl = np.floor(d)
+        fl = np.where(d - fl > 0.5, fl + 1, fl)
+        out = np.where(d != 0, fl, np.copysign(0.0, a / b))
+        return np.where(b == 0, a / b, out)
 
 
 @op(
