@@ -111,6 +111,14 @@ def _sigmoid(x: Any) -> Any:
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
+
+def _sign(x: Any) -> Any:
+    """np.sign, but 0 for NaN as in PyTorch."""
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))
+
+
 # fmt: off
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
                     "-x, elementwise.", operators=("__neg__",))
@@ -153,8 +161,9 @@ relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y >
 erf        = _unary("erf", erf_of_array,  # NumPy has none: Cody's rational approximations
                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x), "x",
                     "The error function; d/dx = 2/sqrt(pi) e**(-x**2).")
-sign       = _unary("sign", np.sign, lambda g, x, y: g * 0, "out",
-                    "-1, 0 or 1; piecewise constant, so its gradient is zero.")
+sign       = _unary("sign", _sign, lambda g, x, y: g * 0, "out",
+                    "-1, 0 or 1 (0 for NaN); piecewise constant, so its gradient is zero.",
+                    numpy=np.sign)
 floor      = _unary("floor", np.floor, lambda g, x, y: g * 0, "out",
                     "Round down; zero gradient.")
 ceil       = _unary("ceil", np.ceil, lambda g, x, y: g * 0, "out",
