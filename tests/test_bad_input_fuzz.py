@@ -15,6 +15,7 @@ A few examples per op by default (fast in ``make test``); the ``thorough`` hypot
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import warnings
 from typing import Any
@@ -55,8 +56,11 @@ INTERNAL = (
     "Invalid integer data type",
 )
 DTYPE_STR = re.compile(r"(?<![\w.])[<>|=][a-zA-Z]\d+\b")  # "<U3", "|S3"
-# Per-op example count: a few in the default profile, many under "thorough".
+# Per-op example count: a few in the default profile, many under "thorough". The default run
+# draws the same examples every time (derandomized: ``make test`` never flakes); "thorough"
+# draws new ones on every run.
 EXAMPLES = max(3, settings().max_examples // 3)
+DERANDOMIZE = os.environ.get("GLASSGRAD_HYPOTHESIS_PROFILE", "default") != "thorough"
 RANDOM = ("dropout", "rrelu", "bernoulli", "multinomial", "normal", "poisson", "rand")
 # Results that legitimately differ from PyTorch's on odd inputs: ties and NaN order in
 # index-returning ops, uninitialized memory; PyTorch's one-pass (Welford) var_mean gives a NaN
@@ -241,7 +245,7 @@ def _torch_function(decl: Any) -> Any:
 
 
 @pytest.mark.parametrize("name", OP_NAMES)
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, derandomize=DERANDOMIZE)
 @given(data=st.data())
 def test_odd_arguments_to_ops(name: str, data: Any) -> None:
     decl = OPS[name]
@@ -293,7 +297,7 @@ SIZES = st.sampled_from([1, 2, 3, 0, -1, 2**62, 2.5, None, "abc", (2, 2), True])
 
 
 @pytest.mark.parametrize("layer", LAYERS)
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, derandomize=DERANDOMIZE)
 @given(data=st.data())
 def test_odd_arguments_to_layers(layer: str, data: Any) -> None:
     cls = getattr(nn, layer)
