@@ -27,6 +27,15 @@ _NAMES = {
     int64: "int64",
     bool_: "bool",
 }
+_KINDS = {  # dtypes glassgrad has no tensor for, named in the user's terms (not "<U3")
+    "U": "str",
+    "S": "bytes",
+    "O": "object",
+    "c": "complex",
+    "M": "datetime",
+    "m": "timedelta",
+    "V": "void",
+}
 _default = [float32]
 _pyfloat = type(1.0)  # noqa: UP003 - `float` is rebound to a dtype in this module
 
@@ -34,7 +43,9 @@ _pyfloat = type(1.0)  # noqa: UP003 - `float` is rebound to a dtype in this modu
 def name(dtype: Any) -> str:
     """``glassgrad.float32``-style name of a dtype, for reprs and error messages."""
     d = np.dtype(dtype)
-    return "glassgrad." + _NAMES.get(d, str(d))
+    if d in _NAMES:
+        return "glassgrad." + _NAMES[d]
+    return _KINDS.get(d.kind, d.name)
 
 
 def as_dtype(dtype: Any) -> np.dtype:
@@ -51,10 +62,10 @@ def as_dtype(dtype: Any) -> np.dtype:
         return _default[0]
     try:
         d = np.dtype(dtype)
-    except TypeError as e:
-        raise TypeError(f"unknown dtype {dtype!r}") from e
+    except (TypeError, ValueError):
+        raise TypeError(f"unknown dtype {dtype!r}; use one of {sorted(_NAMES.values())}") from None
     if d not in _NAMES:
-        raise TypeError(f"unsupported dtype {d}; use one of {sorted(_NAMES.values())}")
+        raise TypeError(f"unsupported dtype {name(d)}; use one of {sorted(_NAMES.values())}")
     return d
 
 

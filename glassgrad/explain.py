@@ -85,8 +85,51 @@ _BINARY: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Pow: ("**", lambda a, b: a**b),
     ast.MatMult: ("@", lambda a, b: a @ b),
 }
+# Limits that keep any input to one line of error instead of a traceback or a hang: Python's
+# parser and this evaluator recurse, and a walkthrough of thousands of steps explains nothing.
+MAX_SOURCE = 10_000  # characters in the expression
+MAX_DEPTH = 100  # nesting of the expression's syntax tree (operators, calls, parentheses)
+MAX_VALUE = 100_000  # characters in one --at value
+MAX_ELEMENTS = 100_000  # numbers in one --at value
 # names for unnamed intermediates, in forward order (the textbook's q = x + y comes first)
 _AUTO_NAMES = ("q", "r", "s", "t", "u", "v", "w", "p", "g", "h", "k", "m", "n")
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` as quoted in a one-line error: its repr, cut in the middle when long."""
+    r = repr(text)
+    return r if len(r) <= limit else f"{r[: limit // 2]}...{r[-(limit // 2) :]} ({len(text)} chars)"
+
+
+def _parse(text: str, mode: str, what: str) -> ast.AST:
+    """``ast.parse`` with every failure (syntax, nesting, a 5,000-digit literal) as one line."""
+    try:
+        tree = ast.parse(text, mode=mode)
+    except SyntaxError as e:
+        msg = e.msg
+        if "digits" in msg:  # CPython's limit on int literals, in its own words
+            msg = "a number literal is too long"
+        raise ExplainError(f"cannot parse {what} {_clip(text)}: {msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExplainError(
+            f"{what} {_clip(text)} is nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExplainError(
+            f"{what} {_clip(text)} is nested too deeply (at most {MAX_DEPTH} levels)"
+        )
+    return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deeply the syntax tree nests (iterative: no recursion on a deep tree)."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, d = todo.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_DEPTH:
+            todo.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return deepest
 
 
 def parse_bindings(items: Sequence[str]) -> dict[str, Any]:
@@ -96,24 +139,33 @@ def parse_bindings(items: Sequence[str]) -> dict[str, Any]:
         name, eq, text = item.partition("=")
         name = name.strip()
         if not eq or not name.isidentifier():
-            raise ExplainError(f"--at {item!r}: expected NAME=VALUE, e.g. x=2 or v=[1,2,3]")
+            raise ExplainError(f"--at {_clip(item)}: expected NAME=VALUE, e.g. x=2 or v=[1,2,3]")
         if name in FUNCTIONS:
-            raise ExplainError(f"--at {item!r}: {name!r} is a function name; pick another name")
+            raise ExplainError(
+                f"--at {_clip(item)}: {name!r} is a function name; pick another name"
+            )
         if name in values:
             raise ExplainError(f"--at: {name!r} is given twice")
-        try:
-            tree = ast.parse(text.strip(), mode="eval").body
-        except SyntaxError:
-            tree = None
-        value = _literal(tree) if tree is not None else None
-        if value is None:
+        if len(text) > MAX_VALUE:
             raise ExplainError(
-                f"--at {item!r}: the value must be a number or a list of numbers, got {text!r}"
+                f"--at {name}=...: the value is {len(text)} characters long (at most {MAX_VALUE})"
             )
         try:
-            np.array(value, dtype=np.float64)
+            tree = _parse(text.strip(), "eval", f"the value of {name}")
+        except ExplainError:
+            tree = None
+        value = _literal(tree.body) if isinstance(tree, ast.Expression) else None
+        if value is None:
+            raise ExplainError(
+                f"--at {_clip(item)}: the value must be a number or a list of numbers "
+                f"(nested at most {MAX_DEPTH} deep), got {_clip(text)}"
+            )
+        try:
+            arr = np.array(value, dtype=np.float64)
         except ValueError:
-            raise ExplainError(f"--at {item!r}: the nested lists are ragged") from None
+            raise ExplainError(f"--at {_clip(item)}: the nested lists are ragged") from None
+        if arr.size > MAX_ELEMENTS:
+            raise ExplainError(f"--at {name}=...: {arr.size} numbers (at most {MAX_ELEMENTS})")
         values[name] = value
     return values
 
@@ -166,13 +218,15 @@ class _Evaluator:
 
     def fail(self, node: ast.AST, what: str) -> ExplainError:
         seg = ast.get_source_segment(self.source, node) or type(node).__name__
-        return ExplainError(f"{what}: {seg!r}")
+        return ExplainError(f"{what}: {_clip(seg)}")
 
     def run(self) -> tuple[Any, str]:
-        try:
-            tree = ast.parse(self.source, mode="exec")
-        except SyntaxError as e:
-            raise ExplainError(f"cannot parse the expression {self.source!r}: {e.msg}") from None
+        if len(self.source) > MAX_SOURCE:
+            raise ExplainError(
+                f"the expression is {len(self.source)} characters long (at most {MAX_SOURCE})"
+            )
+        tree = _parse(self.source, "exec", "the expression")
+        assert isinstance(tree, ast.Module)
         if not tree.body:
             raise ExplainError("the expression is empty")
         result, out_name = None, "f"
@@ -200,7 +254,7 @@ class _Evaluator:
                 raise self.fail(stmt, "unsupported statement (only `name = expr` and `expr`)")
         if not isinstance(result, gg.Tensor) or not result.requires_grad:
             raise ExplainError(
-                f"{self.source!r} does not depend on any input given with --at; nothing to "
+                f"{_clip(self.source)} does not depend on any input given with --at; nothing to "
                 "differentiate"
             )
         if result.numel() != 1:
@@ -598,6 +652,10 @@ def run(args: argparse.Namespace) -> int:
         w, lines, _ = explain(args.expr, parse_bindings(args.at))
     except ExplainError as e:
         print(f"glassgrad explain: error: {e}", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as e:  # past the limits above: still one line
+        what = "too deeply nested" if isinstance(e, RecursionError) else "too large"
+        print(f"glassgrad explain: error: the input is {what} to explain", file=sys.stderr)
         return 2
     print("\n".join(lines))
     from glassgrad.viz import html  # the page and the picture: only when asked for

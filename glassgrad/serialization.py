@@ -16,7 +16,8 @@ A ``NODE`` is a JSON object tagged by ``"t"``:
 
 - ``{"t": "none"}``, ``{"t": "bool", "v": true}``, ``{"t": "str", "v": "..."}``;
 - ``{"t": "int", "v": "123"}``: ints as decimal strings, so any size round-trips (the 128-bit
-  state of PCG64) and no JSON reader rounds them;
+  state of PCG64) and no JSON reader rounds them; an int of more than 4,000 digits is written in
+  hexadecimal (``"0x..."``, ``"-0x..."``), which Python parses at any length;
 - ``{"t": "float", "v": "0.1"}``: floats as ``repr``, exact, ``nan`` and ``inf`` included;
 - ``{"t": "list", "items": [NODE, ...]}`` and the same with ``"tuple"``;
 - ``{"t": "dict", "items": [[KEY, NODE], ...]}``: keys are nodes too, so int keys stay ints
@@ -25,12 +26,16 @@ A ``NODE`` is a JSON object tagged by ``"t"``:
   with ``"parameter": true`` for an ``nn.Parameter``; ``"ndarray"`` and ``"scalar"`` nodes, with
   the same ``key``/``dtype``/``shape`` fields, are NumPy arrays and NumPy scalars.
 
-A tensor that appears twice (tied weights) is stored once and loads as one object.
+A tensor that appears twice (tied weights) is stored once and loads as one object. Containers
+nest at most ``MAX_DEPTH`` (100) deep: ``save`` refuses deeper data with a ``ValueError`` naming
+where, and ``load`` refuses a header that nests deeper.
 
 Safety and atomicity: ``load`` reads with ``np.load(..., allow_pickle=False)`` and parses JSON,
 so a file can hold no code to run. ``save`` writes a temporary file beside the target, flushes and
 fsyncs it, then ``os.replace``s it over the target: a crash mid-save leaves the previous checkpoint
-intact. A damaged file, or an archive glassgrad did not write, raises one ``ValueError`` naming it.
+intact. A damaged file, or a file glassgrad did not write, raises one ``ValueError`` naming it
+and saying why: not a glassgrad checkpoint (text, random bytes, another archive, a pickle, a
+PyTorch checkpoint), or a corrupt one (damaged archive or header).
 
 >>> import glassgrad as gg, tempfile, os
 >>> from glassgrad.serialization import load, save
@@ -42,9 +47,11 @@ intact. A damaged file, or an archive glassgrad did not write, raises one ``Valu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import re
+import secrets
 from collections import OrderedDict
 from typing import IO, Any
 
@@ -56,6 +63,8 @@ __all__ = ["load", "save"]
 
 HEADER_KEY = "__glassgrad__"
 FORMAT_VERSION = 1
+MAX_DEPTH = 100  # containers nested deeper are refused (JSON and this code recurse per level)
+_HEX_DIGITS = 4000  # ints longer than this are stored in hex (CPython caps decimal at 4,300)
 PathOrFile = str | os.PathLike[str] | IO[bytes]
 
 
@@ -91,13 +100,16 @@ class _Encoder:
                 node["parameter"] = True
         return node
 
-    def encode(self, obj: Any, where: str) -> dict[str, Any]:
+    def encode(self, obj: Any, where: str, depth: int = 0) -> dict[str, Any]:
         if obj is None:
             return {"t": "none"}
         if isinstance(obj, bool):
             return {"t": "bool", "v": obj}
         if isinstance(obj, int):
-            return {"t": "int", "v": str(int(obj))}
+            obj = int(obj)
+            if obj.bit_length() > _HEX_DIGITS * 3:  # ~4,000 decimal digits or more
+                return {"t": "int", "v": hex(obj)}
+            return {"t": "int", "v": str(obj)}
         if isinstance(obj, float):
             return {"t": "float", "v": repr(float(obj))}
         if isinstance(obj, str):
@@ -110,10 +122,15 @@ class _Encoder:
             return self.array_node("scalar", obj, np.asarray(obj), where)
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self.path:
-                raise ValueError(f"save: {where} contains itself (a reference cycle)")
+                raise ValueError(f"save: {_clip(where)} contains itself (a reference cycle)")
+            if depth >= MAX_DEPTH:
+                raise ValueError(
+                    f"save: {_clip(where)} nests containers more than {MAX_DEPTH} deep; "
+                    f"glassgrad.save stores dicts, lists and tuples nested at most {MAX_DEPTH} deep"
+                )
             self.path.add(id(obj))
             try:
-                return self.container(obj, where)
+                return self.container(obj, where, depth + 1)
             finally:
                 self.path.discard(id(obj))
         raise TypeError(
@@ -121,7 +138,7 @@ class _Encoder:
             f"NumPy arrays, numbers, strings, None and dicts, lists and tuples of them"
         )
 
-    def container(self, obj: Any, where: str) -> dict[str, Any]:
+    def container(self, obj: Any, where: str, depth: int) -> dict[str, Any]:
         if isinstance(obj, dict):
             items = []
             for k, v in obj.items():
@@ -130,13 +147,23 @@ class _Encoder:
                         f"save: {where} has a key of type {type(k).__name__}; dict keys must be "
                         f"str, int, float, bool or None"
                     )
-                items.append([self.encode(k, where), self.encode(v, f"{where}[{k!r}]")])
+                items.append(
+                    [self.encode(k, where, depth), self.encode(v, f"{where}[{k!r}]", depth)]
+                )
             node: dict[str, Any] = {"t": "dict", "items": items}
             if isinstance(obj, OrderedDict):
                 node["ordered"] = True
             return node
         tag = "tuple" if isinstance(obj, tuple) else "list"
-        return {"t": tag, "items": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        return {
+            "t": tag,
+            "items": [self.encode(v, f"{where}[{i}]", depth) for i, v in enumerate(obj)],
+        }
+
+
+def _clip(where: str, limit: int = 80) -> str:
+    """A location such as ``obj[0][0]...[0]`` short enough for a one-line message."""
+    return where if len(where) <= limit else f"{where[: limit - 20]}...{where[-17:]}"
 
 
 def _write(f: IO[bytes], obj: Any) -> None:
@@ -153,13 +180,22 @@ def save(obj: Any, f: PathOrFile) -> None:
 
     ``f`` is a path, written atomically (see the module docstring), or a binary file object.
     The file is a standard ``.npz`` archive, but keeps the name it is given (``ckpt.pt`` is fine).
+
+    Temporary files: the data is first written to ``.<name>.<pid>.<random>.tmp`` in the same
+    directory (``<pid>``: the saving process), then renamed over ``<name>``. A save that fails
+    removes its temporary; one that is killed (SIGKILL, power loss) leaves it behind. The next
+    ``save`` to the same path removes such leftovers, but only those whose process is no longer
+    running (a concurrent save from a live process keeps its file). Nothing else is removed.
     """
     if hasattr(f, "write"):
         _write(f, obj)  # type: ignore[arg-type]
         return
     path = os.fspath(f)  # type: ignore[arg-type]
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    base = os.path.basename(path)
+    _remove_stale_temporaries(directory, base)
+    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
             _write(out, obj)
@@ -171,6 +207,37 @@ def save(obj: Any, f: PathOrFile) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+def _remove_stale_temporaries(directory: str, base: str) -> None:
+    """Remove ``.<base>.<pid>.<random>.tmp`` files left by saves whose process has died."""
+    pattern = re.compile(rf"\.{re.escape(base)}\.(\d+)\.[0-9a-f]+\.tmp")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m is None or _process_alive(int(m.group(1))):
+            continue
+        # another process may remove it first, or we may lack permission: then leave it
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, name))
+
+
+def _process_alive(pid: int) -> bool:
+    """Is a process with this id running? (True when unsure, so nothing live is removed.)"""
+    if pid == os.getpid() or os.name != "posix":
+        return True  # another thread of ours may be saving (and Windows' kill would kill)
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # alive under another user (or unknowable)
+    return True
 
 
 def _fsync_dir(directory: str) -> None:
@@ -205,7 +272,15 @@ class _Decoder:
             return self.loaded[key]
         if not isinstance(key, str) or key not in self.archive.files or key == HEADER_KEY:
             raise self.fail(f"the header refers to a missing array entry {key!r}")
-        arr = self.archive[key]
+        try:
+            arr = self.archive[key]
+        except ValueError as e:
+            if "pickle" not in str(e):
+                raise
+            raise self.fail(
+                f"entry {key!r} holds pickled Python objects, which glassgrad never loads "
+                "(loading them could run arbitrary code)"
+            ) from None
         if arr.dtype.name != node.get("dtype") or list(arr.shape) != node.get("shape"):
             raise self.fail(
                 f"entry {key!r} is {arr.dtype.name} of shape {list(arr.shape)}, the header says "
@@ -225,34 +300,50 @@ class _Decoder:
         self.loaded[key] = obj
         return obj
 
-    def decode(self, node: Any) -> Any:
+    def decode(self, node: Any, depth: int = 0) -> Any:
         if not isinstance(node, dict) or "t" not in node:
-            raise self.fail(f"malformed node {str(node)[:80]!r}")
+            raise self.fail(f"malformed node {_brief(node)}")
         t = node["t"]
+        if depth > MAX_DEPTH:
+            raise self.fail(f"containers nested more than {MAX_DEPTH} deep")
         try:
             if t == "none":
                 return None
             if t == "bool":
                 return bool(node["v"])
             if t == "int":
-                return int(node["v"])
+                v = node["v"]
+                if not isinstance(v, str) or len(v) > 40_000:
+                    raise ValueError("not an integer string of a sensible length")
+                return int(v, 16) if v.lstrip("-").startswith("0x") else int(v)
             if t == "float":
                 return float(node["v"])
             if t == "str":
                 return str(node["v"])
             if t in ("list", "tuple"):
-                items = [self.decode(v) for v in node["items"]]
+                items = [self.decode(v, depth + 1) for v in node["items"]]
                 return tuple(items) if t == "tuple" else items
             if t == "dict":
-                pairs = [(self.decode(k), self.decode(v)) for k, v in node["items"]]
+                pairs = [
+                    (self.decode(k, depth + 1), self.decode(v, depth + 1)) for k, v in node["items"]
+                ]
                 return OrderedDict(pairs) if node.get("ordered") else dict(pairs)
             if t in ("tensor", "ndarray", "scalar"):
                 return self.array(node)
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, ValueError) and str(e).startswith(self.name):
                 raise
-            raise self.fail(f"malformed {t!r} node {str(node)[:80]!r} ({e})") from e
-        raise self.fail(f"unknown node type {t!r}")
+            raise self.fail(f"malformed {_brief(t)} node {_brief(node)} ({_brief(e)})") from e
+        raise self.fail(f"unknown node type {_brief(t)}")
+
+
+def _brief(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut for a message (reprs of deep containers are cut, not recursed)."""
+    try:
+        text = repr(str(value)) if isinstance(value, BaseException) else repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _as_parameter(t: Tensor, requires_grad: bool) -> Tensor:
@@ -274,17 +365,28 @@ def load(f: PathOrFile, map_location: Any = None, weights_only: bool | None = No
         raise ValueError(f"load: glassgrad runs on the CPU only, got map_location={map_location!r}")
     del weights_only
     name = "<file object>" if hasattr(f, "read") else os.fspath(f)  # type: ignore[arg-type]
+    kind = _sniff(f)
+    if kind == "pickle":
+        raise ValueError(
+            f"{name}: not a glassgrad checkpoint: it holds pickled Python objects, which "
+            f"glassgrad never loads (loading them could run arbitrary code)"
+        )
+    if kind == "empty":
+        raise ValueError(f"{name}: not a glassgrad checkpoint: the file is empty")
+    if kind is not None:  # text, random bytes, another format
+        raise ValueError(
+            f"{name}: not a glassgrad checkpoint: it is not a ZIP archive (it starts with "
+            f"{kind}); glassgrad checkpoints are .npz archives written by glassgrad.save"
+        )
     try:
         archive = np.load(f, allow_pickle=False)  # type: ignore[arg-type]
     except FileNotFoundError:
         raise
-    except Exception as e:  # pickled data, not a ZIP, a truncated ZIP...
-        if "pickle" in str(e):  # NumPy's message would suggest allow_pickle=True: never here
-            raise ValueError(
-                f"{name}: not a glassgrad checkpoint: it holds pickled Python objects, which "
-                f"glassgrad never loads (loading them could run arbitrary code)"
-            ) from e
-        raise ValueError(f"{name}: not a glassgrad checkpoint (cannot read as .npz: {e})") from e
+    except Exception as e:  # a truncated or damaged ZIP...
+        raise ValueError(
+            f"{name}: not a glassgrad checkpoint: cannot read it as a ZIP archive "
+            f"({_brief(e, 120)})"
+        ) from None
     if isinstance(archive, np.ndarray):
         raise ValueError(f"{name}: not a glassgrad checkpoint (a single .npy array)")
     with archive:
@@ -309,6 +411,36 @@ def load(f: PathOrFile, map_location: Any = None, weights_only: bool | None = No
             raise ValueError(f"{name}: corrupt glassgrad checkpoint: {e}") from e
 
 
+_ZIP = b"PK"  # ZIP archives (.npz) start with "PK\x03\x04" (or "PK\x05\x06" when empty)
+_NPY = b"\x93NUMPY"
+
+
+def _sniff(f: Any) -> str | None:
+    """None for a ZIP or ``.npy`` file (NumPy reads on); "pickle", "empty", or the first bytes
+    (for the error) for anything else. A missing path is left for ``np.load`` to report."""
+    try:
+        if hasattr(f, "read"):
+            if not (hasattr(f, "seek") and hasattr(f, "tell")):
+                return None
+            pos = f.tell()
+            head = f.read(8)
+            f.seek(pos)
+        else:
+            with open(f, "rb") as fh:
+                head = fh.read(8)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(head, bytes):
+        return None
+    if head.startswith(_ZIP) or head.startswith(_NPY):
+        return None
+    if not head:
+        return "empty"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocol 2 to 5
+        return "pickle"
+    return repr(head)
+
+
 def _read_header(archive: Any, name: str) -> dict[str, Any]:
     blob = archive[HEADER_KEY]
     if blob.dtype != np.uint8 or blob.ndim != 1:
@@ -317,6 +449,10 @@ def _read_header(archive: Any, name: str) -> dict[str, Any]:
         header = json.loads(blob.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{name}: corrupt glassgrad checkpoint: unreadable header ({e})") from e
+    except RecursionError:
+        raise ValueError(
+            f"{name}: corrupt glassgrad checkpoint: the header nests more than {MAX_DEPTH} deep"
+        ) from None
     if not isinstance(header, dict) or header.get("format") != "glassgrad" or "root" not in header:
         raise ValueError(f"{name}: not a glassgrad checkpoint: header {str(header)[:80]!r}")
     if header.get("version") != FORMAT_VERSION:

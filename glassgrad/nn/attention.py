@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad._errors import ArgumentAssertionError
 from glassgrad.nn import functional as F
 from glassgrad.nn import init
 from glassgrad.nn.linear import Linear, empty_parameter
@@ -41,7 +42,9 @@ def _float_mask(name: str, mask: Any, dtype: np.dtype) -> np.ndarray | None:
     if m.dtype == np.bool_:
         return np.where(m, -np.inf, 0.0).astype(dtype)
     if m.dtype.kind != "f":
-        raise AssertionError(f"only bool and floating types of {name} are supported, got {m.dtype}")
+        raise ArgumentAssertionError(
+            f"only bool and floating types of {name} are supported, got {m.dtype}"
+        )
     return m.astype(dtype, copy=False)
 
 
@@ -83,7 +86,7 @@ class MultiheadAttention(Module):
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
-            raise AssertionError(
+            raise ArgumentAssertionError(
                 f"embed_dim must be divisible by num_heads (embed_dim={embed_dim}, "
                 f"num_heads={num_heads})"
             )
@@ -152,7 +155,7 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise AssertionError(
+            raise ArgumentAssertionError(
                 f"MultiheadAttention: query, key and value must all be 2-D (unbatched) or 3-D "
                 f"(batched), got shapes {tuple(query.shape)}, {tuple(key.shape)}, "
                 f"{tuple(value.shape)}"
@@ -171,7 +174,7 @@ class MultiheadAttention(Module):
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         N, L, E = query.shape
         if self.embed_dim != E:
-            raise AssertionError(
+            raise ArgumentAssertionError(
                 f"was expecting embedding dimension of {self.embed_dim}, but got {E}"
             )
         H, D = self.num_heads, self.head_dim
@@ -204,7 +207,7 @@ class MultiheadAttention(Module):
         kpm = _float_mask("key_padding_mask", key_padding_mask, dt)
         if kpm is not None:
             if kpm.shape != (N, S0):
-                raise AssertionError(
+                raise ArgumentAssertionError(
                     f"expecting key_padding_mask shape of {(N, S0)}, but got {kpm.shape}"
                 )
             kpm = kpm[:, None, None, :]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._errors import ArgumentAssertionError
 from glassgrad.nn import functional as F
 from glassgrad.nn import init
 from glassgrad.nn.module import Module, Parameter
@@ -179,7 +180,7 @@ class Embedding(Module):
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError(
+                raise ArgumentAssertionError(
                     f"Padding_idx must be within num_embeddings (padding_idx={padding_idx}, "
                     f"num_embeddings={num_embeddings})"
                 )

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._errors import guarded
 from glassgrad.autograd.engine import RemovableHandle, bump_version
 from glassgrad.device import CPUOnlyError, parse_to
 from glassgrad.tensor import Tensor
@@ -127,6 +128,9 @@ def _array_of(value: Any, key: str) -> np.ndarray:
         ) from e
 
 
+_UNGUARDED = ("glassgrad.nn.container",)  # they run users' modules: their errors pass as is
+
+
 class Module:
     """Base class of every layer and model: subclass it, assign layers in ``__init__``, write
     ``forward``; call the module (not ``forward``) so that hooks run."""
@@ -138,6 +142,18 @@ class Module:
     _modules: dict[str, Module | None]
     _forward_hooks: list[Callable[..., Any]]
     _forward_pre_hooks: list[Callable[..., Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """glassgrad's own layers word their errors under their name (``Linear: ...``), as
+        the registry does for ops (``glassgrad._errors.guarded``); containers and users' modules
+        are left alone, so a user's error comes out as the user raised it."""
+        super().__init_subclass__(**kwargs)
+        if not cls.__module__.startswith("glassgrad.nn.") or cls.__module__ in _UNGUARDED:
+            return
+        for attr in ("__init__", "forward"):
+            fn = cls.__dict__.get(attr)
+            if fn is not None and not getattr(fn, "__glassgrad_guarded__", False):
+                setattr(cls, attr, guarded(fn, None))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._convert import as_array
 from glassgrad.autograd.engine import Node, state
 from glassgrad.tensor import Tensor
 
@@ -26,13 +27,13 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _SCALAR_TYPES = (bool, int, float)
 
 
-def as_tensor(x: Any) -> Tensor:
+def as_tensor(x: Any, op: str = "tensor()") -> Tensor:
     """A Tensor for ``x`` (no copy for arrays; Python scalars follow ``glassgrad.tensor``)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._make(x)
-    return Tensor(x)
+    return Tensor._make(as_array(x, op=op))
 
 
 def _scalar(v: Any) -> Any:
@@ -62,7 +63,7 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     if tb:
         a = _other(op, b, a)
         return a, (to_default_float(b) if type(a) is float else b)
-    return as_tensor(a), b
+    return as_tensor(a, op), b
 
 
 def to_default_float(t: Tensor) -> Tensor:
@@ -76,7 +77,7 @@ def to_default_float(t: Tensor) -> Tensor:
 def floating_input(op: str, input: Any, error: type[Exception] = RuntimeError) -> Tensor:
     """``input`` as a Tensor, refusing integer and bool tensors as PyTorch does (``error`` is
     the exception type PyTorch raises for this op)."""
-    x = as_tensor(input)
+    x = as_tensor(input, op)
     if x._data.dtype.kind not in "fc":
         raise error(
             f"{op}: expected a floating-point tensor, got dtype {dtypes.name(x._data.dtype)} "
@@ -92,7 +93,12 @@ def _other(op: str, t: Tensor, v: Any) -> Any:
     if isinstance(v, Tensor):
         return v
     if isinstance(v, (np.ndarray, list, tuple)):
-        arr = np.asarray(v)
+        arr = v if isinstance(v, np.ndarray) else _numbers(op, v)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(
+                f"{op}: unsupported operand, an array of {dtypes.name(arr.dtype)}, with a tensor "
+                f"of dtype {dtypes.name(t._data.dtype)}"
+            )
         mixed = arr.dtype.kind == "f" and t._data.dtype.kind == "f" and arr.dtype != t._data.dtype
         if mixed and (arr.ndim == 0 or t._data.ndim == 0):
             arr = arr.astype(_promote_tensors(t._data, arr))
@@ -101,6 +107,18 @@ def _other(op: str, t: Tensor, v: Any) -> Any:
         f"{op}: unsupported operand of type {type(v).__name__} with a tensor of dtype "
         f"{dtypes.name(t._data.dtype)}"
     )
+
+
+def _numbers(op: str, v: Any) -> np.ndarray:
+    """A list operand as NumPy reads it (float64 stays float64), or ``as_array``'s error."""
+    try:
+        arr = np.asarray(v)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "fiub":
+        as_array(v, op=op)  # raises, saying what is wrong and where
+        raise TypeError(f"{op}: cannot use {type(v).__name__} as an operand")
+    return arr
 
 
 def _promote_tensors(x: np.ndarray, y: np.ndarray) -> np.dtype:

@@ -13,6 +13,8 @@ the temporaries to a handful.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["erf", "erfc"]
@@ -80,6 +82,16 @@ def _erfc_scaled(y: np.ndarray) -> np.ndarray:
     return r
 
 
+def _floating(x: Any) -> np.ndarray:
+    """Integer and bool arrays in the default float dtype (as PyTorch's erf(int) is)."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        from glassgrad import dtypes
+
+        return x.astype(dtypes.get_default_dtype())
+    return x
+
+
 def erf(x: np.ndarray) -> np.ndarray:
     """The error function of a float array, elementwise, in the array's own dtype.
 
@@ -87,7 +99,7 @@ def erf(x: np.ndarray) -> np.ndarray:
     >>> float(erf(np.array(0.5)))  # math.erf(0.5) = 0.5204998778130465
     0.5204998778130465
     """
-    x = np.asarray(x)
+    x = _floating(x)
     if x.ndim == 0:  # 0-d arithmetic yields NumPy scalars, which the in-place steps can't take
         return erf(x.reshape(1)).reshape(())
     y = np.abs(x)
@@ -112,7 +124,7 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 def erfc(x: np.ndarray) -> np.ndarray:
     """1 - erf(x), with full relative accuracy also where it is tiny (large positive x)."""
-    x = np.asarray(x)
+    x = _floating(x)
     if x.ndim == 0:
         return erfc(x.reshape(1)).reshape(())
     y = np.minimum(np.abs(x), 30.0)  # erfc(30) underflows to 0; this keeps y*y finite

@@ -111,6 +111,14 @@ def _sigmoid(x: Any) -> Any:
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
+
+def _sign(x: Any) -> Any:
+    """np.sign, but 0 for NaN as in PyTorch."""
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))
+
+
 # fmt: off
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
                     "-x, elementwise.", operators=("__neg__",))
@@ -153,8 +161,9 @@ relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y >
 erf        = _unary("erf", erf_of_array,  # NumPy has none: Cody's rational approximations
                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x), "x",
                     "The error function; d/dx = 2/sqrt(pi) e**(-x**2).")
-sign       = _unary("sign", np.sign, lambda g, x, y: g * 0, "out",
-                    "-1, 0 or 1; piecewise constant, so its gradient is zero.")
+sign       = _unary("sign", _sign, lambda g, x, y: g * 0, "out",
+                    "-1, 0 or 1 (0 for NaN); piecewise constant, so its gradient is zero.",
+                    numpy=np.sign)
 floor      = _unary("floor", np.floor, lambda g, x, y: g * 0, "out",
                     "Round down; zero gradient.")
 ceil       = _unary("ceil", np.ceil, lambda g, x, y: g * 0, "out",
@@ -499,7 +508,10 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         q = div(input, other)
         if rounding_mode == "floor":
-            return floor(q)
+            r = floor(q)
+            if r._data.dtype.kind == "f" and r._data.size:  # PyTorch's values (fmod-based)
+                r._data[...] = _floor_quotient(_values(input), _values(other)).astype(r.dtype)
+            return r
         if rounding_mode == "trunc":
             return trunc(q)
         raise ValueError(
@@ -519,6 +531,24 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
     return _binary("pow", Pow, PowScalar, RPowScalar.apply, input, exponent)
+
+
+def _values(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _floor_quotient(a: Any, b: Any) -> Any:
+    """floor(a / b) as PyTorch computes it (from fmod, so ``inf // 1`` is NaN and ``5 // 0.1``
+    is 49, not NumPy's inf and 50)."""
+    with np.errstate(all="ignore"):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        mod = np.fmod(a, b)
+        d = (a - mod) / b
+        d = np.where((mod != 0) & ((b < 0) != (mod < 0)), d - 1, d)
+        fl = np.floor(d)
+        fl = np.where(d - fl > 0.5, fl + 1, fl)
+        out = np.where(d != 0, fl, np.copysign(0.0, a / b))
+        return np.where(b == 0, a / b, out)
 
 
 @op(

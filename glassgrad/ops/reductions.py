@@ -504,6 +504,9 @@ def norm(
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=(): no reduction (PyTorch)
+        out = x._data.astype(bool)
+        return Tensor._make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
     out = np.all(x._data, axis=axes_of("all", dim, x._data.ndim), keepdims=keepdim)
     return Tensor._make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
 
@@ -515,6 +518,9 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element over ``dim`` is non-zero (uint8 in gives uint8, like PyTorch)."""
     x = as_tensor(input)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=(): no reduction (PyTorch)
+        out = x._data.astype(bool)
+        return Tensor._make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
     out = np.any(x._data, axis=axes_of("any", dim, x._data.ndim), keepdims=keepdim)
     return Tensor._make(out.astype(np.uint8) if x._data.dtype == np.uint8 else out)
 

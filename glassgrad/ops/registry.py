@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glassgrad._errors import guarded
+
 TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
 FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
 
@@ -135,6 +137,18 @@ def numpy_queries(mapping: dict[Any, Callable[..., Any]]) -> None:
     NUMPY_QUERIES.update(mapping)
 
 
+def user_facing(decl: OpDecl) -> Callable[..., Any]:
+    """What ``glassgrad.<name>`` and the operators run: the function, its errors worded for the
+    user under the op's name (``glassgrad._errors.guarded``; made once per op)."""
+    fn = _GUARDED.get(decl.name)
+    if fn is None:
+        fn = _GUARDED[decl.name] = guarded(decl.function, decl.name)
+    return fn
+
+
+_GUARDED: dict[str, Callable[..., Any]] = {}
+
+
 def exports(module: str) -> list[str]:
     """The names a family module exports (its ``__all__``): its ops and their aliases."""
     return sorted(n for d in OPS.values() if d.module == module for n in (d.name, *d.aliases))
@@ -143,7 +157,9 @@ def exports(module: str) -> list[str]:
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
     """Every name the registry exports into ``namespace``, with its function."""
     return {
-        n: (d.torch_function or d.function) if namespace == TORCH else d.function
+        n: guarded(d.torch_function, d.name)
+        if namespace == TORCH and d.torch_function
+        else user_facing(d)
         for d in OPS.values()
         if namespace in d.namespaces
         for n in (d.name, *d.aliases)
@@ -169,7 +185,7 @@ def _generated_inplace(decl: OpDecl, appliers: tuple[Callable, Callable]) -> Cal
 
     inplace.__name__ = inplace.__qualname__ = opname
     inplace.__doc__ = f"In-place ``{decl.name}``: writes the result into this tensor."
-    return inplace
+    return guarded(inplace, opname)
 
 
 def bind(
@@ -182,14 +198,19 @@ def bind(
     import numpy as np
 
     for decl in OPS.values():
-        fn = decl.function
+        fn = user_facing(decl)
         if decl.method:
-            method = decl.method_function
+            method = (
+                fn
+                if decl.method_function is decl.function
+                else guarded(decl.method_function, decl.method)
+            )
             bound = property(method) if decl.is_property else method
             for method_name in (decl.method, *decl.aliases):
                 setattr(tensor_cls, method_name, bound)
         if decl.inplace:
-            method = FAST_INPLACE.get(decl.inplace) or _generated_inplace(decl, appliers)
+            fast = FAST_INPLACE.get(decl.inplace)
+            method = guarded(fast, decl.inplace) if fast else _generated_inplace(decl, appliers)
             setattr(tensor_cls, decl.inplace, method)
             for alias in decl.aliases:
                 setattr(tensor_cls, alias + "_", method)
@@ -202,7 +223,7 @@ def bind(
         register_numpy(ufuncs, functions)
     register_numpy({}, NUMPY_QUERIES)
     for name, fn in FAST_INPLACE.items():  # hand-written ones win (and zero_ has no twin)
-        setattr(tensor_cls, name, fn)
+        setattr(tensor_cls, name, guarded(fn, fn.__name__ if name.startswith("__") else name))
 
 
 def functional(function: Callable[..., Any] | None = None, **kwargs: Any) -> Any:

@@ -411,8 +411,8 @@ class Softmax(Node):
     @staticmethod
     def forward(ctx: Any, x: Any, axis: Any) -> Any:
         ctx.axis = axis
-        if x.ndim == 0:
-            out = np.ones_like(x)
+        if x.ndim == 0:  # exp(x - x) / itself: 1, but NaN for NaN and inf (as in PyTorch)
+            out = np.asarray(x - x + 1, dtype=x.dtype)
         elif x.size == 0:
             out = np.empty_like(x)
         else:
@@ -435,8 +435,8 @@ class LogSoftmax(Node):
     @staticmethod
     def forward(ctx: Any, x: Any, axis: Any) -> Any:
         ctx.axis = axis
-        if x.ndim == 0:
-            out = np.zeros_like(x)
+        if x.ndim == 0:  # x - x: 0, but NaN for NaN and inf (as in PyTorch)
+            out = np.asarray(x - x, dtype=x.dtype)
         elif x.size == 0:
             out = np.empty_like(x)
         else:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._errors import ArgumentAssertionError
 from glassgrad.creation import generator
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
 from glassgrad.ops.indexing import ADVANCED, Index
@@ -454,7 +455,7 @@ def embedding(
         )
     if padding_idx is not None:
         if not -num <= padding_idx < num:
-            raise AssertionError(
+            raise ArgumentAssertionError(
                 f"Padding_idx must be within num_embeddings (got padding_idx={padding_idx} for "
                 f"{num} embeddings)"
             )

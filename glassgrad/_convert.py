@@ -1,0 +1,225 @@
+"""Python data to arrays, with an error in the user's terms for anything that isn't numbers.
+
+``as_array`` is what ``glassgrad.tensor`` (``Tensor(...)``) runs on its data. The common case
+(numbers, nested lists of numbers, arrays) goes straight to NumPy; only when NumPy fails or
+produces something that is not numbers does ``as_array`` walk the data (iteratively: no depth
+limit of Python's) to say what is wrong and where: a string, ``None``, a ragged list, an integer
+too large for int64, too many dimensions. No NumPy wording ("inhomogeneous", "<U3",
+"setting an array element with a sequence") reaches the user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassgrad import dtypes
+
+__all__ = ["MAX_DIMS", "as_array", "as_shape", "check_arange", "describe", "describe_args"]
+
+MAX_DIMS = 64  # NumPy's limit on dimensions (NPY_MAXDIMS), so a tensor's too
+_NUMBER_KINDS = "fiub"
+_INT64 = np.iinfo(np.int64)
+
+
+def as_array(data: Any, dtype: Any = None, op: str = "tensor()") -> np.ndarray:
+    """Convert ``data`` as ``torch.tensor`` does (Python floats become the default dtype).
+
+    Raises ``TypeError`` (not numbers: strings, None, objects) or ``ValueError`` (ragged nested
+    lists, too deep, integers out of range), naming ``op`` and what was found where.
+    """
+    from glassgrad.tensor import Tensor
+
+    if isinstance(data, Tensor):
+        data = data._data
+    if dtype is not None:
+        target = dtypes.as_dtype(dtype)
+        try:
+            return np.array(data, dtype=target)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            _diagnose(data, op)
+            raise _error(
+                ValueError, op, f"cannot convert {describe(data)} to {dtypes.name(target)}"
+            ) from None
+    try:
+        arr = np.array(data)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        _diagnose(data, op)
+        raise _error(ValueError, op, f"cannot convert {describe(data)} to a tensor") from None
+    if arr.dtype.kind not in _NUMBER_KINDS:
+        _diagnose(data, op)
+        raise _error(
+            TypeError,
+            op,
+            f"cannot convert {describe(data)} (of {dtypes.name(arr.dtype)}) to a tensor",
+        )
+    if isinstance(data, (np.ndarray, np.generic)):
+        return arr
+    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
+        arr = arr.astype(dtypes.get_default_dtype())
+    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _error(kind: type[Exception], op: str, message: str) -> Exception:
+    return kind(f"{op}: {message}")
+
+
+def _diagnose(data: Any, op: str) -> None:
+    """Walk ``data`` level by level and raise the first problem found (returns if none is)."""
+    from glassgrad.tensor import Tensor
+
+    level: list[tuple[Any, str]] = [(data, "")]
+    depth = 0
+    while level:
+        seqs: list[tuple[Any, str]] = []
+        leaves = 0
+        first_len: int | None = None
+        first_where = ""
+        for item, where in level:
+            if isinstance(item, Tensor):
+                item = item._data
+            if isinstance(item, (list, tuple)):
+                if first_len is None:
+                    first_len, first_where = len(item), where
+                elif len(item) != first_len:
+                    raise _error(
+                        ValueError,
+                        op,
+                        f"expected a sequence of length {first_len} at dim {depth} (as at "
+                        f"data{first_where}), got length {len(item)} at data{where}: nested "
+                        "lists must be rectangular",
+                    )
+                seqs.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+            elif isinstance(item, np.ndarray) and item.ndim > 0:
+                if item.dtype.kind not in _NUMBER_KINDS:
+                    raise _error(
+                        TypeError,
+                        op,
+                        f"data{where} is an array of {dtypes.name(item.dtype)}, expected numbers",
+                    )
+                if first_len is None:
+                    first_len, first_where = len(item), where
+                elif len(item) != first_len:
+                    raise _error(
+                        ValueError,
+                        op,
+                        f"expected a sequence of length {first_len} at dim {depth}, got an "
+                        f"array of shape {item.shape} at data{where}",
+                    )
+                seqs.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+            else:
+                _check_number(item, where, op)
+                leaves += 1
+        if seqs and leaves:
+            raise _error(
+                ValueError,
+                op,
+                f"data mixes numbers and sequences at dim {depth}: nested lists must be "
+                "rectangular",
+            )
+        depth += 1
+        if depth > MAX_DIMS and seqs:
+            raise _error(
+                ValueError,
+                op,
+                f"data is nested more than {MAX_DIMS} deep (at most {MAX_DIMS} dims)",
+            )
+        level = seqs
+
+
+def _check_number(item: Any, where: str, op: str) -> None:
+    if isinstance(item, np.ndarray):  # 0-d
+        item = item[()]
+    if isinstance(item, np.generic):
+        if item.dtype.kind in _NUMBER_KINDS:
+            return
+        raise _error(TypeError, op, f"data{where} is {describe(item)}, expected a number")
+    if isinstance(item, bool | float):
+        return
+    if isinstance(item, int):
+        if not _INT64.min <= item <= _INT64.max:
+            raise _error(
+                ValueError,
+                op,
+                f"data{where} = {_short(item)} does not fit in int64 (Overflow when unpacking "
+                "long)",
+            )
+        return
+    if isinstance(item, complex):
+        raise _error(TypeError, op, f"data{where} is complex; complex tensors are not supported")
+    raise _error(
+        TypeError,
+        op,
+        f"data{where} is {describe(item)}; expected a number, a (nested) sequence of numbers or "
+        "a tensor",
+    )
+
+
+def _short(v: Any, limit: int = 40) -> str:
+    try:
+        text = repr(v)
+    except Exception:  # a hostile __repr__, or an int too long to print
+        text = f"<{type(v).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe(value: Any) -> str:
+    """A short, user's-terms description of an argument: ``Tensor of shape (3,), float32``."""
+    from glassgrad.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value._data.shape)} and dtype {dtypes.name(value.dtype)}"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {dtypes.name(value.dtype)}"
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"the string {_short(value)}"
+    if isinstance(value, bytes):
+        return f"the bytes {_short(value)}"
+    if isinstance(value, bool | int | float | complex | np.generic):
+        return f"the {type(value).__name__} {_short(value)}"
+    if isinstance(value, list | tuple):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def describe_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> str:
+    """Every argument described (``describe``), for an op's error message."""
+    parts = [describe(a) for a in args]
+    parts += [f"{k}={describe(v)}" for k, v in (kwargs or {}).items()]
+    return ", ".join(parts) if parts else "no arguments"
+
+
+def as_shape(op: str, size: Any) -> tuple[int, ...]:
+    """A factory's ``*size`` (``zeros(2, 3)``, ``zeros((2, 3))``) as a shape of non-negative
+    ints, or a ``TypeError``/``ValueError`` naming ``op`` and what was given."""
+    if len(size) == 1 and isinstance(size[0], list | tuple):
+        size = size[0]
+    dims = []
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, int | np.integer):
+            raise TypeError(f"{op}: sizes must be ints, got {describe(s)} in size {_short(size)}")
+        if s < 0:
+            raise ValueError(f"{op}: sizes must be non-negative, got {int(s)} in {_short(size)}")
+        dims.append(int(s))
+    return tuple(dims)
+
+
+def check_arange(start: Any, end: Any, step: Any) -> None:
+    """PyTorch's refusals for ``arange(start, end, step)``, in its words."""
+    for label, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.number):
+            raise TypeError(f"arange: {label} must be a number, got {describe(v)}")
+        if not np.isfinite(v):
+            raise ValueError(f"arange: unsupported range: {label} is {v}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(
+            f"arange: upper bound and larger bound inconsistent with step sign "
+            f"(start={start}, end={end}, step={step})"
+        )
