@@ -39,10 +39,12 @@ from glassgrad.autograd.graph import dependencies, topological_order
 # The recording side, re-exported: ops and tools import these names from the engine.
 from glassgrad.autograd.node import (  # noqa: F401
     _NO_GRAD_CTX,
+    EPOCH,
     OUTPUT,
     AccumulateGrad,
     Node,
     RemovableHandle,
+    RetainGrad,
     bump_version,
     state,
 )
@@ -62,12 +64,19 @@ def run_backward(
 
     With ``capture`` (``autograd.grad``) nothing is written to ``.grad``; the summed gradient of
     each captured tensor is returned instead, in order (None where none arrived).
+
+    All or nothing: the leaves' (and retained non-leaves') gradients are staged during the walk
+    and written into ``.grad`` only once it has finished, so a rule or hook that raises leaves
+    every ``.grad`` as it was. (What the nodes that already ran saved is freed all the same, as
+    in PyTorch: going through the graph again needs ``retain_graph=True``.)
     """
-    deps = dependencies([r.grad_fn for r in roots])  # node -> gradients it still waits for
+    leaf_deps: dict[int, int] = {}  # id of a leaf -> gradients it still waits for
+    deps = dependencies([r.grad_fn for r in roots], leaf_deps)  # node -> the same
     cap = _Capture(roots, capture) if capture is not None else None
+    stage = _Stage(leaf_deps, cap)
     grads: dict[Any, Any] = {}  # node -> the sum of the gradients that reached it so far
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
-    ready = _seed(roots, root_grads, deps, grads, owned, cap)  # nodes ready to run
+    ready = _seed(roots, root_grads, deps, grads, owned, stage)  # nodes ready to run
     anomaly, observer = state.anomaly, state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)
@@ -75,12 +84,12 @@ def run_backward(
         while node is not None:
             edges = node.next
             if g is not None and node._hooks is not None:
-                g = _run_hooks(node._hooks, g, node.shape, node.name())
+                g = _run_hooks(node._hooks, g, node.shape, node.name(), stage.retained)
             if g is None or (cap is not None and not cap.arrive(node, g)):
                 gin: Any = (None,) * len(edges)  # nothing to send, but its inputs stop waiting
             else:
                 meta = node._meta
-                if meta is not None and meta[3] != state.inplace_epoch:
+                if meta is not None and meta[3] != EPOCH[0]:
                     _check_versions(node)  # something was modified in place since this op ran
                 gin = _observed(node, g, observer) if observer else type(node).backward(node, g)
                 if type(gin) is not tuple:
@@ -99,9 +108,9 @@ def run_backward(
                     if gi.shape != e.shape:  # (rare: find e's position for the error message)
                         i = next(k for k, x in enumerate(edges) if x is e)
                         gi = _sum_to_shape(gi, tuple(e.shape), node, i)
-                if isinstance(e, Tensor):
-                    if gi is not None:  # a gradient the rule passed through is copied into .grad
-                        _to_leaf(e, gi, gi is g or getattr(gi, "base", None) is not None, cap)
+                if isinstance(e, Tensor):  # a leaf: staged (a gradient passed through is
+                    # someone else's array: .grad gets a copy of it)
+                    stage.leaf(e, gi, gi is not g and getattr(gi, "base", None) is None, True)
                     continue
                 left = deps[e] - 1  # release: e waits for one gradient less
                 deps[e] = left
@@ -120,6 +129,7 @@ def run_backward(
             else:
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
+        stage.commit()  # the walk finished: now .grad changes
     return None if cap is None else cap.result()
 
 
@@ -129,14 +139,14 @@ def _seed(
     deps: dict[Any, int],
     grads: dict[Any, Any],
     owned: set[Any],
-    cap: _Capture | None,
+    stage: _Stage,
 ) -> list[Any]:
     """Hand each root's node its seed gradient; return the roots no other root feeds into."""
     ready = []
     for r, g in zip(roots, root_grads):
         n = r.grad_fn
         if n is None:  # backward() called on a leaf itself
-            _to_leaf(r, g, True, cap)
+            stage.leaf(r, g, False, False)
         elif n in grads:  # the same node twice among the roots
             grads[n] = _add_pending(grads[n], g, n, owned)
         else:
@@ -144,6 +154,104 @@ def _seed(
             if not deps[n]:
                 ready.append(n)
     return ready
+
+
+# ---- .grad: staged during the walk, written after it ----------------------------------------------
+
+
+class _Stage:
+    """The gradients bound for ``.grad``, held until the walk has finished (then ``commit``).
+
+    A leaf's gradients are summed here as they arrive; once the last one has (PyTorch's
+    AccumulateGrad running), the leaf's hooks run on the sum, once. ``retain_grad()`` tensors
+    get the gradient their node's other hooks let through. Under ``autograd.grad`` a captured
+    leaf's sum is handed to the capture instead, and other leaves are skipped.
+    """
+
+    __slots__ = ("cap", "leaf_deps", "leaves", "retained")
+
+    def __init__(self, leaf_deps: dict[int, int], cap: _Capture | None) -> None:
+        self.leaf_deps = leaf_deps
+        self.cap = cap
+        self.leaves: dict[int, list[Any]] = {}  # id -> [leaf, sum, owned, done]
+        self.retained: list[tuple[Any, Any]] = []  # (RetainGrad hook, gradient)
+
+    def leaf(self, leaf: Any, g: Any, owned: bool, edge: bool) -> None:
+        """A gradient (or, along an edge, None) reached ``leaf``; ``owned``: ours to add into."""
+        k = id(leaf)
+        cap = self.cap
+        if cap is not None and k not in cap.leaves:
+            return
+        ent = self.leaves.get(k)
+        if ent is None:
+            ent = self.leaves[k] = [leaf, g, owned, False]
+        elif g is not None:
+            prev = ent[1]
+            if prev is None:
+                ent[1], ent[2] = g, owned
+            elif ent[2] and type(prev) is np.ndarray:
+                accumulate(prev, g, in_place=True)
+            else:
+                ent[1], ent[2] = accumulate(prev, g), True
+        if edge:  # (a seed, a root that is a leaf itself, is ready at the latest in commit())
+            left = self.leaf_deps[k] - 1
+            self.leaf_deps[k] = left
+            if left == 0:  # every gradient arrived: run the leaf's hooks on the sum
+                self._leaf_ready(ent)
+
+    def _leaf_ready(self, ent: list[Any]) -> None:
+        leaf, g = ent[0], ent[1]
+        ent[3] = True
+        if g is None:
+            return
+        hooks = getattr(leaf, "_hooks_", None)  # the slot behind Tensor._hooks
+        if hooks:
+            ent[1] = g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor", None)
+            ent[2] = False  # a hook may hand back someone else's array
+        cap = self.cap
+        if cap is not None:
+            k = cap.leaves[id(leaf)]
+            cap.got[k] = accumulate(cap.got.get(k), g)
+
+    def commit(self) -> None:
+        """Write the staged gradients into ``.grad``: work out every new value, then assign."""
+        leaves = self.leaves.values()
+        for ent in leaves:
+            if not ent[3]:  # (a leaf still waiting for a gradient: cannot happen in a DAG)
+                self._leaf_ready(ent)
+        writes: list[tuple[Any, Any, Any]] = []  # (leaf, new .grad or None, array to add in)
+        if self.cap is None:
+            for leaf, g, owned, _ in leaves:
+                if g is None:
+                    continue
+                cur = leaf._grad
+                if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
+                    writes.append((leaf, accumulate(cur, g), None))
+                    continue
+                if g.dtype != leaf._data.dtype:
+                    g, owned = g.astype(leaf._data.dtype), True
+                if cur is None:
+                    writes.append((leaf, Tensor._make(g if owned else np.array(g, copy=True)), None))
+                elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
+                    writes.append((leaf, None, g))  # added into the existing .grad in place
+                else:
+                    writes.append((leaf, Tensor._make(accumulate(cur._data, g)), None))
+        for hook, g in self.retained:
+            t = hook.ref()
+            if t is None:
+                continue
+            cur = t._grad
+            if isinstance(g, Tensor):
+                writes.append((t, g if cur is None else accumulate(cur, g), None))
+            elif cur is None or cur.grad_fn is not None:
+                writes.append((t, Tensor._make(np.array(g, copy=True)), None))
+            else:
+                writes.append((t, Tensor._make(accumulate(cur._data, g)), None))
+        for t, new, add in writes:
+            if new is not None:
+                t._grad = new
+            else:
+                accumulate(t._grad._data, add, in_place=True)
 
 
 # ---- summing gradients -------------------------------------------------------------------------
@@ -217,36 +325,6 @@ def _as_gradient(g: Any, create_graph: bool) -> Any:
     return g._data if isinstance(g, Tensor) else np.asarray(g)
 
 
-def _to_leaf(leaf: Any, g: Any, passthrough: bool, cap: _Capture | None) -> None:
-    """A gradient reached a leaf: run its hooks, then add it into ``.grad`` (or capture it).
-
-    ``passthrough``: ``g`` may be someone else's array, so ``.grad`` gets a copy of it.
-    """
-    if cap is not None and id(leaf) not in cap.leaves:
-        return
-    hooks = getattr(leaf, "_hooks_", None)  # the slot behind Tensor._hooks
-    if hooks:
-        g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor")
-        passthrough = True
-    if cap is not None:
-        k = cap.leaves[id(leaf)]
-        cap.got[k] = accumulate(cap.got.get(k), g)
-        return
-    if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
-        leaf._grad = accumulate(leaf._grad, g)
-        return
-    if g.dtype != leaf._data.dtype:
-        g = g.astype(leaf._data.dtype)
-        passthrough = False
-    cur = leaf._grad
-    if cur is None:
-        leaf._grad = Tensor._make(np.array(g, copy=True) if passthrough else g)
-    elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
-        accumulate(cur._data, g, in_place=True)
-    else:
-        leaf._grad = Tensor._make(accumulate(cur._data, g))
-
-
 # ---- autograd.grad: capture --------------------------------------------------------------------
 
 
@@ -291,9 +369,19 @@ class _Capture:
 # ---- hooks, checks, observers --------------------------------------------------------------------
 
 
-def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> Any:
-    """Call each hook with the gradient; one that returns a tensor replaces the gradient."""
+def _run_hooks(
+    hooks: list[Any], g: Any, shape: tuple[int, ...], what: str, retained: list[Any] | None
+) -> Any:
+    """Call each hook with the gradient; one that returns a tensor replaces the gradient.
+
+    ``retain_grad()``'s hook runs last, as in PyTorch: it is staged in ``retained`` with the
+    gradient the other hooks let through.
+    """
+    keep = None
     for hook in list(hooks):
+        if type(hook) is RetainGrad:
+            keep = hook
+            continue
         gt = g if isinstance(g, Tensor) else Tensor._make(g)
         r = hook(gt)
         if r is not None:
@@ -303,6 +391,8 @@ def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> A
                     f"shape {tuple(r.shape)}, expected shape {tuple(shape)}"
                 )
             g = r if state.create_graph else (r._data if isinstance(r, Tensor) else np.asarray(r))
+    if keep is not None and retained is not None:
+        retained.append((keep, g))
     return g
 
 

@@ -27,11 +27,12 @@ from glassgrad.autograd.node import Node
 __all__ = ["dependencies", "topological_order", "walk"]
 
 
-def dependencies(roots: Iterable[Any]) -> dict[Any, int]:
+def dependencies(roots: Iterable[Any], leaves: dict[int, int] | None = None) -> dict[Any, int]:
     """For every node reachable from ``roots``: how many edges lead into it from those nodes.
 
     That is how many gradients the node waits for in a backward pass; the roots get 0 (their
-    gradient is the seed). The engine runs a node once its count has dropped to 0.
+    gradient is the seed). The engine runs a node once its count has dropped to 0. Given a dict
+    ``leaves``, the same count is kept there for each leaf tensor, keyed by its ``id``.
     """
     deps: dict[Any, int] = {}
     stack = []
@@ -41,13 +42,18 @@ def dependencies(roots: Iterable[Any]) -> dict[Any, int]:
             stack.append(n)
     while stack:
         for e in stack.pop().next:
-            if e is not None and isinstance(e, Node):
+            if e is None:
+                continue
+            if isinstance(e, Node):
                 c = deps.get(e)
                 if c is None:
                     deps[e] = 1
                     stack.append(e)
                 else:
                     deps[e] = c + 1
+            elif leaves is not None:
+                k = id(e)
+                leaves[k] = leaves.get(k, 0) + 1
     return deps
 
 

@@ -13,6 +13,7 @@ in ``torch.autograd.function``), whose contract is PyTorch's: Tensors in and out
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -20,30 +21,139 @@ from typing import Any, NamedTuple
 import numpy as np
 
 
-class _State:
-    """Global switches read on every op; kept in one object so a lookup is one attribute access."""
+# ---- the switches: per thread, as in PyTorch --------------------------------------------------
+#
+# Grad mode, anomaly mode, the create-graph flag and the backward observer belong to the thread
+# that sets them (a thread starts with PyTorch's defaults). Reading a ``threading.local`` costs
+# about 4x a slot, and ``Node.apply`` reads grad mode on every op, so the hot paths first read a
+# process-wide summary, a plain module global: ``GRAD_ALL_ON`` (no thread has grad mode off),
+# ``ANOMALY_ANY`` and ``CREATE_GRAPH_ANY`` (some thread has it on). Only when the summary says
+# "maybe" do they read the calling thread's own value. The summary counts the threads away from
+# the default under a lock; a thread that ends away from the default is counted out again.
 
-    __slots__ = (
-        "anomaly",
-        "anomaly_check_nan",
-        "backward_observer",
-        "create_graph",
-        "grad_enabled",
-        "inplace_epoch",
-    )
+_switch_lock = threading.RLock()
+_away = [0, 0, 0]  # threads with grad mode off, with anomaly mode on, with create_graph on
+GRAD_ALL_ON = True
+ANOMALY_ANY = False
+CREATE_GRAPH_ANY = False
+
+
+def _publish() -> None:
+    global GRAD_ALL_ON, ANOMALY_ANY, CREATE_GRAPH_ANY
+    GRAD_ALL_ON = _away[0] == 0
+    ANOMALY_ANY = _away[1] != 0
+    CREATE_GRAPH_ANY = _away[2] != 0
+
+
+class _Away:
+    """One per thread that moved a switch off its default: what it counts in ``_away``."""
+
+    __slots__ = ("flags",)
 
     def __init__(self) -> None:
-        self.grad_enabled = True  # record ops into the graph?
-        self.create_graph = False  # are backward rules being run on Tensors (higher order)?
-        self.anomaly = False  # remember where each op was created and check gradients for NaN?
-        self.anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
-        self.inplace_epoch = 0  # counts in-place modifications; unchanged => no version checks
-        # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
-        # (tools that show the backward pass step by step set it; None costs one check a node)
-        self.backward_observer: Any = None
+        self.flags = [0, 0, 0]
+
+    def set(self, i: int, away: int) -> None:
+        if self.flags[i] != away:
+            with _switch_lock:
+                self.flags[i] = away
+                _away[i] += 1 if away else -1
+                _publish()
+
+    def __del__(self) -> None:  # the thread ended (its thread-local values are dropped)
+        try:
+            with _switch_lock:
+                for i, f in enumerate(self.flags):
+                    _away[i] -= f
+                _publish()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+class _State(threading.local):
+    """The switches read on every op, one set per thread (class attributes are the defaults).
+
+    ``grad_enabled``, ``anomaly`` and ``create_graph`` are properties (setting one keeps the
+    process-wide summary right); the hot paths read ``_grad``, ``_anomaly``, ``_create_graph``.
+    ``inplace_epoch`` is process-wide (tensors are shared between threads): see ``EPOCH``.
+    """
+
+    _grad = True  # record ops into the graph?
+    _create_graph = False  # are backward rules being run on Tensors (higher order)?
+    _anomaly = False  # remember where each op was created and check gradients for NaN?
+    _away: _Away | None = None
+    anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
+    # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
+    # (tools that show the backward pass step by step set it; None costs one check a pass)
+    backward_observer: Any = None
+
+    def _set(self, i: int, away: bool) -> None:
+        a = self._away
+        if a is None:
+            if not away:
+                return
+            a = self._away = _Away()
+        a.set(i, int(away))
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self._grad
+
+    @grad_enabled.setter
+    def grad_enabled(self, value: bool) -> None:
+        value = bool(value)
+        if value is not self._grad:
+            if value:
+                self._grad = True
+                self._set(0, False)
+            else:
+                self._set(0, True)
+                self._grad = False
+
+    @property
+    def anomaly(self) -> bool:
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, value: bool) -> None:
+        value = bool(value)
+        if value is not self._anomaly:
+            if value:
+                self._set(1, True)
+                self._anomaly = True
+            else:
+                self._anomaly = False
+                self._set(1, False)
+
+    @property
+    def create_graph(self) -> bool:
+        return self._create_graph
+
+    @create_graph.setter
+    def create_graph(self, value: bool) -> None:
+        value = bool(value)
+        if value is not self._create_graph:
+            if value:
+                self._set(2, True)
+                self._create_graph = True
+            else:
+                self._create_graph = False
+                self._set(2, False)
+
+    @property
+    def inplace_epoch(self) -> int:
+        """Process-wide count of in-place modifications (read-only here; see ``EPOCH``)."""
+        return EPOCH[0]
 
 
 state = _State()
+
+# Counts in-place modifications of any tensor, in every thread: while it is unchanged since an op
+# was recorded, none of what that op saved can be stale and the engine skips the version checks.
+# Bumped under a lock with the tensor's own counter: a lost increment could bring a count back to
+# a value an op saw, making a stale saved tensor look fresh.
+EPOCH = [0]
+_bump_lock = threading.Lock()
 
 # Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
 Tensor: Any = None
@@ -54,8 +164,9 @@ _new_tensor = object.__new__
 
 def bump_version(t: Any) -> None:
     """Record an in-place modification of ``t`` (and of every view sharing its counter)."""
-    t._vc[0] += 1
-    state.inplace_epoch += 1
+    with _bump_lock:
+        t._vc[0] += 1
+        EPOCH[0] += 1
 
 
 class _SavedOutput:
@@ -169,7 +280,7 @@ class Node:
         x = args[0] if n else None
         if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
             # NOTE: fast path (unary ops, tensor-with-number ops): no argument lists to build.
-            if x.requires_grad and state.grad_enabled:
+            if x.requires_grad and (GRAD_ALL_ON or state._grad):
                 fn = x.grad_fn
                 ctx = _new_tensor(cls)
                 ctx._saved = ()
@@ -199,7 +310,7 @@ class Node:
                 datas.append(a)
             edges.append(None)
         try:  # (free unless raised) only several tensors can fail to broadcast
-            if not (record and state.grad_enabled):
+            if not (record and (GRAD_ALL_ON or state._grad)):
                 nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
                 return _constant(cls.forward(nctx, *datas), nctx)
             ctx = _new_tensor(cls)
@@ -232,7 +343,7 @@ class Node:
                 "backward() (or autograd.grad) if you need to go through the graph twice."
             )
         meta = self._meta
-        if not state.create_graph or meta is None:
+        if not CREATE_GRAPH_ANY or meta is None or not state._create_graph:
             return saved
         return tuple(self._differentiable(s, r) for s, r in zip(saved, meta[0]))
 
@@ -387,10 +498,10 @@ def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
     if not saved:
         ctx._meta = None
     elif len(saved) == 1 and saved[0] is out:  # just the output: the commonest case
-        ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, state.inplace_epoch)
+        ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, EPOCH[0])
     else:
         ctx._meta = _resolve_saved(saved, args, out, vc)
-    if state.anomaly:
+    if ANOMALY_ANY and state._anomaly:
         ctx._trace = _creation_site()
     return result
 
@@ -410,6 +521,24 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class RetainGrad:
+    """The hook ``retain_grad()`` puts on a non-leaf's node (weakly holding the tensor).
+
+    The engine runs it after the node's other hooks and writes the gradient into the tensor's
+    ``.grad`` (adding to what is there) once the backward pass has finished.
+    """
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def __call__(self, g: Any) -> None:  # (the engine stages it instead of calling it)
+        t = self.ref()
+        if t is not None:
+            t._grad = g if state.create_graph else Tensor._make(g._data.copy())
 
 
 class SavedValue(NamedTuple):
@@ -438,6 +567,7 @@ def _resolve_saved(
     saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarray, vc: list
 ) -> tuple:
     """Map each saved array back to the Tensor it came from, and note each one's version."""
+    epoch = EPOCH[0]  # read first: a modification after the versions are read changes it
     refs: list[Any] = []
     versions: list[int] = []
     for s in saved:
@@ -456,7 +586,7 @@ def _resolve_saved(
         else:
             versions.append(-1)
         refs.append(ref)
-    return tuple(refs), tuple(versions), vc, state.inplace_epoch
+    return tuple(refs), tuple(versions), vc, epoch
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
