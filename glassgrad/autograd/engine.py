@@ -156,7 +156,7 @@ def _seed(
     return ready
 
 
-# ---- .grad: staged during the walk, written after it ----------------------------------------------
+# ---- .grad: staged during the walk, written after it ------------------------------------------
 
 
 class _Stage:
@@ -231,7 +231,8 @@ class _Stage:
                 if g.dtype != leaf._data.dtype:
                     g, owned = g.astype(leaf._data.dtype), True
                 if cur is None:
-                    writes.append((leaf, Tensor._make(g if owned else np.array(g, copy=True)), None))
+                    new = g if owned else np.array(g, copy=True)
+                    writes.append((leaf, Tensor._make(new), None))
                 elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
                     writes.append((leaf, None, g))  # added into the existing .grad in place
                 else:

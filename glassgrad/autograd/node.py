@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-
 # ---- the switches: per thread, as in PyTorch --------------------------------------------------
 #
 # Grad mode, anomaly mode, the create-graph flag and the backward observer belong to the thread
