@@ -97,6 +97,8 @@ class Tensor:
 
     @_hooks.setter
     def _hooks(self, value: list[Any] | None) -> None:
+        if value is not None:
+            engine.LEAF_HOOKS[0] = True  # from now on, backward looks for hooks on leaves
         self._hooks_ = value
 
     @property

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.anomaly import check_finite
-from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.graph import dependencies, topological_order
 
 # The recording side, re-exported: ops and tools import these names from the engine.
@@ -51,6 +50,9 @@ from glassgrad.autograd.node import (  # noqa: F401
 
 # Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
 Tensor: Any = None
+# Set once some leaf tensor got a hook: only then does a backward pass look for them (reading
+# an unset slot costs as much as a small op).
+LEAF_HOOKS = [False]
 
 
 def run_backward(
@@ -70,17 +72,26 @@ def run_backward(
     every ``.grad`` as it was. (What the nodes that already ran saved is freed all the same, as
     in PyTorch: going through the graph again needs ``retain_graph=True``.)
     """
-    leaf_deps: dict[int, int] = {}  # id of a leaf -> gradients it still waits for
-    deps = dependencies([r.grad_fn for r in roots], leaf_deps)  # node -> the same
+    create_graph = create_graph is True or bool(create_graph)
+    hooked: dict[int, int] = {}  # id of a leaf with hooks -> gradients it still waits for
+    deps = dependencies([r.grad_fn for r in roots], hooked if LEAF_HOOKS[0] else None)
     cap = _Capture(roots, capture) if capture is not None else None
-    stage = _Stage(leaf_deps, cap)
+    stage = _Stage(hooked, cap)
+    staged = stage.leaves
+    cap_leaves = None if cap is None else cap.leaves
     grads: dict[Any, Any] = {}  # node -> the sum of the gradients that reached it so far
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
     ready = _seed(roots, root_grads, deps, grads, owned, stage)  # nodes ready to run
     anomaly, observer = state.anomaly, state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)
-    with grad_mode(create_graph, create_graph):  # rules record a graph only under create_graph
+    st = state  # rules record a graph only under create_graph (this thread's switches)
+    g0, c0 = st.grad_enabled, st.create_graph
+    if g0 is not create_graph:
+        st.grad_enabled = create_graph
+    if c0 is not create_graph:
+        st.create_graph = create_graph
+    try:
         while node is not None:
             edges = node.next
             if g is not None and node._hooks is not None:
@@ -108,9 +119,18 @@ def run_backward(
                     if gi.shape != e.shape:  # (rare: find e's position for the error message)
                         i = next(k for k, x in enumerate(edges) if x is e)
                         gi = _sum_to_shape(gi, tuple(e.shape), node, i)
-                if isinstance(e, Tensor):  # a leaf: staged (a gradient passed through is
-                    # someone else's array: .grad gets a copy of it)
-                    stage.leaf(e, gi, gi is not g and getattr(gi, "base", None) is None, True)
+                if isinstance(e, Tensor):  # a leaf: its gradient is staged (one passed through
+                    # is someone else's array: .grad will get a copy of it)
+                    k = id(e)
+                    if hooked and k in hooked:
+                        stage.hooked_leaf(e, gi, gi is not g and getattr(gi, "base", None) is None)
+                    elif gi is not None and (cap_leaves is None or k in cap_leaves):
+                        ent = staged.get(k)
+                        own = gi is not g and getattr(gi, "base", None) is None
+                        if ent is None:
+                            staged[k] = [e, gi, own]
+                        else:
+                            _stage_add(ent, gi, own)
                     continue
                 left = deps[e] - 1  # release: e waits for one gradient less
                 deps[e] = left
@@ -130,6 +150,11 @@ def run_backward(
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
         stage.commit()  # the walk finished: now .grad changes
+    finally:
+        if st.grad_enabled is not g0:
+            st.grad_enabled = g0
+        if st.create_graph is not c0:
+            st.create_graph = c0
     return None if cap is None else cap.result()
 
 
@@ -146,7 +171,7 @@ def _seed(
     for r, g in zip(roots, root_grads):
         n = r.grad_fn
         if n is None:  # backward() called on a leaf itself
-            stage.leaf(r, g, False, False)
+            stage.seed(r, g)
         elif n in grads:  # the same node twice among the roots
             grads[n] = _add_pending(grads[n], g, n, owned)
         else:
@@ -162,81 +187,92 @@ def _seed(
 class _Stage:
     """The gradients bound for ``.grad``, held until the walk has finished (then ``commit``).
 
-    A leaf's gradients are summed here as they arrive; once the last one has (PyTorch's
-    AccumulateGrad running), the leaf's hooks run on the sum, once. ``retain_grad()`` tensors
-    get the gradient their node's other hooks let through. Under ``autograd.grad`` a captured
-    leaf's sum is handed to the capture instead, and other leaves are skipped.
+    A leaf's gradients are summed here as they arrive (``leaves``: id -> [leaf, sum, owned]). A
+    leaf with hooks also counts them down: once the last has arrived (PyTorch's AccumulateGrad
+    running), its hooks run on the sum, once. ``retain_grad()`` tensors get the gradient their
+    node's other hooks let through. Under ``autograd.grad`` the captured leaves' sums go to the
+    capture instead, and other leaves are skipped.
     """
 
-    __slots__ = ("cap", "leaf_deps", "leaves", "retained")
+    __slots__ = ("cap", "hooked", "leaves", "retained")
 
-    def __init__(self, leaf_deps: dict[int, int], cap: _Capture | None) -> None:
-        self.leaf_deps = leaf_deps
+    def __init__(self, hooked: dict[int, int], cap: _Capture | None) -> None:
+        self.hooked = hooked  # id -> gradients still to come; -1 once its hooks ran
         self.cap = cap
-        self.leaves: dict[int, list[Any]] = {}  # id -> [leaf, sum, owned, done]
+        self.leaves: dict[int, list[Any]] = {}
         self.retained: list[tuple[Any, Any]] = []  # (RetainGrad hook, gradient)
 
-    def leaf(self, leaf: Any, g: Any, owned: bool, edge: bool) -> None:
-        """A gradient (or, along an edge, None) reached ``leaf``; ``owned``: ours to add into."""
+    def seed(self, leaf: Any, g: Any) -> None:
+        """``backward()`` on a leaf itself: its seed (the caller's array) is staged."""
         k = id(leaf)
-        cap = self.cap
-        if cap is not None and k not in cap.leaves:
+        if self.cap is not None and k not in self.cap.leaves:
+            return
+        if getattr(leaf, "_hooks_", None):
+            self.hooked.setdefault(k, 0)  # its hooks run once every gradient is in
+        ent = self.leaves.get(k)
+        if ent is None:
+            self.leaves[k] = [leaf, g, False]
+        else:
+            _stage_add(ent, g, False)
+
+    def hooked_leaf(self, leaf: Any, g: Any, owned: bool) -> None:
+        """A gradient (or None) along an edge into a leaf with hooks."""
+        k = id(leaf)
+        if self.cap is not None and k not in self.cap.leaves:
             return
         ent = self.leaves.get(k)
         if ent is None:
-            ent = self.leaves[k] = [leaf, g, owned, False]
+            ent = self.leaves[k] = [leaf, g, owned]
         elif g is not None:
-            prev = ent[1]
-            if prev is None:
-                ent[1], ent[2] = g, owned
-            elif ent[2] and type(prev) is np.ndarray:
-                accumulate(prev, g, in_place=True)
-            else:
-                ent[1], ent[2] = accumulate(prev, g), True
-        if edge:  # (a seed, a root that is a leaf itself, is ready at the latest in commit())
-            left = self.leaf_deps[k] - 1
-            self.leaf_deps[k] = left
-            if left == 0:  # every gradient arrived: run the leaf's hooks on the sum
-                self._leaf_ready(ent)
+            _stage_add(ent, g, owned)
+        left = self.hooked[k] - 1
+        self.hooked[k] = left
+        if left == 0:  # every gradient arrived: run the leaf's hooks on the sum
+            self._run_leaf_hooks(k)
 
-    def _leaf_ready(self, ent: list[Any]) -> None:
-        leaf, g = ent[0], ent[1]
-        ent[3] = True
-        if g is None:
+    def _run_leaf_hooks(self, k: int) -> None:
+        self.hooked[k] = -1
+        ent = self.leaves.get(k)
+        if ent is None or ent[1] is None:
             return
+        leaf = ent[0]
         hooks = getattr(leaf, "_hooks_", None)  # the slot behind Tensor._hooks
         if hooks:
-            ent[1] = g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor", None)
+            ent[1] = _run_hooks(hooks, ent[1], leaf.shape, "a leaf tensor", None)
             ent[2] = False  # a hook may hand back someone else's array
-        cap = self.cap
-        if cap is not None:
-            k = cap.leaves[id(leaf)]
-            cap.got[k] = accumulate(cap.got.get(k), g)
 
     def commit(self) -> None:
         """Write the staged gradients into ``.grad``: work out every new value, then assign."""
-        leaves = self.leaves.values()
-        for ent in leaves:
-            if not ent[3]:  # (a leaf still waiting for a gradient: cannot happen in a DAG)
-                self._leaf_ready(ent)
-        writes: list[tuple[Any, Any, Any]] = []  # (leaf, new .grad or None, array to add in)
-        if self.cap is None:
-            for leaf, g, owned, _ in leaves:
+        if self.hooked:
+            for k, left in list(self.hooked.items()):
+                if left >= 0:  # (a leaf seeded directly, or one still waiting: hooks run now)
+                    self._run_leaf_hooks(k)
+        cap = self.cap
+        if cap is not None:
+            for leaf, g, _ in self.leaves.values():
+                if g is not None:
+                    cap.got[cap.leaves[id(leaf)]] = g
+            if not self.retained:
+                return
+            leaves: Any = ()
+        else:
+            leaves = self.leaves.values()
+        writes = []  # (tensor, new .grad or None, array to add into its .grad in place)
+        for leaf, g, owned in leaves:
+            cur = leaf._grad
+            if type(g) is not np.ndarray or g.dtype != leaf._data.dtype:
                 if g is None:
                     continue
-                cur = leaf._grad
-                if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
+                if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
                     writes.append((leaf, accumulate(cur, g), None))
                     continue
-                if g.dtype != leaf._data.dtype:
-                    g, owned = g.astype(leaf._data.dtype), True
-                if cur is None:
-                    new = g if owned else np.array(g, copy=True)
-                    writes.append((leaf, Tensor._make(new), None))
-                elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
-                    writes.append((leaf, None, g))  # added into the existing .grad in place
-                else:
-                    writes.append((leaf, Tensor._make(accumulate(cur._data, g)), None))
+                g, owned = np.asarray(g).astype(leaf._data.dtype), True
+            if cur is None:
+                writes.append((leaf, Tensor._make(g if owned else g.copy()), None))
+            elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
+                writes.append((leaf, None, g))  # added into the existing .grad in place
+            else:
+                writes.append((leaf, Tensor._make(accumulate(cur._data, g)), None))
         for hook, g in self.retained:
             t = hook.ref()
             if t is None:
@@ -249,10 +285,21 @@ class _Stage:
             else:
                 writes.append((t, Tensor._make(accumulate(cur._data, g)), None))
         for t, new, add in writes:
-            if new is not None:
+            if add is None:
                 t._grad = new
             else:
                 accumulate(t._grad._data, add, in_place=True)
+
+
+def _stage_add(ent: list[Any], g: Any, owned: bool) -> None:
+    """Add ``g`` to a staged sum ``[leaf, sum, owned]``: in place once the sum is ours."""
+    prev = ent[1]
+    if prev is None:
+        ent[1], ent[2] = g, owned
+    elif ent[2] and type(prev) is np.ndarray:
+        accumulate(prev, g, in_place=True)
+    else:
+        ent[1], ent[2] = accumulate(prev, g), True
 
 
 # ---- summing gradients -------------------------------------------------------------------------

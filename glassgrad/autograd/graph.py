@@ -32,7 +32,8 @@ def dependencies(roots: Iterable[Any], leaves: dict[int, int] | None = None) -> 
 
     That is how many gradients the node waits for in a backward pass; the roots get 0 (their
     gradient is the seed). The engine runs a node once its count has dropped to 0. Given a dict
-    ``leaves``, the same count is kept there for each leaf tensor, keyed by its ``id``.
+    ``leaves``, the same count is kept there for each leaf tensor with hooks, keyed by its ``id``
+    (the engine runs a leaf's hooks once, when all its gradients have arrived).
     """
     deps: dict[Any, int] = {}
     stack = []
@@ -40,6 +41,23 @@ def dependencies(roots: Iterable[Any], leaves: dict[int, int] | None = None) -> 
         if n is not None and n not in deps:
             deps[n] = 0
             stack.append(n)
+    if leaves is not None:
+        return _dependencies_and_leaves(stack, deps, leaves)
+    while stack:
+        for e in stack.pop().next:
+            if e is not None and isinstance(e, Node):
+                c = deps.get(e)
+                if c is None:
+                    deps[e] = 1
+                    stack.append(e)
+                else:
+                    deps[e] = c + 1
+    return deps
+
+
+def _dependencies_and_leaves(
+    stack: list[Any], deps: dict[Any, int], leaves: dict[int, int]
+) -> dict[Any, int]:
     while stack:
         for e in stack.pop().next:
             if e is None:
@@ -51,7 +69,7 @@ def dependencies(roots: Iterable[Any], leaves: dict[int, int] | None = None) -> 
                     stack.append(e)
                 else:
                     deps[e] = c + 1
-            elif leaves is not None:
+            elif getattr(e, "_hooks_", None):
                 k = id(e)
                 leaves[k] = leaves.get(k, 0) + 1
     return deps

@@ -25,119 +25,81 @@ import numpy as np
 # Grad mode, anomaly mode, the create-graph flag and the backward observer belong to the thread
 # that sets them (a thread starts with PyTorch's defaults). Reading a ``threading.local`` costs
 # about 4x a slot, and ``Node.apply`` reads grad mode on every op, so the hot paths first read a
-# process-wide summary, a plain module global: ``GRAD_ALL_ON`` (no thread has grad mode off),
-# ``ANOMALY_ANY`` and ``CREATE_GRAPH_ANY`` (some thread has it on). Only when the summary says
-# "maybe" do they read the calling thread's own value. The summary counts the threads away from
-# the default under a lock; a thread that ends away from the default is counted out again.
+# process-wide summary, a plain module global: ``GRAD_OFF`` (threads with grad mode off),
+# ``ANOMALY_ON`` and ``CREATE_GRAPH_ON``. Only when one is non-empty do they read the calling
+# thread's own value. A thread that ends away from the default is counted out again.
 
-_switch_lock = threading.RLock()
-_away = [0, 0, 0]  # threads with grad mode off, with anomaly mode on, with create_graph on
-GRAD_ALL_ON = True
-ANOMALY_ANY = False
-CREATE_GRAPH_ANY = False
-
-
-def _publish() -> None:
-    global GRAD_ALL_ON, ANOMALY_ANY, CREATE_GRAPH_ANY
-    GRAD_ALL_ON = _away[0] == 0
-    ANOMALY_ANY = _away[1] != 0
-    CREATE_GRAPH_ANY = _away[2] != 0
+# One entry per thread away from the default: list append/pop are atomic, so no lock is needed,
+# and a list's truth value is as cheap to read as a bool.
+GRAD_OFF: list[None] = []  # threads with grad mode off
+ANOMALY_ON: list[None] = []  # threads with anomaly mode on
+CREATE_GRAPH_ON: list[None] = []  # threads running rules under create_graph
+_AWAY = (GRAD_OFF, ANOMALY_ON, CREATE_GRAPH_ON)
 
 
 class _Away:
-    """One per thread that moved a switch off its default: what it counts in ``_away``."""
+    """One per thread that moved a switch off its default: its entries in the lists above."""
 
     __slots__ = ("flags",)
 
     def __init__(self) -> None:
-        self.flags = [0, 0, 0]
-
-    def set(self, i: int, away: int) -> None:
-        if self.flags[i] != away:
-            with _switch_lock:
-                self.flags[i] = away
-                _away[i] += 1 if away else -1
-                _publish()
+        self.flags = [False, False, False]
 
     def __del__(self) -> None:  # the thread ended (its thread-local values are dropped)
         try:
-            with _switch_lock:
-                for i, f in enumerate(self.flags):
-                    _away[i] -= f
-                _publish()
+            for i, f in enumerate(self.flags):
+                if f:
+                    _AWAY[i].pop()
         except Exception:  # interpreter shutdown
             pass
+
+
+_local_setattr = threading.local.__setattr__
+_SWITCH = {"grad_enabled": (0, False), "anomaly": (1, True), "create_graph": (2, True)}
 
 
 class _State(threading.local):
     """The switches read on every op, one set per thread (class attributes are the defaults).
 
-    ``grad_enabled``, ``anomaly`` and ``create_graph`` are properties (setting one keeps the
-    process-wide summary right); the hot paths read ``_grad``, ``_anomaly``, ``_create_graph``.
+    Reading one is a plain attribute read; setting ``grad_enabled``, ``anomaly`` or
+    ``create_graph`` also keeps the process-wide summary (``GRAD_OFF`` ...) right.
     ``inplace_epoch`` is process-wide (tensors are shared between threads): see ``EPOCH``.
     """
 
-    _grad = True  # record ops into the graph?
-    _create_graph = False  # are backward rules being run on Tensors (higher order)?
-    _anomaly = False  # remember where each op was created and check gradients for NaN?
-    _away: _Away | None = None
+    grad_enabled = True  # record ops into the graph?
+    create_graph = False  # are backward rules being run on Tensors (higher order)?
+    anomaly = False  # remember where each op was created and check gradients for NaN?
     anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
     # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
     # (tools that show the backward pass step by step set it; None costs one check a pass)
     backward_observer: Any = None
+    _away: _Away | None = None
 
-    def _set(self, i: int, away: bool) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
+        sw = _SWITCH.get(name)
+        if sw is None:
+            _local_setattr(self, name, value)
+            return
+        value = value is True or bool(value)
+        i, away = sw
         a = self._away
         if a is None:
-            if not away:
+            if value is not away:
+                _local_setattr(self, name, value)
                 return
-            a = self._away = _Away()
-        a.set(i, int(away))
-
-    @property
-    def grad_enabled(self) -> bool:
-        return self._grad
-
-    @grad_enabled.setter
-    def grad_enabled(self, value: bool) -> None:
-        value = bool(value)
-        if value is not self._grad:
-            if value:
-                self._grad = True
-                self._set(0, False)
-            else:
-                self._set(0, True)
-                self._grad = False
-
-    @property
-    def anomaly(self) -> bool:
-        return self._anomaly
-
-    @anomaly.setter
-    def anomaly(self, value: bool) -> None:
-        value = bool(value)
-        if value is not self._anomaly:
-            if value:
-                self._set(1, True)
-                self._anomaly = True
-            else:
-                self._anomaly = False
-                self._set(1, False)
-
-    @property
-    def create_graph(self) -> bool:
-        return self._create_graph
-
-    @create_graph.setter
-    def create_graph(self, value: bool) -> None:
-        value = bool(value)
-        if value is not self._create_graph:
-            if value:
-                self._set(2, True)
-                self._create_graph = True
-            else:
-                self._create_graph = False
-                self._set(2, False)
+            a = _Away()
+            _local_setattr(self, "_away", a)
+        flags = a.flags
+        if value is away:  # counted before it takes effect
+            if not flags[i]:
+                flags[i] = True
+                _AWAY[i].append(None)
+            _local_setattr(self, name, value)
+        else:  # uncounted after
+            _local_setattr(self, name, value)
+            if flags[i]:
+                flags[i] = False
+                _AWAY[i].pop()
 
     @property
     def inplace_epoch(self) -> int:
@@ -279,7 +241,7 @@ class Node:
         x = args[0] if n else None
         if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
             # NOTE: fast path (unary ops, tensor-with-number ops): no argument lists to build.
-            if x.requires_grad and (GRAD_ALL_ON or state._grad):
+            if x.requires_grad and (not GRAD_OFF or state.grad_enabled):
                 fn = x.grad_fn
                 ctx = _new_tensor(cls)
                 ctx._saved = ()
@@ -309,7 +271,7 @@ class Node:
                 datas.append(a)
             edges.append(None)
         try:  # (free unless raised) only several tensors can fail to broadcast
-            if not (record and (GRAD_ALL_ON or state._grad)):
+            if not (record and (not GRAD_OFF or state.grad_enabled)):
                 nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
                 return _constant(cls.forward(nctx, *datas), nctx)
             ctx = _new_tensor(cls)
@@ -342,7 +304,7 @@ class Node:
                 "backward() (or autograd.grad) if you need to go through the graph twice."
             )
         meta = self._meta
-        if not CREATE_GRAPH_ANY or meta is None or not state._create_graph:
+        if not CREATE_GRAPH_ON or meta is None or not state.create_graph:
             return saved
         return tuple(self._differentiable(s, r) for s, r in zip(saved, meta[0]))
 
@@ -500,7 +462,7 @@ def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
         ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, EPOCH[0])
     else:
         ctx._meta = _resolve_saved(saved, args, out, vc)
-    if ANOMALY_ANY and state._anomaly:
+    if ANOMALY_ON and state.anomaly:
         ctx._trace = _creation_site()
     return result
 
