@@ -46,6 +46,7 @@ from glassgrad.autograd.node import (  # noqa: F401
     RetainGrad,
     bump_version,
     state,
+    switch,
 )
 
 # Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
@@ -88,9 +89,9 @@ def run_backward(
     st = state  # rules record a graph only under create_graph (this thread's switches)
     g0, c0 = st.grad_enabled, st.create_graph
     if g0 is not create_graph:
-        st.grad_enabled = create_graph
+        switch("grad_enabled", create_graph)
     if c0 is not create_graph:
-        st.create_graph = create_graph
+        switch("create_graph", create_graph)
     try:
         while node is not None:
             edges = node.next
@@ -152,9 +153,9 @@ def run_backward(
         stage.commit()  # the walk finished: now .grad changes
     finally:
         if st.grad_enabled is not g0:
-            st.grad_enabled = g0
+            switch("grad_enabled", g0)
         if st.create_graph is not c0:
-            st.create_graph = c0
+            switch("create_graph", c0)
     return None if cap is None else cap.result()
 
 

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.node import state
+from glassgrad.autograd.node import state, switch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,18 +29,18 @@ class grad_mode:
         st = state  # this thread's switches (the properties are set only on a change)
         self._prev = g0, c0 = st.grad_enabled, st.create_graph
         if self.enabled is not g0:
-            st.grad_enabled = self.enabled
+            switch("grad_enabled", self.enabled)
         cg = self.create_graph
         if cg is not None and cg is not c0:
-            st.create_graph = cg
+            switch("create_graph", cg)
 
     def __exit__(self, *exc: Any) -> None:
         st = state
         g0, c0 = self._prev
         if st.grad_enabled is not g0:
-            st.grad_enabled = g0
+            switch("grad_enabled", g0)
         if st.create_graph is not c0:
-            st.create_graph = c0
+            switch("create_graph", c0)
 
 
 class _GradModeContext:

@@ -76,30 +76,10 @@ class _State(threading.local):
     _away: _Away | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        sw = _SWITCH.get(name)
-        if sw is None:
+        if name in _SWITCH:
+            switch(name, value is True or bool(value))
+        else:
             _local_setattr(self, name, value)
-            return
-        value = value is True or bool(value)
-        i, away = sw
-        a = self._away
-        if a is None:
-            if value is not away:
-                _local_setattr(self, name, value)
-                return
-            a = _Away()
-            _local_setattr(self, "_away", a)
-        flags = a.flags
-        if value is away:  # counted before it takes effect
-            if not flags[i]:
-                flags[i] = True
-                _AWAY[i].append(None)
-            _local_setattr(self, name, value)
-        else:  # uncounted after
-            _local_setattr(self, name, value)
-            if flags[i]:
-                flags[i] = False
-                _AWAY[i].pop()
 
     @property
     def inplace_epoch(self) -> int:
@@ -108,6 +88,31 @@ class _State(threading.local):
 
 
 state = _State()
+
+
+def switch(name: str, value: bool) -> None:
+    """Set this thread's switch ``name`` to the bool ``value``, keeping the summary right.
+
+    What ``state.<name> = value`` does, a little faster (``grad_mode`` and the engine use it).
+    """
+    i, away = _SWITCH[name]
+    st = state
+    a = st._away
+    if value is away:  # counted before it takes effect
+        if a is None:
+            a = _Away()
+            _local_setattr(st, "_away", a)
+        flags = a.flags
+        if not flags[i]:
+            flags[i] = True
+            _AWAY[i].append(None)
+        _local_setattr(st, name, value)
+    else:  # uncounted after
+        _local_setattr(st, name, value)
+        if a is not None and a.flags[i]:
+            a.flags[i] = False
+            _AWAY[i].pop()
+
 
 # Counts in-place modifications of any tensor, in every thread: while it is unchanged since an op
 # was recorded, none of what that op saved can be stale and the engine skips the version checks.
