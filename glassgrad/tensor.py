@@ -15,7 +15,7 @@ import numpy as np
 
 from glassgrad import dtypes, printing
 from glassgrad.autograd import engine, node
-from glassgrad.autograd.engine import RemovableHandle, state
+from glassgrad.autograd.engine import RemovableHandle, RetainGrad, state
 from glassgrad.device import CPU, CPUOnlyError, check_cpu
 from glassgrad.device import device as _device
 from glassgrad.size import Size
@@ -114,6 +114,8 @@ class Tensor:
 
     @_hooks.setter
     def _hooks(self, value: list[Any] | None) -> None:
+        if value is not None:
+            engine.LEAF_HOOKS[0] = True  # from now on, backward looks for hooks on leaves
         self._hooks_ = value
 
     @property
@@ -520,7 +522,7 @@ class Tensor:
             return
         if not self._retains():
             self._retains_grad = True
-            self.grad_fn.register_hook(_RetainGrad(engine.weak(self)))
+            self.grad_fn.register_hook(RetainGrad(engine.weak(self)))
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
@@ -594,20 +596,6 @@ class Tensor:
         from glassgrad.ops import numpy_dispatch
 
         return numpy_dispatch.function(func, args, kwargs)
-
-
-class _RetainGrad:
-    """The hook ``retain_grad()`` installs: store the gradient on the (weakly held) tensor."""
-
-    __slots__ = ("ref",)
-
-    def __init__(self, ref: Any) -> None:
-        self.ref = ref
-
-    def __call__(self, g: Tensor) -> None:
-        t = self.ref()
-        if t is not None:
-            t._grad = g if state.create_graph else Tensor._make(g._data.copy())
 
 
 engine.Tensor = Tensor

@@ -31,6 +31,25 @@ import glassgrad.nn as nn
 from glassgrad.ops.registry import FUNCTIONAL, OPS, TORCH, user_facing
 
 ALLOWED = (TypeError, ValueError, RuntimeError, IndexError, NotImplementedError)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bounded_memory():
+    """Huge sizes must fail, not swap: cap this process's address space (8 GiB above what it
+    uses now) while the fuzz runs, so an op asked for an absurd tensor gets MemoryError (which
+    glassgrad reports as a clear error) instead of Linux's out-of-memory killer."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as f:
+        in_use = int(f.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (in_use + 8 * 2**30, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 # What NumPy and CPython say; never what glassgrad says (listed here, not imported: the test
 # must not trust the library's own list).
 INTERNAL = (
@@ -276,6 +295,8 @@ def test_odd_arguments_to_ops(name: str, data: Any) -> None:
         isinstance(a, (int, float)) and not abs(a) < 1e3 for a in args[1:2]
     ):  # known gap (left undone): |x|**p under/overflows for huge or NaN p; PyTorch's doesn't
         return
+    if name == "unique_consecutive" and isinstance(args[0], gg.Tensor) and args[0].ndim == 0:
+        return  # PyTorch's own answer is inconsistent there (inverse (0,) or () by the flags)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

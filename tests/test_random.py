@@ -54,7 +54,7 @@ def test_multinomial_errors_as_torch(args) -> None:
         torch.multinomial(torch.tensor(p), n, replacement)
     with pytest.raises(RuntimeError) as ours:
         gg.multinomial(gg.tensor(p), n, replacement)
-    assert str(ours.value) == str(theirs.value)
+    assert str(ours.value).removeprefix("multinomial: ") == str(theirs.value)  # torch's words
     with pytest.raises(RuntimeError, match="floating-point"):
         gg.multinomial(gg.tensor([1, 2]), 1)
     with pytest.raises(RuntimeError, match="1 or 2 dim"):

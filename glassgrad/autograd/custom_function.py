@@ -323,6 +323,7 @@ def _resolve(saved: tuple[Any, ...], outputs: list[tuple[Any, Any, Any]]) -> tup
     output the node is this one (marked OUTPUT); with several, each differentiable output is
     reconnected to its own ``_Output`` node.
     """
+    epoch = state.inplace_epoch  # read first: a modification after the versions changes it
     values: list[Any] = []
     refs: list[Any] = []
     versions: list[int] = []
@@ -349,7 +350,7 @@ def _resolve(saved: tuple[Any, ...], outputs: list[tuple[Any, Any, Any]]) -> tup
             values.append(s._data)
             refs.append(s)
             versions.append(s._vc[0])
-    return tuple(values), (tuple(refs), tuple(versions), vc, state.inplace_epoch)
+    return tuple(values), (tuple(refs), tuple(versions), vc, epoch)
 
 
 # ---- several outputs: one node, and a small _Output node per differentiable output -----------

@@ -33,22 +33,27 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.anomaly import check_finite
-from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.graph import dependencies, topological_order
 
 # The recording side, re-exported: ops and tools import these names from the engine.
 from glassgrad.autograd.node import (  # noqa: F401
     _NO_GRAD_CTX,
+    EPOCH,
     OUTPUT,
     AccumulateGrad,
     Node,
     RemovableHandle,
+    RetainGrad,
     bump_version,
     state,
+    switch,
 )
 
 # Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
 Tensor: Any = None
+# Set once some leaf tensor got a hook: only then does a backward pass look for them (reading
+# an unset slot costs as much as a small op).
+LEAF_HOOKS = [False]
 
 
 def run_backward(
@@ -62,25 +67,41 @@ def run_backward(
 
     With ``capture`` (``autograd.grad``) nothing is written to ``.grad``; the summed gradient of
     each captured tensor is returned instead, in order (None where none arrived).
+
+    All or nothing: the leaves' (and retained non-leaves') gradients are staged during the walk
+    and written into ``.grad`` only once it has finished, so a rule or hook that raises leaves
+    every ``.grad`` as it was. (What the nodes that already ran saved is freed all the same, as
+    in PyTorch: going through the graph again needs ``retain_graph=True``.)
     """
-    deps = dependencies([r.grad_fn for r in roots])  # node -> gradients it still waits for
+    create_graph = create_graph is True or bool(create_graph)
+    hooked: dict[int, int] = {}  # id of a leaf with hooks -> gradients it still waits for
+    deps = dependencies([r.grad_fn for r in roots], hooked if LEAF_HOOKS[0] else None)
     cap = _Capture(roots, capture) if capture is not None else None
+    stage = _Stage(hooked, cap)
+    staged = stage.leaves
+    cap_leaves = None if cap is None else cap.leaves
     grads: dict[Any, Any] = {}  # node -> the sum of the gradients that reached it so far
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
-    ready = _seed(roots, root_grads, deps, grads, owned, cap)  # nodes ready to run
+    ready = _seed(roots, root_grads, deps, grads, owned, stage)  # nodes ready to run
     anomaly, observer = state.anomaly, state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)
-    with grad_mode(create_graph, create_graph):  # rules record a graph only under create_graph
+    st = state  # rules record a graph only under create_graph (this thread's switches)
+    g0, c0 = st.grad_enabled, st.create_graph
+    if g0 is not create_graph:
+        switch("grad_enabled", create_graph)
+    if c0 is not create_graph:
+        switch("create_graph", create_graph)
+    try:
         while node is not None:
             edges = node.next
             if g is not None and node._hooks is not None:
-                g = _run_hooks(node._hooks, g, node.shape, node.name())
+                g = _run_hooks(node._hooks, g, node.shape, node.name(), stage.retained)
             if g is None or (cap is not None and not cap.arrive(node, g)):
                 gin: Any = (None,) * len(edges)  # nothing to send, but its inputs stop waiting
             else:
                 meta = node._meta
-                if meta is not None and meta[3] != state.inplace_epoch:
+                if meta is not None and meta[3] != EPOCH[0]:
                     _check_versions(node)  # something was modified in place since this op ran
                 gin = _observed(node, g, observer) if observer else type(node).backward(node, g)
                 if type(gin) is not tuple:
@@ -99,9 +120,18 @@ def run_backward(
                     if gi.shape != e.shape:  # (rare: find e's position for the error message)
                         i = next(k for k, x in enumerate(edges) if x is e)
                         gi = _sum_to_shape(gi, tuple(e.shape), node, i)
-                if isinstance(e, Tensor):
-                    if gi is not None:  # a gradient the rule passed through is copied into .grad
-                        _to_leaf(e, gi, gi is g or getattr(gi, "base", None) is not None, cap)
+                if isinstance(e, Tensor):  # a leaf: its gradient is staged (one passed through
+                    # is someone else's array: .grad will get a copy of it)
+                    k = id(e)
+                    if hooked and k in hooked:
+                        stage.hooked_leaf(e, gi, gi is not g and getattr(gi, "base", None) is None)
+                    elif gi is not None and (cap_leaves is None or k in cap_leaves):
+                        ent = staged.get(k)
+                        own = gi is not g and getattr(gi, "base", None) is None
+                        if ent is None:
+                            staged[k] = [e, gi, own]
+                        else:
+                            _stage_add(ent, gi, own)
                     continue
                 left = deps[e] - 1  # release: e waits for one gradient less
                 deps[e] = left
@@ -120,6 +150,12 @@ def run_backward(
             else:
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
+        stage.commit()  # the walk finished: now .grad changes
+    finally:
+        if st.grad_enabled is not g0:
+            switch("grad_enabled", g0)
+        if st.create_graph is not c0:
+            switch("create_graph", c0)
     return None if cap is None else cap.result()
 
 
@@ -129,14 +165,14 @@ def _seed(
     deps: dict[Any, int],
     grads: dict[Any, Any],
     owned: set[Any],
-    cap: _Capture | None,
+    stage: _Stage,
 ) -> list[Any]:
     """Hand each root's node its seed gradient; return the roots no other root feeds into."""
     ready = []
     for r, g in zip(roots, root_grads):
         n = r.grad_fn
         if n is None:  # backward() called on a leaf itself
-            _to_leaf(r, g, True, cap)
+            stage.seed(r, g)
         elif n in grads:  # the same node twice among the roots
             grads[n] = _add_pending(grads[n], g, n, owned)
         else:
@@ -144,6 +180,127 @@ def _seed(
             if not deps[n]:
                 ready.append(n)
     return ready
+
+
+# ---- .grad: staged during the walk, written after it ------------------------------------------
+
+
+class _Stage:
+    """The gradients bound for ``.grad``, held until the walk has finished (then ``commit``).
+
+    A leaf's gradients are summed here as they arrive (``leaves``: id -> [leaf, sum, owned]). A
+    leaf with hooks also counts them down: once the last has arrived (PyTorch's AccumulateGrad
+    running), its hooks run on the sum, once. ``retain_grad()`` tensors get the gradient their
+    node's other hooks let through. Under ``autograd.grad`` the captured leaves' sums go to the
+    capture instead, and other leaves are skipped.
+    """
+
+    __slots__ = ("cap", "hooked", "leaves", "retained")
+
+    def __init__(self, hooked: dict[int, int], cap: _Capture | None) -> None:
+        self.hooked = hooked  # id -> gradients still to come; -1 once its hooks ran
+        self.cap = cap
+        self.leaves: dict[int, list[Any]] = {}
+        self.retained: list[tuple[Any, Any]] = []  # (RetainGrad hook, gradient)
+
+    def seed(self, leaf: Any, g: Any) -> None:
+        """``backward()`` on a leaf itself: its seed (the caller's array) is staged."""
+        k = id(leaf)
+        if self.cap is not None and k not in self.cap.leaves:
+            return
+        if getattr(leaf, "_hooks_", None):
+            self.hooked.setdefault(k, 0)  # its hooks run once every gradient is in
+        ent = self.leaves.get(k)
+        if ent is None:
+            self.leaves[k] = [leaf, g, False]
+        else:
+            _stage_add(ent, g, False)
+
+    def hooked_leaf(self, leaf: Any, g: Any, owned: bool) -> None:
+        """A gradient (or None) along an edge into a leaf with hooks."""
+        k = id(leaf)
+        if self.cap is not None and k not in self.cap.leaves:
+            return
+        ent = self.leaves.get(k)
+        if ent is None:
+            ent = self.leaves[k] = [leaf, g, owned]
+        elif g is not None:
+            _stage_add(ent, g, owned)
+        left = self.hooked[k] - 1
+        self.hooked[k] = left
+        if left == 0:  # every gradient arrived: run the leaf's hooks on the sum
+            self._run_leaf_hooks(k)
+
+    def _run_leaf_hooks(self, k: int) -> None:
+        self.hooked[k] = -1
+        ent = self.leaves.get(k)
+        if ent is None or ent[1] is None:
+            return
+        leaf = ent[0]
+        hooks = getattr(leaf, "_hooks_", None)  # the slot behind Tensor._hooks
+        if hooks:
+            ent[1] = _run_hooks(hooks, ent[1], leaf.shape, "a leaf tensor", None)
+            ent[2] = False  # a hook may hand back someone else's array
+
+    def commit(self) -> None:
+        """Write the staged gradients into ``.grad``: work out every new value, then assign."""
+        if self.hooked:
+            for k, left in list(self.hooked.items()):
+                if left >= 0:  # (a leaf seeded directly, or one still waiting: hooks run now)
+                    self._run_leaf_hooks(k)
+        cap = self.cap
+        if cap is not None:
+            for leaf, g, _ in self.leaves.values():
+                if g is not None:
+                    cap.got[cap.leaves[id(leaf)]] = g
+            if not self.retained:
+                return
+            leaves: Any = ()
+        else:
+            leaves = self.leaves.values()
+        writes = []  # (tensor, new .grad or None, array to add into its .grad in place)
+        for leaf, g, owned in leaves:
+            cur = leaf._grad
+            if type(g) is not np.ndarray or g.dtype != leaf._data.dtype:
+                if g is None:
+                    continue
+                if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
+                    writes.append((leaf, accumulate(cur, g), None))
+                    continue
+                g, owned = np.asarray(g).astype(leaf._data.dtype), True
+            if cur is None:
+                writes.append((leaf, Tensor._make(g if owned else g.copy()), None))
+            elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
+                writes.append((leaf, None, g))  # added into the existing .grad in place
+            else:
+                writes.append((leaf, Tensor._make(accumulate(cur._data, g)), None))
+        for hook, g in self.retained:
+            t = hook.ref()
+            if t is None:
+                continue
+            cur = t._grad
+            if isinstance(g, Tensor):
+                writes.append((t, g if cur is None else accumulate(cur, g), None))
+            elif cur is None or cur.grad_fn is not None:
+                writes.append((t, Tensor._make(np.array(g, copy=True)), None))
+            else:
+                writes.append((t, Tensor._make(accumulate(cur._data, g)), None))
+        for t, new, add in writes:
+            if add is None:
+                t._grad = new
+            else:
+                accumulate(t._grad._data, add, in_place=True)
+
+
+def _stage_add(ent: list[Any], g: Any, owned: bool) -> None:
+    """Add ``g`` to a staged sum ``[leaf, sum, owned]``: in place once the sum is ours."""
+    prev = ent[1]
+    if prev is None:
+        ent[1], ent[2] = g, owned
+    elif ent[2] and type(prev) is np.ndarray:
+        accumulate(prev, g, in_place=True)
+    else:
+        ent[1], ent[2] = accumulate(prev, g), True
 
 
 # ---- summing gradients -------------------------------------------------------------------------
@@ -217,36 +374,6 @@ def _as_gradient(g: Any, create_graph: bool) -> Any:
     return g._data if isinstance(g, Tensor) else np.asarray(g)
 
 
-def _to_leaf(leaf: Any, g: Any, passthrough: bool, cap: _Capture | None) -> None:
-    """A gradient reached a leaf: run its hooks, then add it into ``.grad`` (or capture it).
-
-    ``passthrough``: ``g`` may be someone else's array, so ``.grad`` gets a copy of it.
-    """
-    if cap is not None and id(leaf) not in cap.leaves:
-        return
-    hooks = getattr(leaf, "_hooks_", None)  # the slot behind Tensor._hooks
-    if hooks:
-        g = _run_hooks(hooks, g, leaf.shape, "a leaf tensor")
-        passthrough = True
-    if cap is not None:
-        k = cap.leaves[id(leaf)]
-        cap.got[k] = accumulate(cap.got.get(k), g)
-        return
-    if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient itself
-        leaf._grad = accumulate(leaf._grad, g)
-        return
-    if g.dtype != leaf._data.dtype:
-        g = g.astype(leaf._data.dtype)
-        passthrough = False
-    cur = leaf._grad
-    if cur is None:
-        leaf._grad = Tensor._make(np.array(g, copy=True) if passthrough else g)
-    elif cur.grad_fn is None and cur._data.flags.writeable and cur.shape == g.shape:
-        accumulate(cur._data, g, in_place=True)
-    else:
-        leaf._grad = Tensor._make(accumulate(cur._data, g))
-
-
 # ---- autograd.grad: capture --------------------------------------------------------------------
 
 
@@ -291,9 +418,19 @@ class _Capture:
 # ---- hooks, checks, observers --------------------------------------------------------------------
 
 
-def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> Any:
-    """Call each hook with the gradient; one that returns a tensor replaces the gradient."""
+def _run_hooks(
+    hooks: list[Any], g: Any, shape: tuple[int, ...], what: str, retained: list[Any] | None
+) -> Any:
+    """Call each hook with the gradient; one that returns a tensor replaces the gradient.
+
+    ``retain_grad()``'s hook runs last, as in PyTorch: it is staged in ``retained`` with the
+    gradient the other hooks let through.
+    """
+    keep = None
     for hook in list(hooks):
+        if type(hook) is RetainGrad:
+            keep = hook
+            continue
         gt = g if isinstance(g, Tensor) else Tensor._make(g)
         r = hook(gt)
         if r is not None:
@@ -303,6 +440,8 @@ def _run_hooks(hooks: list[Any], g: Any, shape: tuple[int, ...], what: str) -> A
                     f"shape {tuple(r.shape)}, expected shape {tuple(shape)}"
                 )
             g = r if state.create_graph else (r._data if isinstance(r, Tensor) else np.asarray(r))
+    if keep is not None and retained is not None:
+        retained.append((keep, g))
     return g
 
 

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.node import state
+from glassgrad.autograd.node import state, switch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,17 +22,25 @@ class grad_mode:
     __slots__ = ("_prev", "create_graph", "enabled")
 
     def __init__(self, enabled: bool, create_graph: bool | None = None) -> None:
-        self.enabled = enabled
-        self.create_graph = create_graph
+        self.enabled = bool(enabled)
+        self.create_graph = None if create_graph is None else bool(create_graph)
 
     def __enter__(self) -> None:
-        self._prev = state.grad_enabled, state.create_graph
-        state.grad_enabled = self.enabled
-        if self.create_graph is not None:
-            state.create_graph = self.create_graph
+        st = state  # this thread's switches (the properties are set only on a change)
+        self._prev = g0, c0 = st.grad_enabled, st.create_graph
+        if self.enabled is not g0:
+            switch("grad_enabled", self.enabled)
+        cg = self.create_graph
+        if cg is not None and cg is not c0:
+            switch("create_graph", cg)
 
     def __exit__(self, *exc: Any) -> None:
-        state.grad_enabled, state.create_graph = self._prev
+        st = state
+        g0, c0 = self._prev
+        if st.grad_enabled is not g0:
+            switch("grad_enabled", g0)
+        if st.create_graph is not c0:
+            switch("create_graph", c0)
 
 
 class _GradModeContext:
@@ -98,4 +106,5 @@ class inference_mode(no_grad):
 
 
 def is_grad_enabled() -> bool:
+    """Is grad mode on in this thread (each thread has its own; a new one starts with it on)?"""
     return state.grad_enabled

@@ -27,11 +27,13 @@ from glassgrad.autograd.node import Node
 __all__ = ["dependencies", "topological_order", "walk"]
 
 
-def dependencies(roots: Iterable[Any]) -> dict[Any, int]:
+def dependencies(roots: Iterable[Any], leaves: dict[int, int] | None = None) -> dict[Any, int]:
     """For every node reachable from ``roots``: how many edges lead into it from those nodes.
 
     That is how many gradients the node waits for in a backward pass; the roots get 0 (their
-    gradient is the seed). The engine runs a node once its count has dropped to 0.
+    gradient is the seed). The engine runs a node once its count has dropped to 0. Given a dict
+    ``leaves``, the same count is kept there for each leaf tensor with hooks, keyed by its ``id``
+    (the engine runs a leaf's hooks once, when all its gradients have arrived).
     """
     deps: dict[Any, int] = {}
     stack = []
@@ -39,6 +41,8 @@ def dependencies(roots: Iterable[Any]) -> dict[Any, int]:
         if n is not None and n not in deps:
             deps[n] = 0
             stack.append(n)
+    if leaves is not None:
+        return _dependencies_and_leaves(stack, deps, leaves)
     while stack:
         for e in stack.pop().next:
             if e is not None and isinstance(e, Node):
@@ -48,6 +52,26 @@ def dependencies(roots: Iterable[Any]) -> dict[Any, int]:
                     stack.append(e)
                 else:
                     deps[e] = c + 1
+    return deps
+
+
+def _dependencies_and_leaves(
+    stack: list[Any], deps: dict[Any, int], leaves: dict[int, int]
+) -> dict[Any, int]:
+    while stack:
+        for e in stack.pop().next:
+            if e is None:
+                continue
+            if isinstance(e, Node):
+                c = deps.get(e)
+                if c is None:
+                    deps[e] = 1
+                    stack.append(e)
+                else:
+                    deps[e] = c + 1
+            elif getattr(e, "_hooks_", None):
+                k = id(e)
+                leaves[k] = leaves.get(k, 0) + 1
     return deps
 
 

@@ -13,37 +13,113 @@ in ``torch.autograd.function``), whose contract is PyTorch's: Tensors in and out
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
+# ---- the switches: per thread, as in PyTorch --------------------------------------------------
+#
+# Grad mode, anomaly mode, the create-graph flag and the backward observer belong to the thread
+# that sets them (a thread starts with PyTorch's defaults). Reading a ``threading.local`` costs
+# about 4x a slot, and ``Node.apply`` reads grad mode on every op, so the hot paths first read a
+# process-wide summary, a plain module global: ``GRAD_OFF`` (threads with grad mode off),
+# ``ANOMALY_ON`` and ``CREATE_GRAPH_ON``. Only when one is non-empty do they read the calling
+# thread's own value. A thread that ends away from the default is counted out again.
 
-class _State:
-    """Global switches read on every op; kept in one object so a lookup is one attribute access."""
+# One entry per thread away from the default: list append/pop are atomic, so no lock is needed,
+# and a list's truth value is as cheap to read as a bool.
+GRAD_OFF: list[None] = []  # threads with grad mode off
+ANOMALY_ON: list[None] = []  # threads with anomaly mode on
+CREATE_GRAPH_ON: list[None] = []  # threads running rules under create_graph
+_AWAY = (GRAD_OFF, ANOMALY_ON, CREATE_GRAPH_ON)
 
-    __slots__ = (
-        "anomaly",
-        "anomaly_check_nan",
-        "backward_observer",
-        "create_graph",
-        "grad_enabled",
-        "inplace_epoch",
-    )
+
+class _Away:
+    """One per thread that moved a switch off its default: its entries in the lists above."""
+
+    __slots__ = ("flags",)
 
     def __init__(self) -> None:
-        self.grad_enabled = True  # record ops into the graph?
-        self.create_graph = False  # are backward rules being run on Tensors (higher order)?
-        self.anomaly = False  # remember where each op was created and check gradients for NaN?
-        self.anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
-        self.inplace_epoch = 0  # counts in-place modifications; unchanged => no version checks
-        # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
-        # (tools that show the backward pass step by step set it; None costs one check a node)
-        self.backward_observer: Any = None
+        self.flags = [False, False, False]
+
+    def __del__(self) -> None:  # the thread ended (its thread-local values are dropped)
+        try:
+            for i, f in enumerate(self.flags):
+                if f:
+                    _AWAY[i].pop()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+_local_setattr = threading.local.__setattr__
+_SWITCH = {"grad_enabled": (0, False), "anomaly": (1, True), "create_graph": (2, True)}
+
+
+class _State(threading.local):
+    """The switches read on every op, one set per thread (class attributes are the defaults).
+
+    Reading one is a plain attribute read; setting ``grad_enabled``, ``anomaly`` or
+    ``create_graph`` also keeps the process-wide summary (``GRAD_OFF`` ...) right.
+    ``inplace_epoch`` is process-wide (tensors are shared between threads): see ``EPOCH``.
+    """
+
+    grad_enabled = True  # record ops into the graph?
+    create_graph = False  # are backward rules being run on Tensors (higher order)?
+    anomaly = False  # remember where each op was created and check gradients for NaN?
+    anomaly_check_nan = True  # in anomaly mode, raise at the first NaN/Inf gradient?
+    # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
+    # (tools that show the backward pass step by step set it; None costs one check a pass)
+    backward_observer: Any = None
+    _away: _Away | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SWITCH:
+            switch(name, value is True or bool(value))
+        else:
+            _local_setattr(self, name, value)
+
+    @property
+    def inplace_epoch(self) -> int:
+        """Process-wide count of in-place modifications (read-only here; see ``EPOCH``)."""
+        return EPOCH[0]
 
 
 state = _State()
+
+
+def switch(name: str, value: bool) -> None:
+    """Set this thread's switch ``name`` to the bool ``value``, keeping the summary right.
+
+    What ``state.<name> = value`` does, a little faster (``grad_mode`` and the engine use it).
+    """
+    i, away = _SWITCH[name]
+    st = state
+    a = st._away
+    if value is away:  # counted before it takes effect
+        if a is None:
+            a = _Away()
+            _local_setattr(st, "_away", a)
+        flags = a.flags
+        if not flags[i]:
+            flags[i] = True
+            _AWAY[i].append(None)
+        _local_setattr(st, name, value)
+    else:  # uncounted after
+        _local_setattr(st, name, value)
+        if a is not None and a.flags[i]:
+            a.flags[i] = False
+            _AWAY[i].pop()
+
+
+# Counts in-place modifications of any tensor, in every thread: while it is unchanged since an op
+# was recorded, none of what that op saved can be stale and the engine skips the version checks.
+# Bumped under a lock with the tensor's own counter: a lost increment could bring a count back to
+# a value an op saw, making a stale saved tensor look fresh.
+EPOCH = [0]
+_bump_lock = threading.Lock()
 
 # Set by glassgrad.tensor at import time (the engine and the tensor class refer to each other).
 Tensor: Any = None
@@ -54,8 +130,9 @@ _new_tensor = object.__new__
 
 def bump_version(t: Any) -> None:
     """Record an in-place modification of ``t`` (and of every view sharing its counter)."""
-    t._vc[0] += 1
-    state.inplace_epoch += 1
+    with _bump_lock:
+        t._vc[0] += 1
+        EPOCH[0] += 1
 
 
 class _SavedOutput:
@@ -169,7 +246,7 @@ class Node:
         x = args[0] if n else None
         if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
             # NOTE: fast path (unary ops, tensor-with-number ops): no argument lists to build.
-            if x.requires_grad and state.grad_enabled:
+            if x.requires_grad and (not GRAD_OFF or state.grad_enabled):
                 fn = x.grad_fn
                 ctx = _new_tensor(cls)
                 ctx._saved = ()
@@ -199,7 +276,7 @@ class Node:
                 datas.append(a)
             edges.append(None)
         try:  # (free unless raised) only several tensors can fail to broadcast
-            if not (record and state.grad_enabled):
+            if not (record and (not GRAD_OFF or state.grad_enabled)):
                 nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
                 return _constant(cls.forward(nctx, *datas), nctx)
             ctx = _new_tensor(cls)
@@ -232,7 +309,7 @@ class Node:
                 "backward() (or autograd.grad) if you need to go through the graph twice."
             )
         meta = self._meta
-        if not state.create_graph or meta is None:
+        if not CREATE_GRAPH_ON or meta is None or not state.create_graph:
             return saved
         return tuple(self._differentiable(s, r) for s, r in zip(saved, meta[0]))
 
@@ -387,10 +464,10 @@ def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
     if not saved:
         ctx._meta = None
     elif len(saved) == 1 and saved[0] is out:  # just the output: the commonest case
-        ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, state.inplace_epoch)
+        ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, EPOCH[0])
     else:
         ctx._meta = _resolve_saved(saved, args, out, vc)
-    if state.anomaly:
+    if ANOMALY_ON and state.anomaly:
         ctx._trace = _creation_site()
     return result
 
@@ -410,6 +487,24 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class RetainGrad:
+    """The hook ``retain_grad()`` puts on a non-leaf's node (weakly holding the tensor).
+
+    The engine runs it after the node's other hooks and writes the gradient into the tensor's
+    ``.grad`` (adding to what is there) once the backward pass has finished.
+    """
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def __call__(self, g: Any) -> None:  # (the engine stages it instead of calling it)
+        t = self.ref()
+        if t is not None:
+            t._grad = g if state.create_graph else Tensor._make(g._data.copy())
 
 
 class SavedValue(NamedTuple):
@@ -438,6 +533,7 @@ def _resolve_saved(
     saved: tuple[Any, ...], args: tuple[Any, ...], out: np.ndarray, vc: list
 ) -> tuple:
     """Map each saved array back to the Tensor it came from, and note each one's version."""
+    epoch = EPOCH[0]  # read first: a modification after the versions are read changes it
     refs: list[Any] = []
     versions: list[int] = []
     for s in saved:
@@ -456,7 +552,7 @@ def _resolve_saved(
         else:
             versions.append(-1)
         refs.append(ref)
-    return tuple(refs), tuple(versions), vc, state.inplace_epoch
+    return tuple(refs), tuple(versions), vc, epoch
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
