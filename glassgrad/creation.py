@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._convert import as_shape, check_arange
 from glassgrad.device import check_cpu
 from glassgrad.tensor import Tensor
 
@@ -188,35 +189,6 @@ def _numpy_rng(gen: Any) -> np.random.Generator:
     raise TypeError(f"generator must be a glassgrad.Generator, got {type(gen).__name__}")
 
 
-def _has_float(data: Any) -> bool:
-    if isinstance(data, float):
-        return True
-    if isinstance(data, (list, tuple)):
-        return any(_has_float(d) for d in data)
-    return False
-
-
-def as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``data`` as ``torch.tensor`` does (Python floats become the default dtype)."""
-    if isinstance(data, Tensor):
-        data = data._data
-    if dtype is not None:
-        return np.array(data, dtype=dtypes.as_dtype(dtype))
-    if isinstance(data, (np.ndarray, np.generic)):
-        arr = np.array(data)
-    else:
-        arr = np.array(data)
-        if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
-            arr = arr.astype(dtypes.get_default_dtype())
-        elif arr.dtype == np.dtype("O"):
-            raise TypeError(f"tensor(): could not convert {type(data).__name__} to numbers")
-    if arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"tensor(): unsupported dtype {arr.dtype}")
-    return arr
-
-
 def _options(where: str, device: Any, extra: dict[str, Any]) -> None:
     """Check ``device`` and the keywords PyTorch accepts and the CPU has no use for."""
     check_cpu(device, where)
@@ -274,14 +246,7 @@ def _shape(size: Sequence[Any], keyword: Any = None, where: str = "") -> tuple[i
         if size:
             raise TypeError(f"{where} got the size both positionally and as size=")
         size = (keyword,)
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    try:
-        return tuple(int(s) for s in size)
-    except TypeError as e:
-        raise TypeError(
-            f"{where}: size must be ints or one tuple/list of ints, got {tuple(size)!r}"
-        ) from e
+    return as_shape(where, size)
 
 
 def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -459,6 +424,7 @@ def arange(
     start, end, step = _scalar(start), _scalar(end), _scalar(step)
     if end is None:
         start, end = 0, start
+    check_arange(start, end, step)
     if dtype is None:
         is_float = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
         dtype = dtypes.get_default_dtype() if is_float else dtypes.int64

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassgrad import dtypes, printing
+from glassgrad._convert import as_array
 from glassgrad.autograd import engine, node
 from glassgrad.autograd.engine import RemovableHandle, RetainGrad, state
 from glassgrad.device import CPU, CPUOnlyError, check_cpu
@@ -64,8 +65,6 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        from glassgrad.creation import as_array
-
         self._data = as_array(data, dtype)
         self.grad_fn = None
         self._grad = None

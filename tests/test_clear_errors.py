@@ -91,11 +91,6 @@ def test_the_converter_keeps_pytorchs_dtypes() -> None:
     assert _convert.as_array([1], dtype=gg.float64).dtype == np.float64
 
 
-@pytest.mark.xfail(
-    gg.creation.as_array is not _convert.as_array,
-    reason="creation.as_array is to become glassgrad._convert.as_array (creation.py: other branch)",
-    strict=False,
-)
 def test_tensor_uses_the_validating_converter() -> None:
     with pytest.raises(ValueError, match="expected a sequence of length 2 at dim 1"):
         gg.tensor([[1, 2], [3]])

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad._errors import check_hook_result
 from glassgrad.autograd.anomaly import check_finite
 from glassgrad.autograd.graph import dependencies, topological_order
 
@@ -434,11 +435,7 @@ def _run_hooks(
         gt = g if isinstance(g, Tensor) else Tensor._make(g)
         r = hook(gt)
         if r is not None:
-            if tuple(r.shape) != tuple(shape):
-                raise RuntimeError(
-                    f"hook {getattr(hook, '__name__', hook)!r} on {what} returned a gradient of "
-                    f"shape {tuple(r.shape)}, expected shape {tuple(shape)}"
-                )
+            check_hook_result(hook, r, what, shape)
             g = r if state.create_graph else (r._data if isinstance(r, Tensor) else np.asarray(r))
     if keep is not None and retained is not None:
         retained.append((keep, g))

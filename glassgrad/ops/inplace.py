@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.engine import bump_version
+from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.ops import indexing
 from glassgrad.ops._common import Tensor, state
 from glassgrad.ops.elementwise import add, div, mul, sub
@@ -44,7 +45,7 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
     _check_leaf(t, op)
     record = state.grad_enabled and (t.requires_grad or any(_requires(a) for a in args))
     if not record:
-        with _no_grad():
+        with grad_mode(False):
             out = fn(t, *args, **kw)
         np.copyto(t._data, out._data, casting="same_kind")
         return _bump(t)
@@ -76,15 +77,6 @@ def apply_inplace_view(
     if state.grad_enabled and t.requires_grad:
         t.grad_fn = out.grad_fn
     return _bump(t)
-
-
-class _no_grad:  # local, to avoid importing the public context managers here
-    def __enter__(self) -> None:
-        self.prev = state.grad_enabled
-        state.grad_enabled = False
-
-    def __exit__(self, *exc: Any) -> None:
-        state.grad_enabled = self.prev
 
 
 def _data(v: Any) -> Any:
