@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from glassgrad.ops import (
     comparison,
+    decompositions,
     einsum,
     elementwise,
     indexing,
@@ -36,6 +37,7 @@ FAMILIES = (
     indexing,
     scatter,
     linalg,
+    decompositions,
     einsum,
     sorting,
     inplace,

@@ -23,6 +23,7 @@ from typing import Any
 
 TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
 FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
+LINALG = "glassgrad.linalg"  # ``torch.linalg.<name>``: an op named ``linalg_<name>`` there
 
 
 @dataclass
@@ -140,10 +141,18 @@ def exports(module: str) -> list[str]:
     return sorted(n for d in OPS.values() if d.module == module for n in (d.name, *d.aliases))
 
 
+def public_name(name: str, namespace: str) -> str:
+    """An op's name in ``namespace``: ``glassgrad.linalg`` drops the ``linalg_`` prefix that
+    keeps ``linalg.norm`` apart from ``torch.norm``."""
+    return name.removeprefix("linalg_") if namespace == LINALG else name
+
+
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
     """Every name the registry exports into ``namespace``, with its function."""
     return {
-        n: (d.torch_function or d.function) if namespace == TORCH else d.function
+        public_name(n, namespace): (d.torch_function or d.function)
+        if namespace == TORCH
+        else d.function
         for d in OPS.values()
         if namespace in d.namespaces
         for n in (d.name, *d.aliases)

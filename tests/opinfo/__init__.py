@@ -90,11 +90,20 @@ def integers(draw: Any, shp: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
 
 
 def _collect() -> list[OpInfo]:
-    from tests.opinfo import elementwise, indexing, linalg, nn_functional, reductions, sorting
+    from tests.opinfo import (
+        decompositions,
+        elementwise,
+        indexing,
+        linalg,
+        nn_functional,
+        reductions,
+        sorting,
+    )
     from tests.opinfo import shape as shape_ops
 
+    families = (elementwise, reductions, shape_ops, indexing, linalg, decompositions)
     ops: list[OpInfo] = []
-    for family in (elementwise, reductions, shape_ops, indexing, linalg, nn_functional, sorting):
+    for family in (*families, nn_functional, sorting):
         ops.extend(family.OPS)
     return ops
 
