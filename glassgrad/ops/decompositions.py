@@ -25,12 +25,12 @@ import numpy as np
 from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, state
 from glassgrad.ops.comparison import where
-from glassgrad.ops.linalg import matmul
+from glassgrad.ops.linalg import matmul, vdot
 from glassgrad.ops.reductions import norm as _vector_norm
 from glassgrad.ops.reductions import sum as _sum
 from glassgrad.ops.registry import LINALG, TORCH, op
 from glassgrad.ops.selection import amax, amin
-from glassgrad.ops.shape import clone, movedim, squeeze, transpose, unsqueeze
+from glassgrad.ops.shape import clone, permute, squeeze, transpose, unsqueeze
 
 
 class LinAlgError(RuntimeError):
@@ -1037,6 +1037,8 @@ def linalg_vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
             f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
             f"{dtypes.name(a._data.dtype)} and y of type {dtypes.name(b._data.dtype)} instead"
         )
+    if a.ndim == 1 and b.ndim == 1 and a.shape == b.shape:
+        return vdot(a, b)  # PyTorch's node for two vectors
     return _sum(a * b, dim)
 
 
@@ -1135,13 +1137,14 @@ def linalg_matrix_norm(
     d0, d1 = _two_dims("linalg.matrix_norm", dim, x.ndim)
     if ord == "fro":
         return _vector_norm(x, 2.0, (d0, d1), keepdim)
-    if ord == "nuc" or ord in (2, -2):
-        moved = x if (d0, d1) == (x.ndim - 2, x.ndim - 1) else movedim(x, (d0, d1), (-2, -1))
+    if ord == "nuc" or ord in (2, -2):  # PyTorch: the two dims moved last, and back (keepdim)
+        perm = [i for i in range(x.ndim) if i not in (d0, d1)] + [d0, d1]
+        moved = x if perm == sorted(perm) else permute(x, perm)
         s = linalg_svdvals(moved)
-        out = _sum(s, -1) if ord == "nuc" else (amax(s, -1) if ord == 2 else amin(s, -1))
+        reduce = _sum if ord == "nuc" else (amax if ord == 2 else amin)
+        out = reduce(s, -1, keepdim)
         if keepdim:
-            out = unsqueeze(unsqueeze(out, -1), -1)
-            out = movedim(out, (-2, -1), (d0, d1)) if (d0, d1) != (x.ndim - 2, x.ndim - 1) else out
+            out = permute(unsqueeze(out, -1), [int(i) for i in np.argsort(perm)])
         return out
     if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
         raise RuntimeError(

@@ -51,6 +51,17 @@ def general(draw):
     return (floats(draw, (*_batch(draw), n, n), -1.0, 1.0),)
 
 
+def matrix(lo: int = 1, hi: int = 4):
+    """One n x n matrix like ``square``'s (no batch: PyTorch's matmul of batches ends in a
+    reshape, so only 2-D products have the node names to compare)."""
+
+    def sample(draw):
+        n = draw(st.integers(lo, hi))
+        return (floats(draw, (n, n), -0.5, 0.5) + 2 * np.eye(n),)
+
+    return sample
+
+
 def spaced(draw, rng, batch, k, lo=0.5, gap=0.4):
     """k values per batch entry at least ``gap`` apart, the smallest at least ``lo``."""
     steps = gap + rng.uniform(0, 0.3, size=(*batch, k))
@@ -197,6 +208,14 @@ def _k(x):
     return min(x.shape[-2:])
 
 
+def _full_svd(r, k):
+    """Only the first k columns of a full U (rows of Vh) are determined (up to sign)."""
+    return (r.U[..., :k] ** 2 @ r.Vh[..., :k, :] ** 2) * 2
+
+
+# (``* 2`` after a batched product: PyTorch's last node there is a reshape of its folded mm)
+
+
 OPS = [
     # ---- det, slogdet, logdet
     OpInfo("det", lambda lib, x: lib.linalg.det(x), square(), **TOL),
@@ -254,7 +273,7 @@ OPS = [
     ),
     OpInfo(
         "linalg_qr_wide",
-        lambda lib, x: lib.linalg.qr(x).Q ** 2 @ lib.linalg.qr(x).R ** 2,
+        lambda lib, x: (lib.linalg.qr(x).Q ** 2 @ lib.linalg.qr(x).R ** 2) * 2,
         svd_matrix("wide"),
         **TOL,
     ),
@@ -264,7 +283,7 @@ OPS = [
         svd_matrix("wide"),
         **TOL,
     ),
-    OpInfo("qr", lambda lib, x: lib.qr(x)[0] ** 2 @ lib.qr(x)[1] ** 2, svd_matrix("tall"), **TOL),
+    OpInfo("qr", lambda lib, x: (lib.qr(x)[0] ** 2 @ lib.qr(x)[1] ** 2) * 2, svd_matrix("tall"), **TOL),
     OpInfo("qr_method", lambda lib, x: x.qr().R ** 2, svd_matrix("tall"), **TOL),
     # ---- svd, svdvals (U * U and Vh * Vh: each singular vector's sign squares away)
     OpInfo("linalg_svd_S", lambda lib, x: lib.linalg.svd(x).S, svd_matrix(), **TOL),
@@ -282,14 +301,13 @@ OPS = [
     ),
     OpInfo(
         "linalg_svd_full",
-        lambda lib, x: lib.linalg.svd(x).U[..., : _k(x)] ** 2 @ lib.linalg.svd(x).Vh[..., : _k(x), :]
-        ** 2,
+        lambda lib, x: _full_svd(lib.linalg.svd(x), _k(x)),
         svd_matrix(),
         **TOL,
     ),
     OpInfo(
         "linalg_svd_product",
-        lambda lib, x: (lambda r: (r.U * r.S[..., None, :]) @ r.Vh)(
+        lambda lib, x: (lambda r: (r.U * r.S[..., None, :]) @ r.Vh * 2)(
             lib.linalg.svd(x, full_matrices=False)
         ),
         svd_matrix(),
@@ -337,11 +355,12 @@ OPS = [
     ),
     # ---- matrix_power, matrix_exp
     *[
-        OpInfo(f"matrix_power_{n}".replace("-", "neg"), _pow(n), square(lo=1, hi=3), **TOL)
+        OpInfo(f"matrix_power_{n}".replace("-", "neg"), _pow(n), matrix(1, 3), **TOL)
         for n in (-3, -2, -1, 1, 2, 3, 4, 5, 6)
     ],
-    OpInfo("matrix_power_method", lambda lib, x: x.matrix_power(3), square(), **TOL),
-    OpInfo("matrix_power_torch", lambda lib, x: lib.matrix_power(x, 2), square(), **TOL),
+    OpInfo("matrix_power_method", lambda lib, x: x.matrix_power(3), matrix(), **TOL),
+    OpInfo("matrix_power_torch", lambda lib, x: lib.matrix_power(x, 2), matrix(), **TOL),
+    OpInfo("matrix_power_batched", lambda lib, x: lib.matrix_power(x, 5) * 2, square(), **TOL),
     OpInfo("matrix_exp", lambda lib, x: lib.linalg.matrix_exp(x), general, **TOL),
     OpInfo("matrix_exp_torch", lambda lib, x: lib.matrix_exp(x), square(0.0), **TOL),
     # ---- cross, vecdot, multi_dot
@@ -352,7 +371,7 @@ OPS = [
     *[
         OpInfo(
             f"linalg_multi_dot_{count}{'_vectors' if vec else ''}",
-            lambda lib, *xs: lib.linalg.multi_dot(list(xs)),
+            lambda lib, *xs: lib.linalg.multi_dot(list(xs)) * 2,  # PyTorch ends in a view
             multi_dot_sample(count, vec),
         )
         for count in (2, 3, 4)
