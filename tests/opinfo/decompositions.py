@@ -91,7 +91,7 @@ def svd_matrix(shape: str = "any", batch: bool = True):
 
 
 def symmetric(definite: bool = False):
-    """Q diag(L) Qᵀ with eigenvalues at least 0.4 apart (and at least 0.5 in magnitude)."""
+    """Q diag(L) Qᵀ with eigenvalues at least 0.4 apart (and at least 0.2 in magnitude)."""
 
     def sample(draw):
         rng = _rng(draw)
@@ -99,7 +99,7 @@ def symmetric(definite: bool = False):
         b = _batch(draw)
         lam = spaced(draw, rng, b, n)
         if not definite:
-            lam = lam - lam[..., n // 2 : n // 2 + 1] + 0.25  # some of each sign, none near 0
+            lam = lam - lam[..., n // 2 : n // 2 + 1] + 0.2  # some of each sign, |L| >= 0.2
         q = _orthonormal(rng, b, n, n)
         return (np.matmul(q * lam[..., None, :], np.swapaxes(q, -1, -2)),)
 
