@@ -7,7 +7,7 @@ declarations (an op named ``linalg_<name>`` appears here as ``<name>``).
 
 import typing as _typing
 
-from glassgrad.ops.decompositions import LinAlgError
+from glassgrad.ops.decompositions import LinAlgError as LinAlgError
 from glassgrad.ops.registry import LINALG as _LINALG
 from glassgrad.ops.registry import in_namespace as _in_namespace
 

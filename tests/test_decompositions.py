@@ -28,9 +28,11 @@ def _names(out):
 
 
 A = R.uniform(-0.5, 0.5, (3, 3)) + 2 * np.eye(3)
-TALL = np.linalg.qr(R.standard_normal((4, 3)))[0] @ np.diag([3.0, 2.0, 1.0]) @ np.linalg.qr(
-    R.standard_normal((3, 3))
-)[0]
+TALL = (
+    np.linalg.qr(R.standard_normal((4, 3)))[0]
+    @ np.diag([3.0, 2.0, 1.0])
+    @ np.linalg.qr(R.standard_normal((3, 3)))[0]
+)
 WIDE = TALL.T.copy()
 Q = np.linalg.qr(R.standard_normal((3, 3)))[0]
 SYM = Q @ np.diag([-1.0, 0.5, 2.0]) @ Q.T
@@ -102,7 +104,11 @@ SECOND = [
     ("eigvalsh", lambda L, x: (L.linalg.eigvalsh(x + x.mT) ** 3).sum(), SYM),
     ("qr", lambda L, x: ((lambda r: r.Q**4 @ r.R**2)(L.linalg.qr(x))).sum(), TALL),
     ("qr_wide", lambda L, x: ((lambda r: r.Q**4 @ r.R**2)(L.linalg.qr(x))).sum(), WIDE),
-    ("cholesky", lambda L, x: (L.linalg.cholesky(x @ x.mT + L.eye(3, dtype=x.dtype)) ** 3).sum(), A),
+    (
+        "cholesky",
+        lambda L, x: (L.linalg.cholesky(x @ x.mT + L.eye(3, dtype=x.dtype)) ** 3).sum(),
+        A,
+    ),
     ("det", lambda L, x: L.linalg.det(x) ** 2, A),
     ("slogdet", lambda L, x: L.linalg.slogdet(x).logabsdet ** 2, A),
     ("inv", lambda L, x: (L.linalg.inv(x) ** 3).sum(), A),
@@ -185,15 +191,15 @@ def test_det_gradient_at_singular_matrices_is_the_adjugate() -> None:
         np.testing.assert_allclose(g.numpy(), gt.detach().numpy(), atol=1e-12)
 
 
-# ---- errors ----------------------------------------------------------------------------------------
+# ---- errors ---------------------------------------------------------------------------------
 
 
 def test_errors_name_the_function() -> None:
-    with pytest.raises(RuntimeError, match="linalg.inv.*singular"):
+    with pytest.raises(RuntimeError, match=r"linalg.inv.*singular"):
         LA.inv(gg.tensor([[1.0, 2.0], [2.0, 4.0]]))
-    with pytest.raises(LA.LinAlgError, match="linalg.cholesky.*order 2"):
+    with pytest.raises(LA.LinAlgError, match=r"linalg.cholesky.*order 2"):
         LA.cholesky(gg.tensor([[1.0, 2.0], [2.0, 1.0]]))
-    with pytest.raises(RuntimeError, match="square matrices.*3 by 4"):
+    with pytest.raises(RuntimeError, match=r"square matrices.*3 by 4"):
         LA.det(gg.zeros(3, 4))
     with pytest.raises(RuntimeError, match="at least 2 dimensions"):
         LA.svd(gg.zeros(3))
@@ -207,14 +213,16 @@ def test_errors_name_the_function() -> None:
     assert LA.inv_ex(gg.tensor(A)).info.item() == 0
 
 
-@pytest.mark.parametrize("mode,shape,message", [("r", (4, 3), "mode='r'"), ("complete", (4, 3), "complete")])
+@pytest.mark.parametrize(
+    "mode,shape,message", [("r", (4, 3), "mode='r'"), ("complete", (4, 3), "complete")]
+)
 def test_qr_backward_refused_as_in_torch(mode, shape, message) -> None:
     x = gg.tensor(R.standard_normal(shape), requires_grad=True)
     with pytest.raises(RuntimeError, match=message):
         LA.qr(x, mode=mode).R.sum().backward()
 
 
-# ---- tolerances, lstsq, matrix_rank ---------------------------------------------------------------
+# ---- tolerances, lstsq, matrix_rank -------------------------------------------------------------
 
 
 def test_pinv_and_matrix_rank_tolerances_as_torch() -> None:
@@ -238,8 +246,9 @@ def test_pinv_and_matrix_rank_tolerances_as_torch() -> None:
 def test_lstsq_outputs_as_torch_on_cpu() -> None:
     for shape in ((5, 3), (3, 3), (2, 4)):
         a, b = R.standard_normal(shape), R.standard_normal((shape[0], 2))
-        ours, theirs = LA.lstsq(gg.tensor(a), gg.tensor(b)), torch.linalg.lstsq(
-            torch.tensor(a), torch.tensor(b)
+        ours, theirs = (
+            LA.lstsq(gg.tensor(a), gg.tensor(b)),
+            torch.linalg.lstsq(torch.tensor(a), torch.tensor(b)),
         )
         np.testing.assert_allclose(ours.solution.numpy(), theirs.solution.numpy(), atol=1e-10)
         for f in ("residuals", "rank", "singular_values"):

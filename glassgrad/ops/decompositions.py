@@ -334,8 +334,10 @@ def linalg_solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
     n = a.shape[-1]
     size = b.shape[-1] if vector or not left else b.shape[-2]
     if not left and vector:
-        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not "
-                           "supported for left=False.")
+        raise RuntimeError(
+            "linalg.solve: Vector broadcasting of the left hand side is not "
+            "supported for left=False."
+        )
     if size != n:
         raise RuntimeError(
             f"linalg.solve: Incompatible shapes of A and B for the equation "
@@ -671,7 +673,8 @@ def _eigh(x: Tensor, uplo: str) -> list[Tensor]:
     uplo = uplo.upper() if isinstance(uplo, str) else uplo
     if uplo not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {uplo}")
-    lam, v = np.linalg.eigh(x._data, UPLO=uplo)
+    triangle: Any = uplo
+    lam, v = np.linalg.eigh(x._data, UPLO=triangle)
     return LinalgEigh.outputs([lam, v], uplo, x)
 
 
@@ -715,14 +718,17 @@ def _pinv_array(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndar
     if hermitian:
         lam, v = np.linalg.eigh(a)
         mag = np.abs(lam)
-        tol = np.maximum(np.expand_dims(np.asarray(atol), -1),
-                         np.expand_dims(np.asarray(rtol), -1) * np.max(mag, -1, keepdims=True,
-                                                                       initial=0))
+        tol = np.maximum(
+            np.expand_dims(np.asarray(atol), -1),
+            np.expand_dims(np.asarray(rtol), -1) * np.max(mag, -1, keepdims=True, initial=0),
+        )
         inv = np.where(mag > tol, 1 / np.where(mag > tol, lam, 1), 0)
         return np.matmul(v * np.expand_dims(inv, -2), _mT(v)).astype(a.dtype, copy=False)
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     smax = s[..., :1] if s.shape[-1] else s
-    tol = np.maximum(np.expand_dims(np.asarray(atol), -1), np.expand_dims(np.asarray(rtol), -1) * smax)
+    tol = np.maximum(
+        np.expand_dims(np.asarray(atol), -1), np.expand_dims(np.asarray(rtol), -1) * smax
+    )
     inv = np.where(s > tol, 1 / np.where(s > tol, s, 1), 0)
     return np.matmul(_mT(vh) * np.expand_dims(inv, -2), _mT(u)).astype(a.dtype, copy=False)
 
@@ -865,7 +871,9 @@ def linalg_matrix_rank(
         return Tensor._make(np.zeros(d.shape[:-2], np.int64))
     s = np.abs(np.linalg.eigvalsh(d)) if hermitian else np.linalg.svd(d, compute_uv=False)
     smax = np.max(s, -1, keepdims=True)
-    tol_ = np.maximum(np.expand_dims(np.asarray(atol), -1), np.expand_dims(np.asarray(rtol), -1) * smax)
+    tol_ = np.maximum(
+        np.expand_dims(np.asarray(atol), -1), np.expand_dims(np.asarray(rtol), -1) * smax
+    )
     return Tensor._make(np.sum(s > tol_, axis=-1).astype(np.int64))
 
 
@@ -934,6 +942,7 @@ def matrix_power(input: Any, n: int) -> Tensor:
         z = x if z is None else matmul(z, z)
         if bit:
             result = z if result is None else matmul(result, z)
+    assert result is not None
     return result
 
 
@@ -1074,7 +1083,7 @@ def linalg_multi_dot(tensors: Sequence[Any]) -> Tensor:
             )
     dims = [t.shape[0] for t in ts] + [ts[-1].shape[1]]
     n = len(ts)
-    cost = [[0] * n for _ in range(n)]
+    cost: list[list[float]] = [[0.0] * n for _ in range(n)]
     split = [[0] * n for _ in range(n)]
     for length in range(1, n):
         for i in range(n - length):
@@ -1175,8 +1184,9 @@ def linalg_norm(
         if len(dims) == 1:
             return linalg_vector_norm(x, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
         if len(dims) != 2:
-            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
-                               f"Got {list(dims)}")
+            raise RuntimeError(
+                f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}"
+            )
         return linalg_matrix_norm(x, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
     if ord is None:
         return linalg_vector_norm(x, 2, None, keepdim, dtype=dtype)

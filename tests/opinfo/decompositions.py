@@ -233,7 +233,9 @@ OPS = [
     OpInfo("inverse_method", lambda lib, x: x.inverse(), square(), **TOL),
     OpInfo("linalg_solve", lambda lib, a, b: lib.linalg.solve(a, b), solve_sample("matrix"), **TOL),
     OpInfo(
-        "linalg_solve_vector", lambda lib, a, b: lib.linalg.solve(a, b), solve_sample("vector"),
+        "linalg_solve_vector",
+        lambda lib, a, b: lib.linalg.solve(a, b),
+        solve_sample("vector"),
         **TOL,
     ),
     OpInfo(
@@ -257,7 +259,9 @@ OPS = [
         **TOL,
     ),
     OpInfo(
-        "linalg_cholesky_ex", lambda lib, x, d: lib.linalg.cholesky_ex(_spd(x, d)).L, spd_pair,
+        "linalg_cholesky_ex",
+        lambda lib, x, d: lib.linalg.cholesky_ex(_spd(x, d)).L,
+        spd_pair,
         **TOL,
     ),
     OpInfo("cholesky", lambda lib, x, d: lib.cholesky(_spd(x, d)), spd_pair, **TOL),
@@ -283,7 +287,9 @@ OPS = [
         svd_matrix("wide"),
         **TOL,
     ),
-    OpInfo("qr", lambda lib, x: (lib.qr(x)[0] ** 2 @ lib.qr(x)[1] ** 2) * 2, svd_matrix("tall"), **TOL),
+    OpInfo(
+        "qr", lambda lib, x: (lib.qr(x)[0] ** 2 @ lib.qr(x)[1] ** 2) * 2, svd_matrix("tall"), **TOL
+    ),
     OpInfo("qr_method", lambda lib, x: x.qr().R ** 2, svd_matrix("tall"), **TOL),
     # ---- svd, svdvals (U * U and Vh * Vh: each singular vector's sign squares away)
     OpInfo("linalg_svd_S", lambda lib, x: lib.linalg.svd(x).S, svd_matrix(), **TOL),
@@ -318,8 +324,12 @@ OPS = [
     OpInfo("svd_method", lambda lib, x: x.svd().U ** 2, svd_matrix(), **TOL),
     OpInfo("svd_S", lambda lib, x: lib.svd(x, some=False).S, svd_matrix(), **TOL),
     # ---- eigh, eigvalsh
-    OpInfo("linalg_eigh_values", lambda lib, x: lib.linalg.eigh(_sym(x)).eigenvalues, symmetric(),
-           **TOL),
+    OpInfo(
+        "linalg_eigh_values",
+        lambda lib, x: lib.linalg.eigh(_sym(x)).eigenvalues,
+        symmetric(),
+        **TOL,
+    ),
     OpInfo(
         "linalg_eigh_vectors",
         lambda lib, x: lib.linalg.eigh(_sym(x)).eigenvectors ** 2,
@@ -328,7 +338,9 @@ OPS = [
     ),
     OpInfo(
         "linalg_eigh_upper",
-        lambda lib, x: lib.linalg.eigh(_sym(x), UPLO="U")[1] ** 2 * lib.linalg.eigh(_sym(x))[0][..., None, :],
+        lambda lib, x: (
+            lib.linalg.eigh(_sym(x), UPLO="U")[1] ** 2 * lib.linalg.eigh(_sym(x))[0][..., None, :]
+        ),
         symmetric(),
         **TOL,
     ),
@@ -344,7 +356,9 @@ OPS = [
     OpInfo("pinverse", lambda lib, x: lib.pinverse(x), svd_matrix(), **TOL),
     OpInfo("pinverse_method", lambda lib, x: x.pinverse(), svd_matrix(), **TOL),
     OpInfo(
-        "linalg_lstsq", lambda lib, a, b: lib.linalg.lstsq(a, b).solution, lstsq_sample("tall"),
+        "linalg_lstsq",
+        lambda lib, a, b: lib.linalg.lstsq(a, b).solution,
+        lstsq_sample("tall"),
         **TOL,
     ),
     OpInfo(
@@ -403,11 +417,11 @@ OPS = [
     ),
     OpInfo(
         "linalg_norm_vector",
-        lambda lib, x, p, dim, keepdim: lib.linalg.norm(
-            x, p, dim if isinstance(dim, int) else None, keepdim
-        )
-        if x.ndim == 1 or isinstance(dim, int)
-        else lib.linalg.norm(x),
+        lambda lib, x, p, dim, keepdim: (
+            lib.linalg.norm(x, p, dim if isinstance(dim, int) else None, keepdim)
+            if x.ndim == 1 or isinstance(dim, int)
+            else lib.linalg.norm(x)
+        ),
         vector_norm_sample,
     ),
 ]
