@@ -1,8 +1,9 @@
 """Bindings never drift from PyTorch: every declared op is checked against torch's namespaces.
 
 For each op in the registry (``glassgrad/ops/registry.py``), and each of its aliases: where PyTorch
-has ``torch.<name>``, ``torch.nn.functional.<name>``, ``Tensor.<name>`` or ``Tensor.<name>_``,
-glassgrad must have the same. The bindings are generated from the declarations, so a miss here
+has ``torch.<name>``, ``torch.nn.functional.<name>``, ``torch.linalg.<name>``, ``Tensor.<name>`` or
+``Tensor.<name>_``, glassgrad must have the same (an op named ``linalg_<name>`` is ``<name>`` in
+``torch.linalg``). The bindings are generated from the declarations, so a miss here
 means a declaration lacks a flag (``method``, ``inplace``, ``namespaces``).
 """
 
@@ -15,8 +16,9 @@ import pytest
 import torch
 
 import glassgrad as gg
+import glassgrad.linalg
 import glassgrad.nn.functional as F
-from glassgrad.ops.registry import OPS
+from glassgrad.ops.registry import LINALG, OPS, public_name
 
 NAMES = sorted((name, decl) for decl in OPS.values() for name in (decl.name, *decl.aliases))
 
@@ -33,6 +35,9 @@ def test_bindings_match_torch(name, decl) -> None:
         missing.append(f"glassgrad.{name}")
     if _torch_function(torch.nn.functional, name) and not hasattr(F, name):
         missing.append(f"glassgrad.nn.functional.{name}")
+    in_linalg = public_name(name, LINALG)
+    if _torch_function(torch.linalg, in_linalg) and not hasattr(glassgrad.linalg, in_linalg):
+        missing.append(f"glassgrad.linalg.{in_linalg}")
     if hasattr(torch.Tensor, name) and not hasattr(gg.Tensor, name):
         missing.append(f"Tensor.{name}")
     if hasattr(torch.Tensor, name + "_") and not hasattr(gg.Tensor, name + "_"):
@@ -49,6 +54,9 @@ def test_no_binding_pytorch_lacks(name, decl) -> None:
         assert hasattr(torch, name), f"torch has no {name}"
     if gg.ops.registry.FUNCTIONAL in decl.namespaces:
         assert hasattr(torch.nn.functional, name), f"torch.nn.functional has no {name}"
+    if LINALG in decl.namespaces:
+        in_linalg = public_name(name, LINALG)
+        assert _torch_function(torch.linalg, in_linalg), f"torch.linalg has no {in_linalg}"
 
 
 UNARY_INPLACE = sorted(

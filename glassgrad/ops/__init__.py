@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from glassgrad.ops import (
     comparison,
+    decompositions,
     einsum,
     elementwise,
     indexing,
@@ -38,6 +39,7 @@ FAMILIES = (
     indexing,
     scatter,
     linalg,
+    decompositions,
     einsum,
     sorting,
     structure,

@@ -14,7 +14,7 @@ import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.elementwise import mul
-from glassgrad.ops.registry import FUNCTIONAL, op
+from glassgrad.ops.registry import FUNCTIONAL, LINALG, TORCH, op
 from glassgrad.ops.shape import reshape
 
 
@@ -87,7 +87,12 @@ class Vdot(Matmul):
     __slots__ = ()
 
 
-@op(operators=("__matmul__",), reflected=("__rmatmul__",), numpy=np.matmul)
+@op(
+    operators=("__matmul__",),
+    reflected=("__rmatmul__",),
+    numpy=np.matmul,
+    namespaces=(TORCH, LINALG),
+)
 def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: vectors, matrices and broadcast batches.
 

@@ -25,6 +25,7 @@ from glassgrad._errors import guarded
 
 TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
 FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
+LINALG = "glassgrad.linalg"  # ``torch.linalg.<name>``: an op named ``linalg_<name>`` there
 
 
 @dataclass
@@ -154,10 +155,16 @@ def exports(module: str) -> list[str]:
     return sorted(n for d in OPS.values() if d.module == module for n in (d.name, *d.aliases))
 
 
+def public_name(name: str, namespace: str) -> str:
+    """An op's name in ``namespace``: ``glassgrad.linalg`` drops the ``linalg_`` prefix that
+    keeps ``linalg.norm`` apart from ``torch.norm``."""
+    return name.removeprefix("linalg_") if namespace == LINALG else name
+
+
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
     """Every name the registry exports into ``namespace``, with its function."""
     return {
-        n: guarded(d.torch_function, d.name)
+        public_name(n, namespace): guarded(d.torch_function, d.name)
         if namespace == TORCH and d.torch_function
         else user_facing(d)
         for d in OPS.values()

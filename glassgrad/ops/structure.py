@@ -632,60 +632,6 @@ def cdist(
     return (CdistMM if mm else Cdist).apply(a, b, float(p))
 
 
-class LinalgCross(Node):
-    __slots__ = ("dim",)
-    broadcasts = True
-
-    @staticmethod
-    def forward(ctx: Any, a: Any, b: Any, dim: int) -> Any:
-        ctx.dim = dim
-        ctx.save_for_backward(a, b)
-        return np.cross(a, b, axis=dim)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        a, b = ctx.saved_tensors
-        d = ctx.dim
-        return np.cross(b, g, axis=d), np.cross(g, a, axis=d), None
-
-
-@op(
-    numpy={
-        np.cross: lambda a, b, axisa=-1, axisb=-1, axisc=-1, axis=None: cross(
-            a, b, -1 if axis is None else axis
-        )
-    }
-)
-def cross(input: Any, other: Any, dim: int | None = None) -> Tensor:
-    """The cross product of 3-vectors along ``dim`` (batch dims broadcast)."""
-    a, b = as_tensor(input), as_tensor(other)
-    if a._data.ndim != b._data.ndim:
-        raise RuntimeError(
-            f"linalg.cross: inputs must have the same number of dimensions (got shapes "
-            f"{tuple(a.shape)} and {tuple(b.shape)})"
-        )
-    if dim is None:
-        warnings.warn(
-            "Using torch.cross without specifying the dim arg is deprecated.\nPlease either "
-            "pass the dim explicitly or simply use torch.linalg.cross.\nThe default value of "
-            "dim will change to agree with that of linalg.cross in a future release.",
-            UserWarning,
-            stacklevel=2,
-        )
-        shape = np.broadcast_shapes(a.shape, b.shape)
-        dim = next((i for i, s in enumerate(shape) if s == 3), -1)
-    d = check_dim("linalg.cross", dim, a._data.ndim)
-    if a.shape[d] != 3 or b.shape[d] != 3:
-        raise RuntimeError(
-            f"linalg.cross: inputs dimension {d} must have length 3. Got {a.shape[d]} and "
-            f"{b.shape[d]}"
-        )
-    if a._data.dtype != b._data.dtype:
-        target = _promote_tensors(a._data, b._data)
-        a, b = a.to(target), b.to(target)
-    return LinalgCross.apply(a, b, d)
-
-
 class DiffCopy(Clone):
     """``diff(x, n=0)``: PyTorch returns a copy made by ``copy_``."""
 

@@ -91,6 +91,7 @@ def integers(draw: Any, shp: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
 
 def _collect() -> list[OpInfo]:
     from tests.opinfo import (
+        decompositions,
         elementwise,
         indexing,
         linalg,
@@ -101,17 +102,9 @@ def _collect() -> list[OpInfo]:
     )
     from tests.opinfo import shape as shape_ops
 
+    families = (elementwise, reductions, shape_ops, indexing, linalg, decompositions)
     ops: list[OpInfo] = []
-    for family in (
-        elementwise,
-        reductions,
-        shape_ops,
-        indexing,
-        linalg,
-        nn_functional,
-        sorting,
-        structure,
-    ):
+    for family in (*families, nn_functional, sorting, structure):
         ops.extend(family.OPS)
     return ops
 
