@@ -73,6 +73,8 @@ _PYTORCH_WORDING = {
 }
 _DTYPE_STR = re.compile(r"(?<!\w)[<>|=][a-zA-Z]\d+\b")  # "<U3", "|S3", "<f8"
 _PASS = (ValueError, TypeError, IndexError, RuntimeError, NotImplementedError)
+# CPython's own exception types, never shown as they are (RecursionError is a RuntimeError)
+CPYTHON_ERRORS = (ArithmeticError, MemoryError, LookupError, AttributeError, RecursionError)
 _CAUGHT = (*_PASS, ArithmeticError, MemoryError, LookupError, AttributeError)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd import node as _recording
 from glassgrad.autograd.anomaly import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -49,9 +50,7 @@ __all__ = [
 
 
 def _tensor_cls() -> Any:
-    from glassgrad.tensor import Tensor
-
-    return Tensor
+    return _recording.Tensor  # set by glassgrad.tensor at import (no import on every backward)
 
 
 def _root_grad(out: Any, gradient: Any, create_graph: bool, what: str) -> Any:

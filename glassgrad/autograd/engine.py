@@ -118,7 +118,7 @@ def run_backward(
                 if gi is not None:
                     if create_graph or type(gi) is not np.ndarray:
                         gi = _as_gradient(gi, create_graph)
-                    if gi.shape != e.shape:  # (rare: find e's position for the error message)
+                    if gi.shape != (e._data.shape if isinstance(e, Tensor) else e.shape):
                         i = next(k for k, x in enumerate(edges) if x is e)
                         gi = _sum_to_shape(gi, tuple(e.shape), node, i)
                 if isinstance(e, Tensor):  # a leaf: its gradient is staged (one passed through

@@ -246,20 +246,26 @@ class Node:
         x = args[0] if n else None
         if isinstance(x, Tensor) and (n == 1 or (n == 2 and type(args[1]) in _NUMBERS)):
             # NOTE: fast path (unary ops, tensor-with-number ops): no argument lists to build.
-            if x.requires_grad and (not GRAD_OFF or state.grad_enabled):
-                fn = x.grad_fn
-                ctx = _new_tensor(cls)
-                ctx._saved = ()
-                ctx._hooks = None
+            try:  # (free unless raised) unary ops have no wrapper of their own to word errors
+                if x.requires_grad and (not GRAD_OFF or state.grad_enabled):
+                    fn = x.grad_fn
+                    ctx = _new_tensor(cls)
+                    ctx._saved = ()
+                    ctx._hooks = None
+                    if n == 1:
+                        ctx.next = [x if fn is None else fn]
+                        return _recorded(ctx, cls.forward(ctx, x._data), args)
+                    ctx.next = [x if fn is None else fn, None]
+                    return _recorded(ctx, cls.forward(ctx, x._data, args[1]), args)
+                nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
                 if n == 1:
-                    ctx.next = [x if fn is None else fn]
-                    return _recorded(ctx, cls.forward(ctx, x._data), args)
-                ctx.next = [x if fn is None else fn, None]
-                return _recorded(ctx, cls.forward(ctx, x._data, args[1]), args)
-            nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
-            if n == 1:
-                return _constant(cls.forward(nctx, x._data), nctx)
-            return _constant(cls.forward(nctx, x._data, args[1]), nctx)
+                    return _constant(cls.forward(nctx, x._data), nctx)
+                return _constant(cls.forward(nctx, x._data, args[1]), nctx)
+            except Exception as e:
+                worded = _in_user_terms(cls, e, args) if n == 1 else None
+                if worded is None:
+                    raise
+                raise worded from None
 
         datas = []
         edges = []
@@ -284,10 +290,13 @@ class Node:
             ctx._hooks = None
             ctx.next = edges
             return _recorded(ctx, cls.forward(ctx, *datas), args)
-        except ValueError as e:
-            if not cls.broadcasts or "could not be broadcast" not in str(e):
+        except Exception as e:
+            if cls.broadcasts and isinstance(e, ValueError) and "could not be broadcast" in str(e):
+                raise RuntimeError(_broadcast_message(cls, args)) from None
+            worded = _in_user_terms(cls, e, args) if n == 1 else None
+            if worded is None:
                 raise
-            raise RuntimeError(_broadcast_message(cls, args)) from None
+            raise worded from None
 
     # ---- what a forward uses -----------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
@@ -401,6 +410,16 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+def _in_user_terms(cls: Any, e: Exception, args: tuple[Any, ...]) -> Exception | None:
+    """The error to raise instead of NumPy's or CPython's wording from a unary ``cls.forward``
+    (None: ``e`` is in the user's terms already)."""
+    from glassgrad import _errors
+
+    if _errors.internal(str(e)) is None and not isinstance(e, _errors.CPYTHON_ERRORS):
+        return None
+    return _errors.reword((cls.op_name or cls.__name__).lower(), e, args, {})
 
 
 def _broadcast_message(cls: type, args: tuple[Any, ...]) -> str:

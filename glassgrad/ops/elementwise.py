@@ -100,7 +100,14 @@ def _unary(
     if numpy is None and isinstance(f, np.ufunc):
         numpy = f
     namespaces = (TORCH, FUNCTIONAL) if functional else (TORCH,)
-    return op(unary_op, inplace=True, numpy=numpy, operators=operators, namespaces=namespaces)
+    return op(
+        unary_op,
+        inplace=True,
+        numpy=numpy,
+        operators=operators,
+        namespaces=namespaces,
+        guard=False,  # its work is in Node.apply, which words NumPy's errors itself
+    )
 
 
 def _sigmoid(x: Any) -> Any:
@@ -485,7 +492,12 @@ def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     return _binary("rsub", Rsub, RsubScalar, SubScalar.apply, input, other)
 
 
-@op(inplace=True, operators=("__mul__", "__rmul__"), numpy=np.multiply, aliases=("multiply",))
+@op(
+    inplace=True,
+    operators=("__mul__", "__rmul__"),
+    numpy=np.multiply,
+    aliases=("multiply",),
+)
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
     if isinstance(input, Tensor):

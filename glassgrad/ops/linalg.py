@@ -377,7 +377,8 @@ class LinearMm(Linear):
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     """y = x Wᵀ + b, with W of shape (out_features, in_features) as in ``torch.nn.Linear``."""
     x, w = as_tensor(input), as_tensor(weight)
-    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+    xs, ws = x._data.shape, w._data.shape  # (the arrays' tuples: cheaper than Tensor.shape)
+    if len(ws) != 2 or not xs or xs[-1] != ws[1]:
         raise RuntimeError(
             f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
             f"{tuple(w.shape)} (expected input[..., {w.shape[1] if w.ndim == 2 else '?'}] and "
@@ -385,13 +386,13 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
         )
     if bias is not None:
         b = as_tensor(bias)
-        if b.shape != (w.shape[0],):
+        if b._data.shape != (ws[0],):
             raise RuntimeError(
                 f"linear: bias of shape {tuple(b.shape)} does not match weight of shape "
                 f"{tuple(w.shape)} (expected ({w.shape[0]},))"
             )
         bias = b
-    if x.dtype != w.dtype:
+    if x._data.dtype != w._data.dtype:
         raise RuntimeError(f"linear: input dtype {x.dtype} and weight dtype {w.dtype} differ")
     # PyTorch's node for a batch of vectors: addmm (with a bias) or mm
     if x._data.ndim == 2:

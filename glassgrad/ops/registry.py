@@ -47,6 +47,7 @@ class OpDecl:
     is_property: bool = False  # the method is a property (``t.T``, ``t.mT``)
     torch_function: Callable[..., Any] | None = None  # ``torch.<name>`` when its args differ
     differentiable: bool = True  # False: no gradient flows (comparisons, argmax, int casts)
+    guard: bool = True  # False: a hot op whose errors arise in Node.apply, which words them
 
 
 OPS: dict[str, OpDecl] = {}
@@ -68,6 +69,7 @@ def op(
     is_property: bool = False,
     torch_function: Callable[..., Any] | None = None,
     differentiable: bool = True,
+    guard: bool = True,
 ) -> Any:
     """Declare a public op (decorator, with or without arguments); returns the function as is.
 
@@ -80,6 +82,8 @@ def op(
     NumPy callables to adapters.
     ``torch_function``: what ``glassgrad.<name>`` runs when PyTorch's top-level function takes
     other arguments than the ``nn.functional`` one (``torch.embedding(weight, input)``).
+    ``guard=False`` (hot elementwise ops only): no error-wording wrapper around the function, one
+    call layer less per op; its NumPy errors arise inside ``Node.apply``, which words them.
     ``differentiable=False``: no gradient flows through it, so the test registry needs no
     gradient entry for it (every differentiable op must have one: tests/opinfo/).
     """
@@ -110,6 +114,7 @@ def op(
             is_property=is_property,
             torch_function=torch_function,
             differentiable=differentiable,
+            guard=guard,
         )
         if torch_function is not None and TORCH not in OPS[opname].namespaces:
             OPS[opname].namespaces += (TORCH,)
@@ -141,6 +146,8 @@ def numpy_queries(mapping: dict[Any, Callable[..., Any]]) -> None:
 def user_facing(decl: OpDecl) -> Callable[..., Any]:
     """What ``glassgrad.<name>`` and the operators run: the function, its errors worded for the
     user under the op's name (``glassgrad._errors.guarded``; made once per op)."""
+    if not decl.guard:
+        return decl.function
     fn = _GUARDED.get(decl.name)
     if fn is None:
         fn = _GUARDED[decl.name] = guarded(decl.function, decl.name)
