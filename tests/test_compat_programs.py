@@ -41,16 +41,30 @@ def regression_converged(ours: str, theirs: str) -> None:
     same_numbers("Actual", 1e-6)(ours, theirs)  # the same target function: data replayed
 
 
-# program -> (path, argv, check(ours, theirs))
+def same_output(ours: str, theirs: str) -> None:
+    """Every printed line the same: losses to the printed digits, and sampled text too (the
+    random draws are replayed, so a sample differs only if the probabilities do)."""
+    assert ours == theirs, f"glassgrad printed:\n{ours}\n--- PyTorch printed:\n{theirs}"
+
+
+MNIST_ARGS = ["--epochs", "1", "--batch-size", "32", "--log-interval", "2"]
+MNIST_ARGS += ["--test-batch-size", "80"]
+
+# program -> (path, argv, check(ours, theirs), working directory: None for a temporary one)
 PROGRAMS = {
-    "regression": ("regression/main.py", [], regression_converged),
+    "regression": ("regression/main.py", [], regression_converged, None),
+    "mnist_cnn": ("mnist/main.py", [*MNIST_ARGS, "--dry-run"], same_numbers("Loss", 1e-4), None),
+    "mnist_rnn": ("mnist_rnn/main.py", MNIST_ARGS, same_numbers("Loss", 1e-4), None),
+    "bigram": ("bigram/bigram.py", [], same_output, "bigram"),
+    "gpt": ("gpt/gpt.py", [], same_output, "gpt"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path) -> None:
-    path, argv, check = PROGRAMS[name]
+    path, argv, check, cwd = PROGRAMS[name]
+    where = str(tmp_path) if cwd is None else os.path.join(HERE, cwd)  # (reads input.txt there)
     rec = harness.Recording()
-    theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, str(tmp_path))
-    ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, str(tmp_path))
+    theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, where)
+    ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, where)
     check(ours, theirs)
