@@ -28,10 +28,9 @@ from glassgrad.tensor import Tensor
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
-class _BatchNorm(Module):
-    """What BatchNorm1d and BatchNorm2d share; they differ only in the input dims they accept."""
-
-    _dims: tuple[int, ...] = ()
+class _NormBase(Module):
+    """What batch and instance norms share (PyTorch's ``_NormBase``): the optional affine
+    parameters and running statistics, their names, initial values and resets."""
 
     def __init__(
         self,
@@ -84,6 +83,12 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             if self.bias is not None:
                 init.zeros_(self.bias)
+
+
+class _BatchNorm(_NormBase):
+    """What BatchNorm1d and BatchNorm2d share; they differ only in the input dims they accept."""
+
+    _dims: tuple[int, ...] = ()
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._dims:

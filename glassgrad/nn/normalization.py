@@ -12,13 +12,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
-from glassgrad import dtypes
 from glassgrad.nn import functional as F
 from glassgrad.nn import init
 from glassgrad.nn.linear import check_positive, empty_parameter
 from glassgrad.nn.module import Module
+from glassgrad.nn.norm import _NormBase
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -81,7 +79,9 @@ class GroupNorm(Module):
         )
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
+    """Instance norms: batch-norm's parameters and statistics, off by default, as in PyTorch."""
+
     _no_batch_dim = 0
 
     def __init__(
@@ -96,45 +96,9 @@ class _InstanceNorm(Module):
         *,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        check_positive(type(self).__name__, num_features=num_features)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = empty_parameter((num_features,), dtype, device)
-            if bias:
-                self.bias = empty_parameter((num_features,), dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            d = dtypes.as_dtype(dtype)
-            self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, d)))
-            self.register_buffer("running_var", Tensor._make(np.ones(num_features, d)))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.array(0, np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-        self.reset_parameters()
-
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            self.running_mean._data.fill(0)
-            self.running_var._data.fill(1)
-            self.num_batches_tracked._data.fill(0)
-
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         nb = self._no_batch_dim
