@@ -48,12 +48,14 @@ class _GradModeContext:
 
     mode: bool = True
 
-    def __enter__(self) -> None:
-        self._ctx = grad_mode(self.mode)
-        self._ctx.__enter__()
+    def __enter__(self) -> None:  # (inline, not through grad_mode: entered on every step)
+        self._prev = prev = state.grad_enabled
+        if prev is not self.mode:
+            switch("grad_enabled", self.mode)
 
     def __exit__(self, *exc: Any) -> None:
-        self._ctx.__exit__()
+        if state.grad_enabled is not self._prev:
+            switch("grad_enabled", self._prev)
 
     def __call__(self, fn: F) -> F:
         mode = self.mode
@@ -91,8 +93,7 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
-        self._ctx = grad_mode(self.mode)
-        self._ctx.__enter__()
+        super().__enter__()  # takes effect at once; __exit__ restores the previous mode
 
     def __enter__(self) -> None:
         pass
