@@ -212,6 +212,11 @@ class Tensor:
         return True
 
     @property
+    def is_xpu(self) -> bool:
+        """False: no accelerator (programs test ``input.is_cuda or input.is_xpu``)."""
+        return False
+
+    @property
     def is_mps(self) -> bool:
         return False
 

@@ -50,6 +50,9 @@ def same_output(ours: str, theirs: str) -> None:
 MNIST_ARGS = ["--epochs", "1", "--batch-size", "32", "--log-interval", "2"]
 MNIST_ARGS += ["--test-batch-size", "80"]
 
+DCGAN_ARGS = ["--dataset", "fake", "--imageSize", "64", "--batchSize", "4", "--nz", "8"]
+DCGAN_ARGS += ["--ngf", "4", "--ndf", "4", "--niter", "1", "--manualSeed", "1", "--workers", "0"]
+
 # program -> (path, argv, check(ours, theirs), working directory: None for a temporary one)
 PROGRAMS = {
     "regression": ("regression/main.py", [], regression_converged, None),
@@ -57,6 +60,7 @@ PROGRAMS = {
     "mnist_rnn": ("mnist_rnn/main.py", MNIST_ARGS, same_numbers("Loss", 1e-4), None),
     "bigram": ("bigram/bigram.py", [], same_output, "bigram"),
     "gpt": ("gpt/gpt.py", [], same_output, "gpt"),
+    "dcgan": ("dcgan/main.py", DCGAN_ARGS, same_numbers("Loss_D", 1e-4), None),
 }
 
 

@@ -3,6 +3,6 @@
 digits from scikit-learn (8x8, scaled up to 28x28) instead of downloading MNIST, and
 ``transforms`` converts and normalises them. Both runs of a program get the same images."""
 
-from torchvision import datasets, transforms
+from torchvision import datasets, transforms, utils
 
-__all__ = ["datasets", "transforms"]
+__all__ = ["datasets", "transforms", "utils"]

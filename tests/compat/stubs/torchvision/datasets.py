@@ -44,3 +44,34 @@ class MNIST:
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
+
+
+class FakeData:
+    """Random (H, W, C) uint8 images and class labels, fixed by ``random_offset`` (a seeded
+    NumPy generator, so both runs see the same images); only 12 by default, to run fast."""
+
+    def __init__(
+        self,
+        size: int = 12,
+        image_size: tuple = (3, 224, 224),
+        num_classes: int = 10,
+        transform: Any = None,
+        target_transform: Any = None,
+        random_offset: int = 0,
+    ) -> None:
+        rng = np.random.default_rng(random_offset)
+        c, h, w = image_size
+        self.data = rng.integers(0, 256, size=(size, h, w, c), dtype=np.uint8)
+        self.targets = rng.integers(0, num_classes, size=size)
+        self.transform, self.target_transform = transform, target_transform
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        img, target = self.data[i], int(self.targets[i])
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target

@@ -18,12 +18,13 @@ class Compose:
 
 
 class ToTensor:
-    """(H, W) uint8 -> (1, H, W) float32 in [0, 1]."""
+    """(H, W) or (H, W, C) uint8 -> (C, H, W) float32 in [0, 1]."""
 
     def __call__(self, img: np.ndarray) -> Any:
         import torch
 
-        return torch.from_numpy((img[None] / np.float32(255.0)).astype(np.float32))
+        chw = img[None] if img.ndim == 2 else img.transpose(2, 0, 1)
+        return torch.from_numpy((chw / np.float32(255.0)).astype(np.float32))
 
 
 class Normalize:
