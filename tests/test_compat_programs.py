@@ -61,6 +61,7 @@ PROGRAMS = {
     "bigram": ("bigram/bigram.py", [], same_output, "bigram"),
     "gpt": ("gpt/gpt.py", [], same_output, "gpt"),
     "dcgan": ("dcgan/main.py", DCGAN_ARGS, same_numbers("Loss_D", 1e-4), None),
+    "vae": ("vae/main.py", MNIST_ARGS[:6], same_numbers("[Ll]oss", 1e-6), None),
 }
 
 
