@@ -1,8 +1,25 @@
 """``glassgrad.save`` / ``glassgrad.load``: checkpoints in a documented format that runs no code.
 
-What can be saved: a ``Tensor`` or NumPy array, a number, string, bool or None, and dicts, lists
-and tuples nesting them: model and optimizer ``state_dict()``s, epoch counters, and the RNG states
-of ``numpy.random.Generator.bit_generator.state``.
+What can be saved: a ``Tensor`` or NumPy array, a number, string, bool or None, and dicts, lists,
+tuples and sets nesting them: model and optimizer ``state_dict()``s, epoch counters, and the RNG
+states of ``numpy.random.Generator.bit_generator.state``; and whole models (``save(model, f)``, as
+``torch.save(model, f)``): an ``nn.Module`` is stored as its class's import path and its attributes,
+sub-modules included, and functions it holds (an activation such as ``F.gelu``) by import path.
+Lambdas, functions defined inside functions, open files and other objects are refused with a
+``TypeError`` naming where they sit (``save: can't store model.foo (a lambda): ...``).
+
+Loading a model (no pickle, no ``__init__``): each module is made with ``cls.__new__(cls)`` and its
+attributes are set back, only for classes ``load`` is allowed to rebuild: glassgrad's own, and
+those the caller names, as PyTorch's ``weights_only`` loading asks::
+
+    with glassgrad.serialization.safe_globals([RNNModel, glassgrad.nn.modules.rnn.LSTM]):
+        model = glassgrad.load(f)
+
+(or ``add_safe_globals([...])`` once). Functions referenced by a model are allowed the same way.
+Names are matched against the allowed objects themselves, so nothing is imported but glassgrad's
+modules (and those named in a ``"module.qualname"`` string); any other class or function raises an
+``UnsafeGlobalError`` (a ``ValueError``) naming it and the two ways out: allow it, or save
+``model.state_dict()`` instead.
 
 The format
 ----------
@@ -22,11 +39,21 @@ A ``NODE`` is a JSON object tagged by ``"t"``:
 - ``{"t": "list", "items": [NODE, ...]}`` and the same with ``"tuple"``;
 - ``{"t": "dict", "items": [[KEY, NODE], ...]}``: keys are nodes too, so int keys stay ints
   (optimizer state); ``"ordered": true`` marks an ``OrderedDict``;
+- ``{"t": "set", "items": [NODE, ...]}`` and the same with ``"frozenset"`` (members are None,
+  bools, numbers or strings);
 - ``{"t": "tensor", "key": "a0", "dtype": "float32", "shape": [2, 3], "requires_grad": false}``,
   with ``"parameter": true`` for an ``nn.Parameter``; ``"ndarray"`` and ``"scalar"`` nodes, with
-  the same ``key``/``dtype``/``shape`` fields, are NumPy arrays and NumPy scalars.
+  the same ``key``/``dtype``/``shape`` fields, are NumPy arrays and NumPy scalars;
+- ``{"t": "module", "id": "m0", "module": "glassgrad.nn.linear", "qualname": "Linear",
+  "attrs": [[NAME, NODE], ...]}``: an ``nn.Module``, its class's import path and its
+  ``__dict__`` in order (``_parameters``, ``_buffers`` and ``_modules`` are dict nodes holding
+  tensors and module nodes); ``{"t": "ref", "id": "m0"}`` is that same module again (a layer
+  used twice, or an attribute pointing back up the tree);
+- ``{"t": "global", "module": "glassgrad.nn.functional", "qualname": "gelu"}``: a function or
+  class, by import path.
 
-A tensor that appears twice (tied weights) is stored once and loads as one object. Containers
+A tensor that appears twice (tied weights) is stored once and loads as one object; a module that
+appears twice loads as one module. Containers
 nest at most ``MAX_DEPTH`` (100) deep: ``save`` refuses deeper data with a ``ValueError`` naming
 where, and ``load`` refuses a header that nests deeper.
 
@@ -63,7 +90,15 @@ import numpy as np
 
 from glassgrad.tensor import Tensor
 
-__all__ = ["load", "save"]
+__all__ = [
+    "UnsafeGlobalError",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "load",
+    "safe_globals",
+    "save",
+]
 
 HEADER_KEY = "__glassgrad__"
 FORMAT_VERSION = 1
@@ -467,7 +502,9 @@ class _Decoder:
                 return self.module(node, depth)
             if t == "ref":
                 if node["id"] not in self.objects:
-                    raise ValueError(f"a reference to {node['id']!r}, which comes nowhere before it")
+                    raise ValueError(
+                        f"a reference to {node['id']!r}, which comes nowhere before it"
+                    )
                 return self.objects[node["id"]]
             if t == "global":
                 return self.allowed(node, "function or class")
@@ -476,7 +513,6 @@ class _Decoder:
                 raise
             raise self.fail(f"malformed {_brief(t)} node {_brief(node)} ({_brief(e)})") from e
         raise self.fail(f"unknown node type {_brief(t)}")
-
 
     def allowed(self, node: dict[str, Any], what: str) -> Any:
         module, qualname = node["module"], node["qualname"]
