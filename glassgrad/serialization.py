@@ -1,8 +1,25 @@
 """``glassgrad.save`` / ``glassgrad.load``: checkpoints in a documented format that runs no code.
 
-What can be saved: a ``Tensor`` or NumPy array, a number, string, bool or None, and dicts, lists
-and tuples nesting them: model and optimizer ``state_dict()``s, epoch counters, and the RNG states
-of ``numpy.random.Generator.bit_generator.state``.
+What can be saved: a ``Tensor`` or NumPy array, a number, string, bool or None, and dicts, lists,
+tuples and sets nesting them: model and optimizer ``state_dict()``s, epoch counters, and the RNG
+states of ``numpy.random.Generator.bit_generator.state``; and whole models (``save(model, f)``, as
+``torch.save(model, f)``): an ``nn.Module`` is stored as its class's import path and its attributes,
+sub-modules included, and functions it holds (an activation such as ``F.gelu``) by import path.
+Lambdas, functions defined inside functions, open files and other objects are refused with a
+``TypeError`` naming where they sit (``save: can't store model.foo (a lambda): ...``).
+
+Loading a model (no pickle, no ``__init__``): each module is made with ``cls.__new__(cls)`` and its
+attributes are set back, only for classes ``load`` is allowed to rebuild: glassgrad's own, and
+those the caller names, as PyTorch's ``weights_only`` loading asks::
+
+    with glassgrad.serialization.safe_globals([RNNModel, glassgrad.nn.modules.rnn.LSTM]):
+        model = glassgrad.load(f)
+
+(or ``add_safe_globals([...])`` once). Functions referenced by a model are allowed the same way.
+Names are matched against the allowed objects themselves, so nothing is imported but glassgrad's
+modules (and those named in a ``"module.qualname"`` string); any other class or function raises an
+``UnsafeGlobalError`` (a ``ValueError``) naming it and the two ways out: allow it, or save
+``model.state_dict()`` instead.
 
 The format
 ----------
@@ -22,11 +39,21 @@ A ``NODE`` is a JSON object tagged by ``"t"``:
 - ``{"t": "list", "items": [NODE, ...]}`` and the same with ``"tuple"``;
 - ``{"t": "dict", "items": [[KEY, NODE], ...]}``: keys are nodes too, so int keys stay ints
   (optimizer state); ``"ordered": true`` marks an ``OrderedDict``;
+- ``{"t": "set", "items": [NODE, ...]}`` and the same with ``"frozenset"`` (members are None,
+  bools, numbers or strings);
 - ``{"t": "tensor", "key": "a0", "dtype": "float32", "shape": [2, 3], "requires_grad": false}``,
   with ``"parameter": true`` for an ``nn.Parameter``; ``"ndarray"`` and ``"scalar"`` nodes, with
-  the same ``key``/``dtype``/``shape`` fields, are NumPy arrays and NumPy scalars.
+  the same ``key``/``dtype``/``shape`` fields, are NumPy arrays and NumPy scalars;
+- ``{"t": "module", "id": "m0", "module": "glassgrad.nn.linear", "qualname": "Linear",
+  "attrs": [[NAME, NODE], ...]}``: an ``nn.Module``, its class's import path and its
+  ``__dict__`` in order (``_parameters``, ``_buffers`` and ``_modules`` are dict nodes holding
+  tensors and module nodes); ``{"t": "ref", "id": "m0"}`` is that same module again (a layer
+  used twice, or an attribute pointing back up the tree);
+- ``{"t": "global", "module": "glassgrad.nn.functional", "qualname": "gelu"}``: a function or
+  class, by import path.
 
-A tensor that appears twice (tied weights) is stored once and loads as one object. Containers
+A tensor that appears twice (tied weights) is stored once and loads as one object; a module that
+appears twice loads as one module. Containers
 nest at most ``MAX_DEPTH`` (100) deep: ``save`` refuses deeper data with a ``ValueError`` naming
 where, and ``load`` refuses a header that nests deeper.
 
@@ -48,10 +75,14 @@ PyTorch checkpoint), or a corrupt one (damaged archive or header).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import re
 import secrets
+import sys
+import threading
+import types
 from collections import OrderedDict
 from typing import IO, Any
 
@@ -59,7 +90,15 @@ import numpy as np
 
 from glassgrad.tensor import Tensor
 
-__all__ = ["load", "save"]
+__all__ = [
+    "UnsafeGlobalError",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "load",
+    "safe_globals",
+    "save",
+]
 
 HEADER_KEY = "__glassgrad__"
 FORMAT_VERSION = 1
@@ -79,6 +118,7 @@ class _Encoder:
         self.seen: dict[int, str] = {}  # id(tensor or array) -> its key, to store it once
         self.keep: list[Any] = []  # keeps encoded objects alive so their ids stay unique
         self.path: set[int] = set()  # containers on the current path, to catch cycles
+        self.objects: dict[int, tuple[str, str]] = {}  # id(module) -> (its node id, first path)
 
     def array_node(self, tag: str, obj: Any, arr: np.ndarray, where: str) -> dict[str, Any]:
         if arr.dtype.kind not in "biuf":
@@ -120,6 +160,20 @@ class _Encoder:
             return self.array_node("ndarray", obj, obj, where)
         if isinstance(obj, np.generic):
             return self.array_node("scalar", obj, np.asarray(obj), where)
+        if _is_module(obj):
+            return self.module(obj, where, depth)
+        if isinstance(obj, (set, frozenset)):
+            tag = "frozenset" if isinstance(obj, frozenset) else "set"
+            for v in obj:
+                if not (v is None or isinstance(v, (bool, int, float, str))):
+                    raise TypeError(
+                        f"save: can't store {_clip(where)} (a {tag} holding a "
+                        f"{type(v).__name__}): sets are stored only with str, int, float, bool "
+                        f"or None members"
+                    )
+            return {"t": tag, "items": [self.encode(v, where, depth + 1) for v in obj]}
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):
+            return self.global_ref(obj, where)
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self.path:
                 raise ValueError(f"save: {_clip(where)} contains itself (a reference cycle)")
@@ -134,9 +188,72 @@ class _Encoder:
             finally:
                 self.path.discard(id(obj))
         raise TypeError(
-            f"save: cannot store {where}, a {type(obj).__name__}; glassgrad.save stores tensors, "
-            f"NumPy arrays, numbers, strings, None and dicts, lists and tuples of them"
+            f"save: can't store {_clip(where)} ({_describe(obj)}): glassgrad.save stores tensors, "
+            f"NumPy arrays, numbers, strings, None, dicts, lists, tuples and sets of them, "
+            f"nn.Module objects, and functions and classes importable by name"
         )
+
+    def module(self, obj: Any, where: str, depth: int) -> dict[str, Any]:
+        """A Module: its class's import path and its ``__dict__``, attribute by attribute."""
+        known = self.objects.get(id(obj))
+        if known is not None:  # shared (or a cycle back to a module being written): a reference
+            return {"t": "ref", "id": known[0]}
+        if depth >= MAX_DEPTH:
+            raise ValueError(
+                f"save: {_clip(where)} nests modules and containers more than {MAX_DEPTH} deep"
+            )
+        cls = type(obj)
+        node_id = f"m{len(self.objects)}"
+        self.objects[id(obj)] = (node_id, where)
+        self.keep.append(obj)
+        state = obj.__dict__
+        attrs = []
+        for name, value in state.items():
+            if not isinstance(name, str):
+                raise TypeError(f"save: {_clip(where)} has a non-string attribute name {name!r}")
+            if name in _REGISTRIES and isinstance(value, dict):
+                # parameters, buffers and sub-modules are named as attributes: model.rnn.weight
+                items = []
+                for k, v in value.items():
+                    if not isinstance(k, str):
+                        raise TypeError(f"save: {_clip(where)}.{name} has a key {k!r}")
+                    items.append([{"t": "str", "v": k}, self.encode(v, f"{where}.{k}", depth + 2)])
+                attrs.append([name, {"t": "dict", "items": items}])
+            else:
+                attrs.append([name, self.encode(value, f"{where}.{name}", depth + 1)])
+        return {
+            "t": "module",
+            "id": node_id,
+            "module": cls.__module__,
+            "qualname": cls.__qualname__,
+            "attrs": attrs,
+        }
+
+    def global_ref(self, obj: Any, where: str) -> dict[str, Any]:
+        """A function or class, stored by its import path (never its code)."""
+        module = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None)
+        if not isinstance(module, str) or not isinstance(qualname, str):
+            raise TypeError(f"save: can't store {_clip(where)} ({_describe(obj)}): it has no name")
+        if "<lambda>" in qualname or "<locals>" in qualname:
+            raise TypeError(
+                f"save: can't store {_clip(where)} ({_describe(obj)}): glassgrad.save stores "
+                f"functions and classes by their import path, so only module-level ones can be "
+                f"saved; use a def at module level (or save model.state_dict() instead)"
+            )
+        # a wrapper (functools.wraps) carries the wrapped function's names: it is found under
+        # a parent package instead (glassgrad.nn.functional.gelu wraps ...functional.activation's)
+        parts = module.split(".")
+        for home in (".".join(parts[:n]) for n in range(len(parts), 0, -1)):
+            if _lookup(home, qualname) is obj:
+                module = home
+                break
+        else:
+            raise TypeError(
+                f"save: can't store {_clip(where)} ({_describe(obj)}): it is not found under its "
+                f"own name {module}.{qualname}, so it could not be loaded back"
+            )
+        return {"t": "global", "module": module, "qualname": qualname}
 
     def container(self, obj: Any, where: str, depth: int) -> dict[str, Any]:
         if isinstance(obj, dict):
@@ -161,6 +278,53 @@ class _Encoder:
         }
 
 
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+
+
+def _is_module(obj: Any) -> bool:
+    from glassgrad.nn.module import Module
+
+    return isinstance(obj, Module)
+
+
+def _describe(obj: Any) -> str:
+    """``a lambda``, ``a function defined inside f``, ``a TextIOWrapper``: for messages."""
+    qualname = getattr(obj, "__qualname__", "")
+    if isinstance(obj, types.FunctionType) and "<lambda>" in qualname:
+        return "a lambda"
+    if isinstance(obj, (types.FunctionType, type)) and "<locals>" in qualname:
+        kind = "class" if isinstance(obj, type) else "function"
+        return f"a {kind} defined inside {qualname.split('.<locals>')[0]}"
+    if isinstance(obj, types.MethodType):
+        return f"a bound method {qualname}"
+    if isinstance(obj, type):
+        return f"the class {qualname}"
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        return f"the function {qualname}"
+    return f"a {type(obj).__name__}"
+
+
+def _resolve(module: Any, qualname: str) -> Any:
+    """``getattr`` along a dotted qualname; dunder steps are refused (no walking to ``__class__``
+    or ``__globals__``)."""
+    obj = module
+    if obj is None:
+        raise AttributeError(qualname)
+    for part in qualname.split("."):
+        if not part.isidentifier() or part.startswith("__"):
+            raise AttributeError(qualname)
+        obj = getattr(obj, part)
+    return obj
+
+
+def _lookup(module: str, qualname: str) -> Any:
+    """``module.qualname`` if that module is already imported (nothing is imported), else None."""
+    try:
+        return _resolve(sys.modules.get(module), qualname)
+    except AttributeError:
+        return None
+
+
 def _clip(where: str, limit: int = 80) -> str:
     """A location such as ``obj[0][0]...[0]`` short enough for a one-line message."""
     return where if len(where) <= limit else f"{where[: limit - 20]}...{where[-17:]}"
@@ -168,7 +332,7 @@ def _clip(where: str, limit: int = 80) -> str:
 
 def _write(f: IO[bytes], obj: Any) -> None:
     enc = _Encoder()
-    root = enc.encode(obj, "obj")
+    root = enc.encode(obj, "model" if _is_module(obj) else "obj")
     header = {"format": "glassgrad", "version": FORMAT_VERSION, "root": root}
     text = json.dumps(header, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     blob = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
@@ -262,6 +426,7 @@ class _Decoder:
         self.archive = archive
         self.name = name
         self.loaded: dict[str, Any] = {}  # key -> object, so a shared tensor loads as one object
+        self.objects: dict[str, Any] = {}  # module node id -> the module, for "ref" nodes
 
     def fail(self, what: str) -> ValueError:
         return ValueError(f"{self.name}: corrupt glassgrad checkpoint: {what}")
@@ -330,11 +495,88 @@ class _Decoder:
                 return OrderedDict(pairs) if node.get("ordered") else dict(pairs)
             if t in ("tensor", "ndarray", "scalar"):
                 return self.array(node)
+            if t in ("set", "frozenset"):
+                members = [self.decode(v, depth + 1) for v in node["items"]]
+                return frozenset(members) if t == "frozenset" else set(members)
+            if t == "module":
+                return self.module(node, depth)
+            if t == "ref":
+                if node["id"] not in self.objects:
+                    raise ValueError(
+                        f"a reference to {node['id']!r}, which comes nowhere before it"
+                    )
+                return self.objects[node["id"]]
+            if t == "global":
+                return self.allowed(node, "function or class")
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, ValueError) and str(e).startswith(self.name):
                 raise
             raise self.fail(f"malformed {_brief(t)} node {_brief(node)} ({_brief(e)})") from e
         raise self.fail(f"unknown node type {_brief(t)}")
+
+    def allowed(self, node: dict[str, Any], what: str) -> Any:
+        module, qualname = node["module"], node["qualname"]
+        if not isinstance(module, str) or not isinstance(qualname, str):
+            raise ValueError("the class or function name is not a string")
+        obj = _find_allowed(module, qualname)
+        if obj is _NOT_ALLOWED:
+            short = qualname.rsplit(".", 1)[-1]
+            raise UnsafeGlobalError(
+                f"{self.name}: the checkpoint holds a {what} {module}.{qualname}, which load does "
+                f"not rebuild unless allowed: glassgrad loads classes and functions of the "
+                f"glassgrad package, and others only when the caller names them. If you trust "
+                f"this checkpoint, load it inside "
+                f"`with glassgrad.serialization.safe_globals([{short}]):` (or call "
+                f"glassgrad.serialization.add_safe_globals([{short}]) once); or save "
+                f"model.state_dict() instead and load it into a model you build"
+            )
+        return obj
+
+    def module(self, node: dict[str, Any], depth: int) -> Any:
+        from glassgrad.nn.module import Module
+
+        cls = self.allowed(node, "module class")
+        if not (isinstance(cls, type) and issubclass(cls, Module)):
+            raise ValueError(f"{node['module']}.{node['qualname']} is not an nn.Module class")
+        node_id = node["id"]
+        if not isinstance(node_id, str) or node_id in self.objects:
+            raise ValueError(f"module id {node_id!r} is missing or used twice")
+        obj = cls.__new__(cls)  # no __init__: the attributes below are the whole state
+        self.objects[node_id] = obj  # before the attributes, so a cycle back to it resolves
+        state = {}
+        for name, value in node["attrs"]:
+            if not isinstance(name, str):
+                raise ValueError(f"attribute name {_brief(name)} is not a string")
+            state[name] = self.decode(value, depth + 1)
+        obj.__dict__.update(state)
+        return obj
+
+
+class UnsafeGlobalError(ValueError):
+    """``load`` met a class or function that is neither glassgrad's nor allowed by the caller
+    (``safe_globals`` / ``add_safe_globals``): PyTorch's ``weights_only`` ``UnpicklingError``."""
+
+
+_NOT_ALLOWED = object()
+
+
+def _find_allowed(module: str, qualname: str) -> Any:
+    """The allowed object named ``module.qualname``, or ``_NOT_ALLOWED``. Objects passed to
+    ``safe_globals``/``add_safe_globals`` are matched by name (nothing is imported); a name given
+    as a string, or one in the glassgrad package, is imported and looked up."""
+    full = f"{module}.{qualname}"
+    imported = module == "glassgrad" or module.startswith("glassgrad.")
+    for g in get_safe_globals():
+        if isinstance(g, str):
+            if g == full:
+                imported = True
+        elif getattr(g, "__qualname__", None) == qualname and (
+            getattr(g, "__module__", None) == module or _lookup(module, qualname) is g
+        ):
+            return g
+    if not imported:
+        return _NOT_ALLOWED
+    return _resolve(importlib.import_module(module), qualname)
 
 
 def _brief(value: Any, limit: int = 80) -> str:
@@ -463,23 +705,66 @@ def _read_header(archive: Any, name: str) -> dict[str, Any]:
     return header
 
 
+# Classes and functions that ``load`` may rebuild besides glassgrad's own (PyTorch's
+# ``weights_only`` allow-list): permanent ones, and a stack of ``safe_globals`` scopes. Global (not
+# per thread), as in PyTorch, guarded by a lock.
+_SAFE_LOCK = threading.Lock()
+_PERMANENT: list[Any] = []
+_SCOPES: list[list[Any]] = []
+
+
 class safe_globals:
-    """``torch.serialization.safe_globals([...])``: a context PyTorch needs to unpickle custom
-    classes under ``weights_only``. glassgrad never unpickles, so there is nothing to allow."""
+    """``torch.serialization.safe_globals([...])``: within the ``with`` block, ``load`` may rebuild
+    modules of these classes (and reference these functions), besides glassgrad's own.
+
+    Entries are the classes and functions themselves (matched by ``__module__``/``__qualname__``,
+    nothing imported) or ``"module.qualname"`` strings (that module is imported when met)."""
 
     def __init__(self, safe_globals: Any = ()) -> None:
-        self.globals = list(safe_globals)
+        self.globals = _check_globals(safe_globals)
 
     def __enter__(self) -> safe_globals:
+        with _SAFE_LOCK:
+            _SCOPES.append(self.globals)
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        with _SAFE_LOCK:
+            for i in range(len(_SCOPES) - 1, -1, -1):  # this scope's entry (normally the last)
+                if _SCOPES[i] is self.globals:
+                    del _SCOPES[i]
+                    break
         return None
 
 
+def _check_globals(safe_globals: Any) -> list[Any]:
+    items = list(safe_globals)
+    for g in items:
+        if isinstance(g, tuple) and len(g) == 2 and isinstance(g[1], str):
+            continue  # PyTorch's (obj, "name") form: matched by obj
+        if not (isinstance(g, str) or hasattr(g, "__qualname__")):
+            raise TypeError(
+                f"safe_globals: expected classes, functions or 'module.qualname' strings, got "
+                f"{_brief(g)}"
+            )
+    return [g[0] if isinstance(g, tuple) else g for g in items]
+
+
 def add_safe_globals(safe_globals: Any) -> None:
-    """``torch.serialization.add_safe_globals``: accepted; glassgrad's format holds no pickles."""
+    """``torch.serialization.add_safe_globals``: allow these classes and functions in every later
+    ``load`` (see ``safe_globals``)."""
+    items = _check_globals(safe_globals)
+    with _SAFE_LOCK:
+        _PERMANENT.extend(g for g in items if g not in _PERMANENT)
+
+
+def clear_safe_globals() -> None:
+    """``torch.serialization.clear_safe_globals``: forget what ``add_safe_globals`` allowed."""
+    with _SAFE_LOCK:
+        _PERMANENT.clear()
 
 
 def get_safe_globals() -> list[Any]:
-    return []
+    """What ``load`` allows now besides glassgrad's own: permanent entries, then scoped ones."""
+    with _SAFE_LOCK:
+        return [*_PERMANENT, *(g for scope in _SCOPES for g in scope)]

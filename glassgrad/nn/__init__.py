@@ -47,3 +47,5 @@ for _m in (
 ):
     __all__ += __import__(f"glassgrad.nn.{_m}", fromlist=["__all__"]).__all__
 __all__ = sorted(set(__all__))
+
+from glassgrad.nn import modules  # noqa: E402  (torch.nn.modules.rnn.LSTM and the like)

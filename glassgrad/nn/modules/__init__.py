@@ -3,6 +3,7 @@ layers from where PyTorch defines them; every name resolves to the layer in ``gl
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from glassgrad.nn.module import Module
@@ -16,3 +17,32 @@ def __getattr__(name: str) -> Any:
     if hasattr(nn, name):
         return getattr(nn, name)
     raise AttributeError(f"module 'glassgrad.nn.modules' has no attribute {name!r}")
+
+
+# PyTorch's submodules, imported so that attribute paths work as in torch without imports
+# (``torch.nn.modules.rnn.LSTM`` in pytorch/examples' word_language_model ``safe_globals`` list);
+# imported by name, as ``from . import rnn`` would find ``__getattr__``'s glassgrad.nn.rnn instead
+for _name in (
+    "activation",
+    "adaptive",
+    "batchnorm",
+    "container",
+    "conv",
+    "distance",
+    "dropout",
+    "flatten",
+    "instancenorm",
+    "linear",
+    "loss",
+    "module",
+    "normalization",
+    "padding",
+    "pixelshuffle",
+    "pooling",
+    "rnn",
+    "sparse",
+    "transformer",
+    "upsampling",
+):
+    importlib.import_module(f"{__name__}.{_name}")
+del _name
