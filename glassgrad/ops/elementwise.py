@@ -24,6 +24,17 @@ from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
 Rule = Callable[[Any, Any, Any], Any]
 
 
+def _quiet(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``f`` without NumPy's divide/invalid warnings: log(0) is -inf and sqrt(-1) NaN, silently,
+    as in PyTorch (the transformer mask ``log(tril(ones))`` is a common idiom)."""
+
+    def quiet(x: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return f(x)
+
+    return quiet
+
+
 def _unary(
     name: str,
     f: Callable[[Any], Any],
@@ -133,16 +144,16 @@ exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
                     "e**x; its derivative is itself, so the rule reuses the output.")
 expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
                     "exp(x) - 1, accurate for small x.")
-log        = _unary("log", np.log, lambda g, x, y: g / x, "x",
-                    "Natural logarithm.")
-log1p      = _unary("log1p", np.log1p, lambda g, x, y: g / (x + 1), "x",
-                    "log(1 + x), accurate for small x.")
-log2       = _unary("log2", np.log2, lambda g, x, y: g / (x * _LN2), "x",
-                    "Base-2 logarithm.")
-log10      = _unary("log10", np.log10, lambda g, x, y: g / (x * _LN10), "x",
-                    "Base-10 logarithm.")
-sqrt       = _unary("sqrt", np.sqrt, lambda g, x, y: g / (2 * y), "out",
-                    "Square root; d/dx = 1 / (2 sqrt(x)).")
+log        = _unary("log", _quiet(np.log), lambda g, x, y: g / x, "x",
+                    "Natural logarithm.", numpy=np.log)
+log1p      = _unary("log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1), "x",
+                    "log(1 + x), accurate for small x.", numpy=np.log1p)
+log2       = _unary("log2", _quiet(np.log2), lambda g, x, y: g / (x * _LN2), "x",
+                    "Base-2 logarithm.", numpy=np.log2)
+log10      = _unary("log10", _quiet(np.log10), lambda g, x, y: g / (x * _LN10), "x",
+                    "Base-10 logarithm.", numpy=np.log10)
+sqrt       = _unary("sqrt", _quiet(np.sqrt), lambda g, x, y: g / (2 * y), "out",
+                    "Square root; d/dx = 1 / (2 sqrt(x)).", numpy=np.sqrt)
 rsqrt      = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3, "out",
                     "1 / sqrt(x).")
 reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "out",

@@ -111,6 +111,20 @@ def _no_randomness(stack: contextlib.ExitStack, functional: Any, loader: Any) ->
     for name in DROPOUTS:
         if hasattr(functional, name):
             stack.enter_context(_patched(functional, name, lambda x, *a, **k: x))
+    sdpa = functional.scaled_dot_product_attention  # attention dropout happens inside it
+
+    def no_dropout_sdpa(
+        q: Any,
+        k: Any,
+        v: Any,
+        attn_mask: Any = None,
+        dropout_p: float = 0.0,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        return sdpa(q, k, v, attn_mask, 0.0, *args, **kwargs)
+
+    stack.enter_context(_patched(functional, "scaled_dot_product_attention", no_dropout_sdpa))
     real_init = loader.__init__
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
