@@ -28,6 +28,23 @@ from glassgrad.tensor import Tensor
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
+def add_affine_parameters(
+    module: Module, shape: tuple[int, ...], affine: bool, bias: bool, dtype: Any, device: Any
+) -> None:
+    """A norm layer's optional per-channel ``weight`` and ``bias`` (registered as None if off)."""
+    module.register_parameter("weight", empty_parameter(shape, dtype, device) if affine else None)
+    has_bias = affine and bias
+    module.register_parameter("bias", empty_parameter(shape, dtype, device) if has_bias else None)
+
+
+def reset_affine_parameters(module: Module) -> None:
+    """Weight 1 and bias 0: the norm starts as a plain standardisation."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _NormBase(Module):
     """What batch and instance norms share (PyTorch's ``_NormBase``): the optional affine
     parameters and running statistics, their names, initial values and resets."""
@@ -51,15 +68,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = empty_parameter((num_features,), dtype, device)
-            if bias:
-                self.bias = empty_parameter((num_features,), dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, (num_features,), affine, bias, dtype, device)
         if track_running_stats:
             d = dtypes.as_dtype(dtype)
             self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, d)))
@@ -79,10 +88,7 @@ class _NormBase(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
 
 class _BatchNorm(_NormBase):

@@ -16,7 +16,7 @@ from glassgrad.nn import functional as F
 from glassgrad.nn import init
 from glassgrad.nn.linear import check_positive, empty_parameter
 from glassgrad.nn.module import Module
-from glassgrad.nn.norm import _NormBase
+from glassgrad.nn.norm import _NormBase, add_affine_parameters, reset_affine_parameters
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -52,22 +52,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = empty_parameter((num_channels,), dtype, device)
-            if bias:
-                self.bias = empty_parameter((num_channels,), dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, (num_channels,), affine, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine_parameters(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
