@@ -148,6 +148,29 @@ def reword(op: str, e: BaseException, args: tuple[Any, ...], kwargs: dict[str, A
     return kind(f"{op}: invalid arguments: {given}")
 
 
+def forward_error(cls: Any, e: Exception, args: tuple[Any, ...]) -> Exception | None:
+    """The error to raise instead of ``e`` from the forward of the built-in op ``cls`` (a Node),
+    or None when ``e`` is in the user's terms already.
+
+    Unary ops have no wrapper of their own to word NumPy's or CPython's errors; an elementwise
+    op's broadcasting error names the op and its inputs' shapes and dtypes.
+    """
+    name = (cls.op_name or cls.__name__).lower()
+    if cls.broadcasts and isinstance(e, ValueError) and "could not be broadcast" in str(e):
+        shapes = [
+            f"{tuple(np.shape(a))} ({np.asarray(a).dtype})"
+            for a in (getattr(a, "_data", a) for a in args)
+            if isinstance(a, np.ndarray)
+        ]
+        return RuntimeError(
+            f"{name}: the shapes of its inputs, {' and '.join(shapes)}, do not broadcast together "
+            "(trailing dimensions must be equal or 1)"
+        )
+    if len(args) != 1 or (internal(str(e)) is None and not isinstance(e, CPYTHON_ERRORS)):
+        return None
+    return reword(name, e, args, {})
+
+
 def _prefixed(e: BaseException, message: str) -> BaseException:
     """``e`` (same type) with ``message``; a fresh exception of its base type when ``e``'s class
     cannot be rebuilt from a message (NumPy's ``AxisError``)."""

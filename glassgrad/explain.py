@@ -32,7 +32,7 @@ import numpy as np
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
-from glassgrad.autograd.engine import sum_to_shape
+from glassgrad.autograd.gradients import sum_to_shape
 from glassgrad.autograd.graph import topological_order
 from glassgrad.autograd.record import record_backward
 

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import state
 from glassgrad.autograd.graph import walk
+from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
 
 __all__ = [

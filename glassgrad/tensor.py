@@ -8,6 +8,7 @@ The class holds data and graph links only; every op is declared in ``glassgrad.o
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,9 @@ import numpy as np
 
 from glassgrad import dtypes, printing
 from glassgrad._convert import as_array
-from glassgrad.autograd import engine, node
-from glassgrad.autograd.engine import RemovableHandle, RetainGrad, state
+from glassgrad.autograd import capture, engine, gradients, hooks, node, staging
+from glassgrad.autograd.hooks import RemovableHandle, RetainGrad
+from glassgrad.autograd.state import state
 from glassgrad.device import CPU, CPUOnlyError, check_cpu
 from glassgrad.device import device as _device
 from glassgrad.size import Size
@@ -526,7 +528,7 @@ class Tensor:
             return
         if not self._retains():
             self._retains_grad = True
-            self.grad_fn.register_hook(RetainGrad(engine.weak(self)))
+            self.grad_fn.register_hook(RetainGrad(weakref.ref(self)))
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
@@ -602,6 +604,6 @@ class Tensor:
         return numpy_dispatch.function(func, args, kwargs)
 
 
-engine.Tensor = Tensor
-node.Tensor = Tensor
+for _module in (engine, node, gradients, hooks, staging, capture):
+    setattr(_module, "Tensor", Tensor)  # noqa: B010  (the autograd modules refer to the class)
 _ = state  # re-exported for glassgrad.ops

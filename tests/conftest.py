@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import glassgrad as gg
-from glassgrad.autograd.engine import state
+from glassgrad.autograd.state import state
 
 settings.register_profile(
     "default",

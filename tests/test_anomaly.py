@@ -17,7 +17,7 @@ from glassgrad.autograd.anomaly import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
-from glassgrad.autograd.engine import state
+from glassgrad.autograd.state import state
 
 HERE = os.path.basename(__file__)
 

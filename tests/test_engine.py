@@ -405,7 +405,7 @@ def test_no_warnings_on_the_plain_path() -> None:
 def test_nothing_is_kept_alive_by_ops_run_without_recording() -> None:
     import weakref
 
-    from glassgrad.autograd.engine import _NO_GRAD_CTX
+    from glassgrad.autograd.node import _NO_GRAD_CTX
 
     x = gg.randn(4, 4)
     with gg.no_grad():
@@ -418,7 +418,7 @@ def test_nothing_is_kept_alive_by_ops_run_without_recording() -> None:
 
 
 def test_backward_observer_sees_every_rule_in_order() -> None:
-    from glassgrad.autograd.engine import state
+    from glassgrad.autograd.state import state
 
     seen = []
     x = gg.tensor([1.0, 2.0], requires_grad=True)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
-from glassgrad.autograd.engine import accumulate, state, sum_to_shape
 from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.gradients import accumulate, sum_to_shape
 from glassgrad.autograd.graph import dependencies, topological_order, walk
-from glassgrad.autograd.node import AccumulateGrad
+from glassgrad.autograd.introspection import AccumulateGrad
+from glassgrad.autograd.state import state
 
 
 def _diamond():

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import glassgrad as gg
-from glassgrad.autograd.engine import state
 from glassgrad.autograd.record import BackwardStep, record_backward
+from glassgrad.autograd.state import state
 
 
 def _mlp(lib, x, w1, w2):

@@ -10,7 +10,7 @@ import torch
 
 import glassgrad as gg
 from glassgrad import nn
-from glassgrad.autograd.engine import state
+from glassgrad.autograd.state import state
 from glassgrad.viz import (
     capture_grads,
     collapse,

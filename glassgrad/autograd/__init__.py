@@ -15,7 +15,7 @@ from glassgrad.autograd.anomaly import (
     set_detect_anomaly,
 )
 from glassgrad.autograd.custom_function import Function
-from glassgrad.autograd.engine import run_backward, state
+from glassgrad.autograd.engine import run_backward
 from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -25,6 +25,7 @@ from glassgrad.autograd.grad_mode import (
 )
 from glassgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from glassgrad.autograd.record import BackwardRecord, BackwardStep, record_backward
+from glassgrad.autograd.state import state
 from glassgrad.variable import Variable
 
 __all__ = [

@@ -20,14 +20,15 @@ RuntimeError: Function 'SqrtBackward0' returned nan values in its gradient for i
 from __future__ import annotations
 
 import functools
+import os
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
-from glassgrad.autograd import node as recording
-from glassgrad.autograd.node import state
+from glassgrad.autograd.state import state
 
 __all__ = [
     "detect_anomaly",
@@ -118,7 +119,7 @@ def check_finite(node: Any, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        arr = g._data if isinstance(g, recording.Tensor) else g  # a Tensor: create_graph
+        arr = getattr(g, "_data", g)  # a Tensor under create_graph: its array
         if not np.all(np.isfinite(arr)):
             site = getattr(node, "_trace", None)
             where = (
@@ -131,3 +132,14 @@ def check_finite(node: Any, grads: Sequence[Any]) -> None:
                 f"Function '{node.name()}' returned {bad} values in its gradient for input {i} "
                 f"(shape {tuple(np.shape(arr))}).{where}"
             )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def creation_site() -> traceback.FrameSummary | None:
+    """The innermost frame outside the glassgrad package: the user's line that created the op."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return frame
+    return None

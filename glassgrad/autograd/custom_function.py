@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd import node as _fn
-from glassgrad.autograd.node import OUTPUT, Node, bump_version, state
+from glassgrad.autograd.anomaly import creation_site
+from glassgrad.autograd.introspection import OUTPUT
+from glassgrad.autograd.node import Node
+from glassgrad.autograd.state import bump_version, state
 
 _new = object.__new__
 
@@ -197,7 +200,7 @@ class Function(Node):
         if saved:
             ctx._saved, ctx._meta = _resolve(saved, [(out, result, None)])
         if state.anomaly:
-            ctx._trace = _fn._creation_site()
+            ctx._trace = creation_site()
         return result
 
     # ---- what a forward uses -----------------------------------------------------------------
@@ -453,7 +456,7 @@ def _record_outputs(
     if saved:
         ctx._saved, ctx._meta = _resolve(saved, outputs)
     if state.anomaly:
-        ctx._trace = _fn._creation_site()
+        ctx._trace = creation_site()
     return tuple(results)
 
 
@@ -684,8 +687,8 @@ def _transpose_of_jvp(ctx: Any, cls: Any, g: Any, gs: list[Any]) -> tuple[Any, .
         if v is None:
             v = np.zeros(shape, dtype)
         elif v.shape != shape:  # a gradient in a broadcast shape: sum it to the input's
-            from glassgrad.autograd.engine import _sum_to_shape
+            from glassgrad.autograd.gradients import sum_to_input
 
-            v = _sum_to_shape(v._data if isinstance(v, _fn.Tensor) else v, shape, ctx, i)
+            v = sum_to_input(v._data if isinstance(v, _fn.Tensor) else v, shape, ctx, i)
         out.append(_VjpByJvp.apply(g, ctx, i, v._data if isinstance(v, _fn.Tensor) else v))
     return tuple(out)

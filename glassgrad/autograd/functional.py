@@ -20,9 +20,10 @@ import numpy as np
 
 from glassgrad.autograd import grad as _autograd_grad
 from glassgrad.autograd.custom_function import jvp_mode
-from glassgrad.autograd.engine import Node, state
 from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.graph import walk
+from glassgrad.autograd.node import Node
+from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
 
 __all__ = ["hvp", "jacobian"]

@@ -12,12 +12,14 @@ in ``torch.autograd.function``), whose contract is PyTorch's: Tensors in and out
 
 from __future__ import annotations
 
-import os
-import traceback
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+
+from glassgrad._errors import forward_error
+from glassgrad.autograd.anomaly import creation_site
+from glassgrad.autograd.introspection import OUTPUT, InspectableNode
 
 # The switches (per thread) and the in-place epoch live in state.py; re-exported here for the
 # modules that read them next to recording.
@@ -38,13 +40,6 @@ Tensor: Any = None
 _new_tensor = object.__new__
 
 
-class _SavedOutput:
-    """Marks 'the op's own output' among saved values (saving the Tensor would be a ref cycle)."""
-
-    __repr__ = lambda self: "<output>"  # noqa: E731
-
-
-OUTPUT = _SavedOutput()
 _OUTPUT_REF = (OUTPUT,)
 _NUMBERS = {int, float}
 _VERSION_0 = (0,)
@@ -77,7 +72,7 @@ _NO_GRAD_CTX = _NoGradContext()
 _NON_DIFFERENTIABLE: list[Any] = []  # marker stored by mark_non_differentiable()
 
 
-class Node:
+class Node(InspectableNode):
     """The internal, array-level base of the built-in ops (fast and private; not for users).
 
     A subclass defines ``forward(ctx, *inputs)`` on NumPy arrays and ``backward(ctx, grad)``::
@@ -110,8 +105,8 @@ class Node:
 
     ``apply`` is the hot path of every op: keep it lean. Users' custom ops subclass the public
     ``Function`` instead, whose contract is PyTorch's (Tensors in ``forward`` and ``backward``).
-    Tools read a node only through ``name()``, ``next_functions`` (or ``edges``),
-    ``saved_tensors`` (or ``saved_values()``), ``released``, ``metadata`` and ``register_hook``.
+    Tools read a node only through the public fields it inherits from ``InspectableNode``
+    (``introspection.py``) and ``saved_tensors``.
     """
 
     __slots__ = (
@@ -137,8 +132,6 @@ class Node:
     _hooks: Any
     _metadata: dict[str, Any]
     _trace: Any
-    op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
-    variant = 0  # PyTorch numbers overloads: PowBackward0 (x ** 2), PowBackward1, PowBackward2
     broadcasts = False  # elementwise ops: NumPy's broadcasting errors are reworded to name them
 
     # ---- recording --------------------------------------------------------------------------
@@ -165,7 +158,7 @@ class Node:
                     return _constant(cls.forward(nctx, x._data), nctx)
                 return _constant(cls.forward(nctx, x._data, args[1]), nctx)
             except Exception as e:
-                worded = _in_user_terms(cls, e, args) if n == 1 else None
+                worded = forward_error(cls, e, args)
                 if worded is None:
                     raise
                 raise worded from None
@@ -194,9 +187,7 @@ class Node:
             ctx.next = edges
             return _recorded(ctx, cls.forward(ctx, *datas), args)
         except Exception as e:
-            if cls.broadcasts and isinstance(e, ValueError) and "could not be broadcast" in str(e):
-                raise RuntimeError(_broadcast_message(cls, args)) from None
-            worded = _in_user_terms(cls, e, args) if n == 1 else None
+            worded = forward_error(cls, e, args)
             if worded is None:
                 raise
             raise worded from None
@@ -239,107 +230,6 @@ class Node:
     def needs_input_grad(self) -> tuple[bool, ...]:
         """One flag per forward argument: does it lead to something that requires grad?"""
         return tuple(e is not None for e in self.next)
-
-    # ---- introspection, PyTorch-style ----------------------------------------------------------
-    def name(self) -> str:
-        """PyTorch's name for this node: ``MulBackward0``, or ``CubeBackward`` for a user's op."""
-        cls = type(self)
-        suffix = f"Backward{cls.variant}" if cls.__dictoffset__ == 0 else "Backward"
-        return (cls.op_name or cls.__name__) + suffix
-
-    @property
-    def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        """Where gradients go next: ``(node, 0)``, ``(AccumulateGrad, 0)`` or ``(None, 0)``."""
-        out: list[tuple[Any, int]] = []
-        for e in self.next:
-            if e is None:
-                out.append((None, 0))
-            elif isinstance(e, Tensor):
-                out.append((AccumulateGrad(e), 0))
-            else:
-                out.append((e, 0))
-        return tuple(out)
-
-    @property
-    def edges(self) -> tuple[Any, ...]:
-        """Per forward argument: the Node that made it, the leaf Tensor itself, or None.
-
-        ``next_functions`` without PyTorch's wrapping, for tools that walk the graph (a copy:
-        changing it changes nothing). ``glassgrad.autograd.graph`` walks them for you.
-        """
-        return tuple(self.next)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """A dict of your own per node, as in PyTorch (created on first use: free otherwise)."""
-        try:
-            return self._metadata
-        except AttributeError:
-            self._metadata = {}
-            return self._metadata
-
-    @property
-    def released(self) -> bool:
-        """Did a backward pass free what ``forward`` saved (``retain_graph`` was not set)?"""
-        return self._saved is None
-
-    def saved_values(self) -> tuple[SavedValue, ...]:
-        """What ``forward`` saved, with where each value came from (empty once released).
-
-        For tools: ``role`` is ``"output"``, ``"input"`` (``tensor`` is that input) or
-        ``"other"`` (a mask, an index); ``current`` is False once it was modified in place.
-        """
-        saved, meta = self._saved, self._meta
-        if not saved:
-            return ()
-        if meta is None:
-            return tuple(SavedValue(s, "other", None, True) for s in saved)
-        refs, versions, out_vc, _ = meta
-        return tuple(
-            SavedValue(s, "output", None, out_vc[0] == v)
-            if ref is OUTPUT
-            else SavedValue(s, "other", None, True)
-            if ref is None
-            else SavedValue(s, "input", ref, ref._vc[0] == v)
-            for s, ref, v in zip(saved, refs, versions)
-        )
-
-    def register_hook(self, fn: Callable[[Any], Any]) -> RemovableHandle:
-        """Call ``fn(grad)`` with the gradient of this node's output before the rule runs."""
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(fn)
-        return RemovableHandle(self._hooks, fn)
-
-    def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
-
-
-def _in_user_terms(cls: Any, e: Exception, args: tuple[Any, ...]) -> Exception | None:
-    """The error to raise instead of NumPy's or CPython's wording from a unary ``cls.forward``
-    (None: ``e`` is in the user's terms already)."""
-    from glassgrad import _errors
-
-    if _errors.internal(str(e)) is None and not isinstance(e, _errors.CPYTHON_ERRORS):
-        return None
-    return _errors.reword((cls.op_name or cls.__name__).lower(), e, args, {})
-
-
-def _broadcast_message(cls: type, args: tuple[Any, ...]) -> str:
-    shapes = [
-        f"{tuple(np.shape(_data_of(a)))} ({np.asarray(_data_of(a)).dtype})"
-        for a in args
-        if isinstance(a, (Tensor, np.ndarray))
-    ]
-    name = (getattr(cls, "op_name", None) or cls.__name__).lower()
-    return (
-        f"{name}: the shapes of its inputs, {' and '.join(shapes)}, do not broadcast together "
-        "(trailing dimensions must be equal or 1)"
-    )
-
-
-def _data_of(a: Any) -> Any:
-    return a._data if isinstance(a, Tensor) else a
 
 
 def _as_output(out: Any, cls: type) -> np.ndarray:
@@ -390,65 +280,8 @@ def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
     else:
         ctx._meta = _resolve_saved(saved, args, out, vc)
     if ANOMALY_ON and state.anomaly:
-        ctx._trace = _creation_site()
+        ctx._trace = creation_site()
     return result
-
-
-class AccumulateGrad:
-    """The node PyTorch shows for a leaf: gradients arriving here add into ``variable.grad``."""
-
-    __slots__ = ("variable",)
-
-    def __init__(self, variable: Any) -> None:
-        self.variable = variable
-
-    def name(self) -> str:
-        return "AccumulateGrad"
-
-    next_functions = ()
-
-    def __repr__(self) -> str:
-        return f"<AccumulateGrad object at {hex(id(self))}>"
-
-
-class RetainGrad:
-    """The hook ``retain_grad()`` puts on a non-leaf's node (weakly holding the tensor).
-
-    The engine runs it after the node's other hooks and writes the gradient into the tensor's
-    ``.grad`` (adding to what is there) once the backward pass has finished.
-    """
-
-    __slots__ = ("ref",)
-
-    def __init__(self, ref: Any) -> None:
-        self.ref = ref
-
-    def __call__(self, g: Any) -> None:  # (the engine stages it instead of calling it)
-        t = self.ref()
-        if t is not None:
-            t._grad = g if state.create_graph else Tensor._make(g._data.copy())
-
-
-class SavedValue(NamedTuple):
-    """One value a node saved for backward, as ``Node.saved_values()`` describes it."""
-
-    value: Any  # the array (or other object) forward saved
-    role: str  # "output" (the op's own), "input" (one of its inputs) or "other" (mask, index)
-    tensor: Any  # the input Tensor, for role "input" (else None)
-    current: bool  # False once that tensor was modified in place (the value is stale)
-
-
-class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
-
-    __slots__ = ("fn", "hooks")
-
-    def __init__(self, hooks: list[Any], fn: Any) -> None:
-        self.hooks, self.fn = hooks, fn
-
-    def remove(self) -> None:
-        if self.fn in self.hooks:
-            self.hooks.remove(self.fn)
 
 
 def _resolve_saved(
@@ -475,17 +308,3 @@ def _resolve_saved(
             versions.append(-1)
         refs.append(ref)
     return tuple(refs), tuple(versions), vc, epoch
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def _creation_site() -> traceback.FrameSummary | None:
-    """The innermost frame outside the glassgrad package: the user's line that created the op."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
-            return frame
-    return None
-
-
-# The public custom-op base, with PyTorch's Tensor-level contract (it subclasses Node).

@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd import engine
-from glassgrad.autograd.engine import sum_to_shape
+from glassgrad.autograd import node as node_module
 from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.gradients import sum_to_shape
+from glassgrad.autograd.state import state
 
 __all__ = ["BackwardRecord", "BackwardStep", "record_backward"]
 
@@ -83,7 +84,7 @@ class BackwardRecord:
                 shapes.append(None)
                 norms.append(None)
                 continue
-            key = e if not isinstance(e, engine.Tensor) else ("leaf", id(e))
+            key = e if not isinstance(e, node_module.Tensor) else ("leaf", id(e))
             keys.append(key)
             names.append(self._name_of(e))
             shapes.append(tuple(e.shape))
@@ -111,7 +112,7 @@ class BackwardRecord:
         self._pending.append((weakref.ref(node), _nbytes(saved), keys))
 
     def _name_of(self, e: Any) -> str:
-        if not isinstance(e, engine.Tensor):
+        if not isinstance(e, node_module.Tensor):
             return str(e.name())
         if e.name:
             return str(e.name)
@@ -205,21 +206,21 @@ class record_backward:
         self._previous: Any = None
 
     def __enter__(self) -> BackwardRecord:
-        self._previous = engine.state.backward_observer
+        self._previous = state.backward_observer
         previous, observe = self._previous, self.record._observe
         if previous is None:
-            engine.state.backward_observer = observe
+            state.backward_observer = observe
         else:  # chain to an observer that was already set (another tool watching)
 
             def both(node: Any, g: Any, gin: Any, seconds: float, saved: Any) -> None:
                 previous(node, g, gin, seconds, saved)
                 observe(node, g, gin, seconds, saved)
 
-            engine.state.backward_observer = both
+            state.backward_observer = both
         return self.record
 
     def __exit__(self, *exc: Any) -> None:
-        engine.state.backward_observer = self._previous
+        state.backward_observer = self._previous
         self.record._finish()
 
 
@@ -227,11 +228,11 @@ class record_backward:
 
 
 def _array(x: Any) -> np.ndarray:
-    return np.array(x._data if isinstance(x, engine.Tensor) else x, copy=True)
+    return np.array(x._data if isinstance(x, node_module.Tensor) else x, copy=True)
 
 
 def _norm(x: Any) -> float:
-    a = x._data if isinstance(x, engine.Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, node_module.Tensor) else np.asarray(x)
     return float(np.sqrt(np.sum(np.abs(a) ** 2))) if a.size else 0.0
 
 
@@ -242,7 +243,7 @@ def _nbytes(saved: Any) -> int:
     seen: set[int] = set()
     total = 0
     for s in saved:
-        a = s._data if isinstance(s, engine.Tensor) else s
+        a = s._data if isinstance(s, node_module.Tensor) else s
         if isinstance(a, np.ndarray) and id(a) not in seen:
             seen.add(id(a))
             total += a.nbytes

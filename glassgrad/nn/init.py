@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import bump_version
+from glassgrad.autograd.state import bump_version
 from glassgrad.creation import generator as _default_generator
 from glassgrad.tensor import Tensor
 

@@ -31,7 +31,8 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad._errors import guarded
-from glassgrad.autograd.engine import RemovableHandle, bump_version
+from glassgrad.autograd.hooks import RemovableHandle
+from glassgrad.autograd.state import bump_version
 from glassgrad.device import CPUOnlyError, parse_to
 from glassgrad.tensor import Tensor
 

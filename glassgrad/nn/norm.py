@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.engine import bump_version
+from glassgrad.autograd.state import bump_version
 from glassgrad.nn import functional as F
 from glassgrad.nn import init
 from glassgrad.nn.linear import check_positive, empty_parameter

@@ -8,7 +8,8 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad._convert import as_array
-from glassgrad.autograd.engine import Node, state
+from glassgrad.autograd.node import Node
+from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
 
 __all__ = [

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import bump_version
 from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.state import bump_version
 from glassgrad.ops import indexing
 from glassgrad.ops._common import Tensor, state
 from glassgrad.ops.elementwise import add, div, mul, sub

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import bump_version
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.state import bump_version
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.tensor import Tensor
 

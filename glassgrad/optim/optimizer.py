@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.engine import bump_version
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
+from glassgrad.autograd.state import bump_version
 from glassgrad.tensor import Tensor
 
 __all__ = ["Optimizer"]

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import bump_version
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.state import bump_version
 from glassgrad.nn.module import Module
 from glassgrad.nn.norm import _BatchNorm
 from glassgrad.optim.lr_scheduler import LRScheduler, _format_param

@@ -25,9 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import Node, run_backward, state
+from glassgrad.autograd.engine import run_backward
 from glassgrad.autograd.grad_mode import enable_grad, no_grad
 from glassgrad.autograd.graph import walk
+from glassgrad.autograd.node import Node
+from glassgrad.autograd.state import state
 from glassgrad.creation import generator
 from glassgrad.tensor import Tensor
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import state, sum_to_shape
+from glassgrad.autograd.gradients import sum_to_shape
 from glassgrad.autograd.graph import walk
+from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
 
 __all__ = [

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import bump_version
+from glassgrad.autograd.state import bump_version
 from glassgrad.nn.functional.norm import _param, _sum_over, batch_norm, pad
 from glassgrad.ops._common import Node, Tensor, floating_input
 from glassgrad.ops.elementwise import rsqrt

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.autograd.engine import bump_version
+from glassgrad.autograd.state import bump_version
 from glassgrad.nn.utils import rnn, stateless
 from glassgrad.tensor import Tensor
 
