@@ -152,8 +152,8 @@ def forward_error(cls: Any, e: Exception, args: tuple[Any, ...]) -> Exception | 
     """The error to raise instead of ``e`` from the forward of the built-in op ``cls`` (a Node),
     or None when ``e`` is in the user's terms already.
 
-    Unary ops have no wrapper of their own to word NumPy's or CPython's errors; an elementwise
-    op's broadcasting error names the op and its inputs' shapes and dtypes.
+    The hot ops (unary and arithmetic) have no wrapper of their own to word NumPy's or CPython's
+    errors; an elementwise op's broadcasting error names the op and its inputs' shapes and dtypes.
     """
     name = (cls.op_name or cls.__name__).lower()
     if cls.broadcasts and isinstance(e, ValueError) and "could not be broadcast" in str(e):
@@ -166,7 +166,10 @@ def forward_error(cls: Any, e: Exception, args: tuple[Any, ...]) -> Exception | 
             f"{name}: the shapes of its inputs, {' and '.join(shapes)}, do not broadcast together "
             "(trailing dimensions must be equal or 1)"
         )
-    if len(args) != 1 or (internal(str(e)) is None and not isinstance(e, CPYTHON_ERRORS)):
+    scalar_op = len(args) == 2 and type(args[1]) in (int, float)  # MulScalar: x * 2
+    if len(args) != 1 and not (cls.broadcasts or scalar_op):
+        return None  # a guarded op: its wrapper words the error with the user's arguments
+    if internal(str(e)) is None and not isinstance(e, CPYTHON_ERRORS):
         return None
     return reword(name, e, args, {})
 

@@ -109,14 +109,15 @@ def run_backward(
             for e, gi in zip(edges, gin):
                 if e is None:
                     continue
+                leaf = isinstance(e, Tensor)
                 if gi is not None:
                     if create_graph or type(gi) is not np.ndarray:
                         gi = as_gradient(gi, create_graph)
-                    if gi.shape != (e._data.shape if isinstance(e, Tensor) else e.shape):
+                    if gi.shape != (e._data.shape if leaf else e.shape):
                         i = next(k for k, x in enumerate(edges) if x is e)
                         gi = sum_to_input(gi, tuple(e.shape), node, i)
-                if isinstance(e, Tensor):  # a leaf: its gradient is staged (one passed through
-                    # is someone else's array: .grad will get a copy of it)
+                if leaf:  # its gradient is staged (one passed through is someone else's
+                    # array: .grad will get a copy of it)
                     k = id(e)
                     if hooked and k in hooked:
                         stage.hooked_leaf(e, gi, gi is not g and getattr(gi, "base", None) is None)

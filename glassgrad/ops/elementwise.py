@@ -464,7 +464,7 @@ def _binary(op: str, tensors: Any, scalar: Any, rscalar: Any, input: Any, other:
     return tensors.apply(a, b)
 
 
-@op(inplace=True, operators=("__add__", "__radd__"), numpy=np.add)
+@op(inplace=True, operators=("__add__", "__radd__"), numpy=np.add, raw_operators=True)
 def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input + alpha * other, broadcasting as NumPy does.
 
@@ -482,7 +482,13 @@ def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     return _binary("add", Add, AddScalar, AddScalar.apply, input, other)
 
 
-@op(inplace=True, operators=("__sub__",), numpy=np.subtract, aliases=("subtract",))
+@op(
+    inplace=True,
+    operators=("__sub__",),
+    numpy=np.subtract,
+    aliases=("subtract",),
+    raw_operators=True,
+)
 def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """input - alpha * other."""
     if alpha == 1 and isinstance(input, Tensor):
@@ -495,7 +501,7 @@ def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     return _binary("sub", Sub, SubScalar, RsubScalar.apply, input, other)
 
 
-@op(method=False, operators=("__rsub__",))
+@op(method=False, operators=("__rsub__",), raw_operators=True)
 def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     """other - alpha * input (``1 - x`` records ``RsubBackward1``, as in PyTorch)."""
     if alpha != 1:
@@ -508,6 +514,7 @@ def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
     operators=("__mul__", "__rmul__"),
     numpy=np.multiply,
     aliases=("multiply",),
+    raw_operators=True,
 )
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product: d(xy) = y dx + x dy."""
@@ -525,6 +532,7 @@ def mul(input: Any, other: Any) -> Tensor:
     reflected=("__rtruediv__",),
     numpy=np.true_divide,
     aliases=("divide", "true_divide"),
+    raw_operators=True,
 )
 def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     """Elementwise quotient x / y: dx = g / y, dy = -g x / y**2."""

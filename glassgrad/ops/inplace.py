@@ -9,10 +9,11 @@ and the tensor's ``grad_fn`` is moved to the new node.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
+from glassgrad._errors import reword
 from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.state import bump_version
 from glassgrad.ops import indexing
@@ -83,6 +84,14 @@ def _data(v: Any) -> Any:
     return v._data if isinstance(v, Tensor) else v
 
 
+def _reraise(op: str, e: Exception, t: Tensor, other: Any) -> NoReturn:
+    """Raise ``e`` from the in-place ``op`` in the user's words (NumPy's, reworded)."""
+    new = reword(op, e, (t, other), {})
+    if new is None:
+        raise e
+    raise new from None
+
+
 def _fast(t: Tensor, *args: Any) -> bool:
     """Nothing to record: compute straight into ``t``'s memory."""
     return not state.grad_enabled or not (t.requires_grad or any(_requires(a) for a in args))
@@ -94,42 +103,51 @@ def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> T
         other, alpha = alpha, other  # the old ``p.data.add_(-lr, grad)`` order PyTorch still takes
     if _fast(self, other):
         _check_leaf(self, op)
-        o = _data(other)
-        if alpha != 1:
-            o = o * alpha
-        ufunc(self._data, o, out=self._data, casting="same_kind")
+        try:
+            o = _data(other)
+            if alpha != 1:
+                o = o * alpha
+            ufunc(self._data, o, out=self._data, casting="same_kind")
+        except Exception as e:
+            _reraise(op, e, self, other)
         return _bump(self)
     return apply_inplace(self, op, add if ufunc is np.add else sub, other, alpha=alpha)
 
 
-@fast_inplace("add_", operators=("__iadd__",))
+@fast_inplace("add_", operators=("__iadd__",), raw_operators=True)
 def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     """self += alpha * other, in place."""
     return _accumulate_(self, "add_", np.add, other, alpha)
 
 
-@fast_inplace("sub_", operators=("__isub__",))
+@fast_inplace("sub_", operators=("__isub__",), raw_operators=True)
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     """self -= alpha * other, in place."""
     return _accumulate_(self, "sub_", np.subtract, other, alpha)
 
 
-@fast_inplace("mul_", operators=("__imul__",))
+@fast_inplace("mul_", operators=("__imul__",), raw_operators=True)
 def mul_(self: Tensor, other: Any) -> Tensor:
     """self *= other, in place."""
     if _fast(self, other):
         _check_leaf(self, "mul_")
-        np.multiply(self._data, _data(other), out=self._data, casting="same_kind")
+        try:
+            np.multiply(self._data, _data(other), out=self._data, casting="same_kind")
+        except Exception as e:
+            _reraise("mul_", e, self, other)
         return _bump(self)
     return apply_inplace(self, "mul_", mul, other)
 
 
-@fast_inplace("div_", operators=("__itruediv__",))
+@fast_inplace("div_", operators=("__itruediv__",), raw_operators=True)
 def div_(self: Tensor, other: Any) -> Tensor:
     """self /= other, in place."""
     if _fast(self, other):
         _check_leaf(self, "div_")
-        np.divide(self._data, _data(other), out=self._data, casting="same_kind")
+        try:
+            np.divide(self._data, _data(other), out=self._data, casting="same_kind")
+        except Exception as e:
+            _reraise("div_", e, self, other)
         return _bump(self)
     return apply_inplace(self, "div_", div, other)
 

@@ -48,11 +48,13 @@ class OpDecl:
     torch_function: Callable[..., Any] | None = None  # ``torch.<name>`` when its args differ
     differentiable: bool = True  # False: no gradient flows (comparisons, argmax, int casts)
     guard: bool = True  # False: a hot op whose errors arise in Node.apply, which words them
+    raw_operators: bool = False  # its dunders call the function itself (see ``op``)
 
 
 OPS: dict[str, OpDecl] = {}
 FAST_INPLACE: dict[str, Callable[..., Any]] = {}  # hand-written in-place variants that win
 NUMPY_QUERIES: dict[Any, Callable[..., Any]] = {}  # np.shape & co.: answers, not ops
+RAW_INPLACE_OPERATORS: set[str] = set()  # in-place dunders bound without the wrapper
 
 
 def op(
@@ -70,6 +72,7 @@ def op(
     torch_function: Callable[..., Any] | None = None,
     differentiable: bool = True,
     guard: bool = True,
+    raw_operators: bool = False,
 ) -> Any:
     """Declare a public op (decorator, with or without arguments); returns the function as is.
 
@@ -84,6 +87,8 @@ def op(
     other arguments than the ``nn.functional`` one (``torch.embedding(weight, input)``).
     ``guard=False`` (hot elementwise ops only): no error-wording wrapper around the function, one
     call layer less per op; its NumPy errors arise inside ``Node.apply``, which words them.
+    ``raw_operators=True`` (arithmetic): the same for its dunders only (``x * y`` takes no other
+    arguments, and a bad operand is worded by ``binary_operands`` or ``Node.apply``).
     ``differentiable=False``: no gradient flows through it, so the test registry needs no
     gradient entry for it (every differentiable op must have one: tests/opinfo/).
     """
@@ -115,6 +120,7 @@ def op(
             torch_function=torch_function,
             differentiable=differentiable,
             guard=guard,
+            raw_operators=raw_operators,
         )
         if torch_function is not None and TORCH not in OPS[opname].namespaces:
             OPS[opname].namespaces += (TORCH,)
@@ -124,15 +130,19 @@ def op(
 
 
 def fast_inplace(
-    name: str, operators: Iterable[str] = ()
+    name: str, operators: Iterable[str] = (), raw_operators: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Use this hand-written function for the in-place method ``name`` (e.g. ``add_``), and for
-    the in-place ``operators`` (``__iadd__``); it replaces the generated variant."""
+    the in-place ``operators`` (``__iadd__``); it replaces the generated variant.
+    ``raw_operators``: the operators skip the error-wording wrapper (the function words its own
+    errors)."""
 
     def use(fn: Callable[..., Any]) -> Callable[..., Any]:
         FAST_INPLACE[name] = fn
         for dunder in operators:
             FAST_INPLACE[dunder] = fn
+            if raw_operators:
+                RAW_INPLACE_OPERATORS.add(dunder)
         return fn
 
     return use
@@ -228,16 +238,20 @@ def bind(
             setattr(tensor_cls, decl.inplace, method)
             for alias in decl.aliases:
                 setattr(tensor_cls, alias + "_", method)
+        operator = decl.function if decl.raw_operators else fn
         for dunder in decl.operators:
-            setattr(tensor_cls, dunder, fn)
+            setattr(tensor_cls, dunder, operator)
         for dunder in decl.reflected:
-            setattr(tensor_cls, dunder, _swapped(fn))
+            setattr(tensor_cls, dunder, _swapped(operator))
         ufuncs = {k: v for k, v in decl.numpy.items() if isinstance(k, np.ufunc)}
         functions = {k: v for k, v in decl.numpy.items() if not isinstance(k, np.ufunc)}
         register_numpy(ufuncs, functions)
     register_numpy({}, NUMPY_QUERIES)
     for name, fn in FAST_INPLACE.items():  # hand-written ones win (and zero_ has no twin)
-        setattr(tensor_cls, name, guarded(fn, fn.__name__ if name.startswith("__") else name))
+        if name in RAW_INPLACE_OPERATORS:
+            setattr(tensor_cls, name, fn)  # (it words its own errors: ``x -= y`` is hot)
+        else:
+            setattr(tensor_cls, name, guarded(fn, fn.__name__ if name.startswith("__") else name))
 
 
 def functional(function: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
