@@ -83,7 +83,7 @@ def test_sparse_adam_trajectory_matches_torch(kw, padding_idx):
 
 
 def test_untouched_rows_keep_weights_and_moments():
-    t, g = _models()
+    _, g = _models()
     opts = _opts(optim, g, {"lr": 0.1})
     _step(g, opts, np.array([[0, 1]]), gg)
     m0 = opts[0].state[g[0].weight]["exp_avg"].numpy().copy()
