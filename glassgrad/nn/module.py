@@ -523,6 +523,9 @@ class Module:
             raise TypeError(
                 f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
             )
+        for mprefix, m in self.named_modules():  # lazy layers take the saved shapes first
+            if "_load_hook" in m.__dict__:
+                m._lazy_load_hook(state_dict, mprefix + "." if mprefix else "")
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
