@@ -168,7 +168,7 @@ def test_worker_error_names_worker_and_keeps_traceback():
 
 def test_timeout_and_dead_worker_raise_instead_of_hanging():
     t0 = time.monotonic()
-    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.3 seconds"):
+    with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0\.3 seconds"):
         next(iter(gud.DataLoader(Slow(4), num_workers=2, timeout=0.3)))
     with pytest.raises(
         RuntimeError, match=r"DataLoader worker \(pid\(s\) .*\) exited unexpectedly"

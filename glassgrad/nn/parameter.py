@@ -43,11 +43,12 @@ class UninitializedTensorMixin:
         ``cls_to_become``, the same object."""
         if device is not None and str(device).split(":")[0] != "cpu":
             raise RuntimeError(f"glassgrad runs on the CPU only, got device {device!r}")
-        d = self._data.dtype if dtype is None else dtypes.as_dtype(dtype)  # type: ignore[attr-defined]
+        t: Any = self
+        d = t._data.dtype if dtype is None else dtypes.as_dtype(dtype)
         shp = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        self._data = np.zeros(shp, d)  # type: ignore[attr-defined]
-        bump_version(self)  # type: ignore[arg-type]
-        self.__class__ = self.cls_to_become
+        t._data = np.zeros(shp, d)
+        bump_version(t)
+        t.__class__ = self.cls_to_become
 
     @property
     def shape(self) -> Any:
@@ -65,7 +66,8 @@ class UninitializedTensorMixin:
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (type(self), (self.requires_grad, None, self._data.dtype))  # type: ignore[attr-defined]
+        t: Any = self
+        return (type(self), (t.requires_grad, None, t._data.dtype))
 
 
 class UninitializedParameter(UninitializedTensorMixin, Parameter):

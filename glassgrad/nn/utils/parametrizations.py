@@ -111,10 +111,11 @@ class _SpectralNorm(Module):
             _normalize_(v, w.T @ u, self.eps)
 
     def forward(self, weight: Tensor) -> Tensor:
-        from glassgrad.nn.functional import normalize
+        from glassgrad.nn.functional.norm import normalize
 
         if weight.ndim == 1:
-            return normalize(weight, dim=0, eps=self.eps)
+            out: Tensor = normalize(weight, dim=0, eps=self.eps)
+            return out
         weight_mat = _to_matrix(weight, self.dim)
         if self.training:
             self._power_method(weight_mat, self.n_power_iterations)
