@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from glassgrad._errors import guarded
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.nn.conv import (
     Conv1d,
@@ -29,7 +30,7 @@ from glassgrad.nn.conv import (
     ConvTranspose2d,
     ConvTranspose3d,
 )
-from glassgrad.nn.linear import Linear
+from glassgrad.nn.linear import Linear, check_positive
 from glassgrad.nn.module import Module
 from glassgrad.nn.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from glassgrad.nn.normalization import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -52,6 +53,14 @@ __all__ = [
     "LazyLinear",
     "LazyModuleMixin",
 ]
+
+
+def _initialize_parameters(module: Any, *args: Any) -> None:
+    module.initialize_parameters(*args)
+
+
+# errors of the first call's materialisation worded under the layer's name, as its forward's are
+_initialize = guarded(_initialize_parameters, None)
 
 
 class LazyModuleMixin:
@@ -88,7 +97,7 @@ class LazyModuleMixin:
         return any(is_lazy(t) for t in regs)
 
     def _infer_parameters(self, module: Any, args: tuple[Any, ...]) -> None:
-        module.initialize_parameters(*args)
+        _initialize(module, *args)
         if module.has_uninitialized_params():
             raise RuntimeError(f"module {module._get_name()} has not been fully initialized")
         module._initialize_hook.remove()
@@ -96,6 +105,19 @@ class LazyModuleMixin:
         del module._load_hook
         if module.cls_to_become is not None:
             module.__class__ = module.cls_to_become
+
+
+def _first_input(module: Any, input: Any, min_ndim: int) -> Tensor:
+    """The first call's input, checked before its sizes are read."""
+    name = type(module).__name__
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim < min_ndim:
+        raise ValueError(
+            f"{name}: cannot infer the input size from an input of shape "
+            f"{tuple(input.shape)} (expected at least {min_ndim} dims)"
+        )
+    return input
 
 
 class LazyLinear(LazyModuleMixin, Linear):
@@ -107,6 +129,7 @@ class LazyLinear(LazyModuleMixin, Linear):
         self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__(0, 0, False)
+        check_positive(type(self).__name__, out_features=out_features)
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_features = out_features
         if bias:
@@ -117,6 +140,7 @@ class LazyLinear(LazyModuleMixin, Linear):
             super().reset_parameters()
 
     def initialize_parameters(self, input: Tensor) -> None:  # type: ignore[override]
+        input = _first_input(self, input, 1)
         if self.has_uninitialized_params():
             with no_grad():
                 self.in_features = input.shape[-1]
@@ -146,6 +170,11 @@ class _LazyConvXdMixin(LazyModuleMixin):
     bias: Any
 
     def _lazy_init(self, out_channels: int, bias: bool, device: Any, dtype: Any) -> None:
+        check_positive(type(self).__name__, out_channels=out_channels)
+        if out_channels % self.groups:
+            raise ValueError(
+                f"out_channels must be divisible by groups ({out_channels}, {self.groups})"
+            )
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_channels = out_channels
         if bias:
@@ -172,6 +201,7 @@ class _LazyConvXdMixin(LazyModuleMixin):
             self.reset_parameters()
 
     def _get_in_channels(self, input: Tensor) -> int:
+        input = _first_input(self, input, 0)
         unbatched, batched = self._d + 1, self._d + 2
         if input.ndim not in (unbatched, batched):
             raise RuntimeError(
@@ -353,7 +383,7 @@ class _LazyNormBase(LazyModuleMixin):
     def initialize_parameters(self, input: Tensor) -> None:  # type: ignore[override]
         if not self.has_uninitialized_params():
             return
-        self.num_features = input.shape[1]
+        self.num_features = _first_input(self, input, 2).shape[1]
         with no_grad():
             shape = (self.num_features,)
             if self.affine:
