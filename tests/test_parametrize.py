@@ -259,3 +259,16 @@ def test_register_errors_and_deepcopy():
     assert type(c) is type(m)
     np.testing.assert_array_equal(c.weight.detach().numpy(), m.weight.detach().numpy())
     assert c.parametrizations.weight.original0 is not m.parametrizations.weight.original0
+
+
+def test_old_weight_norm_state_dict_loads_into_the_parametrization():
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        old = tnn.utils.weight_norm(tnn.Linear(4, 3).double())
+    t = tnn.utils.parametrizations.weight_norm(tnn.Linear(4, 3).double())
+    g = nn.utils.parametrizations.weight_norm(nn.Linear(4, 3).double())
+    t.load_state_dict(old.state_dict())
+    g.load_state_dict(old.state_dict())  # weight_g / weight_v renamed by the compat hook
+    _same_state(t, g)
+    np.testing.assert_allclose(g.weight.detach().numpy(), old.weight.detach().numpy(), **TOL)

@@ -17,7 +17,7 @@ from glassgrad.nn.module import Module
 from glassgrad.nn.utils import parametrize
 from glassgrad.tensor import Tensor
 
-__all__ = ["norm_except_dim", "spectral_norm", "weight_norm"]
+__all__ = ["spectral_norm", "weight_norm"]
 
 
 def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
@@ -56,6 +56,15 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     """Reparametrize ``module.<name>`` as g v / ||v|| (Salimans & Kingma), decoupling each
     output unit's magnitude from its direction; ``dim=None``: one norm for the whole tensor."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def _weight_norm_compat_hook(state_dict: Any, prefix: str, *args: Any) -> None:
+        """A state dict of the older ``weight_norm`` (``weight_g``, ``weight_v``) loads too."""
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
     return module
 
 
