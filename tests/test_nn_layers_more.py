@@ -124,6 +124,8 @@ def test_dcgan_generator_block_matches_torch():
         ("AdaptiveMaxPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
         ("AdaptiveMaxPool2d", (4,), {"return_indices": True}, (2, 3, 7, 5)),
         ("AdaptiveMaxPool1d", (3,), {"return_indices": True}, (2, 3, 7)),
+        ("AdaptiveMaxPool3d", ((3, None, 2),), {}, (2, 3, 5, 4, 5)),
+        ("AdaptiveMaxPool3d", (2,), {"return_indices": True}, (3, 5, 4, 7)),
         ("Softmax2d", (), {}, (2, 3, 4, 5)),
         ("Softmax2d", (), {}, (3, 4, 5)),
         ("Softmin", (), {"dim": 1}, (2, 3, 4)),

@@ -1,8 +1,10 @@
 """``DataLoader``: batches of a dataset, optionally shuffled by a seeded generator, as in PyTorch.
 
-Loading runs in the calling process (``num_workers``, ``pin_memory``, ``worker_init_fn`` and
-the other worker options are accepted for compatibility and do nothing; ``get_worker_info()`` is
-None). ``sampler=`` and ``batch_sampler=`` take PyTorch's samplers (``glassgrad.data.sampler``).
+With ``num_workers=0`` loading runs in the calling process; with ``num_workers > 0`` worker
+processes load the batches (``glassgrad.data.worker``: ``worker_init_fn``, ``get_worker_info()``,
+``prefetch_factor``, ``persistent_workers``, ``timeout``, ``multiprocessing_context``), yielding
+the same batches in the same order. ``sampler=`` and ``batch_sampler=`` take PyTorch's samplers
+(``glassgrad.data.sampler``).
 For a ``TensorDataset``, also behind ``Subset``s such as those of ``random_split``, each batch
 is one fancy index into the underlying arrays: no Python loop over samples.
 
@@ -39,8 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.data.dataset import IterableDataset, Subset, TensorDataset, as_generator
+from glassgrad.data.dataset import IterableDataset, as_generator
 from glassgrad.data.sampler import BatchSampler, RandomSampler, SequentialSampler
+from glassgrad.data.worker import IterableFetcher, MapFetcher, default_convert, get_worker_info
 from glassgrad.tensor import Tensor
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
@@ -112,24 +115,6 @@ def default_collate(batch: list[Any]) -> Any:
     )
 
 
-def _tensor_source(dataset: Any) -> tuple[tuple[Tensor, ...], np.ndarray | None] | None:
-    """The tensors of a ``TensorDataset`` behind any ``Subset``s, with the composed indices."""
-    index: np.ndarray | None = None
-    while isinstance(dataset, Subset):
-        sub = np.asarray(dataset.indices, dtype=np.int64)
-        index = sub if index is None else sub[index]
-        dataset = dataset.dataset
-    if type(dataset) is TensorDataset:  # a subclass may override __getitem__
-        return dataset.tensors, index
-    return None
-
-
-def get_worker_info() -> None:
-    """None: batches are always loaded in the calling process, as PyTorch's main process sees
-    it (so code that shards an ``IterableDataset`` per worker loads everything once)."""
-    return None
-
-
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size`` samples, with PyTorch's arguments.
 
@@ -146,11 +131,16 @@ class DataLoader:
         collate_fn: merges a list of samples into a batch (default: ``default_collate``).
         generator: an int seed, a ``glassgrad.Generator`` or a ``numpy.random.Generator`` for
             shuffling; None uses glassgrad's generator (see the module docstring on resuming).
-        num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
-            prefetch_factor, persistent_workers, pin_memory_device, in_order: accepted and
-            checked as PyTorch does; loading always runs in the calling process (so
-            ``worker_init_fn`` is never called and ``get_worker_info()`` is None), which yields
-            the same batches as PyTorch's workers would.
+        num_workers: worker processes that load batches (0: load in the calling process);
+            the batches and their order are the same either way.
+        timeout: seconds to wait for a batch from the workers before raising (0: forever).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after seeding.
+        multiprocessing_context: a start method ('fork', 'spawn', 'forkserver') or a context;
+            None is the platform's default.
+        prefetch_factor: batches loaded ahead per worker (default 2 with workers).
+        persistent_workers: keep the workers between passes instead of restarting them.
+        pin_memory, pin_memory_device, in_order: accepted and checked as PyTorch does (there
+            is no accelerator memory to pin; batches are always yielded in order).
     """
 
     def __init__(
@@ -204,6 +194,17 @@ class DataLoader:
             )
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if multiprocessing_context is not None:
+            if num_workers == 0:
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading "
+                    f"(num_workers > 0), but got num_workers={num_workers}"
+                )
+            from glassgrad.data._multiprocess import resolve_context
+
+            resolve_context(multiprocessing_context)
         if iterable and shuffle:
             raise ValueError(
                 f"DataLoader with IterableDataset: expected unspecified shuffle option, "
@@ -261,6 +262,7 @@ class DataLoader:
             batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
         self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
+        self._iterator: Any = None  # the persistent workers' iterator, made at the first pass
 
     @property
     def generator(self) -> np.random.Generator:
@@ -303,42 +305,37 @@ class DataLoader:
             yield np.asarray(batch, dtype=np.int64)
 
     def __iter__(self) -> Iterator[Any]:
-        if self._iterable:
-            yield from self._iter_iterable()
-            return
-        if self.batch_sampler is None:  # batch_size=None: one sample at a time, no collation
-            for i in self.sampler:
-                yield default_convert(self.dataset[i])
-            return
-        source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
-        if source is None:
-            for idx in self._batches():
-                yield self.collate_fn([self.dataset[int(i)] for i in idx])
-            return
-        tensors, base = source
-        arrays = [t._data for t in tensors]
-        grads = any(t.requires_grad for t in tensors)
-        for idx in self._batches():
-            if base is not None:
-                idx = base[idx]
-            if grads:  # keep the graph to the dataset's tensors, as per-sample stacking would
-                yield [t[Tensor._make(idx)] for t in tensors]
-            else:
-                yield [Tensor._make(a[idx]) for a in arrays]
+        if self.num_workers == 0:
+            return self._single_process_iter()
+        from glassgrad.data._multiprocess import MultiProcessingIter
 
-    def _iter_iterable(self) -> Iterator[Any]:
-        if self.batch_size is None:
-            for sample in self.dataset:
-                yield default_convert(sample)
+        if not self.persistent_workers:
+            return MultiProcessingIter(self)
+        if self._iterator is None:
+            self._iterator = MultiProcessingIter(self)
+        else:
+            self._iterator._reset()
+        return self._iterator
+
+    def _single_process_iter(self) -> Iterator[Any]:
+        if self._iterable:
+            fetch_next = IterableFetcher(
+                self.dataset, self.collate_fn, self.batch_size, self.drop_last
+            )
+            while True:
+                try:
+                    batch = fetch_next()
+                except StopIteration:
+                    return
+                yield batch
+        if self.batch_sampler is None:  # batch_size=None: one sample at a time, no collation
+            fetch_one = MapFetcher(self.dataset, self.collate_fn, False)
+            for i in self.sampler:
+                yield fetch_one(i)
             return
-        batch: list[Any] = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+        fetch = MapFetcher(self.dataset, self.collate_fn, True)
+        for idx in self._batches():
+            yield fetch(idx)
 
     def __repr__(self) -> str:
         size = "" if self._iterable else f" of {len(self.dataset)}"
@@ -358,21 +355,3 @@ def _resolve(generator: Any) -> Any:
     if isinstance(generator, Generator):
         return generator
     return as_generator(generator, "DataLoader")
-
-
-def default_convert(data: Any) -> Any:
-    """What ``batch_size=None`` yields: NumPy arrays (and numbers) inside a sample become
-    tensors; everything else is kept, as ``torch.utils.data.default_convert`` does."""
-    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
-        return Tensor._make(data)
-    if isinstance(data, np.generic) and data.dtype.kind in "biuf":
-        return Tensor._make(np.asarray(data))
-    if isinstance(data, abc.Mapping):
-        return {k: default_convert(v) for k, v in data.items()}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(v) for v in data))
-    if isinstance(data, tuple):
-        return [default_convert(v) for v in data]
-    if isinstance(data, list):
-        return [default_convert(v) for v in data]
-    return data

@@ -9,12 +9,13 @@ initialisers and ``nn.utils`` gradient clipping.
 67
 """
 
-from glassgrad.nn import functional, init, parallel, utils
+from glassgrad.nn import functional, init, parallel, parameter, utils
 from glassgrad.nn.activation import *
 from glassgrad.nn.attention import *
 from glassgrad.nn.container import *
 from glassgrad.nn.conv import *
 from glassgrad.nn.distance import *
+from glassgrad.nn.lazy import *
 from glassgrad.nn.linear import *
 from glassgrad.nn.loss import *
 from glassgrad.nn.module import *
@@ -22,18 +23,29 @@ from glassgrad.nn.norm import *
 from glassgrad.nn.normalization import *
 from glassgrad.nn.padding import *
 from glassgrad.nn.parallel import DataParallel
+from glassgrad.nn.parameter import UninitializedBuffer, UninitializedParameter
 from glassgrad.nn.rnn import *
 from glassgrad.nn.sparse import *
 from glassgrad.nn.transformer import *
 from glassgrad.nn.upsampling import *
 
-__all__ = ["DataParallel", "functional", "init", "parallel", "utils"]
+__all__ = [
+    "DataParallel",
+    "UninitializedBuffer",
+    "UninitializedParameter",
+    "functional",
+    "init",
+    "parallel",
+    "parameter",
+    "utils",
+]
 for _m in (
     "activation",
     "attention",
     "container",
     "conv",
     "distance",
+    "lazy",
     "linear",
     "loss",
     "module",

@@ -23,6 +23,7 @@ Net(
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -486,6 +487,17 @@ class Module:
         return RemovableHandle(self._forward_pre_hooks, hook)
 
     # ---- state dicts ----------------------------------------------------------------------------
+    def _register_load_state_dict_pre_hook(
+        self, hook: Callable[..., Any], with_module: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` reads this module's entries
+        (to rename old keys, as ``weight_norm`` does); ``with_module`` passes the module first."""
+        hooks = self.__dict__.setdefault("_load_state_dict_pre_hooks", [])
+        fn = functools.partial(hook, self) if with_module else hook
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
     def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """Parameters then persistent buffers of each module, parents before children."""
         for name, t in self._parameters.items():
@@ -524,6 +536,18 @@ class Module:
             raise TypeError(
                 f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
             )
+        hooked = [
+            (mprefix + "." if mprefix else "", m)
+            for mprefix, m in self.named_modules()
+            if "_load_hook" in m.__dict__ or m.__dict__.get("_load_state_dict_pre_hooks")
+        ]
+        if hooked:  # hooks may rename keys: on a copy, as in PyTorch
+            state_dict = OrderedDict(state_dict)
+            for mprefix, m in hooked:
+                if "_load_hook" in m.__dict__:  # a lazy layer takes the saved shapes first
+                    m._lazy_load_hook(state_dict, mprefix)
+                for hook in list(m.__dict__.get("_load_state_dict_pre_hooks", ())):
+                    hook(state_dict, mprefix, {}, strict, [], [], [])
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

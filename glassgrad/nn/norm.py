@@ -25,7 +25,7 @@ from glassgrad.nn.linear import check_positive, empty_parameter
 from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm"]
 
 
 def add_affine_parameters(
@@ -140,6 +140,12 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) inputs over N, H and W, per channel C."""
 
     _dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs over N, D, H and W, per channel C."""
+
+    _dims = (5,)
 
 
 class LayerNorm(Module):

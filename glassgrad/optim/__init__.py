@@ -22,6 +22,7 @@ from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.rmsprop import RMSprop
 from glassgrad.optim.rprop import Rprop
 from glassgrad.optim.sgd import SGD
+from glassgrad.optim.sparse_adam import SparseAdam
 
 __all__ = [
     "ASGD",
@@ -37,6 +38,7 @@ __all__ = [
     "RAdam",
     "RMSprop",
     "Rprop",
+    "SparseAdam",
     "lr_scheduler",
     "swa_utils",
 ]

@@ -310,4 +310,9 @@ OPS += [
         lambda lib, x, s: F(lib).adaptive_max_pool1d(x, s),
         adaptive_max_sample(1),
     ),
+    OpInfo(
+        "adaptive_max_pool3d",
+        lambda lib, x, s: F(lib).adaptive_max_pool3d(x, s),
+        adaptive_max_sample(3),
+    ),
 ]

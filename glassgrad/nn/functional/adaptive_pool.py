@@ -1,4 +1,4 @@
-"""Adaptive max pooling (``adaptive_max_pool1d/2d``): the max of each of PyTorch's adaptive bins.
+"""Adaptive max pooling (``adaptive_max_pool1d/2d/3d``): the max of each of PyTorch's adaptive bins.
 
 Bin i of n inputs into o outputs is [floor(i n / o), ceil((i + 1) n / o)). The winners are found
 without recording anything (reducing the last dim first, so each bin's first maximum in
@@ -17,6 +17,10 @@ from glassgrad.ops.registry import functional
 
 
 class AdaptiveMaxPool2D(GetItem):
+    __slots__ = ()
+
+
+class AdaptiveMaxPool3D(GetItem):
     __slots__ = ()
 
 
@@ -92,3 +96,41 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     if not return_indices:
         return res.squeeze(-2)
     return res[0].squeeze(-2), res[1].squeeze(-2)
+
+
+@functional
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max of (N, C, D, H, W) over an ``output_size`` grid of adaptive bins; with
+    ``return_indices`` also each winner's flat position in its D x H x W volume."""
+    op = "adaptive_max_pool3d"
+    x = as_tensor(input)
+    if x.ndim not in (4, 5) or min(x.shape[-3:], default=0) == 0:
+        raise RuntimeError(
+            f"{op}: Expected 4D or 5D tensor with non-zero spatial sizes, but got {list(x.shape)}"
+        )
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+    sizes = _sizes(op, 3, output_size, tuple(x.shape[-3:]))
+    if min(sizes) < 0:
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {list(sizes)}")
+    d = x._data
+    lead_shape, (n_d, n_h, n_w) = d.shape[:-3], d.shape[-3:]
+    flat = np.zeros(lead_shape + sizes, np.int64)
+    # one bin at a time: argmax of the flattened bin is its first maximum in row-major order
+    for i, (ds, de) in enumerate(_bins(n_d, sizes[0])):
+        for j, (hs, he) in enumerate(_bins(n_h, sizes[1])):
+            for k, (ws, we) in enumerate(_bins(n_w, sizes[2])):
+                box = d[..., ds:de, hs:he, ws:we]
+                size = (de - ds) * (he - hs) * (we - ws)
+                a = np.argmax(box.reshape(lead_shape + (size,)), axis=-1)
+                bd, rest = np.divmod(a, (he - hs) * (we - ws))
+                bh, bw = np.divmod(rest, we - ws)
+                flat[..., i, j, k] = ((bd + ds) * n_h + bh + hs) * n_w + bw + ws
+    di, rest = np.divmod(flat, n_h * n_w)
+    hi, wi = np.divmod(rest, n_w)
+    lead = np.ix_(*(np.arange(n) for n in lead_shape))
+    lead = tuple(i[..., None, None, None] for i in lead)
+    out = AdaptiveMaxPool3D.apply(x, (*lead, di, hi, wi), ADVANCED)
+    if not return_indices:
+        return out
+    return out, Tensor._make(flat)

@@ -460,8 +460,8 @@ def embedding(
                 f"{num} embeddings)"
             )
         padding_idx %= num
-    if sparse:
-        raise NotImplementedError("embedding: sparse gradients are not supported (sparse=False)")
+    # sparse=True: PyTorch's gradient is a sparse tensor of the looked-up rows; glassgrad's is
+    # dense, exact zeros elsewhere (optim.SparseAdam updates only the non-zero rows)
     if max_norm is not None:
         _renorm_rows(w, idx, max_norm, norm_type)
     flat = idx.reshape(-1)

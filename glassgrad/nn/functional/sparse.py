@@ -133,8 +133,7 @@ def _embedding_bag(
         )
     if mode not in _MODES:
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
-    if sparse:
-        raise NotImplementedError(f"{op}: sparse gradients are not supported (sparse=False)")
+    # sparse=True: a dense gradient, zero on the rows no bag used (see F.embedding)
     psw = None if per_sample_weights is None else as_tensor(per_sample_weights)
     if psw is not None:
         if mode != "sum":

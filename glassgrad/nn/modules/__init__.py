@@ -32,6 +32,7 @@ for _name in (
     "dropout",
     "flatten",
     "instancenorm",
+    "lazy",
     "linear",
     "loss",
     "module",

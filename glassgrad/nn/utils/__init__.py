@@ -1,5 +1,7 @@
 """``glassgrad.nn.utils``: gradient clipping and flat parameter vectors, as in PyTorch;
-``glassgrad.nn.utils.rnn`` packs and pads variable-length sequences.
+``glassgrad.nn.utils.rnn`` packs and pads variable-length sequences; ``parametrize`` and
+``parametrizations`` (``weight_norm``, ``spectral_norm``) reparametrize a module's weights, as do
+the older hook-based ``weight_norm`` and ``spectral_norm`` here.
 
 Clipping works in place on the gradient arrays with NumPy ufuncs (it sits on the training
 hot path) and returns the total norm as a tensor.
@@ -22,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.state import bump_version
-from glassgrad.nn.utils import rnn, stateless
+from glassgrad.nn.utils import parametrizations, parametrize, rnn, stateless
+from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
+from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -32,8 +36,14 @@ __all__ = [
     "count_parameters",
     "get_total_norm",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
+    "remove_spectral_norm",
+    "remove_weight_norm",
     "rnn",
+    "spectral_norm",
     "vector_to_parameters",
+    "weight_norm",
 ]
 
 
