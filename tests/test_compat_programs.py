@@ -120,7 +120,7 @@ def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path) -> Non
 # match exactly once; the model (51 hidden units, LBFGS lr 0.8) is unchanged.
 TIME_SEQ = os.path.join(HERE, "time_sequence_prediction")
 TIME_SEQ_EDITS = {
-    "generate_sine_wave.py": [("L = 1000", "L = 40"), ("N = 100", "N = 6")],
+    "generate_sine_wave.py": [("L = 1000", "L = 30"), ("N = 100", "N = 6")],
     "train.py": [("future = 1000", "future = 20"), ("plt.savefig('predict%d.pdf'%i)", "pass")],
 }
 
@@ -150,7 +150,7 @@ def _torch_numpy_loading():
 
 
 def test_time_sequence_prediction_lbfgs_losses_match_torch(tmp_path) -> None:
-    """Each library generates its own traindata.pt and trains on it (2 LBFGS steps of up to 20
+    """Each library generates its own traindata.pt and trains on it (one LBFGS step of up to 20
     closure evaluations each); every closure loss and test loss agrees to 1e-9 in float64."""
     import torch
 
@@ -166,10 +166,10 @@ def test_time_sequence_prediction_lbfgs_losses_match_torch(tmp_path) -> None:
             harness.run(generate, [], lib, harness.Recording(), str(where))
             assert (where / "traindata.pt").exists()
             with _torch_numpy_loading():
-                out[lib] = harness.run(train, ["--steps", "2"], lib, rec, str(where))
+                out[lib] = harness.run(train, ["--steps", "1"], lib, rec, str(where))
     finally:
         torch.set_num_threads(threads)
     closure = r"^loss:"
-    assert len(harness.numbers(out["torch"], closure)) > 20  # LBFGS evaluated many closures
+    assert len(harness.numbers(out["torch"], closure)) >= 10  # LBFGS evaluated many closures
     same_numbers(closure, 1e-9)(out["glassgrad"], out["torch"])
     same_numbers("^test loss", 1e-9)(out["glassgrad"], out["torch"])
