@@ -111,3 +111,65 @@ def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path) -> Non
     theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, where)
     ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, where)
     check(ours, theirs)
+
+
+# pytorch/examples time_sequence_prediction: generate_sine_wave.py writes traindata.pt with
+# torch.save (a NumPy array), train.py torch.loads it and fits two LSTMCells in float64 with LBFGS,
+# printing every closure's loss. The published sizes (100 waves of 1000 points, a 1000-step
+# forecast per step, a PDF plot per step) are shrunk by these substitutions, each of which must
+# match exactly once; the model (51 hidden units, LBFGS lr 0.8) is unchanged.
+TIME_SEQ = os.path.join(HERE, "time_sequence_prediction")
+TIME_SEQ_EDITS = {
+    "generate_sine_wave.py": [("L = 1000", "L = 30"), ("N = 100", "N = 6")],
+    "train.py": [("future = 1000", "future = 20"), ("plt.savefig('predict%d.pdf'%i)", "pass")],
+}
+
+
+def _edited(name: str, where: str) -> str:
+    with open(os.path.join(TIME_SEQ, name)) as f:
+        source = f.read()
+    for old, new in TIME_SEQ_EDITS[name]:
+        assert source.count(old) == 1, (name, old)
+        source = source.replace(old, new)
+    path = os.path.join(where, name)
+    with open(path, "w") as f:
+        f.write(source)
+    return path
+
+
+def _torch_numpy_loading():
+    """PyTorch >= 2.6 loads with weights_only=True, which refuses a pickled NumPy array unless
+    its reconstruction functions are allowed (its documented way; glassgrad stores arrays as
+    data, no pickle, and needs nothing)."""
+    import torch
+
+    arr = type(np.dtype(np.float64))
+    return torch.serialization.safe_globals(
+        [np._core.multiarray._reconstruct, np.ndarray, np.dtype, arr]
+    )
+
+
+def test_time_sequence_prediction_lbfgs_losses_match_torch(tmp_path) -> None:
+    """Each library generates its own traindata.pt and trains on it (one LBFGS step of up to 20
+    closure evaluations each); every closure loss and test loss agrees to 1e-9 in float64."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two threads on a shared 2-core machine run 10x slower
+    generate = _edited("generate_sine_wave.py", str(tmp_path))
+    train = _edited("train.py", str(tmp_path))
+    rec, out = harness.Recording(), {}
+    try:
+        for lib in ("torch", "glassgrad"):
+            where = tmp_path / lib
+            where.mkdir()
+            harness.run(generate, [], lib, harness.Recording(), str(where))
+            assert (where / "traindata.pt").exists()
+            with _torch_numpy_loading():
+                out[lib] = harness.run(train, ["--steps", "1"], lib, rec, str(where))
+    finally:
+        torch.set_num_threads(threads)
+    closure = r"^loss:"
+    assert len(harness.numbers(out["torch"], closure)) >= 10  # LBFGS evaluated many closures
+    same_numbers(closure, 1e-9)(out["glassgrad"], out["torch"])
+    same_numbers("^test loss", 1e-9)(out["glassgrad"], out["torch"])

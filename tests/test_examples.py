@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 import math
+import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from glassgrad.__main__ import WORKED_EXAMPLES
@@ -90,3 +94,77 @@ def test_demo_runs_every_worked_example(capsys) -> None:
     for name in WORKED_EXAMPLES:
         assert f"examples/{name}.py" in out
     assert "0.27012904489336725" in out
+
+
+# ---- PyTorch programs written against glassgrad: the same text run on PyTorch ------------------
+
+
+@contextlib.contextmanager
+def glassgrad_is_torch():
+    """While active, ``import glassgrad as torch`` (and ``glassgrad.nn``...) in a freshly loaded
+    example gives PyTorch; ``glassgrad.data`` stays glassgrad's (NumPy data, no PyTorch twin)."""
+    import torch
+
+    import glassgrad.data  # noqa: F401 - stays loaded under its own name
+
+    names = ["glassgrad", "glassgrad.nn", "glassgrad.nn.functional", "glassgrad.optim"]
+    saved = {n: sys.modules[n] for n in names}
+    sys.modules.update({n: importlib.import_module("torch" + n[len("glassgrad") :]) for n in names})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the 2-core test machine is shared: more threads only contend
+    try:
+        yield
+    finally:
+        sys.modules.update(saved)
+        torch.set_num_threads(threads)
+
+
+def run_on_both(name: str, argv: list[str]) -> tuple[dict, dict]:
+    """The example on PyTorch, then on glassgrad from PyTorch's initial weights."""
+    import torch
+
+    import glassgrad as gg
+
+    with glassgrad_is_torch():
+        example = load(name)
+        assert example.torch is torch and example.nn is torch.nn
+        theirs = example.main(argv)
+    example = load(name)
+    assert example.torch is gg
+    ours = example.main(argv, initial_state=theirs["initial_state"])
+    return ours, theirs
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_word_lstm_example_matches_torch(tied) -> None:
+    argv = ["--steps", "12", "--words", "1200", "--bptt", "8", "--double", "--log-every", "100"]
+    ours, theirs = run_on_both("word_lstm", argv + ["--tied"] * tied)
+    assert len(ours["losses"]) == 12
+    np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=1e-9)
+    assert ours["losses"][-1] < ours["losses"][0]  # it learns
+
+
+def test_word_lstm_example_matches_torch_in_float32() -> None:
+    ours, theirs = run_on_both("word_lstm", ["--steps", "6", "--words", "800", "--log-every", "9"])
+    np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=1e-4)
+
+
+def test_digits_dcgan_example_matches_torch() -> None:
+    argv = ["--steps", "8", "--batch", "32", "--double", "--log-every", "100"]
+    ours, theirs = run_on_both("digits_dcgan", argv)
+    for key in ("loss_D", "loss_G", "D_x", "D_G_z"):
+        assert len(ours[key]) == 8
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-8, err_msg=key)
+
+
+def test_digits_dcgan_example_matches_torch_in_float32() -> None:
+    ours, theirs = run_on_both("digits_dcgan", ["--steps", "4", "--batch", "16"])
+    for key in ("loss_D", "loss_G"):
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("name", ["word_lstm", "digits_dcgan"])
+def test_pytorch_style_examples_run_as_scripts(name, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--steps", "2"])
+    runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+    assert "step    1" in capsys.readouterr().out

@@ -263,6 +263,7 @@ def _header_npz(path, header, **arrays):
         (lambda p: p.write_bytes(os.urandom(64)), "not a glassgrad checkpoint"),
         (lambda p: _npz(p, x=np.ones(2)), r"no '__glassgrad__' entry among \['x'\]"),
         (lambda p: torch.save({"w": torch.ones(2)}, p), "looks like a PyTorch checkpoint"),
+        (lambda p: torch.save(np.ones(2), p), "looks like a PyTorch checkpoint"),
         (lambda p: _npy(p, np.ones(2)), "a single .npy array"),
         (lambda p: _header_npz(p, {"format": "other", "root": {}}), "not a glassgrad checkpoint"),
         (lambda p: _header_npz(p, {"format": "glassgrad", "version": 9, "root": {}}), "version 9"),
@@ -303,6 +304,23 @@ def test_foreign_or_damaged_files_give_one_clear_error(tmp_path, make, message):
     with pytest.raises(ValueError, match=r"file\.ckpt") as info:
         load(path)
     assert info.match(message)
+
+
+def test_numpy_arrays_saved_to_an_open_file_load_as_arrays(tmp_path):
+    """pytorch/examples time_sequence_prediction: ``torch.save(array, open(path, 'wb'))``, the file
+    left open, then ``torch.load(path)`` gives the array back, as in PyTorch."""
+    data = np.sin(np.arange(12).reshape(3, 4) / 20.0)
+    path = tmp_path / "traindata.pt"
+    f = open(path, "wb")  # noqa: SIM115 - the program's own pattern
+    save(data, f)
+    got = load(str(path))
+    f.close()
+    assert type(got) is np.ndarray and got.dtype == np.float64
+    np.testing.assert_array_equal(got, data)
+    np.testing.assert_array_equal(gg.from_numpy(got[:, 1:]).numpy(), data[:, 1:])
+    for bad in (np.array([1, "a"], dtype=object), np.array([(1, 2.0)], dtype="i4,f8")):
+        with pytest.raises(TypeError, match=r"save: .*only numeric arrays"):
+            save(bad, tmp_path / "bad.pt")
 
 
 def test_truncated_or_bit_flipped_checkpoints_are_detected(tmp_path):

@@ -3,8 +3,8 @@ Categorical, MultivariateNormal, Gamma, Beta, Dirichlet and ``kl_divergence``.
 
 Densities, entropies, moments and KL divergences are built from glassgrad ops, so they are
 differentiable in the parameters (``lgamma``/``digamma`` and the Cholesky factor are nodes of
-their own, in ``_special``). ``rsample`` is reparameterised (Normal, Uniform,
-MultivariateNormal); Gamma, Beta and Dirichlet only ``sample``.
+their own, in ``_special``). ``rsample`` is reparameterised: explicitly for Normal,
+Uniform and MultivariateNormal, implicitly (as PyTorch) for Gamma, Beta and Dirichlet.
 
 >>> import glassgrad as gg
 >>> from glassgrad.distributions import Normal, kl_divergence

@@ -2,10 +2,10 @@
 ``Dirichlet(concentration)``: densities, entropies and moments through the differentiable
 ``lgamma``/``digamma`` of ``_special``.
 
-Sampling draws from NumPy's gamma sampler, which has no derivative: ``rsample`` raises
-NotImplementedError (PyTorch differentiates its sampler implicitly, d sample / d concentration =
--(dF/dconcentration) / density, which needs the incomplete gamma function's derivative), and
-``has_rsample`` is False so that callers can tell.
+Sampling draws from NumPy's gamma sampler; ``rsample`` is differentiable as in PyTorch, by
+implicit reparameterisation (d sample / d concentration = -(dF/dconcentration) / density, see
+``_implicit``): Gamma through ``_standard_gamma``, Dirichlet through its Beta marginals, Beta as
+the first coordinate of a two-category Dirichlet draw.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.distributions import constraints
+from glassgrad.distributions._implicit import rsample_dirichlet, rsample_standard_gamma
 from glassgrad.distributions._special import digamma, lgamma
 from glassgrad.distributions.distribution import (
     Distribution,
@@ -30,13 +31,6 @@ from glassgrad.tensor import Tensor
 __all__ = ["Beta", "Dirichlet", "Gamma"]
 
 
-def _no_rsample(name: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{name}.rsample: glassgrad draws gamma variates with NumPy's sampler, which is not "
-        "differentiable (no implicit reparameterisation gradient yet); use sample()"
-    )
-
-
 class Gamma(Distribution):
     """Density x^(a-1) e^(-rate x) rate^a / Gamma(a) on x >= 0 (a = ``concentration``)."""
 
@@ -45,7 +39,7 @@ class Gamma(Distribution):
         "rate": constraints.positive,
     }
     support = constraints.nonnegative
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -73,7 +67,12 @@ class Gamma(Distribution):
         return Tensor._make(np.maximum(value._data, np.finfo(value.dtype).tiny))
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        raise _no_rsample("Gamma")
+        """Draws differentiable in ``concentration`` (implicitly) and ``rate``."""
+        shape = tuple(self._extended_shape(sample_shape))
+        a, rate = self.concentration.expand(shape), self.rate.expand(shape)
+        value = rsample_standard_gamma(a) / rate
+        np.maximum(value._data, np.finfo(value.dtype).tiny, out=value._data)
+        return value
 
     def log_prob(self, value: Any) -> Tensor:
         if self._validate_args:
@@ -96,7 +95,7 @@ class Dirichlet(Distribution):
         "concentration": constraints.independent(constraints.positive, 1)
     }
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration: Tensor, validate_args: bool | None = None) -> None:
         if concentration.dim() < 1:
@@ -113,7 +112,9 @@ class Dirichlet(Distribution):
         return Tensor._make(np.clip(x, np.finfo(x.dtype).tiny, 1 - np.finfo(x.dtype).eps))
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        raise _no_rsample("Dirichlet")
+        """Draws on the simplex, differentiable in ``concentration`` (implicitly)."""
+        shape = tuple(self._extended_shape(sample_shape))
+        return rsample_dirichlet(self.concentration.expand(shape))
 
     def log_prob(self, value: Any) -> Tensor:
         if self._validate_args:
@@ -156,7 +157,7 @@ class Beta(Distribution):
         "concentration0": constraints.positive,
     }
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
 
     def __init__(
         self, concentration1: Any, concentration0: Any, validate_args: bool | None = None
@@ -194,7 +195,8 @@ class Beta(Distribution):
         return self._dirichlet.sample(sample_shape)[..., 0]
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        raise _no_rsample("Beta")
+        """Draws differentiable in both concentrations (through the Dirichlet's)."""
+        return self._dirichlet.rsample(sample_shape)[..., 0]
 
     def log_prob(self, value: Any) -> Tensor:
         if self._validate_args:
