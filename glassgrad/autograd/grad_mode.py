@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.node import state, switch
+from glassgrad.autograd.state import state, switch
 
 F = TypeVar("F", bound=Callable[..., Any])
 

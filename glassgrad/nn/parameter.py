@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.autograd.engine import bump_version
+from glassgrad.autograd.state import bump_version
 from glassgrad.nn.module import Parameter
 from glassgrad.tensor import Tensor
 

@@ -27,8 +27,8 @@ from contextlib import contextmanager, suppress
 from copy import deepcopy
 from typing import Any
 
-from glassgrad.autograd.engine import bump_version
 from glassgrad.autograd.grad_mode import no_grad
+from glassgrad.autograd.state import bump_version
 from glassgrad.nn.container import ModuleDict, ModuleList
 from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
