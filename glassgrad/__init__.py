@@ -79,6 +79,10 @@ from glassgrad.creation import (
 from glassgrad.device import CPUOnlyError, device
 from glassgrad.dtypes import (
     bool_,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     float16,
     float32,

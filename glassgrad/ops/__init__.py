@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from glassgrad.ops import (
     comparison,
+    complex_ops,
     decompositions,
     einsum,
     elementwise,
@@ -31,6 +32,7 @@ from glassgrad.tensor import Tensor
 FAMILIES = (
     elementwise,
     comparison,
+    complex_ops,
     reductions,
     selection,
     scans,
