@@ -25,6 +25,7 @@ from glassgrad.ops import (
     selection,
     shape,
     sorting,
+    spectral,
     structure,
 )
 from glassgrad.tensor import Tensor
@@ -45,6 +46,7 @@ FAMILIES = (
     einsum,
     sorting,
     structure,
+    spectral,
     sampling,
     inplace,
 )
