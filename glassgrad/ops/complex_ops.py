@@ -175,14 +175,15 @@ def angle(input: Any) -> Tensor:
 
 def _complex_array(a: np.ndarray) -> np.ndarray:
     """``(..., 2)`` real array -> complex array of shape ``(...)`` (a view when contiguous)."""
-    a = np.ascontiguousarray(a)
+    a = a if a.flags.c_contiguous else a.copy()  # (np.ascontiguousarray makes 0-d 1-d)
     return a.view(dtypes.complex_of(a.dtype))[..., 0]
 
 
 def _real_array(z: np.ndarray) -> np.ndarray:
     """complex array -> ``(..., 2)`` real array of its parts (a view when contiguous)."""
-    z = np.ascontiguousarray(z)
-    return z.view(dtypes.real_of(z.dtype)).reshape(z.shape + (2,))
+    z = z if z.flags.c_contiguous else z.copy()
+    flat = z.reshape(z.shape or (1,))  # (NumPy won't change a 0-d array's itemsize)
+    return flat.view(dtypes.real_of(z.dtype)).reshape(z.shape + (2,))
 
 
 class ViewAsReal(Node):
@@ -292,10 +293,12 @@ class Polar(Node):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        r, theta = ctx.saved_tensors  # dL/dr = Re(conj(g) e^{i theta}), dL/dtheta = Re(conj(g) i out)
+        # dL/dr = Re(conj(g) sgn(out)), dL/dtheta = Re(conj(g) i out), as PyTorch computes them
+        # (so an abs of 0, or a negative one, which PyTorch leaves undefined, gets its values)
+        r, theta = ctx.saved_tensors
         gr, gi = np.real(g), np.imag(g)
         c, s = np.cos(theta), np.sin(theta)
-        return gr * c + gi * s, r * (gi * c - gr * s)
+        return np.sign(r) * (gr * c + gi * s), r * (gi * c - gr * s)
 
 
 @op(method=False)
