@@ -85,10 +85,10 @@ def _is_fixed(parts: np.ndarray) -> bool:
     return parts.size > 0 and not np.all(np.isnan(parts) | (parts == np.round(parts)))
 
 
-def complex_formatter(d: np.ndarray) -> dict[str, Any]:
+def complex_formatter(d: np.ndarray) -> Any:
     """``array2string``'s formatter for complex ``d``, as PyTorch prints complex tensors: the
     real and the imaginary parts each formatted on their own (``1.5000+2.j``)."""
-    from numpy._core.arrayprint import FloatingFormat
+    from numpy._core.arrayprint import FloatingFormat  # type: ignore[attr-defined]
 
     precision, suppress = int(options["precision"]), True
     re, im = np.real(d).ravel(), np.abs(np.imag(d)).ravel()

@@ -65,7 +65,8 @@ def _check_against_torch(fn, arrays, second_order=True, rtol=1e-9, atol=1e-9):
     t_total = sum(_real_loss(torch, b, vi) for b, vi in zip(tg, v))
     if not t_total.requires_grad:  # the gradient is constant in the inputs (a linear map)
         assert not gg_total.requires_grad or not any(
-            np.any(_np(h)) for h in gg.autograd.grad(gg_total, ours, allow_unused=True)
+            np.any(_np(h))
+            for h in gg.autograd.grad(gg_total, ours, allow_unused=True)
             if h is not None
         )
         return
@@ -136,7 +137,14 @@ N_D += ["hfft2", "ihfft2", "hfftn", "ihfftn"]
 @pytest.mark.parametrize("name", N_D)
 @pytest.mark.parametrize(
     "s,dim",
-    [(None, None), ((3, 4), None), (None, (0, 2)), ((2, 6), (2, 0)), ((-1, 4), (1, 2)), ((5,), None)],
+    [
+        (None, None),
+        ((3, 4), None),
+        (None, (0, 2)),
+        ((2, 6), (2, 0)),
+        ((-1, 4), (1, 2)),
+        ((5,), None),
+    ],
 )
 @pytest.mark.parametrize("norm", NORMS)
 def test_n_d_transform_matches_torch(name, s, dim, norm):
@@ -161,8 +169,16 @@ def test_complex_transforms_of_real_input_match_torch(name):
 
 @pytest.mark.parametrize(
     "name,complex_,n",
-    [("fft", True, 6), ("fft", False, 3), ("rfft", False, 7), ("irfft", True, 7),
-     ("irfft", True, 4), ("hfft", True, 5), ("ihfft", False, 4), ("ifft", True, None)],
+    [
+        ("fft", True, 6),
+        ("fft", False, 3),
+        ("rfft", False, 7),
+        ("irfft", True, 7),
+        ("irfft", True, 4),
+        ("hfft", True, 5),
+        ("ihfft", False, 4),
+        ("ifft", True, None),
+    ],
 )
 def test_gradients_match_central_differences(name, complex_, n):
     a = _values((2, 4), complex_)
@@ -189,9 +205,16 @@ def test_round_trip_and_float32_dtypes():
 
 def test_node_names_match_torch():
     for name, complex_, kw in [
-        ("fft", False, {}), ("fft", True, {}), ("rfft", False, {}), ("irfft", True, {}),
-        ("hfft", True, {}), ("fft", True, {"n": 8}), ("fft", True, {"n": 2}),
-        ("ifft", False, {}), ("ihfft", False, {}), ("ifft", True, {}),
+        ("fft", False, {}),
+        ("fft", True, {}),
+        ("rfft", False, {}),
+        ("irfft", True, {}),
+        ("hfft", True, {}),
+        ("fft", True, {"n": 8}),
+        ("fft", True, {"n": 2}),
+        ("ifft", False, {}),
+        ("ihfft", False, {}),
+        ("ifft", True, {}),
     ]:
         a = _values((5,), complex_)
         ours = getattr(gg.fft, name)(_leaf(gg, a), **kw)
@@ -256,8 +279,12 @@ def test_index_errors_like_torch():
 def test_complex_creation_dtypes_and_printing():
     assert gg.tensor([1 + 2j]).dtype == gg.complex64 == gg.cfloat
     assert gg.cdouble == gg.complex128
-    for shape_data in ([1 + 2j, 3 - 1j], [[1.5 + 2j, 0.25 - 1j], [100 + 0.5j, -3 - 3j]],
-                       [1 + 10.5j, 1 - 2j], 1.5 + 2j):
+    for shape_data in (
+        [1 + 2j, 3 - 1j],
+        [[1.5 + 2j, 0.25 - 1j], [100 + 0.5j, -3 - 3j]],
+        [1 + 10.5j, 1 - 2j],
+        1.5 + 2j,
+    ):
         assert repr(gg.tensor(shape_data)) == repr(torch.tensor(shape_data))
     t = gg.tensor([1 + 1j], dtype=gg.cdouble, requires_grad=True)
     assert repr(t) == repr(torch.tensor([1 + 1j], dtype=torch.cdouble, requires_grad=True)).replace(
@@ -276,15 +303,24 @@ def test_complex_creation_dtypes_and_printing():
 
 @pytest.mark.parametrize(
     "a_dtype,b",
-    [("float32", 1j), ("float64", 1j), ("int64", 1j), ("float32", "c128_0d"), ("float64", "c64_0d"),
-     ("complex64", 2.5), ("float64", "c64"), ("complex64", "f64")],
+    [
+        ("float32", 1j),
+        ("float64", 1j),
+        ("int64", 1j),
+        ("float32", "c128_0d"),
+        ("float64", "c64_0d"),
+        ("complex64", 2.5),
+        ("float64", "c64"),
+        ("complex64", "f64"),
+    ],
 )
 def test_promotion_matches_torch(a_dtype, b):
     def operand(lib):
         if not isinstance(b, str):
             return b
-        dt = {"c128_0d": "complex128", "c64_0d": "complex64", "c64": "complex64",
-              "f64": "float64"}[b]
+        dt = {"c128_0d": "complex128", "c64_0d": "complex64", "c64": "complex64", "f64": "float64"}[
+            b
+        ]
         shape = () if b.endswith("0d") else (3,)
         return lib.ones(shape, dtype=getattr(lib, dt))
 
@@ -298,7 +334,7 @@ BINARY = {
     "div": lambda lib, z, w: z / w,
     "add": lambda lib, z, w: z + w,
     "sub": lambda lib, z, w: z - w,
-    "pow": lambda lib, z, w: z ** w,
+    "pow": lambda lib, z, w: z**w,
 }
 
 
@@ -314,7 +350,7 @@ def test_complex_binary_ops_match_torch(name):
         lambda lib, z, x: z * x,  # complex * real tensor: the real one gets a real gradient
         lambda lib, z, x: x / z,
         lambda lib, z, x: (z * 2.5 - 1j) / (1 + 2j) + x * 1j,
-        lambda lib, z, x: z ** 2 + z ** 0.5 * x,
+        lambda lib, z, x: z**2 + z**0.5 * x,
     ],
 )
 def test_mixed_real_complex_match_torch(fn):
@@ -395,7 +431,9 @@ def test_parts_views_and_refusals():
 def test_backward_of_complex_output_refused_like_torch():
     for lib in (torch, gg):
         z = lib.tensor([1 + 2j], requires_grad=True)
-        with pytest.raises(RuntimeError, match="grad can be implicitly created only for real scalar"):
+        with pytest.raises(
+            RuntimeError, match="grad can be implicitly created only for real scalar"
+        ):
             (z * z).sum().backward()
 
 

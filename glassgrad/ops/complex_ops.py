@@ -145,9 +145,7 @@ class Angle(Node):
     def forward(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
         if x.dtype.kind != "c":  # PyTorch: 0 for x >= 0, pi for x < 0, NaN stays NaN
-            return np.where(np.isnan(x), x, np.where(x < 0, x.dtype.type(np.pi), 0)).astype(
-                x.dtype
-            )
+            return np.where(np.isnan(x), x, np.where(x < 0, x.dtype.type(np.pi), 0)).astype(x.dtype)
         return np.angle(x)
 
     @staticmethod

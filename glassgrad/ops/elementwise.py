@@ -24,6 +24,7 @@ def _conj(v: Any) -> Any:
     """complex conjugate of an array or Tensor of complex dtype (rules call it on complex only)."""
     return np.conj(v) if v.dtype.kind == "c" else v
 
+
 # ---- unary ops from one line each ---------------------------------------------------------------
 
 Rule = Callable[[Any, Any, Any], Any]
@@ -182,7 +183,8 @@ def _sign(x: Any) -> Any:
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
                     "-x, elementwise.", operators=("__neg__",))
 exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
-                    "e**x; its derivative is itself, so the rule reuses the output.", holomorphic=True)
+                    "e**x; its derivative is itself, so the rule reuses the output.",
+                    holomorphic=True)
 expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
                     "exp(x) - 1, accurate for small x.", holomorphic=True)
 log        = _unary("log", _quiet(np.log), lambda g, x, y: g / x, "x",

@@ -30,19 +30,19 @@ from glassgrad.ops.complex_ops import conj
 from glassgrad.ops.joining import narrow, roll
 from glassgrad.ops.registry import FFT, op
 
-_DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+_DUAL: dict[str, Any] = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 
 # ---- the three kernels, on arrays ----------------------------------------------------------------
 
 
-def _c2c_array(x: np.ndarray, dims: tuple[int, ...], forward: bool, norm: str) -> np.ndarray:
+def _c2c_array(x: np.ndarray, dims: tuple[int, ...], forward: bool, norm: Any) -> np.ndarray:
     f = np.fft.fftn if forward else np.fft.ifftn
     return f(x, axes=dims, norm=norm).astype(x.dtype, copy=False)
 
 
 def _r2c_array(
-    x: np.ndarray, dims: tuple[int, ...], forward: bool, norm: str, onesided: bool
+    x: np.ndarray, dims: tuple[int, ...], forward: bool, norm: Any, onesided: bool
 ) -> np.ndarray:
     if not onesided:
         out = (np.fft.fftn if forward else np.fft.ifftn)(x, axes=dims, norm=norm)
@@ -54,7 +54,7 @@ def _r2c_array(
 
 
 def _c2r_array(
-    x: np.ndarray, dims: tuple[int, ...], forward: bool, norm: str, last: int
+    x: np.ndarray, dims: tuple[int, ...], forward: bool, norm: Any, last: int
 ) -> np.ndarray:
     s = [x.shape[d] for d in dims[:-1]] + [last]
     if forward:  # hfftn: the forward transform of a Hermitian signal = irfftn of its conjugate
@@ -216,10 +216,14 @@ def _dims_and_sizes(
                 f"{op_name}: When given, dim and shape arguments must have the same length "
                 f"(dim {tuple(dim)}, s {tuple(s)})"
             )
-    dims = tuple(range(x.ndim)) if dim is None else tuple(check_dim(op_name, d, x.ndim) for d in dim)
+    dims = (
+        tuple(range(x.ndim)) if dim is None else tuple(check_dim(op_name, d, x.ndim) for d in dim)
+    )
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"{op_name}: FFT dims must be unique, got {tuple(dim or ())}")
-    sizes: list[int | None] = [None] * len(dims) if s is None else [None if v == -1 else v for v in s]
+    sizes: list[int | None] = (
+        [None] * len(dims) if s is None else [None if v == -1 else v for v in s]
+    )
     return dims, sizes
 
 
@@ -233,7 +237,7 @@ def _resize(x: Tensor, dim: int, n: int) -> Tensor:
     return x
 
 
-# ---- the transforms --------------------------------------------------------------------------------
+# ---- the transforms ------------------------------------------------------------------------------
 
 
 def _c2c_op(op_name: str, input: Any, s: Any, dim: Any, norm: Any, forward: bool) -> Tensor:
@@ -429,7 +433,7 @@ def _shift(op_name: str, input: Any, dim: Any, sign: int) -> Tensor:
     if dim is None:
         dims: tuple[int, ...] = tuple(range(x.ndim))
     elif isinstance(dim, (int, np.integer)):
-        dims = (check_dim(op_name, dim, x.ndim),)
+        dims = (check_dim(op_name, int(dim), x.ndim),)
     else:
         dims = tuple(check_dim(op_name, d, x.ndim) for d in dim)
     return roll(x, [sign * (x.shape[d] // 2) for d in dims], dims)

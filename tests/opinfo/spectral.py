@@ -52,9 +52,12 @@ def _sample(name: str, complex_: bool):
         mode = draw(st.sampled_from(["s_dim", "dim", "s", "none"]))
         if mode == "s":  # s alone: the last len(s) dims
             dims = list(range(len(shape) - k, len(shape)))
-        return x, (None if mode in ("dim", "none") else s), (
-            None if mode in ("s", "none") else dims
-        ), norm
+        return (
+            x,
+            (None if mode in ("dim", "none") else s),
+            (None if mode in ("s", "none") else dims),
+            norm,
+        )
 
     return sample
 
