@@ -23,6 +23,7 @@ from glassgrad import (
     data,
     distributions,
     dtypes,
+    fft,
     func,
     inspect,
     interchange,
@@ -79,6 +80,10 @@ from glassgrad.creation import (
 from glassgrad.device import CPUOnlyError, device
 from glassgrad.dtypes import (
     bool_,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     float16,
     float32,
@@ -147,6 +152,7 @@ _modules = [
     cuda,
     data,
     dtypes,
+    fft,
     func,
     inspect,
     linalg,

@@ -19,7 +19,7 @@ from glassgrad import dtypes
 __all__ = ["MAX_DIMS", "as_array", "as_shape", "check_arange", "describe", "describe_args"]
 
 MAX_DIMS = 64  # NumPy's limit on dimensions (NPY_MAXDIMS), so a tensor's too
-_NUMBER_KINDS = "fiub"
+_NUMBER_KINDS = "fiubc"
 _INT64 = np.iinfo(np.int64)
 
 
@@ -58,6 +58,8 @@ def as_array(data: Any, dtype: Any = None, op: str = "tensor()") -> np.ndarray:
         return arr
     if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
         arr = arr.astype(dtypes.get_default_dtype())
+    elif arr.dtype.kind == "c" and arr.dtype != dtypes.default_complex():
+        arr = arr.astype(dtypes.default_complex())  # Python complex: complex64, as in PyTorch
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
         arr = arr.astype(np.int64)
     return arr
@@ -137,7 +139,7 @@ def _check_number(item: Any, where: str, op: str) -> None:
         if item.dtype.kind in _NUMBER_KINDS:
             return
         raise _error(TypeError, op, f"data{where} is {describe(item)}, expected a number")
-    if isinstance(item, bool | float):
+    if isinstance(item, bool | float | complex):
         return
     if isinstance(item, int):
         if not _INT64.min <= item <= _INT64.max:
@@ -148,8 +150,6 @@ def _check_number(item: Any, where: str, op: str) -> None:
                 "long)",
             )
         return
-    if isinstance(item, complex):
-        raise _error(TypeError, op, f"data{where} is complex; complex tensors are not supported")
     raise _error(
         TypeError,
         op,

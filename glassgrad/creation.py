@@ -470,7 +470,11 @@ def rand(
     shape = _shape(size, options.pop("size", None), "rand()")
     _options("rand()", device, options)
     d = dtypes.as_dtype(dtype)
-    return _leaf(_numpy_rng(generator).random(shape, dtype=d), requires_grad)
+    rng = _numpy_rng(generator)
+    if d.kind == "c":  # PyTorch: each part uniform on [0, 1)
+        parts = rng.random(shape + (2,), dtype=dtypes.real_of(d))
+        return _leaf(parts.view(d)[..., 0], requires_grad)
+    return _leaf(rng.random(shape, dtype=d), requires_grad)
 
 
 def randn(
@@ -484,7 +488,11 @@ def randn(
     shape = _shape(size, options.pop("size", None), "randn()")
     _options("randn()", device, options)
     d = dtypes.as_dtype(dtype)
-    return _leaf(_numpy_rng(generator).standard_normal(shape, dtype=d), requires_grad)
+    rng = _numpy_rng(generator)
+    if d.kind == "c":  # PyTorch: each part N(0, 1/2), so that E|z|^2 = 1
+        parts = rng.standard_normal(shape + (2,), dtype=dtypes.real_of(d)) * np.sqrt(0.5)
+        return _leaf(parts.astype(dtypes.real_of(d)).view(d)[..., 0], requires_grad)
+    return _leaf(rng.standard_normal(shape, dtype=d), requires_grad)
 
 
 def randint(

@@ -15,6 +15,8 @@ int16 = short = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
+complex64 = cfloat = np.dtype("complex64")
+complex128 = cdouble = np.dtype("complex128")
 
 _NAMES = {
     float16: "float16",
@@ -26,12 +28,14 @@ _NAMES = {
     int32: "int32",
     int64: "int64",
     bool_: "bool",
+    complex64: "complex64",
+    complex128: "complex128",
 }
 _KINDS = {  # dtypes glassgrad has no tensor for, named in the user's terms (not "<U3")
     "U": "str",
     "S": "bytes",
     "O": "object",
-    "c": "complex",
+    "c": "complex",  # (complex64/complex128 are named above; other widths are not supported)
     "M": "datetime",
     "m": "timedelta",
     "V": "void",
@@ -79,3 +83,22 @@ def set_default_dtype(dtype: Any) -> None:
 
 def get_default_dtype() -> np.dtype:
     return _default[0]
+
+
+def complex_of(dtype: Any) -> np.dtype:
+    """The complex dtype with ``dtype``'s precision: float64 -> complex128, else complex64."""
+    d = np.dtype(dtype)
+    if d.kind == "c":
+        return d
+    return complex128 if d == float64 else complex64
+
+
+def real_of(dtype: Any) -> np.dtype:
+    """The real dtype of a complex one's parts (complex64 -> float32); real dtypes as they are."""
+    d = np.dtype(dtype)
+    return (float64 if d == complex128 else float32) if d.kind == "c" else d
+
+
+def default_complex() -> np.dtype:
+    """What Python complex numbers become: complex64, or complex128 under a float64 default."""
+    return complex_of(_default[0])

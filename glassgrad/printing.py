@@ -11,7 +11,10 @@ tensor([1.2346, 2.0000])
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+import numpy as np
 
 __all__ = ["get_printoptions", "set_printoptions"]
 
@@ -75,3 +78,26 @@ def numpy_options() -> dict[str, Any]:
     if options["linewidth"] is not None:
         kw["max_line_width"] = int(options["linewidth"])
     return kw
+
+
+def _is_fixed(parts: np.ndarray) -> bool:
+    """Print with fixed digits (``1.5000``) unless every finite value is an integer (``2.``)."""
+    return parts.size > 0 and not np.all(np.isnan(parts) | (parts == np.round(parts)))
+
+
+def complex_formatter(d: np.ndarray) -> Any:
+    """``array2string``'s formatter for complex ``d``, as PyTorch prints complex tensors: the
+    real and the imaginary parts each formatted on their own (``1.5000+2.j``)."""
+    from numpy._core.arrayprint import FloatingFormat  # type: ignore[attr-defined]
+
+    precision, suppress = int(options["precision"]), True
+    re, im = np.real(d).ravel(), np.abs(np.imag(d)).ravel()
+    kw = {"legacy": sys.maxsize}
+    fr = FloatingFormat(re, precision, "fixed" if _is_fixed(re) else "maxprec", suppress, **kw)
+    fi = FloatingFormat(im, precision, "fixed" if _is_fixed(im) else "maxprec", suppress, **kw)
+
+    def fmt(z: Any) -> str:
+        sign = "-" if np.signbit(z.imag) else "+"
+        return f"{fr(z.real)}{sign}{fi(abs(z.imag)).strip()}j"
+
+    return {"complex_kind": fmt}

@@ -575,10 +575,11 @@ class Tensor:
             prefix="tensor(",
             suppress_small=True,
             floatmode="fixed" if fixed else "maxprec",
+            formatter=printing.complex_formatter(d) if d.dtype.kind == "c" and d.size else None,
             **printing.numpy_options(),
         )
         extras = []
-        default_float = self._data.dtype == dtypes.get_default_dtype()
+        default_float = self._data.dtype in (dtypes.get_default_dtype(), dtypes.default_complex())
         if self._data.size == 0 or not (default_float or self._data.dtype in (np.int64, np.bool_)):
             extras.append(f"dtype={dtypes.name(self._data.dtype)}")
         if self._data.size == 0:

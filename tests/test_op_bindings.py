@@ -1,10 +1,12 @@
 """Bindings never drift from PyTorch: every declared op is checked against torch's namespaces.
 
 For each op in the registry (``glassgrad/ops/registry.py``), and each of its aliases: where PyTorch
-has ``torch.<name>``, ``torch.nn.functional.<name>``, ``torch.linalg.<name>``, ``Tensor.<name>`` or
-``Tensor.<name>_``, glassgrad must have the same (an op named ``linalg_<name>`` is ``<name>`` in
-``torch.linalg``). The bindings are generated from the declarations, so a miss here
-means a declaration lacks a flag (``method``, ``inplace``, ``namespaces``).
+has ``torch.<name>``, ``torch.nn.functional.<name>``, ``torch.linalg.<name>``, ``torch.fft.<name>``,
+``Tensor.<name>`` or ``Tensor.<name>_``, glassgrad must have the same (an op named
+``linalg_<name>`` is ``<name>`` in ``torch.linalg``, ``fft_<name>`` is ``<name>`` in ``torch.fft``);
+and every function of ``torch.fft`` is declared. The bindings are generated from the
+declarations, so a miss here means a declaration lacks a flag (``method``, ``inplace``,
+``namespaces``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import pytest
 import torch
 
 import glassgrad as gg
+import glassgrad.fft
 import glassgrad.linalg
 import glassgrad.nn.functional as F
-from glassgrad.ops.registry import LINALG, OPS, public_name
+from glassgrad.ops.registry import FFT, LINALG, OPS, public_name
 
 NAMES = sorted((name, decl) for decl in OPS.values() for name in (decl.name, *decl.aliases))
 
@@ -38,6 +41,10 @@ def test_bindings_match_torch(name, decl) -> None:
     in_linalg = public_name(name, LINALG)
     if _torch_function(torch.linalg, in_linalg) and not hasattr(glassgrad.linalg, in_linalg):
         missing.append(f"glassgrad.linalg.{in_linalg}")
+    in_fft = public_name(name, FFT)
+    fft_op = name.startswith("fft_") and _torch_function(torch.fft, in_fft)
+    if fft_op and not hasattr(glassgrad.fft, in_fft):
+        missing.append(f"glassgrad.fft.{in_fft}")
     if hasattr(torch.Tensor, name) and not hasattr(gg.Tensor, name):
         missing.append(f"Tensor.{name}")
     if hasattr(torch.Tensor, name + "_") and not hasattr(gg.Tensor, name + "_"):
@@ -57,6 +64,22 @@ def test_no_binding_pytorch_lacks(name, decl) -> None:
     if LINALG in decl.namespaces:
         in_linalg = public_name(name, LINALG)
         assert _torch_function(torch.linalg, in_linalg), f"torch.linalg has no {in_linalg}"
+    if FFT in decl.namespaces:
+        in_fft = public_name(name, FFT)
+        assert _torch_function(torch.fft, in_fft), f"torch.fft has no {in_fft}"
+
+
+TORCH_FFT = sorted(
+    n for n in dir(torch.fft) if not n.startswith("_") and _torch_function(torch.fft, n)
+)
+
+
+@pytest.mark.parametrize("name", TORCH_FFT)
+def test_every_torch_fft_function_is_declared(name) -> None:
+    """``torch.fft`` is walked whole: each of its functions is an op of ``glassgrad.fft``."""
+    decl = OPS.get("fft_" + name)
+    assert decl is not None and FFT in decl.namespaces, f"torch.fft.{name} is not declared"
+    assert getattr(glassgrad.fft, name) is not None
 
 
 UNARY_INPLACE = sorted(

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.autograd import node as _recording
 from glassgrad.autograd.anomaly import (
     detect_anomaly,
@@ -69,6 +70,11 @@ def _root_grad(out: Any, gradient: Any, create_graph: bool, what: str) -> Any:
                 f"{what}: grad can be implicitly created only for scalar outputs; the output has "
                 f"shape {tuple(out.shape)}. Pass `gradient=` (a tensor of that shape), or reduce "
                 "it first, e.g. loss.sum().backward()"
+            )
+        if out._data.dtype.kind == "c":
+            raise RuntimeError(
+                f"{what}: grad can be implicitly created only for real scalar outputs but got "
+                f"{dtypes.name(out.dtype)}; take a real loss first (e.g. out.abs() or out.real)"
             )
         g = np.ones(out.shape, out.dtype)
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from glassgrad.ops import (
     comparison,
+    complex_ops,
     decompositions,
     einsum,
     elementwise,
@@ -24,6 +25,7 @@ from glassgrad.ops import (
     selection,
     shape,
     sorting,
+    spectral,
     structure,
 )
 from glassgrad.tensor import Tensor
@@ -31,6 +33,7 @@ from glassgrad.tensor import Tensor
 FAMILIES = (
     elementwise,
     comparison,
+    complex_ops,
     reductions,
     selection,
     scans,
@@ -43,6 +46,7 @@ FAMILIES = (
     einsum,
     sorting,
     structure,
+    spectral,
     sampling,
     inplace,
 )

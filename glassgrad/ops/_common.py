@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-_SCALAR_TYPES = (bool, int, float)
+_SCALAR_TYPES = (bool, int, float, complex)
 
 
 def as_tensor(x: Any, op: str = "tensor()") -> Tensor:
@@ -60,11 +60,26 @@ def binary_operands(op: str, a: Any, b: Any) -> tuple[Any, Any]:
         return _cast(a, target), _cast(b, target)
     if ta:
         b = _other(op, a, b)
-        return (to_default_float(a) if type(b) is float else a), b
+        return (_for_scalar(a, b) if type(b) in _WIDENING else a), b
     if tb:
         a = _other(op, b, a)
-        return a, (to_default_float(b) if type(a) is float else b)
+        return a, (_for_scalar(b, a) if type(a) in _WIDENING else b)
     return as_tensor(a, op), b
+
+
+_WIDENING = (float, complex)
+
+
+def _for_scalar(t: Tensor, v: Any) -> Tensor:
+    """``t`` promoted for a Python float or complex operand ``v`` (PyTorch: ``int * 1.5`` is
+    float32, ``float64 * 1j`` complex128, ``int * 1j`` complex64)."""
+    if type(v) is float:
+        return to_default_float(t)
+    kind = t._data.dtype.kind
+    if kind == "c":
+        return t
+    target = dtypes.complex_of(t._data.dtype) if kind == "f" else dtypes.default_complex()
+    return t.to(target)
 
 
 def to_default_float(t: Tensor) -> Tensor:
@@ -95,7 +110,7 @@ def _other(op: str, t: Tensor, v: Any) -> Any:
         return v
     if isinstance(v, (np.ndarray, list, tuple)):
         arr = v if isinstance(v, np.ndarray) else _numbers(op, v)
-        if arr.dtype.kind not in "fiub":
+        if arr.dtype.kind not in "fiubc":
             raise TypeError(
                 f"{op}: unsupported operand, an array of {dtypes.name(arr.dtype)}, with a tensor "
                 f"of dtype {dtypes.name(t._data.dtype)}"
@@ -116,7 +131,7 @@ def _numbers(op: str, v: Any) -> np.ndarray:
         arr = np.asarray(v)
     except (ValueError, TypeError, OverflowError, RecursionError):
         arr = None
-    if arr is None or arr.dtype.kind not in "fiub":
+    if arr is None or arr.dtype.kind not in "fiubc":
         as_array(v, op=op)  # raises, saying what is wrong and where
         raise TypeError(f"{op}: cannot use {type(v).__name__} as an operand")
     return arr
@@ -127,9 +142,13 @@ def _promote_tensors(x: np.ndarray, y: np.ndarray) -> np.dtype:
     if (x.ndim == 0) == (y.ndim == 0):
         if cx == cy:
             return np.promote_types(x.dtype, y.dtype)
+        if max(cx, cy) == 3 and min(cx, cy) == 2:  # complex64 with float64: complex128
+            return np.promote_types(x.dtype, y.dtype)
         return x.dtype if cx > cy else y.dtype
     dimmed, zero = (x, y) if y.ndim == 0 else (y, x)
     if _CATEGORY[zero.dtype.kind] > _CATEGORY[dimmed.dtype.kind]:
+        if zero.dtype.kind == "c" and dimmed.dtype.kind == "f":  # the float's precision wins
+            return dtypes.complex_of(dimmed.dtype)
         return zero.dtype
     return dimmed.dtype
 

@@ -19,6 +19,12 @@ from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, to_d
 from glassgrad.ops._erf import erf as erf_of_array
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
 
+
+def _conj(v: Any) -> Any:
+    """complex conjugate of an array or Tensor of complex dtype (rules call it on complex only)."""
+    return np.conj(v) if v.dtype.kind == "c" else v
+
+
 # ---- unary ops from one line each ---------------------------------------------------------------
 
 Rule = Callable[[Any, Any, Any], Any]
@@ -46,16 +52,44 @@ def _unary(
     operators: tuple[str, ...] = (),
     functional: bool = False,
     declared: bool = True,
+    holomorphic: bool = False,
 ) -> Callable:
     """Declare ``y = f(x)`` with ``dx = rule(g, x, y)``: its node class and public op.
 
     ``uses`` says what the rule reads ("x", "out" or "x,out"), so nothing else is kept alive.
     ``node`` is PyTorch's node name when it is not the op's (``square`` records ``PowBackward0``).
     The op gets a Tensor method and an in-place variant (PyTorch has both for every unary op),
-    and ``f`` itself maps onto it when it is a NumPy ufunc.
+    and ``f`` itself maps onto it when it is a NumPy ufunc. ``holomorphic``: on complex tensors
+    the rule gives ``g * conj(f'(x))`` (PyTorch's convention), computed as
+    ``conj(rule(conj(g), x, y))``; real tensors pay one dtype check in backward, nothing more.
     """
     # NOTE: forwards store ``ctx._saved`` directly (what save_for_backward does, one call less).
-    if uses == "x":
+    if holomorphic and uses == "x":
+
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx._saved = (x,)
+            return f(x)
+
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            if g.dtype.kind == "c":
+                return np.conj(rule(np.conj(g), x, None))
+            return rule(g, x, None)
+
+    elif holomorphic and uses == "out":
+
+        def forward(ctx: Any, x: Any) -> Any:
+            out = f(x)
+            ctx._saved = (out,)
+            return out
+
+        def backward(ctx: Any, g: Any) -> Any:
+            (out,) = ctx.saved_tensors
+            if g.dtype.kind == "c":
+                return np.conj(rule(np.conj(g), None, out))
+            return rule(g, None, out)
+
+    elif uses == "x":
 
         def forward(ctx: Any, x: Any) -> Any:
             ctx._saved = (x,)
@@ -130,6 +164,14 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
+def _sgn(x: Any) -> Any:
+    """d|x|/dx: sign(x) for real x, x / |x| for complex x (PyTorch's ``sgn``); 0 at 0."""
+    if x.dtype.kind != "c":
+        return np.sign(x)
+    a = np.abs(x)
+    return x / (a + (a == 0))
+
+
 def _sign(x: Any) -> Any:
     """np.sign, but 0 for NaN as in PyTorch."""
     if x.dtype.kind != "f":
@@ -141,39 +183,40 @@ def _sign(x: Any) -> Any:
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
                     "-x, elementwise.", operators=("__neg__",))
 exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
-                    "e**x; its derivative is itself, so the rule reuses the output.")
+                    "e**x; its derivative is itself, so the rule reuses the output.",
+                    holomorphic=True)
 expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
-                    "exp(x) - 1, accurate for small x.")
+                    "exp(x) - 1, accurate for small x.", holomorphic=True)
 log        = _unary("log", _quiet(np.log), lambda g, x, y: g / x, "x",
-                    "Natural logarithm.", numpy=np.log)
+                    "Natural logarithm.", numpy=np.log, holomorphic=True)
 log1p      = _unary("log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1), "x",
-                    "log(1 + x), accurate for small x.", numpy=np.log1p)
+                    "log(1 + x), accurate for small x.", numpy=np.log1p, holomorphic=True)
 log2       = _unary("log2", _quiet(np.log2), lambda g, x, y: g / (x * _LN2), "x",
-                    "Base-2 logarithm.", numpy=np.log2)
+                    "Base-2 logarithm.", numpy=np.log2, holomorphic=True)
 log10      = _unary("log10", _quiet(np.log10), lambda g, x, y: g / (x * _LN10), "x",
-                    "Base-10 logarithm.", numpy=np.log10)
+                    "Base-10 logarithm.", numpy=np.log10, holomorphic=True)
 sqrt       = _unary("sqrt", _quiet(np.sqrt), lambda g, x, y: g / (2 * y), "out",
-                    "Square root; d/dx = 1 / (2 sqrt(x)).", numpy=np.sqrt)
+                    "Square root; d/dx = 1 / (2 sqrt(x)).", numpy=np.sqrt, holomorphic=True)
 rsqrt      = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3, "out",
-                    "1 / sqrt(x).")
+                    "1 / sqrt(x).", holomorphic=True)
 reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "out",
-                    "1 / x.")
+                    "1 / x.", holomorphic=True)
 square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
-                    "x * x.", node="Pow")
-abs        = _unary("abs", np.absolute, lambda g, x, y: g * np.sign(x), "x",
+                    "x * x.", node="Pow", holomorphic=True)
+abs        = _unary("abs", np.absolute, lambda g, x, y: g * _sgn(x), "x",
                     "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",))
 sin        = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "x",
-                    "Sine.")
+                    "Sine.", holomorphic=True)
 cos        = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "x",
-                    "Cosine.")
+                    "Cosine.", holomorphic=True)
 tan        = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "out",
-                    "Tangent; d/dx = 1 + tan(x)**2.")
+                    "Tangent; d/dx = 1 + tan(x)**2.", holomorphic=True)
 tanh       = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), "out",
                     "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.",
-                    functional=True)
+                    functional=True, holomorphic=True)
 sigmoid    = _unary("sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), "out",
                     "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.",
-                    functional=True)
+                    functional=True, holomorphic=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
                     "max(x, 0); the gradient passes where the output is positive.", functional=True)
 erf        = _unary("erf", erf_of_array,  # NumPy has none: Cody's rational approximations
@@ -310,6 +353,8 @@ class Mul(Node):
     def backward(ctx: Any, g: Any) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.next
+        if g.dtype.kind == "c":  # PyTorch: grad * other.conj()
+            x, y = _conj(x), _conj(y)
         return (g * y if nx is not None else None), (g * x if ny is not None else None)
 
 
@@ -324,7 +369,8 @@ class MulScalar(Node):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return g * ctx.c, None
+        c = ctx.c
+        return g * (c.conjugate() if type(c) is complex else c), None
 
 
 class Div(Node):
@@ -340,6 +386,8 @@ class Div(Node):
     def backward(ctx: Any, g: Any) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.next
+        if g.dtype.kind == "c":  # PyTorch: grad / other.conj(), -grad * (self / other**2).conj()
+            x, y = _conj(x), _conj(y)
         gx = g / y
         return (gx if nx is not None else None), (-gx * x / y if ny is not None else None)
 
@@ -355,7 +403,8 @@ class DivScalar(Node):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return g / ctx.c, None
+        c = ctx.c
+        return g / (c.conjugate() if type(c) is complex else c), None
 
 
 class PowScalar(Node):  # x ** c
@@ -374,6 +423,8 @@ class PowScalar(Node):  # x ** c
         c = ctx.c
         if c == 0:
             return g * 0, None
+        if g.dtype.kind == "c":  # PyTorch: grad * (c * x ** (c - 1)).conj()
+            return g * _conj(c * x ** (c - 1)), None
         return g * c * x ** (c - 1), None
 
 
@@ -393,6 +444,12 @@ class Pow(Node):  # x ** y
         x, y, out = ctx.saved_tensors
         nx, ny = ctx.next
         gx = gy = None
+        if g.dtype.kind == "c":  # holomorphic in both: g * conj(derivative)
+            if nx is not None:
+                gx = g * _conj(y * x ** (y - 1))
+            if ny is not None:
+                gy = g * _conj(out * np.log(x))
+            return gx, gy
         if nx is not None:
             gx = g * y * x ** (y - 1)
         if ny is not None:  # d/dy x**y = x**y log x, taken as 0 where x == 0 (PyTorch's choice)
@@ -449,7 +506,7 @@ class RemainderScalar(Node):
         return g, None
 
 
-_NUMBER = (int, float, bool)
+_NUMBER = (int, float, bool, complex)
 _FAST_SCALAR = {int, float}
 # a tensor that requires grad is floating point: no promotion to sort out
 

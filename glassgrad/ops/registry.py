@@ -26,6 +26,7 @@ from glassgrad._errors import guarded
 TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
 FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
 LINALG = "glassgrad.linalg"  # ``torch.linalg.<name>``: an op named ``linalg_<name>`` there
+FFT = "glassgrad.fft"  # ``torch.fft.<name>``: an op named ``fft_<name>`` there
 
 
 @dataclass
@@ -174,8 +175,12 @@ def exports(module: str) -> list[str]:
 
 def public_name(name: str, namespace: str) -> str:
     """An op's name in ``namespace``: ``glassgrad.linalg`` drops the ``linalg_`` prefix that
-    keeps ``linalg.norm`` apart from ``torch.norm``."""
-    return name.removeprefix("linalg_") if namespace == LINALG else name
+    keeps ``linalg.norm`` apart from ``torch.norm``, ``glassgrad.fft`` the ``fft_`` prefix."""
+    if namespace == LINALG:
+        return name.removeprefix("linalg_")
+    if namespace == FFT:
+        return name.removeprefix("fft_")
+    return name
 
 
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:

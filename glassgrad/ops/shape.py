@@ -463,6 +463,8 @@ class Cast(Node):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
+        if ctx.in_dtype.kind != "c" and g.dtype.kind == "c":  # real -> complex: the real part
+            g = np.real(g)
         return np.astype(g, ctx.in_dtype), None
 
 

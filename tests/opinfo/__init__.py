@@ -98,13 +98,14 @@ def _collect() -> list[OpInfo]:
         nn_functional,
         reductions,
         sorting,
+        spectral,
         structure,
     )
     from tests.opinfo import shape as shape_ops
 
     families = (elementwise, reductions, shape_ops, indexing, linalg, decompositions)
     ops: list[OpInfo] = []
-    for family in (*families, nn_functional, sorting, structure):
+    for family in (*families, nn_functional, sorting, structure, spectral):
         ops.extend(family.OPS)
     return ops
 
