@@ -134,22 +134,26 @@ N_D = ["fft2", "ifft2", "fftn", "ifftn", "rfft2", "irfft2", "rfftn", "irfftn"]
 N_D += ["hfft2", "ihfft2", "hfftn", "ihfftn"]
 
 
-@pytest.mark.parametrize("name", N_D)
-@pytest.mark.parametrize(
-    "s,dim",
-    [
-        (None, None),
-        ((3, 4), None),
-        (None, (0, 2)),
-        ((2, 6), (2, 0)),
-        ((-1, 4), (1, 2)),
-        ((5,), None),
-    ],
-)
+_SIZES_AND_DIMS = [
+    (None, None),
+    ((3, 4), None),
+    (None, (0, 2)),
+    ((2, 6), (2, 0)),
+    ((-1, 4), (1, 2)),
+    ((5,), None),
+]
+# (the 2-d transforms take two sizes: one size with the default dims is for the n-d ones only)
+_N_D_CASES = [
+    (name, s, dim)
+    for name in N_D
+    for s, dim in _SIZES_AND_DIMS
+    if not (name.endswith("2") and dim is None and s is not None and len(s) != 2)
+]
+
+
+@pytest.mark.parametrize("name,s,dim", _N_D_CASES)
 @pytest.mark.parametrize("norm", NORMS)
 def test_n_d_transform_matches_torch(name, s, dim, norm):
-    if name.endswith("2") and dim is None and s is not None and len(s) != 2:
-        pytest.skip("the 2-d transforms take two sizes")
     complex_ = not (name.startswith("rfft") or name.startswith("ihfft"))
     a = _values((3, 4, 5), complex_)
     kwargs = {"s": s, "norm": norm}
