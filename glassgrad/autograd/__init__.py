@@ -76,7 +76,7 @@ def _root_grad(out: Any, gradient: Any, create_graph: bool, what: str) -> Any:
                 f"{what}: grad can be implicitly created only for real scalar outputs but got "
                 f"{dtypes.name(out.dtype)}; take a real loss first (e.g. out.abs() or out.real)"
             )
-        g = np.ones(out.shape, out.dtype)
+        g = np.ones(out._data.shape, out._data.dtype)
     else:
         g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, out.dtype)
         if g.shape != out.shape:

@@ -38,7 +38,7 @@ from glassgrad.autograd.graph import dependencies
 from glassgrad.autograd.hooks import run_hooks
 from glassgrad.autograd.node import EPOCH
 from glassgrad.autograd.staging import GradStage
-from glassgrad.autograd.state import state, switch
+from glassgrad.autograd.state import set_grad_enabled_switch, state, switch
 
 # Set by glassgrad.tensor at import time (the tensor class imports the autograd modules).
 Tensor: Any = None
@@ -80,7 +80,7 @@ def run_backward(
     st = state  # rules record a graph only under create_graph (this thread's switches)
     g0, c0 = st.grad_enabled, st.create_graph
     if g0 is not create_graph:
-        switch("grad_enabled", create_graph)
+        set_grad_enabled_switch(create_graph)
     if c0 is not create_graph:
         switch("create_graph", create_graph)
     try:
@@ -149,7 +149,7 @@ def run_backward(
         stage.commit()  # the walk finished: now .grad changes
     finally:
         if st.grad_enabled is not g0:
-            switch("grad_enabled", g0)
+            set_grad_enabled_switch(g0)
         if st.create_graph is not c0:
             switch("create_graph", c0)
     return None if cap is None else cap.result()

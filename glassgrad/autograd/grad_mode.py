@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.state import state, switch
+from glassgrad.autograd.state import set_grad_enabled_switch, state, switch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,11 +51,11 @@ class _GradModeContext:
     def __enter__(self) -> None:  # (inline, not through grad_mode: entered on every step)
         self._prev = prev = state.grad_enabled
         if prev is not self.mode:
-            switch("grad_enabled", self.mode)
+            set_grad_enabled_switch(self.mode)
 
     def __exit__(self, *exc: Any) -> None:
         if state.grad_enabled is not self._prev:
-            switch("grad_enabled", self._prev)
+            set_grad_enabled_switch(self._prev)
 
     def __call__(self, fn: F) -> F:
         mode = self.mode

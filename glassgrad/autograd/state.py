@@ -8,6 +8,7 @@ public context managers (``no_grad`` & co., ``grad_mode.py``) and anomaly mode s
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 # ---- the switches: per thread, as in PyTorch --------------------------------------------------
@@ -45,7 +46,7 @@ class _Away:
 
 
 _local_setattr = threading.local.__setattr__
-_SWITCH = {"grad_enabled": (0, False), "anomaly": (1, True), "create_graph": (2, True)}
+_SWITCHES = ("grad_enabled", "anomaly", "create_graph")
 
 
 class _State(threading.local):
@@ -66,7 +67,7 @@ class _State(threading.local):
     _away: _Away | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SWITCH:
+        if name in _SWITCHES:
             switch(name, value is True or bool(value))
         else:
             _local_setattr(self, name, value)
@@ -80,28 +81,47 @@ class _State(threading.local):
 state = _State()
 
 
+def _setter(name: str, i: int, away: bool) -> Callable[[bool], None]:
+    """The setter of one switch: this thread's value, and the summary counted before it is away
+    from its default and uncounted after it is back (so a reader never misses it)."""
+    summary = _AWAY[i]
+
+    def set_switch(value: bool) -> None:
+        st = state
+        a = st._away
+        if a is None:
+            a = _Away()
+            _local_setattr(st, "_away", a)
+        flags = a.flags
+        if value is away:
+            if not flags[i]:
+                flags[i] = True
+                summary.append(None)
+            _local_setattr(st, name, value)
+        else:
+            _local_setattr(st, name, value)
+            if flags[i]:
+                flags[i] = False
+                summary.pop()
+
+    set_switch.__name__ = set_switch.__qualname__ = f"set_{name}"
+    return set_switch
+
+
+set_grad_enabled_switch = _setter("grad_enabled", 0, False)  # (no_grad and the engine: hot)
+_SETTERS = {
+    "grad_enabled": set_grad_enabled_switch,
+    "anomaly": _setter("anomaly", 1, True),
+    "create_graph": _setter("create_graph", 2, True),
+}
+
+
 def switch(name: str, value: bool) -> None:
     """Set this thread's switch ``name`` to the bool ``value``, keeping the summary right.
 
     What ``state.<name> = value`` does, a little faster (``grad_mode`` and the engine use it).
     """
-    i, away = _SWITCH[name]
-    st = state
-    a = st._away
-    if value is away:  # counted before it takes effect
-        if a is None:
-            a = _Away()
-            _local_setattr(st, "_away", a)
-        flags = a.flags
-        if not flags[i]:
-            flags[i] = True
-            _AWAY[i].append(None)
-        _local_setattr(st, name, value)
-    else:  # uncounted after
-        _local_setattr(st, name, value)
-        if a is not None and a.flags[i]:
-            a.flags[i] = False
-            _AWAY[i].pop()
+    _SETTERS[name](value)
 
 
 # Counts in-place modifications of any tensor, in every thread: while it is unchanged since an op

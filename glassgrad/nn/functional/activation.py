@@ -468,7 +468,8 @@ def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) ->
             stacklevel=stacklevel,
         )
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    return x, (check_dim(op, dim, x.ndim) if x.ndim else None)
+    nd = x._data.ndim
+    return x, (check_dim(op, dim, nd) if nd else None)
 
 
 @functional(

@@ -108,7 +108,7 @@ def _class_targets(op: str, x: Tensor, target: Any, ignore_index: int) -> tuple:
                 f"{op}: an unbatched input of shape {tuple(x.shape)} expects a 0-d target, "
                 f"got target of shape {tuple(t.shape)}"
             )
-    elif t.ndim == 0 or x.shape[0] != t.shape[0]:
+    elif t.ndim == 0 or x._data.shape[0] != t.shape[0]:
         raise ValueError(
             f"{op}: Expected input batch_size ({x.shape[0]}) to match target batch_size "
             f"({t.shape[0] if t.ndim else 'none: a 0-d target'}), input shape "
@@ -119,12 +119,12 @@ def _class_targets(op: str, x: Tensor, target: Any, ignore_index: int) -> tuple:
             f"{op}: 0D or 1D target tensor expected, multi-target not supported (input shape "
             f"{tuple(x.shape)}, target shape {tuple(t.shape)})"
         )
-    elif nd > 2 and t.shape != x.shape[:1] + x.shape[2:]:
+    elif nd > 2 and t.shape != x._data.shape[:1] + x._data.shape[2:]:
         raise RuntimeError(
             f"{op}: Expected target size {[x.shape[0], *x.shape[2:]]}, got {list(t.shape)} "
             f"(input shape {tuple(x.shape)})"
         )
-    n_classes = x.shape[0 if nd == 1 else 1]
+    n_classes = x._data.shape[0 if nd == 1 else 1]
     ignored = None
     if t.size:  # (ufunc reductions: the .min()/.max() wrappers cost more than the work here)
         lo, hi = np.minimum.reduce(t, axis=None), np.maximum.reduce(t, axis=None)
@@ -233,11 +233,13 @@ def cross_entropy(
         raise RuntimeError(
             f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
         )
-    if x.ndim == 0:
+    nd = x._data.ndim  # (the array's: cheaper than Tensor.ndim/shape on this hot path)
+    if nd == 0:
         raise ValueError("cross_entropy: Expected 1 or more dimensions (got 0)")
-    class_dim = 0 if x.ndim == 1 else 1
-    target_shape = tuple(np.shape(_data(target)))
-    if target_shape == x.shape:
+    class_dim = 0 if nd == 1 else 1
+    t = _data(target)
+    target_shape = t.shape if isinstance(t, np.ndarray) else tuple(np.shape(t))
+    if target_shape == x._data.shape:
         return _cross_entropy_probs(x, target, weight, ignore_index, reduction, label_smoothing)
     logp = log_softmax(x, class_dim)
     nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
