@@ -33,12 +33,13 @@ import numpy as np
 from glassgrad.autograd.anomaly import check_finite
 from glassgrad.autograd.capture import Capture
 from glassgrad.autograd.checks import arity_error, check_versions, observed_backward
-from glassgrad.autograd.gradients import add_pending, as_gradient, stage_add, sum_to_input
+from glassgrad.autograd.grad_mode import grad_mode
+from glassgrad.autograd.gradients import accumulate, add_pending, as_gradient, sum_to_input
 from glassgrad.autograd.graph import dependencies
 from glassgrad.autograd.hooks import run_hooks
 from glassgrad.autograd.node import EPOCH
 from glassgrad.autograd.staging import GradStage
-from glassgrad.autograd.state import set_grad_enabled_switch, state, switch
+from glassgrad.autograd.state import state
 
 # Set by glassgrad.tensor at import time (the tensor class imports the autograd modules).
 Tensor: Any = None
@@ -65,25 +66,12 @@ def run_backward(
     in PyTorch: going through the graph again needs ``retain_graph=True``.)
     """
     create_graph = create_graph is True or bool(create_graph)
-    hooked: dict[int, int] = {}  # id of a leaf with hooks -> gradients it still waits for
-    deps = dependencies([r.grad_fn for r in roots], hooked if LEAF_HOOKS[0] else None)
-    cap = Capture(roots, capture) if capture is not None else None
-    stage = GradStage(hooked, cap)
-    staged = stage.leaves
-    cap_leaves = None if cap is None else cap.leaves
-    grads: dict[Any, Any] = {}  # node -> the sum of the gradients that reached it so far
+    deps, grads, ready, stage, cap = _start(roots, root_grads, capture)
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
-    ready = _seed(roots, root_grads, deps, grads, owned, stage)  # nodes ready to run
     anomaly, observer = state.anomaly, state.backward_observer
     node = ready.pop() if ready else None
     g = grads.pop(node, None)
-    st = state  # rules record a graph only under create_graph (this thread's switches)
-    g0, c0 = st.grad_enabled, st.create_graph
-    if g0 is not create_graph:
-        set_grad_enabled_switch(create_graph)
-    if c0 is not create_graph:
-        switch("create_graph", create_graph)
-    try:
+    with grad_mode(create_graph, create_graph):  # rules record a graph only under create_graph
         while node is not None:
             edges = node.next
             if g is not None and node._hooks is not None:
@@ -94,11 +82,10 @@ def run_backward(
                 meta = node._meta
                 if meta is not None and meta[3] != EPOCH[0]:
                     check_versions(node)  # something was modified in place since this op ran
-                gin = (
-                    observed_backward(node, g, observer)
-                    if observer
-                    else type(node).backward(node, g)
-                )
+                if observer:
+                    gin = observed_backward(node, g, observer)
+                else:
+                    gin = type(node).backward(node, g)  # the rule: one gradient per input
                 if type(gin) is not tuple:
                     gin = (gin,)
                 if len(gin) != len(edges):
@@ -114,20 +101,9 @@ def run_backward(
                     if create_graph or type(gi) is not np.ndarray:
                         gi = as_gradient(gi, create_graph)
                     if gi.shape != (e._data.shape if leaf else e.shape):
-                        i = next(k for k, x in enumerate(edges) if x is e)
-                        gi = sum_to_input(gi, tuple(e.shape), node, i)
-                if leaf:  # its gradient is staged (one passed through is someone else's
-                    # array: .grad will get a copy of it)
-                    k = id(e)
-                    if hooked and k in hooked:
-                        stage.hooked_leaf(e, gi, gi is not g and getattr(gi, "base", None) is None)
-                    elif gi is not None and (cap_leaves is None or k in cap_leaves):
-                        ent = staged.get(k)
-                        own = gi is not g and getattr(gi, "base", None) is None
-                        if ent is None:
-                            staged[k] = [e, gi, own]
-                        else:
-                            stage_add(ent, gi, own)
+                        gi = sum_to_input(gi, tuple(e.shape), node, _position(edges, e))
+                if leaf:
+                    stage.receive(e, gi, gi is not g and getattr(gi, "base", None) is None)
                     continue
                 left = deps[e] - 1  # release: e waits for one gradient less
                 deps[e] = left
@@ -147,32 +123,35 @@ def run_backward(
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
         stage.commit()  # the walk finished: now .grad changes
-    finally:
-        if st.grad_enabled is not g0:
-            set_grad_enabled_switch(g0)
-        if st.create_graph is not c0:
-            switch("create_graph", c0)
     return None if cap is None else cap.result()
 
 
-def _seed(
-    roots: Sequence[Any],
-    root_grads: Sequence[Any],
-    deps: dict[Any, int],
-    grads: dict[Any, Any],
-    owned: set[Any],
-    stage: GradStage,
-) -> list[Any]:
-    """Hand each root's node its seed gradient; return the roots no other root feeds into."""
+def _start(roots: Sequence[Any], root_grads: Sequence[Any], capture: Sequence[Any] | None) -> tuple:
+    """Count each node's gradients to wait for, and hand each root's node its seed gradient.
+
+    Returns ``(deps, grads, ready, stage, capture)``: the counts, the pending sums (node ->
+    the sum of the gradients that reached it so far), the nodes ready to run (roots no other
+    root feeds into), where leaf gradients wait for ``.grad``, and ``autograd.grad``'s capture.
+    """
+    hooked: dict[int, int] = {}  # id of a leaf with hooks -> gradients it still waits for
+    deps = dependencies([r.grad_fn for r in roots], hooked if LEAF_HOOKS[0] else None)
+    cap = Capture(roots, capture) if capture is not None else None
+    stage = GradStage(hooked, cap)
+    grads: dict[Any, Any] = {}
     ready = []
     for r, g in zip(roots, root_grads):
         n = r.grad_fn
         if n is None:  # backward() called on a leaf itself
             stage.seed(r, g)
         elif n in grads:  # the same node twice among the roots
-            grads[n] = add_pending(grads[n], g, n, owned)
+            grads[n] = accumulate(grads[n], g)
         else:
             grads[n] = g
             if not deps[n]:
                 ready.append(n)
-    return ready
+    return deps, grads, ready, stage, cap
+
+
+def _position(edges: list[Any], e: Any) -> int:
+    """Which input ``e`` is (by identity: a Tensor's ``==`` is elementwise)."""
+    return next(k for k, x in enumerate(edges) if x is e)

@@ -50,6 +50,19 @@ class GradStage:
         else:
             stage_add(ent, g, False)
 
+    def receive(self, leaf: Any, g: Any, owned: bool) -> None:
+        """A gradient (or None: nothing to add) sent along an edge into ``leaf``; ``owned``: the
+        array is the engine's own (else ``.grad`` will get a copy of it)."""
+        k = id(leaf)
+        if self.hooked and k in self.hooked:
+            self.hooked_leaf(leaf, g, owned)
+        elif g is not None and (self.cap is None or k in self.cap.leaves):
+            ent = self.leaves.get(k)
+            if ent is None:
+                self.leaves[k] = [leaf, g, owned]
+            else:
+                stage_add(ent, g, owned)
+
     def hooked_leaf(self, leaf: Any, g: Any, owned: bool) -> None:
         """A gradient (or None) along an edge into a leaf with hooks."""
         k = id(leaf)
