@@ -27,6 +27,7 @@ from glassgrad import (
     func,
     inspect,
     interchange,
+    jit,
     linalg,
     manual,
     multiprocessing,
@@ -34,7 +35,9 @@ from glassgrad import (
     onnx,
     ops,
     optim,
+    random,
     serialization,
+    testing,
     utils,
     viz,
 )

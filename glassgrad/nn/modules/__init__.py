@@ -44,6 +44,7 @@ for _name in (
     "sparse",
     "transformer",
     "upsampling",
+    "utils",
 ):
     importlib.import_module(f"{__name__}.{_name}")
 del _name

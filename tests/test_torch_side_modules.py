@@ -1,0 +1,120 @@
+"""torch.testing, torch.random, torch.jit and torch.nn.modules.utils, against PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.modules.utils as torch_utils
+
+import glassgrad as gg
+import glassgrad.nn.modules.utils as gg_utils
+
+CLOSE_CASES = [
+    ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0 + 1e-6], "float32", {}),
+    ([1.0, 2.0, 3.0], [1.0, 2.0, 3.1], "float32", {}),
+    ([1.0, 2.0], [1.0, 2.0 + 1e-8], "float64", {}),
+    ([1.0, 2.0], [1.0, 2.0 + 1e-6], "float64", {}),
+    ([1.0, float("nan")], [1.0, float("nan")], "float64", {}),
+    ([1.0, float("nan")], [1.0, float("nan")], "float64", {"equal_nan": True}),
+    ([1.0, float("inf")], [1.0, float("inf")], "float32", {}),
+    ([1.0, 2.0], [1.1, 2.0], "float32", {"rtol": 0.2, "atol": 0.0}),
+    ([[1, 2], [3, 4]], [[1, 2], [3, 5]], "int64", {}),
+    (5.0, 5.0 + 1e-3, "float32", {}),
+    (5, 6, "int64", {}),
+    ([[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [3.0, 5.0]], "float32", {"rtol": 0, "atol": 0}),
+]
+
+
+@pytest.mark.parametrize("a,e,dtype,kw", CLOSE_CASES)
+def test_assert_close_agrees_with_torch(a, e, dtype, kw) -> None:
+    def outcome(lib):
+        try:
+            dt = getattr(lib, dtype)
+            lib.testing.assert_close(lib.tensor(a, dtype=dt), lib.tensor(e, dtype=dt), **kw)
+        except AssertionError as err:
+            return str(err).splitlines()
+        return None
+
+    theirs, ours = outcome(torch), outcome(gg)
+    assert (ours is None) == (theirs is None), (ours, theirs)
+    assert ours == theirs  # the same message, line for line
+
+
+def test_assert_close_checks_shape_dtype_and_nesting() -> None:
+    with pytest.raises(AssertionError, match="dtype"):
+        gg.testing.assert_close(gg.ones(2), gg.ones(2, dtype=gg.float64))
+    gg.testing.assert_close(gg.ones(2), gg.ones(2, dtype=gg.float64), check_dtype=False)
+    with pytest.raises(AssertionError, match="shape"):
+        gg.testing.assert_close(gg.ones(2), gg.ones(3))
+    gg.testing.assert_close({"a": [gg.ones(2), 1.0]}, {"a": [gg.ones(2), 1.0]})
+    with pytest.raises(AssertionError):
+        gg.testing.assert_close({"a": [gg.ones(2), 1.0]}, {"a": [gg.ones(2), 2.0]})
+    with pytest.raises(ValueError, match="rtol"):
+        gg.testing.assert_close(gg.ones(2), gg.ones(2), rtol=1e-3)
+    with pytest.raises(AssertionError, match="custom"):
+        gg.testing.assert_close(gg.ones(2), gg.zeros(2), msg="custom")
+
+
+def test_make_tensor_shape_dtype_and_range() -> None:
+    t = gg.testing.make_tensor(3, 4, dtype=gg.float64, low=-2, high=2, requires_grad=True)
+    assert t.shape == (3, 4) and t.dtype == gg.float64 and t.requires_grad
+    assert (t.detach() >= -2).all() and (t.detach() < 2).all()
+    i = gg.testing.make_tensor((50,), dtype=gg.int64, low=0, high=5, exclude_zero=True)
+    assert i.dtype == gg.int64 and set(i.tolist()) <= {1, 2, 3, 4}
+
+
+def test_fork_rng_leaves_the_generator_where_it_was() -> None:
+    for lib in (torch, gg):
+        lib.manual_seed(0)
+        with lib.random.fork_rng():
+            lib.rand(5)
+        after_fork = lib.rand(3)
+        lib.manual_seed(0)
+        plain = lib.rand(3)
+        assert lib.equal(after_fork, plain)
+    assert gg.random.initial_seed() == 0
+
+
+def test_jit_script_and_trace_run_eagerly_with_the_same_numbers(tmp_path) -> None:
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh()).double()
+    gm = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.Tanh()).double()
+    gm.load_state_dict({k: gg.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    scripted = gg.jit.script(gm)
+    traced = gg.jit.trace(gm, gg.tensor(x))
+    want = torch.jit.script(tm)(torch.tensor(x)).detach().numpy()
+    for m in (scripted, traced):
+        np.testing.assert_allclose(m(gg.tensor(x)).detach().numpy(), want, rtol=1e-12)
+    path = tmp_path / "m.pt"
+    gg.jit.save(scripted, path)
+    loaded = gg.jit.load(path)
+    np.testing.assert_allclose(loaded(gg.tensor(x)).detach().numpy(), want, rtol=1e-12)
+
+
+def test_jit_decorators_and_queries() -> None:
+    @gg.jit.script
+    def f(x):
+        return x * 2
+
+    @gg.jit.ignore
+    def g(x):
+        return x + 1
+
+    @gg.jit.ignore(drop=True)
+    def h(x):
+        return x - 1
+
+    x = gg.ones(2)
+    assert f(x).tolist() == [2.0, 2.0] and g(x).tolist() == [2.0, 2.0] and h(x).tolist() == [0, 0]
+    assert gg.jit.is_scripting() is torch.jit.is_scripting() is False
+    assert gg.jit.wait(gg.jit.fork(f, x)).tolist() == [2.0, 2.0]
+    assert gg.jit.annotate(list, [1]) == [1]
+
+
+@pytest.mark.parametrize("name", ["_single", "_pair", "_triple", "_quadruple"])
+@pytest.mark.parametrize("value", [3, (1, 2), [4, 5, 6]])
+def test_nn_modules_utils_tuples(name, value) -> None:
+    assert getattr(gg_utils, name)(value) == getattr(torch_utils, name)(value)
+    assert gg_utils._reverse_repeat_tuple((1, 2), 2) == torch_utils._reverse_repeat_tuple((1, 2), 2)
