@@ -177,3 +177,42 @@ def test_iterable_dataset_batches_like_torch():
         assert ours == theirs
     with pytest.raises(ValueError, match="expected unspecified shuffle option"):
         gud.DataLoader(make(gud.IterableDataset), shuffle=True)
+
+
+@pytest.mark.parametrize(
+    "n,replicas,drop_last",
+    [(10, 3, False), (10, 3, True), (4, 4, False), (2, 3, False), (9, 3, True), (1, 4, False)],
+)
+def test_distributed_sampler_shards_as_pytorch(n, replicas, drop_last) -> None:
+    import torch.utils.data.distributed as tdist
+
+    import glassgrad.utils.data.distributed as gdist
+
+    for rank in range(replicas):
+        ours = gdist.DistributedSampler(
+            range(n), replicas, rank, shuffle=False, drop_last=drop_last
+        )
+        theirs = tdist.DistributedSampler(
+            range(n), replicas, rank, shuffle=False, drop_last=drop_last
+        )
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_distributed_sampler_shuffles_per_epoch_the_same_on_every_rank() -> None:
+    from glassgrad.data import DistributedSampler
+
+    shards = [DistributedSampler(range(11), 2, r, seed=3) for r in range(2)]
+    first = [list(s) for s in shards]
+    assert sorted(first[0] + first[1]) == sorted([*range(11), first[0][0]])  # one pad repeat
+    for s in shards:
+        s.set_epoch(1)
+    second = [list(s) for s in shards]
+    assert second != first and set(second[0] + second[1]) == set(range(11))
+    assert len(second[0]) == len(second[1]) == 6
+    again = DistributedSampler(range(11), 2, 0, seed=3)
+    again.set_epoch(1)
+    assert list(again) == second[0]  # seeded by seed + epoch only
+    with pytest.raises(RuntimeError, match="process group"):
+        DistributedSampler(range(4))
+    with pytest.raises(ValueError, match="Invalid rank"):
+        DistributedSampler(range(4), 2, 2)

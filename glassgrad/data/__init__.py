@@ -9,11 +9,13 @@
 
 from glassgrad.data.dataset import Dataset, Subset, TensorDataset, random_split
 from glassgrad.data.datasets import load_csv, load_digits, load_idx, load_npz
+from glassgrad.data.distributed import DistributedSampler
 from glassgrad.data.loader import DataLoader, default_collate
 
 __all__ = [
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "Subset",
     "TensorDataset",
     "default_collate",

@@ -16,6 +16,7 @@ from glassgrad.data.dataset import (
     TensorDataset,
     random_split,
 )
+from glassgrad.data.distributed import DistributedSampler
 from glassgrad.data.loader import DataLoader, default_collate, default_convert, get_worker_info
 from glassgrad.data.sampler import (
     BatchSampler,
@@ -25,7 +26,7 @@ from glassgrad.data.sampler import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
-from glassgrad.utils.data import dataloader, dataset, sampler
+from glassgrad.utils.data import dataloader, dataset, distributed, sampler
 
 __all__ = [
     "BatchSampler",
@@ -33,6 +34,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
