@@ -273,3 +273,15 @@ def test_resume_from_a_checkpointed_loader_state(tmp_path):
     assert [_order(resumed), _order(resumed)] == expected
     with pytest.raises(KeyError, match="missing key 'generator'"):
         resumed.load_state_dict({})
+
+
+def test_default_collate_stacks_other_libraries_tensors() -> None:
+    # a torchvision transform hands back torch tensors: batches are glassgrad tensors of them
+    import torch
+
+    from glassgrad.data import default_collate
+
+    batch = default_collate([(torch.ones(2, 3) * i, i) for i in range(4)])
+    assert isinstance(batch[0], gg.Tensor) and batch[0].shape == (4, 2, 3)
+    assert batch[0].dtype == gg.float32 and batch[0][3].tolist() == [[3.0] * 3] * 2
+    assert batch[1].tolist() == [0, 1, 2, 3]

@@ -67,7 +67,8 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
 def default_collate(batch: list[Any]) -> Any:
     """Merge a list of samples into a batch, as ``torch.utils.data.default_collate`` does.
 
-    Tensors and NumPy arrays are stacked along a new first dimension; Python ints become an int64
+    Tensors and NumPy arrays (and other libraries' tensors, through their values) are stacked
+    along a new first dimension; Python ints become an int64
     tensor, floats a float64 tensor, bools a bool tensor; strings stay a list; dicts, tuples and
     lists are collated field by field (tuples and lists give a list, named tuples keep their type).
 
@@ -102,6 +103,9 @@ def default_collate(batch: list[Any]) -> Any:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple keeps its type
         return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+    if hasattr(elem, "__array__") and not isinstance(elem, abc.Sequence):
+        # another library's tensor (a torch.Tensor from a torchvision transform): its values
+        return default_collate([np.asarray(b) for b in batch])
     if isinstance(elem, abc.Sequence):
         size = len(elem)
         if any(len(s) != size for s in batch):
