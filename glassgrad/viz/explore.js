@@ -22,14 +22,14 @@
 
   // ---- numbers as text ---------------------------------------------------------------------
   function num(x) { return typeof x === "string" ? Number(x) : x; }
-  function fmt(x) {
+  function fmt(x, digits) {
     x = num(x);
     if (x === null || x === undefined) return "?";
     if (!isFinite(x)) return String(x);
     if (x === 0) return "0";
     var a = Math.abs(x);
-    if (a >= 1e-3 && a < 1e4) return String(Number(x.toPrecision(4)));
-    return x.toExponential(2).replace("e+", "e");
+    if (a >= 1e-3 && a < 1e4) return String(Number(x.toPrecision(digits || 4)));
+    return x.toExponential((digits || 3) - 1).replace("e+", "e");
   }
   function shapeText(s) { return s.length ? s.join("\u00d7") : "scalar"; }
   function valueLine(s) {
@@ -112,7 +112,7 @@
     var d = line(box, "h", "");
     if (!s || !s.hist || s.n < 2) { d.classList.add("moved"); return; }
     var lo_ = document.createElement("span"), hi_ = document.createElement("span");
-    lo_.textContent = fmt(s.min); hi_.textContent = fmt(s.max);
+    lo_.textContent = fmt(s.min, 3); hi_.textContent = fmt(s.max, 3);
     var bars = document.createElement("span"), top = Math.max.apply(null, s.hist) || 1;
     bars.className = "hist";
     bars.title = "histogram of the values";
