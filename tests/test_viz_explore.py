@@ -88,7 +88,10 @@ _DRIVER = r"""
   function text(id) { var e = document.getElementById(id); return e ? e.textContent : null; }
   function items(id) {
     var e = document.getElementById(id);
-    return e ? Array.prototype.map.call(e.querySelectorAll("li"), function (l) { return l.textContent; }) : null;
+    if (!e) return null;
+    return Array.prototype.map.call(e.querySelectorAll("li"), function (l) {
+      return l.textContent;
+    });
   }
   out.panel = { title: text("p-title"), op: text("p-op"), forward: text("p-forward"),
     words: text("p-words"), symbols: text("p-symbols"), incoming: text("p-incoming"),
@@ -96,6 +99,7 @@ _DRIVER = r"""
     value: text("p-value"), flag: text("p-flag"), module: text("p-module") };
   var pre = document.createElement("pre");
   pre.id = "test-out";
+  pre.style.display = "none";
   pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
   if (UNFOLD) { document.getElementById("fold").click(); P.fit(); }
@@ -222,7 +226,7 @@ def test_deep_mlp_page_folds_by_module(tmp_path: Path) -> None:
     loss.backward()
 
     assert report["visible"] == len(model) + 2  # one box per layer, the loss's two ops
-    assert report["scale"] >= 0.6  # readable; pan and zoom for the rest
+    assert report["scale"] >= 0.5  # readable; pan and zoom for the rest
     assert report["overflow"] == [] and report["overflowUnfolded"] == []
     assert report["unfoldedOne"] and report["unfoldedOne"][2:] not in report["afterOneClick"]
     assert report["visibleUnfolded"] > report["visible"]

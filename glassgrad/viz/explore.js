@@ -576,9 +576,9 @@
   function fit() {
     var vp = $("viewport"), vw = vp.clientWidth, vh = vp.clientHeight;
     var s = Math.min(vw / stageW, vh / stageH, 1.25);
-    view.s = Math.max(s, 0.6);
+    view.s = Math.max(s, 0.5);
     view.tx = (vw - stageW * view.s) / 2; view.ty = (vh - stageH * view.s) / 2;
-    if (s < 0.6) { // too big to read whole: start where the backward pass starts
+    if (s < 0.5) { // too big to read whole: start where the backward pass starts
       var o = boxes[owners[D.nodes[0].id]];
       view.tx = vw / 2 - (o.offsetLeft + o.offsetWidth / 2) * view.s;
       view.ty = vh / 2 - (o.offsetTop + o.offsetHeight / 2) * view.s;

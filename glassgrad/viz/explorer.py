@@ -293,7 +293,9 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
         if not (e.src.startswith("n") and e.dst.startswith("n")):
             continue  # the trace's separate "output" box: the page marks n0 instead
         edge_at[(e.src, e.dst, e.index)] = len(edges)
-        edges.append({"src": e.src, "dst": e.dst, "index": e.index, "shape": list(tnodes[e.src].shape)})
+        edges.append(
+            {"src": e.src, "dst": e.dst, "index": e.index, "shape": list(tnodes[e.src].shape)}
+        )
     steps, leaves = _steps(objs, ids, rec, cap, edges, edge_at, nodes)
     modules = _modules(graph, nodes)
     rankdir = _rankdir(nodes, edges)
@@ -390,7 +392,9 @@ def _modules(graph: Any, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for path, cls in graph.modules.items():
         inside = [
-            n for n in nodes if n["module"] and (n["module"] == path or n["module"].startswith(path + "."))
+            n
+            for n in nodes
+            if n["module"] and (n["module"] == path or n["module"].startswith(path + "."))
         ]
         parent = path.rpartition(".")[0]
         while parent and parent not in graph.modules:

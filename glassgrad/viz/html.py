@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.explain import Walkthrough, _fmt, visit_lines, walkthrough
+from glassgrad.explain import Walkthrough, _fmt, visit_lines
 
 __all__ = ["page", "svg", "to_html"]
 

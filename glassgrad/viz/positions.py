@@ -64,7 +64,10 @@ def layout(
 
 # ---- Graphviz --------------------------------------------------------------------------------
 def _dot_source(
-    boxes: Sequence[Box], edges: Sequence[tuple[str, str, str]], modules: Sequence[str], rankdir: str
+    boxes: Sequence[Box],
+    edges: Sequence[tuple[str, str, str]],
+    modules: Sequence[str],
+    rankdir: str,
 ) -> tuple[str, dict[str, str]]:
     cluster_name = {m: f"cluster_{k}" for k, m in enumerate(modules)}
     children: dict[str, list[str]] = {}
@@ -93,12 +96,14 @@ def _dot_source(
         if closing:
             lines.append("  }")
             continue
-        lines.append(f"  subgraph {cluster_name[m]} {{ graph [margin=10, label=\" \"];")
+        lines.append(f'  subgraph {cluster_name[m]} {{ graph [margin=10, label=" "];')
         lines += ["    " + node(b) for b in members.get(m, [])]
         stack.append((m, True))
         stack.extend((c, False) for c in reversed(children.get(m, [])))
     for k, (src, dst, label) in enumerate(edges):
-        lines.append(f"  {_q(src)} -> {_q(dst)} [id={_q(f'e{k}')}, label={_q(label.splitlines())}];")
+        lines.append(
+            f"  {_q(src)} -> {_q(dst)} [id={_q(f'e{k}')}, label={_q(label.splitlines())}];"
+        )
     lines.append("}")
     return "\n".join(lines) + "\n", {v: k for k, v in cluster_name.items()}
 
@@ -152,7 +157,10 @@ def _graphviz(
 
 # ---- the fallback ------------------------------------------------------------------------------
 def _layered(
-    boxes: Sequence[Box], edges: Sequence[tuple[str, str, str]], modules: Sequence[str], rankdir: str
+    boxes: Sequence[Box],
+    edges: Sequence[tuple[str, str, str]],
+    modules: Sequence[str],
+    rankdir: str,
 ) -> Layout:
     """Longest-path layers, boxes in a layer ordered by the mean position of their inputs."""
     ids = [b.id for b in boxes]

@@ -60,7 +60,9 @@ _TABLE: dict[str, Rule] = {
         "dimensions): where paths meet in the forward pass, gradients add in the backward pass.",
         "dL/dx = g,   dL/dy = g",
     ),
-    "Sub": _r("x y", "x − y", "A subtraction passes g to x and −g to y.", "dL/dx = g,   dL/dy = −g"),
+    "Sub": _r(
+        "x y", "x − y", "A subtraction passes g to x and −g to y.", "dL/dx = g,   dL/dy = −g"
+    ),
     "Mul": _r(
         "x y",
         "x · y",
@@ -160,11 +162,13 @@ _TABLE: dict[str, Rule] = {
     "Bmm": _MATMUL,
     # ---- reductions -----------------------------------------------------------------------------
     "Sum": _r("x", "Σ x", "A sum copies the gradient to every element it added.", "dL/dx = g"),
-    "Mean": _r(
-        "x", "mean(x)", "A mean shares the gradient equally: g / n each.", "dL/dx = g / n"
+    "Mean": _r("x", "mean(x)", "A mean shares the gradient equally: g / n each.", "dL/dx = g / n"),
+    "Max": _r(
+        "x", "max(x)", "Only the largest element gets the gradient.", "dL/dx = g · [x = max]"
     ),
-    "Max": _r("x", "max(x)", "Only the largest element gets the gradient.", "dL/dx = g · [x = max]"),
-    "Amax": _r("x", "max(x)", "Only the largest elements get the gradient.", "dL/dx = g · [x = max]"),
+    "Amax": _r(
+        "x", "max(x)", "Only the largest elements get the gradient.", "dL/dx = g · [x = max]"
+    ),
     # ---- moving numbers around ------------------------------------------------------------------
     "View": _r("x", "x.view(shape)", _PASS, "dL/dx = g.view(x.shape)"),
     "Reshape": _r("x", "x.reshape(shape)", _PASS, "dL/dx = g.reshape(x.shape)"),
@@ -179,7 +183,12 @@ _TABLE: dict[str, Rule] = {
     ),
     "T": _r("x", "xᵀ", "The gradient is transposed back.", "dL/dx = gᵀ"),
     "Transpose": _r("x", "x.transpose(i, j)", "The gradient is transposed back.", "dL/dx = gᵀ"),
-    "Permute": _r("x", "x.permute(dims)", "The gradient's dimensions are put back.", "dL/dx = g.permute(dims⁻¹)"),
+    "Permute": _r(
+        "x",
+        "x.permute(dims)",
+        "The gradient's dimensions are put back.",
+        "dL/dx = g.permute(dims⁻¹)",
+    ),
     "Clone": _r("x", "x.clone()", "A copy passes the gradient unchanged.", "dL/dx = g"),
     "GetItem": _r(
         "x",
@@ -187,10 +196,21 @@ _TABLE: dict[str, Rule] = {
         "Indexing sends the gradient back to the positions it read; zeros elsewhere.",
         "dL/dx = zeros with g placed at [index]",
     ),
-    "Slice": _r("x", "x[a:b]", "The gradient goes back to the slice; zeros elsewhere.", "dL/dx[a:b] = g"),
-    "Select": _r("x", "x[i]", "The gradient goes back to the selected row; zeros elsewhere.", "dL/dx[i] = g"),
-    "Cat": _r("x y", "cat(x, y)", "The gradient is cut back into the pieces that were joined.", "dL/dx, dL/dy = split(g)"),
-    "Split": _r("x", "split(x)", "The pieces' gradients are joined back together.", "dL/dx = cat(g₀, g₁, …)"),
+    "Slice": _r(
+        "x", "x[a:b]", "The gradient goes back to the slice; zeros elsewhere.", "dL/dx[a:b] = g"
+    ),
+    "Select": _r(
+        "x", "x[i]", "The gradient goes back to the selected row; zeros elsewhere.", "dL/dx[i] = g"
+    ),
+    "Cat": _r(
+        "x y",
+        "cat(x, y)",
+        "The gradient is cut back into the pieces that were joined.",
+        "dL/dx, dL/dy = split(g)",
+    ),
+    "Split": _r(
+        "x", "split(x)", "The pieces' gradients are joined back together.", "dL/dx = cat(g₀, g₁, …)"
+    ),
     "MaskedFill": _r(
         "x",
         "x with masked entries set to v",
@@ -212,4 +232,6 @@ def rule(node_name: str) -> Rule:
     found = _TABLE.get(key)
     if found is not None:
         return found
-    return Rule(("x",), f"{key.lower() or 'op'}(x, …)", _GENERIC_WORDS, "dL/dx = gᵀ · ∂out/∂x", True)
+    return Rule(
+        ("x",), f"{key.lower() or 'op'}(x, …)", _GENERIC_WORDS, "dL/dx = gᵀ · ∂out/∂x", True
+    )
