@@ -141,7 +141,7 @@ def _drive(
     path = tmp_path / f"{name}.html"
     path.write_text(text, encoding="utf-8")
     dom = _browser(["--dump-dom", path.resolve().as_uri()], tmp_path).stdout
-    found = re.search(r'<pre id="test-out">(.*?)</pre>', dom, re.S)
+    found = re.search(r'<pre id="test-out"[^>]*>(.*?)</pre>', dom, re.S)
     assert found, f"the page's script or the driver did not run: {dom[-3000:]}"
     report = json.loads(html.unescape(found.group(1)))
     if screenshot is not None:  # the same page, stepped to the end, a node selected
