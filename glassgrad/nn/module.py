@@ -24,6 +24,7 @@ Net(
 from __future__ import annotations
 
 import functools
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -38,6 +39,10 @@ from glassgrad.device import CPUOnlyError, parse_to
 from glassgrad.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
+
+# Every live module, so graph pictures can name parameters by their path in the model that owns
+# them without being told (glassgrad.viz.explore); a weak set costs nothing once modules die.
+LIVE_MODULES: weakref.WeakSet[Module] = weakref.WeakSet()
 
 
 class Parameter(Tensor):
@@ -171,6 +176,7 @@ class Module:
         sa(self, "_modules", {})
         sa(self, "_forward_hooks", [])
         sa(self, "_forward_pre_hooks", [])
+        LIVE_MODULES.add(self)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(

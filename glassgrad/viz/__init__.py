@@ -5,7 +5,8 @@ touching it; ``to_dot`` writes Graphviz DOT text, ``render`` an SVG/PNG file and
 object Jupyter shows inline. Name tensors with ``tensor(..., name="W1")`` or ``name(t, "h1")``,
 parameters by their path with ``name_parameters(model)``; group ops by module with
 ``group_by_module(model)``; record the gradients each edge carries with ``capture_grads()``.
-``to_html(t)`` (from ``glassgrad.viz.html``) writes the interactive step-by-step page.
+``to_html(t)`` writes the explorable page of the backward pass (``explore(t)`` returns it as an
+object Jupyter shows inline; ``show(t)`` opens it in the browser from a script).
 
 >>> import glassgrad as gg
 >>> from glassgrad import viz
@@ -50,11 +51,13 @@ __all__ = [
     "capture_grads",
     "collapse",
     "draw",
+    "explore",
     "group_by_module",
     "limit",
     "name",
     "name_parameters",
     "render",
+    "show",
     "summarize",
     "to_dot",
     "to_html",
@@ -63,8 +66,12 @@ __all__ = [
 
 
 def __getattr__(attr: str) -> Any:
-    if attr == "to_html":  # the step-by-step page needs glassgrad.explain: imported when asked
+    if attr == "to_html":  # the pages need glassgrad.explain and the record: imported when asked
         from glassgrad.viz.html import to_html
 
         return to_html
+    if attr in ("explore", "show", "Page"):
+        from glassgrad.viz import explorer
+
+        return getattr(explorer, attr)
     raise AttributeError(f"module 'glassgrad.viz' has no attribute {attr!r}")

@@ -1,4 +1,4 @@
-"""One self-contained HTML page that steps through ``backward()``, node by node.
+"""Self-contained HTML pages that step through ``backward()``, node by node.
 
 >>> import glassgrad as gg
 >>> from glassgrad.viz.html import to_html
@@ -9,7 +9,10 @@
 >>> page.startswith("<!DOCTYPE html>"), page.count("<script"), "src=" in page
 (True, 2, False)
 
-The page needs nothing but a browser: the layout (a layered drawing, inputs on the left, the
+``to_html`` writes the explorable page of ``glassgrad.viz.explore`` (any network: modules,
+zoom, a side panel per node). ``page(walkthrough)`` below is the page ``glassgrad explain
+--html`` writes for a small expression, with every number of every step. It needs nothing but
+a browser: the layout (a layered drawing, inputs on the left, the
 output on the right) is computed here, the graph is inline SVG, and a few lines of inline
 JavaScript move through the steps ``glassgrad.explain.walkthrough`` recorded. Each step lights
 up the node the backward pass visits, shows the gradient arriving, the local derivatives and
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.explain import Walkthrough, _fmt, visit_lines, walkthrough
+from glassgrad.explain import Walkthrough, _fmt, visit_lines
 
 __all__ = ["page", "svg", "to_html"]
 
@@ -39,17 +42,22 @@ MARGIN = 24
 MAX_NUMBERS = 64  # tensors up to this size travel as numbers; larger ones as a summary line
 
 
-def to_html(tensor: Any, path: str | Path | None = None, title: str | None = None) -> str:
-    """The step-by-step page for ``tensor``'s backward pass; written to ``path`` if given.
+def to_html(
+    tensor: Any,
+    path: str | Path | None = None,
+    title: str | None = None,
+    params: Any = None,
+) -> str:
+    """The explorable page of ``tensor``'s backward pass (``glassgrad.viz.explore``).
 
     ``tensor`` must be a single number that requires grad, with its graph not yet freed (call
-    this before ``backward()``, or after ``backward(retain_graph=True)``). The recording uses
-    ``autograd.grad``, so ``.grad`` is left as it was.
+    this before ``backward()``, or after ``backward(retain_graph=True)``); ``.grad`` is left
+    as it was. ``params`` names the leaves (a model, or ``dict(model.named_parameters())``);
+    a model's parameters are found by themselves. Written to ``path`` if given.
     """
-    text = page(walkthrough(tensor), title=title or f"backward of {tensor.name or 'f'}")
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
-    return text
+    from glassgrad.viz.explorer import to_html as explore_to_html
+
+    return explore_to_html(tensor, path, title, params)
 
 
 # ---- layout ------------------------------------------------------------------------------------

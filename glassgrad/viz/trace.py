@@ -61,6 +61,7 @@ class Summary:
     mean: float | None = None
     std: float | None = None
     norm: float | None = None  # the L2 norm of all elements
+    hist: tuple[int, ...] | None = None  # counts in HIST_BINS equal bins from min to max
 
 
 @dataclass
@@ -129,9 +130,12 @@ class Graph:
         return asdict(self)
 
 
+HIST_BINS = 16
+
+
 def summarize(value: Any, max_values: int = 16) -> Summary:
     """Describe an array (or Tensor): its values if it has at most ``max_values`` elements,
-    and min/max/mean/std/norm for real dtypes.
+    and min/max/mean/std/norm and a histogram of the finite values for real dtypes.
 
     >>> summarize([1.0, 3.0]).values, summarize([1.0, 3.0]).mean
     ([1.0, 3.0], 2.0)
@@ -142,6 +146,8 @@ def summarize(value: Any, max_values: int = 16) -> Summary:
         return Summary(tuple(a.shape), str(a.dtype), values)
     with np.errstate(all="ignore"):  # inf/nan values make stats inf/nan, which is the point
         f = a.astype(np.float64, copy=False)
+        finite = f[np.isfinite(f)] if a.size > 1 else f.ravel()[:0]
+        hist = tuple(int(c) for c in np.histogram(finite, HIST_BINS)[0]) if finite.size else None
         return Summary(
             tuple(a.shape),
             str(a.dtype),
@@ -151,6 +157,7 @@ def summarize(value: Any, max_values: int = 16) -> Summary:
             float(f.mean()),
             float(f.std()),
             float(np.sqrt(np.sum(f * f))),
+            hist,
         )
 
 
@@ -190,6 +197,7 @@ class _Placement:
 
 _NAMED = _WeakIdMap()  # op node -> (name, weakref to the tensor it produced)
 _MODULE_OF = _WeakIdMap()  # op node or parameter -> _Placement
+_MODULE_OUT = _WeakIdMap()  # op node -> the array a module returned (its forward value)
 
 
 # ---- naming ------------------------------------------------------------------------------------
@@ -263,7 +271,8 @@ def group_by_module(model: Any) -> Iterator[dict[str, str]]:
     Pre/post forward hooks on every submodule: after a module's forward, every op reachable
     from its output and not behind its inputs is attributed to it (the innermost module wins,
     since inner hooks fire first). Parameters are attributed to the module that owns them.
-    Yields ``{module path: class name}``; ``trace`` picks the grouping up by itself.
+    Yields ``{module path: class name}``; ``trace`` picks the grouping up by itself, and the
+    value each module returned (kept while its graph lives, so traces can show it).
 
     >>> import glassgrad as gg
     >>> from glassgrad import nn
@@ -290,6 +299,9 @@ def group_by_module(model: Any) -> Iterator[dict[str, str]]:
                 mid, boundary = calls.pop()
                 if mid == id(module):
                     _claim(out, boundary, path, classes)
+                    for t in _tensors_in(out):  # the module's output value, kept for pictures
+                        if t.grad_fn is not None:
+                            _MODULE_OUT.set(t.grad_fn, t._data)
                     break
 
         return post_hook
@@ -552,6 +564,9 @@ def _known_values(
                 note(t, k)
             if id(n) not in made_roots:
                 names.setdefault(k, label)
+        kept = _MODULE_OUT.get(n)
+        if kept is not None:
+            values.setdefault(k, kept)
         for src, value in _saved_values(n):
             j = pos.get(id(src))
             if j is not None:

@@ -1,0 +1,348 @@
+"""The explorable backward-pass page (glassgrad.viz.explore), driven in real headless Chromium.
+
+Each browser test writes the page with a small test script appended: it clicks the page's own
+"step" button to the end, clicks a node, measures every text line against its box, and writes
+what it saw as JSON into the DOM, which ``--dump-dom`` returns. The same pages, photographed
+at 1400×900, are the screenshots in docs/images/ that the README and the tutorial show.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad import nn, viz
+from glassgrad.viz import explorer
+from glassgrad.viz.rules import rule
+from tests.test_viz_html import _chromium
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "docs" / "images"
+
+# Appended to the page: drives it as a user would and reports what it shows.
+_DRIVER = r"""
+<script>
+(function () {
+  var P = window.glassgradPage, out = {}, TARGET = %(target)s, UNFOLD = %(unfold)s;
+  function shown(el) { return el.offsetParent !== null && getComputedStyle(el).display !== "none"; }
+  function overflow() { // every visible text line inside its box (the text's own extent)
+    var bad = [], bs = document.querySelectorAll(".box");
+    for (var i = 0; i < bs.length; i++) {
+      var b = bs[i];
+      if (!shown(b)) continue;
+      var r = b.getBoundingClientRect(), ls = b.querySelectorAll(".ln");
+      for (var j = 0; j < ls.length; j++) {
+        if (!shown(ls[j])) continue;
+        var rg = document.createRange();
+        rg.selectNodeContents(ls[j]);
+        var t = rg.getBoundingClientRect();
+        if (t.width === 0) continue;
+        if (t.left < r.left - 0.5 || t.right > r.right + 0.5 || t.top < r.top - 0.5 ||
+            t.bottom > r.bottom + 0.5) bad.push(b.id + ": " + ls[j].textContent);
+      }
+    }
+    return bad;
+  }
+  function visible() {
+    return Array.prototype.filter.call(document.querySelectorAll(".box"), shown).length;
+  }
+  out.layout = document.body.getAttribute("data-layout");
+  out.scale = P.state().scale;
+  out.folded = P.state().folded;
+  out.visible = visible();
+  out.overflow = overflow();
+  out.texts = Array.prototype.map.call(document.querySelectorAll(".box .ln.t"),
+    function (e) { return e.textContent; });
+  var clicks = 0, steps = P.state().steps;
+  while (document.body.getAttribute("data-step") !== String(steps) && clicks < 100000) {
+    document.getElementById("step").click();
+    clicks++;
+  }
+  out.clicks = clicks; out.steps = steps;
+  out.explain = document.getElementById("explain-text").textContent;
+  out.cells = Array.prototype.map.call(document.querySelectorAll("td.grad"), function (c) {
+    return { label: c.getAttribute("data-label"), value: c.getAttribute("data-value"),
+      norm: c.getAttribute("data-norm") };
+  });
+  if (UNFOLD) {
+    var head = document.querySelector(".box.module");
+    out.unfoldedOne = head ? head.getAttribute("data-id") : null;
+    if (head) { head.click(); out.afterOneClick = P.state().folded; }
+    document.getElementById("unfold").click();
+    out.visibleUnfolded = visible();
+    out.overflowUnfolded = overflow();
+  }
+  var box = document.querySelector('.box[data-id="' + TARGET + '"]');
+  out.targetShown = !!box && shown(box);
+  if (box) box.click();
+  function text(id) { var e = document.getElementById(id); return e ? e.textContent : null; }
+  function items(id) {
+    var e = document.getElementById(id);
+    if (!e) return null;
+    return Array.prototype.map.call(e.querySelectorAll("li"), function (l) {
+      return l.textContent;
+    });
+  }
+  out.panel = { title: text("p-title"), op: text("p-op"), forward: text("p-forward"),
+    words: text("p-words"), symbols: text("p-symbols"), incoming: text("p-incoming"),
+    sends: items("p-sends"), saved: items("p-saved"), bytes: text("p-bytes"),
+    value: text("p-value"), flag: text("p-flag"), module: text("p-module") };
+  var pre = document.createElement("pre");
+  pre.id = "test-out";
+  pre.style.display = "none";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+  if (UNFOLD) { document.getElementById("fold").click(); P.fit(); }
+})();
+</script>
+"""
+
+
+def _browser(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        *args,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"chromium failed ({done.returncode}): {done.stderr[-2000:]}"
+    return done
+
+
+def _drive(
+    page: explorer.Page,
+    target: str,
+    tmp_path: Path,
+    name: str,
+    unfold: bool = False,
+    screenshot: str | None = None,
+) -> dict[str, Any]:
+    """Open the page with the driver appended; return what the driver reported."""
+    driver = _DRIVER % {"target": json.dumps(target), "unfold": json.dumps(unfold)}
+    text = page.html.replace("</body>", driver + "</body>")
+    path = tmp_path / f"{name}.html"
+    path.write_text(text, encoding="utf-8")
+    dom = _browser(["--dump-dom", path.resolve().as_uri()], tmp_path).stdout
+    found = re.search(r'<pre id="test-out"[^>]*>(.*?)</pre>', dom, re.S)
+    assert found, f"the page's script or the driver did not run: {dom[-3000:]}"
+    report = json.loads(html.unescape(found.group(1)))
+    if screenshot is not None:  # the same page, stepped to the end, a node selected
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        shot = IMAGES / screenshot
+        _browser([f"--screenshot={shot}", path.resolve().as_uri()], tmp_path)
+        assert shot.stat().st_size > 10_000
+    return report
+
+
+def _check_leaf_grads(report: dict[str, Any], params: dict[str, Any]) -> int:
+    """The page's running sums at the leaves equal .grad; returns how many compared exactly."""
+    cells = {c["label"]: c for c in report["cells"]}
+    assert set(cells) == set(params)
+    exact = 0
+    for name, p in params.items():
+        want = p.grad.numpy()
+        if cells[name]["value"]:
+            np.testing.assert_allclose(json.loads(cells[name]["value"]), want, rtol=2e-5, atol=1e-7)
+            exact += 1
+        norm = float(np.sqrt(np.sum(want.astype(np.float64) ** 2)))
+        assert float(cells[name]["norm"]) == pytest.approx(norm, rel=1e-4, abs=1e-9)
+    return exact
+
+
+def _id_of(page: explorer.Page, op: str, module: str | None = None) -> str:
+    for n in page.data["nodes"]:
+        if n.get("op") == op and (module is None or n["module"] == module):
+            return str(n["id"])
+    raise AssertionError(f"no {op} node in {module}")
+
+
+def _tutorial_mlp() -> tuple[nn.Module, gg.Tensor, gg.Tensor]:
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    return model, gg.randn(16, 4), gg.randint(0, 3, (16,))
+
+
+# ---- in the browser ------------------------------------------------------------------------
+def test_tutorial_mlp_page(tmp_path: Path) -> None:
+    model, x, y = _tutorial_mlp()
+    loss = F.cross_entropy(model(x), y)
+    page = viz.explore(loss)  # names from the model by themselves: nothing passed
+    labels = {n["label"] for n in page.data["nodes"] if n["kind"] == "leaf"}
+    assert labels == {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
+    assert all(p.grad is None for p in model.parameters())  # the page left .grad alone
+    tanh = _id_of(page, "TanhBackward0")
+    report = _drive(page, tanh, tmp_path, "mlp", screenshot="backward_mlp.png")
+    loss.backward()
+
+    assert report["layout"] in ("graphviz TB", "graphviz LR")
+    assert report["overflow"] == [] and report["texts"]
+    assert "0.weight" in report["texts"]
+    assert report["clicks"] == report["steps"] == len(page.data["steps"]) == 7
+    assert "step 7 of 7" in report["explain"]
+    assert _check_leaf_grads(report, dict(model.named_parameters())) == 6
+    panel = report["panel"]
+    assert panel["op"] == "TanhBackward0"
+    assert panel["forward"] == "output = tanh(x)"
+    assert panel["symbols"] == "dL/dx = g · (1 − tanh²(x))"
+    assert "saturates" in panel["words"]
+    assert panel["incoming"].startswith("16×8 float32") and "rms" in panel["incoming"]
+    assert len(panel["sends"]) == 1 and panel["sends"][0].startswith("to x (Addmm): 16×8")
+    assert panel["saved"] == ["its output: 16×8 float32, 512 B"]
+    assert panel["bytes"].startswith("512 B")
+    assert panel["flag"] is not None and "%" in panel["flag"]
+
+
+def test_deep_mlp_page_folds_by_module(tmp_path: Path) -> None:
+    gg.manual_seed(0)
+    layers: list[nn.Module] = []
+    for _ in range(12):
+        layers += [nn.Linear(16, 16), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(16, 4))
+    x, y = gg.randn(32, 16), gg.randint(0, 4, (32,))
+    with viz.group_by_module(model):  # every op in its module, module outputs kept
+        loss = F.cross_entropy(model(x), y)
+    page = viz.explore(loss)
+    assert page.data["collapsed"]  # too many boxes to show at once: folded
+    relu = _id_of(page, "ReluBackward0", "23")
+    report = _drive(page, "m:23", tmp_path, "deep", unfold=True, screenshot="backward_deep_mlp.png")
+    loss.backward()
+
+    assert report["visible"] == len(model) + 2  # one box per layer, the loss's two ops
+    assert report["scale"] >= 0.5  # readable; pan and zoom for the rest
+    assert report["overflow"] == [] and report["overflowUnfolded"] == []
+    assert report["unfoldedOne"] and report["unfoldedOne"][2:] not in report["afterOneClick"]
+    assert report["visibleUnfolded"] > report["visible"]
+    assert report["clicks"] == report["steps"]
+    assert _check_leaf_grads(report, dict(model.named_parameters())) == 26
+    # module 23 (the last ReLU) is folded again by the driver's "fold all": its panel is a module's
+    assert report["panel"]["title"] == "23 (ReLU)"
+    assert relu in {n["id"] for n in page.data["nodes"]}
+    # a module's Linear output is known now: values, not "value not kept"
+    addmm = next(n for n in page.data["nodes"] if n.get("op") == "AddmmBackward0")
+    assert addmm["value"] is not None and addmm["value"]["hist"]
+
+
+def test_char_transformer_page(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from char_transformer import CharTransformer
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    gg.manual_seed(0)
+    model = CharTransformer(40, context=16, dim=32, heads=4, layers=2)
+    idx = gg.randint(0, 40, (4, 16))
+    with viz.group_by_module(model):
+        logits = model(idx)
+    loss = F.cross_entropy(logits.reshape(-1, 40), idx.reshape(-1))
+    page = viz.explore(loss, title="char transformer")
+    assert page.data["collapsed"] == ["blocks.0", "blocks.1"]
+    norm = _id_of(page, "NativeLayerNormBackward0", "ln")
+    report = _drive(page, norm, tmp_path, "tf", unfold=True, screenshot="backward_transformer.png")
+    loss.backward()
+
+    assert report["overflow"] == [] and report["overflowUnfolded"] == []
+    assert report["clicks"] == report["steps"] == len(page.data["steps"])
+    exact = _check_leaf_grads(report, dict(model.named_parameters()))
+    assert 0 < exact < len(list(model.parameters()))  # big leaves are compared by norm
+    panel = report["panel"]
+    assert panel["op"] == "NativeLayerNormBackward0" and panel["module"] == "ln (LayerNorm)"
+    assert "γ" in panel["symbols"] and len(panel["sends"]) == 3
+    assert panel["saved"] and "B" in panel["bytes"]
+
+
+# ---- in Python -----------------------------------------------------------------------------
+def test_params_dict_names_plain_code() -> None:
+    w = gg.randn(3, 2, requires_grad=True)
+    b = gg.zeros(2, requires_grad=True)
+    loss = (gg.randn(5, 3) @ w + b).tanh().sum()
+    text = viz.to_html(loss, params={"W": w, "b": b})
+    page = viz.explore(loss, params={"W": w, "b": b})
+    assert {n["label"] for n in page.data["nodes"] if n["kind"] == "leaf"} == {"W", "b"}
+    assert '<td class="grad" id="gn' in text and 'data-label="W"' in text
+    unnamed = viz.explore(loss)
+    assert {n["label"] for n in unnamed.data["nodes"] if n["kind"] == "leaf"} == {"leaf0", "leaf1"}
+
+
+def test_saturated_units_flagged_as_inspect_does() -> None:
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh())
+    with gg.no_grad():
+        model[0].weight.mul_(100.0)  # pre-activations of size ~100: tanh saturates
+    page = viz.explore(model(gg.randn(16, 4)).sum())
+    tanh = next(n for n in page.data["nodes"] if n.get("op") == "TanhBackward0")
+    assert tanh["flag"]["what"] == "saturated" and tanh["flag"]["flagged"]
+    assert tanh["flag"]["fraction"] > 0.5
+    calm = viz.explore(nn.Sequential(nn.Linear(4, 8), nn.Tanh())(gg.randn(16, 4) * 0.01).sum())
+    flag = next(n for n in calm.data["nodes"] if n.get("op") == "TanhBackward0")["flag"]
+    assert not flag["flagged"]
+
+
+def test_user_text_is_escaped_and_nothing_is_fetched() -> None:
+    evil = "</script><script>alert(1)</script>"
+    w = gg.randn(2, requires_grad=True)
+    text = viz.to_html((w * 2).sum(), params={evil: w}, title=evil)
+    assert evil not in text and "alert(1)</script>" not in text
+    assert text.count("<script") == 2 and "src=" not in text
+    assert "https://" not in text
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_fallback_layout_without_graphviz(monkeypatch: Any) -> None:
+    model, x, y = _tutorial_mlp()
+    loss = F.cross_entropy(model(x), y)
+    monkeypatch.setattr(explorer.layout.__globals__["shutil"], "which", lambda name: None)
+    page = viz.explore(loss)
+    lay = page.data["layout"]
+    assert lay["engine"] == "fallback"
+    assert set(lay["pos"]) == {n["id"] for n in page.data["nodes"]}
+    assert set(lay["clusters"]) == {"0", "2", "4"}
+
+
+def test_show_and_jupyter(monkeypatch: Any, tmp_path: Path) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(explorer.webbrowser, "open", lambda uri: opened.append(uri) or True)
+    monkeypatch.setattr(explorer.tempfile, "tempdir", str(tmp_path))
+    x = gg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    path = viz.show((x * x).sum())
+    assert opened == [Path(path).resolve().as_uri()]
+    assert Path(path).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    shown = viz.explore((x * x).sum())._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "<script" not in shown  # escaped inside
+    assert "&lt;script" in shown
+
+
+def test_rules_table_and_fallback() -> None:
+    assert rule("ReluBackward0").symbols == "dL/dx = g · [x > 0]"
+    assert rule("AddmmBackward0").args == ("x", "W", "b")
+    generic = rule("CubeBackward")
+    assert generic.generic and "vector-Jacobian" in generic.words
+
+
+def test_page_refuses_what_it_cannot_show() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(ValueError, match="freed by an earlier backward"):
+        viz.explore(y)
+    with pytest.raises(ValueError, match="reduce it first"):
+        viz.explore(x * 2)
+    with pytest.raises(ValueError, match="is a leaf"):
+        viz.explore(gg.tensor(1.0, requires_grad=True))
