@@ -125,10 +125,12 @@ TIME_SEQ_EDITS = {
 }
 
 
-def _edited(name: str, where: str) -> str:
-    with open(os.path.join(TIME_SEQ, name)) as f:
+def _edited(name: str, where: str, folder: str = TIME_SEQ, edits: dict | None = None) -> str:
+    """``folder/name`` with its substitutions made (each must match exactly once), written to
+    ``where``; returns the new path."""
+    with open(os.path.join(folder, name)) as f:
         source = f.read()
-    for old, new in TIME_SEQ_EDITS[name]:
+    for old, new in (TIME_SEQ_EDITS if edits is None else edits)[name]:
         assert source.count(old) == 1, (name, old)
         source = source.replace(old, new)
     path = os.path.join(where, name)
@@ -173,3 +175,35 @@ def test_time_sequence_prediction_lbfgs_losses_match_torch(tmp_path) -> None:
     assert len(harness.numbers(out["torch"], closure)) >= 10  # LBFGS evaluated many closures
     same_numbers(closure, 1e-9)(out["glassgrad"], out["torch"])
     same_numbers("^test loss", 1e-9)(out["glassgrad"], out["torch"])
+
+
+# pytorch/tutorials (https://github.com/pytorch/tutorials): the beginner examples fitting a cubic
+# to sin(x) (raw autograd, a custom autograd.Function, nn.Sequential with manual updates, optim.SGD,
+# a custom Module, and dynamic_net's random depth through Python's random module) and the
+# Quickstart (FashionMNIST from the torchvision stand-in). All float32 as published, so the
+# losses agree to float32 summation order (about 1e-6 relative), not bit for bit. dynamic_net runs
+# 6000 of its 30000 steps; the others run as published.
+TUTORIALS = os.path.join(HERE, "tutorials")
+POLY = r"^\d+ |^Result"  # "99 209.958..." every 100 steps, then the fitted coefficients
+TUTORIAL_EDITS = {"dynamic_net.py": [("for t in range(30000):", "for t in range(6000):")]}
+TUTORIAL_PROGRAMS = {
+    "polynomial_autograd.py": same_numbers(POLY, 1e-5),
+    "polynomial_custom_function.py": same_numbers(POLY, 1e-5),
+    "polynomial_nn.py": same_numbers(POLY, 1e-5),
+    "polynomial_optim.py": same_numbers(POLY, 1e-5),
+    "polynomial_module.py": same_numbers(POLY, 1e-5),
+    "dynamic_net.py": same_numbers(POLY, 1e-5),
+    "quickstart_tutorial.py": same_numbers("loss", 1e-5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TUTORIAL_PROGRAMS))
+def test_tutorial_prints_the_same_losses_on_both_libraries(name, tmp_path) -> None:
+    path = os.path.join(TUTORIALS, name)
+    if name in TUTORIAL_EDITS:
+        path = _edited(name, str(tmp_path), TUTORIALS, TUTORIAL_EDITS)
+    rec = harness.Recording()
+    theirs = harness.run(path, [], "torch", rec, str(tmp_path))
+    ours = harness.run(path, [], "glassgrad", rec, str(tmp_path))
+    assert len(harness.numbers(theirs, r"^\d+ |loss")) >= 3, theirs  # it trained and reported
+    TUTORIAL_PROGRAMS[name](ours, theirs)

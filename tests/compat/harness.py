@@ -11,7 +11,8 @@ number by number:
   recorded in the PyTorch run and replayed, in order, in the glassgrad run.
 
 Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
-different generators). ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
+different generators). Python's ``random`` module starts each run from the same seed, so draws a
+program makes with it (``random.choice``, ``random.randint``) are the same in both. ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
 in place of a download) is importable while a program runs.
 """
 
@@ -23,6 +24,7 @@ import importlib.abc
 import importlib.machinery
 import io
 import os
+import random
 import re
 import sys
 from collections.abc import Iterator
@@ -235,6 +237,8 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
     sys.path[:0] = [os.path.dirname(filename), STUBS]
     os.chdir(cwd)
     program_modules = set(sys.modules)
+    random_state = random.getstate()
+    random.seed(0)
     try:
         with contextlib.ExitStack() as stack:
             if lib == "glassgrad":
@@ -246,6 +250,7 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
             code = compile(source, filename, "exec")
             exec(code, {"__name__": "__main__", "__file__": filename})
     finally:
+        random.setstate(random_state)
         sys.argv = old_argv
         sys.path[:] = old_path
         os.chdir(old_cwd)
