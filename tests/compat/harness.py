@@ -12,8 +12,9 @@ number by number:
 
 Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
 different generators). Python's ``random`` module starts each run from the same seed, so draws a
-program makes with it (``random.choice``, ``random.randint``) are the same in both. ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
-in place of a download) is importable while a program runs.
+program makes with it (``random.choice``, ``random.randint``) are the same in both.
+``tests/compat/stubs`` (a small torchvision stand-in serving local digits in place of a
+download) is importable while a program runs.
 """
 
 from __future__ import annotations
