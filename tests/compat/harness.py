@@ -147,11 +147,11 @@ def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
     from torch.nn.modules import module as torch_module
 
     depth = [0]
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}  # id -> module, kept alive so a new module never reuses an id
 
     def pre(mod: Any, args: Any) -> None:
         if depth[0] == 0 and id(mod) not in seen:
-            seen.add(id(mod))
+            seen[id(mod)] = mod
             rec.weights.append(
                 (type(mod).__name__, {k: _numpy(v) for k, v in mod.state_dict().items()})
             )
@@ -191,12 +191,12 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
 
     weights, randoms = list(rec.weights), list(rec.randoms)
     depth = [0]
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}  # id -> module, kept alive so a new module never reuses an id
     real_call = nn.Module.__call__
 
     def call(mod: Any, *args: Any, **kwargs: Any) -> Any:
         if depth[0] == 0 and id(mod) not in seen:
-            seen.add(id(mod))
+            seen[id(mod)] = mod
             name, state = weights.pop(0)
             assert name == type(mod).__name__, f"module order differs: {name} vs {mod}"
             mod.load_state_dict({k: gg.tensor(v) for k, v in state.items()})
