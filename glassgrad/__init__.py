@@ -80,7 +80,7 @@ from glassgrad.creation import (
     zeros,
     zeros_like,
 )
-from glassgrad.device import CPUOnlyError, device
+from glassgrad.device import CPUOnlyError, device, get_default_device, set_default_device
 from glassgrad.dtypes import (
     bool_,
     cdouble,

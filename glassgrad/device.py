@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CPUOnlyError", "check_cpu", "device", "parse_to"]
+__all__ = [
+    "CPUOnlyError",
+    "check_cpu",
+    "device",
+    "get_default_device",
+    "parse_to",
+    "set_default_device",
+]
 
 # The device types PyTorch knows (its error message lists them in this order).
 _TYPES = (
@@ -217,3 +224,13 @@ def parse_to(*args: Any, **kwargs: Any) -> tuple[Any, Any, bool, bool]:
         dev = dev if isinstance(dev, device) else device(dev)
         check_cpu(dev, "to()")
     return dev, dtype, non_blocking, copy
+
+
+def set_default_device(device: Any) -> None:
+    """Where factory functions put tensors by default: only the CPU (or None) is accepted."""
+    check_cpu(device, "set_default_device()")
+
+
+def get_default_device() -> device:
+    """The device factory functions use by default: always ``device('cpu')``."""
+    return CPU

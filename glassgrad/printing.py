@@ -22,13 +22,13 @@ _DEFAULT: dict[str, Any] = {
     "precision": 4,
     "threshold": 1000,
     "edgeitems": 3,
-    "linewidth": None,  # None: NumPy's line width, what glassgrad always used
+    "linewidth": 80,  # PyTorch's; NumPy then wraps rows where PyTorch does
     "sci_mode": None,
 }
 _PROFILES: dict[str, dict[str, Any]] = {
-    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": None},
-    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": None},
-    "full": {"precision": 4, "threshold": float("inf"), "edgeitems": 3, "linewidth": None},
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": float("inf"), "edgeitems": 3, "linewidth": 80},
 }
 options: dict[str, Any] = dict(_DEFAULT)
 
@@ -67,8 +67,10 @@ def get_printoptions() -> dict[str, Any]:
     return dict(options)
 
 
-def numpy_options() -> dict[str, Any]:
-    """The options as ``numpy.array2string`` keywords."""
+def numpy_options(ndim: int = 1) -> dict[str, Any]:
+    """The options as ``numpy.array2string`` keywords for an ``ndim``-d array. NumPy keeps one
+    more column free per level of nesting than PyTorch does, so its line width grows with
+    ``ndim`` to break rows where PyTorch breaks them."""
     threshold = options["threshold"]
     kw: dict[str, Any] = {
         "precision": int(options["precision"]),
@@ -76,8 +78,20 @@ def numpy_options() -> dict[str, Any]:
         "edgeitems": int(options["edgeitems"]),
     }
     if options["linewidth"] is not None:
-        kw["max_line_width"] = int(options["linewidth"])
+        kw["max_line_width"] = int(options["linewidth"]) + max(ndim - 1, 0)
     return kw
+
+
+def shown(d: np.ndarray) -> np.ndarray:
+    """The elements a print shows: all of them, or only the ``edgeitems`` at each end of every
+    dim once there are more than ``threshold`` (PyTorch picks the number format from these)."""
+    if d.size <= options["threshold"]:
+        return d
+    k = int(options["edgeitems"])
+    for axis, n in enumerate(d.shape):
+        if n > 2 * k:
+            d = np.concatenate([d.take(range(k), axis), d.take(range(n - k, n), axis)], axis)
+    return d
 
 
 def _is_fixed(parts: np.ndarray) -> bool:

@@ -568,7 +568,8 @@ class Tensor:
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
         d = self._data
-        fixed = d.dtype.kind == "f" and d.size > 0 and not np.all(np.isnan(d) | (d == np.round(d)))
+        e = printing.shown(d)
+        fixed = d.dtype.kind == "f" and e.size > 0 and not np.all(np.isnan(e) | (e == np.round(e)))
         body = np.array2string(
             d,
             separator=", ",
@@ -576,8 +577,8 @@ class Tensor:
             suppress_small=True,
             floatmode="fixed" if fixed else "maxprec",
             formatter=printing.complex_formatter(d) if d.dtype.kind == "c" and d.size else None,
-            **printing.numpy_options(),
-        )
+            **printing.numpy_options(d.ndim),
+        ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
         extras = []
         default_float = self._data.dtype in (dtypes.get_default_dtype(), dtypes.default_complex())
         if self._data.size == 0 or not (default_float or self._data.dtype in (np.int64, np.bool_)):

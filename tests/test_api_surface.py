@@ -255,6 +255,24 @@ def test_set_printoptions_precision_like_torch():
     assert repr(gg.tensor(values)) == repr(torch.tensor(values))
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(320) % 10,  # 24 to a line in an 80-column print
+        np.linspace(-3, 3, 10, dtype=np.float32),
+        np.linspace(-3, 3, 60).reshape(5, 12),  # nested rows wrap at the same column
+        np.linspace(-3, 3, 120).reshape(2, 5, 12),
+        np.zeros((320, 784), np.float32),  # summarised: "0.,  ..., 0." from the shown items
+        np.arange(2000, dtype=np.float32) % 7,
+    ],
+)
+def test_tensor_prints_like_torch(value):
+    """The rows break where PyTorch's do (80 columns) and a summarised tensor's number format
+    comes from the items shown, as in the tutorials' ``print(x_train, y_train)``."""
+    ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
+    assert ours == repr(torch.tensor(value))
+
+
 def test_seeds_and_generator():
     g = gg.manual_seed(7)
     assert g.initial_seed() == gg.initial_seed() == 7

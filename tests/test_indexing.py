@@ -65,6 +65,11 @@ PATTERNS = [
     lambda lib, x: x[[True, False, True]],
     lambda lib, x: x[[]],
     lambda lib, x: x[(0, 1), (1, 2)],
+    # a range is a sequence of indices (nn_tutorial's nll: input[range(n), target])
+    lambda lib, x: x[range(3), _idx(lib, "i")[:3]],
+    lambda lib, x: x[range(1, 3)],
+    lambda lib, x: x[:, range(0, 4, 2)],
+    lambda lib, x: x[range(0)],
     # ints apart from the index array: PyTorch keeps the array's dims in place, NumPy does not
     lambda lib, x: x[0, :, _idx(lib, "k")],
     lambda lib, x: x[:, _idx(lib, "i")[:1], None, 0],

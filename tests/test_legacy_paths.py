@@ -84,3 +84,15 @@ def test_new_factories_take_the_dtype_of_their_tensor() -> None:
         for got, want in cases:
             assert got.dtype == want.dtype and got.tolist() == want.tolist()
         assert w.new_empty(3).shape == (3,) and w.new_zeros(2, requires_grad=True).requires_grad
+
+
+def test_default_device_is_the_cpu() -> None:
+    """``set_default_device('cpu')`` (the tutorials' ``cuda if available else cpu``) is accepted
+    and ``get_default_device`` answers as PyTorch's does on a CPU-only machine; an accelerator
+    raises ``CPUOnlyError`` naming the function."""
+    gg.set_default_device("cpu")
+    gg.set_default_device(None)
+    assert gg.get_default_device() == gg.device("cpu")
+    assert str(gg.get_default_device()) == str(torch.get_default_device())
+    with pytest.raises(gg.CPUOnlyError, match="set_default_device"):
+        gg.set_default_device("cuda")

@@ -313,6 +313,23 @@ def test_cross_entropy_is_two_nodes_and_uint8_targets_work() -> None:
     assert child.next_functions[0][0].name() == "AccumulateGrad"
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_node_lists_its_inputs_in_torchs_order(bias) -> None:
+    """A batch through ``F.linear`` is AddmmBackward0 (bias, input, weight) or MmBackward0
+    (input, weight), as the Blitz tutorial prints them: ``next_functions[0][0]`` is the bias's
+    AccumulateGrad, or the input's node."""
+    names = []
+    for lib in (gg, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        w, b = lib.ones(4, 3, requires_grad=True), lib.ones(4, requires_grad=True)
+        out = lib.nn.functional.linear(x.relu(), w, b if bias else None)
+        nodes = [n.name().removeprefix("torch::autograd::") for n, _ in out.grad_fn.next_functions]
+        names.append([out.grad_fn.name(), *nodes])
+    ours, theirs = names
+    assert len(ours) == len(theirs)
+    assert ours[:-1] == theirs[:-1]  # (the weight, last, goes through a TBackward0 in PyTorch)
+
+
 def test_cross_entropy_stable_for_huge_logits() -> None:
     x, tx = pair([[1000.0, -1000.0, 0.0], [-1e5, 1e5, 3.0]])
     t, tt = ints([1, 0])

@@ -60,6 +60,9 @@ class InspectableNode:
     _metadata: dict[str, Any]
     op_name: str | None = None  # the name PyTorch shows, when it differs from the class name
     variant = 0  # PyTorch numbers overloads: PowBackward0 (x ** 2), PowBackward1, PowBackward2
+    # the forward arguments in the order PyTorch's node lists them, where a fused node's differ
+    # (addmm's are bias, input, weight; glassgrad's linear takes input, weight, bias)
+    next_order: tuple[int, ...] | None = None
 
     def name(self) -> str:
         """PyTorch's name for this node: ``MulBackward0``, or ``CubeBackward`` for a user's op."""
@@ -70,9 +73,11 @@ class InspectableNode:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """Where gradients go next: ``(node, 0)``, ``(AccumulateGrad, 0)`` or ``(None, 0)``."""
+        order = type(self).next_order
+        edges = self.next if order is None else [self.next[i] for i in order]
         return tuple(
             (None if e is None else e if isinstance(e, InspectableNode) else AccumulateGrad(e), 0)
-            for e in self.next
+            for e in edges
         )
 
     @property

@@ -48,7 +48,7 @@ def _entry(e: Any) -> Any:
         return e
     if isinstance(e, Tensor):
         e = e._data
-    elif isinstance(e, (list, tuple)):
+    elif isinstance(e, (list, tuple, range)):  # a range is a sequence of indices, as in PyTorch
         e = np.asarray(e)
         if e.size == 0:
             e = e.astype(np.int64)

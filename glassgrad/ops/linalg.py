@@ -366,11 +366,13 @@ class Linear(Node):
 
 class Addmm(Linear):
     __slots__ = ()
+    next_order = (2, 0, 1)  # PyTorch's addmm(bias, input, weight.t())
 
 
 class LinearMm(Linear):
     __slots__ = ()
     op_name = "Mm"
+    next_order = (0, 1)  # mm(input, weight.t()): no bias edge
 
 
 @op(method=False, namespaces=(FUNCTIONAL,))

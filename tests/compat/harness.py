@@ -11,8 +11,10 @@ number by number:
   recorded in the PyTorch run and replayed, in order, in the glassgrad run.
 
 Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
-different generators). ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
-in place of a download) is importable while a program runs.
+different generators). Python's ``random`` module starts each run from the same seed, so draws a
+program makes with it (``random.choice``, ``random.randint``) are the same in both.
+``tests/compat/stubs`` (a small torchvision stand-in serving local digits in place of a
+download) is importable while a program runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import importlib.abc
 import importlib.machinery
 import io
 import os
+import random
 import re
 import sys
 from collections.abc import Iterator
@@ -144,11 +147,11 @@ def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
     from torch.nn.modules import module as torch_module
 
     depth = [0]
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}  # id -> module, kept alive so a new module never reuses an id
 
     def pre(mod: Any, args: Any) -> None:
         if depth[0] == 0 and id(mod) not in seen:
-            seen.add(id(mod))
+            seen[id(mod)] = mod
             rec.weights.append(
                 (type(mod).__name__, {k: _numpy(v) for k, v in mod.state_dict().items()})
             )
@@ -188,12 +191,12 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
 
     weights, randoms = list(rec.weights), list(rec.randoms)
     depth = [0]
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}  # id -> module, kept alive so a new module never reuses an id
     real_call = nn.Module.__call__
 
     def call(mod: Any, *args: Any, **kwargs: Any) -> Any:
         if depth[0] == 0 and id(mod) not in seen:
-            seen.add(id(mod))
+            seen[id(mod)] = mod
             name, state = weights.pop(0)
             assert name == type(mod).__name__, f"module order differs: {name} vs {mod}"
             mod.load_state_dict({k: gg.tensor(v) for k, v in state.items()})
@@ -235,6 +238,8 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
     sys.path[:0] = [os.path.dirname(filename), STUBS]
     os.chdir(cwd)
     program_modules = set(sys.modules)
+    random_state = random.getstate()
+    random.seed(0)
     try:
         with contextlib.ExitStack() as stack:
             if lib == "glassgrad":
@@ -246,6 +251,7 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
             code = compile(source, filename, "exec")
             exec(code, {"__name__": "__main__", "__file__": filename})
     finally:
+        random.setstate(random_state)
         sys.argv = old_argv
         sys.path[:] = old_path
         os.chdir(old_cwd)
