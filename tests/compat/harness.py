@@ -240,6 +240,11 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
     program_modules = set(sys.modules)
     random_state = random.getstate()
     random.seed(0)
+    import torch
+
+    import glassgrad as gg
+
+    defaults = torch.get_default_dtype(), gg.get_default_dtype()
     try:
         with contextlib.ExitStack() as stack:
             if lib == "glassgrad":
@@ -251,6 +256,12 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
             code = compile(source, filename, "exec")
             exec(code, {"__name__": "__main__", "__file__": filename})
     finally:
+        # a program's process-wide settings must not reach the next test (PyTorch even drops
+        # l1_loss's weight while a default device is set)
+        torch.set_default_device(None)
+        gg.set_default_device(None)
+        torch.set_default_dtype(defaults[0])
+        gg.set_default_dtype(defaults[1])
         random.setstate(random_state)
         sys.argv = old_argv
         sys.path[:] = old_path
