@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -173,3 +174,41 @@ def test_time_sequence_prediction_lbfgs_losses_match_torch(tmp_path) -> None:
     assert len(harness.numbers(out["torch"], closure)) >= 10  # LBFGS evaluated many closures
     same_numbers(closure, 1e-9)(out["glassgrad"], out["torch"])
     same_numbers("^test loss", 1e-9)(out["glassgrad"], out["torch"])
+
+
+# karpathy/nanoGPT: data/shakespeare_char/prepare.py encodes the bundled text (the first 12 kB of
+# tinyshakespeare) to train.bin/val.bin/meta.pkl; train.py (unchanged, its configurator.py
+# overrides from the command line) trains a 2-layer GPT on CPU in float32 with gradient
+# accumulation, grad clipping, the warmup+cosine schedule, GradScaler(enabled=False), AdamW param
+# groups and checkpoints; sample.py loads the checkpoint and generates greedily (top_k=1, so the
+# text depends on the probabilities only).
+NANOGPT = os.path.join(HERE, "nanogpt")
+LIBS = ("glassgrad", "torch")
+NANOGPT_ARGS = ["--device=cpu", "--compile=False", "--dtype=float32", "--bias=True"]
+NANOGPT_ARGS += ["--dataset=shakespeare_char", "--n_layer=2", "--n_head=2", "--n_embd=32"]
+NANOGPT_ARGS += ["--block_size=16", "--batch_size=4", "--max_iters=6", "--eval_interval=3"]
+NANOGPT_ARGS += ["--eval_iters=2", "--gradient_accumulation_steps=2", "--warmup_iters=2"]
+NANOGPT_ARGS += ["--lr_decay_iters=6", "--learning_rate=2e-2"]
+
+
+def test_nanogpt_train_and_sample_match_torch(tmp_path) -> None:
+    """Every train/val and iteration loss agrees to the printed 4 decimals (one unit of the last
+    digit: a float32 mean can round either way); the greedy samples are equal."""
+    shutil.copytree(NANOGPT, tmp_path, dirs_exist_ok=True)
+    prepare = os.path.join(tmp_path, "data", "shakespeare_char", "prepare.py")
+    harness.run(prepare, [], "torch", harness.Recording(), str(tmp_path))
+    train, sample = os.path.join(tmp_path, "train.py"), os.path.join(tmp_path, "sample.py")
+    out: dict[str, str] = {}
+    rec, rec_sample = harness.Recording(), harness.Recording()
+    for lib in ("torch", "glassgrad"):
+        ckpt = f"--out_dir={tmp_path / lib}"
+        out[lib] = harness.run(train, [*NANOGPT_ARGS, ckpt], lib, rec, str(tmp_path))
+        assert (tmp_path / lib / "ckpt.pt").exists()
+        args = [ckpt, "--device=cpu", "--dtype=float32", "--num_samples=2"]
+        args += ["--max_new_tokens=20", "--top_k=1"]
+        out[lib + " sample"] = harness.run(sample, args, lib, rec_sample, str(tmp_path))
+    assert len(re.findall(r"iter \d+: loss", out["torch"])) == 7
+    same_losses(rtol=3e-5)(out["glassgrad"], out["torch"])
+    ours, theirs = (out[lib + " sample"].partition("number of parameters")[2] for lib in LIBS)
+    assert ours.count("---------------") == 2
+    same_output(ours, theirs)  # (the lines before name each library's own checkpoint)
