@@ -77,6 +77,13 @@ WORD_LM_ARGS = ["--data", os.path.join(HERE, "word_language_model", "corpus"), "
 WORD_LM_ARGS += ["--emsize", "16", "--nhid", "16", "--nlayers", "1", "--bptt", "8"]
 WORD_LM_ARGS += ["--batch_size", "4", "--log-interval", "1", "--save", "model.pt"]
 
+# minGPT's chargpt.py: its CfgNode takes overrides as Python literals; a 2-layer GPT instead of
+# gpt-mini, 21 iterations (losses printed every 10, a 500-character sample at iteration 0, drawn
+# inside mingpt/model.py and so not compared), no loader workers
+MINGPT_ARGS = ["--trainer.max_iters=21", "--trainer.num_workers=0", "--trainer.batch_size=4"]
+MINGPT_ARGS += ["--model.model_type=None", "--model.n_layer=2", "--model.n_head=2"]
+MINGPT_ARGS += ["--model.n_embd=32", "--data.block_size=16", "--system.work_dir='{tmp}'"]
+
 # program -> (path, argv, check(ours, theirs), working directory: None for a temporary one)
 PROGRAMS = {
     "regression": ("regression/main.py", [], regression_converged, None),
@@ -100,13 +107,26 @@ PROGRAMS = {
         same_losses(first=8),
         None,
     ),
+    "mingpt_chargpt": ("mingpt/chargpt.py", MINGPT_ARGS, same_losses(rtol=1e-5), "mingpt"),
     "vae": ("vae/main.py", MNIST_ARGS[:6], same_numbers("[Ll]oss", 1e-6), None),
 }
 
 
+@pytest.fixture
+def one_thread():
+    """PyTorch on one thread: two on a shared 2-core machine run up to 10x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path) -> None:
+def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path, one_thread) -> None:
     path, argv, check, cwd = PROGRAMS[name]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]  # outputs go to a temporary folder
     where = str(tmp_path) if cwd is None else os.path.join(HERE, cwd)  # (reads input.txt there)
     rec = harness.Recording()
     theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, where)
@@ -191,7 +211,7 @@ NANOGPT_ARGS += ["--eval_iters=2", "--gradient_accumulation_steps=2", "--warmup_
 NANOGPT_ARGS += ["--lr_decay_iters=6", "--learning_rate=2e-2"]
 
 
-def test_nanogpt_train_and_sample_match_torch(tmp_path) -> None:
+def test_nanogpt_train_and_sample_match_torch(tmp_path, one_thread) -> None:
     """Every train/val and iteration loss agrees to the printed 4 decimals (one unit of the last
     digit: a float32 mean can round either way); the greedy samples are equal."""
     shutil.copytree(NANOGPT, tmp_path, dirs_exist_ok=True)

@@ -295,11 +295,20 @@ class DataLoader:
         """Each batch's indices (the samplers' arrays directly, without a Python loop)."""
         bs = self.batch_sampler
         if isinstance(bs, BatchSampler) and isinstance(bs.sampler, _ARRAY_SAMPLERS):
-            order = bs.sampler.indices()
-            n, size = len(order), bs.batch_size
-            stop = n - n % size if bs.drop_last else n
-            for start in range(0, stop, size):
-                yield order[start : start + size]
+            sampler, size = bs.sampler, bs.batch_size
+            if isinstance(sampler, RandomSampler):
+                chunks = sampler.chunks()  # lazily: num_samples may be far beyond memory
+            else:
+                chunks = iter([sampler.indices()])
+            rest = np.zeros(0, dtype=np.int64)
+            for chunk in chunks:
+                order = np.concatenate([rest, chunk]) if len(rest) else chunk
+                stop = len(order) - len(order) % size
+                for start in range(0, stop, size):
+                    yield order[start : start + size]
+                rest = order[stop:]
+            if len(rest) and not bs.drop_last:
+                yield rest
             return
         for batch in bs:
             yield np.asarray(batch, dtype=np.int64)
