@@ -84,7 +84,12 @@ MINGPT_ARGS = ["--trainer.max_iters=21", "--trainer.num_workers=0", "--trainer.b
 MINGPT_ARGS += ["--model.model_type=None", "--model.n_layer=2", "--model.n_head=2"]
 MINGPT_ARGS += ["--model.n_embd=32", "--data.block_size=16", "--system.work_dir='{tmp}'"]
 
-# program -> (path, argv, check(ours, theirs), working directory: None for a temporary one)
+# eriklindernoren/PyTorch-GAN: one epoch of the stub's 320 digits (5 batches of 64); each
+# program makes ../../data/mnist, so it runs two folders down in the temporary one
+GAN_DIR = "{tmp}/implementations/gan"
+
+# program -> (path, argv, check(ours, theirs), working directory: None for a temporary one,
+# "{tmp}/..." for a folder inside it)
 PROGRAMS = {
     "regression": ("regression/main.py", [], regression_converged, None),
     "mnist_cnn": ("mnist/main.py", [*MNIST_ARGS, "--dry-run"], same_numbers("Loss", 1e-4), None),
@@ -108,6 +113,16 @@ PROGRAMS = {
         None,
     ),
     "mingpt_chargpt": ("mingpt/chargpt.py", MINGPT_ARGS, same_losses(rtol=1e-5), "mingpt"),
+    "gan": ("pytorch_gan/gan/gan.py", ["--n_epochs", "1"], same_numbers("loss", 1e-5), GAN_DIR),
+    # gradient penalty: autograd.grad(create_graph=True) of the critic at interpolated images
+    "wgan_gp": (
+        "pytorch_gan/wgan_gp/wgan_gp.py",
+        ["--n_epochs", "1", "--n_critic", "2"],
+        same_numbers("loss", 1e-5),
+        GAN_DIR,
+    ),
+    # the generator and discriminator embed the class labels (nn.Embedding), MSE loss
+    "cgan": ("pytorch_gan/cgan/cgan.py", ["--n_epochs", "1"], same_numbers("loss", 1e-5), GAN_DIR),
     "vae": ("vae/main.py", MNIST_ARGS[:6], same_numbers("[Ll]oss", 1e-6), None),
 }
 
@@ -127,7 +142,10 @@ def one_thread():
 def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path, one_thread) -> None:
     path, argv, check, cwd = PROGRAMS[name]
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]  # outputs go to a temporary folder
-    where = str(tmp_path) if cwd is None else os.path.join(HERE, cwd)  # (reads input.txt there)
+    if cwd is None or cwd.startswith("{tmp}"):
+        where = (cwd or "{tmp}").replace("{tmp}", str(tmp_path))
+    else:
+        where = os.path.join(HERE, cwd)  # (reads input.txt there)
     rec = harness.Recording()
     theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, where)
     ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, where)

@@ -57,11 +57,11 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
                 f"default_collate: stack expects each tensor to be equal size, but got "
                 f"{list(first)} at entry 0 and {list(t.shape)} at entry {i}"
             )
-    if any(t.requires_grad for t in batch):  # keep the graph, as torch.stack would
-        from glassgrad.ops.joining import stack
+    from glassgrad.ops.joining import _torch_layout, stack
 
+    if any(t.requires_grad for t in batch):  # keep the graph, as torch.stack would
         return stack(batch)
-    return Tensor._make(np.stack([t._data for t in batch]))
+    return Tensor._make(_torch_layout(np.stack([t._data for t in batch])))
 
 
 def default_collate(batch: list[Any]) -> Any:

@@ -10,7 +10,7 @@ number by number:
 * random numbers the program itself draws (``torch.randn(...)`` in its own code, for data):
   recorded in the PyTorch run and replayed, in order, in the glassgrad run.
 
-Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
+NumPy's and Python's global generators are seeded alike at the start of each run. Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
 different generators); a ``RandomSampler`` draws its indices from one NumPy generator seeded
 alike in both runs. ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
 in place of a download) is importable while a program runs.
@@ -25,6 +25,7 @@ import importlib.machinery
 import io
 import itertools
 import os
+import random
 import re
 import sys
 from collections.abc import Iterator
@@ -259,7 +260,10 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
     old_argv, old_cwd, old_path = sys.argv, os.getcwd(), list(sys.path)
     sys.argv = [filename, *argv]
     sys.path[:0] = [os.path.dirname(filename), STUBS]
+    os.makedirs(cwd, exist_ok=True)
     os.chdir(cwd)
+    np.random.seed(0)  # programs that draw their data with NumPy see the same draws
+    random.seed(0)
     program_modules = set(sys.modules)
     try:
         with contextlib.ExitStack() as stack:
