@@ -88,6 +88,12 @@ MINGPT_ARGS += ["--model.n_embd=32", "--data.block_size=16", "--system.work_dir=
 # program makes ../../data/mnist, so it runs two folders down in the temporary one
 GAN_DIR = "{tmp}/implementations/gan"
 
+# karpathy/makemore: 21 steps (loss printed every 10; evaluation and sampling come at 200/500),
+# small models, no loader workers; the train/test split (torch.randperm) is replayed
+MAKEMORE_ARGS = ["-i", os.path.join(HERE, "makemore", "names.txt"), "-o", "{tmp}/out"]
+MAKEMORE_ARGS += ["--num-workers", "0", "--max-steps", "21", "--n-layer", "2", "-b", "8"]
+MAKEMORE_ARGS += ["--n-embd", "16", "--n-embd2", "16"]
+
 # program -> (path, argv, check(ours, theirs), working directory: None for a temporary one,
 # "{tmp}/..." for a folder inside it)
 PROGRAMS = {
@@ -112,6 +118,9 @@ PROGRAMS = {
         same_losses(first=8),
         None,
     ),
+    "makemore_transformer": ("makemore/makemore.py", MAKEMORE_ARGS, same_losses(), None),
+    "makemore_gru": ("makemore/makemore.py", [*MAKEMORE_ARGS, "--type", "gru"], same_losses(), None),
+    "makemore_bow": ("makemore/makemore.py", [*MAKEMORE_ARGS, "--type", "bow"], same_losses(), None),
     "mingpt_chargpt": ("mingpt/chargpt.py", MINGPT_ARGS, same_losses(rtol=1e-5), "mingpt"),
     "gan": ("pytorch_gan/gan/gan.py", ["--n_epochs", "1"], same_numbers("loss", 1e-5), GAN_DIR),
     # gradient penalty: autograd.grad(create_graph=True) of the critic at interpolated images
