@@ -40,6 +40,7 @@ from glassgrad import (
     utils,
     viz,
 )
+from glassgrad.amp import autocast
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,

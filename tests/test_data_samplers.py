@@ -177,3 +177,29 @@ def test_iterable_dataset_batches_like_torch():
         assert ours == theirs
     with pytest.raises(ValueError, match="expected unspecified shuffle option"):
         gud.DataLoader(make(gud.IterableDataset), shuffle=True)
+
+
+def test_sampler_with_replacement_draws_lazily():
+    """minGPT's and makemore's infinite loaders: num_samples=1e10 must not be allocated."""
+    ds = gud.TensorDataset(gg.arange(10))
+    sampler = gud.RandomSampler(ds, replacement=True, num_samples=int(1e10))
+    loader = gud.DataLoader(ds, batch_size=4, sampler=sampler)
+    assert len(loader) == len(tud.DataLoader(list(range(10)), batch_size=4, sampler=sampler))
+    it = iter(loader)
+    batches = [next(it)[0] for _ in range(3)]
+    assert all(b.shape == (4,) and 0 <= int(b.min()) and int(b.max()) < 10 for b in batches)
+    first = list(zip(range(5), sampler))
+    assert len(first) == 5
+
+
+def test_sampler_chunks_give_the_same_batches_as_one_array():
+    ds = gud.TensorDataset(gg.arange(7))
+    for replacement in (False, True):
+        gen = gg.Generator().manual_seed(3)
+        sampler = gud.RandomSampler(ds, replacement=replacement, num_samples=17, generator=gen)
+        gen.manual_seed(3)
+        batches = [b[0].tolist() for b in gud.DataLoader(ds, batch_size=5, sampler=sampler)]
+        gen.manual_seed(3)
+        flat = sampler.indices().tolist()
+        assert [len(b) for b in batches] == [5, 5, 5, 2]
+        assert sum(batches, []) == flat

@@ -45,10 +45,10 @@ class autocast:  # noqa: N801 - PyTorch's name
                 stacklevel=2,
             )
             self._enabled = False
-        if self._enabled and dtype is not None and dtypes.as_dtype(dtype) == dtypes.float32:
+        if self._enabled and dtype is not None and dtypes.name(dtype) == "glassgrad.float32":
             self._enabled = False  # casting float32 ops to float32 changes nothing
         if self._enabled:
-            name = "bfloat16" if dtype is None else dtypes.name(dtypes.as_dtype(dtype))
+            name = "glassgrad.bfloat16" if dtype is None else dtypes.name(dtype)
             raise NotImplementedError(
                 f"autocast(device_type='cpu', dtype={name}): glassgrad has no automatic "
                 f"lower-precision casting; compute in float32 (enabled=False) or cast explicitly"
