@@ -19,7 +19,6 @@ complex64 = cfloat = np.dtype("complex64")
 complex128 = cdouble = np.dtype("complex128")
 
 
-
 class _Unsupported:
     """A PyTorch dtype NumPy has no counterpart for: nameable (a dict key, compared, printed),
     but no tensor has it; asking for one says so."""

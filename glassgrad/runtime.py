@@ -17,8 +17,8 @@ import os
 from typing import Any
 
 __all__ = [
-    "compile",
     "are_deterministic_algorithms_enabled",
+    "compile",
     "get_float32_matmul_precision",
     "get_num_interop_threads",
     "get_num_threads",
@@ -96,7 +96,7 @@ def get_num_interop_threads() -> int:
     return int(n) if n is not None else (os.cpu_count() or 1)
 
 
-def compile(  # noqa: A001 - PyTorch's name
+def compile(
     model: Any = None,
     *,
     fullgraph: bool = False,

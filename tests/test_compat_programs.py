@@ -119,8 +119,18 @@ PROGRAMS = {
         None,
     ),
     "makemore_transformer": ("makemore/makemore.py", MAKEMORE_ARGS, same_losses(), None),
-    "makemore_gru": ("makemore/makemore.py", [*MAKEMORE_ARGS, "--type", "gru"], same_losses(), None),
-    "makemore_bow": ("makemore/makemore.py", [*MAKEMORE_ARGS, "--type", "bow"], same_losses(), None),
+    "makemore_gru": (
+        "makemore/makemore.py",
+        [*MAKEMORE_ARGS, "--type=gru"],
+        same_losses(),
+        None,
+    ),
+    "makemore_bow": (
+        "makemore/makemore.py",
+        [*MAKEMORE_ARGS, "--type=bow"],
+        same_losses(),
+        None,
+    ),
     "mingpt_chargpt": ("mingpt/chargpt.py", MINGPT_ARGS, same_losses(rtol=1e-5), "mingpt"),
     "gan": ("pytorch_gan/gan/gan.py", ["--n_epochs", "1"], same_numbers("loss", 1e-5), GAN_DIR),
     # gradient penalty: autograd.grad(create_graph=True) of the critic at interpolated images

@@ -340,5 +340,8 @@ def test_joining_transposed_inputs_gives_a_contiguous_result_as_torch(join):
     assert ours.stride() == theirs.stride()
     np.testing.assert_array_equal(ours.view(2, -1).numpy(), theirs.view(2, -1).numpy())
     if join == "cat":  # channels-last inputs stay channels-last, as in PyTorch
-        nhwc, tnhwc = gg.ones(2, 4, 5, 3).permute(0, 3, 1, 2), torch.ones(2, 4, 5, 3).permute(0, 3, 1, 2)
+        nhwc, tnhwc = (
+            gg.ones(2, 4, 5, 3).permute(0, 3, 1, 2),
+            torch.ones(2, 4, 5, 3).permute(0, 3, 1, 2),
+        )
         assert gg.cat([nhwc, nhwc]).stride() == torch.cat([tnhwc, tnhwc]).stride()

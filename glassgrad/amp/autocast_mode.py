@@ -17,7 +17,7 @@ def is_autocast_available(device_type: str) -> bool:
     return False
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast:
     """``with autocast(device_type, dtype=None, enabled=True)``: runs the block as written.
 
     PyTorch disables a ``"cuda"`` autocast without a GPU (with a warning), and so does this; an

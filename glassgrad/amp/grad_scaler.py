@@ -68,7 +68,9 @@ class GradScaler:
             return
         key = id(optimizer)
         if key in self._unscaled:
-            raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
+            raise RuntimeError(
+                "unscale_() has already been called on this optimizer since the last update()."
+            )
         if key in self._stepped:
             raise RuntimeError("unscale_() is being called after step().")
         inv = 1.0 / self._scale

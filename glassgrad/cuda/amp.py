@@ -21,10 +21,12 @@ class GradScaler(amp.GradScaler):
         growth_interval: int = 2000,
         enabled: bool = True,
     ) -> None:
-        super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+        super().__init__(
+            "cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled
+        )
 
 
-class autocast(amp.autocast):  # noqa: N801 - PyTorch's name
+class autocast(amp.autocast):
     """``amp.autocast("cuda", ...)``: a no-op, as PyTorch's without a GPU."""
 
     def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True) -> None:

@@ -10,9 +10,10 @@ number by number:
 * random numbers the program itself draws (``torch.randn(...)`` in its own code, for data):
   recorded in the PyTorch run and replayed, in order, in the glassgrad run.
 
-NumPy's and Python's global generators are seeded alike at the start of each run. Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
-different generators); a ``RandomSampler`` draws its indices from one NumPy generator seeded
-alike in both runs. ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
+NumPy's and Python's global generators are seeded alike at the start of each run. Dropout is
+switched off and data loaders don't shuffle in both runs (masks and orders come from different
+generators); a ``RandomSampler`` draws its indices from one NumPy generator seeded alike in both
+runs. ``tests/compat/stubs`` (a small torchvision stand-in serving local digits
 in place of a download) is importable while a program runs.
 """
 
@@ -127,9 +128,7 @@ def _same_chunks(sampler: Any) -> Iterator[np.ndarray]:
         yield np.array(chunk, dtype=np.int64)
 
 
-def _no_randomness(
-    stack: contextlib.ExitStack, functional: Any, loader: Any, sampler: Any
-) -> None:
+def _no_randomness(stack: contextlib.ExitStack, functional: Any, loader: Any, sampler: Any) -> None:
     """Dropout as the identity, data loaders in order and random samplers alike, for the length
     of the run."""
     stack.enter_context(_patched(sampler, "__iter__", _same_samples))
