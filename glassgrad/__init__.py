@@ -17,10 +17,12 @@ import typing as _typing
 
 from glassgrad import (
     accelerator,
+    amp,
     autograd,
     backends,
     cuda,
     data,
+    distributed,
     distributions,
     dtypes,
     fft,
@@ -41,6 +43,7 @@ from glassgrad import (
     utils,
     viz,
 )
+from glassgrad.amp import autocast
 from glassgrad.autograd import grad
 from glassgrad.autograd.grad_mode import (
     enable_grad,
@@ -82,6 +85,7 @@ from glassgrad.creation import (
 )
 from glassgrad.device import CPUOnlyError, device, get_default_device, set_default_device
 from glassgrad.dtypes import (
+    bfloat16,
     bool_,
     cdouble,
     cfloat,
@@ -117,6 +121,7 @@ from glassgrad.ops.registry import in_namespace as _in_namespace
 from glassgrad.printing import get_printoptions, set_printoptions
 from glassgrad.runtime import (
     are_deterministic_algorithms_enabled,
+    compile,
     get_float32_matmul_precision,
     get_num_interop_threads,
     get_num_threads,
@@ -150,10 +155,12 @@ int = int32
 __version__ = "0.1.0"
 _modules = [
     accelerator,
+    amp,
     autograd,
     backends,
     cuda,
     data,
+    distributed,
     dtypes,
     fft,
     func,

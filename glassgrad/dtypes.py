@@ -18,6 +18,24 @@ bool_ = np.dtype("bool")
 complex64 = cfloat = np.dtype("complex64")
 complex128 = cdouble = np.dtype("complex128")
 
+
+class _Unsupported:
+    """A PyTorch dtype NumPy has no counterpart for: nameable (a dict key, compared, printed),
+    but no tensor has it; asking for one says so."""
+
+    is_floating_point = True
+    is_complex = False
+    is_signed = True
+
+    def __init__(self, name: str, itemsize: int) -> None:
+        self.name, self.itemsize = name, itemsize
+
+    def __repr__(self) -> str:
+        return f"glassgrad.{self.name}"
+
+
+bfloat16 = _Unsupported("bfloat16", 2)
+
 _NAMES = {
     float16: "float16",
     float32: "float32",
@@ -46,6 +64,8 @@ _pyfloat = type(1.0)  # noqa: UP003 - `float` is rebound to a dtype in this modu
 
 def name(dtype: Any) -> str:
     """``glassgrad.float32``-style name of a dtype, for reprs and error messages."""
+    if isinstance(dtype, _Unsupported):
+        return repr(dtype)
     d = np.dtype(dtype)
     if d in _NAMES:
         return "glassgrad." + _NAMES[d]
@@ -62,6 +82,11 @@ def as_dtype(dtype: Any) -> np.dtype:
             return bool_
     if dtype is bool:
         return bool_
+    if isinstance(dtype, _Unsupported) or dtype == "bfloat16":
+        raise TypeError(
+            f"unsupported dtype glassgrad.bfloat16: NumPy has no bfloat16; use one of "
+            f"{sorted(_NAMES.values())}"
+        )
     if dtype is _pyfloat:
         return _default[0]
     try:

@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "are_deterministic_algorithms_enabled",
+    "compile",
     "get_float32_matmul_precision",
     "get_num_interop_threads",
     "get_num_threads",
@@ -93,3 +94,23 @@ def set_num_interop_threads(num: int) -> None:
 def get_num_interop_threads() -> int:
     n = _state["interop_threads"]
     return int(n) if n is not None else (os.cpu_count() or 1)
+
+
+def compile(
+    model: Any = None,
+    *,
+    fullgraph: bool = False,
+    dynamic: bool | None = None,
+    backend: Any = "inductor",
+    mode: str | None = None,
+    options: dict[str, Any] | None = None,
+    disable: bool = False,
+) -> Any:
+    """``model`` itself (or, without one, a decorator that returns its function): glassgrad runs
+    eagerly, and compiling would change speed, not results. Unlike PyTorch's wrapper, the module's
+    ``state_dict`` keys keep no ``_orig_mod.`` prefix."""
+    if model is None:
+        return lambda fn: fn
+    if not callable(model):
+        raise RuntimeError(f"compile: expected a module or a function, got {type(model).__name__}")
+    return model

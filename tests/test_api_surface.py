@@ -388,6 +388,10 @@ def test_tensors_hash_by_identity_like_torch():
         "backends.cudnn",
         "backends.mps",
         "backends.cuda",
+        "amp",
+        "cuda.amp",
+        "distributed",
+        "utils.tensorboard",
     ],
 )
 def test_module_paths_import(path):
@@ -452,3 +456,106 @@ def test_variable_is_a_tensor_alias():
 def test_onnx_export_is_not_implemented():
     with pytest.raises(NotImplementedError, match="onnx"):
         gg.onnx.export(gg.nn.Linear(2, 2), gg.ones(1, 2), "model.onnx")
+
+
+# ---- mixed precision, distributed, compile (what GPU training scripts touch on a CPU) ------------
+
+
+def _scaled_steps(lib, grads):
+    """A cpu GradScaler through steps whose gradients are ``grads`` (inf forces a skipped step)."""
+    w = lib.tensor([1.0, 2.0], requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1)
+    scaler = lib.amp.GradScaler("cpu", init_scale=4.0, growth_interval=2)
+    seen = []
+    for g in grads:
+        opt.zero_grad()
+        scaler.scale((w * lib.tensor(g)).sum()).backward()
+        seen.append(w.grad.tolist())
+        scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+        seen.append((w.tolist(), scaler.get_scale()))
+    return seen, scaler.state_dict()
+
+
+def test_grad_scaler_scales_skips_and_grows_like_torch():
+    grads = [[1.0, 1.0], [float("inf"), 1.0], [0.5, 1.0], [1.0, 2.0], [1.0, 1.0]]
+    assert _scaled_steps(gg, grads) == _scaled_steps(torch, grads)
+
+
+def test_disabled_grad_scalers_pass_through():
+    with pytest.warns(UserWarning, match="Disabling"):
+        scaler = gg.cuda.amp.GradScaler(enabled=True)  # no GPU: disables itself, as torch's
+    assert not scaler.is_enabled() and scaler.get_scale() == 1.0 and scaler.state_dict() == {}
+    w = gg.tensor(1.0, requires_grad=True)
+    opt = gg.optim.SGD([w], lr=0.5)
+    loss = w * 3
+    assert scaler.scale(loss) is loss
+    loss.backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    assert w.item() == -0.5
+    with pytest.raises(RuntimeError, match="already been called"):
+        on = gg.amp.GradScaler("cpu")
+        on.unscale_(opt)
+        on.unscale_(opt)
+
+
+def test_autocast_is_a_no_op_without_a_gpu_and_refuses_cpu_half_precision():
+    with pytest.warns(UserWarning, match="Disabling autocast"), gg.autocast("cuda"):
+        pass
+    with gg.autocast("cpu", enabled=False), gg.amp.autocast("cpu", dtype=gg.float32):
+        pass
+    with pytest.raises(NotImplementedError, match="autocast"):
+        gg.autocast("cpu", dtype=gg.bfloat16)
+
+
+def test_bfloat16_is_named_but_has_no_tensors():
+    assert repr(gg.bfloat16) == "glassgrad.bfloat16" and gg.bfloat16 != gg.float16
+    assert {gg.float32: 1, gg.bfloat16: 2}[gg.bfloat16] == 2
+    assert gg.bfloat16.itemsize == torch.bfloat16.itemsize
+    with pytest.raises(TypeError, match="bfloat16"):
+        gg.zeros(2, dtype=gg.bfloat16)
+
+
+def test_distributed_has_no_process_group_as_torch_without_one():
+    assert not gg.distributed.is_initialized() and not torch.distributed.is_initialized()
+    for lib in (gg, torch):
+        with pytest.raises(ValueError, match="has not been initialized"):
+            lib.distributed.get_rank()
+        with pytest.raises(ValueError, match="has not been initialized"):
+            lib.nn.parallel.DistributedDataParallel(lib.nn.Linear(2, 2))
+
+
+def test_compile_returns_the_model_unchanged():
+    model = gg.nn.Linear(2, 1)
+    assert gg.compile(model) is model
+    assert gg.compile(mode="max-autotune")(abs) is abs
+
+
+def test_summary_writer_writes_scalars(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from glassgrad.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(log_dir=str(tmp_path)) as w:
+        w.add_scalar("Loss/train", gg.tensor(0.25), 3)
+        w.add_scalar("Loss/train", 0.5, 4)
+    acc = EventAccumulator(str(tmp_path))
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars("Loss/train")] == [(3, 0.25), (4, 0.5)]
+
+
+def test_autograd_grad_takes_torch_positional_order_and_only_inputs():
+    import inspect
+
+    ours = list(inspect.signature(gg.autograd.grad).parameters)
+    theirs = list(inspect.signature(torch.autograd.grad).parameters)
+    assert ours == theirs
+    x = gg.tensor(2.0, requires_grad=True)
+    assert gg.autograd.grad(x**2, x, only_inputs=True)[0].item() == 4.0
+    with pytest.warns(FutureWarning, match="only_inputs"):
+        gg.autograd.grad(x**2, x, only_inputs=False)
+    with pytest.raises(NotImplementedError, match="is_grads_batched"):
+        gg.autograd.grad(x**2, x, is_grads_batched=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -77,7 +78,25 @@ WORD_LM_ARGS = ["--data", os.path.join(HERE, "word_language_model", "corpus"), "
 WORD_LM_ARGS += ["--emsize", "16", "--nhid", "16", "--nlayers", "1", "--bptt", "8"]
 WORD_LM_ARGS += ["--batch_size", "4", "--log-interval", "1", "--save", "model.pt"]
 
-# program -> (path, argv, check(ours, theirs), working directory: None for a temporary one)
+# minGPT's chargpt.py: its CfgNode takes overrides as Python literals; a 2-layer GPT instead of
+# gpt-mini, 21 iterations (losses printed every 10, a 500-character sample at iteration 0, drawn
+# inside mingpt/model.py and so not compared), no loader workers
+MINGPT_ARGS = ["--trainer.max_iters=21", "--trainer.num_workers=0", "--trainer.batch_size=4"]
+MINGPT_ARGS += ["--model.model_type=None", "--model.n_layer=2", "--model.n_head=2"]
+MINGPT_ARGS += ["--model.n_embd=32", "--data.block_size=16", "--system.work_dir='{tmp}'"]
+
+# eriklindernoren/PyTorch-GAN: one epoch of the stub's 320 digits (5 batches of 64); each
+# program makes ../../data/mnist, so it runs two folders down in the temporary one
+GAN_DIR = "{tmp}/implementations/gan"
+
+# karpathy/makemore: 21 steps (loss printed every 10; evaluation and sampling come at 200/500),
+# small models, no loader workers; the train/test split (torch.randperm) is replayed
+MAKEMORE_ARGS = ["-i", os.path.join(HERE, "makemore", "names.txt"), "-o", "{tmp}/out"]
+MAKEMORE_ARGS += ["--num-workers", "0", "--max-steps", "21", "--n-layer", "2", "-b", "8"]
+MAKEMORE_ARGS += ["--n-embd", "16", "--n-embd2", "16"]
+
+# program -> (path, argv, check(ours, theirs), working directory: None for a temporary one,
+# "{tmp}/..." for a folder inside it)
 PROGRAMS = {
     "regression": ("regression/main.py", [], regression_converged, None),
     "mnist_cnn": ("mnist/main.py", [*MNIST_ARGS, "--dry-run"], same_numbers("Loss", 1e-4), None),
@@ -100,14 +119,53 @@ PROGRAMS = {
         same_losses(first=8),
         None,
     ),
+    "makemore_transformer": ("makemore/makemore.py", MAKEMORE_ARGS, same_losses(), None),
+    "makemore_gru": (
+        "makemore/makemore.py",
+        [*MAKEMORE_ARGS, "--type=gru"],
+        same_losses(),
+        None,
+    ),
+    "makemore_bow": (
+        "makemore/makemore.py",
+        [*MAKEMORE_ARGS, "--type=bow"],
+        same_losses(),
+        None,
+    ),
+    "mingpt_chargpt": ("mingpt/chargpt.py", MINGPT_ARGS, same_losses(rtol=1e-5), "mingpt"),
+    "gan": ("pytorch_gan/gan/gan.py", ["--n_epochs", "1"], same_numbers("loss", 1e-5), GAN_DIR),
+    # gradient penalty: autograd.grad(create_graph=True) of the critic at interpolated images
+    "wgan_gp": (
+        "pytorch_gan/wgan_gp/wgan_gp.py",
+        ["--n_epochs", "1", "--n_critic", "2"],
+        same_numbers("loss", 1e-5),
+        GAN_DIR,
+    ),
+    # the generator and discriminator embed the class labels (nn.Embedding), MSE loss
+    "cgan": ("pytorch_gan/cgan/cgan.py", ["--n_epochs", "1"], same_numbers("loss", 1e-5), GAN_DIR),
     "vae": ("vae/main.py", MNIST_ARGS[:6], same_numbers("[Ll]oss", 1e-6), None),
 }
 
 
+@pytest.fixture
+def one_thread():
+    """PyTorch on one thread: two on a shared 2-core machine run up to 10x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path) -> None:
+def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path, one_thread) -> None:
     path, argv, check, cwd = PROGRAMS[name]
-    where = str(tmp_path) if cwd is None else os.path.join(HERE, cwd)  # (reads input.txt there)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]  # outputs go to a temporary folder
+    if cwd is None or cwd.startswith("{tmp}"):
+        where = (cwd or "{tmp}").replace("{tmp}", str(tmp_path))
+    else:
+        where = os.path.join(HERE, cwd)  # (reads input.txt there)
     rec = harness.Recording()
     theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, where)
     ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, where)
@@ -257,3 +315,41 @@ def test_nn_tutorial_prints_the_same_losses_on_both_libraries(tmp_path) -> None:
     # everything else (the data's shapes and printed tensors) is printed the same
     other = [line for line in theirs.splitlines() if not re.search(losses, line)]
     assert other == [line for line in ours.splitlines() if not re.search(losses, line)]
+
+
+# karpathy/nanoGPT: data/shakespeare_char/prepare.py encodes the bundled text (the first 12 kB of
+# tinyshakespeare) to train.bin/val.bin/meta.pkl; train.py (unchanged, its configurator.py
+# overrides from the command line) trains a 2-layer GPT on CPU in float32 with gradient
+# accumulation, grad clipping, the warmup+cosine schedule, GradScaler(enabled=False), AdamW param
+# groups and checkpoints; sample.py loads the checkpoint and generates greedily (top_k=1, so the
+# text depends on the probabilities only).
+NANOGPT = os.path.join(HERE, "nanogpt")
+LIBS = ("glassgrad", "torch")
+NANOGPT_ARGS = ["--device=cpu", "--compile=False", "--dtype=float32", "--bias=True"]
+NANOGPT_ARGS += ["--dataset=shakespeare_char", "--n_layer=2", "--n_head=2", "--n_embd=32"]
+NANOGPT_ARGS += ["--block_size=16", "--batch_size=4", "--max_iters=6", "--eval_interval=3"]
+NANOGPT_ARGS += ["--eval_iters=2", "--gradient_accumulation_steps=2", "--warmup_iters=2"]
+NANOGPT_ARGS += ["--lr_decay_iters=6", "--learning_rate=2e-2"]
+
+
+def test_nanogpt_train_and_sample_match_torch(tmp_path, one_thread) -> None:
+    """Every train/val and iteration loss agrees to the printed 4 decimals (one unit of the last
+    digit: a float32 mean can round either way); the greedy samples are equal."""
+    shutil.copytree(NANOGPT, tmp_path, dirs_exist_ok=True)
+    prepare = os.path.join(tmp_path, "data", "shakespeare_char", "prepare.py")
+    harness.run(prepare, [], "torch", harness.Recording(), str(tmp_path))
+    train, sample = os.path.join(tmp_path, "train.py"), os.path.join(tmp_path, "sample.py")
+    out: dict[str, str] = {}
+    rec, rec_sample = harness.Recording(), harness.Recording()
+    for lib in ("torch", "glassgrad"):
+        ckpt = f"--out_dir={tmp_path / lib}"
+        out[lib] = harness.run(train, [*NANOGPT_ARGS, ckpt], lib, rec, str(tmp_path))
+        assert (tmp_path / lib / "ckpt.pt").exists()
+        args = [ckpt, "--device=cpu", "--dtype=float32", "--num_samples=2"]
+        args += ["--max_new_tokens=20", "--top_k=1"]
+        out[lib + " sample"] = harness.run(sample, args, lib, rec_sample, str(tmp_path))
+    assert len(re.findall(r"iter \d+: loss", out["torch"])) == 7
+    same_losses(rtol=3e-5)(out["glassgrad"], out["torch"])
+    ours, theirs = (out[lib + " sample"].partition("number of parameters")[2] for lib in LIBS)
+    assert ours.count("---------------") == 2
+    same_output(ours, theirs)  # (the lines before name each library's own checkpoint)

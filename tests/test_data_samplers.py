@@ -216,3 +216,29 @@ def test_distributed_sampler_shuffles_per_epoch_the_same_on_every_rank() -> None
         DistributedSampler(range(4))
     with pytest.raises(ValueError, match="Invalid rank"):
         DistributedSampler(range(4), 2, 2)
+
+
+def test_sampler_with_replacement_draws_lazily():
+    """minGPT's and makemore's infinite loaders: num_samples=1e10 must not be allocated."""
+    ds = gud.TensorDataset(gg.arange(10))
+    sampler = gud.RandomSampler(ds, replacement=True, num_samples=int(1e10))
+    loader = gud.DataLoader(ds, batch_size=4, sampler=sampler)
+    assert len(loader) == len(tud.DataLoader(list(range(10)), batch_size=4, sampler=sampler))
+    it = iter(loader)
+    batches = [next(it)[0] for _ in range(3)]
+    assert all(b.shape == (4,) and int(b.min()) >= 0 and int(b.max()) < 10 for b in batches)
+    first = list(zip(range(5), sampler))
+    assert len(first) == 5
+
+
+def test_sampler_chunks_give_the_same_batches_as_one_array():
+    ds = gud.TensorDataset(gg.arange(7))
+    for replacement in (False, True):
+        gen = gg.Generator().manual_seed(3)
+        sampler = gud.RandomSampler(ds, replacement=replacement, num_samples=17, generator=gen)
+        gen.manual_seed(3)
+        batches = [b[0].tolist() for b in gud.DataLoader(ds, batch_size=5, sampler=sampler)]
+        gen.manual_seed(3)
+        flat = sampler.indices().tolist()
+        assert [len(b) for b in batches] == [5, 5, 5, 2]
+        assert [i for b in batches for i in b] == flat

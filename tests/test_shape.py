@@ -328,3 +328,20 @@ def test_error_messages_name_the_problem() -> None:
         gg.zeros(2, 3).expand(4, 3)
     with pytest.raises(RuntimeError, match="duplicate dims"):
         gg.zeros(2, 3).permute(1, -1)
+
+
+@pytest.mark.parametrize("join", ["stack", "cat"])
+def test_joining_transposed_inputs_gives_a_contiguous_result_as_torch(join):
+    """A column-major image (as from a transposing transform) joined into a batch can be viewed."""
+    a = np.asfortranarray(np.arange(12.0).reshape(3, 4))[None]
+    ours = getattr(gg, join)([gg.from_numpy(a), gg.from_numpy(a)])
+    theirs = getattr(torch, join)([torch.from_numpy(a), torch.from_numpy(a)])
+    assert ours.is_contiguous() == theirs.is_contiguous() is True
+    assert ours.stride() == theirs.stride()
+    np.testing.assert_array_equal(ours.view(2, -1).numpy(), theirs.view(2, -1).numpy())
+    if join == "cat":  # channels-last inputs stay channels-last, as in PyTorch
+        nhwc, tnhwc = (
+            gg.ones(2, 4, 5, 3).permute(0, 3, 1, 2),
+            torch.ones(2, 4, 5, 3).permute(0, 3, 1, 2),
+        )
+        assert gg.cat([nhwc, nhwc]).stride() == torch.cat([tnhwc, tnhwc]).stride()

@@ -57,11 +57,11 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
                 f"default_collate: stack expects each tensor to be equal size, but got "
                 f"{list(first)} at entry 0 and {list(t.shape)} at entry {i}"
             )
-    if any(t.requires_grad for t in batch):  # keep the graph, as torch.stack would
-        from glassgrad.ops.joining import stack
+    from glassgrad.ops.joining import _torch_layout, stack
 
+    if any(t.requires_grad for t in batch):  # keep the graph, as torch.stack would
         return stack(batch)
-    return Tensor._make(np.stack([t._data for t in batch]))
+    return Tensor._make(_torch_layout(np.stack([t._data for t in batch])))
 
 
 def default_collate(batch: list[Any]) -> Any:
@@ -299,11 +299,20 @@ class DataLoader:
         """Each batch's indices (the samplers' arrays directly, without a Python loop)."""
         bs = self.batch_sampler
         if isinstance(bs, BatchSampler) and isinstance(bs.sampler, _ARRAY_SAMPLERS):
-            order = bs.sampler.indices()
-            n, size = len(order), bs.batch_size
-            stop = n - n % size if bs.drop_last else n
-            for start in range(0, stop, size):
-                yield order[start : start + size]
+            sampler, size = bs.sampler, bs.batch_size
+            if isinstance(sampler, RandomSampler):
+                chunks = sampler.chunks()  # lazily: num_samples may be far beyond memory
+            else:
+                chunks = iter([sampler.indices()])
+            rest = np.zeros(0, dtype=np.int64)
+            for chunk in chunks:
+                order = np.concatenate([rest, chunk]) if len(rest) else chunk
+                stop = len(order) - len(order) % size
+                for start in range(0, stop, size):
+                    yield order[start : start + size]
+                rest = order[stop:]
+            if len(rest) and not bs.drop_last:
+                yield rest
             return
         for batch in bs:
             yield np.asarray(batch, dtype=np.int64)

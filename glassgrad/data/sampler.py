@@ -88,19 +88,30 @@ class RandomSampler(Sampler[int]):
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def indices(self) -> np.ndarray:
-        """One pass's indices as an int64 array (what ``__iter__`` yields)."""
+    _CHUNK = 1 << 16  # draws with replacement come this many at a time (num_samples may be 1e10)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """One pass's indices as int64 arrays, drawn lazily: with replacement at most ``_CHUNK``
+        at a time, without it one permutation at a time."""
         n, rng = len(self.data_source), as_generator(self.generator, "RandomSampler")
-        if self.replacement:
-            return rng.integers(0, n, size=self.num_samples).astype(np.int64)
         k = self.num_samples
+        if self.replacement:
+            for start in range(0, k, self._CHUNK):
+                yield rng.integers(0, n, size=min(self._CHUNK, k - start)).astype(np.int64)
+            return
         if not n:
-            return np.zeros(0, dtype=np.int64)
-        order = np.concatenate([rng.permutation(n) for _ in range(-(-k // n))])
-        return order[:k].astype(np.int64)
+            return
+        for start in range(0, k, n):
+            yield rng.permutation(n)[: k - start].astype(np.int64)
+
+    def indices(self) -> np.ndarray:
+        """One pass's indices as one int64 array (what ``__iter__`` yields)."""
+        parts = list(self.chunks())
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.indices().tolist())
+        for chunk in self.chunks():
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples

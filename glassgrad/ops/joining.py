@@ -58,6 +58,15 @@ def _shape_arg(shape: Any) -> tuple[int, ...]:
     return shape
 
 
+def _torch_layout(out: np.ndarray) -> np.ndarray:
+    """``out`` row-major, as PyTorch's cat/stack give it (unless it is 4-d channels-last, which
+    PyTorch keeps for channels-last inputs): NumPy keeps its inputs' order, so joining transposed
+    arrays would give a result that ``view`` refuses where PyTorch's works."""
+    if out.flags.c_contiguous or (out.ndim == 4 and out.transpose(0, 2, 3, 1).flags.c_contiguous):
+        return out
+    return np.ascontiguousarray(out)
+
+
 class Cat(Node):
     __slots__ = ("dim", "sizes", "skip")
 
@@ -67,7 +76,7 @@ class Cat(Node):
             xs = tuple(x for x, s in zip(xs, skip) if not s)
         ctx.dim, ctx.skip = dim, skip
         ctx.sizes = [x.shape[dim] for x in xs]
-        return np.concatenate(xs, axis=dim)
+        return _torch_layout(np.concatenate(xs, axis=dim))
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -152,7 +161,7 @@ class Stack(Node):
     @staticmethod
     def forward(ctx: Any, dim: int, *xs: Any) -> Any:
         ctx.dim = dim
-        return np.stack(xs, axis=dim)
+        return _torch_layout(np.stack(xs, axis=dim))
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:

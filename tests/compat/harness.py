@@ -10,11 +10,12 @@ number by number:
 * random numbers the program itself draws (``torch.randn(...)`` in its own code, for data):
   recorded in the PyTorch run and replayed, in order, in the glassgrad run.
 
-Dropout is switched off and data loaders don't shuffle in both runs (masks and orders come from
-different generators). Python's ``random`` module starts each run from the same seed, so draws a
-program makes with it (``random.choice``, ``random.randint``) are the same in both.
-``tests/compat/stubs`` (a small torchvision stand-in serving local digits in place of a
-download) is importable while a program runs.
+NumPy's and Python's global generators are seeded alike at the start of each run (and put back
+after it), so draws a program makes with them (``np.random.randn``, ``random.choice``) are the
+same in both. Dropout is switched off and data loaders don't shuffle in both runs (masks and
+orders come from different generators); a ``RandomSampler`` draws its indices from one NumPy
+generator seeded alike in both runs. ``tests/compat/stubs`` (a small torchvision stand-in serving
+local digits in place of a download) is importable while a program runs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import io
+import itertools
 import os
 import random
 import re
@@ -109,8 +111,30 @@ def _numpy(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy().copy() if hasattr(t, "detach") else np.asarray(t)
 
 
-def _no_randomness(stack: contextlib.ExitStack, functional: Any, loader: Any) -> None:
-    """Dropout as the identity and data loaders in order, for the length of the run."""
+def _same_samples(sampler: Any) -> Iterator[int]:
+    """A ``RandomSampler``'s indices from NumPy's generator, seeded the same in both runs (drawn
+    lazily: samplers with replacement may ask for 10**10)."""
+    n, rng = len(sampler.data_source), np.random.default_rng(0)
+    if not sampler.replacement:
+        yield from rng.permutation(n)[: sampler.num_samples].tolist()
+        return
+    for start in range(0, sampler.num_samples, 32):
+        yield from rng.integers(n, size=min(32, sampler.num_samples - start)).tolist()
+
+
+def _same_chunks(sampler: Any) -> Iterator[np.ndarray]:
+    """``_same_samples`` as arrays of up to 32, for glassgrad's ``RandomSampler.chunks``."""
+    it = _same_samples(sampler)
+    while chunk := list(itertools.islice(it, 32)):
+        yield np.array(chunk, dtype=np.int64)
+
+
+def _no_randomness(stack: contextlib.ExitStack, functional: Any, loader: Any, sampler: Any) -> None:
+    """Dropout as the identity, data loaders in order and random samplers alike, for the length
+    of the run."""
+    stack.enter_context(_patched(sampler, "__iter__", _same_samples))
+    if hasattr(sampler, "chunks"):  # glassgrad's loader takes a RandomSampler's arrays directly
+        stack.enter_context(_patched(sampler, "chunks", _same_chunks))
     for name in DROPOUTS:
         if hasattr(functional, name):
             stack.enter_context(_patched(functional, name, lambda x, *a, **k: x))
@@ -175,7 +199,7 @@ def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
                 return out
 
             stack.enter_context(_patched(torch, fname, recorder))
-        _no_randomness(stack, F, torch.utils.data.DataLoader)
+        _no_randomness(stack, F, torch.utils.data.DataLoader, torch.utils.data.RandomSampler)
         try:
             yield
         finally:
@@ -222,7 +246,7 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
 
             stack.enter_context(_patched(gg, fname, replayer))
         stack.enter_context(_patched(nn.Module, "__call__", call))
-        _no_randomness(stack, F, gg.utils.data.DataLoader)
+        _no_randomness(stack, F, gg.utils.data.DataLoader, gg.utils.data.RandomSampler)
         yield
 
 
@@ -236,9 +260,11 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
     old_argv, old_cwd, old_path = sys.argv, os.getcwd(), list(sys.path)
     sys.argv = [filename, *argv]
     sys.path[:0] = [os.path.dirname(filename), STUBS]
+    os.makedirs(cwd, exist_ok=True)
     os.chdir(cwd)
     program_modules = set(sys.modules)
-    random_state = random.getstate()
+    random_state, np_state = random.getstate(), np.random.get_state()
+    np.random.seed(0)  # programs that draw their data with NumPy see the same draws
     random.seed(0)
     import torch
 
@@ -263,6 +289,7 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
         torch.set_default_dtype(defaults[0])
         gg.set_default_dtype(defaults[1])
         random.setstate(random_state)
+        np.random.set_state(np_state)
         sys.argv = old_argv
         sys.path[:] = old_path
         os.chdir(old_cwd)

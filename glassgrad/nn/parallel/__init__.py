@@ -13,7 +13,7 @@ from typing import Any
 
 from glassgrad.nn.module import Module
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
 
 
 class DataParallel(Module):
@@ -37,3 +37,13 @@ class DataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
+
+
+class DistributedDataParallel(Module):
+    """Needs a process group, which glassgrad (one process) never has: constructing one raises
+    PyTorch's error for a missing group (``glassgrad.distributed``)."""
+
+    def __init__(self, module: Module, *args: Any, **kwargs: Any) -> None:
+        from glassgrad import distributed
+
+        distributed.get_rank()  # raises: no process group

@@ -1,4 +1,4 @@
-"""``ToTensor``, ``Normalize`` and ``Compose`` for (H, W) uint8 images."""
+"""``ToTensor``, ``Normalize``, ``Resize`` and ``Compose`` for (H, W) uint8 images."""
 
 from __future__ import annotations
 
@@ -37,3 +37,22 @@ class Normalize:
         mean = torch.tensor(self.mean, dtype=x.dtype).view(-1, 1, 1)
         std = torch.tensor(self.std, dtype=x.dtype).view(-1, 1, 1)
         return (x - mean) / std
+
+
+class Resize:
+    """(H, W[, C]) uint8 -> the smaller side ``size`` (an int) or (h, w), by nearest pixels
+    (not PIL's bilinear: both runs see the same images either way)."""
+
+    def __init__(self, size: Any) -> None:
+        self.size = size
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        if isinstance(self.size, int):
+            s = self.size
+            th, tw = (s, round(w * s / h)) if h <= w else (round(h * s / w), s)
+        else:
+            th, tw = self.size
+        rows = (np.arange(th) * h // th).clip(0, h - 1)
+        cols = (np.arange(tw) * w // tw).clip(0, w - 1)
+        return img[rows][:, cols]

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from glassgrad.cuda import amp
 from glassgrad.device import CPUOnlyError
 
 __all__ = [
+    "amp",
     "current_device",
     "device_count",
     "empty_cache",

@@ -1,0 +1,69 @@
+"""``autocast``: a no-op where PyTorch's is one on a CPU-only machine (``"cuda"``, or disabled)."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from glassgrad import dtypes
+
+__all__ = ["autocast", "is_autocast_available"]
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """Whether ``autocast`` runs for ``device_type``: glassgrad has no lower-precision casting."""
+    return False
+
+
+class autocast:
+    """``with autocast(device_type, dtype=None, enabled=True)``: runs the block as written.
+
+    PyTorch disables a ``"cuda"`` autocast without a GPU (with a warning), and so does this; an
+    enabled CPU autocast to float16/bfloat16 raises, because glassgrad would compute in float32
+    where PyTorch computes in the lower precision. Also usable as a decorator."""
+
+    def __init__(
+        self,
+        device_type: str,
+        dtype: Any = None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ) -> None:
+        if not isinstance(device_type, str):
+            raise ValueError(
+                f"autocast: expected `device_type` of type `str`, got: `{type(device_type)}`"
+            )
+        self.device = device_type
+        self.fast_dtype = dtype
+        self._enabled = bool(enabled)
+        if self._enabled and device_type != "cpu":
+            warnings.warn(
+                f"User provided device_type of {device_type!r}, but it is not available "
+                f"(glassgrad runs on the CPU only). Disabling autocast.",
+                stacklevel=2,
+            )
+            self._enabled = False
+        if self._enabled and dtype is not None and dtypes.name(dtype) == "glassgrad.float32":
+            self._enabled = False  # casting float32 ops to float32 changes nothing
+        if self._enabled:
+            name = "glassgrad.bfloat16" if dtype is None else dtypes.name(dtype)
+            raise NotImplementedError(
+                f"autocast(device_type='cpu', dtype={name}): glassgrad has no automatic "
+                f"lower-precision casting; compute in float32 (enabled=False) or cast explicitly"
+            )
+
+    def __enter__(self) -> autocast:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapped
