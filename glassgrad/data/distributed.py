@@ -23,11 +23,9 @@ __all__ = ["DistributedSampler"]
 
 def _default_world() -> tuple[int, int]:
     """(world size, rank) of the initialised process group, or PyTorch's error if none."""
-    try:
-        from glassgrad import distributed  # type: ignore[attr-defined]
-    except ImportError:
-        distributed = None
-    if distributed is None or not distributed.is_initialized():
+    from glassgrad import distributed
+
+    if not distributed.is_initialized():
         raise RuntimeError(
             "DistributedSampler: Default process group has not been initialized, please make "
             "sure to call init_process_group (or pass num_replicas and rank)."
