@@ -1,0 +1,264 @@
+"""The nn-breadth layers against PyTorch: weights copied from torch's state dict, same outputs,
+input and parameter gradients, state_dict keys/shapes and reprs in float64; random layers
+(RReLU, alpha dropout, gumbel-softmax) exactly in eval mode and statistically or with replayed
+draws in training; parameter containers and ``nn.Buffer`` with torch's registration rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+import torch.nn.functional as TF
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad import nn
+from tests.test_nn_layers import randn
+from tests.test_nn_layers_more import _check
+
+
+def _t(x, grad=True):
+    return torch.tensor(x, requires_grad=grad)
+
+
+def _g(x, grad=True):
+    return gg.tensor(x, requires_grad=grad)
+
+
+def _close(a, b, rtol=1e-10, atol=1e-12, msg=""):
+    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
+    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
+    np.testing.assert_allclose(b, a, rtol=rtol, atol=atol, err_msg=msg)
+
+
+# ---- activations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,args,kw,shape",
+    [
+        ("PReLU", (), {}, (3, 4, 5)),
+        ("PReLU", (4,), {"init": 0.1}, (3, 4, 5)),
+        ("PReLU", (2,), {}, (3, 2)),
+        ("RReLU", (), {}, (3, 4)),
+        ("RReLU", (0.05, 0.4), {"inplace": False}, (2, 3, 2)),
+        ("Hardshrink", (), {}, (3, 4)),
+        ("Hardshrink", (0.8,), {}, (3, 4)),
+        ("Softshrink", (), {}, (3, 4)),
+        ("Softshrink", (0.3,), {}, (2, 3, 4)),
+        ("ChannelShuffle", (3,), {}, (2, 6, 2, 2)),
+        ("AlphaDropout", (0.3,), {}, (3, 4)),
+        ("FeatureAlphaDropout", (0.3,), {}, (3, 4, 2)),
+    ],
+)
+def test_activation_layers_match_torch(name, args, kw, shape):
+    _check(name, *args, **kw, inputs=[randn(*shape)], train=False)
+
+
+def test_activation_reprs():
+    for args in [(), (3, 0.5)]:
+        assert repr(nn.PReLU(*args)) == repr(tnn.PReLU(*args))
+    for kw in [{}, {"inplace": True}, {"lower": 0.2, "upper": 0.3}]:
+        assert repr(nn.RReLU(**kw)) == repr(tnn.RReLU(**kw))
+    assert repr(nn.AlphaDropout(0.2, True)) == repr(tnn.AlphaDropout(0.2, True))
+    assert repr(nn.FeatureAlphaDropout()) == repr(tnn.FeatureAlphaDropout())
+
+
+def test_prelu_default_initialisation():
+    m = nn.PReLU(5, init=0.3)
+    assert m.weight.shape == (5,) and np.all(m.weight.detach().numpy() == np.float32(0.3))
+    assert m.weight.dtype == np.float32 and nn.PReLU().weight.shape == (1,)
+
+
+def test_prelu_functional_and_method():
+    x, w = randn(2, 3, 4), np.array([0.1, 0.2, 0.3])
+    for f, tf in [(F.prelu, TF.prelu), (gg.prelu, torch.prelu)]:
+        a, b = _g(x), _g(w)
+        ta, tb = _t(x), _t(w)
+        f(a, b).pow(2).sum().backward()
+        tf(ta, tb).pow(2).sum().backward()
+        _close(ta.grad, a.grad)
+        _close(tb.grad, b.grad)
+    _close(TF.prelu(_t(x), _t(w)), _g(x).prelu(_g(w)))
+    with pytest.raises(RuntimeError, match="prelu.*shape \\(2, 3, 4\\)"):
+        F.prelu(_g(x), gg.ones(4))
+
+
+def test_rrelu_training_slopes():
+    """Training draws one slope per negative element from U(lower, upper): the ratio out/x
+    lies in [lower, upper], the positive part passes through, and the gradient is that ratio."""
+    gg.manual_seed(3)
+    x = _g(-np.abs(randn(200, 50)) - 0.1)
+    out = F.rrelu(x, 0.1, 0.3, training=True)
+    ratio = out.detach().numpy() / x.detach().numpy()
+    assert ratio.min() >= 0.1 and ratio.max() <= 0.3
+    assert abs(ratio.mean() - 0.2) < 0.005 and abs(ratio.std() - 0.2 / np.sqrt(12)) < 0.005
+    out.sum().backward()
+    _close(ratio, x.grad)
+    pos = gg.tensor(np.abs(randn(5)) + 0.1)
+    _close(pos, F.rrelu(pos, training=True))
+    m = nn.RReLU(0.1, 0.3).train()
+    gg.manual_seed(5)
+    a = m(gg.tensor(-np.ones(10)))
+    gg.manual_seed(5)
+    b = F.rrelu(gg.tensor(-np.ones(10)), 0.1, 0.3, True)
+    _close(a, b, rtol=0, atol=0)  # replayed draws
+
+
+def test_inplace_functional_activations():
+    x = randn(3, 4)
+    cases = [
+        ("relu_", ()),
+        ("elu_", (0.5,)),
+        ("leaky_relu_", (0.2,)),
+        ("hardtanh_", (-0.5, 0.5)),
+        ("threshold_", (0.1, 2.0)),
+        ("selu_", ()),
+        ("celu_", (0.5,)),  # (PyTorch rounds celu_'s 1/alpha to float32: 0.5 is exact)
+        ("rrelu_", (0.1, 0.3)),
+    ]
+    for name, args in cases:
+        a, ta = _g(x), _t(x)
+        b, tb = a * 2, ta * 2
+        out, tout = getattr(F, name)(b, *args), getattr(TF, name)(tb, *args)
+        assert out is b and b._version == tb._version
+        assert b.grad_fn.name() == tb.grad_fn.name()
+        _close(tb, b, msg=name)
+        b.sum().backward()
+        tb.sum().backward()
+        _close(ta.grad, a.grad, msg=name)
+        if hasattr(torch, name):
+            c = gg.tensor(x)
+            getattr(gg, name)(c, *args)
+            _close(getattr(torch, name)(torch.tensor(x), *args), c, msg=name)
+
+
+def test_alpha_dropout_statistics():
+    gg.manual_seed(0)
+    x = gg.tensor(np.random.default_rng(0).standard_normal((400, 500)))
+    assert F.alpha_dropout(x, 0.5) is x  # training=False by default, as in PyTorch
+    m = nn.AlphaDropout(0.3).eval()
+    assert m(x) is x
+    y = m.train()(x).numpy()
+    assert abs(y.mean()) < 0.01 and abs(y.std() - 1) < 0.01  # mean 0 and variance 1 kept
+    sat = -1.7580993408473766
+    a = 1 / np.sqrt((sat * sat * 0.3 + 1) * 0.7)
+    dropped = np.isclose(y, -sat * a * (0.3 - 1))  # a dropped unit becomes b = alpha a (p - 1)
+    assert abs(dropped.mean() - 0.3) < 0.01
+    f = F.feature_alpha_dropout(gg.tensor(np.ones((50, 40, 6))), 0.5, training=True).numpy()
+    assert np.all(f == f[:, :, :1])  # one draw per (sample, channel)
+    assert len(np.unique(f)) == 2
+
+
+def test_gumbel_softmax_replayed_noise():
+    x = randn(4, 6)
+    for hard in (False, True):
+        gg.manual_seed(7)
+        a = _g(x)
+        out = F.gumbel_softmax(a, tau=0.5, hard=hard)
+        gg.manual_seed(7)
+        noise = -np.log(gg.creation.generator().exponential(size=(4, 6)))
+        ta = _t(x)
+        soft = TF.softmax((ta + torch.tensor(noise)) / 0.5, -1)
+        if hard:
+            idx = soft.argmax(-1, keepdim=True)
+            ref = torch.zeros_like(soft).scatter_(-1, idx, 1.0) - soft.detach() + soft
+        else:
+            ref = soft
+        _close(ref, out)
+        assert out.grad_fn.name() == ref.grad_fn.name()
+        w = randn(4, 6)
+        (out * gg.tensor(w)).sum().backward()
+        (ref * torch.tensor(w)).sum().backward()
+        _close(ta.grad, a.grad)
+
+
+def test_channel_shuffle_functional():
+    x = randn(2, 6, 3)
+    _close(TF.channel_shuffle(torch.tensor(x), 2), F.channel_shuffle(gg.tensor(x), 2))
+    _close(torch.channel_shuffle(torch.tensor(x), 3), gg.channel_shuffle(gg.tensor(x), 3))
+    with pytest.raises(RuntimeError, match="channel_shuffle.*6.*4"):
+        F.channel_shuffle(gg.tensor(x), 4)
+
+
+# ---- containers ---------------------------------------------------------------------------------
+
+
+def _plain_repr(m) -> str:
+    return repr(m).replace("torch.", "glassgrad.")
+
+
+def test_parameter_list_matches_torch():
+    data = [randn(2, 3), randn(4)]
+    t = tnn.ParameterList([tnn.Parameter(torch.tensor(data[0])), torch.tensor(data[1])])
+    g = nn.ParameterList([nn.Parameter(gg.tensor(data[0])), gg.tensor(data[1])])
+    t.append(torch.ones(1, dtype=torch.float32))
+    g.append(gg.ones(1))
+    t.extend([torch.zeros(2, 2, dtype=torch.float64)])
+    g += [gg.zeros(2, 2, dtype=gg.float64)]
+    t.append("note")
+    g.append("note")
+    assert len(g) == len(t) == 5 and isinstance(g[1], nn.Parameter) and g[-1] == "note"
+    assert _plain_repr(t) == repr(g).replace("torch.", "glassgrad.")
+    assert list(g.state_dict()) == list(t.state_dict()) == ["0", "1", "2", "3"]
+    assert [tuple(p.shape) for p in g.parameters()] == [tuple(p.shape) for p in t.parameters()]
+    assert [type(x).__name__ for x in g[1:3]] == ["Parameter", "Parameter"]
+    assert isinstance(g[1:3], nn.ParameterList)
+    g[0] = gg.ones(7)
+    assert isinstance(g[0], nn.Parameter) and g[0].shape == (7,)
+    with pytest.raises(IndexError, match="ParameterList.*index 9.*length 5"):
+        g[9]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ws = nn.ParameterList([nn.Parameter(gg.ones(2)) for _ in range(3)])
+
+    assert list(Net().state_dict()) == ["ws.0", "ws.1", "ws.2"]
+    assert len(list(Net().parameters())) == 3
+
+
+def test_parameter_dict_matches_torch():
+    t = tnn.ParameterDict({"b": tnn.Parameter(torch.ones(2)), "a": torch.zeros(3)})
+    g = nn.ParameterDict({"b": nn.Parameter(gg.ones(2)), "a": gg.zeros(3)})
+    assert list(g.keys()) == list(t.keys()) == ["a", "b"]  # a plain dict: sorted, as torch
+    assert list(g.state_dict()) == list(t.state_dict())
+    t.update([("c", torch.ones(1, 2))])
+    g.update([("c", gg.ones(1, 2))])
+    t["d"] = tnn.Parameter(torch.ones(1))
+    g["d"] = nn.Parameter(gg.ones(1))
+    assert repr(g) == repr(t)
+    assert list(g.state_dict()) == list(t.state_dict()) == ["a", "b", "c", "d"]
+    assert isinstance(g["a"], nn.Parameter) and "c" in g and "z" not in g
+    assert g.pop("c").shape == (1, 2) and list(g) == ["a", "b", "d"]
+    assert g.get("zz") is None and g.setdefault("e", gg.ones(3)).shape == (3,)
+    assert list((g | nn.ParameterDict({"f": gg.ones(1)})).keys()) == ["a", "b", "d", "e", "f"]
+    k, v = g.popitem()
+    assert k == "e" and len(g) == 3
+    del g["a"]
+    assert list(g.state_dict()) == ["b", "d"]
+    with pytest.raises(TypeError, match="ParameterDict: keys must be strings"):
+        g[1] = gg.ones(1)
+
+
+def test_buffer_registration():
+    def build(lib):
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.x = lib.nn.Buffer(lib.ones(2))
+                self.y = lib.nn.Buffer(lib.zeros(3), persistent=False)
+
+        return M()
+
+    g, t = build(gg), build(torch)
+    assert list(g.state_dict()) == list(t.state_dict()) == ["x"]
+    assert [n for n, _ in g.named_buffers()] == [n for n, _ in t.named_buffers()] == ["x", "y"]
+    assert type(g.x) is gg.Tensor and not g.x.requires_grad
+    src = gg.ones(2)
+    m = nn.Module()
+    m.b = nn.Buffer(src)
+    src.add_(1)  # shares the memory, as torch's Buffer does
+    assert m.b.tolist() == [2.0, 2.0]
+    assert g.double().x.dtype == gg.float64
