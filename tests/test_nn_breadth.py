@@ -262,3 +262,125 @@ def test_buffer_registration():
     src.add_(1)  # shares the memory, as torch's Buffer does
     assert m.b.tolist() == [2.0, 2.0]
     assert g.double().x.dtype == gg.float64
+
+
+# ---- losses -------------------------------------------------------------------------------------
+
+
+def _loss_pair(name, args, kw, inputs, consts):
+    """Build the loss in both libraries, run it on ``inputs`` (differentiable) and ``consts``."""
+    t_args = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+    g_args = [gg.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+    t_mod, g_mod = getattr(tnn, name)(*t_args, **kw), getattr(nn, name)(*g_args, **kw)
+    assert repr(g_mod) == repr(t_mod)
+    assert list(g_mod.state_dict()) == list(t_mod.state_dict())
+    t_in, g_in = [_t(x) for x in inputs], [_g(x) for x in inputs]
+    t_c = [torch.tensor(c) for c in consts]
+    g_c = [gg.tensor(c) for c in consts]
+    t_out, g_out = t_mod(*t_in, *t_c), g_mod(*g_in, *g_c)
+    _close(t_out, g_out, msg=name)
+    w = randn(*t_out.shape) if t_out.ndim else np.array(1.3)
+    (t_out * torch.tensor(w)).sum().backward()
+    (g_out * gg.tensor(w)).sum().backward()
+    for i, (a, b) in enumerate(zip(t_in, g_in)):
+        _close(a.grad, b.grad, msg=f"{name} grad of input {i}")
+    assert g_out.grad_fn.name() == t_out.grad_fn.name()
+
+
+def _signs(*shape):
+    return np.where(randn(*shape) > 0, 1.0, -1.0)
+
+
+REDUCTION_KW = [{}, {"reduction": "sum"}, {"reduction": "none"}]
+
+
+@pytest.mark.parametrize("kw", REDUCTION_KW + [{"size_average": False}, {"reduce": False}])
+def test_margin_and_embedding_losses(kw):
+    x, y = randn(5), randn(6)[:5]
+    _loss_pair("MarginRankingLoss", (0.2,), kw, [x, y], [_signs(5)])
+    _loss_pair("HingeEmbeddingLoss", (), kw, [np.abs(randn(3, 4))], [_signs(3, 4)])
+    _loss_pair("SoftMarginLoss", (), kw, [randn(3, 4)], [_signs(3, 4)])
+    _loss_pair("CosineEmbeddingLoss", (0.1,), kw, [randn(4, 3), randn(3, 4).T], [_signs(4)])
+    _loss_pair(
+        "TripletMarginLoss", (), kw, [randn(4, 3), randn(3, 4).T, randn(2, 6).reshape(4, 3)], []
+    )
+    _loss_pair("PoissonNLLLoss", (), kw, [randn(3, 4)], [np.floor(np.abs(randn(3, 4)) * 3)])
+    _loss_pair("MultiLabelSoftMarginLoss", (), kw, [randn(3, 4)], [(randn(4, 3).T > 0) * 1.0])
+    t = np.array([0, 3, 1])
+    _loss_pair("MultiMarginLoss", (), kw, [randn(3, 4)], [t])
+    lab = np.array([[3, 0, -1, 1], [1, 2, 3, 0], [-1, 0, 0, 0]])
+    _loss_pair("MultiLabelMarginLoss", (), kw, [randn(3, 4)], [lab])
+
+
+@pytest.mark.parametrize("kw", REDUCTION_KW)
+def test_losses_with_options(kw):
+    w = np.array([0.5, 1.0, 2.0, 1.5])
+    _loss_pair(
+        "TripletMarginLoss",
+        (0.5, 1.0, 1e-6, True),
+        kw,
+        [randn(4, 3), randn(3, 4).T, randn(2, 6).reshape(4, 3)],
+        [],
+    )
+    _loss_pair(
+        "PoissonNLLLoss",
+        (False, True),
+        kw,
+        [np.abs(randn(3, 4)) + 0.1],
+        [np.floor(np.abs(randn(3, 4)) * 3)],
+    )
+    _loss_pair(
+        "GaussianNLLLoss",
+        (),
+        {"full": True, **kw},
+        [randn(3, 4), randn(4, 3).T],
+        [np.abs(randn(2, 6).reshape(3, 4))],
+    )
+    _loss_pair("GaussianNLLLoss", (), kw, [randn(3, 4), randn(4, 3).T, np.abs(randn(3)) + 0.1], [])
+    t = np.array([0, 3, 1])
+    _loss_pair("MultiMarginLoss", (2, 0.6, w), kw, [randn(3, 4)], [t])
+    # a weight buffer appears in the state dict as in torch
+    assert list(nn.MultiMarginLoss(weight=gg.tensor(w)).state_dict()) == ["weight"]
+    _loss_pair("MultiLabelSoftMarginLoss", (w,), kw, [randn(3, 4)], [(randn(4, 3).T > 0) * 1.0])
+
+
+def test_triplet_margin_with_distance_loss():
+    a, p, n = randn(4, 3), randn(3, 4).T, randn(2, 6).reshape(4, 3)
+    for lib_kw in [{}, {"swap": True, "margin": 0.5}]:
+        t_mod = tnn.TripletMarginWithDistanceLoss(**lib_kw)
+        g_mod = nn.TripletMarginWithDistanceLoss(**lib_kw)
+        assert repr(t_mod) == repr(g_mod)
+        ta, tp, tn = _t(a), _t(p), _t(n)
+        ga, gp, gn = _g(a), _g(p), _g(n)
+        t_out, g_out = t_mod(ta, tp, tn), g_mod(ga, gp, gn)
+        _close(t_out, g_out)
+        t_out.backward()
+        g_out.backward()
+        for x, y in [(ta, ga), (tp, gp), (tn, gn)]:
+            _close(x.grad, y.grad)
+    g_mod = nn.TripletMarginWithDistanceLoss(distance_function=lambda x, y: (x - y).abs().sum(-1))
+    t_mod = tnn.TripletMarginWithDistanceLoss(distance_function=lambda x, y: (x - y).abs().sum(-1))
+    _close(t_mod(_t(a), _t(p), _t(n)), g_mod(_g(a), _g(p), _g(n)))
+
+
+def test_loss_errors_name_the_loss():
+    with pytest.raises(ValueError, match="MultiMarginLoss: only p == 1 and p == 2"):
+        nn.MultiMarginLoss(p=3)
+    with pytest.raises(ValueError, match="gaussian_nll_loss: var is of incorrect size"):
+        F.gaussian_nll_loss(gg.zeros(3, 4), gg.zeros(3, 4), gg.ones(2))
+    with pytest.raises(RuntimeError, match="margin_ranking_loss.*input1: \\(3,\\)"):
+        F.margin_ranking_loss(gg.zeros(3), gg.zeros(3, 1), gg.ones(3))
+    with pytest.raises(ValueError, match="hinge_embedding_loss: bad is not a valid value"):
+        F.hinge_embedding_loss(gg.zeros(3), gg.ones(3), reduction="bad")
+
+
+def test_torch_namespace_losses_take_reduction_codes():
+    x, y, t = randn(4), randn(5)[:4], _signs(4)
+    _close(
+        torch.margin_ranking_loss(torch.tensor(x), torch.tensor(y), torch.tensor(t), 0.1, 2),
+        gg.margin_ranking_loss(gg.tensor(x), gg.tensor(y), gg.tensor(t), 0.1, 2),
+    )
+    _close(
+        torch.poisson_nll_loss(torch.tensor(x), torch.tensor(np.abs(y)), True, False, 1e-8, 0),
+        gg.poisson_nll_loss(gg.tensor(x), gg.tensor(np.abs(y)), True, False, 1e-8, 0),
+    )

@@ -443,8 +443,7 @@ class ParameterDict(Module):
             p = tuple(p)
             if len(p) != 2:
                 raise ValueError(
-                    f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is "
-                    "required"
+                    f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is required"
                 )
             self[p[0]] = p[1]
 

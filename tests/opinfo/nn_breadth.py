@@ -98,3 +98,160 @@ ACTIVATIONS: list[OpInfo] = [
 ]
 
 OPS: list[OpInfo] = [*ACTIVATIONS]
+
+
+# ---- losses -------------------------------------------------------------------------------------
+
+
+def _signs(draw, shape):
+    return np.where(floats(draw, shape) > 0, 1.0, -1.0)
+
+
+def _batch(draw, min_n=1):
+    n = draw(st.integers(min_n, 4))
+    return n, draw(st.integers(1, 4))
+
+
+def ranking_sample(draw):
+    s = draw_shape(draw, 0, 2, 1, 4)
+    x2, t = floats(draw, s), _signs(draw, s)
+    x1 = np.asarray(x2 + t * (0.3 + away_from(draw, s, (0.0,))))  # kink at d = 0
+    return x1, x2, t.tolist(), draw(REDUCTIONS)
+
+
+def _margin_ranking(lib, x1, x2, t, r):
+    out = F(lib).margin_ranking_loss(x1, x2, lib.tensor(t, dtype=x1.dtype), 0.3, reduction=r)
+    return out
+
+
+def hinge_sample(draw):
+    s = draw_shape(draw, 0, 2, 1, 4)
+    return away_from(draw, s, (1.2,), lo=0.0, hi=3.0), _signs(draw, s).tolist(), draw(REDUCTIONS)
+
+
+def _hinge(lib, x, t, r):
+    return F(lib).hinge_embedding_loss(x, lib.tensor(t, dtype=x.dtype), 1.2, reduction=r)
+
+
+def pair_sample(draw):
+    n, d = _batch(draw)
+    unbatched = draw(st.booleans())
+    shape = (d + 1,) if unbatched else (n, d + 1)
+    t = _signs(draw, () if unbatched else (n,))
+    return floats(draw, shape), floats(draw, shape), t.tolist(), draw(REDUCTIONS)
+
+
+def _cosine(lib, x1, x2, t, r):
+    return F(lib).cosine_embedding_loss(x1, x2, lib.tensor(t, dtype=x1.dtype), -0.2, reduction=r)
+
+
+def triplet_sample(draw):
+    n, d = _batch(draw)
+    shape = (d,) if draw(st.booleans()) else (n, d)
+    p = draw(st.sampled_from([1.0, 2.0, 3.0]))
+    # offsets keep the three apart when hypothesis draws the same seed for each
+    a, pos, neg = (floats(draw, shape) + off for off in (0.0, 0.37, -0.61))
+    return a, pos, neg, p, draw(st.booleans()), draw(REDUCTIONS)
+
+
+def _triplet(lib, a, p, n, norm, swap, r):
+    return F(lib).triplet_margin_loss(a, p, n, margin=2.5, p=norm, swap=swap, reduction=r)
+
+
+def _triplet_distance(lib, a, p, n, norm, swap, r):
+    def dist(x, y):
+        return 1.0 - F(lib).cosine_similarity(x, y, dim=-1)
+
+    return F(lib).triplet_margin_with_distance_loss(
+        a, p, n, distance_function=dist, margin=1.5, swap=swap, reduction=r
+    )
+
+
+def poisson_sample(draw):
+    s = draw_shape(draw, 0, 2, 1, 4)
+    log_input = draw(st.booleans())
+    x = floats(draw, s, -1, 1) if log_input else floats(draw, s, 0.1, 3)
+    # counts as a constant: with ``full`` PyTorch's target gradient is NaN at 0 and jumps at 1
+    t = np.asarray(np.floor(floats(draw, s, 0, 5))).tolist()
+    return x, t, log_input, draw(st.booleans()), draw(REDUCTIONS)
+
+
+def _poisson(lib, x, t, log_input, full, r):
+    t = lib.tensor(t, dtype=x.dtype)
+    return F(lib).poisson_nll_loss(x, t, log_input=log_input, full=full, reduction=r)
+
+
+def gaussian_sample(draw):
+    n, d = _batch(draw)
+    form = draw(st.sampled_from(["full", "drop", "one"]))
+    var_shape = {"full": (n, d), "drop": (n,), "one": (n, 1)}[form]
+    var = floats(draw, var_shape, 0.2, 2.0)
+    return floats(draw, (n, d)), floats(draw, (n, d)), var, draw(st.booleans()), draw(REDUCTIONS)
+
+
+def _gaussian(lib, x, t, v, full, r):
+    return F(lib).gaussian_nll_loss(x, t, v, full=full, reduction=r)
+
+
+def soft_margin_sample(draw):
+    s = draw_shape(draw, 0, 2, 1, 4)
+    return floats(draw, s), _signs(draw, s).tolist(), draw(REDUCTIONS)
+
+
+def _soft_margin(lib, x, t, r):
+    return F(lib).soft_margin_loss(x, lib.tensor(t, dtype=x.dtype), reduction=r)
+
+
+def multilabel_soft_sample(draw):
+    n, c = _batch(draw)
+    shape = (c,) if draw(st.booleans()) else (n, c)
+    t = (floats(draw, shape) > 0).astype(float).tolist()
+    w = floats(draw, (c,), 0.2, 2.0).tolist() if draw(st.booleans()) else None
+    return floats(draw, shape), t, w, draw(REDUCTIONS)
+
+
+def _multilabel_soft(lib, x, t, w, r):
+    w = None if w is None else lib.tensor(w, dtype=x.dtype)
+    t = lib.tensor(t, dtype=x.dtype)
+    return F(lib).multilabel_soft_margin_loss(x, t, weight=w, reduction=r)
+
+
+def multi_margin_sample(draw):
+    n, c = _batch(draw)
+    unbatched = draw(st.booleans())
+    x = floats(draw, (c,) if unbatched else (n, c))
+    t = integers(draw, () if unbatched else (n,), 0, c)
+    w = floats(draw, (c,), 0.2, 2.0).tolist() if draw(st.booleans()) else None
+    return x, t, draw(st.sampled_from([1, 2])), w, draw(REDUCTIONS)
+
+
+def _multi_margin(lib, x, t, p, w, r):
+    w = None if w is None else lib.tensor(w, dtype=x.dtype)
+    return F(lib).multi_margin_loss(x, t, p=p, margin=0.7, weight=w, reduction=r)
+
+
+def multilabel_margin_sample(draw):
+    n, c = _batch(draw)
+    t = integers(draw, (n, c), -1, c)
+    return floats(draw, (n, c)), t, draw(REDUCTIONS)
+
+
+def _multilabel_margin(lib, x, t, r):
+    return F(lib).multilabel_margin_loss(x, t, reduction=r)
+
+
+LOSSES: list[OpInfo] = [
+    OpInfo("margin_ranking_loss", _margin_ranking, ranking_sample),
+    OpInfo("hinge_embedding_loss", _hinge, hinge_sample),
+    OpInfo("cosine_embedding_loss", _cosine, pair_sample),
+    OpInfo("triplet_margin_loss", _triplet, triplet_sample),
+    OpInfo("triplet_margin_with_distance_loss", _triplet_distance, triplet_sample),
+    OpInfo("poisson_nll_loss", _poisson, poisson_sample),
+    OpInfo("gaussian_nll_loss", _gaussian, gaussian_sample),
+    OpInfo("soft_margin_loss", _soft_margin, soft_margin_sample),
+    OpInfo("multilabel_soft_margin_loss", _multilabel_soft, multilabel_soft_sample),
+    OpInfo("multi_margin_loss", _multi_margin, multi_margin_sample),
+    OpInfo("multilabel_margin_loss", _multilabel_margin, multilabel_margin_sample),
+]
+
+OPS += LOSSES
