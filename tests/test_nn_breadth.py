@@ -81,7 +81,7 @@ def test_prelu_functional_and_method():
         _close(ta.grad, a.grad)
         _close(tb.grad, b.grad)
     _close(TF.prelu(_t(x), _t(w)), _g(x).prelu(_g(w)))
-    with pytest.raises(RuntimeError, match="prelu.*shape \\(2, 3, 4\\)"):
+    with pytest.raises(RuntimeError, match=r"prelu.*shape \(2, 3, 4\)"):
         F.prelu(_g(x), gg.ones(4))
 
 
@@ -121,7 +121,8 @@ def test_inplace_functional_activations():
     for name, args in cases:
         a, ta = _g(x), _t(x)
         b, tb = a * 2, ta * 2
-        out, tout = getattr(F, name)(b, *args), getattr(TF, name)(tb, *args)
+        out = getattr(F, name)(b, *args)
+        getattr(TF, name)(tb, *args)
         assert out is b and b._version == tb._version
         assert b.grad_fn.name() == tb.grad_fn.name()
         _close(tb, b, msg=name)
@@ -178,7 +179,7 @@ def test_channel_shuffle_functional():
     x = randn(2, 6, 3)
     _close(TF.channel_shuffle(torch.tensor(x), 2), F.channel_shuffle(gg.tensor(x), 2))
     _close(torch.channel_shuffle(torch.tensor(x), 3), gg.channel_shuffle(gg.tensor(x), 3))
-    with pytest.raises(RuntimeError, match="channel_shuffle.*6.*4"):
+    with pytest.raises(RuntimeError, match=r"channel_shuffle.*6.*4"):
         F.channel_shuffle(gg.tensor(x), 4)
 
 
@@ -207,7 +208,7 @@ def test_parameter_list_matches_torch():
     assert isinstance(g[1:3], nn.ParameterList)
     g[0] = gg.ones(7)
     assert isinstance(g[0], nn.Parameter) and g[0].shape == (7,)
-    with pytest.raises(IndexError, match="ParameterList.*index 9.*length 5"):
+    with pytest.raises(IndexError, match=r"ParameterList.*index 9.*length 5"):
         g[9]
 
     class Net(nn.Module):
@@ -234,7 +235,7 @@ def test_parameter_dict_matches_torch():
     assert g.pop("c").shape == (1, 2) and list(g) == ["a", "b", "d"]
     assert g.get("zz") is None and g.setdefault("e", gg.ones(3)).shape == (3,)
     assert list((g | nn.ParameterDict({"f": gg.ones(1)})).keys()) == ["a", "b", "d", "e", "f"]
-    k, v = g.popitem()
+    k, _ = g.popitem()
     assert k == "e" and len(g) == 3
     del g["a"]
     assert list(g.state_dict()) == ["b", "d"]
@@ -368,7 +369,7 @@ def test_loss_errors_name_the_loss():
         nn.MultiMarginLoss(p=3)
     with pytest.raises(ValueError, match="gaussian_nll_loss: var is of incorrect size"):
         F.gaussian_nll_loss(gg.zeros(3, 4), gg.zeros(3, 4), gg.ones(2))
-    with pytest.raises(RuntimeError, match="margin_ranking_loss.*input1: \\(3,\\)"):
+    with pytest.raises(RuntimeError, match=r"margin_ranking_loss.*input1: \(3,\)"):
         F.margin_ranking_loss(gg.zeros(3), gg.zeros(3, 1), gg.ones(3))
     with pytest.raises(ValueError, match="hinge_embedding_loss: bad is not a valid value"):
         F.hinge_embedding_loss(gg.zeros(3), gg.ones(3), reduction="bad")

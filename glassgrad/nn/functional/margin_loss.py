@@ -149,13 +149,22 @@ def cosine_embedding_loss(
     return _reduce(out, reduction)
 
 
-@functional(
-    torch_function=lambda anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=1: (
-        triplet_margin_loss(
-            anchor, positive, negative, margin, p, eps, swap, reduction=REDUCTION_ENUM[reduction]
-        )
-    )
-)
+def _torch_triplet(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: int = 1,
+) -> Tensor:
+    """``torch.triplet_margin_loss``: every argument by position, the reduction as its code."""
+    red = REDUCTION_ENUM[reduction]
+    return triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=red)
+
+
+@functional(torch_function=_torch_triplet)
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
