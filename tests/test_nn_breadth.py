@@ -385,3 +385,88 @@ def test_torch_namespace_losses_take_reduction_codes():
         torch.poisson_nll_loss(torch.tensor(x), torch.tensor(np.abs(y)), True, False, 1e-8, 0),
         gg.poisson_nll_loss(gg.tensor(x), gg.tensor(np.abs(y)), True, False, 1e-8, 0),
     )
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,args,kw,shape",
+    [
+        ("MaxPool3d", (2,), {}, (2, 3, 4, 5, 6)),
+        ("MaxPool3d", (3, 2, 1), {"ceil_mode": True, "dilation": 1}, (3, 5, 4, 6)),
+        ("AvgPool3d", (2,), {}, (2, 3, 4, 5, 6)),
+        (
+            "AvgPool3d",
+            ((3, 2, 3), 2, 1),
+            {"count_include_pad": False, "ceil_mode": True},
+            (1, 2, 5, 4, 6),
+        ),
+        ("AvgPool3d", (2,), {"divisor_override": 3}, (2, 4, 4, 4)),
+        ("AdaptiveAvgPool3d", ((2, 3, None),), {}, (2, 3, 5, 4, 6)),
+        ("AdaptiveAvgPool3d", (1,), {}, (2, 3, 5, 4, 6)),
+        ("LPPool1d", (2, 3), {}, (2, 3, 7)),
+        ("LPPool2d", (1.5, (2, 3), 2), {"ceil_mode": True}, (2, 3, 5, 7)),
+        ("LPPool3d", (3, 2), {}, (1, 2, 4, 4, 5)),
+    ],
+)
+def test_pooling_layers_match_torch(name, args, kw, shape):
+    x = randn(*shape)
+    if name.startswith("LP"):
+        x = np.abs(x) + 0.1  # (x**p of negative inputs has no real root for fractional p)
+    _check(name, *args, **kw, inputs=[x])
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_max_unpool_layers_match_torch(d):
+    shape = (2, 3, *(4, 6, 8)[:d])
+    x = randn(*shape)
+    t_pool, g_pool = (
+        getattr(tnn, f"MaxPool{d}d")(2, return_indices=True),
+        getattr(nn, f"MaxPool{d}d")(2, return_indices=True),
+    )
+    t_un, g_un = getattr(tnn, f"MaxUnpool{d}d")(2), getattr(nn, f"MaxUnpool{d}d")(2)
+    assert repr(g_un) == repr(t_un)
+    assert repr(getattr(nn, f"MaxUnpool{d}d")(3, 2, 1)) == repr(
+        getattr(tnn, f"MaxUnpool{d}d")(3, 2, 1)
+    )
+    tx, gx = _t(x), _g(x)
+    to, ti = t_pool(tx)
+    go, gi = g_pool(gx)
+    np.testing.assert_array_equal(gi.numpy(), ti.numpy())
+    size = [s + 1 for s in shape[-d:]]
+    t_out, g_out = t_un(to, ti, output_size=size), g_un(go, gi, output_size=size)
+    _close(t_out, g_out)
+    assert g_out.grad_fn.name() == t_out.grad_fn.name() or d == 1
+    w = randn(*t_out.shape)
+    (t_out * torch.tensor(w)).sum().backward()
+    (g_out * gg.tensor(w)).sum().backward()
+    _close(tx.grad, gx.grad)
+    with pytest.raises(ValueError, match=f"max_unpool{d}d: invalid output_size"):
+        g_un(go, gi, output_size=[s + 5 for s in shape[-d:]])
+
+
+def test_with_indices_functionals():
+    x = randn(2, 3, 6, 5)
+    for f in ("max_pool2d_with_indices", "adaptive_max_pool2d_with_indices"):
+        o, i = getattr(F, f)(gg.tensor(x), 2 if f.startswith("max") else (3, 2))
+        to, ti = getattr(TF, f)(torch.tensor(x), 2 if f.startswith("max") else (3, 2))
+        _close(to, o)
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    o, i = gg.max_pool1d_with_indices(gg.tensor(x[0, 0]), 2)
+    to, ti = torch.max_pool1d_with_indices(torch.tensor(x[0, 0]), 2)
+    _close(to, o)
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+
+
+def test_pdist_matches_torch():
+    x = randn(6, 4)
+    for p in (0.0, 1.0, 2.0, 3.0, float("inf")):
+        a, ta = _g(x), _t(x)
+        out, ref = F.pdist(a, p), TF.pdist(ta, p)
+        _close(ref, out)
+        ref.pow(2).sum().backward()
+        out.pow(2).sum().backward()
+        _close(ta.grad, a.grad)
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors, got: 3D"):
+        F.pdist(gg.zeros(2, 3, 4))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from tests.opinfo import OpInfo, away_from, draw_shape, floats, integers
+from tests.opinfo import OpInfo, away_from, distinct, draw_shape, floats, integers
 
 
 def F(lib):
@@ -255,3 +255,108 @@ LOSSES: list[OpInfo] = [
 ]
 
 OPS += LOSSES
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+
+
+def pool3d_sample(draw):
+    k = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    lead = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))[draw(st.integers(0, 1)) :]
+    size = tuple(draw(st.integers(ki, ki + 2)) for ki in k)
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    return distinct(draw, lead + size), k, stride, draw(st.booleans())
+
+
+def _max_pool3d(lib, x, k, s, ceil):
+    return F(lib).max_pool3d(x, k, s, ceil_mode=ceil)
+
+
+def _avg_pool3d(lib, x, k, s, ceil):
+    pad = tuple(ki // 2 for ki in k)
+    return F(lib).avg_pool3d(x, k, s, pad, ceil, count_include_pad=ceil)
+
+
+def _with_indices(d):
+    def fn(lib, x, k, s, ceil):
+        x = x[(..., *(0,) * (3 - d), *(slice(None),) * d)]  # the last d spatial dims
+        pool = getattr(F(lib), f"max_pool{d}d_with_indices")
+        return pool(x, k[3 - d :], s[3 - d :], ceil_mode=ceil)[0]
+
+    return fn
+
+
+def _adaptive_with_indices(d):
+    def fn(lib, x, k, s, ceil):
+        x = x[(..., *(0,) * (3 - d), *(slice(None),) * d)]
+        return getattr(F(lib), f"adaptive_max_pool{d}d_with_indices")(x, k[3 - d :])[0]
+
+    return fn
+
+
+def adaptive3d_sample(draw):
+    x = floats(draw, (draw(st.integers(1, 2)), 2, *(draw(st.integers(1, 5)) for _ in range(3))))
+    size = tuple(draw(st.sampled_from([None, 1, 2, 3])) for _ in range(3))
+    return x, size
+
+
+def unpool_sample(d):
+    def sample(draw):
+        k = draw(st.integers(1, 3))
+        size = tuple(draw(st.integers(k, 2 * k + 1)) for _ in range(d))
+        x = distinct(draw, (draw(st.integers(1, 2)), 2, *size))
+        return x, k
+
+    return sample
+
+
+def _max_unpool(d):
+    def fn(lib, x, k):
+        pooled, idx = getattr(F(lib), f"max_pool{d}d")(x, k, return_indices=True)
+        unpool = getattr(F(lib), f"max_unpool{d}d")
+        return unpool(pooled, idx, k, output_size=list(x.shape[-d:]))
+
+    return fn
+
+
+def lp_sample(d):
+    def sample(draw):
+        k = tuple(draw(st.integers(1, 3)) for _ in range(d))
+        size = tuple(draw(st.integers(ki, ki + 3)) for ki in k)
+        x = floats(draw, (draw(st.integers(1, 2)), 2, *size), 0.2, 2.0)
+        return x, draw(st.sampled_from([1.0, 2.0, 3.0, 1.5])), k, draw(st.booleans())
+
+    return sample
+
+
+def _lp_pool(d):
+    def fn(lib, x, p, k, ceil):
+        return getattr(F(lib), f"lp_pool{d}d")(x, p, k if d > 1 else k[0], ceil_mode=ceil)
+
+    return fn
+
+
+def pdist_sample(draw):
+    n, m = draw(st.integers(2, 5)), draw(st.integers(1, 4))  # (PyTorch crashes on n < 2)
+    return floats(draw, (n, m)), draw(st.sampled_from([1.0, 2.0, 3.0, 1.5, float("inf")]))
+
+
+POOLING: list[OpInfo] = [
+    OpInfo("max_pool3d", _max_pool3d, pool3d_sample),
+    OpInfo("avg_pool3d", _avg_pool3d, pool3d_sample),
+    OpInfo(
+        "adaptive_avg_pool3d",
+        lambda lib, x, size: F(lib).adaptive_avg_pool3d(x, size),
+        adaptive3d_sample,
+    ),
+    *(OpInfo(f"max_pool{d}d_with_indices", _with_indices(d), pool3d_sample) for d in (1, 2, 3)),
+    *(
+        OpInfo(f"adaptive_max_pool{d}d_with_indices", _adaptive_with_indices(d), pool3d_sample)
+        for d in (1, 2, 3)
+    ),
+    *(OpInfo(f"max_unpool{d}d", _max_unpool(d), unpool_sample(d)) for d in (1, 2, 3)),
+    *(OpInfo(f"lp_pool{d}d", _lp_pool(d), lp_sample(d)) for d in (1, 2, 3)),
+    OpInfo("pdist", lambda lib, x, p: F(lib).pdist(x, p), pdist_sample),
+]
+
+OPS += POOLING

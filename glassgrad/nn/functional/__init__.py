@@ -21,6 +21,7 @@ from glassgrad.nn.functional import (
     rnn,
     sampling,
     sparse,
+    unpool,
 )
 from glassgrad.ops import bind as _bind
 from glassgrad.ops.registry import FUNCTIONAL as _FUNCTIONAL
@@ -44,6 +45,7 @@ _ = (
     rnn,
     sampling,
     sparse,
+    unpool,
 )
 
 
