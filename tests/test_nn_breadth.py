@@ -470,3 +470,34 @@ def test_pdist_matches_torch():
         _close(ta.grad, a.grad)
     with pytest.raises(RuntimeError, match="pdist only supports 2D tensors, got: 3D"):
         F.pdist(gg.zeros(2, 3, 4))
+
+
+# ---- SyncBatchNorm ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 4, 5)])
+def test_sync_batch_norm_matches_torch_on_one_process(shape):
+    # torch's SyncBatchNorm refuses to run in training without a process group; in eval it is
+    # BatchNorm with the running statistics, and in training BatchNorm over the local batch
+    _check("SyncBatchNorm", 3, inputs=[randn(*shape)], train=False)
+    g = nn.SyncBatchNorm(3).double()
+    t = tnn.BatchNorm1d(3).double() if len(shape) < 4 else tnn.BatchNorm2d(3).double()
+    g.load_state_dict(t.state_dict())
+    x = randn(*shape)
+    _close(t(torch.tensor(x)), g(gg.tensor(x)))
+    _close(t.running_var, g.running_var)
+
+
+def test_convert_sync_batchnorm():
+    seq = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3), nn.Sequential(nn.BatchNorm1d(4)))
+    seq[1].running_mean.add_(1.5)
+    keys = list(seq.state_dict())
+    out = nn.SyncBatchNorm.convert_sync_batchnorm(seq)
+    assert out is seq and type(seq[1]) is nn.SyncBatchNorm and type(seq[2][0]) is nn.SyncBatchNorm
+    assert list(out.state_dict()) == keys and seq[1].running_mean.tolist() == [1.5] * 3
+    t = tnn.SyncBatchNorm.convert_sync_batchnorm(
+        tnn.Sequential(tnn.Conv2d(2, 3, 1), tnn.BatchNorm2d(3), tnn.Sequential(tnn.BatchNorm1d(4)))
+    )
+    assert repr(out) == repr(t)
+    bn = nn.BatchNorm1d(4)
+    assert type(nn.SyncBatchNorm.convert_sync_batchnorm(bn)) is nn.SyncBatchNorm
