@@ -389,7 +389,7 @@ def _alpha_dropout(op: str, input: Any, p: float, training: bool, feature: bool)
                 f"{op}: Feature dropout requires at least 2 dimensions in the input, got shape "
                 f"{tuple(x.shape)}"
             )
-        shape = x.shape[:2] + (1,) * (x.ndim - 2)
+        shape: tuple[int, ...] = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
     else:
         shape = tuple(x.shape)
     keep = (generator().random(shape) >= p).astype(x.dtype)

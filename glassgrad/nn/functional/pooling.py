@@ -532,7 +532,7 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
 
 
 @functools.cache
-def _pool_node(base: type, name: str) -> Any:
+def _pool_node(base: Any, name: str) -> Any:
     """``base`` shown under the pool's PyTorch name (AdaptiveAvgPool2D or ...3D)."""
     if name == base.op_name:
         return base
