@@ -53,6 +53,8 @@ DECOMPOSED: dict[str, str] = {
     # 1-d pools and unbatched conv go through their 2-d kernels
     "avg_pool1d": _ONE_D_POOL,
     "max_pool1d": _ONE_D_POOL,
+    "max_pool1d_with_indices": _ONE_D_POOL,
+    "max_unpool1d": "PyTorch runs 1-d max-unpooling as 2-d between unsqueeze and squeeze",
     "adaptive_avg_pool1d": _ONE_D_POOL,
     "conv2d_unbatched": "PyTorch unsqueezes an unbatched input and squeezes the result",
     # composites whose last step is an internal kernel

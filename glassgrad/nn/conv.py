@@ -20,19 +20,28 @@ from glassgrad.tensor import Tensor
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "Conv1d",
     "Conv2d",
     "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
+    "LPPool1d",
+    "LPPool2d",
+    "LPPool3d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
 ]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -329,6 +338,12 @@ class MaxPool2d(_MaxPoolNd):
     _fn: Any = staticmethod(F.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """Max over sliding windows of a (N, C, D, H, W) input; ``stride`` defaults to the kernel."""
+
+    _fn: Any = staticmethod(F.max_pool3d)
+
+
 class AvgPool1d(Module):
     """Mean over sliding windows of a (N, C, L) input."""
 
@@ -399,6 +414,96 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AvgPool3d(AvgPool2d):
+    """Mean over sliding windows of a (N, C, D, H, W) input; ``stride`` defaults to the kernel."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+
+class _MaxUnpoolNd(Module):
+    _d = 1
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        name, d = type(self).__name__, self._d
+        self.kernel_size = _ntuple(name, "kernel_size", kernel_size, d)
+        self.stride = _ntuple(name, "stride", stride if stride is not None else kernel_size, d)
+        self.padding = _ntuple(name, "padding", padding, d)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        fn = getattr(F, f"max_unpool{self._d}d")
+        return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool1d: values back at their indices, zeros elsewhere."""
+
+    _d = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool2d: values back at their indices, zeros elsewhere."""
+
+    _d = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool3d: values back at their indices, zeros elsewhere."""
+
+    _d = 3
+
+
+class _LPPoolNd(Module):
+    _d = 1
+
+    def __init__(
+        self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+    ) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        fn = getattr(F, f"lp_pool{self._d}d")
+        return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(_LPPoolNd):
+    """(Σ x^p over each window of (N, C, L))^(1/p)."""
+
+    _d = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """(Σ x^p over each window of (N, C, H, W))^(1/p)."""
+
+    _d = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """(Σ x^p over each window of (N, C, D, H, W))^(1/p)."""
+
+    _d = 3
+
+
 class AdaptiveAvgPool1d(Module):
     """Average-pool a (N, C, L) input to length ``output_size``."""
 
@@ -447,3 +552,10 @@ class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
 
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool1d):
+    """Average-pool a (N, C, D, H, W) input to ``output_size`` (an int, a triple, None to keep)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)

@@ -20,12 +20,14 @@ from glassgrad.nn.module import Module, Parameter
 from glassgrad.tensor import Tensor
 
 __all__ = [
+    "AlphaDropout",
     "Bilinear",
     "Dropout",
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",
     "Embedding",
+    "FeatureAlphaDropout",
     "Flatten",
     "Identity",
     "Linear",
@@ -313,6 +315,20 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class AlphaDropout(Dropout):
+    """Alpha dropout for SELU networks (keeps mean and variance); the identity in eval."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels; the identity in eval."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training)
 
 
 class Dropout1d(Dropout):

@@ -38,7 +38,38 @@ from glassgrad.autograd.state import bump_version
 from glassgrad.device import CPUOnlyError, parse_to
 from glassgrad.tensor import Tensor
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Buffer", "Module", "Parameter"]
+
+
+class Buffer(Tensor):
+    """A tensor that becomes a buffer when assigned to a module attribute
+    (``self.x = nn.Buffer(t, persistent=False)``); it shares ``data``'s memory."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
+        if data is None:
+            arr, vc = np.empty((0,), dtypes.get_default_dtype()), [0]
+        elif isinstance(data, Tensor):
+            arr, vc = data._data, data._vc
+        else:
+            arr, vc = np.asarray(data), [0]
+        self._data = arr
+        self.grad_fn = None
+        self._grad = None
+        self._vc = vc
+        self.requires_grad = False
+        self.persistent = persistent
+        if isinstance(data, Tensor) and data.requires_grad:
+            self.requires_grad_(True)
+
+    def _as_tensor(self) -> Tensor:
+        """The plain tensor a module registers (sharing this buffer's memory)."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        if self.requires_grad:
+            t.requires_grad_(True)
+        return t
 
 # Every live module, so graph pictures can name parameters by their path in the model that owns
 # them without being told (glassgrad.viz.explore); a weak set costs nothing once modules die.
@@ -254,6 +285,10 @@ class Module:
             self._check_init("parameters")
             self._drop(name)
             self.register_parameter(name, value)
+        elif isinstance(value, Buffer):
+            self._check_init("buffers")
+            self._drop(name)
+            self.register_buffer(name, value._as_tensor(), value.persistent)
         elif isinstance(value, Module):
             self._check_init("modules")
             self._drop(name)

@@ -25,7 +25,7 @@ from glassgrad.nn.linear import check_positive, empty_parameter
 from glassgrad.nn.module import Module
 from glassgrad.tensor import Tensor
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "SyncBatchNorm"]
 
 
 def add_affine_parameters(
@@ -140,6 +140,65 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) inputs over N, H and W, per channel C."""
 
     _dims = (4,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation whose statistics span every process of a group; glassgrad runs one
+    process, so it is BatchNorm over the local batch (any input of 2 or more dims)."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group: Any = None,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+        self.process_group = process_group
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim < 2:
+            raise ValueError(
+                f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input of shape "
+                f"{tuple(input.shape)})"
+            )
+        self._dims = (input.ndim,)
+        return super().forward(input)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """``module`` with every BatchNorm*d inside it replaced by a SyncBatchNorm holding the
+        same parameters, running statistics and mode (the module itself if it is none)."""
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            out = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+                bias=module.bias is not None,
+            )
+            if module.affine:
+                out.weight = module.weight
+                if module.bias is not None:
+                    out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
 
 
 class BatchNorm3d(_BatchNorm):

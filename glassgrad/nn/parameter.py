@@ -18,10 +18,10 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.autograd.state import bump_version
-from glassgrad.nn.module import Parameter
+from glassgrad.nn.module import Buffer, Parameter
 from glassgrad.tensor import Tensor
 
-__all__ = ["Parameter", "UninitializedBuffer", "UninitializedParameter", "is_lazy"]
+__all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter", "is_lazy"]
 
 _UNINIT = (
     "Can't access the shape of an uninitialized parameter or buffer. This error usually "

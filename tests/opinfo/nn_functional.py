@@ -428,3 +428,8 @@ OPS: list[OpInfo] = [
 from tests.opinfo.nn_more import OPS as _MORE  # noqa: E402
 
 OPS += _MORE
+
+# the ops of the nn-breadth work (PReLU, margin losses, 3-d pooling, grid_sample...)
+from tests.opinfo.nn_breadth import OPS as _BREADTH  # noqa: E402
+
+OPS += _BREADTH

@@ -14,12 +14,14 @@ from glassgrad.nn.functional import (
     conv_transpose,
     distance,
     loss,
+    margin_loss,
     norm,
     normalization,
     pooling,
     rnn,
     sampling,
     sparse,
+    unpool,
 )
 from glassgrad.ops import bind as _bind
 from glassgrad.ops.registry import FUNCTIONAL as _FUNCTIONAL
@@ -36,12 +38,14 @@ _ = (
     conv_transpose,
     distance,
     loss,
+    margin_loss,
     norm,
     normalization,
     pooling,
     rnn,
     sampling,
     sparse,
+    unpool,
 )
 
 

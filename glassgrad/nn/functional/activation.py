@@ -63,7 +63,11 @@ class LeakyRelu(Node):
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x: a small gradient keeps negative units alive."""
     if inplace:
-        return apply_inplace(input, "leaky_relu_", leaky_relu, negative_slope)
+        return apply_inplace(
+            input,
+            "leaky_relu_",
+            lambda t: _InplaceLeakyRelu.apply(_floating("leaky_relu_", t), float(negative_slope)),
+        )
     return LeakyRelu.apply(_floating("leaky_relu", input), float(negative_slope))
 
 
@@ -161,7 +165,11 @@ class Threshold(Node):
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value`` (which gets no gradient)."""
     if inplace:
-        return apply_inplace(input, "threshold_", globals()["threshold"], threshold, value)
+        return apply_inplace(
+            input,
+            "threshold_",
+            lambda t: _InplaceThreshold.apply(_floating("threshold_", t), threshold, value),
+        )
     return Threshold.apply(_floating("threshold", input), threshold, value)
 
 
@@ -192,7 +200,9 @@ class Elu(Node):
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) below: smooth, with negative outputs."""
     if inplace:
-        return apply_inplace(input, "elu_", elu, alpha)
+        return apply_inplace(
+            input, "elu_", lambda t: _InplaceElu.apply(_floating("elu_", t), float(alpha), 1.0, 1.0)
+        )
     return Elu.apply(_floating("elu", input), float(alpha), 1.0, 1.0)
 
 
@@ -204,7 +214,11 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
     if inplace:
-        return apply_inplace(input, "selu_", selu)
+        return apply_inplace(
+            input,
+            "selu_",
+            lambda t: _InplaceElu.apply(_floating("selu_", t), _SELU_ALPHA, _SELU_SCALE, 1.0),
+        )
     return Elu.apply(_floating("selu", input), _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
@@ -214,7 +228,11 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
     if inplace:
-        return apply_inplace(input, "celu_", celu, alpha)
+        return apply_inplace(
+            input,
+            "celu_",
+            lambda t: _InplaceCelu.apply(_floating("celu_", t), float(alpha), 1.0, 1.0 / alpha),
+        )
     return _Celu.apply(_floating("celu", input), float(alpha), 1.0, 1.0 / alpha)
 
 
@@ -536,3 +554,284 @@ def _tensor_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 def _tensor_log_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return log_softmax(self, dim, dtype=dtype)
+
+
+# ---- learnable, randomised and shrinking units --------------------------------------------------
+
+
+class PreluKernel(Node):
+    # weight arrives already shaped to broadcast over the input (C at dim 1, ones elsewhere)
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, w: Any) -> Any:
+        ctx.save_for_backward(x, w)
+        return np.where(x > 0, x, w * x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, w = ctx.saved_tensors
+        pos = x > 0
+        return np.where(pos, g, w * g), np.where(pos, 0 * g, x * g)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL), method=True)
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x, with one learnt slope per channel (dim 1) or one shared."""
+    x = _floating("prelu", input)
+    w = as_tensor(weight)
+    if w.ndim > 1:
+        raise RuntimeError(f"prelu: weight must be 0-d or 1-d, got weight of shape {w.shape}")
+    n = w.numel()
+    if n != 1:
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if channels != n:
+            raise RuntimeError(
+                f"prelu: mismatch in parameter numbers, weight has {n} slopes but the input of "
+                f"shape {tuple(x.shape)} has {channels} channels"
+            )
+        shape = [1] * x.ndim
+        shape[1] = n
+        w = w.reshape(shape)
+    elif w.ndim == 1 and x.ndim == 0:
+        w = w.reshape(())
+    return PreluKernel.apply(x, w)
+
+
+class RreluWithNoise(Node):
+    # the slopes (1 where x > 0) are drawn beforehand: a fixed per-element scale
+    __slots__ = ("noise",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, noise: Any) -> Any:
+        ctx.noise = noise
+        return x * noise
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g * ctx.noise, None
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training,
+    and is (lower + upper) / 2 in evaluation."""
+    if inplace:
+        return apply_inplace(
+            input, "rrelu_", lambda t: _rrelu(t, lower, upper, training, _InplaceRrelu)
+        )
+    return _rrelu(input, lower, upper, training, RreluWithNoise)
+
+
+def _rrelu(input: Any, lower: float, upper: float, training: bool, node: Any) -> Tensor:
+    x = _floating("rrelu", input)
+    if lower > upper:
+        raise RuntimeError(f"rrelu: lower bound ({lower}) must be <= upper bound ({upper})")
+    neg = x._data <= 0
+    if training:
+        from glassgrad.creation import generator
+
+        slopes = generator().uniform(lower, upper, size=x.shape).astype(x.dtype)
+    else:
+        slopes = np.asarray((lower + upper) / 2, x.dtype)
+    noise = np.where(neg, slopes, np.ones((), x.dtype)).astype(x.dtype)
+    return node.apply(x, noise)
+
+
+class Hardshrink(Node):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, lambd: float) -> Any:
+        keep = (x > lambd) | (x < -lambd)
+        ctx.save_for_backward(keep)
+        return np.where(keep, x, 0 * x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (keep,) = ctx.saved_tensors
+        return np.where(keep, g, 0 * g), None
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL), method=True)
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return Hardshrink.apply(_floating("hardshrink", input), float(lambd))
+
+
+class Softshrink(Node):
+    __slots__ = ("lambd",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, lambd: float) -> Any:
+        ctx.lambd = lambd
+        keep = (x > lambd) | (x < -lambd)
+        ctx.save_for_backward(keep)
+        return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0 * x))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (keep,) = ctx.saved_tensors
+        return np.where(keep, g, 0 * g), None
+
+
+@functional
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 in between."""
+    if lambd < 0:
+        raise RuntimeError(
+            f"softshrink: lambda must be greater or equal to 0, but found to be {lambd}."
+        )
+    return Softshrink.apply(_floating("softshrink", input), float(lambd))
+
+
+class ChannelShuffle(Node):
+    # a permutation of dim 1; its gradient is the inverse permutation (itself a shuffle)
+    __slots__ = ("inverse",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, perm: Any, inverse: Any) -> Any:
+        ctx.inverse = (perm, inverse)
+        return x[:, perm]
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        perm, inverse = ctx.inverse
+        if isinstance(g, Tensor):
+            return ChannelShuffle.apply(g, inverse, perm), None, None
+        return g[:, inverse], None, None
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Split the C channels into ``groups`` groups and interleave them (ShuffleNet)."""
+    x = as_tensor(input)
+    if x.ndim < 3:
+        raise RuntimeError(
+            f"channel_shuffle: expected input of at least 3 dims (N, C, *), got shape "
+            f"{tuple(x.shape)}"
+        )
+    if groups <= 0:
+        raise RuntimeError(f"channel_shuffle: number of groups must be positive, got {groups}")
+    c = x.shape[1]
+    if c % groups:
+        raise RuntimeError(
+            f"channel_shuffle: number of channels ({c}) must be divisible by groups ({groups})"
+        )
+    perm = np.arange(c).reshape(groups, c // groups).T.reshape(-1)
+    return ChannelShuffle.apply(x, perm, np.argsort(perm))
+
+
+# ---- in-place functional variants (F.relu_ & co.) -----------------------------------------------
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def relu_(input: Tensor) -> Tensor:
+    """In-place ``relu``."""
+    from glassgrad.ops.elementwise import relu
+
+    return apply_inplace(input, "relu_", relu)
+
+
+@functional
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu``."""
+    return elu(input, alpha, inplace=True)
+
+
+@functional
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+@functional
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place ``threshold``."""
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def selu_(input: Tensor) -> Tensor:
+    """In-place ``selu``."""
+    return selu(input, inplace=True)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``celu``."""
+    return celu(input, alpha, inplace=True)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def rrelu_(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+) -> Tensor:
+    """In-place ``rrelu``."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+@functional
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """softmax((logits + g) / tau) with Gumbel(0, 1) noise g; ``hard``: the one-hot argmax in
+    the forward pass with the soft sample's gradient (straight-through)."""
+    from glassgrad.creation import generator
+
+    x = _floating("gumbel_softmax", logits)
+    noise = -np.log(generator().exponential(size=x.shape)).astype(x.dtype)
+    y = softmax((x + noise) / tau, dim)
+    if not hard:
+        return y
+    d = check_dim("gumbel_softmax", dim, max(x.ndim, 1)) if x.ndim else 0
+    idx = np.expand_dims(np.argmax(y._data, axis=d), d) if x.ndim else None
+    y_hard = np.zeros(x.shape, x.dtype)
+    if idx is None:
+        y_hard[...] = 1
+    else:
+        np.put_along_axis(y_hard, idx, 1, axis=d)
+    return as_tensor(y_hard) - y.detach() + y
+
+
+# PyTorch names the in-place variants' nodes ``...Backward1`` (``EluBackward1`` for ``elu_``)
+
+
+class _InplaceLeakyRelu(LeakyRelu):
+    __slots__ = ()
+    op_name, variant = "LeakyRelu", 1
+
+
+class _InplaceThreshold(Threshold):
+    __slots__ = ()
+    op_name, variant = "Threshold", 1
+
+
+class _InplaceElu(Elu):
+    __slots__ = ()
+    op_name, variant = "Elu", 1
+
+
+class _InplaceCelu(Elu):
+    __slots__ = ()
+    op_name, variant = "Celu", 1
+
+
+class _InplaceRrelu(RreluWithNoise):
+    __slots__ = ()
+    op_name, variant = "RreluWithNoise", 1

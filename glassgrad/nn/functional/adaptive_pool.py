@@ -134,3 +134,21 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     if not return_indices:
         return out
     return out, Tensor._make(flat)
+
+
+def _adaptive_with_indices(d: int) -> Any:
+    pools = {1: adaptive_max_pool1d, 2: adaptive_max_pool2d, 3: adaptive_max_pool3d}
+
+    def pool(input: Tensor, output_size: Any, return_indices: bool = True) -> Any:
+        return pools[d](input, output_size, True)
+
+    pool.__name__ = pool.__qualname__ = f"adaptive_max_pool{d}d_with_indices"
+    pool.__doc__ = f"``adaptive_max_pool{d}d`` returning (output, indices)."
+    return pool
+
+
+for _d in (1, 2, 3):
+    functional(_adaptive_with_indices(_d), name=f"adaptive_max_pool{_d}d_with_indices")
+globals().update(
+    {f"adaptive_max_pool{d}d_with_indices": _adaptive_with_indices(d) for d in (1, 2, 3)}
+)

@@ -18,7 +18,7 @@ from glassgrad.creation import generator
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
 from glassgrad.ops.indexing import ADVANCED, Index
 from glassgrad.ops.inplace import apply_inplace
-from glassgrad.ops.registry import functional
+from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
 
 def _sum_over(g: Any, red: tuple[int, ...]) -> Any:
@@ -368,6 +368,52 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 
 _CHANNEL_DROPOUTS = {1: dropout1d, 2: dropout2d, 3: dropout3d}
+
+
+_ALPHA = 1.7580993408473766  # -SELU's saturation value, scale * alpha
+
+
+def _alpha_dropout(op: str, input: Any, p: float, training: bool, feature: bool) -> Tensor:
+    """PyTorch's alpha dropout: dropped units go to SELU's saturation value, then an affine map
+    a * x + b restores zero mean and unit variance (per element, or per channel if ``feature``)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    x = floating_input(op, input)
+    if not training or p == 0.0 or x.numel() == 0:
+        return x
+    if p == 1.0:
+        return x * np.zeros((), x.dtype)
+    if feature:
+        if x.ndim < 2:
+            raise RuntimeError(
+                f"{op}: Feature dropout requires at least 2 dimensions in the input, got shape "
+                f"{tuple(x.shape)}"
+            )
+        shape: tuple[int, ...] = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
+    else:
+        shape = tuple(x.shape)
+    keep = (generator().random(shape) >= p).astype(x.dtype)
+    a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
+    b = (keep - 1) * (_ALPHA * a) + _ALPHA * a * p
+    return x * (keep * a).astype(x.dtype) + b.astype(x.dtype)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Dropout for SELU networks: keeps the mean and variance of its input (training only)."""
+    if inplace:
+        return apply_inplace(input, "alpha_dropout_", alpha_dropout, p, training)
+    return _alpha_dropout("alpha_dropout", input, p, training, False)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+):
+    """Alpha dropout of whole channels of (N, C, *) input (training only)."""
+    if inplace:
+        return apply_inplace(input, "feature_alpha_dropout_", feature_alpha_dropout, p, training)
+    return _alpha_dropout("feature_alpha_dropout", input, p, training, True)
 
 
 # ---- embedding and one-hot --------------------------------------------------------------------

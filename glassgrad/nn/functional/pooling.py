@@ -114,6 +114,12 @@ class MaxPool2DWithIndices(PoolGather):
     __slots__ = ()
 
 
+class MaxPool3DWithIndices(PoolGather):
+    """max_pool3d's gather: PyTorch's ``MaxPool3DWithIndicesBackward0``."""
+
+    __slots__ = ()
+
+
 class PoolScatter(Node):
     __slots__ = ("idx",)
     idx: np.ndarray
@@ -204,7 +210,7 @@ def _max_pool(
     plane = math.prod(win.in_shape)
     offset = (np.arange(n * c, dtype=np.int64) * plane).reshape((n, c) + (1,) * d)
     empty = _empty_windows(win)
-    gather = MaxPool2DWithIndices if d == 2 else PoolGather
+    gather = {2: MaxPool2DWithIndices, 3: MaxPool3DWithIndices}.get(d, PoolGather)
     flat = index + offset if empty is None else np.where(empty[0], offset, index + offset)
     if unbatched:  # the same flat positions in the (C, *spatial) input: no reshape after
         out = gather.apply(as_tensor(input), flat[0])
@@ -256,6 +262,46 @@ def max_pool2d(
     """
     args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
     return _max_pool("max_pool2d", 2, input, *args)
+
+
+@functional(namespaces=(TORCH, FUNCTIONAL))
+def max_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over sliding windows of (N, C, D, H, W) (stride defaults to the kernel size)."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool3d", 3, input, *args)
+
+
+def _with_indices(d: int) -> Any:
+    def pool(
+        input: Any,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+        return_indices: bool = True,
+    ) -> Any:
+        args = (kernel_size, stride, padding, dilation, ceil_mode, True)
+        return _max_pool(f"max_pool{d}d_with_indices", d, input, *args)
+
+    pool.__name__ = pool.__qualname__ = f"max_pool{d}d_with_indices"
+    pool.__doc__ = f"``max_pool{d}d`` returning (output, indices)."
+    return pool
+
+
+max_pool1d_with_indices = functional(
+    _with_indices(1), namespaces=(TORCH, FUNCTIONAL), name="max_pool1d_with_indices"
+)
+max_pool2d_with_indices = functional(_with_indices(2), name="max_pool2d_with_indices")
+max_pool3d_with_indices = functional(_with_indices(3), name="max_pool3d_with_indices")
 
 
 # ---- average pooling: linear, its gradient is its adjoint ---------------------------------------
@@ -363,6 +409,10 @@ def _avg_pool(
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     win = _window_for(op, d, x.shape, kernel_size, stride, padding, 1, bool(ceil_mode))
     spec: Any = _avg_spec(win, bool(count_include_pad), divisor_override, x.dtype)
+    if d == 3:
+        if unbatched:
+            return AvgPool3D.apply(as_tensor(input), _UnbatchedAvgSpec(spec))
+        return AvgPool3D.apply(x, spec)
     if d != 2:
         out = AvgPool.apply(x, spec)
         return _unbatched(out) if unbatched else out
@@ -400,6 +450,25 @@ def avg_pool2d(
     return _avg_pool("avg_pool2d", 2, input, *args)
 
 
+class AvgPool3D(AvgPool):
+    __slots__ = ()
+
+
+@functional
+def avg_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over sliding windows of (N, C, D, H, W); zero padding counts unless told otherwise."""
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool("avg_pool3d", 3, input, *args)
+
+
 # ---- adaptive average pooling: one constant averaging matrix per spatial dim ---------------------
 
 
@@ -431,9 +500,10 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     # PyTorch's 2-d pool is one node: here the last step is recorded under its name
-    if d == 2 and sizes == (1, 1):  # a global pool: PyTorch takes the mean over both dims
-        return MeanDim.apply(x, (x.ndim - 2, x.ndim - 1), True)
-    named = d == 2
+    if d in (2, 3) and sizes == (1,) * d:  # a global pool: PyTorch takes the mean over them
+        return MeanDim.apply(x, tuple(range(x.ndim - d, x.ndim)), True)
+    named = d in (2, 3)
+    name = f"AdaptiveAvgPool{d}D"
     steps = [(x.ndim - d + i, n_in, n_out) for i, (n_in, n_out) in enumerate(zip(spatial, sizes))]
     steps = [s for s in steps if s[1] != s[2]]
     out = x
@@ -442,17 +512,31 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
         if n_out and n_in % n_out == 0:  # equal bins: a reshape and a mean
             shape = out.shape
             out = reshape(out, shape[:axis] + (n_out, n_in // n_out) + shape[axis + 1 :])
-            out = (_PoolMean if last else MeanDim).apply(out, (axis + 1,), False)
+            out = (_pool_node(_PoolMean, name) if last else MeanDim).apply(out, (axis + 1,), False)
             continue
         m = as_tensor(_averaging_matrix(n_in, n_out, x.dtype))
-        product = _PoolMatmul.apply if last else matmul
+        product = _pool_node(_PoolMatmul, name).apply if last else matmul
         if axis == x.ndim - 1:
             out = product(out, m.T)
-        else:  # the second-to-last dim: (n_out, n_in) @ (..., n_in, W)
+        elif axis == x.ndim - 2:  # the second-to-last dim: (n_out, n_in) @ (..., n_in, W)
             out = product(m, out)
+        else:  # the depth of a 3-d pool: (n_out, n_in) @ (..., n_in, H * W), reshaped back
+            shape = out.shape
+            flat = reshape(out, shape[: axis + 1] + (shape[axis + 1] * shape[axis + 2],))
+            out = reshape(matmul(m, flat), shape[:axis] + (n_out,) + shape[axis + 1 :])
+            if last:
+                out = _pool_node(_PoolCopy, name).apply(out, 1)
     if out is x:  # a new tensor, as in PyTorch
-        return _PoolCopy.apply(x, 1) if named else mul(x, 1)
+        return _pool_node(_PoolCopy, name).apply(x, 1) if named else mul(x, 1)
     return out
+
+
+@functools.cache
+def _pool_node(base: Any, name: str) -> Any:
+    """``base`` shown under the pool's PyTorch name (AdaptiveAvgPool2D or ...3D)."""
+    if name == base.op_name:
+        return base
+    return type(base.__name__ + "3D", (base,), {"__slots__": (), "op_name": name})
 
 
 class _PoolMean(MeanDim):
@@ -489,3 +573,9 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     [[[[4.0]]]]
     """
     return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
+
+
+@functional
+def adaptive_avg_pool3d(input: Any, output_size: Any) -> Tensor:
+    """Average of (N, C, D, H, W) into an ``output_size`` grid of bins, whatever the input size."""
+    return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)

@@ -27,6 +27,7 @@ for _name in (
     "adaptive",
     "batchnorm",
     "container",
+    "channelshuffle",
     "conv",
     "distance",
     "dropout",

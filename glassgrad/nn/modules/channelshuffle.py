@@ -1,0 +1,3 @@
+"""``torch.nn.modules.channelshuffle``: PyTorch's module path; its layers are ``glassgrad.nn``'s."""
+
+from glassgrad.nn.modules import __getattr__  # noqa: F401  (every layer comes from glassgrad.nn)
