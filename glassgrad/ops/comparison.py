@@ -203,6 +203,7 @@ def _nograd(
     operators: tuple[str, ...] = (),
     reflected: tuple[str, ...] = (),
     inplace: bool = True,
+    aliases: tuple[str, ...] = (),
 ) -> Callable[..., Tensor]:
     """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
 
@@ -222,16 +223,19 @@ def _nograd(
         operators=operators,
         reflected=reflected,
         inplace=inplace,
+        aliases=aliases,
         differentiable=False,
     )
 
 
 eq = _nograd(np.equal, "eq", "x == y, elementwise (a bool tensor; no gradient).", ("__eq__",))
-ne = _nograd(np.not_equal, "ne", "x != y, elementwise.", ("__ne__",))
-lt = _nograd(np.less, "lt", "x < y, elementwise.", ("__lt__",))
-le = _nograd(np.less_equal, "le", "x <= y, elementwise.", ("__le__",))
-gt = _nograd(np.greater, "gt", "x > y, elementwise.", ("__gt__",))
-ge = _nograd(np.greater_equal, "ge", "x >= y, elementwise.", ("__ge__",))
+ne = _nograd(np.not_equal, "ne", "x != y, elementwise.", ("__ne__",), aliases=("not_equal",))
+lt = _nograd(np.less, "lt", "x < y, elementwise.", ("__lt__",), aliases=("less",))
+le = _nograd(np.less_equal, "le", "x <= y, elementwise.", ("__le__",), aliases=("less_equal",))
+gt = _nograd(np.greater, "gt", "x > y, elementwise.", ("__gt__",), aliases=("greater",))
+ge = _nograd(
+    np.greater_equal, "ge", "x >= y, elementwise.", ("__ge__",), aliases=("greater_equal",)
+)
 logical_and = _nograd(np.logical_and, "logical_and", "Elementwise and of truth values.")
 logical_or = _nograd(np.logical_or, "logical_or", "Elementwise or of truth values.")
 logical_xor = _nograd(np.logical_xor, "logical_xor", "Elementwise xor of truth values.")
