@@ -515,7 +515,7 @@ def select_scatter(input: Any, src: Any, dim: int, index: int) -> Tensor:
     shape = select(Tensor._make(x._data), dim, index).shape  # (checks dim and index)
     d = check_dim("select_scatter", dim, x.ndim)
     s = _scatter_src("select_scatter", x, src, shape)
-    key = (slice(None),) * d + (int(index),)
+    key = (slice(None),) * d + (int(index), ...)
     return SelectScatter.apply(x, s, key)
 
 
@@ -534,9 +534,7 @@ def slice_scatter(
 
 
 @op
-def diagonal_scatter(
-    input: Any, src: Any, offset: int = 0, dim1: int = 0, dim2: int = 1
-) -> Tensor:
+def diagonal_scatter(input: Any, src: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """A copy of ``input`` whose diagonal (``offset``, dims ``dim1`` and ``dim2``) is ``src``."""
     x = as_tensor(input)
     d1, d2 = _two_dims("diagonal_scatter", dim1, dim2, x.ndim)
