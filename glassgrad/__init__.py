@@ -58,6 +58,7 @@ from glassgrad.creation import (
     full,
     full_like,
     generator,
+    get_default_device,
     get_rng_state,
     initial_seed,
     linspace,
@@ -71,30 +72,39 @@ from glassgrad.creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     seed,
+    set_default_device,
+    set_default_tensor_type,
     set_rng_state,
     tensor,
     zeros,
     zeros_like,
 )
+from glassgrad.creation import range_ as range
 from glassgrad.device import CPUOnlyError, device
 from glassgrad.dtypes import (
     bool_,
+    can_cast,
     cdouble,
     cfloat,
     complex64,
     complex128,
     double,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int8,
     int16,
     int32,
     int64,
     long,
+    promote_types,
+    result_type,
     set_default_dtype,
     uint8,
 )
@@ -182,7 +192,18 @@ def is_floating_point(input: Tensor) -> _builtins.bool:
 
 
 def is_complex(input: Tensor) -> _builtins.bool:
+    """Whether ``input`` has a complex dtype."""
     return input.is_complex()
+
+
+def is_signed(input: Tensor) -> _builtins.bool:
+    """Whether ``input``'s dtype holds negative values (not bool, not uint8)."""
+    return input.is_signed()
+
+
+def detach(input: Tensor) -> Tensor:
+    """``input.detach()``: the same data, cut from the graph."""
+    return input.detach()
 
 
 def is_storage(obj: _typing.Any) -> _builtins.bool:

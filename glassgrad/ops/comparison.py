@@ -275,3 +275,22 @@ def equal(input: Any, other: Any) -> bool:
     """True when both have the same shape and elements."""
     a, b = np.asarray(input), np.asarray(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+@op(differentiable=False)
+def is_nonzero(input: Any) -> bool:
+    """Whether a one-element tensor is not zero (more or fewer elements are ambiguous)."""
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if a.size != 1:
+        what = "no values" if a.size == 0 else "more than one value"
+        raise RuntimeError(
+            f"is_nonzero: Boolean value of Tensor with {what} is ambiguous (shape "
+            f"{tuple(a.shape)})"
+        )
+    return bool(a.reshape(()))
+
+
+@op(differentiable=False)
+def is_same_size(input: Any, other: Any) -> bool:
+    """Whether both tensors have the same shape."""
+    return tuple(np.shape(input)) == tuple(np.shape(other))

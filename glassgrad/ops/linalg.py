@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops.complex_ops import conj
 from glassgrad.ops.elementwise import mul
 from glassgrad.ops.registry import FUNCTIONAL, LINALG, TORCH, op
-from glassgrad.ops.complex_ops import conj
 from glassgrad.ops.shape import clone, reshape, transpose
 
 

@@ -29,7 +29,6 @@ from glassgrad.ops.scatter import (
     gather,
     index_select,
     scatter,
-    scatter_add,
 )
 from glassgrad.ops.shape import expand, reshape
 from glassgrad.ops.structure import _diagonal_view, _two_dims, diagonal

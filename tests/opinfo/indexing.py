@@ -320,7 +320,7 @@ OPS: list[OpInfo] = [
 ]
 
 
-# ---- writing into a copy (glassgrad/ops/placement.py) ---------------------------------------------
+# ---- writing into a copy (glassgrad/ops/placement.py) ------------------------------------------
 
 
 def index_copy_sample(draw):
