@@ -89,7 +89,7 @@ MATMUL = [
     OpInfo("addbmm", lambda lib, c, a, b: c.addbmm(a, b, beta=-1.0), shaped("np", "bnk", "bkp")),
     OpInfo("chain_matmul", _chain_matmul, shaped("nk", "km", "mp")),
     OpInfo("adjoint", lambda lib, x: lib.adjoint(x), shaped("bnk")),
-    OpInfo("adjoint_mH", lambda lib, x: x.mH, shaped("nk")),
+    OpInfo("mH", lambda lib, x: x.mH, shaped("nk")),
 ]
 
 
