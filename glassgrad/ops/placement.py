@@ -277,6 +277,7 @@ def scatter_reduce(
 ) -> Tensor:
     """``input`` with the values of ``src`` reduced (sum, prod, mean, amax, amin) into the
     positions ``index`` along ``dim``; ``include_self=False`` leaves the old values out."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # (PyTorch's older spellings)
     _check_reduce("scatter_reduce", reduce, _REDUCES)
     x = as_tensor(input)
     s = as_tensor(src)
