@@ -536,11 +536,8 @@ def _add_product(
             f"{op}: input of shape {tuple(x.shape)} does not broadcast to the product's shape "
             f"{shape} (operands {tuple(ta.shape)} and {tuple(tb.shape)})"
         ) from None
-    if x._data.dtype.kind not in "fc" and (isinstance(beta, float) or isinstance(alpha, float)):
-        raise RuntimeError(
-            f"{op}: for integral input tensors, arguments beta and alpha must not be floats "
-            f"(got beta={beta}, alpha={alpha})"
-        )
+    if x._data.dtype.kind in "iub":  # PyTorch truncates float scalars for integer tensors
+        beta, alpha = int(beta), int(alpha)
     return cls.apply(x, ta, tb, beta, alpha)
 
 
