@@ -578,9 +578,10 @@ class Tensor:
                 "post accumulate grad hooks cannot be registered on non-leaf tensors (this "
                 f"tensor of shape {tuple(self.shape)} has grad_fn {self.grad_fn.name()})"
             )
-        hooks = getattr(self, "_post_hooks_", None)
+        hooks: list[Any] | None = getattr(self, "_post_hooks_", None)
         if hooks is None:
-            hooks = self._post_hooks_ = []
+            hooks = []
+            self._post_hooks_ = hooks
             staging.POST_HOOKS[0] = True
         hooks.append(hook)
         return RemovableHandle(hooks, hook)

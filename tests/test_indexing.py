@@ -450,7 +450,7 @@ def test_numpy_take_along_axis_dispatches_to_take_along_dim() -> None:
     np.testing.assert_array_equal(x.grad._data, [[0.0, 1.0], [1.0, 0.0]])
 
 
-# ---- placement ops: in-place variants, fill_diagonal_, index utilities, errors --------------------
+# ---- placement ops: in-place variants, fill_diagonal_, index utilities, errors -----------------
 
 
 def _pair(x, requires_grad=False):
@@ -519,7 +519,7 @@ def test_unravel_index_and_nonzero_static_match_torch() -> None:
         for a, b in zip(ours, theirs):
             assert a.dtype == gg.int64
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    with pytest.raises(TypeError, match="unravel_index.*integer"):
+    with pytest.raises(TypeError, match=r"unravel_index.*integer"):
         gg.unravel_index(gg.tensor([1.0]), (2, 2))
     x = np.array([[0, 1, 0], [2, 0, 3]])
     for size in (0, 2, 3, 6):

@@ -211,7 +211,7 @@ def test_broadcast_shapes_matches_torch() -> None:
         gg.broadcast_shapes((2,), (3,))
 
 
-# ---- utility functions and legacy methods ---------------------------------------------------------
+# ---- utility functions and legacy methods ------------------------------------------------------
 
 
 def test_is_nonzero_is_same_size_is_signed() -> None:
@@ -221,7 +221,7 @@ def test_is_nonzero_is_same_size_is_signed() -> None:
     for bad in ([1.0, 2.0], []):
         with pytest.raises(RuntimeError):
             torch.is_nonzero(torch.tensor(bad))
-        with pytest.raises(RuntimeError, match="is_nonzero.*ambiguous"):
+        with pytest.raises(RuntimeError, match=r"is_nonzero.*ambiguous"):
             gg.is_nonzero(gg.tensor(bad))
     assert gg.is_same_size(gg.ones(2, 3), gg.zeros(2, 3)) and not gg.ones(2).is_same_size(
         gg.ones(3)
@@ -256,7 +256,7 @@ def test_default_device_and_tensor_type() -> None:
     assert gg.get_default_device() == gg.device("cpu") and str(gg.get_default_device()) == "cpu"
     gg.set_default_device("cpu")
     gg.set_default_device(None)
-    with pytest.raises(gg.CPUOnlyError, match="set_default_device.*CPU only"):
+    with pytest.raises(gg.CPUOnlyError, match=r"set_default_device.*CPU only"):
         gg.set_default_device("cuda")
     try:
         with pytest.warns(UserWarning, match="deprecated"):
@@ -305,9 +305,9 @@ def test_apply_and_map_match_torch() -> None:
     x.map_(gg.tensor([10.0, 20.0]), lambda a, b: a - b)
     tx.map_(torch.tensor([10.0, 20.0]), lambda a, b: a - b)
     np.testing.assert_array_equal(x.numpy(), tx.numpy())
-    with pytest.raises(RuntimeError, match="map_.*broadcast"):
+    with pytest.raises(RuntimeError, match=r"map_.*broadcast"):
         x.map_(gg.ones(3), lambda a, b: a)
-    with pytest.raises(RuntimeError, match="apply_.*requires grad"):
+    with pytest.raises(RuntimeError, match=r"apply_.*requires grad"):
         gg.ones(2, requires_grad=True).apply_(lambda v: v)
 
 
@@ -317,7 +317,9 @@ def test_post_accumulate_grad_hook_runs_after_grad_is_written() -> None:
     for lib in (gg, torch):
         w = lib.tensor([1.0, 2.0], requires_grad=True)
         seen = []
-        handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+        handle = w.register_post_accumulate_grad_hook(
+            lambda p, seen=seen: seen.append(p.grad.tolist())
+        )
         (w * 3).sum().backward()
         (w * w).sum().backward()  # accumulates into the existing .grad
         handle.remove()
