@@ -453,10 +453,6 @@ def test_numpy_take_along_axis_dispatches_to_take_along_dim() -> None:
 # ---- placement ops: in-place variants, fill_diagonal_, index utilities, errors -----------------
 
 
-def _pair(x, requires_grad=False):
-    return gg.tensor(x, requires_grad=requires_grad), torch.tensor(x, requires_grad=requires_grad)
-
-
 @pytest.mark.parametrize(
     "call",
     [
