@@ -284,8 +284,7 @@ def is_nonzero(input: Any) -> bool:
     if a.size != 1:
         what = "no values" if a.size == 0 else "more than one value"
         raise RuntimeError(
-            f"is_nonzero: Boolean value of Tensor with {what} is ambiguous (shape "
-            f"{tuple(a.shape)})"
+            f"is_nonzero: Boolean value of Tensor with {what} is ambiguous (shape {tuple(a.shape)})"
         )
     return bool(a.reshape(()))
 
