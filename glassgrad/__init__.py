@@ -77,31 +77,39 @@ from glassgrad.creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     seed,
+    set_default_tensor_type,
     set_rng_state,
     tensor,
     zeros,
     zeros_like,
 )
+from glassgrad.creation import range_ as range
 from glassgrad.device import CPUOnlyError, device, get_default_device, set_default_device
 from glassgrad.dtypes import (
     bfloat16,
     bool_,
+    can_cast,
     cdouble,
     cfloat,
     complex64,
     complex128,
     double,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int8,
     int16,
     int32,
     int64,
     long,
+    promote_types,
+    result_type,
     set_default_dtype,
     uint8,
 )
@@ -192,7 +200,18 @@ def is_floating_point(input: Tensor) -> _builtins.bool:
 
 
 def is_complex(input: Tensor) -> _builtins.bool:
+    """Whether ``input`` has a complex dtype."""
     return input.is_complex()
+
+
+def is_signed(input: Tensor) -> _builtins.bool:
+    """Whether ``input``'s dtype holds negative values (not bool, not uint8)."""
+    return input.is_signed()
+
+
+def detach(input: Tensor) -> Tensor:
+    """``input.detach()``: the same data, cut from the graph."""
+    return input.detach()
 
 
 def is_storage(obj: _typing.Any) -> _builtins.bool:

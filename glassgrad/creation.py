@@ -531,3 +531,72 @@ def randperm(
     _options("randperm()", device, options)
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
     return _leaf(_numpy_rng(generator).permutation(int(n)).astype(d), requires_grad)
+
+
+def scalar_tensor(
+    s: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None, **options: Any
+) -> Tensor:
+    """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype``."""
+    _options("scalar_tensor()", device, options)
+    value = s.item() if isinstance(s, (Tensor, np.ndarray)) else s
+    return _leaf(np.asarray(value, dtype=dtypes.as_dtype(dtype)), requires_grad)
+
+
+def range_(
+    start: Any = 0,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """Deprecated ``torch.range``: ``start, start + step, ...`` up to and including ``end``, in
+    the default float dtype (``arange`` stops before ``end``)."""
+    import warnings
+
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release because its behavior "
+        "is inconsistent with Python's range builtin. Instead, use torch.arange, which produces "
+        "values in [start, end).",
+        UserWarning,
+        stacklevel=2,
+    )
+    _options("range()", device, options)
+    start, end, step = _scalar(start), _scalar(end), _scalar(step)
+    if end is None:
+        raise TypeError("range(): missing the required argument 'end' (range(start, end, step))")
+    check_arange(start, end, step)
+    n = int(np.floor((end - start) / step)) + 1
+    d = dtypes.as_dtype(dtype)
+    return _leaf((start + np.arange(max(n, 0)) * step).astype(d), requires_grad)
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Deprecated: make ``t``'s float dtype the default (``DoubleTensor`` or ``FloatTensor``)."""
+    import warnings
+
+    from glassgrad.tensor_types import DoubleTensor, FloatTensor, HalfTensor
+
+    warnings.warn(
+        "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+        "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+        UserWarning,
+        stacklevel=2,
+    )
+    if isinstance(t, str):
+        if t.startswith(("torch.cuda.", "glassgrad.cuda.")):
+            check_cpu("cuda", "set_default_tensor_type()")
+        types = {c.__name__: c for c in (DoubleTensor, FloatTensor, HalfTensor)}
+        key = t.removeprefix("torch.").removeprefix("glassgrad.")
+        if key not in types:
+            raise TypeError(f"set_default_tensor_type(): invalid type string {t!r}")
+        t = types[key]
+    d = getattr(t, "dtype", None)
+    if not isinstance(d, np.dtype) or d.kind != "f":
+        raise TypeError(
+            "set_default_tensor_type(): only floating-point types are supported as the default "
+            f"type, got {t!r}"
+        )
+    dtypes.set_default_dtype(d)

@@ -18,7 +18,7 @@ from glassgrad import dtypes, printing
 from glassgrad._convert import as_array
 from glassgrad.autograd import capture, engine, gradients, hooks, node, staging
 from glassgrad.autograd.hooks import RemovableHandle, RetainGrad
-from glassgrad.autograd.state import state
+from glassgrad.autograd.state import bump_version, state
 from glassgrad.device import CPU, CPUOnlyError, check_cpu
 from glassgrad.device import device as _device
 from glassgrad.size import Size
@@ -55,6 +55,7 @@ class Tensor:
         "_grad",
         "_hooks_",
         "_name",
+        "_post_hooks_",
         "_retains_grad_",
         "_vc",
         "grad_fn",
@@ -332,6 +333,21 @@ class Tensor:
         out = creation.tensor(np.array(src), dtype=self.dtype if dtype is None else dtype)
         return out.requires_grad_(True) if requires_grad else out
 
+    def new(self, *args: Any, device: Any = None) -> Tensor:
+        """Legacy ``t.new(...)``: sizes give an uninitialised tensor of this dtype, data (a list,
+        an array) a copy in this dtype, a tensor the same data; no argument an empty tensor."""
+        from glassgrad import creation
+
+        check_cpu(device, "Tensor.new()")
+        if not args:
+            return Tensor._make(np.empty(0, self._data.dtype))
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            return args[0].detach()
+        one = args[0] if len(args) == 1 else None
+        if isinstance(one, Size) or (len(args) > 1 or isinstance(one, (int, np.integer))):
+            return creation.empty(*args, dtype=self._data.dtype)
+        return Tensor(one, dtype=self._data.dtype)
+
     def is_pinned(self, device: Any = None) -> bool:
         return False
 
@@ -369,6 +385,16 @@ class Tensor:
     def element_size(self) -> int:
         """Bytes per element."""
         return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element (``element_size()``)."""
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the elements take: ``numel() * itemsize``."""
+        return self._data.size * self._data.itemsize
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -541,6 +567,55 @@ class Tensor:
             hooks = self._hooks = []
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(tensor)`` once ``backward()`` has written this leaf's ``.grad`` (an
+        optimizer step fused into the backward pass needs nothing more)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors (this "
+                f"tensor of shape {tuple(self.shape)} has grad_fn {self.grad_fn.name()})"
+            )
+        hooks: list[Any] | None = getattr(self, "_post_hooks_", None)
+        if hooks is None:
+            hooks = []
+            self._post_hooks_ = hooks
+            staging.POST_HOOKS[0] = True
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def apply_(self, callable: Callable[[Any], Any]) -> Tensor:
+        """Replace each element ``v`` by ``callable(v)``, in place (a Python loop: slow)."""
+        return self._python_map("apply_", lambda v, _: callable(v), None)
+
+    def map_(self, tensor: Any, callable: Callable[[Any, Any], Any]) -> Tensor:
+        """Replace each element ``v`` by ``callable(v, w)``, ``w`` from ``tensor`` broadcast to
+        this shape, in place (a Python loop: slow)."""
+        other = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+        try:
+            other = np.broadcast_to(other, self._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"map_: the tensor of shape {tuple(other.shape)} does not broadcast to this "
+                f"tensor's shape {tuple(self.shape)}"
+            ) from None
+        return self._python_map("map_", callable, other)
+
+    def _python_map(self, op: str, fn: Callable[[Any, Any], Any], other: Any) -> Tensor:
+        if self.requires_grad:
+            raise RuntimeError(
+                f"{op}: can't call {op}() on a tensor that requires grad (shape "
+                f"{tuple(self.shape)}): it is not recorded; use it under no_grad on a detached "
+                "tensor"
+            )
+        flat = self._data.reshape(-1)
+        pairs = zip(flat.tolist(), other.reshape(-1).tolist() if other is not None else flat)
+        values = [fn(v, w) for v, w in pairs]
+        self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+        bump_version(self)
+        return self
 
     def backward(
         self,

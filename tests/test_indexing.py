@@ -453,3 +453,131 @@ def test_numpy_take_along_axis_dispatches_to_take_along_dim() -> None:
     assert isinstance(y, gg.Tensor)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad._data, [[0.0, 1.0], [1.0, 0.0]])
+
+
+# ---- placement ops: in-place variants, fill_diagonal_, index utilities, errors -----------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, t, i: t.index_copy_(0, i, lib.ones(2, 3, dtype=t.dtype)),
+        lambda lib, t, i: t.index_fill_(1, i, -2.0),
+        lambda lib, t, i: t.index_reduce_(0, i, lib.full((2, 3), 3.0, dtype=t.dtype), "prod"),
+        lambda lib, t, i: t.scatter_reduce_(
+            0, i.expand(3, 2).T, lib.full((2, 3), 0.5, dtype=t.dtype), "amax", include_self=False
+        ),
+        lambda lib, t, i: t.masked_scatter_(t > 0, lib.zeros(12, dtype=t.dtype)),
+        lambda lib, t, i: t.put_(i, lib.ones(2, dtype=t.dtype), accumulate=True),
+        lambda lib, t, i: t.renorm_(2, 0, 1.0),
+        lambda lib, t, i: t.addmm_(
+            lib.ones(4, 2, dtype=t.dtype), lib.ones(2, 3, dtype=t.dtype), beta=0.5
+        ),
+        lambda lib, t, i: t.fill_diagonal_(7.0),
+    ],
+)
+def test_inplace_placement_matches_torch(call) -> None:
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    ours, theirs = (lib.tensor(x, requires_grad=True) for lib in (gg, torch))
+    a, b = ours * 1.0, theirs * 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # index_reduce is "beta" in PyTorch
+        assert call(gg, a, gg.tensor([2, 0])) is a
+        call(torch, b, torch.tensor([2, 0]))
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+    v = np.random.default_rng(1).standard_normal((4, 3))
+    a.backward(gg.tensor(v))
+    b.backward(torch.tensor(v))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (7, 2), (4, 4), (3, 3, 3), (1, 4)])
+@pytest.mark.parametrize("wrap", [False, True])
+def test_fill_diagonal_matches_torch(shape, wrap) -> None:
+    ours, theirs = gg.zeros(*shape), torch.zeros(shape)
+    assert ours.fill_diagonal_(2.5, wrap=wrap) is ours
+    theirs.fill_diagonal_(2.5, wrap=wrap)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_fill_diagonal_errors() -> None:
+    with pytest.raises(RuntimeError, match=r"fill_diagonal_.*\(3,\)"):
+        gg.zeros(3).fill_diagonal_(1.0)
+    with pytest.raises(RuntimeError, match=r"fill_diagonal_.*equal length.*\(2, 3, 3\)"):
+        gg.zeros(2, 3, 3).fill_diagonal_(1.0)
+
+
+def test_unravel_index_and_nonzero_static_match_torch() -> None:
+    for idx, shape in [
+        ([4, 1, 7], (3, 3)),
+        (5, (2, 3)),
+        ([-1, 0], (2, 3)),
+        ([[1, 2], [3, 0]], [2, 2]),
+    ]:
+        ours = gg.unravel_index(gg.tensor(idx), shape)
+        theirs = torch.unravel_index(torch.tensor(idx), shape)
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            assert a.dtype == gg.int64
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(TypeError, match=r"unravel_index.*integer"):
+        gg.unravel_index(gg.tensor([1.0]), (2, 2))
+    x = np.array([[0, 1, 0], [2, 0, 3]])
+    for size in (0, 2, 3, 6):
+        for fill in (-1, 9):
+            ours = gg.tensor(x).nonzero_static(size=size, fill_value=fill)
+            theirs = torch.nonzero_static(torch.tensor(x), size=size, fill_value=fill)
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda lib, x: x.index_copy(0, lib.tensor([0]), lib.ones(2, 3)), r"index_copy.*\[4, 3\]"),
+        (lambda lib, x: x.index_fill(0, lib.tensor([5]), 1.0), r"index_fill.*5.*size 4"),
+        (lambda lib, x: x.scatter_reduce(0, lib.zeros(1, 1, dtype=lib.long), x, "maxi"), "amax"),
+        (lambda lib, x: x.index_reduce(0, lib.tensor([0]), x[:1], "sum"), "prod, mean"),
+        (lambda lib, x: x.masked_scatter(x > -10, lib.ones(3)), r"at least 12.*\(3,\)"),
+        (lambda lib, x: x.put(lib.tensor([12]), lib.ones(1)), r"put.*12.*\[4, 3\]"),
+        (lambda lib, x: lib.select_scatter(x, lib.ones(4), 0, 0), r"select_scatter.*\[4\].*\[3\]"),
+        (lambda lib, x: lib.slice_scatter(x, lib.ones(1, 3), 0, 0, 2), r"slice_scatter.*\[1, 3\]"),
+        (lambda lib, x: lib.diagonal_scatter(x, lib.ones(4)), r"diagonal_scatter.*\[4\].*\[3\]"),
+        (lambda lib, x: x.renorm(2, 0, -1.0), "maxnorm"),
+        (lambda lib, x: x.split_with_sizes([1, 2]), r"split_with_sizes.*sum exactly to 4"),
+        (lambda lib, x: x.sum_to_size(2, 3), r"sum_to_size.*\[2, 3\].*\[4, 3\]"),
+    ],
+)
+def test_placement_errors_name_the_op(call, match) -> None:
+    x = gg.ones(4, 3)
+    with pytest.raises((RuntimeError, IndexError, TypeError)):
+        call(torch, torch.ones(4, 3))  # PyTorch refuses it too
+    with pytest.raises((RuntimeError, IndexError, TypeError), match=match) as info:
+        call(gg, x)
+    assert "ufunc" not in str(info.value) and "operands could not" not in str(info.value)
+
+
+def test_index_fill_value_gradient_counts_each_position_once() -> None:
+    """Repeated indices fill the same slice: the value's gradient sums it once (as PyTorch)."""
+    for lib in (gg, torch):
+        v = lib.tensor(2.0, dtype=lib.float64, requires_grad=True)
+        out = lib.ones(3, 2, dtype=lib.float64).index_fill(0, lib.tensor([1, 1, 2]), v)
+        out.sum().backward()
+        assert v.grad.item() == 4.0
+
+
+def test_scatter_reduce_integer_mean_and_prod_match_torch() -> None:
+    x = np.arange(6).reshape(2, 3) + 1
+    idx = np.array([[0, 0, 1], [1, 0, 1]])
+    src = np.array([[5, 7, 2], [9, 4, 3]])
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            ours = gg.tensor(x).scatter_reduce(
+                0, gg.tensor(idx), gg.tensor(src), reduce, include_self=include_self
+            )
+            theirs = torch.tensor(x).scatter_reduce(
+                0, torch.tensor(idx), torch.tensor(src), reduce, include_self=include_self
+            )
+            assert ours.dtype == gg.int64
+            np.testing.assert_array_equal(
+                ours.numpy(), theirs.numpy(), err_msg=f"{reduce} {include_self}"
+            )

@@ -3,6 +3,8 @@ Tensor methods, NumPy dispatch, and derivatives of order three against torch."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -245,3 +247,70 @@ def test_products_third_derivatives_match_torch(fn, shapes) -> None:
     got = _third_order(gg, lambda *xs: (fn(gg, *xs) ** 3).sum(), ours)
     want = _third_order(torch, lambda *xs: (fn(torch, *xs) ** 3).sum(), theirs)
     np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
+
+
+# ---- beta * input + alpha * product --------------------------------------------------------------
+
+PRODUCTS = {
+    "addmm": ((3, 4), (3, 2), (2, 4)),
+    "addmv": ((3,), (3, 2), (2,)),
+    "addr": ((3, 4), (3,), (4,)),
+    "baddbmm": ((2, 3, 4), (2, 3, 5), (2, 5, 4)),
+    "addbmm": ((3, 4), (2, 3, 5), (2, 5, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_products_beta_zero_ignore_nan_and_inplace_match_torch(name) -> None:
+    rng = np.random.default_rng(0)
+    c, a, b = (rng.standard_normal(s) for s in PRODUCTS[name])
+    c[0] = np.nan  # beta=0: input is not read at all
+    outs = []
+    for lib in (gg, torch):
+        x, y, z = (lib.tensor(v, requires_grad=True) for v in (c, a, b))
+        out = getattr(lib, name)(x, y, z, beta=0, alpha=2.0)
+        out.backward(lib.ones_like(out))
+        w = x.detach().clone()
+        assert getattr(w, name + "_")(y.detach(), z.detach(), beta=0.5) is w
+        outs.append((out.detach().numpy(), x.grad.numpy(), y.grad.numpy(), w.numpy()))
+    for ours, theirs in zip(*outs):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_addmm_integers_and_errors_match_torch() -> None:
+    a = np.arange(6).reshape(2, 3)
+    for lib in (gg, torch):
+        t = lib.tensor(a)
+        out = lib.addmm(lib.ones(2, 2, dtype=lib.int64), t, t.T, beta=2, alpha=3)
+        np.testing.assert_array_equal(out.numpy(), 2 + 3 * (a @ a.T))
+        truncated = lib.addmm(t[:, :2], t, t.T, beta=0.5, alpha=1.5)  # int(0.5), int(1.5)
+        np.testing.assert_array_equal(truncated.numpy(), a @ a.T)
+    with pytest.raises(RuntimeError, match=r"addmm.*\(2x3 and 2x3\)"):
+        gg.addmm(gg.ones(2, 3), gg.ones(2, 3), gg.ones(2, 3))
+    with pytest.raises(RuntimeError, match=r"addmm.*\(5,\).*\(2, 3\)"):
+        gg.addmm(gg.ones(5), gg.ones(2, 4), gg.ones(4, 3))
+    with pytest.raises(RuntimeError, match=r"baddbmm.*batch2"):
+        gg.baddbmm(gg.ones(2, 3, 3), gg.ones(2, 3, 4), gg.ones(3, 4, 3))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        gg.addmv(gg.ones(2), gg.ones(2, 2, dtype=gg.float64), gg.ones(2))
+
+
+def test_chain_matmul_and_adjoint_match_torch() -> None:
+    rng = np.random.default_rng(0)
+    ms = [rng.standard_normal(s) for s in ((2, 3), (3, 4), (4, 2))]
+    for k in (1, 2, 3):
+        with pytest.warns(UserWarning, match="deprecated"):
+            ours = gg.chain_matmul(*(gg.tensor(m) for m in ms[:k]))
+        with warnings.catch_warnings():  # (PyTorch warns once per process)
+            warnings.simplefilter("ignore", UserWarning)
+            theirs = torch.chain_matmul(*(torch.tensor(m) for m in ms[:k]))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    z = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    np.testing.assert_array_equal(
+        gg.tensor(z).adjoint().numpy(), torch.tensor(z).adjoint().resolve_conj().numpy()
+    )
+    np.testing.assert_array_equal(
+        gg.tensor(z).mH.numpy(), torch.tensor(z).mH.resolve_conj().numpy()
+    )
+    with pytest.raises(RuntimeError, match="adjoint"):
+        gg.ones(3).adjoint()

@@ -142,3 +142,206 @@ def test_data_is_a_tensor_sharing_memory_outside_the_graph() -> None:
         assert tuple(p.shape) == (3,) and p.requires_grad
         p.data.copy_(lib.zeros(3))
         np.testing.assert_array_equal(p.detach().numpy(), [0.0, 0.0, 0.0])
+
+
+# ---- dtype queries and promotion, against torch over every dtype pair ----------------------------
+
+DTYPE_NAMES = [
+    "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+    "complex64", "complex128",
+]  # fmt: skip
+
+
+def _same_dtype(ours, theirs) -> bool:
+    """(glassgrad has no complex32: float16 with complex is complex64 here, by design)"""
+    if str(theirs) == "torch.complex32":
+        theirs = "complex64"
+    return gg.dtypes.name(ours).removeprefix("glassgrad.") == str(theirs).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("a", DTYPE_NAMES)
+def test_promote_types_and_can_cast_match_torch(a) -> None:
+    for b in DTYPE_NAMES:
+        ta, tb = getattr(torch, a), getattr(torch, b)
+        assert _same_dtype(gg.promote_types(a, b), torch.promote_types(ta, tb)), (a, b)
+        assert gg.can_cast(a, b) == torch.can_cast(ta, tb), (a, b)
+
+
+@pytest.mark.parametrize("a", DTYPE_NAMES)
+def test_result_type_matches_torch(a) -> None:
+    def operands(lib, name):
+        dt = getattr(lib, name if name != "bool" else "bool")
+        return [lib.ones(2, dtype=dt), lib.ones((), dtype=dt)]
+
+    for b in DTYPE_NAMES:
+        for i, j in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+            x, y = operands(gg, a)[i], operands(gg, b)[j]
+            tx, ty = operands(torch, a)[i], operands(torch, b)[j]
+            assert _same_dtype(gg.result_type(x, y), torch.result_type(tx, ty)), (a, b, i, j)
+        for scalar in (True, 2, 2.5, 1j):
+            x, tx = operands(gg, a)[0], operands(torch, a)[0]
+            ours, theirs = gg.result_type(x, scalar), torch.result_type(tx, scalar)
+            assert _same_dtype(ours, theirs), (a, scalar)
+
+
+@pytest.mark.parametrize("name", DTYPE_NAMES)
+def test_finfo_iinfo_match_torch(name) -> None:
+    keys = {
+        "finfo": "bits eps max min tiny smallest_normal resolution dtype",
+        "iinfo": "bits max min dtype",
+    }
+    for kind, fields in keys.items():
+        try:
+            theirs = getattr(torch, kind)(getattr(torch, name))
+        except TypeError:
+            with pytest.raises(TypeError, match=kind):
+                getattr(gg, kind)(getattr(gg, name if name != "bool" else "bool_"))
+            continue
+        ours = getattr(gg, kind)(getattr(gg, name if name != "bool" else "bool_"))
+        for f in fields.split():
+            assert getattr(ours, f) == getattr(theirs, f), (kind, name, f)
+    assert gg.finfo().eps == torch.finfo().eps  # the default dtype
+
+
+def test_broadcast_shapes_matches_torch() -> None:
+    for shapes in [((2, 1), (3,)), (1, (3,)), ((5, 1, 4), (1, 3, 1), (4,)), ((0,), (1,)), ()]:
+        assert tuple(gg.broadcast_shapes(*shapes)) == tuple(torch.broadcast_shapes(*shapes))
+    assert isinstance(gg.broadcast_shapes((2, 1), (3,)), gg.Size)
+    with pytest.raises(RuntimeError, match=r"broadcast_shapes.*\(2,\), \(3,\)"):
+        gg.broadcast_shapes((2,), (3,))
+
+
+# ---- utility functions and legacy methods ------------------------------------------------------
+
+
+def test_is_nonzero_is_same_size_is_signed() -> None:
+    for v in ([0.0], [1.5], [[0]], 3, True):
+        assert gg.is_nonzero(gg.tensor(v)) == torch.is_nonzero(torch.tensor(v))
+        assert gg.tensor(v).is_nonzero() == torch.tensor(v).is_nonzero()
+    for bad in ([1.0, 2.0], []):
+        with pytest.raises(RuntimeError):
+            torch.is_nonzero(torch.tensor(bad))
+        with pytest.raises(RuntimeError, match=r"is_nonzero.*ambiguous"):
+            gg.is_nonzero(gg.tensor(bad))
+    assert gg.is_same_size(gg.ones(2, 3), gg.zeros(2, 3)) and not gg.ones(2).is_same_size(
+        gg.ones(3)
+    )
+    for name in DTYPE_NAMES:
+        t, tt = (
+            gg.ones(1, dtype=getattr(gg, name if name != "bool" else "bool_")),
+            torch.ones(1, dtype=getattr(torch, name)),
+        )
+        assert gg.is_signed(t) == torch.is_signed(tt) == t.is_signed(), name
+
+
+def test_scalar_tensor_and_range_match_torch() -> None:
+    for args, kw in [((3,), {}), ((2.5,), {"dtype": "float64"}), ((1,), {"dtype": "int32"})]:
+        tkw = {k: getattr(torch, v) for k, v in kw.items()}
+        ours, theirs = gg.scalar_tensor(*args, **kw), torch.scalar_tensor(*args, **tkw)
+        assert (
+            ours.shape == ()
+            and _same_dtype(ours.dtype, theirs.dtype)
+            and ours.item() == theirs.item()
+        )
+    for args in [(1, 4), (0, 1, 0.25), (5, 1, -2), (0, 0.95, 0.1), (1, 1)]:
+        with pytest.warns(UserWarning, match="deprecated"):
+            ours = gg.range(*args)
+        with pytest.warns(UserWarning):
+            theirs = torch.range(*args)
+        assert _same_dtype(ours.dtype, theirs.dtype)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_default_device_and_tensor_type() -> None:
+    assert gg.get_default_device() == gg.device("cpu") and str(gg.get_default_device()) == "cpu"
+    gg.set_default_device("cpu")
+    gg.set_default_device(None)
+    with pytest.raises(gg.CPUOnlyError, match=r"set_default_device.*CPU only"):
+        gg.set_default_device("cuda")
+    try:
+        with pytest.warns(UserWarning, match="deprecated"):
+            gg.set_default_tensor_type(gg.DoubleTensor)
+        assert gg.tensor([1.5]).dtype == gg.float64
+        with pytest.warns(UserWarning):
+            gg.set_default_tensor_type("torch.FloatTensor")
+        assert gg.tensor([1.5]).dtype == gg.float32
+        with pytest.raises(TypeError, match="floating-point"), pytest.warns(UserWarning):
+            gg.set_default_tensor_type(gg.LongTensor)
+    finally:
+        gg.set_default_dtype(gg.float32)
+
+
+def test_conversions_and_sizes_match_torch() -> None:
+    x, tx = gg.tensor([[-1.5, 2.0, 300.0]]), torch.tensor([[-1.5, 2.0, 300.0]])
+    for name in ("byte", "char", "short"):
+        ours, theirs = getattr(x[:, :2], name)(), getattr(tx[:, :2], name)()
+        assert _same_dtype(ours.dtype, theirs.dtype)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(TypeError, match=r"bfloat16\(\).*float16"):
+        x.bfloat16()
+    assert x.half().dtype == gg.float16  # float16 exists (NumPy has it); bfloat16 does not
+    for t, tt in ((x, tx), (x.double(), tx.double()), (x.byte(), tx.byte())):
+        assert (t.nbytes, t.itemsize) == (tt.nbytes, tt.itemsize)
+    d = gg.detach(x.requires_grad_())
+    assert not d.requires_grad and np.shares_memory(d._data, x._data)
+
+
+def test_legacy_new_matches_torch() -> None:
+    x, tx = gg.ones(2, dtype=gg.float64), torch.ones(2, dtype=torch.float64)
+    for args in [(), (2, 3), ([1, 2],), (gg.Size([4]),)]:
+        targs = tuple(torch.Size(a) if isinstance(a, gg.Size) else a for a in args)
+        ours, theirs = x.new(*args), tx.new(*targs)
+        assert tuple(ours.shape) == tuple(theirs.shape) and ours.dtype == gg.float64
+        if args and isinstance(args[0], list):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_apply_and_map_match_torch() -> None:
+    x, tx = gg.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.apply_(lambda v: v * v + 1) is x
+    tx.apply_(lambda v: v * v + 1)
+    np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    assert x._version == 1
+    x.map_(gg.tensor([10.0, 20.0]), lambda a, b: a - b)
+    tx.map_(torch.tensor([10.0, 20.0]), lambda a, b: a - b)
+    np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    with pytest.raises(RuntimeError, match=r"map_.*broadcast"):
+        x.map_(gg.ones(3), lambda a, b: a)
+    with pytest.raises(RuntimeError, match=r"apply_.*requires grad"):
+        gg.ones(2, requires_grad=True).apply_(lambda v: v)
+
+
+def test_post_accumulate_grad_hook_runs_after_grad_is_written() -> None:
+    """As in PyTorch: once per backward, after .grad holds the accumulated sum (an optimizer step
+    inside backward relies on that), on leaves only, removable."""
+    for lib in (gg, torch):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        seen = []
+        handle = w.register_post_accumulate_grad_hook(
+            lambda p, seen=seen: seen.append(p.grad.tolist())
+        )
+        (w * 3).sum().backward()
+        (w * w).sum().backward()  # accumulates into the existing .grad
+        handle.remove()
+        (w * 3).sum().backward()
+        assert seen == [[3.0, 3.0], [5.0, 7.0]], lib.__name__
+        with pytest.raises(RuntimeError, match="non-leaf"):
+            (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_post_accumulate_grad_hook_can_step_in_backward() -> None:
+    ws = [gg.tensor([1.0, -1.0], requires_grad=True) for _ in range(2)]
+    tws = [torch.tensor([1.0, -1.0], requires_grad=True) for _ in range(2)]
+    for params, lib in ((ws, gg), (tws, torch)):
+
+        def step(p, lib=lib):
+            with lib.no_grad():
+                p.sub_(0.1 * p.grad)
+            p.grad = None
+
+        for p in params:
+            p.register_post_accumulate_grad_hook(step)
+        (params[0] * params[1]).sum().backward()
+    for a, b in zip(ws, tws):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy())
+        assert a.grad is None and b.grad is None

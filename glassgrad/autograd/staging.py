@@ -17,6 +17,7 @@ from glassgrad.autograd.hooks import run_hooks
 
 # Set by glassgrad.tensor at import time (the tensor class imports the autograd modules).
 Tensor: Any = None
+POST_HOOKS = [False]  # set once a post-accumulate-grad hook is registered: commit looks for them
 
 
 class GradStage:
@@ -137,3 +138,16 @@ class GradStage:
                 t._grad = new
             else:
                 accumulate(t._grad._data, add, in_place=True)
+        if POST_HOOKS[0]:
+            _run_post_accumulate_hooks(writes)
+
+
+def _run_post_accumulate_hooks(writes: list[tuple[Any, Any, Any]]) -> None:
+    """``register_post_accumulate_grad_hook``: each hook sees its leaf once ``.grad`` is written."""
+    for t, _, _ in writes:
+        for hook in list(getattr(t, "_post_hooks_", None) or ()):
+            out = hook(t)
+            if out is not None:
+                raise RuntimeError(
+                    f"post accumulate grad hooks should return None, got a {type(out).__name__}"
+                )

@@ -71,6 +71,7 @@ class Buffer(Tensor):
             t.requires_grad_(True)
         return t
 
+
 # Every live module, so graph pictures can name parameters by their path in the model that owns
 # them without being told (glassgrad.viz.explore); a weak set costs nothing once modules die.
 LIVE_MODULES: weakref.WeakSet[Module] = weakref.WeakSet()

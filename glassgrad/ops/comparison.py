@@ -203,6 +203,7 @@ def _nograd(
     operators: tuple[str, ...] = (),
     reflected: tuple[str, ...] = (),
     inplace: bool = True,
+    aliases: tuple[str, ...] = (),
 ) -> Callable[..., Tensor]:
     """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
 
@@ -222,16 +223,19 @@ def _nograd(
         operators=operators,
         reflected=reflected,
         inplace=inplace,
+        aliases=aliases,
         differentiable=False,
     )
 
 
 eq = _nograd(np.equal, "eq", "x == y, elementwise (a bool tensor; no gradient).", ("__eq__",))
-ne = _nograd(np.not_equal, "ne", "x != y, elementwise.", ("__ne__",))
-lt = _nograd(np.less, "lt", "x < y, elementwise.", ("__lt__",))
-le = _nograd(np.less_equal, "le", "x <= y, elementwise.", ("__le__",))
-gt = _nograd(np.greater, "gt", "x > y, elementwise.", ("__gt__",))
-ge = _nograd(np.greater_equal, "ge", "x >= y, elementwise.", ("__ge__",))
+ne = _nograd(np.not_equal, "ne", "x != y, elementwise.", ("__ne__",), aliases=("not_equal",))
+lt = _nograd(np.less, "lt", "x < y, elementwise.", ("__lt__",), aliases=("less",))
+le = _nograd(np.less_equal, "le", "x <= y, elementwise.", ("__le__",), aliases=("less_equal",))
+gt = _nograd(np.greater, "gt", "x > y, elementwise.", ("__gt__",), aliases=("greater",))
+ge = _nograd(
+    np.greater_equal, "ge", "x >= y, elementwise.", ("__ge__",), aliases=("greater_equal",)
+)
 logical_and = _nograd(np.logical_and, "logical_and", "Elementwise and of truth values.")
 logical_or = _nograd(np.logical_or, "logical_or", "Elementwise or of truth values.")
 logical_xor = _nograd(np.logical_xor, "logical_xor", "Elementwise xor of truth values.")
@@ -271,3 +275,21 @@ def equal(input: Any, other: Any) -> bool:
     """True when both have the same shape and elements."""
     a, b = np.asarray(input), np.asarray(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+@op(differentiable=False)
+def is_nonzero(input: Any) -> bool:
+    """Whether a one-element tensor is not zero (more or fewer elements are ambiguous)."""
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if a.size != 1:
+        what = "no values" if a.size == 0 else "more than one value"
+        raise RuntimeError(
+            f"is_nonzero: Boolean value of Tensor with {what} is ambiguous (shape {tuple(a.shape)})"
+        )
+    return bool(a.reshape(()))
+
+
+@op(differentiable=False)
+def is_same_size(input: Any, other: Any) -> bool:
+    """Whether both tensors have the same shape."""
+    return tuple(np.shape(input)) == tuple(np.shape(other))

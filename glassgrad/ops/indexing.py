@@ -539,3 +539,36 @@ def nonzero(input: Any, *, as_tuple: bool = False) -> Any:
 def argwhere(input: Any) -> Tensor:
     """Same as ``nonzero(input)``."""
     return nonzero(input)
+
+
+@op(differentiable=False)
+def nonzero_static(input: Any, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` cut or padded with ``fill_value`` to exactly ``size`` rows."""
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, got {size}")
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
+    found = np.argwhere(a).astype(np.int64)[:size]
+    out = np.full((size, a.ndim), fill_value, np.int64)
+    out[: len(found)] = found
+    return Tensor._make(out)
+
+
+@op(method=False, differentiable=False)
+def unravel_index(indices: Any, shape: Any) -> tuple[Tensor, ...]:
+    """The coordinates in ``shape`` of flat ``indices``: one int64 tensor per dim."""
+    a = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if a.dtype.kind not in "iu":
+        raise TypeError(
+            f"unravel_index: expected 'indices' to be an integer tensor, but got {a.dtype}"
+        )
+    dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    if any(n < 0 for n in dims):
+        raise ValueError(f"unravel_index: 'shape' cannot have negative values, got {dims}")
+    n = int(np.prod(dims))
+    if a.size and (a.min() < -n or a.max() >= n):
+        raise RuntimeError(
+            f"unravel_index: index out of bounds for a tensor of shape {dims} (got indices in "
+            f"[{a.min()}, {a.max()}])"
+        )
+    flat = np.where(a < 0, a + n, a)
+    return tuple(Tensor._make(c.astype(np.int64)) for c in np.unravel_index(flat, dims))

@@ -492,3 +492,14 @@ def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
     if x.ndim == 0:
         return Roll.apply(x, s if one else s[0], None)
     return Roll.apply(x, s, axes[0] if one else axes)
+
+
+@op
+def split_with_sizes(input: Any, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of the given sizes along ``dim`` (they must add up to its length)."""
+    if isinstance(split_sizes, (int, np.integer)):
+        raise TypeError(
+            f"split_with_sizes(): argument 'split_sizes' must be a sequence of ints, not "
+            f"{type(split_sizes).__name__}"
+        )
+    return split(input, list(split_sizes), dim)

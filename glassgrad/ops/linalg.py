@@ -8,14 +8,16 @@ ops under ``create_graph``: the products are differentiable to any order.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops.complex_ops import conj
 from glassgrad.ops.elementwise import mul
 from glassgrad.ops.registry import FUNCTIONAL, LINALG, TORCH, op
-from glassgrad.ops.shape import reshape
+from glassgrad.ops.shape import clone, reshape, transpose
 
 
 def _mT(a: Any) -> Any:
@@ -407,3 +409,267 @@ def _np_dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         return mul(a, b)
     return tensordot(a, b, dims=([a.ndim - 1], [max(b.ndim - 2, 0)]))
+
+
+# ---- beta * input + alpha * product: addmm, addmv, addr, baddbmm, addbmm ----------------------
+
+
+def _scaled(t: Any, s: Any) -> Any:
+    """``t * s``, skipping the multiplication when ``s`` is 1 (the common case)."""
+    return t if s == 1 else t * s
+
+
+class _AddProduct(Node):
+    """``beta * input + alpha * product(a, b)``; ``beta == 0`` ignores ``input`` (NaN included),
+    as PyTorch does. Subclasses give the product and its two partial products."""
+
+    __slots__ = ("alpha", "beta")
+
+    @staticmethod
+    def product(a: Any, b: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def grads(g: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, a: Any, b: Any, beta: Any, alpha: Any) -> Any:
+        ctx.beta, ctx.alpha = beta, alpha
+        ctx.save_for_backward(a, b)
+        p = _scaled(cls.product(a, b), alpha)
+        if beta == 0:
+            return np.broadcast_to(p, np.broadcast_shapes(p.shape, x.shape)).astype(p.dtype)
+        out = _scaled(x, beta) + p
+        return out.astype(p.dtype, copy=False)
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        a, b = ctx.saved_tensors
+        nx, na, nb = ctx.next[:3]
+        gx = _scaled(g, ctx.beta) if nx is not None else None
+        ga, gb = cls.grads(g, a, b, na is not None, nb is not None)
+        if ctx.alpha != 1:
+            ga = ga * ctx.alpha if ga is not None else None
+            gb = gb * ctx.alpha if gb is not None else None
+        return gx, ga, gb, None, None
+
+
+class AddmmFull(_AddProduct):  # (n, m) @ (m, p)
+    __slots__ = ()
+    op_name = "Addmm"
+
+    @staticmethod
+    def product(a: Any, b: Any) -> Any:
+        return np.matmul(a, b)
+
+    @staticmethod
+    def grads(g: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        return (np.matmul(g, _mT(b)) if need_a else None), (
+            np.matmul(_mT(a), g) if need_b else None
+        )
+
+
+class Baddbmm(AddmmFull):  # (B, n, m) @ (B, m, p)
+    __slots__ = ()
+    op_name = "Baddbmm"
+
+
+class Addbmm(_AddProduct):  # sum over the batch of (B, n, m) @ (B, m, p)
+    __slots__ = ()
+
+    @staticmethod
+    def product(a: Any, b: Any) -> Any:
+        return np.sum(np.matmul(a, b), axis=0)
+
+    @staticmethod
+    def grads(g: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        g3 = np.expand_dims(g, 0)
+        ga = np.matmul(g3, _mT(b)) if need_a else None
+        gb = np.matmul(_mT(a), g3) if need_b else None
+        return ga, gb
+
+
+class Addmv(_AddProduct):  # (n, m) @ (m,)
+    __slots__ = ()
+
+    @staticmethod
+    def product(a: Any, b: Any) -> Any:
+        return np.matmul(a, b)
+
+    @staticmethod
+    def grads(g: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        ga = np.expand_dims(g, -1) * b if need_a else None
+        gb = np.matmul(g, a) if need_b else None
+        return ga, gb
+
+
+class Addr(_AddProduct):  # outer product of (n,) and (p,)
+    __slots__ = ()
+
+    @staticmethod
+    def product(a: Any, b: Any) -> Any:
+        return np.multiply.outer(a, b)
+
+    @staticmethod
+    def grads(g: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        return (np.matmul(g, b) if need_a else None), (np.matmul(a, g) if need_b else None)
+
+
+def _add_product(
+    op: str, cls: type[_AddProduct], input: Any, a: Any, b: Any, beta: Any, alpha: Any
+) -> Tensor:
+    """Checks shared by the ``add*`` products: dtypes agree, ``input`` broadcasts to the
+    product's shape (and, in place, equals it: the generated ``op_`` writes the result back)."""
+    x, ta, tb = as_tensor(input), as_tensor(a), as_tensor(b)
+    for t in (ta, tb):
+        if t.dtype != x.dtype:
+            raise RuntimeError(
+                f"{op}: expected all operands to have the same dtype, but got input "
+                f"{x.dtype}, {ta.dtype} and {tb.dtype} (shapes {tuple(x.shape)}, "
+                f"{tuple(ta.shape)} and {tuple(tb.shape)})"
+            )
+    shape = _PRODUCT_SHAPE[op](ta._data.shape, tb._data.shape)
+    try:
+        if np.broadcast_shapes(x._data.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(
+            f"{op}: input of shape {tuple(x.shape)} does not broadcast to the product's shape "
+            f"{shape} (operands {tuple(ta.shape)} and {tuple(tb.shape)})"
+        ) from None
+    if x._data.dtype.kind in "iub":  # PyTorch truncates float scalars for integer tensors
+        beta, alpha = int(beta), int(alpha)
+    return cls.apply(x, ta, tb, beta, alpha)
+
+
+def _need(op: str, names: tuple[str, str], dims: tuple[int, int], sa: Any, sb: Any) -> None:
+    for name, want, s in zip(names, dims, (sa, sb)):
+        if len(s) != want:
+            raise RuntimeError(
+                f"{op}: {name} must be a {want}D tensor, got shapes {tuple(sa)} and {tuple(sb)}"
+            )
+
+
+def _mm_shape(sa: Any, sb: Any) -> tuple[int, ...]:
+    _need("addmm", ("mat1", "mat2"), (2, 2), sa, sb)
+    if sa[1] != sb[0]:
+        raise RuntimeError(
+            f"addmm: mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and "
+            f"{sb[0]}x{sb[1]})"
+        )
+    return (sa[0], sb[1])
+
+
+def _mv_shape(sa: Any, sb: Any) -> tuple[int, ...]:
+    _need("addmv", ("mat", "vec"), (2, 1), sa, sb)
+    if sa[1] != sb[0]:
+        raise RuntimeError(
+            f"addmv: size mismatch, got mat {tuple(sa)} and vec {tuple(sb)} (inner dimensions "
+            f"{sa[1]} and {sb[0]} differ)"
+        )
+    return (sa[0],)
+
+
+def _r_shape(sa: Any, sb: Any) -> tuple[int, ...]:
+    _need("addr", ("vec1", "vec2"), (1, 1), sa, sb)
+    return (sa[0], sb[0])
+
+
+def _bmm_shape(op: str) -> Any:
+    def shape(sa: Any, sb: Any) -> tuple[int, ...]:
+        _need(op, ("batch1", "batch2"), (3, 3), sa, sb)
+        if sa[0] != sb[0] or sa[2] != sb[1]:
+            raise RuntimeError(
+                f"{op}: batch1 {tuple(sa)} and batch2 {tuple(sb)} cannot be multiplied (expected "
+                f"batch2 of shape ({sa[0]}, {sa[2]}, p))"
+            )
+        return (sa[0], sa[1], sb[2]) if op == "baddbmm" else (sa[1], sb[2])
+
+    return shape
+
+
+_PRODUCT_SHAPE = {
+    "addmm": _mm_shape,
+    "addmv": _mv_shape,
+    "addr": _r_shape,
+    "baddbmm": _bmm_shape("baddbmm"),
+    "addbmm": _bmm_shape("addbmm"),
+}
+
+
+@op(inplace=True)
+def addmm(input: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to the product's shape."""
+    return _add_product("addmm", AddmmFull, input, mat1, mat2, beta, alpha)
+
+
+@op(inplace=True)
+def addmv(input: Any, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _add_product("addmv", Addmv, input, mat, vec, beta, alpha)
+
+
+@op(inplace=True)
+def addr(input: Any, vec1: Any, vec2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    return _add_product("addr", Addr, input, vec1, vec2, beta, alpha)
+
+
+@op(inplace=True)
+def baddbmm(input: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``, one product per batch entry."""
+    return _add_product("baddbmm", Baddbmm, input, batch1, batch2, beta, alpha)
+
+
+@op(inplace=True)
+def addbmm(input: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``: the batch is summed."""
+    return _add_product("addbmm", Addbmm, input, batch1, batch2, beta, alpha)
+
+
+@op(method=False)
+def chain_matmul(*matrices: Any, out: Any = None) -> Tensor:
+    """The product of 2-D tensors, left to right (deprecated in PyTorch for linalg.multi_dot)."""
+    warnings.warn(
+        "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. "
+        "Use torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather "
+        "than multiple parameters.",
+        UserWarning,
+        stacklevel=3,
+    )
+    if out is not None:
+        raise TypeError("chain_matmul: out= is not supported")
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    ts = [as_tensor(m) for m in matrices]
+    for k, t in enumerate(ts):
+        if t.ndim != 2:
+            raise RuntimeError(
+                f"chain_matmul(): Tensor {k} must have 2 dimensions, got shape {tuple(t.shape)}"
+            )
+    if len(ts) == 1:
+        return clone(ts[0])
+    result = ts[0]
+    for t in ts[1:]:
+        result = mm(result, t)
+    return result
+
+
+@op
+def adjoint(input: Any) -> Tensor:
+    """The conjugate transpose of the last two dims (a transposed view for real tensors)."""
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise RuntimeError(
+            f"adjoint(): tensor.adjoint() is only supported on matrices or batches of matrices. "
+            f"Got {x.ndim}-D tensor."
+        )
+    out = transpose(x, -2, -1)
+    return conj(out) if x._data.dtype.kind == "c" else out
+
+
+@op(name="mH", namespaces=(), is_property=True)
+def matrix_adjoint(input: Tensor) -> Tensor:
+    """``t.mH``: the conjugate transpose of the last two dims (``adjoint``)."""
+    return adjoint(input)

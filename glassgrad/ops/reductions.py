@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, to_default_float
+from glassgrad.ops._common import (
+    Node,
+    Tensor,
+    as_tensor,
+    check_dim,
+    floating_input,
+    to_default_float,
+)
 from glassgrad.ops._reduce import (
     NO_DIM,
     add_reduce,
@@ -540,3 +547,100 @@ def count_nonzero(input: Any, dim: Any = None) -> Tensor:
     x = as_tensor(input)
     axes = axes_of("count_nonzero", dim, x._data.ndim)
     return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), np.int64))
+
+
+# ---- renorm, sum_to_size -------------------------------------------------------------------------
+
+
+class Renorm(Node):
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` is scaled down to it; the scale
+    depends on the slice, so the gradient has PyTorch's two terms (``renorm_backward``)."""
+
+    __slots__ = ("dim", "maxnorm", "p")
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, p: float, dim: int, maxnorm: float) -> Any:
+        ctx.p, ctx.dim, ctx.maxnorm = p, dim, maxnorm
+        ctx.save_for_backward(x)
+        norm = _slice_norm(x, p, dim)
+        factor = np.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+        return (x * factor).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        p, dim, maxnorm = ctx.p, ctx.dim, ctx.maxnorm
+        axes = tuple(k for k in range(x.ndim) if k != dim)
+        norm = _slice_norm(x, p, dim)
+        inner = np.sum(x * g, axis=axes, keepdims=True)
+        nb = inner * _norm_derivative(x, p, norm, axes)
+        invnorm = 1 / (norm + 1e-7)
+        factor = invnorm * maxnorm
+        return np.where(norm > maxnorm, factor * g - (factor * invnorm) * nb, g), None, None, None
+
+
+def _slice_norm(x: Any, p: float, dim: int) -> Any:
+    """The p-norm of each slice along ``dim`` (kept as a size-1 dim everywhere else)."""
+    axes = tuple(k for k in range(x.ndim) if k != dim)
+    a = np.abs(x)
+    if p == math.inf:
+        return np.max(a, axis=axes, keepdims=True)
+    if p == 1:
+        return np.sum(a, axis=axes, keepdims=True)
+    if p == 2:
+        return np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+    return np.sum(a**p, axis=axes, keepdims=True) ** (1.0 / p)
+
+
+def _norm_derivative(x: Any, p: float, norm: Any, axes: tuple[int, ...]) -> Any:
+    """d norm / d x for the slice norms (zero where the norm is zero)."""
+    safe = np.where(norm == 0, 1.0, norm)
+    if p == math.inf:
+        top = np.abs(x) == norm
+        return np.sign(x) * top / np.sum(top, axis=axes, keepdims=True)
+    if p == 1:
+        return np.sign(x)
+    if p == 2:
+        return x / safe
+    return np.sign(x) * np.abs(x) ** (p - 1) / safe ** (p - 1)
+
+
+@op(inplace=True)
+def renorm(input: Any, p: Any, dim: int, maxnorm: Any) -> Tensor:
+    """``input`` with each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` rescaled to
+    norm ``maxnorm`` (``nn.Embedding(max_norm=...)`` does this)."""
+    x = floating_input("renorm", input)
+    if x.ndim <= 1:
+        raise RuntimeError(
+            f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions (shape "
+            f"{tuple(x.shape)})"
+        )
+    if not p > 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = check_dim("renorm", dim, x.ndim)
+    return Renorm.apply(x, float(p), d, float(maxnorm))
+
+
+@op(namespaces=())
+def sum_to_size(input: Any, *size: Any) -> Tensor:
+    """The sum of ``input`` down to ``size`` (a shape it broadcasts to from), as the gradient of
+    a broadcast is summed."""
+    x = as_tensor(input)
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    shape = tuple(int(n) for n in shape)
+    lead = x.ndim - len(shape)
+    if lead < 0 or builtins.any(n != 1 and n != m for n, m in zip(shape, x.shape[lead:])):
+        raise RuntimeError(
+            f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
+        )
+    if not shape:  # (PyTorch sums everything, even a 0-d tensor)
+        return sum(x)
+    if tuple(x.shape) == shape:
+        return x
+    dims = [*range(lead)] + [
+        lead + k for k, n in enumerate(shape) if n == 1 and x.shape[lead + k] != 1
+    ]
+    out = sum(x, dims, keepdim=True)
+    return out.view(shape) if lead else out

@@ -513,9 +513,59 @@ def half(x: Any) -> Tensor:
     return to(x, dtypes.float16)
 
 
+@op(namespaces=(), differentiable=False)
+def byte(x: Any) -> Tensor:
+    """``t.byte()``: the values as uint8."""
+    return to(x, dtypes.uint8)
+
+
+@op(namespaces=(), differentiable=False)
+def char(x: Any) -> Tensor:
+    """``t.char()``: the values as int8."""
+    return to(x, dtypes.int8)
+
+
+@op(namespaces=(), differentiable=False)
+def short(x: Any) -> Tensor:
+    """``t.short()``: the values as int16."""
+    return to(x, dtypes.int16)
+
+
+@op(namespaces=(), differentiable=False)
+def bfloat16(x: Any) -> Tensor:
+    """``t.bfloat16()``: refused, NumPy has no bfloat16 (``half()`` gives float16)."""
+    raise TypeError(
+        f"bfloat16(): glassgrad has no bfloat16 dtype (NumPy has none); got a tensor of dtype "
+        f"{dtypes.name(as_tensor(x).dtype)} and shape {tuple(as_tensor(x).shape)}: use half() "
+        "(float16) or float() instead"
+    )
+
+
 @op(namespaces=())
 def type_as(x: Any, other: Any) -> Tensor:
     return to(x, other.dtype)
+
+
+@op(method=False, differentiable=False)
+def broadcast_shapes(*shapes: Any) -> Any:
+    """The shape tensors of these shapes broadcast to (a ``glassgrad.Size``), or an error."""
+    from glassgrad.size import Size
+
+    dims = [
+        (int(s),) if isinstance(s, (int, np.integer)) else tuple(int(n) for n in s) for s in shapes
+    ]
+    for s in dims:
+        if any(n < 0 for n in s):
+            raise RuntimeError(
+                f"broadcast_shapes: Trying to create tensor with negative dimension in shape {s}"
+            )
+    try:
+        return Size(np.broadcast_shapes(*dims))
+    except ValueError:
+        raise RuntimeError(
+            "broadcast_shapes: Shape mismatch: objects cannot be broadcast to a single shape, got "
+            + ", ".join(str(s) for s in dims)
+        ) from None
 
 
 numpy_queries(

@@ -710,3 +710,11 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     out_dtype = w.dtype if w.dtype.kind == "f" else np.float64
     return Tensor._make(np.bincount(a, w, minlength=int(minlength)).astype(out_dtype))
+
+
+@op
+def diagflat(input: Any, offset: int = 0) -> Tensor:
+    """A square matrix with the flattened ``input`` on diagonal ``offset``."""
+    x = as_tensor(input)
+    flat = x if x._data.ndim == 1 else reshape(x, (-1,))
+    return DiagEmbed.apply(flat, int(offset), 0, 1)

@@ -8,10 +8,12 @@ unspecified, and a numerical derivative sees only the write that wins.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from hypothesis import strategies as st
 
-from tests.opinfo import OpInfo, draw_shape, floats, integers
+from tests.opinfo import OpInfo, distinct, draw_shape, floats, integers
 
 
 def _seed(draw):
@@ -316,3 +318,153 @@ OPS: list[OpInfo] = [
     OpInfo("take", lambda lib, x, i: lib.take(x, i), take_sample),
     OpInfo("select", lambda lib, x, d, i: x.select(d, i), select_sample),
 ]
+
+
+# ---- writing into a copy (glassgrad/ops/placement.py) ------------------------------------------
+
+
+def index_copy_sample(draw):
+    s = draw_shape(draw, 1, 3, 1, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    idx = _seed(draw).permutation(s[d])[: draw(st.integers(0, s[d]))]  # no repeats: one writer
+    return floats(draw, s), d, idx, floats(draw, s[:d] + (idx.size,) + s[d + 1 :])
+
+
+def index_fill_sample(draw):
+    x, d, idx, _ = index_copy_sample(draw)
+    if draw(st.booleans()):
+        idx = np.concatenate([idx, idx])  # repeats fill the same value twice
+    return x, d, idx
+
+
+def scatter_reduce_sample(draw):
+    """Distinct values (no ties for amax/amin) away from 0 (prod divides by them)."""
+    s = draw_shape(draw, 1, 3, 1, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    idx = _index_like(draw, s, d, False)
+    vals = distinct(draw, (int(np.prod(s)) + idx.size,), 0.5, 1.5)
+    sign = np.where(_mask(draw, vals.shape), -1.0, 1.0)
+    vals = vals * sign
+    return vals[: int(np.prod(s))].reshape(s), d, idx, vals[int(np.prod(s)) :].reshape(idx.shape)
+
+
+def _scatter_reduce(reduce, include_self):
+    def fn(lib, x, d, i, s):
+        return x.scatter_reduce(d, i, s, reduce, include_self=include_self)
+
+    return OpInfo(
+        f"scatter_reduce_{reduce}{'' if include_self else '_exclude_self'}",
+        fn,
+        scatter_reduce_sample,
+    )
+
+
+def index_reduce_sample(draw):
+    s = draw_shape(draw, 1, 3, 1, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    idx = _ints(draw, (draw(st.integers(0, 5)),), 0, s[d])
+    src = s[:d] + (idx.size,) + s[d + 1 :]
+    n = int(np.prod(s))
+    vals = distinct(draw, (n + int(np.prod(src)),), 0.5, 1.5)
+    vals = vals * np.where(_mask(draw, vals.shape), -1.0, 1.0)
+    return vals[:n].reshape(s), d, idx, vals[n:].reshape(src)
+
+
+def _index_reduce(lib, x, d, i, s, reduce, include_self):
+    with warnings.catch_warnings():  # PyTorch: "index_reduce() is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return lib.index_reduce(x, d, i, s, reduce, include_self=include_self)
+
+
+def _index_reduce_entry(reduce, include_self):
+    return OpInfo(
+        f"index_reduce_{reduce}{'' if include_self else '_exclude_self'}",
+        lambda lib, x, d, i, s: _index_reduce(lib, x, d, i, s, reduce, include_self),
+        index_reduce_sample,
+    )
+
+
+def masked_scatter_sample(draw):
+    s = draw_shape(draw)
+    m = _mask(draw, s[draw(st.integers(0, len(s))) :])  # broadcastable mask
+    n = int(np.count_nonzero(np.broadcast_to(m, np.broadcast_shapes(s, m.shape))))
+    extra = draw(st.integers(0, 3))
+    return floats(draw, s), m, floats(draw, (n + extra,))
+
+
+def put_sample(accumulate):
+    def sample(draw):
+        s = draw_shape(draw, 0, 3, 1, 4)
+        n = int(np.prod(s))
+        if accumulate:
+            idx = _ints(draw, draw_shape(draw, 0, 2), -n, n)
+        else:
+            idx = int_array(draw, n, repeats=False)
+        return floats(draw, s), idx, floats(draw, idx.shape)
+
+    return sample
+
+
+def select_scatter_sample(draw):
+    s = draw_shape(draw, 1, 3, 1, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    i = draw(st.integers(-s[d], s[d] - 1))
+    return floats(draw, s), floats(draw, s[:d] + s[d + 1 :]), d, i
+
+
+def slice_scatter_sample(draw):
+    s = draw_shape(draw, 1, 3, 0, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    start = draw(st.one_of(st.none(), st.integers(-s[d] - 1, s[d] + 1)))
+    end = draw(st.one_of(st.none(), st.integers(-s[d] - 1, s[d] + 1)))
+    step = draw(st.integers(1, 3))
+    target = np.empty(s)[(slice(None),) * d + (slice(start, end, step),)].shape
+    return floats(draw, s), floats(draw, target), d, start, end, step
+
+
+def diagonal_scatter_sample(draw):
+    s = draw_shape(draw, 2, 3, 0, 4)
+    d1, d2 = draw(st.permutations(range(len(s))))[:2]
+    off = draw(st.integers(-3, 3))
+    target = np.diagonal(np.empty(s), off, d1, d2).shape
+    return floats(draw, s), floats(draw, target), off, d1 - len(s), d2
+
+
+PLACEMENT: list[OpInfo] = [
+    OpInfo("index_copy", lambda lib, x, d, i, s: lib.index_copy(x, d, i, s), index_copy_sample),
+    OpInfo("index_fill", lambda lib, x, d, i: x.index_fill(d, i, -1.25), index_fill_sample),
+    OpInfo(
+        "index_fill_tensor",
+        lambda lib, x, d, i, v: lib.index_fill(x, d, i, v),
+        lambda draw: (*index_fill_sample(draw), floats(draw, ())),
+    ),
+    *(
+        _scatter_reduce(r, inc)
+        for r in ("sum", "prod", "mean", "amax", "amin")
+        for inc in (True, False)
+    ),
+    *(
+        _index_reduce_entry(r, inc)
+        for r in ("prod", "mean", "amax", "amin")
+        for inc in (True, False)
+    ),
+    OpInfo("masked_scatter", lambda lib, x, m, s: x.masked_scatter(m, s), masked_scatter_sample),
+    OpInfo("put", lambda lib, x, i, s: lib.put(x, i, s), put_sample(False)),
+    OpInfo("put_accumulate", lambda lib, x, i, s: x.put(i, s, accumulate=True), put_sample(True)),
+    OpInfo(
+        "select_scatter",
+        lambda lib, x, s, d, i: lib.select_scatter(x, s, d, i),
+        select_scatter_sample,
+    ),
+    OpInfo(
+        "slice_scatter",
+        lambda lib, x, s, d, a, b, st: x.slice_scatter(s, d, a, b, st),
+        slice_scatter_sample,
+    ),
+    OpInfo(
+        "diagonal_scatter",
+        lambda lib, x, s, o, d1, d2: lib.diagonal_scatter(x, s, o, d1, d2),
+        diagonal_scatter_sample,
+    ),
+]
+OPS += PLACEMENT

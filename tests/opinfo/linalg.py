@@ -39,6 +39,12 @@ def batched_matmul(draw):
     return floats(draw, (*batch, n, k)), floats(draw, (*other, k, m))
 
 
+def _chain_matmul(lib, *ms):
+    with warnings.catch_warnings():  # deprecated in both libraries, and said so
+        warnings.simplefilter("ignore", UserWarning)
+        return lib.chain_matmul(*ms)
+
+
 def _matmul(name: str, sample) -> OpInfo:
     return OpInfo(f"matmul_{name}", lambda lib, x, y: lib.matmul(x, y), sample)
 
@@ -66,6 +72,24 @@ MATMUL = [
     OpInfo("inner", lambda lib, x, y: lib.inner(x, y), shaped("abk", "ck")),
     OpInfo("outer", lambda lib, x, y: lib.outer(x, y), shaped("n", "m")),
     OpInfo("ger", lambda lib, x, y: x.ger(y), shaped("n", "m")),
+    OpInfo("addmm", lambda lib, c, a, b: lib.addmm(c, a, b), shaped("np", "nk", "kp")),
+    OpInfo(
+        "addmm_scaled_broadcast",
+        lambda lib, c, a, b: c.addmm(a, b, beta=0.5, alpha=-2.0),
+        shaped("p", "nk", "kp"),
+    ),
+    OpInfo(
+        "addmm_beta0", lambda lib, c, a, b: lib.addmm(c, a, b, beta=0), shaped("1p", "nk", "kp")
+    ),
+    OpInfo("addmv", lambda lib, c, a, v: lib.addmv(c, a, v, alpha=3.0), shaped("n", "nk", "k")),
+    OpInfo("addr", lambda lib, c, u, v: c.addr(u, v, beta=2.0), shaped("n1", "n", "p")),
+    OpInfo(
+        "baddbmm", lambda lib, c, a, b: lib.baddbmm(c, a, b, alpha=0.5), shaped("bnp", "bnk", "bkp")
+    ),
+    OpInfo("addbmm", lambda lib, c, a, b: c.addbmm(a, b, beta=-1.0), shaped("np", "bnk", "bkp")),
+    OpInfo("chain_matmul", _chain_matmul, shaped("nk", "km", "mp")),
+    OpInfo("adjoint", lambda lib, x: lib.adjoint(x), shaped("bnk")),
+    OpInfo("mH", lambda lib, x: x.mH, shaped("nk")),
 ]
 
 

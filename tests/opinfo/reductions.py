@@ -238,3 +238,24 @@ OPS: list[OpInfo] = [
         with_zeros(2, scan=True),
     ),
 ]
+
+
+def renorm_sample(draw):
+    """Slices whose norms sit clearly above or below maxnorm (the rule switches there)."""
+    s = draw_shape(draw, 2, 3, 1, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    x = away_from(draw, s, (0.0,))
+    p = draw(st.sampled_from([1.0, 2.0, 3.0, float("inf")]))
+    axes = tuple(k for k in range(len(s)) if k != d)
+    a = np.abs(x)
+    norms = a.max(axis=axes) if p == float("inf") else (a**p).sum(axis=axes) ** (1 / p)
+    ordered = np.sort(norms)
+    gaps = [(ordered[k] + ordered[k + 1]) / 2 for k in range(len(ordered) - 1)]
+    cut = draw(st.sampled_from(gaps + [ordered[0] / 2, ordered[-1] * 2]))
+    return x, p, d, float(cut)
+
+
+OPS += [
+    OpInfo("renorm", lambda lib, x, p, d, m: lib.renorm(x, p, d, m), renorm_sample),
+    OpInfo("renorm_method", lambda lib, x, p, d, m: x.renorm(p, d, m), renorm_sample),
+]

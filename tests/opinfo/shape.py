@@ -297,3 +297,46 @@ OPS: list[OpInfo] = [
     OpInfo("unbind", lambda lib, x, d: _weighted_stack(lib, x.unbind(d), d), unbind_sample),
     OpInfo("narrow", lambda lib, x, d, s, n: x.narrow(d, s, n), narrow_sample),
 ]
+
+
+def split_with_sizes_sample(draw):
+    s = draw_shape(draw, 1, 3, 0, 4)
+    d = draw(st.integers(0, len(s) - 1))
+    sizes, left = [], s[d]
+    while left:
+        k = draw(st.integers(0, left))
+        sizes.append(k)
+        left -= k
+    sizes = sizes or [0]  # (a dim of length 0 splits into one empty piece)
+    return (
+        floats(draw, s),
+        sizes + [0] * draw(st.integers(0, 1)),
+        d - len(s) * draw(st.integers(0, 1)),
+    )
+
+
+def sum_to_size_sample(draw, min_dims=0):
+    s = draw_shape(draw, min_dims, 3, 1, 4)
+    lead = draw(st.integers(0, len(s)))
+    target = tuple(1 if draw(st.booleans()) else n for n in s[lead:])
+    return floats(draw, s), target
+
+
+OPS += [
+    OpInfo(
+        "split_with_sizes",
+        lambda lib, x, s, d: _weighted_cat(lib, lib.split_with_sizes(x, s, d), d),
+        split_with_sizes_sample,
+    ),
+    OpInfo(
+        "split_with_sizes_method",
+        lambda lib, x, s, d: _weighted_cat(lib, x.split_with_sizes(s, dim=d), d),
+        split_with_sizes_sample,
+    ),
+    OpInfo(
+        "sum_to_size",
+        lambda lib, x, s: x.sum_to_size(*s) * 1.0,  # (the same shape: x itself, no node)
+        lambda draw: (lambda x, s: (x, s or (1,) * x.ndim))(*sum_to_size_sample(draw, 1)),
+    ),
+    OpInfo("sum_to_size_tuple", lambda lib, x, s: x.sum_to_size(s), sum_to_size_sample),
+]

@@ -190,3 +190,12 @@ OPS: list[OpInfo] = [
     OpInfo("cummax", lambda lib, x, d: lib.cummax(x, d).values, _x_dim(fn=distinct)),
     OpInfo("cummin", lambda lib, x, d: x.cummin(d)[0], _x_dim(fn=distinct)),
 ]
+
+
+OPS += [
+    OpInfo(
+        "diagflat",
+        lambda lib, x, k: lib.diagflat(x, k),
+        lambda draw: (floats(draw, draw_shape(draw, 0, 3)), draw(st.integers(-2, 2))),
+    ),
+]
