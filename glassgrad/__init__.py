@@ -35,6 +35,7 @@ from glassgrad import (
     ops,
     optim,
     serialization,
+    special,
     utils,
     viz,
 )
@@ -163,7 +164,7 @@ _modules = [
     ops,
     optim,
 ]
-_modules += [interchange, serialization, utils, viz]
+_modules += [interchange, serialization, special, utils, viz]
 
 
 def is_tensor(obj: _typing.Any) -> _builtins.bool:

@@ -25,7 +25,9 @@ from glassgrad.ops import (
     selection,
     shape,
     sorting,
+    special,
     spectral,
+    statistics,
     structure,
 )
 from glassgrad.tensor import Tensor
@@ -47,6 +49,8 @@ FAMILIES = (
     sorting,
     structure,
     spectral,
+    special,
+    statistics,
     sampling,
     inplace,
 )

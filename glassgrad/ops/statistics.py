@@ -1,0 +1,1 @@
+"""Statistics: NaN-ignoring reductions, quantiles, covariance, distances, integration."""
