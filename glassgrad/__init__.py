@@ -62,6 +62,7 @@ from glassgrad.creation import (
     get_rng_state,
     initial_seed,
     linspace,
+    logspace,
     manual_seed,
     ones,
     ones_like,
