@@ -1083,7 +1083,7 @@ class Copysign(Node):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         x, out = ctx.saved_tensors  # +-1 where the sign flipped or not; 0 at x == 0 (PyTorch)
-        return g * _copysign_ratio(x, out), None
+        return g * _copysign_ratio(x, out), g * 0  # ``other``: zeros, as in PyTorch
 
 
 class CopysignScalar(Copysign):
@@ -1159,7 +1159,7 @@ class XlogyScalarOther(Node):  # x * log(c) (PyTorch's XlogyBackward2)
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g * np.where(x != 0, np.log(np.asarray(ctx.c, x.dtype)), 0), None
+            return g * np.log(np.asarray(ctx.c, x.dtype)), None
 
 
 def _xlogy_np(x: Any, y: Any, log: Any) -> Any:
@@ -1170,10 +1170,9 @@ def _xlogy_np(x: Any, y: Any, log: Any) -> Any:
 
 
 def _xlog_grads(g: Any, x: Any, y: Any, log: Any, denom: Any) -> tuple[Any, Any]:
-    """d/dx = log(y) where x != 0 (0 elsewhere); d/dy = x / denom (y, or 1 + y for xlog1py)."""
+    """d/dx = log(y) (PyTorch keeps it at x == 0 too); d/dy = x / denom (y, or 1 + y)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        gx = g * np.where(x != 0, log(y), 0)
-        return gx, g * x / denom
+        return g * log(y), g * x / denom
 
 
 def _xlog(op: str, nodes: tuple[Any, Any, Any], input: Any, other: Any) -> Tensor:
@@ -1241,7 +1240,7 @@ class SpecialXlog1pyScalarOther(Node):
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g * np.where(x != 0, np.log1p(np.asarray(ctx.c, x.dtype)), 0), None
+            return g * np.log1p(np.asarray(ctx.c, x.dtype)), None
 
 
 @op(method=False, namespaces=(SPECIAL,))

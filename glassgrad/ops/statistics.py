@@ -140,18 +140,33 @@ _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 class Quantile(Node):
     """Quantiles by sorting and interpolating between neighbours, as PyTorch computes them:
     the gradient goes to the two sorted neighbours of each quantile, weighted like ``lerp``
-    (the first occurrence wins among ties: a stable sort)."""
+    (the first occurrence wins among ties: a stable sort), and (linear mode) to ``q`` through
+    the interpolation weight q (n - 1) - floor(q (n - 1))."""
 
-    __slots__ = ("coef", "gshape")
+    __slots__ = ("below", "gshape", "q0", "red", "slope", "step", "w")
 
     @staticmethod
-    def forward(ctx: Any, x: Any, out: Any, coef: Any, gshape: tuple[int, ...]) -> Any:
-        ctx.coef, ctx.gshape = coef, gshape
+    def forward(ctx: Any, x: Any, q: Any, out: Any, consts: tuple) -> Any:
+        ctx.below, ctx.step, ctx.w, ctx.slope, ctx.q0, ctx.red, ctx.gshape = consts
+        ctx.save_for_backward(x, q)
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return (g.reshape(ctx.gshape) * ctx.coef).sum(0), None, None, None
+        x, q = ctx.saved_tensors
+        g = g.reshape(ctx.gshape)
+        lead = (-1,) + (1,) * (len(ctx.gshape) - 1)
+        w = ctx.w if q is None else ctx.w + (q.reshape(lead) - ctx.q0) * ctx.slope  # (Q, *keep)
+        gx = (g * (ctx.below + w * ctx.step)).sum(0)
+        if q is None:
+            return gx, None, None, None
+        xr = np.where(ctx.step != 0, x.reshape((1,) + tuple(x.shape)), 0)  # (NaN * 0 = NaN)
+        spread = (xr * ctx.step).sum(ctx.red, keepdims=True)
+        gq = g * ctx.slope * spread  # d out / d q = (above - below) d w / d q
+        rest = tuple(range(1, len(ctx.gshape)))
+        if rest:
+            gq = gq.sum(rest)
+        return gx, gq.reshape(q.shape), None, None
 
 
 def _quantile(
@@ -186,26 +201,36 @@ def _quantile(
         raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {float(bad)}")
     if data.size == 0:
         raise RuntimeError(f"{op}() input tensor must be non-empty (shape {tuple(x.shape)})")
+    zero_d = data.ndim == 0
+    if zero_d:  # a 0-d input is a 1-element vector here
+        x, data = reshape(x, (1,)), data.reshape(1)
+        dim = None if dim is None else check_dim(op, dim, 0)
     if dim is None:
         moved = data.reshape(-1)
         keep = (1,) * data.ndim
-        reduced = keep if keepdim else ()
+        reduced = (keep if keepdim else ()) if not zero_d else ()
+        red = tuple(range(1, data.ndim + 1))
     else:
         d = check_dim(op, dim, data.ndim)
-        moved = np.moveaxis(data, d, -1) if data.ndim else data.reshape(1)
+        moved = np.moveaxis(data, d, -1)
         keep = tuple(1 if i == d else s for i, s in enumerate(data.shape))
         reduced = keep if keepdim else tuple(s for i, s in enumerate(data.shape) if i != d)
+        reduced = () if zero_d else reduced
+        red = (d + 1,)
     n = moved.shape[-1]
     order = np.argsort(moved, axis=-1, kind="stable")  # NaN last
     srt = np.take_along_axis(moved, order, axis=-1)
     nan = np.isnan(srt)
+    qb = np.broadcast_to(qs, srt.shape[:-1] + qs.shape)
     if ignore_nan:
-        count = np.sum(~nan, axis=-1, keepdims=True)
-        ranks = qs * (count - 1).astype(data.dtype)
+        mult = np.broadcast_to((np.sum(~nan, axis=-1, keepdims=True) - 1).astype(data.dtype),
+                               qb.shape)  # fmt: skip
+        ranks = qb * mult
+        mult = np.where(ranks < 0, 0, mult)
         ranks = np.where(ranks < 0, 0, ranks)
     else:
-        ranks = np.broadcast_to(qs * data.dtype.type(n - 1), srt.shape[:-1] + qs.shape)
-        ranks = np.where(np.any(nan, axis=-1, keepdims=True), n - 1, ranks)
+        mult = np.where(np.any(nan, axis=-1, keepdims=True), 0, np.full(qb.shape, n - 1.0))
+        ranks = np.where(mult == 0, n - 1, qb * data.dtype.type(n - 1))
     ranks = ranks.astype(data.dtype, copy=False)
     if interpolation == "lower":
         ranks = np.floor(ranks)
@@ -219,25 +244,40 @@ def _quantile(
         above = np.ceil(ranks).astype(np.int64)
     else:
         w, above = np.zeros_like(ranks), below
+    if interpolation != "linear":
+        mult = np.zeros_like(mult)
     vb, va = np.take_along_axis(srt, below, -1), np.take_along_axis(srt, above, -1)
     with np.errstate(invalid="ignore"):
         diff = va - vb
         vals = np.where(np.abs(w) < 0.5, vb + w * diff, va - diff * (1 - w))  # lerp
     out = np.moveaxis(vals, -1, 0).reshape((qs.size,) + reduced).astype(data.dtype, copy=False)
-    if scalar_q:
-        out = out[0]
-    if not (x.requires_grad or (isinstance(q, Tensor) and q.requires_grad)):
-        return Tensor._make(np.ascontiguousarray(out))
+    out = np.array(out[0] if scalar_q else out)
+    q_grad = isinstance(q, Tensor) and q.requires_grad and interpolation == "linear"
+    if not (x.requires_grad or q_grad):
+        return Tensor._make(out)
+
+    def layout(a: np.ndarray) -> np.ndarray:
+        """(..., Q, n) in the moved layout -> (Q, *input shape)."""
+        a = np.moveaxis(a, -2, 0).astype(data.dtype)
+        return a.reshape((qs.size,) + data.shape) if dim is None else np.moveaxis(a, -1, d + 1)
+
+    def per_q(a: np.ndarray) -> np.ndarray:
+        """(..., Q) in the moved layout -> (Q, *keep)."""
+        return np.moveaxis(a, -1, 0).reshape((qs.size,) + keep).astype(data.dtype)
+
     positions = np.arange(n)
-    ob = np.take_along_axis(order, below, -1)[..., None]
-    oa = np.take_along_axis(order, above, -1)[..., None]
-    coef = (positions == ob) * (1 - w)[..., None] + (positions == oa) * w[..., None]
-    coef = np.moveaxis(coef, -2, 0).astype(data.dtype)  # (Q, ..., n)
-    coef = coef.reshape((qs.size,) + data.shape) if dim is None else np.moveaxis(coef, -1, d + 1)
-    if data.ndim == 0:
-        coef = coef.reshape((qs.size,))
-    gshape = (qs.size,) + (keep if data.ndim else ())
-    return Quantile.apply(x, np.ascontiguousarray(out), coef, gshape)
+    ob = (positions == np.take_along_axis(order, below, -1)[..., None]).astype(data.dtype)
+    oa = (positions == np.take_along_axis(order, above, -1)[..., None]).astype(data.dtype)
+    consts = (
+        layout(ob),
+        layout(oa - ob),
+        per_q(w),
+        per_q(mult),
+        qs.reshape((-1,) + (1,) * len(keep)),
+        red,
+        (qs.size,) + keep,
+    )
+    return Quantile.apply(x, q if q_grad else None, out, consts)
 
 
 @op
