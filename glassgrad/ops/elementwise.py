@@ -730,6 +730,16 @@ def _sinc_grad(g: Any, x: Any) -> Any:
     return g * np.where(x == 0, 0, (px * np.cos(px) - np.sin(px)) / (px * safe))
 
 
+def _domain(rule: Rule) -> Rule:
+    """A rule without NumPy's warnings outside the domain (NaN there, silently, as PyTorch)."""
+
+    def quiet(g: Any, x: Any, y: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return rule(g, x, y)
+
+    return quiet
+
+
 def _sgn_forward(x: Any) -> Any:
     """sign(x) for real x, x / |x| for complex x (0 at 0)."""
     return _sgn(x) if x.dtype.kind == "c" else _sign(x)
@@ -745,10 +755,10 @@ def _sgn_grad(g: Any, x: Any, y: Any) -> Any:
 
 
 # fmt: off
-asin    = _unary("asin", _floating(np.arcsin), lambda g, x, y: g / np.sqrt(1 - x * x), "x",
+asin    = _unary("asin", _floating(np.arcsin), _domain(lambda g, x, y: g / np.sqrt(1 - x * x)), "x",
                  "Inverse sine; d/dx = 1 / sqrt(1 - x**2).", numpy=np.arcsin,
                  aliases=("arcsin",), holomorphic=True)
-acos    = _unary("acos", _floating(np.arccos), lambda g, x, y: -g / np.sqrt(1 - x * x), "x",
+acos    = _unary("acos", _floating(np.arccos), _domain(lambda g, x, y: -g / np.sqrt(1 - x * x)), "x",
                  "Inverse cosine; d/dx = -1 / sqrt(1 - x**2).", numpy=np.arccos,
                  aliases=("arccos",), holomorphic=True)
 atan    = _unary("atan", _floating(np.arctan), lambda g, x, y: g / (1 + x * x), "x",
@@ -761,10 +771,10 @@ cosh    = _unary("cosh", _floating(np.cosh), lambda g, x, y: g * np.sinh(x), "x"
 asinh   = _unary("asinh", _floating(np.arcsinh), lambda g, x, y: g / np.sqrt(x * x + 1), "x",
                  "Inverse hyperbolic sine; d/dx = 1 / sqrt(x**2 + 1).", numpy=np.arcsinh,
                  aliases=("arcsinh",), holomorphic=True)
-acosh   = _unary("acosh", _floating(np.arccosh), lambda g, x, y: g / np.sqrt(x * x - 1), "x",
+acosh   = _unary("acosh", _floating(np.arccosh), _domain(lambda g, x, y: g / np.sqrt(x * x - 1)), "x",
                  "Inverse hyperbolic cosine (x >= 1); d/dx = 1 / sqrt(x**2 - 1).",
                  numpy=np.arccosh, aliases=("arccosh",), holomorphic=True)
-atanh   = _unary("atanh", _floating(np.arctanh), lambda g, x, y: g / (1 - x * x), "x",
+atanh   = _unary("atanh", _floating(np.arctanh), _domain(lambda g, x, y: g / (1 - x * x)), "x",
                  "Inverse hyperbolic tangent (|x| < 1); d/dx = 1 / (1 - x**2).",
                  numpy=np.arctanh, aliases=("arctanh",), holomorphic=True)
 deg2rad = _unary("deg2rad", _floating(lambda x: x * x.dtype.type(_DEG)),
@@ -1455,3 +1465,31 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
 def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
     """input + value * tensor1 / tensor2, broadcasting (the Adam update's shape)."""
     return _addc("addcdiv", Addcdiv, input, tensor1, tensor2, value)
+
+
+def _inplace_variant(decl_fn: Any, variant: int) -> None:
+    """``t.<op>_()`` recording PyTorch's node of another overload (``acosh_`` records
+    ``AcoshBackward1``), which has no derivative in PyTorch: backward raises as PyTorch's does."""
+    base = decl_fn.Function
+    name = decl_fn.__name__ + "_"
+
+    def backward(ctx: Any, g: Any) -> Any:
+        raise NotImplementedError(
+            f"the derivative for 'inplace version of {decl_fn.__name__}' is not implemented."
+        )
+
+    attrs = {"__slots__": (), "variant": variant, "backward": staticmethod(backward)}
+    node = type(base.__name__, (base,), attrs)
+
+    def inplace(self: Tensor) -> Tensor:
+        from glassgrad.ops.inplace import apply_inplace
+
+        return apply_inplace(self, name, node.apply)
+
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = f"In-place ``{decl_fn.__name__}`` (PyTorch's {base.__name__}Backward{variant})."
+    fast_inplace(name)(inplace)
+
+
+for _f in (asinh, acosh, atanh):
+    _inplace_variant(_f, 1)
