@@ -38,7 +38,7 @@ class Nansum(Node):
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors  # each non-NaN element gets the gradient of its sum
         g = expand_back(g, ctx.axes, ctx.keepdim, ctx.in_shape)
-        return np.where(np.isnan(x), 0, g), None, None
+        return g * ~np.isnan(x), None, None  # (a product, as PyTorch: inf * 0 is NaN)
 
 
 def _nan_dims(op: str, x: Tensor, dim: Any) -> tuple[int, ...]:
@@ -72,8 +72,9 @@ def nanmean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
             f"(shape {tuple(x.shape)})"
         )
     axes = _nan_dims("nanmean", x, dim)
-    count = np.sum(~np.isnan(x._data), axis=axes, keepdims=keepdim)
-    return nansum(x, axes, keepdim) / Tensor._make(np.asarray(count, np.int64))
+    count = np.sum(~np.isnan(x._data), axis=axes, keepdims=keepdim).astype(x._data.dtype)
+    count = np.where(count == 0, np.nan, count)  # an all-NaN slice: NaN, without 0 / 0
+    return nansum(x, axes, keepdim) / Tensor._make(np.asarray(count))
 
 
 # ---- nanmedian ----------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ class Quantile(Node):
         if q is None:
             return gx, None, None, None
         xr = np.where(ctx.step != 0, x.reshape((1,) + tuple(x.shape)), 0)  # (NaN * 0 = NaN)
-        spread = (xr * ctx.step).sum(ctx.red, keepdims=True)
+        spread = np.sum(xr * ctx.step, axis=ctx.red, keepdims=True)
         gq = g * ctx.slope * spread  # d out / d q = (above - below) d w / d q
         rest = tuple(range(1, len(ctx.gshape)))
         if rest:
@@ -499,8 +500,8 @@ def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor
     d = check_dim("trapezoid", dim, y._data.ndim)
     n = y.shape[d] if y._data.ndim else 1
     spacing = _trapezoid_dx("trapezoid", y, x, dx, d)
-    if n == 0:
-        return to_default_float(y).sum(d) * 0
+    if n == 0:  # PyTorch: zeros, outside the graph
+        return Tensor._make(np.zeros(to_default_float(y).sum(d).shape, y.sum(d).dtype))
     if isinstance(spacing, Tensor):
         ends = narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)
         return (spacing * ends).sum(d) / 2.0
@@ -517,9 +518,7 @@ def cumulative_trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1
     d = check_dim("cumulative_trapezoid", dim, y._data.ndim)
     n = y.shape[d]
     spacing = _trapezoid_dx("cumulative_trapezoid", y, x, dx, d)
-    if n == 0:
-        return to_default_float(y) * 1
-    ends = narrow(y, d, 0, n - 1) + narrow(y, d, 1, n - 1)
+    ends = narrow(y, d, 0, max(n - 1, 0)) + narrow(y, d, min(n, 1), max(n - 1, 0))
     if isinstance(spacing, Tensor):
         return cumsum(spacing * ends, d) / 2.0
     return cumsum(ends * (spacing / 2.0), d)

@@ -259,6 +259,11 @@ def _nan_reduce_nonempty(draw):
     return (_with_nans(draw, s), draw_dim(draw, s), draw(st.booleans()))
 
 
+def _finite_reduce(draw):
+    s = draw_shape(draw, min_side=1)
+    return (floats(draw, s), draw_dim(draw, s), draw(st.booleans()))
+
+
 def _nanmedian_dim(draw):
     """No all-NaN slice along ``dim``: which NaN PyTorch picks then is an nth_element detail."""
     s = draw_shape(draw, min_dims=1, min_side=1)
@@ -318,8 +323,9 @@ def _two_rows(draw):
 
 
 def _dist_sample(draw):
-    a = draw_shape(draw)
-    return (floats(draw, a), floats(draw, a) + 0.0371, draw(st.sampled_from([1, 2, 3, 1.5, INF])))
+    a = draw_shape(draw, min_side=1)  # (the inf norm of nothing is an error)
+    y = np.asarray(floats(draw, a) + 0.0371)
+    return (floats(draw, a), y, draw(st.sampled_from([1, 2, 3, 1.5, INF])))
 
 
 def _trap(draw):
@@ -343,7 +349,10 @@ def _aminmax(draw):
 OPS += [
     OpInfo("nansum", lambda lib, x, d, k: lib.nansum(x, d, k), _nan_reduce),
     OpInfo("nansum_all", lambda lib, x, d, k: x.nansum(), _nan_reduce),
-    OpInfo("nanmean", lambda lib, x, d, k: lib.nanmean(x, d, k), _nan_reduce_nonempty),
+    # (all-NaN slices have NaN gradients: compared with PyTorch, not finite differences)
+    OpInfo("nanmean", lambda lib, x, d, k: lib.nanmean(x, d, k), _nan_reduce_nonempty,
+           tags=("nondiff",)),  # fmt: skip
+    OpInfo("nanmean_finite", lambda lib, x, d, k: x.nanmean(d, k), _finite_reduce),
     OpInfo("nanmedian", lambda lib, x: lib.nanmedian(x), _nanmedian_all),
     OpInfo("nanmedian_dim", lambda lib, x, d, k: x.nanmedian(d, k).values, _nanmedian_dim),
     OpInfo(
@@ -360,6 +369,12 @@ OPS += [
         "nanquantile",
         lambda lib, x, q, d, k, m: x.nanquantile(q, d, k, interpolation=m),
         _quantile(True),
+        tags=("nondiff",),  # NaN inputs: no finite differences (PyTorch's values and grads)
+    ),
+    OpInfo(
+        "nanquantile_finite",
+        lambda lib, x, q, d, k, m: lib.nanquantile(x, q, d, k, interpolation=m),
+        _quantile(False),
     ),
     OpInfo("quantile_ties", lambda lib, x: lib.quantile(x, 0.4, dim=-1), _ties,
            tags=("nondiff",)),  # fmt: skip
