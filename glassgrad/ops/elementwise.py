@@ -969,9 +969,10 @@ class Atan2(Node):  # atan2(y, x): the angle of the point (x, y)
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         y, x = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):  # NaN at (0, 0), as in PyTorch
-            recip = 1 / (y * y + x * x)
-            return g * x * recip, -g * y * recip
+        r2 = y * y + x * x
+        live = r2 != 0  # 0 at (0, 0), as in PyTorch
+        recip = np.where(live, 1 / np.where(live, r2, 1), 0)
+        return g * x * recip, -g * y * recip
 
 
 @op(inplace=True, numpy=np.arctan2, aliases=("arctan2",))
@@ -1180,9 +1181,11 @@ def _xlogy_np(x: Any, y: Any, log: Any) -> Any:
 
 
 def _xlog_grads(g: Any, x: Any, y: Any, log: Any, denom: Any) -> tuple[Any, Any]:
-    """d/dx = log(y) (PyTorch keeps it at x == 0 too); d/dy = x / denom (y, or 1 + y)."""
+    """d/dx = log(y), 0 where x == 0 and log(y) is undefined (PyTorch's masked rule);
+    d/dy = x / denom (y, or 1 + y for xlog1py)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * log(y), g * x / denom
+        undefined = (x == 0) & (denom <= 0)
+        return np.where(undefined, 0, g * log(y)), g * x / denom
 
 
 def _xlog(op: str, nodes: tuple[Any, Any, Any], input: Any, other: Any) -> Tensor:

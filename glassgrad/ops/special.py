@@ -234,15 +234,11 @@ class Mvlgamma(Node):
 
 @op(inplace=True)
 def mvlgamma(input: Any, p: int) -> Tensor:
-    """log Gamma_p(x) = p(p-1)/4 log(pi) + sum_{i<p} lgamma(x - i/2); every x > (p - 1) / 2."""
+    """log Gamma_p(x) = p(p-1)/4 log(pi) + sum_{i<p} lgamma(x - i/2) (defined for x > (p-1)/2;
+    PyTorch no longer checks, nor does this)."""
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
         raise RuntimeError(f"mvlgamma(): p has to be greater than or equal to 1, got {p!r}")
     x = to_default_float(as_tensor(input, "mvlgamma"))
-    if np.any(x._data <= (p - 1) / 2):
-        raise RuntimeError(
-            f"mvlgamma(): All elements must be greater than (p-1)/2 = {(p - 1) / 2} (input of "
-            f"shape {tuple(x.shape)}, dtype {x.dtype})"
-        )
     return Mvlgamma.apply(x, int(p))
 
 
