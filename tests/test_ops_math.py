@@ -150,10 +150,14 @@ def test_errors_name_the_op_like_torch(call, match) -> None:
 def test_special_namespace_matches_torch_values() -> None:
     x = np.linspace(-3, 3, 13)
     for name in ("expit", "ndtr", "log_ndtr", "erfcx", "i0", "i1", "sinc", "exp2"):
-        _same(getattr(gg.special, name)(gg.tensor(x)), getattr(torch.special, name)(torch.tensor(x)))
+        _same(
+            getattr(gg.special, name)(gg.tensor(x)), getattr(torch.special, name)(torch.tensor(x))
+        )
     p = np.linspace(0.001, 0.999, 11)
     _same(gg.special.ndtri(gg.tensor(p)), torch.special.ndtri(torch.tensor(p)))
-    _same(gg.special.round(gg.tensor(x), decimals=1), torch.special.round(torch.tensor(x), decimals=1))
+    _same(
+        gg.special.round(gg.tensor(x), decimals=1), torch.special.round(torch.tensor(x), decimals=1)
+    )
 
 
 def test_erfinv_and_log_ndtr_tails() -> None:

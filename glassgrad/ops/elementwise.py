@@ -62,8 +62,8 @@ def _unary(
     ``node`` is PyTorch's node name when it is not the op's (``square`` records ``PowBackward0``).
     The op gets a Tensor method and an in-place variant (PyTorch has both for every unary op),
     and ``f`` itself maps onto it when it is a NumPy ufunc; ``aliases`` are other names for it,
-    ``special``: it is also in ``glassgrad.special`` under its name. ``holomorphic``: on complex tensors
-    the rule gives ``g * conj(f'(x))`` (PyTorch's convention), computed as
+    ``special``: it is also in ``glassgrad.special`` under its name. ``holomorphic``: on complex
+    tensors the rule gives ``g * conj(f'(x))`` (PyTorch's convention), computed as
     ``conj(rule(conj(g), x, y))``; real tensors pay one dtype check in backward, nothing more.
     """
     # NOTE: forwards store ``ctx._saved`` directly (what save_for_backward does, one call less).
@@ -758,7 +758,8 @@ def _sgn_grad(g: Any, x: Any, y: Any) -> Any:
 asin    = _unary("asin", _floating(np.arcsin), _domain(lambda g, x, y: g / np.sqrt(1 - x * x)), "x",
                  "Inverse sine; d/dx = 1 / sqrt(1 - x**2).", numpy=np.arcsin,
                  aliases=("arcsin",), holomorphic=True)
-acos    = _unary("acos", _floating(np.arccos), _domain(lambda g, x, y: -g / np.sqrt(1 - x * x)), "x",
+acos    = _unary("acos", _floating(np.arccos),
+                 _domain(lambda g, x, y: -g / np.sqrt(1 - x * x)), "x",
                  "Inverse cosine; d/dx = -1 / sqrt(1 - x**2).", numpy=np.arccos,
                  aliases=("arccos",), holomorphic=True)
 atan    = _unary("atan", _floating(np.arctan), lambda g, x, y: g / (1 + x * x), "x",
@@ -771,7 +772,8 @@ cosh    = _unary("cosh", _floating(np.cosh), lambda g, x, y: g * np.sinh(x), "x"
 asinh   = _unary("asinh", _floating(np.arcsinh), lambda g, x, y: g / np.sqrt(x * x + 1), "x",
                  "Inverse hyperbolic sine; d/dx = 1 / sqrt(x**2 + 1).", numpy=np.arcsinh,
                  aliases=("arcsinh",), holomorphic=True)
-acosh   = _unary("acosh", _floating(np.arccosh), _domain(lambda g, x, y: g / np.sqrt(x * x - 1)), "x",
+acosh   = _unary("acosh", _floating(np.arccosh),
+                 _domain(lambda g, x, y: g / np.sqrt(x * x - 1)), "x",
                  "Inverse hyperbolic cosine (x >= 1); d/dx = 1 / sqrt(x**2 - 1).",
                  numpy=np.arccosh, aliases=("arccosh",), holomorphic=True)
 atanh   = _unary("atanh", _floating(np.arctanh), _domain(lambda g, x, y: g / (1 - x * x)), "x",
@@ -1482,7 +1484,7 @@ def _inplace_variant(decl_fn: Any, variant: int) -> None:
         )
 
     attrs = {"__slots__": (), "variant": variant, "backward": staticmethod(backward)}
-    node = type(base.__name__, (base,), attrs)
+    node: Any = type(base.__name__, (base,), attrs)
 
     def inplace(self: Tensor) -> Tensor:
         from glassgrad.ops.inplace import apply_inplace
@@ -1490,7 +1492,9 @@ def _inplace_variant(decl_fn: Any, variant: int) -> None:
         return apply_inplace(self, name, node.apply)
 
     inplace.__name__ = inplace.__qualname__ = name
-    inplace.__doc__ = f"In-place ``{decl_fn.__name__}`` (PyTorch's {base.__name__}Backward{variant})."
+    inplace.__doc__ = (
+        f"In-place ``{decl_fn.__name__}`` (PyTorch's {base.__name__}Backward{variant})."
+    )
     fast_inplace(name)(inplace)
 
 

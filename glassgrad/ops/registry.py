@@ -27,7 +27,9 @@ TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
 FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
 LINALG = "glassgrad.linalg"  # ``torch.linalg.<name>``: an op named ``linalg_<name>`` there
 FFT = "glassgrad.fft"  # ``torch.fft.<name>``: an op named ``fft_<name>`` there
-SPECIAL = "glassgrad.special"  # ``torch.special.<name>``: an op named ``special_<name>`` or ``<name>``
+SPECIAL = (
+    "glassgrad.special"  # ``torch.special.<name>``: an op named ``special_<name>`` or ``<name>``
+)
 
 
 @dataclass

@@ -222,8 +222,8 @@ class Mvlgamma(Node):
     def forward(ctx: Any, x: Any, p: int) -> Any:
         ctx.save_for_backward(x)
         ctx.p = p
-        out = sum(lgamma_np(x - 0.5 * i) for i in range(p))
-        return (out + p * (p - 1) / 4 * math.log(math.pi)).astype(x.dtype, copy=False)
+        out: Any = sum(lgamma_np(x - 0.5 * i) for i in range(p))
+        return np.asarray(out + p * (p - 1) / 4 * math.log(math.pi)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -253,12 +253,28 @@ def erfinv_np(y: np.ndarray) -> np.ndarray:
         w = -np.log((1.0 - v) * (1.0 + v))
         lo, hi = w - 2.5, np.sqrt(w) - 3.0
         p_lo = np.full_like(v, 2.81022636e-08)
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):  # fmt: skip
+        for c in (
+            3.43273939e-07,
+            -3.5233877e-06,
+            -4.39150654e-06,
+            0.00021858087,
+            -0.00125372503,
+            -0.00417768164,
+            0.246640727,
+            1.50140941,
+        ):
             p_lo = c + p_lo * lo
         p_hi = np.full_like(v, -0.000200214257)
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):  # fmt: skip
+        for c in (
+            0.000100950558,
+            0.00134934322,
+            -0.00367342844,
+            0.00573950773,
+            -0.0076224613,
+            0.00943887047,
+            1.00167406,
+            2.83297682,
+        ):
             p_hi = c + p_hi * hi
         x = np.where(w < 5.0, p_lo, p_hi) * v
         ok = np.isfinite(x)
@@ -388,8 +404,12 @@ def log_ndtr_np(x: np.ndarray) -> np.ndarray:
         pos = np.log1p(-0.5 * _erfc_np(v / _SQRT2))
         far = np.minimum(v, -30.0)  # the asymptotic series where erfc underflows
         z = 1.0 / (far * far)
-        tail = (-0.5 * far * far - np.log(-far) - 0.5 * math.log(2 * math.pi)
-                + np.log1p(z * (-1.0 + z * (3.0 - z * (15.0 - 105.0 * z)))))  # fmt: skip
+        tail = (
+            -0.5 * far * far
+            - np.log(-far)
+            - 0.5 * math.log(2 * math.pi)
+            + np.log1p(z * (-1.0 + z * (3.0 - z * (15.0 - 105.0 * z))))
+        )
         out = np.where(v < 0, neg, pos)
         out = np.where(v < -30.0, tail, out)
     return _like(out, a)

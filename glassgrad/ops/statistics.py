@@ -19,7 +19,7 @@ import numpy as np
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, to_default_float
 from glassgrad.ops._reduce import NO_DIM, axes_of, expand_back
 from glassgrad.ops.registry import op
-from glassgrad.ops.selection import _select, _Select, _TiesShare, amax, amin
+from glassgrad.ops.selection import _Select, _select, _TiesShare, amax, amin
 from glassgrad.ops.shape import reshape, to
 
 # ---- nansum, nanmean ----------------------------------------------------------------------------
@@ -98,14 +98,16 @@ class Nanmedian(_TiesShare):
         flat = x.reshape(-1)
         flat = flat[~np.isnan(flat)]
         k = flat.size
-        out = np.array(np.nan, x.dtype) if k == 0 else np.partition(flat, (k - 1) // 2)[(k - 1) // 2]
+        out = (
+            np.array(np.nan, x.dtype) if k == 0 else np.partition(flat, (k - 1) // 2)[(k - 1) // 2]
+        )
         out = np.asarray(out, x.dtype)
         ctx.save_for_backward(x, out)
         return out
 
 
 class NanmedianDim(_Select):
-    """``nanmedian(dim)``: the gradient goes to the index returned (PyTorch's NanmedianBackward1)."""
+    """``nanmedian(dim)``: the gradient goes to the index returned (NanmedianBackward1)."""
 
     __slots__ = ()
     op_name = "Nanmedian"
@@ -176,8 +178,10 @@ def _quantile(
     x = as_tensor(input, op)
     data = x._data
     if data.dtype.kind != "f":
-        raise RuntimeError(f"{op}() input tensor must be either float or double dtype, got "
-                           f"{x.dtype} (shape {tuple(x.shape)})")  # fmt: skip
+        raise RuntimeError(
+            f"{op}() input tensor must be either float or double dtype, got "
+            f"{x.dtype} (shape {tuple(x.shape)})"
+        )
     if interpolation not in _MODES:
         raise ValueError(
             f"{op}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
@@ -186,7 +190,9 @@ def _quantile(
     scalar_q = not isinstance(q, Tensor) or q._data.ndim == 0
     if isinstance(q, Tensor):
         if q._data.ndim > 1:
-            raise RuntimeError(f"{op}() q must be a scalar or 1D tensor, got shape {tuple(q.shape)}")
+            raise RuntimeError(
+                f"{op}() q must be a scalar or 1D tensor, got shape {tuple(q.shape)}"
+            )
         if q._data.dtype != data.dtype:
             raise RuntimeError(
                 f"{op}() q tensor must be same dtype as the input tensor, got {q.dtype} and "
@@ -224,8 +230,9 @@ def _quantile(
     nan = np.isnan(srt)
     qb = np.broadcast_to(qs, srt.shape[:-1] + qs.shape)
     if ignore_nan:
-        mult = np.broadcast_to((np.sum(~nan, axis=-1, keepdims=True) - 1).astype(data.dtype),
-                               qb.shape)  # fmt: skip
+        mult = np.broadcast_to(
+            (np.sum(~nan, axis=-1, keepdims=True) - 1).astype(data.dtype), qb.shape
+        )
         ranks = qb * mult
         mult = np.where(ranks < 0, 0, mult)
         ranks = np.where(ranks < 0, 0, ranks)
@@ -386,8 +393,9 @@ def dist(input: Any, other: Any, p: float = 2) -> Tensor:
 def _check_weights(name: str, w: Any, n: int, integral: bool) -> Tensor:
     w = as_tensor(w, "cov")
     if w._data.ndim > 1:
-        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions, got shape "
-                           f"{tuple(w.shape)}")  # fmt: skip
+        raise RuntimeError(
+            f"cov(): expected {name} to have one or fewer dimensions, got shape {tuple(w.shape)}"
+        )
     if w._data.size != n:
         raise RuntimeError(
             f"cov(): expected {name} to have the same numel as there are observations in the "
@@ -522,4 +530,3 @@ def cumulative_trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1
     if isinstance(spacing, Tensor):
         return cumsum(spacing * ends, d) / 2.0
     return cumsum(ends * (spacing / 2.0), d)
-

@@ -152,7 +152,7 @@ OPS: list[OpInfo] = [
 ]
 
 
-# ---- trig, hyperbolic, special functions, float binary ops (ops-math) -----------------------------
+# ---- trig, hyperbolic, special functions, float binary ops (ops-math) ---------------------------
 
 
 def _lerp_tensor(draw):
@@ -271,8 +271,12 @@ OPS += [
     OpInfo("xlogy", lambda lib, x, y: lib.xlogy(x, y), _xlogy_sample),
     OpInfo("xlogy_scalar_other", lambda lib, x: lib.xlogy(x, 2.5), unary()),
     OpInfo("xlogy_scalar_self", lambda lib, y: lib.xlogy(1.5, y), unary(0.3, 3.0)),
-    OpInfo("float_power", lambda lib, x, y: lib.float_power(x, y), binary(0.3, 2.0, -2.0, 2.0),
-           tags=("cast",)),  # fmt: skip
+    OpInfo(
+        "float_power",
+        lambda lib, x, y: lib.float_power(x, y),
+        binary(0.3, 2.0, -2.0, 2.0),
+        tags=("cast",),
+    ),
     OpInfo("float_power_scalar", lambda lib, x: lib.float_power(x, 3), unary(), tags=("cast",)),
     OpInfo("float_power_rscalar", lambda lib, x: lib.float_power(2, x), unary(), tags=("cast",)),
     OpInfo("ldexp", lambda lib, x, e: lib.ldexp(x, e), _ldexp_sample),
@@ -306,8 +310,11 @@ OPS += [
     _special("special_psi", lambda lib, x: lib.special.psi(x), unary(0.3, 4.0)),
     _special("special_gammaln", lambda lib, x: lib.special.gammaln(x), unary(0.3, 4.0)),
     _special("special_multigammaln", lambda lib, x: lib.special.multigammaln(x, 2), unary(1, 4)),
-    _special("special_round", lambda lib, x: lib.special.round(x, decimals=1),
-             unary(kinks=(-0.05, 0.05, 0.15, -0.15, 0.25, 1.05))),  # fmt: skip
+    _special(
+        "special_round",
+        lambda lib, x: lib.special.round(x, decimals=1),
+        unary(kinks=(-0.05, 0.05, 0.15, -0.15, 0.25, 1.05)),
+    ),
     _special("special_xlog1py", lambda lib, x, y: lib.special.xlog1py(x, y), _xlogy_sample),
     _special("special_xlog1py_scalar", lambda lib, x: lib.special.xlog1py(x, 0.5)),
     _special("special_xlogy", lambda lib, x, y: lib.special.xlogy(x, y), _xlogy_sample),
@@ -316,16 +323,26 @@ OPS += [
     _special("special_erfc", lambda lib, x: lib.special.erfc(x)),
     _special("special_erfinv", lambda lib, x: lib.special.erfinv(x), unary(-0.9, 0.9)),
     _special("special_digamma", lambda lib, x: lib.special.digamma(x), unary(0.3, 4.0)),
-    _special("special_polygamma", lambda lib, x: lib.special.polygamma(2, x), unary(0.3, 4.0),
-             rtol=1e-6),  # fmt: skip
+    _special(
+        "special_polygamma", lambda lib, x: lib.special.polygamma(2, x), unary(0.3, 4.0), rtol=1e-6
+    ),
     _special("special_exp2", lambda lib, x: lib.special.exp2(x)),
     _special("special_expm1", lambda lib, x: lib.special.expm1(x)),
     _special("special_log1p", lambda lib, x: lib.special.log1p(x), positive),
     _special("special_sinc", lambda lib, x: lib.special.sinc(x)),
-    _special("special_logsumexp", lambda lib, x: lib.special.logsumexp(x, -1),
-             lambda draw: (floats(draw, draw_shape(draw, 1)),)),  # fmt: skip
-    _special("special_softmax", lambda lib, x: lib.special.softmax(x, 0),
-             lambda draw: (floats(draw, draw_shape(draw, 1)),)),  # fmt: skip
-    _special("special_log_softmax", lambda lib, x: lib.special.log_softmax(x, -1),
-             lambda draw: (floats(draw, draw_shape(draw, 1)),)),  # fmt: skip
+    _special(
+        "special_logsumexp",
+        lambda lib, x: lib.special.logsumexp(x, -1),
+        lambda draw: (floats(draw, draw_shape(draw, 1)),),
+    ),
+    _special(
+        "special_softmax",
+        lambda lib, x: lib.special.softmax(x, 0),
+        lambda draw: (floats(draw, draw_shape(draw, 1)),),
+    ),
+    _special(
+        "special_log_softmax",
+        lambda lib, x: lib.special.log_softmax(x, -1),
+        lambda draw: (floats(draw, draw_shape(draw, 1)),),
+    ),
 ]

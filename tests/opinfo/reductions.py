@@ -240,7 +240,7 @@ OPS: list[OpInfo] = [
 ]
 
 
-# ---- statistics (ops-math) ------------------------------------------------------------------------
+# ---- statistics (ops-math) ----------------------------------------------------------------------
 
 
 def _with_nans(draw, shp, lo=-2.0, hi=2.0):
@@ -288,9 +288,7 @@ def _quantile(nans: bool):
         s = draw_shape(draw, min_side=1)
         x = _with_nans(draw, s) if nans else distinct(draw, s)
         dim = draw(st.sampled_from([None] + list(range(-len(s), len(s)))))
-        q = draw(
-            st.sampled_from([0.0, 0.3, 0.5, 1.0, np.array(0.625), np.array([0.1, 0.55, 0.9])])
-        )
+        q = draw(st.sampled_from([0.0, 0.3, 0.5, 1.0, np.array(0.625), np.array([0.1, 0.55, 0.9])]))
         return (x, q, dim, draw(st.booleans()), draw(st.sampled_from(MODES)))
 
     return sample
@@ -342,16 +340,23 @@ def _trap_x(draw):
 
 def _aminmax(draw):
     s = draw_shape(draw, min_side=1)
-    return (distinct(draw, s), draw(st.sampled_from([None] + list(range(-len(s), len(s))))),
-            draw(st.booleans()))  # fmt: skip
+    return (
+        distinct(draw, s),
+        draw(st.sampled_from([None] + list(range(-len(s), len(s))))),
+        draw(st.booleans()),
+    )
 
 
 OPS += [
     OpInfo("nansum", lambda lib, x, d, k: lib.nansum(x, d, k), _nan_reduce),
     OpInfo("nansum_all", lambda lib, x, d, k: x.nansum(), _nan_reduce),
     # (all-NaN slices have NaN gradients: compared with PyTorch, not finite differences)
-    OpInfo("nanmean", lambda lib, x, d, k: lib.nanmean(x, d, k), _nan_reduce_nonempty,
-           tags=("nondiff",)),  # fmt: skip
+    OpInfo(
+        "nanmean",
+        lambda lib, x, d, k: lib.nanmean(x, d, k),
+        _nan_reduce_nonempty,
+        tags=("nondiff",),
+    ),
     OpInfo("nanmean_finite", lambda lib, x, d, k: x.nanmean(d, k), _finite_reduce),
     OpInfo("nanmedian", lambda lib, x: lib.nanmedian(x), _nanmedian_all),
     OpInfo("nanmedian_dim", lambda lib, x, d, k: x.nanmedian(d, k).values, _nanmedian_dim),
@@ -376,8 +381,7 @@ OPS += [
         lambda lib, x, q, d, k, m: lib.nanquantile(x, q, d, k, interpolation=m),
         _quantile(False),
     ),
-    OpInfo("quantile_ties", lambda lib, x: lib.quantile(x, 0.4, dim=-1), _ties,
-           tags=("nondiff",)),  # fmt: skip
+    OpInfo("quantile_ties", lambda lib, x: lib.quantile(x, 0.4, dim=-1), _ties, tags=("nondiff",)),
     OpInfo("aminmax_min", lambda lib, x, d, k: lib.aminmax(x, dim=d, keepdim=k).min, _aminmax),
     OpInfo("aminmax_max", lambda lib, x, d, k: x.aminmax(dim=d, keepdim=k).max, _aminmax),
     OpInfo("cov", lambda lib, x: lib.cov(x), _cov_sample),
