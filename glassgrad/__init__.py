@@ -39,6 +39,7 @@ from glassgrad import (
     optim,
     random,
     serialization,
+    special,
     testing,
     utils,
     viz,
@@ -67,6 +68,7 @@ from glassgrad.creation import (
     get_rng_state,
     initial_seed,
     linspace,
+    logspace,
     manual_seed,
     ones,
     ones_like,
@@ -181,7 +183,7 @@ _modules = [
     ops,
     optim,
 ]
-_modules += [interchange, serialization, utils, viz]
+_modules += [interchange, serialization, special, utils, viz]
 
 
 def is_tensor(obj: _typing.Any) -> _builtins.bool:

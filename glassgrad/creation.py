@@ -600,3 +600,28 @@ def set_default_tensor_type(t: Any) -> None:
             f"type, got {t!r}"
         )
     dtypes.set_default_dtype(d)
+
+
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """``steps`` points base**t for t evenly spaced from ``start`` to ``end``."""
+    _options("logspace()", device, options)
+    start, end, base = _scalar(start), _scalar(end), _scalar(base)
+    d = dtypes.as_dtype(dtype)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise RuntimeError(f"logspace(): number of steps must be non-negative, got {steps!r}")
+    t = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        values = np.power(float(base), t)
+    if d.kind in "iu":
+        values = np.trunc(values)
+    return _leaf(values.astype(d), requires_grad)

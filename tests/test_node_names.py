@@ -25,6 +25,8 @@ _ONE_D_POOL = "PyTorch runs 1-d pooling as 2-d pooling between unsqueeze and squ
 _TENSORDOT = "PyTorch computes it as permute/reshape around an mm, ending in a view"
 _EINSUM = "PyTorch's einsum ends in whatever reshape/permute/mul/sum its contraction plan needs"
 _COPY_SLICES = "PyTorch writes into a slice in place (CopySlices)"
+_QUANTILE = "PyTorch sorts, gathers, lerps and squeezes in place (SqueezeBackward4); here one node"
+_SCALAR_OVERLOAD = "PyTorch's C++ composite ends in the Scalar overload (MulBackward1/DivBackward1)"
 
 DECOMPOSED: dict[str, str] = {
     # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last
@@ -68,6 +70,18 @@ DECOMPOSED: dict[str, str] = {
         "circular padding is CopySlices (reflect/replicate match: test_spatial_and_padding_names)"
     ),
     "chain_matmul": "PyTorch runs linalg.multi_dot, which views its last mm's result back",
+    "special_ndtr": "PyTorch's C++ composite (1 + erf(x / sqrt 2)) * 0.5 ends in MulBackward1",
+    "quantile": _QUANTILE,
+    "nanquantile": _QUANTILE,
+    "nanquantile_finite": _QUANTILE,
+    "quantile_ties": _QUANTILE,
+    "aminmax_min": "PyTorch's one two-output AminmaxBackward0; here amin and amax nodes",
+    "aminmax_max": "PyTorch's one two-output AminmaxBackward0; here amin and amax nodes",
+    "trapezoid": _SCALAR_OVERLOAD,
+    "trapezoid_dx": _SCALAR_OVERLOAD,
+    "trapz_alias": _SCALAR_OVERLOAD,
+    "trapezoid_x": _SCALAR_OVERLOAD,
+    "cumulative_trapezoid_x": _SCALAR_OVERLOAD,
     "setitem_basic": _COPY_SLICES,
     "setitem_int_array": _COPY_SLICES,
 }

@@ -26,7 +26,9 @@ from glassgrad.ops import (
     selection,
     shape,
     sorting,
+    special,
     spectral,
+    statistics,
     structure,
 )
 from glassgrad.tensor import Tensor
@@ -49,6 +51,8 @@ FAMILIES = (
     sorting,
     structure,
     spectral,
+    special,
+    statistics,
     sampling,
     inplace,
 )

@@ -3,6 +3,7 @@ the gradient of the value it supplied) and the comparison and logical ops (no gr
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
@@ -293,3 +294,102 @@ def is_nonzero(input: Any) -> bool:
 def is_same_size(input: Any, other: Any) -> bool:
     """Whether both tensors have the same shape."""
     return tuple(np.shape(input)) == tuple(np.shape(other))
+
+
+isneginf = _nograd(np.isneginf, "isneginf", "True where the value is -inf.", inplace=False)
+isposinf = _nograd(np.isposinf, "isposinf", "True where the value is +inf.", inplace=False)
+
+
+@op(differentiable=False)
+def isreal(input: Any) -> Tensor:
+    """True where the imaginary part is 0 (everywhere for real tensors)."""
+    x = as_tensor(input, "isreal")
+    return Tensor._make(np.isreal(x._data) if x._data.dtype.kind == "c" else np.ones(x.shape, bool))
+
+
+@op(method=False, differentiable=False)
+def isin(
+    elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False
+) -> Tensor:
+    """True where an element of ``elements`` occurs in ``test_elements`` (``invert``: the
+    opposite); either may be a number."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin(): expected elements or test_elements to be a Tensor")
+    a = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    b = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    out = np.isin(a, b, assume_unique=assume_unique, invert=invert)
+    return Tensor._make(np.asarray(out, bool))
+
+
+def _operands(op: str, input: Any, other: Any, kinds: str, what: str) -> tuple[Any, Any]:
+    """Both operands' arrays at the common dtype, which must be of ``kinds``."""
+    a, b = binary_operands(op, input, other)
+    a, b = as_tensor(a, op), as_tensor(b, op)
+    da, db = a._data, b._data
+    if da.dtype.kind not in kinds or db.dtype.kind not in kinds:
+        raise RuntimeError(
+            f"{op}(): expected {what} tensors, got {a.dtype} {tuple(a.shape)} and "
+            f"{b.dtype} {tuple(b.shape)}"
+        )
+    try:
+        shape = np.broadcast_shapes(da.shape, db.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{op}(): the shapes {tuple(da.shape)} and {tuple(db.shape)} don't broadcast"
+        ) from None
+    del shape
+    return da, db
+
+
+@op(inplace=True, numpy=np.gcd, differentiable=False)
+def gcd(input: Any, other: Any) -> Tensor:
+    """The greatest common divisor, elementwise (integer tensors)."""
+    a, b = _operands("gcd", input, other, "iu", "integer")
+    return Tensor._make(np.gcd(a, b))
+
+
+@op(inplace=True, numpy=np.lcm, differentiable=False)
+def lcm(input: Any, other: Any) -> Tensor:
+    """The least common multiple, elementwise (integer tensors)."""
+    a, b = _operands("lcm", input, other, "iu", "integer")
+    return Tensor._make(np.lcm(a, b))
+
+
+@op(inplace=True, numpy=np.nextafter, differentiable=False)
+def nextafter(input: Any, other: Any) -> Tensor:
+    """The next representable float after ``input`` towards ``other``."""
+    a, b = _operands("nextafter", input, other, "f", "floating-point")
+    return Tensor._make(np.nextafter(a, b))
+
+
+@op(inplace=True, numpy=np.heaviside, differentiable=False)
+def heaviside(input: Any, values: Any) -> Tensor:
+    """0 where input < 0, 1 where input > 0, ``values`` where input == 0 (no gradient)."""
+    if not isinstance(values, Tensor) or not isinstance(input, Tensor):
+        raise TypeError("heaviside(): input and values must be Tensors")
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError(
+            f"heaviside(): is not yet implemented for tensors with different dtypes, got "
+            f"{input.dtype} {tuple(input.shape)} and {values.dtype} {tuple(values.shape)}"
+        )
+    a, b = _operands("heaviside", input, values, "biuf", "real")
+    out = np.where(a == 0, b, (a > 0).astype(a.dtype))
+    return Tensor._make(np.asarray(out, a.dtype))
+
+
+class return_types:
+    """What ``frexp`` returns, like ``torch.return_types.frexp``."""
+
+    frexp = namedtuple("frexp", ("mantissa", "exponent"))
+
+
+@op(differentiable=False, numpy=np.frexp)
+def frexp(input: Any) -> Any:
+    """(mantissa, exponent) with input = mantissa * 2**exponent, |mantissa| in [0.5, 1)."""
+    x = as_tensor(input, "frexp")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"frexp(): only supports floating-point dtypes, got {x.dtype} {tuple(x.shape)}"
+        )
+    m, e = np.frexp(x._data)
+    return return_types.frexp(Tensor._make(m), Tensor._make(e.astype(np.int32)))

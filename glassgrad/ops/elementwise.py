@@ -17,7 +17,7 @@ import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, to_default_float
 from glassgrad.ops._erf import erf as erf_of_array
-from glassgrad.ops.registry import FUNCTIONAL, TORCH, op
+from glassgrad.ops.registry import FUNCTIONAL, SPECIAL, TORCH, fast_inplace, op
 
 
 def _conj(v: Any) -> Any:
@@ -53,14 +53,17 @@ def _unary(
     functional: bool = False,
     declared: bool = True,
     holomorphic: bool = False,
+    aliases: tuple[str, ...] = (),
+    special: bool = False,
 ) -> Callable:
     """Declare ``y = f(x)`` with ``dx = rule(g, x, y)``: its node class and public op.
 
     ``uses`` says what the rule reads ("x", "out" or "x,out"), so nothing else is kept alive.
     ``node`` is PyTorch's node name when it is not the op's (``square`` records ``PowBackward0``).
     The op gets a Tensor method and an in-place variant (PyTorch has both for every unary op),
-    and ``f`` itself maps onto it when it is a NumPy ufunc. ``holomorphic``: on complex tensors
-    the rule gives ``g * conj(f'(x))`` (PyTorch's convention), computed as
+    and ``f`` itself maps onto it when it is a NumPy ufunc; ``aliases`` are other names for it,
+    ``special``: it is also in ``glassgrad.special`` under its name. ``holomorphic``: on complex
+    tensors the rule gives ``g * conj(f'(x))`` (PyTorch's convention), computed as
     ``conj(rule(conj(g), x, y))``; real tensors pay one dtype check in backward, nothing more.
     """
     # NOTE: forwards store ``ctx._saved`` directly (what save_for_backward does, one call less).
@@ -150,7 +153,8 @@ def _unary(
         inplace=True,
         numpy=numpy,
         operators=operators,
-        namespaces=namespaces,
+        namespaces=namespaces + ((SPECIAL,) if special else ()),
+        aliases=aliases,
         guard=False,  # its work is in Node.apply, which words NumPy's errors itself
     )
 
@@ -181,16 +185,17 @@ def _sign(x: Any) -> Any:
 
 # fmt: off
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
-                    "-x, elementwise.", operators=("__neg__",))
+                    "-x, elementwise.", operators=("__neg__",), aliases=("negative",))
 exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
                     "e**x; its derivative is itself, so the rule reuses the output.",
                     holomorphic=True)
 expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
-                    "exp(x) - 1, accurate for small x.", holomorphic=True)
+                    "exp(x) - 1, accurate for small x.", holomorphic=True, special=True)
 log        = _unary("log", _quiet(np.log), lambda g, x, y: g / x, "x",
                     "Natural logarithm.", numpy=np.log, holomorphic=True)
 log1p      = _unary("log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1), "x",
-                    "log(1 + x), accurate for small x.", numpy=np.log1p, holomorphic=True)
+                    "log(1 + x), accurate for small x.", numpy=np.log1p, holomorphic=True,
+                    special=True)
 log2       = _unary("log2", _quiet(np.log2), lambda g, x, y: g / (x * _LN2), "x",
                     "Base-2 logarithm.", numpy=np.log2, holomorphic=True)
 log10      = _unary("log10", _quiet(np.log10), lambda g, x, y: g / (x * _LN10), "x",
@@ -204,7 +209,8 @@ reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "
 square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
                     "x * x.", node="Pow", holomorphic=True)
 abs        = _unary("abs", np.absolute, lambda g, x, y: g * _sgn(x), "x",
-                    "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",))
+                    "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",),
+                    aliases=("absolute",))
 sin        = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "x",
                     "Sine.", holomorphic=True)
 cos        = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "x",
@@ -221,7 +227,7 @@ relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y >
                     "max(x, 0); the gradient passes where the output is positive.", functional=True)
 erf        = _unary("erf", erf_of_array,  # NumPy has none: Cody's rational approximations
                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x), "x",
-                    "The error function; d/dx = 2/sqrt(pi) e**(-x**2).")
+                    "The error function; d/dx = 2/sqrt(pi) e**(-x**2).", special=True)
 sign       = _unary("sign", _sign, lambda g, x, y: g * 0, "out",
                     "-1, 0 or 1 (0 for NaN); piecewise constant, so its gradient is zero.",
                     numpy=np.sign)
@@ -230,7 +236,7 @@ floor      = _unary("floor", np.floor, lambda g, x, y: g * 0, "out",
 ceil       = _unary("ceil", np.ceil, lambda g, x, y: g * 0, "out",
                     "Round up; zero gradient.")
 trunc      = _unary("trunc", np.trunc, lambda g, x, y: g * 0, "out",
-                    "Round toward zero; zero gradient.")
+                    "Round toward zero; zero gradient.", aliases=("fix",))
 # fmt: on
 
 
@@ -687,3 +693,810 @@ def logaddexp(input: Any, other: Any) -> Tensor:
 def positive(input: Any) -> Tensor:
     """+x: the tensor itself."""
     return input
+
+
+# ---- trigonometric, hyperbolic and other float unary ops ----------------------------------------
+# Integer and bool inputs compute in the default float dtype, as PyTorch's float ops do.
+
+
+def _floating(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``f`` on a float array (ints and bools in the default float dtype), without NumPy's
+    domain warnings (asin(2) is NaN silently, as in PyTorch)."""
+    from glassgrad import dtypes
+
+    def floating(x: Any) -> Any:
+        if x.dtype.kind not in "fc":
+            x = x.astype(dtypes.get_default_dtype())
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return f(x)
+
+    return floating
+
+
+_PI = math.pi
+_DEG = math.pi / 180.0
+
+
+def _sinc(x: Any) -> Any:
+    """sin(pi x) / (pi x), 1 at 0."""
+    px = _PI * np.where(x == 0, 1, x)
+    return np.where(x == 0, 1, np.sin(px) / px).astype(x.dtype, copy=False)
+
+
+def _sinc_grad(g: Any, x: Any) -> Any:
+    """d sinc / dx = (pi x cos(pi x) - sin(pi x)) / (pi x**2), 0 at 0 (PyTorch's rule)."""
+    safe = np.where(x == 0, 1, x)
+    px = _PI * safe
+    return g * np.where(x == 0, 0, (px * np.cos(px) - np.sin(px)) / (px * safe))
+
+
+def _domain(rule: Rule) -> Rule:
+    """A rule without NumPy's warnings outside the domain (NaN there, silently, as PyTorch)."""
+
+    def quiet(g: Any, x: Any, y: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return rule(g, x, y)
+
+    return quiet
+
+
+def _sgn_forward(x: Any) -> Any:
+    """sign(x) for real x, x / |x| for complex x (0 at 0)."""
+    return _sgn(x) if x.dtype.kind == "c" else _sign(x)
+
+
+def _sgn_grad(g: Any, x: Any, y: Any) -> Any:
+    """0 for real x; (g - sgn**2 conj(g)) / (2|x|) for complex x (PyTorch's sgn_backward)."""
+    if x.dtype.kind != "c":
+        return g * 0
+    a = np.abs(x)
+    live = a != 0
+    return np.where(live, (g - y * y * np.conj(g)) / (2 * np.where(live, a, 1)), 0)
+
+
+# fmt: off
+asin    = _unary("asin", _floating(np.arcsin), _domain(lambda g, x, y: g / np.sqrt(1 - x * x)), "x",
+                 "Inverse sine; d/dx = 1 / sqrt(1 - x**2).", numpy=np.arcsin,
+                 aliases=("arcsin",), holomorphic=True)
+acos    = _unary("acos", _floating(np.arccos),
+                 _domain(lambda g, x, y: -g / np.sqrt(1 - x * x)), "x",
+                 "Inverse cosine; d/dx = -1 / sqrt(1 - x**2).", numpy=np.arccos,
+                 aliases=("arccos",), holomorphic=True)
+atan    = _unary("atan", _floating(np.arctan), lambda g, x, y: g / (1 + x * x), "x",
+                 "Inverse tangent; d/dx = 1 / (1 + x**2).", numpy=np.arctan,
+                 aliases=("arctan",), holomorphic=True)
+sinh    = _unary("sinh", _floating(np.sinh), lambda g, x, y: g * np.cosh(x), "x",
+                 "Hyperbolic sine.", numpy=np.sinh, holomorphic=True)
+cosh    = _unary("cosh", _floating(np.cosh), lambda g, x, y: g * np.sinh(x), "x",
+                 "Hyperbolic cosine.", numpy=np.cosh, holomorphic=True)
+asinh   = _unary("asinh", _floating(np.arcsinh), lambda g, x, y: g / np.sqrt(x * x + 1), "x",
+                 "Inverse hyperbolic sine; d/dx = 1 / sqrt(x**2 + 1).", numpy=np.arcsinh,
+                 aliases=("arcsinh",), holomorphic=True)
+acosh   = _unary("acosh", _floating(np.arccosh),
+                 _domain(lambda g, x, y: g / np.sqrt(x * x - 1)), "x",
+                 "Inverse hyperbolic cosine (x >= 1); d/dx = 1 / sqrt(x**2 - 1).",
+                 numpy=np.arccosh, aliases=("arccosh",), holomorphic=True)
+atanh   = _unary("atanh", _floating(np.arctanh), _domain(lambda g, x, y: g / (1 - x * x)), "x",
+                 "Inverse hyperbolic tangent (|x| < 1); d/dx = 1 / (1 - x**2).",
+                 numpy=np.arctanh, aliases=("arctanh",), holomorphic=True)
+deg2rad = _unary("deg2rad", _floating(lambda x: x * x.dtype.type(_DEG)),
+                 lambda g, x, y: g * _DEG, "out", "Degrees to radians: x * pi / 180.",
+                 numpy=np.deg2rad)
+rad2deg = _unary("rad2deg", _floating(lambda x: x * x.dtype.type(1 / _DEG)),
+                 lambda g, x, y: g * (1 / _DEG), "out", "Radians to degrees: x * 180 / pi.",
+                 numpy=np.rad2deg)
+exp2    = _unary("exp2", _floating(np.exp2), lambda g, x, y: g * y * _LN2, "out",
+                 "2**x; d/dx = 2**x ln 2.", numpy=np.exp2, holomorphic=True, special=True)
+frac    = _unary("frac", lambda x: x - np.trunc(x), lambda g, x, y: g, "out",
+                 "The fractional part x - trunc(x), sign kept; its gradient is 1.")
+sinc    = _unary("sinc", _floating(_sinc), lambda g, x, y: _sinc_grad(g, x), "x",
+                 "The normalised sinc sin(pi x) / (pi x), 1 at 0.", special=True)
+sgn     = _unary("sgn", _sgn_forward, _sgn_grad, "x,out",
+                 "sign(x) for real x, x / |x| for complex x (0 at 0).")
+# fmt: on
+
+
+# ---- nan_to_num, logit, clamp_min/max -----------------------------------------------------------
+
+
+class NanToNum(Node):
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, nan: Any, posinf: Any, neginf: Any) -> Any:
+        ctx.save_for_backward(x)
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors  # the gradient passes where the value was kept
+        return np.where(np.isfinite(x), g, 0), None, None, None
+
+
+@op(inplace=True, numpy=np.nan_to_num)
+def nan_to_num(
+    input: Any, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    """NaN to ``nan``, +inf/-inf to ``posinf``/``neginf`` (the dtype's extremes by default)."""
+    x = as_tensor(input)
+    if x._data.dtype.kind not in "fc":
+        return Tensor._make(x._data.copy())
+    return NanToNum.apply(x, nan, posinf, neginf)
+
+
+class Logit(Node):
+    __slots__ = ("eps",)
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, eps: Any) -> Any:
+        ctx.eps = eps
+        ctx.save_for_backward(x)
+        z = x if eps is None else np.clip(x, eps, 1 - eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(z / (1 - z))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        eps = ctx.eps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = g / (x * (1 - x))
+            if eps is None:  # PyTorch: NaN outside [0, 1]
+                return np.where((x < 0) | (x > 1), np.nan, d), None
+            return np.where((x < eps) | (x > 1 - eps), 0, d), None  # clamped: no gradient
+
+
+@op(inplace=True, namespaces=(TORCH, SPECIAL))
+def logit(input: Any, eps: float | None = None) -> Tensor:
+    """log(x / (1 - x)); with ``eps``, x is first clamped to [eps, 1 - eps] (no gradient there)."""
+    x = to_default_float(as_tensor(input))
+    return Logit.apply(x, None if eps is None else float(eps))
+
+
+class ClampMin(Node):
+    __slots__ = ()
+    broadcasts = True
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, lo: Any) -> Any:
+        ctx.save_for_backward(x, lo)
+        return np.maximum(x, lo)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, lo = ctx.saved_tensors
+        keep = x >= lo
+        return np.where(keep, g, 0), np.where(keep, 0, g)
+
+
+class ClampMinScalar(Node):
+    __slots__ = ("c",)
+    op_name = "ClampMin"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, lo: Any) -> Any:
+        ctx.save_for_backward(x)
+        ctx.c = lo
+        return np.maximum(x, lo).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return np.where(x >= ctx.c, g, 0), None
+
+
+class ClampMax(Node):
+    __slots__ = ()
+    broadcasts = True
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, hi: Any) -> Any:
+        ctx.save_for_backward(x, hi)
+        return np.minimum(x, hi)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, hi = ctx.saved_tensors
+        keep = x <= hi
+        return np.where(keep, g, 0), np.where(keep, 0, g)
+
+
+class ClampMaxScalar(Node):
+    __slots__ = ("c",)
+    op_name = "ClampMax"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, hi: Any) -> Any:
+        ctx.save_for_backward(x)
+        ctx.c = hi
+        return np.minimum(x, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return np.where(x <= ctx.c, g, 0), None
+
+
+def _clamp_one(op: str, tensors: Any, scalar: Any, input: Any, bound: Any) -> Tensor:
+    """clamp_min / clamp_max: a number bound records the Scalar node, a tensor bound the other."""
+    x = as_tensor(input, op)
+    if isinstance(bound, Tensor):
+        a, b = binary_operands(op, x, bound)
+        return tensors.apply(a, b)
+    if isinstance(bound, (bool, int, float, np.number)):
+        if x._data.dtype.kind in "iub" and isinstance(bound, float):
+            x = to_default_float(x)
+        return scalar.apply(x, bound.item() if isinstance(bound, np.number) else bound)
+    raise TypeError(f"{op}(): the bound must be a number or a tensor, got {type(bound).__name__}")
+
+
+@op(inplace=True)
+def clamp_min(input: Any, min: Any) -> Tensor:
+    """max(input, min): the gradient passes where input >= min, to ``min`` elsewhere."""
+    return _clamp_one("clamp_min", ClampMin, ClampMinScalar, input, min)
+
+
+@op(inplace=True)
+def clamp_max(input: Any, max: Any) -> Tensor:
+    """min(input, max): the gradient passes where input <= max, to ``max`` elsewhere."""
+    return _clamp_one("clamp_max", ClampMax, ClampMaxScalar, input, max)
+
+
+# ---- float binary ops ---------------------------------------------------------------------------
+
+
+def _float_operands(op: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of PyTorch's result dtype, ints promoted to the default float
+    (``atan2(int, int)`` is float32, as in PyTorch)."""
+    a, b = binary_operands(op, input, other)
+    a, b = as_tensor(a, op), as_tensor(b, op)
+    if a._data.dtype.kind in "iub" and b._data.dtype.kind in "iub":
+        return to_default_float(a), to_default_float(b)
+    if a._data.dtype != b._data.dtype:
+        return binary_operands(op, a, b)  # type: ignore[return-value]
+    return a, b
+
+
+class Atan2(Node):  # atan2(y, x): the angle of the point (x, y)
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, y: Any, x: Any) -> Any:
+        ctx.save_for_backward(y, x)
+        return np.arctan2(y, x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        y, x = ctx.saved_tensors
+        r2 = y * y + x * x
+        live = r2 != 0  # 0 at (0, 0), as in PyTorch
+        recip = np.where(live, 1 / np.where(live, r2, 1), 0)
+        return g * x * recip, -g * y * recip
+
+
+@op(inplace=True, numpy=np.arctan2, aliases=("arctan2",))
+def atan2(input: Any, other: Any) -> Tensor:
+    """The angle of (other, input) in (-pi, pi]: atan(input / other) in the right quadrant."""
+    return Atan2.apply(*_float_operands("atan2", input, other))
+
+
+class Hypot(Node):
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        out = np.hypot(x, y)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN at (0, 0), as in PyTorch
+            return g * x / out, g * y / out
+
+
+@op(inplace=True, numpy=np.hypot)
+def hypot(input: Any, other: Any) -> Tensor:
+    """sqrt(input**2 + other**2) without overflow."""
+    return Hypot.apply(*_float_operands("hypot", input, other))
+
+
+class Logaddexp2(Node):  # log2(2**x + 2**y), without overflow
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        out = np.logaddexp2(x, y)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y, out = ctx.saved_tensors  # d/dx = 2**x / (2**x + 2**y) = 2**(x - out)
+        return g * np.exp2(x - out), g * np.exp2(y - out)
+
+
+@op(numpy=np.logaddexp2)
+def logaddexp2(input: Any, other: Any) -> Tensor:
+    """log2(2**input + 2**other), stable for large inputs."""
+    return Logaddexp2.apply(*_float_operands("logaddexp2", input, other))
+
+
+class Fmod(Node):  # C's fmod: x - trunc(x / y) * y, the sign of x
+    __slots__ = ()
+    broadcasts = True
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(x, y)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return g, -g * np.trunc(x / y)
+
+
+class FmodScalar(Node):
+    __slots__ = ()
+    op_name = "Fmod"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(x, c)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, None
+
+
+def _tensor_first(op: str, input: Any) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+
+
+def _int_divisor_check(op: str, a: Any, b: Any) -> None:
+    if a._data.dtype.kind in "iub":
+        d = b._data if isinstance(b, Tensor) else np.asarray(b)
+        if d.dtype.kind in "iub" and np.any(d == 0):
+            raise RuntimeError(f"{op}(): ZeroDivisionError (integer division by zero)")
+
+
+@op(inplace=True, numpy=np.fmod)
+def fmod(input: Any, other: Any) -> Tensor:
+    """C-style remainder x - trunc(x / y) * y (the sign of x): gradient 1 for x,
+    -trunc(x / y) for y."""
+    _tensor_first("fmod", input)
+    a, b = binary_operands("fmod", input, other)
+    _int_divisor_check("fmod", a, b)
+    if type(b) in _NUMBER:
+        return FmodScalar.apply(a, b)
+    return Fmod.apply(a, b)
+
+
+class Copysign(Node):
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        out = np.copysign(x, y)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors  # +-1 where the sign flipped or not; 0 at x == 0 (PyTorch)
+        return g * _copysign_ratio(x, out), g * 0  # ``other``: zeros, as in PyTorch
+
+
+class CopysignScalar(Copysign):
+    __slots__ = ()
+    op_name = "Copysign"
+    variant = 1
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        return g * _copysign_ratio(x, out), None
+
+
+def _copysign_ratio(x: Any, out: Any) -> Any:
+    zero = x == 0
+    return np.where(zero, 0, out / np.where(zero, 1, x))
+
+
+@op(inplace=True, numpy=np.copysign)
+def copysign(input: Any, other: Any) -> Tensor:
+    """|input| with the sign of ``other``; no gradient flows to ``other``."""
+    _tensor_first("copysign", input)
+    if type(other) in _NUMBER:
+        return CopysignScalar.apply(to_default_float(input), float(other))
+    return Copysign.apply(*_float_operands("copysign", input, other))
+
+
+class Xlogy(Node):  # x * log(y), 0 where x == 0
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return _xlogy_np(x, y, np.log)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return _xlog_grads(g, x, y, np.log, y)
+
+
+class XlogyScalarSelf(Node):  # c * log(y): the number first (PyTorch's XlogyBackward1)
+    __slots__ = ("c",)
+    op_name = "Xlogy"
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, y: Any, c: Any) -> Any:
+        ctx.c = c
+        ctx.save_for_backward(y)
+        return _xlogy_np(np.asarray(c, y.dtype), y, np.log)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * ctx.c / y, None
+
+
+class XlogyScalarOther(Node):  # x * log(c) (PyTorch's XlogyBackward2)
+    __slots__ = ("c",)
+    op_name = "Xlogy"
+    variant = 2
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        ctx.c = c
+        ctx.save_for_backward(x)
+        return _xlogy_np(x, np.asarray(c, x.dtype), np.log)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * np.log(np.asarray(ctx.c, x.dtype)), None
+
+
+def _xlogy_np(x: Any, y: Any, log: Any) -> Any:
+    """x * log(y) with 0 where x == 0 (NaN stays NaN), PyTorch's xlogy/xlog1py forward."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = x * log(y)
+        return np.where((x == 0) & ~np.isnan(y), 0, out).astype(out.dtype, copy=False)
+
+
+def _xlog_grads(g: Any, x: Any, y: Any, log: Any, denom: Any) -> tuple[Any, Any]:
+    """d/dx = log(y), 0 where x == 0 and log(y) is undefined (PyTorch's masked rule);
+    d/dy = x / denom (y, or 1 + y for xlog1py)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        undefined = (x == 0) & (denom <= 0)
+        return np.where(undefined, 0, g * log(y)), g * x / denom
+
+
+def _xlog(op: str, nodes: tuple[Any, Any, Any], input: Any, other: Any) -> Tensor:
+    """Record the tensor-tensor node, or a number-first / number-second one."""
+    tensors, number_self, number_other = nodes
+    if type(input) in _NUMBER and isinstance(other, Tensor):
+        return number_self.apply(to_default_float(other), float(input))
+    if type(other) in _NUMBER and isinstance(input, Tensor):
+        return number_other.apply(to_default_float(input), float(other))
+    return tensors.apply(*_float_operands(op, input, other))
+
+
+@op(inplace=True, namespaces=(TORCH, SPECIAL))
+def xlogy(input: Any, other: Any) -> Tensor:
+    """input * log(other), 0 where input == 0 (entropy terms without 0 * log 0 = NaN)."""
+    return _xlog("xlogy", (Xlogy, XlogyScalarSelf, XlogyScalarOther), input, other)
+
+
+class SpecialXlog1py(Node):  # x * log1p(y), 0 where x == 0
+    __slots__ = ()
+    broadcasts = True
+    op_name = "SpecialXlog1Py"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return _xlogy_np(x, y, np.log1p)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return _xlog_grads(g, x, y, np.log1p, 1 + y)
+
+
+class SpecialXlog1pyScalarSelf(Node):
+    __slots__ = ("c",)
+    op_name = "SpecialXlog1Py"
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, y: Any, c: Any) -> Any:
+        ctx.c = c
+        ctx.save_for_backward(y)
+        return _xlogy_np(np.asarray(c, y.dtype), y, np.log1p)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * ctx.c / (1 + y), None
+
+
+class SpecialXlog1pyScalarOther(Node):
+    __slots__ = ("c",)
+    op_name = "SpecialXlog1Py"
+    variant = 2
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, c: Any) -> Any:
+        ctx.c = c
+        ctx.save_for_backward(x)
+        return _xlogy_np(x, np.asarray(c, x.dtype), np.log1p)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * np.log1p(np.asarray(ctx.c, x.dtype)), None
+
+
+@op(method=False, namespaces=(SPECIAL,))
+def special_xlog1py(input: Any, other: Any) -> Tensor:
+    """input * log1p(other), 0 where input == 0."""
+    nodes = (SpecialXlog1py, SpecialXlog1pyScalarSelf, SpecialXlog1pyScalarOther)
+    return _xlog("special.xlog1py", nodes, input, other)
+
+
+# ---- float_power, ldexp, lerp, addcmul, addcdiv -------------------------------------------------
+
+
+def _double(v: Any) -> Any:
+    """``v`` in float64 (complex128 for complex): float_power computes in double precision."""
+    from glassgrad.ops.shape import to
+
+    if isinstance(v, Tensor):
+        return to(v, np.complex128 if v._data.dtype.kind == "c" else np.float64)
+    if isinstance(v, (np.ndarray, list, tuple)):
+        return _double(as_tensor(np.asarray(v), "float_power"))
+    return v
+
+
+@op(inplace=True)
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent in double precision (a float64 or complex128 result), as in PyTorch."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): expected a Tensor as input or exponent")
+    a, b = _double(input), _double(exponent)
+    if type(b) in (int, bool):
+        b = float(b)
+    if type(a) in (int, bool):
+        a = float(a)
+    return pow(a, b)
+
+
+@fast_inplace("float_power_")
+def float_power_(self: Tensor, exponent: Any) -> Tensor:
+    """In-place ``float_power``: only a double tensor can hold its result (PyTorch's rule)."""
+    from glassgrad.ops.inplace import apply_inplace
+
+    want = np.complex128 if self._data.dtype.kind == "c" else np.float64
+    if self._data.dtype != want:
+        raise RuntimeError(
+            f"float_power_(): the base given to float_power_ has dtype {self.dtype} but the "
+            f"operation's result requires dtype {np.dtype(want)}"
+        )
+    return apply_inplace(self, "float_power_", float_power, exponent)
+
+
+class Ldexp(Node):  # x * 2**e
+    __slots__ = ()
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, e: Any) -> Any:
+        scale = np.exp2(e.astype(x.dtype) if e.dtype.kind in "iub" else e)
+        ctx.save_for_backward(x, e, scale)
+        return x * scale
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, e, scale = ctx.saved_tensors
+        ge = g * x * scale * _LN2 if e.dtype.kind == "f" else None
+        return g * scale, ge
+
+
+@op(inplace=True, numpy=np.ldexp)
+def ldexp(input: Any, other: Any) -> Tensor:
+    """input * 2**other (other typically an integer tensor of exponents)."""
+    _tensor_first("ldexp", input)
+    x = to_default_float(input)
+    e = other if isinstance(other, Tensor) else as_tensor(np.asarray(other), "ldexp")
+    if e._data.dtype.kind in "fc" and e._data.dtype != x._data.dtype:
+        x, e = binary_operands("ldexp", x, e)
+    return Ldexp.apply(x, e)
+
+
+def _lerp_np(start: Any, end: Any, w: Any) -> Any:
+    """PyTorch's lerp: start + w (end - start) for w < 1/2, end - (end - start)(1 - w) above,
+    so that lerp(a, b, 1) is exactly b."""
+    diff = end - start
+    return np.where(np.abs(w) < 0.5, start + w * diff, end - diff * (1 - w))
+
+
+class Lerp(Node):  # a number weight
+    __slots__ = ("w",)
+
+    @staticmethod
+    def forward(ctx: Any, start: Any, end: Any, w: float) -> Any:
+        ctx.w = w
+        return _lerp_np(start, end, w).astype(np.result_type(start, end), copy=False)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        w = ctx.w
+        return g * (1 - w), g * w, None
+
+
+class LerpTensor(Node):  # a tensor weight: PyTorch's LerpBackward1
+    __slots__ = ()
+    broadcasts = True
+    op_name = "Lerp"
+    variant = 1
+
+    @staticmethod
+    def forward(ctx: Any, start: Any, end: Any, w: Any) -> Any:
+        ctx.save_for_backward(start, end, w)
+        return _lerp_np(start, end, w)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        start, end, w = ctx.saved_tensors
+        return g * (1 - w), g * w, g * (end - start)
+
+
+def _same_float_dtype(op: str, *tensors: Tensor) -> None:
+    """PyTorch's lerp/addcdiv refuse mixed dtypes; name them all."""
+    kinds = {t._data.dtype for t in tensors}
+    if len(kinds) > 1:
+        listed = ", ".join(f"{t.dtype} {tuple(t.shape)}" for t in tensors)
+        raise RuntimeError(f"{op}(): expected all tensors to have the same dtype, got {listed}")
+
+
+@op(inplace=True)
+def lerp(input: Any, end: Any, weight: Any) -> Tensor:
+    """input + weight * (end - input); ``weight`` a number or a tensor (both differentiable)."""
+    _tensor_first("lerp", input)
+    e = end if isinstance(end, Tensor) else as_tensor(np.asarray(end, input._data.dtype), "lerp")
+    if isinstance(weight, Tensor):
+        _same_float_dtype("lerp", input, e, weight)
+        return LerpTensor.apply(input, e, weight)
+    _same_float_dtype("lerp", input, e)
+    if type(weight) not in _NUMBER and not isinstance(weight, np.number):
+        raise TypeError(f"lerp(): weight must be a number or a Tensor, not {type(weight).__name__}")
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"lerp(): expected a floating-point input, got {input.dtype}")
+    return Lerp.apply(input, e, float(weight))
+
+
+class Addcmul(Node):  # x + v * t1 * t2
+    __slots__ = ("v",)
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, t1: Any, t2: Any, v: Any) -> Any:
+        ctx.v = v
+        ctx.save_for_backward(t1, t2)
+        return x + v * (t1 * t2)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        t1, t2 = ctx.saved_tensors
+        n = ctx.next
+        v = ctx.v
+        return (
+            g,
+            g * v * _conj(t2) if n[1] is not None else None,
+            g * v * _conj(t1) if n[2] is not None else None,
+            None,
+        )
+
+
+class Addcdiv(Node):  # x + v * t1 / t2
+    __slots__ = ("v",)
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, t1: Any, t2: Any, v: Any) -> Any:
+        ctx.v = v
+        ctx.save_for_backward(t1, t2)
+        return x + v * (t1 / t2)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        t1, t2 = ctx.saved_tensors
+        n = ctx.next
+        v = ctx.v
+        return (
+            g,
+            g * v / _conj(t2) if n[1] is not None else None,
+            -g * v * _conj(t1 / (t2 * t2)) if n[2] is not None else None,
+            None,
+        )
+
+
+def _addc(op: str, cls: Any, input: Any, tensor1: Any, tensor2: Any, value: Any) -> Tensor:
+    ts = [as_tensor(t, op) for t in (input, tensor1, tensor2)]
+    target = ts[0]
+    for t in ts[1:]:
+        target = binary_operands(op, target, t)[0]
+    dtype = target._data.dtype
+    if op == "addcdiv" and dtype.kind in "iub":
+        raise RuntimeError(
+            "addcdiv(): integer division with addcdiv is no longer supported; use "
+            "input + value * tensor1 / tensor2 with a float tensor (got dtype "
+            f"{target.dtype})"
+        )
+    from glassgrad.ops.shape import to
+
+    ts = [t if t._data.dtype == dtype else to(t, dtype) for t in ts]
+    return cls.apply(*ts, value)
+
+
+@op(inplace=True)
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 * tensor2, broadcasting."""
+    return _addc("addcmul", Addcmul, input, tensor1, tensor2, value)
+
+
+@op(inplace=True)
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """input + value * tensor1 / tensor2, broadcasting (the Adam update's shape)."""
+    return _addc("addcdiv", Addcdiv, input, tensor1, tensor2, value)
+
+
+def _inplace_variant(decl_fn: Any, variant: int) -> None:
+    """``t.<op>_()`` recording PyTorch's node of another overload (``acosh_`` records
+    ``AcoshBackward1``), which has no derivative in PyTorch: backward raises as PyTorch's does."""
+    base = decl_fn.Function
+    name = decl_fn.__name__ + "_"
+
+    def backward(ctx: Any, g: Any) -> Any:
+        raise NotImplementedError(
+            f"the derivative for 'inplace version of {decl_fn.__name__}' is not implemented."
+        )
+
+    attrs = {"__slots__": (), "variant": variant, "backward": staticmethod(backward)}
+    node: Any = type(base.__name__, (base,), attrs)
+
+    def inplace(self: Tensor) -> Tensor:
+        from glassgrad.ops.inplace import apply_inplace
+
+        return apply_inplace(self, name, node.apply)
+
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = (
+        f"In-place ``{decl_fn.__name__}`` (PyTorch's {base.__name__}Backward{variant})."
+    )
+    fast_inplace(name)(inplace)
+
+
+for _f in (asinh, acosh, atanh):
+    _inplace_variant(_f, 1)

@@ -35,7 +35,7 @@ from glassgrad.ops._reduce import (
     numel,
     unsqueeze,
 )
-from glassgrad.ops.registry import op
+from glassgrad.ops.registry import SPECIAL, TORCH, op
 from glassgrad.ops.shape import to
 
 # ---- sum, mean, prod ----------------------------------------------------------------------------
@@ -396,7 +396,7 @@ class Logsumexp(Node):
         return g * np.exp(x - out), None, None
 
 
-@op
+@op(namespaces=(TORCH, SPECIAL))
 def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed without overflow; its gradient is the softmax.
 

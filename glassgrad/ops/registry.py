@@ -27,6 +27,9 @@ TORCH = "glassgrad"  # ``torch.<name>``: the top-level namespace
 FUNCTIONAL = "glassgrad.nn.functional"  # ``torch.nn.functional.<name>``
 LINALG = "glassgrad.linalg"  # ``torch.linalg.<name>``: an op named ``linalg_<name>`` there
 FFT = "glassgrad.fft"  # ``torch.fft.<name>``: an op named ``fft_<name>`` there
+SPECIAL = (
+    "glassgrad.special"  # ``torch.special.<name>``: an op named ``special_<name>`` or ``<name>``
+)
 
 
 @dataclass
@@ -175,11 +178,14 @@ def exports(module: str) -> list[str]:
 
 def public_name(name: str, namespace: str) -> str:
     """An op's name in ``namespace``: ``glassgrad.linalg`` drops the ``linalg_`` prefix that
-    keeps ``linalg.norm`` apart from ``torch.norm``, ``glassgrad.fft`` the ``fft_`` prefix."""
+    keeps ``linalg.norm`` apart from ``torch.norm``, ``glassgrad.fft`` the ``fft_`` prefix,
+    ``glassgrad.special`` the ``special_`` prefix (``special_expit`` is ``special.expit``)."""
     if namespace == LINALG:
         return name.removeprefix("linalg_")
     if namespace == FFT:
         return name.removeprefix("fft_")
+    if namespace == SPECIAL:
+        return name.removeprefix("special_")
     return name
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from tests.opinfo import OpInfo, away_from, distinct, draw_shape, floats
+from tests.opinfo import OpInfo, away_from, distinct, draw_shape, floats, integers
 
 INF = float("inf")
 
@@ -258,4 +258,170 @@ def renorm_sample(draw):
 OPS += [
     OpInfo("renorm", lambda lib, x, p, d, m: lib.renorm(x, p, d, m), renorm_sample),
     OpInfo("renorm_method", lambda lib, x, p, d, m: x.renorm(p, d, m), renorm_sample),
+]
+
+
+# ---- statistics (ops-math) ----------------------------------------------------------------------
+
+
+def _with_nans(draw, shp, lo=-2.0, hi=2.0):
+    x = distinct(draw, shp, lo, hi)
+    mask = floats(draw, shp, 0, 1) < 0.25
+    return np.where(mask, np.nan, x)
+
+
+def _nan_reduce(draw):
+    s = draw_shape(draw)
+    return (_with_nans(draw, s), draw_dim(draw, s), draw(st.booleans()))
+
+
+def _nan_reduce_nonempty(draw):
+    s = draw_shape(draw, min_side=1)
+    return (_with_nans(draw, s), draw_dim(draw, s), draw(st.booleans()))
+
+
+def _finite_reduce(draw):
+    s = draw_shape(draw, min_side=1)
+    return (floats(draw, s), draw_dim(draw, s), draw(st.booleans()))
+
+
+def _nanmedian_dim(draw):
+    """No all-NaN slice along ``dim``: which NaN PyTorch picks then is an nth_element detail."""
+    s = draw_shape(draw, min_dims=1, min_side=1)
+    d = draw(st.integers(-len(s), len(s) - 1))
+    x = _with_nans(draw, s)
+    first = [slice(None)] * len(s)
+    first[d] = 0
+    x[tuple(first)] = distinct(draw, x[tuple(first)].shape, 3.0, 4.0)
+    return (x, d, draw(st.booleans()))
+
+
+def _nanmedian_all(draw):
+    s = draw_shape(draw, min_side=1)
+    return (_with_nans(draw, s),)
+
+
+MODES = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(nans: bool):
+    def sample(draw):
+        s = draw_shape(draw, min_side=1)
+        x = _with_nans(draw, s) if nans else distinct(draw, s)
+        dim = draw(st.sampled_from([None] + list(range(-len(s), len(s)))))
+        q = draw(st.sampled_from([0.0, 0.3, 0.5, 1.0, np.array(0.625), np.array([0.1, 0.55, 0.9])]))
+        return (x, q, dim, draw(st.booleans()), draw(st.sampled_from(MODES)))
+
+    return sample
+
+
+def _ties(draw):
+    """Values on a coarse grid: ties everywhere (stable sort order decides, as in PyTorch)."""
+    s = draw_shape(draw, min_dims=1, min_side=1)
+    return (np.round(floats(draw, s, -2, 2) * 2) / 2,)
+
+
+def _cov_sample(draw):
+    rows, cols = draw(st.integers(1, 3)), draw(st.integers(2, 5))
+    shape = draw(st.sampled_from([(rows, cols), (cols,)]))
+    return (floats(draw, shape),)
+
+
+def _cov_weights(draw):
+    rows, cols = draw(st.integers(1, 3)), draw(st.integers(3, 5))
+    return (
+        floats(draw, (rows, cols)),
+        integers(draw, (cols,), 1, 4),
+        floats(draw, (cols,), 0.5, 2.0),
+        draw(st.sampled_from([0, 1, 2])),
+    )
+
+
+def _two_rows(draw):
+    return (floats(draw, (draw(st.integers(2, 3)), draw(st.integers(3, 6)))),)
+
+
+def _dist_sample(draw):
+    a = draw_shape(draw, min_side=1)  # (the inf norm of nothing is an error)
+    y = np.asarray(floats(draw, a) + 0.0371)
+    return (floats(draw, a), y, draw(st.sampled_from([1, 2, 3, 1.5, INF])))
+
+
+def _trap(draw):
+    s = draw_shape(draw, min_dims=1)
+    return (floats(draw, s), draw(st.integers(-len(s), len(s) - 1)))
+
+
+def _trap_x(draw):
+    s = draw_shape(draw, min_dims=1, min_side=1)
+    d = draw(st.integers(-len(s), len(s) - 1))
+    x = np.cumsum(floats(draw, (s[d],), 0.2, 1.0))
+    return (floats(draw, s), x, d)
+
+
+def _aminmax(draw):
+    s = draw_shape(draw, min_side=1)
+    return (
+        distinct(draw, s),
+        draw(st.sampled_from([None] + list(range(-len(s), len(s))))),
+        draw(st.booleans()),
+    )
+
+
+OPS += [
+    OpInfo("nansum", lambda lib, x, d, k: lib.nansum(x, d, k), _nan_reduce),
+    OpInfo("nansum_all", lambda lib, x, d, k: x.nansum(), _nan_reduce),
+    # (all-NaN slices have NaN gradients: compared with PyTorch, not finite differences)
+    OpInfo(
+        "nanmean",
+        lambda lib, x, d, k: lib.nanmean(x, d, k),
+        _nan_reduce_nonempty,
+        tags=("nondiff",),
+    ),
+    OpInfo("nanmean_finite", lambda lib, x, d, k: x.nanmean(d, k), _finite_reduce),
+    OpInfo("nanmedian", lambda lib, x: lib.nanmedian(x), _nanmedian_all),
+    OpInfo("nanmedian_dim", lambda lib, x, d, k: x.nanmedian(d, k).values, _nanmedian_dim),
+    OpInfo(
+        "nanmedian_dim_indices",
+        lambda lib, x, d, k: x.detach().nanmedian(d, k).indices * 1.0,
+        _nanmedian_dim,
+    ),
+    OpInfo(
+        "quantile",
+        lambda lib, x, q, d, k, m: lib.quantile(x, q, d, k, interpolation=m),
+        _quantile(False),
+    ),
+    OpInfo(
+        "nanquantile",
+        lambda lib, x, q, d, k, m: x.nanquantile(q, d, k, interpolation=m),
+        _quantile(True),
+        tags=("nondiff",),  # NaN inputs: no finite differences (PyTorch's values and grads)
+    ),
+    OpInfo(
+        "nanquantile_finite",
+        lambda lib, x, q, d, k, m: lib.nanquantile(x, q, d, k, interpolation=m),
+        _quantile(False),
+    ),
+    OpInfo("quantile_ties", lambda lib, x: lib.quantile(x, 0.4, dim=-1), _ties, tags=("nondiff",)),
+    OpInfo("aminmax_min", lambda lib, x, d, k: lib.aminmax(x, dim=d, keepdim=k).min, _aminmax),
+    OpInfo("aminmax_max", lambda lib, x, d, k: x.aminmax(dim=d, keepdim=k).max, _aminmax),
+    OpInfo("cov", lambda lib, x: lib.cov(x), _cov_sample),
+    OpInfo("cov_correction0", lambda lib, x: x.cov(correction=0), _cov_sample),
+    OpInfo(
+        "cov_weights",
+        lambda lib, x, fw, aw, c: lib.cov(x, correction=c, fweights=fw, aweights=aw),
+        _cov_weights,
+    ),
+    OpInfo("corrcoef", lambda lib, x: lib.corrcoef(x), _two_rows),
+    OpInfo("dist", lambda lib, x, y, p: lib.dist(x, y, p), _dist_sample),
+    OpInfo("trapezoid", lambda lib, y, d: lib.trapezoid(y, dim=d), _trap),
+    OpInfo("trapezoid_dx", lambda lib, y, d: lib.trapezoid(y, dx=0.5, dim=d), _trap),
+    OpInfo("trapezoid_x", lambda lib, y, x, d: lib.trapezoid(y, x, dim=d), _trap_x),
+    OpInfo("trapz_alias", lambda lib, y, d: lib.trapz(y, dim=d), _trap),
+    OpInfo("cumulative_trapezoid", lambda lib, y, d: lib.cumulative_trapezoid(y, dim=d), _trap),
+    OpInfo(
+        "cumulative_trapezoid_x",
+        lambda lib, y, x, d: lib.cumulative_trapezoid(y, x, dim=d),
+        _trap_x,
+    ),
 ]

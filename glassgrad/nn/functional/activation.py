@@ -18,7 +18,7 @@ from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_i
 from glassgrad.ops._erf import erf as _np_erf
 from glassgrad.ops.elementwise import Mul, sigmoid
 from glassgrad.ops.inplace import apply_inplace
-from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
+from glassgrad.ops.registry import FUNCTIONAL, SPECIAL, TORCH, functional
 
 
 def _floating(op: str, input: Any) -> Tensor:
@@ -491,7 +491,7 @@ def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) ->
 
 
 @functional(
-    namespaces=(TORCH, FUNCTIONAL),
+    namespaces=(TORCH, FUNCTIONAL, SPECIAL),
     method=lambda self, dim, dtype=None: softmax(self, dim, dtype=dtype),
 )
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
@@ -507,7 +507,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
 
 @functional(
-    namespaces=(TORCH, FUNCTIONAL),
+    namespaces=(TORCH, FUNCTIONAL, SPECIAL),
     method=lambda self, dim, dtype=None: log_softmax(self, dim, dtype=dtype),
 )
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):

@@ -1,0 +1,167 @@
+"""Non-differentiable elementwise ops, dtype promotion and edge cases of the math/special/statistics
+ops, against PyTorch (the differentiable ones are swept from tests/opinfo/)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+import glassgrad.special
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _same(ours, theirs, dtype=True):
+    a, b = ours.numpy(), theirs.numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, equal_nan=True)
+    if dtype:
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.frexp(lib.tensor([3.0, -0.25, 0.0, 1e10])).mantissa,
+        lambda lib: lib.frexp(lib.tensor([3.0, -0.25, 0.0, 1e10])).exponent,
+        lambda lib: lib.nextafter(lib.tensor([1.0, 0.0]), lib.tensor([2.0, -1.0])),
+        lambda lib: lib.gcd(lib.tensor([12, -18, 0]), lib.tensor([8, 12, 5])),
+        lambda lib: lib.lcm(lib.tensor([4, 6, 0]), lib.tensor([6, 4, 3])),
+        lambda lib: lib.tensor([1.0, -INF, INF, NAN]).isneginf(),
+        lambda lib: lib.isposinf(lib.tensor([1.0, -INF, INF, NAN])),
+        lambda lib: lib.isreal(lib.tensor([1.0, 2.0])),
+        lambda lib: lib.isreal(lib.tensor([1 + 0j, 1j])),
+        lambda lib: lib.isin(lib.tensor([1, 2, 3, 4]), lib.tensor([2, 4])),
+        lambda lib: lib.isin(lib.tensor([1, 2, 3]), 2, invert=True),
+        lambda lib: lib.heaviside(lib.tensor([-1.0, 0.0, 2.0]), lib.tensor([0.5])),
+        lambda lib: lib.heaviside(lib.tensor([-1, 0, 2]), lib.tensor([7])),
+        lambda lib: lib.aminmax(lib.tensor([[1.0, 5.0], [-2.0, 3.0]])).min,
+        lambda lib: lib.aminmax(lib.tensor([[1.0, 5.0], [-2.0, 3.0]]), dim=1, keepdim=True).max,
+        lambda lib: lib.logspace(0, 3, 4),
+        lambda lib: lib.logspace(-1, 1, 5, base=2.0, dtype=lib.float64),
+        lambda lib: lib.nanmedian(lib.tensor([[NAN, 1.0, 3.0], [2.0, NAN, NAN]]), 1).indices,
+        lambda lib: lib.nansum(lib.tensor([1, 2, 3], dtype=lib.int32)),
+        lambda lib: lib.quantile(lib.tensor([1.0, 2.0, 3.0, 4.0]), 0.5, interpolation="nearest"),
+        lambda lib: lib.nanquantile(lib.tensor([[NAN, NAN], [1.0, NAN]]), 0.5, dim=1),
+    ],
+)
+def test_values_and_dtypes_match_torch(fn) -> None:
+    _same(fn(gg), fn(torch))
+
+
+@pytest.mark.parametrize(
+    "name",
+    "asin acos atan sinh cosh asinh atanh deg2rad rad2deg exp2 sinc erfc erfinv lgamma "
+    "digamma i0 logit".split(),
+)
+def test_integer_inputs_promote_to_the_default_float(name) -> None:
+    x = [0, 1, 2] if name not in ("asin", "acos", "atanh", "erfinv", "logit") else [0, 0, 1]
+    ours, theirs = getattr(gg, name)(gg.tensor(x)), getattr(torch, name)(torch.tensor(x))
+    _same(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib, x, y: lib.atan2(x, y),
+        lambda lib, x, y: lib.hypot(x, y),
+        lambda lib, x, y: lib.copysign(x, y),
+        lambda lib, x, y: lib.xlogy(x, y),
+        lambda lib, x, y: lib.logaddexp2(x, y),
+        lambda lib, x, y: lib.float_power(x, y),
+        lambda lib, x, y: lib.fmod(x, y),
+    ],
+)
+def test_binary_int_and_mixed_dtypes(fn) -> None:
+    for a, b in [([1, 2], [3, 4]), ([1, 2], [0.5, 1.5]), ([1.0, 2.0], [3, 4])]:
+        try:
+            theirs = fn(torch, torch.tensor(a), torch.tensor(b))
+        except NotImplementedError:  # (hypot/logaddexp2 of two int tensors: PyTorch has none)
+            continue
+        _same(fn(gg, gg.tensor(a), gg.tensor(b)), theirs)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib, x, y: lib.atan2(x, y),  # NaN at (0, 0)
+        lambda lib, x, y: lib.hypot(x, y),  # NaN at (0, 0)
+        lambda lib, x, y: lib.xlogy(x, y),
+        lambda lib, x, y: lib.special.xlog1py(x, y - 1),
+        lambda lib, x, y: lib.copysign(x, y),  # 0 at x == 0
+        lambda lib, x, y: lib.lerp(x, y, 1.0),
+        lambda lib, x, y: lib.logit(x * 0.5 + 0.5, eps=0.25),
+    ],
+)
+def test_gradients_at_edge_points(fn) -> None:
+    x, y = [0.0, 0.0, 1.0, -0.5], [0.0, 2.0, 0.0, 0.25]
+    a, b = gg.tensor(x, requires_grad=True), gg.tensor(y, requires_grad=True)
+    ta, tb = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    fn(gg, a, b).sum().backward()
+    fn(torch, ta, tb).sum().backward()
+    for ours, theirs in ((a, ta), (b, tb)):
+        if theirs.grad is not None:
+            _same(ours.grad, theirs.grad)
+
+
+def test_sgn_of_complex_and_its_gradient() -> None:
+    x = [1 + 1j, -2j, 0j, 3 + 0j]
+    a = gg.tensor(x, requires_grad=True)
+    ta = torch.tensor(x, requires_grad=True)
+    y, ty = a.sgn(), ta.sgn()
+    _same(y.detach(), ty.detach())
+    assert y.grad_fn.name() == ty.grad_fn.name() == "SgnBackward0"
+    g = [1 - 2j, 0.5j, 1 + 1j, 2 + 0j]
+    y.backward(gg.tensor(g))
+    ty.backward(torch.tensor(g))
+    _same(a.grad, ta.grad)
+
+
+def test_float_power_inplace_needs_a_double_tensor() -> None:
+    with pytest.raises(RuntimeError, match="float_power_"):
+        gg.tensor([1.0, 2.0]).float_power_(2)
+    with pytest.raises(RuntimeError):
+        torch.tensor([1.0, 2.0]).float_power_(2)
+    t = gg.tensor([1.0, 2.0], dtype=gg.float64).float_power_(3)
+    np.testing.assert_allclose(t.numpy(), [1.0, 8.0])
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda lib: lib.gcd(lib.tensor([1.5]), lib.tensor([2.0])), "gcd"),
+        (lambda lib: lib.polygamma(-1, lib.tensor([1.0])), "polygamma"),
+        (lambda lib: lib.quantile(lib.tensor([1.0, 2.0]), 1.5), "quantile"),
+        (lambda lib: lib.quantile(lib.tensor([1, 2]), 0.5), "quantile"),
+        (lambda lib: lib.cov(lib.ones(2, 2, 2)), "cov"),
+        (lambda lib: lib.heaviside(lib.tensor([1.0]), lib.tensor([1])), "heaviside"),
+        (lambda lib: lib.frexp(lib.tensor([1, 2])), "frexp"),
+    ],
+)
+def test_errors_name_the_op_like_torch(call, match) -> None:
+    with pytest.raises(RuntimeError):
+        call(torch)
+    with pytest.raises(RuntimeError, match=match) as e:
+        call(gg)
+    assert "ufunc" not in str(e.value) and "broadcast" not in str(e.value)
+
+
+def test_special_namespace_matches_torch_values() -> None:
+    x = np.linspace(-3, 3, 13)
+    for name in ("expit", "ndtr", "log_ndtr", "erfcx", "i0", "i1", "sinc", "exp2"):
+        _same(
+            getattr(gg.special, name)(gg.tensor(x)), getattr(torch.special, name)(torch.tensor(x))
+        )
+    p = np.linspace(0.001, 0.999, 11)
+    _same(gg.special.ndtri(gg.tensor(p)), torch.special.ndtri(torch.tensor(p)))
+    _same(
+        gg.special.round(gg.tensor(x), decimals=1), torch.special.round(torch.tensor(x), decimals=1)
+    )
+
+
+def test_erfinv_and_log_ndtr_tails() -> None:
+    y = np.array([-1.0, -0.999999, -1e-12, 0.0, 0.5, 0.99999999, 1.0, 1.5])
+    _same(gg.erfinv(gg.tensor(y)), torch.erfinv(torch.tensor(y)))
+    x = np.array([-40.0, -20.0, -5.0, 0.0, 5.0, 20.0])
+    _same(gg.special.log_ndtr(gg.tensor(x)), torch.special.log_ndtr(torch.tensor(x)))
