@@ -92,9 +92,12 @@ def _reraise(op: str, e: Exception, t: Tensor, other: Any) -> NoReturn:
     raise new from None
 
 
-def _fast(t: Tensor, *args: Any) -> bool:
-    """Nothing to record: compute straight into ``t``'s memory."""
-    return not state.grad_enabled or not (t.requires_grad or any(_requires(a) for a in args))
+def _fast(t: Tensor, other: Any) -> bool:
+    """Nothing to record: compute straight into ``t``'s memory. (Then no leaf check is needed
+    either: it refuses only a leaf that requires grad while grad mode is on.)"""
+    return not state.grad_enabled or not (
+        t.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+    )
 
 
 def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> Tensor:
@@ -102,15 +105,15 @@ def _accumulate_(self: Tensor, op: str, ufunc: Any, other: Any, alpha: Any) -> T
     if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
         other, alpha = alpha, other  # the old ``p.data.add_(-lr, grad)`` order PyTorch still takes
     if _fast(self, other):
-        _check_leaf(self, op)
         try:
-            o = _data(other)
+            o = other._data if isinstance(other, Tensor) else other
             if alpha != 1:
                 o = o * alpha
             ufunc(self._data, o, out=self._data, casting="same_kind")
         except Exception as e:
             _reraise(op, e, self, other)
-        return _bump(self)
+        bump_version(self)
+        return self
     return apply_inplace(self, op, add if ufunc is np.add else sub, other, alpha=alpha)
 
 
@@ -130,7 +133,6 @@ def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
 def mul_(self: Tensor, other: Any) -> Tensor:
     """self *= other, in place."""
     if _fast(self, other):
-        _check_leaf(self, "mul_")
         try:
             np.multiply(self._data, _data(other), out=self._data, casting="same_kind")
         except Exception as e:
@@ -143,7 +145,6 @@ def mul_(self: Tensor, other: Any) -> Tensor:
 def div_(self: Tensor, other: Any) -> Tensor:
     """self /= other, in place."""
     if _fast(self, other):
-        _check_leaf(self, "div_")
         try:
             np.divide(self._data, _data(other), out=self._data, casting="same_kind")
         except Exception as e:
