@@ -87,7 +87,7 @@ class Transform:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.mode.__exit__()
+        self.mode.__exit__(None, None, None)
 
     def track(self, x: Any, what: str) -> Tensor:
         """A fresh node for ``x`` that requires grad and that only this call differentiates."""

@@ -6,7 +6,11 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from glassgrad.autograd.state import set_grad_enabled_switch, state, switch
+from glassgrad.autograd.state import (
+    set_create_graph_switch,
+    set_grad_enabled_switch,
+    state,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,25 +26,27 @@ class grad_mode:
     __slots__ = ("_prev", "create_graph", "enabled")
 
     def __init__(self, enabled: bool, create_graph: bool | None = None) -> None:
-        self.enabled = bool(enabled)
-        self.create_graph = None if create_graph is None else bool(create_graph)
+        self.enabled = enabled is True or bool(enabled)
+        self.create_graph = (
+            create_graph if create_graph is None or create_graph is True else bool(create_graph)
+        )
 
     def __enter__(self) -> None:
-        st = state  # this thread's switches (the properties are set only on a change)
+        st = state  # this thread's switches (each is set only on a change)
         self._prev = g0, c0 = st.grad_enabled, st.create_graph
         if self.enabled is not g0:
-            switch("grad_enabled", self.enabled)
+            set_grad_enabled_switch(self.enabled)
         cg = self.create_graph
         if cg is not None and cg is not c0:
-            switch("create_graph", cg)
+            set_create_graph_switch(cg)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
         st = state
         g0, c0 = self._prev
         if st.grad_enabled is not g0:
-            switch("grad_enabled", g0)
+            set_grad_enabled_switch(g0)
         if st.create_graph is not c0:
-            switch("create_graph", c0)
+            set_create_graph_switch(c0)
 
 
 class _GradModeContext:

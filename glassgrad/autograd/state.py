@@ -109,10 +109,11 @@ def _setter(name: str, i: int, away: bool) -> Callable[[bool], None]:
 
 
 set_grad_enabled_switch = _setter("grad_enabled", 0, False)  # (no_grad and the engine: hot)
+set_create_graph_switch = _setter("create_graph", 2, True)
 _SETTERS = {
     "grad_enabled": set_grad_enabled_switch,
     "anomaly": _setter("anomaly", 1, True),
-    "create_graph": _setter("create_graph", 2, True),
+    "create_graph": set_create_graph_switch,
 }
 
 
