@@ -63,6 +63,8 @@ _DRIVER = r"""
   out.overflow = overflow();
   out.texts = Array.prototype.map.call(document.querySelectorAll(".box .ln.t"),
     function (e) { return e.textContent; });
+  out.values = Array.prototype.map.call(document.querySelectorAll(".box:not(.module) .ln.v"),
+    function (e) { return e.textContent; });
   var clicks = 0, steps = P.state().steps;
   while (document.body.getAttribute("data-step") !== String(steps) && clicks < 100000) {
     document.getElementById("step").click();
@@ -195,6 +197,8 @@ def test_tutorial_mlp_page(tmp_path: Path) -> None:
     assert report["layout"] in ("graphviz TB", "graphviz LR")
     assert report["overflow"] == [] and report["texts"]
     assert "0.weight" in report["texts"]
+    assert len(report["values"]) == len(page.data["nodes"])
+    assert not any("not kept" in v for v in report["values"]), report["values"]
     assert report["clicks"] == report["steps"] == len(page.data["steps"]) == 7
     assert "step 7 of 7" in report["explain"]
     assert _check_leaf_grads(report, dict(model.named_parameters())) == 6
@@ -269,6 +273,46 @@ def test_char_transformer_page(tmp_path: Path) -> None:
 
 
 # ---- in Python -----------------------------------------------------------------------------
+def test_every_intermediate_value_as_pytorch_computes_it() -> None:
+    """No grouping by module: pre-activations (nothing saved them) are recomputed from what the
+    graph holds, and every node's value matches the same network run in PyTorch."""
+    import torch
+
+    model, x, y = _tutorial_mlp()
+    loss = F.cross_entropy(model(x), y)
+    page = viz.explore(loss)
+    w = {k: torch.tensor(v.detach().numpy()) for k, v in model.named_parameters()}
+    tx = torch.tensor(x.numpy())
+    a0 = tx @ w["0.weight"].T + w["0.bias"]
+    a2 = a0.tanh() @ w["2.weight"].T + w["2.bias"]
+    a4 = a2.relu() @ w["4.weight"].T + w["4.bias"]
+    logp = torch.log_softmax(a4, dim=1)
+    want = [  # the page's ops, output first
+        ("NllLossBackward0", torch.nn.functional.nll_loss(logp, torch.tensor(y.numpy()))),
+        ("LogSoftmaxBackward0", logp),
+        ("AddmmBackward0", a4),
+        ("ReluBackward0", a2.relu()),
+        ("AddmmBackward0", a2),
+        ("TanhBackward0", a0.tanh()),
+        ("AddmmBackward0", a0),
+    ]
+    ops = [n for n in page.data["nodes"] if n["kind"] == "op"]
+    assert [n["op"] for n in ops] == [op for op, _ in want]
+    for n, (op, t) in zip(ops, want):
+        v = n["value"]
+        assert v is not None, f"{op} shows no value"
+        a = t.double().numpy()
+        assert v["shape"] == list(a.shape)
+        for key, got in (("mean", a.mean()), ("std", a.std()), ("min", a.min()), ("max", a.max())):
+            assert v[key] == pytest.approx(float(got), rel=1e-5, abs=1e-6), (op, key)
+    for n in page.data["nodes"]:  # leaves too: every box has a value
+        assert n["value"] is not None
+    # plain trace() is unchanged: without recompute the Linear outputs stay unknown
+    plain = viz.trace(loss)
+    assert any(n.op == "AddmmBackward0" and n.value is None for n in plain.nodes)
+    assert all(p.grad is None for p in model.parameters())
+
+
 def test_params_dict_names_plain_code() -> None:
     w = gg.randn(3, 2, requires_grad=True)
     b = gg.zeros(2, requires_grad=True)

@@ -115,7 +115,7 @@ def explore(tensor: Tensor, params: Any = None, *, title: str | None = None) -> 
 
     with record_backward() as rec, capture_grads() as cap:
         gg.autograd.grad(tensor, leaves, retain_graph=True, allow_unused=True)
-    graph = trace(tensor, params, grads=cap)
+    graph = trace(tensor, params, grads=cap, recompute=True)
     default_title = f"backward of {tensor.name}" if tensor.name else "the backward pass"
     return Page(_data(graph, objs, rec, cap), title or default_title)
 
