@@ -67,7 +67,8 @@ _DRIVER = r"""
     var worst = 99, bad = [], bs = document.querySelectorAll(".box");
     for (var i = 0; i < bs.length; i++) {
       if (!shown(bs[i])) continue;
-      var bg = lum(rgb(getComputedStyle(bs[i]).backgroundColor)), ls = bs[i].querySelectorAll(".ln");
+      var bg = lum(rgb(getComputedStyle(bs[i]).backgroundColor));
+      var ls = bs[i].querySelectorAll(".ln");
       for (var j = 0; j < ls.length; j++) {
         if (!shown(ls[j]) || !ls[j].textContent.trim()) continue;
         var fg = lum(rgb(getComputedStyle(ls[j]).color));
@@ -82,10 +83,12 @@ _DRIVER = r"""
     var bad = [], ps = document.querySelectorAll("#edges path"), bs = [];
     Array.prototype.forEach.call(document.querySelectorAll(".box"), function (b) {
       if (shown(b)) bs.push({ id: b.getAttribute("data-id"), l: b.offsetLeft + 2,
-        t: b.offsetTop + 2, r: b.offsetLeft + b.offsetWidth - 2, b: b.offsetTop + b.offsetHeight - 2 });
+        t: b.offsetTop + 2, r: b.offsetLeft + b.offsetWidth - 2,
+        b: b.offsetTop + b.offsetHeight - 2 });
     });
     for (var i = 0; i < ps.length; i++) {
-      var p = ps[i], a = p.getAttribute("data-a"), z = p.getAttribute("data-b"), n = p.getTotalLength();
+      var p = ps[i], a = p.getAttribute("data-a"), z = p.getAttribute("data-b");
+      var n = p.getTotalLength();
       for (var d = 0; d <= n; d += 3) {
         var q = p.getPointAtLength(d);
         for (var k = 0; k < bs.length; k++) {
@@ -105,7 +108,8 @@ _DRIVER = r"""
     var l = Infinity, t = Infinity, r = -Infinity, b = -Infinity, font = Infinity;
     els.forEach(function (e) {
       var q = e.getBoundingClientRect();
-      l = Math.min(l, q.left); t = Math.min(t, q.top); r = Math.max(r, q.right); b = Math.max(b, q.bottom);
+      l = Math.min(l, q.left); t = Math.min(t, q.top);
+      r = Math.max(r, q.right); b = Math.max(b, q.bottom);
     });
     Array.prototype.forEach.call(document.querySelectorAll(".box .ln"), function (e) {
       if (shown(e) && e.textContent.trim()) {
@@ -126,7 +130,8 @@ _DRIVER = r"""
     bubbles: true, cancelable: true }));
   nav.push(P.state());
   ["+", "-", "ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown", "0"].forEach(function (key) {
-    document.dispatchEvent(new KeyboardEvent("keydown", { key: key, bubbles: true, cancelable: true }));
+    document.dispatchEvent(new KeyboardEvent("keydown",
+      { key: key, bubbles: true, cancelable: true }));
     nav.push(P.state());
   });
   out.nav = nav;

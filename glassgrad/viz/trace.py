@@ -614,19 +614,28 @@ def _recompute_table() -> dict[type, tuple[int, Any]]:
         ew.Sub: (2, np.subtract),
         ew.Mul: (2, np.multiply),
         ew.Div: (2, np.divide),
-        sh.Reshape: (1, lambda x: x),  # reshaped to the node's shape below
+        sh.Reshape: (1, lambda x: x),  # (and view, squeeze...) reshaped to the node's shape below
+        sh.View: (1, lambda x: x),
     }
+
+
+def _spec(table: dict[type, tuple[int, Any]], node: Any) -> tuple[int, Any] | None:
+    """The recompute entry of ``node``'s class or of the nearest base class in the table."""
+    for cls in type(node).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
 
 
 def _recompute(ops: list[Any], values: dict[int, np.ndarray]) -> None:
     """Fill ``values`` for ops whose output nothing saved, from their inputs' known values."""
     table = _recompute_table()
     pos = {id(n): k for k, n in enumerate(ops)}
-    todo = [k for k in reversed(range(len(ops))) if k not in values and type(ops[k]) in table]
+    todo = [k for k in reversed(range(len(ops))) if k not in values and _spec(table, ops[k])]
     while todo:  # reversed breadth-first order: inputs mostly come first; repeat while it helps
         left = []
         for k in todo:
-            v = _recompute_one(ops[k], table[type(ops[k])], pos, values)
+            v = _recompute_one(ops[k], _spec(table, ops[k]) or (0, None), pos, values)
             if v is None:
                 left.append(k)
             else:
@@ -654,7 +663,7 @@ def _recompute_one(
         if id(s.tensor) not in claimed and id(s.tensor.grad_fn) not in claimed
     ]
     args: list[np.ndarray] = []
-    for i, e in enumerate(edges[:count]):
+    for e in edges[:count]:
         if isinstance(e, Tensor):
             args.append(e._data)
         elif e is not None and pos.get(id(e)) in values:
