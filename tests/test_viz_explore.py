@@ -56,12 +56,93 @@ _DRIVER = r"""
   function visible() {
     return Array.prototype.filter.call(document.querySelectorAll(".box"), shown).length;
   }
+  function rgb(css) { return css.match(/[\d.]+/g).slice(0, 3).map(Number); }
+  function lum(c) {
+    var l = c.map(function (v) {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+  }
+  function contrast() { // every visible text line against its box's fill (WCAG ratio)
+    var worst = 99, bad = [], bs = document.querySelectorAll(".box");
+    for (var i = 0; i < bs.length; i++) {
+      if (!shown(bs[i])) continue;
+      var bg = lum(rgb(getComputedStyle(bs[i]).backgroundColor));
+      var ls = bs[i].querySelectorAll(".ln");
+      for (var j = 0; j < ls.length; j++) {
+        if (!shown(ls[j]) || !ls[j].textContent.trim()) continue;
+        var fg = lum(rgb(getComputedStyle(ls[j]).color));
+        var r = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        worst = Math.min(worst, r);
+        if (r < 4.5) bad.push(bs[i].id + " " + r.toFixed(2) + ": " + ls[j].textContent);
+      }
+    }
+    return { worst: worst, bad: bad };
+  }
+  function crossings() { // edge paths entering a box they do not connect (stage coordinates)
+    var bad = [], ps = document.querySelectorAll("#edges path"), bs = [];
+    Array.prototype.forEach.call(document.querySelectorAll(".box"), function (b) {
+      if (shown(b)) bs.push({ id: b.getAttribute("data-id"), l: b.offsetLeft + 2,
+        t: b.offsetTop + 2, r: b.offsetLeft + b.offsetWidth - 2,
+        b: b.offsetTop + b.offsetHeight - 2 });
+    });
+    for (var i = 0; i < ps.length; i++) {
+      var p = ps[i], a = p.getAttribute("data-a"), z = p.getAttribute("data-b");
+      var n = p.getTotalLength();
+      for (var d = 0; d <= n; d += 3) {
+        var q = p.getPointAtLength(d);
+        for (var k = 0; k < bs.length; k++) {
+          var B = bs[k];
+          if (B.id !== a && B.id !== z && q.x > B.l && q.x < B.r && q.y > B.t && q.y < B.b) {
+            bad.push(a + ">" + z + " crosses " + B.id); d = n + 1; break;
+          }
+        }
+      }
+    }
+    return bad;
+  }
+  function fitted() { // the initial view: the drawing inside the viewport, text big enough
+    var vp = document.getElementById("viewport").getBoundingClientRect();
+    var els = Array.prototype.filter.call(document.querySelectorAll(".box, .frame, #edges path"),
+      function (e) { return e.tagName === "path" || shown(e); });
+    var l = Infinity, t = Infinity, r = -Infinity, b = -Infinity, font = Infinity;
+    els.forEach(function (e) {
+      var q = e.getBoundingClientRect();
+      l = Math.min(l, q.left); t = Math.min(t, q.top);
+      r = Math.max(r, q.right); b = Math.max(b, q.bottom);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".box .ln"), function (e) {
+      if (shown(e) && e.textContent.trim()) {
+        font = Math.min(font, parseFloat(getComputedStyle(e).fontSize) * P.state().scale);
+      }
+    });
+    return { inside: l >= vp.left - 0.5 && t >= vp.top - 0.5 && r <= vp.right + 0.5 &&
+      b <= vp.bottom + 0.5, box: [l, t, r, b], viewport: [vp.left, vp.top, vp.right, vp.bottom],
+      font: font };
+  }
+  out.fit = fitted();
+  out.crossings = crossings();
+  out.contrastStart = contrast();
+  var vp = document.getElementById("viewport"), vr = vp.getBoundingClientRect(), nav = [P.state()];
+  var cx = Math.round(vr.left + 200), cy = Math.round(vr.top + 150); // events carry whole pixels
+  out.pointer = [cx - vr.left, cy - vr.top];
+  vp.dispatchEvent(new WheelEvent("wheel", { deltaY: -200, clientX: cx, clientY: cy,
+    bubbles: true, cancelable: true }));
+  nav.push(P.state());
+  ["+", "-", "ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown", "0"].forEach(function (key) {
+    document.dispatchEvent(new KeyboardEvent("keydown",
+      { key: key, bubbles: true, cancelable: true }));
+    nav.push(P.state());
+  });
+  out.nav = nav;
   out.layout = document.body.getAttribute("data-layout");
   out.scale = P.state().scale;
   out.folded = P.state().folded;
   out.visible = visible();
   out.overflow = overflow();
   out.texts = Array.prototype.map.call(document.querySelectorAll(".box .ln.t"),
+    function (e) { return e.textContent; });
+  out.values = Array.prototype.map.call(document.querySelectorAll(".box:not(.module) .ln.v"),
     function (e) { return e.textContent; });
   var clicks = 0, steps = P.state().steps;
   while (document.body.getAttribute("data-step") !== String(steps) && clicks < 100000) {
@@ -74,6 +155,7 @@ _DRIVER = r"""
     return { label: c.getAttribute("data-label"), value: c.getAttribute("data-value"),
       norm: c.getAttribute("data-norm") };
   });
+  out.contrastEnd = contrast();
   if (UNFOLD) {
     var head = document.querySelector(".box.module");
     out.unfoldedOne = head ? head.getAttribute("data-id") : null;
@@ -81,6 +163,8 @@ _DRIVER = r"""
     document.getElementById("unfold").click();
     out.visibleUnfolded = visible();
     out.overflowUnfolded = overflow();
+    out.crossingsUnfolded = crossings();
+    out.contrastUnfolded = contrast();
   }
   var box = document.querySelector('.box[data-id="' + TARGET + '"]');
   out.targetShown = !!box && shown(box);
@@ -167,6 +251,42 @@ def _check_leaf_grads(report: dict[str, Any], params: dict[str, Any]) -> int:
     return exact
 
 
+MIN_FONT_PX = 6.0  # the smallest box text the fitted view may show (font size × zoom)
+
+
+def _check_view(report: dict[str, Any], unfold: bool = False, readable: bool = True) -> None:
+    """Fitted to the window and readable, no edge through a box, readable colours."""
+    fit = report["fit"]
+    assert fit["inside"], fit
+    assert (fit["font"] >= MIN_FONT_PX) is readable, fit
+    assert report["crossings"] == []
+    for key in ("contrastStart", "contrastEnd") + (("contrastUnfolded",) if unfold else ()):
+        assert report[key]["bad"] == [] and report[key]["worst"] >= 4.5, report[key]
+    if unfold:
+        assert report["crossingsUnfolded"] == []
+
+
+def _check_navigation(nav: list[dict[str, Any]], pointer: list[float]) -> None:
+    """Wheel zooms about the pointer, + and − zoom, arrows pan by 60 px, 0 fits again."""
+    fit, wheel, plus, minus, left, up, right, down, zero = nav
+    px, py = pointer
+    assert wheel["scale"] == pytest.approx(min(4.0, fit["scale"] * np.exp(0.3)))
+    # the stage point under the pointer stays under it
+    assert (px - wheel["tx"]) / wheel["scale"] == pytest.approx((px - fit["tx"]) / fit["scale"])
+    assert (py - wheel["ty"]) / wheel["scale"] == pytest.approx((py - fit["ty"]) / fit["scale"])
+    assert plus["scale"] == pytest.approx(min(4.0, wheel["scale"] * 1.25))
+    assert minus["scale"] == pytest.approx(plus["scale"] * 0.8)
+    assert (left["tx"] - minus["tx"], left["ty"]) == (pytest.approx(60), pytest.approx(minus["ty"]))
+    assert (up["ty"] - left["ty"], up["tx"]) == (pytest.approx(60), pytest.approx(left["tx"]))
+    assert (right["tx"], down["ty"]) == (pytest.approx(minus["tx"]), pytest.approx(minus["ty"]))
+    assert (zero["scale"], zero["tx"], zero["ty"]) == (
+        pytest.approx(fit["scale"]),
+        pytest.approx(fit["tx"]),
+        pytest.approx(fit["ty"]),
+    )
+    assert zero["scale"] != plus["scale"]
+
+
 def _id_of(page: explorer.Page, op: str, module: str | None = None) -> str:
     for n in page.data["nodes"]:
         if n.get("op") == op and (module is None or n["module"] == module):
@@ -194,7 +314,11 @@ def test_tutorial_mlp_page(tmp_path: Path) -> None:
 
     assert report["layout"] in ("graphviz TB", "graphviz LR")
     assert report["overflow"] == [] and report["texts"]
+    _check_view(report)
+    _check_navigation(report["nav"], report["pointer"])
     assert "0.weight" in report["texts"]
+    assert len(report["values"]) == len(page.data["nodes"])
+    assert not any("not kept" in v for v in report["values"]), report["values"]
     assert report["clicks"] == report["steps"] == len(page.data["steps"]) == 7
     assert "step 7 of 7" in report["explain"]
     assert _check_leaf_grads(report, dict(model.named_parameters())) == 6
@@ -226,8 +350,10 @@ def test_deep_mlp_page_folds_by_module(tmp_path: Path) -> None:
     loss.backward()
 
     assert report["visible"] == len(model) + 2  # one box per layer, the loss's two ops
-    assert report["scale"] >= 0.5  # readable; pan and zoom for the rest
     assert report["overflow"] == [] and report["overflowUnfolded"] == []
+    # fitted whole, but 27 boxes in a chain (12 Linear+ReLU modules side by side, no coarser
+    # module to fold into) cannot be readable at that size: zoom in, or fold runs of layers
+    _check_view(report, unfold=True, readable=False)
     assert report["unfoldedOne"] and report["unfoldedOne"][2:] not in report["afterOneClick"]
     assert report["visibleUnfolded"] > report["visible"]
     assert report["clicks"] == report["steps"]
@@ -259,6 +385,7 @@ def test_char_transformer_page(tmp_path: Path) -> None:
     loss.backward()
 
     assert report["overflow"] == [] and report["overflowUnfolded"] == []
+    _check_view(report, unfold=True)
     assert report["clicks"] == report["steps"] == len(page.data["steps"])
     exact = _check_leaf_grads(report, dict(model.named_parameters()))
     assert 0 < exact < len(list(model.parameters()))  # big leaves are compared by norm
@@ -269,6 +396,46 @@ def test_char_transformer_page(tmp_path: Path) -> None:
 
 
 # ---- in Python -----------------------------------------------------------------------------
+def test_every_intermediate_value_as_pytorch_computes_it() -> None:
+    """No grouping by module: pre-activations (nothing saved them) are recomputed from what the
+    graph holds, and every node's value matches the same network run in PyTorch."""
+    import torch
+
+    model, x, y = _tutorial_mlp()
+    loss = F.cross_entropy(model(x), y)
+    page = viz.explore(loss)
+    w = {k: torch.tensor(v.detach().numpy()) for k, v in model.named_parameters()}
+    tx = torch.tensor(x.numpy())
+    a0 = tx @ w["0.weight"].T + w["0.bias"]
+    a2 = a0.tanh() @ w["2.weight"].T + w["2.bias"]
+    a4 = a2.relu() @ w["4.weight"].T + w["4.bias"]
+    logp = torch.log_softmax(a4, dim=1)
+    want = [  # the page's ops, output first
+        ("NllLossBackward0", torch.nn.functional.nll_loss(logp, torch.tensor(y.numpy()))),
+        ("LogSoftmaxBackward0", logp),
+        ("AddmmBackward0", a4),
+        ("ReluBackward0", a2.relu()),
+        ("AddmmBackward0", a2),
+        ("TanhBackward0", a0.tanh()),
+        ("AddmmBackward0", a0),
+    ]
+    ops = [n for n in page.data["nodes"] if n["kind"] == "op"]
+    assert [n["op"] for n in ops] == [op for op, _ in want]
+    for n, (op, t) in zip(ops, want):
+        v = n["value"]
+        assert v is not None, f"{op} shows no value"
+        a = t.double().numpy()
+        assert v["shape"] == list(a.shape)
+        for key, got in (("mean", a.mean()), ("std", a.std()), ("min", a.min()), ("max", a.max())):
+            assert v[key] == pytest.approx(float(got), rel=1e-5, abs=1e-6), (op, key)
+    for n in page.data["nodes"]:  # leaves too: every box has a value
+        assert n["value"] is not None
+    # plain trace() is unchanged: without recompute the Linear outputs stay unknown
+    plain = viz.trace(loss)
+    assert any(n.op == "AddmmBackward0" and n.value is None for n in plain.nodes)
+    assert all(p.grad is None for p in model.parameters())
+
+
 def test_params_dict_names_plain_code() -> None:
     w = gg.randn(3, 2, requires_grad=True)
     b = gg.zeros(2, requires_grad=True)

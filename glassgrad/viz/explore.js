@@ -73,6 +73,24 @@
     var i = Math.min(Math.floor(t), STOPS.length - 2), f = t - i, a = STOPS[i], b = STOPS[i + 1];
     return "rgb(" + [0, 1, 2].map(function (c) { return Math.round(a[c] + (b[c] - a[c]) * f); }) + ")";
   }
+  function luminance(css) { // WCAG relative luminance of "rgb(r,g,b)" or "#rrggbb"
+    var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(css), c;
+    c = m ? [1, 2, 3].map(function (i) { return parseInt(m[i], 16); }) : css.match(/\d+/g).map(Number);
+    var lin = c.slice(0, 3).map(function (v) {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  }
+  function ink(bg) { // black or white text, whichever contrasts more with the fill (>= 4.58:1)
+    var l = luminance(bg);
+    return (1.05) / (l + 0.05) > (l + 0.05) / 0.05 ? "#fff" : "#000";
+  }
+  function fill(b, bg) { // a box's fill and the text colour that stays readable on it
+    b.style.background = bg;
+    b.style.color = bg ? ink(bg) : "";
+    b.classList.toggle("filled", !!bg);
+  }
   function colour(s) {
     if (!s) return "";
     var r = num(s.rms);
@@ -211,6 +229,7 @@
     var p = L.pos[best];
     return [p[0], p[1], p[0], p[1]];
   }
+  var GAP = 20; // the most empty space kept between boxes and labels once squeezed
   function squeeze(intervals, gap) { // a monotone map that shrinks empty stretches to gap
     intervals.sort(function (a, b) { return a[0] - b[0]; });
     var merged = [];
@@ -219,7 +238,7 @@
       if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
       else merged.push([iv[0], iv[1]]);
     });
-    var src = [], dst = [], at = 60;
+    var src = [], dst = [], at = GAP;
     merged.forEach(function (iv, k) {
       if (k) at += Math.min(gap, iv[0] - merged[k - 1][1]);
       src.push(iv[0], iv[1]); dst.push(at, at + iv[1] - iv[0]);
@@ -236,7 +255,7 @@
       }
       return dst[dst.length - 1] + (v - src[src.length - 1]);
     }
-    return { map: map, end: at + 60 };
+    return { map: map, end: at + GAP };
   }
   function layoutView() {
     var items = [], ix = [], iy = [];
@@ -265,13 +284,22 @@
     items.forEach(function (it) {
       ix.push([it.x - it.w / 2, it.x + it.w / 2]); iy.push([it.y - it.h / 2, it.y + it.h / 2]);
     });
-    order.forEach(function (key) {
+    var at = {};
+    items.forEach(function (it) { at[it.id] = it; });
+    order.forEach(function (key) { // room for each edge's label (Graphviz's spot, or midway)
       var g = groups[key], k = g.edges[0], lp = L.labels[k];
-      if (g.a === D.edges[k].src && g.b === D.edges[k].dst && lp) {
-        ix.push([lp[0] - 36, lp[0] + 36]); iy.push([lp[1] - 14, lp[1] + 14]);
+      if (!(g.a === D.edges[k].src && g.b === D.edges[k].dst && lp)) {
+        lp = [(at[g.a].x + at[g.b].x) / 2, (at[g.a].y + at[g.b].y) / 2];
       }
+      ix.push([lp[0] - 40, lp[0] + 40]); iy.push([lp[1] - 14, lp[1] + 14]);
     });
-    var mx = squeeze(ix, 60), my = squeeze(iy, 60);
+    D.modules.forEach(function (m) { // the frames' borders and titles stay on the stage
+      var c = L.clusters[m.path];
+      if (hiddenBy(m.path) !== null || !c) return;
+      ix.push([c[0] - 4, c[0] + 4], [c[2] - 4, c[2] + 4]);
+      iy.push([c[1] - 14, c[1] + 4], [c[3] - 4, c[3] + 4]);
+    });
+    var mx = squeeze(ix, GAP), my = squeeze(iy, GAP);
     function P(p) { return [mx.map(p[0]), my.map(p[1])]; }
     var placed = {};
     items.forEach(function (it) {
@@ -347,6 +375,7 @@
       }
       var path = document.createElementNS(NS, "path");
       path.setAttribute("d", d);
+      path.setAttribute("data-a", g.a); path.setAttribute("data-b", g.b);
       path.setAttribute("marker-end", "");
       svg.appendChild(path);
       var lab = document.createElement("div");
@@ -450,7 +479,7 @@
     D.nodes.forEach(function (n) {
       var b = boxes[n.id], g = gradOf(n.id);
       b._grad.textContent = g ? gradLine(g) + (st.arrivals[n.id] > 1 && n.kind === "leaf" ? "  \u03a3" + st.arrivals[n.id] : "") : "";
-      b.style.background = colour(g);
+      fill(b, colour(g));
       b.classList.toggle("current", current === n.id);
       b.classList.toggle("meet", !!meets[n.id] && current !== n.id);
     });
@@ -462,7 +491,7 @@
       });
       var g = first ? gradOf(first) : null;
       b._grad.textContent = g ? gradLine(g) : "";
-      b.style.background = colour(g);
+      fill(b, colour(g));
       b.classList.toggle("current", current === "m:" + m.path);
       b.classList.toggle("meet", !!meets["m:" + m.path]);
     });
@@ -573,17 +602,35 @@
   function apply() {
     $("stage").style.transform = "translate(" + view.tx + "px," + view.ty + "px) scale(" + view.s + ")";
   }
-  function fit() {
+  var READABLE = 6 / 11.5; // the zoom at which box text (11.5px) is 6px tall: still legible
+  function fitScale() {
+    var vp = $("viewport");
+    return Math.min(vp.clientWidth / stageW, vp.clientHeight / stageH, 1.25);
+  }
+  function fit() { // the whole drawing, centred in the window
     var vp = $("viewport"), vw = vp.clientWidth, vh = vp.clientHeight;
-    var s = Math.min(vw / stageW, vh / stageH, 1.25);
-    view.s = Math.max(s, 0.5);
+    view.s = fitScale();
     view.tx = (vw - stageW * view.s) / 2; view.ty = (vh - stageH * view.s) / 2;
-    if (s < 0.5) { // too big to read whole: start where the backward pass starts
-      var o = boxes[owners[D.nodes[0].id]];
-      view.tx = vw / 2 - (o.offsetLeft + o.offsetWidth / 2) * view.s;
-      view.ty = vh / 2 - (o.offsetTop + o.offsetHeight / 2) * view.s;
-    }
     apply();
+  }
+  function foldToFit() { // too small to read whole: fold every module of one depth, deepest first
+    if (fitScale() >= READABLE || !D.modules.length) return;
+    var start = {}, deepest = 0;
+    Object.keys(folded).forEach(function (p) { start[p] = true; });
+    D.modules.forEach(function (m) { deepest = Math.max(deepest, m.depth); });
+    for (var d = deepest; d >= 1; d--) {
+      var next = {}, more = false;
+      D.modules.forEach(function (m) {
+        if (m.depth === d) { next[m.path] = true; if (!start[m.path]) more = true; }
+      });
+      Object.keys(start).forEach(function (p) { // a fold already coarser than depth d stays
+        if (modOf[p] && modOf[p].depth < d) next[p] = true;
+      });
+      if (!more) continue;
+      folded = next;
+      layoutView();
+      if (fitScale() >= READABLE) return;
+    }
   }
   function focus(id, path) {
     var b = boxes[id];
@@ -667,6 +714,7 @@
   wire();
   reset();
   layoutView();
+  foldToFit();
   fit();
   var m = /^#step=(\d+)$/.exec(location.hash);
   if (location.hash === "#autoplay") all();
@@ -674,7 +722,9 @@
   window.glassgradPage = {
     step: function () { forward(false); }, back: back, reset: reset, all: all, select: select,
     fold: fold, unfold: unfold, fit: fit, zoom: zoom,
-    state: function () { return { at: st.at, steps: N, scale: view.s, folded: Object.keys(folded) }; }
+    state: function () {
+      return { at: st.at, steps: N, scale: view.s, tx: view.tx, ty: view.ty, folded: Object.keys(folded) };
+    }
   };
   document.body.setAttribute("data-render-ms", String(Math.round(performance.now() - T0)));
   document.body.setAttribute("data-layout", L.engine + " " + D.rankdir);

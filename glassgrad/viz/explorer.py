@@ -115,7 +115,7 @@ def explore(tensor: Tensor, params: Any = None, *, title: str | None = None) -> 
 
     with record_backward() as rec, capture_grads() as cap:
         gg.autograd.grad(tensor, leaves, retain_graph=True, allow_unused=True)
-    graph = trace(tensor, params, grads=cap)
+    graph = trace(tensor, params, grads=cap, recompute=True)
     default_title = f"backward of {tensor.name}" if tensor.name else "the backward pass"
     return Page(_data(graph, objs, rec, cap), title or default_title)
 
@@ -298,7 +298,8 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
         )
     steps, leaves = _steps(objs, ids, rec, cap, edges, edge_at, nodes)
     modules = _modules(graph, nodes)
-    rankdir = _rankdir(nodes, edges)
+    collapsed = _default_folds(nodes, modules)
+    rankdir = _rankdir(*_folded_graph(nodes, edges, collapsed))  # as the page opens
     placed = _place(nodes, edges, modules, rankdir)
     return {
         "nodes": nodes,
@@ -306,7 +307,7 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
         "steps": steps,
         "leaves": leaves,
         "modules": modules,
-        "collapsed": _default_folds(nodes, modules),
+        "collapsed": collapsed,
         "rankdir": rankdir,
         "layout": placed,
         "sizes": {"w": NODE_W, "h": NODE_H, "mh": MODULE_H},
@@ -426,6 +427,19 @@ def _default_folds(nodes: list[dict[str, Any]], modules: list[dict[str, Any]]) -
 
 def _inside(module: str | None, path: str) -> bool:
     return module is not None and (module == path or module.startswith(path + "."))
+
+
+def _folded_graph(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], folds: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The boxes and edges shown with ``folds`` folded (a folded module is one box)."""
+    owner: dict[str, str] = {}
+    for n in nodes:
+        fold = next((p for p in folds if _inside(n["module"], p)), None)
+        owner[n["id"]] = n["id"] if fold is None else "m:" + fold
+    shown = list(dict.fromkeys(owner[n["id"]] for n in nodes))  # output first, as nodes are
+    links = {(owner[e["src"]], owner[e["dst"]]) for e in edges}
+    return [{"id": i} for i in shown], [{"src": a, "dst": b} for a, b in links if a != b]
 
 
 def _rankdir(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> str:

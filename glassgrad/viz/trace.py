@@ -14,7 +14,12 @@ of every forward pass), so a node's forward value is known only where something 
 * a tensor named with ``glassgrad.viz.name(t, "h1")`` while ``t`` is alive (and its ``.grad`` if
   it called ``retain_grad()``);
 * anything seen by ``capture_grads()`` during a backward pass, which also records the gradient
-  arriving at each op and the gradient sent along each edge (the engine stores neither).
+  arriving at each op and the gradient sent along each edge (the engine stores neither);
+* with ``trace(..., recompute=True)`` (what ``explore`` asks for), the output of a few cheap ops
+  that nothing saved (linear layers, matmul, add, sub, mul, div, reshape) recomputed from their
+  inputs' values when all of them are known (leaves, saved inputs, values found above): nothing
+  runs the model again and the engine keeps no more than it does in training. Use it before
+  the graph's leaves change (an optimizer step), as ``explore`` does.
 Everything else is ``None``: the node's shape and dtype are always known.
 """
 
@@ -422,6 +427,7 @@ def trace(
     grads: GradCapture | None = None,
     max_nodes: int | None = None,
     max_values: int = 16,
+    recompute: bool = False,
 ) -> Graph:
     """The graph behind ``tensor`` as plain data, touching nothing.
 
@@ -429,7 +435,8 @@ def trace(
     the ops that consume them by module) when they have no ``.name``. ``grads``: what
     ``capture_grads()`` saw, to show gradients on ops and edges. ``max_nodes``: keep the nodes
     nearest the output and stand for the rest with one ``"more"`` node. Tensors with at most
-    ``max_values`` elements show their values; larger ones show statistics.
+    ``max_values`` elements show their values; larger ones show statistics. ``recompute``:
+    also recompute the outputs of cheap ops nobody saved (see the module docstring).
 
     >>> import glassgrad as gg
     >>> x = gg.tensor(-2.0, requires_grad=True, name="x")
@@ -467,6 +474,8 @@ def trace(
     kept = len(order) if max_nodes is None else min(len(order), max_nodes)
 
     values, names, retained = _known_values(roots, order[:kept], grads)
+    if recompute:
+        _recompute(order[:kept], values)
     placements = [_placement(obj, param_names, classes) for obj in order[:kept]]
     nodes: list[Node] = []
     g: np.ndarray | None
@@ -582,6 +591,95 @@ def _known_values(
             if v is not None:
                 values[k] = v
     return values, names, retained
+
+
+# ---- recomputing what nothing saved ------------------------------------------------------------
+def _recompute_table() -> dict[type, tuple[int, Any]]:
+    """Op class -> (how many tensor arguments, the forward on their arrays)."""
+    from glassgrad.ops import elementwise as ew
+    from glassgrad.ops import linalg as la
+    from glassgrad.ops import shape as sh
+
+    def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        out = np.matmul(x, w.T)
+        return out if b is None else out + b
+
+    return {
+        la.Linear: (3, linear),
+        la.Addmm: (3, linear),
+        la.LinearMm: (2, linear),
+        la.Matmul: (2, np.matmul),
+        la.Mm: (2, np.matmul),
+        ew.Add: (2, np.add),
+        ew.Sub: (2, np.subtract),
+        ew.Mul: (2, np.multiply),
+        ew.Div: (2, np.divide),
+        sh.Reshape: (1, lambda x: x),  # (and view, squeeze...) reshaped to the node's shape below
+        sh.View: (1, lambda x: x),
+    }
+
+
+def _spec(table: dict[type, tuple[int, Any]], node: Any) -> tuple[int, Any] | None:
+    """The recompute entry of ``node``'s class or of the nearest base class in the table."""
+    for cls in type(node).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def _recompute(ops: list[Any], values: dict[int, np.ndarray]) -> None:
+    """Fill ``values`` for ops whose output nothing saved, from their inputs' known values."""
+    table = _recompute_table()
+    pos = {id(n): k for k, n in enumerate(ops)}
+    todo = [k for k in reversed(range(len(ops))) if k not in values and _spec(table, ops[k])]
+    while todo:  # reversed breadth-first order: inputs mostly come first; repeat while it helps
+        left = []
+        for k in todo:
+            v = _recompute_one(ops[k], _spec(table, ops[k]) or (0, None), pos, values)
+            if v is None:
+                left.append(k)
+            else:
+                values[k] = v
+        if len(left) == len(todo):
+            break
+        todo = left
+
+
+def _recompute_one(
+    node: Any, spec: tuple[int, Any], pos: dict[int, int], values: dict[int, np.ndarray]
+) -> np.ndarray | None:
+    """One op's output from its arguments' arrays, or None when one of them is unknown."""
+    count, fn = spec
+    if node.released:
+        return None
+    edges = node.edges
+    saved = [s for s in node.saved_values() if s.role == "input"]
+    if len(edges) < count or any(not s.current for s in saved):
+        return None
+    claimed = {id(e) for e in edges[:count] if e is not None}
+    spare = [  # saved inputs that are no recorded argument (constants such as the batch x)
+        s.value
+        for s in saved
+        if id(s.tensor) not in claimed and id(s.tensor.grad_fn) not in claimed
+    ]
+    args: list[np.ndarray] = []
+    for e in edges[:count]:
+        if isinstance(e, Tensor):
+            args.append(e._data)
+        elif e is not None and pos.get(id(e)) in values:
+            args.append(values[pos[id(e)]])
+        elif e is None and spare:
+            args.append(np.asarray(spare.pop(0)))
+        else:
+            mine = [s.value for s in saved if e is not None and s.tensor.grad_fn is e]
+            if not mine:
+                return None
+            args.append(np.asarray(mine[0]))
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(*args))
+    if out.size != int(np.prod(node.shape)):
+        return None
+    return out.reshape(node.shape).astype(node.dtype, copy=False)
 
 
 def _placement(obj: Any, param_names: dict[int, str], classes: dict[str, str]) -> Any:
