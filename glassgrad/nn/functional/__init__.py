@@ -22,6 +22,7 @@ from glassgrad.nn.functional import (
     sampling,
     sparse,
     unpool,
+    vision,
 )
 from glassgrad.ops import bind as _bind
 from glassgrad.ops.registry import FUNCTIONAL as _FUNCTIONAL
@@ -46,6 +47,7 @@ _ = (
     sampling,
     sparse,
     unpool,
+    vision,
 )
 
 
