@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from tests.opinfo import OpInfo, floats
@@ -65,4 +66,48 @@ OPS: list[OpInfo] = [
         gradgrad=False,
         tags=("nondiff",),
     ),
+]
+
+
+def ctc_sample(concatenated: bool):
+    """(log_probs (T, N, C) normalised, targets, input/target lengths, blank, reduction, zero_inf)
+    with repeated labels now and then and some impossible alignments (for zero_infinity)."""
+
+    def sample(draw):
+        n, c = draw(st.integers(1, 3)), draw(st.integers(2, 5))
+        t = draw(st.integers(1, 6))
+        blank = draw(st.integers(0, c - 1))
+        labels = [k for k in range(c) if k != blank]
+        s = draw(st.integers(1, 4))
+        targets = np.array(
+            [[draw(st.sampled_from(labels)) for _ in range(s)] for _ in range(n)], np.int64
+        )
+        tl = np.array([draw(st.integers(0, s)) for _ in range(n)], np.int64)
+        il = np.array([draw(st.integers(0, t)) for _ in range(n)], np.int64)
+        zero_inf = draw(st.booleans())
+        if not zero_inf:  # feasible: enough frames for the labels and the blanks between repeats
+            for b in range(n):
+                seq = targets[b, : tl[b]]
+                need = len(seq) + int(np.sum(seq[1:] == seq[:-1]))
+                il[b] = max(il[b], need)
+            t = max(t, int(il.max()))
+        x = floats(draw, (t, n, c), -3.0, 3.0)
+        if concatenated:
+            targets = np.concatenate([targets[b, : tl[b]] for b in range(n)])
+        reduction = draw(st.sampled_from(["none", "mean", "sum"]))
+        return x, targets, il, tl, blank, reduction, zero_inf
+
+    return sample
+
+
+def _ctc(lib, x, targets, il, tl, blank, reduction, zero_inf):
+    # the gradient of ctc_loss is PyTorch's: that of the logits of a log_softmax input
+    lp = F(lib).log_softmax(x, 2)
+    return F(lib).ctc_loss(lp, targets, il, tl, blank, reduction, zero_inf)
+
+
+OPS += [
+    # no second derivatives: PyTorch has none for ctc_loss's backward either
+    OpInfo("ctc_loss", _ctc, ctc_sample(False), gradgrad=False),
+    OpInfo("ctc_loss_concatenated", _ctc, ctc_sample(True), gradgrad=False),
 ]
