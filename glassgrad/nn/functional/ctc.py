@@ -108,12 +108,14 @@ class CtcLoss(Node):
             with np.errstate(invalid="ignore", over="ignore"):
                 grad[:t_len, b] = np.exp(x) - np.exp(occ + nll - x)
         ctx.grad = grad
+        ctx.save_for_backward(lp)
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         if isinstance(g, Tensor):
-            return CtcLossBackward.apply(g, ctx.grad), None, None, None, None
+            (lp,) = ctx.saved_tensors  # an input, so that differentiating again reaches the error
+            return CtcLossBackward.apply(g, lp, ctx.grad), None, None, None, None
         return g[None, :, None] * ctx.grad, None, None, None, None
 
 
@@ -123,7 +125,7 @@ class CtcLossBackward(Node):
     __slots__ = ()
 
     @staticmethod
-    def forward(ctx: Any, g: Any, grad: np.ndarray) -> Any:
+    def forward(ctx: Any, g: Any, lp: Any, grad: np.ndarray) -> Any:
         return g[None, :, None] * grad
 
     @staticmethod
