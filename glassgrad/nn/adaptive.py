@@ -20,6 +20,7 @@ from glassgrad.nn import functional as F
 from glassgrad.nn.container import ModuleList, Sequential
 from glassgrad.nn.linear import Linear
 from glassgrad.nn.module import Module
+from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
 __all__ = ["AdaptiveLogSoftmaxWithLoss"]
@@ -79,9 +80,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     def reset_parameters(self) -> None:
         """Re-initialise the head and every tail projection as at construction."""
         self.head.reset_parameters()
-        for i2h, h2o in self.tail:  # type: ignore[misc]
-            i2h.reset_parameters()
-            h2o.reset_parameters()
+        for projection in self.tail.children():
+            for layer in projection.children():
+                layer.reset_parameters()  # type: ignore[operator]
 
     def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
         """(log-probability of each target (N,) or (), mean negative log-likelihood)."""
@@ -135,7 +136,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         for i in range(self.n_clusters):
             cluster = F.log_softmax(self.tail[i](input), dim=1)
             parts.append(cluster + head_logprob[:, self.shortlist_size + i].unsqueeze(1))
-        return gg.cat(parts, dim=1)
+        return cat(parts, dim=1)
 
     def log_prob(self, input: Tensor) -> Tensor:
         """Log-probabilities (N, n_classes) of every class."""
@@ -144,12 +145,12 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     def predict(self, input: Tensor) -> Tensor:
         """The most probable class of each row (N,): ``log_prob(input).argmax(1)``, cheaper."""
         head_output = self.head(input)
-        output = gg.argmax(head_output, dim=1)
+        output = head_output.argmax(dim=1)
         outside = np.asarray(output._data) >= self.shortlist_size
         if not outside.any():
             return output
         rows = gg.tensor(np.nonzero(outside)[0])
         log_prob = self._get_full_log_prob(input[rows], head_output[rows])
         out = output._data.copy()
-        out[outside] = np.asarray(gg.argmax(log_prob, dim=1)._data)
+        out[outside] = np.asarray(log_prob.argmax(dim=1)._data)
         return gg.tensor(out)
