@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.nn.functional._pointwise_loss import _reduction
+from glassgrad.nn.functional._pointwise_loss import REDUCTION_ENUM, _reduction
 from glassgrad.ops._common import Node, Tensor, as_tensor
-from glassgrad.ops.registry import functional
+from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
 _NEG = -np.inf
 
@@ -145,19 +145,21 @@ def _lengths(op: str, name: str, v: Any, n: int) -> list[int]:
     return [int(a) for a in arr]
 
 
-@functional
+@functional(namespaces=(TORCH, FUNCTIONAL))
 def ctc_loss(
     log_probs: Tensor,
     targets: Tensor,
     input_lengths: Any,
     target_lengths: Any,
     blank: int = 0,
-    reduction: str = "mean",
+    reduction: str | int = "mean",
     zero_infinity: bool = False,
 ) -> Tensor:
     """CTC loss of log-probabilities (T, N, C) or (T, C) against padded or concatenated targets."""
     op = "ctc_loss"
-    reduction = _reduction(op, None, None, reduction)
+    if isinstance(reduction, int) and not isinstance(reduction, bool):  # torch.ctc_loss's enum
+        reduction = REDUCTION_ENUM[reduction]
+    reduction = _reduction(op, None, None, str(reduction))
     lp = as_tensor(log_probs)
     if lp.ndim not in (2, 3) or lp.dtype.kind != "f":
         raise RuntimeError(
