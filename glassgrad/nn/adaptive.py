@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-import glassgrad as gg
+from glassgrad.creation import tensor, zeros
 from glassgrad.nn import functional as F
 from glassgrad.nn.container import ModuleList, Sequential
 from glassgrad.nn.linear import Linear
@@ -114,18 +114,18 @@ class AdaptiveLogSoftmaxWithLoss(Module):
                 f"[{tg.min()}, {tg.max()}] were found. "
             )
         gather_inds = tg.copy()
-        output = gg.zeros(tg.shape[0], dtype=input.dtype)
+        output = zeros(tg.shape[0], dtype=input.dtype)
         bounds = [0, *self.cutoffs]
         for i in range(1, len(bounds) - 1):
             rows = np.nonzero((tg >= bounds[i]) & (tg < bounds[i + 1]))[0]
             if rows.size == 0:
                 continue
             gather_inds[rows] = self.shortlist_size + i - 1
-            cluster = F.log_softmax(self.tail[i - 1](input[gg.tensor(rows)]), dim=1)
-            local = cluster.gather(1, gg.tensor(tg[rows] - bounds[i]).unsqueeze(1)).squeeze(1)
-            output = output.index_copy(0, gg.tensor(rows), local)
+            cluster = F.log_softmax(self.tail[i - 1](input[tensor(rows)]), dim=1)
+            local = cluster.gather(1, tensor(tg[rows] - bounds[i]).unsqueeze(1)).squeeze(1)
+            output = output.index_copy(0, tensor(rows), local)
         head_logprob = F.log_softmax(self.head(input), dim=1)
-        output = output + head_logprob.gather(1, gg.tensor(gather_inds).unsqueeze(1)).squeeze(1)
+        output = output + head_logprob.gather(1, tensor(gather_inds).unsqueeze(1)).squeeze(1)
         loss = (-output).mean()
         return _ASMoutput(output if batched else output.squeeze(0), loss)
 
@@ -149,8 +149,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         outside = np.asarray(output._data) >= self.shortlist_size
         if not outside.any():
             return output
-        rows = gg.tensor(np.nonzero(outside)[0])
+        rows = tensor(np.nonzero(outside)[0])
         log_prob = self._get_full_log_prob(input[rows], head_output[rows])
         out = output._data.copy()
         out[outside] = np.asarray(log_prob.argmax(dim=1)._data)
-        return gg.tensor(out)
+        return tensor(out)
