@@ -29,6 +29,7 @@ OPTIMIZERS = {"SGD": optim.SGD, "Adam": optim.Adam, "AdamW": optim.AdamW}
 OPTIMIZERS |= {"RMSprop": optim.RMSprop, "Adagrad": optim.Adagrad}
 OPTIMIZERS |= {"Adadelta": optim.Adadelta, "Adamax": optim.Adamax, "NAdam": optim.NAdam}
 OPTIMIZERS |= {"RAdam": optim.RAdam, "ASGD": optim.ASGD, "Rprop": optim.Rprop}
+OPTIMIZERS |= {"Adafactor": optim.Adafactor}
 
 CONFIGS = [
     ("SGD", {"lr": 0.1}),
@@ -90,6 +91,9 @@ CONFIGS = [
     ("Rprop", {}),
     ("Rprop", {"lr": 0.005, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.02)}),
     ("Rprop", {"lr": 0.02, "maximize": True, "foreach": True}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-6, 1e-2), "weight_decay": 0.1}),
+    ("Adafactor", {"lr": 0.05, "d": 1.5, "maximize": True, "foreach": True}),
 ]
 
 
@@ -513,7 +517,7 @@ def test_state_dict_moves_between_glassgrad_and_torch(name, kwargs):
 
 def test_every_torch_optimizer_is_here():
     missing = {n for n in torch.optim.__all__ if isinstance(getattr(torch.optim, n), type)}
-    missing -= set(optim.__all__) | {"Adafactor", "Muon"}
+    missing -= set(optim.__all__) | {"Muon"}
     assert not missing
     for name, cls in [
         *OPTIMIZERS.items(),
@@ -560,6 +564,11 @@ def test_differentiable_and_capturable_are_accepted(name):
         ("ASGD", {"weight_decay": -0.1}),
         ("Rprop", {"etas": (1.5, 1.2)}),
         ("Rprop", {"etas": (0.5, 0.9)}),
+        ("Adafactor", {"beta2_decay": 0.1}),
+        ("Adafactor", {"eps": (-1.0, 1e-3)}),
+        ("Adafactor", {"eps": (None, -1.0)}),
+        ("Adafactor", {"d": 0.5}),
+        ("Adafactor", {"weight_decay": -0.1}),
     ],
 )
 def test_invalid_options_of_the_new_optimizers_raise_like_torch(name, kwargs):
@@ -685,3 +694,31 @@ def test_lbfgs_protocol_and_errors():
     assert opt.state[w]["n_iter"] == topt.state[tw]["n_iter"]
     np.testing.assert_allclose(w._data, tw.detach().numpy(), rtol=1e-12)
     assert opt.param_groups[0]["max_eval"] == 3 * 5 // 4
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"lr": 0.3, "weight_decay": 0.05, "beta2_decay": -0.6}, {"maximize": True}]
+)
+def test_adafactor_factors_the_last_two_dims_of_every_param_like_torch(kwargs):
+    """1-d (full variance), 2-d and 3-d (row/col factors over the last two dims) and 0-d params."""
+    rng = np.random.default_rng(7)
+    shapes = [(5,), (4, 3), (2, 3, 4), ()]
+    init = [rng.normal(size=s) for s in shapes]
+    ours = [gg.tensor(a, requires_grad=True) for a in init]
+    theirs = [torch.tensor(a, requires_grad=True) for a in init]
+    opt, topt = optim.Adafactor(ours, **kwargs), torch.optim.Adafactor(theirs, **kwargs)
+    for step in range(10):
+        targets = [np.random.default_rng(step).normal(size=s) for s in shapes]
+        opt.zero_grad()
+        topt.zero_grad()
+        sum(((p - gg.tensor(t)) ** 4).sum() for p, t in zip(ours, targets)).backward()
+        sum(((p - torch.tensor(t)) ** 4).sum() for p, t in zip(theirs, targets)).backward()
+        opt.step()
+        topt.step()
+        for p, tp in zip(ours, theirs):
+            np.testing.assert_allclose(
+                p._data, tp.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {step + 1}"
+            )
+    assert_same_state(opt, topt)
+    assert tuple(opt.state[ours[2]]["row_var"].shape) == (2, 3, 1)
+    assert tuple(opt.state[ours[2]]["col_var"].shape) == (2, 1, 4)

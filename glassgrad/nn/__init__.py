@@ -11,6 +11,7 @@ initialisers and ``nn.utils`` gradient clipping.
 
 from glassgrad.nn import functional, init, parallel, parameter, utils
 from glassgrad.nn.activation import *
+from glassgrad.nn.adaptive import *
 from glassgrad.nn.attention import *
 from glassgrad.nn.container import *
 from glassgrad.nn.conv import *
@@ -41,6 +42,7 @@ __all__ = [
 ]
 for _m in (
     "activation",
+    "adaptive",
     "attention",
     "container",
     "conv",

@@ -12,6 +12,7 @@ tensor([1.], requires_grad=True)
 
 from glassgrad.optim import lr_scheduler, swa_utils
 from glassgrad.optim.adadelta import Adadelta
+from glassgrad.optim.adafactor import Adafactor
 from glassgrad.optim.adagrad import Adagrad
 from glassgrad.optim.adam import Adam, AdamW
 from glassgrad.optim.adamax import Adamax
@@ -29,6 +30,7 @@ __all__ = [
     "LBFGS",
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",

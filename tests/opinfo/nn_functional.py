@@ -433,3 +433,8 @@ OPS += _MORE
 from tests.opinfo.nn_breadth import OPS as _BREADTH  # noqa: E402
 
 OPS += _BREADTH
+
+# the spatial transformer's ops and ctc_loss
+from tests.opinfo.nn_vision import OPS as _VISION  # noqa: E402
+
+OPS += _VISION

@@ -12,6 +12,7 @@ from glassgrad.nn.functional import (
     attention,
     conv,
     conv_transpose,
+    ctc,
     distance,
     loss,
     margin_loss,
@@ -22,6 +23,7 @@ from glassgrad.nn.functional import (
     sampling,
     sparse,
     unpool,
+    vision,
 )
 from glassgrad.ops import bind as _bind
 from glassgrad.ops.registry import FUNCTIONAL as _FUNCTIONAL
@@ -36,6 +38,7 @@ _ = (
     attention,
     conv,
     conv_transpose,
+    ctc,
     distance,
     loss,
     margin_loss,
@@ -46,6 +49,7 @@ _ = (
     sampling,
     sparse,
     unpool,
+    vision,
 )
 
 
