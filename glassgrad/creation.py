@@ -510,6 +510,8 @@ def randint(
     _options("randint()", device, options)
     if size is None:  # randint(high, size): the first two positions are high and size
         low, high, size = 0, low, high
+    elif high is None:  # randint(10, size=(3,)): the one position is high
+        low, high = 0, low
     if low is None:  # randint(high=10, size=(3,))
         low = 0
     if high is None or size is None:

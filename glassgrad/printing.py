@@ -115,3 +115,20 @@ def complex_formatter(d: np.ndarray) -> Any:
         return f"{fr(z.real)}{sign}{fi(abs(z.imag)).strip()}j"
 
     return {"complex_kind": fmt}
+
+
+def add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    """``text`` closed with ``, suffix`` for each of ``suffixes`` (``grad_fn=<...>``,
+    ``dtype=...``), each on a new line indented by ``indent`` where it would pass the line
+    width, as PyTorch wraps them."""
+    width = options["linewidth"]
+    parts, last = [text], len(text) - text.rfind("\n") + 1  # (PyTorch's count, one over)
+    for suffix in suffixes:
+        n = len(suffix.replace("glassgrad.", "torch."))  # lines break where PyTorch's do
+        if width is not None and last + n + 2 > width:
+            parts.append(",\n" + " " * indent + suffix)
+            last = indent + n
+        else:
+            parts.append(", " + suffix)
+            last += n + 2
+    return "".join(parts) + ")"

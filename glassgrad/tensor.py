@@ -664,8 +664,7 @@ class Tensor:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        tail = "".join(", " + e for e in extras)
-        return f"tensor({body}{tail})"
+        return printing.add_suffixes(f"tensor({body}", extras, len("tensor("))
 
     __str__ = __repr__
 

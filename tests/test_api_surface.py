@@ -139,6 +139,7 @@ def test_factories_accept_layout_pin_memory_memory_format():
         "lib.randint(10, (3,))",
         "lib.randint(3, 10, size=(3,))",
         "lib.randint(high=10, size=(3,))",
+        "lib.randint(10, size=(1,))",  # (mnist_forward_forward's negative labels)
         "lib.randperm(4)",
         "lib.linspace(0, 1, steps=3)",
         "lib.eye(2, 3)",
@@ -271,6 +272,19 @@ def test_tensor_prints_like_torch(value):
     comes from the items shown, as in the tutorials' ``print(x_train, y_train)``."""
     ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
     assert ours == repr(torch.tensor(value))
+
+
+@pytest.mark.parametrize("n", [3, 5, 7, 8, 12])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_grad_fn_and_dtype_wrap_onto_a_new_line_like_torch(n, dtype):
+    """A suffix (``grad_fn=<...>``, ``dtype=...``) that would pass 80 columns goes on its own
+    line, indented under the data, as in the char-RNN tutorial's printed log-probabilities."""
+    value = np.linspace(-1.7, -1.3, n).reshape(1, n)
+    ours = gg.tensor(value, dtype=getattr(gg, dtype), requires_grad=True).log_softmax(1)
+    theirs = torch.tensor(value, dtype=getattr(torch, dtype), requires_grad=True).log_softmax(1)
+    assert repr(ours).replace("glassgrad.", "torch.") == repr(theirs)
+    plain = repr(gg.tensor(value, dtype=gg.float64)).replace("glassgrad.", "torch.")
+    assert plain == repr(torch.tensor(value, dtype=torch.float64))
 
 
 def test_seeds_and_generator():

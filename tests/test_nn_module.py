@@ -385,3 +385,18 @@ def test_manual_sgd_training_follows_torch():
                 gp.sub_(0.1 * gp.grad)
     for (n, a), b in zip(t.state_dict().items(), g.state_dict().values()):
         np.testing.assert_allclose(b._data, a.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
+
+
+def test_a_replaced_child_or_parameter_keeps_its_place_like_torch() -> None:
+    """``m.conv1 = nn.Conv2d(...)`` on a built model keeps conv1 first in ``children()`` and
+    ``named_parameters()`` (the siamese example then drops the last child, ``fc``)."""
+    import torch
+
+    names = {}
+    for lib in (torch, gg):
+        m = lib.nn.Module()
+        m.a, m.b = lib.nn.Linear(1, 1), lib.nn.ReLU()
+        m.w, m.v = lib.nn.Parameter(lib.zeros(1)), lib.nn.Parameter(lib.zeros(2))
+        m.a, m.w = lib.nn.Linear(2, 2), lib.nn.Parameter(lib.ones(3))
+        names[lib] = [n for n, _ in m.named_children()], [n for n, _ in m.named_parameters()]
+    assert names[gg] == names[torch] == (["a", "b"], ["w", "v", "a.weight", "a.bias"])

@@ -284,7 +284,7 @@ class Module:
         d = self.__dict__
         if isinstance(value, Parameter):
             self._check_init("parameters")
-            self._drop(name)
+            self._drop(name, keep=self._parameters)
             self.register_parameter(name, value)
         elif isinstance(value, Buffer):
             self._check_init("buffers")
@@ -292,7 +292,7 @@ class Module:
             self.register_buffer(name, value._as_tensor(), value.persistent)
         elif isinstance(value, Module):
             self._check_init("modules")
-            self._drop(name)
+            self._drop(name, keep=self._modules)
             self._modules[name] = value
         elif "_parameters" in d and name in self._parameters:
             if value is not None:
@@ -318,10 +318,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name: str) -> None:
+    def _drop(self, name: str, keep: Any = None) -> None:
+        """Forget ``name`` everywhere but in ``keep``, where a new value replaces the old one in
+        its place (as PyTorch: a replaced child stays where it was in ``children()``)."""
         self.__dict__.pop(name, None)
         for reg in (self._parameters, self._buffers, self._modules):
-            reg.pop(name, None)
+            if reg is not keep:
+                reg.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:

@@ -6,7 +6,10 @@ the same across the libraries and are made the same, so the printed losses can b
 number by number:
 
 * initial weights: each top-level module's ``state_dict`` is recorded in the PyTorch run when
-  the module is first called, and loaded into the glassgrad module at its first call;
+  the module is first called, and loaded into the glassgrad module at its first call; the
+  parameters handed to an optimizer are recorded when it is made, and the glassgrad optimizer's
+  get those values (for modules a program runs through ``module.forward`` or its own methods
+  and never calls);
 * random numbers the program itself draws (``torch.randn(...)`` in its own code, for data):
   recorded in the PyTorch run and replayed, in order, in the glassgrad run.
 
@@ -90,6 +93,7 @@ class Recording:
     def __init__(self) -> None:
         self.weights: list[tuple[str, dict[str, np.ndarray]]] = []
         self.randoms: list[np.ndarray] = []
+        self.optimized: list[list[np.ndarray | None]] = []  # each optimizer's parameters
 
 
 def _from_program(filename: str) -> bool:
@@ -109,6 +113,11 @@ def _patched(obj: Any, name: str, value: Any) -> Iterator[None]:
 
 def _numpy(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy().copy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _optimized(optimizer: Any) -> list[Any]:
+    """The parameters of an optimizer's groups, in order."""
+    return [p for group in optimizer.param_groups for p in group["params"]]
 
 
 def _same_samples(sampler: Any) -> Iterator[int]:
@@ -199,6 +208,15 @@ def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
                 return out
 
             stack.enter_context(_patched(torch, fname, recorder))
+        real_optimizer_init = torch.optim.Optimizer.__init__
+
+        def optimizer_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            real_optimizer_init(self, *args, **kwargs)
+            params = _optimized(self)
+            is_lazy = torch.nn.parameter.is_lazy
+            rec.optimized.append([None if is_lazy(p) else _numpy(p) for p in params])
+
+        stack.enter_context(_patched(torch.optim.Optimizer, "__init__", optimizer_init))
         _no_randomness(stack, F, torch.utils.data.DataLoader, torch.utils.data.RandomSampler)
         try:
             yield
@@ -213,7 +231,7 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
     import glassgrad.nn.functional as F
     from glassgrad import nn
 
-    weights, randoms = list(rec.weights), list(rec.randoms)
+    weights, randoms, optimized = list(rec.weights), list(rec.randoms), list(rec.optimized)
     depth = [0]
     seen: dict[int, Any] = {}  # id -> module, kept alive so a new module never reuses an id
     real_call = nn.Module.__call__
@@ -246,6 +264,19 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
 
             stack.enter_context(_patched(gg, fname, replayer))
         stack.enter_context(_patched(nn.Module, "__call__", call))
+        real_optimizer_init = gg.optim.Optimizer.__init__
+
+        def optimizer_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            real_optimizer_init(self, *args, **kwargs)
+            values, params = optimized.pop(0), _optimized(self)
+            assert len(values) == len(params), "optimizers got different parameters"
+            with gg.no_grad():
+                for p, value in zip(params, values, strict=True):
+                    if value is not None:
+                        assert value.shape == tuple(p.shape), (value.shape, p.shape)
+                        p.copy_(gg.tensor(value, dtype=p.dtype))
+
+        stack.enter_context(_patched(gg.optim.Optimizer, "__init__", optimizer_init))
         _no_randomness(stack, F, gg.utils.data.DataLoader, gg.utils.data.RandomSampler)
         yield
 
@@ -271,6 +302,15 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
     import glassgrad as gg
 
     defaults = torch.get_default_dtype(), gg.get_default_dtype()
+    # nanoGPT sets the allow_tf32 switches (the matmul one moves the float32 matmul precision)
+    switches = [
+        (
+            lib.get_float32_matmul_precision(),
+            lib.backends.cuda.matmul.allow_tf32,
+            lib.backends.cudnn.allow_tf32,
+        )
+        for lib in (torch, gg)
+    ]
     try:
         with contextlib.ExitStack() as stack:
             if lib == "glassgrad":
@@ -287,6 +327,10 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
         torch.set_default_device(None)
         gg.set_default_device(None)
         torch.set_default_dtype(defaults[0])
+        for lib, (precision, matmul_tf32, cudnn_tf32) in zip((torch, gg), switches, strict=True):
+            lib.set_float32_matmul_precision(precision)
+            lib.backends.cuda.matmul.allow_tf32 = matmul_tf32
+            lib.backends.cudnn.allow_tf32 = cudnn_tf32
         gg.set_default_dtype(defaults[1])
         random.setstate(random_state)
         np.random.set_state(np_state)
