@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import builtins as _builtins
+import math as _math
 import typing as _typing
 
 from glassgrad import (
@@ -57,6 +58,8 @@ from glassgrad.creation import (
     Generator,
     arange,
     as_tensor,
+    bartlett_window,
+    blackman_window,
     default_generator,
     empty,
     empty_like,
@@ -66,7 +69,10 @@ from glassgrad.creation import (
     full_like,
     generator,
     get_rng_state,
+    hamming_window,
+    hann_window,
     initial_seed,
+    kaiser_window,
     linspace,
     logspace,
     manual_seed,
@@ -184,6 +190,40 @@ _modules = [
     optim,
 ]
 _modules += [interchange, serialization, special, utils, viz]
+
+
+# math constants, as torch re-exports them (``torch.pi`` ...), and NumPy-style ``newaxis``
+pi: _builtins.float = _math.pi
+e: _builtins.float = _math.e
+inf: _builtins.float = _math.inf
+nan: _builtins.float = _math.nan
+newaxis: None = None
+vmap = func.vmap  # ``torch.vmap`` is ``torch.func.vmap``
+
+
+def typename(obj: _typing.Any) -> _builtins.str:
+    """``'torch.FloatTensor'`` for a tensor (PyTorch's legacy type names), else the qualified
+    name of ``obj``'s type."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = type(obj).__module__
+    qualname = type(obj).__qualname__
+    return qualname if module in ("builtins", "") else f"{module}.{qualname}"
+
+
+def is_anomaly_enabled() -> _builtins.bool:
+    """Whether anomaly detection is on (``autograd.detect_anomaly``)."""
+    return autograd.anomaly.is_anomaly_enabled()
+
+
+def is_anomaly_check_nan_enabled() -> _builtins.bool:
+    """Whether anomaly detection checks backward results for NaN."""
+    return autograd.anomaly.is_anomaly_check_nan_enabled()
+
+
+def set_anomaly_enabled(enabled: _builtins.bool, check_nan: _builtins.bool = True) -> None:
+    """Turn anomaly detection on or off for the rest of the program."""
+    autograd.anomaly._set(enabled, check_nan)
 
 
 def is_tensor(obj: _typing.Any) -> _builtins.bool:

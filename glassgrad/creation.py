@@ -12,7 +12,7 @@ and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -627,3 +627,150 @@ def logspace(
     if d.kind in "iu":
         values = np.trunc(values)
     return _leaf(values.astype(d), requires_grad)
+
+
+# ---- window functions (torch.hann_window & co.), for stft and filters ----------------------------
+
+
+def _window(
+    where: str,
+    window_length: int,
+    periodic: bool,
+    dtype: Any,
+    requires_grad: bool,
+    device: Any,
+    options: dict[str, Any],
+    values: Callable[[np.ndarray, int], np.ndarray],
+) -> Tensor:
+    """``values(n, N)`` at ``n = 0..N-1`` for the symmetric window of length ``N``; a periodic
+    window is the symmetric one of length ``window_length + 1`` without its last point."""
+    _options(f"{where}()", device, options)
+    d = dtypes.as_dtype(dtype)
+    if d.kind != "f":
+        raise RuntimeError(f"{where} expects floating point dtypes, got: {d}")
+    if not isinstance(window_length, (int, np.integer)) or window_length < 0:
+        raise RuntimeError(
+            f"{where} requires non-negative window length, got window_length={window_length}"
+        )
+    if window_length <= 1:
+        return _leaf(np.ones(window_length, d), requires_grad)
+    n = int(window_length) + (1 if periodic else 0)
+    w = values(np.arange(n, dtype=np.float64), n)[: int(window_length)]
+    return _leaf(w.astype(d), requires_grad)
+
+
+def hann_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))`` (periodic by default, for stft)."""
+    return _window(
+        "hann_window",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        device,
+        options,
+        lambda n, N: 0.5 - 0.5 * np.cos(2 * np.pi * n / (N - 1)),
+    )
+
+
+def hamming_window(
+    window_length: int,
+    periodic: bool = True,
+    alpha: float = 0.54,
+    beta: float = 0.46,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _window(
+        "hamming_window",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        device,
+        options,
+        lambda n, N: alpha - beta * np.cos(2 * np.pi * n / (N - 1)),
+    )
+
+
+def blackman_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """The Blackman window ``0.42 - 0.5 cos(2 pi n/(N-1)) + 0.08 cos(4 pi n/(N-1))``."""
+    return _window(
+        "blackman_window",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        device,
+        options,
+        lambda n, N: (
+            0.42 - 0.5 * np.cos(2 * np.pi * n / (N - 1)) + 0.08 * np.cos(4 * np.pi * n / (N - 1))
+        ),
+    )
+
+
+def bartlett_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """The Bartlett (triangular) window ``1 - |2n / (N - 1) - 1|``."""
+    return _window(
+        "bartlett_window",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        device,
+        options,
+        lambda n, N: 1 - np.abs(2 * n / (N - 1) - 1),
+    )
+
+
+def kaiser_window(
+    window_length: int,
+    periodic: bool = True,
+    beta: float = 12.0,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    **options: Any,
+) -> Tensor:
+    """The Kaiser window ``I0(beta sqrt(1 - (2n/(N-1) - 1)^2)) / I0(beta)``."""
+    return _window(
+        "kaiser_window",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        device,
+        options,
+        lambda n, N: (
+            np.i0(beta * np.sqrt(np.clip(1 - (2 * n / (N - 1) - 1) ** 2, 0, None))) / np.i0(beta)
+        ),
+    )

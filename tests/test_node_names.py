@@ -29,6 +29,8 @@ _QUANTILE = "PyTorch sorts, gathers, lerps and squeezes in place (SqueezeBackwar
 _SCALAR_OVERLOAD = "PyTorch's C++ composite ends in the Scalar overload (MulBackward1/DivBackward1)"
 
 DECOMPOSED: dict[str, str] = {
+    "cholesky_solve": "two triangular solves here (LinalgSolveTriangularBackward0), one "
+    "CholeskySolveBackward0 kernel in PyTorch; the same gradients",
     # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last
     "matmul_1d_2d": "1-d @ 2-d: PyTorch unsqueezes, runs mm and squeezes (SqueezeBackward4)",
     "matmul_1d_4d": _BATCHED_MM,

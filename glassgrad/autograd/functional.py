@@ -26,7 +26,7 @@ from glassgrad.autograd.node import Node
 from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
 
-__all__ = ["hvp", "jacobian"]
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 # ---- the pieces every transform shares -----------------------------------------------------------
 
@@ -311,3 +311,105 @@ def hvp(
     if not create_graph:
         out, hv = out.detach(), [h.detach() for h in hv]
     return out, (tuple(hv) if in_tuple else hv[0])
+
+
+def _check_v(vs: tuple[Any, ...], like: Sequence[Any], what: str, of: str) -> None:
+    if len(vs) != len(like) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(vs, like)):
+        raise RuntimeError(
+            f"{what}: v has invalid size: should be {[tuple(x.shape) for x in like]} (the "
+            f"{of}) but got {[tuple(np.shape(a)) for a in vs]}"
+        )
+
+
+def _default_v(xs: Sequence[Any], what: str, of: str) -> tuple[Any, ...]:
+    if not all(x.numel() == 1 for x in xs):
+        raise RuntimeError(
+            f"{what}: the vector v can only be None if the {of} of the user-provided function "
+            "is a single Tensor with a single element."
+        )
+    return tuple(Tensor._make(np.ones(x.shape, x.dtype)) for x in xs)
+
+
+def vjp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Any, Any]:
+    """``(func(inputs), vᵀ J)``, as ``torch.autograd.functional.vjp`` (one backward pass)."""
+    ins, in_tuple = _as_tuple(inputs)
+    with Transform() as tr:
+        xs = [tr.track(x, "vjp") if create_graph else _fresh(tr, x) for x in ins]
+        out = func(*xs)
+        outs, out_tuple = _as_tuple(out)
+        vs = _default_v(outs, "vjp", "output") if v is None else _as_tuple(v)[0]
+        _check_v(vs, outs, "vjp", "outputs")
+        if strict:
+            _check_strict(outs, xs, "vjp")
+        res = vjp_of(outs, xs, list(vs), create_graph)
+    if not create_graph:
+        outs, res = tuple(o.detach() for o in outs), [r.detach() for r in res]
+    return (tuple(outs) if out_tuple else outs[0]), (tuple(res) if in_tuple else res[0])
+
+
+def jvp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Any, Any]:
+    """``(func(inputs), J v)``, as ``torch.autograd.functional.jvp`` (the double-vjp trick)."""
+    ins, _ = _as_tuple(inputs)
+    vs = _default_v(ins, "jvp", "input") if v is None else _as_tuple(v)[0]
+    _check_v(vs, ins, "jvp", "inputs")
+    with Transform() as tr:
+        xs = [tr.track(x, "jvp") if create_graph else _fresh(tr, x) for x in ins]
+        out = func(*xs)
+        outs, out_tuple = _as_tuple(out)
+        if strict:
+            _check_strict(outs, xs, "jvp")
+        us, gs = linearize(outs, xs)
+        res = vjp_of(gs, us, list(vs), create_graph)
+    if not create_graph:
+        outs, res = tuple(o.detach() for o in outs), [r.detach() for r in res]
+    return (tuple(outs) if out_tuple else outs[0]), (tuple(res) if out_tuple else res[0])
+
+
+def vhp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Tensor, Any]:
+    """``(func(inputs), vᵀ H)`` for a scalar ``func``; H is symmetric, so this is ``hvp``."""
+    return hvp(func, inputs, v, create_graph, strict)
+
+
+def hessian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:
+    """The Hessian of a scalar ``func`` at ``inputs``, as ``torch.autograd.functional.hessian``:
+    the Jacobian of the gradient (a tuple of tuples for a tuple of inputs)."""
+    in_tuple = _as_tuple(inputs)[1]
+
+    def grad_of(*xs: Any) -> Any:
+        out = func(*xs)
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            raise RuntimeError(
+                "hessian: The function given to hessian should return a single Tensor with a "
+                "single element"
+            )
+        gs = vjp_of([out], list(xs), [Tensor._make(np.ones(out.shape, out.dtype))], keep=True)
+        return tuple(gs) if in_tuple else gs[0]
+
+    return jacobian(
+        grad_of, inputs, create_graph, strict, vectorize, strategy=outer_jacobian_strategy
+    )

@@ -12,27 +12,79 @@ Uniform and MultivariateNormal, implicitly (as PyTorch) for Gamma, Beta and Diri
 tensor(0.5000)
 """
 
-from glassgrad.distributions import constraints
+from glassgrad.distributions import (
+    constraints,
+    transforms,
+)
 from glassgrad.distributions.bernoulli import Bernoulli
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.gamma import Beta, Dirichlet, Gamma
 from glassgrad.distributions.kl import kl_divergence, register_kl
+from glassgrad.distributions.more import (
+    Binomial,
+    Cauchy,
+    Exponential,
+    Geometric,
+    Independent,
+    Laplace,
+    LogNormal,
+    MixtureSameFamily,
+    OneHotCategorical,
+    Poisson,
+    RelaxedOneHotCategorical,
+    StudentT,
+    TransformedDistribution,
+)
 from glassgrad.distributions.multivariate_normal import MultivariateNormal
 from glassgrad.distributions.normal import Normal
+from glassgrad.distributions.transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftplusTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
 from glassgrad.distributions.uniform import Uniform
 
 __all__ = [
+    "AffineTransform",
     "Bernoulli",
     "Beta",
+    "Binomial",
     "Categorical",
+    "Cauchy",
+    "ComposeTransform",
     "Dirichlet",
     "Distribution",
+    "ExpTransform",
+    "Exponential",
     "Gamma",
+    "Geometric",
+    "Independent",
+    "Laplace",
+    "LogNormal",
+    "MixtureSameFamily",
     "MultivariateNormal",
     "Normal",
+    "OneHotCategorical",
+    "Poisson",
+    "PowerTransform",
+    "RelaxedOneHotCategorical",
+    "SigmoidTransform",
+    "SoftplusTransform",
+    "StudentT",
+    "TanhTransform",
+    "Transform",
+    "TransformedDistribution",
     "Uniform",
     "constraints",
+    "identity_transform",
     "kl_divergence",
     "register_kl",
+    "transforms",
 ]

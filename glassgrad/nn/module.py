@@ -23,7 +23,9 @@ Net(
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -33,8 +35,11 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad._errors import guarded
+from glassgrad.autograd.custom_function import Function
+from glassgrad.autograd.grad_mode import is_grad_enabled
 from glassgrad.autograd.hooks import RemovableHandle
 from glassgrad.autograd.state import bump_version
+from glassgrad.creation import zeros_like
 from glassgrad.device import CPUOnlyError, parse_to
 from glassgrad.tensor import Tensor
 
@@ -216,18 +221,15 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        d = self.__dict__
+        if not (
+            self._forward_hooks
+            or self._forward_pre_hooks
+            or d.get("_backward_hooks")
+            or d.get("_backward_pre_hooks")
+        ):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks):
-            new = hook(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks):
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
-        return out
+        return _call_with_hooks(self, args, kwargs)
 
     # ---- registration ---------------------------------------------------------------------------
     def _check_init(self, what: str) -> None:
@@ -431,6 +433,53 @@ class Module:
             raise AttributeError(f"{m._get_name()} has no parameter `{name}` (in {target!r})")
         return p
 
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path such as ``'bn.running_mean'``."""
+        mod, _, name = target.rpartition(".")
+        m = self.get_submodule(mod)
+        if name not in m._buffers or m._buffers[name] is None:
+            raise AttributeError(f"{m._get_name()} has no buffer `{name}` (in {target!r})")
+        return m._buffers[name]  # type: ignore[return-value]
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at a dotted path such as ``'encoder.layers.0'``, replacing what is
+        there (``strict``: only an existing submodule may be replaced)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if name in parent.__dict__ and name not in parent._modules:
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        if name in parent._modules:  # in place, so a Sequential keeps its order
+            parent._modules[name] = module
+        else:
+            setattr(parent, name, module)
+
+    def to_empty(self, *, device: Any = None, recurse: bool = True) -> Module:
+        """Give every parameter and buffer fresh uninitialised storage of the same shape (the
+        step after building a model on the ``meta`` device); only the CPU is a device here."""
+        if device is not None:
+            parse_to(device)
+        mods = self.modules() if recurse else [self]
+        for m in mods:
+            for reg in (m._parameters, m._buffers):
+                for t in reg.values():
+                    if t is not None:
+                        t._data = np.empty_like(t._data)
+                        bump_version(t)
+        return self
+
+    def share_memory(self) -> Module:
+        """Move parameters and buffers to shared memory (already shared within a process: a
+        no-op here, as for CPU tensors under ``torch.multiprocessing`` fork)."""
+        for t in [*self.parameters(), *self.buffers()]:
+            t.share_memory_()
+        return self
+
     # ---- modes, gradients, dtypes ---------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) here and below."""
@@ -520,16 +569,52 @@ class Module:
         return self.to(dst_type)
 
     # ---- hooks ----------------------------------------------------------------------------------
-    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces
-        the output. ``handle.remove()`` takes it out."""
-        self._forward_hooks.append(hook)
-        return RemovableHandle(self._forward_hooks, hook)
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) after each forward; a non-None result replaces the output.
+        ``always_call`` runs it even when forward raises; ``handle.remove()`` takes it out."""
+        fn: Any = _Hook(hook, with_kwargs, always_call) if (with_kwargs or always_call) else hook
+        _add(self._forward_hooks, fn, prepend)
+        return RemovableHandle(self._forward_hooks, fn)
 
-    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
-        """Call ``hook(module, args)`` before each forward; a non-None result replaces args."""
-        self._forward_pre_hooks.append(hook)
-        return RemovableHandle(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces args.
+        With ``with_kwargs`` it is ``hook(module, args, kwargs)`` returning ``(args, kwargs)``."""
+        fn: Any = _Hook(hook, with_kwargs, False) if with_kwargs else hook
+        _add(self._forward_pre_hooks, fn, prepend)
+        return RemovableHandle(self._forward_pre_hooks, fn)
+
+    def register_full_backward_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once the gradients with respect to
+        this module's tensor inputs are computed; a non-None result replaces ``grad_input``."""
+        hooks = self.__dict__.setdefault("_backward_hooks", [])
+        _add(hooks, hook, prepend)
+        return RemovableHandle(hooks, hook)
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Deprecated spelling kept for old programs (Grad-CAM): ``register_full_backward_hook``'s
+        semantics, gradients with respect to the module's inputs and outputs."""
+        return self.register_full_backward_hook(hook)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to this module's
+        outputs arrive; a non-None result replaces ``grad_output``."""
+        hooks = self.__dict__.setdefault("_backward_pre_hooks", [])
+        _add(hooks, hook, prepend)
+        return RemovableHandle(hooks, hook)
 
     # ---- state dicts ----------------------------------------------------------------------------
     def _register_load_state_dict_pre_hook(
@@ -651,3 +736,160 @@ class Module:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+# ---- hooks: how a call runs them -----------------------------------------------------------------
+
+
+class _Hook:
+    """A forward (pre-)hook registered with ``with_kwargs`` or ``always_call``."""
+
+    __slots__ = ("always_call", "fn", "with_kwargs")
+
+    def __init__(self, fn: Callable[..., Any], with_kwargs: bool, always_call: bool) -> None:
+        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
+
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+
+def _add(hooks: list[Any], fn: Any, prepend: bool) -> None:
+    if prepend:
+        hooks.insert(0, fn)
+    else:
+        hooks.append(fn)
+
+
+class BackwardHookFunction(Function):
+    """Identity on a module's tensor inputs or outputs whose backward runs the module's backward
+    hooks (PyTorch names the node ``BackwardHookFunctionBackward`` too)."""
+
+    @staticmethod
+    def forward(ctx: Any, call: _BackwardCall, side: str, *tensors: Any) -> Any:  # type: ignore[override]
+        ctx.call, ctx.side = call, side
+        ctx.set_materialize_grads(False)
+        return tensors
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:  # type: ignore[override]
+        fn = ctx.call.on_outputs if ctx.side == "out" else ctx.call.on_inputs
+        return (None, None, *fn(grads))
+
+
+class _BackwardCall:
+    """One forward call of a module with backward hooks: where its tensor inputs sit among the
+    positional arguments, and the output gradients once they arrive."""
+
+    def __init__(self, module: Module, n_args: int, grad_positions: list[int]) -> None:
+        self.module, self.n_args, self.positions = module, n_args, grad_positions
+        self.grad_output: tuple[Any, ...] = ()
+        self.zeros: list[Any] = []
+
+    def on_outputs(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+        d = self.module.__dict__
+        for hook in list(d.get("_backward_pre_hooks", ())):
+            new = hook(self.module, grads)
+            if new is not None:
+                grads = _checked(new, len(grads), "backward pre hook", "grad_output")
+        self.grad_output = grads
+        hooks = list(d.get("_backward_hooks", ()))
+        if hooks and not self.positions:  # no input needs a gradient: they run now, with Nones
+            warnings.warn(
+                "Full backward hook is firing when gradients are computed with respect to "
+                "module outputs since no inputs require gradients.",
+                stacklevel=2,
+            )
+            for hook in hooks:
+                hook(self.module, (None,) * self.n_args, grads)
+        return grads
+
+    def on_inputs(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+        # PyTorch gives zeros for the tensor inputs that need no gradient
+        full: list[Any] = [None if t is None else zeros_like(t) for t in self.zeros]
+        for pos, g in zip(self.positions, grads, strict=True):
+            full[pos] = g
+        grad_input = tuple(full)
+        for hook in list(self.module.__dict__.get("_backward_hooks", ())):
+            new = hook(self.module, grad_input, self.grad_output)
+            if new is not None:
+                grad_input = _checked(new, self.n_args, "backward hook", "grad_input")
+        return tuple(grad_input[pos] for pos in self.positions)
+
+
+def _checked(new: Any, n: int, what: str, name: str) -> tuple[Any, ...]:
+    new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+    if len(new) != n:
+        raise RuntimeError(
+            f"Module {what} returned {len(new)} values for {name} but {n} were expected"
+        )
+    return new
+
+
+def _call_with_hooks(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``Module.__call__`` when hooks are registered: forward pre-hooks, backward hooks on the
+    inputs, forward, forward hooks, backward hooks on the outputs."""
+    for hook in list(module._forward_pre_hooks):
+        if isinstance(hook, _Hook) and hook.with_kwargs:
+            new = hook(module, args, kwargs)
+            if new is not None:
+                if not (isinstance(new, tuple) and len(new) == 2):
+                    raise RuntimeError(
+                        "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                        f"but got {new}."
+                    )
+                args, kwargs = new
+        else:
+            new = hook(module, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+    d = module.__dict__
+    call = None
+    if (d.get("_backward_hooks") or d.get("_backward_pre_hooks")) and is_grad_enabled():
+        tensor_args = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        call = _BackwardCall(module, len(tensor_args), [])
+        wanted = [i for i in tensor_args if args[i].requires_grad]
+        if wanted:
+            call.positions = [tensor_args.index(i) for i in wanted]
+            call.zeros = [None if args[i].requires_grad else args[i] for i in tensor_args]
+            wrapped = BackwardHookFunction.apply(call, "in", *(args[i] for i in wanted))
+            args = list(args)  # type: ignore[assignment]
+            for i, w in zip(wanted, wrapped, strict=True):
+                args[i] = w  # type: ignore[index]
+            args = tuple(args)
+    try:
+        out = module.forward(*args, **kwargs)
+    except Exception:
+        for hook in list(module._forward_hooks):
+            if isinstance(hook, _Hook) and hook.always_call:
+                with contextlib.suppress(Exception):  # the forward's own error is reported
+                    if hook.with_kwargs:
+                        hook(module, args, kwargs, None)
+                    else:
+                        hook(module, args, None)
+        raise
+    for hook in list(module._forward_hooks):
+        with_kwargs = isinstance(hook, _Hook) and hook.with_kwargs
+        new = hook(module, args, kwargs, out) if with_kwargs else hook(module, args, out)
+        if new is not None:
+            out = new
+    if call is not None:
+        out = _hook_outputs(call, out)
+    return out
+
+
+def _hook_outputs(call: _BackwardCall, out: Any) -> Any:
+    """Route the module's tensor outputs (a Tensor, or a tuple/list of them) through the output
+    side of the backward hooks."""
+    single = isinstance(out, Tensor)
+    items = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
+    if items is None:
+        return out
+    where = [i for i, t in enumerate(items) if isinstance(t, Tensor) and t.requires_grad]
+    if not where:
+        return out
+    wrapped = BackwardHookFunction.apply(call, "out", *(items[i] for i in where))
+    for i, w in zip(where, wrapped, strict=True):
+        items[i] = w
+    if single:
+        return items[0]
+    return type(out)(items) if isinstance(out, list) else tuple(items)

@@ -347,6 +347,84 @@ def linalg_solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
     return LinalgSolveEx.apply(a, b, left, vector)
 
 
+def _triangle(n: int, dtype: Any, upper: bool, strict: bool) -> np.ndarray:
+    """The 0/1 mask of a triangle (``strict``: without the diagonal)."""
+    ones = np.ones((n, n), dtype)
+    return np.triu(ones, 1 if strict else 0) if upper else np.tril(ones, -1 if strict else 0)
+
+
+def _effective_triangle(a: Any, upper: bool, unit: bool) -> Any:
+    """The triangular matrix a solve_triangular reads from ``a``: its triangle, with ones on the
+    diagonal when ``unitriangular`` (works on arrays and, at second order, on Tensors)."""
+    n = a.shape[-1]
+    t = a * _triangle(n, a.dtype, upper, unit)
+    return t + _eye(n, a) if unit else t
+
+
+class LinalgSolveTriangular(Node):
+    __slots__ = ("left", "unit", "upper")
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any, upper: bool, left: bool, unit: bool) -> Any:
+        ctx.upper, ctx.left, ctx.unit = upper, left, unit
+        t = _effective_triangle(a, upper, unit)
+        try:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
+            x = np.linalg.solve(t, b) if left else _mT(np.linalg.solve(_mT(t), _mT(b)))
+        except np.linalg.LinAlgError:
+            raise _singular("linalg.solve_triangular") from None
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, x = ctx.saved_tensors  # linalg.solve's rule, kept to the triangle that was read
+        t = _effective_triangle(a, ctx.upper, ctx.unit)
+        if ctx.left:
+            gb = _solve(_mT(t), g)
+            ga = -np.matmul(gb, _mT(x))
+        else:
+            gb = _mT(_solve(t, _mT(g)))
+            ga = -np.matmul(_mT(x), gb)
+        return ga * _triangle(a.shape[-1], ga.dtype, ctx.upper, ctx.unit), gb, None, None, None
+
+
+@op(name="linalg_solve_triangular", namespaces=(LINALG,), method=False)
+def linalg_solve_triangular(
+    A: Any, B: Any, *, upper: bool, left: bool = True, unitriangular: bool = False
+) -> Tensor:
+    """X with A X = B (``left=False``: X A = B) for triangular A: only its ``upper`` or lower
+    triangle is read (and its diagonal taken as ones with ``unitriangular``)."""
+    a = _matrix_input("linalg.solve_triangular", A, square=True)
+    b = _matrix_input("linalg.solve_triangular", B, name="B")
+    if b._data.dtype != a._data.dtype:
+        raise RuntimeError(
+            "linalg.solve_triangular: Expected A and B to have the same dtype, but found A of "
+            f"type {dtypes.name(a._data.dtype)} and B of type {dtypes.name(b._data.dtype)} instead"
+        )
+    n = a.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        raise RuntimeError(
+            "linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+            f"{'AX = B' if left else 'XA = B'} ({a.shape[-2]}x{n} and "
+            f"{b.shape[-2]}x{b.shape[-1]})"
+        )
+    return LinalgSolveTriangular.apply(a, b, bool(upper), bool(left), bool(unitriangular))
+
+
+@op
+def cholesky_solve(input: Any, input2: Any, upper: bool = False) -> Tensor:
+    """X with (L Lᴴ) X = B from the Cholesky factor L (``upper``: U with Uᴴ U): two
+    triangular solves."""
+    b = _matrix_input("cholesky_solve", input, name="input")
+    f = _matrix_input("cholesky_solve", input2, square=True, name="input2")
+    ft = transpose(f, -2, -1)
+    if upper:
+        y = linalg_solve_triangular(ft, b, upper=False)
+        return linalg_solve_triangular(f, y, upper=True)
+    y = linalg_solve_triangular(f, b, upper=False)
+    return linalg_solve_triangular(ft, y, upper=True)
+
+
 # ---- cholesky -----------------------------------------------------------------------------------
 
 

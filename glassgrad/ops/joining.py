@@ -362,6 +362,23 @@ def vsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
 
 
 @op
+def dsplit(input: Any, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    """Split along the third dim (depth), as NumPy's ``dsplit``: views."""
+    x = as_tensor(input)
+    if x.ndim < 3:
+        raise RuntimeError(
+            "torch.dsplit requires a tensor with at least 3 dimension, but got a tensor with "
+            f"{x.ndim} dimensions!"
+        )
+    if isinstance(indices_or_sections, (int, np.integer)) and x.shape[2] % indices_or_sections:
+        raise RuntimeError(
+            "torch.dsplit attempted to split along dimension 2, but the size of the dimension "
+            f"{x.shape[2]} is not divisible by the split_size {indices_or_sections}!"
+        )
+    return tensor_split(x, indices_or_sections, 2)
+
+
+@op
 def unbind(input: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, that dim removed: one view per position."""
     x = as_tensor(input)

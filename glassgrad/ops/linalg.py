@@ -673,3 +673,16 @@ def adjoint(input: Any) -> Tensor:
 def matrix_adjoint(input: Tensor) -> Tensor:
     """``t.mH``: the conjugate transpose of the last two dims (``adjoint``)."""
     return adjoint(input)
+
+
+@op(name="H", namespaces=(), is_property=True)
+def matrix_h(input: Tensor) -> Tensor:
+    """``t.H``: the conjugate transpose of a matrix (2-D tensor); a 0-D tensor's conjugate."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        return conj(x) if x._data.dtype.kind == "c" else x
+    if x.ndim != 2:
+        raise RuntimeError(
+            f"tensor.H is only supported on matrices (2-D tensors). Got {x.ndim}-D tensor."
+        )
+    return adjoint(x)

@@ -493,6 +493,18 @@ def double(x: Any) -> Tensor:
     return to(x, dtypes.float64)
 
 
+@op(namespaces=())
+def cfloat(x: Any) -> Tensor:
+    """``t.cfloat()``: the values as complex64."""
+    return to(x, dtypes.complex64)
+
+
+@op(namespaces=())
+def cdouble(x: Any) -> Tensor:
+    """``t.cdouble()``: the values as complex128."""
+    return to(x, dtypes.complex128)
+
+
 @op(namespaces=(), differentiable=False)
 def long(x: Any) -> Tensor:
     return to(x, dtypes.int64)

@@ -486,3 +486,200 @@ def rfftfreq(
 ) -> Tensor:
     """The sample frequencies of an ``n``-point ``rfft`` (the non-negative ones)."""
     return _freqs("rfftfreq", np.fft.rfftfreq(int(n), d), dtype, requires_grad, device)
+
+
+# ---- short-time Fourier transform: framing, windowing, fft; its inverse by overlap-add ----------
+
+
+def _stft_window(where: str, window: Any, n_fft: int, win_length: int | None, dtype: Any) -> Any:
+    """The window as a length-``n_fft`` tensor (zero-padded on both sides, as PyTorch), or None
+    for the rectangular window."""
+    win_length = n_fft if win_length is None else win_length
+    if not 0 < win_length <= n_fft:
+        raise RuntimeError(
+            f"{where}: expected 0 < win_length <= n_fft, but got win_length={win_length}"
+        )
+    if window is not None:
+        window = as_tensor(window)
+        if window.ndim != 1 or window.shape[0] != win_length:
+            raise RuntimeError(
+                f"{where}: expected a 1D window tensor of size equal to win_length={win_length}, "
+                f"but got window with size {list(window.shape)}"
+            )
+    if win_length == n_fft:
+        return window
+    from glassgrad.nn.functional.norm import pad
+
+    if window is None:
+        window = Tensor._make(np.ones(win_length, dtype))
+    left = (n_fft - win_length) // 2
+    return pad(window, (left, n_fft - win_length - left))
+
+
+@op
+def stft(
+    input: Any,
+    n_fft: int,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    window: Any = None,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    normalized: bool = False,
+    onesided: bool | None = None,
+    return_complex: bool | None = None,
+    align_to_window: bool | None = None,
+) -> Tensor:
+    """Short-time Fourier transform of a signal (``(L,)`` or ``(B, L)``): frames of ``n_fft``
+    every ``hop_length`` samples, windowed and transformed; ``(B?, freq, frames)``. Built from
+    differentiable ops (pad, unfold, product, fft), so gradients flow to input and window."""
+    from glassgrad.nn.functional.norm import pad
+
+    x = as_tensor(input)
+    if x.ndim not in (1, 2):
+        raise RuntimeError(
+            f"stft: expected a 1D or 2D tensor, but got a {x.ndim}D tensor of shape {list(x.shape)}"
+        )
+    is_complex = x._data.dtype.kind == "c" or (isinstance(window, Tensor) and window.is_complex())
+    if return_complex is None:
+        if not is_complex:
+            raise RuntimeError(
+                "stft requires the return_complex parameter be given for real inputs, and will "
+                "further require that return_complex=True in a future PyTorch release."
+            )
+        return_complex = True
+    hop = n_fft // 4 if hop_length is None else hop_length
+    if hop <= 0:
+        raise RuntimeError(f"stft: expected hop_length > 0, but got hop_length={hop}")
+    batched = x.ndim == 2
+    if not batched:
+        x = x.unsqueeze(0)
+    if center:
+        if align_to_window is not None:
+            raise RuntimeError("stft: align_to_window should only be set when center = False")
+        p = n_fft // 2
+        x = pad(x.unsqueeze(0), (p, p), mode=pad_mode).squeeze(0)
+    length = x.shape[-1]
+    if not 0 < n_fft <= length:
+        raise RuntimeError(f"stft: expected 0 < n_fft <= {length}, but got n_fft={n_fft}")
+    win = _stft_window("stft", window, n_fft, win_length, x._data.dtype)
+    if not center and align_to_window:
+        wl = n_fft if win_length is None else win_length
+        x = narrow(x, -1, (n_fft - wl) // 2, length - (n_fft - wl) // 2 * 2)
+    frames = x.unfold(-1, n_fft, hop)  # (B, n_frames, n_fft)
+    if win is not None:
+        frames = frames * win
+    norm = "ortho" if normalized else None
+    onesided = (not is_complex) if onesided is None else onesided
+    if onesided:
+        if is_complex:
+            raise RuntimeError("Cannot have onesided output if window or input is complex")
+        from glassgrad.fft import rfft as _rfft
+
+        spec = _rfft(frames, dim=-1, norm=norm)
+    else:
+        from glassgrad.fft import fft as _fft
+
+        spec = _fft(frames, dim=-1, norm=norm)
+    out = spec.transpose(-1, -2)
+    if not batched:
+        out = out.squeeze(0)
+    if not return_complex:
+        import warnings
+
+        from glassgrad.ops.complex_ops import view_as_real
+
+        warnings.warn(
+            "stft with return_complex=False is deprecated: call view_as_real on the complex "
+            "output to get the old format.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+        return view_as_real(out)
+    return out
+
+
+@op
+def istft(
+    input: Any,
+    n_fft: int,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    window: Any = None,
+    center: bool = True,
+    normalized: bool = False,
+    onesided: bool | None = None,
+    length: int | None = None,
+    return_complex: bool = False,
+) -> Tensor:
+    """Inverse of ``stft`` (a complex ``(B?, freq, frames)`` spectrogram) by windowed
+    overlap-add, divided by the summed squared window; differentiable as ``stft``."""
+    from glassgrad.nn.functional.norm import pad
+
+    z = as_tensor(input)
+    if z._data.dtype.kind != "c":
+        raise RuntimeError("istft requires a complex-valued input tensor")
+    if z.ndim not in (2, 3):
+        raise RuntimeError(
+            f"istft: expected a tensor with 2 or 3 dimensions of complex, but got {z.ndim}"
+        )
+    batched = z.ndim == 3
+    if not batched:
+        z = z.unsqueeze(0)
+    hop = n_fft // 4 if hop_length is None else hop_length
+    n_freq, n_frames = z.shape[-2], z.shape[-1]
+    onesided = (n_freq != n_fft) if onesided is None else onesided
+    expected = n_fft // 2 + 1 if onesided else n_fft
+    if n_freq != expected:
+        raise RuntimeError(
+            f"istft: expected the frequency dimension (3rd to the last) of the input tensor to "
+            f"match n_fft / 2 + 1 when onesided=True, but got {n_freq}"
+            if onesided
+            else f"istft: expected the frequency dimension of the input tensor to match n_fft when "
+            f"onesided=False, but got {n_freq}"
+        )
+    real_dtype = np.empty(0, z._data.dtype).real.dtype
+    win = _stft_window("istft", window, n_fft, win_length, real_dtype)
+    frames_f = z.transpose(-1, -2)  # (B, n_frames, freq)
+    norm = "ortho" if normalized else "backward"
+    from glassgrad.fft import ifft as _ifft
+    from glassgrad.fft import irfft as _irfft
+
+    if return_complex:
+        if onesided:
+            raise RuntimeError("cannot have onesided output if window or input is complex")
+        frames = _ifft(frames_f, dim=-1, norm=norm)
+    else:
+        if not onesided:
+            frames_f = narrow(frames_f, -1, 0, n_fft // 2 + 1)
+        frames = _irfft(frames_f, n=n_fft, dim=-1, norm=norm)
+    if win is not None:
+        frames = frames * win
+    total = n_fft + hop * (n_frames - 1)
+    idx = (np.arange(n_frames)[:, None] * hop + np.arange(n_fft)).reshape(-1)
+    batch = frames.shape[0]
+    from glassgrad.creation import zeros
+
+    y = zeros(batch, total, dtype=frames.dtype).index_add(
+        -1, Tensor._make(idx), frames.reshape(batch, -1)
+    )
+    w2 = Tensor._make(np.ones(n_fft, real_dtype)) if win is None else (win * win.conj()).real
+    env_full = zeros(total, dtype=w2.dtype).index_add(0, Tensor._make(idx), w2.repeat(n_frames))
+    start = n_fft // 2 if center else 0
+    end = total
+    if length is not None:
+        end = start + length
+    elif center:
+        end = total - n_fft // 2
+    end_env = min(end, total)
+    env = narrow(env_full, 0, start, max(end_env - start, 0))
+    if env.numel() and np.abs(env._data).min() < 1e-11:
+        raise RuntimeError(
+            f"istft: window overlap add min: {np.abs(env._data).min():.3g} (the window does not "
+            "satisfy NOLA)"
+        )
+    y = narrow(y, -1, start, max(end_env - start, 0)) / env
+    if end > total:
+        y = pad(y, (0, end - total))
+    return y if batched else y.squeeze(0)

@@ -140,6 +140,16 @@ def solve_sample(kind: str):
     return sample
 
 
+def _triangular_sample(left: bool):
+    """A well-conditioned square A (its triangles too: diagonal near 2), B, upper, unitriangular."""
+
+    def sample(draw):
+        a, b = solve_sample("matrix" if left else "right")(draw)
+        return a, b, draw(st.booleans()), draw(st.booleans())
+
+    return sample
+
+
 def lstsq_sample(shape: str, vector: bool = False):
     def sample(draw):
         (a,) = svd_matrix(shape, batch=not vector)(draw)
@@ -254,6 +264,27 @@ OPS = [
         "linalg_solve_right",
         lambda lib, a, b: lib.linalg.solve(a, b, left=False),
         solve_sample("right"),
+        **TOL,
+    ),
+    # ---- triangular solves
+    OpInfo(
+        "linalg_solve_triangular",
+        lambda lib, a, b, up, unit: lib.linalg.solve_triangular(a, b, upper=up, unitriangular=unit),
+        _triangular_sample(True),
+        **TOL,
+    ),
+    OpInfo(
+        "linalg_solve_triangular_right",
+        lambda lib, a, b, up, unit: lib.linalg.solve_triangular(
+            a, b, upper=up, left=False, unitriangular=unit
+        ),
+        _triangular_sample(False),
+        **TOL,
+    ),
+    OpInfo(
+        "cholesky_solve",
+        lambda lib, a, b, up, unit: lib.cholesky_solve(b, a.tril() if not up else a.triu(), up),
+        _triangular_sample(True),
         **TOL,
     ),
     # ---- cholesky

@@ -252,6 +252,10 @@ OPS: list[OpInfo] = [
     OpInfo("atleast_2d", lambda lib, x: lib.atleast_2d(x) * 1.5, _x(0, 2)),
     OpInfo("hsplit", lambda lib, x: _weighted_cat(lib, x.hsplit(2), 1), _even(2, 1)),
     OpInfo("vsplit", lambda lib, x: _weighted_cat(lib, lib.vsplit(x, 2), 0), _even(2, 0)),
+    OpInfo("dsplit", lambda lib, x: _weighted_cat(lib, x.dsplit(2), 2), _even(3, 2)),
+    OpInfo("H", lambda lib, x: x.H * 1.5, _x(2, 2)),
+    OpInfo("cdouble", lambda lib, x: lib.imag(x.cdouble() * (1 + 2j)), _x(), tags=("cast",)),
+    OpInfo("cfloat", lambda lib, x: x.cfloat().real, _x(), rtol=1e-6, tags=("nondiff", "cast")),
     # casts: compared with torch (values, dtypes, gradients); float32/16 rounding defeats gradcheck
     OpInfo("double", lambda lib, x: (x * 1.5).double(), _x(), tags=("cast",)),
     OpInfo("to_float64", lambda lib, x: (x * 1.5).to(lib.float64), _x(), tags=("cast",)),

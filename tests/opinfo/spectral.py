@@ -113,6 +113,32 @@ def _shift_sample(draw):
     return floats(draw, shape + (2,)), dim
 
 
+def _stft_sample(draw):
+    """A signal ``(L,)`` or ``(B, L)``, a length-4 window, a hop, center and normalized."""
+    shape = draw_shape(draw, 1, 2, 1, 3)[:-1] + (draw(st.integers(8, 12)),)
+    hop = draw(st.sampled_from([1, 2, 3]))
+    return floats(draw, shape), floats(draw, (4,)), hop, draw(st.booleans()), draw(st.booleans())
+
+
+def _istft_sample(draw):
+    """A onesided spectrogram ``(B?, 3, frames)`` of n_fft 4 (as real pairs), a window, hop 1-2,
+    center, normalized."""
+    batch = draw_shape(draw, 0, 1, 1, 2)
+    frames = draw(st.integers(3, 5))
+    spec = floats(draw, (*batch, 3, frames, 2))
+    return (
+        spec,
+        floats(draw, (4,)),
+        draw(st.sampled_from([1, 2])),
+        draw(st.booleans()),
+        draw(st.booleans()),
+    )
+
+
+def _positive_window(w: Any) -> Any:
+    return w * w + 0.5  # nonzero everywhere: the overlap-add envelope never vanishes
+
+
 def _c(lib: Any, x: Any) -> Any:
     return lib.view_as_complex(x)
 
@@ -156,5 +182,22 @@ OPS = (
         ),
         OpInfo("complex", lambda lib, x, y: _out(lib, lib.complex(x, y)), _real_pair),
         OpInfo("polar", lambda lib, r, t: _out(lib, lib.polar(r, t)), _abs_and_angle),
+        OpInfo(
+            "stft",
+            lambda lib, x, w, hop, center, normalized: _out(
+                lib,
+                lib.stft(
+                    x, 4, hop, window=w, center=center, normalized=normalized, return_complex=True
+                ),
+            ),
+            _stft_sample,
+        ),
+        OpInfo(
+            "istft",
+            lambda lib, z, w, hop, center, normalized: _c(lib, z).istft(
+                4, hop, window=_positive_window(w), center=center, normalized=normalized
+            ),
+            _istft_sample,
+        ),
     ]
 )
