@@ -101,6 +101,9 @@ PROGRAMS = {
         None,
     ),
     "vae": ("vae/main.py", MNIST_ARGS[:6], same_numbers("[Ll]oss", 1e-6), None),
+    # programs written for this suite (own/): a small GPT with checkpoint and resume, and a
+    # names generator with three model types
+    "own_tiny_gpt": ("own/tiny_gpt.py", [], same_output, None),
 }
 
 
