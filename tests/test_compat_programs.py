@@ -4,7 +4,8 @@ Each program's source sits in tests/compat/programs/ as published (a header name
 where a program downloads a dataset or is sized for a GPU, only its data source or command-line
 sizes differ, and the header says so). ``tests/compat/harness.py`` runs it once with PyTorch and
 once with ``import torch`` resolved to glassgrad, giving both the same initial weights and the
-same random data, and the numbers on the lines that report losses are compared.
+same random data, and the numbers on the lines that report losses are compared. Programs in
+``programs/own/`` were written for this suite, in the manner of common training scripts.
 """
 
 from __future__ import annotations
@@ -104,6 +105,11 @@ PROGRAMS = {
     # programs written for this suite (own/): a small GPT with checkpoint and resume, and a
     # names generator with three model types
     "own_tiny_gpt": ("own/tiny_gpt.py", [], same_output, None),
+    "own_tiny_gpt_bias": ("own/tiny_gpt.py", ["--bias", "--old-scaler"], same_output, None),
+    **{
+        f"own_names_{kind}": ("own/names_models.py", ["--type", kind], same_losses(), None)
+        for kind in ("bigram", "mlp", "gru")
+    },
 }
 
 

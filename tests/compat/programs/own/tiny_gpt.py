@@ -8,6 +8,7 @@ import argparse
 import math
 import os
 import tempfile
+from contextlib import nullcontext
 
 import torch
 import torch.nn as nn
@@ -31,11 +32,14 @@ parser.add_argument("--grad-clip", type=float, default=1.0)
 parser.add_argument("--eval-every", type=int, default=4)
 parser.add_argument("--eval-iters", type=int, default=2)
 parser.add_argument("--log-every", type=int, default=1)
+parser.add_argument("--old-scaler", action="store_true", help="torch.cuda.amp.GradScaler")
 parser.add_argument("--seed", type=int, default=1337)
 args = parser.parse_args()
 
 torch.manual_seed(args.seed)
 device = "cpu"
+# mixed precision only on a GPU, as many scripts arrange it
+ctx = nullcontext() if device == "cpu" else torch.amp.autocast(device_type=device, dtype=torch.bfloat16)
 
 pangrams = [
     "the quick brown fox jumps over the lazy dog. ",
@@ -215,8 +219,9 @@ def train(model, optimizer, scaler, start, stop, total):
             losses = estimate_loss(model)
             print(f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
         for micro in range(args.accum):
-            _, loss = model(x, y)
-            loss = loss / args.accum
+            with ctx:
+                _, loss = model(x, y)
+                loss = loss / args.accum
             x, y = get_batch("train")
             scaler.scale(loss).backward()
         if args.grad_clip != 0.0:
@@ -233,7 +238,10 @@ model = TinyGPT(vocab_size, args.block_size, args.n_layer, args.n_head, args.n_e
 model.to(device)
 print(f"vocab {vocab_size}, parameters {model.num_params()}")
 optimizer = model.make_optimizer(args.weight_decay, args.lr, (0.9, 0.95))
-scaler = torch.amp.GradScaler("cpu", enabled=False)
+if args.old_scaler:
+    scaler = torch.cuda.amp.GradScaler(enabled=False)
+else:
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
 total = args.steps + args.resume_steps
 train(model, optimizer, scaler, 0, args.steps, total)
 
