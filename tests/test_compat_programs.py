@@ -101,6 +101,17 @@ PROGRAMS = {
         None,
     ),
     "vae": ("vae/main.py", MNIST_ARGS[:6], same_numbers("[Ll]oss", 1e-6), None),
+    # programs written for this suite (own/): older Variable/FloatTensor GAN code and the
+    # fitting-sin(x) tutorial styles
+    **{
+        f"own_{kind}": (
+            "own/gan_variants.py",
+            ["--kind", kind],
+            same_numbers("loss|sample", 1e-6),
+            None,
+        )
+        for kind in ("gan", "wgan_gp", "cgan")
+    },
 }
 
 
