@@ -107,7 +107,7 @@ PROGRAMS = {
         f"own_{kind}": (
             "own/gan_variants.py",
             ["--kind", kind],
-            same_numbers("loss|sample", 1e-6),
+            same_numbers("loss|sample", 1e-4),
             None,
         )
         for kind in ("gan", "wgan_gp", "cgan")
