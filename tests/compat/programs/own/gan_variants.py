@@ -28,8 +28,12 @@ parser.add_argument("--n_classes", type=int, default=10)
 parser.add_argument("--n_critic", type=int, default=2)
 parser.add_argument("--lambda_gp", type=float, default=10.0)
 parser.add_argument("--log_every", type=int, default=1)
+parser.add_argument("--seed", type=int, default=0)
 opt = parser.parse_args()
 print(opt)
+
+torch.manual_seed(opt.seed)
+np.random.seed(opt.seed)
 
 img_shape = (1, opt.img_size, opt.img_size)
 img_numel = int(np.prod(img_shape))
