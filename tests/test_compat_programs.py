@@ -110,6 +110,35 @@ PROGRAMS = {
         f"own_names_{kind}": ("own/names_models.py", ["--type", kind], same_losses(), None)
         for kind in ("bigram", "mlp", "gru")
     },
+    # and older Variable/FloatTensor GAN code and the
+    # fitting-sin(x) tutorial styles
+    **{
+        f"own_{kind}": (
+            "own/gan_variants.py",
+            ["--kind", kind],
+            same_numbers("loss|sample", 1e-5),
+            None,
+        )
+        for kind in ("gan", "wgan_gp", "cgan")
+    },
+    **{
+        f"own_fit_{variant}": (
+            "own/fitting_series.py",
+            ["--variant", variant],
+            same_numbers("loss|Result", 1e-5),
+            None,
+        )
+        for variant in ("raw", "function", "sequential", "module", "dynamic")
+    },
+    # RMSprop's normalised steps at a fixed lr: the coefficients near 0 (a, c) jitter around it
+    # from early on and the loss too once near the optimum (~step 1300), with float32 rounding
+    # picking the jitter; the losses before that are compared
+    "own_fit_optim": (
+        "own/fitting_series.py",
+        ["--variant", "optim", "--steps", "1200"],
+        same_losses(rtol=1e-5),
+        None,
+    ),
 }
 
 
