@@ -111,8 +111,9 @@ PROGRAMS = {
         for kind in ("bigram", "mlp", "gru")
     },
     # one-hot letter RNNs with hand-written SGD: a name's language, and names for a language
+    # (guesses, confusion and greedy samples printed too: every line the same)
     **{
-        f"own_char_rnn_{task}": ("own/char_rnn.py", ["--task", task], same_losses(), None)
+        f"own_char_rnn_{task}": ("own/char_rnn.py", ["--task", task], same_output, None)
         for task in ("classify", "generate")
     },
     # GRU encoder-decoder with additive attention, teacher forcing and greedy translations
