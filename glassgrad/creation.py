@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad._convert import as_shape, check_arange
+from glassgrad._convert import as_array, as_shape, check_arange
 from glassgrad.device import check_cpu
 from glassgrad.tensor import Tensor
 
@@ -217,7 +217,9 @@ def tensor(
     dtype('float32')
     """
     _options("tensor()", device, options)
-    t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    t = Tensor._make(as_array(data, dtype))
+    if requires_grad:
+        t.requires_grad_(True)
     t.name = name
     return t
 
@@ -238,7 +240,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         return data.to(dtype)
     if isinstance(data, np.ndarray) and dtype is None:
         return Tensor._make(data)
-    return Tensor(data, dtype=dtype)
+    return Tensor._make(as_array(data, dtype))
 
 
 def _shape(size: Sequence[Any], keyword: Any = None, where: str = "") -> tuple[int, ...]:

@@ -38,6 +38,22 @@ _TYPE_NAMES = {
 _TYPE_DTYPES = {name.removeprefix("torch."): d for d, name in _TYPE_NAMES.items()}
 
 
+def _legacy_new(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
+    """The array for ``torch.Tensor(*args)``: data converted to the default float dtype, or
+    zeros of the given sizes, or an empty one."""
+    float_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    if not args:
+        return np.zeros(0, float_dtype)
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        return np.zeros(tuple(int(a) for a in args), float_dtype)
+    if len(args) == 1 and not isinstance(args[0], (int, float, bool, np.number)):
+        return as_array(args[0], float_dtype)
+    raise TypeError(
+        f"Tensor(): expected data (a sequence or array) or sizes (ints), got "
+        f"{tuple(type(a).__name__ for a in args)}"
+    )
+
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and differentiate them.
 
@@ -67,8 +83,14 @@ class Tensor:
     # ndarray op Tensor must come here: Tensor answers NumPy's dispatch protocols below.
     __array_priority__ = 1000
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self._data = as_array(data, dtype)
+    def __init__(self, *args: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        """``Tensor(data, dtype=...)`` converts ``data``; without a dtype it is PyTorch's legacy
+        constructor, which always gives the default float dtype: ``Tensor([0])`` (data),
+        ``Tensor(2, 3)`` (sizes: zeros here), ``Tensor()`` (empty)."""
+        if dtype is not None and len(args) == 1:
+            self._data = as_array(args[0], dtype)
+        else:
+            self._data = _legacy_new(args, dtype)
         self.grad_fn = None
         self._grad = None
         self._vc = [0]

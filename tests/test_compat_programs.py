@@ -139,6 +139,16 @@ PROGRAMS = {
         same_losses(rtol=1e-5),
         None,
     ),
+    # one-hot letter RNNs with hand-written SGD: a name's language, and names for a language
+    # (guesses, confusion and greedy samples printed too: every line the same)
+    **{
+        f"own_char_rnn_{task}": ("own/char_rnn.py", ["--task", task], same_output, None)
+        for task in ("classify", "generate")
+    },
+    # GRU encoder-decoder with additive attention, teacher forcing and greedy translations
+    "own_seq2seq_attention": ("own/seq2seq_attention.py", [], same_losses(), None),
+    # float64 LSTMCell stack unrolled over sine waves, L-BFGS with a closure, then extrapolation
+    "own_sine_lstm_lbfgs": ("own/sine_lstm_lbfgs.py", [], same_losses(rtol=1e-9), None),
 }
 
 

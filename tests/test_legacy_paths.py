@@ -28,6 +28,21 @@ def test_typed_constructors_match_torch(name) -> None:
         ours(2, "x")
 
 
+def test_tensor_class_called_is_the_legacy_float_constructor() -> None:
+    """``torch.Tensor([0])`` is float32 (``loss = torch.Tensor([0]); loss += l``), not int64."""
+    for args in (([0],), ([[1, 2], [3, 4]],), (np.arange(3),), (2, 3), (4,), ()):
+        a, b = gg.Tensor(*args), torch.Tensor(*args)
+        assert tuple(a.shape) == tuple(b.shape) and a.type() == b.type() == "torch.FloatTensor"
+        if args and not isinstance(args[0], int):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    loss = gg.Tensor([0])
+    loss += gg.tensor(1.5, requires_grad=True)
+    assert loss.requires_grad and loss.item() == 1.5
+    assert gg.tensor([1, 2]).dtype == gg.int64 and gg.as_tensor([1, 2]).dtype == gg.int64
+    with pytest.raises(TypeError, match="Tensor"):
+        gg.Tensor(2, "x")
+
+
 @pytest.mark.parametrize(
     "path,name",
     [
