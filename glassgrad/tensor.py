@@ -46,6 +46,8 @@ def _legacy_new(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
         return np.zeros(0, float_dtype)
     if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
         return np.zeros(tuple(int(a) for a in args), float_dtype)
+    if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None:
+        return args[0]._data  # PyTorch: Tensor(t) is t's data, dtype kept
     if len(args) == 1 and not isinstance(args[0], (int, float, bool, np.number)):
         return as_array(args[0], float_dtype)
     raise TypeError(

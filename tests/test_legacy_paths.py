@@ -111,3 +111,18 @@ def test_default_device_is_the_cpu() -> None:
     assert str(gg.get_default_device()) == str(torch.get_default_device())
     with pytest.raises(gg.CPUOnlyError, match="set_default_device"):
         gg.set_default_device("cuda")
+
+
+def test_tensor_constructor_keeps_a_tensors_dtype_as_pytorch() -> None:
+    import numpy as np
+    import torch
+
+    import glassgrad as gg
+
+    for lib in (torch, gg):
+        t = lib.ones(2, dtype=lib.float64)
+        assert str(lib.Tensor(t).dtype).endswith("float64")
+        assert str(lib.Tensor(np.ones(2)).dtype).endswith("float32")
+    shared = gg.ones(2, dtype=gg.float64)
+    gg.Tensor(shared)[0] = 5.0  # the same data, as PyTorch's alias
+    assert shared[0].item() == 5.0

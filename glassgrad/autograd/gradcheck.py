@@ -364,7 +364,10 @@ def gradgradcheck(
         vs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64) for o in outs]
     else:
         gos = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
-        vs = [Tensor(np.asarray(v._data if isinstance(v, Tensor) else v, np.float64)) for v in gos]
+        vs = [
+            Tensor(np.asarray(v._data if isinstance(v, Tensor) else v), dtype=np.float64)
+            for v in gos
+        ]
     for v in vs:
         v.requires_grad_(True)
     n = len(inputs)
