@@ -149,6 +149,9 @@ PROGRAMS = {
     "own_seq2seq_attention": ("own/seq2seq_attention.py", [], same_losses(), None),
     # float64 LSTMCell stack unrolled over sine waves, L-BFGS with a closure, then extrapolation
     "own_sine_lstm_lbfgs": ("own/sine_lstm_lbfgs.py", [], same_losses(rtol=1e-9), None),
+    # padded sentences through a pre-norm Transformer encoder with a key padding mask, masked
+    # mean pooling, label smoothing, AdamW with LambdaLR warmup and clipping
+    "own_text_transformer": ("own/text_transformer_classifier.py", [], same_losses(), None),
 }
 
 
