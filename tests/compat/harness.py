@@ -15,10 +15,11 @@ number by number:
 
 NumPy's and Python's global generators are seeded alike at the start of each run (and put back
 after it), so draws a program makes with them (``np.random.randn``, ``random.choice``) are the
-same in both. Dropout is switched off and data loaders don't shuffle in both runs (masks and
-orders come from different generators); a ``RandomSampler`` draws its indices from one NumPy
-generator seeded alike in both runs. ``tests/compat/stubs`` (a small torchvision stand-in serving
-local digits in place of a download) is importable while a program runs.
+same in both. Dropout (a PyTorch RNN's between layers too) is switched off and data loaders
+don't shuffle in both runs (masks and orders come from different generators); a
+``RandomSampler`` draws its indices from one NumPy generator seeded alike in both runs.
+``tests/compat/stubs`` (a small torchvision stand-in serving local digits in place of a
+download) is importable while a program runs.
 """
 
 from __future__ import annotations
@@ -173,6 +174,20 @@ def _no_randomness(stack: contextlib.ExitStack, functional: Any, loader: Any, sa
     stack.enter_context(_patched(loader, "__init__", init))
 
 
+def _without_dropout(forward: Any) -> Any:
+    """A multi-layer RNN's ``forward`` with its dropout between layers off: PyTorch applies it
+    inside the fused kernel, not through ``F.dropout`` (glassgrad's goes through that)."""
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        p, self.dropout = self.dropout, 0.0
+        try:
+            return forward(self, *args, **kwargs)
+        finally:
+            self.dropout = p
+
+    return run
+
+
 @contextlib.contextmanager
 def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
     import torch
@@ -218,6 +233,8 @@ def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
 
         stack.enter_context(_patched(torch.optim.Optimizer, "__init__", optimizer_init))
         _no_randomness(stack, F, torch.utils.data.DataLoader, torch.utils.data.RandomSampler)
+        for rnn in (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU):  # their dropout between layers
+            stack.enter_context(_patched(rnn, "forward", _without_dropout(rnn.forward)))
         try:
             yield
         finally:

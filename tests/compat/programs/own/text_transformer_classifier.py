@@ -173,10 +173,10 @@ for epoch in range(1, args.epochs + 1):
         step += 1
         print(
             f"epoch {epoch} step {step:3d} lr {scheduler.get_last_lr()[0]:.5f} "
-            f"loss {loss.item():.6f} grad norm {norm.item():.4f}"
+            f"loss {loss.item():.8f} grad norm {norm.item():.4f}"
         )
     test_loss, acc = evaluate(test_loader)
-    print(f"epoch {epoch} test loss {test_loss:.6f} accuracy {acc:.3f}")
+    print(f"epoch {epoch} test loss {test_loss:.8f} accuracy {acc:.3f}")
 
 _, train_acc = evaluate(train_loader)
 print(f"train accuracy {train_acc:.3f}")
