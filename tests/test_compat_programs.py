@@ -155,6 +155,27 @@ PROGRAMS = {
     # unsorted packed batches through a 2-layer bidirectional LSTM, ignore_index on the padding,
     # ReduceLROnPlateau on the held-out loss and early stopping (both fire, it stops at epoch 24)
     "own_lstm_packed_tagger": ("own/lstm_packed_tagger.py", [], same_losses(rtol=1e-5), None),
+    # CIFAR-style CNN (BatchNorm, dropout, global pooling), Nesterov SGD under OneCycleLR per
+    # batch, no_grad accuracy, a checkpoint reloaded into a fresh model; once with two loader
+    # worker processes. A peak lr of 0.005: at 0.02 and above, float32 rounding (ReLU/max-pool
+    # ties) grows to 1e-4 within two epochs
+    "own_cnn_classifier": ("own/cnn_classifier.py", [], same_losses(rtol=1e-5), None),
+    "own_cnn_classifier_workers": (
+        "own/cnn_classifier.py",
+        ["--epochs", "1", "--workers", "2"],
+        same_losses(rtol=1e-5),
+        None,
+    ),
+    # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
+    **{
+        f"own_conv_autoencoder_{loss}": (
+            "own/conv_autoencoder.py",
+            ["--loss", loss],
+            same_losses(rtol=1e-6),
+            None,
+        )
+        for loss in ("bce", "mse")
+    },
 }
 
 
