@@ -173,20 +173,28 @@ def seed() -> int:
     return default_generator.seed()
 
 
+# Set by glassgrad.compile while it records a call: draws are then recorded too.
+RNG_HOOK: list[Any] = [None]
+
+
 def generator() -> np.random.Generator:
     """The NumPy generator every random op draws from."""
-    return _rng[0]
+    hook = RNG_HOOK[0]
+    return _rng[0] if hook is None else hook(_rng[0], None)
 
 
 def _numpy_rng(gen: Any) -> np.random.Generator:
     """``generator=`` of a random factory: None (the default), a ``Generator`` or NumPy's."""
     if gen is None:
-        return _rng[0]
-    if isinstance(gen, Generator):
-        return gen.rng
-    if isinstance(gen, np.random.Generator):
-        return gen
-    raise TypeError(f"generator must be a glassgrad.Generator, got {type(gen).__name__}")
+        rng = _rng[0]
+    elif isinstance(gen, Generator):
+        rng = gen.rng
+    elif isinstance(gen, np.random.Generator):
+        rng = gen
+    else:
+        raise TypeError(f"generator must be a glassgrad.Generator, got {type(gen).__name__}")
+    hook = RNG_HOOK[0]
+    return rng if hook is None else hook(rng, gen)
 
 
 def _options(where: str, device: Any, extra: dict[str, Any]) -> None:

@@ -106,11 +106,24 @@ def compile(
     options: dict[str, Any] | None = None,
     disable: bool = False,
 ) -> Any:
-    """``model`` itself (or, without one, a decorator that returns its function): glassgrad runs
-    eagerly, and compiling would change speed, not results. Unlike PyTorch's wrapper, the module's
-    ``state_dict`` keys keep no ``_orig_mod.`` prefix."""
+    """Compile a function (a whole training step: forward, ``backward()``, ``optimizer.step()``)
+    into straight-line NumPy code; usable as ``@glassgrad.compile`` or ``compile(fn)``.
+
+    The first calls run eagerly while they are recorded; once two recordings agree, later calls
+    with arguments of the same shapes, dtypes and flags run the generated code (``fn.code``
+    shows it) with no tensors, graph or dispatch. Python that depends on a tensor's value makes
+    the function run eagerly, with a ``CompileWarning`` naming the line. A module (``compile(model)``,
+    as nanoGPT-style scripts do) is returned unchanged: its backward runs outside the call, so
+    there is no whole step to record; its ``state_dict`` keys keep no ``_orig_mod.`` prefix.
+    """
     if model is None:
-        return lambda fn: fn
+        return lambda fn: compile(fn, disable=disable)
     if not callable(model):
         raise RuntimeError(f"compile: expected a module or a function, got {type(model).__name__}")
-    return model
+    from glassgrad.nn.module import Module
+
+    if disable or isinstance(model, Module):
+        return model
+    from glassgrad.compiler import CompiledFunction
+
+    return CompiledFunction(model)

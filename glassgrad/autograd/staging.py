@@ -109,7 +109,7 @@ class GradStage:
         writes = []  # (tensor, new .grad or None, array to add into its .grad in place)
         for leaf, g, owned in leaves:
             cur = leaf._grad
-            if type(g) is not np.ndarray or g.dtype != leaf._data.dtype:
+            if not isinstance(g, np.ndarray) or g.dtype != leaf._data.dtype:
                 if g is None:
                     continue
                 if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient

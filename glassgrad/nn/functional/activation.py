@@ -416,7 +416,8 @@ def tanhshrink(input: Tensor) -> Tensor:
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     """x - max(x) along ``axis``, so exp can't overflow (forward only: plain arrays)."""
     m = x.max(axis=axis, keepdims=True)
-    if math.isfinite(m.sum()):
+    total = m.sum()
+    if total - total == 0:  # every max finite (inf - inf and NaN give NaN)
         return x - m
     with np.errstate(invalid="ignore"):  # an all -inf (or +inf) row gives NaN, as in PyTorch
         return x - m

@@ -1,0 +1,324 @@
+"""``glassgrad.compile(fn)``: record a call, check it, then replay it as plain NumPy code.
+
+Calls are grouped by what the generated code cannot be general over: the shapes, dtypes and
+``requires_grad`` flags of the tensor arguments, the values of the other arguments, and grad
+mode. For each group:
+
+1. the first calls run eagerly while being recorded (``recording.Session``);
+2. once two recordings in a row give the same program (a first call may differ: an optimizer
+   fills its state lazily), that program is trusted; a Python value that changed between them
+   (a constant the trace would have baked in) keeps it from ever being trusted;
+3. later calls run the program; a failed guard (a shape, a ``.grad`` that is None where it was
+   not, a module switched to eval...) sends the call back to step 1.
+
+A call that cannot be recorded (Python that branches on a tensor's value, prints it, hooks,
+a scheduler stepped inside) runs eagerly from then on, with one ``CompileWarning`` that says why
+and where.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import types
+import warnings
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.state import state
+from glassgrad.compiler.program import Program, Retrace
+from glassgrad.compiler.recording import Session, Trace
+from glassgrad.compiler.trace import Abort, TracedArray, TracedFloat, TracedInt
+from glassgrad.tensor import Tensor
+
+MAX_RECORDINGS = 8  # per group of calls: after that many without two equal programs, eager
+
+
+class CompileWarning(UserWarning):
+    """``glassgrad.compile`` runs a function eagerly, and says why."""
+
+
+class _Group:
+    """The state of one group of calls (one signature)."""
+
+    __slots__ = ("candidate", "eager", "keep", "program", "recordings")
+
+    def __init__(self, keep: Any) -> None:
+        self.program: Program | None = None
+        self.candidate: Program | None = None
+        self.recordings = 0
+        self.eager = False
+        self.keep = keep  # objects whose identity is part of the signature stay alive
+
+
+class CompiledFunction:
+    """A function that runs as generated NumPy code once its calls have been recorded.
+
+    ``code`` shows the program of the latest group of calls; ``explain()`` prints it.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self._groups: dict[Any, _Group] = {}
+        self._last: Program | None = None
+        functools.update_wrapper(self, fn)
+        try:
+            self._params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self._params = []
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        return types.MethodType(self, obj)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        leaves: list[Any] = []
+        key = (_signature(args, leaves), _signature(kwargs, leaves) if kwargs else None, state.grad_enabled)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group((args, kwargs))
+        program = group.program
+        if program is not None:
+            try:
+                return program.run(leaves)
+            except Retrace:
+                group.program = group.candidate = None
+        if group.eager:
+            return self.fn(*args, **kwargs)
+        return self._record(group, args, kwargs, leaves)
+
+    @property
+    def code(self) -> str | None:
+        """The generated Python source of the latest program (None before one exists)."""
+        program = self._last
+        return None if program is None else program.source
+
+    def explain(self) -> None:
+        """Print the generated code."""
+        print(self.code if self.code is not None else "(nothing compiled yet: call the function)")
+
+    # ---- recording -------------------------------------------------------------------------------
+    def _record(self, group: _Group, args: Any, kwargs: Any, leaves: list[Any]) -> Any:
+        group.recordings += 1
+        arg_paths: dict[int, tuple[Any, ...]] = {}
+        names = _arg_names(self._params, args, kwargs)
+        for i, leaf in enumerate(leaves):
+            if isinstance(leaf, Tensor):
+                arg_paths[id(leaf)] = ("arg", names.get(id(leaf), f"arg{i}"), i, True)
+        session = Session(arg_paths, {})
+        try:
+            trace = session.__enter__()
+        except Abort as e:
+            self._give_up(group, e)
+            return self.fn(*args, **kwargs)
+        try:
+            call_args, call_kwargs = args, kwargs
+            if any(type(leaf) is np.ndarray for leaf in leaves):
+                call_args, call_kwargs = _wrap_arrays((args, kwargs), session, names, leaves)
+            result = self.fn(*call_args, **call_kwargs)
+            if session.rec.aborted is None:
+                trace.output = _describe(result, session)
+        finally:
+            session.__exit__(None, None, None)
+        result = _plain(result)
+        rec = session.rec
+        if rec.aborted is not None:
+            self._give_up(group, rec.aborted)
+            return result
+        trace.names = _model_names(self.fn, args, kwargs, trace, session, names)
+        try:
+            program = Program(trace, leaves, _title(self.fn))
+        except Exception as e:  # noqa: BLE001 (an unexpected trace: never a wrong program)
+            self._give_up(group, Abort(f"could not generate code ({type(e).__name__}: {e})"))
+            return result
+        self._last = program
+        if group.candidate is not None and _same(group.candidate, program):
+            group.program = program
+        else:
+            if group.candidate is not None and group.recordings >= MAX_RECORDINGS:
+                diff = _first_difference(group.candidate.source, program.source)
+                self._give_up(
+                    group, Abort(f"each call records a different program (first difference: {diff})")
+                )
+                return result
+            group.candidate = program
+        return result
+
+    def _give_up(self, group: _Group, why: Abort) -> None:
+        group.eager = True
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        warnings.warn(
+            f"glassgrad.compile: {name} runs eagerly from now on: {why}", CompileWarning, stacklevel=4
+        )
+
+
+# ---- signatures and names --------------------------------------------------------------------------
+
+
+def _signature(x: Any, leaves: list[Any]) -> Any:
+    t = type(x)
+    if t is Tensor or isinstance(x, Tensor):
+        leaves.append(x)
+        d = x._data
+        return (t, d.shape, d.dtype, d.strides, x.requires_grad)
+    if t is np.ndarray:
+        leaves.append(x)
+        return (t, x.shape, x.dtype, x.strides)
+    if t is tuple or t is list:
+        return (t, tuple(_signature(y, leaves) for y in x))
+    if t is dict:
+        return (t, tuple((k, _signature(v, leaves)) for k, v in x.items()))
+    if x is None or t in (int, float, bool, str, complex):
+        return (t, x)
+    return (t, id(x))
+
+
+def _arg_names(params: list[str], args: Any, kwargs: Any) -> dict[int, str]:
+    names: dict[int, str] = {}
+
+    def visit(x: Any, name: str) -> None:
+        if isinstance(x, (Tensor, np.ndarray)):
+            names.setdefault(id(x), name)
+        elif isinstance(x, (tuple, list)):
+            for i, y in enumerate(x):
+                visit(y, f"{name}_{i}")
+        elif isinstance(x, dict):
+            for k, y in x.items():
+                visit(y, f"{name}_{k}")
+
+    for i, a in enumerate(args):
+        visit(a, params[i] if i < len(params) and params[i] not in ("args",) else f"arg{i}")
+    for k, v in kwargs.items():
+        visit(v, k)
+    return names
+
+
+def _model_names(fn: Any, args: Any, kwargs: Any, trace: Trace, session: Session, names: dict[int, str]) -> dict[int, str]:
+    """Readable names for the tensors the code reads: parameter paths, optimizer state, attributes."""
+    from glassgrad.nn.module import Module
+    from glassgrad.optim.optimizer import Optimizer
+
+    found: dict[int, str] = dict(names)
+    objects: list[tuple[str, Any]] = []
+    owner = getattr(fn, "__self__", None)
+    if owner is not None:
+        objects += [(k, v) for k, v in vars(owner).items()] if hasattr(owner, "__dict__") else []
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+            try:
+                objects.append((name, cell.cell_contents))
+            except ValueError:
+                continue
+        g = getattr(fn, "__globals__", {})
+        objects += [(n, g[n]) for n in code.co_names if n in g]
+    modules = [(n, o) for n, o in objects if isinstance(o, Module)]
+    for m in trace.modules:
+        if not any(o is m for _, o in modules) and not any(m in list(o.modules()) for _, o in modules):
+            modules.append(("", m))
+    top = [(n, m) for n, m in modules if not any(m is not o and m in list(o.modules()) for _, o in modules)]
+    for n, m in top:
+        prefix = f"{n}." if len(top) > 1 and n else ""
+        for pname, p in m.named_parameters():
+            found.setdefault(id(p), prefix + pname)
+        for bname, b in m.named_buffers():
+            found.setdefault(id(b), prefix + bname)
+    optimizers = [o for _, o in objects if isinstance(o, Optimizer)] + list(session._optimizers)
+    for opt in optimizers:
+        for p, st in opt.state.items():
+            base = found.get(id(p), "param")
+            for key, value in st.items():
+                if isinstance(value, Tensor):
+                    found.setdefault(id(value), f"{base}.{key}")
+    for n, o in objects:
+        if isinstance(o, Tensor):
+            found.setdefault(id(o), n)
+        elif isinstance(o, (list, tuple)) and o and all(isinstance(y, Tensor) for y in o):
+            for i, y in enumerate(o):
+                found.setdefault(id(y), f"{n}_{i}")
+    return found
+
+
+def _wrap_arrays(x: Any, session: Session, names: dict[int, str], leaves: list[Any]) -> Any:
+    """NumPy array arguments become sources of the trace (read at every call)."""
+    t = type(x)
+    if t is np.ndarray:
+        i = next(k for k, leaf in enumerate(leaves) if leaf is x)
+        return session.rec.source_array(x, ("arg", names.get(id(x), f"arg{i}"), i, False))
+    if t is tuple or t is list:
+        return t(_wrap_arrays(y, session, names, leaves) for y in x)
+    if t is dict:
+        return {k: _wrap_arrays(v, session, names, leaves) for k, v in x.items()}
+    return x
+
+
+def _describe(x: Any, session: Session) -> Any:
+    """The call's result with Vars for what the generated code must compute."""
+    t = type(x)
+    if isinstance(x, Tensor):
+        if id(x) not in session._made:
+            return ("object", x)
+        d = x._data
+        if type(d) is TracedArray:
+            return ("tensor", d._v)
+        session.rec.abort("the result holds a tensor the trace did not follow")
+        return ("object", x)
+    if t is TracedArray:
+        return ("array", x._v)
+    if t is TracedFloat or t is TracedInt:
+        return ("number", x._var)
+    if t is tuple or t is list or (isinstance(x, tuple) and hasattr(x, "_fields")):
+        return ("seq", t, [_describe(y, session) for y in x])
+    if t is dict:
+        return ("dict", [(k, _describe(v, session)) for k, v in x.items()])
+    if x is None or t in (int, float, bool, str, complex):
+        return ("literal", x)
+    if isinstance(x, np.ndarray):
+        session.rec.abort("the result holds an array the trace did not follow")
+    return ("object", x)
+
+
+def _plain(x: Any) -> Any:
+    t = type(x)
+    if t is TracedFloat or t is TracedInt:
+        return x._x
+    if t is TracedArray:
+        return x._raw
+    if t is tuple or t is list:
+        return t(_plain(y) for y in x)
+    if t is dict:
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
+def _title(fn: Any) -> str:
+    name = getattr(fn, "__name__", "compiled")
+    return name if name.isidentifier() and not name.startswith("<") else "compiled"
+
+
+def _same(a: Program, b: Program) -> bool:
+    """Two recordings gave the same program: the same code on the same objects and constants."""
+    if a.source != b.source or a.inputs.keys() != b.inputs.keys():
+        return False
+    for k, x in a.inputs.items():
+        y = b.inputs[k]
+        if x is y:
+            continue
+        if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+            if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=True):
+                return False
+            continue
+        if type(x) is type(y) and getattr(x, "same_as", None) is not None and x.same_as(y):
+            continue
+        return False
+    return True
+
+
+def _first_difference(a: str, b: str) -> str:
+    for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0):
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---")):
+            return line[1:].strip()
+    return "the constants it reads"

@@ -1,0 +1,488 @@
+"""From a trace to a Python function of plain NumPy calls: pruning, guards, names and code.
+
+``Program(trace)`` keeps the statements whose results are used (an output, a gradient written to
+``.grad``, a parameter updated in place, a random draw), moves each guard to just after what it
+checks, names the variables after the model (``fc1_weight``, ``fc1_weight_grad``) and writes the
+source: inputs read from their tensors and checked, then one line per NumPy call under a comment
+saying which op, backward rule (with its formula) or optimizer it came from, then the writes
+back into ``.grad`` and the tensors. ``Program.run`` is the compiled function.
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from glassgrad.autograd.state import EPOCH
+from glassgrad.compiler.ir import Const, Stmt, Var
+from glassgrad.compiler.recording import Trace, _ParamRef
+from glassgrad.tensor import Tensor
+
+
+class Retrace(Exception):
+    """A guard of the compiled code failed: the call must be recorded again (or run eagerly)."""
+
+
+_COUNTER = [0]
+_MAKE = Tensor._make
+
+
+class Program:
+    """One trace turned into a function; ``source`` is its code, ``run(args)`` calls it."""
+
+    def __init__(self, trace: Trace, arg_leaves: list[Any], title: str = "compiled") -> None:
+        self.trace = trace
+        rec = trace.rec
+        self.ns: dict[str, Any] = {"np": np, "_make": _MAKE, "_Retrace": Retrace}
+        self._objects: dict[int, str] = {}
+        self._names: set[str] = set(self.ns)
+        self._persistent: set[int] = set()
+        self.stmts = rec.stmts
+        self._name_vars(arg_leaves)
+        kept = self._prune()
+        kept = self._hoist_guards(kept)
+        self.source = self._emit(kept, title)
+        _COUNTER[0] += 1
+        filename = f"<glassgrad.compile {title} #{_COUNTER[0]}>"
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        self.inputs = dict(self.ns)  # what the code reads (compared between two recordings)
+        exec(compile(self.source, filename, "exec"), self.ns)
+        self.run: Callable[[list[Any]], Any] = self.ns[title]
+        self.statements = len(kept)
+
+    # ---- names ----------------------------------------------------------------------------------
+    def _unique(self, base: str) -> str:
+        base = re.sub(r"\W", "_", base).strip("_") or "v"
+        if base[0].isdigit():
+            base = f"layer{base}"
+        if keyword.iskeyword(base) or base in {"np", "abs", "float", "int", "bool", "len"}:
+            base = f"{base}_"
+        name, k = base, 1
+        while name in self._names:
+            k += 1
+            name = f"{base}_{k}"
+        self._names.add(name)
+        return name
+
+    def _object(self, obj: Any, base: str) -> str:
+        """The namespace name of an object the code reads from (a tensor, a parameter...)."""
+        name = self._objects.get(id(obj))
+        if name is None:
+            name = self._unique(base)
+            self._objects[id(obj)] = name
+            self.ns[name] = obj
+        return name
+
+    def _name_vars(self, arg_leaves: list[Any]) -> None:
+        trace, names = self.trace, self.trace.names
+        for var, new in trace.data_writes:
+            if not new.name and var.source[0] in ("tensor", "target"):
+                new.name = self._unique(names.get(id(var.source[1]), "tensor"))
+        for p, var in trace.grad_writes.items():
+            if var is not None and not var.name and var.source is None:
+                var.name = self._unique(f"{names.get(id(p), 'param')}_grad")
+        counters: dict[str, int] = {}
+        for v in trace.rec.vars:
+            if v.name:
+                continue
+            src = v.source
+            if src is None:
+                continue
+            kind = src[0]
+            if kind == "arg":
+                v.name = self._unique(src[1])
+            elif kind in ("tensor", "target"):
+                v.name = self._unique(names.get(id(src[1]), "tensor"))
+            elif kind == "grad":
+                v.name = self._unique(f"{names.get(id(src[1]), 'param')}_grad")
+            elif kind == "const":
+                v.name = self._unique(src[1].name)
+            elif kind == "group":
+                _, opt, i, key, k = src
+                base = key if k is None else ("beta1", "beta2")[k] if key == "betas" else f"{key}_{k}"
+                v.name = self._unique(base if i == 0 else f"{base}_group{i}")
+        for stmt in self.stmts:
+            prefix = _prefix(stmt)
+            for v in stmt.outs:
+                if not v.name:
+                    counters[prefix] = counters.get(prefix, 0) + 1
+                    v.name = self._unique(f"{prefix}{counters[prefix]}")
+
+    # ---- pruning ------------------------------------------------------------------------------------
+    def _prune(self) -> list[Stmt]:
+        """The statements something observable depends on, in order."""
+        trace = self.trace
+        live: set[int] = set()
+        live_buffers: set[int] = set()
+        for v in trace.rec.sources:
+            if v.kind == "array" and v.source[0] in ("tensor", "grad", "arg", "target"):
+                live_buffers.add(v.buffer)
+                self._persistent.add(v.buffer)
+        for v in _vars_in(trace.output):
+            live.add(v.id)
+            live_buffers.add(v.buffer)
+        for var, new in trace.data_writes:
+            live.add(new.id)
+            live_buffers.add(new.buffer)
+        for var in trace.grad_writes.values():
+            if var is not None:
+                live.add(var.id)
+                live_buffers.add(var.buffer)
+        kept = []
+        for stmt in reversed(self.stmts):
+            needed = (
+                stmt.kind == "guard"
+                or stmt.effect
+                or any(v.id in live for v in stmt.outs)
+                or any(w.buffer in live_buffers for w in stmt.writes)
+            )
+            if not needed:
+                continue
+            kept.append(stmt)
+            for v in _reads(stmt):
+                live.add(v.id)
+                if v.kind == "array":
+                    live_buffers.add(v.buffer)
+        kept.reverse()
+        return kept
+
+    def _hoist_guards(self, stmts: list[Stmt]) -> list[Stmt]:
+        """Each guard right after the last statement it depends on (most go to the top)."""
+        body: list[Stmt] = []
+        for stmt in stmts:
+            if stmt.kind != "guard":
+                body.append(stmt)
+                continue
+            deps = {v.id for v in _reads(stmt)}
+            bufs = {v.buffer for v in _reads(stmt) if v.kind == "array"}
+            at = 0
+            for i, s in enumerate(body):
+                if any(v.id in deps for v in s.outs) or any(w.buffer in bufs for w in s.writes):
+                    at = i + 1
+            body.insert(at, stmt)
+        return body
+
+    # ---- code -------------------------------------------------------------------------------------------
+    def _emit(self, stmts: list[Stmt], title: str) -> str:
+        trace = self.trace
+        lines = [f"def {title}(_args):"]
+        lines += self._prologue()
+        written = {w.buffer for s in stmts for w in s.writes}
+        # where a guard comes after something that changed lasting state, undo it if the guard fails
+        last_guard = max((i for i, s in enumerate(stmts) if s.kind == "guard"), default=-1)
+        risky = [
+            s
+            for s in stmts[:last_guard]
+            if s.effect or any(w.buffer in self._persistent for w in s.writes)
+        ]
+        indent = "    "
+        if risky:
+            lines += self._backup(risky)
+            lines.append("    try:")
+            indent = "        "
+        note = None
+        for stmt in stmts:
+            if stmt.note != note and stmt.kind != "guard":
+                note = stmt.note
+                lines.append(f"{indent}# {self._comment(note)}")
+            lines.append(indent + self._statement(stmt, written))
+        if risky:
+            lines.append("    except _Retrace:")
+            lines.append("        _undo(_backup)")
+            lines.append("        raise")
+        lines += self._epilogue()
+        return "\n".join(lines) + "\n"
+
+    def _prologue(self) -> list[str]:
+        trace, out = self.trace, ["    # inputs: read at every call; a change re-records the call"]
+        for v in trace.rec.sources:
+            src = v.source
+            kind = src[0]
+            if kind == "arg":
+                leaf = f"_args[{src[2]}]"
+                out.append(f"    {v.name} = {leaf}._data" if src[3] else f"    {v.name} = {leaf}")
+            elif kind == "tensor":
+                t = self._object(src[1], f"_{v.name}_tensor")
+                out.append(f"    {v.name} = {t}._data")
+                out.append(
+                    f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != "
+                    f"{self._dtype(v.dtype)} or {t}.requires_grad is not {src[1].requires_grad}:"
+                )
+                out.append("        raise _Retrace")
+            elif kind == "grad":
+                p = self._object(src[1], f"_{v.name}_of")
+                out.append(f"    _{v.name} = {p}._grad")
+                out.append(f"    {v.name} = _{v.name}._data")
+                out.append(
+                    f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != {self._dtype(v.dtype)}:"
+                )
+                out.append("        raise _Retrace")
+            elif kind == "const":
+                copy = ".copy()" if v.buffer in self._written_buffers() else ""
+                out.append(f"    {v.name} = {self._const(src[1])}{copy}")
+            elif kind == "group":
+                _, opt, i, key, k = src
+                group = self._object(opt.param_groups[i], f"_group{i}")
+                index = f"[{k}]" if k is not None else ""
+                out.append(f"    {v.name} = {group}[{key!r}]{index}")
+                out.append(f"    if type({v.name}) is not float:")
+                out.append("        raise _Retrace")
+        for group, key, value in trace.rec.group_guards:
+            g = self._object(group, "_group")
+            out.append(f"    if {g}[{key!r}] != {value!r}:")
+            out.append("        raise _Retrace")
+        for m in trace.modules:
+            mod = self._object(m, f"_{type(m).__name__.lower()}")
+            out.append(f"    if {mod}.training is not {m.training}:")
+            out.append("        raise _Retrace")
+        return out
+
+    def _written_buffers(self) -> set[int]:
+        return {w.buffer for s in self.stmts for w in s.writes}
+
+    def _backup(self, risky: list[Stmt]) -> list[str]:
+        arrays = sorted({w.name for s in risky for w in s.writes if w.buffer in self._persistent})
+        gens = sorted({self._expr(s.args[0]) for s in risky if s.kind == "draw"})
+        self.ns["_undo"] = _undo
+        parts = [f"({a}, {a}.copy())" for a in arrays]
+        parts += [f"({g}(), {g}().bit_generator.state)" for g in gens]
+        return [f"    _backup = [{', '.join(parts)}]"]
+
+    def _epilogue(self) -> list[str]:
+        trace, out = self.trace, ["    # write back: gradients, updated tensors, versions"]
+        for p, var in trace.grad_writes.items():
+            name = self._object(p, f"_{trace.names.get(id(p), 'param')}")
+            value = "None" if var is None else f"_make({var.name})"
+            out.append(f"    {name}._grad = {value}")
+        for var, new in trace.data_writes:
+            kind = var.source[0]
+            if kind in ("tensor", "target"):
+                t = self._object(var.source[1], f"_{var.name}_tensor")
+                out.append(f"    {t}._data = {new.name}")
+            elif kind == "grad":
+                out.append(f"    _{var.name}._data = {new.name}")
+        for var, delta in trace.versions:
+            kind = var.source[0]
+            if kind in ("tensor", "target"):
+                t = self._object(var.source[1], f"_{var.name}_tensor")
+                out.append(f"    {t}._vc[0] += {delta}")
+            elif kind == "grad":
+                out.append(f"    _{var.name}._vc[0] += {delta}")
+        if trace.epoch_bumped:
+            self.ns["_EPOCH"] = EPOCH
+            out.append("    _EPOCH[0] += 1")
+        out.append(f"    return {self._output(trace.output)}")
+        return out
+
+    def _output(self, x: Any) -> str:
+        kind = x[0]
+        if kind == "tensor":
+            return f"_make({x[1].name})"
+        if kind == "number":
+            return x[1].name
+        if kind == "seq":
+            parts = [self._output(y) for y in x[2]]
+            if x[1] is tuple:
+                return f"({', '.join(parts)}{',' if len(parts) == 1 else ''})"
+            if x[1] is list:
+                return f"[{', '.join(parts)}]"
+            return f"{self._object(x[1], '_seq')}(({', '.join(parts)}{',' if len(parts) == 1 else ''}))"
+        if kind == "dict":
+            return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in x[1]) + "}"
+        return self._object(x[1], "_value") if kind == "object" else repr(x[1])
+
+    def _comment(self, note: str) -> str:
+        if note.startswith("backward:"):
+            from glassgrad.viz.rules import rule
+
+            name = note[len("backward:") :]
+            r = rule(name)
+            return f"{name}: {r.symbols}" if not r.generic else f"{name} (backward)"
+        if note.startswith("forward:"):
+            return note[len("forward:") :]
+        if note.startswith("optimizer:"):
+            return note[len("optimizer:") :]
+        return note or "your code"
+
+    # ---- one statement ---------------------------------------------------------------------------------
+    def _statement(self, s: Stmt, written: set[int]) -> str:
+        call = self._call(s)
+        if s.kind == "guard":
+            expected = s.expected
+            if isinstance(expected, bool) or expected is None:
+                return f"if ({call}) is not {expected}: raise _Retrace"
+            return f"if ({call}) != {self._literal(expected)}: raise _Retrace"
+        if s.kind == "setitem":
+            return call
+        if not s.outs:
+            return call
+        if s.scalar_out and s.outs[0].buffer in written:
+            call = f"np.asarray({call})"
+        targets = ", ".join(v.name for v in s.outs)
+        if len(s.outs) > 1 or _returns_tuple(s):
+            targets += ","
+        if len(s.outs) == 1 and s.writes and s.outs[0] is s.writes[0] and s.kind != "method":
+            return call  # np.add(a, b, out=(a,)): the result is the output array itself
+        return f"{targets} = {call}"
+
+    def _call(self, s: Stmt) -> str:
+        kind = s.kind
+        if kind == "guard":
+            if isinstance(s.fn, Stmt):
+                return self._call(s.fn)
+            return s.fn.format(*(self._expr(a) for a in s.args))
+        args = self._arguments(s.args[1:] if kind in ("method", "attr", "getitem", "draw") else s.args, s.kwargs)
+        if kind == "call":
+            return f"{self._callable(s.fn)}({args})"
+        if kind == "method":
+            return f"{self._expr(s.args[0])}.{s.fn}({args})"
+        if kind == "attr":
+            return f"{self._expr(s.args[0])}.{s.fn}"
+        if kind == "getitem":
+            return f"{self._expr(s.args[0])}[{self._index(s.args[1])}]"
+        if kind == "setitem":
+            return f"{self._expr(s.args[0])}[{self._index(s.args[1])}] = {self._expr(s.args[2])}"
+        if kind == "binop":
+            return f"{self._expr(s.args[0])} {s.fn} {self._expr(s.args[1])}"
+        if kind == "unop":
+            return f"abs({self._expr(s.args[0])})" if s.fn == "abs" else f"{s.fn}{self._expr(s.args[0])}"
+        if kind == "draw":
+            return f"{self._expr(s.args[0])}().{s.fn}({args})"
+        raise AssertionError(kind)
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        parts = [self._expr(a) for a in args]
+        parts += [f"{k}={self._expr(v)}" for k, v in kwargs.items()]
+        return ", ".join(parts)
+
+    def _index(self, index: Any) -> str:
+        if type(index) is tuple:
+            if not index:
+                return "()"
+            return ", ".join(self._index_part(i) for i in index) + ("," if len(index) == 1 else "")
+        return self._index_part(index)
+
+    def _index_part(self, i: Any) -> str:
+        if type(i) is slice:
+            parts = ["" if x is None else self._expr(x) for x in (i.start, i.stop, i.step)]
+            text = f"{parts[0]}:{parts[1]}"
+            return text if not parts[2] else f"{text}:{parts[2]}"
+        return self._expr(i)
+
+    def _expr(self, x: Any) -> str:
+        if isinstance(x, Var):
+            return x.name
+        if isinstance(x, Const):
+            return self._const(x)
+        if isinstance(x, _ParamRef):
+            return self._object(x.p, "_param")
+        t = type(x)
+        if t is tuple:
+            inner = ", ".join(self._expr(y) for y in x)
+            return f"({inner},)" if len(x) == 1 else f"({inner})"
+        if t is list:
+            return "[" + ", ".join(self._expr(y) for y in x) + "]"
+        if t is dict:
+            return "{" + ", ".join(f"{k!r}: {self._expr(v)}" for k, v in x.items()) + "}"
+        if t is slice:
+            return f"slice({self._expr(x.start)}, {self._expr(x.stop)}, {self._expr(x.step)})"
+        if x is Ellipsis:
+            return "..."
+        return self._literal(x)
+
+    def _literal(self, x: Any) -> str:
+        if type(x) is float and not math.isfinite(x):
+            return f"float({str(x)!r})"
+        if isinstance(x, np.generic):
+            value = x.item()
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"np.{type(x).__name__}({str(value)!r})"
+            return repr(x)
+        if type(x) in (int, float, bool, str, complex) or x is None:
+            return repr(x)
+        if isinstance(x, (list, tuple)):
+            return self._expr(x)
+        return self._object(x, "_value")
+
+    def _const(self, c: Const) -> str:
+        value = c.value
+        if isinstance(value, _ParamRef):
+            return self._object(value.p, "_param")
+        if isinstance(value, np.dtype):
+            return self._dtype(value)
+        if isinstance(value, type) and getattr(np, value.__name__, None) is value:
+            return f"np.{value.__name__}"
+        return self._object(value, c.name)
+
+    def _dtype(self, d: np.dtype) -> str:
+        if d.isnative and getattr(np, d.name, None) is not None and np.dtype(getattr(np, d.name)) == d:
+            return f"np.{d.name}"
+        return self._object(d, "dtype")
+
+    def _callable(self, fn: Any) -> str:
+        if isinstance(fn, np.ufunc):
+            return f"np.{fn.__name__}"
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, np.ufunc):
+            return f"np.{owner.__name__}.{fn.__name__}"
+        module, name = getattr(fn, "__module__", None) or "", getattr(fn, "__name__", "")
+        if module.startswith("numpy") and name:
+            path = "np" + module[len("numpy") :] + "." + name
+            for candidate in (path, f"np.{name}"):
+                try:
+                    found = eval(candidate, {"np": np})  # noqa: S307 (a dotted path of np)
+                except AttributeError:
+                    continue
+                if found is fn:
+                    return candidate
+        return self._object(fn, name or "function")
+
+
+def _prefix(stmt: Stmt) -> str:
+    note = stmt.note
+    if note.startswith("backward:"):
+        return "grad"
+    if note.startswith("optimizer:"):
+        return "upd"
+    if note.startswith("forward:"):
+        name = note.rsplit(" ", 1)[-1].split(":")[-1]
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + "_"
+    return "t"
+
+
+def _returns_tuple(s: Stmt) -> bool:
+    return s.tuple_out
+
+
+def _reads(stmt: Stmt) -> list[Var]:
+    found = stmt.reads()
+    if isinstance(stmt.fn, Stmt):
+        found += stmt.fn.reads()
+    return found
+
+
+def _vars_in(x: Any) -> list[Var]:
+    if x is None:
+        return []
+    kind = x[0]
+    if kind in ("tensor", "number"):
+        return [x[1]]
+    if kind == "seq":
+        return [v for y in x[2] for v in _vars_in(y)]
+    if kind == "dict":
+        return [v for _, y in x[1] for v in _vars_in(y)]
+    return []
+
+
+def _undo(backup: list[tuple[Any, Any]]) -> None:
+    for target, saved in backup:
+        if isinstance(target, np.ndarray):
+            np.copyto(target, saved)
+        else:
+            target.bit_generator.state = saved

@@ -1,0 +1,727 @@
+"""Recording one call at the NumPy level: every array the call touches becomes a ``TracedArray``.
+
+While a ``Recorder`` is active (one call, one thread), the call runs eagerly, exactly as without
+``compile``, but on arrays of the ``TracedArray`` subclass: NumPy hands every ufunc and function
+call on them to ``__array_ufunc__``/``__array_function__``, and the subclass overrides the
+ndarray methods, indexing and properties that make new arrays. Each handler computes the real
+result on the plain arrays underneath and appends one ``Stmt`` to the trace. Where values enter:
+
+- a Tensor's array (``Tensor._data``, read through a descriptor installed for the call), a
+  parameter's gradient (``Tensor._grad``), an optimizer's hyperparameter (``TracedFloat``), an
+  argument of the call: *sources*, read again by the generated code at every call;
+- NumPy's creation functions (``np.zeros``...) and glassgrad's random generator: recorded calls;
+- anything else (a NumPy array built outside, a literal): a constant, passed by reference.
+
+Python decisions on traced values (``bool()``, ``float()``, comparisons) inside glassgrad become
+*guards* the generated code checks; the same in the user's own code makes the call
+data-dependent, and ``compile`` then runs the function eagerly (``Abort``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from glassgrad.compiler.ir import Const, Stmt, Var
+
+_np_ndarray = np.ndarray
+_HERE = __name__.rsplit(".", 1)[0]  # "glassgrad.compiler"
+
+
+class Abort(Exception):
+    """The call cannot be compiled (data-dependent Python, a side effect, an unknown array)."""
+
+    def __init__(self, reason: str, where: str = "") -> None:
+        super().__init__(reason if not where else f"{where}: {reason}")
+        self.reason, self.where = reason, where
+
+
+_LOCAL = threading.local()
+
+
+def active() -> Recorder | None:
+    """The recorder of this thread, when it is recording and not inside a real NumPy call."""
+    rec = getattr(_LOCAL, "rec", None)
+    if rec is None or rec.busy or rec.aborted is not None:
+        return None
+    return rec
+
+
+def user_frame(depth: int = 2) -> tuple[bool, str]:
+    """(inside glassgrad, "file:line") of the first caller outside NumPy and this package."""
+    f = sys._getframe(depth)
+    while f is not None:
+        mod = f.f_globals.get("__name__", "")
+        if not (mod.startswith(_HERE) or mod == "numpy" or mod.startswith("numpy.")):
+            where = f"{f.f_code.co_filename}:{f.f_lineno}"
+            return mod == "glassgrad" or mod.startswith("glassgrad."), where
+        f = f.f_back
+    return True, "?"
+
+
+def api_call(depth: int = 2) -> str:
+    """The glassgrad function the user's code called that is running now ("linear", "step")."""
+    f = sys._getframe(depth)
+    outer = ""
+    while f is not None:
+        mod = f.f_globals.get("__name__", "")
+        if mod.startswith(_HERE) or mod == "numpy" or mod.startswith("numpy."):
+            f = f.f_back
+            continue
+        if not (mod == "glassgrad" or mod.startswith("glassgrad.")):
+            return outer
+        name = f.f_code.co_name
+        if name in _WRAPPERS:  # a generated wrapper: the op's name is in its closure
+            found = _wrapped_name(f.f_locals)
+            if found:
+                outer = found
+        elif name in ("__call__", "forward") and "self" in f.f_locals:
+            outer = type(f.f_locals["self"]).__name__
+        elif not name.startswith("_"):
+            outer = name
+        f = f.f_back
+    return outer
+
+
+_WRAPPERS = {"op", "unary_op", "binary_op", "method", "wrapper", "inplace", "reflected", "fast"}
+
+
+def _wrapped_name(local: dict[str, Any]) -> str:
+    name = local.get("name") or local.get("opname")
+    if isinstance(name, str):
+        return name
+    for key in ("fn", "apply", "func"):
+        v = local.get(key)
+        if v is None:
+            continue
+        owner = getattr(v, "__self__", None)
+        if isinstance(owner, type):
+            return owner.__name__
+        found = getattr(v, "__name__", "")
+        if found:
+            return found
+    return ""
+
+
+def root_of(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (``a`` itself when it is no view)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def raw(x: Any) -> Any:
+    """``x`` with every traced array or number replaced by the plain value underneath."""
+    t = type(x)
+    if t is TracedArray:
+        return x._raw
+    if t is TracedFloat or t is TracedInt:
+        return x._x
+    if t is tuple or t is list:
+        return t(raw(y) for y in x)
+    if t is dict:
+        return {k: raw(v) for k, v in x.items()}
+    if t is slice:
+        return slice(raw(x.start), raw(x.stop), raw(x.step))
+    return x
+
+
+def has_traced(x: Any) -> bool:
+    t = type(x)
+    if t is TracedArray or t is TracedFloat or t is TracedInt:
+        return True
+    if t is tuple or t is list:
+        return any(has_traced(y) for y in x)
+    if t is dict:
+        return any(has_traced(y) for y in x.values())
+    return False
+
+
+class Recorder:
+    """The trace of one call: statements, variables, constants, sources and guards."""
+
+    def __init__(self) -> None:
+        self.stmts: list[Stmt] = []
+        self.vars: list[Var] = []
+        self.consts: list[Const] = []
+        self._const_ids: dict[int, Const] = {}
+        self.busy = 0
+        self.aborted: Abort | None = None
+        self.note = ""
+        self.phase = "forward"
+        self._buffers: dict[int, int] = {}  # id(root array) -> buffer id
+        self._roots: list[Any] = []  # keeps the roots alive so that their ids stay unique
+        self.sources: list[Var] = []
+        self.group_guards: list[tuple[Any, str, Any]] = []  # (param group, key, value) to check
+        self.thread = threading.get_ident()
+
+    # ---- variables ---------------------------------------------------------------------------
+    def new_var(self, kind: str, value: Any = None) -> Var:
+        v = Var(len(self.vars), kind)
+        if kind == "array":
+            v.shape, v.dtype = value.shape, value.dtype
+            root = root_of(value)
+            key = id(root)
+            buf = self._buffers.get(key)
+            if buf is None:
+                self._buffers[key] = v.id
+                self._roots.append(root)
+            else:
+                v.buffer = buf
+        v.hint = self.phase
+        self.vars.append(v)
+        return v
+
+    def wrap(self, value: np.ndarray, var: Var) -> TracedArray:
+        t = value.view(TracedArray)
+        t._raw = value
+        t._v = var
+        return t
+
+    def source_array(self, value: np.ndarray, source: Any) -> TracedArray:
+        var = self.new_var("array", value)
+        var.source = source
+        self.sources.append(var)
+        return self.wrap(value, var)
+
+    def source_number(self, value: Any, source: Any) -> Any:
+        cls = TracedFloat if type(value) is float else TracedInt
+        var = Var(len(self.vars), "number")
+        var.source = source
+        self.vars.append(var)
+        self.sources.append(var)
+        return cls.make(value, var)
+
+    # ---- expressions -------------------------------------------------------------------------
+    def expr(self, x: Any) -> Any:
+        """A call's argument as an expression: Vars for traced values, Consts for objects."""
+        t = type(x)
+        if t is TracedArray:
+            v = getattr(x, "_v", None)
+            if v is None:
+                raise Abort("an array made by a NumPy call glassgrad.compile does not record")
+            return v
+        if t is TracedFloat or t is TracedInt:
+            return x._var
+        if x is None or t in (bool, int, float, complex, str) or x is Ellipsis:
+            return x
+        if t is tuple or t is list:
+            return t(self.expr(y) for y in x)
+        if t is dict:
+            return {k: self.expr(v) for k, v in x.items()}
+        if t is slice:
+            return slice(self.expr(x.start), self.expr(x.stop), self.expr(x.step))
+        if isinstance(x, np.generic) and type(x).__module__ == "numpy":
+            return x  # a NumPy scalar: written as a literal
+        return self.const(x)
+
+    def const(self, x: Any) -> Const:
+        c = self._const_ids.get(id(x))
+        if c is None:
+            if isinstance(x, np.ndarray):
+                name = f"const{len(self.consts)}"
+            else:
+                name = getattr(x, "__name__", "") or type(x).__name__.lower()
+                name = f"{name}_{len(self.consts)}"
+            c = Const(x, name)
+            self._const_ids[id(x)] = c
+            self.consts.append(c)
+            self._roots.append(x)
+        return c
+
+    # ---- statements --------------------------------------------------------------------------
+    def call(
+        self,
+        kind: str,
+        fn: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        run: Callable[[], Any],
+        writes: tuple[Any, ...] = (),
+        effect: bool = False,
+    ) -> Any:
+        """Run ``run()`` (the real call on plain arrays), record it, and return traced results.
+
+        When the call cannot be recorded, the recording stops (``aborted``) and the call goes on
+        eagerly: the user's function always runs to its end with the right values.
+        """
+        try:
+            stmt = Stmt(kind, fn, self.expr(args), self.expr(kwargs), [], note=self.note or api_call(3))
+            for w in writes:
+                if type(w) is not TracedArray:
+                    raise Abort(f"{_show(kind, fn)} writes into an array made outside the trace")
+                stmt.writes.append(w._v)
+        except Abort as e:
+            self.abort(e)
+            return run()
+        stmt.effect = effect
+        self.busy += 1
+        try:
+            result = run()
+        finally:
+            self.busy -= 1
+        self.stmts.append(stmt)
+        try:
+            return self._results(result, stmt, args, writes)
+        except Abort as e:
+            self.abort(e)
+            return result
+
+    def abort(self, reason: Abort | str, where: str = "") -> None:
+        """Stop recording (the first reason is kept); the call goes on eagerly."""
+        if self.aborted is None:
+            self.aborted = reason if isinstance(reason, Abort) else Abort(reason, where)
+
+    def _results(self, result: Any, stmt: Stmt, args: Any, writes: tuple[Any, ...]) -> Any:
+        t = type(result)
+        if t is _np_ndarray:
+            for w in writes:  # an out= call returns its output array
+                if w._raw is result:
+                    stmt.outs.append(w._v)
+                    return w
+            same = _find_same(args, result)
+            if same is not None:  # astype(copy=False) and friends hand back their input
+                stmt.outs.append(same._v)
+                return same
+            var = self.new_var("array", result)
+            stmt.outs.append(var)
+            return self.wrap(result, var)
+        if isinstance(result, np.generic):
+            value = np.asarray(result)
+            var = self.new_var("array", value)
+            stmt.outs.append(var)
+            stmt.scalar_out = True
+            return self.wrap(value, var)
+        if t is tuple or (isinstance(result, tuple) and hasattr(result, "_fields")):
+            parts = []
+            stmt.tuple_out = True
+            for r in result:
+                if not isinstance(r, (np.ndarray, np.generic)):
+                    raise Abort(f"{_show(stmt.kind, stmt.fn)} returned a {type(r).__name__}")
+                value = np.asarray(r) if isinstance(r, np.generic) else r
+                var = self.new_var("array", value)
+                stmt.outs.append(var)
+                parts.append(self.wrap(value, var))
+            return t(*parts) if t is not tuple else tuple(parts)
+        if result is None:
+            return None
+        if t is float or t is int:
+            var = Var(len(self.vars), "number")
+            self.vars.append(var)
+            stmt.outs.append(var)
+            return (TracedFloat if t is float else TracedInt).make(result, var)
+        if t is bool:
+            self.stmts.pop()
+            guard = Stmt("guard", stmt, (), {}, [], note=self.note)
+            self.decide(f"{_show(stmt.kind, stmt.fn)} returned a bool", guard, result)
+            return result
+        raise Abort(f"{_show(stmt.kind, stmt.fn)} returned a {t.__name__}")
+
+    def decide(self, what: str, stmt: Stmt, value: Any) -> None:
+        """A Python decision on a traced value: a guard inside glassgrad, else data-dependent."""
+        internal, where = user_frame(3)
+        if not internal:
+            self.abort(f"{what}: Python code depends on a tensor's value", where)
+            return
+        stmt.kind, stmt.expected = "guard", value
+        stmt.note = self.note
+        self.stmts.append(stmt)
+
+    def guard(self, fn: str, args: tuple[Any, ...], value: Any) -> None:
+        """Record that ``fn`` (a Python expression template) gave ``value`` on ``args``."""
+        try:
+            stmt = Stmt("guard", fn, self.expr(args), {}, [], note=self.note)
+        except Abort as e:
+            self.abort(e)
+            return
+        self.decide(fn.format(*("…" for _ in args)), stmt, value)
+
+
+def _show(kind: str, fn: Any) -> str:
+    name = getattr(fn, "__name__", None) or str(fn)
+    return f".{name}()" if kind == "method" else f"{name}()"
+
+
+def _find_same(args: Any, result: np.ndarray) -> Any:
+    for a in args if isinstance(args, (tuple, list)) else (args,):
+        if type(a) is TracedArray and a._raw is result:
+            return a
+    return None
+
+
+# ---- the traced array -------------------------------------------------------------------------
+
+
+class TracedArray(np.ndarray):
+    """An array whose every NumPy operation is recorded while a ``Recorder`` is active.
+
+    Outside a recording (a tensor kept from a traced call) it computes like a plain ndarray.
+    """
+
+    __slots__ = ("_raw", "_v")
+    _raw: np.ndarray
+    _v: Var
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        rec = active()
+        if rec is None:
+            return fn(*raw(inputs), **raw(kwargs))
+        out = kwargs.get("out")
+        writes = tuple(out) if out is not None else ()
+        if method == "at":
+            writes += (inputs[0],)
+        return rec.call(
+            "call", fn, inputs, kwargs, lambda: fn(*raw(inputs), **raw(kwargs)), writes
+        )
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        rec = active()
+        if rec is None:
+            return func(*raw(args), **raw(kwargs))
+        writes: tuple[Any, ...] = ()
+        out = kwargs.get("out")
+        if out is not None:
+            writes = tuple(out) if isinstance(out, tuple) else (out,)
+        written = _MUTATING.get(func.__name__)
+        if written is not None and func.__module__.startswith("numpy"):
+            writes += (args[written] if len(args) > written else kwargs.get("dst"),)
+        return rec.call("call", func, args, kwargs, lambda: func(*raw(args), **raw(kwargs)), writes)
+
+    # indexing
+    def __getitem__(self, index: Any) -> Any:
+        rec = active()
+        if rec is None:
+            return self._raw[raw(index)]
+        return rec.call("getitem", None, (self, index), {}, lambda: self._raw[raw(index)])
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        rec = active()
+        if rec is None:
+            self._raw[raw(index)] = raw(value)
+            return
+
+        def run() -> None:
+            self._raw[raw(index)] = raw(value)
+
+        rec.call("setitem", None, (self, index, value), {}, run, (self,))
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    # Python values of the data: guards inside glassgrad, data-dependent in the user's code
+    def __bool__(self) -> bool:
+        value = bool(self._raw)
+        rec = active()
+        if rec is not None:
+            rec.guard("bool({})", (self,), value)
+        return value
+
+    def __float__(self) -> float:
+        value = float(self._raw)
+        rec = active()
+        if rec is not None:
+            rec.guard("float({})", (self,), value)
+        return value
+
+    def __int__(self) -> int:
+        value = int(self._raw)
+        rec = active()
+        if rec is not None:
+            rec.guard("int({})", (self,), value)
+        return value
+
+    def __index__(self) -> int:
+        value = self._raw.__index__()
+        rec = active()
+        if rec is not None:
+            rec.guard("operator.index({})", (self,), value)
+        return value
+
+    def __complex__(self) -> complex:
+        value = complex(self._raw)
+        rec = active()
+        if rec is not None:
+            rec.guard("complex({})", (self,), value)
+        return value
+
+    def tolist(self) -> Any:
+        value = self._raw.tolist()
+        rec = active()
+        if rec is not None:
+            rec.guard("{}.tolist()", (self,), value)
+        return value
+
+    def item(self, *args: Any) -> Any:
+        rec = active()
+        if rec is None or self.dtype.kind not in "fiub":
+            value = self._raw.item(*args)
+            if rec is not None:
+                rec.guard("{}.item()", (self, *args), value)
+            return value
+        if self.dtype.kind == "b":
+            value = self._raw.item(*args)
+            rec.guard("{}.item()", (self, *args), value)
+            return value
+        return rec.call("method", "item", (self, *args), {}, lambda: self._raw.item(*raw(args)))
+
+    def __repr__(self) -> str:
+        return self._formatted(repr)
+
+    def __str__(self) -> str:
+        return self._formatted(str)
+
+    def __format__(self, spec: str) -> str:
+        return self._formatted(lambda a: format(a, spec))
+
+    def _formatted(self, how: Callable[[Any], str]) -> str:
+        rec = active()
+        if rec is not None:
+            internal, where = user_frame(3)
+            if not internal:
+                rec.abort("prints or formats a tensor's value", where)
+        return how(self._raw)
+
+    def __reduce__(self) -> Any:
+        return self._raw.__reduce__()
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self.copy()
+
+    def __copy__(self) -> Any:
+        return self.copy()
+
+    @property
+    def base(self) -> Any:  # type: ignore[override]
+        return self._raw.base
+
+
+def _method(name: str, mutates: bool = False) -> Callable[..., Any]:
+    real = getattr(np.ndarray, name)
+
+    def method(self: TracedArray, *args: Any, **kwargs: Any) -> Any:
+        rec = active()
+        if rec is None:
+            return real(self._raw, *raw(args), **raw(kwargs))
+        return rec.call(
+            "method",
+            name,
+            (self, *args),
+            kwargs,
+            lambda: real(self._raw, *raw(args), **raw(kwargs)),
+            (self,) if mutates else (),
+        )
+
+    method.__name__ = name
+    return method
+
+
+def _attribute(name: str) -> property:
+    real = getattr(np.ndarray, name)
+
+    def get(self: TracedArray) -> Any:
+        rec = active()
+        if rec is None:
+            return real.__get__(self._raw)
+        return rec.call("attr", name, (self,), {}, lambda: real.__get__(self._raw))
+
+    return property(get)
+
+
+_PURE_METHODS = (
+    "all any argmax argmin argpartition argsort astype choose clip compress conj conjugate copy "
+    "cumprod cumsum diagonal dot flatten max mean min nonzero prod ravel repeat reshape round "
+    "searchsorted squeeze std sum swapaxes take trace transpose var view"
+).split()
+for _name in _PURE_METHODS:
+    setattr(TracedArray, _name, _method(_name))
+for _name in ("fill", "sort", "partition", "put", "resize", "setfield"):
+    setattr(TracedArray, _name, _method(_name, mutates=True))
+for _name in ("T", "mT", "real", "imag"):
+    setattr(TracedArray, _name, _attribute(_name))
+
+# NumPy functions that write into one of their arguments (its position)
+_MUTATING = {
+    "copyto": 0,
+    "put": 0,
+    "place": 0,
+    "putmask": 0,
+    "put_along_axis": 0,
+    "fill_diagonal": 0,
+}
+
+
+# ---- traced Python numbers --------------------------------------------------------------------
+
+
+class _TracedNumber:
+    """Arithmetic on a traced Python number is recorded; decisions on it become guards."""
+
+    _x: Any
+    _var: Var
+
+    def _binop(self, op: str, other: Any, reflected: bool = False) -> Any:
+        if isinstance(other, np.ndarray):
+            return NotImplemented
+        x, y = self._x, raw(other)
+        value = _BINOPS[op](y, x) if reflected else _BINOPS[op](x, y)
+        rec = active()
+        if rec is None or type(value) not in (float, int):
+            return value
+        args = (other, self) if reflected else (self, other)
+        return rec.call("binop", op, args, {}, lambda: value)
+
+    def _unop(self, op: str) -> Any:
+        value = _UNOPS[op](self._x)
+        rec = active()
+        if rec is None:
+            return value
+        return rec.call("unop", op, (self,), {}, lambda: value)
+
+    def _decide(self, template: str, args: tuple[Any, ...], value: Any) -> Any:
+        rec = active()
+        if rec is not None:
+            rec.guard(template, args, value)
+        return value
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return TracedArray.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)  # type: ignore[arg-type]
+
+    def __bool__(self) -> bool:
+        return self._decide("bool({})", (self,), bool(self._x))
+
+    def __float__(self) -> float:
+        return self._decide("float({})", (self,), float(self._x))
+
+    def __int__(self) -> int:
+        return self._decide("int({})", (self,), int(self._x))
+
+    def __index__(self) -> int:
+        return self._decide("operator.index({})", (self,), int(self._x))
+
+    def __hash__(self) -> int:
+        return hash(self._x)
+
+    def __repr__(self) -> str:
+        return self._formatted(repr)
+
+    def __str__(self) -> str:
+        return self._formatted(str)
+
+    def __format__(self, spec: str) -> str:
+        return self._formatted(lambda a: format(a, spec))
+
+    def _formatted(self, how: Callable[[Any], str]) -> str:
+        rec = active()
+        if rec is not None:
+            internal, where = user_frame(3)
+            if not internal:
+                rec.abort("prints or formats a number computed from a tensor", where)
+        return how(self._x)
+
+    def __round__(self, n: Any = None) -> Any:
+        return self._decide("round({}, {})", (self, n), round(self._x, n))
+
+    def __reduce__(self) -> Any:
+        return (type(self._x), (self._x,))
+
+
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "//": lambda a, b: a // b,
+    "%": lambda a, b: a % b,
+    "**": lambda a, b: a**b,
+}
+_UNOPS: dict[str, Callable[[Any], Any]] = {"-": lambda a: -a, "+": lambda a: +a, "abs": abs}
+_COMPARE = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__", "==": "__eq__", "!=": "__ne__"}
+
+
+def _install_number_methods(cls: type) -> None:
+    names = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod", "**": "pow"}
+    for op, name in names.items():
+        setattr(cls, f"__{name}__", lambda self, other, _op=op: self._binop(_op, other))
+        setattr(cls, f"__r{name}__", lambda self, other, _op=op: self._binop(_op, other, True))
+    cls.__neg__ = lambda self: self._unop("-")  # type: ignore[attr-defined]
+    cls.__pos__ = lambda self: self._unop("+")  # type: ignore[attr-defined]
+    cls.__abs__ = lambda self: self._unop("abs")  # type: ignore[attr-defined]
+    for op, name in _COMPARE.items():
+        real = getattr(float, name)
+
+        def compare(self: Any, other: Any, _op: str = op, _real: Any = real) -> Any:
+            if isinstance(other, np.ndarray):
+                return NotImplemented
+            value = _real(float(self._x), raw(other))
+            if value is NotImplemented:
+                return value
+            return self._decide("({} " + _op + " {})", (self, other), value)
+
+        setattr(cls, name, compare)
+
+
+class TracedFloat(_TracedNumber, float):
+    """A Python float the trace follows (a hyperparameter, ``.item()``, arithmetic on them)."""
+
+    @classmethod
+    def make(cls, value: float, var: Var) -> TracedFloat:
+        t = cls(value)
+        t._x, t._var = value, var
+        return t
+
+
+class TracedInt(_TracedNumber, int):
+    """A Python int the trace follows (``.item()`` of an integer tensor)."""
+
+    @classmethod
+    def make(cls, value: int, var: Var) -> TracedInt:
+        t = cls(value)
+        t._x, t._var = value, var
+        return t
+
+
+_install_number_methods(TracedFloat)
+_install_number_methods(TracedInt)
+TracedFloat.__hash__ = _TracedNumber.__hash__  # type: ignore[method-assign]
+TracedInt.__hash__ = _TracedNumber.__hash__  # type: ignore[method-assign]
+
+
+# ---- a random generator whose draws are recorded -----------------------------------------------
+
+
+class TracedGenerator:
+    """Stands for a NumPy ``Generator`` while recording: each draw is a statement.
+
+    ``getter`` is what the generated code calls to find the live generator at every call
+    (the default one may be replaced by ``manual_seed``), so the draws advance the same state
+    as they do eagerly.
+    """
+
+    def __init__(self, real: np.random.Generator, getter: Const) -> None:
+        self._real, self._getter = real, getter
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._real, name)
+        if not callable(attr) or name.startswith("_") or name == "bit_generator":
+            return attr
+
+        def draw(*args: Any, **kwargs: Any) -> Any:
+            rec = active()
+            if rec is None:
+                return attr(*raw(args), **raw(kwargs))
+            return rec.call(
+                "draw",
+                name,
+                (self._getter, *args),
+                kwargs,
+                lambda: attr(*raw(args), **raw(kwargs)),
+                effect=True,
+            )
+
+        return draw
