@@ -307,7 +307,9 @@ def _same(a: Program, b: Program) -> bool:
         y = b.inputs[k]
         if x is y:
             continue
-        if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+        if isinstance(x, (np.ndarray, np.generic)) and isinstance(y, (np.ndarray, np.generic)):
+            if type(x) is not type(y):
+                return False
             if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=True):
                 return False
             continue

@@ -46,6 +46,7 @@ class Program:
         self.stmts = rec.stmts
         self._name_vars(arg_leaves)
         kept = self._prune()
+        kept = self._fold_constants(kept)
         kept = self._hoist_guards(kept)
         self.source = self._emit(kept, title)
         _COUNTER[0] += 1
@@ -152,6 +153,43 @@ class Program:
         kept.reverse()
         return kept
 
+    def _fold_constants(self, stmts: list[Stmt]) -> list[Stmt]:
+        """Compute once what depends on no input (``np.arange(n)``, the seed ``ones * -1/N``)."""
+        trace = self.trace
+        written = {w.buffer for s in stmts for w in s.writes}
+        escaping = {v.buffer for v in _vars_in(trace.output)}
+        escaping |= {new.buffer for _, new in trace.data_writes}
+        escaping |= {v.buffer for v in trace.grad_writes.values() if v is not None}
+        folded: set[int] = set()
+        setup: list[Stmt] = []
+        body: list[Stmt] = []
+        for s in stmts:
+            reads = _reads(s)
+            if (
+                s.kind in ("call", "method", "attr", "getitem", "guard")
+                and not s.effect
+                and not s.writes
+                and all(v.id in folded for v in reads)
+                and not any(v.buffer in written or v.buffer in escaping for v in s.outs)
+                and (s.kind != "guard" or reads)
+            ):
+                if s.kind != "guard":  # a guard on constants held when recorded: it always holds
+                    setup.append(s)
+                    folded.update(v.id for v in s.outs)
+                continue
+            body.append(s)
+        if setup:
+            lines = ["def _setup():"]
+            lines += [f"    {self._statement(s, written)}" for s in setup]
+            names = [v.name for s in setup for v in s.outs]
+            lines.append(f"    return ({', '.join(names)},)")
+            space = dict(self.ns)
+            exec(compile("\n".join(lines) + "\n", "<glassgrad.compile constants>", "exec"), space)
+            for name, value in zip(names, space["_setup"]()):
+                self.ns[name] = value
+            self.constants = names
+        return body
+
     def _hoist_guards(self, stmts: list[Stmt]) -> list[Stmt]:
         """Each guard right after the last statement it depends on (most go to the top)."""
         body: list[Stmt] = []
@@ -212,7 +250,7 @@ class Program:
                 out.append(f"    {v.name} = {t}._data")
                 out.append(
                     f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != "
-                    f"{self._dtype(v.dtype)} or {t}.requires_grad is not {src[1].requires_grad}:"
+                    f"{self._dtype_object(v.dtype)} or {t}.requires_grad is not {src[1].requires_grad}:"
                 )
                 out.append("        raise _Retrace")
             elif kind == "grad":
@@ -220,7 +258,7 @@ class Program:
                 out.append(f"    _{v.name} = {p}._grad")
                 out.append(f"    {v.name} = _{v.name}._data")
                 out.append(
-                    f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != {self._dtype(v.dtype)}:"
+                    f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != {self._dtype_object(v.dtype)}:"
                 )
                 out.append("        raise _Retrace")
             elif kind == "const":
@@ -257,6 +295,8 @@ class Program:
     def _epilogue(self) -> list[str]:
         trace, out = self.trace, ["    # write back: gradients, updated tensors, versions"]
         for p, var in trace.grad_writes.items():
+            if var is None and trace.grad_entry.get(id(p)) is None:
+                continue  # None when the call began (a guard says so) and None again
             name = self._object(p, f"_{trace.names.get(id(p), 'param')}")
             value = "None" if var is None else f"_make({var.name})"
             out.append(f"    {name}._grad = {value}")
@@ -328,11 +368,15 @@ class Program:
         if len(s.outs) > 1 or _returns_tuple(s):
             targets += ","
         if len(s.outs) == 1 and s.writes and s.outs[0] is s.writes[0] and s.kind != "method":
-            return call  # np.add(a, b, out=(a,)): the result is the output array itself
+            return call  # np.add(a, b, out=(a,)) or a += b: the result is the output array itself
         return f"{targets} = {call}"
 
     def _call(self, s: Stmt) -> str:
         kind = s.kind
+        if kind == "call" and s.fn in _OPERATORS:
+            text = self._operator(s)
+            if text is not None:
+                return text
         if kind == "guard":
             if isinstance(s.fn, Stmt):
                 return self._call(s.fn)
@@ -355,6 +399,32 @@ class Program:
         if kind == "draw":
             return f"{self._expr(s.args[0])}().{s.fn}({args})"
         raise AssertionError(kind)
+
+    def _operator(self, s: Stmt) -> str | None:
+        """``a + b`` for ``np.add(a, b)`` (and ``a += b`` for ``out=(a,)``): the same ufunc
+        call for arrays, and NumPy's fast scalar arithmetic for the 0-d results of reductions.
+        Only where an operand is an array: on two Python numbers an operator is Python's own."""
+        args, kwargs, symbol = s.args, dict(s.kwargs), _OPERATORS[s.fn]
+        if not any(isinstance(a, Var) and a.kind == "array" for a in args):
+            return None
+        if kwargs.get("casting") == "same_kind":
+            del kwargs["casting"]
+        out = kwargs.pop("out", None)
+        if kwargs:
+            return None
+        if len(args) == 1 and symbol in ("-", "~", "abs"):
+            if out is not None:
+                return None
+            x = self._expr(args[0])
+            return f"abs({x})" if symbol == "abs" else f"{symbol}{x}"
+        if len(args) != 2 or symbol in ("~", "abs"):
+            return None
+        a, b = (self._expr(x) for x in args)
+        if out is None:
+            return f"{a} {symbol} {b}"
+        if isinstance(out, tuple) and len(out) == 1 and out[0] is args[0]:
+            return f"{a} {symbol}= {b}"
+        return None
 
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         parts = [self._expr(a) for a in args]
@@ -425,6 +495,10 @@ class Program:
             return f"np.{d.name}"
         return self._object(d, "dtype")
 
+    def _dtype_object(self, d: np.dtype) -> str:
+        """A name bound to the dtype itself: comparing with it is cheaper than with ``np.float32``."""
+        return self._object(d, f"_{d.name}") if d.isnative else self._object(d, "_dtype")
+
     def _callable(self, fn: Any) -> str:
         if isinstance(fn, np.ufunc):
             return f"np.{fn.__name__}"
@@ -442,6 +516,30 @@ class Program:
                 if found is fn:
                     return candidate
         return self._object(fn, name or "function")
+
+
+_OPERATORS = {
+    np.add: "+",
+    np.subtract: "-",
+    np.multiply: "*",
+    np.true_divide: "/",
+    np.floor_divide: "//",
+    np.remainder: "%",
+    np.power: "**",
+    np.matmul: "@",
+    np.less: "<",
+    np.less_equal: "<=",
+    np.greater: ">",
+    np.greater_equal: ">=",
+    np.equal: "==",
+    np.not_equal: "!=",
+    np.bitwise_and: "&",
+    np.bitwise_or: "|",
+    np.bitwise_xor: "^",
+    np.negative: "-",
+    np.invert: "~",
+    np.absolute: "abs",
+}
 
 
 def _prefix(stmt: Stmt) -> str:

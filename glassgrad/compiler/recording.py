@@ -56,6 +56,7 @@ class Trace:
     modules: list[Any] = field(default_factory=list)  # modules called (their training flag)
     training_writes: list[tuple[Any, bool]] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)  # id(tensor) -> readable name
+    grad_entry: dict[int, Any] = field(default_factory=dict)  # id(param) -> None: .grad was None
     grad_mode: bool = True
 
 
@@ -182,7 +183,10 @@ class Session:
         if key not in self._grad_seen and key not in self._grad_written:
             self._grad_seen[key] = p
             rec.guard("({}._grad is None)", (_ParamRef(p),), g is None)
-            if g is not None:
+            if g is None:
+                self.trace.grad_entry[key] = None
+            else:
+                self.trace.grad_entry[key] = True
                 self._grad_owner[id(g)] = p
         return g
 
