@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import threading
 import types
 import warnings
 from typing import Any
@@ -33,6 +34,7 @@ from glassgrad.compiler.recording import Session, Trace
 from glassgrad.compiler.trace import Abort, TracedArray, TracedFloat, TracedInt
 from glassgrad.tensor import Tensor
 
+_RECORDING = threading.Lock()  # one recording at a time: the patches are process-wide
 MAX_RECORDINGS = 8  # per group of calls: after that many without two equal programs, eager
 
 
@@ -43,12 +45,13 @@ class CompileWarning(UserWarning):
 class _Group:
     """The state of one group of calls (one signature)."""
 
-    __slots__ = ("candidate", "eager", "keep", "program", "recordings")
+    __slots__ = ("candidate", "eager", "keep", "program", "recordings", "replays")
 
     def __init__(self, keep: Any) -> None:
         self.program: Program | None = None
         self.candidate: Program | None = None
         self.recordings = 0
+        self.replays = 0
         self.eager = False
         self.keep = keep  # objects whose identity is part of the signature stay alive
 
@@ -83,12 +86,29 @@ class CompiledFunction:
         program = group.program
         if program is not None:
             try:
-                return program.run(leaves)
+                result = program.run(leaves)
+                group.replays += 1
+                return result
             except Retrace:
                 group.program = group.candidate = None
-        if group.eager:
-            return self.fn(*args, **kwargs)
-        return self._record(group, args, kwargs, leaves)
+        if group.eager or not _RECORDING.acquire(blocking=False):
+            return self.fn(*args, **kwargs)  # (another thread is recording: this call runs eagerly)
+        try:
+            return self._record(group, args, kwargs, leaves)
+        finally:
+            _RECORDING.release()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """How the calls ran: ``recordings`` (eager, recorded), ``replays`` (generated code),
+        ``eager_groups`` (signatures that run eagerly for good)."""
+        groups = self._groups.values()
+        return {
+            "recordings": sum(g.recordings for g in groups),
+            "replays": sum(g.replays for g in groups),
+            "programs": sum(g.program is not None for g in groups),
+            "eager_groups": sum(g.eager for g in groups),
+        }
 
     @property
     def code(self) -> str | None:

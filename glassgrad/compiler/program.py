@@ -71,6 +71,11 @@ class Program:
         self._names.add(name)
         return name
 
+    def _tensor(self, t: Any, base: str) -> str:
+        """A tensor the code reads or writes: ``_args[i]`` for an argument, else the object."""
+        i = self.trace.arg_index.get(id(t))
+        return f"_args[{i}]" if i is not None else self._object(t, base)
+
     def _object(self, obj: Any, base: str) -> str:
         """The namespace name of an object the code reads from (a tensor, a parameter...)."""
         name = self._objects.get(id(obj))
@@ -254,7 +259,7 @@ class Program:
                 )
                 out.append("        raise _Retrace")
             elif kind == "grad":
-                p = self._object(src[1], f"_{v.name}_of")
+                p = self._tensor(src[1], f"_{v.name}_of")
                 out.append(f"    _{v.name} = {p}._grad")
                 out.append(f"    {v.name} = _{v.name}._data")
                 out.append(
@@ -297,19 +302,23 @@ class Program:
         for p, var in trace.grad_writes.items():
             if var is None and trace.grad_entry.get(id(p)) is None:
                 continue  # None when the call began (a guard says so) and None again
-            name = self._object(p, f"_{trace.names.get(id(p), 'param')}")
+            name = self._tensor(p, f"_{trace.names.get(id(p), 'param')}")
             value = "None" if var is None else f"_make({var.name})"
             out.append(f"    {name}._grad = {value}")
         for var, new in trace.data_writes:
             kind = var.source[0]
-            if kind in ("tensor", "target"):
+            if kind == "arg":
+                out.append(f"    _args[{var.source[2]}]._data = {new.name}")
+            elif kind in ("tensor", "target"):
                 t = self._object(var.source[1], f"_{var.name}_tensor")
                 out.append(f"    {t}._data = {new.name}")
             elif kind == "grad":
                 out.append(f"    _{var.name}._data = {new.name}")
         for var, delta in trace.versions:
             kind = var.source[0]
-            if kind in ("tensor", "target"):
+            if kind == "arg":
+                out.append(f"    _args[{var.source[2]}]._vc[0] += {delta}")
+            elif kind in ("tensor", "target"):
                 t = self._object(var.source[1], f"_{var.name}_tensor")
                 out.append(f"    {t}._vc[0] += {delta}")
             elif kind == "grad":
@@ -451,7 +460,7 @@ class Program:
         if isinstance(x, Const):
             return self._const(x)
         if isinstance(x, _ParamRef):
-            return self._object(x.p, "_param")
+            return self._tensor(x.p, "_param")
         t = type(x)
         if t is tuple:
             inner = ", ".join(self._expr(y) for y in x)
@@ -483,7 +492,7 @@ class Program:
     def _const(self, c: Const) -> str:
         value = c.value
         if isinstance(value, _ParamRef):
-            return self._object(value.p, "_param")
+            return self._tensor(value.p, "_param")
         if isinstance(value, np.dtype):
             return self._dtype(value)
         if isinstance(value, type) and getattr(np, value.__name__, None) is value:

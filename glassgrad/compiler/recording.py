@@ -57,6 +57,7 @@ class Trace:
     training_writes: list[tuple[Any, bool]] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)  # id(tensor) -> readable name
     grad_entry: dict[int, Any] = field(default_factory=dict)  # id(param) -> None: .grad was None
+    arg_index: dict[int, int] = field(default_factory=dict)  # id(tensor argument) -> its position
     grad_mode: bool = True
 
 
@@ -128,6 +129,7 @@ class Session:
     def __init__(self, arg_paths: dict[int, tuple[Any, ...]], names: dict[int, str]) -> None:
         self.rec = Recorder()
         self.trace = Trace(self.rec, names=names)
+        self.trace.arg_index = {k: v[2] for k, v in arg_paths.items()}
         self.arg_paths = arg_paths
         self._restore: list[tuple[Any, Any, Any]] = []  # (owner, attribute, original)
         self._sources: dict[int, tuple[Any, Var, int]] = {}  # id(tensor) -> (tensor, var, version)
@@ -218,6 +220,13 @@ class Session:
         self._patch(node.Node, "apply", classmethod(_noted_apply(node.Node.__dict__["apply"])))
         self._patch(engine, "observed_backward", self._observed_backward)
         self._patch(engine, "run_hooks", _no_hooks(engine.run_hooks, "a hook on a gradient"))
+        stage = staging.GradStage
+        self._patch(stage, "_run_leaf_hooks", _no_hooks(stage._run_leaf_hooks, "a hook on a tensor"))
+        self._patch(
+            staging,
+            "_run_post_accumulate_hooks",
+            _no_hooks(staging._run_post_accumulate_hooks, "a post-accumulate-grad hook"),
+        )
         self._install_module_and_optim()
         self._observer = state.backward_observer
         state.backward_observer = _noop_observer
@@ -345,6 +354,9 @@ class Session:
                     rec.abort("a parameter's .grad holds an array the trace did not follow")
                 else:
                     trace.grad_writes[p] = now
+        hooked = [t for t, _, _ in self._sources.values()] + list(self._grad_written.values())
+        if any(getattr(t, "_hooks_", None) or getattr(t, "_post_hooks_", None) for t in hooked):
+            rec.abort("a hook on a tensor runs Python code that glassgrad.compile does not replay")
         trace.epoch_bumped = EPOCH[0] != self._epoch
         # tensors hold plain arrays again
         for t, plain, traced in self._restore_data:

@@ -56,11 +56,32 @@ def user_frame(depth: int = 2) -> tuple[bool, str]:
     f = sys._getframe(depth)
     while f is not None:
         mod = f.f_globals.get("__name__", "")
+        if mod == "glassgrad.tensor" and f.f_code.co_name in _CONVERSIONS:
+            f = f.f_back  # Tensor.__bool__ and friends decide for whoever called them
+            continue
         if not (mod.startswith(_HERE) or mod == "numpy" or mod.startswith("numpy.")):
             where = f"{f.f_code.co_filename}:{f.f_lineno}"
             return mod == "glassgrad" or mod.startswith("glassgrad."), where
         f = f.f_back
     return True, "?"
+
+
+_CONVERSIONS = {
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__complex__",
+    "item",
+    "tolist",
+    "__format__",
+    "__repr__",
+    "__str__",
+    "__len__",
+    "__iter__",
+    "numpy",
+    "__array__",
+}
 
 
 def api_call(depth: int = 2) -> str:
@@ -211,6 +232,10 @@ class Recorder:
             return x
         if t is tuple or t is list:
             return t(self.expr(y) for y in x)
+        if t is Const:
+            return x
+        if isinstance(x, tuple) and not hasattr(x, "_fields"):  # glassgrad.Size and friends
+            return tuple(self.expr(y) for y in x)
         if t is dict:
             return {k: self.expr(v) for k, v in x.items()}
         if t is slice:

@@ -83,10 +83,10 @@ class ASGD(Optimizer):
             step = step_counter(state)
             g = effective_grad(pd, p._grad._data, maximize, wd)  # type: ignore[union-attr]
             eta_arr, mu_arr, ax = state["eta"]._data, state["mu"]._data, state["ax"]._data
-            eta = float(eta_arr)
+            eta = eta_arr.item()
             pd *= 1 - lambd * eta  # decay
             pd += np.multiply(g, -eta)  # add_(g, alpha=-eta)
-            mu = float(mu_arr)
+            mu = mu_arr.item()
             if mu != 1:
                 diff = np.subtract(pd, ax)
                 diff *= mu

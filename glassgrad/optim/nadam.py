@@ -109,7 +109,7 @@ class NAdam(Optimizer):
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
             mu_product_arr = state["mu_product"]._data
             mu_product_arr *= mu  # in the state's own dtype, as torch does
-            mu_product = float(mu_product_arr)
+            mu_product = mu_product_arr.item()
             _moments(state, g, beta1, beta2)
             denom = np.divide(state["exp_avg_sq"]._data, bias_correction2)
             np.sqrt(denom, out=denom)

@@ -291,7 +291,7 @@ def step_counter(state: dict[str, Any]) -> float:
     """Increment ``state["step"]`` (a 0-d Tensor, as in torch) and return it as a float."""
     t = state["step"]._data
     t += 1
-    return float(t)
+    return t.item()  # (a float; while glassgrad.compile records, one it follows)
 
 
 def scalar_dtype(fused: bool | None = None) -> type[np.floating[Any]]:

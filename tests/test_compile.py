@@ -1,0 +1,340 @@
+"""``glassgrad.compile``: a recorded training step replays as generated NumPy code, and gives what
+eager gives, bit for bit: parameters, gradients, optimizer state, random draws, buffers."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+import glassgrad.nn.functional as F
+from glassgrad import nn, optim
+from glassgrad.compiler import CompileWarning
+
+
+def _batches(n: int, batch: int = 16, features: int = 12, classes: int = 5, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            gg.tensor(rng.standard_normal((batch, features)).astype(np.float32)),
+            gg.tensor(rng.integers(0, classes, batch)),
+        )
+        for _ in range(n)
+    ]
+
+
+def _mlp(seed: int = 0, dropout: float = 0.0, norm: bool = False) -> nn.Module:
+    gg.manual_seed(seed)
+    layers: list[nn.Module] = [nn.Linear(12, 16)]
+    if norm:
+        layers.append(nn.BatchNorm1d(16))
+    layers += [nn.Tanh(), nn.Dropout(dropout), nn.Linear(16, 5)]
+    return nn.Sequential(*layers)
+
+
+def _trainer(model: nn.Module, opt: optim.Optimizer):
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return train_step
+
+
+def _same_state(a: nn.Module, b: nn.Module, oa=None, ob=None) -> None:
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert np.array_equal(p._data, q._data), name
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            assert np.array_equal(p.grad._data, q.grad._data)
+    if oa is not None:
+        for sa, sb in zip(oa.state.values(), ob.state.values()):
+            for k in sa:
+                va, vb = sa[k], sb[k]
+                va = va._data if isinstance(va, gg.Tensor) else va
+                vb = vb._data if isinstance(vb, gg.Tensor) else vb
+                assert np.array_equal(va, vb), k
+
+
+def _run_both(make_opt, steps: int = 6, dropout: float = 0.0, norm: bool = False, **kw):
+    eager_model, comp_model = _mlp(dropout=dropout, norm=norm), _mlp(dropout=dropout, norm=norm)
+    eager_opt, comp_opt = make_opt(eager_model), make_opt(comp_model)
+    eager_step = _trainer(eager_model, eager_opt)
+    step = gg.compile(_trainer(comp_model, comp_opt))
+    losses = []
+    for i, (x, y) in enumerate(_batches(steps)):
+        gg.manual_seed(100 + i)
+        a = eager_step(x, y)
+        gg.manual_seed(100 + i)
+        b = step(x, y)
+        losses.append((a, b))
+    return eager_model, comp_model, eager_opt, comp_opt, step, losses
+
+
+OPTIMIZERS = {
+    "sgd": lambda m: optim.SGD(m.parameters(), lr=0.1),
+    "sgd_momentum_nesterov_wd": lambda m: optim.SGD(
+        m.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3
+    ),
+    "adam": lambda m: optim.Adam(m.parameters(), lr=1e-2),
+    "adam_amsgrad": lambda m: optim.Adam(m.parameters(), lr=1e-2, amsgrad=True, weight_decay=0.01),
+    "adamw": lambda m: optim.AdamW(m.parameters(), lr=1e-2, weight_decay=0.1),
+    "rmsprop": lambda m: optim.RMSprop(m.parameters(), lr=1e-2, momentum=0.5),
+    "adagrad": lambda m: optim.Adagrad(m.parameters(), lr=1e-1),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_training_step_replays_bitwise_equal_to_eager(name: str) -> None:
+    em, cm, eo, co, step, losses = _run_both(OPTIMIZERS[name])
+    for a, b in losses:
+        assert a == b and type(b) is float
+    _same_state(em, cm, eo, co)
+    assert step.stats["replays"] >= 2, step.stats  # the later steps ran the generated code
+
+
+def test_dropout_draws_advance_the_generator_as_eager_does() -> None:
+    em, cm, *_, step, losses = _run_both(OPTIMIZERS["adam"], dropout=0.3)
+    assert all(a == b for a, b in losses)
+    _same_state(em, cm)
+    assert step.stats["replays"] >= 2
+    assert "random(" in step.code  # the mask is drawn in the generated code
+
+
+def test_batchnorm_buffers_update_and_eval_mode_re_records() -> None:
+    em, cm, eo, co, step, losses = _run_both(OPTIMIZERS["sgd"], norm=True)
+    assert all(a == b for a, b in losses)
+    _same_state(em, cm)  # running_mean, running_var, num_batches_tracked included
+    before = step.stats["recordings"]
+    em.eval(), cm.eval()
+    x, y = _batches(1, seed=9)[0]
+    for _ in range(3):
+        assert _trainer(em, eo)(x, y) == step(x, y)
+    assert step.stats["recordings"] > before  # training flag changed: recorded again
+    _same_state(em, cm)
+
+
+def test_scheduler_outside_changes_lr_without_re_recording() -> None:
+    models = _mlp(), _mlp()
+    opts = [optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in models]
+    scheds = [optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5) for o in opts]
+    eager, step = _trainer(models[0], opts[0]), gg.compile(_trainer(models[1], opts[1]))
+    for x, y in _batches(6):
+        assert eager(x, y) == step(x, y)
+        for s in scheds:
+            s.step()
+    _same_state(models[0], models[1])
+    # the first step fills the momentum buffers: its recording differs, the next two agree
+    assert step.stats["recordings"] == 3 and step.stats["replays"] == 3
+    assert "lr = " in step.code  # read from the param group at every call
+
+
+def test_scheduler_inside_the_step_runs_eagerly_with_a_warning() -> None:
+    models = _mlp(), _mlp()
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in models]
+    scheds = [optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5) for o in opts]
+
+    def make(model, opt, sched):
+        def step(x, y):
+            opt.zero_grad()
+            F.mse_loss(model(x), F.one_hot(y, 5).float()).backward()
+            opt.step()
+            sched.step()
+
+        return step
+
+    eager, step = make(models[0], opts[0], scheds[0]), gg.compile(make(models[1], opts[1], scheds[1]))
+    with pytest.warns(CompileWarning, match="scheduler"):
+        for x, y in _batches(4):
+            eager(x, y), step(x, y)
+    _same_state(models[0], models[1])
+    assert opts[0].param_groups[0]["lr"] == opts[1].param_groups[0]["lr"]
+
+
+def test_branching_on_a_value_runs_eagerly_and_names_the_line() -> None:
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @gg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        if loss > 100:  # data-dependent Python
+            return None
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.warns(CompileWarning, match=r"test_compile\.py:\d+.*depends on a tensor's value"):
+        step(*_batches(1)[0])
+    for x, y in _batches(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # warned once only
+            assert step(x, y) is not None
+    assert step.stats["eager_groups"] == 1 and step.stats["replays"] == 0
+
+
+def test_printing_a_value_inside_runs_eagerly() -> None:
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+
+    @gg.compile
+    def f(x):
+        y = (x * x).sum()
+        print(f"{y.item():.3f}")
+        return y
+
+    with pytest.warns(CompileWarning, match="formats"):
+        assert f(x).item() == 5.0
+
+
+def test_new_shapes_dtypes_and_requires_grad_are_recorded_separately() -> None:
+    @gg.compile
+    def f(x):
+        y = (x.tanh() * 3).sum()
+        y.backward()
+        return x.grad
+
+    for shape in [(3,), (3,), (3,), (2, 2), (2, 2), (2, 2), (3,)]:
+        x = gg.randn(*shape, requires_grad=True)
+        expected = 3 * (1 - np.tanh(x._data) ** 2)
+        np.testing.assert_array_equal(f(x)._data, expected.astype(np.float32))
+    x64 = gg.randn(3, dtype=gg.float64, requires_grad=True)
+    for _ in range(3):
+        x64.grad = None
+        assert f(x64).dtype == gg.float64
+    assert f.stats["programs"] == 3  # (3,) f32, (2, 2) f32, (3,) f64
+
+
+def test_gradient_accumulation_without_zero_grad() -> None:
+    models = _mlp(), _mlp()
+
+    def make(model):
+        def step(x, y):
+            F.cross_entropy(model(x), y).backward()
+
+        return step
+
+    eager, step = make(models[0]), gg.compile(make(models[1]))
+    for x, y in _batches(5):
+        eager(x, y), step(x, y)
+    _same_state(models[0], models[1])
+    assert step.stats["replays"] >= 1
+
+
+def test_hooks_run_eagerly_with_a_clear_warning() -> None:
+    models = _mlp(), _mlp()
+    seen: list[float] = []
+    for m in models:
+        m[0].weight.register_hook(lambda g: seen.append(float(g.sum())))
+    eager = _trainer(models[0], optim.SGD(models[0].parameters(), lr=0.1))
+    step = gg.compile(_trainer(models[1], optim.SGD(models[1].parameters(), lr=0.1)))
+    with pytest.warns(CompileWarning, match="hook"):
+        for x, y in _batches(3):
+            assert eager(x, y) == step(x, y)
+    _same_state(models[0], models[1])
+    assert len(seen) == 6  # every call ran its hooks
+
+
+def test_no_grad_inference_replays() -> None:
+    model = _mlp()
+    model.eval()
+
+    @gg.compile
+    def predict(x):
+        with gg.no_grad():
+            return model(x).argmax(dim=1)
+
+    for x, _ in _batches(4):
+        assert np.array_equal(predict(x)._data, model(x).argmax(dim=1)._data)
+    assert predict.stats["replays"] == 2
+
+
+def test_generated_code_reads_like_the_manual_backward() -> None:
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(12, 16), nn.Linear(16, 5)
+
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(x)))
+
+    model = Net()
+    step = gg.compile(_trainer(model, optim.SGD(model.parameters(), lr=0.1)))
+    for x, y in _batches(3):
+        step(x, y)
+    code = step.code
+    assert "fc1_weight_grad = " in code and "fc2_bias" in code
+    assert "# AddmmBackward0: dL/dx = g · W" in code  # the rule each backward line came from
+    assert "# ReluBackward0" in code and "# SGD.step" in code
+    assert "Tensor" not in code.split("# write back")[0]  # plain NumPy up to the write-back
+    compile(code, "<check>", "exec")  # and it is valid Python
+
+
+def test_a_guard_failing_after_an_update_leaves_the_state_as_eager() -> None:
+    # targets out of range: the cross-entropy check is a guard; eager raises, so must compile
+    models = _mlp(), _mlp()
+    eager = _trainer(models[0], optim.SGD(models[0].parameters(), lr=0.1))
+    step = gg.compile(_trainer(models[1], optim.SGD(models[1].parameters(), lr=0.1)))
+    for x, y in _batches(3):
+        eager(x, y), step(x, y)
+    x, y = _batches(1, seed=5)[0]
+    bad = gg.tensor(np.full(16, 7))
+    with pytest.raises(IndexError):
+        eager(x, bad)
+    with pytest.raises(IndexError):
+        step(x, bad)
+    _same_state(models[0], models[1])
+    assert eager(x, y) == step(x, y)
+
+
+def test_python_numbers_and_arrays_as_arguments() -> None:
+    w = gg.tensor([0.5, -1.0, 2.0], requires_grad=True)
+
+    @gg.compile
+    def f(a, scale):
+        loss = (w * gg.from_numpy(a)).sum() * scale
+        loss.backward()
+        g = w.grad.clone()
+        w.grad = None
+        return g
+
+    rng = np.random.default_rng(0)
+    for scale in (2.0, 2.0, 2.0, 3.0, 3.0, 3.0):
+        a = rng.standard_normal(3).astype(np.float32)
+        np.testing.assert_array_equal(f(a, scale)._data, (a * np.float32(scale)).astype(np.float32))
+    assert f.stats["programs"] == 2
+
+
+def test_threads_record_one_at_a_time_and_stay_right() -> None:
+    w = gg.tensor(np.linspace(-1, 1, 8), requires_grad=True)
+
+    @gg.compile
+    def f(x):
+        y = ((w * x).tanh() ** 2).sum()
+        (g,) = gg.autograd.grad(y, [w])
+        return g
+
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for _ in range(50):
+            x = gg.tensor(rng.standard_normal(8))
+            expected = 2 * np.tanh(w._data * x._data) * (1 - np.tanh(w._data * x._data) ** 2) * x._data
+            if not np.allclose(f(x)._data, expected, rtol=1e-12, atol=0):
+                errors.append("wrong")
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert f.stats["replays"] > 0
