@@ -13,6 +13,7 @@ Anything below it is structure the model learnt from context; a few hundred step
 
     python examples/char_transformer.py            # 500 steps, about two minutes on 2 cores
     python examples/char_transformer.py --steps 50 # a quick look
+    python examples/char_transformer.py --compile  # each step run as generated NumPy code
 """
 
 from __future__ import annotations
@@ -140,14 +141,18 @@ def lm_loss(model: nn.Module, x: gg.Tensor, y: gg.Tensor) -> gg.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
 
-def evaluate(model: nn.Module, corpus: Corpus, context: int, batches: int = 8) -> float:
-    """Mean validation loss over fixed windows (the same ones at every call)."""
+def evaluate(
+    model: nn.Module, corpus: Corpus, context: int, batches: int = 8, compile: bool = False
+) -> float:
+    """Mean validation loss over fixed windows (the same ones at every call); ``compile=True``
+    runs the loss as generated NumPy code after its first calls."""
     rng = np.random.default_rng(1234)
+    loss_fn = gg.compile(lm_loss) if compile else lm_loss
     model.eval()
     with gg.no_grad():
-        losses = [lm_loss(model, *corpus.batch(corpus.val, 32, context, rng)).item()]
+        losses = [loss_fn(model, *corpus.batch(corpus.val, 32, context, rng)).item()]
         losses += [
-            lm_loss(model, *corpus.batch(corpus.val, 32, context, rng)).item()
+            loss_fn(model, *corpus.batch(corpus.val, 32, context, rng)).item()
             for _ in range(batches - 1)
         ]
     model.train()
@@ -187,8 +192,13 @@ def train(
     seed: int = 0,
     log_every: int = 100,
     sample_chars: int = 300,
+    compile: bool = False,
 ) -> dict[str, object]:
-    """Train from scratch and return the losses, the baseline and a sample."""
+    """Train from scratch and return the losses, the baseline and a sample.
+
+    ``compile=True`` wraps the training step in ``glassgrad.compile``: its first calls run
+    eagerly while recorded, the rest replay the recorded NumPy program (the same numbers).
+    """
     gg.manual_seed(seed)
     corpus = Corpus(TEXT.read_text(encoding="utf-8"))
     model = CharTransformer(corpus.vocab, context, dim, heads, layers)
@@ -207,27 +217,33 @@ def train(
         f"{n_params:,} parameters, {corpus.vocab} characters, {len(corpus.train):,} training "
         f"characters; unigram baseline {baseline:.3f} nats"
     )
-    losses: list[float] = []
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        x, y = corpus.batch(corpus.train, batch, context, rng)
+
+    def train_step(x: gg.Tensor, y: gg.Tensor) -> float:
         loss = lm_loss(model, x, y)
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
+        return loss.item()
+
+    if compile:
+        train_step = gg.compile(train_step)
+    losses: list[float] = []
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        x, y = corpus.batch(corpus.train, batch, context, rng)
+        losses.append(train_step(x, y))
+        scheduler.step()  # outside the step: it changes the learning rate the next call reads
         if step % log_every == 0 or step == steps:
             recent = float(np.mean(losses[-log_every:]))
             rate = step * batch * context / (time.perf_counter() - start)
             print(f"step {step:>5}  train loss {recent:.3f}  ({rate:,.0f} chars/s)")
-    val = evaluate(model, corpus, context)
+    val = evaluate(model, corpus, context, compile=compile)
     text = sample(model, corpus, "The ", sample_chars, seed=seed) if sample_chars else ""
     print(f"validation loss {val:.3f} nats vs unigram baseline {baseline:.3f}")
     if text:
         print("---- sample ----\n" + text)
-    return {
+    result: dict[str, object] = {
         "losses": losses,
         "val_loss": val,
         "baseline": baseline,
@@ -235,14 +251,18 @@ def train(
         "parameters": n_params,
         "seconds": time.perf_counter() - start,
     }
+    if compile:  # how the step's calls ran: recorded (eagerly) or replayed as generated code
+        result["compile_stats"] = train_step.stats
+    return result
 
 
-def main(argv: list[str] | None = None) -> dict[str, object]:
+def main(argv: list[str] | None = None, compile: bool = False) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile", action="store_true", help="run each step as generated NumPy code")
     args = ap.parse_args(argv)
-    return train(steps=args.steps, seed=args.seed)
+    return train(steps=args.steps, seed=args.seed, compile=compile or args.compile)
 
 
 if __name__ == "__main__":

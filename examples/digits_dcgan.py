@@ -13,6 +13,7 @@ same text on PyTorch). Noise and batch order come from NumPy, so both libraries 
 
     python examples/digits_dcgan.py             # 300 steps
     python examples/digits_dcgan.py --steps 20
+    python examples/digits_dcgan.py --compile  # each step run as generated NumPy code
 """
 
 from __future__ import annotations
@@ -76,9 +77,12 @@ def weights_init(m: Any) -> None:
         nn.init.zeros_(m.bias)
 
 
-def main(argv: list[str] | None = None, initial_state: dict | None = None) -> dict[str, Any]:
+def main(
+    argv: list[str] | None = None, initial_state: dict | None = None, compile: bool = False
+) -> dict[str, Any]:
     """Train; return per-step losses and the initial weights of both networks
-    (``initial_state`` replaces them)."""
+    (``initial_state`` replaces them). ``compile=True`` (or ``--compile``) wraps the training
+    step, both players' updates, in ``torch.compile``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=64)
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None, initial_state: dict | None = None) -> di
     ap.add_argument("--double", action="store_true", help="train in float64")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile", action="store_true", help="compile the training step")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -115,13 +120,7 @@ def main(argv: list[str] | None = None, initial_state: dict | None = None) -> di
     real_label = torch.from_numpy(np.ones(args.batch, dtype))
     fake_label = torch.from_numpy(np.zeros(args.batch, dtype))
 
-    history: dict[str, list[float]] = {"loss_D": [], "loss_G": [], "D_x": [], "D_G_z": []}
-    order = rng.permutation(len(images))
-    for step in range(args.steps):
-        start = (step * args.batch) % (len(images) - args.batch)
-        real = torch.from_numpy(images[order[start : start + args.batch]])
-        noise = torch.from_numpy(rng.standard_normal((args.batch, args.nz, 1, 1)).astype(dtype))
-
+    def train_step(real: Any, noise: Any) -> tuple[float, float, float, float]:
         # D: maximise log D(x) + log(1 - D(G(z)))
         netD.zero_grad()
         out_real = netD(real)
@@ -138,18 +137,36 @@ def main(argv: list[str] | None = None, initial_state: dict | None = None) -> di
         errG = criterion(netD(fake), real_label)
         errG.backward()
         optG.step()
+        return (
+            errD_real.item() + errD_fake.item(),
+            errG.item(),
+            out_real.mean().item(),
+            out_fake.mean().item(),
+        )
 
-        history["loss_D"].append(errD_real.item() + errD_fake.item())
-        history["loss_G"].append(errG.item())
-        history["D_x"].append(out_real.mean().item())
-        history["D_G_z"].append(out_fake.mean().item())
+    if compile or args.compile:
+        train_step = torch.compile(train_step)
+    history: dict[str, list[float]] = {"loss_D": [], "loss_G": [], "D_x": [], "D_G_z": []}
+    order = rng.permutation(len(images))
+    for step in range(args.steps):
+        start = (step * args.batch) % (len(images) - args.batch)
+        real = torch.from_numpy(images[order[start : start + args.batch]])
+        noise = torch.from_numpy(rng.standard_normal((args.batch, args.nz, 1, 1)).astype(dtype))
+        loss_D, loss_G, D_x, D_G_z = train_step(real, noise)
+        history["loss_D"].append(loss_D)
+        history["loss_G"].append(loss_G)
+        history["D_x"].append(D_x)
+        history["D_G_z"].append(D_G_z)
         if step % args.log_every == 0 or step == args.steps - 1:
             print(
                 f"step {step:4d}  Loss_D {history['loss_D'][-1]:.4f}  "
                 f"Loss_G {history['loss_G'][-1]:.4f}  D(x) {history['D_x'][-1]:.3f}  "
                 f"D(G(z)) {history['D_G_z'][-1]:.3f}"
             )
-    return {**history, "initial_state": initial}
+    result = {**history, "initial_state": initial}
+    if compile or args.compile:  # how the step's calls ran: recorded or replayed as NumPy code
+        result["compile_stats"] = train_step.stats
+    return result
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ The program is written as a PyTorch program: ``import glassgrad as torch`` is it
 
     python examples/word_lstm.py              # 150 steps
     python examples/word_lstm.py --steps 10 --tied
+    python examples/word_lstm.py --compile    # each step run as generated NumPy code
 """
 
 from __future__ import annotations
@@ -75,9 +76,12 @@ def batchify(ids: np.ndarray, bsz: int) -> np.ndarray:
     return np.ascontiguousarray(ids[: n * bsz].reshape(bsz, n).T)
 
 
-def main(argv: list[str] | None = None, initial_state: dict | None = None) -> dict[str, Any]:
+def main(
+    argv: list[str] | None = None, initial_state: dict | None = None, compile: bool = False
+) -> dict[str, Any]:
     """Train; return the losses per step and the initial weights (``initial_state`` replaces
-    them: how a test starts two libraries from the same weights)."""
+    them: how a test starts two libraries from the same weights). ``compile=True`` (or
+    ``--compile``) wraps the training step in ``torch.compile``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--words", type=int, default=3000)
@@ -92,6 +96,7 @@ def main(argv: list[str] | None = None, initial_state: dict | None = None) -> di
     ap.add_argument("--double", action="store_true", help="train in float64")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile", action="store_true", help="compile the training step")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -109,6 +114,17 @@ def main(argv: list[str] | None = None, initial_state: dict | None = None) -> di
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
     print(f"{len(ids)} words, vocabulary {len(vocab)}, unigram baseline {unigram:.3f} nats")
 
+    def train_step(x: Any, y: Any, hidden: Any) -> tuple[float, Any]:
+        optimizer.zero_grad()
+        output, hidden = model(x, hidden)
+        loss = criterion(output.view(-1, len(vocab)), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        optimizer.step()
+        return loss.item(), hidden
+
+    if compile or args.compile:
+        train_step = torch.compile(train_step)
     losses: list[float] = []
     hidden = model.init_hidden(args.batch)
     i = 0
@@ -119,17 +135,15 @@ def main(argv: list[str] | None = None, initial_state: dict | None = None) -> di
         x = torch.from_numpy(data[i : i + seq_len])
         y = torch.from_numpy(data[i + 1 : i + 1 + seq_len].reshape(-1))
         hidden = tuple(h.detach() for h in hidden)  # truncate backpropagation here
-        optimizer.zero_grad()
-        output, hidden = model(x, hidden)
-        loss = criterion(output.view(-1, len(vocab)), y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-        optimizer.step()
-        losses.append(loss.item())
+        loss, hidden = train_step(x, y, hidden)
+        losses.append(loss)
         i += seq_len
         if step % args.log_every == 0 or step == args.steps - 1:
             print(f"step {step:4d}  loss {losses[-1]:.4f}  ppl {math.exp(losses[-1]):8.2f}")
-    return {"losses": losses, "initial_state": initial, "unigram": unigram}
+    result = {"losses": losses, "initial_state": initial, "unigram": unigram}
+    if compile or args.compile:  # how the step's calls ran: recorded or replayed as NumPy code
+        result["compile_stats"] = train_step.stats
+    return result
 
 
 if __name__ == "__main__":

@@ -85,7 +85,10 @@ def get_total_norm(
     p = float(norm_type)
     if not arrays:
         return Tensor._make(np.zeros((), np.float32))
-    norms = np.array([_norm(a, p) for a in arrays], dtype=np.result_type(*arrays))
+    # the result type of the dtypes, not of the arrays: the same answer (NEP 50), and a function
+    # glassgrad.compile can record (it cannot record a call that returns a dtype)
+    dtype = np.result_type(*(a.dtype for a in arrays))
+    norms = np.array([_norm(a, p) for a in arrays], dtype=dtype)
     total = _norm(norms, p)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
