@@ -137,6 +137,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "each epoch and plot per-layer gradient norms (default gradient_norms.png)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="run each training step through glassgrad.compile: recorded once, then replayed "
+        "as generated NumPy code (the same numbers)",
+    )
+    p.add_argument(
+        "--show-code",
+        action="store_true",
+        help="print the compiled training step's NumPy code after training (implies --compile)",
+    )
 
 
 def options_from_args(ns: argparse.Namespace) -> tuple[Config, RunOptions]:
@@ -156,6 +167,8 @@ def options_from_args(ns: argparse.Namespace) -> tuple[Config, RunOptions]:
         progress=not ns.no_progress,
         stop_after=ns.stop_after,
         report=ns.report,
+        compile=ns.compile,
+        show_code=ns.show_code,
         explicit=explicit,
     )
     if ns.report:
@@ -243,6 +256,9 @@ def cli(ns: argparse.Namespace) -> int:
         print(f"glassgrad train: interrupted{where}", file=sys.stderr)
         return 130
     log(summary_table(result))
+    code = result.get("compiled_code")
+    if ns.show_code:
+        log(code if code is not None else "(no training step ran: nothing was compiled)")
     if ns.plot:
         plot(result["history"], ns.plot)
         log(f"curves written to {ns.plot}")

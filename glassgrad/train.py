@@ -4,6 +4,7 @@
     glassgrad train --model cnn                  # conv-pool-conv-pool-linear, >= 98%
     glassgrad train --data idx:images.gz,labels.gz --model cnn --epochs 5
     glassgrad train --save ck.npz --stop-after 2 && glassgrad train --resume ck.npz
+    glassgrad train --compile --show-code        # each step as generated NumPy code; print it
 
 This module is the job (data, models, the loop, checkpoints: ``run(Config(...))`` returns the
 results); ``glassgrad/__main__.py`` is its command line (options, summary table, curves, JSON).
@@ -85,6 +86,8 @@ class RunOptions:
     progress: bool = True
     stop_after: int | None = None
     report: str | None = None  # print a gradient-flow report each epoch, plot norms to this PNG
+    compile: bool = False  # run each training step through glassgrad.compile
+    show_code: bool = False  # return the compiled step's code (result["compiled_code"])
     explicit: set[str] = field(default_factory=set)  # Config fields given on the command line
 
 
@@ -378,33 +381,50 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     )
 
 
+def make_train_step(model: nn.Module, optimizer: Any) -> Callable[[Any, Any], tuple[float, int]]:
+    """The per-batch step: forward, loss, backward, update; returns the batch's mean loss and
+    its number of correct predictions. (``glassgrad.compile`` can wrap it whole.)"""
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_step(xb: gg.Tensor, yb: gg.Tensor) -> tuple[float, int]:
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item(), (logits.argmax(dim=1) == yb).sum().item()
+
+    return train_step
+
+
 def train_epoch(
-    t: Trainer, progress: bool, after_training: Callable[[float], None] | None = None
+    t: Trainer,
+    progress: bool,
+    after_training: Callable[[float], None] | None = None,
+    step: Callable[[Any, Any], tuple[float, int]] | None = None,
 ) -> dict[str, float]:
     """One pass over the shuffled training data; returns the epoch's metrics.
 
     ``after_training(lr)`` runs once the epoch's last step is done and before the evaluation
     (while the last training batch's gradients and activations are still there), with the
-    learning rate the epoch's updates used.
+    learning rate the epoch's updates used. ``step`` runs each batch (default: an eager
+    ``make_train_step``; ``run`` passes a compiled one for ``--compile``).
     """
-    model, opt, loss_fn = t.model, t.optimizer, nn.CrossEntropyLoss()
+    model, opt = t.model, t.optimizer
+    step = step or make_train_step(model, opt)
     model.train()
     n_seen, loss_sum, correct = 0, 0.0, 0
     lr = opt.param_groups[0]["lr"]
     start = time.perf_counter()
     bar = _progress(len(t.split.y_train), f"epoch {t.epoch + 1}/{t.cfg.epochs}", progress)
     for xb, yb in t.loader:
-        logits = model(xb)
-        loss = loss_fn(logits, yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        loss, batch_correct = step(xb, yb)
         if t.per_batch_schedule:
             t.scheduler.step()
         n = len(yb)
         n_seen += n
-        loss_sum += loss.item() * n
-        correct += int((logits.argmax(dim=1) == yb).sum().item())
+        loss_sum += loss * n
+        correct += int(batch_correct)
         if bar is not None:
             bar.set_postfix(loss=f"{loss_sum / n_seen:.4f}", refresh=False)
             bar.update(n)
@@ -473,8 +493,12 @@ def run(
             say(f"gradient flow after epoch {t.epoch + 1}:\n{rep}")
             gradient_history.record(rep)
 
+    step = make_train_step(t.model, t.optimizer)
+    compiled = None  # made after the restore: the step reads the restored state
+    if opts.compile or opts.show_code:
+        step = compiled = gg.compile(step)
     while t.epoch < last:
-        metrics = train_epoch(t, opts.progress, report_epoch)
+        metrics = train_epoch(t, opts.progress, report_epoch, step)
         t.epoch += 1
         for k, v in metrics.items():
             t.history.setdefault(k, []).append(v)
@@ -504,4 +528,8 @@ def run(
         "history": h,
         "config": asdict(cfg),
     }
+    if compiled is not None:
+        result["compile"] = compiled.stats  # steps recorded (run eagerly), replayed as NumPy
+        if opts.show_code:
+            result["compiled_code"] = compiled.code
     return result

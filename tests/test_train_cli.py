@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +307,60 @@ def test_report_prints_gradient_flow_each_epoch_and_plots_norms(tmp_path, capsys
     assert out.count("gradient flow after epoch") == 2
     assert "grad norm" in out and "dead" in out and "Linear" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- --compile: each step through glassgrad.compile ----------------------------------------------
+
+
+def _without_timings(r: dict) -> dict:
+    """A result with its wall-clock fields dropped (they differ run to run)."""
+    r = {k: v for k, v in r.items() if k != "seconds"}
+    r["history"] = {
+        k: v for k, v in r["history"].items() if k not in ("seconds", "samples_per_second")
+    }
+    return r
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],  # Adam, cosine schedule, dropout: the defaults
+        ["--optimizer", "sgd", "--schedule", "onecycle", "--dtype", "float64"],  # per-batch lr
+    ],
+)
+def test_compile_gives_the_same_results_as_eager_and_warns_of_nothing(capsys, options) -> None:
+    quick = ["--hidden", "32", "--epochs", "1", "--no-progress", *options]
+    eager = train(capsys, *quick)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled = train(capsys, *quick, "--compile")
+    assert [str(w.message) for w in caught] == []
+    stats = compiled.pop("compile")
+    assert stats["replays"] > 0 and stats["eager_groups"] == 0, stats
+    assert "compile" not in eager
+    assert _without_timings(compiled) == _without_timings(eager)  # every float, bit for bit
+
+
+def test_compiled_resume_continues_with_exactly_the_uninterrupted_losses(capsys, tmp_path) -> None:
+    """The compiled step is made after the restore: it reads the restored weights and moments."""
+    ck = tmp_path / "ck.gg"
+    quick = ["--hidden", "16", "--epochs", "2", "--no-progress"]
+    whole = train(capsys, *quick)
+    train(capsys, *quick, "--compile", "--save", str(ck), "--stop-after", "1")
+    resumed = train(capsys, *quick, "--compile", "--resume", str(ck))
+    assert resumed["history"]["train_loss"] == whole["history"]["train_loss"]
+    assert resumed["test_accuracy"] == whole["test_accuracy"]
+
+
+def test_show_code_prints_the_compiled_step(capsys) -> None:
+    assert (
+        cli_main(["train", "--hidden", "16", "--epochs", "1", "--no-progress", "--show-code"]) == 0
+    )
+    out = capsys.readouterr().out
+    code = out[out.index("def train_step(") :]
+    ast.parse(code)  # the generated function, as Python source
+    assert "test accuracy" in out[: out.index("def train_step(")]  # after the summary table
+    # gradients named after the model's parameters, each backward line under its rule
+    assert re.search(r"^ +model_0_weight_grad = ", code, re.M)
+    assert "AddmmBackward0:" in code and "ReluBackward0:" in code
+    assert "# Adam.step" in code
