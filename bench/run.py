@@ -34,7 +34,7 @@ THREADS = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS
 # Memory runs: a fixed mmap threshold makes glibc hand every block >= 64 KiB back to the OS when it
 # is freed, so the process RSS follows live memory instead of the allocator's high-water mark.
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
-NAMES = {"glassgrad": "glassgrad", "numpy": "NumPy", "torch": "PyTorch"}
+NAMES = {"glassgrad": "glassgrad", "compiled": "compiled", "numpy": "NumPy", "torch": "PyTorch"}
 LOSS_RTOL, GRAD_RTOL = 1e-4, 1e-3
 
 
@@ -69,9 +69,9 @@ def run_workload(workload: str, budget_per_impl: float, rounds: int) -> dict[str
     """
     memory = workload in MEMORY
     if memory:
-        schedule = [["glassgrad"], ["numpy"], ["torch"]]
+        schedule = [["glassgrad"], ["compiled"], ["numpy"], ["torch"]]
     else:
-        pair = [["glassgrad", "numpy"], ["torch"]]
+        pair = [["glassgrad", "compiled", "numpy"], ["torch"]]
         schedule = [g for r in range(rounds) for g in (pair if r % 2 == 0 else pair[::-1])]
         budget_per_impl /= rounds
     merged: dict[str, Any] = {"workload": workload, "impls": {}, "versions": {}}
@@ -80,7 +80,7 @@ def run_workload(workload: str, budget_per_impl: float, rounds: int) -> dict[str
         for impl, new in res["impls"].items():
             merge_impl(merged["impls"], impl, new)
         merged["versions"].update(res.get("versions", {}))
-        for key in ("title", "kind", "target"):
+        for key in ("title", "kind", "target", "compiled_target"):
             if key in res:
                 merged[key] = res[key]
     return merged
@@ -94,6 +94,8 @@ def merge_impl(impls: dict[str, Any], impl: str, new: dict[str, Any]) -> None:
         return
     if "error" in old:
         return
+    for name, times in new.get("first_calls", {}).items():
+        old.setdefault("first_calls", {}).setdefault(name, []).extend(times)
     for name, t in new.get("timers", {}).items():
         pooled = old.setdefault("timers", {}).setdefault(name, {"samples": []})
         pooled.update(summarize(pooled["samples"] + t["samples"]))
@@ -208,6 +210,38 @@ def rows_for(res: dict[str, Any]) -> list[list[str]]:
     return rows(res.get("title", res["workload"]), res.get("target", {}), *impls, check)
 
 
+def compiled_rows(res: dict[str, Any]) -> list[list[str]]:
+    """One row of the compiled table: glassgrad.compile's figure beside eager, NumPy, PyTorch."""
+    impls = res["impls"]
+    c, g, n, t = (impls.get(k, {}) for k in ("compiled", "glassgrad", "numpy", "torch"))
+    title, target = res.get("title", res["workload"]), res.get("compiled_target") or {}
+    if "error" in c:
+        return [[title, "n/a", "—", "—", "—", "—", "—", "—", "—", "n/a"]]
+    kind = res.get("target", {}).get("kind")
+    if res.get("kind") == "memory":
+        vals = [d.get("traced_peak_increase") for d in (c, g, n)]
+        ok = None if None in vals[:2] else vals[0] <= vals[1] * target.get("max", 1.0)
+        return [[f"{title} — tracemalloc", *[fmt_mib(v) for v in vals], "—",
+                 fmt_ratio(vals[0], vals[2]), "—", "—", "compiled ≤ eager", verdict(ok)]]  # fmt: skip
+    timer = "fwdbwd" if kind in ("per_op", "fwd_bwd_ratio") else "step"
+    vals = [median(d, timer) for d in (c, g, n, t)]
+    scale = res["target"].get("ops", 1) if kind == "per_op" else 1
+    firsts = c.get("first_calls", {}).get(timer) or []
+    first = (
+        "n/a"
+        if not firsts or vals[1] is None
+        else f"{statistics.median(firsts[0::3]) / vals[1]:.1f}x / {statistics.median(firsts[1::3]) / vals[1]:.1f}x"
+    )
+    goal = "—"
+    ok = None
+    if target and vals[0] is not None and vals[2] is not None:
+        ok = vals[0] / vals[2] <= target["max"]
+        goal = f"compiled/NumPy ≤ {target['max']}"
+    shown = [fmt_time(None if v is None else v / scale) for v in vals]
+    return [[title, *shown, fmt_ratio(vals[0], vals[2]), fmt_ratio(vals[0], vals[3]), first, goal,
+             verdict(ok)]]  # fmt: skip
+
+
 def environment(results: list[dict[str, Any]]) -> str:
     vers: dict[str, str] = {}
     for r in results:
@@ -266,6 +300,13 @@ def render(results: list[dict[str, Any]], budget: float, load: str) -> str:
         agree, why = check_agreement(res["impls"])
         if agree is False:
             notes.append(f"- {res['workload'].upper()} results disagree: {why}")
+    head2 = ["Workload", "compiled", "eager", "NumPy", "PyTorch", "compiled/NumPy",
+             "compiled/PyTorch", "1st / 2nd call³", "Target", "Met"]  # fmt: skip
+    lines += ["", "`glassgrad.compile` (the same program, replayed as generated NumPy code):", ""]
+    lines += ["| " + " | ".join(head2) + " |", "|" + "---|" * len(head2)]
+    for res in results:
+        for row in compiled_rows(res):
+            lines.append("| " + " | ".join(row) + " |")
     footer = [
         f"Times: medians of single calls (`time.perf_counter`) after warm-up, ~{budget:g} s of "
         "timing per implementation; glassgrad and NumPy interleaved in one fresh process, "
@@ -282,6 +323,9 @@ def render(results: list[dict[str, Any]], budget: float, load: str) -> str:
         "Peak RSS = VmHWM after the run minus VmRSS before, the high-water mark reset through "
         "/proc/self/clear_refs, glibc told to mmap blocks >= 64 KiB so freed memory is returned; "
         "median of 2 runs after a warm-up run.",
+        "",
+        "³ The first two calls of a compiled function run eagerly while they are recorded (the "
+        "second checks the first); their times over the median eager step. Later calls replay.",
         "",
         "Environment: " + environment(results) + f"; load average {load}",
     ]

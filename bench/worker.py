@@ -25,7 +25,7 @@ from workloads import MODULES  # imports no NumPy: the workload modules are impo
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "2")
 
-IMPLS = ("glassgrad", "numpy", "torch")
+IMPLS = ("glassgrad", "compiled", "numpy", "torch")  # compiled: glassgrad.compile of the same code
 BATCH_SECONDS = 0.02  # one impl runs this long before the next one gets its turn
 MIN_SAMPLES = 15
 
@@ -38,10 +38,45 @@ def error_text(e: BaseException) -> str:
 def build_checked(mod: Any, impl: str, data: Any) -> tuple[Any, dict[str, Any]]:
     """Build an implementation and run its one-step check; an exception means 'not available'."""
     try:
-        model = mod.build(impl, data)
-        return model, {"check": model.check()}
+        model = mod.build("glassgrad" if impl == "compiled" else impl, data)
+        out: dict[str, Any] = {"check": model.check()}
+        if impl == "compiled":
+            out.update(compile_timers(model))
+        return model, out
     except Exception as e:
         return None, {"error": error_text(e)}
+
+
+def compile_timers(model: Any) -> dict[str, Any]:
+    """The glassgrad program's timed calls through ``glassgrad.compile``: the first three calls
+    (two recordings that must agree, then the first replay) are timed on their own, as the
+    cost of compiling; an implementation that falls back to eager counts as not available."""
+    import warnings
+
+    import glassgrad as gg
+    from glassgrad.compiler import CompileWarning
+
+    first: dict[str, list[float]] = {}
+    names = ["run"] if not hasattr(model, "timers") else list(model.timers)
+    for name in names:
+        fn = gg.compile(getattr(model, "run") if name == "run" else model.timers[name])
+        times = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            for _ in range(3):
+                if name == "run":
+                    model.reset()
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+        if fn.stats["programs"] != 1 or fn.stats["replays"] != 1:
+            raise RuntimeError(f"{name} did not compile: {fn.stats}")
+        first[name] = times
+        if name == "run":
+            model.run = fn
+        else:
+            model.timers[name] = fn
+    return {"first_calls": first, "code_lines": {n: len(model.timers[n].code.splitlines()) if n != "run" else len(model.run.code.splitlines()) for n in names}}
 
 
 # ---- timing ------------------------------------------------------------------------------------
@@ -130,6 +165,7 @@ def memory_workload(mod: Any, impl: str, repeats: int = 2) -> dict[str, Any]:
     """Peak memory increase of one ``run()``: traced by tracemalloc, and as process RSS."""
     data = mod.setup()
     model, result = build_checked(mod, impl, data)  # the check doubles as the warm-up
+    result = {k: v for k, v in result.items() if k != "first_calls"}
     if model is None:
         return {impl: result}
     try:
@@ -218,6 +254,7 @@ def main() -> None:
         "title": mod.TITLE,
         "kind": mod.KIND,
         "target": mod.TARGET,
+        "compiled_target": getattr(mod, "COMPILED_TARGET", None),
         "impls": result,
         "versions": versions(),
         "threads": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},

@@ -17,6 +17,7 @@ from ._mlp import LR, norms, torch_module
 TITLE = "W7 SGD step, conv3x3(1->16)+ReLU+linear, 8x8, batch 64"
 KIND = "time"
 TARGET = {"kind": "ratio", "vs": "numpy", "max": 1.1}
+COMPILED_TARGET = {"vs": "numpy", "max": 1.0}  # issue 14
 N, C, H, W, O, K, CLASSES = 64, 1, 8, 8, 16, 3, 10
 
 

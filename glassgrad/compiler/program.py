@@ -333,7 +333,7 @@ class Program:
         kind = x[0]
         if kind == "tensor":
             return f"_make({x[1].name})"
-        if kind == "number":
+        if kind in ("number", "array"):
             return x[1].name
         if kind == "seq":
             parts = [self._output(y) for y in x[2]]
@@ -578,7 +578,7 @@ def _vars_in(x: Any) -> list[Var]:
     if x is None:
         return []
     kind = x[0]
-    if kind in ("tensor", "number"):
+    if kind in ("tensor", "number", "array"):
         return [x[1]]
     if kind == "seq":
         return [v for y in x[2] for v in _vars_in(y)]

@@ -97,10 +97,44 @@ def _traced_creator(fn: Any, name: str) -> Any:
         rec = active()
         if rec is None:
             return fn(*raw(args), **raw(kwargs))
-        return rec.call("call", fn, args, kwargs, lambda: fn(*raw(args), **raw(kwargs)))
+        out = rec.call("call", fn, args, kwargs, lambda: fn(*raw(args), **raw(kwargs)))
+        if name == "empty" and type(out) is TracedArray and rec.aborted is None:
+            out._raw.fill(0)
+            rec.unfilled[out._v.buffer] = out._raw
+        return out
 
     create.__name__ = name
     return create
+
+
+def _unrecorded(fn: Any) -> Any:
+    """A NumPy function whose inner workings must not be recorded (a seeded generator)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        rec = active()
+        if rec is None:
+            return fn(*args, **kwargs)
+        rec.busy += 1
+        try:
+            return fn(*raw(args), **raw(kwargs))
+        finally:
+            rec.busy -= 1
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    return call
+
+
+def _traced_as_strided(fn: Any) -> Any:
+    """``as_strided`` makes its view through ``__array_interface__``: recorded as one call."""
+
+    def view(x: Any, *args: Any, **kwargs: Any) -> Any:
+        rec = active()
+        if rec is None or type(x) is not TracedArray:
+            return fn(raw(x), *raw(args), **raw(kwargs))
+        return rec.call("call", fn, (x, *args), kwargs, lambda: fn(raw(x), *raw(args), **raw(kwargs)))
+
+    view.__name__ = "as_strided"
+    return view
 
 
 def _traced_asarray(fn: Any, copies: bool) -> Any:
@@ -141,6 +175,7 @@ class Session:
         self._optimizers: list[Any] = []
         self._modules: dict[int, Any] = {}
         self._targets: dict[int, Any] = {}
+        self._new_modules: set[int] = set()
 
     # ---- Tensor slots ---------------------------------------------------------------------------
     def _data_get(self, t: Any, a: Any) -> Any:
@@ -216,6 +251,10 @@ class Session:
         self._patch(np, "asanyarray", _traced_asarray(np.asanyarray, False))
         self._patch(np, "ascontiguousarray", _traced_asarray(np.ascontiguousarray, False))
         self._patch(np, "array", _traced_asarray(np.array, True))
+        for name in ("default_rng", "SeedSequence", "PCG64", "MT19937", "Philox", "SFC64", "RandomState"):
+            self._patch(np.random, name, _unrecorded(getattr(np.random, name)))
+        stride = np.lib.stride_tricks
+        self._patch(stride, "as_strided", _traced_as_strided(stride.as_strided))
         creation.RNG_HOOK[0] = self._generator
         self._patch(node.Node, "apply", classmethod(_noted_apply(node.Node.__dict__["apply"])))
         self._patch(engine, "observed_backward", self._observed_backward)
@@ -283,12 +322,19 @@ class Session:
             ):
                 rec.abort(f"{type(module).__name__} has hooks, which run Python code")
                 return module_call(module, *args, **kwargs)
-            if id(module) not in session._modules:
+            if id(module) not in session._modules and id(module) not in session._new_modules:
                 session._modules[id(module)] = module
                 session.trace.modules.append(module)
             return module_call(module, *args, **kwargs)
 
         self._patch(Module, "__call__", call)
+        module_init = Module.__dict__["__init__"]
+
+        def init(module: Any, *args: Any, **kwargs: Any) -> None:
+            session._new_modules.add(id(module))
+            module_init(module, *args, **kwargs)
+
+        self._patch(Module, "__init__", init)
         for cls in _subclasses(Optimizer):
             for name in ("step", "zero_grad"):
                 if name in cls.__dict__:

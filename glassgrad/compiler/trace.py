@@ -139,7 +139,8 @@ def raw(x: Any) -> Any:
     """``x`` with every traced array or number replaced by the plain value underneath."""
     t = type(x)
     if t is TracedArray:
-        return x._raw
+        r = getattr(x, "_raw", None)
+        return r if r is not None else x.view(np.ndarray)  # one NumPy made behind our back
     if t is TracedFloat or t is TracedInt:
         return x._x
     if t is tuple or t is list:
@@ -178,6 +179,7 @@ class Recorder:
         self._roots: list[Any] = []  # keeps the roots alive so that their ids stay unique
         self.sources: list[Var] = []
         self.group_guards: list[tuple[Any, str, Any]] = []  # (param group, key, value) to check
+        self.unfilled: dict[int, np.ndarray] = {}  # buffer -> array from np.empty, unwritten yet
         self.thread = threading.get_ident()
 
     # ---- variables ---------------------------------------------------------------------------
@@ -284,6 +286,12 @@ class Recorder:
             self.abort(e)
             return run()
         stmt.effect = effect
+        if self.unfilled:
+            try:
+                self._check_unfilled(stmt)
+            except Abort as e:
+                self.abort(e)
+                return run()
         self.busy += 1
         try:
             result = run()
@@ -296,6 +304,17 @@ class Recorder:
             self.abort(e)
             return result
 
+    def _check_unfilled(self, stmt: Stmt) -> None:
+        """``np.empty`` arrays are zeroed when recorded: one read before any recorded write yet
+        no longer zero was filled by code the trace cannot see (a C routine): not replayable."""
+        written = {w.id for w in stmt.writes}
+        for v in stmt.reads():
+            a = self.unfilled.pop(v.buffer, None)
+            if a is not None and v.buffer not in written and a.any():
+                raise Abort("an array is filled by code glassgrad.compile does not see (a C routine)")
+        for w in stmt.writes:
+            self.unfilled.pop(w.buffer, None)
+
     def abort(self, reason: Abort | str, where: str = "") -> None:
         """Stop recording (the first reason is kept); the call goes on eagerly."""
         if self.aborted is None:
@@ -303,6 +322,11 @@ class Recorder:
 
     def _results(self, result: Any, stmt: Stmt, args: Any, writes: tuple[Any, ...]) -> Any:
         t = type(result)
+        if isinstance(result, (np.dtype, type)) or (
+            t is tuple and all(type(r) is int for r in result)
+        ):  # a dtype, a shape: static while shapes and dtypes are guarded
+            self.stmts.pop()
+            return result
         if t is _np_ndarray:
             for w in writes:  # an out= call returns its output array
                 if w._raw is result:

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib import stride_tricks
 
 
 def ntuple(op: str, name: str, value: Any, d: int) -> tuple[int, ...]:
@@ -122,7 +122,9 @@ class Window:
             shape, strides = self.kernel + self.out_shape, ks + os
         else:
             shape, strides = self.out_shape + self.kernel, os + ks
-        return as_strided(xp, xp.shape[:2] + shape, xp.strides[:2] + strides, writeable=False)
+        return stride_tricks.as_strided(
+            xp, xp.shape[:2] + shape, xp.strides[:2] + strides, writeable=False
+        )
 
     def fold(self, cols: np.ndarray, lead: tuple[int, int], dtype: Any) -> np.ndarray:
         """col2im: add each kernel offset's (N, C, *out) block into the input it came from.
