@@ -151,19 +151,47 @@ def _check(tensor: Any) -> None:
         )
     if tensor.grad_fn is None:
         raise ValueError("explore: the tensor is a leaf; there is no backward pass to show")
+    stale: list[str] = []
     for x in walk([tensor.grad_fn]):
         if x.released:
             raise ValueError(
                 f"explore: the graph's saved tensors were freed by an earlier backward() "
                 f"({x.name()}); call it before backward(), or use backward(retain_graph=True)"
             )
+        stale += [_tensor_label(s.tensor) for s in x.saved_values() if not s.current]
+    if stale:
+        names = ", ".join(dict.fromkeys(stale))
+        raise ValueError(
+            f"explore: {names} changed in place after the forward (an optimizer step?), and "
+            "the backward pass needs the values the forward saw (saved for backward): build "
+            "the page before the parameters change, e.g. right after the forward"
+        )
+
+
+def _tensor_label(t: Any) -> str:
+    """A tensor's name for messages: its own, its path in a live model, or its shape."""
+    if t is None:
+        return "an op's output"
+    if t.name:
+        return str(t.name)
+    model = _owning_model_of([t]) if t.grad_fn is None else None
+    for path, p in model.named_parameters() if model is not None else ():
+        if p is t:
+            return str(path)
+    kind = "a leaf" if t.grad_fn is None else "an intermediate tensor"
+    return f"{kind} of shape {tuple(t.shape)}"
 
 
 def _owning_model(tensor: Tensor) -> Any:
     """The live module owning most of the graph's parameters (the outermost one), or None."""
+    return _owning_model_of(walk([tensor.grad_fn], leaves=True))
+
+
+def _owning_model_of(objs: Any) -> Any:
+    """The live root module owning most of the parameters among ``objs``, or None."""
     from glassgrad.nn.module import LIVE_MODULES, Parameter
 
-    wanted = {id(x) for x in walk([tensor.grad_fn], leaves=True) if isinstance(x, Parameter)}
+    wanted = {id(x) for x in objs if isinstance(x, Parameter)}
     if not wanted:
         return None
     best, best_key = None, (0, 0)
@@ -264,6 +292,7 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
             "dtype": t.dtype,
             "module": t.module,
             "value": _stats(t.value),
+            "note": t.note,
         }
         if t.kind == "leaf":
             entry["label"] = t.name or f"leaf{leaf_count}"

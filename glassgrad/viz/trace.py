@@ -15,11 +15,13 @@ of every forward pass), so a node's forward value is known only where something 
   it called ``retain_grad()``);
 * anything seen by ``capture_grads()`` during a backward pass, which also records the gradient
   arriving at each op and the gradient sent along each edge (the engine stores neither);
-* with ``trace(..., recompute=True)`` (what ``explore`` asks for), the output of a few cheap ops
-  that nothing saved (linear layers, matmul, add, sub, mul, div, reshape) recomputed from their
-  inputs' values when all of them are known (leaves, saved inputs, values found above): nothing
-  runs the model again and the engine keeps no more than it does in training. Use it before
-  the graph's leaves change (an optimizer step), as ``explore`` does.
+* with ``trace(..., recompute=True)`` (what ``explore`` asks for), every other op's output,
+  its forward run again (``Node.rerun``) on its inputs' values, inputs first, from the leaves
+  and the constant arguments the node kept: nothing runs the model again and the engine keeps
+  no activation it would not keep in training. Leaves modified in place after the forward (an
+  optimizer step) are found by their version counters: ops that used them show no recomputed
+  value, and a note says why; a kept output that running its op again does not reproduce (a
+  change through ``.data``, which bumps no version) withdraws every recomputed value.
 Everything else is ``None``: the node's shape and dtype are always known.
 """
 
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.gradients import sum_to_shape
-from glassgrad.autograd.graph import walk
+from glassgrad.autograd.graph import topological_order, walk
 from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
 
@@ -89,6 +91,7 @@ class Node:
     grad: Summary | None = None  # leaves: .grad; ops/outputs: the gradient of their output
     module: str | None = None  # dotted path of the nn.Module that produced it ('' = the model)
     count: int = 0
+    note: str | None = None  # why ``value`` is not (or is missing for) what the forward saw
 
 
 @dataclass
@@ -202,7 +205,7 @@ class _Placement:
 
 _NAMED = _WeakIdMap()  # op node -> (name, weakref to the tensor it produced)
 _MODULE_OF = _WeakIdMap()  # op node or parameter -> _Placement
-_MODULE_OUT = _WeakIdMap()  # op node -> the array a module returned (its forward value)
+_MODULE_OUT = _WeakIdMap()  # op node -> (array a module returned, its counter, version)
 
 
 # ---- naming ------------------------------------------------------------------------------------
@@ -305,8 +308,8 @@ def group_by_module(model: Any) -> Iterator[dict[str, str]]:
                 if mid == id(module):
                     _claim(out, boundary, path, classes)
                     for t in _tensors_in(out):  # the module's output value, kept for pictures
-                        if t.grad_fn is not None:
-                            _MODULE_OUT.set(t.grad_fn, t._data)
+                        if t.grad_fn is not None:  # (with its version: a later relu_ shows)
+                            _MODULE_OUT.set(t.grad_fn, (t._data, t._vc, t._vc[0]))
                     break
 
         return post_hook
@@ -436,7 +439,7 @@ def trace(
     ``capture_grads()`` saw, to show gradients on ops and edges. ``max_nodes``: keep the nodes
     nearest the output and stand for the rest with one ``"more"`` node. Tensors with at most
     ``max_values`` elements show their values; larger ones show statistics. ``recompute``:
-    also recompute the outputs of cheap ops nobody saved (see the module docstring).
+    also recompute the outputs of ops nobody kept (see the module docstring).
 
     >>> import glassgrad as gg
     >>> x = gg.tensor(-2.0, requires_grad=True, name="x")
@@ -473,10 +476,16 @@ def trace(
     ]
     kept = len(order) if max_nodes is None else min(len(order), max_nodes)
 
-    values, names, retained = _known_values(roots, order[:kept], grads)
-    if recompute:
-        _recompute(order[:kept], values)
+    values, names, retained = _known_values(roots, order if recompute else order[:kept], grads)
     placements = [_placement(obj, param_names, classes) for obj in order[:kept]]
+    labels = {  # leaves' names, for notes
+        k: obj.name or param_names.get(id(obj)) or getattr(_placement(obj, {}, {}), "param", None)
+        for k, obj in enumerate(order)
+        if isinstance(obj, Tensor)
+    }
+    notes = _changed_leaves(order, raw_edges)
+    if recompute:
+        notes.update(_recompute(roots, order, values, labels))
     nodes: list[Node] = []
     g: np.ndarray | None
     for j, r in enumerate(roots):
@@ -492,7 +501,7 @@ def trace(
                 tuple(r.shape),
                 str(r.dtype),
                 r.name if r.name is not None else param_names.get(id(r)),
-                summarize(r._data, max_values),
+                None if _changed_output(r) else summarize(r._data, max_values),
                 None if g is None else summarize(g, max_values),
             )
         )
@@ -520,6 +529,7 @@ def trace(
                 None if v is None else summarize(v, max_values),
                 None if g is None else summarize(g, max_values),
                 place.path if place else None,
+                note=notes.get(k),
             )
         )
     _fallback_modules(nodes, order, kept, raw_edges, placements)
@@ -554,6 +564,8 @@ def _known_values(
     made_roots = {id(r.grad_fn) for r in roots}  # their name belongs to the output node
 
     def note(t: Tensor, k: int) -> None:
+        if _changed_output(t):
+            return  # modified in place since: not the forward's value any more
         values[k] = t._data
         if t._grad is not None:
             retained.setdefault(k, t._grad._data)
@@ -574,8 +586,8 @@ def _known_values(
             if id(n) not in made_roots:
                 names.setdefault(k, label)
         kept = _MODULE_OUT.get(n)
-        if kept is not None:
-            values.setdefault(k, kept)
+        if kept is not None and kept[1][0] == kept[2]:
+            values.setdefault(k, kept[0])
         for src, value in _saved_values(n):
             j = pos.get(id(src))
             if j is not None:
@@ -594,92 +606,98 @@ def _known_values(
 
 
 # ---- recomputing what nothing saved ------------------------------------------------------------
-def _recompute_table() -> dict[type, tuple[int, Any]]:
-    """Op class -> (how many tensor arguments, the forward on their arrays)."""
-    from glassgrad.ops import elementwise as ew
-    from glassgrad.ops import linalg as la
-    from glassgrad.ops import shape as sh
-
-    def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        out = np.matmul(x, w.T)
-        return out if b is None else out + b
-
-    return {
-        la.Linear: (3, linear),
-        la.Addmm: (3, linear),
-        la.LinearMm: (2, linear),
-        la.Matmul: (2, np.matmul),
-        la.Mm: (2, np.matmul),
-        ew.Add: (2, np.add),
-        ew.Sub: (2, np.subtract),
-        ew.Mul: (2, np.multiply),
-        ew.Div: (2, np.divide),
-        sh.Reshape: (1, lambda x: x),  # (and view, squeeze...) reshaped to the node's shape below
-        sh.View: (1, lambda x: x),
-    }
+_CHANGED = "{} was modified in place after the forward"
+_DRIFTED = (
+    "running the ops again from the leaves does not give the recorded output: a leaf changed "
+    "without a version bump (through .data?), so no value was recomputed"
+)
 
 
-def _spec(table: dict[type, tuple[int, Any]], node: Any) -> tuple[int, Any] | None:
-    """The recompute entry of ``node``'s class or of the nearest base class in the table."""
-    for cls in type(node).__mro__:
-        if cls in table:
-            return table[cls]
-    return None
+def _changed_output(t: Tensor) -> bool:
+    """Was ``t`` (an op's output) modified in place after its op ran (or can't that be ruled
+    out)?"""
+    return t.grad_fn is not None and t.grad_fn.changed_since(t) is not False
 
 
-def _recompute(ops: list[Any], values: dict[int, np.ndarray]) -> None:
-    """Fill ``values`` for ops whose output nothing saved, from their inputs' known values."""
-    table = _recompute_table()
-    pos = {id(n): k for k, n in enumerate(ops)}
-    todo = [k for k in reversed(range(len(ops))) if k not in values and _spec(table, ops[k])]
-    while todo:  # reversed breadth-first order: inputs mostly come first; repeat while it helps
-        left = []
-        for k in todo:
-            v = _recompute_one(ops[k], _spec(table, ops[k]) or (0, None), pos, values)
-            if v is None:
-                left.append(k)
-            else:
-                values[k] = v
-        if len(left) == len(todo):
-            break
-        todo = left
+def _changed_leaves(order: list[Any], raw_edges: list[tuple[int, int, int]]) -> dict[int, str]:
+    """Leaves modified in place after an op of the graph used them (an optimizer step between
+    the forward and the picture): their ``.data`` is not what the forward saw."""
+    notes: dict[int, str] = {}
+    for src, dst, _ in raw_edges:
+        leaf = order[src]
+        if (
+            isinstance(leaf, Tensor)
+            and src not in notes
+            and order[dst].changed_since(leaf) is not False
+        ):
+            notes[src] = (
+                f"modified in place after the forward used it (now version {leaf._version}): "
+                "this is its current value, not the one the forward saw"
+            )
+    return notes
 
 
-def _recompute_one(
-    node: Any, spec: tuple[int, Any], pos: dict[int, int], values: dict[int, np.ndarray]
-) -> np.ndarray | None:
-    """One op's output from its arguments' arrays, or None when one of them is unknown."""
-    count, fn = spec
-    if node.released:
-        return None
-    edges = node.edges
-    saved = [s for s in node.saved_values() if s.role == "input"]
-    if len(edges) < count or any(not s.current for s in saved):
-        return None
-    claimed = {id(e) for e in edges[:count] if e is not None}
-    spare = [  # saved inputs that are no recorded argument (constants such as the batch x)
-        s.value
-        for s in saved
-        if id(s.tensor) not in claimed and id(s.tensor.grad_fn) not in claimed
-    ]
-    args: list[np.ndarray] = []
-    for e in edges[:count]:
+def _recompute(
+    roots: list[Tensor], order: list[Any], values: dict[int, np.ndarray], labels: dict[int, str]
+) -> dict[int, str]:
+    """Fill ``values`` for ops whose output nothing kept: each op's forward run again on its
+    inputs' values (``Node.rerun``), inputs first. Nothing runs where a leaf changed in place
+    since the op used it; returns, per position, why its value is not the forward's.
+
+    Where an op's output was kept (saved for backward, the traced tensor), running it again
+    must give the kept numbers: if not, a leaf changed unseen and nothing recomputed is shown.
+    """
+    pos = {id(n): k for k, n in enumerate(order)}
+    notes: dict[int, str] = {}
+    redone: list[int] = []
+    drifted = False
+    for node in topological_order([r.grad_fn for r in roots if r.grad_fn is not None]):
+        k = pos[id(node)]
+        inputs, why = _inputs(node, pos, values, notes, labels)
+        if inputs is None:
+            if why is not None and k not in values:
+                notes[k] = why
+            continue
+        again = node.rerun(inputs)
+        if again is None:
+            continue
+        if k not in values:
+            values[k] = again
+            redone.append(k)
+        elif not drifted and again.shape == values[k].shape:
+            with np.errstate(all="ignore"):
+                same = np.allclose(again, values[k], rtol=1e-4, atol=1e-6, equal_nan=True)
+            drifted = not same
+    if drifted:
+        for k in redone:
+            del values[k]
+            notes[k] = _DRIFTED
+    return notes
+
+
+def _inputs(
+    node: Any,
+    pos: dict[int, int],
+    values: dict[int, np.ndarray],
+    notes: dict[int, str],
+    labels: dict[int, str],
+) -> tuple[list[np.ndarray] | None, str | None]:
+    """The values of ``node``'s inputs as the forward saw them, or None and why not (a reason
+    only where a leaf's change is to blame: other values are merely unknown)."""
+    inputs = []
+    for e in node.edges:
+        if e is None:
+            continue
+        j = pos[id(e)]
         if isinstance(e, Tensor):
-            args.append(e._data)
-        elif e is not None and pos.get(id(e)) in values:
-            args.append(values[pos[id(e)]])
-        elif e is None and spare:
-            args.append(np.asarray(spare.pop(0)))
+            if node.changed_since(e) is not False:
+                return None, _CHANGED.format(labels.get(j) or "a leaf")
+            inputs.append(e._data)
+        elif j in values:
+            inputs.append(values[j])
         else:
-            mine = [s.value for s in saved if e is not None and s.tensor.grad_fn is e]
-            if not mine:
-                return None
-            args.append(np.asarray(mine[0]))
-    with np.errstate(all="ignore"):
-        out = np.asarray(fn(*args))
-    if out.size != int(np.prod(node.shape)):
-        return None
-    return out.reshape(node.shape).astype(node.dtype, copy=False)
+            return None, notes.get(j)
+    return inputs, None
 
 
 def _placement(obj: Any, param_names: dict[int, str], classes: dict[str, str]) -> Any:
