@@ -53,6 +53,7 @@ class _NoGradContext:
     """
 
     needs_input_grad: tuple[bool, ...] = ()
+    next: list[Any]  # (set only where Node.rerun runs a forward again)
 
     def __init__(self, nargs: int = 0) -> None:
         if nargs:
@@ -136,6 +137,8 @@ class Node(InspectableNode):
     _hooks: Any
     _metadata: dict[str, Any]
     _trace: Any
+    _consts: Any  # the arguments that are no edge (set by apply; None once backward freed them)
+    _epoch: int  # EPOCH when recorded (set by apply where an input is a leaf or a constant)
     broadcasts = False  # elementwise ops: NumPy's broadcasting errors are reworded to name them
 
     # ---- recording --------------------------------------------------------------------------

@@ -44,16 +44,15 @@ import numpy as np
 from glassgrad.autograd.graph import walk
 from glassgrad.autograd.record import record_backward
 from glassgrad.tensor import Tensor
+from glassgrad.viz import folds
+from glassgrad.viz.folds import MODULE_H, NODE_H, NODE_W, containers, default_folds, folded_graph
 from glassgrad.viz.positions import Box, Layout, layout
 from glassgrad.viz.rules import rule
 from glassgrad.viz.trace import Summary, capture_grads, summarize, trace
 
 __all__ = ["Page", "explore", "show", "to_html"]
 
-NODE_W, NODE_H = 188, 92  # an op or leaf box, in CSS pixels
-MODULE_H = 78  # a folded module's box
 MAX_NUMBERS = 1024  # gradients sent to a leaf up to this size travel as numbers (added up there)
-MAX_VISIBLE = 25  # fold modules, deepest first, until at most this many boxes show
 SATURATION, FLAG_FRACTION = 1e-3, 0.5  # as glassgrad.inspect.gradient_report flags them
 _ACTIVATIONS = {"TanhBackward0": "tanh", "SigmoidBackward0": "sigmoid", "ReluBackward0": "relu"}
 _ASSETS = Path(__file__).resolve().parent
@@ -326,9 +325,9 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
             {"src": e.src, "dst": e.dst, "index": e.index, "shape": list(tnodes[e.src].shape)}
         )
     steps, leaves = _steps(objs, ids, rec, cap, edges, edge_at, nodes)
-    modules = _modules(graph, nodes)
-    collapsed = _default_folds(nodes, modules)
-    rankdir = _rankdir(*_folded_graph(nodes, edges, collapsed))  # as the page opens
+    modules = containers(graph.modules, nodes, edges)
+    collapsed = default_folds(nodes, edges, modules)
+    rankdir = folds.rankdir(*folded_graph(nodes, edges, modules, collapsed))  # as it opens
     placed = _place(nodes, edges, modules, rankdir)
     return {
         "nodes": nodes,
@@ -417,76 +416,6 @@ def _steps(
     return steps, leaves
 
 
-def _modules(graph: Any, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every module with nodes in it: path, class, parent, depth, how many nodes and params."""
-    out = []
-    for path, cls in graph.modules.items():
-        inside = [
-            n
-            for n in nodes
-            if n["module"] and (n["module"] == path or n["module"].startswith(path + "."))
-        ]
-        parent = path.rpartition(".")[0]
-        while parent and parent not in graph.modules:
-            parent = parent.rpartition(".")[0]
-        out.append(
-            {
-                "path": path,
-                "cls": cls,
-                "parent": parent if parent in graph.modules else None,
-                "depth": path.count(".") + 1,
-                "ops": sum(n["kind"] == "op" for n in inside),
-                "params": sum(n["kind"] == "leaf" for n in inside),
-            }
-        )
-    return out
-
-
-def _default_folds(nodes: list[dict[str, Any]], modules: list[dict[str, Any]]) -> list[str]:
-    """Fold every module of one depth (the deepest that suffices) so that few boxes show."""
-    if len(nodes) <= MAX_VISIBLE or not modules:
-        return []
-    for depth in range(max(m["depth"] for m in modules), 0, -1):
-        folds = [m["path"] for m in modules if m["depth"] == depth]
-        loose = sum(not any(_inside(n["module"], p) for p in folds) for n in nodes)
-        if loose + len(folds) <= MAX_VISIBLE:
-            return folds
-    return [m["path"] for m in modules if m["depth"] == 1]
-
-
-def _inside(module: str | None, path: str) -> bool:
-    return module is not None and (module == path or module.startswith(path + "."))
-
-
-def _folded_graph(
-    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], folds: list[str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The boxes and edges shown with ``folds`` folded (a folded module is one box)."""
-    owner: dict[str, str] = {}
-    for n in nodes:
-        fold = next((p for p in folds if _inside(n["module"], p)), None)
-        owner[n["id"]] = n["id"] if fold is None else "m:" + fold
-    shown = list(dict.fromkeys(owner[n["id"]] for n in nodes))  # output first, as nodes are
-    links = {(owner[e["src"]], owner[e["dst"]]) for e in edges}
-    return [{"id": i} for i in shown], [{"src": a, "dst": b} for a, b in links if a != b]
-
-
-def _rankdir(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> str:
-    """Left to right or top to bottom: whichever shows the boxes larger on a wide screen."""
-    ins: dict[str, list[str]] = {n["id"]: [] for n in nodes}
-    for e in edges:
-        ins[e["dst"]].append(e["src"])
-    depth: dict[str, int] = {}
-    for n in reversed(nodes):  # breadth-first from the output: reversed, inputs come first
-        depth[n["id"]] = 1 + max((depth.get(s, 0) for s in ins[n["id"]]), default=0)
-    layers = max(depth.values())
-    breadth = max(list(depth.values()).count(d) for d in set(depth.values()))
-    view_w, view_h = 1000.0, 780.0  # a laptop window beside the side panel
-    lr = min(view_w / (layers * (NODE_W + 110)), view_h / (breadth * (NODE_H + 30)))
-    tb = min(view_w / (breadth * (NODE_W + 40)), view_h / (layers * (NODE_H + 70)))
-    return "LR" if lr > tb else "TB"
-
-
 def _edge_text(e: dict[str, Any]) -> str:
     """The longest text an edge label will hold, so the layout keeps room for it."""
     shape = "×".join(map(str, e["shape"])) or "scalar"
@@ -499,11 +428,11 @@ def _place(
     modules: list[dict[str, Any]],
     rankdir: str,
 ) -> dict[str, Any]:
-    boxes = [Box(n["id"], NODE_W, NODE_H, n["module"]) for n in nodes]
+    boxes = [Box(n["id"], NODE_W, NODE_H, n["in"]) for n in nodes]
     lay: Layout = layout(
         boxes,
         [(e["src"], e["dst"], _edge_text(e)) for e in edges],
-        [m["path"] for m in modules],
+        {m["path"]: m["parent"] for m in modules},
         rankdir,
         use_graphviz=os.environ.get("GLASSGRAD_VIZ_LAYOUT", "graphviz") != "fallback",
     )

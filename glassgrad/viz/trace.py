@@ -478,11 +478,13 @@ def trace(
 
     values, names, retained = _known_values(roots, order if recompute else order[:kept], grads)
     placements = [_placement(obj, param_names, classes) for obj in order[:kept]]
-    labels = {  # leaves' names, for notes
-        k: obj.name or param_names.get(id(obj)) or getattr(_placement(obj, {}, {}), "param", None)
-        for k, obj in enumerate(order)
-        if isinstance(obj, Tensor)
-    }
+    labels: dict[int, str] = {}  # leaves' names, for notes
+    for k, obj in enumerate(order):
+        if isinstance(obj, Tensor):
+            place = _placement(obj, {}, {})
+            label = obj.name or param_names.get(id(obj)) or (place.param if place else None)
+            if label:
+                labels[k] = label
     notes = _changed_leaves(order, raw_edges)
     if recompute:
         notes.update(_recompute(roots, order, values, labels))
@@ -533,6 +535,7 @@ def trace(
             )
         )
     _fallback_modules(nodes, order, kept, raw_edges, placements)
+    _sequential_modules(nodes, kept, raw_edges, classes or _classes_of(placements))
 
     edges = []
     for j, r in enumerate(roots):
@@ -725,6 +728,93 @@ def _fallback_modules(
         node = nodes[offset + dst]
         if node.module is None and isinstance(order[src], Tensor) and placements[src]:
             node.module = placements[src].path
+
+
+def _classes_of(placements: list[Any]) -> dict[str, str]:
+    """Module path -> class name, as group_by_module recorded it (in the model's order)."""
+    for p in placements:
+        if p is not None:
+            return p.classes
+    return {}
+
+
+def _sequential_modules(
+    nodes: list[Node], kept: int, raw_edges: list[tuple[int, int, int]], classes: dict[str, str]
+) -> None:
+    """Ops still without a module that run between two children of an ``nn.Sequential`` (a ReLU
+    between two Linear layers: it owns no parameter to place it by) go in the one child between
+    them, since a Sequential feeds each child's output to the next child and nothing else."""
+    if "Sequential" not in classes.values():
+        return
+    offset = len(nodes) - kept
+    node = nodes[offset:]
+    ins: list[list[int]] = [[] for _ in range(kept)]
+    outs: list[list[int]] = [[] for _ in range(kept)]
+    for src, dst, _ in raw_edges:
+        if src < kept and dst < kept:
+            ins[dst].append(src)
+            outs[src].append(dst)
+    loose = [node[k].kind == "op" and node[k].module is None for k in range(kept)]
+    up = _nearest_modules(node, ins, outs, loose)  # modules feeding each loose op
+    down = _nearest_modules(node, outs, ins, loose)  # modules it feeds
+    children: dict[str, list[str]] = {}
+    for path in classes:
+        if path:
+            children.setdefault(path.rpartition(".")[0], []).append(path)
+    for k in range(kept):
+        if not (loose[k] and up[k] and down[k]):
+            continue
+        holder = _common_parent(up[k] | down[k])
+        if holder is None or classes.get(holder) != "Sequential":
+            continue
+        kids = children.get(holder, [])
+        depth = holder.count(".") + 1 if holder else 0
+        place = {c: i for i, c in enumerate(kids)}
+
+        def child(m: str, depth: int = depth, holder: str = holder) -> str:
+            return ".".join(m.split(".")[: depth + 1]) if holder else m.split(".")[0]
+
+        a = max(place.get(child(m), -1) for m in up[k])
+        b = min(place.get(child(m), -1) for m in down[k])
+        if a >= 0 and b == a + 2:
+            node[k].module = kids[a + 1]
+
+
+def _nearest_modules(
+    node: list[Node], ins: list[list[int]], outs: list[list[int]], loose: list[bool]
+) -> list[set[str]]:
+    """For each loose op, the modules of the nearest placed nodes along ``ins`` (through other
+    loose ops), in one pass in topological order along ``ins`` (iteratively)."""
+    found: list[set[str]] = [set() for _ in node]
+    waiting = [len(i) for i in ins]
+    ready = [k for k, w in enumerate(waiting) if w == 0]
+    while ready:
+        k = ready.pop()
+        for j in ins[k]:
+            m = node[j].module
+            if m is not None:
+                found[k].add(m)
+            elif loose[j]:
+                found[k] |= found[j]
+        for j in outs[k]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                ready.append(j)
+    return found
+
+
+def _common_parent(paths: set[str]) -> str | None:
+    """The deepest module path above all of ``paths`` (``''``: the model), or None when one of
+    them is that path itself (no child of it tells where it sits)."""
+    parts = [p.split(".") for p in paths]
+    common: list[str] = []
+    for level in zip(*parts):
+        if len(set(level)) > 1:
+            break
+        common.append(level[0])
+    if any(len(p) == len(common) for p in parts):
+        return None
+    return ".".join(common)
 
 
 def _edges(
