@@ -263,21 +263,47 @@
     }
     return { map: map, end: at + GAP };
   }
+  function opening() { // is the page showing the folds it opened with?
+    var now = Object.keys(folded);
+    return now.length === D.collapsed.length && D.collapsed.every(function (p) { return folded[p]; });
+  }
+  function source() { // where things sit before squeezing: the opening view's own layout, or
+    var O = D.overview; //  the whole graph's layout (a folded module at its output node)
+    if (O && opening()) {
+      return {
+        at: function (id) { return O.pos[id]; },
+        frame: function (path) { return O.clusters[path]; },
+        route: function (key) { return O.routes[key]; },
+        label: function (key) { return O.labels[key]; }
+      };
+    }
+    function original(key, g) { var e = D.edges[g.edges[0]]; return g.a === e.src && g.b === e.dst; }
+    return {
+      at: function (id) {
+        if (id.indexOf("m:") !== 0) return L.pos[id];
+        var c = exitOf(id.slice(2)) || clusterOf(id.slice(2));
+        return c ? [(c[0] + c[2]) / 2, (c[1] + c[3]) / 2] : null;
+      },
+      frame: function (path) { return L.clusters[path]; },
+      route: function (key, g) { return original(key, g) ? L.routes[g.edges[0]] : null; },
+      label: function (key, g) { return original(key, g) ? L.labels[g.edges[0]] : null; }
+    };
+  }
   function layoutView() {
-    var items = [], ix = [], iy = [];
+    var items = [], ix = [], iy = [], S = source();
     owners = {};
     D.nodes.forEach(function (n) {
       var o = ownerOf(n.id);
       owners[n.id] = o;
-      if (o === n.id) items.push({ id: n.id, x: L.pos[n.id][0], y: L.pos[n.id][1], w: W, h: H });
+      var c = o === n.id && S.at(n.id);
+      if (c) items.push({ id: n.id, x: c[0], y: c[1], w: W, h: H });
     });
     D.modules.forEach(function (m) {
       var b = boxes["m:" + m.path];
       b.style.display = "none";
       if (!moduleVisible(m)) return;
-      var c = exitOf(m.path) || clusterOf(m.path);
-      if (!c) return;
-      items.push({ id: "m:" + m.path, x: (c[0] + c[2]) / 2, y: (c[1] + c[3]) / 2, w: W, h: MH });
+      var c = S.at("m:" + m.path);
+      if (c) items.push({ id: "m:" + m.path, x: c[0], y: c[1], w: W, h: MH });
     });
     var groups = {}, order = [];
     D.edges.forEach(function (e, k) {
@@ -293,14 +319,12 @@
     var at = {};
     items.forEach(function (it) { at[it.id] = it; });
     order.forEach(function (key) { // room for each edge's label (Graphviz's spot, or midway)
-      var g = groups[key], k = g.edges[0], lp = L.labels[k];
-      if (!(g.a === D.edges[k].src && g.b === D.edges[k].dst && lp)) {
-        lp = [(at[g.a].x + at[g.b].x) / 2, (at[g.a].y + at[g.b].y) / 2];
-      }
+      var g = groups[key], lp = S.label(key, g);
+      if (!lp) lp = [(at[g.a].x + at[g.b].x) / 2, (at[g.a].y + at[g.b].y) / 2];
       ix.push([lp[0] - 40, lp[0] + 40, NEAR]); iy.push([lp[1] - 14, lp[1] + 14, NEAR]);
     });
     D.modules.forEach(function (m) { // the frames' borders and titles stay on the stage
-      var c = L.clusters[m.path];
+      var c = S.frame(m.path);
       if (hiddenBy(m.path) !== null || !c) return;
       ix.push([c[0] - 4, c[0] + 4, NEAR], [c[2] - 4, c[2] + 4, NEAR]);
       iy.push([c[1] - 14, c[1] + 4, NEAR], [c[3] - 4, c[3] + 4, NEAR]);
@@ -316,19 +340,19 @@
     });
     D.nodes.forEach(function (n) { if (owners[n.id] !== n.id) boxes[n.id].style.display = "none"; });
     stageW = mx.end; stageH = my.end;
-    drawFrames(P);
-    drawEdges(groups, order, placed, P);
+    drawFrames(P, S);
+    drawEdges(groups, order, placed, P, S);
     var stage = $("stage"), svg = $("edges");
     stage.style.width = stageW + "px"; stage.style.height = stageH + "px";
     svg.setAttribute("width", stageW); svg.setAttribute("height", stageH);
     paint();
   }
-  function drawFrames(P) {
+  function drawFrames(P, S) {
     var fr = $("frames");
     fr.textContent = "";
     D.modules.forEach(function (m) {
       if (hiddenBy(m.path) !== null) return; // folded, or inside a fold
-      var c = L.clusters[m.path];
+      var c = S.frame(m.path);
       if (!c) return;
       var a = P([c[0], c[1]]), b = P([c[2], c[3]]);
       var f = document.createElement("div");
@@ -350,7 +374,7 @@
     if (D.rankdir === "LR") return [p.x + (out ? p.w / 2 : -p.w / 2), p.y];
     return [p.x, p.y + (out ? p.h / 2 : -p.h / 2)];
   }
-  function drawEdges(groups, order, placed, P) {
+  function drawEdges(groups, order, placed, P, S) {
     var svg = $("edges"), labels = document.createDocumentFragment();
     svg.textContent = "";
     edgeEls = [];
@@ -358,14 +382,14 @@
     for (var k = 0; k < old.length; k++) old[k].parentNode.removeChild(old[k]);
     order.forEach(function (key) {
       var g = groups[key], e0 = D.edges[g.edges[0]], d, mid;
-      var route = L.routes[g.edges[0]];
-      if (g.a === e0.src && g.b === e0.dst && route && route.length >= 4) {
+      var route = S.route(key, g);
+      if (route && route.length >= 4) {
         var pts = route.map(P);
         d = "M" + pts[0][0] + "," + pts[0][1];
         for (var i = 1; i + 2 < pts.length; i += 3) {
           d += " C" + [pts[i], pts[i + 1], pts[i + 2]].map(function (q) { return q[0] + "," + q[1]; }).join(" ");
         }
-        var lp = L.labels[g.edges[0]];
+        var lp = S.label(key, g);
         mid = lp ? P(lp) : pts[Math.floor(pts.length / 2)];
       } else {
         var s = port(placed[g.a], true), t = port(placed[g.b], false), c1, c2;

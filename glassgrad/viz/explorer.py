@@ -330,6 +330,7 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
     rankdir = folds.rankdir(*folded_graph(nodes, edges, modules, collapsed))  # as it opens
     placed = _place(nodes, edges, modules, rankdir)
     return {
+        "overview": _overview(nodes, edges, modules, collapsed, rankdir) if collapsed else None,
         "nodes": nodes,
         "edges": edges,
         "steps": steps,
@@ -437,11 +438,64 @@ def _place(
         use_graphviz=os.environ.get("GLASSGRAD_VIZ_LAYOUT", "graphviz") != "fallback",
     )
 
+    return {"engine": lay.engine, **_rounded(lay)}
+
+
+def _overview(
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    modules: list[dict[str, Any]],
+    collapsed: list[str],
+    rankdir: str,
+) -> dict[str, Any]:
+    """A layout of the view the page opens on (folded boxes only, as compact as the graph
+    allows); routes and labels are keyed by ``"<from box>><to box>"``."""
+    owner = folds.owners(nodes, modules, collapsed)
+    parents = {m["path"]: m["parent"] for m in modules}
+    frames = {p: up for p, up in parents.items() if not _inside_fold(p, collapsed, parents)}
+    by_id = {n["id"]: n for n in nodes}
+    boxes = []
+    for box in dict.fromkeys(owner[n["id"]] for n in nodes):
+        if box.startswith("m:"):
+            boxes.append(Box(box, NODE_W, MODULE_H, parents[box[2:]]))
+        else:
+            boxes.append(Box(box, NODE_W, NODE_H, by_id[box]["in"]))
+    links: dict[str, tuple[str, str, str]] = {}
+    for e in edges:  # the first edge between two boxes labels them, as on the page
+        a, b = owner[e["src"]], owner[e["dst"]]
+        if a != b:
+            links.setdefault(f"{a}>{b}", (a, b, _edge_text(e)))
+    lay = layout(
+        boxes,
+        list(links.values()),
+        frames,
+        rankdir,
+        use_graphviz=os.environ.get("GLASSGRAD_VIZ_LAYOUT", "graphviz") != "fallback",
+    )
+    out = _rounded(lay)
+    keys = list(links)
+    out["routes"] = {keys[int(k)]: v for k, v in out["routes"].items()}
+    out["labels"] = {keys[int(k)]: v for k, v in out["labels"].items()}
+    return out
+
+
+def _inside_fold(path: str, collapsed: list[str], parents: dict[str, Any]) -> bool:
+    """Is module ``path`` folded, or inside a folded one (so drawn as no frame)?"""
+    up = parents[path]
+    while up is not None:
+        if up in collapsed:
+            return True
+        up = parents[up]
+    return path in collapsed
+
+
+def _rounded(lay: Layout) -> dict[str, Any]:
+    """A layout as JSON-ready numbers (to 0.1 px: the page is smaller)."""
+
     def r(v: float) -> float:
         return round(v, 1)
 
     return {
-        "engine": lay.engine,
         "width": r(lay.width),
         "height": r(lay.height),
         "pos": {k: [r(x), r(y)] for k, (x, y) in lay.centres.items()},

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["containers", "default_folds", "folded_graph", "rankdir"]
+__all__ = ["containers", "default_folds", "folded_graph", "owners", "rankdir"]
 
 NODE_W, NODE_H = 188, 92  # an op or leaf box, in CSS pixels
 MODULE_H = 78  # a folded module's box
@@ -214,6 +214,19 @@ def _hidden_by(box: str | None, folds: set[str], parents: dict[str, str | None])
     return found
 
 
+def owners(
+    nodes: list[dict[str, Any]], modules: list[dict[str, Any]], folds: list[str]
+) -> dict[str, str]:
+    """Node id -> the box showing it: itself, or ``m:<path>`` of the folded module around it."""
+    parents = {m["path"]: m["parent"] for m in modules}
+    fold_set = set(folds)
+    owner: dict[str, str] = {}
+    for n in nodes:
+        f = _hidden_by(n["in"], fold_set, parents)
+        owner[n["id"]] = n["id"] if f is None else "m:" + f
+    return owner
+
+
 def folded_graph(
     nodes: list[dict[str, Any]],
     edges: list[dict[str, Any]],
@@ -221,12 +234,7 @@ def folded_graph(
     folds: list[str],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The boxes and edges shown with ``folds`` folded (a folded module or run is one box)."""
-    parents = {m["path"]: m["parent"] for m in modules}
-    fold_set = set(folds)
-    owner: dict[str, str] = {}
-    for n in nodes:
-        f = _hidden_by(n["in"], fold_set, parents)
-        owner[n["id"]] = n["id"] if f is None else "m:" + f
+    owner = owners(nodes, modules, folds)
     shown = list(dict.fromkeys(owner[n["id"]] for n in nodes))  # output first, as nodes are
     links = {(owner[e["src"]], owner[e["dst"]]) for e in edges}
     return [{"id": i} for i in shown], [{"src": a, "dst": b} for a, b in links if a != b]
