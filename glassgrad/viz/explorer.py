@@ -21,10 +21,14 @@ derivative rule, the gradients in and out and what the node saved for backward.
 
 Parameters are named by their path in the model that owns them (found among live modules, or
 given: ``params=model`` or ``params=dict(model.named_parameters())``). Ops run inside
-``glassgrad.viz.group_by_module(model)`` are grouped by module and show their module's output
-value; otherwise ops using a parameter go in that parameter's module. The page is computed
-here (Graphviz positions when ``dot`` is installed) and needs no network: every user-given
-string travels as JSON and is set as text, never as markup.
+``glassgrad.viz.group_by_module(model)`` are grouped by module; otherwise ops using a parameter
+go in that parameter's module, and ops between two children of an ``nn.Sequential`` in the
+child between them. Containers with many children fold them in runs (``glassgrad.viz.folds``),
+and the page opens folded to a level that reads at 1400×900. Every value is the forward's:
+kept by the graph, or recomputed by running the op again (``glassgrad.viz.recompute``), never
+from a leaf changed in place since. The page is computed here (Graphviz positions when ``dot``
+is installed) and needs no network: every user-given string travels as JSON and is set as
+text, never as markup.
 """
 
 from __future__ import annotations
