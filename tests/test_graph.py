@@ -164,6 +164,21 @@ def test_changed_since_tells_what_changed_after_a_node_ran() -> None:
     later = (b * 1.0).grad_fn  # recorded after the change: b is as it saw it
     assert later.changed_since(b) is False
 
+    class Twice(gg.autograd.Function):  # a user's op knows when it ran too
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return x * 2
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g * 2
+
+    user = Twice.apply(b).grad_fn  # b was modified before this ran: not since
+    assert user.changed_since(b) is False
+    with gg.no_grad():
+        b.sub_(1.0)
+    assert user.changed_since(b) is True
+
 
 def test_accumulate_and_sum_to_shape() -> None:
     a, b = np.array(1.0), np.array(2.0)
