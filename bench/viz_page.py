@@ -3,9 +3,10 @@
     .venv/bin/python bench/viz_page.py            # 2 layers, dim 32 (the test's model)
     .venv/bin/python bench/viz_page.py --layers 6 --dim 64
 
-Prints the graph's size, the time Python takes to record the backward pass, lay the graph out
-(Graphviz) and write the page, the page's size, and the time headless Chromium takes from the
-page's script starting to the first drawing (``data-render-ms``). Nothing is asserted.
+Prints the graph's size, how many boxes the page opens on (folded by module), the time Python
+takes to record the backward pass, recompute every value, lay the graph out (Graphviz) and write
+the page, the page's size, and the time headless Chromium takes from the page's script starting
+to the first drawing (``data-render-ms``). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from char_transformer import CharTransformer  # noqa: E402
 import glassgrad as gg  # noqa: E402
 import glassgrad.nn.functional as F  # noqa: E402
 from glassgrad import viz  # noqa: E402
+from glassgrad.viz.folds import folded_graph  # noqa: E402
 
 
 def main() -> None:
@@ -52,6 +54,11 @@ def main() -> None:
     print(
         f"graph: {len(d['nodes'])} nodes, {len(d['edges'])} edges, {len(d['steps'])} steps, "
         f"{len(d['modules'])} modules; layout {d['layout']['engine']} {d['rankdir']}"
+    )
+    shown, _ = folded_graph(d["nodes"], d["edges"], d["modules"], d["collapsed"])
+    runs = sum(m["run"] for m in d["modules"])
+    print(
+        f"opens on {len(shown)} boxes ({len(d['collapsed'])} modules and runs folded, {runs} runs)"
     )
     print(f"python (record + layout + page): {seconds * 1e3:.0f} ms")
     print(f"page size: {len(text.encode('utf-8')) / 1024:.0f} KiB")

@@ -3,6 +3,8 @@ helpers (accumulate, sum_to_shape, grad_mode)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.gradients import accumulate, sum_to_shape
 from glassgrad.autograd.graph import dependencies, topological_order, walk
 from glassgrad.autograd.introspection import AccumulateGrad
+from glassgrad.autograd.node import Node
 from glassgrad.autograd.state import state
 
 
@@ -92,6 +95,89 @@ def test_node_fields_for_tools() -> None:
     out.backward()
     assert out.grad_fn.released and a.grad_fn.released
     assert a.grad_fn.saved_values() == ()
+
+
+def test_nodes_run_their_forward_again_for_tools() -> None:
+    """Node.rerun: each op's forward again from its inputs' values and the arguments that are
+    no edge (numbers, shapes, indices, constant tensors), exactly as the forward computed it."""
+    x = gg.randn(3, 4, requires_grad=True)
+    c = gg.randn(4)  # a constant: no gradient, no edge
+    ops = {
+        "scale": lambda: x * 0.5,  # (the number fast path)
+        "unary": lambda: x.tanh(),
+        "constant": lambda: x + c,
+        "slice": lambda: x[1:, ::2],
+        "transpose": lambda: x.transpose(0, 1),
+        "view": lambda: x.reshape(2, 6),
+        "sum": lambda: x.sum(dim=1, keepdim=True),
+        "embedding": lambda: gg.nn.functional.embedding(gg.tensor([[2, 0], [1, 1]]), x),
+    }
+    for what, make in ops.items():
+        y = make()
+        again = y.grad_fn.rerun([x.detach().numpy()])
+        assert again is not None, what
+        np.testing.assert_array_equal(again, y.detach().numpy(), err_msg=what)
+        assert y.grad_fn.changed_since(x) is False
+    y = (x * 2.0).sum()
+    mul = y.grad_fn.edges[0]
+    y.backward()  # frees what the graph kept: nothing to run again
+    assert mul.rerun([x.detach().numpy()]) is None
+
+
+class _Scribble(Node):
+    """Writes into its input: against the contract, and refused when run again."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        out = x * 2
+        x[...] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return 2 * g
+
+
+def test_rerun_hands_read_only_inputs() -> None:
+    y = _Scribble.apply(gg.randn(3, requires_grad=True))
+    given = np.ones(3, np.float32)
+    assert y.grad_fn.rerun([given]) is None  # the write raised
+    assert (given == 1).all()
+
+
+def test_changed_since_tells_what_changed_after_a_node_ran() -> None:
+    w = gg.randn(3, requires_grad=True)
+    b = gg.randn(3, requires_grad=True)
+    c = gg.randn(3)
+    node = ((w * 2.0) + b + c).grad_fn  # (w*2 + b) + c
+    inner = node.edges[0]
+    assert node.changed_since(c) is False and inner.changed_since(b) is False
+    with gg.no_grad():
+        b.add_(1.0)  # an optimizer step on the bias, after the forward
+    assert inner.changed_since(b) is True and inner.changed_since(w) is False
+    assert node.rerun([np.zeros(3, np.float32)]) is not None  # c unchanged: still runs
+    c.mul_(2.0)
+    assert node.changed_since(c) is True
+    assert node.rerun([np.zeros(3, np.float32)]) is None  # its constant changed since
+    later = (b * 1.0).grad_fn  # recorded after the change: b is as it saw it
+    assert later.changed_since(b) is False
+
+    class Twice(gg.autograd.Function):  # a user's op knows when it ran too
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return x * 2
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g * 2
+
+    user = Twice.apply(b).grad_fn  # b was modified before this ran: not since
+    assert user.changed_since(b) is False
+    with gg.no_grad():
+        b.sub_(1.0)
+    assert user.changed_since(b) is True
 
 
 def test_accumulate_and_sum_to_shape() -> None:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import glassgrad as gg
+from glassgrad.autograd.graph import topological_order
 from tests.opinfo import ALL, OpInfo
 
 torch.set_num_threads(1)
@@ -103,3 +104,29 @@ def test_float32_in_float32_out(op: OpInfo, data) -> None:
         out.backward(gg.ones_like(out))
         for i, a in enumerate(_float_inputs(ours)):
             assert a.grad is None or a.grad.dtype == np.float32, f"{op.name}: grad {i} dtype"
+
+
+def _rerun_graph(out):
+    """``out``'s value rebuilt from its leaves by running every node's forward again
+    (``Node.rerun``, what the backward-pass page shows values with), inputs first."""
+    values = {}
+    for node in topological_order([out.grad_fn]):
+        inputs = [
+            e._data if isinstance(e, gg.Tensor) else values[id(e)]
+            for e in node.edges
+            if e is not None
+        ]
+        values[id(node)] = node.rerun(inputs)
+        assert values[id(node)] is not None, f"{node.name()} cannot run again"
+    return values[id(out.grad_fn)]
+
+
+@pytest.mark.parametrize("op", [o for o in ALL if o.check_torch], ids=lambda o: o.name)
+@settings(max_examples=3)
+@given(data=st.data())
+def test_every_node_runs_its_forward_again(op: OpInfo, data) -> None:
+    args = op.sample(data.draw)
+    out = op.fn(gg, *_convert(gg, args, np.float64))
+    if out.grad_fn is None:
+        return
+    np.testing.assert_array_equal(_rerun_graph(out), _np(out), err_msg=op.name)

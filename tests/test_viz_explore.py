@@ -13,6 +13,8 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,9 @@ import pytest
 
 import glassgrad as gg
 import glassgrad.nn.functional as F
-from glassgrad import nn, viz
+from glassgrad import nn, optim, viz
+from glassgrad.autograd import node as recorder
+from glassgrad.autograd.graph import walk
 from glassgrad.viz import explorer
 from glassgrad.viz.rules import rule
 from tests.test_viz_html import _chromium
@@ -34,6 +38,7 @@ _DRIVER = r"""
 <script>
 (function () {
   var P = window.glassgradPage, out = {}, TARGET = %(target)s, UNFOLD = %(unfold)s;
+  var CLICKS = %(clicks)s;
   function shown(el) { return el.offsetParent !== null && getComputedStyle(el).display !== "none"; }
   function overflow() { // every visible text line inside its box (the text's own extent)
     var bad = [], bs = document.querySelectorAll(".box");
@@ -55,6 +60,10 @@ _DRIVER = r"""
   }
   function visible() {
     return Array.prototype.filter.call(document.querySelectorAll(".box"), shown).length;
+  }
+  function shownIds() {
+    return Array.prototype.filter.call(document.querySelectorAll(".box"), shown).map(
+      function (b) { return b.getAttribute("data-id"); });
   }
   function rgb(css) { return css.match(/[\d.]+/g).slice(0, 3).map(Number); }
   function lum(c) {
@@ -120,7 +129,11 @@ _DRIVER = r"""
       b <= vp.bottom + 0.5, box: [l, t, r, b], viewport: [vp.left, vp.top, vp.right, vp.bottom],
       font: font };
   }
+  out.viewport = [window.innerWidth, window.innerHeight];
   out.fit = fitted();
+  out.shownStart = shownIds();
+  var warn = document.getElementById("warn");
+  out.warn = warn.hidden ? null : warn.textContent;
   out.crossings = crossings();
   out.contrastStart = contrast();
   var vp = document.getElementById("viewport"), vr = vp.getBoundingClientRect(), nav = [P.state()];
@@ -144,6 +157,12 @@ _DRIVER = r"""
     function (e) { return e.textContent; });
   out.values = Array.prototype.map.call(document.querySelectorAll(".box:not(.module) .ln.v"),
     function (e) { return e.textContent; });
+  out.valueOf = {};
+  Array.prototype.forEach.call(document.querySelectorAll(".box:not(.module)"), function (b) {
+    var v = b.querySelector(".ln.v");
+    var ok = v && !v.classList.contains("moved");
+    out.valueOf[b.getAttribute("data-id")] = ok ? v.textContent : "";
+  });
   var clicks = 0, steps = P.state().steps;
   while (document.body.getAttribute("data-step") !== String(steps) && clicks < 100000) {
     document.getElementById("step").click();
@@ -156,6 +175,12 @@ _DRIVER = r"""
       norm: c.getAttribute("data-norm") };
   });
   out.contrastEnd = contrast();
+  out.clicked = CLICKS.map(function (id) { // unfold box after box, as a reader drills down
+    var b = document.querySelector('.box[data-id="' + id + '"]'), was = !!b && shown(b);
+    if (b) b.click();
+    return { id: id, wasShown: was, shown: shownIds(), overflow: overflow(), fit: fitted() };
+  });
+  if (CLICKS.length) { P.fit(); out.fitAfterClicks = fitted(); }
   if (UNFOLD) {
     var head = document.querySelector(".box.module");
     out.unfoldedOne = head ? head.getAttribute("data-id") : null;
@@ -192,7 +217,12 @@ _DRIVER = r"""
 """
 
 
-def _browser(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+VIEW_W, VIEW_H = 1400, 900  # the page is measured and photographed at this viewport
+
+
+def _browser(
+    args: list[str], tmp_path: Path, window: tuple[int, int] = (VIEW_W, VIEW_H)
+) -> subprocess.CompletedProcess[str]:
     cmd = [
         _chromium(),
         "--headless",
@@ -202,13 +232,34 @@ def _browser(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str
         "--disable-background-networking",
         "--disable-component-update",
         "--no-first-run",
-        "--window-size=1400,900",
+        f"--window-size={window[0]},{window[1]}",
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
         *args,
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"chromium failed ({done.returncode}): {done.stderr[-2000:]}"
     return done
+
+
+_WINDOW: list[tuple[int, int]] = []
+
+
+def _dump_window(tmp_path: Path) -> tuple[int, int]:
+    """The window size whose page viewport is VIEW_W × VIEW_H under ``--dump-dom`` (headless
+    Chromium counts some browser frame in the window there, unlike for screenshots)."""
+    if not _WINDOW:
+        probe = tmp_path / "viewport.html"
+        probe.write_text(
+            "<html><body><script>document.body.setAttribute('data-inner', "
+            "innerWidth + 'x' + innerHeight);</script></body></html>",
+            encoding="utf-8",
+        )
+        dom = _browser(["--dump-dom", probe.resolve().as_uri()], tmp_path).stdout
+        found = re.search(r'data-inner="(\d+)x(\d+)"', dom)
+        assert found, dom[-500:]
+        w, h = int(found.group(1)), int(found.group(2))
+        _WINDOW.append((2 * VIEW_W - w, 2 * VIEW_H - h))
+    return _WINDOW[0]
 
 
 def _drive(
@@ -218,16 +269,22 @@ def _drive(
     name: str,
     unfold: bool = False,
     screenshot: str | None = None,
+    clicks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Open the page with the driver appended; return what the driver reported."""
-    driver = _DRIVER % {"target": json.dumps(target), "unfold": json.dumps(unfold)}
+    driver = _DRIVER % {
+        "target": json.dumps(target),
+        "unfold": json.dumps(unfold),
+        "clicks": json.dumps(list(clicks)),
+    }
     text = page.html.replace("</body>", driver + "</body>")
     path = tmp_path / f"{name}.html"
     path.write_text(text, encoding="utf-8")
-    dom = _browser(["--dump-dom", path.resolve().as_uri()], tmp_path).stdout
+    dom = _browser(["--dump-dom", path.resolve().as_uri()], tmp_path, _dump_window(tmp_path)).stdout
     found = re.search(r'<pre id="test-out"[^>]*>(.*?)</pre>', dom, re.S)
     assert found, f"the page's script or the driver did not run: {dom[-3000:]}"
     report = json.loads(html.unescape(found.group(1)))
+    assert report["viewport"] == [VIEW_W, VIEW_H]
     if screenshot is not None:  # the same page, stepped to the end, a node selected
         IMAGES.mkdir(parents=True, exist_ok=True)
         shot = IMAGES / screenshot
@@ -251,14 +308,16 @@ def _check_leaf_grads(report: dict[str, Any], params: dict[str, Any]) -> int:
     return exact
 
 
-MIN_FONT_PX = 6.0  # the smallest box text the fitted view may show (font size × zoom)
+MIN_FONT_PX = 6.0  # the smallest box text a small graph, opened whole, may show (size × zoom)
+READABLE_PX = 9.0  # the smallest box text a big network's folded overview may show
 
 
-def _check_view(report: dict[str, Any], unfold: bool = False, readable: bool = True) -> None:
-    """Fitted to the window and readable, no edge through a box, readable colours."""
+def _check_view(report: dict[str, Any], unfold: bool = False, font: float = MIN_FONT_PX) -> None:
+    """Fitted to the window, text at least ``font`` px, no edge through a box, readable
+    colours."""
     fit = report["fit"]
     assert fit["inside"], fit
-    assert (fit["font"] >= MIN_FONT_PX) is readable, fit
+    assert fit["font"] >= font, fit
     assert report["crossings"] == []
     for key in ("contrastStart", "contrastEnd") + (("contrastUnfolded",) if unfold else ()):
         assert report[key]["bad"] == [] and report[key]["worst"] >= 4.5, report[key]
@@ -334,61 +393,133 @@ def test_tutorial_mlp_page(tmp_path: Path) -> None:
     assert panel["flag"] is not None and "%" in panel["flag"]
 
 
-def test_deep_mlp_page_folds_by_module(tmp_path: Path) -> None:
+def _deep_mlp() -> tuple[nn.Module, gg.Tensor, gg.Tensor]:
+    """12 Linear+ReLU layers in one flat Sequential: no parent module to fold them into."""
     gg.manual_seed(0)
     layers: list[nn.Module] = []
     for _ in range(12):
         layers += [nn.Linear(16, 16), nn.ReLU()]
-    model = nn.Sequential(*layers, nn.Linear(16, 4))
-    x, y = gg.randn(32, 16), gg.randint(0, 4, (32,))
-    with viz.group_by_module(model):  # every op in its module, module outputs kept
-        loss = F.cross_entropy(model(x), y)
-    page = viz.explore(loss)
-    assert page.data["collapsed"]  # too many boxes to show at once: folded
-    relu = _id_of(page, "ReluBackward0", "23")
-    report = _drive(page, "m:23", tmp_path, "deep", unfold=True, screenshot="backward_deep_mlp.png")
-    loss.backward()
-
-    assert report["visible"] == len(model) + 2  # one box per layer, the loss's two ops
-    assert report["overflow"] == [] and report["overflowUnfolded"] == []
-    # fitted whole, but 27 boxes in a chain (12 Linear+ReLU modules side by side, no coarser
-    # module to fold into) cannot be readable at that size: zoom in, or fold runs of layers
-    _check_view(report, unfold=True, readable=False)
-    assert report["unfoldedOne"] and report["unfoldedOne"][2:] not in report["afterOneClick"]
-    assert report["visibleUnfolded"] > report["visible"]
-    assert report["clicks"] == report["steps"]
-    assert _check_leaf_grads(report, dict(model.named_parameters())) == 26
-    # module 23 (the last ReLU) is folded again by the driver's "fold all": its panel is a module's
-    assert report["panel"]["title"] == "23 (ReLU)"
-    assert relu in {n["id"] for n in page.data["nodes"]}
-    # a module's Linear output is known now: values, not "value not kept"
-    addmm = next(n for n in page.data["nodes"] if n.get("op") == "AddmmBackward0")
-    assert addmm["value"] is not None and addmm["value"]["hist"]
+    return nn.Sequential(*layers, nn.Linear(16, 4)), gg.randn(32, 16), gg.randint(0, 4, (32,))
 
 
-def test_char_transformer_page(tmp_path: Path) -> None:
+def _char_transformer() -> tuple[nn.Module, gg.Tensor]:
     sys.path.insert(0, str(ROOT / "examples"))
     try:
         from char_transformer import CharTransformer
     finally:
         sys.path.remove(str(ROOT / "examples"))
     gg.manual_seed(0)
-    model = CharTransformer(40, context=16, dim=32, heads=4, layers=2)
-    idx = gg.randint(0, 40, (4, 16))
+    return CharTransformer(40, context=16, dim=32, heads=4, layers=2), gg.randint(0, 40, (4, 16))
+
+
+_VALUE = re.compile(r"^(= \S+|μ \S+  σ \S+)$")  # what a box shows: a number, or mean and std
+
+
+def _check_value_lines(page: explorer.Page, report: dict[str, Any]) -> None:
+    """Every node's box shows a value: a number or mean and std, never an empty ``=``."""
+    shown = report["valueOf"]
+    assert set(shown) == {n["id"] for n in page.data["nodes"]}
+    bad = {i: v for i, v in shown.items() if not _VALUE.match(v)}
+    assert bad == {}, bad
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["group_by_module", "plain"])
+def test_deep_mlp_opens_readable_and_unfolds_run_by_run(tmp_path: Path, grouped: bool) -> None:
+    model, x, y = _deep_mlp()
+    if grouped:
+        with viz.group_by_module(model):
+            loss = F.cross_entropy(model(x), y)
+    else:  # nothing recorded: the ReLUs still find their modules (a Sequential is a chain)
+        loss = F.cross_entropy(model(x), y)
+    page = viz.explore(loss)
+    runs = [m for m in page.data["modules"] if m["run"]]
+    assert [(m["label"], m["cls"], m["parent"]) for m in runs] == [
+        ("0–9", "5 × Linear, ReLU", None),
+        ("10–17", "4 × Linear, ReLU", None),
+        ("18–24", "3 × Linear, ReLU + Linear", None),
+    ]
+    run_of = {str(i): runs[0 if i < 10 else 1 if i < 18 else 2]["path"] for i in range(25)}
+    assert {m["path"]: m["parent"] for m in page.data["modules"] if not m["run"]} == run_of
+    loss_ops = [n["id"] for n in page.data["nodes"] if n["module"] is None]
+    assert [page.data["nodes"][int(i[1:])]["op"] for i in loss_ops] == [
+        "NllLossBackward0",
+        "LogSoftmaxBackward0",
+    ]
+    report = _drive(
+        page,
+        "m:10–17",
+        tmp_path,
+        "deep",
+        unfold=True,
+        screenshot="backward_deep_mlp.png" if grouped else None,
+        clicks=("m:0–9", "m:0"),
+    )
+    loss.backward()
+
+    # opens on an overview of three runs and the loss, its text readable at 1400×900
+    assert sorted(report["shownStart"]) == sorted(["m:0–9", "m:10–17", "m:18–24", *loss_ops])
+    _check_view(report, unfold=True, font=READABLE_PX)
+    assert report["overflow"] == [] and report["overflowUnfolded"] == []
+    # a click on a run shows its ten modules, folded; a click on a module its op and parameters
+    run, layer = report["clicked"]
+    assert run["wasShown"] and "m:0–9" not in run["shown"]
+    assert {f"m:{i}" for i in range(10)} | {"m:10–17", "m:18–24"} <= set(run["shown"])
+    assert layer["wasShown"] and "m:0" not in layer["shown"]
+    inside = {n["id"] for n in page.data["nodes"] if n["module"] == "0"}
+    assert len(inside) == 3 and inside <= set(layer["shown"])  # Addmm, 0.weight, 0.bias
+    assert {f"m:{i}" for i in range(1, 10)} <= set(layer["shown"])  # the others stay folded
+    assert run["overflow"] == [] and layer["overflow"] == []
+    assert report["visibleUnfolded"] == len(page.data["nodes"])  # "unfold all": every node
+    # stepped through to the end, the leaves' sums are .grad; every box shows its value
+    assert report["clicks"] == report["steps"] == len(page.data["steps"])
+    assert _check_leaf_grads(report, dict(model.named_parameters())) == 26
+    _check_value_lines(page, report)
+    assert report["panel"]["title"] == "10–17 (4 × Linear, ReLU)"
+    assert "Modules 10–17 of the model" in report["panel"]["module"]
+
+
+def test_char_transformer_opens_readable_and_unfolds_by_module(tmp_path: Path) -> None:
+    model, idx = _char_transformer()
     with viz.group_by_module(model):
         logits = model(idx)
     loss = F.cross_entropy(logits.reshape(-1, 40), idx.reshape(-1))
     page = viz.explore(loss, title="char transformer")
-    assert page.data["collapsed"] == ["blocks.0", "blocks.1"]
+    modules = page.data["modules"]
+    assert set(page.data["collapsed"]) == {m["path"] for m in modules}  # every level folded
+    assert {m["path"] for m in modules if m["parent"] is None} == {
+        "tok",
+        "pos",
+        "blocks",
+        "ln",
+        "head",
+    }
+    assert not any(m["run"] for m in modules)  # (no container has enough children for runs)
     norm = _id_of(page, "NativeLayerNormBackward0", "ln")
-    report = _drive(page, norm, tmp_path, "tf", unfold=True, screenshot="backward_transformer.png")
+    report = _drive(
+        page,
+        norm,
+        tmp_path,
+        "tf",
+        unfold=True,
+        screenshot="backward_transformer.png",
+        clicks=("m:blocks", "m:blocks.0"),
+    )
     loss.backward()
 
+    _check_view(report, unfold=True, font=READABLE_PX)
     assert report["overflow"] == [] and report["overflowUnfolded"] == []
-    _check_view(report, unfold=True)
+    blocks, block0 = report["clicked"]
+    assert {"m:blocks.0", "m:blocks.1"} <= set(blocks["shown"]) and "m:blocks" not in blocks[
+        "shown"
+    ]
+    parts = {"m:blocks.0.ln1", "m:blocks.0.attn", "m:blocks.0.ln2", "m:blocks.0.mlp"}
+    assert parts <= set(block0["shown"]) and "m:blocks.1" in block0["shown"]
+    residual = [n["id"] for n in page.data["nodes"] if n["module"] == "blocks.0"]
+    assert len(residual) == 2 and set(residual) <= set(block0["shown"])  # the two residual adds
     assert report["clicks"] == report["steps"] == len(page.data["steps"])
     exact = _check_leaf_grads(report, dict(model.named_parameters()))
     assert 0 < exact < len(list(model.parameters()))  # big leaves are compared by norm
+    _check_value_lines(page, report)
     panel = report["panel"]
     assert panel["op"] == "NativeLayerNormBackward0" and panel["module"] == "ln (LayerNorm)"
     assert "γ" in panel["symbols"] and len(panel["sends"]) == 3
@@ -396,6 +527,154 @@ def test_char_transformer_page(tmp_path: Path) -> None:
 
 
 # ---- in Python -----------------------------------------------------------------------------
+@contextmanager
+def _forward_outputs() -> Iterator[dict[int, np.ndarray]]:
+    """Every op's output as the forward computed it, by the id of its node: a spy on the
+    recorder, so the values the page shows are checked against what really ran."""
+    seen: dict[int, np.ndarray] = {}
+    nodes: list[Any] = []  # (kept alive: ids stay unique)
+    real = recorder._recorded
+
+    def spy(ctx: Any, out: Any, args: Any) -> Any:
+        t = real(ctx, out, args)
+        nodes.append(ctx)
+        seen[id(ctx)] = np.array(t._data, copy=True)
+        return t
+
+    recorder._recorded = spy
+    try:
+        yield seen
+    finally:
+        recorder._recorded = real
+
+
+def _check_against_forward(
+    loss: gg.Tensor, page: explorer.Page, truth: dict[int, np.ndarray]
+) -> tuple[int, list[dict[str, Any]]]:
+    """Each op value the page shows is the forward's (mean, std, min, max); returns how many
+    ops show one, and the nodes showing none."""
+    objs = list(walk([loss.grad_fn], leaves=True, breadth_first=True))  # the page's order
+    shown, missing = 0, []
+    for obj, n in zip(objs, page.data["nodes"], strict=True):
+        if n["kind"] != "op":
+            continue
+        if n["value"] is None:
+            missing.append(n)
+            continue
+        a = truth[id(obj)].astype(np.float64)
+        with np.errstate(invalid="ignore"):  # (the causal mask's -inf: its std is NaN)
+            stats = (("mean", a.mean()), ("std", a.std()), ("min", a.min()), ("max", a.max()))
+        for key, want in stats:
+            got = float(n["value"][key])  # (JSON: infinities travel as "-Infinity")
+            assert got == pytest.approx(float(want), rel=1e-5, abs=1e-6, nan_ok=True), (n, key)
+        shown += 1
+    return shown, missing
+
+
+@pytest.mark.parametrize("net", ["tutorial MLP", "12-layer MLP", "char transformer"])
+def test_every_node_shows_its_forward_value(net: str, tmp_path: Path) -> None:
+    """Plain code, nothing recorded for pictures: every node's value, as the forward had it,
+    also for ops whose number and index arguments only the node kept (views, slices,
+    transposes, embeddings, scalings)."""
+    with _forward_outputs() as truth:
+        if net == "char transformer":
+            model, idx = _char_transformer()
+            logits = model(idx)
+            loss = F.cross_entropy(logits.reshape(-1, 40), idx.reshape(-1))
+        else:
+            model, x, y = _tutorial_mlp() if net == "tutorial MLP" else _deep_mlp()
+            loss = F.cross_entropy(model(x), y)
+    page = viz.explore(loss)
+    shown, missing = _check_against_forward(loss, page, truth)
+    assert missing == [] and shown == sum(n["kind"] == "op" for n in page.data["nodes"])
+    assert all(n["value"] is not None and n["note"] is None for n in page.data["nodes"])
+    if net == "char transformer":  # the ops nothing saved: no longer "value not kept"
+        ops = {n.get("op") for n in page.data["nodes"]}
+        assert {"GetItemBackward0", "TransposeBackward0", "ViewBackward0"} <= ops
+        assert {"EmbeddingBackward0", "MulBackward0"} <= ops
+    report = _drive(page, "n0", tmp_path, net.replace(" ", "-"))
+    _check_value_lines(page, report)
+
+
+def test_module_outputs_changed_in_place_are_not_shown() -> None:
+    """group_by_module keeps what each module returned; an in-place ReLU then overwrites the
+    Linear's output. The page shows the Linear's forward value, not the ReLU's."""
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(inplace=True), nn.Linear(8, 2))
+    with _forward_outputs() as truth, viz.group_by_module(model):
+        loss = model(gg.randn(16, 4)).square().mean()
+    page = viz.explore(loss)
+    shown, missing = _check_against_forward(loss, page, truth)
+    assert missing == [] and shown == 5  # Mean, Pow, Addmm, Relu, Addmm
+    first = [n for n in page.data["nodes"] if n.get("op") == "AddmmBackward0"][-1]
+    assert first["module"] == "0" and first["value"]["min"] < 0  # before the ReLU
+
+
+def _stepped_mlp(which: str) -> tuple[nn.Module, gg.Tensor, dict[int, np.ndarray]]:
+    """The tutorial MLP's loss after backward(retain_graph=True) and an SGD step on ``which``
+    parameters: the graph is intact, the leaves are not what the forward saw."""
+    model, x, y = _tutorial_mlp()
+    with _forward_outputs() as truth:
+        loss = F.cross_entropy(model(x), y)
+    loss.backward(retain_graph=True)
+    params = [p for k, p in model.named_parameters() if which == "all" or k.endswith(which)]
+    optim.SGD(params, lr=0.5).step()
+    return model, loss, truth
+
+
+def test_a_step_on_unsaved_leaves_hides_what_depends_on_them(tmp_path: Path) -> None:
+    """The biases step in place between backward and the page (nothing saved them, so the
+    backward still runs): the ops computed from them say they cannot show their value, the
+    page says why at the top, and every value it does show is the forward's."""
+    model, loss, truth = _stepped_mlp("bias")
+    biases = {k: p for k, p in model.named_parameters() if k.endswith("bias")}
+    assert all(p._version == 2 for p in biases.values())  # (init, then the step)
+    page = viz.explore(loss)
+    shown, missing = _check_against_forward(loss, page, truth)
+    assert shown == 4  # NllLoss, LogSoftmax, ReLU, Tanh: kept for backward, the forward's
+    assert [n["op"] for n in missing] == ["AddmmBackward0"] * 3
+    for n, bias in zip(missing, ("4.bias", "2.bias", "0.bias"), strict=True):
+        assert n["note"] == f"{bias} was modified in place after the forward"
+    leaves = {n["label"]: n for n in page.data["nodes"] if n["kind"] == "leaf"}
+    assert {k for k, n in leaves.items() if n["note"]} == set(biases)
+    assert "now version 2" in leaves["0.bias"]["note"]
+    report = _drive(page, missing[-1]["id"], tmp_path, "stale")
+    for bias in biases:
+        assert bias in report["warn"]
+    assert "modified in place after the forward" in report["warn"]
+    assert {report["valueOf"][n["id"]] for n in missing} == {"⚠ leaf changed: no value"}
+    assert {report["valueOf"][leaves[b]["id"]] for b in biases} == {"⚠ changed after forward"}
+    shown_values = [v for i, v in report["valueOf"].items() if v.startswith(("=", "μ"))]
+    assert len(shown_values) == 4 + 3  # the four ops above and the three weights
+    assert report["panel"]["value"] == "⚠ not shown: 0.bias was modified in place after the forward"
+    assert report["overflow"] == []
+    # the gradients are the recorded graph's: what backward() computed before the step
+    assert _check_leaf_grads(report, dict(model.named_parameters())) == 6
+
+
+def test_a_step_on_saved_leaves_refuses_the_page() -> None:
+    """A full optimizer step changes the weights the backward pass needs: no page, and the
+    error names them."""
+    model, loss, _ = _stepped_mlp("all")
+    with pytest.raises(ValueError, match=r"4\.weight, 2\.weight, 0\.weight changed in place"):
+        viz.to_html(loss)
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_a_change_without_version_bump_withdraws_recomputed_values() -> None:
+    """``p.data += 1`` bumps no version counter; running the ops again then disagrees with the
+    outputs backward kept, so no recomputed value is shown rather than a wrong one."""
+    model, x, y = _tutorial_mlp()
+    with _forward_outputs() as truth:
+        loss = F.cross_entropy(model(x), y)
+    model[0].bias.data += 1.0
+    assert model[0].bias._version == 1  # (init only: the change went unseen)
+    page = viz.explore(loss)
+    shown, missing = _check_against_forward(loss, page, truth)
+    assert shown == 4 and [n["op"] for n in missing] == ["AddmmBackward0"] * 3
+    assert all("without a version bump" in n["note"] for n in missing)
+
+
 def test_every_intermediate_value_as_pytorch_computes_it() -> None:
     """No grouping by module: pre-activations (nothing saved them) are recomputed from what the
     graph holds, and every node's value matches the same network run in PyTorch."""
@@ -480,7 +759,14 @@ def test_fallback_layout_without_graphviz(monkeypatch: Any) -> None:
     lay = page.data["layout"]
     assert lay["engine"] == "fallback"
     assert set(lay["pos"]) == {n["id"] for n in page.data["nodes"]}
-    assert set(lay["clusters"]) == {"0", "2", "4"}
+    assert set(lay["clusters"]) == {"0", "1", "2", "3", "4"}  # (Tanh and ReLU: a Sequential's)
+    model, x, y = _deep_mlp()  # runs of modules nest without Graphviz too
+    page = viz.explore(F.cross_entropy(model(x), y))
+    clusters = page.data["layout"]["clusters"]
+    assert {"0–9", "10–17", "18–24"} <= set(clusters)
+    outer, inner = clusters["0–9"], clusters["3"]
+    assert outer[0] <= inner[0] and outer[1] <= inner[1]
+    assert outer[2] >= inner[2] and outer[3] >= inner[3]
 
 
 def test_show_and_jupyter(monkeypatch: Any, tmp_path: Path) -> None:

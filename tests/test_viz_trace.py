@@ -203,7 +203,11 @@ def test_parameter_names_from_params_and_name_parameters() -> None:
     linear = [n for n in g.nodes if n.op == "AddmmBackward0"]
     assert sorted(n.module for n in linear) == ["0", "2"]
     assert g.modules == {"0": "", "2": ""}  # a dict of parameters knows no class names
-    assert trace(loss, params=model).modules == {"0": "Linear", "2": "Linear"}
+    # given the model, the Tanh between its two Linear layers is known to be the Sequential's
+    # middle child: a Sequential feeds each child's output to the next
+    g = trace(loss, params=model)
+    assert g.modules == {"0": "Linear", "1": "Tanh", "2": "Linear"}
+    assert [n.module for n in g.nodes if n.op == "TanhBackward0"] == ["1"]
     assert name_parameters(model) is model
     assert model[0].weight.name == "0.weight"
     assert {n.name for n in trace(loss).nodes if n.kind == "leaf"} == leaves

@@ -171,6 +171,7 @@ class Function(Node):
                 tensors.append(None)
             edges.append(None)
         ctx.next = edges
+        ctx._epoch = _fn.EPOCH[0]  # (tools tell what changed after it ran: Node.changed_since)
         record = state.grad_enabled and any(e is not None for e in edges)
         prev = state.grad_enabled
         state.grad_enabled = False

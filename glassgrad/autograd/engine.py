@@ -116,7 +116,7 @@ def run_backward(
                     if left == 0:
                         ready.append(e)
             if not retain_graph:
-                node._saved = node._meta = None  # free what forward saved for this rule
+                node._saved = node._meta = node._consts = None  # free what forward kept
             if nxt is not None:
                 node, g = nxt, nxt_g
             else:

@@ -12,7 +12,7 @@ in ``torch.autograd.function``), whose contract is PyTorch's: Tensors in and out
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ class _NoGradContext:
     """
 
     needs_input_grad: tuple[bool, ...] = ()
+    next: list[Any]  # (set only where Node.rerun runs a forward again)
 
     def __init__(self, nargs: int = 0) -> None:
         if nargs:
@@ -106,11 +107,15 @@ class Node(InspectableNode):
     ``apply`` is the hot path of every op: keep it lean. Users' custom ops subclass the public
     ``Function`` instead, whose contract is PyTorch's (Tensors in ``forward`` and ``backward``).
     Tools read a node only through the public fields it inherits from ``InspectableNode``
-    (``introspection.py``) and ``saved_tensors``.
+    (``introspection.py``), ``saved_tensors``, and ``rerun``/``changed_since``: to run an op
+    again, each node keeps the arguments that are no edge (numbers, shapes, indices, tensors
+    that need no gradient) until backward frees what it saved.
     """
 
     __slots__ = (
         "__weakref__",
+        "_consts",
+        "_epoch",
         "_hooks",
         "_meta",
         "_metadata",
@@ -132,6 +137,8 @@ class Node(InspectableNode):
     _hooks: Any
     _metadata: dict[str, Any]
     _trace: Any
+    _consts: Any  # the arguments that are no edge (set by apply; None once backward freed them)
+    _epoch: int  # EPOCH when recorded (set by apply where an input is a leaf or a constant)
     broadcasts = False  # elementwise ops: NumPy's broadcasting errors are reworded to name them
 
     # ---- recording --------------------------------------------------------------------------
@@ -148,10 +155,15 @@ class Node(InspectableNode):
                     ctx = _new_tensor(cls)
                     ctx._saved = ()
                     ctx._hooks = None
+                    if fn is None:  # a leaf: tools tell later whether it changed since
+                        fn = x
+                        ctx._epoch = EPOCH[0]
                     if n == 1:
-                        ctx.next = [x if fn is None else fn]
+                        ctx.next = [fn]
+                        ctx._consts = ()
                         return _recorded(ctx, cls.forward(ctx, x._data), args)
-                    ctx.next = [x if fn is None else fn, None]
+                    ctx.next = [fn, None]
+                    ctx._consts = (args[1],)
                     return _recorded(ctx, cls.forward(ctx, x._data, args[1]), args)
                 nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
                 if n == 1:
@@ -165,6 +177,7 @@ class Node(InspectableNode):
 
         datas = []
         edges = []
+        consts = []  # the arguments that are no edge, for tools that run the op again
         record = False
         for a in args:
             if isinstance(a, Tensor):
@@ -177,6 +190,7 @@ class Node(InspectableNode):
             else:
                 datas.append(a)
             edges.append(None)
+            consts.append(a)
         try:  # (free unless raised) only several tensors can fail to broadcast
             if not (record and (not GRAD_OFF or state.grad_enabled)):
                 nctx = _NO_GRAD_CTX if cls.__dictoffset__ == 0 else _NoGradContext(n)
@@ -185,6 +199,8 @@ class Node(InspectableNode):
             ctx._saved = ()
             ctx._hooks = None
             ctx.next = edges
+            ctx._consts = consts
+            ctx._epoch = EPOCH[0]
             return _recorded(ctx, cls.forward(ctx, *datas), args)
         except Exception as e:
             worded = forward_error(cls, e, args)
@@ -230,6 +246,53 @@ class Node(InspectableNode):
     def needs_input_grad(self) -> tuple[bool, ...]:
         """One flag per forward argument: does it lead to something that requires grad?"""
         return tuple(e is not None for e in self.next)
+
+    # ---- for tools: the forward again, and what changed since --------------------------------
+    rerunnable = True  # False where forward draws random numbers or has side effects
+
+    def rerun(self, inputs: Sequence[Any]) -> np.ndarray | None:
+        """This op's forward run again: ``inputs`` holds one array per edge that is not None
+        (in argument order); the other arguments are those it was recorded with.
+
+        For tools that show values the engine did not keep (``glassgrad.viz``). None where it
+        cannot: a node ``apply`` did not record (a user's ``Function``), one marked not
+        ``rerunnable``, one whose graph was freed, a constant argument modified in place since,
+        or a forward that fails (it gets read-only arrays: it may not write into them).
+        """
+        consts = getattr(self, "_consts", None)
+        if consts is None or not type(self).rerunnable or self._saved is None:
+            return None
+        pending, given, args = list(consts), list(inputs), []
+        for e in self.next:
+            v = (given if e is not None else pending).pop(0)
+            if isinstance(v, Tensor):
+                if self.changed_since(v) is not False:
+                    return None
+                v = v._data
+            if isinstance(v, np.ndarray):
+                v = v.view()
+                v.flags.writeable = False
+            args.append(v)
+        ctx = _NoGradContext(len(args))
+        ctx.next = list(self.next)
+        ctx.needs_input_grad = tuple(e is not None for e in self.next)
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(type(self).forward(ctx, *args))
+        except Exception:
+            return None
+        if out.shape != tuple(self.shape):
+            return None
+        return out.astype(self.dtype, copy=False)
+
+    def changed_since(self, t: Any) -> bool | None:
+        """Was tensor ``t`` modified in place after this node was recorded (an optimizer step,
+        ``add_``)? From version counters; None where this node did not note when it ran."""
+        vc = t._vc
+        if len(vc) < 2:
+            return False  # never modified in place at all
+        epoch = getattr(self, "_epoch", None)
+        return None if epoch is None else vc[1] > epoch
 
 
 def _as_output(out: Any, cls: type) -> np.ndarray:

@@ -134,7 +134,17 @@ _bump_lock = threading.Lock()
 
 
 def bump_version(t: Any) -> None:
-    """Record an in-place modification of ``t`` (and of every view sharing its counter)."""
+    """Record an in-place modification of ``t`` (and of every view sharing its counter).
+
+    The counter is ``[version]`` until the first bump, then ``[version, epoch]``: the value
+    of ``EPOCH`` at the latest modification, so tools can tell whether a tensor changed after
+    a node was recorded (``Node.changed_since``) without every op noting every version.
+    """
     with _bump_lock:
-        t._vc[0] += 1
+        vc = t._vc
+        vc[0] += 1
         EPOCH[0] += 1
+        if len(vc) == 1:
+            vc.append(EPOCH[0])
+        else:
+            vc[1] = EPOCH[0]

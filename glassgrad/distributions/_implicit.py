@@ -311,6 +311,7 @@ class StandardGamma(Node):
     """A Gamma(alpha, 1) draw; d/dalpha by implicit reparameterisation."""
 
     __slots__ = ()
+    rerunnable = False  # a random draw: running it again draws anew
 
     @staticmethod
     def forward(ctx: Any, alpha: Any) -> Any:
@@ -328,6 +329,8 @@ class StandardGamma(Node):
 class _Dirichlet(Node):  # no __slots__: PyTorch's node is a Python Function, "_DirichletBackward"
     """A Dirichlet(alpha) draw (normalised gamma draws, kept inside (0, 1)); d/dalpha through
     the Beta marginals."""
+
+    rerunnable = False  # a random draw: running it again draws anew
 
     @staticmethod
     def forward(ctx: Any, alpha: Any) -> Any:

@@ -62,6 +62,8 @@ class _Segment:
 class Checkpoint(Node):
     """The node standing for a whole segment; its backward re-runs the segment."""
 
+    rerunnable = False  # runs the user's segment: hooks, buffers, random draws
+
     @staticmethod
     def forward(ctx: Any, seg: _Segment, n_inputs: int, *arrays: Any) -> Any:
         ctx.seg, ctx.n_inputs = seg, n_inputs

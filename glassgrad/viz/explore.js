@@ -162,20 +162,24 @@
       }) : [warn + n.label]);
       line(b, "s", shapeText(n.shape) + " \u00b7 " + n.dtype +
         (n.kind === "leaf" ? " \u00b7 leaf" : ""), [shapeText(n.shape)]);
-      line(b, "v", valueLine(n.value));
-      histLine(b, n.value);
+      line(b, "v", n.note ? (n.kind === "leaf" ? "\u26a0 changed after forward" :
+        "\u26a0 leaf changed: no value") : valueLine(n.value));
+      histLine(b, n.note ? null : n.value);
       b._grad = line(b, "g", "");
       b.title = n.kind === "leaf" ? n.label : n.op;
     });
     D.modules.forEach(function (m) {
-      var b = makeBox("m:" + m.path, "module", W, MH);
-      var head = (m.path || "model") + (m.cls ? " (" + m.cls + ")" : "");
-      line(b, "t", head, pathShorts(head));
+      var b = makeBox("m:" + m.path, "module" + (m.run ? " run" : ""), W, MH);
+      var head = moduleHead(m);
+      line(b, "t", head, m.run ? [m.label + " (" + m.size + " modules)", m.label] : pathShorts(head));
       line(b, "s", m.ops + " ops \u00b7 " + m.params + " params");
       line(b, "s", "\u25b8 click to unfold");
       b._grad = line(b, "g", "");
       b.title = head + ": click to unfold";
     });
+  }
+  function moduleHead(m) { // "2 (Linear)", or a run of modules: "0–9 (5 × Linear, ReLU)"
+    return (m.label || "model") + (m.cls ? " (" + m.cls + ")" : "");
   }
   function fitText(b) { // a line too wide takes its shorter form, else moves to the side panel
     var lines = b.querySelectorAll(".ln");
@@ -187,17 +191,23 @@
   }
 
   // ---- what is shown: folded modules, and the squeezed layout ---------------------------------
-  function hiddenBy(path) { // the outermost folded module containing path (itself included)
-    if (path === null || path === undefined) return null;
-    var parts = path.split("."), p = "";
-    for (var k = 0; k < parts.length; k++) {
-      p = k ? p + "." + parts[k] : parts[k];
-      if (folded[p]) return p;
+  function hiddenBy(box) { // the outermost folded module or run around box (itself included)
+    var found = null;
+    while (box !== null && box !== undefined) {
+      if (folded[box]) found = box;
+      box = modOf[box].parent;
     }
-    return null;
+    return found;
+  }
+  function within(box, path) { // is something drawn in module (or run) box inside path?
+    while (box !== null && box !== undefined) {
+      if (box === path) return true;
+      box = modOf[box].parent;
+    }
+    return false;
   }
   function ownerOf(id) {
-    var f = hiddenBy(byId[id].module);
+    var f = hiddenBy(byId[id].in);
     return f === null ? id : "m:" + f;
   }
   function moduleVisible(m) { // shown as a folded box (not inside another fold)
@@ -209,10 +219,7 @@
     if (c) return c;
     var xs = [], ys = [];
     D.nodes.forEach(function (n) {
-      var m = n.module;
-      if (m !== null && (m === path || m.indexOf(path + ".") === 0)) {
-        xs.push(L.pos[n.id][0]); ys.push(L.pos[n.id][1]);
-      }
+      if (within(n.in, path)) { xs.push(L.pos[n.id][0]); ys.push(L.pos[n.id][1]); }
     });
     if (!xs.length) return null;
     return [Math.min.apply(null, xs) - W / 2, Math.min.apply(null, ys) - H / 2,
@@ -221,26 +228,25 @@
   function exitOf(path) { // a folded module sits where its output node sat: the chain stays straight
     var best = null;
     D.nodes.forEach(function (n) {
-      var m = n.module;
-      if (n.kind === "op" && m !== null && (m === path || m.indexOf(path + ".") === 0) &&
+      if (n.kind === "op" && within(n.in, path) &&
         (best === null || stepOf[n.id] < stepOf[best])) best = n.id;
     });
     if (best === null) return null;
     var p = L.pos[best];
     return [p[0], p[1], p[0], p[1]];
   }
-  var GAP = 20; // the most empty space kept between boxes and labels once squeezed
-  function squeeze(intervals, gap) { // a monotone map that shrinks empty stretches to gap
+  var GAP = 20, NEAR = 6; // the most empty space kept between boxes, and next to edge labels
+  function squeeze(intervals) { // a monotone map shrinking each empty stretch to its margin
     intervals.sort(function (a, b) { return a[0] - b[0]; });
     var merged = [];
-    intervals.forEach(function (iv) {
+    intervals.forEach(function (iv) { // [lo, hi, margin]: the room wanted around it
       var last = merged[merged.length - 1];
-      if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
-      else merged.push([iv[0], iv[1]]);
+      if (last && iv[0] <= last[1]) { last[1] = Math.max(last[1], iv[1]); last[2] = Math.min(last[2], iv[2]); }
+      else merged.push([iv[0], iv[1], iv[2]]);
     });
     var src = [], dst = [], at = GAP;
     merged.forEach(function (iv, k) {
-      if (k) at += Math.min(gap, iv[0] - merged[k - 1][1]);
+      if (k) at += Math.min(Math.min(iv[2], merged[k - 1][2]), iv[0] - merged[k - 1][1]);
       src.push(iv[0], iv[1]); dst.push(at, at + iv[1] - iv[0]);
       at += iv[1] - iv[0];
     });
@@ -257,21 +263,47 @@
     }
     return { map: map, end: at + GAP };
   }
+  function opening() { // is the page showing the folds it opened with?
+    var now = Object.keys(folded);
+    return now.length === D.collapsed.length && D.collapsed.every(function (p) { return folded[p]; });
+  }
+  function source() { // where things sit before squeezing: the opening view's own layout, or
+    var O = D.overview; //  the whole graph's layout (a folded module at its output node)
+    if (O && opening()) {
+      return {
+        at: function (id) { return O.pos[id]; },
+        frame: function (path) { return O.clusters[path]; },
+        route: function (key) { return O.routes[key]; },
+        label: function (key) { return O.labels[key]; }
+      };
+    }
+    function original(key, g) { var e = D.edges[g.edges[0]]; return g.a === e.src && g.b === e.dst; }
+    return {
+      at: function (id) {
+        if (id.indexOf("m:") !== 0) return L.pos[id];
+        var c = exitOf(id.slice(2)) || clusterOf(id.slice(2));
+        return c ? [(c[0] + c[2]) / 2, (c[1] + c[3]) / 2] : null;
+      },
+      frame: function (path) { return L.clusters[path]; },
+      route: function (key, g) { return original(key, g) ? L.routes[g.edges[0]] : null; },
+      label: function (key, g) { return original(key, g) ? L.labels[g.edges[0]] : null; }
+    };
+  }
   function layoutView() {
-    var items = [], ix = [], iy = [];
+    var items = [], ix = [], iy = [], S = source();
     owners = {};
     D.nodes.forEach(function (n) {
       var o = ownerOf(n.id);
       owners[n.id] = o;
-      if (o === n.id) items.push({ id: n.id, x: L.pos[n.id][0], y: L.pos[n.id][1], w: W, h: H });
+      var c = o === n.id && S.at(n.id);
+      if (c) items.push({ id: n.id, x: c[0], y: c[1], w: W, h: H });
     });
     D.modules.forEach(function (m) {
       var b = boxes["m:" + m.path];
       b.style.display = "none";
       if (!moduleVisible(m)) return;
-      var c = exitOf(m.path) || clusterOf(m.path);
-      if (!c) return;
-      items.push({ id: "m:" + m.path, x: (c[0] + c[2]) / 2, y: (c[1] + c[3]) / 2, w: W, h: MH });
+      var c = S.at("m:" + m.path);
+      if (c) items.push({ id: "m:" + m.path, x: c[0], y: c[1], w: W, h: MH });
     });
     var groups = {}, order = [];
     D.edges.forEach(function (e, k) {
@@ -282,24 +314,22 @@
       groups[key].edges.push(k);
     });
     items.forEach(function (it) {
-      ix.push([it.x - it.w / 2, it.x + it.w / 2]); iy.push([it.y - it.h / 2, it.y + it.h / 2]);
+      ix.push([it.x - it.w / 2, it.x + it.w / 2, GAP]); iy.push([it.y - it.h / 2, it.y + it.h / 2, GAP]);
     });
     var at = {};
     items.forEach(function (it) { at[it.id] = it; });
     order.forEach(function (key) { // room for each edge's label (Graphviz's spot, or midway)
-      var g = groups[key], k = g.edges[0], lp = L.labels[k];
-      if (!(g.a === D.edges[k].src && g.b === D.edges[k].dst && lp)) {
-        lp = [(at[g.a].x + at[g.b].x) / 2, (at[g.a].y + at[g.b].y) / 2];
-      }
-      ix.push([lp[0] - 40, lp[0] + 40]); iy.push([lp[1] - 14, lp[1] + 14]);
+      var g = groups[key], lp = S.label(key, g);
+      if (!lp) lp = [(at[g.a].x + at[g.b].x) / 2, (at[g.a].y + at[g.b].y) / 2];
+      ix.push([lp[0] - 40, lp[0] + 40, NEAR]); iy.push([lp[1] - 14, lp[1] + 14, NEAR]);
     });
     D.modules.forEach(function (m) { // the frames' borders and titles stay on the stage
-      var c = L.clusters[m.path];
+      var c = S.frame(m.path);
       if (hiddenBy(m.path) !== null || !c) return;
-      ix.push([c[0] - 4, c[0] + 4], [c[2] - 4, c[2] + 4]);
-      iy.push([c[1] - 14, c[1] + 4], [c[3] - 4, c[3] + 4]);
+      ix.push([c[0] - 4, c[0] + 4, NEAR], [c[2] - 4, c[2] + 4, NEAR]);
+      iy.push([c[1] - 14, c[1] + 4, NEAR], [c[3] - 4, c[3] + 4, NEAR]);
     });
-    var mx = squeeze(ix, GAP), my = squeeze(iy, GAP);
+    var mx = squeeze(ix), my = squeeze(iy);
     function P(p) { return [mx.map(p[0]), my.map(p[1])]; }
     var placed = {};
     items.forEach(function (it) {
@@ -310,19 +340,19 @@
     });
     D.nodes.forEach(function (n) { if (owners[n.id] !== n.id) boxes[n.id].style.display = "none"; });
     stageW = mx.end; stageH = my.end;
-    drawFrames(P);
-    drawEdges(groups, order, placed, P);
+    drawFrames(P, S);
+    drawEdges(groups, order, placed, P, S);
     var stage = $("stage"), svg = $("edges");
     stage.style.width = stageW + "px"; stage.style.height = stageH + "px";
     svg.setAttribute("width", stageW); svg.setAttribute("height", stageH);
     paint();
   }
-  function drawFrames(P) {
+  function drawFrames(P, S) {
     var fr = $("frames");
     fr.textContent = "";
     D.modules.forEach(function (m) {
       if (hiddenBy(m.path) !== null) return; // folded, or inside a fold
-      var c = L.clusters[m.path];
+      var c = S.frame(m.path);
       if (!c) return;
       var a = P([c[0], c[1]]), b = P([c[2], c[3]]);
       var f = document.createElement("div");
@@ -331,7 +361,7 @@
       f.style.width = (b[0] - a[0]) + "px"; f.style.height = (b[1] - a[1]) + "px";
       var head = document.createElement("div");
       head.className = "frame-head";
-      head.textContent = "\u25be " + (m.path || "model") + (m.cls ? " (" + m.cls + ")" : "");
+      head.textContent = "\u25be " + moduleHead(m);
       head.title = "click to fold";
       head.setAttribute("data-path", m.path);
       head.onclick = function (ev) { ev.stopPropagation(); fold(m.path); };
@@ -344,7 +374,7 @@
     if (D.rankdir === "LR") return [p.x + (out ? p.w / 2 : -p.w / 2), p.y];
     return [p.x, p.y + (out ? p.h / 2 : -p.h / 2)];
   }
-  function drawEdges(groups, order, placed, P) {
+  function drawEdges(groups, order, placed, P, S) {
     var svg = $("edges"), labels = document.createDocumentFragment();
     svg.textContent = "";
     edgeEls = [];
@@ -352,14 +382,14 @@
     for (var k = 0; k < old.length; k++) old[k].parentNode.removeChild(old[k]);
     order.forEach(function (key) {
       var g = groups[key], e0 = D.edges[g.edges[0]], d, mid;
-      var route = L.routes[g.edges[0]];
-      if (g.a === e0.src && g.b === e0.dst && route && route.length >= 4) {
+      var route = S.route(key, g);
+      if (route && route.length >= 4) {
         var pts = route.map(P);
         d = "M" + pts[0][0] + "," + pts[0][1];
         for (var i = 1; i + 2 < pts.length; i += 3) {
           d += " C" + [pts[i], pts[i + 1], pts[i + 2]].map(function (q) { return q[0] + "," + q[1]; }).join(" ");
         }
-        var lp = L.labels[g.edges[0]];
+        var lp = S.label(key, g);
         mid = lp ? P(lp) : pts[Math.floor(pts.length / 2)];
       } else {
         var s = port(placed[g.a], true), t = port(placed[g.b], false), c1, c2;
@@ -412,7 +442,7 @@
     st.now = s.node;
     st.meet = {};
     var lines = ["step " + (st.at + 1) + " of " + N + ": " + n.label + "  (" + n.op + ")" +
-      (n.module !== null ? "  in " + n.module : "")];
+      (n.module ? "  in " + n.module : "")];
     lines.push("arriving  " + (s.incoming ? statsText(s.incoming) : "nothing") +
       (s.paths > 1 ? "   = the sum of " + s.paths + " paths" : ""));
     lines.push("rule      " + n.symbols);
@@ -546,15 +576,19 @@
     body.appendChild(dl);
     if (id.indexOf("m:") === 0) {
       var m = modOf[id.slice(2)];
-      $("p-title").textContent = (m.path || "model") + (m.cls ? " (" + m.cls + ")" : "");
-      dt(dl, "module"); dd(dl, m.ops + " ops and " + m.params + " parameters inside; click its box to unfold it.");
+      $("p-title").textContent = moduleHead(m);
+      dt(dl, m.run ? "run of modules" : "module");
+      dd(dl, (m.run ? "Modules " + m.label + " of " + (m.parent === null ? "the model" : m.parent) +
+        ", grouped so that the page opens on a view you can read. " : "") + m.ops + " ops and " +
+        m.params + " parameters inside; click its box to unfold it.", "p-module");
       return;
     }
     var n = byId[id];
     $("p-title").textContent = n.label + (n.name ? " \u00b7 " + n.name : "");
-    if (n.module !== null) { dt(dl, "module"); dd(dl, n.module + (modOf[n.module] && modOf[n.module].cls ? " (" + modOf[n.module].cls + ")" : ""), "p-module"); }
+    if (n.module) { dt(dl, "module"); dd(dl, n.module + (modOf[n.module] && modOf[n.module].cls ? " (" + modOf[n.module].cls + ")" : ""), "p-module"); }
     if (n.kind === "leaf") {
-      dt(dl, "value"); dd(dl, statsText(n.value), "p-value");
+      dt(dl, "value"); dd(dl, (n.note ? "now " : "") + statsText(n.value), "p-value");
+      if (n.note) { dt(dl, "\u26a0 changed since the forward"); dd(dl, n.note, "p-note"); }
       dt(dl, "gradient so far (sum of what arrived)");
       dd(dl, st.sum[id] ? statsText(st.sum[id]) : "nothing yet", "p-incoming");
       dt(dl, "final gradient (.grad after backward)"); dd(dl, statsText(n.grad), "p-final");
@@ -569,9 +603,9 @@
     dd(dl, "output = " + n.forward, "p-forward", "sym");
     ins.forEach(function (i) { dd(dl, i.arg + " = " + i.from.label + "  (" + shapeText(i.from.shape) + ")"); });
     dt(dl, "output value");
-    dd(dl, n.value ? statsText(n.value) : "not kept: the engine frees an op's output unless a " +
-      "backward rule needs it (run the forward inside glassgrad.viz.group_by_module(model) to " +
-      "keep every module's output)", "p-value");
+    dd(dl, n.value ? statsText(n.value) : n.note ? "\u26a0 not shown: " + n.note :
+      "not kept: the engine frees an op's output unless a backward rule needs it, and this " +
+      "op cannot be run again", "p-value");
     dt(dl, "local derivative"); dd(dl, n.words, "p-words"); dd(dl, n.symbols, "p-symbols", "sym");
     var k = stepOf[id], s = D.steps[k], done = st.visited[id];
     dt(dl, "gradient arriving, g = dL/d output");
@@ -602,7 +636,7 @@
   function apply() {
     $("stage").style.transform = "translate(" + view.tx + "px," + view.ty + "px) scale(" + view.s + ")";
   }
-  var READABLE = 6 / 11.5; // the zoom at which box text (11.5px) is 6px tall: still legible
+  var READABLE = 9 / 11.5; // the zoom at which box text (11.5px) is 9px tall: easy to read
   function fitScale() {
     var vp = $("viewport");
     return Math.min(vp.clientWidth / stageW, vp.clientHeight / stageH, 1.25);
@@ -613,18 +647,15 @@
     view.tx = (vw - stageW * view.s) / 2; view.ty = (vh - stageH * view.s) / 2;
     apply();
   }
-  function foldToFit() { // too small to read whole: fold every module of one depth, deepest first
-    if (fitScale() >= READABLE || !D.modules.length) return;
-    var start = {}, deepest = 0;
-    Object.keys(folded).forEach(function (p) { start[p] = true; });
+  function foldToFit() { // too small to read whole: fold every level from d down, deepest d first
+    // (a graph small enough to open unfolded stays so: every op in sight, zoom to read)
+    if (fitScale() >= READABLE || !D.modules.length || !D.collapsed.length) return;
+    var deepest = 0;
     D.modules.forEach(function (m) { deepest = Math.max(deepest, m.depth); });
     for (var d = deepest; d >= 1; d--) {
       var next = {}, more = false;
       D.modules.forEach(function (m) {
-        if (m.depth === d) { next[m.path] = true; if (!start[m.path]) more = true; }
-      });
-      Object.keys(start).forEach(function (p) { // a fold already coarser than depth d stays
-        if (modOf[p] && modOf[p].depth < d) next[p] = true;
+        if (m.depth >= d || folded[m.path]) { next[m.path] = true; if (!folded[m.path]) more = true; }
       });
       if (!more) continue;
       folded = next;
@@ -701,14 +732,33 @@
     $("zoomin").onclick = function () { zoom(1.25); };
     $("zoomout").onclick = function () { zoom(0.8); };
     $("unfold").onclick = function () { folded = {}; layoutView(); fit(); };
-    $("fold").onclick = function () {
+    $("fold").onclick = function () { // every level: each click then unfolds one
       folded = {};
-      D.modules.forEach(function (m) { if (m.parent === null) folded[m.path] = true; });
+      D.modules.forEach(function (m) { folded[m.path] = true; });
       layoutView(); fit();
     };
   }
 
+  function warnings() { // leaves changed since the forward: say so at the top, not only per box
+    var changed = [], other = null;
+    D.nodes.forEach(function (n) {
+      if (n.note && n.kind === "leaf") changed.push(n.label);
+      else if (n.note && other === null) other = n.note;
+    });
+    var w = $("warn");
+    if (changed.length) {
+      w.textContent = "\u26a0 " + changed.join(", ") + (changed.length > 1 ? " were" : " was") +
+        " modified in place after the forward (an optimizer step?): the values of the ops " +
+        "computed from " + (changed.length > 1 ? "them" : "it") + " are not shown, and the " +
+        "leaf values shown are the current ones. The gradients are those of the recorded graph.";
+    } else if (other !== null) {
+      w.textContent = "\u26a0 Some values are not shown: " + other + ".";
+    } else return;
+    w.hidden = false;
+  }
+
   buildBoxes();
+  warnings();
   Object.keys(boxes).forEach(function (id) { fitText(boxes[id]); });
   legend();
   wire();

@@ -21,10 +21,14 @@ derivative rule, the gradients in and out and what the node saved for backward.
 
 Parameters are named by their path in the model that owns them (found among live modules, or
 given: ``params=model`` or ``params=dict(model.named_parameters())``). Ops run inside
-``glassgrad.viz.group_by_module(model)`` are grouped by module and show their module's output
-value; otherwise ops using a parameter go in that parameter's module. The page is computed
-here (Graphviz positions when ``dot`` is installed) and needs no network: every user-given
-string travels as JSON and is set as text, never as markup.
+``glassgrad.viz.group_by_module(model)`` are grouped by module; otherwise ops using a parameter
+go in that parameter's module, and ops between two children of an ``nn.Sequential`` in the
+child between them. Containers with many children fold them in runs (``glassgrad.viz.folds``),
+and the page opens folded to a level that reads at 1400×900. Every value is the forward's:
+kept by the graph, or recomputed by running the op again (``glassgrad.viz.recompute``), never
+from a leaf changed in place since. The page is computed here (Graphviz positions when ``dot``
+is installed) and needs no network: every user-given string travels as JSON and is set as
+text, never as markup.
 """
 
 from __future__ import annotations
@@ -44,16 +48,15 @@ import numpy as np
 from glassgrad.autograd.graph import walk
 from glassgrad.autograd.record import record_backward
 from glassgrad.tensor import Tensor
+from glassgrad.viz import folds
+from glassgrad.viz.folds import MODULE_H, NODE_H, NODE_W, containers, default_folds, folded_graph
 from glassgrad.viz.positions import Box, Layout, layout
 from glassgrad.viz.rules import rule
 from glassgrad.viz.trace import Summary, capture_grads, summarize, trace
 
 __all__ = ["Page", "explore", "show", "to_html"]
 
-NODE_W, NODE_H = 188, 92  # an op or leaf box, in CSS pixels
-MODULE_H = 78  # a folded module's box
 MAX_NUMBERS = 1024  # gradients sent to a leaf up to this size travel as numbers (added up there)
-MAX_VISIBLE = 25  # fold modules, deepest first, until at most this many boxes show
 SATURATION, FLAG_FRACTION = 1e-3, 0.5  # as glassgrad.inspect.gradient_report flags them
 _ACTIVATIONS = {"TanhBackward0": "tanh", "SigmoidBackward0": "sigmoid", "ReluBackward0": "relu"}
 _ASSETS = Path(__file__).resolve().parent
@@ -151,19 +154,47 @@ def _check(tensor: Any) -> None:
         )
     if tensor.grad_fn is None:
         raise ValueError("explore: the tensor is a leaf; there is no backward pass to show")
+    stale: list[str] = []
     for x in walk([tensor.grad_fn]):
         if x.released:
             raise ValueError(
                 f"explore: the graph's saved tensors were freed by an earlier backward() "
                 f"({x.name()}); call it before backward(), or use backward(retain_graph=True)"
             )
+        stale += [_tensor_label(s.tensor) for s in x.saved_values() if not s.current]
+    if stale:
+        names = ", ".join(dict.fromkeys(stale))
+        raise ValueError(
+            f"explore: {names} changed in place after the forward (an optimizer step?), and "
+            "the backward pass needs the values the forward saw (saved for backward): build "
+            "the page before the parameters change, e.g. right after the forward"
+        )
+
+
+def _tensor_label(t: Any) -> str:
+    """A tensor's name for messages: its own, its path in a live model, or its shape."""
+    if t is None:
+        return "an op's output"
+    if t.name:
+        return str(t.name)
+    model = _owning_model_of([t]) if t.grad_fn is None else None
+    for path, p in model.named_parameters() if model is not None else ():
+        if p is t:
+            return str(path)
+    kind = "a leaf" if t.grad_fn is None else "an intermediate tensor"
+    return f"{kind} of shape {tuple(t.shape)}"
 
 
 def _owning_model(tensor: Tensor) -> Any:
     """The live module owning most of the graph's parameters (the outermost one), or None."""
+    return _owning_model_of(walk([tensor.grad_fn], leaves=True))
+
+
+def _owning_model_of(objs: Any) -> Any:
+    """The live root module owning most of the parameters among ``objs``, or None."""
     from glassgrad.nn.module import LIVE_MODULES, Parameter
 
-    wanted = {id(x) for x in walk([tensor.grad_fn], leaves=True) if isinstance(x, Parameter)}
+    wanted = {id(x) for x in objs if isinstance(x, Parameter)}
     if not wanted:
         return None
     best, best_key = None, (0, 0)
@@ -264,6 +295,7 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
             "dtype": t.dtype,
             "module": t.module,
             "value": _stats(t.value),
+            "note": t.note,
         }
         if t.kind == "leaf":
             entry["label"] = t.name or f"leaf{leaf_count}"
@@ -297,11 +329,12 @@ def _data(graph: Any, objs: list[Any], rec: Any, cap: Any) -> dict[str, Any]:
             {"src": e.src, "dst": e.dst, "index": e.index, "shape": list(tnodes[e.src].shape)}
         )
     steps, leaves = _steps(objs, ids, rec, cap, edges, edge_at, nodes)
-    modules = _modules(graph, nodes)
-    collapsed = _default_folds(nodes, modules)
-    rankdir = _rankdir(*_folded_graph(nodes, edges, collapsed))  # as the page opens
+    modules = containers(graph.modules, nodes, edges)
+    collapsed = default_folds(nodes, edges, modules)
+    rankdir = folds.rankdir(*folded_graph(nodes, edges, modules, collapsed))  # as it opens
     placed = _place(nodes, edges, modules, rankdir)
     return {
+        "overview": _overview(nodes, edges, modules, collapsed, rankdir) if collapsed else None,
         "nodes": nodes,
         "edges": edges,
         "steps": steps,
@@ -388,76 +421,6 @@ def _steps(
     return steps, leaves
 
 
-def _modules(graph: Any, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every module with nodes in it: path, class, parent, depth, how many nodes and params."""
-    out = []
-    for path, cls in graph.modules.items():
-        inside = [
-            n
-            for n in nodes
-            if n["module"] and (n["module"] == path or n["module"].startswith(path + "."))
-        ]
-        parent = path.rpartition(".")[0]
-        while parent and parent not in graph.modules:
-            parent = parent.rpartition(".")[0]
-        out.append(
-            {
-                "path": path,
-                "cls": cls,
-                "parent": parent if parent in graph.modules else None,
-                "depth": path.count(".") + 1,
-                "ops": sum(n["kind"] == "op" for n in inside),
-                "params": sum(n["kind"] == "leaf" for n in inside),
-            }
-        )
-    return out
-
-
-def _default_folds(nodes: list[dict[str, Any]], modules: list[dict[str, Any]]) -> list[str]:
-    """Fold every module of one depth (the deepest that suffices) so that few boxes show."""
-    if len(nodes) <= MAX_VISIBLE or not modules:
-        return []
-    for depth in range(max(m["depth"] for m in modules), 0, -1):
-        folds = [m["path"] for m in modules if m["depth"] == depth]
-        loose = sum(not any(_inside(n["module"], p) for p in folds) for n in nodes)
-        if loose + len(folds) <= MAX_VISIBLE:
-            return folds
-    return [m["path"] for m in modules if m["depth"] == 1]
-
-
-def _inside(module: str | None, path: str) -> bool:
-    return module is not None and (module == path or module.startswith(path + "."))
-
-
-def _folded_graph(
-    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], folds: list[str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The boxes and edges shown with ``folds`` folded (a folded module is one box)."""
-    owner: dict[str, str] = {}
-    for n in nodes:
-        fold = next((p for p in folds if _inside(n["module"], p)), None)
-        owner[n["id"]] = n["id"] if fold is None else "m:" + fold
-    shown = list(dict.fromkeys(owner[n["id"]] for n in nodes))  # output first, as nodes are
-    links = {(owner[e["src"]], owner[e["dst"]]) for e in edges}
-    return [{"id": i} for i in shown], [{"src": a, "dst": b} for a, b in links if a != b]
-
-
-def _rankdir(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> str:
-    """Left to right or top to bottom: whichever shows the boxes larger on a wide screen."""
-    ins: dict[str, list[str]] = {n["id"]: [] for n in nodes}
-    for e in edges:
-        ins[e["dst"]].append(e["src"])
-    depth: dict[str, int] = {}
-    for n in reversed(nodes):  # breadth-first from the output: reversed, inputs come first
-        depth[n["id"]] = 1 + max((depth.get(s, 0) for s in ins[n["id"]]), default=0)
-    layers = max(depth.values())
-    breadth = max(list(depth.values()).count(d) for d in set(depth.values()))
-    view_w, view_h = 1000.0, 780.0  # a laptop window beside the side panel
-    lr = min(view_w / (layers * (NODE_W + 110)), view_h / (breadth * (NODE_H + 30)))
-    tb = min(view_w / (breadth * (NODE_W + 40)), view_h / (layers * (NODE_H + 70)))
-    return "LR" if lr > tb else "TB"
-
-
 def _edge_text(e: dict[str, Any]) -> str:
     """The longest text an edge label will hold, so the layout keeps room for it."""
     shape = "×".join(map(str, e["shape"])) or "scalar"
@@ -470,20 +433,73 @@ def _place(
     modules: list[dict[str, Any]],
     rankdir: str,
 ) -> dict[str, Any]:
-    boxes = [Box(n["id"], NODE_W, NODE_H, n["module"]) for n in nodes]
+    boxes = [Box(n["id"], NODE_W, NODE_H, n["in"]) for n in nodes]
     lay: Layout = layout(
         boxes,
         [(e["src"], e["dst"], _edge_text(e)) for e in edges],
-        [m["path"] for m in modules],
+        {m["path"]: m["parent"] for m in modules},
         rankdir,
         use_graphviz=os.environ.get("GLASSGRAD_VIZ_LAYOUT", "graphviz") != "fallback",
     )
+
+    return {"engine": lay.engine, **_rounded(lay)}
+
+
+def _overview(
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    modules: list[dict[str, Any]],
+    collapsed: list[str],
+    rankdir: str,
+) -> dict[str, Any]:
+    """A layout of the view the page opens on (folded boxes only, as compact as the graph
+    allows); routes and labels are keyed by ``"<from box>><to box>"``."""
+    owner = folds.owners(nodes, modules, collapsed)
+    parents = {m["path"]: m["parent"] for m in modules}
+    frames = {p: up for p, up in parents.items() if not _inside_fold(p, collapsed, parents)}
+    by_id = {n["id"]: n for n in nodes}
+    boxes = []
+    for box in dict.fromkeys(owner[n["id"]] for n in nodes):
+        if box.startswith("m:"):
+            boxes.append(Box(box, NODE_W, MODULE_H, parents[box[2:]]))
+        else:
+            boxes.append(Box(box, NODE_W, NODE_H, by_id[box]["in"]))
+    links: dict[str, tuple[str, str, str]] = {}
+    for e in edges:  # the first edge between two boxes labels them, as on the page
+        a, b = owner[e["src"]], owner[e["dst"]]
+        if a != b:
+            links.setdefault(f"{a}>{b}", (a, b, _edge_text(e)))
+    lay = layout(
+        boxes,
+        list(links.values()),
+        frames,
+        rankdir,
+        use_graphviz=os.environ.get("GLASSGRAD_VIZ_LAYOUT", "graphviz") != "fallback",
+    )
+    out = _rounded(lay)
+    keys = list(links)
+    out["routes"] = {keys[int(k)]: v for k, v in out["routes"].items()}
+    out["labels"] = {keys[int(k)]: v for k, v in out["labels"].items()}
+    return out
+
+
+def _inside_fold(path: str, collapsed: list[str], parents: dict[str, Any]) -> bool:
+    """Is module ``path`` folded, or inside a folded one (so drawn as no frame)?"""
+    up = parents[path]
+    while up is not None:
+        if up in collapsed:
+            return True
+        up = parents[up]
+    return path in collapsed
+
+
+def _rounded(lay: Layout) -> dict[str, Any]:
+    """A layout as JSON-ready numbers (to 0.1 px: the page is smaller)."""
 
     def r(v: float) -> float:
         return round(v, 1)
 
     return {
-        "engine": lay.engine,
         "width": r(lay.width),
         "height": r(lay.height),
         "pos": {k: [r(x), r(y)] for k, (x, y) in lay.centres.items()},

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from glassgrad.viz.dot import _q
@@ -24,7 +24,7 @@ __all__ = ["Box", "Layout", "layout"]
 
 @dataclass
 class Box:
-    """One item to place: a node (``id``), its size, and the module path it sits in."""
+    """One item to place: a node (``id``), its size, and the module (or run) it sits in."""
 
     id: str
     w: float
@@ -48,11 +48,12 @@ class Layout:
 def layout(
     boxes: Sequence[Box],
     edges: Sequence[tuple[str, str, str]],
-    modules: Sequence[str],
+    modules: Mapping[str, str | None],
     rankdir: str,
     use_graphviz: bool = True,
 ) -> Layout:
-    """Place ``boxes``; ``edges`` are (source id, target id, label text reserving room)."""
+    """Place ``boxes``; ``edges`` are (source id, target id, label text reserving room),
+    ``modules`` maps each module (or run of modules) to the one it sits in (None: the top)."""
     exe = shutil.which("dot") if use_graphviz else None
     if exe is not None:
         try:
@@ -66,16 +67,13 @@ def layout(
 def _dot_source(
     boxes: Sequence[Box],
     edges: Sequence[tuple[str, str, str]],
-    modules: Sequence[str],
+    modules: Mapping[str, str | None],
     rankdir: str,
 ) -> tuple[str, dict[str, str]]:
     cluster_name = {m: f"cluster_{k}" for k, m in enumerate(modules)}
     children: dict[str, list[str]] = {}
-    for m in modules:
-        parent = m.rpartition(".")[0]
-        while parent and parent not in cluster_name:
-            parent = parent.rpartition(".")[0]
-        children.setdefault(parent, []).append(m)
+    for m, parent in modules.items():
+        children.setdefault(parent or "", []).append(m)
     members: dict[str, list[Box]] = {}
     for b in boxes:
         members.setdefault(b.module if b.module in cluster_name else "", []).append(b)
@@ -112,7 +110,7 @@ def _graphviz(
     exe: str,
     boxes: Sequence[Box],
     edges: Sequence[tuple[str, str, str]],
-    modules: Sequence[str],
+    modules: Mapping[str, str | None],
     rankdir: str,
 ) -> Layout:
     source, module_of_cluster = _dot_source(boxes, edges, modules, rankdir)
@@ -159,7 +157,7 @@ def _graphviz(
 def _layered(
     boxes: Sequence[Box],
     edges: Sequence[tuple[str, str, str]],
-    modules: Sequence[str],
+    modules: Mapping[str, str | None],
     rankdir: str,
 ) -> Layout:
     """Longest-path layers, boxes in a layer ordered by the mean position of their inputs."""
@@ -206,7 +204,7 @@ def _layered(
         along += depth + rank_gap
     clusters: dict[str, tuple[float, float, float, float]] = {}
     for m in modules:
-        inside = [b for b in boxes if b.module and (b.module == m or b.module.startswith(m + "."))]
+        inside = [b for b in boxes if _within(b.module, m, modules)]
         if inside:
             pad = 8.0
             clusters[m] = (
@@ -218,3 +216,12 @@ def _layered(
     width = max((c[0] + size[i].w / 2 for i, c in centres.items()), default=0.0)
     height = max((c[1] + size[i].h / 2 for i, c in centres.items()), default=0.0)
     return Layout(width, height, centres, {}, {}, clusters, "fallback")
+
+
+def _within(box: str | None, path: str, modules: Mapping[str, str | None]) -> bool:
+    """Is something in module (or run) ``box`` inside ``path``?"""
+    while box is not None:
+        if box == path:
+            return True
+        box = modules.get(box)
+    return False

@@ -15,11 +15,13 @@ of every forward pass), so a node's forward value is known only where something 
   it called ``retain_grad()``);
 * anything seen by ``capture_grads()`` during a backward pass, which also records the gradient
   arriving at each op and the gradient sent along each edge (the engine stores neither);
-* with ``trace(..., recompute=True)`` (what ``explore`` asks for), the output of a few cheap ops
-  that nothing saved (linear layers, matmul, add, sub, mul, div, reshape) recomputed from their
-  inputs' values when all of them are known (leaves, saved inputs, values found above): nothing
-  runs the model again and the engine keeps no more than it does in training. Use it before
-  the graph's leaves change (an optimizer step), as ``explore`` does.
+* with ``trace(..., recompute=True)`` (what ``explore`` asks for), every other op's output,
+  its forward run again (``Node.rerun``) on its inputs' values, inputs first, from the leaves
+  and the constant arguments the node kept: nothing runs the model again and the engine keeps
+  no activation it would not keep in training. Leaves modified in place after the forward (an
+  optimizer step) are found by their version counters: ops that used them show no recomputed
+  value, and a note says why; a kept output that running its op again does not reproduce (a
+  change through ``.data``, which bumps no version) withdraws every recomputed value.
 Everything else is ``None``: the node's shape and dtype are always known.
 """
 
@@ -37,6 +39,7 @@ from glassgrad.autograd.gradients import sum_to_shape
 from glassgrad.autograd.graph import walk
 from glassgrad.autograd.state import state
 from glassgrad.tensor import Tensor
+from glassgrad.viz.recompute import changed_leaves, changed_output, recompute_values
 
 __all__ = [
     "Edge",
@@ -89,6 +92,7 @@ class Node:
     grad: Summary | None = None  # leaves: .grad; ops/outputs: the gradient of their output
     module: str | None = None  # dotted path of the nn.Module that produced it ('' = the model)
     count: int = 0
+    note: str | None = None  # why ``value`` is not (or is missing for) what the forward saw
 
 
 @dataclass
@@ -202,7 +206,7 @@ class _Placement:
 
 _NAMED = _WeakIdMap()  # op node -> (name, weakref to the tensor it produced)
 _MODULE_OF = _WeakIdMap()  # op node or parameter -> _Placement
-_MODULE_OUT = _WeakIdMap()  # op node -> the array a module returned (its forward value)
+_MODULE_OUT = _WeakIdMap()  # op node -> (array a module returned, its counter, version)
 
 
 # ---- naming ------------------------------------------------------------------------------------
@@ -305,8 +309,8 @@ def group_by_module(model: Any) -> Iterator[dict[str, str]]:
                 if mid == id(module):
                     _claim(out, boundary, path, classes)
                     for t in _tensors_in(out):  # the module's output value, kept for pictures
-                        if t.grad_fn is not None:
-                            _MODULE_OUT.set(t.grad_fn, t._data)
+                        if t.grad_fn is not None:  # (with its version: a later relu_ shows)
+                            _MODULE_OUT.set(t.grad_fn, (t._data, t._vc, t._vc[0]))
                     break
 
         return post_hook
@@ -436,7 +440,7 @@ def trace(
     ``capture_grads()`` saw, to show gradients on ops and edges. ``max_nodes``: keep the nodes
     nearest the output and stand for the rest with one ``"more"`` node. Tensors with at most
     ``max_values`` elements show their values; larger ones show statistics. ``recompute``:
-    also recompute the outputs of cheap ops nobody saved (see the module docstring).
+    also recompute the outputs of ops nobody kept (see the module docstring).
 
     >>> import glassgrad as gg
     >>> x = gg.tensor(-2.0, requires_grad=True, name="x")
@@ -473,10 +477,18 @@ def trace(
     ]
     kept = len(order) if max_nodes is None else min(len(order), max_nodes)
 
-    values, names, retained = _known_values(roots, order[:kept], grads)
-    if recompute:
-        _recompute(order[:kept], values)
+    values, names, retained = _known_values(roots, order if recompute else order[:kept], grads)
     placements = [_placement(obj, param_names, classes) for obj in order[:kept]]
+    labels: dict[int, str] = {}  # leaves' names, for notes
+    for k, obj in enumerate(order):
+        if isinstance(obj, Tensor):
+            place = _placement(obj, {}, {})
+            label = obj.name or param_names.get(id(obj)) or (place.param if place else None)
+            if label:
+                labels[k] = label
+    notes = changed_leaves(order, raw_edges)
+    if recompute:
+        notes.update(recompute_values(roots, order, values, labels))
     nodes: list[Node] = []
     g: np.ndarray | None
     for j, r in enumerate(roots):
@@ -492,7 +504,7 @@ def trace(
                 tuple(r.shape),
                 str(r.dtype),
                 r.name if r.name is not None else param_names.get(id(r)),
-                summarize(r._data, max_values),
+                None if changed_output(r) else summarize(r._data, max_values),
                 None if g is None else summarize(g, max_values),
             )
         )
@@ -520,9 +532,11 @@ def trace(
                 None if v is None else summarize(v, max_values),
                 None if g is None else summarize(g, max_values),
                 place.path if place else None,
+                note=notes.get(k),
             )
         )
     _fallback_modules(nodes, order, kept, raw_edges, placements)
+    _sequential_modules(nodes, kept, raw_edges, classes or _classes_of(placements))
 
     edges = []
     for j, r in enumerate(roots):
@@ -554,6 +568,8 @@ def _known_values(
     made_roots = {id(r.grad_fn) for r in roots}  # their name belongs to the output node
 
     def note(t: Tensor, k: int) -> None:
+        if changed_output(t):
+            return  # modified in place since: not the forward's value any more
         values[k] = t._data
         if t._grad is not None:
             retained.setdefault(k, t._grad._data)
@@ -574,8 +590,8 @@ def _known_values(
             if id(n) not in made_roots:
                 names.setdefault(k, label)
         kept = _MODULE_OUT.get(n)
-        if kept is not None:
-            values.setdefault(k, kept)
+        if kept is not None and kept[1][0] == kept[2]:
+            values.setdefault(k, kept[0])
         for src, value in _saved_values(n):
             j = pos.get(id(src))
             if j is not None:
@@ -591,95 +607,6 @@ def _known_values(
             if v is not None:
                 values[k] = v
     return values, names, retained
-
-
-# ---- recomputing what nothing saved ------------------------------------------------------------
-def _recompute_table() -> dict[type, tuple[int, Any]]:
-    """Op class -> (how many tensor arguments, the forward on their arrays)."""
-    from glassgrad.ops import elementwise as ew
-    from glassgrad.ops import linalg as la
-    from glassgrad.ops import shape as sh
-
-    def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        out = np.matmul(x, w.T)
-        return out if b is None else out + b
-
-    return {
-        la.Linear: (3, linear),
-        la.Addmm: (3, linear),
-        la.LinearMm: (2, linear),
-        la.Matmul: (2, np.matmul),
-        la.Mm: (2, np.matmul),
-        ew.Add: (2, np.add),
-        ew.Sub: (2, np.subtract),
-        ew.Mul: (2, np.multiply),
-        ew.Div: (2, np.divide),
-        sh.Reshape: (1, lambda x: x),  # (and view, squeeze...) reshaped to the node's shape below
-        sh.View: (1, lambda x: x),
-    }
-
-
-def _spec(table: dict[type, tuple[int, Any]], node: Any) -> tuple[int, Any] | None:
-    """The recompute entry of ``node``'s class or of the nearest base class in the table."""
-    for cls in type(node).__mro__:
-        if cls in table:
-            return table[cls]
-    return None
-
-
-def _recompute(ops: list[Any], values: dict[int, np.ndarray]) -> None:
-    """Fill ``values`` for ops whose output nothing saved, from their inputs' known values."""
-    table = _recompute_table()
-    pos = {id(n): k for k, n in enumerate(ops)}
-    todo = [k for k in reversed(range(len(ops))) if k not in values and _spec(table, ops[k])]
-    while todo:  # reversed breadth-first order: inputs mostly come first; repeat while it helps
-        left = []
-        for k in todo:
-            v = _recompute_one(ops[k], _spec(table, ops[k]) or (0, None), pos, values)
-            if v is None:
-                left.append(k)
-            else:
-                values[k] = v
-        if len(left) == len(todo):
-            break
-        todo = left
-
-
-def _recompute_one(
-    node: Any, spec: tuple[int, Any], pos: dict[int, int], values: dict[int, np.ndarray]
-) -> np.ndarray | None:
-    """One op's output from its arguments' arrays, or None when one of them is unknown."""
-    count, fn = spec
-    if node.released:
-        return None
-    edges = node.edges
-    saved = [s for s in node.saved_values() if s.role == "input"]
-    if len(edges) < count or any(not s.current for s in saved):
-        return None
-    claimed = {id(e) for e in edges[:count] if e is not None}
-    spare = [  # saved inputs that are no recorded argument (constants such as the batch x)
-        s.value
-        for s in saved
-        if id(s.tensor) not in claimed and id(s.tensor.grad_fn) not in claimed
-    ]
-    args: list[np.ndarray] = []
-    for e in edges[:count]:
-        if isinstance(e, Tensor):
-            args.append(e._data)
-        elif e is not None and pos.get(id(e)) in values:
-            args.append(values[pos[id(e)]])
-        elif e is None and spare:
-            args.append(np.asarray(spare.pop(0)))
-        else:
-            mine = [s.value for s in saved if e is not None and s.tensor.grad_fn is e]
-            if not mine:
-                return None
-            args.append(np.asarray(mine[0]))
-    with np.errstate(all="ignore"):
-        out = np.asarray(fn(*args))
-    if out.size != int(np.prod(node.shape)):
-        return None
-    return out.reshape(node.shape).astype(node.dtype, copy=False)
 
 
 def _placement(obj: Any, param_names: dict[int, str], classes: dict[str, str]) -> Any:
@@ -707,6 +634,93 @@ def _fallback_modules(
         node = nodes[offset + dst]
         if node.module is None and isinstance(order[src], Tensor) and placements[src]:
             node.module = placements[src].path
+
+
+def _classes_of(placements: list[Any]) -> dict[str, str]:
+    """Module path -> class name, as group_by_module recorded it (in the model's order)."""
+    for p in placements:
+        if p is not None:
+            return p.classes
+    return {}
+
+
+def _sequential_modules(
+    nodes: list[Node], kept: int, raw_edges: list[tuple[int, int, int]], classes: dict[str, str]
+) -> None:
+    """Ops still without a module that run between two children of an ``nn.Sequential`` (a ReLU
+    between two Linear layers: it owns no parameter to place it by) go in the one child between
+    them, since a Sequential feeds each child's output to the next child and nothing else."""
+    if "Sequential" not in classes.values():
+        return
+    offset = len(nodes) - kept
+    node = nodes[offset:]
+    ins: list[list[int]] = [[] for _ in range(kept)]
+    outs: list[list[int]] = [[] for _ in range(kept)]
+    for src, dst, _ in raw_edges:
+        if src < kept and dst < kept:
+            ins[dst].append(src)
+            outs[src].append(dst)
+    loose = [node[k].kind == "op" and node[k].module is None for k in range(kept)]
+    up = _nearest_modules(node, ins, outs, loose)  # modules feeding each loose op
+    down = _nearest_modules(node, outs, ins, loose)  # modules it feeds
+    children: dict[str, list[str]] = {}
+    for path in classes:
+        if path:
+            children.setdefault(path.rpartition(".")[0], []).append(path)
+    for k in range(kept):
+        if not (loose[k] and up[k] and down[k]):
+            continue
+        holder = _common_parent(up[k] | down[k])
+        if holder is None or classes.get(holder) != "Sequential":
+            continue
+        kids = children.get(holder, [])
+        depth = holder.count(".") + 1 if holder else 0
+        place = {c: i for i, c in enumerate(kids)}
+
+        def child(m: str, depth: int = depth, holder: str = holder) -> str:
+            return ".".join(m.split(".")[: depth + 1]) if holder else m.split(".")[0]
+
+        a = max(place.get(child(m), -1) for m in up[k])
+        b = min(place.get(child(m), -1) for m in down[k])
+        if a >= 0 and b == a + 2:
+            node[k].module = kids[a + 1]
+
+
+def _nearest_modules(
+    node: list[Node], ins: list[list[int]], outs: list[list[int]], loose: list[bool]
+) -> list[set[str]]:
+    """For each loose op, the modules of the nearest placed nodes along ``ins`` (through other
+    loose ops), in one pass in topological order along ``ins`` (iteratively)."""
+    found: list[set[str]] = [set() for _ in node]
+    waiting = [len(i) for i in ins]
+    ready = [k for k, w in enumerate(waiting) if w == 0]
+    while ready:
+        k = ready.pop()
+        for j in ins[k]:
+            m = node[j].module
+            if m is not None:
+                found[k].add(m)
+            elif loose[j]:
+                found[k] |= found[j]
+        for j in outs[k]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                ready.append(j)
+    return found
+
+
+def _common_parent(paths: set[str]) -> str | None:
+    """The deepest module path above all of ``paths`` (``''``: the model), or None when one of
+    them is that path itself (no child of it tells where it sits)."""
+    parts = [p.split(".") for p in paths]
+    common: list[str] = []
+    for level in zip(*parts):
+        if len(set(level)) > 1:
+            break
+        common.append(level[0])
+    if any(len(p) == len(common) for p in parts):
+        return None
+    return ".".join(common)
 
 
 def _edges(

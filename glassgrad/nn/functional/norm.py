@@ -14,6 +14,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad._errors import ArgumentAssertionError
+from glassgrad.autograd.state import bump_version
 from glassgrad.creation import generator
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
 from glassgrad.ops.indexing import ADVANCED, Index
@@ -531,7 +532,7 @@ def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) 
     if big.any():
         factor = np.where(big, max_norm / (norms + 1e-7), 1.0).astype(w._data.dtype)
         w._data[rows] = sub * factor[:, None]
-        w._vc[0] += 1
+        bump_version(w)  # (graphs recorded earlier that saved w must see the change)
 
 
 @functional(differentiable=False)
