@@ -60,10 +60,21 @@ def user_frame(depth: int = 2) -> tuple[bool, str]:
             f = f.f_back  # Tensor.__bool__ and friends decide for whoever called them
             continue
         if not (mod.startswith(_HERE) or mod == "numpy" or mod.startswith("numpy.")):
-            where = f"{f.f_code.co_filename}:{f.f_lineno}"
-            return mod == "glassgrad" or mod.startswith("glassgrad."), where
+            internal = mod == "glassgrad" or mod.startswith("glassgrad.")
+            return internal, _location(f)
         f = f.f_back
     return True, "?"
+
+
+def _location(f: Any) -> str:
+    """``file:line`` of the first frame at or above ``f`` outside glassgrad: the user's line."""
+    first = f
+    while f is not None:
+        mod = f.f_globals.get("__name__", "")
+        if not (mod == "glassgrad" or mod.startswith(("glassgrad.", "numpy"))):
+            return f"{f.f_code.co_filename}:{f.f_lineno}"
+        f = f.f_back
+    return f"{first.f_code.co_filename}:{first.f_lineno}"
 
 
 _CONVERSIONS = {
@@ -311,7 +322,11 @@ class Recorder:
         for v in stmt.reads():
             a = self.unfilled.pop(v.buffer, None)
             if a is not None and v.buffer not in written and a.any():
-                raise Abort("an array is filled by code glassgrad.compile does not see (a C routine)")
+                raise Abort(
+                    "an array is filled by code glassgrad.compile does not see (a C routine, "
+                    "such as a NumPy generator's draw)",
+                    user_frame(2)[1],
+                )
         for w in stmt.writes:
             self.unfilled.pop(w.buffer, None)
 
