@@ -41,7 +41,7 @@ def add_pending(prev: Any, g: Any, node: Any, owned: set[Any]) -> Any:
     if prev is None or g is None:
         return g if prev is None else prev
     mine = node in owned
-    if not mine and type(prev) is np.ndarray:
+    if not mine and isinstance(prev, np.ndarray):
         owned.add(node)  # the sum made below is the engine's own
     return accumulate(prev, g, mine)
 
@@ -91,7 +91,7 @@ def stage_add(entry: list[Any], g: Any, owned: bool) -> None:
     prev = entry[1]
     if prev is None:
         entry[1], entry[2] = g, owned
-    elif entry[2] and type(prev) is np.ndarray:
+    elif entry[2] and isinstance(prev, np.ndarray):
         accumulate(prev, g, in_place=True)
     else:
         entry[1], entry[2] = accumulate(prev, g), True

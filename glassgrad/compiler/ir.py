@@ -21,7 +21,7 @@ class Var:
     comes from when the trace did not compute it (see ``trace.Source``).
     """
 
-    __slots__ = ("buffer", "dtype", "hint", "id", "kind", "name", "shape", "source")
+    __slots__ = ("buffer", "dtype", "hint", "id", "kind", "name", "owner", "shape", "source")
 
     def __init__(self, id: int, kind: str, shape: Any = None, dtype: Any = None) -> None:
         self.id = id
@@ -32,6 +32,7 @@ class Var:
         self.name: str = ""
         self.hint: str = ""
         self.source: Any = None
+        self.owner: Any = None  # the recording it belongs to
 
     def __repr__(self) -> str:
         return self.name or f"v{self.id}"

@@ -140,10 +140,17 @@ def _wrapped_name(local: dict[str, Any]) -> str:
 
 
 def root_of(a: np.ndarray) -> np.ndarray:
-    """The array that owns ``a``'s memory (``a`` itself when it is no view)."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+    """The array that owns ``a``'s memory (``a`` itself when it is no view).
+
+    Follows ``base`` through the helper objects strided views hang from (``as_strided`` makes
+    its view from an object with ``__array_interface__`` whose ``base`` is the array)."""
+    while True:
+        b = a.base
+        if not isinstance(b, np.ndarray):
+            b = getattr(b, "base", None)
+            if not isinstance(b, np.ndarray):
+                return a
+        a = b
 
 
 def raw(x: Any) -> Any:
@@ -196,6 +203,7 @@ class Recorder:
     # ---- variables ---------------------------------------------------------------------------
     def new_var(self, kind: str, value: Any = None) -> Var:
         v = Var(len(self.vars), kind)
+        v.owner = self
         if kind == "array":
             v.shape, v.dtype = value.shape, value.dtype
             root = root_of(value)
@@ -225,6 +233,7 @@ class Recorder:
     def source_number(self, value: Any, source: Any) -> Any:
         cls = TracedFloat if type(value) is float else TracedInt
         var = Var(len(self.vars), "number")
+        var.owner = self
         var.source = source
         self.vars.append(var)
         self.sources.append(var)
@@ -238,8 +247,12 @@ class Recorder:
             v = getattr(x, "_v", None)
             if v is None:
                 raise Abort("an array made by a NumPy call glassgrad.compile does not record")
+            if v.owner is not self:  # kept from an earlier recording (a cache): a constant
+                return self.const(x._raw)
             return v
         if t is TracedFloat or t is TracedInt:
+            if x._var.owner is not self:
+                return x._x
             return x._var
         if x is None or t in (bool, int, float, complex, str) or x is Ellipsis:
             return x
@@ -375,6 +388,7 @@ class Recorder:
             return None
         if t is float or t is int:
             var = Var(len(self.vars), "number")
+            var.owner = self
             self.vars.append(var)
             stmt.outs.append(var)
             return (TracedFloat if t is float else TracedInt).make(result, var)

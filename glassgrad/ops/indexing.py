@@ -109,7 +109,7 @@ def _normalize(index: Any, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], int
     has_int = has_ellipsis = False
     for e in entries:
         te = type(e)
-        if te is np.ndarray:
+        if isinstance(e, np.ndarray):  # (a subclass too: glassgrad.compile records with one)
             n_adv += 1
             n_mask += e.dtype == np.bool_
         elif te is int:
@@ -134,7 +134,7 @@ def _numpy_order_differs(entries: list[Any]) -> bool:
     disagree when ints and index arrays are separated by a slice/None/Ellipsis while the arrays
     themselves are adjacent: NumPy then moves the indexed dims to the front, PyTorch keeps them.
     """
-    kinds = ["a" if type(e) is np.ndarray else "i" if type(e) is int else "s" for e in entries]
+    kinds = ["a" if isinstance(e, np.ndarray) else "i" if type(e) is int else "s" for e in entries]
     adv = [k for k, c in enumerate(kinds) if c != "s"]
     if adv[-1] - adv[0] + 1 == len(adv):
         return False  # NumPy keeps them in place too
@@ -151,7 +151,7 @@ def _torch_order(entries: list[Any], shape: tuple[int, ...]) -> tuple[Any, ...]:
     for e in entries:
         if type(e) is int:
             first.append(e)
-        elif type(e) is np.ndarray:
+        elif isinstance(e, np.ndarray):
             first.extend([slice(None)] * (e.ndim if e.dtype == np.bool_ else 1))
             then.append(e)
         else:
