@@ -320,7 +320,7 @@ def reduce_scatter_tensor(
     send = _array("reduce_scatter_tensor", "input", input)
     mop = _mpi_op("reduce_scatter_tensor", op, flat.dtype)
     _agree(pg, "reduce_scatter_tensor", [_meta(output), _meta(input)])
-    _sizes_fit("reduce_scatter_tensor", input, output, pg.size())
+    _sizes_fit("reduce_scatter_tensor", input, output, pg.size(), ("input", "output"))
     return _reduce_scatter(pg, send, flat, output, op, mop, async_op)
 
 
@@ -390,7 +390,13 @@ def all_gather_into_tensor(
     recv = _array("all_gather_into_tensor", "output_tensor", output_tensor)
     send = _array("all_gather_into_tensor", "input_tensor", input_tensor)
     _agree(pg, "all_gather_into_tensor", [_meta(output_tensor), _meta(input_tensor)])
-    _sizes_fit("all_gather_into_tensor", output_tensor, input_tensor, pg.size())
+    _sizes_fit(
+        "all_gather_into_tensor",
+        output_tensor,
+        input_tensor,
+        pg.size(),
+        ("output_tensor", "input_tensor"),
+    )
     request = pg.comm.Iallgather(send, recv)
     return _run(request, lambda: _store(output_tensor, recv), async_op, [output_tensor])
 
@@ -481,12 +487,14 @@ def _same_as(what: str, name: str, tensors: list[Tensor], like: Tensor) -> None:
             )
 
 
-def _sizes_fit(what: str, big: Tensor, small: Tensor, size: int) -> None:
+def _sizes_fit(what: str, big: Tensor, small: Tensor, size: int, names: tuple[str, str]) -> None:
+    """``big`` must hold one ``small`` per rank (same dtype, ``size`` times the elements)."""
     b, s = big._data, small._data
     if b.dtype != s.dtype or b.size != size * s.size:
         raise ValueError(
-            f"{what}: expected a tensor of {size} x {s.size} elements of {dtypes.name(s.dtype)} "
-            f"(one part per rank), got {_describe(_meta(big))} for the {_describe(_meta(small))}"
+            f"{what}: {names[0]} must hold {size} x {s.size} elements of {dtypes.name(s.dtype)} "
+            f"(one {names[1]} per rank: {names[1]} is {_describe(_meta(small))}), got "
+            f"{_describe(_meta(big))}"
         )
 
 
