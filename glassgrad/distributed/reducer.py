@@ -219,13 +219,18 @@ class Reducer:
         for k, i in enumerate(bucket.members):
             if not bucket.buffer[bucket.numel + k]:
                 continue
-            p = self.params[i]
-            mean = np.divide(bucket.view(k), self.world).reshape(p._data.shape)
+            p, total = self.params[i], bucket.view(k)
             held = p._grad
-            if held is not None and held.grad_fn is None and held._data.shape == mean.shape:
-                held._data[...] = mean
+            if (
+                held is not None
+                and held.grad_fn is None
+                and held._data.shape == p._data.shape
+                and held._data.flags.c_contiguous
+                and held._data.flags.writeable
+            ):  # (the usual case: backward just wrote it) in place, one pass
+                np.divide(total, self.world, out=held._data.reshape(-1))
             else:
-                p.grad = Tensor._make(mean)
+                p.grad = Tensor._make(np.divide(total, self.world).reshape(p._data.shape))
 
     def _rebuild(self) -> None:
         """Buckets in the order rank 0's gradients arrived (every rank takes rank 0's order)."""
