@@ -28,6 +28,7 @@ same rule then records a differentiable graph of the backward pass.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,6 +50,9 @@ Tensor: Any = None
 # Set once some leaf tensor got a hook: only then does a backward pass look for them (reading
 # an unset slot costs as much as a small op).
 LEAF_HOOKS = [False]
+# .queue: the callbacks queued during the backward pass this thread is running (see
+# queue_callback); a plain threading.local, cheaper to set than the switches in ``state``.
+_callbacks = threading.local()
 
 
 def queue_callback(callback: Callable[[], Any]) -> None:
@@ -61,7 +65,7 @@ def queue_callback(callback: Callable[[], Any]) -> None:
     >>> (w * w).sum().backward()
     done: tensor([2., 4.])
     """
-    queued = state.final_callbacks
+    queued = getattr(_callbacks, "queue", None)
     if queued is None:
         raise RuntimeError(
             "queue_callback: final callbacks can only be installed during a backward pass (call "
@@ -88,13 +92,13 @@ def run_backward(
     in PyTorch: going through the graph again needs ``retain_graph=True``.)
     """
     create_graph = create_graph is True or bool(create_graph)
-    outer = state.final_callbacks  # (a backward run from inside another one has its own queue)
+    outer = getattr(_callbacks, "queue", None)  # (a backward run inside another has its own)
     queued: list[Callable[[], Any]] = []
-    state.final_callbacks = queued
+    _callbacks.queue = queued
     try:
         return _walk(roots, root_grads, retain_graph, create_graph, capture, queued)
     finally:
-        state.final_callbacks = outer
+        _callbacks.queue = outer
 
 
 def _walk(

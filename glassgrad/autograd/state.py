@@ -64,8 +64,6 @@ class _State(threading.local):
     # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
     # (tools that show the backward pass step by step set it; None costs one check a pass)
     backward_observer: Any = None
-    # the callbacks queued during the backward pass this thread is running (None outside one)
-    final_callbacks: list[Any] | None = None
     _away: _Away | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
