@@ -321,3 +321,12 @@ def test_train_checkpoint_of_two_ranks_resumes_on_one_and_on_two(tmp_path, capsy
     assert half["epochs"] == 1 and resumed["epochs"] == 2
     for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
         np.testing.assert_allclose(resumed["history"][key], uninterrupted["history"][key], 1e-10)
+
+
+def test_train_error_on_two_ranks_is_one_line_and_no_hang(tmp_path) -> None:
+    """Rank 0 reads the checkpoint and tells the others: every rank exits with the error,
+    rank 0 alone says it."""
+    proc, seconds = launch("-m", "glassgrad", "train", "--resume", str(tmp_path / "none.npz"))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and seconds < 30, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("glassgrad train: error: --resume"), lines

@@ -142,7 +142,7 @@ def _array(what: str, name: str, t: Any) -> np.ndarray:
 
 def _store(t: Tensor, flat: np.ndarray) -> None:
     """Put the result in ``t`` (already there unless ``t`` was not contiguous); new version."""
-    if not np.shares_memory(flat, t._data):
+    if not np.may_share_memory(flat, t._data):  # (a copy was made: t was not contiguous)
         t._data[...] = flat.reshape(t._data.shape)
     bump_version(t)
 
