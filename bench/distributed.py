@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/distributed.py               # 1 and 2 ranks, a markdown table
     .venv/bin/python bench/distributed.py --ranks 1,2,4 --budget 5
+    .venv/bin/python bench/distributed.py --progress-thread   # also with MPICH's progress thread
 
 W1's model (MLP 784-512-256-10, float32, SGD, mean cross-entropy) at a global batch of 128:
 1 rank steps on all 128 examples (no DDP), N ranks each on 128/N under
@@ -11,8 +12,9 @@ W1's model (MLP 784-512-256-10, float32, SGD, mean cross-entropy) at a global ba
 - local: the same step under ``no_sync()`` (no communication): the compute alone;
 - comm: the all-reduce alone, blocking, of the same buckets (same bytes, same calls), while
   nothing else runs: what communication costs when nothing hides it;
-- exposed = step - local: what communication added to the step; overlap = 1 - exposed / comm:
-  the share of the all-reduce that the backward pass hid;
+- exposed = step - local: what averaging added to the step (the all-reduce, DDP's copies into
+  and out of its buckets, and waiting for the slower rank); overlap = 1 - exposed / comm: the
+  share of the all-reduce that the backward pass hid (0 when the rest outweighs what was hidden);
 - bytes: gradient bytes all-reduced per step (plus one flag per parameter); a ring all-reduce
   sends 2 (N-1)/N of them from each rank; bandwidth = that / comm.
 
@@ -39,7 +41,7 @@ SIZES = (784, 512, 256, 10)
 BATCH = 128
 
 
-def timed(fn: Any, budget: float, agree: Any = min) -> float:
+def timed(fn: Any, budget: float, agree: Any = int) -> float:
     """Median seconds of ``fn()`` over about ``budget`` seconds, after warm-up.
 
     Every rank must call ``fn`` equally often (each call runs collectives that pair up across
@@ -59,8 +61,9 @@ def timed(fn: Any, budget: float, agree: Any = min) -> float:
     return statistics.median(samples)
 
 
-def worker(budget: float) -> dict[str, Any]:
-    """One rank's measurements (run under mpiexec, or alone for 1 rank)."""
+def worker(budget: float) -> list[dict[str, Any]] | None:
+    """Every rank's measurements on rank 0, None on the others (run under mpiexec, or alone
+    for 1 rank)."""
     import numpy as np
 
     import glassgrad as gg
@@ -93,7 +96,7 @@ def worker(budget: float) -> dict[str, Any]:
         dist.init_process_group("mpi")  # one process: what DDP's bookkeeping costs alone
         ddp1 = nn.parallel.DistributedDataParallel(model)
         wrapped = timed(lambda: step(ddp1), budget)
-        return {"rank": 0, "world": 1, "step": plain, "ddp_bookkeeping": wrapped - plain}
+        return [{"rank": 0, "world": 1, "step": plain, "ddp_bookkeeping": wrapped - plain}]
 
     dist.init_process_group("mpi")
     rank = dist.get_rank()
@@ -144,12 +147,15 @@ def worker(budget: float) -> dict[str, Any]:
     result["bucket_sizes"] = info["bucket_sizes"]
     result["wait_at_end"] = statistics.median(waits)
     result["started_during_backward"] = statistics.median(launched)
-    return result
+    return comm.gather(result, root=0)  # (None on the other ranks)
 
 
-def launch(ranks: int, budget: float) -> dict[str, Any]:
-    """Run this file's worker on ``ranks`` processes; the slowest rank's numbers."""
+def launch(ranks: int, budget: float, progress_thread: bool = False) -> dict[str, Any]:
+    """Run this file's worker on ``ranks`` processes; the slowest rank's numbers.
+    ``progress_thread``: MPICH's asynchronous progress thread in every rank."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    if progress_thread:
+        env["MPIR_CVAR_ASYNC_PROGRESS"] = "1"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", f"--budget={budget}"]
     if ranks > 1:
@@ -160,8 +166,9 @@ def launch(ranks: int, budget: float) -> dict[str, Any]:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise SystemExit(f"{ranks} ranks failed:\n{proc.stderr}")
-    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])
     slowest = max(rows, key=lambda r: r["step"])
+    slowest["label"] = f"{ranks}" + (" + progress thread" if progress_thread else "")
     for key in ("comm", "wait_at_end", "latency"):
         if key in slowest:
             slowest[key] = max(r[key] for r in rows)
@@ -188,7 +195,8 @@ def table(results: list[dict[str, Any]]) -> str:
         overlap = max(0.0, 1 - exposed / r["comm"]) if r["comm"] > 0 else 0.0
         ring = 2 * (n - 1) / n * r["bytes"]
         lines.append(
-            f"| {n} | {r['step'] * 1e3:.2f} | {r['local'] * 1e3:.2f} | {r['comm'] * 1e3:.2f} | "
+            f"| {r['label']} | {r['step'] * 1e3:.2f} | {r['local'] * 1e3:.2f} | "
+            f"{r['comm'] * 1e3:.2f} | "
             f"{exposed * 1e3:.2f} | {overlap:.0%} | {r['bytes'] / 2**20:.2f} MiB | "
             f"{ring / r['comm'] / 1e9:.2f} GB/s | {speed:.2f} | {speed / n:.0%} |"
         )
@@ -228,16 +236,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ranks", default="1,2", help="comma-separated rank counts (default 1,2)")
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timing per measure")
+    ap.add_argument(
+        "--progress-thread",
+        action="store_true",
+        help="also run the largest rank count with MPICH's asynchronous progress thread",
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.budget)), flush=True)
+        rows = worker(args.budget)
+        if rows is not None:  # rank 0
+            print(json.dumps(rows), flush=True)
         return
     results = [launch(int(n), args.budget) for n in args.ranks.split(",")]
+    if args.progress_thread:
+        results.append(launch(results[-1]["world"], args.budget, progress_thread=True))
     print(table(results))
     for r in results[1:]:
         print(
-            f"\n{r['world']} ranks: {r['buckets']} buckets of {r['bucket_sizes']} bytes "
+            f"\n{r['label']} ranks: {r['buckets']} buckets of {r['bucket_sizes']} bytes "
             f"({r['gradient_bytes']:,} gradient bytes); {r['started_during_backward']:.0%} of "
             f"the buckets started during the backward pass; waited {r['wait_at_end'] * 1e3:.2f} "
             "ms at its end"
@@ -248,7 +265,7 @@ def main() -> None:
         f"{one['ddp_bookkeeping'] * 1e3:.2f} ms per step"
     )
     for r in results[1:]:
-        print(f"all-reduce of 4 bytes on {r['world']} ranks (latency): {r['latency'] * 1e6:.1f} us")
+        print(f"all-reduce of 4 bytes on {r['label']} ranks (latency): {r['latency'] * 1e6:.1f} us")
     if len(results) > 1:
         print("\n" + predict(one["step"], results[1]["gradient_bytes"]))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
