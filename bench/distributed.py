@@ -213,9 +213,9 @@ def ring_allreduce_seconds(ranks: int, nbytes: float, bandwidth: float, latency:
     return 2 * (ranks - 1) * latency + 2 * (ranks - 1) / ranks * nbytes / bandwidth
 
 
-def predict(step_seconds: float, grad_bytes: float) -> str:
+def predict(step_seconds: float, bookkeeping: float, grad_bytes: float) -> str:
     """Speedup of W1 at 8, 64, 512 ranks, each on W1's batch of 128 (weak scaling: the global
-    batch grows with N), if communication is not hidden: N * t / (t + allreduce(N))."""
+    batch grows with N), if communication is not hidden: N t / (t + DDP's copies + T(N))."""
     lines = [
         "| network | ranks | all-reduce (ms) | step (ms) | speedup | efficiency |",
         "|---|---|---|---|---|---|",
@@ -223,7 +223,7 @@ def predict(step_seconds: float, grad_bytes: float) -> str:
     for name, (bandwidth, latency) in NETWORKS.items():
         for n in (8, 64, 512):
             comm = ring_allreduce_seconds(n, grad_bytes, bandwidth, latency)
-            step = step_seconds + comm
+            step = step_seconds + max(bookkeeping, 0.0) + comm
             speed = n * step_seconds / step
             lines.append(
                 f"| {name} | {n} | {comm * 1e3:.2f} | {step * 1e3:.2f} | {speed:.1f} | "
@@ -267,7 +267,7 @@ def main() -> None:
     for r in results[1:]:
         print(f"all-reduce of 4 bytes on {r['label']} ranks (latency): {r['latency'] * 1e6:.1f} us")
     if len(results) > 1:
-        print("\n" + predict(one["step"], results[1]["gradient_bytes"]))
+        print("\n" + predict(one["step"], one["ddp_bookkeeping"], results[1]["gradient_bytes"]))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nload average {load:.2f} on {os.cpu_count()} CPUs; one BLAS thread per rank")
 
