@@ -28,6 +28,7 @@ from glassgrad.train import (
     run,
 )
 from glassgrad.train import __doc__ as TRAIN_DOC
+from glassgrad.train_parallel import join
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 WORKED_EXAMPLES = (
@@ -244,17 +245,22 @@ def cli(ns: argparse.Namespace) -> int:
     """``glassgrad train`` once its arguments are parsed.
 
     With ``--json``, stdout holds only the final JSON line and everything else goes to stderr.
+    Under ``mpiexec -n N`` every rank trains and rank 0 alone prints and writes files.
     """
     cfg, opts = options_from_args(ns)
     if ns.plot:
         _check_plot(ns.plot)
+    leader = join().leader
     log = (lambda s: print(s, file=sys.stderr)) if ns.json else print
     try:
         result = run(cfg, opts, log=log)
     except KeyboardInterrupt:
         where = f"; resume with --resume {opts.save}" if opts.save else ""
-        print(f"glassgrad train: interrupted{where}", file=sys.stderr)
+        if leader:
+            print(f"glassgrad train: interrupted{where}", file=sys.stderr)
         return 130
+    if not leader:
+        return 0
     log(summary_table(result))
     code = result.get("compiled_code")
     if ns.show_code:
@@ -291,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return cli(args)
     except TrainError as e:  # bad options, data or checkpoint: one line, no traceback
-        print(f"glassgrad train: error: {e}", file=sys.stderr)
+        if join().leader:  # (the same error on every rank: rank 0 says it)
+            print(f"glassgrad train: error: {e}", file=sys.stderr)
         return e.code
 
 

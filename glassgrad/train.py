@@ -8,6 +8,8 @@
 
 This module is the job (data, models, the loop, checkpoints: ``run(Config(...))`` returns the
 results); ``glassgrad/__main__.py`` is its command line (options, summary table, curves, JSON).
+Launched as ``mpiexec -n N glassgrad train ...`` it runs data-parallel on N processes, the same
+run with the work split (``glassgrad/train_parallel.py``).
 The loop is the one a PyTorch user writes (``zero_grad``, forward, loss, ``backward``, ``step``);
 the rest is plumbing: options, data, checkpoints that resume exactly, progress and a summary.
 A checkpoint, written atomically after every epoch, holds the model, optimizer and scheduler
@@ -29,6 +31,7 @@ import numpy as np
 import glassgrad as gg
 from glassgrad import nn
 from glassgrad.serialization import load, save
+from glassgrad.train_parallel import Ranks, join, wrap
 
 CHECKPOINT_FORMAT = "glassgrad-train-checkpoint/1"
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -270,6 +273,8 @@ class Trainer:
     loader_rng: np.random.Generator
     epoch: int = 0
     history: dict[str, list[float]] = field(default_factory=dict)
+    ranks: Ranks = field(default_factory=Ranks)
+    net: Any = None  # what the loop calls: the model, or it wrapped for several ranks
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -354,9 +359,17 @@ def make_trainer(cfg: Config, split: Split) -> Trainer:
 
 
 def evaluate(
-    model: nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 1024
+    model: nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 1024, ranks: Ranks | None = None
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy, in eval mode and without recording a graph."""
+    """Mean cross-entropy and accuracy, in eval mode and without recording a graph (each of
+    several ranks on its share of the examples)."""
+    ranks = ranks or Ranks()
+    part = ranks.share(len(y))
+    total_loss, correct = ranks.sum(list(_evaluate_sums(model, x[part], y[part], batch)))
+    return total_loss / len(y), correct / len(y)
+
+
+def _evaluate_sums(model: nn.Module, x: np.ndarray, y: np.ndarray, batch: int) -> tuple[float, int]:
     model.eval()
     total_loss, correct = 0.0, 0
     with gg.no_grad():
@@ -365,7 +378,7 @@ def evaluate(
             logits = model(xb)
             total_loss += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
             correct += int((logits.argmax(dim=1) == yb).sum().item())
-    return total_loss / len(y), correct / len(y)
+    return total_loss, correct
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -381,14 +394,20 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     )
 
 
-def make_train_step(model: nn.Module, optimizer: Any) -> Callable[[Any, Any], tuple[float, int]]:
-    """The per-batch step: forward, loss, backward, update; returns the batch's mean loss and
-    its number of correct predictions. (``glassgrad.compile`` can wrap it whole.)"""
+def make_train_step(
+    model: nn.Module, optimizer: Any, world: int = 1
+) -> Callable[[Any, Any, int], tuple[float, int]]:
+    """The per-batch step: forward, loss, backward, update; returns this rank's share of the
+    batch's mean loss and its number of correct predictions. ``n`` is the whole batch's size
+    (across ``world`` ranks; each sees its share). ``glassgrad.compile`` can wrap it whole."""
     loss_fn = nn.CrossEntropyLoss()
 
-    def train_step(xb: gg.Tensor, yb: gg.Tensor) -> tuple[float, int]:
+    def train_step(xb: gg.Tensor, yb: gg.Tensor, n: int) -> tuple[float, int]:
         logits = model(xb)
-        loss = loss_fn(logits, yb)
+        if world > 1:  # the loss is this rank's share of the batch mean
+            loss = nn.functional.cross_entropy(logits, yb, reduction="sum") * (world / n)
+        else:
+            loss = loss_fn(logits, yb)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -401,7 +420,7 @@ def train_epoch(
     t: Trainer,
     progress: bool,
     after_training: Callable[[float], None] | None = None,
-    step: Callable[[Any, Any], tuple[float, int]] | None = None,
+    step: Callable[[Any, Any, int], tuple[float, int]] | None = None,
 ) -> dict[str, float]:
     """One pass over the shuffled training data; returns the epoch's metrics.
 
@@ -410,20 +429,24 @@ def train_epoch(
     learning rate the epoch's updates used. ``step`` runs each batch (default: an eager
     ``make_train_step``; ``run`` passes a compiled one for ``--compile``).
     """
-    model, opt = t.model, t.optimizer
-    step = step or make_train_step(model, opt)
+    model, opt, ranks = t.net or t.model, t.optimizer, t.ranks
+    step = step or make_train_step(model, opt, ranks.world)
     model.train()
+    ranks.seed_dropout(t.cfg.seed, t.epoch)
     n_seen, loss_sum, correct = 0, 0.0, 0
     lr = opt.param_groups[0]["lr"]
     start = time.perf_counter()
     bar = _progress(len(t.split.y_train), f"epoch {t.epoch + 1}/{t.cfg.epochs}", progress)
     for xb, yb in t.loader:
-        loss, batch_correct = step(xb, yb)
+        n = len(yb)
+        if ranks.world > 1:  # this rank's share of the batch
+            part = ranks.share(n)
+            xb, yb = xb[part], yb[part]
+        loss, batch_correct = step(xb, yb, n)
         if t.per_batch_schedule:
             t.scheduler.step()
-        n = len(yb)
-        n_seen += n
-        loss_sum += loss * n
+        n_seen += len(yb)
+        loss_sum += loss * n / ranks.world
         correct += int(batch_correct)
         if bar is not None:
             bar.set_postfix(loss=f"{loss_sum / n_seen:.4f}", refresh=False)
@@ -436,23 +459,43 @@ def train_epoch(
     seconds = time.perf_counter() - start
     if after_training is not None:
         after_training(lr)
-    test_loss, test_acc = evaluate(model, t.split.x_test, t.split.y_test)
+    loss_sum, n_correct, n_all = ranks.sum([loss_sum, correct, n_seen])
+    test_loss, test_acc = evaluate(t.model, t.split.x_test, t.split.y_test, ranks=ranks)
     return {
-        "train_loss": loss_sum / n_seen,
-        "train_accuracy": correct / n_seen,
+        "train_loss": loss_sum / n_all,
+        "train_accuracy": n_correct / n_all,
         "test_loss": test_loss,
         "test_accuracy": test_acc,
         "lr": float(lr),
         "seconds": seconds,
-        "samples_per_second": n_seen / seconds if seconds > 0 else float("inf"),
+        "samples_per_second": n_all / seconds if seconds > 0 else float("inf"),
     }
 
 
 def save_checkpoint(t: Trainer, path: str) -> None:
+    """Rank 0 writes the checkpoint (atomically); the other ranks hold the same state."""
+    if not t.ranks.leader:
+        return
     try:
         save(t.checkpoint(), path)
     except OSError as e:
+        if t.ranks.world > 1:  # only rank 0 knows: it stops the whole job
+            t.ranks.fail(f"--save {path}: {e}", 1)
         raise TrainError(f"--save {path}: {e}") from None
+
+
+def _read_on_leader(path: str, ranks: Ranks) -> tuple[dict[str, Any], Config]:
+    """``read_checkpoint`` on rank 0, its result (or its error) on every rank."""
+    got: Any = None
+    if ranks.leader:
+        try:
+            got = read_checkpoint(path)
+        except TrainError as e:
+            got = e
+    got = ranks.from_leader(got)
+    if isinstance(got, TrainError):
+        raise got
+    return got
 
 
 def run(
@@ -460,21 +503,26 @@ def run(
 ) -> dict[str, Any]:
     """Train as the options say and return the results (what ``--json`` prints)."""
     opts = opts or RunOptions()
-    say = log or (lambda s: None)
+    ranks = join()
+    say = (log if ranks.leader else None) or (lambda s: None)
     t0 = time.perf_counter()
     ck = None
     if opts.resume:
-        ck, saved = read_checkpoint(opts.resume)
+        ck, saved = _read_on_leader(opts.resume, ranks)
         cfg = merge_resumed(saved, cfg, opts.explicit, opts.resume)
     cfg = cfg.resolved()
     split = prepare(cfg)
     t = make_trainer(cfg, split)
+    t.ranks = ranks
     if ck is not None:
         try:
             t.restore(ck)
         except (KeyError, ValueError, RuntimeError) as e:
             raise TrainError(f"--resume {opts.resume}: {e}") from None
         say(f"resumed {opts.resume} after epoch {t.epoch} of {cfg.epochs}")
+    t.net = wrap(t.model, ranks)
+    if ranks.world > 1:
+        say(f"data-parallel on {ranks.world} ranks: each takes 1/{ranks.world} of every batch")
     n_params = sum(p.numel() for p in t.model.parameters())
     say(
         f"{cfg.model} ({n_params:,} parameters) on {cfg.data}: {len(split.y_train)} train / "
@@ -483,7 +531,7 @@ def run(
     )
     last = cfg.epochs if opts.stop_after is None else min(cfg.epochs, opts.stop_after)
     report_epoch, gradient_history, watcher = None, None, None
-    if opts.report:
+    if opts.report and ranks.leader:
         from glassgrad.inspect import GradientHistory, gradient_report, watch
 
         watcher, gradient_history = watch(t.model).start(), GradientHistory()
@@ -493,12 +541,12 @@ def run(
             say(f"gradient flow after epoch {t.epoch + 1}:\n{rep}")
             gradient_history.record(rep)
 
-    step = make_train_step(t.model, t.optimizer)
+    step = make_train_step(t.net or t.model, t.optimizer, ranks.world)
     compiled = None  # made after the restore: the step reads the restored state
     if opts.compile or opts.show_code:
         step = compiled = gg.compile(step)
     while t.epoch < last:
-        metrics = train_epoch(t, opts.progress, report_epoch, step)
+        metrics = train_epoch(t, opts.progress and ranks.leader, report_epoch, step)
         t.epoch += 1
         for k, v in metrics.items():
             t.history.setdefault(k, []).append(v)
@@ -518,6 +566,7 @@ def run(
         "model": cfg.model,
         "data": cfg.data,
         "parameters": n_params,
+        "world_size": ranks.world,
         "epochs": t.epoch,
         "planned_epochs": cfg.epochs,
         "train_loss": h["train_loss"][-1] if h else None,

@@ -23,8 +23,21 @@ class _VariableMeta(type):
         return isinstance(instance, Tensor)
 
 
+class _ExecutionEngine:
+    """``Variable._execution_engine``: where PyTorch code reaches the engine to queue a callback
+    that runs once the current backward pass has finished (``autograd.engine.queue_callback``)."""
+
+    @staticmethod
+    def queue_callback(callback: Any) -> None:
+        from glassgrad.autograd.engine import queue_callback
+
+        queue_callback(callback)
+
+
 class Variable(metaclass=_VariableMeta):
     """``Variable(data, requires_grad=False)``: a tensor (see the module docstring)."""
+
+    _execution_engine = _ExecutionEngine()
 
     def __new__(cls, data: Any = None, requires_grad: bool = False, volatile: bool = False) -> Any:
         from glassgrad.tensor import Tensor

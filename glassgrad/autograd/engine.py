@@ -14,6 +14,9 @@ chains the rules, from the loss down to the leaves:
    directly; others wait on a stack. That is reverse topological order with no recursion (a
    graph may be 100,000 nodes deep), and each gradient is freed once it has been passed on.
 3. Release. Unless ``retain_graph``, each node drops what it saved right after its rule ran.
+4. Finish. Once every ``.grad`` is written, the callbacks queued during the walk
+   (``queue_callback``, PyTorch's ``Variable._execution_engine.queue_callback``) run in order:
+   how ``DistributedDataParallel`` waits for its gradient all-reduces before the optimizer runs.
 
 ``autograd.grad`` runs the same walk with a *capture*: the gradients of the tensors asked for are
 returned instead of written to ``.grad``, and only nodes with one of them below run their rule.
@@ -25,7 +28,8 @@ same rule then records a differentiable graph of the backward pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +50,28 @@ Tensor: Any = None
 # Set once some leaf tensor got a hook: only then does a backward pass look for them (reading
 # an unset slot costs as much as a small op).
 LEAF_HOOKS = [False]
+# .queue: the callbacks queued during the backward pass this thread is running (see
+# queue_callback); a plain threading.local, cheaper to set than the switches in ``state``.
+_callbacks = threading.local()
+
+
+def queue_callback(callback: Callable[[], Any]) -> None:
+    """Run ``callback()`` once the backward pass now running has finished (after ``.grad`` is
+    written). Only during a backward pass: from a hook or a custom Function's ``backward``.
+
+    >>> import glassgrad as gg
+    >>> w = gg.tensor([1.0, 2.0], requires_grad=True)
+    >>> _ = w.register_hook(lambda g: queue_callback(lambda: print("done:", w.grad)))
+    >>> (w * w).sum().backward()
+    done: tensor([2., 4.])
+    """
+    queued = getattr(_callbacks, "queue", None)
+    if queued is None:
+        raise RuntimeError(
+            "queue_callback: final callbacks can only be installed during a backward pass (call "
+            "it from a tensor hook or a custom Function's backward)"
+        )
+    queued.append(callback)
 
 
 def run_backward(
@@ -66,6 +92,24 @@ def run_backward(
     in PyTorch: going through the graph again needs ``retain_graph=True``.)
     """
     create_graph = create_graph is True or bool(create_graph)
+    outer = getattr(_callbacks, "queue", None)  # (a backward run inside another has its own)
+    queued: list[Callable[[], Any]] = []
+    _callbacks.queue = queued
+    try:
+        return _walk(roots, root_grads, retain_graph, create_graph, capture, queued)
+    finally:
+        _callbacks.queue = outer
+
+
+def _walk(
+    roots: Sequence[Any],
+    root_grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Any] | None,
+    queued: list[Callable[[], Any]],
+) -> list[Any] | None:
+    """``run_backward``'s walk (steps 1 to 4 of the module docstring)."""
     deps, grads, ready, stage, cap = _start(roots, root_grads, capture)
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
     anomaly, observer = state.anomaly, state.backward_observer
@@ -123,6 +167,8 @@ def run_backward(
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
         stage.commit()  # the walk finished: now .grad changes
+    for callback in queued:  # (a callback may queue more: they run too)
+        callback()
     return None if cap is None else cap.result()
 
 

@@ -1,4 +1,5 @@
-"""``glassgrad.nn.parallel``: ``DataParallel`` as PyTorch runs it without GPUs, a pass-through.
+"""``glassgrad.nn.parallel``: ``DataParallel`` as PyTorch runs it without GPUs (a pass-through)
+and ``DistributedDataParallel`` over MPI processes (``glassgrad.distributed``).
 
 >>> import glassgrad as gg
 >>> model = gg.nn.Linear(2, 1)
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassgrad.nn.module import Module
+from glassgrad.nn.parallel.distributed import DistributedDataParallel
 
 __all__ = ["DataParallel", "DistributedDataParallel"]
 
@@ -37,13 +39,3 @@ class DataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
-
-
-class DistributedDataParallel(Module):
-    """Needs a process group, which glassgrad (one process) never has: constructing one raises
-    PyTorch's error for a missing group (``glassgrad.distributed``)."""
-
-    def __init__(self, module: Module, *args: Any, **kwargs: Any) -> None:
-        from glassgrad import distributed
-
-        distributed.get_rank()  # raises: no process group
