@@ -137,6 +137,22 @@ def _traced_as_strided(fn: Any) -> Any:
     return view
 
 
+def _reseeding(fn: Any, name: str) -> Any:
+    """``Generator.manual_seed`` and friends: done again by the generated code at every call."""
+
+    def method(gen: Any, *args: Any) -> Any:
+        rec = active()
+        if rec is None:
+            return fn(gen, *args)
+        if name == "seed":  # a fresh nondeterministic seed each call: not replayable
+            rec.abort("the call reseeds a generator nondeterministically (Generator.seed())")
+            return fn(gen, *args)
+        return rec.effect(gen, name, args, lambda: fn(gen, *raw(args)))
+
+    method.__name__ = name
+    return method
+
+
 def _traced_asarray(fn: Any, copies: bool) -> Any:
     """``np.asarray``/``np.array``: a traced array passes (or is copied, recorded)."""
 
@@ -255,6 +271,8 @@ class Session:
             self._patch(np.random, name, _unrecorded(getattr(np.random, name)))
         stride = np.lib.stride_tricks
         self._patch(stride, "as_strided", _traced_as_strided(stride.as_strided))
+        for name in ("manual_seed", "seed", "set_state"):
+            self._patch(creation.Generator, name, _reseeding(creation.Generator.__dict__[name], name))
         creation.RNG_HOOK[0] = self._generator
         self._patch(node.Node, "apply", classmethod(_noted_apply(node.Node.__dict__["apply"])))
         self._patch(engine, "observed_backward", self._observed_backward)

@@ -328,6 +328,23 @@ class Recorder:
             self.abort(e)
             return result
 
+    def effect(self, obj: Any, method: str, args: tuple[Any, ...], run: Callable[[], Any]) -> Any:
+        """A call the generated code must make again for its side effect (``manual_seed``);
+        its result (the object itself, a seed) is not followed."""
+        try:
+            stmt = Stmt("method", method, self.expr((obj, *args)), {}, [], note=self.note)
+        except Abort as e:
+            self.abort(e)
+            return run()
+        stmt.effect = True
+        self.busy += 1
+        try:
+            result = run()
+        finally:
+            self.busy -= 1
+        self.stmts.append(stmt)
+        return result
+
     def _check_unfilled(self, stmt: Stmt) -> None:
         """``np.empty`` arrays are zeroed when recorded: one read before any recorded write yet
         no longer zero was filled by code the trace cannot see (a C routine): not replayable."""
