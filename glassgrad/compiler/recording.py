@@ -160,7 +160,7 @@ def _traced_asarray(fn: Any, copies: bool) -> Any:
         rec = active()
         if rec is None or not has_traced(a):
             return fn(a, *args, **kwargs)
-        if type(a) is TracedArray and not args:
+        if type(a) is TracedArray and not args and a._scalar is None:
             dtype, copy = kwargs.get("dtype"), kwargs.get("copy", None if not copies else True)
             if (dtype is None or np.dtype(dtype) == a.dtype) and not copy:
                 return a

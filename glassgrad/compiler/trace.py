@@ -19,6 +19,7 @@ data-dependent, and ``compile`` then runs the function eagerly (``Abort``).
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -158,7 +159,10 @@ def raw(x: Any) -> Any:
     t = type(x)
     if t is TracedArray:
         r = getattr(x, "_raw", None)
-        return r if r is not None else x.view(np.ndarray)  # one NumPy made behind our back
+        if r is None:
+            return x.view(np.ndarray)  # one NumPy made behind our back
+        s = x._scalar
+        return r if s is None else s
     if t is TracedFloat or t is TracedInt:
         return x._x
     if t is tuple or t is list:
@@ -218,10 +222,13 @@ class Recorder:
         self.vars.append(v)
         return v
 
-    def wrap(self, value: np.ndarray, var: Var) -> TracedArray:
+    def wrap(self, value: np.ndarray, var: Var, scalar: Any = None) -> TracedArray:
+        """``value`` as a traced array of ``var``; ``scalar``: the NumPy scalar a call returned
+        (kept, so that the calls made on it compute as they do eagerly, on a scalar)."""
         t = value.view(TracedArray)
         t._raw = value
         t._v = var
+        t._scalar = scalar
         return t
 
     def source_array(self, value: np.ndarray, source: Any) -> TracedArray:
@@ -389,7 +396,7 @@ class Recorder:
             var = self.new_var("array", value)
             stmt.outs.append(var)
             stmt.scalar_out = True
-            return self.wrap(value, var)
+            return self.wrap(value, var, result)
         if t is tuple or (isinstance(result, tuple) and hasattr(result, "_fields")):
             parts = []
             stmt.tuple_out = True
@@ -399,7 +406,7 @@ class Recorder:
                 value = np.asarray(r) if isinstance(r, np.generic) else r
                 var = self.new_var("array", value)
                 stmt.outs.append(var)
-                parts.append(self.wrap(value, var))
+                parts.append(self.wrap(value, var, r if isinstance(r, np.generic) else None))
             return t(*parts) if t is not tuple else tuple(parts)
         if result is None:
             return None
@@ -457,8 +464,9 @@ class TracedArray(np.ndarray):
     Outside a recording (a tensor kept from a traced call) it computes like a plain ndarray.
     """
 
-    __slots__ = ("_raw", "_v")
+    __slots__ = ("_raw", "_scalar", "_v")
     _raw: np.ndarray
+    _scalar: Any  # the NumPy scalar standing for this 0-d value, where a call returned one
     _v: Var
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -470,9 +478,15 @@ class TracedArray(np.ndarray):
         writes = tuple(out) if out is not None else ()
         if method == "at":
             writes += (inputs[0],)
-        return rec.call(
-            "call", fn, inputs, kwargs, lambda: fn(*raw(inputs), **raw(kwargs)), writes
-        )
+        run = lambda: fn(*raw(inputs), **raw(kwargs))  # noqa: E731
+        symbol = _SCALAR_MATH.get(ufunc) if method == "__call__" and not kwargs else None
+        if symbol is not None and len(inputs) == 2:
+            a, b = raw(inputs)
+            if isinstance(a, (np.generic, int, float, complex)) and isinstance(
+                b, (np.generic, int, float, complex)
+            ):  # two scalars: NumPy's scalar arithmetic, as ``a / b`` runs eagerly (and replays)
+                run = lambda: symbol(a, b)  # noqa: E731
+        return rec.call("call", fn, inputs, kwargs, run, writes)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         rec = active()
@@ -491,8 +505,8 @@ class TracedArray(np.ndarray):
     def __getitem__(self, index: Any) -> Any:
         rec = active()
         if rec is None:
-            return self._raw[raw(index)]
-        return rec.call("getitem", None, (self, index), {}, lambda: self._raw[raw(index)])
+            return raw(self)[raw(index)]
+        return rec.call("getitem", None, (self, index), {}, lambda: raw(self)[raw(index)])
 
     def __setitem__(self, index: Any, value: Any) -> None:
         rec = active()
@@ -602,13 +616,13 @@ def _method(name: str, mutates: bool = False) -> Callable[..., Any]:
     def method(self: TracedArray, *args: Any, **kwargs: Any) -> Any:
         rec = active()
         if rec is None:
-            return real(self._raw, *raw(args), **raw(kwargs))
+            return getattr(raw(self), name)(*raw(args), **raw(kwargs))
         return rec.call(
             "method",
             name,
             (self, *args),
             kwargs,
-            lambda: real(self._raw, *raw(args), **raw(kwargs)),
+            lambda: getattr(raw(self), name)(*raw(args), **raw(kwargs)),
             (self,) if mutates else (),
         )
 
@@ -622,8 +636,8 @@ def _attribute(name: str) -> property:
     def get(self: TracedArray) -> Any:
         rec = active()
         if rec is None:
-            return real.__get__(self._raw)
-        return rec.call("attr", name, (self,), {}, lambda: real.__get__(self._raw))
+            return getattr(raw(self), name)
+        return rec.call("attr", name, (self,), {}, lambda: getattr(raw(self), name))
 
     return property(get)
 
@@ -639,6 +653,23 @@ for _name in ("fill", "sort", "partition", "put", "resize", "setfield"):
     setattr(TracedArray, _name, _method(_name, mutates=True))
 for _name in ("T", "mT", "real", "imag"):
     setattr(TracedArray, _name, _attribute(_name))
+
+# ufuncs the generated code writes as operators: on two scalars they run NumPy's scalar math
+_SCALAR_MATH: dict[Any, Callable[[Any, Any], Any]] = {
+    np.add: operator.add,
+    np.subtract: operator.sub,
+    np.multiply: operator.mul,
+    np.true_divide: operator.truediv,
+    np.floor_divide: operator.floordiv,
+    np.remainder: operator.mod,
+    np.power: operator.pow,
+    np.less: operator.lt,
+    np.less_equal: operator.le,
+    np.greater: operator.gt,
+    np.greater_equal: operator.ge,
+    np.equal: operator.eq,
+    np.not_equal: operator.ne,
+}
 
 # NumPy functions that write into one of their arguments (its position)
 _MUTATING = {
