@@ -150,7 +150,10 @@ def test_scheduler_inside_the_step_runs_eagerly_with_a_warning() -> None:
 
         return step
 
-    eager, step = make(models[0], opts[0], scheds[0]), gg.compile(make(models[1], opts[1], scheds[1]))
+    eager, step = (
+        make(models[0], opts[0], scheds[0]),
+        gg.compile(make(models[1], opts[1], scheds[1])),
+    )
     with pytest.warns(CompileWarning, match="scheduler"):
         for x, y in _batches(4):
             eager(x, y), step(x, y)
@@ -327,7 +330,9 @@ def test_threads_record_one_at_a_time_and_stay_right() -> None:
         rng = np.random.default_rng(seed)
         for _ in range(50):
             x = gg.tensor(rng.standard_normal(8))
-            expected = 2 * np.tanh(w._data * x._data) * (1 - np.tanh(w._data * x._data) ** 2) * x._data
+            expected = (
+                2 * np.tanh(w._data * x._data) * (1 - np.tanh(w._data * x._data) ** 2) * x._data
+            )
             if not np.allclose(f(x)._data, expected, rtol=1e-12, atol=0):
                 errors.append("wrong")
 

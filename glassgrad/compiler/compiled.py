@@ -79,7 +79,11 @@ class CompiledFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         leaves: list[Any] = []
-        key = (_signature(args, leaves), _signature(kwargs, leaves) if kwargs else None, state.grad_enabled)
+        key = (
+            _signature(args, leaves),
+            _signature(kwargs, leaves) if kwargs else None,
+            state.grad_enabled,
+        )
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group((args, kwargs))
@@ -151,7 +155,7 @@ class CompiledFunction:
         trace.names = _model_names(self.fn, args, kwargs, trace, session, names)
         try:
             program = Program(trace, leaves, _title(self.fn))
-        except Exception as e:  # noqa: BLE001 (an unexpected trace: never a wrong program)
+        except Exception as e:
             self._give_up(group, Abort(f"could not generate code ({type(e).__name__}: {e})"))
             return result
         self._last = program
@@ -161,7 +165,8 @@ class CompiledFunction:
             if group.candidate is not None and group.recordings >= MAX_RECORDINGS:
                 diff = _first_difference(group.candidate.source, program.source)
                 self._give_up(
-                    group, Abort(f"each call records a different program (first difference: {diff})")
+                    group,
+                    Abort(f"each call records a different program (first difference: {diff})"),
                 )
                 return result
             group.candidate = program
@@ -171,7 +176,9 @@ class CompiledFunction:
         group.eager = True
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         warnings.warn(
-            f"glassgrad.compile: {name} runs eagerly from now on: {why}", CompileWarning, stacklevel=4
+            f"glassgrad.compile: {name} runs eagerly from now on: {why}",
+            CompileWarning,
+            stacklevel=4,
         )
 
 
@@ -216,7 +223,9 @@ def _arg_names(params: list[str], args: Any, kwargs: Any) -> dict[int, str]:
     return names
 
 
-def _model_names(fn: Any, args: Any, kwargs: Any, trace: Trace, session: Session, names: dict[int, str]) -> dict[int, str]:
+def _model_names(
+    fn: Any, args: Any, kwargs: Any, trace: Trace, session: Session, names: dict[int, str]
+) -> dict[int, str]:
     """Readable names for the tensors the code reads: parameter paths, optimizer state, attributes."""
     from glassgrad.nn.module import Module
     from glassgrad.optim.optimizer import Optimizer
@@ -237,9 +246,15 @@ def _model_names(fn: Any, args: Any, kwargs: Any, trace: Trace, session: Session
         objects += [(n, g[n]) for n in code.co_names if n in g]
     modules = [(n, o) for n, o in objects if isinstance(o, Module)]
     for m in trace.modules:
-        if not any(o is m for _, o in modules) and not any(m in list(o.modules()) for _, o in modules):
+        if not any(o is m for _, o in modules) and not any(
+            m in list(o.modules()) for _, o in modules
+        ):
             modules.append(("", m))
-    top = [(n, m) for n, m in modules if not any(m is not o and m in list(o.modules()) for _, o in modules)]
+    top = [
+        (n, m)
+        for n, m in modules
+        if not any(m is not o and m in list(o.modules()) for _, o in modules)
+    ]
     for n, m in top:
         prefix = f"{n}." if len(top) > 1 and n else ""
         for pname, p in m.named_parameters():

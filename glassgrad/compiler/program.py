@@ -30,6 +30,7 @@ class Retrace(Exception):
 
 
 _COUNTER = [0]
+FREE_BYTES = 1 << 16  # arrays from this size on are deleted after their last use
 _MAKE = Tensor._make
 
 
@@ -111,7 +112,9 @@ class Program:
                 v.name = self._unique(src[1].name)
             elif kind == "group":
                 _, opt, i, key, k = src
-                base = key if k is None else ("beta1", "beta2")[k] if key == "betas" else f"{key}_{k}"
+                base = (
+                    key if k is None else ("beta1", "beta2")[k] if key == "betas" else f"{key}_{k}"
+                )
                 v.name = self._unique(base if i == 0 else f"{base}_group{i}")
         for stmt in self.stmts:
             prefix = _prefix(stmt)
@@ -218,7 +221,7 @@ class Program:
         lines += self._prologue()
         written = {w.buffer for s in stmts for w in s.writes}
         # where a guard comes after something that changed lasting state, undo it if the guard fails
-        last_guard = max((i for i, s in enumerate(stmts) if s.kind == "guard"), default=-1)
+        last_guard = max((i for i, s in enumerate(stmts) if s.kind == "guard"), default=0)
         risky = [
             s
             for s in stmts[:last_guard]
@@ -230,17 +233,47 @@ class Program:
             lines.append("    try:")
             indent = "        "
         note = None
-        for stmt in stmts:
+        frees = self._frees(stmts)
+        for i, stmt in enumerate(stmts):
             if stmt.note != note and stmt.kind != "guard":
                 note = stmt.note
                 lines.append(f"{indent}# {self._comment(note)}")
             lines.append(indent + self._statement(stmt, written))
+            if frees.get(i):
+                lines.append(f"{indent}del {', '.join(frees[i])}")
         if risky:
             lines.append("    except _Retrace:")
             lines.append("        _undo(_backup)")
             lines.append("        raise")
         lines += self._epilogue()
         return "\n".join(lines) + "\n"
+
+    def _frees(self, stmts: list[Stmt]) -> dict[int, list[str]]:
+        """Large arrays let go right after their last use, as eager code drops its temporaries:
+        memory stays at eager's peak, and the allocator reuses what is warm instead of mapping
+        fresh pages at every call. (Small ones are left to the function's end: a ``del`` costs
+        more than it saves.)"""
+        trace = self.trace
+        keep = {v.id for v in _vars_in(trace.output)}
+        keep |= {new.id for _, new in trace.data_writes}
+        keep |= {v.id for v in trace.grad_writes.values() if v is not None}
+        constants = set(getattr(self, "constants", ()))
+        last: dict[int, tuple[int, Var]] = {}
+        for i, s in enumerate(stmts):
+            for v in [*_reads(s), *s.outs]:
+                last[v.id] = (i, v)
+        frees: dict[int, list[str]] = {}
+        for i, v in last.values():
+            if (
+                v.id in keep
+                or v.kind != "array"
+                or v.name in constants
+                or v.shape is None
+                or np.prod(v.shape, dtype=np.int64) * v.dtype.itemsize < FREE_BYTES
+            ):
+                continue
+            frees.setdefault(i, []).append(v.name)
+        return frees
 
     def _prologue(self) -> list[str]:
         trace, out = self.trace, ["    # inputs: read at every call; a change re-records the call"]
@@ -290,7 +323,10 @@ class Program:
         return {w.buffer for s in self.stmts for w in s.writes}
 
     def _backup(self, risky: list[Stmt]) -> list[str]:
-        arrays = sorted({w.name for s in risky for w in s.writes if w.buffer in self._persistent})
+        written = {w.buffer for s in risky for w in s.writes} & self._persistent
+        arrays = sorted(
+            {v.name for v in self.trace.rec.sources if v.kind == "array" and v.buffer in written}
+        )
         gens = sorted({self._expr(s.args[0]) for s in risky if s.kind == "draw"})
         self.ns["_undo"] = _undo
         parts = [f"({a}, {a}.copy())" for a in arrays]
@@ -367,7 +403,7 @@ class Program:
             if isinstance(expected, bool) or expected is None:
                 return f"if ({call}) is not {expected}: raise _Retrace"
             return f"if ({call}) != {self._literal(expected)}: raise _Retrace"
-        if s.kind == "setitem":
+        if s.kind in ("setitem", "setattr"):
             return call
         if not s.outs:
             return call
@@ -390,13 +426,18 @@ class Program:
             if isinstance(s.fn, Stmt):
                 return self._call(s.fn)
             return s.fn.format(*(self._expr(a) for a in s.args))
-        args = self._arguments(s.args[1:] if kind in ("method", "attr", "getitem", "draw") else s.args, s.kwargs)
+        args = self._arguments(
+            s.args[1:] if kind in ("method", "attr", "getitem", "draw", "setattr") else s.args,
+            s.kwargs,
+        )
         if kind == "call":
             return f"{self._callable(s.fn)}({args})"
         if kind == "method":
             return f"{self._expr(s.args[0])}.{s.fn}({args})"
         if kind == "attr":
             return f"{self._expr(s.args[0])}.{s.fn}"
+        if kind == "setattr":
+            return f"{self._expr(s.args[0])}.{s.fn} = {self._expr(s.args[1])}"
         if kind == "getitem":
             return f"{self._expr(s.args[0])}[{self._index(s.args[1])}]"
         if kind == "setitem":
@@ -404,7 +445,11 @@ class Program:
         if kind == "binop":
             return f"{self._expr(s.args[0])} {s.fn} {self._expr(s.args[1])}"
         if kind == "unop":
-            return f"abs({self._expr(s.args[0])})" if s.fn == "abs" else f"{s.fn}{self._expr(s.args[0])}"
+            return (
+                f"abs({self._expr(s.args[0])})"
+                if s.fn == "abs"
+                else f"{s.fn}{self._expr(s.args[0])}"
+            )
         if kind == "draw":
             return f"{self._expr(s.args[0])}().{s.fn}({args})"
         raise AssertionError(kind)
@@ -500,7 +545,11 @@ class Program:
         return self._object(value, c.name)
 
     def _dtype(self, d: np.dtype) -> str:
-        if d.isnative and getattr(np, d.name, None) is not None and np.dtype(getattr(np, d.name)) == d:
+        if (
+            d.isnative
+            and getattr(np, d.name, None) is not None
+            and np.dtype(getattr(np, d.name)) == d
+        ):
             return f"np.{d.name}"
         return self._object(d, "dtype")
 
@@ -510,16 +559,20 @@ class Program:
 
     def _callable(self, fn: Any) -> str:
         if isinstance(fn, np.ufunc):
-            return f"np.{fn.__name__}"
+            if getattr(np, fn.__name__, None) is fn:
+                return f"np.{fn.__name__}"
+            return self._object(fn, fn.__name__.strip("_") or "ufunc")
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, np.ufunc):
-            return f"np.{owner.__name__}.{fn.__name__}"
+            if getattr(np, owner.__name__, None) is owner:
+                return f"np.{owner.__name__}.{fn.__name__}"
+            return f"{self._object(owner, owner.__name__.strip('_') or 'ufunc')}.{fn.__name__}"
         module, name = getattr(fn, "__module__", None) or "", getattr(fn, "__name__", "")
         if module.startswith("numpy") and name:
             path = "np" + module[len("numpy") :] + "." + name
             for candidate in (path, f"np.{name}"):
                 try:
-                    found = eval(candidate, {"np": np})  # noqa: S307 (a dotted path of np)
+                    found = eval(candidate, {"np": np})
                 except AttributeError:
                     continue
                 if found is fn:

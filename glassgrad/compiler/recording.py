@@ -22,20 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad import creation
+from glassgrad import _opaque, creation
 from glassgrad.autograd import engine, node, staging
 from glassgrad.autograd.state import EPOCH, state
 from glassgrad.compiler.ir import Const, Var
 from glassgrad.compiler.trace import (
     _LOCAL,
     Abort,
-    api_call,
     Recorder,
     TracedArray,
     TracedFloat,
     TracedGenerator,
     TracedInt,
     active,
+    api_call,
     has_traced,
     raw,
 )
@@ -131,10 +131,19 @@ def _traced_as_strided(fn: Any) -> Any:
         rec = active()
         if rec is None or type(x) is not TracedArray:
             return fn(raw(x), *raw(args), **raw(kwargs))
-        return rec.call("call", fn, (x, *args), kwargs, lambda: fn(raw(x), *raw(args), **raw(kwargs)))
+        return rec.call(
+            "call", fn, (x, *args), kwargs, lambda: fn(raw(x), *raw(args), **raw(kwargs))
+        )
 
     view.__name__ = "as_strided"
     return view
+
+
+def _opaque_call(fn: Any, args: Any, kwargs: Any) -> Any:
+    rec = active()
+    if rec is None:
+        return fn(*raw(args), **raw(kwargs))
+    return rec.call("call", fn, args, kwargs, lambda: fn(*raw(args), **raw(kwargs)))
 
 
 def _reseeding(fn: Any, name: str) -> Any:
@@ -153,18 +162,28 @@ def _reseeding(fn: Any, name: str) -> Any:
     return method
 
 
-def _traced_asarray(fn: Any, copies: bool) -> Any:
-    """``np.asarray``/``np.array``: a traced array passes (or is copied, recorded)."""
+def _traced_asarray(fn: Any, copies: bool, contiguous: bool = False) -> Any:
+    """``np.asarray``/``np.array``/``np.ascontiguousarray``: a traced array that needs nothing
+    done passes as it is; any other conversion is a recorded call."""
 
     def convert(a: Any, *args: Any, **kwargs: Any) -> Any:
         rec = active()
         if rec is None or not has_traced(a):
             return fn(a, *args, **kwargs)
-        if type(a) is TracedArray and not args and a._scalar is None:
-            dtype, copy = kwargs.get("dtype"), kwargs.get("copy", None if not copies else True)
-            if (dtype is None or np.dtype(dtype) == a.dtype) and not copy:
+        if (
+            type(a) is TracedArray
+            and not args
+            and a._scalar is None
+            and kwargs.keys() <= {"dtype", "copy"}
+            and kwargs.get("copy") in (None, False) + (() if copies else (np._CopyMode.IF_NEEDED,))
+            and (not contiguous or (a.ndim and a._raw.flags.c_contiguous))
+        ):
+            dtype = kwargs.get("dtype")
+            if (dtype is None or np.dtype(dtype) == a.dtype) and (not copies or "copy" in kwargs):
                 return a
-        return rec.call("call", fn, (a, *args), kwargs, lambda: fn(raw(a), *raw(args), **raw(kwargs)))
+        return rec.call(
+            "call", fn, (a, *args), kwargs, lambda: fn(raw(a), *raw(args), **raw(kwargs))
+        )
 
     convert.__name__ = fn.__name__
     return convert
@@ -183,7 +202,9 @@ class Session:
         self.arg_paths = arg_paths
         self._restore: list[tuple[Any, Any, Any]] = []  # (owner, attribute, original)
         self._sources: dict[int, tuple[Any, Var, int]] = {}  # id(tensor) -> (tensor, var, version)
-        self._made: dict[int, Any] = {}  # id(tensor) -> weak reference, for tensors made in the call
+        self._made: dict[
+            int, Any
+        ] = {}  # id(tensor) -> weak reference, for tensors made in the call
         self._grad_seen: dict[int, Any] = {}
         self._grad_owner: dict[int, Any] = {}  # id(pre-existing .grad tensor) -> its parameter
         self._grad_written: dict[int, Any] = {}
@@ -265,20 +286,27 @@ class Session:
             self._patch(np, name, _traced_creator(getattr(np, name), name))
         self._patch(np, "asarray", _traced_asarray(np.asarray, False))
         self._patch(np, "asanyarray", _traced_asarray(np.asanyarray, False))
-        self._patch(np, "ascontiguousarray", _traced_asarray(np.ascontiguousarray, False))
+        self._patch(
+            np, "ascontiguousarray", _traced_asarray(np.ascontiguousarray, False, contiguous=True)
+        )
         self._patch(np, "array", _traced_asarray(np.array, True))
         for name in ("default_rng",):  # (classes stay: isinstance checks need them)
             self._patch(np.random, name, _unrecorded(getattr(np.random, name)))
         stride = np.lib.stride_tricks
         self._patch(stride, "as_strided", _traced_as_strided(stride.as_strided))
         for name in ("manual_seed", "seed", "set_state"):
-            self._patch(creation.Generator, name, _reseeding(creation.Generator.__dict__[name], name))
+            self._patch(
+                creation.Generator, name, _reseeding(creation.Generator.__dict__[name], name)
+            )
         creation.RNG_HOOK[0] = self._generator
+        _opaque.HOOK[0] = _opaque_call
         self._patch(node.Node, "apply", classmethod(_noted_apply(node.Node.__dict__["apply"])))
         self._patch(engine, "observed_backward", self._observed_backward)
         self._patch(engine, "run_hooks", _no_hooks(engine.run_hooks, "a hook on a gradient"))
         stage = staging.GradStage
-        self._patch(stage, "_run_leaf_hooks", _no_hooks(stage._run_leaf_hooks, "a hook on a tensor"))
+        self._patch(
+            stage, "_run_leaf_hooks", _no_hooks(stage._run_leaf_hooks, "a hook on a tensor")
+        )
         self._patch(
             staging,
             "_run_post_accumulate_hooks",
@@ -296,6 +324,7 @@ class Session:
         _LOCAL.rec = None
         state.backward_observer = self._observer
         creation.RNG_HOOK[0] = None
+        _opaque.HOOK[0] = None
         for owner, name, original in reversed(self._restore):
             setattr(owner, name, original)
         self._finish()
@@ -393,7 +422,9 @@ class Session:
             now = var_of(t)
             if now is not var:
                 if not isinstance(now, Var):
-                    rec.abort(f"a tensor was given an array the trace did not follow ({type(now).__name__})")
+                    rec.abort(
+                        f"a tensor was given an array the trace did not follow ({type(now).__name__})"
+                    )
                 else:
                     trace.data_writes.append((var, now))
             if t._vc[0] != version:
@@ -427,7 +458,11 @@ class Session:
             if data_slot.__get__(t) is traced:
                 data_slot.__set__(t, plain)
         made = [r() for r in self._made.values()]
-        for t in [m for m in made if m is not None] + list(self._targets.values()) + [s[0] for s in self._sources.values()]:
+        for t in (
+            [m for m in made if m is not None]
+            + list(self._targets.values())
+            + [s[0] for s in self._sources.values()]
+        ):
             a = data_slot.__get__(t)
             if type(a) is TracedArray:
                 data_slot.__set__(t, a._raw)
@@ -442,7 +477,9 @@ class Session:
                 group[key] = raw(now)
             else:
                 group[key] = value
-                if type(value) is not float and not (type(value) is tuple and value and all(type(v) is float for v in value)):
+                if type(value) is not float and not (
+                    type(value) is tuple and value and all(type(v) is float for v in value)
+                ):
                     rec.group_guards.append((group, key, value))
 
 
@@ -504,7 +541,11 @@ def _noted_apply(original: Any) -> Any:
         before = rec.note
         if not before.startswith("backward:"):
             outer = api_call(2)
-            rec.note = f"forward:{outer} → {cls.__name__}" if outer and outer != cls.__name__ else f"forward:{cls.__name__}"
+            rec.note = (
+                f"forward:{outer} → {cls.__name__}"
+                if outer and outer != cls.__name__
+                else f"forward:{cls.__name__}"
+            )
         try:
             return func(cls, *args)
         finally:

@@ -308,7 +308,9 @@ class Recorder:
         eagerly: the user's function always runs to its end with the right values.
         """
         try:
-            stmt = Stmt(kind, fn, self.expr(args), self.expr(kwargs), [], note=self.note or api_call(3))
+            stmt = Stmt(
+                kind, fn, self.expr(args), self.expr(kwargs), [], note=self.note or api_call(3)
+            )
             for w in writes:
                 if type(w) is not TracedArray:
                     raise Abort(f"{_show(kind, fn)} writes into an array made outside the trace")
@@ -472,9 +474,11 @@ class TracedArray(np.ndarray):
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         rec = active()
+        out = kwargs.get("out")
+        if out is not None:  # written: the 0-d array itself, never the NumPy scalar it stood for
+            kwargs = {**kwargs, "out": tuple(_written(o) for o in out)}
         if rec is None:
             return fn(*raw(inputs), **raw(kwargs))
-        out = kwargs.get("out")
         writes = tuple(out) if out is not None else ()
         if method == "at":
             writes += (inputs[0],)
@@ -651,8 +655,92 @@ for _name in _PURE_METHODS:
     setattr(TracedArray, _name, _method(_name))
 for _name in ("fill", "sort", "partition", "put", "resize", "setfield"):
     setattr(TracedArray, _name, _method(_name, mutates=True))
-for _name in ("T", "mT", "real", "imag"):
+for _name in ("T", "mT"):
     setattr(TracedArray, _name, _attribute(_name))
+
+
+def _settable(name: str) -> property:
+    """``x.real = v``, ``x.shape = s``: a recorded write into ``x``."""
+    getter = _attribute(name).fget
+
+    def set(self: TracedArray, value: Any) -> None:
+        def run() -> None:
+            setattr(self._raw, name, raw(value))
+
+        rec = active()
+        if rec is None:
+            run()
+            return
+        rec.call("setattr", name, (self, value), {}, run, (self,))
+
+    return property(getter, set)
+
+
+for _name in ("real", "imag", "shape"):
+    setattr(TracedArray, _name, _settable(_name))
+
+
+class _Flags:
+    """``x.flags`` of a traced array: reads the real flags; setting ``writeable`` is recorded."""
+
+    def __init__(self, owner: TracedArray) -> None:
+        object.__setattr__(self, "_owner", owner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner._raw.flags, name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._owner._raw.flags[key]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        owner = self._owner
+
+        def run() -> None:
+            setattr(owner._raw.flags, name, value)
+
+        rec = active()
+        if rec is None:
+            run()
+            return
+        n = len(rec.stmts)
+        rec.call("setattr", f"flags.{name}", (owner, value), {}, run)
+        if len(rec.stmts) > n:  # no data changes: kept while the array is used after it
+            rec.stmts[-1].outs.append(owner._v)
+
+
+TracedArray.flags = property(lambda self: _Flags(self))  # type: ignore[assignment,method-assign]
+
+
+def _in_place(name: str) -> Callable[..., Any]:
+    real = getattr(np.ndarray, name)
+    plain = getattr(operator, name.replace("__i", "__", 1))
+
+    def method(self: TracedArray, other: Any) -> Any:
+        if getattr(self, "_scalar", None) is not None:
+            return plain(self, other)  # a NumPy scalar has no in-place form: a new value
+        return real(self, other)
+
+    method.__name__ = name
+    return method
+
+
+for _name in (
+    "__iadd__",
+    "__isub__",
+    "__imul__",
+    "__itruediv__",
+    "__ifloordiv__",
+    "__imod__",
+    "__ipow__",
+):
+    setattr(TracedArray, _name, _in_place(_name))
+
+
+def _written(x: Any) -> Any:
+    if type(x) is TracedArray and getattr(x, "_scalar", None) is not None:
+        x._scalar = None  # from now on a 0-d array (its value changes)
+    return x
+
 
 # ufuncs the generated code writes as operators: on two scalars they run NumPy's scalar math
 _SCALAR_MATH: dict[Any, Callable[[Any, Any], Any]] = {
@@ -767,11 +855,26 @@ _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "**": lambda a, b: a**b,
 }
 _UNOPS: dict[str, Callable[[Any], Any]] = {"-": lambda a: -a, "+": lambda a: +a, "abs": abs}
-_COMPARE = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__", "==": "__eq__", "!=": "__ne__"}
+_COMPARE = {
+    "<": "__lt__",
+    "<=": "__le__",
+    ">": "__gt__",
+    ">=": "__ge__",
+    "==": "__eq__",
+    "!=": "__ne__",
+}
 
 
 def _install_number_methods(cls: type) -> None:
-    names = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod", "**": "pow"}
+    names = {
+        "+": "add",
+        "-": "sub",
+        "*": "mul",
+        "/": "truediv",
+        "//": "floordiv",
+        "%": "mod",
+        "**": "pow",
+    }
     for op, name in names.items():
         setattr(cls, f"__{name}__", lambda self, other, _op=op: self._binop(_op, other))
         setattr(cls, f"__r{name}__", lambda self, other, _op=op: self._binop(_op, other, True))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._opaque import opaque
 from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, state
 from glassgrad.ops.comparison import where
 from glassgrad.ops.linalg import matmul, vdot
@@ -959,6 +960,7 @@ def linalg_matrix_rank(
 # ---- matrix_exp, matrix_power -------------------------------------------------------------------
 
 
+@opaque
 def _expm_array(a: np.ndarray) -> np.ndarray:
     if a.size == 0:
         return a.copy()
