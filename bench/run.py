@@ -222,16 +222,16 @@ def compiled_rows(res: dict[str, Any]) -> list[list[str]]:
         vals = [d.get("traced_peak_increase") for d in (c, g, n)]
         ok = None if None in vals[:2] else vals[0] <= vals[1] * target.get("max", 1.0)
         return [[f"{title} — tracemalloc", *[fmt_mib(v) for v in vals], "—",
-                 fmt_ratio(vals[0], vals[2]), "—", "—", "compiled ≤ eager", verdict(ok)]]  # fmt: skip
+                 fmt_ratio(vals[0], vals[2]), "—", "—", "compiled ≤ eager",
+                 verdict(ok)]]  # fmt: skip
     timer = "fwdbwd" if kind in ("per_op", "fwd_bwd_ratio") else "step"
     vals = [median(d, timer) for d in (c, g, n, t)]
     scale = res["target"].get("ops", 1) if kind == "per_op" else 1
     firsts = c.get("first_calls", {}).get(timer) or []
-    first = (
-        "n/a"
-        if not firsts or vals[1] is None
-        else f"{statistics.median(firsts[0::3]) / vals[1]:.1f}x / {statistics.median(firsts[1::3]) / vals[1]:.1f}x"
-    )
+    first = "n/a"
+    if firsts and vals[1] is not None:
+        one, two = (statistics.median(firsts[k::3]) / vals[1] for k in (0, 1))
+        first = f"{one:.1f}x / {two:.1f}x"
     goal = "—"
     ok = None
     if target and vals[0] is not None and vals[2] is not None:

@@ -59,7 +59,7 @@ def compile_timers(model: Any) -> dict[str, Any]:
     first: dict[str, list[float]] = {}
     names = ["run"] if not hasattr(model, "timers") else list(model.timers)
     for name in names:
-        fn = gg.compile(getattr(model, "run") if name == "run" else model.timers[name])
+        fn = gg.compile(model.run if name == "run" else model.timers[name])
         times = []
         with warnings.catch_warnings():
             warnings.simplefilter("error", CompileWarning)
@@ -76,7 +76,15 @@ def compile_timers(model: Any) -> dict[str, Any]:
             model.run = fn
         else:
             model.timers[name] = fn
-    return {"first_calls": first, "code_lines": {n: len(model.timers[n].code.splitlines()) if n != "run" else len(model.run.code.splitlines()) for n in names}}
+    return {
+        "first_calls": first,
+        "code_lines": {
+            n: len(model.timers[n].code.splitlines())
+            if n != "run"
+            else len(model.run.code.splitlines())
+            for n in names
+        },
+    }
 
 
 # ---- timing ------------------------------------------------------------------------------------

@@ -112,9 +112,10 @@ def compile(
     The first calls run eagerly while they are recorded; once two recordings agree, later calls
     with arguments of the same shapes, dtypes and flags run the generated code (``fn.code``
     shows it) with no tensors, graph or dispatch. Python that depends on a tensor's value makes
-    the function run eagerly, with a ``CompileWarning`` naming the line. A module (``compile(model)``,
-    as nanoGPT-style scripts do) is returned unchanged: its backward runs outside the call, so
-    there is no whole step to record; its ``state_dict`` keys keep no ``_orig_mod.`` prefix.
+    the function run eagerly, with a ``CompileWarning`` naming the line. A module
+    (``compile(model)``, as nanoGPT-style scripts do) is returned unchanged: its backward runs
+    outside the call, so there is no whole step to record; its ``state_dict`` keys keep no
+    ``_orig_mod.`` prefix.
     """
     if model is None:
         return lambda fn: compile(fn, disable=disable)

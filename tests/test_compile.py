@@ -3,7 +3,6 @@ eager gives, bit for bit: parameters, gradients, optimizer state, random draws, 
 
 from __future__ import annotations
 
-import copy
 import threading
 import warnings
 
@@ -109,7 +108,7 @@ def test_dropout_draws_advance_the_generator_as_eager_does() -> None:
 
 
 def test_batchnorm_buffers_update_and_eval_mode_re_records() -> None:
-    em, cm, eo, co, step, losses = _run_both(OPTIMIZERS["sgd"], norm=True)
+    em, cm, eo, _, step, losses = _run_both(OPTIMIZERS["sgd"], norm=True)
     assert all(a == b for a, b in losses)
     _same_state(em, cm)  # running_mean, running_var, num_batches_tracked included
     before = step.stats["recordings"]

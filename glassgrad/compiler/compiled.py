@@ -182,7 +182,7 @@ class CompiledFunction:
         )
 
 
-# ---- signatures and names --------------------------------------------------------------------------
+# ---- signatures and names ------------------------------------------------------------------------
 
 
 def _signature(x: Any, leaves: list[Any]) -> Any:
@@ -226,7 +226,8 @@ def _arg_names(params: list[str], args: Any, kwargs: Any) -> dict[int, str]:
 def _model_names(
     fn: Any, args: Any, kwargs: Any, trace: Trace, session: Session, names: dict[int, str]
 ) -> dict[int, str]:
-    """Readable names for the tensors the code reads: parameter paths, optimizer state, attributes."""
+    """Readable names for the tensors the code reads: parameter paths, optimizer state,
+    attributes."""
     from glassgrad.nn.module import Module
     from glassgrad.optim.optimizer import Optimizer
 

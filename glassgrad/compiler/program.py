@@ -111,7 +111,7 @@ class Program:
             elif kind == "const":
                 v.name = self._unique(src[1].name)
             elif kind == "group":
-                _, opt, i, key, k = src
+                _, _, i, key, k = src
                 base = (
                     key if k is None else ("beta1", "beta2")[k] if key == "betas" else f"{key}_{k}"
                 )
@@ -123,7 +123,7 @@ class Program:
                     counters[prefix] = counters.get(prefix, 0) + 1
                     v.name = self._unique(f"{prefix}{counters[prefix]}")
 
-    # ---- pruning ------------------------------------------------------------------------------------
+    # ---- pruning ---------------------------------------------------------------------------------
     def _prune(self) -> list[Stmt]:
         """The statements something observable depends on, in order."""
         trace = self.trace
@@ -136,7 +136,7 @@ class Program:
         for v in _vars_in(trace.output):
             live.add(v.id)
             live_buffers.add(v.buffer)
-        for var, new in trace.data_writes:
+        for _, new in trace.data_writes:
             live.add(new.id)
             live_buffers.add(new.buffer)
         for var in trace.grad_writes.values():
@@ -214,9 +214,8 @@ class Program:
             body.insert(at, stmt)
         return body
 
-    # ---- code -------------------------------------------------------------------------------------------
+    # ---- code ------------------------------------------------------------------------------------
     def _emit(self, stmts: list[Stmt], title: str) -> str:
-        trace = self.trace
         lines = [f"def {title}(_args):"]
         lines += self._prologue()
         written = {w.buffer for s in stmts for w in s.writes}
@@ -288,7 +287,8 @@ class Program:
                 out.append(f"    {v.name} = {t}._data")
                 out.append(
                     f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != "
-                    f"{self._dtype_object(v.dtype)} or {t}.requires_grad is not {src[1].requires_grad}:"
+                    f"{self._dtype_object(v.dtype)} or "
+                    f"{t}.requires_grad is not {src[1].requires_grad}:"
                 )
                 out.append("        raise _Retrace")
             elif kind == "grad":
@@ -296,7 +296,8 @@ class Program:
                 out.append(f"    _{v.name} = {p}._grad")
                 out.append(f"    {v.name} = _{v.name}._data")
                 out.append(
-                    f"    if {v.name}.shape != {v.shape!r} or {v.name}.dtype != {self._dtype_object(v.dtype)}:"
+                    f"    if {v.name}.shape != {v.shape!r} or "
+                    f"{v.name}.dtype != {self._dtype_object(v.dtype)}:"
                 )
                 out.append("        raise _Retrace")
             elif kind == "const":
@@ -377,7 +378,8 @@ class Program:
                 return f"({', '.join(parts)}{',' if len(parts) == 1 else ''})"
             if x[1] is list:
                 return f"[{', '.join(parts)}]"
-            return f"{self._object(x[1], '_seq')}(({', '.join(parts)}{',' if len(parts) == 1 else ''}))"
+            items = ", ".join(parts) + ("," if len(parts) == 1 else "")
+            return f"{self._object(x[1], '_seq')}(({items}))"
         if kind == "dict":
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in x[1]) + "}"
         return self._object(x[1], "_value") if kind == "object" else repr(x[1])
@@ -395,7 +397,7 @@ class Program:
             return note[len("optimizer:") :]
         return note or "your code"
 
-    # ---- one statement ---------------------------------------------------------------------------------
+    # ---- one statement ---------------------------------------------------------------------------
     def _statement(self, s: Stmt, written: set[int]) -> str:
         call = self._call(s)
         if s.kind == "guard":
@@ -541,7 +543,7 @@ class Program:
         if isinstance(value, np.dtype):
             return self._dtype(value)
         if isinstance(value, type) and getattr(np, value.__name__, None) is value:
-            return f"np.{value.__name__}"
+            return f"np.{value.__name__}"  # type: ignore[union-attr]
         return self._object(value, c.name)
 
     def _dtype(self, d: np.dtype) -> str:
@@ -554,19 +556,21 @@ class Program:
         return self._object(d, "dtype")
 
     def _dtype_object(self, d: np.dtype) -> str:
-        """A name bound to the dtype itself: comparing with it is cheaper than with ``np.float32``."""
+        """A name bound to the dtype itself (comparing with it is cheaper than ``np.float32``)."""
         return self._object(d, f"_{d.name}") if d.isnative else self._object(d, "_dtype")
 
     def _callable(self, fn: Any) -> str:
         if isinstance(fn, np.ufunc):
-            if getattr(np, fn.__name__, None) is fn:
-                return f"np.{fn.__name__}"
-            return self._object(fn, fn.__name__.strip("_") or "ufunc")
+            uname = str(getattr(fn, "__name__", ""))
+            if getattr(np, uname, None) is fn:
+                return f"np.{uname}"
+            return self._object(fn, uname.strip("_") or "ufunc")
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, np.ufunc):
-            if getattr(np, owner.__name__, None) is owner:
-                return f"np.{owner.__name__}.{fn.__name__}"
-            return f"{self._object(owner, owner.__name__.strip('_') or 'ufunc')}.{fn.__name__}"
+            uname = str(getattr(owner, "__name__", ""))
+            if getattr(np, uname, None) is owner:
+                return f"np.{uname}.{fn.__name__}"
+            return f"{self._object(owner, uname.strip('_') or 'ufunc')}.{fn.__name__}"
         module, name = getattr(fn, "__module__", None) or "", getattr(fn, "__name__", "")
         if module.startswith("numpy") and name:
             path = "np" + module[len("numpy") :] + "." + name

@@ -408,7 +408,7 @@ class Session:
                 self._groups.append((group, key, value, traced))
                 group[key] = traced
 
-    # ---- after the call ---------------------------------------------------------------------------
+    # ---- after the call --------------------------------------------------------------------------
     def _finish(self) -> None:
         trace, rec = self.trace, self.rec
         data_slot, grad_slot = self._data_slot, Tensor.__dict__["_grad"]
@@ -423,7 +423,8 @@ class Session:
             if now is not var:
                 if not isinstance(now, Var):
                     rec.abort(
-                        f"a tensor was given an array the trace did not follow ({type(now).__name__})"
+                        "a tensor was given an array the trace did not follow "
+                        f"({type(now).__name__})"
                     )
                 else:
                     trace.data_writes.append((var, now))
@@ -571,7 +572,8 @@ def _noted_optimizer(fn: Any, name: str, session: Session) -> Any:
 
 
 def _subclasses(cls: type) -> list[type]:
-    out = [cls]
+    out: list[type] = [cls]
+    sub: type
     for sub in cls.__subclasses__():
         out.extend(_subclasses(sub))
     return out

@@ -54,7 +54,7 @@ def active() -> Recorder | None:
 
 def user_frame(depth: int = 2) -> tuple[bool, str]:
     """(inside glassgrad, "file:line") of the first caller outside NumPy and this package."""
-    f = sys._getframe(depth)
+    f: Any = sys._getframe(depth)
     while f is not None:
         mod = f.f_globals.get("__name__", "")
         if mod == "glassgrad.tensor" and f.f_code.co_name in _CONVERSIONS:
@@ -69,7 +69,7 @@ def user_frame(depth: int = 2) -> tuple[bool, str]:
 
 def _location(f: Any) -> str:
     """``file:line`` of the first frame at or above ``f`` outside glassgrad: the user's line."""
-    first = f
+    first: Any = f
     while f is not None:
         mod = f.f_globals.get("__name__", "")
         if not (mod == "glassgrad" or mod.startswith(("glassgrad.", "numpy"))):
@@ -98,7 +98,7 @@ _CONVERSIONS = {
 
 def api_call(depth: int = 2) -> str:
     """The glassgrad function the user's code called that is running now ("linear", "step")."""
-    f = sys._getframe(depth)
+    f: Any = sys._getframe(depth)
     outer = ""
     while f is not None:
         mod = f.f_globals.get("__name__", "")
@@ -615,8 +615,6 @@ class TracedArray(np.ndarray):
 
 
 def _method(name: str, mutates: bool = False) -> Callable[..., Any]:
-    real = getattr(np.ndarray, name)
-
     def method(self: TracedArray, *args: Any, **kwargs: Any) -> Any:
         rec = active()
         if rec is None:
@@ -635,8 +633,6 @@ def _method(name: str, mutates: bool = False) -> Callable[..., Any]:
 
 
 def _attribute(name: str) -> property:
-    real = getattr(np.ndarray, name)
-
     def get(self: TracedArray) -> Any:
         rec = active()
         if rec is None:
@@ -878,9 +874,9 @@ def _install_number_methods(cls: type) -> None:
     for op, name in names.items():
         setattr(cls, f"__{name}__", lambda self, other, _op=op: self._binop(_op, other))
         setattr(cls, f"__r{name}__", lambda self, other, _op=op: self._binop(_op, other, True))
-    cls.__neg__ = lambda self: self._unop("-")  # type: ignore[attr-defined]
-    cls.__pos__ = lambda self: self._unop("+")  # type: ignore[attr-defined]
-    cls.__abs__ = lambda self: self._unop("abs")  # type: ignore[attr-defined]
+    setattr(cls, "__neg__", lambda self: self._unop("-"))  # noqa: B010
+    setattr(cls, "__pos__", lambda self: self._unop("+"))  # noqa: B010
+    setattr(cls, "__abs__", lambda self: self._unop("abs"))  # noqa: B010
     for op, name in _COMPARE.items():
         real = getattr(float, name)
 
