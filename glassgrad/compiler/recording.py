@@ -28,6 +28,7 @@ from glassgrad.autograd.state import EPOCH, state
 from glassgrad.compiler.ir import Const, Var
 from glassgrad.compiler.trace import (
     _LOCAL,
+    SNAPSHOT_BYTES,
     Abort,
     Recorder,
     TracedArray,
@@ -225,6 +226,8 @@ class Session:
         if key in self._made:  # a tensor the call made from an untraced array: a constant
             var = rec.new_var("array", a)
             var.source = ("const", rec.const(a))
+            if a.nbytes > SNAPSHOT_BYTES:
+                rec.big_consts.add(var.buffer)
             rec.sources.append(var)
         else:
             path = self.arg_paths.get(key)

@@ -33,6 +33,9 @@ _np_ndarray = np.ndarray
 _HERE = __name__.rsplit(".", 1)[0]  # "glassgrad.compiler"
 
 
+SNAPSHOT_BYTES = 1 << 22  # constant arrays up to 4 MiB are copied when recorded
+
+
 class Abort(Exception):
     """The call cannot be compiled (data-dependent Python, a side effect, an unknown array)."""
 
@@ -202,6 +205,7 @@ class Recorder:
         self.sources: list[Var] = []
         self.group_guards: list[tuple[Any, str, Any]] = []  # (param group, key, value) to check
         self.unfilled: dict[int, np.ndarray] = {}  # buffer -> array from np.empty, unwritten yet
+        self.big_consts: set[int] = set()  # buffers of constants too large to copy: read-only
         self.thread = threading.get_ident()
 
     # ---- variables ---------------------------------------------------------------------------
@@ -278,14 +282,20 @@ class Recorder:
         return self.const(x)
 
     def const(self, x: Any) -> Const:
+        """``x`` handed to the generated code by reference; an array up to ``SNAPSHOT_BYTES``
+        as the copy it is now (the call may change it in place afterwards, and the code must
+        start from what it was)."""
         c = self._const_ids.get(id(x))
         if c is None:
+            value = x
             if isinstance(x, np.ndarray):
                 name = f"const{len(self.consts)}"
+                if x.nbytes <= SNAPSHOT_BYTES:
+                    value = x.copy()
             else:
                 name = getattr(x, "__name__", "") or type(x).__name__.lower()
                 name = f"{name}_{len(self.consts)}"
-            c = Const(x, name)
+            c = Const(value, name)
             self._const_ids[id(x)] = c
             self.consts.append(c)
             self._roots.append(x)
@@ -314,6 +324,8 @@ class Recorder:
             for w in writes:
                 if type(w) is not TracedArray:
                     raise Abort(f"{_show(kind, fn)} writes into an array made outside the trace")
+                if w._v.buffer in self.big_consts:
+                    raise Abort(f"{_show(kind, fn)} writes into a large constant array")
                 stmt.writes.append(w._v)
         except Abort as e:
             self.abort(e)
