@@ -542,10 +542,14 @@ def test_distributed_has_no_process_group_as_torch_without_one():
             lib.nn.parallel.DistributedDataParallel(lib.nn.Linear(2, 2))
 
 
-def test_compile_returns_the_model_unchanged():
+def test_compile_returns_a_module_unchanged_and_wraps_functions():
+    from glassgrad.compiler import CompiledFunction
+
     model = gg.nn.Linear(2, 1)
-    assert gg.compile(model) is model
-    assert gg.compile(mode="max-autotune")(abs) is abs
+    assert gg.compile(model) is model  # its backward runs outside: nothing whole to record
+    f = gg.compile(mode="max-autotune")(abs)  # torch's options are accepted
+    assert isinstance(f, CompiledFunction) and [f(-2) for _ in range(3)] == [2, 2, 2]
+    assert gg.compile(abs, disable=True) is abs
 
 
 def test_summary_writer_writes_scalars(tmp_path):

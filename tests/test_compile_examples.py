@@ -39,19 +39,15 @@ def load(name: str) -> Any:
 # ---- the training examples -----------------------------------------------------------------------
 
 # Each runs a few steps only (as in tests/test_training_examples.py), enough for two recordings
-# to agree and the later calls to replay; digits_mlp runs 3 epochs so that its evaluation (one
-# batch per epoch) replays too.
-#
-# digits_cnn and digits_dcgan take compile=True as well, but glassgrad.compile cannot record their
-# convolutions and poolings yet (Conv2d, MaxPool2d and ConvTranspose2d fail while recording; a
-# compiler bug, reported). Once it can, they belong here:
-#     "digits_cnn": lambda m, c: m.main(epochs=3, compile=c),
-#     "digits_dcgan": lambda m, c: m.main(
-#         "--steps 6 --batch 16 --nz 8 --ngf 8 --ndf 8 --log-every 2".split(), compile=c
-#     ),
+# to agree and the later calls to replay; digits_mlp and digits_cnn run 3 epochs so that their
+# evaluation (one batch per epoch) replays too.
 SMALL_TRANSFORMER = dict(steps=6, batch=8, context=16, dim=16, heads=2, layers=1, lr=1e-2)
 TRAINING: dict[str, Callable[[Any, bool], dict[str, Any]]] = {
     "digits_mlp": lambda m, c: m.main(epochs=3, compile=c),
+    "digits_cnn": lambda m, c: m.main(epochs=3, compile=c),
+    "digits_dcgan": lambda m, c: m.main(
+        "--steps 6 --batch 16 --nz 8 --ngf 8 --ndf 8 --log-every 2".split(), compile=c
+    ),
     "char_transformer": lambda m, c: m.train(
         **SMALL_TRANSFORMER, log_every=3, sample_chars=12, compile=c
     ),

@@ -417,7 +417,7 @@ def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     """x - max(x) along ``axis``, so exp can't overflow (forward only: plain arrays)."""
     m = x.max(axis=axis, keepdims=True)
     total = m.sum()
-    if total - total == 0:  # every max finite (inf - inf and NaN give NaN)
+    if -np.inf < total < np.inf:  # every max finite (comparisons: no float() of the value)
         return x - m
     with np.errstate(invalid="ignore"):  # an all -inf (or +inf) row gives NaN, as in PyTorch
         return x - m
