@@ -342,3 +342,43 @@ def test_threads_record_one_at_a_time_and_stay_right() -> None:
         t.join()
     assert not errors
     assert f.stats["replays"] > 0
+
+
+def test_a_numpy_generator_drawn_from_inside_runs_eagerly_never_replays_stale_memory() -> None:
+    # its draws are filled in by C code no recording sees: replaying them would read np.empty
+    rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
+    x = gg.tensor([1.0, 2.0], dtype=gg.float64)
+
+    def f(x, rng):
+        return x * gg.tensor(rng.standard_normal(2))
+
+    step = gg.compile(lambda x: f(x, rng_b))
+    with pytest.warns(CompileWarning, match="filled by code"):
+        for _ in range(4):
+            assert np.array_equal(step(x)._data, f(x, rng_a)._data)
+
+
+def test_results_may_be_numpy_arrays_and_scalars() -> None:
+    f = gg.compile(lambda a: (a * 2, (a * a).sum().item()))  # (float() would be a decision)
+    for k in range(4):
+        a = np.arange(3.0) + k
+        arr, total = f(a)
+        assert np.array_equal(arr, a * 2) and total == (a * a).sum().item() and type(total) is float
+    assert f.stats["replays"] == 2
+
+
+def test_a_loss_module_made_inside_the_step_still_compiles() -> None:
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @gg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for x, y in _batches(5):
+        step(x, y)
+    assert step.stats["replays"] >= 2
