@@ -13,6 +13,7 @@ from __future__ import annotations
 import keyword
 import linecache
 import math
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +41,12 @@ class Program:
     def __init__(self, trace: Trace, arg_leaves: list[Any], title: str = "compiled") -> None:
         self.trace = trace
         rec = trace.rec
-        self.ns: dict[str, Any] = {"np": np, "_make": _MAKE, "_Retrace": Retrace}
+        self.ns: dict[str, Any] = {
+            "np": np,
+            "operator": operator,
+            "_make": _MAKE,
+            "_Retrace": Retrace,
+        }
         self._objects: dict[int, str] = {}
         self._names: set[str] = set(self.ns)
         self._persistent: set[int] = set()

@@ -541,7 +541,7 @@ def _post_hooks(original: Any) -> Any:
     def run(writes: Any) -> Any:
         rec = active()
         if rec is not None and any(getattr(t, "_post_hooks_", None) for t, _, _ in writes):
-            rec.abort("a post-accumulate-grad hook runs Python code glassgrad.compile does not replay")
+            rec.abort("a post-accumulate-grad hook runs Python code that compile does not replay")
         return original(writes)
 
     return run

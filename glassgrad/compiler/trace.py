@@ -539,49 +539,6 @@ class TracedArray(np.ndarray):
         for i in range(len(self)):
             yield self[i]
 
-    # Python values of the data: guards inside glassgrad, data-dependent in the user's code
-    def __bool__(self) -> bool:
-        value = bool(self._raw)
-        rec = active()
-        if rec is not None:
-            rec.guard("bool({})", (self,), value)
-        return value
-
-    def __float__(self) -> float:
-        value = float(self._raw)
-        rec = active()
-        if rec is not None:
-            rec.guard("float({})", (self,), value)
-        return value
-
-    def __int__(self) -> int:
-        value = int(self._raw)
-        rec = active()
-        if rec is not None:
-            rec.guard("int({})", (self,), value)
-        return value
-
-    def __index__(self) -> int:
-        value = self._raw.__index__()
-        rec = active()
-        if rec is not None:
-            rec.guard("operator.index({})", (self,), value)
-        return value
-
-    def __complex__(self) -> complex:
-        value = complex(self._raw)
-        rec = active()
-        if rec is not None:
-            rec.guard("complex({})", (self,), value)
-        return value
-
-    def tolist(self) -> Any:
-        value = self._raw.tolist()
-        rec = active()
-        if rec is not None:
-            rec.guard("{}.tolist()", (self,), value)
-        return value
-
     def item(self, *args: Any) -> Any:
         rec = active()
         if rec is None or self.dtype.kind not in "fiub":
@@ -661,6 +618,31 @@ _PURE_METHODS = (
 ).split()
 for _name in _PURE_METHODS:
     setattr(TracedArray, _name, _method(_name))
+
+
+def _decision(convert: Callable[[Any], Any], template: str) -> Callable[..., Any]:
+    """``bool(x)``, ``float(x)``...: a Python value of the data, so a decision taken on it. A
+    guard where glassgrad's own code takes it; the user's code taking it is data-dependent."""
+
+    def method(self: TracedArray) -> Any:
+        value = convert(self._raw)
+        rec = active()
+        if rec is not None:
+            rec.guard(template, (self,), value)
+        return value
+
+    return method
+
+
+for _name, _convert, _template in (
+    ("__bool__", bool, "bool({})"),
+    ("__float__", float, "float({})"),
+    ("__int__", int, "int({})"),
+    ("__index__", operator.index, "operator.index({})"),
+    ("__complex__", complex, "complex({})"),
+    ("tolist", np.ndarray.tolist, "{}.tolist()"),
+):
+    setattr(TracedArray, _name, _decision(_convert, _template))
 for _name in ("fill", "sort", "partition", "put", "resize", "setfield"):
     setattr(TracedArray, _name, _method(_name, mutates=True))
 for _name in ("T", "mT"):
