@@ -67,7 +67,7 @@ class Stmt:
     note: str = ""
     effect: bool = False
     expected: Any = None
-    scalar_out: bool = False  # a ufunc reduction that NumPy returns as a scalar, kept as 0-d
+    scalar_out: bool = False  # the call returned a NumPy scalar (a 0-d array while recording)
     tuple_out: bool = False  # the call returned a tuple (unpacked into ``outs``)
 
     def reads(self) -> list[Var]:

@@ -418,7 +418,7 @@ class Program:
         if s.scalar_out and s.outs[0].buffer in written:
             call = f"np.asarray({call})"
         targets = ", ".join(v.name for v in s.outs)
-        if len(s.outs) > 1 or _returns_tuple(s):
+        if len(s.outs) > 1 or s.tuple_out:
             targets += ","
         if len(s.outs) == 1 and s.writes and s.outs[0] is s.writes[0] and s.kind != "method":
             return call  # np.add(a, b, out=(a,)) or a += b: the result is the output array itself
@@ -624,10 +624,6 @@ def _prefix(stmt: Stmt) -> str:
         name = note.rsplit(" ", 1)[-1].split(":")[-1]
         return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + "_"
     return "t"
-
-
-def _returns_tuple(s: Stmt) -> bool:
-    return s.tuple_out
 
 
 def _reads(stmt: Stmt) -> list[Var]:

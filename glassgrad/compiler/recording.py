@@ -55,11 +55,9 @@ class Trace:
     versions: list[tuple[Var, int]] = field(default_factory=list)  # source -> version increase
     epoch_bumped: bool = False
     modules: list[Any] = field(default_factory=list)  # modules called (their training flag)
-    training_writes: list[tuple[Any, bool]] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)  # id(tensor) -> readable name
     grad_entry: dict[int, Any] = field(default_factory=dict)  # id(param) -> None: .grad was None
     arg_index: dict[int, int] = field(default_factory=dict)  # id(tensor argument) -> its position
-    grad_mode: bool = True
 
 
 class _Slot:
@@ -318,7 +316,6 @@ class Session:
         self._install_module_and_optim()
         self._observer = state.backward_observer
         state.backward_observer = _noop_observer
-        self.trace.grad_mode = state.grad_enabled
         self._epoch = EPOCH[0]
         _LOCAL.rec = self.rec
         return self.trace
