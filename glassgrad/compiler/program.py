@@ -194,7 +194,8 @@ class Program:
             body.append(s)
         if setup:
             lines = ["def _setup():"]
-            lines += [f"    {self._statement(s, written)}" for s in setup]
+            for s in setup:
+                lines += [f"    {line}" for line in self._statement(s, written).split("\n")]
             names = [v.name for s in setup for v in s.outs]
             lines.append(f"    return ({', '.join(names)},)")
             space = dict(self.ns)
@@ -243,7 +244,7 @@ class Program:
             if stmt.note != note and stmt.kind != "guard":
                 note = stmt.note
                 lines.append(f"{indent}# {self._comment(note)}")
-            lines.append(indent + self._statement(stmt, written))
+            lines += [indent + line for line in self._statement(stmt, written).split("\n")]
             if frees.get(i):
                 lines.append(f"{indent}del {', '.join(frees[i])}")
         if risky:
@@ -409,8 +410,8 @@ class Program:
         if s.kind == "guard":
             expected = s.expected
             if isinstance(expected, bool) or expected is None:
-                return f"if ({call}) is not {expected}: raise _Retrace"
-            return f"if ({call}) != {self._literal(expected)}: raise _Retrace"
+                return f"if ({call}) is not {expected}:\n    raise _Retrace"
+            return f"if ({call}) != {self._literal(expected)}:\n    raise _Retrace"
         if s.kind in ("setitem", "setattr"):
             return call
         if not s.outs:
