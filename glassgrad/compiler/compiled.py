@@ -49,7 +49,7 @@ class _Group:
 
     def __init__(self, keep: Any) -> None:
         self.program: Program | None = None
-        self.candidate: Program | None = None
+        self.candidate: Program | Trace | None = None  # (a Trace until a second recording)
         self.recordings = 0
         self.replays = 0
         self.eager = False
@@ -153,16 +153,21 @@ class CompiledFunction:
             self._give_up(group, rec.aborted)
             return result
         trace.names = _model_names(self.fn, args, kwargs, trace, session, names)
+        if group.candidate is None:  # the first recording: code only once a second one comes
+            group.candidate = trace
+            return result
         try:
+            if isinstance(group.candidate, Trace):
+                group.candidate = Program(group.candidate, leaves, _title(self.fn))
             program = Program(trace, leaves, _title(self.fn))
         except Exception as e:
             self._give_up(group, Abort(f"could not generate code ({type(e).__name__}: {e})"))
             return result
         self._last = program
-        if group.candidate is not None and _same(group.candidate, program):
+        if _same(group.candidate, program):
             group.program = program
         else:
-            if group.candidate is not None and group.recordings >= MAX_RECORDINGS:
+            if group.recordings >= MAX_RECORDINGS:
                 diff = _first_difference(group.candidate.source, program.source)
                 self._give_up(
                     group,
