@@ -31,7 +31,7 @@ class Retrace(Exception):
 
 
 _COUNTER = [0]
-FREE_BYTES = 1 << 16  # arrays from this size on are deleted after their last use
+FREE_BYTES = 0  # arrays from this size on are deleted after their last use (all: W3 measured it)
 _MAKE = Tensor._make
 
 
@@ -255,10 +255,10 @@ class Program:
         return "\n".join(lines) + "\n"
 
     def _frees(self, stmts: list[Stmt]) -> dict[int, list[str]]:
-        """Large arrays let go right after their last use, as eager code drops its temporaries:
-        memory stays at eager's peak, and the allocator reuses what is warm instead of mapping
-        fresh pages at every call. (Small ones are left to the function's end: a ``del`` costs
-        more than it saves.)"""
+        """Arrays let go right after their last use, as eager code drops its temporaries: memory
+        stays at eager's peak, and the allocator (NumPy's cache of small buffers, glibc's heap)
+        hands out what is warm instead of fresh memory at every call. A ``del`` costs less than
+        what it saves even on W3's arrays of 16 floats (1.20x → 1.08x hand-written NumPy)."""
         trace = self.trace
         keep = {v.id for v in _vars_in(trace.output)}
         keep |= {new.id for _, new in trace.data_writes}
