@@ -34,10 +34,6 @@ THREADS = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS
 # Memory runs: a fixed mmap threshold makes glibc hand every block >= 64 KiB back to the OS when it
 # is freed, so the process RSS follows live memory instead of the allocator's high-water mark.
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
-# Timed runs: blocks up to 4 MiB stay in glibc's heap. Its default threshold moves with what was
-# freed, so a 256 KiB temporary is mapped afresh (page faults) in one process and reused warm in
-# the next: W7's hand-written NumPy step took 260 µs or 480 µs from one process to another.
-TIME_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4194304", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 NAMES = {"glassgrad": "glassgrad", "compiled": "compiled", "numpy": "NumPy", "torch": "PyTorch"}
 LOSS_RTOL, GRAD_RTOL = 1e-4, 1e-3
 
@@ -47,7 +43,7 @@ LOSS_RTOL, GRAD_RTOL = 1e-4, 1e-3
 
 def run_worker(workload: str, impls: list[str], budget: float, memory: bool) -> dict[str, Any]:
     """One fresh interpreter; returns its JSON, or an 'error' entry per impl if it died."""
-    env = {**os.environ, **THREADS, **(MALLOC if memory else TIME_MALLOC)}
+    env = {**os.environ, **THREADS, **(MALLOC if memory else {})}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, str(HERE / "worker.py"), workload, "--out", str(out)]
