@@ -350,28 +350,23 @@ class Program:
             value = "None" if var is None else f"_make({var.name})"
             out.append(f"    {name}._grad = {value}")
         for var, new in trace.data_writes:
-            kind = var.source[0]
-            if kind == "arg":
-                out.append(f"    _args[{var.source[2]}]._data = {new.name}")
-            elif kind in ("tensor", "target"):
-                t = self._object(var.source[1], f"_{var.name}_tensor")
-                out.append(f"    {t}._data = {new.name}")
-            elif kind == "grad":
-                out.append(f"    _{var.name}._data = {new.name}")
+            out.append(f"    {self._holder(var)}._data = {new.name}")
         for var, delta in trace.versions:
-            kind = var.source[0]
-            if kind == "arg":
-                out.append(f"    _args[{var.source[2]}]._vc[0] += {delta}")
-            elif kind in ("tensor", "target"):
-                t = self._object(var.source[1], f"_{var.name}_tensor")
-                out.append(f"    {t}._vc[0] += {delta}")
-            elif kind == "grad":
-                out.append(f"    _{var.name}._vc[0] += {delta}")
+            out.append(f"    {self._holder(var)}._vc[0] += {delta}")
         if trace.epoch_bumped:
             self.ns["_EPOCH"] = EPOCH
             out.append("    _EPOCH[0] += 1")
         out.append(f"    return {self._output(trace.output)}")
         return out
+
+    def _holder(self, var: Var) -> str:
+        """The tensor a source array came from, as the code names it."""
+        kind, src = var.source[0], var.source
+        if kind == "arg":
+            return f"_args[{src[2]}]"
+        if kind == "grad":
+            return f"_{var.name}"  # bound in the prologue: the .grad tensor the call began with
+        return self._object(src[1], f"_{var.name}_tensor")
 
     def _output(self, x: Any) -> str:
         kind = x[0]

@@ -552,23 +552,6 @@ class TracedArray(np.ndarray):
             return value
         return rec.call("method", "item", (self, *args), {}, lambda: self._raw.item(*raw(args)))
 
-    def __repr__(self) -> str:
-        return self._formatted(repr)
-
-    def __str__(self) -> str:
-        return self._formatted(str)
-
-    def __format__(self, spec: str) -> str:
-        return self._formatted(lambda a: format(a, spec))
-
-    def _formatted(self, how: Callable[[Any], str]) -> str:
-        rec = active()
-        if rec is not None:
-            internal, where = user_frame(3)
-            if not internal:
-                rec.abort("prints or formats a tensor's value", where)
-        return how(self._raw)
-
     def __reduce__(self) -> Any:
         return self._raw.__reduce__()
 
@@ -618,6 +601,27 @@ _PURE_METHODS = (
 ).split()
 for _name in _PURE_METHODS:
     setattr(TracedArray, _name, _method(_name))
+
+
+def _install_formatting(cls: type, attribute: str, what: str) -> None:
+    """``repr``/``str``/``format`` of a traced value: printing it from the user's code is a
+    side effect no replay repeats, so the call runs eagerly; inside glassgrad (an error message)
+    it just formats."""
+
+    def formatted(self: Any, how: Callable[[Any], str]) -> str:
+        rec = active()
+        if rec is not None:
+            internal, where = user_frame(3)
+            if not internal:
+                rec.abort(f"prints or formats {what}", where)
+        return how(getattr(self, attribute))
+
+    setattr(cls, "__repr__", lambda self: formatted(self, repr))  # noqa: B010
+    setattr(cls, "__str__", lambda self: formatted(self, str))  # noqa: B010
+    setattr(cls, "__format__", lambda self, spec: formatted(self, lambda a: format(a, spec)))  # noqa: B010
+
+
+_install_formatting(TracedArray, "_raw", "a tensor's value")
 
 
 def _decision(convert: Callable[[Any], Any], template: str) -> Callable[..., Any]:
@@ -811,23 +815,6 @@ class _TracedNumber:
     def __hash__(self) -> int:
         return hash(self._x)
 
-    def __repr__(self) -> str:
-        return self._formatted(repr)
-
-    def __str__(self) -> str:
-        return self._formatted(str)
-
-    def __format__(self, spec: str) -> str:
-        return self._formatted(lambda a: format(a, spec))
-
-    def _formatted(self, how: Callable[[Any], str]) -> str:
-        rec = active()
-        if rec is not None:
-            internal, where = user_frame(3)
-            if not internal:
-                rec.abort("prints or formats a number computed from a tensor", where)
-        return how(self._x)
-
     def __round__(self, n: Any = None) -> Any:
         return self._decide("round({}, {})", (self, n), round(self._x, n))
 
@@ -907,6 +894,8 @@ class TracedInt(_TracedNumber, int):
 
 _install_number_methods(TracedFloat)
 _install_number_methods(TracedInt)
+_install_formatting(TracedFloat, "_x", "a number computed from a tensor")
+_install_formatting(TracedInt, "_x", "a number computed from a tensor")
 TracedFloat.__hash__ = _TracedNumber.__hash__  # type: ignore[method-assign]
 TracedInt.__hash__ = _TracedNumber.__hash__  # type: ignore[method-assign]
 
