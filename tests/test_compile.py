@@ -3,6 +3,7 @@ eager gives, bit for bit: parameters, gradients, optimizer state, random draws, 
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 
@@ -382,3 +383,112 @@ def test_a_loss_module_made_inside_the_step_still_compiles() -> None:
     for x, y in _batches(5):
         step(x, y)
     assert step.stats["replays"] >= 2
+
+
+def _big_step():
+    """A step whose temporaries are large enough (128 KiB) to go through reused buffers."""
+    gg.manual_seed(3)
+    model = nn.Sequential(nn.Linear(128, 256), nn.ReLU(), nn.Linear(256, 128), nn.Tanh()).double()
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def step(x):
+        opt.zero_grad(set_to_none=False)  # gradients accumulate into the same arrays
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return model, opt, step
+
+
+def test_a_replayed_step_computes_into_buffers_kept_across_calls() -> None:
+    import tracemalloc
+
+    model, opt, step = _big_step()
+    twin, twin_opt, twin_step = _big_step()
+    compiled = gg.compile(step)
+    xs = [gg.tensor(np.random.default_rng(k).standard_normal((128, 128))) for k in range(7)]
+    for x in xs[:4]:  # three recordings (grads None, then arrays), one replay makes the buffers
+        compiled(x)
+        twin_step(x)
+    assert "out=_buffer" in compiled.code
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        compiled(xs[4])
+        replay_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        twin_step(xs[4])
+        eager_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # what a replay allocates: only the arrays too small for a buffer (biases, the loss)
+    assert replay_peak < 0.1 * eager_peak, (replay_peak, eager_peak)
+    for x in xs[5:]:
+        compiled(x)
+        twin_step(x)
+    assert compiled.stats["replays"] == 4
+    _same_state(model, twin, opt, twin_opt)
+
+
+def test_results_and_gradients_never_share_a_reused_buffer() -> None:
+    gg.manual_seed(0)
+    w = gg.tensor(np.random.default_rng(0).standard_normal((256, 256)), requires_grad=True)
+
+    @gg.compile
+    def f(x):
+        w.grad = None
+        h = (x @ w).relu()
+        (h * h).sum().backward()  # a new .grad each call: the caller may keep the last one
+        return h, h.T
+
+    kept = []
+    for k in range(5):
+        x = gg.tensor(np.random.default_rng(k).standard_normal((64, 256)))
+        h, ht = f(x)
+        kept.append((x, h._data.copy(), h, ht, w.grad, w.grad._data.copy()))
+    assert f.stats["replays"] >= 2
+    for x, h_copy, h, ht, g, g_copy in kept:  # no later call wrote over an earlier result
+        assert np.array_equal(h._data, h_copy) and np.array_equal(ht._data, h_copy.T)
+        assert np.array_equal(g._data, g_copy)
+        assert np.array_equal(h_copy, np.maximum(x._data @ w._data, 0))
+        assert np.allclose(g_copy, 2 * x._data.T @ h_copy, rtol=1e-12)
+
+
+def test_calls_running_at_once_in_threads_each_get_their_own_buffers() -> None:
+    w = gg.tensor(np.random.default_rng(1).standard_normal((128, 128)), requires_grad=True)
+
+    @gg.compile
+    def f(x):
+        y = ((x @ w).tanh() ** 2).sum()
+        (g,) = gg.autograd.grad(y, [w])
+        return g
+
+    def expected(x: np.ndarray) -> np.ndarray:
+        t = np.tanh(x @ w._data)
+        return x.T @ (2 * t * (1 - t**2))
+
+    for k in range(3):
+        f(gg.tensor(np.random.default_rng(k).standard_normal((128, 128))))
+    assert "out=_buffer" in f.code
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for _ in range(40):
+            x = rng.standard_normal((128, 128))
+            if not np.allclose(f(gg.tensor(x))._data, expected(x), rtol=1e-10, atol=1e-12):
+                errors.append("wrong")
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors
+    assert f.stats["replays"] > 100

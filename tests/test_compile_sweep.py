@@ -18,6 +18,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import glassgrad as gg
+import glassgrad.compiler.program as program
 from glassgrad.compiler import CompileWarning
 from tests.opinfo import ALL, OpInfo
 
@@ -43,6 +44,15 @@ EAGER: dict[str, str] = {
         )
     },
 }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _reuse_every_buffer():
+    """Replays here compute every temporary they can into a reused buffer, whatever its size:
+    the strictest test of buffer reuse (none may change a bit)."""
+    saved, program.REUSE_BYTES = program.REUSE_BYTES, 0
+    yield
+    program.REUSE_BYTES = saved
 
 
 def _inputs(args, k: int):

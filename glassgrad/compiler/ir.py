@@ -21,7 +21,18 @@ class Var:
     comes from when the trace did not compute it (see ``trace.Source``).
     """
 
-    __slots__ = ("buffer", "dtype", "hint", "id", "kind", "name", "owner", "shape", "source")
+    __slots__ = (
+        "buffer",
+        "contiguous",
+        "dtype",
+        "hint",
+        "id",
+        "kind",
+        "name",
+        "owner",
+        "shape",
+        "source",
+    )
 
     def __init__(self, id: int, kind: str, shape: Any = None, dtype: Any = None) -> None:
         self.id = id
@@ -33,6 +44,7 @@ class Var:
         self.hint: str = ""
         self.source: Any = None
         self.owner: Any = None  # the recording it belongs to
+        self.contiguous = False  # an array laid out in C order when recorded (may reuse a buffer)
 
     def __repr__(self) -> str:
         return self.name or f"v{self.id}"

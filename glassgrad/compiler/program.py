@@ -32,6 +32,9 @@ class Retrace(Exception):
 
 _COUNTER = [0]
 FREE_BYTES = 0  # arrays from this size on are deleted after their last use (all: W3 measured it)
+REUSE_BYTES = 65536  # temporaries from this size on are computed into buffers kept across calls
+_REDUCING_METHODS = frozenset({"sum", "max", "min"})
+_REDUCE_KEYWORDS = frozenset({"axis", "keepdims"})
 _MAKE = Tensor._make
 
 
@@ -60,6 +63,10 @@ class Program:
         filename = f"<glassgrad.compile {title} #{_COUNTER[0]}>"
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
         self.inputs = dict(self.ns)  # what the code reads (compared between two recordings)
+        if self.buffers:
+            specs = tuple(self.buffers)
+            self.ns["_pool"] = []  # free buffer sets: one per call running at the same time
+            self.ns["_new_buffers"] = lambda: tuple(np.empty(shape, dt) for shape, dt in specs)
         exec(compile(self.source, filename, "exec"), self.ns)
         self.run: Callable[[list[Any]], Any] = self.ns[title]
         self.statements = len(kept)
@@ -175,6 +182,7 @@ class Program:
         escaping |= {new.buffer for _, new in trace.data_writes}
         escaping |= {v.buffer for v in trace.grad_writes.values() if v is not None}
         folded: set[int] = set()
+        self._folded: set[int] = set()  # their buffers
         setup: list[Stmt] = []
         body: list[Stmt] = []
         for s in stmts:
@@ -190,6 +198,7 @@ class Program:
                 if s.kind != "guard":  # a guard on constants held when recorded: it always holds
                     setup.append(s)
                     folded.update(v.id for v in s.outs)
+                    self._folded.update(v.buffer for v in s.outs if v.kind == "array")
                 continue
             body.append(s)
         if setup:
@@ -233,6 +242,12 @@ class Program:
             for s in stmts[:last_guard]
             if s.effect or any(w.buffer in self._persistent for w in s.writes)
         ]
+        into = self._assign_buffers(stmts)
+        if self.buffers:
+            names = ", ".join(f"_buffer{k + 1}" for k in range(len(self.buffers)))
+            lines.append("    # buffers reused from call to call (a new set while one is in use)")
+            lines.append("    _buffers = _pool.pop() if _pool else _new_buffers()")
+            lines.append(f"    {names}{',' if len(self.buffers) == 1 else ''} = _buffers")
         indent = "    "
         if risky:
             lines += self._backup(risky)
@@ -244,15 +259,88 @@ class Program:
             if stmt.note != note and stmt.kind != "guard":
                 note = stmt.note
                 lines.append(f"{indent}# {self._comment(note)}")
-            lines += [indent + line for line in self._statement(stmt, written).split("\n")]
+            code = self._statement(stmt, written, into.get(i))
+            lines += [indent + line for line in code.split("\n")]
             if frees.get(i):
                 lines.append(f"{indent}del {', '.join(frees[i])}")
         if risky:
             lines.append("    except _Retrace:")
             lines.append("        _undo(_backup)")
             lines.append("        raise")
-        lines += self._epilogue()
+        epilogue = self._epilogue()
+        if self.buffers:
+            epilogue.insert(-1, "    _pool.append(_buffers)")
+        lines += epilogue
         return "\n".join(lines) + "\n"
+
+    def _assign_buffers(self, stmts: list[Stmt]) -> dict[int, str]:
+        """Which statements compute into a buffer kept across calls (``out=_buffer3``), so that a
+        step allocates little: temporaries of at least ``REUSE_BYTES``, made by a ufunc, a
+        matmul or a reduction, laid out in C order, that nothing keeps after the call (not
+        returned, written to a tensor or handed to code outside NumPy). Buffers are shared by
+        temporaries whose lives do not overlap, as a register allocator would: a step holds
+        about its peak of temporaries, not their sum."""
+        trace = self.trace
+        escaping = {v.buffer for v in _vars_in(trace.output)}
+        escaping |= {new.buffer for _, new in trace.data_writes}
+        escaping |= {v.buffer for v in trace.grad_writes.values() if v is not None}
+        escaping |= {v.buffer for v in trace.rec.sources if v.kind == "array"}
+        escaping |= self._folded  # constants computed once, read by every call
+        last: dict[int, int] = {}
+        for i, s in enumerate(stmts):
+            used = [*_reads(s), *s.outs, *s.writes]
+            for v in used:
+                if v.kind == "array":
+                    last[v.buffer] = i
+            if not _numpy_only(s):
+                escaping.update(v.buffer for v in used if v.kind == "array")
+        created = {v.id for s in stmts for v in s.outs if v.kind == "array" and v.buffer == v.id}
+        self.buffers: list[tuple[Any, np.dtype]] = []
+        free: dict[tuple[Any, np.dtype], list[int]] = {}
+        held: dict[int, tuple[int, int]] = {}  # trace buffer -> (its last use, buffer index)
+        into: dict[int, str] = {}
+        for i, s in enumerate(stmts):
+            for b, (end, k) in list(held.items()):
+                if end < i:
+                    free.setdefault(self.buffers[k], []).append(k)
+                    del held[b]
+            result = _reusable(s)
+            if result is None or result.buffer in escaping:
+                continue
+            size = int(np.prod(result.shape, dtype=np.int64)) * result.dtype.itemsize
+            if size < max(REUSE_BYTES, 1):
+                continue
+            spec = (result.shape, result.dtype)
+            # an elementwise ufunc may write over an operand it reads for the last time
+            if isinstance(s.fn, np.ufunc) and s.fn.signature is None:
+                dying = [
+                    a
+                    for a in s.args
+                    if isinstance(a, Var)
+                    and a.id in created
+                    and a.buffer not in escaping
+                    and last.get(a.buffer) == i
+                    and a.contiguous
+                    and (a.shape, a.dtype) == spec
+                ]
+                if dying:
+                    a = dying[0]
+                    if a.buffer in held:
+                        k = held.pop(a.buffer)[1]
+                        held[result.buffer] = (last[result.buffer], k)
+                        into[i] = f"_buffer{k + 1}"
+                    else:
+                        into[i] = a.name
+                    continue
+            ready = free.get(spec)
+            if ready:
+                k = ready.pop()
+            else:
+                k = len(self.buffers)
+                self.buffers.append(spec)
+            held[result.buffer] = (last[result.buffer], k)
+            into[i] = f"_buffer{k + 1}"
+        return into
 
     def _frees(self, stmts: list[Stmt]) -> dict[int, list[str]]:
         """Arrays let go right after their last use, as eager code drops its temporaries: memory
@@ -400,8 +488,8 @@ class Program:
         return note or "your code"
 
     # ---- one statement ---------------------------------------------------------------------------
-    def _statement(self, s: Stmt, written: set[int]) -> str:
-        call = self._call(s)
+    def _statement(self, s: Stmt, written: set[int], into: str | None = None) -> str:
+        call = self._call(s) if into is None else self._call_into(s, into)
         if s.kind == "guard":
             expected = s.expected
             if isinstance(expected, bool) or expected is None:
@@ -457,6 +545,13 @@ class Program:
         if kind == "draw":
             return f"{self._expr(s.args[0])}().{s.fn}({args})"
         raise AssertionError(kind)
+
+    def _call_into(self, s: Stmt, into: str) -> str:
+        """The call with ``out=`` a reused buffer (see ``_assign_buffers``)."""
+        if s.kind == "method":
+            args = self._arguments(s.args[1:], s.kwargs)
+            return f"{self._expr(s.args[0])}.{s.fn}({args}{', ' if args else ''}out={into})"
+        return f"{self._callable(s.fn)}({self._arguments(s.args, s.kwargs)}, out={into})"
 
     def _operator(self, s: Stmt) -> str | None:
         """``a + b`` for ``np.add(a, b)`` (and ``a += b`` for ``out=(a,)``): the same ufunc
@@ -627,6 +722,53 @@ def _reads(stmt: Stmt) -> list[Var]:
     if isinstance(stmt.fn, Stmt):
         found += stmt.fn.reads()
     return found
+
+
+def _numpy_only(s: Stmt) -> bool:
+    """The statement hands its arrays to NumPy alone, which keeps no reference to them."""
+    if s.kind in ("method", "attr", "getitem", "setitem", "binop", "unop", "guard", "draw"):
+        return True
+    if s.kind != "call":
+        return False
+    fn = s.fn
+    if isinstance(fn, np.ufunc) or isinstance(getattr(fn, "__self__", None), np.ufunc):
+        return True
+    return str(getattr(fn, "__module__", None) or "").startswith("numpy")
+
+
+def _reusable(s: Stmt) -> Var | None:
+    """The new C-ordered array a ufunc, matmul or float reduction returns, which ``out=`` can
+    take instead (same loop, same dtype, same layout: the same bits)."""
+    if len(s.outs) != 1 or s.writes or s.effect or s.scalar_out or s.tuple_out:
+        return None
+    v = s.outs[0]
+    if v.kind != "array" or not v.contiguous or v.buffer != v.id or v.shape is None:
+        return None
+    if s.kind == "call":
+        fn = s.fn
+        if isinstance(fn, np.ufunc):
+            if fn.nout != 1 or s.kwargs:
+                return None
+            return v
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, np.ufunc) and getattr(fn, "__name__", "") == "reduce":
+            reads = s.args[0] if s.args else None
+            if set(s.kwargs) <= _REDUCE_KEYWORDS and _same_float(reads, v):
+                return v
+        return None
+    if (
+        s.kind == "method"
+        and s.fn in _REDUCING_METHODS
+        and set(s.kwargs) <= _REDUCE_KEYWORDS
+        and len(s.args) == 1
+        and _same_float(s.args[0], v)
+    ):
+        return v
+    return None
+
+
+def _same_float(x: Any, v: Var) -> bool:
+    return isinstance(x, Var) and x.kind == "array" and x.dtype == v.dtype and v.dtype.kind in "fc"
 
 
 def _vars_in(x: Any) -> list[Var]:

@@ -214,6 +214,7 @@ class Recorder:
         v.owner = self
         if kind == "array":
             v.shape, v.dtype = value.shape, value.dtype
+            v.contiguous = value.flags.c_contiguous
             root = root_of(value)
             key = id(root)
             buf = self._buffers.get(key)
