@@ -492,3 +492,39 @@ def test_calls_running_at_once_in_threads_each_get_their_own_buffers() -> None:
         sys.setswitchinterval(old)
     assert not errors
     assert f.stats["replays"] > 100
+
+
+@pytest.mark.parametrize(
+    "select",
+    [
+        lambda x: x[x > 0],
+        lambda x: gg.masked_select(x, x > 0.5),
+        lambda x: x[gg.nonzero(x > 0, as_tuple=True)],
+        lambda x: x[(x > 0).nonzero().squeeze(1)],
+    ],
+    ids=["bool-index", "masked_select", "nonzero-tuple", "nonzero"],
+)
+def test_a_shape_chosen_by_the_data_is_checked_never_baked_in(select) -> None:
+    """How many elements a mask selects is data: a count read from it (``mean`` divides by it)
+    must be checked at every replay, not written into the code as the number recorded."""
+
+    def f(x):
+        y = select(x)
+        loss = (y**2).mean() + y.sum() / y.numel()
+        loss.backward()
+        return loss
+
+    compiled = gg.compile(f)
+    rng = np.random.default_rng(0)
+    counts = [2, 2, 2, 3, 2, 1, 3, 2, 2]  # equal counts first, so that a program is trusted
+    for n in counts:
+        data = -rng.uniform(0.6, 1.0, 6)
+        data[:n] = rng.uniform(0.6, 1.0, n)
+        a, b = gg.tensor(data, requires_grad=True), gg.tensor(data, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CompileWarning)
+            got = compiled(a)
+        want = f(b)
+        assert got.item() == want.item()
+        assert np.array_equal(a.grad._data, b.grad._data)
+    assert compiled.stats["replays"] >= 1  # the equal counts replayed

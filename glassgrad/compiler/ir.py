@@ -25,6 +25,7 @@ class Var:
         "buffer",
         "contiguous",
         "dtype",
+        "dynamic",
         "hint",
         "id",
         "kind",
@@ -45,6 +46,7 @@ class Var:
         self.source: Any = None
         self.owner: Any = None  # the recording it belongs to
         self.contiguous = False  # an array laid out in C order when recorded (may reuse a buffer)
+        self.dynamic = False  # its shape depends on data (a boolean mask's selection, nonzero)
 
     def __repr__(self) -> str:
         return self.name or f"v{self.id}"

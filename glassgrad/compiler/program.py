@@ -33,6 +33,7 @@ class Retrace(Exception):
 _COUNTER = [0]
 FREE_BYTES = 0  # arrays from this size on are deleted after their last use (all: W3 measured it)
 REUSE_BYTES = 65536  # temporaries from this size on are computed into buffers kept across calls
+_SIZE_GUARDS = frozenset({"{}.shape", "len({})", "{}.size", "{}.nbytes", "{}.strides"})
 _REDUCING_METHODS = frozenset({"sum", "max", "min"})
 _REDUCE_KEYWORDS = frozenset({"axis", "keepdims"})
 _MAKE = Tensor._make
@@ -217,10 +218,16 @@ class Program:
     def _hoist_guards(self, stmts: list[Stmt]) -> list[Stmt]:
         """Each guard right after the last statement it depends on (most go to the top)."""
         body: list[Stmt] = []
+        seen: set[tuple[str, str]] = set()
         for stmt in stmts:
             if stmt.kind != "guard":
                 body.append(stmt)
                 continue
+            if isinstance(stmt.fn, str) and stmt.fn in _SIZE_GUARDS:
+                key = (self._call(stmt), repr(stmt.expected))
+                if key in seen:  # a shape read twice: checking it once is enough
+                    continue
+                seen.add(key)
             deps = {v.id for v in _reads(stmt)}
             bufs = {v.buffer for v in _reads(stmt) if v.kind == "array"}
             at = 0

@@ -393,6 +393,9 @@ class Recorder:
             t is tuple and all(type(r) is int for r in result)
         ):  # a dtype, a shape: static while shapes and dtypes are guarded
             self.stmts.pop()
+            if t is tuple and any(v.dynamic for v in stmt.reads() if v.kind == "array"):
+                guard = Stmt("guard", stmt, (), {}, [], note=self.note)  # a shape chosen by data
+                self.decide(f"{_show(stmt.kind, stmt.fn)} of an array sized by data", guard, result)
             return result
         if t is _np_ndarray:
             for w in writes:  # an out= call returns its output array
@@ -404,6 +407,7 @@ class Recorder:
                 stmt.outs.append(same._v)
                 return same
             var = self.new_var("array", result)
+            var.dynamic = _shape_depends_on_data(stmt)
             stmt.outs.append(var)
             return self.wrap(result, var)
         if isinstance(result, np.generic):
@@ -415,11 +419,13 @@ class Recorder:
         if t is tuple or (isinstance(result, tuple) and hasattr(result, "_fields")):
             parts = []
             stmt.tuple_out = True
+            dynamic = _shape_depends_on_data(stmt)
             for r in result:
                 if not isinstance(r, (np.ndarray, np.generic)):
                     raise Abort(f"{_show(stmt.kind, stmt.fn)} returned a {type(r).__name__}")
                 value = np.asarray(r) if isinstance(r, np.generic) else r
                 var = self.new_var("array", value)
+                var.dynamic = dynamic
                 stmt.outs.append(var)
                 parts.append(self.wrap(value, var, r if isinstance(r, np.generic) else None))
             return t(*parts) if t is not tuple else tuple(parts)
@@ -461,6 +467,32 @@ class Recorder:
 def _show(kind: str, fn: Any) -> str:
     name = getattr(fn, "__name__", None) or str(fn)
     return f".{name}()" if kind == "method" else f"{name}()"
+
+
+# NumPy calls whose result's shape depends on the data, not only on the shapes they are given
+_DATA_SHAPED = frozenset(
+    "nonzero argwhere flatnonzero unique unique_all unique_counts unique_inverse unique_values "
+    "extract compress bincount repeat trim_zeros setdiff1d intersect1d union1d setxor1d delete "
+    "insert resize".split()
+)
+
+
+def _shape_depends_on_data(stmt: Stmt) -> bool:
+    """Whether the shape a statement returns may change with its inputs' values (not only their
+    shapes): a boolean mask's selection, ``nonzero``, a size read from a value. Reading such a
+    shape in Python (``.shape``, ``len``, ``.size``) then becomes a guard of the code."""
+    reads = stmt.reads()
+    if any(v.dynamic for v in reads if v.kind == "array"):
+        return True
+    kind, fn = stmt.kind, stmt.fn
+    if kind == "getitem":
+        return any(v.kind == "number" or v.dtype == np.bool_ for v in reads[1:])
+    if kind in ("binop", "unop", "guard") or isinstance(fn, np.ufunc):
+        return False
+    name = fn if kind == "method" else getattr(fn, "__name__", "")
+    if name in _DATA_SHAPED or (name == "where" and len(stmt.args) == 1):
+        return True
+    return any(v.kind == "number" for v in reads)  # np.zeros(n), x.reshape(n, -1), arange(n)
 
 
 def _find_same(args: Any, result: np.ndarray) -> Any:
@@ -673,6 +705,32 @@ def _settable(name: str) -> property:
 
 for _name in ("real", "imag", "shape"):
     setattr(TracedArray, _name, _settable(_name))
+
+
+def _size_of(name: str, read: Callable[[np.ndarray], Any]) -> Callable[[TracedArray], Any]:
+    """``x.shape``, ``len(x)``, ``x.size``: plain values while shapes are guarded, except for an
+    array whose shape its data chose (a mask's selection): then the value read is a guard."""
+    template = "len({})" if name == "__len__" else f"{{}}.{name}"
+
+    def get(self: TracedArray) -> Any:
+        value = read(self._raw)
+        v = getattr(self, "_v", None)
+        if v is not None and v.dynamic:
+            rec = active()
+            if rec is not None and v.owner is rec:
+                rec.guard(template, (self,), value)
+        return value
+
+    get.__name__ = name
+    return get
+
+
+TracedArray.shape = property(  # type: ignore[assignment,method-assign]
+    _size_of("shape", lambda a: a.shape), TracedArray.shape.fset
+)
+for _name in ("size", "nbytes", "strides"):
+    setattr(TracedArray, _name, property(_size_of(_name, operator.attrgetter(_name))))
+TracedArray.__len__ = _size_of("__len__", len)  # type: ignore[assignment,method-assign]
 
 
 class _Flags:
