@@ -725,9 +725,8 @@ def _size_of(name: str, read: Callable[[np.ndarray], Any]) -> Callable[[TracedAr
     return get
 
 
-TracedArray.shape = property(  # type: ignore[assignment,method-assign]
-    _size_of("shape", lambda a: a.shape), TracedArray.shape.fset
-)
+_shape_setter = TracedArray.__dict__["shape"].fset
+TracedArray.shape = property(_size_of("shape", lambda a: a.shape), _shape_setter)  # type: ignore[assignment,method-assign]
 for _name in ("size", "nbytes", "strides"):
     setattr(TracedArray, _name, property(_size_of(_name, operator.attrgetter(_name))))
 TracedArray.__len__ = _size_of("__len__", len)  # type: ignore[assignment,method-assign]
