@@ -528,3 +528,82 @@ def test_a_shape_chosen_by_the_data_is_checked_never_baked_in(select) -> None:
         assert got.item() == want.item()
         assert np.array_equal(a.grad._data, b.grad._data)
     assert compiled.stats["replays"] >= 1  # the equal counts replayed
+
+
+_SCALE = 1.0
+_CONFIG = {"power": 2}
+
+
+def _global_step(x, w):
+    return ((w * x * _SCALE) ** _CONFIG["power"]).sum()
+
+
+class _Scaled:
+    def __init__(self) -> None:
+        self.w = gg.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        self.params = [self.w]
+        self.lr = 0.1
+
+    def step(self, x):
+        self.params[0].grad = None
+        loss = (self.params[0] * x).tanh().sum() * self.lr
+        loss.backward()
+        return loss, self.params[0].grad
+
+
+def test_python_values_read_by_name_are_checked_never_stale() -> None:
+    """A number or tensor the function reads from a global, a closure or ``self`` is part of the
+    recorded code: rebinding it must give what eager gives, not what was recorded."""
+    global _SCALE
+    w = gg.tensor([1.0, 2.0, 3.0])
+    closure_w = [w]
+
+    def in_closure(x):
+        return (x * w).sum()
+
+    compiled_global = gg.compile(_global_step)
+    compiled_closure = gg.compile(in_closure)
+    obj = _Scaled()
+    twin = _Scaled()
+    compiled_method = gg.compile(obj.step)
+    try:
+        for k in range(12):
+            if k == 5:
+                _SCALE = 3.0
+                w = gg.tensor([0.5, 0.5, 0.5])  # rebinds the cell the closure reads
+                obj.lr = twin.lr = 0.01
+            if k == 8:
+                _CONFIG["power"] = 3
+                obj.params[0] = gg.tensor([2.0, 2.0, 2.0], requires_grad=True)
+                twin.params[0] = gg.tensor([2.0, 2.0, 2.0], requires_grad=True)
+            x = gg.tensor([1.0, 0.5 + k, -1.0])
+            assert compiled_global(x, closure_w[0]).item() == _global_step(x, closure_w[0]).item()
+            assert compiled_closure(x).item() == in_closure(x).item()
+            (loss, grad), (want_loss, want_grad) = compiled_method(x), twin.step(x)
+            assert loss.item() == want_loss.item()
+            assert np.array_equal(grad._data, want_grad._data)
+        for fn in (compiled_global, compiled_closure, compiled_method):
+            assert fn.stats["replays"] >= 4, fn.stats  # replays went on after each change
+    finally:
+        _SCALE = 1.0
+        _CONFIG["power"] = 2
+
+
+def test_a_module_whose_parameter_or_child_is_replaced_re_records() -> None:
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+
+    @gg.compile
+    def f(x):
+        return model(x).sum()
+
+    x = gg.tensor(np.ones((2, 3), np.float32))
+    for k in range(8):
+        if k == 3:
+            model[0].weight = nn.Parameter(gg.zeros(4, 3))
+        if k == 5:
+            model[2] = nn.Linear(4, 1)
+        if k == 6:
+            model[0].train()  # the same value again: nothing to record anew
+        assert f(x).item() == model(x).sum().item()
+    assert f.stats["recordings"] == 6, f.stats

@@ -30,6 +30,7 @@ import numpy as np
 
 from glassgrad.autograd.state import state
 from glassgrad.compiler.program import Program, Retrace
+from glassgrad.compiler.pyvalues import python_reads
 from glassgrad.compiler.recording import Session, Trace
 from glassgrad.compiler.trace import Abort, TracedArray, TracedFloat, TracedInt
 from glassgrad.tensor import Tensor
@@ -132,6 +133,7 @@ class CompiledFunction:
         for i, leaf in enumerate(leaves):
             if isinstance(leaf, Tensor):
                 arg_paths[id(leaf)] = ("arg", names.get(id(leaf), f"arg{i}"), i, True)
+        reads = python_reads(self.fn)
         session = Session(arg_paths, {})
         try:
             trace = session.__enter__()
@@ -153,6 +155,7 @@ class CompiledFunction:
             self._give_up(group, rec.aborted)
             return result
         trace.names = _model_names(self.fn, args, kwargs, trace, session, names)
+        trace.python_reads = reads
         if group.candidate is None:  # the first recording: code only once a second one comes
             group.candidate = trace
             return result

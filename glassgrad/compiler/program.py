@@ -412,13 +412,62 @@ class Program:
                 out.append(f"    {v.name} = {group}[{key!r}]{index}")
                 out.append(f"    if type({v.name}) is not float:")
                 out.append("        raise _Retrace")
+        out += self._python_guards()
         for group, key, value in trace.rec.group_guards:
             g = self._object(group, "_group")
             out.append(f"    if {g}[{key!r}] != {value!r}:")
             out.append("        raise _Retrace")
         for m in trace.modules:
             mod = self._object(m, f"_{type(m).__name__.lower()}")
-            out.append(f"    if {mod}.training is not {m.training}:")
+            out.append(
+                f"    if {mod}.training is not {m.training} or "
+                f"{mod}._config_version != {m.__dict__.get('_config_version', 0)}:"
+            )
+            out.append("        raise _Retrace")
+        return out
+
+    def _python_guards(self) -> list[str]:
+        """The values the function read by name, read again and compared (``pyvalues``)."""
+        reads = self.trace.python_reads
+        if not reads:
+            return []
+        out = ["    # Python values the function reads by name: a change re-records the call"]
+        for r in reads:
+            if r.key is None:
+                src = f"{self._object(r.where, f'_{r.label}_cell')}.cell_contents"
+            else:
+                space = "module_globals" if r.key == r.label else "self_attributes"
+                src = f"{self._object(r.where, space)}.get({r.key!r})"
+            value = r.value
+            if r.by_value:
+                if value is None or type(value) is bool:
+                    out.append(f"    if {src} is not {value!r}:")
+                else:  # the type too: 1 and 1.0 and True compare equal, but compute differently
+                    out.append(f"    _value = {src}")
+                    kind = type(value)
+                    type_name = (
+                        f"np.{kind.__name__}" if issubclass(kind, np.generic) else kind.__name__
+                    )
+                    out.append(
+                        f"    if type(_value) is not {type_name} or _value != {self._expr(value)}:"
+                    )
+            else:
+                obj = self._object(value, _label_name(r.label))
+                tests = [f"_value is not {obj}"]
+                if type(value) in (list, tuple) and len(value) <= 16:
+                    tests.append(f"len(_value) != {len(value)}")
+                    for i, item in enumerate(value):  # a tensor put in a list in its place
+                        if not _plain_item(item):
+                            item_obj = self._object(item, f"{_label_name(r.label)}_{i}")
+                            tests.append(f"_value[{i}] is not {item_obj}")
+                out.append(f"    _value = {src}")
+                if len(tests) == 1:
+                    out.append(f"    if {tests[0]}:")
+                else:
+                    out.append("    if (")
+                    out.append(f"        {tests[0]}")
+                    out += [f"        or {t}" for t in tests[1:]]
+                    out.append("    ):")
             out.append("        raise _Retrace")
         return out
 
@@ -729,6 +778,16 @@ def _reads(stmt: Stmt) -> list[Var]:
     if isinstance(stmt.fn, Stmt):
         found += stmt.fn.reads()
     return found
+
+
+def _label_name(label: str) -> str:
+    return label.replace("self.", "self_")
+
+
+def _plain_item(x: Any) -> bool:
+    from glassgrad.compiler.pyvalues import plain
+
+    return plain(x)
 
 
 def _numpy_only(s: Stmt) -> bool:

@@ -58,6 +58,7 @@ class Trace:
     names: dict[int, str] = field(default_factory=dict)  # id(tensor) -> readable name
     grad_entry: dict[int, Any] = field(default_factory=dict)  # id(param) -> None: .grad was None
     arg_index: dict[int, int] = field(default_factory=dict)  # id(tensor argument) -> its position
+    python_reads: list[Any] = field(default_factory=list)  # pyvalues.Read: names the code read
 
 
 class _Slot:

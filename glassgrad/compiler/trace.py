@@ -169,7 +169,7 @@ def raw(x: Any) -> Any:
     if t is TracedFloat or t is TracedInt:
         return x._x
     if t is tuple or t is list:
-        return t(raw(y) for y in x)
+        return t([raw(y) for y in x])
     if t is dict:
         return {k: raw(v) for k, v in x.items()}
     if t is slice:
@@ -269,7 +269,8 @@ class Recorder:
         if x is None or t in (bool, int, float, complex, str) or x is Ellipsis:
             return x
         if t is tuple or t is list:
-            return t(self.expr(y) for y in x)
+            ex = self.expr
+            return t([ex(y) for y in x])
         if t is Const:
             return x
         if isinstance(x, tuple) and not hasattr(x, "_fields"):  # glassgrad.Size and friends
@@ -320,7 +321,12 @@ class Recorder:
         """
         try:
             stmt = Stmt(
-                kind, fn, self.expr(args), self.expr(kwargs), [], note=self.note or api_call(3)
+                kind,
+                fn,
+                self.expr(args),
+                self.expr(kwargs) if kwargs else {},
+                [],
+                note=self.note or api_call(3),
             )
             for w in writes:
                 if type(w) is not TracedArray:
@@ -481,13 +487,15 @@ def _shape_depends_on_data(stmt: Stmt) -> bool:
     """Whether the shape a statement returns may change with its inputs' values (not only their
     shapes): a boolean mask's selection, ``nonzero``, a size read from a value. Reading such a
     shape in Python (``.shape``, ``len``, ``.size``) then becomes a guard of the code."""
+    kind, fn = stmt.kind, stmt.fn
+    if isinstance(fn, np.ufunc):  # broadcasting: dynamic only where an operand is
+        return any(type(a) is Var and a.dynamic for a in stmt.args)
     reads = stmt.reads()
     if any(v.dynamic for v in reads if v.kind == "array"):
         return True
-    kind, fn = stmt.kind, stmt.fn
     if kind == "getitem":
         return any(v.kind == "number" or v.dtype == np.bool_ for v in reads[1:])
-    if kind in ("binop", "unop", "guard") or isinstance(fn, np.ufunc):
+    if kind in ("binop", "unop", "guard"):
         return False
     name = fn if kind == "method" else getattr(fn, "__name__", "")
     if name in _DATA_SHAPED or (name == "where" and len(stmt.args) == 1):

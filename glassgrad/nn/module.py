@@ -80,6 +80,10 @@ class Buffer(Tensor):
 # Every live module, so graph pictures can name parameters by their path in the model that owns
 # them without being told (glassgrad.viz.explore); a weak set costs nothing once modules die.
 LIVE_MODULES: weakref.WeakSet[Module] = weakref.WeakSet()
+_UNSET = object()
+_PLAIN = frozenset(
+    {bool, int, float, complex, str, type(None)}
+)  # rebinding an equal one: no change
 
 
 class Parameter(Tensor):
@@ -213,6 +217,9 @@ class Module:
         sa(self, "_modules", {})
         sa(self, "_forward_hooks", [])
         sa(self, "_forward_pre_hooks", [])
+        sa(
+            self, "_config_version", 0
+        )  # counts rebinds: compiled code checks it (glassgrad.compile)
         LIVE_MODULES.add(self)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -249,6 +256,7 @@ class Module:
                 "(glassgrad.nn.Parameter or None required)"
             )
         self._parameters[name] = param
+        self._rebound()
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add state that is not a parameter (BatchNorm's running mean); saved in the state dict
@@ -268,6 +276,7 @@ class Module:
             self._non_persistent_buffers_set.discard(name)
         else:
             self._non_persistent_buffers_set.add(name)
+        self._rebound()
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module under ``name`` (what ``self.name = module`` does)."""
@@ -279,11 +288,29 @@ class Module:
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
         self._modules[name] = module
+        self._rebound()
 
     register_module = add_module
 
+    def _rebound(self) -> None:
+        """An attribute, parameter, buffer or child was bound anew: code compiled against the
+        old one (``glassgrad.compile``) must not run again."""
+        d = self.__dict__
+        d["_config_version"] = d.get("_config_version", 0) + 1
+
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
+        old = d.get(name, _UNSET)
+        if old is _UNSET:
+            for registry in ("_parameters", "_buffers", "_modules"):
+                found = d.get(registry)
+                if found is not None and name in found:
+                    old = found[name]
+                    break
+        if old is not value and not (
+            type(old) is type(value) and type(value) in _PLAIN and old == value
+        ):
+            self._rebound()
         if isinstance(value, Parameter):
             self._check_init("parameters")
             self._drop(name, keep=self._parameters)
@@ -342,6 +369,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
+        self._rebound()
         for reg in (self._parameters, self._buffers, self._modules):
             if name in reg:
                 del reg[name]

@@ -1,0 +1,118 @@
+"""The Python values a compiled function reads by name: checked again before every replay.
+
+A number the function reads from a global, a closure cell or an attribute of ``self`` enters the
+generated code as a literal, and a tensor it reaches that way as that very object. When the
+program rebinds the name (``scale = 3.0``, ``w = gg.randn(3)``, ``self.lr = 0.01``), replaying
+the recorded code would compute with the old value: a silently wrong result. So every such
+value is read again by the code's first lines and compared, by value for numbers, strings and
+small containers of them, by identity for anything else; a difference records the call anew.
+
+What is covered: the names the function's own code mentions (and the code of functions it
+defines inside), looked up in its globals, its closure and, for a method, its object's
+attributes; one level further for plain functions it calls by a global name. Values reached
+deeper (an attribute of an attribute) are not checked here: modules check theirs through
+``nn.module.CHANGES``, tensors through their guards, optimizer options through their groups.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_SCALARS = (bool, int, float, complex, str, bytes, type(None))
+_MAX_ITEMS = 16  # containers up to this size are compared item by item
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Read:
+    """One value read by name: ``where[key]`` (a namespace dict) or ``where.cell_contents``."""
+
+    where: Any
+    key: str | None  # None: ``where`` is a closure cell
+    value: Any
+    label: str  # how the user's code says it: ``scale``, ``self.lr``
+
+    @property
+    def by_value(self) -> bool:
+        return plain(self.value)
+
+
+def plain(value: Any) -> bool:
+    """A value compared by equality: numbers, strings, None, small containers of them."""
+    t = type(value)
+    if t in _SCALARS or (isinstance(value, np.generic) and t.__module__ == "numpy"):
+        return True
+    if t in (tuple, list) and len(value) <= _MAX_ITEMS:
+        return all(plain(v) for v in value)
+    if t is dict and len(value) <= _MAX_ITEMS:
+        return all(type(k) in _SCALARS and plain(v) for k, v in value.items())
+    return False
+
+
+def python_reads(fn: Any) -> list[Read]:
+    """The values ``fn`` reads by name now (see the module's docstring)."""
+    func, owner = fn, None
+    if isinstance(fn, types.MethodType):
+        func, owner = fn.__func__, fn.__self__
+    elif not isinstance(fn, types.FunctionType):
+        call = type(fn).__dict__.get("__call__")
+        if not isinstance(call, types.FunctionType):
+            return []
+        func, owner = call, fn
+    reads: list[Read] = []
+    seen: set[tuple[int, str]] = set()
+    _visit(func, owner, reads, seen, depth=0)
+    return reads
+
+
+def _names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _names(c)
+    return names
+
+
+def _user_function(value: Any) -> bool:
+    module = getattr(value, "__module__", "") or ""
+    return isinstance(value, types.FunctionType) and not module.startswith(("glassgrad", "numpy"))
+
+
+def _visit(func: Any, owner: Any, reads: list[Read], seen: set[Any], depth: int) -> None:
+    code = func.__code__
+    names = _names(code)
+    found: list[Read] = []
+    space = func.__globals__
+    for name in sorted(names):
+        value = space.get(name, _MISSING)
+        if value is _MISSING or isinstance(value, (types.ModuleType, type)) or value is func:
+            continue
+        found.append(Read(space, name, value, name))
+    for name, cell in zip(code.co_freevars, func.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # not bound yet
+            continue
+        found.append(Read(cell, None, value, name))
+    attrs = getattr(owner, "__dict__", None)
+    if isinstance(attrs, dict):
+        for name in sorted(names & attrs.keys()):
+            found.append(Read(attrs, name, attrs[name], f"self.{name}"))
+    for r in found:
+        key = (id(r.where), r.key or "")
+        if key in seen or isinstance(r.value, types.ModuleType):
+            continue
+        seen.add(key)
+        reads.append(r)
+        if depth == 0 and _user_function(r.value):
+            _visit(r.value, None, reads, seen, depth + 1)
+    if depth == 0 and owner is not None:  # methods of the object the function calls: self.loss()
+        for name in sorted(names):
+            method = getattr(type(owner), name, None)
+            if _user_function(method) and method is not func and ("method", name) not in seen:
+                seen.add(("method", name))
+                _visit(method, owner, reads, seen, depth + 1)
