@@ -55,6 +55,7 @@ class Program:
         self._names: set[str] = set(self.ns)
         self._persistent: set[int] = set()
         self.stmts = rec.stmts
+        self._read: dict[int, list[Var]] = {}  # id(stmt) -> the variables it reads
         self._name_vars(arg_leaves)
         kept = self._prune()
         kept = self._fold_constants(kept)
@@ -68,9 +69,22 @@ class Program:
             specs = tuple(self.buffers)
             self.ns["_pool"] = []  # free buffer sets: one per call running at the same time
             self.ns["_new_buffers"] = lambda: tuple(np.empty(shape, dt) for shape, dt in specs)
-        exec(compile(self.source, filename, "exec"), self.ns)
-        self.run: Callable[[list[Any]], Any] = self.ns[title]
+        self._title, self._filename = title, filename
         self.statements = len(kept)
+
+    def run(self, args: list[Any]) -> Any:
+        """The compiled function (compiled at its first call: a program made only to be compared
+        with another recording's never is)."""
+        exec(compile(self.source, self._filename, "exec"), self.ns)
+        run: Callable[[list[Any]], Any] = self.ns[self._title]
+        self.run = run  # type: ignore[method-assign,assignment]
+        return run(args)
+
+    def _reads(self, stmt: Stmt) -> list[Var]:
+        found = self._read.get(id(stmt))
+        if found is None:
+            found = self._read[id(stmt)] = _reads(stmt)
+        return found
 
     # ---- names ----------------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -168,7 +182,7 @@ class Program:
             if not needed:
                 continue
             kept.append(stmt)
-            for v in _reads(stmt):
+            for v in self._reads(stmt):
                 live.add(v.id)
                 if v.kind == "array":
                     live_buffers.add(v.buffer)
@@ -187,7 +201,7 @@ class Program:
         setup: list[Stmt] = []
         body: list[Stmt] = []
         for s in stmts:
-            reads = _reads(s)
+            reads = self._reads(s)
             if (
                 s.kind in ("call", "method", "attr", "getitem", "guard")
                 and not s.effect
@@ -217,24 +231,35 @@ class Program:
 
     def _hoist_guards(self, stmts: list[Stmt]) -> list[Stmt]:
         """Each guard right after the last statement it depends on (most go to the top)."""
-        body: list[Stmt] = []
+        plain: list[Stmt] = []  # the statements that are not guards, in order
+        after: dict[int, list[Stmt]] = {}  # position in ``plain`` (-1: the top) -> its guards
+        made: dict[int, int] = {}  # var id -> position of the statement that made it
+        changed: dict[int, int] = {}  # buffer -> position of the latest statement writing it
         seen: set[tuple[str, str]] = set()
         for stmt in stmts:
             if stmt.kind != "guard":
-                body.append(stmt)
+                k = len(plain)
+                plain.append(stmt)
+                for v in stmt.outs:
+                    made[v.id] = k
+                for w in stmt.writes:
+                    changed[w.buffer] = k
                 continue
             if isinstance(stmt.fn, str) and stmt.fn in _SIZE_GUARDS:
                 key = (self._call(stmt), repr(stmt.expected))
                 if key in seen:  # a shape read twice: checking it once is enough
                     continue
                 seen.add(key)
-            deps = {v.id for v in _reads(stmt)}
-            bufs = {v.buffer for v in _reads(stmt) if v.kind == "array"}
-            at = 0
-            for i, s in enumerate(body):
-                if any(v.id in deps for v in s.outs) or any(w.buffer in bufs for w in s.writes):
-                    at = i + 1
-            body.insert(at, stmt)
+            at = -1
+            for v in self._reads(stmt):
+                at = max(at, made.get(v.id, -1))
+                if v.kind == "array":
+                    at = max(at, changed.get(v.buffer, -1))
+            after.setdefault(at, []).append(stmt)
+        body = list(after.get(-1, ()))
+        for k, stmt in enumerate(plain):
+            body.append(stmt)
+            body += after.get(k, ())
         return body
 
     # ---- code ------------------------------------------------------------------------------------
@@ -295,7 +320,7 @@ class Program:
         escaping |= self._folded  # constants computed once, read by every call
         last: dict[int, int] = {}
         for i, s in enumerate(stmts):
-            used = [*_reads(s), *s.outs, *s.writes]
+            used = [*self._reads(s), *s.outs, *s.writes]
             for v in used:
                 if v.kind == "array":
                     last[v.buffer] = i
@@ -314,7 +339,7 @@ class Program:
             result = _reusable(s)
             if result is None or result.buffer in escaping:
                 continue
-            size = int(np.prod(result.shape, dtype=np.int64)) * result.dtype.itemsize
+            size = math.prod(result.shape) * result.dtype.itemsize
             if size < max(REUSE_BYTES, 1):
                 continue
             spec = (result.shape, result.dtype)
@@ -361,7 +386,7 @@ class Program:
         constants = set(getattr(self, "constants", ()))
         last: dict[int, tuple[int, Var]] = {}
         for i, s in enumerate(stmts):
-            for v in [*_reads(s), *s.outs]:
+            for v in [*self._reads(s), *s.outs]:
                 last[v.id] = (i, v)
         frees: dict[int, list[str]] = {}
         for i, v in last.values():
@@ -370,7 +395,7 @@ class Program:
                 or v.kind != "array"
                 or v.name in constants
                 or v.shape is None
-                or np.prod(v.shape, dtype=np.int64) * v.dtype.itemsize < FREE_BYTES
+                or math.prod(v.shape) * v.dtype.itemsize < FREE_BYTES
             ):
                 continue
             frees.setdefault(i, []).append(v.name)

@@ -45,6 +45,7 @@ class Abort(Exception):
 
 
 _LOCAL = threading.local()
+_SLOW = object()  # a fast path declines: the general one runs
 
 
 def active() -> Recorder | None:
@@ -356,6 +357,48 @@ class Recorder:
             self.abort(e)
             return result
 
+    def ufunc_call(self, ufunc: Any, inputs: tuple[Any, ...]) -> Any:
+        """``call`` for the commonest case, made short: a ufunc on traced arrays and Python
+        numbers, no keywords. ``_SLOW`` where the general path must take it."""
+        values: list[Any] = []
+        exprs: list[Any] = []
+        arrays = 0
+        for a in inputs:
+            t = type(a)
+            if t is TracedArray:
+                v = getattr(a, "_v", None)
+                s = a._scalar
+                if v is None or v.owner is not self or s is not None:
+                    return _SLOW
+                values.append(a._raw)
+                exprs.append(v)
+                arrays += 1
+            elif t is float or t is int or t is bool:
+                values.append(a)
+                exprs.append(a)
+            else:
+                return _SLOW
+        if not arrays:
+            return _SLOW
+        stmt = Stmt("call", ufunc, tuple(exprs), {}, [], note=self.note or api_call(3))
+        if self.unfilled:
+            try:
+                self._check_unfilled(stmt)
+            except Abort as e:
+                self.abort(e)
+                return ufunc(*values)
+        self.busy += 1
+        try:
+            result = ufunc(*values)
+        finally:
+            self.busy -= 1
+        self.stmts.append(stmt)
+        try:
+            return self._results(result, stmt, inputs, ())
+        except Abort as e:
+            self.abort(e)
+            return result
+
     def effect(self, obj: Any, method: str, args: tuple[Any, ...], run: Callable[[], Any]) -> Any:
         """A call the generated code must make again for its side effect (``manual_seed``);
         its result (the object itself, a seed) is not followed."""
@@ -525,8 +568,12 @@ class TracedArray(np.ndarray):
     _v: Var
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        fn = ufunc if method == "__call__" else getattr(ufunc, method)
         rec = active()
+        if rec is not None and method == "__call__" and not kwargs:
+            result = rec.ufunc_call(ufunc, inputs)
+            if result is not _SLOW:
+                return result
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
         out = kwargs.get("out")
         if out is not None:  # written: the 0-d array itself, never the NumPy scalar it stood for
             kwargs = {**kwargs, "out": tuple(_written(o) for o in out)}
