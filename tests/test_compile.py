@@ -607,3 +607,48 @@ def test_a_module_whose_parameter_or_child_is_replaced_re_records() -> None:
             model[0].train()  # the same value again: nothing to record anew
         assert f(x).item() == model(x).sum().item()
     assert f.stats["recordings"] == 6, f.stats
+
+
+def test_a_number_read_from_a_tensor_promotes_as_a_python_float() -> None:
+    """``int_tensor * x.sum().item()`` is float32 as eager (PyTorch) has it, recorded or not."""
+
+    def f(x, n):
+        s = x.sum().item()
+        return n * s, n / s, s * n + 1, n**0.5 * s
+
+    compiled = gg.compile(f)
+    for k in range(4):
+        x, n = gg.tensor([0.5, 1.25 + k]), gg.tensor([1, 2, 3])
+        for got, want in zip(compiled(x, n), f(x, n)):
+            assert got.dtype == want.dtype == gg.float32
+            assert np.array_equal(got._data, want._data)
+    assert compiled.stats["replays"] == 2
+
+
+def test_an_optimizer_given_a_new_group_or_state_re_records() -> None:
+    """``add_param_group`` (unfreezing a layer) and ``load_state_dict`` change what the step
+    updates: the recorded program must not go on updating only the old parameters."""
+    import copy
+
+    def make():
+        gg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        opt = optim.Adam(model[0].parameters(), lr=0.01)
+        return model, opt, _trainer(model, opt)
+
+    (m1, o1, s1), (m2, o2, s2) = make(), make()
+    compiled = gg.compile(s1)
+    rng = np.random.default_rng(0)
+    for k in range(12):
+        x = gg.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+        y = gg.tensor(rng.integers(0, 2, 5))
+        if k == 4:
+            for m, o in ((m1, o1), (m2, o2)):
+                o.add_param_group({"params": list(m[2].parameters()), "lr": 0.1})
+        if k == 7:
+            state = o2.state_dict()
+            o1.load_state_dict(copy.deepcopy(state))
+            o2.load_state_dict(copy.deepcopy(state))
+        assert compiled(x, y) == s2(x, y)
+        _same_state(m1, m2, o1, o2)
+    assert compiled.stats["replays"] >= 3

@@ -438,6 +438,13 @@ class Program:
                 out.append(f"    if type({v.name}) is not float:")
                 out.append("        raise _Retrace")
         out += self._python_guards()
+        for opt in trace.optimizers:  # a group added, a state loaded: other parameters, state
+            name = self._object(opt, f"_{type(opt).__name__.lower()}")
+            out.append(
+                f"    if {name}._structure_version != {getattr(opt, '_structure_version', 0)} "
+                f"or len({name}.param_groups) != {len(opt.param_groups)}:"
+            )
+            out.append("        raise _Retrace")
         for group, key, value in trace.rec.group_guards:
             g = self._object(group, "_group")
             out.append(f"    if {g}[{key!r}] != {value!r}:")

@@ -16,6 +16,8 @@ deeper (an attribute of an attribute) are not checked here: modules check theirs
 
 from __future__ import annotations
 
+import dis
+import functools
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -69,12 +71,21 @@ def python_reads(fn: Any) -> list[Read]:
     return reads
 
 
-def _names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
+@functools.cache
+def _names(code: types.CodeType) -> frozenset[str]:
+    """The names the code (and code defined inside it) reads, less those it assigns itself: a
+    counter the function bumps (``global calls; calls += 1``) is its own side effect, which
+    runs only while a call is recorded, not a value to check."""
+    names = set(code.co_names) | set(code.co_freevars)
+    assigned = {
+        i.argval
+        for i in dis.get_instructions(code)
+        if i.opname in ("STORE_GLOBAL", "STORE_ATTR", "STORE_DEREF", "DELETE_GLOBAL")
+    }
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
             names |= _names(c)
-    return names
+    return frozenset(names - assigned)
 
 
 def _user_function(value: Any) -> bool:
@@ -93,6 +104,8 @@ def _visit(func: Any, owner: Any, reads: list[Read], seen: set[Any], depth: int)
             continue
         found.append(Read(space, name, value, name))
     for name, cell in zip(code.co_freevars, func.__closure__ or ()):
+        if name not in names:
+            continue
         try:
             value = cell.cell_contents
         except ValueError:  # not bound yet

@@ -59,6 +59,7 @@ class Trace:
     grad_entry: dict[int, Any] = field(default_factory=dict)  # id(param) -> None: .grad was None
     arg_index: dict[int, int] = field(default_factory=dict)  # id(tensor argument) -> its position
     python_reads: list[Any] = field(default_factory=list)  # pyvalues.Read: names the code read
+    optimizers: list[Any] = field(default_factory=list)  # optimizers stepped (their structure)
 
 
 class _Slot:
@@ -393,6 +394,7 @@ class Session:
         if any(o is opt for o in self._optimizers):
             return
         self._optimizers.append(opt)
+        self.trace.optimizers.append(opt)
         for i, group in enumerate(opt.param_groups):
             for key, value in list(group.items()):
                 if type(value) is float:

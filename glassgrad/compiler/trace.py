@@ -887,8 +887,8 @@ class _TracedNumber:
     _var: Var
 
     def _binop(self, op: str, other: Any, reflected: bool = False) -> Any:
-        if isinstance(other, np.ndarray):
-            return NotImplemented
+        if not isinstance(other, (int, float, complex)) or isinstance(other, np.generic):
+            return NotImplemented  # a tensor, an array: its own reflected operator sees the Var
         x, y = self._x, raw(other)
         value = _BINOPS[op](y, x) if reflected else _BINOPS[op](x, y)
         rec = active()
@@ -985,7 +985,21 @@ def _install_number_methods(cls: type) -> None:
         setattr(cls, name, compare)
 
 
-class TracedFloat(_TracedNumber, float):
+class _PassesAs(type):
+    """The class of a traced number compares (and hashes) equal to the builtin it stands for:
+    glassgrad's dispatch asks ``type(x) in (int, float)`` (fast, exact), and a traced ``.item()``
+    must take the path a float takes there (``int_tensor * 1.5`` is float32, not float64)."""
+
+    _builtin: type
+
+    def __eq__(cls, other: object) -> bool:
+        return cls is other or other is cls._builtin
+
+    def __hash__(cls) -> int:
+        return hash(cls._builtin)
+
+
+class TracedFloat(_TracedNumber, float, metaclass=_PassesAs):
     """A Python float the trace follows (a hyperparameter, ``.item()``, arithmetic on them)."""
 
     @classmethod
@@ -995,7 +1009,7 @@ class TracedFloat(_TracedNumber, float):
         return t
 
 
-class TracedInt(_TracedNumber, int):
+class TracedInt(_TracedNumber, int, metaclass=_PassesAs):
     """A Python int the trace follows (``.item()`` of an integer tensor)."""
 
     @classmethod
@@ -1005,6 +1019,7 @@ class TracedInt(_TracedNumber, int):
         return t
 
 
+TracedFloat._builtin, TracedInt._builtin = float, int
 _install_number_methods(TracedFloat)
 _install_number_methods(TracedInt)
 _install_formatting(TracedFloat, "_x", "a number computed from a tensor")

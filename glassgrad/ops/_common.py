@@ -73,7 +73,7 @@ _WIDENING = (float, complex)
 def _for_scalar(t: Tensor, v: Any) -> Tensor:
     """``t`` promoted for a Python float or complex operand ``v`` (PyTorch: ``int * 1.5`` is
     float32, ``float64 * 1j`` complex128, ``int * 1j`` complex64)."""
-    if type(v) is float:
+    if isinstance(v, float):  # (a number glassgrad.compile traces is a float subclass)
         return to_default_float(t)
     kind = t._data.dtype.kind
     if kind == "c":

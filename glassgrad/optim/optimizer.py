@@ -68,6 +68,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        self._structure_version = (
+            0  # bumped when groups or state are replaced (compiled code checks)
+        )
         self._opt_called = False
         param_groups = list(params)
         if len(param_groups) == 0:
@@ -122,6 +125,7 @@ class Optimizer:
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         if "params" not in param_group:
             raise ValueError("param_group must have a 'params' entry (the tensors to optimize)")
+        self._structure_version = getattr(self, "_structure_version", 0) + 1
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
@@ -202,6 +206,7 @@ class Optimizer:
         Parameters are matched by position, so the groups must have the same sizes as when the
         state was saved. Floating-point state is cast to its parameter's dtype (``step`` is kept).
         """
+        self._structure_version = getattr(self, "_structure_version", 0) + 1
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             raise ValueError(
                 "optimizer state dict must be a dict with 'state' and 'param_groups' entries, "
