@@ -652,3 +652,19 @@ def test_an_optimizer_given_a_new_group_or_state_re_records() -> None:
         assert compiled(x, y) == s2(x, y)
         _same_state(m1, m2, o1, o2)
     assert compiled.stats["replays"] >= 3
+
+
+def test_the_default_dtype_is_part_of_what_a_program_is_recorded_for() -> None:
+    @gg.compile
+    def f(x):
+        return (x * gg.ones(3)).sum()
+
+    x = gg.tensor([1.0, 2.0, 3.0], dtype=gg.float32)
+    try:
+        for k in range(6):
+            if k == 3:
+                gg.set_default_dtype(gg.float64)
+            assert f(x).dtype == (x * gg.ones(3)).sum().dtype
+    finally:
+        gg.set_default_dtype(gg.float32)
+    assert f.stats["programs"] == 2
