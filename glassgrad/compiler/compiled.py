@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.state import state
-from glassgrad.dtypes import _default as _DEFAULT_DTYPE
 from glassgrad.compiler.program import Program, Retrace
 from glassgrad.compiler.pyvalues import python_reads
 from glassgrad.compiler.recording import Session, Trace
 from glassgrad.compiler.trace import Abort, TracedArray, TracedFloat, TracedInt
+from glassgrad.dtypes import _default as _DEFAULT_DTYPE
 from glassgrad.tensor import Tensor
 
 _RECORDING = threading.Lock()  # one recording at a time: the patches are process-wide
