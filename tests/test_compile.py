@@ -668,3 +668,29 @@ def test_the_default_dtype_is_part_of_what_a_program_is_recorded_for() -> None:
     finally:
         gg.set_default_dtype(gg.float32)
     assert f.stats["programs"] == 2
+
+
+def test_a_hook_added_after_the_program_was_trusted_is_not_skipped() -> None:
+    """A hook registered between calls (gradient clipping, an activation probe) runs from then
+    on: the function runs eagerly, with a warning, instead of replaying code made without it."""
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    model = nn.Linear(2, 1)
+    seen: list[int] = []
+
+    @gg.compile
+    def f(x):
+        w.grad = None
+        (w * x).sum().backward()
+        return w.grad, model(x[None]).sum()
+
+    x = gg.tensor([1.0, 1.0])
+    for k in range(6):
+        if k == 3:
+            w.register_hook(lambda g: g * 10)
+            model.register_forward_hook(lambda mod, args, out: seen.append(k))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CompileWarning)
+            grad, _ = f(x)
+        assert np.array_equal(grad._data, [10.0, 10.0] if k >= 3 else [1.0, 1.0])
+        assert bool(caught) == (k == 3)  # warned once, when the hooks were seen
+    assert seen == [3, 4, 5]

@@ -59,6 +59,11 @@ class RetainGrad:
             t._grad = g if state.create_graph else Tensor._make(g._data.copy())
 
 
+# hooks registered or removed so far, anywhere: code compiled while none ran must not be replayed
+# once one is added (``glassgrad.compile`` checks it before every replay)
+VERSION = [0]
+
+
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
 
@@ -66,7 +71,9 @@ class RemovableHandle:
 
     def __init__(self, hooks: list[Any], fn: Any) -> None:
         self.hooks, self.fn = hooks, fn
+        VERSION[0] += 1
 
     def remove(self) -> None:
+        VERSION[0] += 1
         if self.fn in self.hooks:
             self.hooks.remove(self.fn)

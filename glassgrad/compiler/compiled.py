@@ -1,8 +1,8 @@
 """``glassgrad.compile(fn)``: record a call, check it, then replay it as plain NumPy code.
 
 Calls are grouped by what the generated code cannot be general over: the shapes, dtypes and
-``requires_grad`` flags of the tensor arguments, the values of the other arguments, grad mode and
-the default dtype. For each group:
+``requires_grad`` flags of the tensor arguments, the values of the other arguments, grad mode,
+anomaly mode and the default dtype. For each group:
 
 1. the first calls run eagerly while being recorded (``recording.Session``);
 2. once two recordings in a row give the same program (a first call may differ: an optimizer
@@ -85,6 +85,7 @@ class CompiledFunction:
             _signature(args, leaves),
             _signature(kwargs, leaves) if kwargs else None,
             state.grad_enabled,
+            state.anomaly,  # detect_anomaly checks every backward node's result
             _DEFAULT_DTYPE[0],  # what gg.zeros(n) inside makes
         )
         group = self._groups.get(key)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.autograd import hooks
 from glassgrad.autograd.state import EPOCH
 from glassgrad.compiler.ir import Const, Stmt, Var
 from glassgrad.compiler.recording import Trace, _ParamRef
@@ -438,6 +439,9 @@ class Program:
                 out.append(f"    if type({v.name}) is not float:")
                 out.append("        raise _Retrace")
         out += self._python_guards()
+        self.ns["_HOOKS"] = hooks.VERSION
+        out.append(f"    if _HOOKS[0] != {hooks.VERSION[0]}:  # a hook added or removed since")
+        out.append("        raise _Retrace")
         for opt in trace.optimizers:  # a group added, a state loaded: other parameters, state
             name = self._object(opt, f"_{type(opt).__name__.lower()}")
             out.append(
