@@ -676,6 +676,7 @@ def test_a_hook_added_after_the_program_was_trusted_is_not_skipped() -> None:
     w = gg.tensor([1.0, 2.0], requires_grad=True)
     model = nn.Linear(2, 1)
     seen: list[int] = []
+    step = [0]
 
     @gg.compile
     def f(x):
@@ -687,7 +688,8 @@ def test_a_hook_added_after_the_program_was_trusted_is_not_skipped() -> None:
     for k in range(6):
         if k == 3:
             w.register_hook(lambda g: g * 10)
-            model.register_forward_hook(lambda mod, args, out: seen.append(k))
+            model.register_forward_hook(lambda mod, args, out: seen.append(step[0]))
+        step[0] = k
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CompileWarning)
             grad, _ = f(x)
