@@ -696,3 +696,26 @@ def test_a_hook_added_after_the_program_was_trusted_is_not_skipped() -> None:
         assert np.array_equal(grad._data, [10.0, 10.0] if k >= 3 else [1.0, 1.0])
         assert bool(caught) == (k == 3)  # warned once, when the hooks were seen
     assert seen == [3, 4, 5]
+
+
+def test_a_numpy_array_the_user_keeps_and_changes_in_place_is_read_fresh() -> None:
+    """``gg.from_numpy(target)`` of an array changed in place between calls: the code copies
+    what it recorded, so the copy is checked against the array before every replay."""
+    target = np.array([1.0, 2.0, 3.0])
+    w = gg.tensor([0.5, 0.5, 0.5], requires_grad=True)
+
+    def f():
+        w.grad = None
+        loss = ((w - gg.from_numpy(target)) ** 2).sum()
+        loss.backward()
+        return loss.item(), w.grad
+
+    compiled = gg.compile(f)
+    for k in range(9):
+        if k in (3, 6):
+            target[:] = [5.0, 4.0, 3.0 + k]
+        loss, grad = compiled()
+        want = 2 * (w._data - target)
+        assert loss == ((w._data - target) ** 2).sum()
+        assert np.array_equal(grad._data, want)
+    assert compiled.stats["replays"] == 3

@@ -92,6 +92,8 @@ class CompiledFunction:
         if group is None:
             group = self._groups[key] = _Group((args, kwargs))
         program = group.program
+        if program is not None and program.watched and _changed(program.watched):
+            program = group.program = group.candidate = None  # a NumPy array read was changed
         if program is not None:
             try:
                 result = program.run(leaves)
@@ -171,6 +173,17 @@ class CompiledFunction:
             return result
         self._last = program
         if _same(group.candidate, program):
+            watched = _user_arrays(group.candidate, program)
+            if watched is None:
+                self._give_up(
+                    group,
+                    Abort(
+                        "the call writes into a NumPy array it did not make (one kept between "
+                        "calls); make it a tensor, or pass it as an argument"
+                    ),
+                )
+                return result
+            program.watched = watched
             group.program = program
         else:
             if group.recordings >= MAX_RECORDINGS:
@@ -344,6 +357,32 @@ def _plain(x: Any) -> Any:
 def _title(fn: Any) -> str:
     name = getattr(fn, "__name__", "compiled")
     return name if name.isidentifier() and not name.startswith("<") else "compiled"
+
+
+def _user_arrays(a: Program, b: Program) -> list[tuple[Any, Any]] | None:
+    """The NumPy arrays both recordings read as the very same object (arrays the user keeps,
+    not made by the call), with the copy the code uses: checked before every replay. None when
+    the call writes into one of them (the code would write into its copy instead)."""
+    seen = {id(c.live): c.live for c in a.trace.rec.consts if c.live is not None}
+    watched = []
+    written = {w.buffer for s in b.stmts for w in s.writes}
+    for c in b.trace.rec.consts:
+        if c.live is None or seen.get(id(c.live)) is not c.live:
+            continue
+        for v in b.trace.rec.sources:
+            if v.source[0] == "const" and v.source[1] is c and v.buffer in written:
+                return None
+        watched.append((c.live, c.value))
+    return watched
+
+
+def _changed(watched: list[tuple[Any, Any]]) -> bool:
+    for live, copy in watched:
+        if live.shape != copy.shape or live.dtype != copy.dtype:
+            return True
+        if not np.array_equal(live, copy, equal_nan=live.dtype.kind in "fc"):
+            return True
+    return False
 
 
 def _same(a: Program, b: Program) -> bool:

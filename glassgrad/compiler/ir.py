@@ -54,10 +54,14 @@ class Var:
 
 @dataclass(frozen=True)
 class Const:
-    """An object the generated code receives by reference (an array, a dtype, a function)."""
+    """An object the generated code receives by reference (an array, a dtype, a function).
+
+    ``live``: for an array copied when recorded, the array itself (a NumPy array the user keeps
+    and may change between calls is checked against the copy before each replay)."""
 
     value: Any
     name: str
+    live: Any = field(default=None, compare=False)
 
 
 @dataclass

@@ -34,6 +34,28 @@ class Retrace(Exception):
 _COUNTER = [0]
 FREE_BYTES = 0  # arrays from this size on are deleted after their last use (all: W3 measured it)
 REUSE_BYTES = 65536  # temporaries from this size on are computed into buffers kept across calls
+_IN_PLACE_EXACT = frozenset(
+    {
+        np.add,
+        np.subtract,
+        np.multiply,
+        np.true_divide,
+        np.negative,
+        np.positive,
+        np.absolute,
+        np.maximum,
+        np.minimum,
+        np.square,
+        np.sqrt,
+        np.sign,
+        np.floor,
+        np.ceil,
+        np.trunc,
+        np.rint,
+        np.reciprocal,
+        np.copysign,
+    }
+)
 _SIZE_GUARDS = frozenset({"{}.shape", "len({})", "{}.size", "{}.nbytes", "{}.strides"})
 _REDUCING_METHODS = frozenset({"sum", "max", "min"})
 _REDUCE_KEYWORDS = frozenset({"axis", "keepdims"})
@@ -72,6 +94,7 @@ class Program:
             self.ns["_new_buffers"] = lambda: tuple(np.empty(shape, dt) for shape, dt in specs)
         self._title, self._filename = title, filename
         self.statements = len(kept)
+        self.watched: list[tuple[Any, Any]] = []  # (a user's array, the copy the code reads)
 
     def run(self, args: list[Any]) -> Any:
         """The compiled function (compiled at its first call: a program made only to be compared
@@ -344,8 +367,10 @@ class Program:
             if size < max(REUSE_BYTES, 1):
                 continue
             spec = (result.shape, result.dtype)
-            # an elementwise ufunc may write over an operand it reads for the last time
-            if isinstance(s.fn, np.ufunc) and s.fn.signature is None:
+            # an exactly rounded elementwise ufunc may write over an operand it reads for the
+            # last time (NumPy runs other loops, such as exp's or complex division's, through a
+            # different kernel when the output overlaps an input: other bits)
+            if s.fn in _IN_PLACE_EXACT and result.dtype.kind in "fiub":
                 dying = [
                     a
                     for a in s.args

@@ -290,15 +290,15 @@ class Recorder:
         start from what it was)."""
         c = self._const_ids.get(id(x))
         if c is None:
-            value = x
+            value, live = x, None
             if isinstance(x, np.ndarray):
                 name = f"const{len(self.consts)}"
                 if x.nbytes <= SNAPSHOT_BYTES:
-                    value = x.copy()
+                    value, live = x.copy(), x
             else:
                 name = getattr(x, "__name__", "") or type(x).__name__.lower()
                 name = f"{name}_{len(self.consts)}"
-            c = Const(value, name)
+            c = Const(value, name, live)
             self._const_ids[id(x)] = c
             self.consts.append(c)
             self._roots.append(x)
