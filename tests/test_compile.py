@@ -595,7 +595,7 @@ def test_a_module_whose_parameter_or_child_is_replaced_re_records() -> None:
 
     @gg.compile
     def f(x):
-        return model(x).sum()
+        return model(x).sum().detach()
 
     x = gg.tensor(np.ones((2, 3), np.float32))
     for k in range(8):
@@ -682,7 +682,7 @@ def test_a_hook_added_after_the_program_was_trusted_is_not_skipped() -> None:
     def f(x):
         w.grad = None
         (w * x).sum().backward()
-        return w.grad, model(x[None]).sum()
+        return w.grad, model(x[None]).sum().detach()
 
     x = gg.tensor([1.0, 1.0])
     for k in range(6):
@@ -719,3 +719,36 @@ def test_a_numpy_array_the_user_keeps_and_changes_in_place_is_read_fresh() -> No
         assert loss == ((w._data - target) ** 2).sum()
         assert np.array_equal(grad._data, want)
     assert compiled.stats["replays"] == 3
+
+
+def test_a_result_whose_graph_is_still_needed_is_never_replayed_without_it() -> None:
+    """A compiled forward whose backward runs after the call would lose its graph in a replay
+    (``f(x) + reg`` would then miss f's gradients): such a function runs eagerly, with a
+    warning. A loss returned after its own ``backward()`` inside the step replays."""
+    model = nn.Linear(2, 1)
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+
+    @gg.compile
+    def forward(x):
+        return model(x)
+
+    @gg.compile
+    def step(x):
+        w.grad = None
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    for k in range(4):
+        model.zero_grad()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CompileWarning)
+            out = forward(gg.ones(3, 2))
+            loss = step(gg.ones(2))
+        assert [str(c.message).split(":")[1].strip().split(".")[-1] for c in caught] == (
+            ["forward runs eagerly from now on"] if k == 0 else []
+        )
+        out.sum().backward()
+        assert np.array_equal(model.weight.grad._data, [[3.0, 3.0]])
+        assert loss.item() == 3.0 and np.array_equal(w.grad._data, [1.0, 1.0])
+    assert forward.stats["replays"] == 0 and step.stats["replays"] == 2

@@ -321,6 +321,13 @@ def _describe(x: Any, session: Session) -> Any:
     if isinstance(x, Tensor):
         if id(x) not in session._made:
             return ("object", x)
+        if x.requires_grad and _graph_reaches_a_leaf(x):  # a replay returns no graph
+            session.rec.abort(
+                "the result is a tensor that requires grad and whose graph a backward() after "
+                "the call could still use; compile the whole step (forward, backward() and the "
+                "optimizer's step), or return loss.item() or loss.detach()"
+            )
+            return ("object", x)
         d = x._data
         if type(d) is TracedArray:
             return ("tensor", d._v)
@@ -339,6 +346,20 @@ def _describe(x: Any, session: Session) -> Any:
     if isinstance(x, np.ndarray):
         session.rec.abort("the result holds an array the trace did not follow")
     return ("object", x)
+
+
+def _graph_reaches_a_leaf(t: Tensor) -> bool:
+    """Could a ``backward()`` after the call, from ``t``, still reach a leaf? Not when every path
+    goes through a node whose saved values a backward inside the call freed (it would raise):
+    a loss returned after its own ``backward()``, an RNN's hidden state."""
+    from glassgrad.autograd.graph import walk
+
+    if t.grad_fn is None:
+        return True  # a leaf that requires grad, made in the call
+    for x in walk([t.grad_fn], leaves=True, follow=lambda n: not n.released):
+        if isinstance(x, Tensor):
+            return True
+    return False
 
 
 def _plain(x: Any) -> Any:
