@@ -752,3 +752,22 @@ def test_a_result_whose_graph_is_still_needed_is_never_replayed_without_it() -> 
         assert np.array_equal(model.weight.grad._data, [[3.0, 3.0]])
         assert loss.item() == 3.0 and np.array_equal(w.grad._data, [1.0, 1.0])
     assert forward.stats["replays"] == 0 and step.stats["replays"] == 2
+
+
+def test_numpy_error_settings_of_eager_ops_are_replayed() -> None:
+    """``log(0)`` is ``-inf`` without a warning in eager glassgrad (as in PyTorch): the
+    generated code runs it under the same ``np.errstate``."""
+
+    @gg.compile
+    def f(x):
+        return gg.log(x).sum().detach(), gg.sqrt(x - 1).detach()
+
+    x = gg.tensor([0.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        results = [f(x) for _ in range(4)]
+    for total, roots in results:
+        assert total.item() == float("-inf")
+        assert np.isnan(roots._data[0]) and roots._data[1] == 1.0
+    assert f.stats["replays"] == 2
+    assert "with np.errstate(divide='ignore', invalid='ignore'):" in f.code

@@ -87,6 +87,7 @@ class Stmt:
     expected: Any = None
     scalar_out: bool = False  # the call returned a NumPy scalar (a 0-d array while recording)
     tuple_out: bool = False  # the call returned a tuple (unpacked into ``outs``)
+    errstate: Any = None  # NumPy's error handling the call ran under (``np.errstate``), if set
 
     def reads(self) -> list[Var]:
         """Every variable the statement's arguments mention."""

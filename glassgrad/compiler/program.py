@@ -311,14 +311,22 @@ class Program:
             indent = "        "
         note = None
         frees = self._frees(stmts)
+        block = None  # the np.errstate settings of the open ``with`` block
         for i, stmt in enumerate(stmts):
+            if stmt.kind != "guard" and stmt.errstate != block:
+                block = stmt.errstate
+                if block is not None:  # as eager ran it: log(0) is -inf, silently (PyTorch's way)
+                    settings = ", ".join(f"{k}={v!r}" for k, v in block)
+                    lines.append(f"{indent}with np.errstate({settings}):")
+                    note = None
+            inner = indent if block is None else indent + "    "
             if stmt.note != note and stmt.kind != "guard":
                 note = stmt.note
-                lines.append(f"{indent}# {self._comment(note)}")
+                lines.append(f"{inner}# {self._comment(note)}")
             code = self._statement(stmt, written, into.get(i))
-            lines += [indent + line for line in code.split("\n")]
+            lines += [inner + line for line in code.split("\n")]
             if frees.get(i):
-                lines.append(f"{indent}del {', '.join(frees[i])}")
+                lines.append(f"{inner}del {', '.join(frees[i])}")
         if risky:
             lines.append("    except _Retrace:")
             lines.append("        _undo(_backup)")

@@ -190,6 +190,39 @@ def _traced_asarray(fn: Any, copies: bool, contiguous: bool = False) -> Any:
     return convert
 
 
+def _recorded_errstate(real: Any) -> Any:
+    """``np.errstate``, telling the recorder which settings the calls inside run under (the
+    generated code runs them under the same ones: glassgrad silences log(0) as PyTorch does)."""
+
+    class errstate(real):  # type: ignore[misc,valid-type]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._given = kwargs
+
+        def __enter__(self) -> Any:
+            entered = super().__enter__()
+            rec = getattr(_LOCAL, "rec", None)
+            if rec is not None:
+                self._outer = rec.errstate
+                settings = dict(rec.errstate or ())  # what is given, over what is around it
+                given = dict(self._given)
+                if "all" in given:
+                    settings.update(
+                        dict.fromkeys(("divide", "over", "under", "invalid"), given.pop("all"))
+                    )
+                settings.update(given)
+                rec.errstate = tuple(sorted(settings.items()))
+            return entered
+
+        def __exit__(self, *exc: Any) -> Any:
+            rec = getattr(_LOCAL, "rec", None)
+            if rec is not None and hasattr(self, "_outer"):
+                rec.errstate = self._outer
+            return super().__exit__(*exc)
+
+    return errstate
+
+
 _CREATORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace", "tri")
 
 
@@ -297,6 +330,7 @@ class Session:
             self._patch(np.random, name, _unrecorded(getattr(np.random, name)))
         stride = np.lib.stride_tricks
         self._patch(stride, "as_strided", _traced_as_strided(stride.as_strided))
+        self._patch(np, "errstate", _recorded_errstate(np.errstate))
         for name in ("manual_seed", "seed", "set_state"):
             self._patch(
                 creation.Generator, name, _reseeding(creation.Generator.__dict__[name], name)

@@ -201,6 +201,7 @@ class Recorder:
         self.aborted: Abort | None = None
         self.note = ""
         self.phase = "forward"
+        self.errstate: Any = None  # the np.errstate settings the calls now run under (recorded)
         self._buffers: dict[int, int] = {}  # id(root array) -> buffer id
         self._roots: list[Any] = []  # keeps the roots alive so that their ids stay unique
         self.sources: list[Var] = []
@@ -328,6 +329,7 @@ class Recorder:
                 self.expr(kwargs) if kwargs else {},
                 [],
                 note=self.note or api_call(3),
+                errstate=self.errstate,
             )
             for w in writes:
                 if type(w) is not TracedArray:
@@ -380,7 +382,15 @@ class Recorder:
                 return _SLOW
         if not arrays:
             return _SLOW
-        stmt = Stmt("call", ufunc, tuple(exprs), {}, [], note=self.note or api_call(3))
+        stmt = Stmt(
+            "call",
+            ufunc,
+            tuple(exprs),
+            {},
+            [],
+            note=self.note or api_call(3),
+            errstate=self.errstate,
+        )
         if self.unfilled:
             try:
                 self._check_unfilled(stmt)
