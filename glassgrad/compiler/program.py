@@ -523,9 +523,9 @@ class Program:
             else:
                 obj = self._object(value, _label_name(r.label))
                 tests = [f"_value is not {obj}"]
-                if type(value) in (list, tuple) and len(value) <= 16:
+                if type(value) in (list, tuple):
                     tests.append(f"len(_value) != {len(value)}")
-                    for i, item in enumerate(value):  # a tensor put in a list in its place
+                    for i, item in enumerate(value[:64]):  # a tensor put in a list in its place
                         if not _plain_item(item):
                             item_obj = self._object(item, f"{_label_name(r.label)}_{i}")
                             tests.append(f"_value[{i}] is not {item_obj}")

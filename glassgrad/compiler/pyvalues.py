@@ -9,7 +9,7 @@ small containers of them, by identity for anything else; a difference records th
 
 What is covered: the names the function's own code mentions (and the code of functions it
 defines inside), looked up in its globals, its closure and, for a method, its object's
-attributes; one level further for plain functions it calls by a global name. Values reached
+attributes; and so on for the plain functions and methods it calls by name, three calls deep. Values reached
 deeper (an attribute of an attribute) are not checked here: modules check theirs through
 ``nn.module.CHANGES``, tensors through their guards, optimizer options through their groups.
 """
@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
-_MAX_ITEMS = 16  # containers up to this size are compared item by item
+_MAX_ITEMS = 16  # containers of plain values up to this size are compared by value
+MAX_DEPTH = 3  # functions the function calls by name, and the ones they call, this far down
 _MISSING = object()
 
 
@@ -121,9 +122,9 @@ def _visit(func: Any, owner: Any, reads: list[Read], seen: set[Any], depth: int)
             continue
         seen.add(key)
         reads.append(r)
-        if depth == 0 and _user_function(r.value):
+        if depth < MAX_DEPTH and _user_function(r.value):
             _visit(r.value, None, reads, seen, depth + 1)
-    if depth == 0 and owner is not None:  # methods of the object the function calls: self.loss()
+    if depth < MAX_DEPTH and owner is not None:  # methods the function calls: self.loss()
         for name in sorted(names):
             method = getattr(type(owner), name, None)
             if _user_function(method) and method is not func and ("method", name) not in seen:
