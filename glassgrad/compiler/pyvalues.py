@@ -9,9 +9,10 @@ small containers of them, by identity for anything else; a difference records th
 
 What is covered: the names the function's own code mentions (and the code of functions it
 defines inside), looked up in its globals, its closure and, for a method, its object's
-attributes; and so on for the plain functions and methods it calls by name, three calls deep. Values reached
-deeper (an attribute of an attribute) are not checked here: modules check theirs through
-``nn.module.CHANGES``, tensors through their guards, optimizer options through their groups.
+attributes; and so on for the plain functions and methods it calls by name, three calls deep.
+Values reached deeper (an attribute of an attribute) are not checked here: modules count the
+rebinding of theirs (``Module._config_version``), tensors have their own guards, optimizer
+options are read from their groups at every call.
 """
 
 from __future__ import annotations
