@@ -771,3 +771,33 @@ def test_numpy_error_settings_of_eager_ops_are_replayed() -> None:
         assert np.isnan(roots._data[0]) and roots._data[1] == 1.0
     assert f.stats["replays"] == 2
     assert "with np.errstate(divide='ignore', invalid='ignore'):" in f.code
+
+
+def test_settings_read_through_an_object_are_checked() -> None:
+    """``args.scale`` (argparse) and ``self.cfg.p`` (a config object): attributes of a settings
+    object the code names are checked like the names themselves."""
+    import argparse
+
+    args = argparse.Namespace(scale=2.0)
+
+    class Config:
+        p = 0.0
+
+    class Model:
+        def __init__(self) -> None:
+            self.cfg = Config()
+            self.cfg.p = 3.0
+
+        def step(self, x):
+            return (x * args.scale * self.cfg.p).sum()
+
+    model = Model()
+    compiled = gg.compile(model.step)
+    for k in range(9):
+        if k == 3:
+            args.scale = 5.0
+        if k == 6:
+            model.cfg.p = 1.0
+        x = gg.ones(2)
+        assert compiled(x).item() == model.step(x).item()
+    assert compiled.stats["replays"] == 3

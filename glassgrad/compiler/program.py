@@ -505,7 +505,8 @@ class Program:
             if r.key is None:
                 src = f"{self._object(r.where, f'_{r.label}_cell')}.cell_contents"
             else:
-                space = "module_globals" if r.key == r.label else "self_attributes"
+                owner = r.label.rsplit(".", 1)[0].replace(".", "_")
+                space = "module_globals" if r.key == r.label else f"{owner}_attributes"
                 src = f"{self._object(r.where, space)}.get({r.key!r})"
             value = r.value
             if r.by_value:

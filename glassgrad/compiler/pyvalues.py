@@ -90,6 +90,20 @@ def _names(code: types.CodeType) -> frozenset[str]:
     return frozenset(names - assigned)
 
 
+def _settings_object(value: Any) -> bool:
+    """An object whose attributes are plain settings (``argparse.Namespace``, a config
+    dataclass): not a tensor, module, function or class, which are checked otherwise."""
+    from glassgrad.nn.module import Module
+    from glassgrad.tensor import Tensor
+
+    if isinstance(value, (Tensor, Module, type, types.ModuleType, types.FunctionType)):
+        return False
+    if isinstance(value, (types.MethodType, types.BuiltinFunctionType)):
+        return False
+    d = getattr(value, "__dict__", None)
+    return isinstance(d, dict) and type(value).__module__ not in ("builtins",)
+
+
 def _user_function(value: Any) -> bool:
     module = getattr(value, "__module__", "") or ""
     return isinstance(value, types.FunctionType) and not module.startswith(("glassgrad", "numpy"))
@@ -117,6 +131,11 @@ def _visit(func: Any, owner: Any, reads: list[Read], seen: set[Any], depth: int)
     if isinstance(attrs, dict):
         for name in sorted(names & attrs.keys()):
             found.append(Read(attrs, name, attrs[name], f"self.{name}"))
+    for r in list(found):  # a settings object read by name: its attributes the code names
+        if r.label.count(".") < 2 and _settings_object(r.value):  # args.lr, self.cfg.dropout
+            inner = vars(r.value)
+            for name in sorted(names & inner.keys()):
+                found.append(Read(inner, name, inner[name], f"{r.label}.{name}"))
     for r in found:
         key = (id(r.where), r.key or "")
         if key in seen or isinstance(r.value, types.ModuleType):
