@@ -79,15 +79,41 @@ def _names(code: types.CodeType) -> frozenset[str]:
     counter the function bumps (``global calls; calls += 1``) is its own side effect, which
     runs only while a call is recorded, not a value to check."""
     names = set(code.co_names) | set(code.co_freevars)
-    assigned = {
-        i.argval
-        for i in dis.get_instructions(code)
-        if i.opname in ("STORE_GLOBAL", "STORE_ATTR", "STORE_DEREF", "DELETE_GLOBAL")
-    }
+    assigned = _assigned(code)
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
             names |= _names(c)
     return frozenset(names - assigned)
+
+
+_STORES = {dis.opmap[n] for n in ("STORE_GLOBAL", "DELETE_GLOBAL", "STORE_ATTR")}
+_STORE_DEREF = dis.opmap["STORE_DEREF"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+
+
+def _assigned(code: types.CodeType) -> set[str]:
+    """The global, attribute and closure names the code assigns (a walk over its bytecode:
+    ``dis.get_instructions`` costs a first call a millisecond on a small training step)."""
+    cell_name = getattr(code, "_varname_from_oparg", None)
+    if cell_name is None:  # another interpreter: the slow, documented way
+        return {
+            i.argval
+            for i in dis.get_instructions(code)
+            if i.opname in ("STORE_GLOBAL", "STORE_ATTR", "STORE_DEREF", "DELETE_GLOBAL")
+        }
+    found: set[str] = set()
+    ops, extended = code.co_code, 0
+    for k in range(0, len(ops), 2):
+        op, arg = ops[k], ops[k + 1] | extended
+        if op == _EXTENDED_ARG:
+            extended = arg << 8
+            continue
+        extended = 0
+        if op in _STORES:
+            found.add(code.co_names[arg])
+        elif op == _STORE_DEREF:
+            found.add(cell_name(arg))
+    return found
 
 
 def _settings_object(value: Any) -> bool:
