@@ -801,3 +801,33 @@ def test_settings_read_through_an_object_are_checked() -> None:
         x = gg.ones(2)
         assert compiled(x).item() == model.step(x).item()
     assert compiled.stats["replays"] == 3
+
+
+def test_the_names_a_function_assigns_are_read_from_its_bytecode_as_dis_reads_them() -> None:
+    """``pyvalues._assigned`` walks the bytecode itself (fast); it must agree with ``dis``."""
+    import dis
+    import types
+
+    from glassgrad.compiler import pyvalues
+
+    def codes(c):
+        yield c
+        for k in c.co_consts:
+            if isinstance(k, types.CodeType):
+                yield from codes(k)
+
+    checked = 0
+    modules = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
+    for module in modules:
+        for value in list(vars(module).values()):
+            if not isinstance(value, types.FunctionType):
+                continue
+            for code in codes(value.__code__):
+                want = {
+                    i.argval
+                    for i in dis.get_instructions(code)
+                    if i.opname in ("STORE_GLOBAL", "STORE_ATTR", "STORE_DEREF", "DELETE_GLOBAL")
+                }
+                assert pyvalues._assigned(code) == want, code
+                checked += 1
+    assert checked > 1000
