@@ -831,3 +831,49 @@ def test_the_names_a_function_assigns_are_read_from_its_bytecode_as_dis_reads_th
                 assert pyvalues._assigned(code) == want, code
                 checked += 1
     assert checked > 1000
+
+
+_EMA = None
+
+
+def test_a_tensor_the_call_stores_away_is_never_left_stale() -> None:
+    """``global ema; ema = ema * 0.5 + x``, ``self.cache = h``, ``history.append(h)``: a replay
+    computes no such tensor, so those calls keep running eagerly (after a warning) and the
+    stored tensors are always eager's."""
+    global _EMA
+    _EMA = gg.zeros(2)
+
+    def rebinds_a_global(x):
+        global _EMA
+        _EMA = _EMA * 0.5 + x
+        return (_EMA * 2).sum().detach()
+
+    class Cache:
+        h = None
+
+        def step(self, x):
+            self.h = x.tanh()
+            return self.h.sum().detach()
+
+    history: list = []
+
+    def appends(x):
+        history.append(x * 3)
+        return x.sum()
+
+    cache = Cache()
+    fns = [gg.compile(rebinds_a_global), gg.compile(cache.step), gg.compile(appends)]
+    want_ema = gg.zeros(2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompileWarning)
+        for k in range(12):
+            x = gg.tensor([1.0, float(k)])
+            fns[0](x)
+            want_ema = want_ema * 0.5 + x
+            assert np.array_equal(_EMA._data, want_ema._data)
+            fns[1](x)
+            assert np.array_equal(cache.h._data, np.tanh(x._data))
+            fns[2](x)
+            assert len(history) == k + 1 and np.array_equal(history[-1]._data, x._data * 3)
+    assert all(f.stats["replays"] == 0 for f in fns)
+    assert len(caught) == 3 and all("stores a tensor it makes" in str(c.message) for c in caught)

@@ -159,6 +159,18 @@ class CompiledFunction:
         if rec.aborted is not None:
             self._give_up(group, rec.aborted)
             return result
+        kept = _kept_elsewhere(session, trace, result)
+        if kept is not None:  # a replay would leave it as it was: this recording cannot be used
+            group.candidate = None
+            if group.recordings >= MAX_RECORDINGS:
+                self._give_up(
+                    group,
+                    Abort(
+                        f"each call stores a tensor it makes ({_holder_of(kept)}) where the "
+                        "generated code cannot update it; return it from the function instead"
+                    ),
+                )
+            return result
         trace.names = _model_names(self.fn, args, kwargs, trace, session, names)
         trace.python_reads = reads
         if group.candidate is None:  # the first recording: code only once a second one comes
@@ -346,6 +358,58 @@ def _describe(x: Any, session: Session) -> Any:
     if isinstance(x, np.ndarray):
         session.rec.abort("the result holds an array the trace did not follow")
     return ("object", x)
+
+
+def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | None:
+    """A tensor the call made that something other than its result or a ``.grad`` still holds
+    (a global rebound, ``self.cache = h``, a list appended to): a replay computes no such
+    tensor and would leave the old one there. Optimizer state made at a first step is one too;
+    that recording is simply not used."""
+    import gc
+
+    session._restore_data.clear()  # (the session's own references to tensors it saw)
+    keep = {id(t) for t in _tensors_in(result)}
+    keep |= {id(p._grad) for p in trace.grad_writes if p._grad is not None}
+
+    def alive() -> Tensor | None:
+        for ref in session._made.values():
+            t = ref()
+            if t is not None and id(t) not in keep:
+                return t
+        return None
+
+    found = alive()
+    for generation in (1, 2):  # held only by a reference cycle (a recursive closure)?
+        if found is None:
+            break
+        found = None
+        gc.collect(generation)
+        found = alive()
+    return found
+
+
+def _tensors_in(x: Any) -> list[Tensor]:
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for y in x for t in _tensors_in(y)]
+    if isinstance(x, dict):
+        return [t for y in x.values() for t in _tensors_in(y)]
+    return []
+
+
+def _holder_of(t: Tensor) -> str:
+    """Where a tensor is kept, for the warning: a global's or an attribute's name if found."""
+    import gc
+
+    for holder in gc.get_referrers(t):
+        if isinstance(holder, dict):
+            for k, v in holder.items():
+                if v is t and isinstance(k, str):
+                    return f"in {k!r}"
+        if isinstance(holder, list):
+            return "in a list"
+    return "somewhere"
 
 
 def _graph_reaches_a_leaf(t: Tensor) -> bool:
