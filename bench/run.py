@@ -235,7 +235,7 @@ def compiled_rows(res: dict[str, Any]) -> list[list[str]]:
     firsts = c.get("first_calls", {}).get(timer) or []
     first = "n/a"
     if firsts and vals[1] is not None:
-        one, two = (statistics.median(firsts[k::3]) / vals[1] for k in (0, 1))
+        one, two = (statistics.median(run[k] for run in firsts) / vals[1] for k in (0, 1))
         first = f"{one:.1f}x / {two:.1f}x"
     goal = "—"
     ok = None
