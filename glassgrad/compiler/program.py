@@ -455,6 +455,8 @@ class Program:
             elif kind == "grad":
                 p = self._tensor(src[1], f"_{v.name}_of")
                 out.append(f"    _{v.name} = {p}._grad")
+                out.append(f"    if _{v.name} is None:")
+                out.append("        raise _Retrace")
                 out.append(f"    {v.name} = _{v.name}._data")
                 out.append(
                     f"    if {v.name}.shape != {v.shape!r} or "
