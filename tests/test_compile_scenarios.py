@@ -32,7 +32,7 @@ REPLAYS: dict[int, int] = {}  # seed -> calls that ran generated code
 
 
 def _model(rng: np.random.Generator, features: int, classes: int) -> nn.Module:
-    kind = rng.choice(["mlp", "norm", "conv", "gru"])
+    kind = rng.choice(["mlp", "norm", "conv", "gru", "lstm", "attention"])
     hidden = int(rng.choice([8, 16]))
     act = [nn.ReLU(), nn.Tanh(), nn.GELU(), nn.SiLU()][int(rng.integers(4))]
     drop = float(rng.choice([0.0, 0.2]))
@@ -53,10 +53,28 @@ def _model(rng: np.random.Generator, features: int, classes: int) -> nn.Module:
             nn.Linear(4 * features, classes),
         )
 
+    if kind == "attention":
+
+        class Attention(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = nn.Linear(2, hidden)
+                self.layer = nn.TransformerEncoderLayer(
+                    hidden, 2, 2 * hidden, drop, batch_first=True
+                )
+                self.head = nn.Linear(hidden, classes)
+
+            def forward(self, x):
+                h = self.layer(self.embed(x.reshape(x.shape[0], -1, 2)))
+                return self.head(h.mean(1))
+
+        return Attention()
+
     class Recurrent(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.rnn = nn.GRU(4, hidden, batch_first=True)
+            cls = nn.GRU if kind == "gru" else nn.LSTM
+            self.rnn = cls(4, hidden, batch_first=True)
             self.head = nn.Linear(hidden, classes)
 
         def forward(self, x):
@@ -67,7 +85,7 @@ def _model(rng: np.random.Generator, features: int, classes: int) -> nn.Module:
 
 
 def _optimizer(rng: np.random.Generator, params) -> optim.Optimizer:
-    choice = int(rng.integers(6))
+    choice = int(rng.integers(9))
     if choice == 0:
         return optim.SGD(params, lr=0.1)
     if choice == 1:
@@ -78,6 +96,12 @@ def _optimizer(rng: np.random.Generator, params) -> optim.Optimizer:
         return optim.AdamW(params, lr=1e-2, weight_decay=0.05)
     if choice == 4:
         return optim.RMSprop(params, lr=1e-2, momentum=0.5)
+    if choice == 5:
+        return optim.NAdam(params, lr=1e-2)
+    if choice == 6:
+        return optim.RAdam(params, lr=1e-2)
+    if choice == 7:
+        return optim.Adamax(params, lr=1e-2)
     return optim.Adagrad(params, lr=0.1)
 
 
@@ -134,6 +158,9 @@ EVENTS = (
     "unhook",
     "clip",
     "keep_grads",
+    "reload_state",
+    "replace_weight",
+    "scale_weight",
     "nothing",
 )
 
@@ -172,6 +199,13 @@ def _event(event: str, run: _Run, state: dict) -> None:
         run.clip = 0.5
     elif event == "keep_grads":
         run.set_to_none = not run.set_to_none
+    elif event == "reload_state":  # a checkpoint's optimizer state loaded back: new tensors
+        opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    elif event == "replace_weight" and isinstance(first, nn.Linear):
+        first.weight = nn.Parameter(first.weight.detach() * 0.5)  # the optimizer keeps the old
+    elif event == "scale_weight":
+        with gg.no_grad():
+            next(iter(first.parameters())).mul_(0.9)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
