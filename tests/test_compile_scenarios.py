@@ -5,8 +5,9 @@ the way PyTorch programs write them, then trains two identical copies for a doze
 through ``glassgrad.compile``, one eagerly. Between steps it does what training scripts do: a
 scheduler step, ``eval()``/``train()``, freezing and unfreezing a layer, setting the learning
 rate or the dropout rate by hand, a new batch size, re-seeding, adding and removing a gradient
-hook, clipping turned on. After every step the two copies must agree bit for bit: loss,
-parameters, gradients, optimizer state. A compiled function may re-record or run eagerly
+hook, clipping turned on, gradient accumulation over micro-batches, a reloaded optimizer state,
+a replaced weight. After every step the two copies must agree bit for bit: loss, parameters,
+gradients, optimizer state, and a validation loss from a compiled ``no_grad`` evaluation. A compiled function may re-record or run eagerly
 whenever it must; it may never replay something stale.
 
 ``GLASSGRAD_COMPILE_SCENARIOS=200`` runs more seeds than the default.
@@ -113,19 +114,32 @@ class _Run:
         self.sched = optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
         self.clip = None
         self.set_to_none = True
+        self.micro_batches = 1
+
+    def loss(self, x, y):
+        out = self.model(x)
+        if self.mse:
+            return F.mse_loss(out, F.one_hot(y, out.shape[1]).to(out.dtype))
+        return F.cross_entropy(out, y)
 
     def step(self, x, y):
         self.opt.zero_grad(set_to_none=self.set_to_none)
-        out = self.model(x)
-        if self.mse:
-            loss = F.mse_loss(out, F.one_hot(y, out.shape[1]).to(out.dtype))
-        else:
-            loss = F.cross_entropy(out, y)
-        loss.backward()
+        n = self.micro_batches  # gradient accumulation over micro-batches
+        size = x.shape[0] // n
+        for i in range(n):
+            loss = self.loss(x[i * size : (i + 1) * size], y[i * size : (i + 1) * size]) / n
+            loss.backward()
         if self.clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
         self.opt.step()
         return loss.item()
+
+    def evaluate(self, x, y):
+        self.model.eval()
+        with gg.no_grad():
+            loss = self.loss(x, y).item()
+        self.model.train()
+        return loss
 
 
 def _same(a: _Run, b: _Run, where: str) -> None:
@@ -161,6 +175,8 @@ EVENTS = (
     "reload_state",
     "replace_weight",
     "scale_weight",
+    "accumulate",
+    "evaluate",
     "nothing",
 )
 
@@ -203,6 +219,8 @@ def _event(event: str, run: _Run, state: dict) -> None:
         opt.load_state_dict(copy.deepcopy(opt.state_dict()))
     elif event == "replace_weight" and isinstance(first, nn.Linear):
         first.weight = nn.Parameter(first.weight.detach() * 0.5)  # the optimizer keeps the old
+    elif event == "accumulate":
+        run.micro_batches = 3 - run.micro_batches  # 1 <-> 2
     elif event == "scale_weight":
         with gg.no_grad():
             next(iter(first.parameters())).mul_(0.9)
@@ -221,6 +239,7 @@ def test_a_training_run_with_changes_between_steps_matches_eager(seed: int) -> N
     for m in (model, twin):
         runs.append(_Run(m, _optimizer(np.random.default_rng(opt_seed), m.parameters()), mse))
     compiled = gg.compile(runs[0].step)
+    evaluate = gg.compile(runs[0].evaluate)
     states: list[dict] = [{}, {}]
     batch = 6
     events = [str(e) for e in rng.choice(EVENTS, size=STEPS)]
@@ -243,6 +262,8 @@ def test_a_training_run_with_changes_between_steps_matches_eager(seed: int) -> N
             where = f"seed {seed}, step {step} after {event!r} ({type(model).__name__})"
             assert loss == want, where
             _same(runs[0], runs[1], where)
+            if event != "evaluate":  # (the validation loss, every step but these)
+                assert evaluate(x, y) == runs[1].evaluate(x, y), where
     REPLAYS[seed] = compiled.stats["replays"]
 
 
