@@ -7,8 +7,9 @@ scheduler step, ``eval()``/``train()``, freezing and unfreezing a layer, setting
 rate or the dropout rate by hand, a new batch size, re-seeding, adding and removing a gradient
 hook, clipping turned on, gradient accumulation over micro-batches, a reloaded optimizer state,
 a replaced weight. After every step the two copies must agree bit for bit: loss, parameters,
-gradients, optimizer state, and a validation loss from a compiled ``no_grad`` evaluation. A compiled function may re-record or run eagerly
-whenever it must; it may never replay something stale.
+gradients, optimizer state, and a validation loss from a compiled ``no_grad`` evaluation. A
+compiled function may re-record or run eagerly whenever it must; it may never replay something
+stale.
 
 ``GLASSGRAD_COMPILE_SCENARIOS=200`` runs more seeds than the default.
 """
