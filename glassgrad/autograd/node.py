@@ -359,7 +359,7 @@ def _resolve_saved(
         if s is out:
             ref = OUTPUT
             versions.append(0)
-        elif type(s) is np.ndarray:
+        elif isinstance(s, np.ndarray):  # (a subclass: glassgrad.compile's traced arrays)
             for a in args:
                 if isinstance(a, Tensor) and a._data is s:
                     ref = a

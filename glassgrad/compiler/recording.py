@@ -290,6 +290,8 @@ class Session:
     def _grad_get(self, p: Any, g: Any) -> Any:
         rec = self.rec
         key = id(p)
+        if key in self._made:  # a tensor the call made (a leaf made inside): nothing to check
+            return g
         if key not in self._grad_seen and key not in self._grad_written:
             self._grad_seen[key] = p
             rec.guard("({}._grad is None)", (_ParamRef(p),), g is None)
