@@ -911,3 +911,53 @@ def test_a_gradient_penalty_step_double_backward_replays_as_eager() -> None:
         assert compiled(real, fake, alpha) == s2(real, fake, alpha)
         _same_state(c1, c2, o1, o2)
     assert compiled.stats["replays"] >= 3
+
+
+def test_a_gan_two_compiled_steps_sharing_models_replay_as_eager() -> None:
+    """A DCGAN-style loop: a discriminator step on ``G(z).detach()`` and a generator step that
+    freezes D's parameters and thaws them again, both compiled, alternating."""
+
+    def make():
+        gg.manual_seed(0)
+        gen = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4))
+        disc = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.2), nn.Dropout(0.1), nn.Linear(8, 1))
+        opt_g = optim.Adam(gen.parameters(), lr=2e-3, betas=(0.5, 0.999))
+        opt_d = optim.Adam(disc.parameters(), lr=2e-3, betas=(0.5, 0.999))
+        bce = F.binary_cross_entropy_with_logits
+
+        def d_step(real, z):
+            opt_d.zero_grad()
+            fake = gen(z).detach()
+            ones, zeros = gg.ones(real.shape[0], 1), gg.zeros(z.shape[0], 1)
+            loss = bce(disc(real), ones) + bce(disc(fake), zeros)
+            loss.backward()
+            opt_d.step()
+            return loss.item()
+
+        def g_step(z):
+            opt_g.zero_grad()
+            for p in disc.parameters():
+                p.requires_grad_(False)
+            loss = bce(disc(gen(z)), gg.ones(z.shape[0], 1))
+            loss.backward()
+            opt_g.step()
+            for p in disc.parameters():
+                p.requires_grad_(True)
+            return loss.item()
+
+        return gen, disc, opt_g, opt_d, d_step, g_step
+
+    (g1, d1, og1, od1, ds1, gs1), (g2, d2, og2, od2, ds2, gs2) = make(), make()
+    d_step, g_step = gg.compile(ds1), gg.compile(gs1)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        real = gg.tensor(rng.standard_normal((6, 4)).astype(np.float32))
+        z = gg.tensor(rng.standard_normal((6, 3)).astype(np.float32))
+        for compiled, eager, args in ((d_step, ds2, (real, z)), (g_step, gs2, (z,))):
+            state = gg.get_rng_state()
+            got = compiled(*args)
+            gg.set_rng_state(state)  # the eager twin draws the same dropout masks
+            assert got == eager(*args)
+        _same_state(g1, g2, og1, og2)
+        _same_state(d1, d2, od1, od2)
+    assert d_step.stats["replays"] >= 4 and g_step.stats["replays"] >= 4
