@@ -36,3 +36,14 @@ def _sealed_state():
     yield
     state.grad_enabled, state.create_graph, state.anomaly, state.anomaly_check_nan = prev
     gg.set_default_dtype(dtype)
+
+
+@pytest.fixture(scope="module")
+def every_buffer_reused():
+    """``glassgrad.compile``'s replays compute every temporary they can into a reused buffer,
+    whatever its size: the strictest test of buffer reuse (none may change a bit)."""
+    import glassgrad.compiler.program as program
+
+    saved, program.REUSE_BYTES = program.REUSE_BYTES, 0
+    yield
+    program.REUSE_BYTES = saved

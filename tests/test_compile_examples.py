@@ -23,19 +23,12 @@ import numpy as np
 import pytest
 
 import glassgrad as gg
-import glassgrad.compiler.program as program
 from glassgrad.compiler import CompileWarning
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _reuse_every_buffer():
-    """Replays here compute every temporary they can into a reused buffer, whatever its size:
-    the strictest test of buffer reuse (none may change a bit)."""
-    saved, program.REUSE_BYTES = program.REUSE_BYTES, 0
-    yield
-    program.REUSE_BYTES = saved
+pytestmark = pytest.mark.usefixtures("every_buffer_reused")  # (tests/conftest.py)
 
 
 def load(name: str) -> Any:

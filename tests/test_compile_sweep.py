@@ -18,7 +18,6 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import glassgrad as gg
-import glassgrad.compiler.program as program
 from glassgrad.compiler import CompileWarning
 from tests.opinfo import ALL, OpInfo
 
@@ -46,13 +45,7 @@ EAGER: dict[str, str] = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _reuse_every_buffer():
-    """Replays here compute every temporary they can into a reused buffer, whatever its size:
-    the strictest test of buffer reuse (none may change a bit)."""
-    saved, program.REUSE_BYTES = program.REUSE_BYTES, 0
-    yield
-    program.REUSE_BYTES = saved
+pytestmark = pytest.mark.usefixtures("every_buffer_reused")  # (tests/conftest.py)
 
 
 def _inputs(args, k: int):
