@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import gc
 import inspect
 import threading
 import types
@@ -365,8 +366,6 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
     (a global rebound, ``self.cache = h``, a list appended to): a replay computes no such
     tensor and would leave the old one there. Optimizer state made at a first step is one too;
     that recording is simply not used."""
-    import gc
-
     session._restore_data.clear()  # (the session's own references to tensors it saw)
     keep = {id(t) for t in _tensors_in(result)}
     keep |= {id(p._grad) for p in trace.grad_writes if p._grad is not None}
@@ -382,7 +381,7 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
     for generation in (1, 2):  # held only by a reference cycle (a recursive closure)?
         if found is None:
             break
-        found = None
+        found = None  # (not held here while the collector looks)
         gc.collect(generation)
         found = alive()
     return found
@@ -400,8 +399,6 @@ def _tensors_in(x: Any) -> list[Tensor]:
 
 def _holder_of(t: Tensor) -> str:
     """Where a tensor is kept, for the warning: a global's or an attribute's name if found."""
-    import gc
-
     for holder in gc.get_referrers(t):
         if isinstance(holder, dict):
             for k, v in holder.items():

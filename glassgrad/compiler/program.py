@@ -23,6 +23,7 @@ import numpy as np
 from glassgrad.autograd import hooks
 from glassgrad.autograd.state import EPOCH
 from glassgrad.compiler.ir import Const, Stmt, Var
+from glassgrad.compiler.pyvalues import plain
 from glassgrad.compiler.recording import Trace, _ParamRef
 from glassgrad.tensor import Tensor
 
@@ -255,15 +256,15 @@ class Program:
 
     def _hoist_guards(self, stmts: list[Stmt]) -> list[Stmt]:
         """Each guard right after the last statement it depends on (most go to the top)."""
-        plain: list[Stmt] = []  # the statements that are not guards, in order
-        after: dict[int, list[Stmt]] = {}  # position in ``plain`` (-1: the top) -> its guards
+        ordinary: list[Stmt] = []  # the statements that are not guards, in order
+        after: dict[int, list[Stmt]] = {}  # position in ``ordinary`` (-1: the top) -> its guards
         made: dict[int, int] = {}  # var id -> position of the statement that made it
         changed: dict[int, int] = {}  # buffer -> position of the latest statement writing it
         seen: set[tuple[str, str]] = set()
         for stmt in stmts:
             if stmt.kind != "guard":
-                k = len(plain)
-                plain.append(stmt)
+                k = len(ordinary)
+                ordinary.append(stmt)
                 for v in stmt.outs:
                     made[v.id] = k
                 for w in stmt.writes:
@@ -281,7 +282,7 @@ class Program:
                     at = max(at, changed.get(v.buffer, -1))
             after.setdefault(at, []).append(stmt)
         body = list(after.get(-1, ()))
-        for k, stmt in enumerate(plain):
+        for k, stmt in enumerate(ordinary):
             body.append(stmt)
             body += after.get(k, ())
         return body
@@ -529,7 +530,7 @@ class Program:
                 if type(value) in (list, tuple):
                     tests.append(f"len(_value) != {len(value)}")
                     for i, item in enumerate(value[:64]):  # a tensor put in a list in its place
-                        if not _plain_item(item):
+                        if not plain(item):
                             item_obj = self._object(item, f"{_label_name(r.label)}_{i}")
                             tests.append(f"_value[{i}] is not {item_obj}")
                 out.append(f"    _value = {src}")
@@ -854,12 +855,6 @@ def _reads(stmt: Stmt) -> list[Var]:
 
 def _label_name(label: str) -> str:
     return label.replace("self.", "self_")
-
-
-def _plain_item(x: Any) -> bool:
-    from glassgrad.compiler.pyvalues import plain
-
-    return plain(x)
 
 
 def _numpy_only(s: Stmt) -> bool:
