@@ -16,6 +16,7 @@ Afterwards every tensor holds a plain array again, and ``Trace`` describes what 
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,9 +191,12 @@ def _traced_asarray(fn: Any, copies: bool, contiguous: bool = False) -> Any:
     return convert
 
 
-def _recorded_errstate(real: Any) -> Any:
+@functools.cache
+def _recorded_errstate() -> Any:
     """``np.errstate``, telling the recorder which settings the calls inside run under (the
-    generated code runs them under the same ones: glassgrad silences log(0) as PyTorch does)."""
+    generated code runs them under the same ones: glassgrad silences log(0) as PyTorch does).
+    Made once: a class costs a recording tens of microseconds."""
+    real = np.errstate
 
     class errstate(real):  # type: ignore[misc,valid-type]
         def __init__(self, **kwargs: Any) -> None:
@@ -332,7 +336,7 @@ class Session:
             self._patch(np.random, name, _unrecorded(getattr(np.random, name)))
         stride = np.lib.stride_tricks
         self._patch(stride, "as_strided", _traced_as_strided(stride.as_strided))
-        self._patch(np, "errstate", _recorded_errstate(np.errstate))
+        self._patch(np, "errstate", _recorded_errstate())
         for name in ("manual_seed", "seed", "set_state"):
             self._patch(
                 creation.Generator, name, _reseeding(creation.Generator.__dict__[name], name)
