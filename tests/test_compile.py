@@ -961,3 +961,25 @@ def test_a_gan_two_compiled_steps_sharing_models_replay_as_eager() -> None:
         _same_state(g1, g2, og1, og2)
         _same_state(d1, d2, od1, od2)
     assert d_step.stats["replays"] >= 4 and g_step.stats["replays"] >= 4
+
+
+def test_a_number_argument_changing_every_call_stops_recording_after_a_bound() -> None:
+    """``step(x, i)`` with ``i`` the step counter: every value is a new signature. Past
+    ``MAX_GROUPS`` of them calls run eagerly (one warning), instead of recording every call and
+    keeping a program per value forever."""
+    from glassgrad.compiler.compiled import MAX_GROUPS
+
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+
+    @gg.compile
+    def f(x, i):
+        return (w * x * (1 + i % 3)).sum().detach()
+
+    x = gg.ones(2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompileWarning)
+        for i in range(MAX_GROUPS + 20):
+            assert f(x, i).item() == 3.0 * (1 + i % 3)
+    assert len(f._groups) == MAX_GROUPS
+    assert f.stats["recordings"] == MAX_GROUPS
+    assert ["different signatures" in str(c.message) for c in caught] == [True]

@@ -39,6 +39,7 @@ from glassgrad.tensor import Tensor
 
 _RECORDING = threading.Lock()  # one recording at a time: the patches are process-wide
 MAX_RECORDINGS = 8  # per group of calls: after that many without two equal programs, eager
+MAX_GROUPS = 32  # signatures per function; calls with a new one beyond that run eagerly
 
 
 class CompileWarning(UserWarning):
@@ -68,6 +69,7 @@ class CompiledFunction:
     def __init__(self, fn: Any) -> None:
         self.fn = fn
         self._groups: dict[Any, _Group] = {}
+        self._warned_groups = False
         self._last: Program | None = None
         functools.update_wrapper(self, fn)
         try:
@@ -91,6 +93,8 @@ class CompiledFunction:
         )
         group = self._groups.get(key)
         if group is None:
+            if len(self._groups) >= MAX_GROUPS:  # a number argument that changes at every call?
+                return self._too_many(args, kwargs)
             group = self._groups[key] = _Group((args, kwargs))
         program = group.program
         if program is not None and program.watched and _changed(program.watched):
@@ -208,6 +212,22 @@ class CompiledFunction:
                 return result
             group.candidate = program
         return result
+
+    def _too_many(self, args: Any, kwargs: Any) -> Any:
+        """A call whose signature is new once ``MAX_GROUPS`` are known runs eagerly: each group
+        keeps its programs and buffers, and recording every call would cost more than it saves."""
+        if not self._warned_groups:
+            self._warned_groups = True
+            name = getattr(self.fn, "__qualname__", repr(self.fn))
+            warnings.warn(
+                f"glassgrad.compile: {name} was called with {MAX_GROUPS} different signatures "
+                "(shapes, dtypes, flags or the values of non-tensor arguments); calls with a new "
+                "one run eagerly. A Python number that changes at every call (a step counter) "
+                "is one: pass it as a tensor, or keep it out of the arguments",
+                CompileWarning,
+                stacklevel=3,
+            )
+        return self.fn(*args, **kwargs)
 
     def _give_up(self, group: _Group, why: Abort) -> None:
         group.eager = True
