@@ -983,3 +983,23 @@ def test_a_number_argument_changing_every_call_stops_recording_after_a_bound() -
     assert len(f._groups) == MAX_GROUPS
     assert f.stats["recordings"] == MAX_GROUPS
     assert ["different signatures" in str(c.message) for c in caught] == [True]
+
+
+def test_a_method_compiled_in_its_class_body_checks_its_objects_attributes() -> None:
+    """``@gg.compile`` on a method in the class body: ``self`` is an argument, and what the code
+    reads from it (``self.lr``) is checked as for a bound method."""
+
+    class Model:
+        def __init__(self) -> None:
+            self.lr = 2.0
+
+        @gg.compile
+        def scaled(self, x):
+            return (x * self.lr).sum()
+
+    model = Model()
+    for k in range(7):
+        if k == 3:
+            model.lr = 5.0
+        assert model.scaled(gg.ones(2)).item() == 2 * model.lr
+    assert Model.scaled.stats["replays"] >= 2

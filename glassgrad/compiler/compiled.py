@@ -143,7 +143,8 @@ class CompiledFunction:
         for i, leaf in enumerate(leaves):
             if isinstance(leaf, Tensor):
                 arg_paths[id(leaf)] = ("arg", names.get(id(leaf), f"arg{i}"), i, True)
-        reads = python_reads(self.fn)
+        owner = args[0] if args and self._params[:1] == ["self"] else None  # a decorated method
+        reads = python_reads(self.fn, owner)
         session = Session(arg_paths, {})
         try:
             trace = session.__enter__()

@@ -57,9 +57,10 @@ def plain(value: Any) -> bool:
     return False
 
 
-def python_reads(fn: Any) -> list[Read]:
-    """The values ``fn`` reads by name now (see the module's docstring)."""
-    func, owner = fn, None
+def python_reads(fn: Any, owner: Any = None) -> list[Read]:
+    """The values ``fn`` reads by name now (see the module's docstring); ``owner``: the object
+    a function decorated in its class body is called on (its ``self`` argument)."""
+    func = fn
     if isinstance(fn, types.MethodType):
         func, owner = fn.__func__, fn.__self__
     elif not isinstance(fn, types.FunctionType):
