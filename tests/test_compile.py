@@ -985,6 +985,22 @@ def test_a_number_argument_changing_every_call_stops_recording_after_a_bound() -
     assert ["different signatures" in str(c.message) for c in caught] == [True]
 
 
+def test_a_partial_reads_its_functions_globals_fresh() -> None:
+    import functools
+
+    global _SCALE
+    compiled = gg.compile(functools.partial(_global_step, w=gg.tensor([1.0, 2.0, 3.0])))
+    try:
+        for k in range(6):
+            if k == 3:
+                _SCALE = 4.0
+            x = gg.tensor([1.0, float(k), 2.0])
+            assert compiled(x).item() == _global_step(x, gg.tensor([1.0, 2.0, 3.0])).item()
+    finally:
+        _SCALE = 1.0
+    assert compiled.stats["replays"] >= 2
+
+
 def test_a_method_compiled_in_its_class_body_checks_its_objects_attributes() -> None:
     """``@gg.compile`` on a method in the class body: ``self`` is an argument, and what the code
     reads from it (``self.lr``) is checked as for a bound method."""

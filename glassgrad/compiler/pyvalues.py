@@ -60,6 +60,8 @@ def plain(value: Any) -> bool:
 def python_reads(fn: Any, owner: Any = None) -> list[Read]:
     """The values ``fn`` reads by name now (see the module's docstring); ``owner``: the object
     a function decorated in its class body is called on (its ``self`` argument)."""
+    while isinstance(fn, functools.partial):  # its own arguments are fixed: the function's reads
+        fn = fn.func
     func = fn
     if isinstance(fn, types.MethodType):
         func, owner = fn.__func__, fn.__self__
