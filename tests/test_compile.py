@@ -1019,3 +1019,28 @@ def test_a_method_compiled_in_its_class_body_checks_its_objects_attributes() -> 
             model.lr = 5.0
         assert model.scaled(gg.ones(2)).item() == 2 * model.lr
     assert Model.scaled.stats["replays"] >= 2
+
+
+def test_an_index_read_from_a_tensor_indexes_as_eager_and_replays() -> None:
+    """``i = x.argmax().item(); x[i]``: the traced ``i`` is an int to glassgrad's indexing (it
+    raised while recording), and the code reads it fresh at every replay. A slice it bounds
+    (``x[: i + 1]``) has a shape chosen by the data: checked, so calls record again."""
+
+    def pick(x):
+        i = x.argmax().item()
+        return (x[i] * 2 + x[i - 1]).detach(), i
+
+    def prefix(x):
+        i = x.argmax().item()
+        return x[: i + 1].sum().detach()
+
+    compiled_pick, compiled_prefix = gg.compile(pick), gg.compile(prefix)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompileWarning)
+        for _ in range(10):
+            x = gg.tensor(rng.standard_normal(5))
+            (got, i), (want, j) = compiled_pick(x), pick(x)
+            assert got.item() == want.item() and i == j
+            assert compiled_prefix(x).item() == prefix(x).item()
+    assert compiled_pick.stats["replays"] >= 6

@@ -42,6 +42,11 @@ def view_of(out: Tensor, x: Tensor) -> Tensor:
 # ---- turning a PyTorch index into a NumPy index --------------------------------------------------
 
 
+def _is_int(e: Any) -> bool:
+    """An int entry: Python's, or a subclass (not bool, which is a mask)."""
+    return type(e) is int or (isinstance(e, int) and not isinstance(e, bool))
+
+
 def _entry(e: Any) -> Any:
     """One entry of an index, as NumPy should read it (int, slice, None, Ellipsis or an array)."""
     if e is None or e is Ellipsis or type(e) is slice:
@@ -56,6 +61,8 @@ def _entry(e: Any) -> Any:
         return None if e else np.zeros((), bool)  # x[True] adds a dim (a view), x[False] empties
     elif isinstance(e, np.integer):
         return int(e)
+    elif isinstance(e, int):  # an int subclass (glassgrad.compile's traced .item()): as it is
+        return e
     elif not isinstance(e, np.ndarray):
         raise IndexError(f"{_BAD_ENTRY} indices (got {type(e).__name__})")
     kind = e.dtype.kind
@@ -112,7 +119,7 @@ def _normalize(index: Any, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], int
         if isinstance(e, np.ndarray):  # (a subclass too: glassgrad.compile records with one)
             n_adv += 1
             n_mask += e.dtype == np.bool_
-        elif te is int:
+        elif te is int or _is_int(e):
             has_int = True
         elif e is Ellipsis:
             has_ellipsis = True
@@ -134,7 +141,7 @@ def _numpy_order_differs(entries: list[Any]) -> bool:
     disagree when ints and index arrays are separated by a slice/None/Ellipsis while the arrays
     themselves are adjacent: NumPy then moves the indexed dims to the front, PyTorch keeps them.
     """
-    kinds = ["a" if isinstance(e, np.ndarray) else "i" if type(e) is int else "s" for e in entries]
+    kinds = ["a" if isinstance(e, np.ndarray) else "i" if _is_int(e) else "s" for e in entries]
     adv = [k for k, c in enumerate(kinds) if c != "s"]
     if adv[-1] - adv[0] + 1 == len(adv):
         return False  # NumPy keeps them in place too
@@ -149,7 +156,7 @@ def _torch_order(entries: list[Any], shape: tuple[int, ...]) -> tuple[Any, ...]:
     first: list[Any] = []
     then: list[Any] = []
     for e in entries:
-        if type(e) is int:
+        if _is_int(e):
             first.append(e)
         elif isinstance(e, np.ndarray):
             first.extend([slice(None)] * (e.ndim if e.dtype == np.bool_ else 1))
