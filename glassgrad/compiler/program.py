@@ -78,8 +78,8 @@ class Program:
         self._objects: dict[int, str] = {}
         self._names: set[str] = set(self.ns)
         self._persistent: set[int] = set()
-        self.stmts = rec.stmts
         self._read: dict[int, list[Var]] = {}  # id(stmt) -> the variables it reads
+        self.stmts = self._unchecked_results(rec.stmts)
         self._name_vars(arg_leaves)
         kept = self._prune()
         kept = self._fold_constants(kept)
@@ -110,6 +110,15 @@ class Program:
         if found is None:
             found = self._read[id(stmt)] = _reads(stmt)
         return found
+
+    def _unchecked_results(self, stmts: list[Stmt]) -> list[Stmt]:
+        """An int read from data is checked where it is made (``TracedInt``), except one the
+        function only returns (an accuracy count's ``.item()``): nothing in the call used it."""
+        returned = {v.id for v in _vars_in(self.trace.output) if v.kind == "number"}
+        if not returned:
+            return stmts
+        used = {v.id for s in stmts if not _int_check(s) for v in self._reads(s)}
+        return [s for s in stmts if not (_int_check(s) and s.args[0].id in returned - used)]
 
     # ---- names ----------------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -851,6 +860,11 @@ def _reads(stmt: Stmt) -> list[Var]:
     if isinstance(stmt.fn, Stmt):
         found += stmt.fn.reads()
     return found
+
+
+def _int_check(s: Stmt) -> bool:
+    """The check of an int read from data, made where it is made (see ``TracedInt``)."""
+    return s.kind == "guard" and s.fn == "{}"
 
 
 def _label_name(label: str) -> str:

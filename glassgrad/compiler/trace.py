@@ -495,6 +495,10 @@ class Recorder:
             var.owner = self
             self.vars.append(var)
             stmt.outs.append(var)
+            if t is int:  # an int read from data: checked where it is made (see below)
+                self.stmts.append(
+                    Stmt("guard", "{}", (var,), {}, [], note=self.note, expected=result)
+                )
             return (TracedFloat if t is float else TracedInt).make(result, var)
         if t is bool:
             self.stmts.pop()
@@ -1020,7 +1024,13 @@ class TracedFloat(_TracedNumber, float, metaclass=_PassesAs):
 
 
 class TracedInt(_TracedNumber, int, metaclass=_PassesAs):
-    """A Python int the trace follows (``.item()`` of an integer tensor)."""
+    """A Python int the trace follows (``.item()`` of an integer tensor).
+
+    Its value is also checked where it is made: Python's C code reads an int subclass's value
+    without asking it (``range(n)``, ``shape[:n]``, ``[0] * n``), so a use the trace cannot see
+    would otherwise keep the recorded value in the code. (Not when the function only returns it,
+    as an accuracy count does: ``Program`` drops that check. Left: an int both returned and read
+    by such C code, unchanged over the two recordings that made the program, then changing.)"""
 
     @classmethod
     def make(cls, value: int, var: Var) -> TracedInt:
