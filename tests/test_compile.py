@@ -1066,3 +1066,20 @@ def test_an_int_read_from_data_is_never_stale_even_where_c_code_reads_it(use) ->
         got, want = compiled(x), f(x)
         assert got.shape == want.shape and np.array_equal(got._data, want._data)
     assert compiled.stats["replays"] >= 2
+
+
+def test_math_on_a_number_read_from_a_tensor_is_recorded_not_baked() -> None:
+    """``math.sqrt(x.sum().item())``: CPython's math reads a float subclass's value unseen, so
+    math functions are recorded as calls while a step is recorded (``sqrt(t1)`` in the code)."""
+    import math
+
+    def f(x):
+        s = math.sqrt(x.sum().item())
+        return (x * s + math.exp(-s)).detach()
+
+    compiled = gg.compile(f)
+    for k in (4.0, 4.0, 4.0, 9.0, 16.0, 2.0):
+        x = gg.tensor([k, 0.0], dtype=gg.float64)
+        assert np.array_equal(compiled(x)._data, f(x)._data)
+    assert compiled.stats["replays"] == 4
+    assert "sqrt(" in compiled.code

@@ -17,6 +17,7 @@ Afterwards every tensor holds a plain array again, and ``Trace`` describes what 
 from __future__ import annotations
 
 import functools
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +124,28 @@ def _unrecorded(fn: Any) -> Any:
             rec.busy -= 1
 
     call.__name__ = getattr(fn, "__name__", "call")
+    return call
+
+
+# math functions a step may apply to a number read from a tensor (math.sqrt(loss.item())):
+# CPython reads a float subclass's value without asking it, so unpatched they would bake it in
+_MATH = (
+    "sqrt exp expm1 log log1p log2 log10 pow cos sin tan acos asin atan atan2 cosh sinh tanh "
+    "erf erfc gamma lgamma fabs floor ceil trunc hypot copysign fmod isfinite isnan isinf "
+    "degrees radians"
+).split()
+
+
+def _traced_math(fn: Any) -> Any:
+    """``math.<fn>``, recorded as a call when it gets a traced number."""
+
+    def call(*args: Any) -> Any:
+        rec = active()
+        if rec is None or not any(type(a) is TracedFloat or type(a) is TracedInt for a in args):
+            return fn(*args)
+        return rec.call("call", fn, args, {}, lambda: fn(*raw(args)))
+
+    call.__name__ = fn.__name__
     return call
 
 
@@ -337,6 +360,8 @@ class Session:
         stride = np.lib.stride_tricks
         self._patch(stride, "as_strided", _traced_as_strided(stride.as_strided))
         self._patch(np, "errstate", _recorded_errstate())
+        for name in _MATH:
+            self._patch(math, name, _traced_math(getattr(math, name)))
         for name in ("manual_seed", "seed", "set_state"):
             self._patch(
                 creation.Generator, name, _reseeding(creation.Generator.__dict__[name], name)
