@@ -1030,7 +1030,9 @@ class TracedInt(_TracedNumber, int, metaclass=_PassesAs):
     without asking it (``range(n)``, ``shape[:n]``, ``[0] * n``), so a use the trace cannot see
     would otherwise keep the recorded value in the code. (Not when the function only returns it,
     as an accuracy count does: ``Program`` drops that check. Left: an int both returned and read
-    by such C code, unchanged over the two recordings that made the program, then changing.)"""
+    by such C code, unchanged over the two recordings that made the program, then changing.)
+    A ``TracedFloat`` is not checked (an optimizer's step counter is one); ``math``'s functions
+    are recorded as calls instead (``recording._MATH``); other C code reading one bakes it."""
 
     @classmethod
     def make(cls, value: int, var: Var) -> TracedInt:
