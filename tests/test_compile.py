@@ -1083,3 +1083,19 @@ def test_math_on_a_number_read_from_a_tensor_is_recorded_not_baked() -> None:
         assert np.array_equal(compiled(x)._data, f(x)._data)
     assert compiled.stats["replays"] == 4
     assert "sqrt(" in compiled.code
+
+
+def test_tensors_of_the_arguments_are_returned_as_this_calls() -> None:
+    """Returning ``batch[1]`` or ``d["t"]`` (tensors inside list and dict arguments): a replay
+    returns this call's objects, as eager does, and replays at all."""
+
+    @gg.compile
+    def f(batch, d):
+        return batch[1], (batch[0] * 2).sum().detach(), d["t"]
+
+    for k in range(5):
+        batch = [gg.tensor([float(k), 1.0]), gg.tensor([float(k)])]
+        d = {"t": gg.tensor([k * 1.0])}
+        second, total, t = f(batch, d)
+        assert second is batch[1] and t is d["t"] and total.item() == 2 * k + 2
+    assert f.stats["replays"] == 3

@@ -610,6 +610,8 @@ class Program:
             return f"{self._object(x[1], '_seq')}(({items}))"
         if kind == "dict":
             return "{" + ", ".join(f"{k!r}: {self._output(v)}" for k, v in x[1]) + "}"
+        if kind == "object" and isinstance(x[1], Tensor):
+            return self._tensor(x[1], "_value")  # an argument (in a list too): this call's
         return self._object(x[1], "_value") if kind == "object" else repr(x[1])
 
     def _comment(self, note: str) -> str:
