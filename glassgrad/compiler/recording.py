@@ -136,8 +136,10 @@ _MATH = (
 ).split()
 
 
+@functools.cache
 def _traced_math(fn: Any) -> Any:
-    """``math.<fn>``, recorded as a call when it gets a traced number."""
+    """``math.<fn>``, recorded as a call when it gets a traced number (made once per function:
+    every recording installs it)."""
 
     def call(*args: Any) -> Any:
         rec = active()

@@ -341,6 +341,11 @@ class Recorder:
             self.abort(e)
             return run()
         stmt.effect = effect
+        return self._run(stmt, run, args, writes)
+
+    def _run(self, stmt: Stmt, run: Callable[[], Any], args: Any, writes: tuple[Any, ...]) -> Any:
+        """Run the real call for ``stmt`` (NumPy itself, not recorded), keep the statement and
+        hand back traced results; an abort along the way leaves the plain result."""
         if self.unfilled:
             try:
                 self._check_unfilled(stmt)
@@ -391,23 +396,7 @@ class Recorder:
             note=self.note or api_call(3),
             errstate=self.errstate,
         )
-        if self.unfilled:
-            try:
-                self._check_unfilled(stmt)
-            except Abort as e:
-                self.abort(e)
-                return ufunc(*values)
-        self.busy += 1
-        try:
-            result = ufunc(*values)
-        finally:
-            self.busy -= 1
-        self.stmts.append(stmt)
-        try:
-            return self._results(result, stmt, inputs, ())
-        except Abort as e:
-            self.abort(e)
-            return result
+        return self._run(stmt, lambda: ufunc(*values), inputs, ())
 
     def effect(self, obj: Any, method: str, args: tuple[Any, ...], run: Callable[[], Any]) -> Any:
         """A call the generated code must make again for its side effect (``manual_seed``);
