@@ -113,9 +113,10 @@ def compile(
     with arguments of the same shapes, dtypes and flags run the generated code (``fn.code``
     shows it) with no tensors, graph or dispatch. Python that depends on a tensor's value makes
     the function run eagerly, with a ``CompileWarning`` naming the line. A module
-    (``compile(model)``, as nanoGPT-style scripts do) is returned unchanged: its backward runs
-    outside the call, so there is no whole step to record; its ``state_dict`` keys keep no
-    ``_orig_mod.`` prefix.
+    (``compile(model)``, as nanoGPT-style scripts do) comes back as PyTorch's
+    ``OptimizedModule``, holding it as ``_orig_mod``: its forward replays as generated code and
+    ``loss.backward()`` after it runs the generated backward (one ``CompiledFunctionBackward``
+    node); a function returning such outputs is compiled the same way.
     """
     if model is None:
         return lambda fn: compile(fn, disable=disable)
@@ -123,8 +124,12 @@ def compile(
         raise RuntimeError(f"compile: expected a module or a function, got {type(model).__name__}")
     from glassgrad.nn.module import Module
 
-    if disable or isinstance(model, Module):
+    if disable:
         return model
+    if isinstance(model, Module):
+        from glassgrad.compiler.optimized_module import OptimizedModule
+
+        return OptimizedModule(model)
     from glassgrad.compiler import CompiledFunction
 
     return CompiledFunction(model)

@@ -542,11 +542,17 @@ def test_distributed_has_no_process_group_as_torch_without_one():
             lib.nn.parallel.DistributedDataParallel(lib.nn.Linear(2, 2))
 
 
-def test_compile_returns_a_module_unchanged_and_wraps_functions():
+def test_compile_wraps_a_module_as_torch_does_and_wraps_functions():
     from glassgrad.compiler import CompiledFunction
 
     model = gg.nn.Linear(2, 1)
-    assert gg.compile(model) is model  # its backward runs outside: nothing whole to record
+    ref = torch.nn.Linear(2, 1)
+    compiled, compiled_ref = gg.compile(model), torch.compile(ref)
+    assert type(compiled).__name__ == type(compiled_ref).__name__ == "OptimizedModule"
+    assert compiled._orig_mod is model and isinstance(compiled, gg.nn.Module)
+    assert list(compiled.state_dict()) == list(compiled_ref.state_dict())  # _orig_mod. prefix
+    assert compiled.in_features == 2  # the original's attributes
+    assert gg.compile(model, disable=True) is model
     f = gg.compile(mode="max-autotune")(abs)  # torch's options are accepted
     assert isinstance(f, CompiledFunction) and [f(-2) for _ in range(3)] == [2, 2, 2]
     assert gg.compile(abs, disable=True) is abs

@@ -721,10 +721,11 @@ def test_a_numpy_array_the_user_keeps_and_changes_in_place_is_read_fresh() -> No
     assert compiled.stats["replays"] == 3
 
 
-def test_a_result_whose_graph_is_still_needed_is_never_replayed_without_it() -> None:
-    """A compiled forward whose backward runs after the call would lose its graph in a replay
-    (``f(x) + reg`` would then miss f's gradients): such a function runs eagerly, with a
-    warning. A loss returned after its own ``backward()`` inside the step replays."""
+def test_a_result_whose_graph_is_still_needed_replays_with_a_compiled_backward() -> None:
+    """A compiled forward whose backward runs after the call (``f(x) + reg``) replays as two
+    functions: its outputs carry one ``CompiledFunctionBackward`` node, whose rule is the
+    generated backward, so f's gradients reach the parameters as eagerly. A loss returned
+    after its own ``backward()`` inside the step replays as one function."""
     model = nn.Linear(2, 1)
     w = gg.tensor([1.0, 2.0], requires_grad=True)
 
@@ -741,17 +742,17 @@ def test_a_result_whose_graph_is_still_needed_is_never_replayed_without_it() -> 
 
     for k in range(4):
         model.zero_grad()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", CompileWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
             out = forward(gg.ones(3, 2))
             loss = step(gg.ones(2))
-        assert [str(c.message).split(":")[1].strip().split(".")[-1] for c in caught] == (
-            ["forward runs eagerly from now on"] if k == 0 else []
-        )
-        out.sum().backward()
-        assert np.array_equal(model.weight.grad._data, [[3.0, 3.0]])
+        assert out.grad_fn.name() == ("CompiledFunctionBackward" if k >= 2 else "AddmmBackward0")
+        (out.sum() + model.weight.sum()).backward()
+        assert np.array_equal(model.weight.grad._data, [[4.0, 4.0]])
+        assert np.array_equal(model.bias.grad._data, [3.0])
         assert loss.item() == 3.0 and np.array_equal(w.grad._data, [1.0, 1.0])
-    assert forward.stats["replays"] == 0 and step.stats["replays"] == 2
+    assert forward.stats["replays"] == 2 and step.stats["replays"] == 2
+    assert "def forward_backward(_saved, _seeds):" in forward.code
 
 
 def test_numpy_error_settings_of_eager_ops_are_replayed() -> None:

@@ -33,6 +33,7 @@ from glassgrad.autograd.state import state
 from glassgrad.compiler.program import Program, Retrace
 from glassgrad.compiler.pyvalues import python_reads
 from glassgrad.compiler.recording import Session, Trace
+from glassgrad.compiler.split import record_backward, replay
 from glassgrad.compiler.trace import Abort, TracedArray, TracedFloat, TracedInt
 from glassgrad.dtypes import _default as _DEFAULT_DTYPE
 from glassgrad.tensor import Tensor
@@ -101,7 +102,7 @@ class CompiledFunction:
             program = group.program = group.candidate = None  # a NumPy array read was changed
         if program is not None:
             try:
-                result = program.run(leaves)
+                result = replay(program, leaves) if program.split else program.run(leaves)
                 group.replays += 1
                 return result
             except Retrace:
@@ -158,6 +159,10 @@ class CompiledFunction:
             result = self.fn(*call_args, **call_kwargs)
             if session.rec.aborted is None:
                 trace.output = _describe(result, session)
+            if session.rec.aborted is None and session.differentiable_outputs:
+                why = record_backward(session, trace, session.differentiable_outputs)
+                if why is not None:
+                    session.rec.abort(f"its result's graph is used after the call, but {why}")
         finally:
             session.__exit__(None, None, None)
         result = _plain(result)
@@ -355,14 +360,20 @@ def _describe(x: Any, session: Session) -> Any:
     if isinstance(x, Tensor):
         if id(x) not in session._made:
             return ("object", x)
-        if x.requires_grad and _graph_reaches_a_leaf(x):  # a replay returns no graph
-            session.rec.abort(
-                "the result is a tensor that requires grad and whose graph a backward() after "
-                "the call could still use; compile the whole step (forward, backward() and the "
-                "optimizer's step), or return loss.item() or loss.detach()"
-            )
-            return ("object", x)
         d = x._data
+        if x.requires_grad and _graph_reaches_a_leaf(x):  # a backward() after the call may use it
+            if type(d) is not TracedArray or x.grad_fn is None:
+                session.rec.abort(
+                    "the result is a tensor that requires grad and was made in the call without "
+                    "a graph the trace followed"
+                )
+                return ("object", x)
+            outputs = session.differentiable_outputs
+            for k, t in enumerate(outputs):
+                if t is x:
+                    return ("diff", d._v, k)
+            outputs.append(x)
+            return ("diff", d._v, len(outputs) - 1)
         if type(d) is TracedArray:
             return ("tensor", d._v)
         session.rec.abort("the result holds a tensor the trace did not follow")
@@ -390,6 +401,8 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
     session._restore_data.clear()  # (the session's own references to tensors it saw)
     keep = {id(t) for t in _tensors_in(result)}
     keep |= {id(p._grad) for p in trace.grad_writes if p._grad is not None}
+    if session.differentiable_outputs:  # inputs saved by the nodes of the result's graph
+        keep |= _held_by_graph(session.differentiable_outputs)
 
     def alive() -> Tensor | None:
         for ref in session._made.values():
@@ -406,6 +419,19 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
         gc.collect(generation)
         found = alive()
     return found
+
+
+def _held_by_graph(outputs: list[Tensor]) -> set[int]:
+    """The tensors the nodes of the outputs' graph keep (a node saving its input keeps it, to
+    check its version at backward): the graph holds them, not the user."""
+    from glassgrad.autograd.graph import walk
+
+    held: set[int] = set()
+    for n in walk([t.grad_fn for t in outputs]):
+        meta = getattr(n, "_meta", None)
+        if meta:
+            held.update(id(r) for r in meta[0] if isinstance(r, Tensor))
+    return held
 
 
 def _tensors_in(x: Any) -> list[Tensor]:

@@ -32,6 +32,10 @@ class Retrace(Exception):
     """A guard of the compiled code failed: the call must be recorded again (or run eagerly)."""
 
 
+class Unsplittable(Exception):
+    """A forward whose backward runs after the call could not be cut into two functions."""
+
+
 _COUNTER = [0]
 FREE_BYTES = 0  # arrays from this size on are deleted after their last use (all: W3 measured it)
 REUSE_BYTES = 65536  # temporaries from this size on are computed into buffers kept across calls
@@ -84,7 +88,10 @@ class Program:
         kept = self._prune()
         kept = self._fold_constants(kept)
         kept = self._hoist_guards(kept)
-        self.source = self._emit(kept, title)
+        self.split = trace.split is not None  # a forward and a backward function (split.py)
+        self.backward: Callable[..., Any] | None = None
+        self.title = title
+        self.source = self._emit_split(kept, title) if self.split else self._emit(kept, title)
         _COUNTER[0] += 1
         filename = f"<glassgrad.compile {title} #{_COUNTER[0]}>"
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
@@ -103,6 +110,8 @@ class Program:
         exec(compile(self.source, self._filename, "exec"), self.ns)
         run: Callable[[list[Any]], Any] = self.ns[self._title]
         self.run = run  # type: ignore[method-assign,assignment]
+        if self.split:
+            self.backward = self.ns[f"{self._title}_backward"]
         return run(args)
 
     def _reads(self, stmt: Stmt) -> list[Var]:
@@ -172,6 +181,8 @@ class Program:
                 v.name = self._unique(f"{names.get(id(src[1]), 'param')}_grad")
             elif kind == "const":
                 v.name = self._unique(src[1].name)
+            elif kind == "seed":  # the gradient a later backward() hands an output (split.py)
+                v.name = self._unique("grad_output")
             elif kind == "group":
                 _, _, i, key, k = src
                 base = (
@@ -201,7 +212,7 @@ class Program:
         for _, new in trace.data_writes:
             live.add(new.id)
             live_buffers.add(new.buffer)
-        for var in trace.grad_writes.values():
+        for var in [*trace.grad_writes.values(), *trace.grads]:
             if var is not None:
                 live.add(var.id)
                 live_buffers.add(var.buffer)
@@ -319,10 +330,32 @@ class Program:
             lines += self._backup(risky)
             lines.append("    try:")
             indent = "        "
+        lines += self._body(stmts, 0, written, into, self._frees(stmts), indent)
+        if risky:
+            lines.append("    except _Retrace:")
+            lines.append("        _undo(_backup)")
+            lines.append("        raise")
+        epilogue = self._epilogue()
+        if self.buffers:
+            epilogue.insert(-1, "    _pool.append(_buffers)")
+        lines += epilogue
+        return "\n".join(lines) + "\n"
+
+    def _body(
+        self,
+        stmts: list[Stmt],
+        start: int,
+        written: set[int],
+        into: dict[int, str],
+        frees: dict[int, list[str]],
+        indent: str,
+    ) -> list[str]:
+        """The lines of ``stmts`` (``start``: the first one's position, for ``into``/``frees``),
+        each op's under a comment naming it, inside ``np.errstate`` blocks where eager ran one."""
+        lines: list[str] = []
         note = None
-        frees = self._frees(stmts)
         block = None  # the np.errstate settings of the open ``with`` block
-        for i, stmt in enumerate(stmts):
+        for i, stmt in enumerate(stmts, start):
             if stmt.kind != "guard" and stmt.errstate != block:
                 block = stmt.errstate
                 if block is not None:  # as eager ran it: log(0) is -inf, silently (PyTorch's way)
@@ -337,15 +370,122 @@ class Program:
             lines += [inner + line for line in code.split("\n")]
             if frees.get(i):
                 lines.append(f"{inner}del {', '.join(frees[i])}")
+        return lines
+
+    def _emit_split(self, stmts: list[Stmt], title: str) -> str:
+        """Two functions: the forward (returning what the backward reads) and the backward."""
+        trace = self.trace
+        backward_ids = {id(s) for s in trace.rec.stmts[trace.split :]}
+        first = next(
+            (i for i, s in enumerate(stmts) if s.kind != "guard" and id(s) in backward_ids),
+            len(stmts),
+        )
+        fwd, bwd = self._forward_checks(stmts[:first], stmts[first:])
+        stmts = fwd + bwd
+        made_in_fwd = {v.buffer for s in fwd for v in s.outs if v.kind == "array"}
+        for s in bwd:
+            if s.kind == "guard":
+                raise Unsplittable(
+                    f"the backward checks a value it computes ({self._call(s)}, in {self._comment(s.note)}): the code "
+                    "could not run it again unchanged"
+                )
+            if s.effect or s.kind == "draw":
+                raise Unsplittable("the backward draws random numbers or has side effects")
+            for w in s.writes:
+                if w.buffer in self._persistent or w.buffer in made_in_fwd:
+                    raise Unsplittable("the backward writes into an array the forward made")
+        self.buffers = []  # (each call's saved arrays live until its backward: no reuse)
+        written = {w.buffer for s in stmts for w in s.writes}
+        frees = self._frees(stmts)
+        lines = [f"def {title}(_args):"]
+        lines += self._prologue()
+        last_guard = max((i for i, s in enumerate(fwd) if s.kind == "guard"), default=0)
+        risky = [
+            s
+            for s in fwd[:last_guard]
+            if s.effect or any(w.buffer in self._persistent for w in s.writes)
+        ]
+        indent = "    "
+        if risky:
+            lines += self._backup(risky)
+            lines.append("    try:")
+            indent = "        "
+        lines += self._body(fwd, 0, written, {}, frees, indent)
         if risky:
             lines.append("    except _Retrace:")
             lines.append("        _undo(_backup)")
             lines.append("        raise")
+        # what the backward reads of the forward's values: returned with the outputs
+        made_in_bwd = {v.id for s in bwd for v in s.outs}
+        seeds = {v.id for v in trace.seeds}
+        constants = set(getattr(self, "constants", ()))
+        saved: dict[int, Var] = {}
+        for s in bwd:
+            for v in self._reads(s):
+                if v.id not in made_in_bwd and v.id not in seeds and v.name not in constants:
+                    saved.setdefault(v.id, v)
+        holders = [
+            self._holder(v)
+            for v in saved.values()
+            if v.source is not None
+            and v.kind == "array"
+            and (v.source[0] in ("tensor", "target") or (v.source[0] == "arg" and v.source[3]))
+        ]
+        outputs = [f"_make({v.name})" for v in _diff_outputs(trace.output)]
         epilogue = self._epilogue()
-        if self.buffers:
-            epilogue.insert(-1, "    _pool.append(_buffers)")
+        epilogue[-1] = f"    _outputs = ({', '.join(outputs)},)"
+        epilogue.append(f"    _saved = ({''.join(v.name + ', ' for v in saved.values())})")
+        epilogue.append(f"    _holders = ({''.join(h + ', ' for h in holders)})")
+        boundary = [self._tensor(t, "_boundary") for t in trace.boundary]
+        epilogue.append(f"    _boundary = ({''.join(b + ', ' for b in boundary)})")
+        epilogue.append(
+            f"    return {self._output(trace.output)}, _outputs, _saved, _holders, _boundary"
+        )
         lines += epilogue
+        lines.append("")
+        lines.append(f"def {title}_backward(_saved, _seeds):")
+        lines.append(f"    # the backward of {title}: one gradient per tensor it read that requires grad")
+        if saved:
+            lines.append(f"    {''.join(v.name + ', ' for v in saved.values())}= _saved")
+        lines.append(f"    {''.join(v.name + ', ' for v in trace.seeds)}= _seeds")
+        lines += self._body(bwd, len(fwd), written, {}, frees, "    ")
+        grads = ", ".join("None" if v is None else v.name for v in trace.grads)
+        lines.append(f"    return ({grads},)")
         return "\n".join(lines) + "\n"
+
+    def _forward_checks(self, fwd: list[Stmt], bwd: list[Stmt]) -> tuple[list, list]:
+        """A check the backward makes on forward values only (erf's branches in GELU's rule):
+        moved into the forward with what it reads, so that a failed check means a new recording
+        and never a backward that cannot go on. A check on a value the seeds reach cannot be."""
+        seeded = {v.buffer for v in self.trace.seeds}
+        for s in bwd:
+            if any(v.kind == "array" and v.buffer in seeded for v in self._reads(s)):
+                seeded.update(v.buffer for v in [*s.outs, *s.writes] if v.kind == "array")
+            elif any(v.kind != "array" and v.id in seeded for v in self._reads(s)):
+                seeded.update(v.id for v in s.outs)
+        guards = [s for s in bwd if s.kind == "guard"]
+        if not guards:
+            return fwd, bwd
+
+        def key(v: Var) -> int:
+            return v.buffer if v.kind == "array" else v.id
+
+        needed: set[int] = set()
+        moved: set[int] = set()
+        for s in reversed(bwd):
+            if s.kind == "guard" or any(key(v) in needed for v in [*s.outs, *s.writes]):
+                if any(key(v) in seeded for v in self._reads(s)):
+                    raise Unsplittable(
+                        "the backward checks a value the output's gradient reaches "
+                        f"({self._call(s)}, in {self._comment(s.note)})"
+                    )
+                moved.add(id(s))
+                needed.update(key(v) for v in self._reads(s))
+        written = {key(w) for s in bwd if id(s) in moved for w in s.writes}
+        for s in bwd:
+            if id(s) not in moved and any(key(v) in written for v in self._reads(s)):
+                raise Unsplittable("the backward reads an array its checks write")
+        return fwd + [s for s in bwd if id(s) in moved], [s for s in bwd if id(s) not in moved]
 
     def _assign_buffers(self, stmts: list[Stmt]) -> dict[int, str]:
         """Which statements compute into a buffer kept across calls (``out=_buffer3``), so that a
@@ -426,7 +566,7 @@ class Program:
         trace = self.trace
         keep = {v.id for v in _vars_in(trace.output)}
         keep |= {new.id for _, new in trace.data_writes}
-        keep |= {v.id for v in trace.grad_writes.values() if v is not None}
+        keep |= {v.id for v in [*trace.grad_writes.values(), *trace.grads] if v is not None}
         constants = set(getattr(self, "constants", ()))
         last: dict[int, tuple[int, Var]] = {}
         for i, s in enumerate(stmts):
@@ -600,6 +740,8 @@ class Program:
             return f"_make({x[1].name})"
         if kind in ("number", "array"):
             return x[1].name
+        if kind == "diff":  # an output the backward function differentiates (split.py)
+            return f"_outputs[{x[2]}]"
         if kind == "seq":
             parts = [self._output(y) for y in x[2]]
             if x[1] is tuple:
@@ -924,13 +1066,33 @@ def _vars_in(x: Any) -> list[Var]:
     if x is None:
         return []
     kind = x[0]
-    if kind in ("tensor", "number", "array"):
+    if kind in ("tensor", "number", "array", "diff"):
         return [x[1]]
     if kind == "seq":
         return [v for y in x[2] for v in _vars_in(y)]
     if kind == "dict":
         return [v for _, y in x[1] for v in _vars_in(y)]
     return []
+
+
+def _diff_outputs(x: Any) -> list[Var]:
+    """The outputs a later backward() may differentiate, in their order (``("diff", var, k)``)."""
+    found: dict[int, Var] = {}
+
+    def visit(y: Any) -> None:
+        if y is None:
+            return
+        if y[0] == "diff":
+            found[y[2]] = y[1]
+        elif y[0] == "seq":
+            for z in y[2]:
+                visit(z)
+        elif y[0] == "dict":
+            for _, z in y[1]:
+                visit(z)
+
+    visit(x)
+    return [found[k] for k in sorted(found)]
 
 
 def _undo(backup: list[tuple[Any, Any]]) -> None:

@@ -62,6 +62,13 @@ class Trace:
     arg_index: dict[int, int] = field(default_factory=dict)  # id(tensor argument) -> its position
     python_reads: list[Any] = field(default_factory=list)  # pyvalues.Read: names the code read
     optimizers: list[Any] = field(default_factory=list)  # optimizers stepped (their structure)
+    # a forward whose backward runs after the call (``split.py``): where the backward's
+    # statements begin, its seeds (one per differentiable output), the gradients it returns
+    # (one per boundary tensor) and the boundary tensors
+    split: int | None = None
+    seeds: list[Any] = field(default_factory=list)
+    grads: list[Any] = field(default_factory=list)
+    boundary: list[Any] = field(default_factory=list)
 
 
 class _Slot:
@@ -276,6 +283,7 @@ class Session:
         self._modules: dict[int, Any] = {}
         self._targets: dict[int, Any] = {}
         self._new_modules: set[int] = set()
+        self.differentiable_outputs: list[Any] = []  # result tensors a later backward() may use
 
     # ---- Tensor slots ---------------------------------------------------------------------------
     def _data_get(self, t: Any, a: Any) -> Any:
