@@ -100,3 +100,63 @@ def test_compiled_forward_and_backward_equal_eager(op: OpInfo, data) -> None:
     if op.name not in EAGER:
         assert not fell_back, f"{op.name}: {fell_back[0].message}"
         assert compiled.stats["replays"] >= 1, (op.name, compiled.stats)
+
+
+def _differentiate(out, args):
+    """The gradients of ``out`` (weighted by a fixed pattern) for the tensors that need one."""
+    leaves = [a for a in args if isinstance(a, gg.Tensor) and a.requires_grad]
+    v = gg.cos(gg.arange(out.numel(), dtype=out.dtype) * 0.7).reshape(out.shape)
+    return gg.autograd.grad(out, leaves, v, allow_unused=True)
+
+
+@pytest.mark.parametrize("op", ALL, ids=lambda o: o.name)
+@settings(max_examples=2, deadline=None, phases=(Phase.generate,), database=None)
+@given(data=st.data())
+def test_compiled_forward_with_the_backward_after_the_call_equals_eager(op: OpInfo, data) -> None:
+    """The forward alone compiled, its output differentiated after the call: a replay returns
+    the output joined to the inputs by one ``CompiledFunctionBackward`` node, whose generated
+    backward gives eager's gradients bit for bit."""
+    args = op.sample(data.draw)
+
+    def forward(*xs):
+        gg.manual_seed(7)
+        return op.fn(gg, *xs)
+
+    compiled = gg.compile(forward)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompileWarning)
+        for k in range(5):
+            inputs, ref_inputs = _inputs(args, k), _inputs(args, k)
+            out, ref = compiled(*inputs), forward(*ref_inputs)
+            assert _same(out.detach(), ref.detach()), f"{op.name}: output of call {k}"
+            assert out.requires_grad == ref.requires_grad
+            if not ref.requires_grad:
+                continue
+            for i, (g, r) in enumerate(
+                zip(_differentiate(out, inputs), _differentiate(ref, ref_inputs))
+            ):
+                assert _same(g, r), f"{op.name}: gradient of input {i}, call {k}"
+    fell_back = [w for w in caught if issubclass(w.category, CompileWarning)]
+    if op.name not in EAGER and op.name not in NOT_SPLIT:
+        assert not fell_back, f"{op.name}: {fell_back[0].message}"
+        assert compiled.stats["replays"] >= 1, (op.name, compiled.stats)
+
+
+# ops whose backward cannot run as a function of its own after the forward (they run eagerly,
+# with a CompileWarning): the backward checks a shape that depends on the forward's data
+_DATA_SHAPED = "the backward checks a shape chosen by the data (a mask's count, nonzero)"
+NOT_SPLIT: dict[str, str] = {
+    name: _DATA_SHAPED
+    for name in (
+        "setitem_mask",
+        "masked_scatter",
+        "index_fill_tensor",
+        "fold",
+        "embedding_bag",
+        "repeat_interleave_tensor",
+        "grid_sample",
+        "grid_sample_3d",
+        "grid_sample_nearest",
+        "grid_sample_nearest_3d",
+    )
+}

@@ -399,10 +399,14 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
     tensor and would leave the old one there. Optimizer state made at a first step is one too;
     that recording is simply not used."""
     session._restore_data.clear()  # (the session's own references to tensors it saw)
-    keep = {id(t) for t in _tensors_in(result)}
-    keep |= {id(p._grad) for p in trace.grad_writes if p._grad is not None}
-    if session.differentiable_outputs:  # inputs saved by the nodes of the result's graph
-        keep |= _held_by_graph(session.differentiable_outputs)
+    kept = _tensors_in(result)
+    if session.differentiable_outputs:  # what the nodes of the result's graph keep
+        kept += _held_by_graph(session.differentiable_outputs)
+    keep = {id(p._grad) for p in trace.grad_writes if p._grad is not None}
+    for t in kept:
+        while t is not None and id(t) not in keep:  # a view keeps its base
+            keep.add(id(t))
+            t = t._base
 
     def alive() -> Tensor | None:
         for ref in session._made.values():
@@ -421,16 +425,28 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
     return found
 
 
-def _held_by_graph(outputs: list[Tensor]) -> set[int]:
-    """The tensors the nodes of the outputs' graph keep (a node saving its input keeps it, to
-    check its version at backward): the graph holds them, not the user."""
+def _held_by_graph(outputs: list[Tensor]) -> list[Tensor]:
+    """The tensors the nodes of the outputs' graph keep (an input saved, to check its version
+    at backward; an argument that needs no gradient, to run the op again): the graph holds
+    them, not the user."""
     from glassgrad.autograd.graph import walk
 
-    held: set[int] = set()
+    held: list[Tensor] = []
+
+    def visit(x: Any, depth: int) -> None:
+        if isinstance(x, Tensor):
+            held.append(x)
+        elif depth and isinstance(x, (tuple, list)):
+            for y in x:
+                visit(y, depth - 1)
+
     for n in walk([t.grad_fn for t in outputs]):
-        meta = getattr(n, "_meta", None)
-        if meta:
-            held.update(id(r) for r in meta[0] if isinstance(r, Tensor))
+        for cls in type(n).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if name not in ("next", "__weakref__"):
+                    visit(getattr(n, name, None), 3)
+        for value in getattr(n, "__dict__", {}).values():
+            visit(value, 3)
     return held
 
 

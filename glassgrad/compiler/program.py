@@ -463,6 +463,25 @@ class Program:
                 seeded.update(v.buffer for v in [*s.outs, *s.writes] if v.kind == "array")
             elif any(v.kind != "array" and v.id in seeded for v in self._reads(s)):
                 seeded.update(v.id for v in s.outs)
+        # a shape is fixed by the inputs' (checked by the forward) and the seeds' (the outputs')
+        # unless it depends on data (``dynamic``): a check on such a shape, size or number of
+        # dimensions always holds
+        static: set[int] = set()  # numbers computed from fixed shapes only
+        for s in fwd + bwd:
+            reads = self._reads(s)
+            if s.kind == "call" and s.fn in _SHAPE_FUNCTIONS:
+                if not any(v.dynamic for v in reads if v.kind == "array"):
+                    static.update(v.id for v in s.outs)
+            elif s.kind in ("call", "binop", "unop") and reads and all(v.id in static for v in reads):
+                static.update(v.id for v in s.outs if v.kind == "number")
+
+        def always_holds(guard: Stmt) -> bool:
+            reads = self._reads(guard)
+            if _reads_a_shape(guard):
+                return not any(v.dynamic for v in reads if v.kind == "array")
+            return bool(reads) and all(v.id in static for v in reads)
+
+        bwd = [s for s in bwd if not (s.kind == "guard" and always_holds(s))]
         guards = [s for s in bwd if s.kind == "guard"]
         if not guards:
             return fwd, bwd
@@ -1073,6 +1092,17 @@ def _vars_in(x: Any) -> list[Var]:
     if kind == "dict":
         return [v for _, y in x[1] for v in _vars_in(y)]
     return []
+
+
+_SHAPE_FUNCTIONS = frozenset({np.size, np.ndim, np.shape})
+
+
+def _reads_a_shape(guard: Stmt) -> bool:
+    """Does this check compare only a shape, a size or a number of dimensions?"""
+    if isinstance(guard.fn, str):
+        return guard.fn in _SIZE_GUARDS
+    inner = guard.fn
+    return isinstance(inner, Stmt) and inner.kind == "call" and inner.fn in _SHAPE_FUNCTIONS
 
 
 def _diff_outputs(x: Any) -> list[Var]:
