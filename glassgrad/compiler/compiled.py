@@ -102,7 +102,10 @@ class CompiledFunction:
             program = group.program = group.candidate = None  # a NumPy array read was changed
         if program is not None:
             try:
-                result = replay(program, leaves) if program.split else program.run(leaves)
+                if program.split:  # outputs a backward() after the call differentiates
+                    result = replay(program, leaves, getattr(self.fn, "__qualname__", "?"))
+                else:
+                    result = program.run(leaves)
                 group.replays += 1
                 return result
             except Retrace:
@@ -403,7 +406,8 @@ def _kept_elsewhere(session: Session, trace: Trace, result: Any) -> Tensor | Non
     if session.differentiable_outputs:  # what the nodes of the result's graph keep
         kept += _held_by_graph(session.differentiable_outputs)
     keep = {id(p._grad) for p in trace.grad_writes if p._grad is not None}
-    for t in kept:
+    for held in kept:
+        t: Tensor | None = held
         while t is not None and id(t) not in keep:  # a view keeps its base
             keep.add(id(t))
             t = t._base

@@ -70,6 +70,8 @@ _MAKE = Tensor._make
 class Program:
     """One trace turned into a function; ``source`` is its code, ``run(args)`` calls it."""
 
+    buffers: list[tuple[Any, np.dtype]]  # (shape, dtype) of each buffer kept across calls
+
     def __init__(self, trace: Trace, arg_leaves: list[Any], title: str = "compiled") -> None:
         self.trace = trace
         rec = trace.rec
@@ -384,11 +386,8 @@ class Program:
         stmts = fwd + bwd
         made_in_fwd = {v.buffer for s in fwd for v in s.outs if v.kind == "array"}
         for s in bwd:
-            if s.kind == "guard":
-                raise Unsplittable(
-                    f"the backward checks a value it computes ({self._call(s)}, in {self._comment(s.note)}): the code "
-                    "could not run it again unchanged"
-                )
+            if s.kind == "guard":  # (_forward_checks moved or refused every one)
+                raise Unsplittable(f"the backward checks a value it computes ({self._call(s)})")
             if s.effect or s.kind == "draw":
                 raise Unsplittable("the backward draws random numbers or has side effects")
             for w in s.writes:
@@ -444,7 +443,7 @@ class Program:
         lines += epilogue
         lines.append("")
         lines.append(f"def {title}_backward(_saved, _seeds):")
-        lines.append(f"    # the backward of {title}: one gradient per tensor it read that requires grad")
+        lines.append(f"    # {title}'s backward: a gradient per tensor it read that requires grad")
         if saved:
             lines.append(f"    {''.join(v.name + ', ' for v in saved.values())}= _saved")
         lines.append(f"    {''.join(v.name + ', ' for v in trace.seeds)}= _seeds")
@@ -472,8 +471,8 @@ class Program:
             if s.kind == "call" and s.fn in _SHAPE_FUNCTIONS:
                 if not any(v.dynamic for v in reads if v.kind == "array"):
                     static.update(v.id for v in s.outs)
-            elif s.kind in ("call", "binop", "unop") and reads and all(v.id in static for v in reads):
-                static.update(v.id for v in s.outs if v.kind == "number")
+            elif s.kind in ("call", "binop", "unop") and all(v.id in static for v in reads):
+                static.update(v.id for v in s.outs if v.kind == "number" and reads)
 
         def always_holds(guard: Stmt) -> bool:
             reads = self._reads(guard)
@@ -528,7 +527,7 @@ class Program:
             if not _numpy_only(s):
                 escaping.update(v.buffer for v in used if v.kind == "array")
         created = {v.id for s in stmts for v in s.outs if v.kind == "array" and v.buffer == v.id}
-        self.buffers: list[tuple[Any, np.dtype]] = []
+        self.buffers = []
         free: dict[tuple[Any, np.dtype], list[int]] = {}
         held: dict[int, tuple[int, int]] = {}  # trace buffer -> (its last use, buffer index)
         into: dict[int, str] = {}

@@ -284,6 +284,7 @@ class Session:
         self._targets: dict[int, Any] = {}
         self._new_modules: set[int] = set()
         self.differentiable_outputs: list[Any] = []  # result tensors a later backward() may use
+        self.boundary: set[int] = set()  # ids of the tensors their backward reaches (split.py)
 
     # ---- Tensor slots ---------------------------------------------------------------------------
     def _data_get(self, t: Any, a: Any) -> Any:
@@ -528,7 +529,9 @@ class Session:
                     rec.abort("a parameter's .grad holds an array the trace did not follow")
                 else:
                     trace.grad_writes[p] = now
-        hooked = [t for t, _, _ in self._sources.values()] + list(self._grad_written.values())
+        hooked = [  # (those on a split forward's boundary run at the real backward: split.py)
+            t for t, _, _ in self._sources.values() if id(t) not in self.boundary
+        ] + list(self._grad_written.values())
         if any(getattr(t, "_hooks_", None) or getattr(t, "_post_hooks_", None) for t in hooked):
             rec.abort("a hook on a tensor runs Python code that glassgrad.compile does not replay")
         trace.epoch_bumped = EPOCH[0] != self._epoch

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.custom_function import Function, once_differentiable
+from glassgrad.autograd.state import state
 from glassgrad.compiler.ir import Var
 from glassgrad.compiler.trace import TracedArray
 from glassgrad.tensor import Tensor
@@ -42,16 +43,34 @@ def record_backward(session: Any, trace: Any, outputs: list[Tensor]) -> str | No
             return "an output calls retain_grad(), which a replayed graph cannot honour"
     seeds = []
     for k, t in enumerate(outputs):
-        ones = t._data._raw.copy()  # (its data is a traced array: the plain array's copy)
+        traced: Any = t._data  # (a traced array: its plain array is copied)
+        ones = traced._raw.copy()
         ones.fill(1)
         seeds.append(rec.source_array(ones, ("seed", k)))
     trace.split = len(rec.stmts)
     before = rec.phase
     rec.phase = "backward"
+    # hooks on the boundary run at the real backward (the engine runs them on what the node
+    # returns), so not here: the generated backward computes the gradients before them
+    hooked = [
+        (t, getattr(t, "_hooks_", None), getattr(t, "_post_hooks_", None))
+        for t in boundary
+        if t.grad_fn is None
+    ]
+    nodes = [(t.grad_fn, t.grad_fn._hooks) for t in boundary if t.grad_fn is not None]
     try:  # autograd.grad's walk, without the copies it hands a user
+        for t, _, _ in hooked:
+            t._hooks_ = t._post_hooks_ = None
+        for n, _ in nodes:
+            n._hooks = None
         grads = run_backward(outputs, seeds, True, False, capture=boundary) or []
     finally:
         rec.phase = before
+        for t, pre, post in hooked:
+            t._hooks_, t._post_hooks_ = pre, post
+        for n, h in nodes:
+            n._hooks = h
+    session.boundary = {id(t) for t in boundary}
     grad_vars: list[Var | None] = []
     for g in grads:
         if g is None:
@@ -80,6 +99,12 @@ class CompiledFunction(Function):
     @once_differentiable
     def backward(ctx: Any, *grad_outputs: Any) -> Any:
         d = ctx.__dict__
+        if state.create_graph:
+            raise RuntimeError(
+                f"the backward of the compiled function {d.get('_title')} cannot be "
+                "differentiated again (create_graph=True): it is generated NumPy code. Call the "
+                "function uncompiled (glassgrad.compile(fn, disable=True)) for higher derivatives"
+            )
         saved = ctx._saved
         if saved is None or "_backward" not in d:
             raise RuntimeError(
@@ -100,7 +125,7 @@ class CompiledFunction(Function):
         return (None, *grads)
 
 
-def replay(program: Any, leaves: list[Any]) -> Any:
+def replay(program: Any, leaves: list[Any], name: str) -> Any:
     """Run a split program's forward and join its outputs to the boundary by one node."""
     result, outputs, saved, holders, boundary = program.run(leaves)
     out = CompiledFunction.apply(outputs, *boundary)
@@ -108,6 +133,6 @@ def replay(program: Any, leaves: list[Any]) -> Any:
     d = ctx.__dict__
     d["_backward"] = program.backward
     d["_versions"] = [(t, t._vc[0]) for t in holders]
-    d["_title"] = program.title
+    d["_title"] = name
     ctx._saved = saved
     return result
