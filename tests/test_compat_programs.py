@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import re
 
+import warnings
+
 import numpy as np
 import pytest
 
+from glassgrad.compiler import CompileWarning
 from tests.compat import harness
 
 HERE = os.path.join(os.path.dirname(__file__), "compat", "programs")
@@ -202,3 +205,39 @@ def test_program_prints_the_same_losses_on_both_libraries(name, tmp_path, one_th
     theirs = harness.run(os.path.join(HERE, path), argv, "torch", rec, where)
     ours = harness.run(os.path.join(HERE, path), argv, "glassgrad", rec, where)
     check(ours, theirs)
+
+
+def _compiled(model_line: str, variable: str = "model"):
+    """The program with ``model = torch.compile(model)`` after ``model_line``, as nanoGPT's
+    ``--compile`` does."""
+
+    def edit(source: str) -> str:
+        assert model_line in source
+        return source.replace(model_line, f"{model_line}{variable} = torch.compile({variable})\n")
+
+    return edit
+
+
+def test_a_program_that_compiles_its_model_prints_what_it_prints_uncompiled(tmp_path) -> None:
+    """Karpathy's gpt.py with ``torch.compile(model)``: dropout on, glassgrad's own weights
+    and draws in both runs; the forward replays as generated code (the backward outside the
+    call through ``CompiledFunctionBackward``) and every loss and the sampled text agree."""
+    where = os.path.join(HERE, "gpt")
+    path = os.path.join(HERE, "gpt", "gpt.py")
+    eager = harness.run(path, [], "glassgrad", None, where)
+    add_compile = _compiled("m = model.to(device)\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)  # no fallback to eager
+        compiled = harness.run(
+            path,
+            [],
+            "glassgrad",
+            None,
+            where,
+            edit=lambda s: add_compile(s) + "\nprint('stats', model.stats)\n",
+        )
+    compiled, stats = compiled.rsplit("stats ", 1)
+    same_output(compiled, eager)
+    assert len(harness.numbers(eager, "loss")) >= 6
+    # 21 training steps (two recorded), 3 evaluations of 2 x 4 batches (eval mode, no_grad)
+    assert stats.strip() == "{'recordings': 4, 'replays': 41, 'programs': 2, 'eager_groups': 0}"

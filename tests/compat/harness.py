@@ -298,12 +298,22 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
         yield
 
 
-def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
+def run(
+    path: str,
+    argv: list[str],
+    lib: str,
+    rec: Recording | None,
+    cwd: str,
+    edit: Any = None,
+) -> str:
     """Run the program at ``path`` as ``__main__`` on ``lib`` ("torch" or "glassgrad");
-    return what it printed."""
+    return what it printed. ``rec`` None: glassgrad runs on its own (its own initial weights and
+    random draws, no recording to replay); ``edit``: a change to the source (a test's variant)."""
     filename = os.path.abspath(path)
     with open(filename) as f:
         source = f.read()
+    if edit is not None:
+        source = edit(source)
     out = io.StringIO()
     old_argv, old_cwd, old_path = sys.argv, os.getcwd(), list(sys.path)
     sys.argv = [filename, *argv]
@@ -332,8 +342,9 @@ def run(path: str, argv: list[str], lib: str, rec: Recording, cwd: str) -> str:
         with contextlib.ExitStack() as stack:
             if lib == "glassgrad":
                 stack.enter_context(torch_is_glassgrad())
-                stack.enter_context(_replaying_glassgrad(rec, filename))
-            else:
+                if rec is not None:
+                    stack.enter_context(_replaying_glassgrad(rec, filename))
+            elif rec is not None:
                 stack.enter_context(_recording_torch(rec, filename))
             stack.enter_context(contextlib.redirect_stdout(out))
             code = compile(source, filename, "exec")
