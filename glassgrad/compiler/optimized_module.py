@@ -10,6 +10,7 @@ node (``split.py``); under ``no_grad`` it replays as one. Attributes the wrapper
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from glassgrad.compiler.compiled import CompiledFunction
@@ -27,6 +28,10 @@ class OptimizedModule(Module):
             return mod(*args, **kwargs)
 
         forward.__qualname__ = f"{type(mod).__name__}.forward"
+        try:  # the code names the inputs as the module's forward does
+            forward.__signature__ = inspect.signature(mod.forward)  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            pass
         object.__setattr__(self, "_compiled", CompiledFunction(forward))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

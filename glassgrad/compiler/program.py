@@ -167,6 +167,9 @@ class Program:
         for p, var in trace.grad_writes.items():
             if var is not None and not var.name and var.source is None:
                 var.name = self._unique(f"{names.get(id(p), 'param')}_grad")
+        for t, var in zip(trace.boundary, trace.grads):  # what a split backward returns
+            if var is not None and not var.name and var.source is None:
+                var.name = self._unique(f"{names.get(id(t), 'input')}_grad")
         counters: dict[str, int] = {}
         for v in trace.rec.vars:
             if v.name:
@@ -432,6 +435,8 @@ class Program:
         ]
         outputs = [f"_make({v.name})" for v in _diff_outputs(trace.output)]
         epilogue = self._epilogue()
+        if len(epilogue) == 2:  # nothing written back
+            epilogue[0] = "    # the outputs, and the arrays the backward reads"
         epilogue[-1] = f"    _outputs = ({', '.join(outputs)},)"
         epilogue.append(f"    _saved = ({''.join(v.name + ', ' for v in saved.values())})")
         epilogue.append(f"    _holders = ({''.join(h + ', ' for h in holders)})")

@@ -117,7 +117,9 @@ def api_call(depth: int = 2) -> str:
             if found:
                 outer = found
         elif name in ("__call__", "forward") and "self" in f.f_locals:
-            outer = type(f.f_locals["self"]).__name__
+            cls = type(f.f_locals["self"]).__name__
+            if cls != "OptimizedModule":  # (compile(model)'s wrapper: the model is the name)
+                outer = cls
         elif not name.startswith("_"):
             outer = name
         f = f.f_back
