@@ -10,6 +10,7 @@ node (``split.py``); under ``no_grad`` it replays as one. Attributes the wrapper
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
@@ -28,10 +29,8 @@ class OptimizedModule(Module):
             return mod(*args, **kwargs)
 
         forward.__qualname__ = f"{type(mod).__name__}.forward"
-        try:  # the code names the inputs as the module's forward does
+        with contextlib.suppress(TypeError, ValueError):  # inputs named as forward names them
             forward.__signature__ = inspect.signature(mod.forward)  # type: ignore[attr-defined]
-        except (TypeError, ValueError):
-            pass
         object.__setattr__(self, "_compiled", CompiledFunction(forward))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
