@@ -235,3 +235,27 @@ def test_compiled_forwards_in_threads_each_get_their_own_graph():
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+def test_an_output_the_backward_reads_changed_in_place_raises_as_eager():
+    """tanh saves its output: changing it (or a detached alias returned with it) in place
+    before backward() must raise, never differentiate with the changed values."""
+    lin = nn.Linear(3, 2)
+    f = gg.compile(lambda x: lin(x).tanh())
+
+    def both(x):
+        h = lin(x).tanh()
+        return h, h.detach()
+
+    g = gg.compile(both)
+    x = gg.randn(4, 3)
+    for _ in range(4):
+        out = f(x)
+        out.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+        out, alias = g(x)
+        alias.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+    assert f.stats["replays"] == g.stats["replays"] == 2

@@ -433,11 +433,25 @@ class Program:
             and v.kind == "array"
             and (v.source[0] in ("tensor", "target") or (v.source[0] == "arg" and v.source[3]))
         ]
-        outputs = [f"_make({v.name})" for v in _diff_outputs(trace.output)]
+        diff = _diff_outputs(trace.output)
+        outputs = [f"_make({v.name})" for v in diff]
+        # an output the backward reads (tanh's, a view of it) changed in place by the caller
+        # before backward() raises, as eagerly: its version is checked too
+        saved_buffers = {v.buffer for v in saved.values() if v.kind == "array"}
+        holders += [f"_outputs[{k}]" for k, v in enumerate(diff) if v.buffer in saved_buffers]
+        self._kept_outputs = {
+            v.id: f"_output_{v.name}"
+            for v in _diff_outputs(trace.output, "tensor")  # (a detached copy of one, say)
+            if v.buffer in saved_buffers
+        }
+        holders += list(self._kept_outputs.values())
         epilogue = self._epilogue()
         if len(epilogue) == 2:  # nothing written back
             epilogue[0] = "    # the outputs, and the arrays the backward reads"
         epilogue[-1] = f"    _outputs = ({', '.join(outputs)},)"
+        for v in _diff_outputs(trace.output, "tensor"):
+            if v.id in self._kept_outputs:
+                epilogue.append(f"    {self._kept_outputs[v.id]} = _make({v.name})")
         epilogue.append(f"    _saved = ({''.join(v.name + ', ' for v in saved.values())})")
         epilogue.append(f"    _holders = ({''.join(h + ', ' for h in holders)})")
         boundary = [self._tensor(t, "_boundary") for t in trace.boundary]
@@ -760,7 +774,8 @@ class Program:
     def _output(self, x: Any) -> str:
         kind = x[0]
         if kind == "tensor":
-            return f"_make({x[1].name})"
+            kept = getattr(self, "_kept_outputs", {}).get(x[1].id)
+            return kept or f"_make({x[1].name})"
         if kind in ("number", "array"):
             return x[1].name
         if kind == "diff":  # an output the backward function differentiates (split.py)
@@ -1109,15 +1124,16 @@ def _reads_a_shape(guard: Stmt) -> bool:
     return isinstance(inner, Stmt) and inner.kind == "call" and inner.fn in _SHAPE_FUNCTIONS
 
 
-def _diff_outputs(x: Any) -> list[Var]:
-    """The outputs a later backward() may differentiate, in their order (``("diff", var, k)``)."""
+def _diff_outputs(x: Any, kind: str = "diff") -> list[Var]:
+    """The outputs a later backward() may differentiate, in their order (``("diff", var, k)``);
+    ``kind="tensor"``: the other tensors returned."""
     found: dict[int, Var] = {}
 
     def visit(y: Any) -> None:
         if y is None:
             return
-        if y[0] == "diff":
-            found[y[2]] = y[1]
+        if y[0] == kind:
+            found[y[2] if kind == "diff" else len(found)] = y[1]
         elif y[0] == "seq":
             for z in y[2]:
                 visit(z)
