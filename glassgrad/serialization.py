@@ -208,7 +208,10 @@ class _Encoder:
         self.keep.append(obj)
         state = obj.__dict__
         attrs = []
+        transient = getattr(cls, "_transient_attributes", ())  # rebuilt on use (compile's code)
         for name, value in state.items():
+            if name in transient:
+                continue
             if not isinstance(name, str):
                 raise TypeError(f"save: {_clip(where)} has a non-string attribute name {name!r}")
             if name in _REGISTRIES and isinstance(value, dict):

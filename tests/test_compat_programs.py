@@ -240,3 +240,57 @@ def test_a_program_that_compiles_its_model_prints_what_it_prints_uncompiled(tmp_
     assert len(harness.numbers(eager, "loss")) >= 6
     # 21 training steps (two recorded), 3 evaluations of 2 x 4 batches (eval mode, no_grad)
     assert stats.strip() == "{'recordings': 4, 'replays': 41, 'programs': 2, 'eager_groups': 0}"
+
+
+# program -> (the line after which the script compiles its model(s), what it adds)
+COMPILED = {
+    "mnist_rnn": ("    model = Net().to(device)\n", "    model = torch.compile(model)\n"),
+    "vae": ("model = VAE().to(device)\n", "model = torch.compile(model)\n"),
+    "word_lm_lstm": (
+        "    model = RNNModel(args.model, ntokens, args.emsize, args.nhid, args.nlayers, "
+        "args.dropout, args.tied).to(device)\n",
+        "    model = torch.compile(model)\n",
+    ),
+    "dcgan": (
+        "netD = Discriminator(ngpu).to(device)\n",
+        "netD = torch.compile(netD)\nnetG = torch.compile(netG)\n",
+    ),
+    "own_text_transformer": (
+        "model = Classifier(len(vocab), args.d_model, args.nhead, args.ff, args.dropout)\n",
+        "model = torch.compile(model)\n",
+    ),
+    "own_names_gru": (
+        "    model = GRUNames(vocab, args.n_embd, args.n_hidden)\n",
+        "    model = torch.compile(model)\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED))
+def test_programs_that_compile_their_models_print_what_they_print_uncompiled(
+    name, tmp_path, monkeypatch
+) -> None:
+    """Each program with ``torch.compile(model)`` added, as scripts do, against itself
+    uncompiled (both on glassgrad, its own weights and draws): the same losses, every forward
+    replayed as generated code once recorded (an RNN's hidden state passed on between batches,
+    a GAN's two models, a model saved whole with ``torch.save(model)`` and loaded back)."""
+    import glassgrad.compiler.compiled as compiled_module
+
+    path, argv, check, cwd = PROGRAMS[name]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    where = str(tmp_path) if cwd is None else os.path.join(HERE, cwd)
+    line, added = COMPILED[name]
+    eager = harness.run(os.path.join(HERE, path), argv, "glassgrad", None, where)
+    replays = []
+    replay = compiled_module.replay
+    monkeypatch.setattr(compiled_module, "replay", lambda *a: replays.append(1) or replay(*a))
+
+    def edit(source: str) -> str:
+        assert line in source
+        return source.replace(line, line + added)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        compiled = harness.run(os.path.join(HERE, path), argv, "glassgrad", None, where, edit=edit)
+    check(compiled, eager)
+    assert len(replays) >= 2

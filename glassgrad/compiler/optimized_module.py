@@ -19,32 +19,48 @@ from glassgrad.nn.module import Module
 
 
 class OptimizedModule(Module):
-    """A module whose calls run compiled; the original is ``_orig_mod``."""
+    """A module whose calls run compiled; the original is ``_orig_mod``.
+
+    ``glassgrad.save(compiled_model)`` stores the wrapper and the model, not the generated code
+    (rebuilt at the first call after ``load``)."""
+
+    _transient_attributes = ("_compiled",)
 
     def __init__(self, mod: Module) -> None:
         super().__init__()
         self._orig_mod = mod
 
-        def forward(*args: Any, **kwargs: Any) -> Any:
-            return mod(*args, **kwargs)
+    def _compiled_call(self) -> CompiledFunction:
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            mod = self.__dict__["_modules"]["_orig_mod"]
 
-        forward.__qualname__ = f"{type(mod).__name__}.forward"
-        with contextlib.suppress(TypeError, ValueError):  # inputs named as forward names them
-            forward.__signature__ = inspect.signature(mod.forward)  # type: ignore[attr-defined]
-        object.__setattr__(self, "_compiled", CompiledFunction(forward))
+            def forward(*args: Any, **kwargs: Any) -> Any:
+                return mod(*args, **kwargs)
+
+            forward.__qualname__ = f"{type(mod).__name__}.forward"
+            with contextlib.suppress(TypeError, ValueError):  # inputs named as forward does
+                forward.__signature__ = inspect.signature(mod.forward)  # type: ignore[attr-defined]
+            compiled = self.__dict__["_compiled"] = CompiledFunction(forward)
+        return compiled
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled(*args, **kwargs)
+        return self._compiled_call()(*args, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)  # (a copy or a pickle: the code is rebuilt when called)
+        state.pop("_compiled", None)
+        return state
 
     @property
     def code(self) -> str | None:
         """The generated code of the latest program (see ``CompiledFunction.code``)."""
-        return self._compiled.code
+        return self._compiled_call().code
 
     @property
     def stats(self) -> dict[str, int]:
         """How the calls ran (see ``CompiledFunction.stats``)."""
-        return self._compiled.stats
+        return self._compiled_call().stats
 
     def __getattr__(self, name: str) -> Any:
         try:
