@@ -119,7 +119,7 @@ def compile(
     node); a function returning such outputs is compiled the same way.
     """
     if model is None:
-        return lambda fn: compile(fn, disable=disable)
+        return lambda fn: compile(fn, fullgraph=fullgraph, disable=disable)
     if not callable(model):
         raise RuntimeError(f"compile: expected a module or a function, got {type(model).__name__}")
     from glassgrad.nn.module import Module
@@ -129,7 +129,7 @@ def compile(
     if isinstance(model, Module):
         from glassgrad.compiler.optimized_module import OptimizedModule
 
-        return OptimizedModule(model)
+        return OptimizedModule(model, fullgraph)
     from glassgrad.compiler import CompiledFunction
 
-    return CompiledFunction(model)
+    return CompiledFunction(model, fullgraph)

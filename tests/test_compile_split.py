@@ -53,9 +53,13 @@ def _pair(make):
 
 
 @pytest.fixture(autouse=True)
-def _no_fallback():
+def _no_fallback(request):
+    """Every test here must compile, but the one that makes a function fall back on purpose."""
+    if "falls_back" in request.keywords:
+        yield
+        return
     with warnings.catch_warnings():
-        warnings.simplefilter("error", CompileWarning)  # every test here must compile
+        warnings.simplefilter("error", CompileWarning)
         yield
 
 
@@ -259,3 +263,42 @@ def test_an_output_the_backward_reads_changed_in_place_raises_as_eager():
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
     assert f.stats["replays"] == g.stats["replays"] == 2
+
+
+@pytest.mark.falls_back
+def test_torch_compiler_controls():
+    """``torch.compiler.disable`` makes the caller run eagerly (with a warning naming it),
+    ``is_compiling`` is True while a call is recorded, ``reset`` forgets the programs,
+    ``fullgraph=True`` raises where glassgrad would fall back, and ``torch._dynamo.config``
+    takes settings."""
+    import glassgrad._dynamo
+    import glassgrad.compiler as compiler
+
+    seen = []
+
+    @compiler.disable
+    def helper(x):
+        return x * 2
+
+    def f(x):
+        seen.append(compiler.is_compiling())
+        return helper(x).sum().detach()
+
+    compiled = gg.compile(f)
+    x = gg.ones(3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompileWarning)
+        assert [compiled(x).item() for _ in range(3)] == [6.0, 6.0, 6.0]
+    assert "marked torch.compiler.disable" in str(caught[0].message)
+    assert seen == [True, False, False] and compiled.stats["eager_groups"] == 1
+    with pytest.raises(RuntimeError, match=r"fullgraph=True.*marked torch.compiler.disable"):
+        gg.compile(f, fullgraph=True)(x)
+
+    g = gg.compile(lambda x: (x * 3).sum().detach())
+    for _ in range(3):
+        g(x)
+    assert g.stats["programs"] == 1 and not compiler.is_compiling()
+    compiler.reset()
+    assert g.stats == {"recordings": 0, "replays": 0, "programs": 0, "eager_groups": 0}
+    glassgrad._dynamo.config.suppress_errors = True
+    assert compiler.list_backends() == ["inductor"] and compiler.is_exporting() is False

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.state import state
+from glassgrad.compiler.control import _COMPILED
 from glassgrad.compiler.program import Program, Retrace
 from glassgrad.compiler.pyvalues import python_reads
 from glassgrad.compiler.recording import Session, Trace
@@ -67,8 +68,10 @@ class CompiledFunction:
     ``code`` shows the program of the latest group of calls; ``explain()`` prints it.
     """
 
-    def __init__(self, fn: Any) -> None:
+    def __init__(self, fn: Any, fullgraph: bool = False) -> None:
         self.fn = fn
+        self.fullgraph = fullgraph  # raise instead of running eagerly, as PyTorch's option does
+        _COMPILED.add(self)
         self._groups: dict[Any, _Group] = {}
         self._warned_groups = False
         self._last: Program | None = None
@@ -116,6 +119,12 @@ class CompiledFunction:
             return self._record(group, args, kwargs, leaves)
         finally:
             _RECORDING.release()
+
+    def reset(self) -> None:
+        """Forget the recordings and programs (``torch.compiler.reset()`` calls it)."""
+        self._groups.clear()
+        self._last = None
+        self._warned_groups = False
 
     @property
     def stats(self) -> dict[str, int]:
@@ -241,6 +250,10 @@ class CompiledFunction:
     def _give_up(self, group: _Group, why: Abort) -> None:
         group.eager = True
         name = getattr(self.fn, "__qualname__", repr(self.fn))
+        if self.fullgraph:
+            raise RuntimeError(
+                f"glassgrad.compile(fullgraph=True): {name} cannot be compiled: {why}"
+            )
         warnings.warn(
             f"glassgrad.compile: {name} runs eagerly from now on: {why}",
             CompileWarning,

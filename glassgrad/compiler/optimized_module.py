@@ -26,9 +26,10 @@ class OptimizedModule(Module):
 
     _transient_attributes = ("_compiled",)
 
-    def __init__(self, mod: Module) -> None:
+    def __init__(self, mod: Module, fullgraph: bool = False) -> None:
         super().__init__()
         self._orig_mod = mod
+        self._fullgraph = fullgraph
 
     def _compiled_call(self) -> CompiledFunction:
         compiled = self.__dict__.get("_compiled")
@@ -41,7 +42,8 @@ class OptimizedModule(Module):
             forward.__qualname__ = f"{type(mod).__name__}.forward"
             with contextlib.suppress(TypeError, ValueError):  # inputs named as forward does
                 forward.__signature__ = inspect.signature(mod.forward)  # type: ignore[attr-defined]
-            compiled = self.__dict__["_compiled"] = CompiledFunction(forward)
+            fullgraph = self.__dict__.get("_fullgraph", False)
+            compiled = self.__dict__["_compiled"] = CompiledFunction(forward, fullgraph)
         return compiled
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

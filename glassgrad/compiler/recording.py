@@ -439,6 +439,9 @@ class Session:
             if rec is None:
                 return module_call(module, *args, **kwargs)
             d = module.__dict__
+            if "_compile_disabled" in d:  # torch.compiler.disable(module)
+                rec.abort(d["_compile_disabled"])
+                return module_call(module, *args, **kwargs)
             if (
                 module._forward_hooks
                 or module._forward_pre_hooks
