@@ -31,6 +31,7 @@ from glassgrad.compiler import CompileWarning
 SEEDS = range(int(os.environ.get("GLASSGRAD_COMPILE_SCENARIOS", "24")))
 STEPS = 14
 REPLAYS: dict[int, int] = {}  # seed -> calls that ran generated code
+SPLIT_REPLAYS: dict[int, int] = {}  # the same, of the compiled models
 
 
 def _model(rng: np.random.Generator, features: int, classes: int) -> nn.Module:
@@ -112,13 +113,14 @@ class _Run:
 
     def __init__(self, model: nn.Module, opt: optim.Optimizer, mse: bool) -> None:
         self.model, self.opt, self.mse = model, opt, mse
+        self.forward: nn.Module = model  # (compile(model) in the split scenarios)
         self.sched = optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
         self.clip = None
         self.set_to_none = True
         self.micro_batches = 1
 
     def loss(self, x, y):
-        out = self.model(x)
+        out = self.forward(x)
         if self.mse:
             return F.mse_loss(out, F.one_hot(y, out.shape[1]).to(out.dtype))
         return F.cross_entropy(out, y)
@@ -229,6 +231,17 @@ def _event(event: str, run: _Run, state: dict) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_training_run_with_changes_between_steps_matches_eager(seed: int) -> None:
+    _scenario(seed, split=False)
+
+
+@pytest.mark.parametrize("seed", SEEDS[: max(1, len(SEEDS) // 2)])
+def test_a_compiled_model_with_changes_between_steps_matches_eager(seed: int) -> None:
+    """The same scenarios with the model compiled (``compile(model)``) and the step eager: the
+    forward and its backward replay, the loss, ``backward()`` and the optimizer run outside."""
+    _scenario(seed, split=True)
+
+
+def _scenario(seed: int, split: bool) -> None:
     rng = np.random.default_rng(seed)
     features, classes = 8, 3
     gg.manual_seed(seed)
@@ -239,8 +252,12 @@ def test_a_training_run_with_changes_between_steps_matches_eager(seed: int) -> N
     runs = []
     for m in (model, twin):
         runs.append(_Run(m, _optimizer(np.random.default_rng(opt_seed), m.parameters()), mse))
-    compiled = gg.compile(runs[0].step)
-    evaluate = gg.compile(runs[0].evaluate)
+    if split:
+        runs[0].forward = compiled_model = gg.compile(model)
+        compiled, evaluate = runs[0].step, runs[0].evaluate
+    else:
+        compiled = gg.compile(runs[0].step)
+        evaluate = gg.compile(runs[0].evaluate)
     states: list[dict] = [{}, {}]
     batch = 6
     events = [str(e) for e in rng.choice(EVENTS, size=STEPS)]
@@ -265,7 +282,10 @@ def test_a_training_run_with_changes_between_steps_matches_eager(seed: int) -> N
             _same(runs[0], runs[1], where)
             if event != "evaluate":  # (the validation loss, every step but these)
                 assert evaluate(x, y) == runs[1].evaluate(x, y), where
-    REPLAYS[seed] = compiled.stats["replays"]
+    if split:
+        SPLIT_REPLAYS[seed] = compiled_model.stats["replays"]
+    else:
+        REPLAYS[seed] = compiled.stats["replays"]
 
 
 def test_the_scenarios_did_replay_generated_code() -> None:
@@ -275,3 +295,11 @@ def test_the_scenarios_did_replay_generated_code() -> None:
             if seed not in REPLAYS:
                 test_a_training_run_with_changes_between_steps_matches_eager(seed)
     assert sum(n > 0 for n in REPLAYS.values()) >= len(SEEDS) // 2, REPLAYS
+
+
+def test_the_compiled_models_did_replay_generated_code() -> None:
+    seeds = SEEDS[: max(1, len(SEEDS) // 2)]
+    for seed in seeds:
+        if seed not in SPLIT_REPLAYS:
+            test_a_compiled_model_with_changes_between_steps_matches_eager(seed)
+    assert sum(n > 0 for n in SPLIT_REPLAYS.values()) >= len(seeds) // 2, SPLIT_REPLAYS
