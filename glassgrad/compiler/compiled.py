@@ -115,9 +115,16 @@ class CompiledFunction:
                 group.program = group.candidate = None
         if group.eager or not _RECORDING.acquire(blocking=False):
             return self.fn(*args, **kwargs)  # (another thread is recording: this call runs eagerly)
+        # a recording makes many small objects and keeps them: the cycle collector would run
+        # every few hundred of them and walk the heap (half a recorded ufunc call's cost); the
+        # call's cycles, if any, are collected once it is over
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             return self._record(group, args, kwargs, leaves)
         finally:
+            if collecting:
+                gc.enable()
             _RECORDING.release()
 
     def reset(self) -> None:
