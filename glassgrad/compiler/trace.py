@@ -267,15 +267,15 @@ class Recorder:
             if v.owner is not self:  # kept from an earlier recording (a cache): a constant
                 return self.const(x._raw)
             return v
+        if t is TracedFloat or t is TracedInt:  # (first: their type passes for int and float)
+            if x._var.owner is not self:
+                return x._x
+            return x._var
         if t in _LITERALS:
             return x
         if t is tuple or t is list:
             ex = self.expr
             return t([ex(y) for y in x])
-        if t is TracedFloat or t is TracedInt:
-            if x._var.owner is not self:
-                return x._x
-            return x._var
         if t is Const:
             return x
         if isinstance(x, tuple) and not hasattr(x, "_fields"):  # glassgrad.Size and friends
