@@ -481,14 +481,28 @@ class Program:
                 seeded.update(v.buffer for v in [*s.outs, *s.writes] if v.kind == "array")
             elif any(v.kind != "array" and v.id in seeded for v in self._reads(s)):
                 seeded.update(v.id for v in s.outs)
-        # a shape is fixed by the inputs' (checked by the forward) and the seeds' (the outputs')
-        # unless it depends on data (``dynamic``): a check on such a shape, size or number of
-        # dimensions always holds
+
+        # A shape is fixed by the inputs' (checked by the forward), the seeds' (the outputs')
+        # and the shapes data chose (a mask's count: ``dynamic``). Where the backward chooses
+        # one from forward values only, that statement moves into the forward too, and the
+        # forward checks every such shape where it is made: then a check on a shape, a size or
+        # a number of dimensions in the backward always holds. A shape chosen by a value the
+        # seeds reach cannot be fixed.
+        def key(v: Var) -> int:
+            return v.buffer if v.kind == "array" else v.id
+
+        origins = [
+            s
+            for s in bwd
+            if any(v.dynamic for v in s.outs if v.kind == "array")
+            and not any(v.dynamic for v in self._reads(s) if v.kind == "array")
+        ]
+        fixed = not any(key(v) in seeded for s in origins for v in self._reads(s))
         static: set[int] = set()  # numbers computed from fixed shapes only
         for s in fwd + bwd:
             reads = self._reads(s)
             if s.kind == "call" and s.fn in _SHAPE_FUNCTIONS:
-                if not any(v.dynamic for v in reads if v.kind == "array"):
+                if fixed or not any(v.dynamic for v in reads if v.kind == "array"):
                     static.update(v.id for v in s.outs)
             elif s.kind in ("call", "binop", "unop") and all(v.id in static for v in reads):
                 static.update(v.id for v in s.outs if v.kind == "number" and reads)
@@ -496,21 +510,21 @@ class Program:
         def always_holds(guard: Stmt) -> bool:
             reads = self._reads(guard)
             if _reads_a_shape(guard):
-                return not any(v.dynamic for v in reads if v.kind == "array")
+                return fixed or not any(v.dynamic for v in reads if v.kind == "array")
             return bool(reads) and all(v.id in static for v in reads)
 
-        bwd = [s for s in bwd if not (s.kind == "guard" and always_holds(s))]
-        guards = [s for s in bwd if s.kind == "guard"]
-        if not guards:
-            return fwd, bwd
-
-        def key(v: Var) -> int:
-            return v.buffer if v.kind == "array" else v.id
-
+        kept = [s for s in bwd if not (s.kind == "guard" and always_holds(s))]
+        checked = fixed and (len(kept) < len(bwd) or bool(origins))
+        bwd = kept
+        movers = {id(s) for s in bwd if s.kind == "guard"}
+        if fixed:
+            movers |= {id(s) for s in origins}
+        if not movers:
+            return (_with_shape_checks(fwd) if checked else fwd), bwd
         needed: set[int] = set()
         moved: set[int] = set()
         for s in reversed(bwd):
-            if s.kind == "guard" or any(key(v) in needed for v in [*s.outs, *s.writes]):
+            if id(s) in movers or any(key(v) in needed for v in [*s.outs, *s.writes]):
                 if any(key(v) in seeded for v in self._reads(s)):
                     raise Unsplittable(
                         "the backward checks a value the output's gradient reaches "
@@ -522,7 +536,8 @@ class Program:
         for s in bwd:
             if id(s) not in moved and any(key(v) in written for v in self._reads(s)):
                 raise Unsplittable("the backward reads an array its checks write")
-        return fwd + [s for s in bwd if id(s) in moved], [s for s in bwd if id(s) not in moved]
+        fwd = fwd + [s for s in bwd if id(s) in moved]
+        return (_with_shape_checks(fwd) if checked else fwd), [s for s in bwd if id(s) not in moved]
 
     def _assign_buffers(self, stmts: list[Stmt]) -> dict[int, str]:
         """Which statements compute into a buffer kept across calls (``out=_buffer3``), so that a
@@ -1114,6 +1129,17 @@ def _vars_in(x: Any) -> list[Var]:
 
 
 _SHAPE_FUNCTIONS = frozenset({np.size, np.ndim, np.shape})
+
+
+def _with_shape_checks(stmts: list[Stmt]) -> list[Stmt]:
+    """``stmts`` with a check of each shape chosen by data (``dynamic``) right where it is made."""
+    out: list[Stmt] = []
+    for s in stmts:
+        out.append(s)
+        for v in s.outs:
+            if v.kind == "array" and v.dynamic:
+                out.append(Stmt("guard", "{}.shape", (v,), {}, [], note=s.note, expected=v.shape))
+    return out
 
 
 def _reads_a_shape(guard: Stmt) -> bool:
