@@ -110,6 +110,25 @@ def _walk(
     queued: list[Callable[[], Any]],
 ) -> list[Any] | None:
     """``run_backward``'s walk (steps 1 to 4 of the module docstring)."""
+    retaining = state.retain_graph
+    state.retain_graph = retain_graph
+    try:
+        result = _walk_nodes(roots, root_grads, retain_graph, create_graph, capture)
+    finally:
+        state.retain_graph = retaining
+    for callback in queued:  # (a callback may queue more: they run too)
+        callback()
+    return result
+
+
+def _walk_nodes(
+    roots: Sequence[Any],
+    root_grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Any] | None,
+) -> list[Any] | None:
+    """The walk itself (``state.retain_graph`` tells rules whether they may free as they go)."""
     deps, grads, ready, stage, cap = _start(roots, root_grads, capture)
     owned: set[Any] = set()  # nodes whose sum is a buffer the engine made (safe to add into)
     anomaly, observer = state.anomaly, state.backward_observer
@@ -167,8 +186,6 @@ def _walk(
                 node = ready.pop() if ready else None
                 g = grads.pop(node, None)
         stage.commit()  # the walk finished: now .grad changes
-    for callback in queued:  # (a callback may queue more: they run too)
-        callback()
     return None if cap is None else cap.result()
 
 

@@ -64,6 +64,7 @@ class _State(threading.local):
     # called as observer(node, grad_in, grads_out, seconds, saved) after each rule runs
     # (tools that show the backward pass step by step set it; None costs one check a pass)
     backward_observer: Any = None
+    retain_graph = False  # does the running backward keep what nodes saved? (a rule may free)
     _away: _Away | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -465,7 +465,9 @@ class Program:
         lines.append(f"    # {title}'s backward: a gradient per tensor it read that requires grad")
         if saved:
             lines.append(f"    {''.join(v.name + ', ' for v in saved.values())}= _saved")
+            lines.append("    _saved.clear()  # (each array is freed after its last use)")
         lines.append(f"    {''.join(v.name + ', ' for v in trace.seeds)}= _seeds")
+        lines.append("    _seeds.clear()")
         lines += self._body(bwd, len(fwd), written, {}, frees, "    ")
         grads = ", ".join("None" if v is None else v.name for v in trace.grads)
         lines.append(f"    return ({grads},)")

@@ -127,8 +127,11 @@ class CompiledFunction(Function):
                     f"function {d['_title']} saved is at version {t._vc[0]}; expected version "
                     f"{version} instead."
                 )
-        seeds = tuple(np.asarray(g._data) for g in grad_outputs)
-        grads = d["_backward"](saved, seeds)
+        seeds = [np.asarray(g._data) for g in grad_outputs]
+        arrays = list(saved)  # the generated backward empties it: each array goes after its
+        if not state.retain_graph:  # last use, as eager frees each node's (W5: 81 -> 65 MiB)
+            ctx._saved = saved = None
+        grads = d["_backward"](arrays, seeds)
         return (None, *grads)
 
 
