@@ -110,12 +110,15 @@ def _walk(
     queued: list[Callable[[], Any]],
 ) -> list[Any] | None:
     """``run_backward``'s walk (steps 1 to 4 of the module docstring)."""
-    retaining = state.retain_graph
-    state.retain_graph = retain_graph
-    try:
-        result = _walk_nodes(roots, root_grads, retain_graph, create_graph, capture)
-    finally:
-        state.retain_graph = retaining
+    retain = bool(retain_graph)
+    if state.retain_graph is retain:  # (the usual case: no switch to set and restore)
+        result = _walk_nodes(roots, root_grads, retain, create_graph, capture)
+    else:
+        state.retain_graph = retain
+        try:
+            result = _walk_nodes(roots, root_grads, retain, create_graph, capture)
+        finally:
+            state.retain_graph = not retain
     for callback in queued:  # (a callback may queue more: they run too)
         callback()
     return result
