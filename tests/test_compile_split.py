@@ -119,13 +119,19 @@ def test_compiled_layers_train_as_eager(kind):
     assert compiled.stats["replays"] == 3
 
 
-def test_a_second_backward_needs_retain_graph_as_eager():
+def _replayed_tanh_layer():
+    """A linear layer and tanh compiled, called until it replays: (layer, replayed output)."""
     lin = nn.Linear(3, 2)
     f = gg.compile(lambda x: lin(x).tanh())
     x = gg.randn(4, 3)
     for _ in range(3):
         out = f(x)
     assert out.grad_fn.name() == "CompiledFunctionBackward"
+    return lin, out
+
+
+def test_a_second_backward_needs_retain_graph_as_eager():
+    lin, out = _replayed_tanh_layer()
     out.sum().backward(retain_graph=True)
     once = lin.weight.grad.clone()
     out.sum().backward()
@@ -146,11 +152,7 @@ def test_a_saved_input_changed_in_place_before_backward_raises_as_eager():
 
 
 def test_differentiating_the_compiled_backward_again_raises_clearly():
-    lin = nn.Linear(3, 2)
-    f = gg.compile(lambda x: lin(x).tanh())
-    x = gg.randn(4, 3)
-    for _ in range(3):
-        out = f(x)
+    lin, out = _replayed_tanh_layer()
     with pytest.raises(RuntimeError, match=r"cannot be differentiated again.*disable=True"):
         gg.autograd.grad(out.sum(), lin.weight, create_graph=True)
 
