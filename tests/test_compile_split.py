@@ -340,3 +340,29 @@ def copy_of(model):
     import copy
 
     return copy.deepcopy(model)
+
+
+@pytest.mark.falls_back
+def test_a_backward_that_fails_while_recorded_leaves_the_call_eager():
+    """The synthetic backward of a recording must not break the user's call: a rule that
+    raises makes the function run eagerly (with a warning), and the user's own backward()
+    raises as it would have."""
+
+    class Boom(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("no backward here")
+
+    f = gg.compile(lambda x: Boom.apply(x).sin())
+    x = gg.randn(3, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompileWarning)
+        outs = [f(x) for _ in range(3)]
+    assert "its backward could not be recorded (ValueError" in str(caught[0].message)
+    assert np.array_equal(outs[2]._data, np.sin(x._data * 2))
+    with pytest.raises(ValueError, match="no backward here"):
+        outs[2].sum().backward()

@@ -71,6 +71,8 @@ def record_backward(session: Any, trace: Any, outputs: list[Tensor]) -> str | No
         for n, _ in nodes:
             n._hooks = None
         grads = run_backward(outputs, seeds, True, False, capture=boundary) or []
+    except Exception as e:  # (the user's call went well: it must not fail for this)
+        return f"its backward could not be recorded ({type(e).__name__}: {e})"
     finally:
         rec.phase = before
         for t, pre, post in hooked:
