@@ -22,6 +22,24 @@ from glassgrad.ops.inplace import apply_inplace
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 
 
+def _mean_over(x: Any, axes: Any) -> Any:
+    """``np.mean(x, axis=axes, keepdims=True)`` bit for bit (the same sum, divided by the count
+    as NumPy's ``_mean`` divides: an intp, unsafe cast), without NumPy's Python wrapper on float
+    arrays (a layer norm takes six per step). Tensors (under create_graph) take ``np.mean``."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+        shape = x.shape
+        if axes is None:
+            count = x.size
+        else:
+            count = 1
+            for a in axes if isinstance(axes, tuple) else (axes,):
+                count *= shape[a]
+        if count:
+            total = np.add.reduce(x, axis=axes, keepdims=True)
+            return np.true_divide(total, np.intp(count), out=total, casting="unsafe")
+    return np.mean(x, axis=axes, keepdims=True)
+
+
 def _sum_over(g: Any, red: tuple[int, ...]) -> Any:
     """Sum over ``red`` (none at all when it is empty: for a Tensor, dim=() would mean all)."""
     return np.sum(g, axis=red) if red else g
@@ -44,9 +62,9 @@ class Normalize(Node):
         ctx.axes, ctx.red, ctx.pshape, ctx.eps = axes, red, pshape, eps
         ctx.save_for_backward(x, w)
         if stats is None:
-            mu = np.mean(x, axis=axes, keepdims=True)
+            mu = _mean_over(x, axes)
             out = x - mu
-            var = np.mean(out * out, axis=axes, keepdims=True)
+            var = _mean_over(out * out, axes)
         else:  # batch_norm computed them already (it also needs them for the running stats)
             mu, var = stats
             out = x - mu
@@ -62,8 +80,8 @@ class Normalize(Node):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.next[:3]
         axes = ctx.axes
-        xc = x - np.mean(x, axis=axes, keepdims=True)
-        rstd = 1 / np.sqrt(np.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
+        xc = x - _mean_over(x, axes)
+        rstd = 1 / np.sqrt(_mean_over(xc * xc, axes) + ctx.eps)
         xhat = xc * rstd
         gx = gw = gb = None
         if nw is not None:
@@ -72,11 +90,7 @@ class Normalize(Node):
             gb = _sum_over(g, ctx.red)
         if nx is not None:
             gh = g if w is None else g * _view(w, ctx.pshape)
-            gx = rstd * (
-                gh
-                - np.mean(gh, axis=axes, keepdims=True)
-                - xhat * np.mean(gh * xhat, axis=axes, keepdims=True)
-            )
+            gx = rstd * (gh - _mean_over(gh, axes) - xhat * _mean_over(gh * xhat, axes))
         return gx, gw, gb, None, None, None, None, None
 
 
@@ -223,9 +237,9 @@ def batch_norm(
                 f"{tuple(x.shape)}"
             )
         xd = x._data
-        mu = np.mean(xd, axis=red, keepdims=True)
+        mu = _mean_over(xd, red)
         xc = xd - mu
-        var = np.mean(xc * xc, axis=red, keepdims=True)
+        var = _mean_over(xc * xc, red)
         if running_mean is not None:
             _update_running(running_mean, mu, momentum)
         if running_var is not None:

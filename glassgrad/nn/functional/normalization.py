@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.state import bump_version
-from glassgrad.nn.functional.norm import _param, _sum_over, batch_norm, pad
+from glassgrad.nn.functional.norm import _mean_over, _param, _sum_over, batch_norm, pad
 from glassgrad.ops._common import Node, Tensor, floating_input
 from glassgrad.ops.elementwise import rsqrt
 from glassgrad.ops.reductions import mean
@@ -35,8 +35,8 @@ class NativeGroupNorm(Node):
         ctx.red = (0, *range(2, x.ndim))
         ctx.save_for_backward(x, w)
         xr = _grouped(x, groups)
-        xc = xr - np.mean(xr, axis=-1, keepdims=True)
-        out = xc / np.sqrt(np.mean(xc * xc, axis=-1, keepdims=True) + eps)
+        xc = xr - _mean_over(xr, -1)
+        out = xc / np.sqrt(_mean_over(xc * xc, -1) + eps)
         out = out.reshape(x.shape)
         if w is not None:
             out *= w.reshape(ctx.pshape)
@@ -49,8 +49,8 @@ class NativeGroupNorm(Node):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.next[:3]
         xr = _grouped(x, ctx.groups)
-        xc = xr - np.mean(xr, axis=-1, keepdims=True)
-        rstd = 1 / np.sqrt(np.mean(xc * xc, axis=-1, keepdims=True) + ctx.eps)
+        xc = xr - _mean_over(xr, -1)
+        rstd = 1 / np.sqrt(_mean_over(xc * xc, -1) + ctx.eps)
         xhat = xc * rstd  # (N, G, M)
         gx = gw = gb = None
         if nw is not None:
@@ -59,11 +59,7 @@ class NativeGroupNorm(Node):
             gb = _sum_over(g, ctx.red)
         if nx is not None:
             gh = _grouped(g if w is None else g * w.reshape(ctx.pshape), ctx.groups)
-            gx = rstd * (
-                gh
-                - np.mean(gh, axis=-1, keepdims=True)
-                - xhat * np.mean(gh * xhat, axis=-1, keepdims=True)
-            )
+            gx = rstd * (gh - _mean_over(gh, -1) - xhat * _mean_over(gh * xhat, -1))
             gx = gx.reshape(x.shape)
         return gx, gw, gb, None, None
 
