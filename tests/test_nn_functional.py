@@ -779,3 +779,26 @@ def test_float32_stays_float32_when_the_default_dtype_is_float64() -> None:
         if out.requires_grad:
             out.sum().backward()
     assert x.grad.dtype == gg.float32
+
+
+def test_norms_take_the_mean_numpy_takes_bit_for_bit():
+    """``_mean_over`` skips NumPy's Python wrapper of ``np.mean`` but must give its very bits
+    (the count is divided in as an intp with an unsafe cast, as NumPy's ``_mean`` does; a
+    Python int would divide float32 in float32 and differ in the last bit)."""
+    from glassgrad.nn.functional.norm import _mean_over
+
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        nd = int(rng.integers(1, 4))
+        shape = tuple(int(v) for v in rng.integers(1, 40, nd))
+        x = (rng.standard_normal(shape) * 10 ** rng.uniform(-3, 3)).astype(
+            (np.float32, np.float64)[trial % 2]
+        )
+        if trial % 3 == 0:
+            x = x.T
+        axes = -1 if trial % 5 == 0 else tuple(sorted(rng.choice(nd, 1 + trial % nd, False)))
+        ours, numpy_mean = _mean_over(x, axes), np.mean(x, axis=axes, keepdims=True)
+        assert ours.dtype == numpy_mean.dtype and np.array_equal(ours, numpy_mean), (shape, axes)
+    empty = np.zeros((0, 3), np.float32)
+    with pytest.warns(RuntimeWarning):  # NumPy's own path: "Mean of empty slice"
+        assert np.isnan(_mean_over(empty, 0)).all()
