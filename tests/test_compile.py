@@ -1100,3 +1100,24 @@ def test_tensors_of_the_arguments_are_returned_as_this_calls() -> None:
         second, total, t = f(batch, d)
         assert second is batch[1] and t is d["t"] and total.item() == 2 * k + 2
     assert f.stats["replays"] == 3
+
+
+def test_a_constant_array_is_copied_with_its_strides():
+    """An array from outside the call (``M.T`` of a cached interpolation matrix) is copied when
+    recorded; a C-ordered copy of a transposed view sent a matmul through another BLAS path
+    (the last bit of upsample_bilinear's output changed, found by the registry sweep). The copy
+    keeps the view's strides, so replays give eager's bits."""
+    from glassgrad.compiler.trace import layout_copy
+
+    a = np.arange(60.0).reshape(3, 4, 5)
+    for view in (a, a.T, a[:, ::2], a[::-1, 1:, ::3], a.transpose(1, 0, 2)[::2], a[0, :, 1]):
+        c = layout_copy(view)
+        assert c.strides == view.strides and np.array_equal(c, view)
+        assert not np.shares_memory(c, a)
+    x0 = np.random.default_rng(1356571).uniform(-2, 2, (1, 2, 3, 1))  # the sweep's case
+    F.upsample_bilinear(gg.tensor(x0), size=(4, 4))  # its matrices cached by an eager call
+    up = gg.compile(lambda t: F.upsample_bilinear(t, size=(4, 4)).detach())
+    for k in range(5):
+        x = gg.tensor(x0 * (1 + 1e-3 * k * np.random.default_rng(k).uniform(-1, 1, x0.shape)))
+        assert np.array_equal(up(x)._data, F.upsample_bilinear(x, size=(4, 4))._data), k
+    assert up.stats["replays"] >= 2

@@ -668,7 +668,7 @@ class Program:
                 )
                 out.append("        raise _Retrace")
             elif kind == "const":
-                copy = ".copy()" if v.buffer in self._written_buffers() else ""
+                copy = ".copy(order='K')" if v.buffer in self._written_buffers() else ""
                 out.append(f"    {v.name} = {self._const(src[1])}{copy}")
             elif kind == "group":
                 _, opt, i, key, k = src

@@ -161,6 +161,21 @@ def root_of(a: np.ndarray) -> np.ndarray:
         a = b
 
 
+def layout_copy(x: np.ndarray) -> np.ndarray:
+    """A copy of ``x`` with its very strides: a transposed or sliced view stays one, so that
+    NumPy and BLAS take the same path on it as on ``x`` (a C-ordered copy of ``M.T`` changed
+    the last bit of a matmul)."""
+    c = x.copy(order="K")
+    if c.strides == x.strides or x.size <= 1:
+        return c
+    lo = sum((n - 1) * st for n, st in zip(x.shape, x.strides) if st < 0)
+    hi = sum((n - 1) * st for n, st in zip(x.shape, x.strides) if st > 0)
+    span = np.empty(hi - lo + x.itemsize, np.uint8)
+    view: np.ndarray = np.ndarray(x.shape, x.dtype, span, -lo, x.strides)
+    view[...] = x
+    return view
+
+
 def raw(x: Any) -> Any:
     """``x`` with every traced array or number replaced by the plain value underneath."""
     t = type(x)
@@ -298,7 +313,7 @@ class Recorder:
             if isinstance(x, np.ndarray):
                 name = f"const{len(self.consts)}"
                 if x.nbytes <= SNAPSHOT_BYTES:
-                    value, live = x.copy(), x
+                    value, live = layout_copy(x), x
             else:
                 name = getattr(x, "__name__", "") or type(x).__name__.lower()
                 name = f"{name}_{len(self.consts)}"
