@@ -85,6 +85,8 @@ class Program:
         self._names: set[str] = set(self.ns)
         self._persistent: set[int] = set()
         self._read: dict[int, list[Var]] = {}  # id(stmt) -> the variables it reads
+        self._kept_outputs: dict[int, str] = {}  # var id -> name: returned tensors a split's
+        # backward reads (their versions are checked before it runs)
         self.stmts = self._unchecked_results(rec.stmts)
         self._name_vars(arg_leaves)
         kept = self._prune()
@@ -317,34 +319,43 @@ class Program:
         lines = [f"def {title}(_args):"]
         lines += self._prologue()
         written = {w.buffer for s in stmts for w in s.writes}
-        # where a guard comes after something that changed lasting state, undo it if the guard fails
-        last_guard = max((i for i, s in enumerate(stmts) if s.kind == "guard"), default=0)
-        risky = [
-            s
-            for s in stmts[:last_guard]
-            if s.effect or any(w.buffer in self._persistent for w in s.writes)
-        ]
         into = self._assign_buffers(stmts)
         if self.buffers:
             names = ", ".join(f"_buffer{k + 1}" for k in range(len(self.buffers)))
             lines.append("    # buffers reused from call to call (a new set while one is in use)")
             lines.append("    _buffers = _pool.pop() if _pool else _new_buffers()")
             lines.append(f"    {names}{',' if len(self.buffers) == 1 else ''} = _buffers")
-        indent = "    "
-        if risky:
-            lines += self._backup(risky)
-            lines.append("    try:")
-            indent = "        "
-        lines += self._body(stmts, 0, written, into, self._frees(stmts), indent)
-        if risky:
-            lines.append("    except _Retrace:")
-            lines.append("        _undo(_backup)")
-            lines.append("        raise")
+        lines += self._checked_body(stmts, written, into, self._frees(stmts))
         epilogue = self._epilogue()
         if self.buffers:
             epilogue.insert(-1, "    _pool.append(_buffers)")
         lines += epilogue
         return "\n".join(lines) + "\n"
+
+    def _checked_body(
+        self,
+        stmts: list[Stmt],
+        written: set[int],
+        into: dict[int, str],
+        frees: dict[int, list[str]],
+    ) -> list[str]:
+        """The function's statements; where a guard comes after something that changed lasting
+        state, inside a ``try`` that undoes it if the guard fails."""
+        last_guard = max((i for i, s in enumerate(stmts) if s.kind == "guard"), default=0)
+        risky = [
+            s
+            for s in stmts[:last_guard]
+            if s.effect or any(w.buffer in self._persistent for w in s.writes)
+        ]
+        if not risky:
+            return self._body(stmts, 0, written, into, frees, "    ")
+        lines = self._backup(risky)
+        lines.append("    try:")
+        lines += self._body(stmts, 0, written, into, frees, "        ")
+        lines.append("    except _Retrace:")
+        lines.append("        _undo(_backup)")
+        lines.append("        raise")
+        return lines
 
     def _body(
         self,
@@ -401,22 +412,7 @@ class Program:
         frees = self._frees(stmts)
         lines = [f"def {title}(_args):"]
         lines += self._prologue()
-        last_guard = max((i for i, s in enumerate(fwd) if s.kind == "guard"), default=0)
-        risky = [
-            s
-            for s in fwd[:last_guard]
-            if s.effect or any(w.buffer in self._persistent for w in s.writes)
-        ]
-        indent = "    "
-        if risky:
-            lines += self._backup(risky)
-            lines.append("    try:")
-            indent = "        "
-        lines += self._body(fwd, 0, written, {}, frees, indent)
-        if risky:
-            lines.append("    except _Retrace:")
-            lines.append("        _undo(_backup)")
-            lines.append("        raise")
+        lines += self._checked_body(fwd, written, {}, frees)
         # what the backward reads of the forward's values: returned with the outputs
         made_in_bwd = {v.id for s in bwd for v in s.outs}
         seeds = {v.id for v in trace.seeds}
@@ -433,7 +429,7 @@ class Program:
             and v.kind == "array"
             and (v.source[0] in ("tensor", "target") or (v.source[0] == "arg" and v.source[3]))
         ]
-        diff = _diff_outputs(trace.output)
+        diff = _outputs_of(trace.output, "diff")
         outputs = [f"_make({v.name})" for v in diff]
         # an output the backward reads (tanh's, a view of it) changed in place by the caller
         # before backward() raises, as eagerly: its version is checked too
@@ -441,7 +437,7 @@ class Program:
         holders += [f"_outputs[{k}]" for k, v in enumerate(diff) if v.buffer in saved_buffers]
         self._kept_outputs = {
             v.id: f"_output_{v.name}"
-            for v in _diff_outputs(trace.output, "tensor")  # (a detached copy of one, say)
+            for v in _outputs_of(trace.output, "tensor")  # (a detached copy of one, say)
             if v.buffer in saved_buffers
         }
         holders += list(self._kept_outputs.values())
@@ -449,7 +445,7 @@ class Program:
         if len(epilogue) == 2:  # nothing written back
             epilogue[0] = "    # the outputs, and the arrays the backward reads"
         epilogue[-1] = f"    _outputs = ({', '.join(outputs)},)"
-        for v in _diff_outputs(trace.output, "tensor"):
+        for v in _outputs_of(trace.output, "tensor"):
             if v.id in self._kept_outputs:
                 epilogue.append(f"    {self._kept_outputs[v.id]} = _make({v.name})")
         epilogue.append(f"    _saved = ({''.join(v.name + ', ' for v in saved.values())})")
@@ -791,7 +787,7 @@ class Program:
     def _output(self, x: Any) -> str:
         kind = x[0]
         if kind == "tensor":
-            kept = getattr(self, "_kept_outputs", {}).get(x[1].id)
+            kept = self._kept_outputs.get(x[1].id)
             return kept or f"_make({x[1].name})"
         if kind in ("number", "array"):
             return x[1].name
@@ -1152,9 +1148,9 @@ def _reads_a_shape(guard: Stmt) -> bool:
     return isinstance(inner, Stmt) and inner.kind == "call" and inner.fn in _SHAPE_FUNCTIONS
 
 
-def _diff_outputs(x: Any, kind: str = "diff") -> list[Var]:
-    """The outputs a later backward() may differentiate, in their order (``("diff", var, k)``);
-    ``kind="tensor"``: the other tensors returned."""
+def _outputs_of(x: Any, kind: str) -> list[Var]:
+    """The returned values of a kind, in order: ``"diff"``, the outputs a later backward() may
+    differentiate (``("diff", var, k)``, by ``k``); ``"tensor"``, the other tensors."""
     found: dict[int, Var] = {}
 
     def visit(y: Any) -> None:
