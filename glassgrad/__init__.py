@@ -40,6 +40,7 @@ from glassgrad import (
     optim,
     random,
     serialization,
+    sparse,
     special,
     testing,
     utils,
@@ -189,7 +190,7 @@ _modules = [
     ops,
     optim,
 ]
-_modules += [interchange, serialization, special, utils, viz]
+_modules += [interchange, serialization, sparse, special, utils, viz]
 
 
 # math constants, as torch re-exports them (``torch.pi`` ...), and NumPy-style ``newaxis``

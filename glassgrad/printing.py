@@ -117,15 +117,17 @@ def complex_formatter(d: np.ndarray) -> Any:
     return {"complex_kind": fmt}
 
 
-def add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+def add_suffixes(text: str, suffixes: list[str], indent: int, force_newline: bool = False) -> str:
     """``text`` closed with ``, suffix`` for each of ``suffixes`` (``grad_fn=<...>``,
     ``dtype=...``), each on a new line indented by ``indent`` where it would pass the line
-    width, as PyTorch wraps them."""
+    width, as PyTorch wraps them (``force_newline``: the first one on a new line regardless,
+    as for a sparse tensor's ``size=``)."""
     width = options["linewidth"]
     parts, last = [text], len(text) - text.rfind("\n") + 1  # (PyTorch's count, one over)
     for suffix in suffixes:
         n = len(suffix.replace("glassgrad.", "torch."))  # lines break where PyTorch's do
-        if width is not None and last + n + 2 > width:
+        if force_newline or (width is not None and last + n + 2 > width):
+            force_newline = False
             parts.append(",\n" + " " * indent + suffix)
             last = indent + n
         else:

@@ -256,6 +256,13 @@ class Tensor:
         return False
 
     @property
+    def layout(self) -> Any:
+        """``torch.strided``: a dense tensor (sparse ones are ``glassgrad.ops.sparse``'s)."""
+        from glassgrad.layout import strided
+
+        return strided
+
+    @property
     def is_quantized(self) -> bool:
         return False
 

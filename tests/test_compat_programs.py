@@ -162,6 +162,10 @@ PROGRAMS = {
     # worker processes. A peak lr of 0.005: at 0.02 and above, float32 rounding (ReLU/max-pool
     # ties) grows to 1e-4 within two epochs
     "own_cnn_classifier": ("own/cnn_classifier.py", [], same_losses(rtol=1e-5), None),
+    # a two-layer GCN: a sparse COO adjacency (repeats summed by coalesce, self-loops added
+    # sparse + sparse, D^-1/2 A D^-1/2 through torch.sparse.mm), sparse features, torch.spmm
+    # layers, Adam with weight decay on a training mask
+    "own_graph_conv": ("own/graph_conv.py", [], same_losses(rtol=1e-5), None),
     "own_cnn_classifier_workers": (
         "own/cnn_classifier.py",
         ["--epochs", "1", "--workers", "2"],

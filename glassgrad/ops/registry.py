@@ -30,6 +30,7 @@ FFT = "glassgrad.fft"  # ``torch.fft.<name>``: an op named ``fft_<name>`` there
 SPECIAL = (
     "glassgrad.special"  # ``torch.special.<name>``: an op named ``special_<name>`` or ``<name>``
 )
+SPARSE = "glassgrad.sparse"  # ``torch.sparse.<name>``: an op named ``sparse_<name>`` there
 
 
 @dataclass
@@ -179,13 +180,16 @@ def exports(module: str) -> list[str]:
 def public_name(name: str, namespace: str) -> str:
     """An op's name in ``namespace``: ``glassgrad.linalg`` drops the ``linalg_`` prefix that
     keeps ``linalg.norm`` apart from ``torch.norm``, ``glassgrad.fft`` the ``fft_`` prefix,
-    ``glassgrad.special`` the ``special_`` prefix (``special_expit`` is ``special.expit``)."""
+    ``glassgrad.special`` the ``special_`` prefix (``special_expit`` is ``special.expit``),
+    ``glassgrad.sparse`` the ``sparse_`` prefix (``sparse_mm`` is ``sparse.mm``)."""
     if namespace == LINALG:
         return name.removeprefix("linalg_")
     if namespace == FFT:
         return name.removeprefix("fft_")
     if namespace == SPECIAL:
         return name.removeprefix("special_")
+    if namespace == SPARSE:
+        return name.removeprefix("sparse_")
     return name
 
 

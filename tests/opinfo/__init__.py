@@ -98,6 +98,7 @@ def _collect() -> list[OpInfo]:
         nn_functional,
         reductions,
         sorting,
+        sparse,
         spectral,
         structure,
     )
@@ -105,7 +106,7 @@ def _collect() -> list[OpInfo]:
 
     families = (elementwise, reductions, shape_ops, indexing, linalg, decompositions)
     ops: list[OpInfo] = []
-    for family in (*families, nn_functional, sorting, structure, spectral):
+    for family in (*families, nn_functional, sorting, structure, spectral, sparse):
         ops.extend(family.OPS)
     return ops
 
