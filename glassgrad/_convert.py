@@ -10,6 +10,7 @@ too large for int64, too many dimensions. No NumPy wording ("inhomogeneous", "<U
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -194,15 +195,38 @@ def describe_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -
     return ", ".join(parts) if parts else "no arguments"
 
 
+def _index(value: Any) -> int | None:
+    """An integer tensor of one element as the int it holds (PyTorch takes ``zeros(2, n)`` for a
+    0-d ``n = lengths.max()``); None for anything else."""
+    if isinstance(value, float | complex | str) or not hasattr(type(value), "__index__"):
+        return None
+    try:
+        return operator.index(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def int_or_given(value: Any) -> Any:
+    """``value`` as an int when it is an integer tensor of one element (PyTorch takes
+    ``topk(x, n)`` for a 0-d ``n``), else ``value`` itself, for the op's own check."""
+    if isinstance(value, int | np.integer):
+        return value
+    index = _index(value)
+    return value if index is None else index
+
+
 def as_shape(op: str, size: Any) -> tuple[int, ...]:
     """A factory's ``*size`` (``zeros(2, 3)``, ``zeros((2, 3))``) as a shape of non-negative
     ints, or a ``TypeError``/``ValueError`` naming ``op`` and what was given."""
     if len(size) == 1 and isinstance(size[0], list | tuple):
         size = size[0]
     dims = []
-    for s in size:
-        if isinstance(s, bool) or not isinstance(s, int | np.integer):
-            raise TypeError(f"{op}: sizes must be ints, got {describe(s)} in size {_short(size)}")
+    for given in size:
+        s = given if isinstance(given, int | np.integer) else _index(given)
+        if isinstance(given, bool) or s is None:
+            raise TypeError(
+                f"{op}: sizes must be ints, got {describe(given)} in size {_short(size)}"
+            )
         if s < 0:
             raise ValueError(f"{op}: sizes must be non-negative, got {int(s)} in {_short(size)}")
         dims.append(int(s))

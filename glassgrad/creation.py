@@ -330,7 +330,7 @@ def full(
 ) -> Tensor:
     _options("full()", device, options)
     d = _fill_dtype(fill_value, dtype)
-    return _leaf(np.full(_shape((size,)), _scalar(fill_value), d), requires_grad)
+    return _leaf(np.full(_shape((size,), where="full()"), _scalar(fill_value), d), requires_grad)
 
 
 def _like_dtype(t: Any, dtype: Any) -> np.dtype:
@@ -527,7 +527,9 @@ def randint(
     if high is None or size is None:
         raise TypeError("randint() needs high and size: randint(high, size) or (low, high, size)")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    values = _numpy_rng(generator).integers(_scalar(low), _scalar(high), size=_shape((size,)))
+    values = _numpy_rng(generator).integers(
+        _scalar(low), _scalar(high), size=_shape((size,), where="randint()")
+    )
     return _leaf(values.astype(d), requires_grad)
 
 

@@ -419,3 +419,39 @@ def test_distribution_module_paths_exist_as_in_torch(module, name):
     torch_mod = importlib.import_module(f"torch.distributions.{module}")
     ours = importlib.import_module(f"glassgrad.distributions.{module}")
     assert hasattr(torch_mod, name) and getattr(ours, name) is getattr(gg.distributions, name)
+
+
+SIZE_CALLS = {
+    "zeros": lambda lib, n: lib.zeros(2, n),
+    "zeros_tuple": lambda lib, n: lib.zeros((2, n)),
+    "ones": lambda lib, n: lib.ones(n),
+    "empty": lambda lib, n: lib.empty(n, 2),
+    "full": lambda lib, n: lib.full((n,), 1.5),
+    "randn": lambda lib, n: lib.randn(n, 2),
+    "rand": lambda lib, n: lib.rand(2, n),
+    "randint": lambda lib, n: lib.randint(0, 5, (n,)),
+    "new_zeros": lambda lib, n: lib.ones(6).new_zeros(n, 2),
+    "view": lambda lib, n: lib.ones(6).view(2, n),
+    "expand": lambda lib, n: lib.ones(1, 3).expand(n, 3),
+    "split": lambda lib, n: lib.ones(6).split(n)[1],
+    "chunk": lambda lib, n: lib.ones(6).chunk(n)[0],
+    "topk": lambda lib, n: lib.arange(6.0).topk(n).values,
+    "kthvalue": lambda lib, n: lib.arange(6.0).kthvalue(n).values,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIZE_CALLS))
+def test_a_zero_dim_integer_tensor_serves_as_a_size(name) -> None:
+    """``torch.zeros(len(seqs), lengths.max())``: a 0-d integer tensor is taken as the int it
+    holds wherever a size or count is, as PyTorch takes it."""
+    ours = SIZE_CALLS[name](gg, gg.tensor(3))
+    theirs = SIZE_CALLS[name](torch, torch.tensor(3))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    if name in ("topk", "kthvalue", "full", "zeros"):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_a_float_tensor_is_no_size() -> None:
+    for make in (lambda: gg.zeros(2, gg.tensor(3.0)), lambda: gg.full((gg.tensor(2.5),), 1.0)):
+        with pytest.raises(TypeError, match=r"(zeros|full)\(\): sizes must be ints, got a tensor"):
+            make()

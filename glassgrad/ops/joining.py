@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad._convert import int_or_given
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import BASIC, GetItem, Slice, select
 from glassgrad.ops.registry import op
@@ -290,6 +291,7 @@ def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
 def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of ``split_size`` elements along ``dim`` (the last may be smaller), or given sizes."""
     x = as_tensor(tensor)
+    split_size_or_sections = int_or_given(split_size_or_sections)
     d = check_dim("split", dim, x.ndim)
     n = x.shape[d] if x.ndim else 0
     if x.ndim == 0:
@@ -317,6 +319,7 @@ def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tenso
 @op
 def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` equal views (the last may be smaller; there may be fewer)."""
+    chunks = int_or_given(chunks)
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     x = as_tensor(input)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad._convert import int_or_given
 from glassgrad.ops._common import Tensor, as_tensor, check_dim
 from glassgrad.ops.registry import op
 from glassgrad.ops.scatter import Gather
@@ -110,6 +111,7 @@ def msort(input: Any) -> Tensor:
 def topk(input: Any, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
     x, d = _sortable("topk", input, dim)
+    k = int_or_given(k)
     n = x.shape[d] if x._data.ndim else 1
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k <= n:
         raise RuntimeError(
@@ -135,6 +137,7 @@ def _pick_per_slice(op: str, node: Any, result: Any, x: Tensor, d: int, index: A
 def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest value along ``dim`` (``k`` counts from 1) and its index."""
     x, d = _sortable("kthvalue", input, dim)
+    k = int_or_given(k)
     n = x.shape[d] if x._data.ndim else 1
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
         raise RuntimeError(
