@@ -38,6 +38,10 @@ class MNIST:
         self.data, self.targets = torch.from_numpy(images[part]), torch.from_numpy(labels[part])
         self.transform, self.target_transform = transform, target_transform
 
+    # torchvision's old names, which older tutorials read (``train_data.unsqueeze(1)``)
+    train_data = test_data = property(lambda self: self.data)
+    train_labels = test_labels = property(lambda self: self.targets)
+
     def __len__(self) -> int:
         return len(self.data)
 
