@@ -150,6 +150,7 @@ from glassgrad.runtime import (
 )
 from glassgrad.serialization import load, save
 from glassgrad.size import Size
+from glassgrad.storage import TypedStorage, UntypedStorage
 from glassgrad.tensor import Tensor
 from glassgrad.tensor_types import (
     BoolTensor,

@@ -440,6 +440,19 @@ class Tensor:
         """The address of the first element (views of one array differ by their offset)."""
         return int(self._data.__array_interface__["data"][0])
 
+    def storage(self) -> Any:
+        """The memory behind this tensor as elements (PyTorch's ``TypedStorage``; a view's is
+        its base's): ``t.storage().tolist()``."""
+        from glassgrad.storage import TypedStorage, memory_of
+
+        return TypedStorage(memory_of(self._data))
+
+    def untyped_storage(self) -> Any:
+        """The memory behind this tensor as bytes (PyTorch's ``UntypedStorage``)."""
+        from glassgrad.storage import UntypedStorage, memory_of
+
+        return UntypedStorage(memory_of(self._data))
+
     def storage_offset(self) -> int:
         """Elements between the start of the underlying memory and this tensor's first one."""
         root = self._data

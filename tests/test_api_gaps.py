@@ -455,3 +455,29 @@ def test_a_float_tensor_is_no_size() -> None:
     for make in (lambda: gg.zeros(2, gg.tensor(3.0)), lambda: gg.full((gg.tensor(2.5),), 1.0)):
         with pytest.raises(TypeError, match=r"(zeros|full)\(\): sizes must be ints, got a tensor"):
             make()
+
+
+def test_storage_reads_match_torch() -> None:
+    """``v.data.storage().tolist()`` (older GAN scripts read losses so): a view's storage is its
+    base's memory; writes through a storage are refused, not made behind backward's checks."""
+    for make in (
+        lambda lib: lib.arange(6.0).view(2, 3)[:, 1],
+        lambda lib: lib.ones(3, dtype=lib.int64),
+        lambda lib: lib.tensor(2.5),
+    ):
+        ours, theirs = make(gg), make(torch)
+        s, r = ours.storage(), theirs.storage()
+        assert s.tolist() == r.tolist() and list(s) == list(r)
+        assert (len(s), s.size(), s.nbytes(), s.element_size()) == (
+            len(r),
+            r.size(),
+            r.nbytes(),
+            r.element_size(),
+        )
+        assert s[0] == r[0] and s[len(s) - 1] == r[len(r) - 1]
+        assert repr(s) == repr(r)
+        u, v = ours.untyped_storage(), theirs.untyped_storage()
+        assert u.tolist() == v.tolist() and u[0:2].tolist() == v[0:2].tolist()
+        assert s.data_ptr() == ours.untyped_storage().data_ptr()
+    with pytest.raises(NotImplementedError, match="write through the tensor"):
+        gg.ones(2).storage()[0] = 3.0
