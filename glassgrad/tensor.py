@@ -76,6 +76,7 @@ class Tensor:
         "_post_hooks_",
         "_retains_grad_",
         "_vc",
+        "_views_",
         "grad_fn",
         "requires_grad",
     )
@@ -133,6 +134,16 @@ class Tensor:
     @_base.setter
     def _base(self, value: Tensor | None) -> None:
         self._base_ = value
+        if value is not None:  # the base knows its live views: an in-place op on the memory
+            views = getattr(value, "_views_", None)  # they share rebases their graphs too
+            if views is None:
+                views = value._views_ = weakref.WeakSet()
+            views.add(self)
+
+    def _live_views(self) -> list[Tensor]:
+        """The views of this (base) tensor that are still referenced somewhere."""
+        views = getattr(self, "_views_", None)
+        return list(views) if views else []
 
     @property
     def _hooks(self) -> list[Any] | None:

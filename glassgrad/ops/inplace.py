@@ -17,7 +17,7 @@ from glassgrad._errors import reword
 from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.state import bump_version
 from glassgrad.ops import indexing
-from glassgrad.ops._common import Tensor, state
+from glassgrad.ops._common import Node, Tensor, state
 from glassgrad.ops.elementwise import add, div, mul, sub
 from glassgrad.ops.registry import fast_inplace
 from glassgrad.ops.shape import expand
@@ -27,10 +27,12 @@ def _requires(v: Any) -> bool:
     return isinstance(v, Tensor) and v.requires_grad
 
 
-def _check_leaf(t: Tensor, op: str) -> None:
+def _check_leaf(t: Tensor, op: str, view_of: Tensor | None = None) -> None:
     if t.requires_grad and t.grad_fn is None and state.grad_enabled:
+        what = "a leaf Variable" if view_of is None else "a view of a leaf Variable"
+        shape = tuple(t.shape if view_of is None else view_of.shape)
         raise RuntimeError(
-            f"{op}: a leaf Variable that requires grad (shape {tuple(t.shape)}) is being used in "
+            f"{op}: {what} that requires grad (shape {shape}) is being used in "
             "an in-place operation. Wrap it in `with glassgrad.no_grad():` (e.g. for a parameter "
             "update) or use the out-of-place op."
         )
@@ -42,20 +44,27 @@ def _bump(t: Tensor) -> Tensor:
 
 
 def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **kw: Any) -> Tensor:
-    """Run out-of-place ``fn(t, *args)`` and write the result into ``t``, recording if needed."""
+    """Run out-of-place ``fn(t, *args)`` and write the result into ``t``, recording if needed.
+
+    Recorded, the op's node takes ``t``'s place in the graph; when ``t`` is a view, its base's
+    graph gets a ``CopySlices`` node instead (the base, with the view's elements now the op's
+    result), as in PyTorch. Either way every other live view of the memory is re-derived from
+    the base's new graph, so no tensor keeps a history its values no longer have."""
     _check_leaf(t, op)
-    record = state.grad_enabled and (t.requires_grad or any(_requires(a) for a in args))
+    base = t._base
+    record = state.grad_enabled and (
+        t.requires_grad
+        or any(_requires(a) for a in args)
+        or (base is not None and base.requires_grad)
+    )
     if not record:
         with grad_mode(False):
             out = fn(t, *args, **kw)
         np.copyto(t._data, out._data, casting="same_kind")
         return _bump(t)
-    base = getattr(t, "_base", None)
-    if base is not None and (base.requires_grad or t.requires_grad):
-        raise RuntimeError(
-            f"{op}: in-place ops on a view of a tensor that is part of the graph are not "
-            f"supported (view of shape {tuple(t.shape)}); use the out-of-place op or clone()"
-        )
+    if base is not None:
+        _check_leaf(base, op, view_of=t)
+        positions = _positions(t._data, base._data, op)
     snap = Tensor._make(t._data.copy())
     snap.grad_fn, snap.requires_grad = t.grad_fn, t.requires_grad
     out = fn(snap, *args, **kw)
@@ -64,8 +73,106 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
             f"{op}: result type {out.dtype} can't be cast to the desired output type {t.dtype}"
         )
     np.copyto(t._data, out._data)
-    t.grad_fn, t.requires_grad = out.grad_fn, True
-    return _bump(t)
+    if base is None:
+        t.grad_fn, t.requires_grad = out.grad_fn, out.requires_grad
+        _bump(t)
+        rebase_views(t)
+        return t
+    before = Tensor._make(base._data)  # (CopySlices reads only what lies outside the view)
+    before.grad_fn, before.requires_grad = base.grad_fn, base.requires_grad
+    after = CopySlices.apply(before, out, positions)
+    base.grad_fn, base.requires_grad = after.grad_fn, after.requires_grad
+    _bump(t)
+    rebase_views(base)
+    return t
+
+
+# ---- views and in-place ops: PyTorch's CopySlices and view rebasing -----------------------------
+
+
+class CopySlices(Node):
+    """The base of a view written in place: its elements, with the view's replaced by the op's
+    result. The gradient outside the view goes to the base as it was, inside it to the op."""
+
+    __slots__ = ("keep", "positions")
+
+    def name(self) -> str:
+        return "torch::autograd::CopySlices"  # (PyTorch's name, as its ``name()`` gives it)
+
+    @staticmethod
+    def forward(ctx: Any, base: Any, values: Any, positions: Any) -> Any:
+        out = base.copy()
+        out.reshape(-1)[positions.reshape(-1)] = values.reshape(-1)
+        keep = np.ones(base.shape, bool)
+        keep.reshape(-1)[positions.reshape(-1)] = False
+        ctx.keep, ctx.positions = keep, positions
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return np.where(ctx.keep, g, 0), g.reshape(-1)[ctx.positions], None
+
+
+class AsStrided(Node):
+    """A view re-derived from its base's graph after an in-place op changed the base: the
+    view's elements, picked from the base (PyTorch's ``AsStridedBackward0``)."""
+
+    __slots__ = ("base_shape", "positions")
+
+    @staticmethod
+    def forward(ctx: Any, base: Any, positions: Any) -> Any:
+        ctx.positions, ctx.base_shape = positions, base.shape
+        return base.reshape(-1)[positions]
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        size = int(np.prod(ctx.base_shape))
+        flat = indexing.index_add_zeros(g, (size,), (ctx.positions,))
+        return flat.reshape(ctx.base_shape), None
+
+
+def rebase_views(base: Tensor) -> None:
+    """Give every live view of ``base`` the graph its values now have: picked from the base."""
+    for view in base._live_views():
+        if not np.shares_memory(view._data, base._data):
+            continue  # (it took other memory since: ``squeeze_`` and friends)
+        if not base.requires_grad:
+            view.grad_fn, view.requires_grad = None, False
+            continue
+        picked = AsStrided.apply(base, _positions(view._data, base._data, "view"))
+        view.grad_fn, view.requires_grad = picked.grad_fn, True
+
+
+def _positions(view: np.ndarray, base: np.ndarray, op: str) -> np.ndarray:
+    """For each element of ``view`` (which lies in ``base``'s memory), its row-major position
+    in ``base``: where an in-place op on the view lands in the base."""
+    size = base.itemsize
+    if view.itemsize != size or any(st % size for st in (*view.strides, *base.strides)):
+        raise NotImplementedError(
+            f"{op}: an in-place op on a view that reinterprets its base's memory (dtype "
+            f"{view.dtype} over {base.dtype}) is not supported"
+        )
+    start = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // size
+    at = np.full(view.shape, start, np.intp)
+    for d, (n, st) in enumerate(zip(view.shape, view.strides)):
+        at += (np.arange(n, dtype=np.intp) * (st // size)).reshape(
+            (n,) + (1,) * (view.ndim - d - 1)
+        )
+    if not base.flags.c_contiguous:  # memory order is not row-major order: map one to the other
+        lo = sum((n - 1) * st for n, st in zip(base.shape, base.strides) if st < 0) // size
+        hi = sum((n - 1) * st for n, st in zip(base.shape, base.strides) if st > 0) // size
+        order = np.full(hi - lo + 1, -1, np.intp)
+        strides = tuple(st // size * order.itemsize for st in base.strides)
+        laid = np.ndarray(base.shape, np.intp, order, -lo * order.itemsize, strides)
+        laid[...] = np.arange(base.size).reshape(base.shape)
+        at = order[at - lo]
+    if at.size > 1 and len(np.unique(at)) < at.size:
+        raise RuntimeError(
+            f"{op}: unsupported operation: more than one element of the written-to tensor "
+            f"(a view of shape {view.shape} with strides {view.strides}) refers to a single "
+            "memory location. Please clone() the tensor before performing the operation."
+        )
+    return at
 
 
 def apply_inplace_view(
@@ -153,22 +260,55 @@ def div_(self: Tensor, other: Any) -> Tensor:
     return apply_inplace(self, "div_", div, other)
 
 
+class Fill(Node):
+    """Every element set to one number: the old values get no gradient (``FillBackward2``)."""
+
+    __slots__ = ()
+    variant = 2
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, value: Any) -> Any:
+        return np.full(x.shape, value, x.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return (g * 0 if isinstance(g, Tensor) else np.zeros_like(g)), None
+
+
+class Zero(Fill):
+    """``zero_()``: PyTorch's ``ZeroBackward0``."""
+
+    __slots__ = ()
+    variant = 0
+
+
 @fast_inplace("zero_")
 def zero_(self: Tensor) -> Tensor:
-    """Set every element to 0 (cuts the history: the values no longer depend on anything)."""
-    return fill_(self, 0)
+    """Set every element to 0 (the old values get no gradient)."""
+    return _fill(self, 0, "zero_", Zero)
 
 
 @fast_inplace("fill_")
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Set every element to ``value``."""
-    _check_leaf(self, "fill_")
-    if _requires(value) and state.grad_enabled:
-        return apply_inplace(self, "fill_", lambda s, v: expand(v.to(s.dtype), *s.shape), value)
+    return _fill(self, value, "fill_", Fill)
+
+
+def _fill(self: Tensor, value: Any, op: str, node: type[Fill]) -> Tensor:
+    _check_leaf(self, op)
+    base = self._base
+    if state.grad_enabled and (
+        _requires(value) or self.requires_grad or (base is not None and base.requires_grad)
+    ):  # recorded, as PyTorch records it: the tensor stays in the graph with a zero gradient
+        return apply_inplace(self, op, lambda s, v: _filled(s, v, node), value)
     self._data[...] = _data(value)
-    if state.grad_enabled and self.grad_fn is not None:
-        self.grad_fn, self.requires_grad = None, False
     return _bump(self)
+
+
+def _filled(s: Tensor, value: Any, node: type[Fill]) -> Tensor:
+    if _requires(value):
+        return expand(value.to(s.dtype), *s.shape)
+    return node.apply(s, _data(value).item() if isinstance(value, Tensor) else value)
 
 
 @fast_inplace("copy_")
