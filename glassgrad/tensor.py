@@ -82,6 +82,7 @@ class Tensor:
     )
     _data: np.ndarray  # the values; ops and the engine work on this array directly
     _grad: Tensor | None
+    _views_: weakref.WeakSet[Tensor]  # (set on a base when its first view is made)
     grad_fn: Any
     # ndarray op Tensor must come here: Tensor answers NumPy's dispatch protocols below.
     __array_priority__ = 1000
