@@ -142,6 +142,12 @@ def test_factories_accept_layout_pin_memory_memory_format():
         "lib.randint(10, size=(1,))",  # (mnist_forward_forward's negative labels)
         "lib.randperm(4)",
         "lib.linspace(0, 1, steps=3)",
+        # the same points to the last bit (NumPy's differ from PyTorch's in one of four)
+        "lib.linspace(-3, 0, 1000)",
+        "lib.linspace(-3.14159, 3.14159, 2000)",
+        "lib.linspace(1e-3, 5.0, 33)",
+        "lib.linspace(3, -2, 17)",
+        "lib.linspace(-1.7469, 1.3578, 101, dtype=lib.float64)",
         "lib.eye(2, 3)",
         "lib.tensor([1, 2], dtype=lib.float64, requires_grad=True)",
         "lib.ones(2, requires_grad=True)",
