@@ -280,6 +280,39 @@ def test_tensor_prints_like_torch(value):
     assert ours == repr(torch.tensor(value))
 
 
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "lib.tensor(1e-5)",  # a small loss: 1.0000e-05, not 0.0000
+        "lib.tensor(3.5e-5, requires_grad=True) * 2",
+        "lib.tensor([1e-5, 1.0, 100.0])",
+        "lib.tensor([0.0, 1e-5])",
+        "lib.tensor([-1e-5, 2.0])",
+        "lib.tensor([1.0, 2000.0])",  # integers 1000 apart
+        "lib.tensor([1.0, 999.0])",
+        "lib.tensor([1e9, 2e9])",
+        "lib.tensor([123456789.0, 0.5])",
+        "lib.tensor([float('nan'), 1e-5, float('inf')])",
+        "lib.tensor([[1e-5, 1.0], [100.0, -3.0]])",
+        "lib.tensor([1e-5, 1.0], dtype=lib.float64)",
+        "lib.tensor([1e-5] * 30)",  # rows of the wider numbers break at 80 columns too
+        "lib.arange(2000.0) * 1e-3",  # summarised: the format comes from the items shown
+        "lib.tensor([0.0, 0.0])",
+        "lib.tensor([1.0, 2.0, 3.0])",
+    ],
+)
+@pytest.mark.parametrize("sci_mode", [None, True, False])
+def test_scientific_notation_like_torch(expr, sci_mode):
+    try:
+        for lib in (gg, torch):
+            lib.set_printoptions(sci_mode=sci_mode)
+        ours = repr(eval(expr, {"lib": gg})).replace("glassgrad.", "torch.")
+        assert ours == repr(eval(expr, {"lib": torch}))
+    finally:
+        for lib in (gg, torch):
+            lib.set_printoptions(profile="default", sci_mode=None)
+
+
 @pytest.mark.parametrize("n", [3, 5, 7, 8, 12])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_grad_fn_and_dtype_wrap_onto_a_new_line_like_torch(n, dtype):
