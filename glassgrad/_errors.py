@@ -187,25 +187,55 @@ def _prefixed(e: BaseException, message: str) -> BaseException:
     return kind(message)
 
 
-def guarded(fn: Callable[..., Any], name: str | None) -> Callable[..., Any]:
+def guarded(
+    fn: Callable[..., Any], name: str | None, renames: dict[str, str] | None = None
+) -> Callable[..., Any]:
     """``fn`` with its errors worded for the user under op name ``name`` (see the module);
-    ``name=None``: a method, worded under its instance's class name (``Conv1d``)."""
+    ``name=None``: a method, worded under its instance's class name (``Conv1d``).
+    ``renames``: other keyword names ``fn`` takes for its parameters (``axis`` for ``dim``)."""
 
     @functools.wraps(fn)
     def op(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except _CAUGHT as e:
-            if name is None:
-                new = reword(type(args[0]).__name__, e, args[1:], kwargs)
-            else:
-                new = reword(name, e, args, kwargs)
-            if new is None:
-                raise
-            raise new from None
+            _raise_worded(name, e, args, kwargs)
+            raise
 
-    op.__glassgrad_guarded__ = True  # type: ignore[attr-defined]
-    return op
+    @functools.wraps(fn)
+    def renaming(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and not renames.keys().isdisjoint(kwargs):  # type: ignore[union-attr]
+            kwargs = _renamed(name, kwargs, renames)  # type: ignore[arg-type]
+        try:
+            return fn(*args, **kwargs)
+        except _CAUGHT as e:
+            _raise_worded(name, e, args, kwargs)
+            raise
+
+    wrapper = renaming if renames else op
+    wrapper.__glassgrad_guarded__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _raise_worded(name: str | None, e: BaseException, args: Any, kwargs: Any) -> None:
+    """Raise ``e`` reworded (``reword``); return when it is in the user's terms already."""
+    if name is None:
+        new = reword(type(args[0]).__name__, e, args[1:], kwargs)
+    else:
+        new = reword(name, e, args, kwargs)
+    if new is not None:
+        raise new from None
+
+
+def _renamed(op: str | None, kwargs: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    """``kwargs`` with the other names in ``renames`` replaced by the parameters' own names."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        own = renames.get(key, key)
+        if own in out or (own != key and own in kwargs):
+            raise TypeError(f"{op}(): argument '{own}' given twice (as '{own}' and as '{key}')")
+        out[own] = value
+    return out
 
 
 def check_hook_result(hook: Any, result: Any, what: str, shape: tuple[int, ...]) -> None:

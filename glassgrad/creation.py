@@ -453,7 +453,23 @@ def linspace(
 ) -> Tensor:
     _options("linspace()", device, options)
     start, end = _scalar(start), _scalar(end)
-    return _leaf(np.linspace(start, end, steps, dtype=dtypes.as_dtype(dtype)), requires_grad)
+    dt = dtypes.as_dtype(dtype)
+    if dt in (np.float32, np.float64) and isinstance(steps, int) and steps > 1:
+        return _leaf(_spaced_as_pytorch(start, end, steps, dt), requires_grad)
+    return _leaf(np.linspace(start, end, steps, dtype=dt), requires_grad)
+
+
+def _spaced_as_pytorch(start: Any, end: Any, steps: int, dt: Any) -> np.ndarray:
+    """``torch.linspace``'s points, bit for bit: the step in ``dt``, the first half counted up
+    from ``start`` and the second down from ``end``, each point rounded once from a fused
+    multiply-add (NumPy's points differ from PyTorch's in the last bit)."""
+    lo, hi = np.asarray(start).astype(dt), np.asarray(end).astype(dt)
+    step = (hi - lo) / dt.type(steps - 1)
+    wide: Any = np.float64 if dt == np.float32 else np.longdouble  # holds the product exactly
+    i = np.arange(steps).astype(wide)
+    up = lo.astype(wide) + step.astype(wide) * i
+    down = hi.astype(wide) - step.astype(wide) * (steps - 1 - i)
+    return np.where(np.arange(steps) < steps // 2, up, down).astype(dt)
 
 
 def eye(

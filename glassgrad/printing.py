@@ -11,6 +11,7 @@ tensor([1.2346, 2.0000])
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -92,6 +93,38 @@ def shown(d: np.ndarray) -> np.ndarray:
         if n > 2 * k:
             d = np.concatenate([d.take(range(k), axis), d.take(range(n - k, n), axis)], axis)
     return d
+
+
+def scientific_formatter(shown: np.ndarray) -> Any:
+    """``array2string``'s formatter for a real float tensor whose shown elements PyTorch prints
+    in scientific notation (``1.0000e-05``), or None when it prints them with fixed digits: when
+    the largest nonzero finite magnitude is over 1e8 or 1000 times the smallest, or (unless all
+    are integers) the smallest is under 1e-4; ``sci_mode`` True or False decides instead."""
+    finite = np.abs(shown[np.isfinite(shown) & (shown != 0)]).astype(np.float64)
+    precision = int(options["precision"])
+    sci = options["sci_mode"]
+    if finite.size == 0:  # (zeros, NaN and inf only: never, as in PyTorch)
+        return None
+    if sci is None:
+        lo, hi = finite.min(), finite.max()
+        integers = bool(np.all(finite == np.ceil(finite)))
+        sci = hi / lo > 1000.0 or hi > 1.0e8 or (not integers and lo < 1.0e-4)
+    values = shown[np.isfinite(shown) & (shown != 0)].tolist()
+    if sci:
+        width = max(len(f"{v:.{precision}e}") for v in values)
+        return {"float_kind": lambda v: f"{float(v):{width}.{precision}e}"}
+    if options["sci_mode"] is None:
+        return None  # NumPy's fixed digits are PyTorch's here
+    # sci_mode=False: fixed digits even where NumPy would switch (1e9 prints 1000000000.)
+    if all(v == math.ceil(v) for v in values):
+        width = max(len(f"{v:.0f}") + 1 for v in values)
+        return {"float_kind": lambda v: _integral(float(v)).rjust(width)}
+    width = max(len(f"{v:.{precision}f}") for v in values)
+    return {"float_kind": lambda v: f"{float(v):.{precision}f}".rjust(width)}
+
+
+def _integral(v: float) -> str:
+    return f"{v:.0f}" if math.isinf(v) or math.isnan(v) else f"{v:.0f}."
 
 
 def _is_fixed(parts: np.ndarray) -> bool:

@@ -701,13 +701,19 @@ class Tensor:
         d = self._data
         e = printing.shown(d)
         fixed = d.dtype.kind == "f" and e.size > 0 and not np.all(np.isnan(e) | (e == np.round(e)))
+        if d.dtype.kind == "c" and d.size:
+            formatter = printing.complex_formatter(d)
+        elif d.dtype.kind == "f":
+            formatter = printing.scientific_formatter(e)
+        else:
+            formatter = None
         body = np.array2string(
             d,
             separator=", ",
             prefix="tensor(",
             suppress_small=True,
             floatmode="fixed" if fixed else "maxprec",
-            formatter=printing.complex_formatter(d) if d.dtype.kind == "c" and d.size else None,
+            formatter=formatter,
             **printing.numpy_options(d.ndim),
         ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
         extras = []

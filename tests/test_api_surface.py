@@ -142,6 +142,12 @@ def test_factories_accept_layout_pin_memory_memory_format():
         "lib.randint(10, size=(1,))",  # (mnist_forward_forward's negative labels)
         "lib.randperm(4)",
         "lib.linspace(0, 1, steps=3)",
+        # the same points to the last bit (NumPy's differ from PyTorch's in one of four)
+        "lib.linspace(-3, 0, 1000)",
+        "lib.linspace(-3.14159, 3.14159, 2000)",
+        "lib.linspace(1e-3, 5.0, 33)",
+        "lib.linspace(3, -2, 17)",
+        "lib.linspace(-1.7469, 1.3578, 101, dtype=lib.float64)",
         "lib.eye(2, 3)",
         "lib.tensor([1, 2], dtype=lib.float64, requires_grad=True)",
         "lib.ones(2, requires_grad=True)",
@@ -272,6 +278,39 @@ def test_tensor_prints_like_torch(value):
     comes from the items shown, as in the tutorials' ``print(x_train, y_train)``."""
     ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
     assert ours == repr(torch.tensor(value))
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "lib.tensor(1e-5)",  # a small loss: 1.0000e-05, not 0.0000
+        "lib.tensor(3.5e-5, requires_grad=True) * 2",
+        "lib.tensor([1e-5, 1.0, 100.0])",
+        "lib.tensor([0.0, 1e-5])",
+        "lib.tensor([-1e-5, 2.0])",
+        "lib.tensor([1.0, 2000.0])",  # integers 1000 apart
+        "lib.tensor([1.0, 999.0])",
+        "lib.tensor([1e9, 2e9])",
+        "lib.tensor([123456789.0, 0.5])",
+        "lib.tensor([float('nan'), 1e-5, float('inf')])",
+        "lib.tensor([[1e-5, 1.0], [100.0, -3.0]])",
+        "lib.tensor([1e-5, 1.0], dtype=lib.float64)",
+        "lib.tensor([1e-5] * 30)",  # rows of the wider numbers break at 80 columns too
+        "lib.arange(2000.0) * 1e-3",  # summarised: the format comes from the items shown
+        "lib.tensor([0.0, 0.0])",
+        "lib.tensor([1.0, 2.0, 3.0])",
+    ],
+)
+@pytest.mark.parametrize("sci_mode", [None, True, False])
+def test_scientific_notation_like_torch(expr, sci_mode):
+    try:
+        for lib in (gg, torch):
+            lib.set_printoptions(sci_mode=sci_mode)
+        ours = repr(eval(expr, {"lib": gg})).replace("glassgrad.", "torch.")
+        assert ours == repr(eval(expr, {"lib": torch}))
+    finally:
+        for lib in (gg, torch):
+            lib.set_printoptions(profile="default", sci_mode=None)
 
 
 @pytest.mark.parametrize("n", [3, 5, 7, 8, 12])

@@ -172,6 +172,15 @@ PROGRAMS = {
         same_losses(rtol=1e-5),
         None,
     ),
+    # lecture-notebook habits: keepdims=/axis= names, a linspace learning rate, histograms of
+    # activations, a saturated sigmoid under BCELoss (outputs near 1e-19) and losses printed as
+    # tensors (small ones in scientific notation); histogram edges follow last-bit differences
+    "own_notebook_habits": (
+        "own/notebook_habits.py",
+        [],
+        same_numbers("loss|histogram|peak|sums|prob|output", 1e-4),
+        None,
+    ),
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (

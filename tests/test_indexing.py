@@ -148,6 +148,7 @@ def test_slices_with_tensor_bounds_and_numpy_integers() -> None:
         (np.array([True, False]), ["dimension 0", "(3, 4, 5)"]),
         (1.5, ["float"]),
         (np.array([1.0]), ["must be long, int, byte or bool"]),
+        (([0, 1], [0, 1, 2]), ["getitem", "index tensors' shapes (2,) and (3,)", "(3, 4, 5)"]),
     ],
 )
 def test_bad_indices_raise_index_error_naming_index_dim_and_shape(index, words) -> None:
@@ -156,6 +157,10 @@ def test_bad_indices_raise_index_error_naming_index_dim_and_shape(index, words) 
         x[index]
     for w in words:
         assert w in str(info.value)
+    with pytest.raises(IndexError) as info:  # the same words when writing
+        x.detach()[index] = 1.0
+    for w in words:
+        assert w.replace("getitem", "setitem") in str(info.value)
     with pytest.raises(IndexError):
         torch.zeros(3, 4, 5)[torch.tensor(index) if isinstance(index, np.ndarray) else index]
 

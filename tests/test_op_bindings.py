@@ -156,3 +156,52 @@ def test_generated_inplace_equals_out_of_place(name) -> None:
     b.sum().backward()
     theirs = ta.grad.numpy(force=True)  # (force: sgn_'s gradient is a ZeroTensor)
     np.testing.assert_allclose(a.grad.numpy(), theirs, rtol=1e-12, atol=1e-15)
+
+
+# PyTorch's argument parser takes NumPy's names for dim, keepdim, input and other (the notebooks
+# of many courses write ``P.sum(1, keepdims=True)``); each call runs on both libraries
+NUMPY_NAMED_CALLS = [
+    "x.sum(1, keepdims=True)",
+    "x.mean(axis=1, keepdims=True)",
+    "torch.sum(a=x, axis=0)",
+    "torch.sum(x1=x)",
+    "torch.add(x1=x, x2=x)",
+    "x.add(x2=x, alpha=2)",
+    "torch.softmax(x, axis=1)",
+    "x.log_softmax(axis=0)",
+    "torch.cat([x, x], axis=0)",
+    "torch.stack([x, x], axis=1)",
+    "x.std(axis=1, keepdims=True)",
+    "x.unsqueeze(axis=0)",
+    "torch.cumsum(x, axis=1)",
+    "x.argmax(axis=1)",
+    "x.max(axis=1, keepdims=True)",
+    "x.topk(1, axis=1)",
+    "x.clone().cumsum_(axis=1)",
+    "x.clone().add_(x2=x)",
+    "torch.eq(x1=x, x2=x)",
+    "torch.lt(x, other=x.flip(0))",
+    "torch.logical_not(input=x)",
+]
+
+
+@pytest.mark.parametrize("call", NUMPY_NAMED_CALLS)
+def test_numpy_argument_names_as_in_pytorch(call) -> None:
+    data = np.arange(6.0).reshape(2, 3) - 2.5
+
+    def run(lib):
+        out = eval(call, {"torch": lib, "x": lib.tensor(data)})
+        return [np.asarray(o) for o in out] if isinstance(out, tuple) else [np.asarray(out)]
+
+    for ours, theirs in zip(run(gg), run(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_a_parameter_given_under_both_names_is_refused() -> None:
+    x = gg.ones(2, 3)
+    with pytest.raises(TypeError, match=r"sum\(\): argument 'dim' given twice"):
+        x.sum(dim=1, axis=1)
+    with pytest.raises(TypeError, match="got multiple values for argument 'dim'"):
+        x.sum(1, axis=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'axes'"):
+        x.sum(axes=1)

@@ -165,3 +165,28 @@ def test_erfinv_and_log_ndtr_tails() -> None:
     _same(gg.erfinv(gg.tensor(y)), torch.erfinv(torch.tensor(y)))
     x = np.array([-40.0, -20.0, -5.0, 0.0, 5.0, 20.0])
     _same(gg.special.log_ndtr(gg.tensor(x)), torch.special.log_ndtr(torch.tensor(x)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_keeps_its_small_outputs_as_pytorch_does(dtype) -> None:
+    # in the negative tail sigmoid is tiny but not 0: BCE on it, and log(sigmoid), need its digits
+    x = np.concatenate([np.linspace(-120.0, 120.0, 2001), [-20.0, -30.0, -87.0, 40.0]])
+    ours = gg.tensor(x, dtype=getattr(gg, dtype), requires_grad=True)
+    theirs = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    a, b = gg.sigmoid(ours), torch.sigmoid(theirs)
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=4e-7, atol=tiny)
+    g = np.cos(x)  # the gradient rule multiplies as PyTorch's does: g * (1 - y) * y
+    a.backward(gg.tensor(g, dtype=a.dtype))
+    b.backward(torch.tensor(g, dtype=b.dtype))
+    # (1 - y) for y near 1 turns y's last-bit differences (NumPy's exp, not PyTorch's) into 1e-5
+    rtol = 3e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=rtol, atol=tiny)
+    # the fused losses and recurrent cells use the same formula
+    y = np.linspace(0.0, 1.0, x.size)
+    for lib, t in ((gg, ours), (torch, theirs)):
+        t.grad = None
+        lib.nn.functional.binary_cross_entropy_with_logits(
+            t, lib.tensor(y, dtype=t.dtype)
+        ).backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=rtol, atol=tiny)

@@ -200,3 +200,52 @@ def test_trace_block_diag_rot90_integers() -> None:
     _same(gg.rot90(gg.tensor(m), -1), torch.rot90(torch.tensor(m), -1))
     with pytest.raises(RuntimeError, match="different"):
         gg.rot90(gg.tensor(m), 1, [1, -1])
+
+
+HISTOGRAM_CALLS = [
+    "torch.histogram(x)",  # 100 bins over the data's range
+    "torch.histogram(x, 7, density=True)",
+    "x.histogram(4, range=(-1.0, 1.0))",
+    "torch.histogram(x, bins=5, range=[-0.5, 0.5], weight=x.abs())",
+    "torch.histogram(x, torch.tensor([-2.0, -0.3, 0.0, 0.25, 1.0], dtype=x.dtype), density=True)",
+    "torch.histogram(x.double(), 6)",
+    "torch.histogram(torch.ones(5), 3)",  # one value: the range widened by 0.5 each way
+    "torch.histogram(torch.zeros(0), 2)",  # no data: the range [0, 1]
+    "torch.histogram(torch.zeros(0), 2, density=True)",  # and NaN densities
+    "torch.histogram(x.reshape(5, 10), bins=3, weight=x.reshape(5, 10) ** 2)",
+    "torch.histogram(x, 4, range=(float(x.min()), float(x.max()) - 0.1))",  # points beyond
+]
+
+
+@pytest.mark.parametrize("call", HISTOGRAM_CALLS)
+def test_histogram_matches_torch(call) -> None:
+    data = np.random.default_rng(1).standard_normal(50).astype(np.float32)
+    data[:4] = [-1.0, 1.0, 0.5, 0.25]  # values on bin edges
+
+    def run(lib):
+        return eval(call, {"torch": lib, "x": lib.tensor(data)})
+
+    ours, theirs = run(gg), run(torch)
+    assert type(ours).__name__ == "histogram" and ours._fields == ("hist", "bin_edges")
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.dtype == b.numpy().dtype
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        ("torch.histogram(torch.tensor([1, 2]), 3)", "float tensor, got dtype glassgrad.int64"),
+        ("torch.histogram(x, 0)", "bins must be > 0"),
+        ("torch.histogram(x, 3, range=(2.0, 1.0))", "min should not exceed max"),
+        ("torch.histogram(x, 3, range=(0.0, float('inf')))", "not finite"),
+        ("torch.histogram(torch.tensor([1.0, float('nan')]), 3)", "not finite"),
+        ("torch.histogram(x, torch.tensor([0.0, 1.0], dtype=torch.float64))", "1-d with the"),
+        ("torch.histogram(x, 3, weight=torch.ones(3))", "weight must have the input's shape"),
+    ],
+)
+def test_histogram_refuses_what_torch_refuses(call, words) -> None:
+    with pytest.raises(RuntimeError):
+        eval(call, {"torch": torch, "x": torch.ones(4)})
+    with pytest.raises(RuntimeError, match=words):
+        eval(call, {"torch": gg, "x": gg.ones(4)})

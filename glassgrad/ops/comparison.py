@@ -208,7 +208,7 @@ def _nograd(
 ) -> Callable[..., Tensor]:
     """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
 
-    def nograd_op(*args: Any) -> Tensor:
+    def run(*args: Any) -> Tensor:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         try:
             return Tensor._make(f(*arrays))
@@ -216,6 +216,14 @@ def _nograd(
             shapes = ", ".join(str(tuple(np.shape(a))) for a in arrays)
             raise type(e)(f"{name}: {e} (operand shapes {shapes})") from None
 
+    # PyTorch's parameter names (``torch.eq(x, other=y)``)
+    def unary(input: Any) -> Tensor:
+        return run(input)
+
+    def binary(input: Any, other: Any) -> Tensor:
+        return run(input, other)
+
+    nograd_op = binary if getattr(f, "nin", 1) == 2 else unary
     nograd_op.__name__ = nograd_op.__qualname__ = name
     nograd_op.__doc__ = doc
     return op(

@@ -159,9 +159,12 @@ def _unary(
     )
 
 
-def _sigmoid(x: Any) -> Any:
-    # tanh form: one transcendental, and it never overflows for large |x|
-    return 0.5 * np.tanh(0.5 * x) + 0.5
+def sigmoid_array(x: Any) -> Any:
+    """1 / (1 + e**-x) on an array, PyTorch's formula (and its bits, mostly). The tanh form
+    0.5 * tanh(x / 2) + 0.5 loses every digit of the small outputs: in float32 it gave 0 for
+    sigmoid(-20), and -inf for its log, where PyTorch gives 2.1e-9."""
+    with np.errstate(over="ignore"):  # e**-x overflows to inf for x << 0: the result is 0
+        return 1 / (1 + np.exp(-x))
 
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -220,7 +223,7 @@ tan        = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "out",
 tanh       = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), "out",
                     "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.",
                     functional=True, holomorphic=True)
-sigmoid    = _unary("sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), "out",
+sigmoid    = _unary("sigmoid", sigmoid_array, lambda g, x, y: g * (1 - y) * y, "out",
                     "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.",
                     functional=True, holomorphic=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",

@@ -10,6 +10,7 @@ getitem <-> index-add-into-zeros, index_put <-> getitem.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -173,7 +174,7 @@ def normalize_index(x: Tensor, index: Any) -> tuple[Any, ...]:
     try:
         return _normalize(index, x.shape)[0]
     except IndexError as e:
-        raise IndexError(_index_message(e, x.shape, index)) from None
+        raise IndexError(index_message(e, x.shape, index)) from None
 
 
 def _describe(index: Any) -> str:
@@ -190,8 +191,11 @@ def _describe(index: Any) -> str:
     return "[" + one(index) + "]"
 
 
-def _index_message(e: Exception, shape: tuple[int, ...], index: Any) -> str:
+def index_message(e: Exception, shape: tuple[int, ...], index: Any) -> str:
     msg = str(e).replace("axis", "dimension").replace("array", "tensor")
+    if "could not be broadcast" in msg:  # NumPy's words for index tensors of unequal shapes
+        shapes = " and ".join(re.findall(r"\([\d, ]*\)", msg))
+        msg = f"shape mismatch: the index tensors' shapes {shapes} do not broadcast together"
     return f"{msg} (indexing a tensor of shape {tuple(shape)} with {_describe(index)})"
 
 
@@ -341,7 +345,7 @@ def getitem(input: Any, index: Any) -> Tensor:
             cls = _basic_node(index, x._data.shape)
         out = cls.apply(x, idx, mode)
     except IndexError as e:
-        raise IndexError(_index_message(e, x.shape, index)) from None
+        raise IndexError(index_message(e, x.shape, index)) from None
     if mode == BASIC:
         out._vc = x._vc
         out._base = x if x._base is None else x._base
@@ -416,7 +420,7 @@ def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -
     try:
         idx, mode = _normalize(indices, x._data.shape)
     except IndexError as e:
-        raise IndexError(_index_message(e, x.shape, indices)) from None
+        raise IndexError(index_message(e, x.shape, indices)) from None
     if isinstance(values, Tensor):
         if values.dtype != x.dtype:
             values = values.to(x.dtype)
@@ -425,7 +429,7 @@ def index_put(input: Any, indices: Any, values: Any, accumulate: bool = False) -
     try:
         return IndexPut.apply(x, idx, mode, values, bool(accumulate))
     except IndexError as e:
-        raise IndexError(_index_message(e, x.shape, indices)) from None
+        raise IndexError(index_message(e, x.shape, indices)) from None
     except ValueError as e:
         raise RuntimeError(
             f"index_put: {e} (values of shape {tuple(np.shape(values))} into a tensor of shape "
@@ -527,7 +531,7 @@ def take(input: Any, index: Any) -> Tensor:
         idx, mode = _normalize((index,), flat._data.shape)
         out = Take.apply(flat, idx, mode)
     except IndexError as e:
-        raise IndexError(_index_message(e, flat.shape, (index,))) from None
+        raise IndexError(index_message(e, flat.shape, (index,))) from None
     if mode == BASIC:  # a 0-d index: NumPy hands back a view
         out._vc, out._base = flat._vc, (flat if flat._base is None else flat._base)
     return out

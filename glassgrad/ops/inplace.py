@@ -338,7 +338,9 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
         _check_leaf(self, "__setitem__")
         try:
             self._data[idx] = _data(value)
-        except (IndexError, ValueError) as e:
+        except IndexError as e:  # (index tensors whose shapes don't broadcast)
+            raise IndexError(indexing.index_message(e, self.shape, index)) from None
+        except ValueError as e:
             raise type(e)(
                 f"__setitem__: {e} (tensor of shape {tuple(self.shape)}, value of shape "
                 f"{tuple(np.shape(_data(value)))})"

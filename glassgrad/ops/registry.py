@@ -17,6 +17,7 @@ declaration in the family module.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,6 +159,23 @@ def numpy_queries(mapping: dict[Any, Callable[..., Any]]) -> None:
     NUMPY_QUERIES.update(mapping)
 
 
+# PyTorch's argument parser takes NumPy's names for four parameters of its built-in functions
+# and methods (``x.sum(axis=1, keepdims=True)``, ``torch.cat(ts, axis=0)``); so does every op here
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim", "x": "input", "a": "input", "x1": "input"}
+NUMPY_NAMES["x2"] = "other"
+
+
+def numpy_names(fn: Callable[..., Any]) -> dict[str, str]:
+    """The NumPy names ``fn`` takes in place of its parameters' own (``axis`` for ``dim``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return {}
+    return {
+        alias: own for alias, own in NUMPY_NAMES.items() if own in params and alias not in params
+    }
+
+
 def user_facing(decl: OpDecl) -> Callable[..., Any]:
     """What ``glassgrad.<name>`` and the operators run: the function, its errors worded for the
     user under the op's name (``glassgrad._errors.guarded``; made once per op)."""
@@ -165,7 +183,7 @@ def user_facing(decl: OpDecl) -> Callable[..., Any]:
         return decl.function
     fn = _GUARDED.get(decl.name)
     if fn is None:
-        fn = _GUARDED[decl.name] = guarded(decl.function, decl.name)
+        fn = _GUARDED[decl.name] = guarded(decl.function, decl.name, numpy_names(decl.function))
     return fn
 
 
@@ -196,7 +214,7 @@ def public_name(name: str, namespace: str) -> str:
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
     """Every name the registry exports into ``namespace``, with its function."""
     return {
-        public_name(n, namespace): guarded(d.torch_function, d.name)
+        public_name(n, namespace): guarded(d.torch_function, d.name, numpy_names(d.torch_function))
         if namespace == TORCH and d.torch_function
         else user_facing(d)
         for d in OPS.values()
@@ -224,7 +242,7 @@ def _generated_inplace(decl: OpDecl, appliers: tuple[Callable, Callable]) -> Cal
 
     inplace.__name__ = inplace.__qualname__ = opname
     inplace.__doc__ = f"In-place ``{decl.name}``: writes the result into this tensor."
-    return guarded(inplace, opname)
+    return guarded(inplace, opname, numpy_names(fn))
 
 
 def bind(
@@ -242,14 +260,18 @@ def bind(
             method = (
                 fn
                 if decl.method_function is decl.function
-                else guarded(decl.method_function, decl.method)
+                else guarded(decl.method_function, decl.method, numpy_names(decl.method_function))
             )
             bound = property(method) if decl.is_property else method
             for method_name in (decl.method, *decl.aliases):
                 setattr(tensor_cls, method_name, bound)
         if decl.inplace:
             fast = FAST_INPLACE.get(decl.inplace)
-            method = guarded(fast, decl.inplace) if fast else _generated_inplace(decl, appliers)
+            method = (
+                guarded(fast, decl.inplace, numpy_names(fast))
+                if fast
+                else _generated_inplace(decl, appliers)
+            )
             setattr(tensor_cls, decl.inplace, method)
             for alias in decl.aliases:
                 setattr(tensor_cls, alias + "_", method)
@@ -266,7 +288,8 @@ def bind(
         if name in RAW_INPLACE_OPERATORS:
             setattr(tensor_cls, name, fn)  # (it words its own errors: ``x -= y`` is hot)
         else:
-            setattr(tensor_cls, name, guarded(fn, fn.__name__ if name.startswith("__") else name))
+            opname = fn.__name__ if name.startswith("__") else name
+            setattr(tensor_cls, name, guarded(fn, opname, numpy_names(fn)))
 
 
 def functional(function: Callable[..., Any] | None = None, **kwargs: Any) -> Any:

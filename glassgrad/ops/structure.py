@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -687,6 +688,91 @@ def histc(input: Any, bins: int = 100, min: float = 0, max: float = 0) -> Tensor
         raise RuntimeError(f"torch.histc: max must be larger than min ({lo} > {hi})")
     counts, _ = np.histogram(a.reshape(-1), int(bins), (lo, hi))
     return Tensor._make(counts.astype(a.dtype))
+
+
+class return_types:
+    """Named results, like ``torch.return_types``."""
+
+    histogram = namedtuple("histogram", ("hist", "bin_edges"))
+
+
+@op(differentiable=False)
+def histogram(
+    input: Any, bins: Any = 100, *, range: Any = None, weight: Any = None, density: bool = False
+) -> Any:
+    """(hist, bin_edges): counts (or summed ``weight``) of ``input``'s elements in ``bins`` equal
+    bins over ``range`` (the data's min and max by default), or in the bins between the edges of
+    a 1-d tensor ``bins``; each bin holds its left edge, the last one its right edge too.
+    ``density``: counts divided by their total and the bin widths.
+
+    >>> import glassgrad as gg
+    >>> hist, bin_edges = gg.histogram(gg.tensor([1.0, 2.0, 1.0]), bins=4, range=(0.0, 3.0))
+    >>> hist, bin_edges
+    (tensor([0., 2., 1., 0.]), tensor([0.0000, 0.7500, 1.5000, 2.2500, 3.0000]))
+    """
+    x = as_tensor(input)
+    a = x._data
+    if a.dtype.kind != "f":
+        raise RuntimeError(
+            f"histogram: input must be a float tensor, got dtype {dtypes.name(a.dtype)}"
+        )
+    if isinstance(bins, Tensor | np.ndarray):
+        edges = as_tensor(bins)._data
+        if edges.ndim != 1 or edges.dtype != a.dtype:
+            raise RuntimeError(
+                f"histogram: a bins tensor must be 1-d with the input's dtype "
+                f"{dtypes.name(a.dtype)}, got shape {edges.shape} and dtype "
+                f"{dtypes.name(edges.dtype)}"
+            )
+        if edges.size < 2:
+            raise RuntimeError("histogram: bins must be > 0 (a bins tensor needs two edges)")
+    else:
+        edges = _histogram_edges(a, int(bins), range)
+    flat = a.reshape(-1)
+    w = None
+    if weight is not None:
+        w = as_tensor(weight)._data
+        if w.shape != a.shape or w.dtype != a.dtype:
+            raise RuntimeError(
+                f"histogram: weight must have the input's shape {a.shape} and dtype "
+                f"{dtypes.name(a.dtype)}, got shape {w.shape} and dtype {dtypes.name(w.dtype)}"
+            )
+        w = w.reshape(-1)
+    # each value falls in the last bin whose left edge it reaches; the last bin is closed
+    where = np.searchsorted(edges, flat, side="right") - 1
+    where[flat == edges[-1]] = edges.size - 2
+    inside = (flat >= edges[0]) & (flat <= edges[-1])
+    if w is None:
+        hist = np.bincount(where[inside], minlength=edges.size - 1).astype(a.dtype)
+    else:  # summed in order in the input's dtype, as PyTorch sums them
+        hist = np.zeros(edges.size - 1, a.dtype)
+        np.add.at(hist, where[inside], w[inside])
+    if density:
+        with np.errstate(divide="ignore", invalid="ignore"):  # no data: NaN, as in PyTorch
+            hist = (hist / hist.sum() / np.diff(edges)).astype(a.dtype)  # (PyTorch's order)
+    return return_types.histogram(Tensor._make(hist), Tensor._make(edges.copy()))
+
+
+def _histogram_edges(a: np.ndarray, bins: int, range: Any) -> np.ndarray:
+    """``bins + 1`` equally spaced edges over ``range`` or the data's min and max (widened by
+    0.5 each way when they are equal), spaced as ``torch.linspace`` spaces them."""
+    from glassgrad.creation import linspace
+
+    if bins <= 0:
+        raise RuntimeError(f"histogram: bins must be > 0, but got {bins}")
+    if range is not None:
+        lo, hi = (float(v) for v in range)
+    elif a.size:
+        lo, hi = float(a.min()), float(a.max())
+    else:
+        lo, hi = 0.0, 1.0
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"histogram: the range [{lo}, {hi}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"histogram: min should not exceed max, but got min {lo} max {hi}")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return linspace(lo, hi, bins + 1, dtype=a.dtype)._data
 
 
 @op(differentiable=False)

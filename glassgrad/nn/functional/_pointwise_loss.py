@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, floating_input
-from glassgrad.ops.elementwise import MulScalar
+from glassgrad.ops.elementwise import MulScalar, sigmoid_array
 from glassgrad.ops.registry import functional
 
 REDUCTION_ENUM = ("none", "mean", "sum")  # torch.<loss>(..., reduction=1): PyTorch's int codes
@@ -311,7 +311,7 @@ class BinaryCrossEntropyWithLogits(Node):
             g = g * ctx.weight
         gx = gy = None
         if nx is not None:
-            s = 0.5 * np.tanh(0.5 * x) + 0.5
+            s = sigmoid_array(x)
             gx = g * (s - y) if pw is None else g * (((pw - 1) * y + 1) * s - pw * y)
         if ny is not None:
             gy = -g * x if pw is None else -g * (x + (pw - 1) * _logsigmoid(x))

@@ -28,15 +28,11 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Node, Tensor, as_tensor
+from glassgrad.ops.elementwise import sigmoid_array
 from glassgrad.ops.linalg import Addmm, LinearMm
 from glassgrad.ops.registry import TORCH, op
 
 COMPOSED = False  # True: run the layers' time steps as composed ops (for the benchmark)
-
-
-def _sigmoid(x: Any) -> Any:
-    # glassgrad's sigmoid: one tanh, never overflows
-    return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
 def _hidden_product(h: Any, w: Any, b: Any) -> Any:
@@ -117,7 +113,7 @@ class LstmCell(Node):
         if b is not None:
             gates += b
         H = c.shape[-1]
-        ifo = _sigmoid(np.concatenate([gates[:, : 2 * H], gates[:, 3 * H :]], axis=1))
+        ifo = sigmoid_array(np.concatenate([gates[:, : 2 * H], gates[:, 3 * H :]], axis=1))
         i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
         gg = np.tanh(gates[:, 2 * H : 3 * H])
         out = np.empty((2, *c.shape), c.dtype)
@@ -136,10 +132,10 @@ class LstmCell(Node):
         if isinstance(g, Tensor):  # create_graph: recompute the gates as functions of inputs
             gates = xw + _hidden_product(h, w, b)
             H = c.shape[-1]
-            i = _sigmoid(gates[:, :H])
-            f = _sigmoid(gates[:, H : 2 * H])
+            i = sigmoid_array(gates[:, :H])
+            f = sigmoid_array(gates[:, H : 2 * H])
             gg = np.tanh(gates[:, 2 * H : 3 * H])
-            o = _sigmoid(gates[:, 3 * H :])
+            o = sigmoid_array(gates[:, 3 * H :])
             tc = np.tanh(f * c + i * gg)
         else:
             i, f, gg, o, tc = ctx.acts
@@ -178,7 +174,7 @@ class GruCell(Node):
         if b is not None:
             gh += b
         H = h.shape[-1]
-        rz = _sigmoid(xw[:, : 2 * H] + gh[:, : 2 * H])
+        rz = sigmoid_array(xw[:, : 2 * H] + gh[:, : 2 * H])
         r, z = rz[:, :H], rz[:, H:]
         ghn = gh[:, 2 * H :]
         n = np.tanh(xw[:, 2 * H :] + r * ghn)
@@ -195,8 +191,8 @@ class GruCell(Node):
         H = h.shape[-1]
         if isinstance(g, Tensor):
             gh = _hidden_product(h, w, b)
-            r = _sigmoid(xw[:, :H] + gh[:, :H])
-            z = _sigmoid(xw[:, H : 2 * H] + gh[:, H : 2 * H])
+            r = sigmoid_array(xw[:, :H] + gh[:, :H])
+            z = sigmoid_array(xw[:, H : 2 * H] + gh[:, H : 2 * H])
             ghn = gh[:, 2 * H :]
             n = np.tanh(xw[:, 2 * H :] + r * ghn)
         else:
