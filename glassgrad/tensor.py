@@ -141,6 +141,14 @@ class Tensor:
                 views = value._views_ = weakref.WeakSet()
             views.add(self)
 
+    def __getstate__(self) -> Any:
+        """Pickled and deep-copied without the registry of live views (weak references, which
+        belong to this process and this object)."""
+        state = object.__getstate__(self)
+        if isinstance(state, tuple) and state[1] and "_views_" in state[1]:
+            state = (state[0], {k: v for k, v in state[1].items() if k != "_views_"})
+        return state
+
     def _live_views(self) -> list[Tensor]:
         """The views of this (base) tensor that are still referenced somewhere."""
         views = getattr(self, "_views_", None)

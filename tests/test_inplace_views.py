@@ -155,3 +155,18 @@ def test_no_grad_writes_leave_the_graph_alone() -> None:
         v.add_(1)
     assert v.grad_fn is node and p.grad_fn is None and p.requires_grad
     np.testing.assert_array_equal(p.detach().numpy(), [3.0, 3.0, 2.0])
+
+
+def test_views_and_their_bases_pickle_and_copy() -> None:
+    """The registry of live views (weak references) stays behind: a data-loader worker sends
+    a view back, ``copy.deepcopy`` copies a base with views."""
+    import copy
+    import pickle
+
+    x = gg.arange(6.0).view(2, 3)
+    row = x[1]
+    back = pickle.loads(pickle.dumps(row))
+    np.testing.assert_array_equal(back.numpy(), [3.0, 4.0, 5.0])
+    twin = copy.deepcopy(x)
+    assert twin._live_views() == []
+    np.testing.assert_array_equal(twin.numpy(), x.numpy())
