@@ -187,22 +187,44 @@ def _prefixed(e: BaseException, message: str) -> BaseException:
     return kind(message)
 
 
-def guarded(fn: Callable[..., Any], name: str | None) -> Callable[..., Any]:
+def guarded(
+    fn: Callable[..., Any], name: str | None, write_out: Callable[..., Any] | None = None
+) -> Callable[..., Any]:
     """``fn`` with its errors worded for the user under op name ``name`` (see the module);
-    ``name=None``: a method, worded under its instance's class name (``Conv1d``)."""
+    ``name=None``: a method, worded under its instance's class name (``Conv1d``).
+    ``write_out``: it also takes PyTorch's keyword ``out=``, and ``write_out(name, result, out)``
+    puts the result there (``glassgrad/ops/out.py``) in this same layer, so that a warning an
+    op raises still points at the caller's line."""
 
-    @functools.wraps(fn)
-    def op(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except _CAUGHT as e:
-            if name is None:
-                new = reword(type(args[0]).__name__, e, args[1:], kwargs)
-            else:
-                new = reword(name, e, args, kwargs)
-            if new is None:
-                raise
-            raise new from None
+    def reworded(e: Exception, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Exception | None:
+        if name is None:
+            return reword(type(args[0]).__name__, e, args[1:], kwargs)
+        return reword(name, e, args, kwargs)
+
+    if write_out is None:
+
+        @functools.wraps(fn)
+        def op(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except _CAUGHT as e:
+                new = reworded(e, args, kwargs)
+                if new is None:
+                    raise
+                raise new from None
+
+    else:
+
+        @functools.wraps(fn)
+        def op(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+            try:
+                result = fn(*args, **kwargs)
+            except _CAUGHT as e:
+                new = reworded(e, args, kwargs)
+                if new is None:
+                    raise
+                raise new from None
+            return result if out is None else write_out(name, result, out)
 
     op.__glassgrad_guarded__ = True  # type: ignore[attr-defined]
     return op

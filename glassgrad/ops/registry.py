@@ -190,15 +190,27 @@ def public_name(name: str, namespace: str) -> str:
 
 
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
-    """Every name the registry exports into ``namespace``, with its function."""
-    return {
-        public_name(n, namespace): guarded(d.torch_function, d.name)
-        if namespace == TORCH and d.torch_function
-        else user_facing(d)
-        for d in OPS.values()
-        if namespace in d.namespaces
-        for n in (d.name, *d.aliases)
-    }
+    """Every name the registry exports into ``namespace``, with its function; those of
+    ``torch``, ``torch.linalg``, ``torch.special`` and ``torch.fft`` take ``out=`` as PyTorch's
+    do (``glassgrad/ops/out.py``)."""
+    from glassgrad.ops.out import with_out, write_out
+
+    functions = {}
+    for d in OPS.values():
+        if namespace not in d.namespaces:
+            continue
+        takes_out = namespace != FUNCTIONAL
+        if namespace == TORCH and d.torch_function:
+            fn = guarded(d.torch_function, d.name, write_out)
+        elif not takes_out:
+            fn = user_facing(d)
+        elif d.guard:
+            fn = guarded(d.function, d.name, write_out)
+        else:  # (a hot op without the wording layer: one layer for out= alone)
+            fn = with_out(d.function, d.name)
+        for n in (d.name, *d.aliases):
+            functions[public_name(n, namespace)] = fn
+    return functions
 
 
 def _swapped(fn: Callable[..., Any]) -> Callable[..., Any]:
