@@ -117,6 +117,14 @@ def complex_formatter(d: np.ndarray) -> Any:
     return {"complex_kind": fmt}
 
 
+def bool_formatter(shown_values: np.ndarray) -> Any:
+    """``array2string``'s formatter for a bool tensor: PyTorch pads ``True`` to ``False``'s width
+    only when a ``False`` is shown (``tensor([True, True])``, ``tensor([ True, False])``); NumPy
+    always pads."""
+    width = 5 if not shown_values.all() else 4
+    return {"bool": lambda b: ("True" if b else "False").rjust(width)}
+
+
 def add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     """``text`` closed with ``, suffix`` for each of ``suffixes`` (``grad_fn=<...>``,
     ``dtype=...``), each on a new line indented by ``indent`` where it would pass the line

@@ -675,15 +675,22 @@ class Tensor:
             prefix="tensor(",
             suppress_small=True,
             floatmode="fixed" if fixed else "maxprec",
-            formatter=printing.complex_formatter(d) if d.dtype.kind == "c" and d.size else None,
+            formatter=printing.complex_formatter(d)
+            if d.dtype.kind == "c" and d.size
+            else printing.bool_formatter(e)
+            if d.dtype == np.bool_
+            else None,
             **printing.numpy_options(d.ndim),
         ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
         extras = []
         default_float = self._data.dtype in (dtypes.get_default_dtype(), dtypes.default_complex())
-        if self._data.size == 0 or not (default_float or self._data.dtype in (np.int64, np.bool_)):
+        if self._data.size == 0:  # as PyTorch: no items to tell an int64 or a bool by
+            if self._data.dtype != dtypes.get_default_dtype():
+                extras.append(f"dtype={dtypes.name(self._data.dtype)}")
+            if self._data.ndim != 1:
+                extras.insert(0, f"size={tuple(self.shape)}")
+        elif not (default_float or self._data.dtype in (np.int64, np.bool_)):
             extras.append(f"dtype={dtypes.name(self._data.dtype)}")
-        if self._data.size == 0:
-            extras.insert(0, f"size={tuple(self.shape)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:

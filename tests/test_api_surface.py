@@ -265,11 +265,21 @@ def test_set_printoptions_precision_like_torch():
         np.linspace(-3, 3, 120).reshape(2, 5, 12),
         np.zeros((320, 784), np.float32),  # summarised: "0.,  ..., 0." from the shown items
         np.arange(2000, dtype=np.float32) % 7,
+        np.array([True, True]),  # "True" padded to "False"'s width only when one is shown
+        np.array([[True, False], [True, True]]),
+        np.ones((2, 2000), bool),
+        np.arange(2000).reshape(2, 1000) != 1,  # summarised, the False not shown
+        np.arange(2000).reshape(2, 1000) != 999,
+        np.zeros(0, np.float32),  # empty: size= unless 1-d, dtype= unless the default float
+        np.zeros(0, np.int64),
+        np.zeros((2, 0), bool),
+        np.zeros((0, 3), np.float64),
     ],
 )
 def test_tensor_prints_like_torch(value):
     """The rows break where PyTorch's do (80 columns) and a summarised tensor's number format
-    comes from the items shown, as in the tutorials' ``print(x_train, y_train)``."""
+    comes from the items shown, as in the tutorials' ``print(x_train, y_train)``; bool and
+    empty tensors as PyTorch prints them."""
     ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
     assert ours == repr(torch.tensor(value))
 
