@@ -165,3 +165,77 @@ def test_erfinv_and_log_ndtr_tails() -> None:
     _same(gg.erfinv(gg.tensor(y)), torch.erfinv(torch.tensor(y)))
     x = np.array([-40.0, -20.0, -5.0, 0.0, 5.0, 20.0])
     _same(gg.special.log_ndtr(gg.tensor(x)), torch.special.log_ndtr(torch.tensor(x)))
+
+
+INT_QUOTIENTS = [
+    lambda lib: lib.tensor([7, -7, 6, -6, 0]) // 2,
+    lambda lib: lib.tensor([7, -7, 6, -6, 0]) // lib.tensor([-2, -2, -4, 4, 3]),
+    lambda lib: lib.tensor([7, -7], dtype=lib.int32) // 2,  # a number keeps int32
+    lambda lib: lib.tensor([7, -7], dtype=lib.int32) // lib.tensor([2, 3], dtype=lib.int16),
+    lambda lib: lib.tensor([7, 250], dtype=lib.uint8) // 3,
+    lambda lib: 7 // lib.tensor([2, -2, 3]),
+    lambda lib: lib.tensor([True, False]) // 2,
+    lambda lib: lib.floor_divide(lib.tensor([9, -9]), lib.tensor([4, 4])),
+    lambda lib: lib.div(
+        lib.tensor([7, -7, 6, -6]), lib.tensor([-2, -2, -4, 4]), rounding_mode="trunc"
+    ),
+    lambda lib: lib.div(lib.tensor([7, -7, 6, -6]), 4, rounding_mode="floor"),
+    lambda lib: lib.tensor([7, -7]) // 2.0,  # a float: float quotient
+    lambda lib: lib.div(lib.tensor([7, -7]), 2.5, rounding_mode="trunc"),
+    lambda lib: lib.tensor([7, -7]).div_(2, rounding_mode="floor"),
+    lambda lib: lib.tensor([7.5, -7.5]).div_(2, rounding_mode="trunc"),
+]
+
+
+@pytest.mark.parametrize("fn", INT_QUOTIENTS)
+def test_integer_division_stays_integer_as_pytorch(fn) -> None:
+    """``idx // n`` of integer tensors is an integer tensor (an index), not a float one."""
+    _same(fn(gg), fn(torch))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.tensor([7, -7]) // 0,
+        lambda lib: lib.tensor([7, -7]) // lib.tensor([1, 0]),
+        lambda lib: lib.div(lib.tensor([7]), 0, rounding_mode="trunc"),
+        lambda lib: lib.tensor([7, -7]) % 0,
+        lambda lib: lib.remainder(lib.tensor([7, -7]), lib.tensor([0, 3])),
+    ],
+)
+def test_integer_division_by_zero_raises_as_pytorch(fn) -> None:
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        fn(torch)
+    with pytest.raises(RuntimeError, match=r"ZeroDivisionError \(integer division by zero\)"):
+        fn(gg)
+
+
+def test_floor_division_of_two_bools_is_refused_as_pytorch() -> None:
+    for lib in (torch, gg):
+        with pytest.raises(NotImplementedError):
+            lib.tensor([True, False]) // lib.tensor([True, True])
+
+
+@pytest.mark.parametrize("op", ["//=", "%=", "**=", "&=", "|=", "^="])
+def test_augmented_assignments_change_the_tensor_itself(op) -> None:
+    """``x //= 3`` writes into ``x`` (and so into the tensor it is a row of), as PyTorch's does;
+    it does not bind ``x`` to a new tensor."""
+    results = []
+    for lib in (torch, gg):
+        base = lib.tensor([[7, -7, 6], [1, 2, 3]])
+        row = base[0]
+        alias = row
+        scope = {"row": row}
+        exec(f"row {op} 3", scope)
+        assert scope["row"] is alias
+        results.append(base.tolist())
+    assert results[0] == results[1]
+
+
+def test_pow_in_place_records_the_gradient() -> None:
+    for lib in (torch, gg):
+        w = lib.tensor([2.0, 3.0], requires_grad=True)
+        h = w * 1
+        h **= 2
+        h.sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), [4.0, 6.0])

@@ -205,6 +205,7 @@ def _nograd(
     reflected: tuple[str, ...] = (),
     inplace: bool = True,
     aliases: tuple[str, ...] = (),
+    inplace_operators: tuple[str, ...] = (),
 ) -> Callable[..., Tensor]:
     """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
 
@@ -226,6 +227,7 @@ def _nograd(
         inplace=inplace,
         aliases=aliases,
         differentiable=False,
+        inplace_operators=inplace_operators,
     )
 
 
@@ -242,13 +244,25 @@ logical_or = _nograd(np.logical_or, "logical_or", "Elementwise or of truth value
 logical_xor = _nograd(np.logical_xor, "logical_xor", "Elementwise xor of truth values.")
 logical_not = _nograd(np.logical_not, "logical_not", "Elementwise not of truth values.")
 bitwise_and = _nograd(
-    np.bitwise_and, "bitwise_and", "Elementwise & of integers or bools.", ("__and__", "__rand__")
+    np.bitwise_and,
+    "bitwise_and",
+    "Elementwise & of integers or bools.",
+    ("__and__", "__rand__"),
+    inplace_operators=("__iand__",),
 )
 bitwise_or = _nograd(
-    np.bitwise_or, "bitwise_or", "Elementwise | of integers or bools.", ("__or__", "__ror__")
+    np.bitwise_or,
+    "bitwise_or",
+    "Elementwise | of integers or bools.",
+    ("__or__", "__ror__"),
+    inplace_operators=("__ior__",),
 )
 bitwise_xor = _nograd(
-    np.bitwise_xor, "bitwise_xor", "Elementwise ^ of integers or bools.", ("__xor__", "__rxor__")
+    np.bitwise_xor,
+    "bitwise_xor",
+    "Elementwise ^ of integers or bools.",
+    ("__xor__", "__rxor__"),
+    inplace_operators=("__ixor__",),
 )
 bitwise_not = _nograd(
     np.invert, "bitwise_not", "Elementwise ~ of integers or bools.", ("__invert__",)

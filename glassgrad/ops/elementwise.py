@@ -600,17 +600,19 @@ def mul(input: Any, other: Any) -> Tensor:
 def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     """Elementwise quotient x / y: dx = g / y, dy = -g x / y**2."""
     if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(
+                f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
+            )
+        if _integral(input) and _integral(other):  # int // int stays int, as in PyTorch
+            return _integer_quotient("div", input, other, rounding_mode)
         q = div(input, other)
         if rounding_mode == "floor":
             r = floor(q)
             if r._data.dtype.kind == "f" and r._data.size:  # PyTorch's values (fmod-based)
                 r._data[...] = _floor_quotient(_values(input), _values(other)).astype(r.dtype)
             return r
-        if rounding_mode == "trunc":
-            return trunc(q)
-        raise ValueError(
-            f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
-        )
+        return trunc(q)
     a, b = binary_operands("div", input, other)
     if type(b) in _NUMBER:
         if b == 0:
@@ -621,7 +623,13 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     return Div.apply(to_default_float(a), to_default_float(b))
 
 
-@op(inplace=True, operators=("__pow__",), reflected=("__rpow__",), numpy=np.power)
+@op(
+    inplace=True,
+    operators=("__pow__",),
+    reflected=("__rpow__",),
+    inplace_operators=("__ipow__",),
+    numpy=np.power,
+)
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
     return _binary("pow", Pow, PowScalar, RPowScalar.apply, input, exponent)
@@ -629,6 +637,33 @@ def pow(input: Any, exponent: Any) -> Tensor:
 
 def _values(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _integral(x: Any) -> bool:
+    """An integer or bool tensor, or a Python int or bool."""
+    if isinstance(x, Tensor):
+        return x._data.dtype.kind in "iub"
+    return type(x) in (int, bool) or isinstance(x, np.integer | np.bool_)
+
+
+def _integer_quotient(op: str, input: Any, other: Any, rounding_mode: str) -> Tensor:
+    """Integer division of integers, rounded down (Python's ``//``) or toward zero; in the
+    operands' promoted integer dtype, with no gradient (nothing integral has one)."""
+    a, b = binary_operands(op, input, other)
+    if type(a) in _NUMBER:
+        a = Tensor._make(np.asarray(a, b._data.dtype))
+    x, y = a._data, (b._data if isinstance(b, Tensor) else b)  # (a number stays weak: int32)
+    if x.dtype == np.bool_ and np.asarray(y).dtype == np.bool_:
+        raise NotImplementedError(
+            f"{op}: rounding_mode={rounding_mode!r} is not implemented for two bool operands "
+            f"(shapes {tuple(x.shape)} and {tuple(np.shape(y))}), as in PyTorch; convert them "
+            "to an integer dtype first"
+        )
+    _int_divisor_check(op, a, b)
+    q = np.floor_divide(x, y)
+    if rounding_mode == "trunc":  # floor is one below trunc where the signs differ, inexactly
+        q = q + ((np.remainder(x, y) != 0) & ((x < 0) != (np.asarray(y) < 0))).astype(q.dtype)
+    return Tensor._make(np.asarray(q))
 
 
 def _floor_quotient(a: Any, b: Any) -> Any:
@@ -649,20 +684,30 @@ def _floor_quotient(a: Any, b: Any) -> Any:
     inplace=True,
     operators=("__floordiv__",),
     reflected=("__rfloordiv__",),
+    inplace_operators=("__ifloordiv__",),
     numpy=np.floor_divide,
     differentiable=False,
 )
 def floor_divide(input: Any, other: Any) -> Tensor:
     """floor(input / other), elementwise; zero gradient."""
+    if _integral(input) and _integral(other):
+        return _integer_quotient("floor_divide", input, other, "floor")
     return div(input, other, rounding_mode="floor")
 
 
-@op(inplace=True, operators=("__mod__",), reflected=("__rmod__",), numpy=np.remainder)
+@op(
+    inplace=True,
+    operators=("__mod__",),
+    reflected=("__rmod__",),
+    inplace_operators=("__imod__",),
+    numpy=np.remainder,
+)
 def remainder(input: Any, other: Any) -> Tensor:
     """Python-style modulus x - floor(x / y) * y: gradient 1 for x, -floor(x / y) for y."""
     a, b = binary_operands("remainder", input, other)
     if type(a) in _NUMBER:
         a = Tensor._make(np.asarray(a, b._data.dtype))
+    _int_divisor_check("remainder", a, b)
     return _binary("remainder", Remainder, RemainderScalar, None, a, b)
 
 

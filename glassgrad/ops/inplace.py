@@ -142,8 +142,10 @@ def mul_(self: Tensor, other: Any) -> Tensor:
 
 
 @fast_inplace("div_", operators=("__itruediv__",), raw_operators=True)
-def div_(self: Tensor, other: Any) -> Tensor:
-    """self /= other, in place."""
+def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """self /= other, in place (``rounding_mode``: ``'floor'`` or ``'trunc'``, as ``div``)."""
+    if rounding_mode is not None:
+        return apply_inplace(self, "div_", div, other, rounding_mode=rounding_mode)
     if _fast(self, other):
         try:
             np.divide(self._data, _data(other), out=self._data, casting="same_kind")
