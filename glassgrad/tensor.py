@@ -44,6 +44,8 @@ def _legacy_new(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
     float_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     if not args:
         return np.zeros(0, float_dtype)
+    if len(args) == 1 and isinstance(args[0], Size):  # Tensor(x.size()): sizes, not data
+        args = tuple(args[0])
     if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
         return np.zeros(tuple(int(a) for a in args), float_dtype)
     if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None:
