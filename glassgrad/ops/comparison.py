@@ -3,13 +3,12 @@ the gradient of the value it supplied) and the comparison and logical ops (no gr
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, return_type
 from glassgrad.ops.indexing import nonzero
 from glassgrad.ops.registry import op
 
@@ -394,7 +393,7 @@ def heaviside(input: Any, values: Any) -> Tensor:
 class return_types:
     """What ``frexp`` returns, like ``torch.return_types.frexp``."""
 
-    frexp = namedtuple("frexp", ("mantissa", "exponent"))
+    frexp = return_type("frexp", ("mantissa", "exponent"), __name__)
 
 
 @op(differentiable=False, numpy=np.frexp)

@@ -8,12 +8,11 @@ name). Indices, counts and bucket numbers carry no gradient.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Tensor, as_tensor, check_dim, return_type
 from glassgrad.ops.registry import op
 from glassgrad.ops.scatter import Gather
 from glassgrad.ops.selection import _Select
@@ -22,10 +21,10 @@ from glassgrad.ops.selection import _Select
 class return_types:
     """(values, indices) results with PyTorch's field names (``torch.return_types.sort``)."""
 
-    sort = namedtuple("sort", ("values", "indices"))
-    topk = namedtuple("topk", ("values", "indices"))
-    kthvalue = namedtuple("kthvalue", ("values", "indices"))
-    mode = namedtuple("mode", ("values", "indices"))
+    sort = return_type("sort", ("values", "indices"), __name__)
+    topk = return_type("topk", ("values", "indices"), __name__)
+    kthvalue = return_type("kthvalue", ("values", "indices"), __name__)
+    mode = return_type("mode", ("values", "indices"), __name__)
 
 
 class Sort(Gather):  # values = x gathered at the sorting permutation
