@@ -82,7 +82,9 @@ def sort(input: Any, dim: int = -1, descending: bool = False, stable: bool | Non
 
     >>> import glassgrad as gg
     >>> gg.sort(gg.tensor([3.0, 1.0, 2.0]))
-    sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    glassgrad.return_types.sort(
+    values=tensor([1., 2., 3.]),
+    indices=tensor([1, 2, 0]))
     """
     x, d = _sortable("sort", input, dim)
     index = _order(x._data, d, descending) if x._data.ndim else np.zeros((), np.int64)
