@@ -669,21 +669,17 @@ class Tensor:
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
         d = self._data
-        e = printing.shown(d)
-        fixed = d.dtype.kind == "f" and e.size > 0 and not np.all(np.isnan(e) | (e == np.round(e)))
-        body = np.array2string(
-            d,
-            separator=", ",
-            prefix="tensor(",
-            suppress_small=True,
-            floatmode="fixed" if fixed else "maxprec",
-            formatter=printing.complex_formatter(d)
-            if d.dtype.kind == "c" and d.size
-            else printing.bool_formatter(e)
-            if d.dtype == np.bool_
-            else None,
-            **printing.numpy_options(d.ndim),
-        ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
+        if d.dtype.kind != "c" or d.size == 0:
+            body = printing.tensor_body(d)
+        else:
+            body = np.array2string(
+                d,
+                separator=", ",
+                prefix="tensor(",
+                suppress_small=True,
+                formatter=printing.complex_formatter(d),
+                **printing.numpy_options(d.ndim),
+            ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
         extras = []
         default_float = self._data.dtype in (dtypes.get_default_dtype(), dtypes.default_complex())
         if self._data.size == 0:  # as PyTorch: no items to tell an int64 or a bool by
@@ -691,8 +687,11 @@ class Tensor:
                 extras.append(f"dtype={dtypes.name(self._data.dtype)}")
             if self._data.ndim != 1:
                 extras.insert(0, f"size={tuple(self.shape)}")
-        elif not (default_float or self._data.dtype in (np.int64, np.bool_)):
-            extras.append(f"dtype={dtypes.name(self._data.dtype)}")
+        else:
+            if not printing.options["edgeitems"]:  # (PyTorch: no items at the edges, a size)
+                extras.append(f"size={tuple(self.shape)}")
+            if not (default_float or self._data.dtype in (np.int64, np.bool_)):
+                extras.append(f"dtype={dtypes.name(self._data.dtype)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:

@@ -274,14 +274,51 @@ def test_set_printoptions_precision_like_torch():
         np.zeros(0, np.int64),
         np.zeros((2, 0), bool),
         np.zeros((0, 3), np.float64),
+        np.array([1e-5, 1.0], np.float32),  # scientific: below 1e-4, over 1000x, past 1e8
+        np.array([0.1, 1000.5], np.float32),
+        np.array([5.0, 50000.0], np.float32),
+        np.array([1e9, 2e9]),
+        np.linspace(-1e-3, 2e-3, 12, dtype=np.float32).reshape(3, 4),  # small gradients
+        np.array([[0.0, -np.inf], [0.0, 0.0]], np.float32),  # -inf and 0 set no width
+        np.array([1.0, 2.0, np.nan, -0.0], np.float32),
+        np.concatenate([np.full(3, 1e-5), np.full(1000, 0.5)]),  # "..." counts as an item
+        np.arange(-3000, 3000, 7).reshape(-1, 6),  # ints: the widest shown
     ],
 )
 def test_tensor_prints_like_torch(value):
     """The rows break where PyTorch's do (80 columns) and a summarised tensor's number format
     comes from the items shown, as in the tutorials' ``print(x_train, y_train)``; bool and
-    empty tensors as PyTorch prints them."""
+    empty tensors as PyTorch prints them; small or spread values in PyTorch's scientific
+    format (the same digits printed, not ``0.0001`` for ``1.2573e-04``)."""
     ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
     assert ours == repr(torch.tensor(value))
+    ours = repr(gg.tensor(value, requires_grad=value.dtype.kind == "f") * 1)
+    theirs = repr(torch.tensor(value, requires_grad=value.dtype.kind == "f") * 1)
+    assert ours.replace("glassgrad.", "torch.") == theirs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"sci_mode": True},
+        {"sci_mode": False},
+        {"precision": 2},
+        {"linewidth": 40},
+        {"edgeitems": 1, "threshold": 5},
+        {"edgeitems": 0, "threshold": 5},
+    ],
+)
+def test_print_options_lay_out_as_torch(options):
+    values = [np.linspace(-3, 3, 36).reshape(4, 9), np.arange(30).reshape(5, 6), np.full(9, 1e-6)]
+    try:
+        gg.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        for value in values:
+            ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
+            assert ours == repr(torch.tensor(value))
+    finally:
+        gg.set_printoptions(profile="default", sci_mode=None)
+        torch.set_printoptions(profile="default", sci_mode=None)
 
 
 @pytest.mark.parametrize("n", [3, 5, 7, 8, 12])
