@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -147,7 +148,7 @@ def _nested(d: np.ndarray, indent: int, summarize: bool, fmt: Any, width: int) -
         per_line = max(1, (int(linewidth) - indent) // (width + 2))
         rows = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(rows) + "]"
-    rows_of = range(len(d))
+    rows_of: Sequence[int] = range(len(d))
     if summarize and len(d) > 2 * k:
         rows_of = [*range(k), -1, *range(len(d) - k, len(d))]
     parts = [
