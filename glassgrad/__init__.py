@@ -59,6 +59,7 @@ from glassgrad.creation import (
     Generator,
     arange,
     as_tensor,
+    asarray,
     bartlett_window,
     blackman_window,
     default_generator,
@@ -105,6 +106,7 @@ from glassgrad.dtypes import (
     complex64,
     complex128,
     double,
+    dtype,
     finfo,
     float16,
     float32,
@@ -120,6 +122,7 @@ from glassgrad.dtypes import (
     promote_types,
     result_type,
     set_default_dtype,
+    short,
     uint8,
 )
 from glassgrad.interchange import load_file, save_file

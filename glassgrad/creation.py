@@ -251,6 +251,41 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return Tensor._make(as_array(data, dtype))
 
 
+def asarray(
+    obj: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    copy: bool | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``obj`` as a tensor, as ``torch.asarray``: a tensor or NumPy array is shared (not copied)
+    unless ``copy=True`` or a new ``dtype`` needs one; ``copy=False`` refuses to copy."""
+    check_cpu(device, "asarray()")
+    if isinstance(obj, Tensor | np.ndarray):
+        arr = obj._data if isinstance(obj, Tensor) else obj
+        target = arr.dtype if dtype is None else dtypes.as_dtype(dtype)
+        if copy is False and target != arr.dtype:
+            raise ValueError(
+                f"asarray(): copy=False, but converting dtype {dtypes.name(arr.dtype)} to "
+                f"{dtypes.name(target)} needs a copy"
+            )
+        if copy or target != arr.dtype:
+            arr = arr.astype(target, copy=True)
+        if isinstance(obj, Tensor) and arr is obj._data and not requires_grad:
+            return obj
+        t = Tensor._make(arr)
+    else:
+        if copy is False:
+            raise ValueError(
+                f"asarray(): copy=False, but a {type(obj).__name__} can't be aliased into a tensor"
+            )
+        t = Tensor._make(as_array(obj, dtype))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def _shape(size: Sequence[Any], keyword: Any = None, where: str = "") -> tuple[int, ...]:
     if keyword is not None:
         if size:

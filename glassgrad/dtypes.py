@@ -17,6 +17,7 @@ int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
 complex64 = cfloat = np.dtype("complex64")
 complex128 = cdouble = np.dtype("complex128")
+dtype = np.dtype  # ``torch.dtype``: the class of them all (``isinstance(x, torch.dtype)``)
 
 
 class _Unsupported:

@@ -261,6 +261,17 @@ class Tensor:
     def is_quantized(self) -> bool:
         return False
 
+    @property
+    def layout(self) -> Any:
+        """``glassgrad.strided``: every tensor is a strided (NumPy) array."""
+        from glassgrad.layout import strided
+
+        return strided
+
+    def is_inference(self) -> bool:
+        """False: ``inference_mode`` makes ordinary tensors here (it is ``no_grad``)."""
+        return False
+
     def get_device(self) -> int:
         """-1: the tensor is on the CPU (PyTorch's answer for CPU tensors)."""
         return -1

@@ -634,3 +634,27 @@ def test_autograd_grad_takes_torch_positional_order_and_only_inputs():
         gg.autograd.grad(x**2, x, only_inputs=False)
     with pytest.raises(NotImplementedError, match="is_grads_batched"):
         gg.autograd.grad(x**2, x, is_grads_batched=True)
+
+
+def test_asarray_shares_memory_as_torch() -> None:
+    for lib in (gg, torch):
+        a = np.ones(3)
+        t = lib.asarray(a)
+        a[0] = 5.0  # shared with the array
+        assert t.tolist() == [5.0, 1.0, 1.0] and t.dtype == lib.float64
+        assert lib.asarray([1, 2]).dtype == lib.int64 and lib.asarray([1.0]).dtype == lib.float32
+        x = lib.ones(2)
+        assert lib.asarray(x) is x and lib.asarray(x, copy=True) is not x
+        assert lib.asarray(np.ones(2, np.float32), dtype=lib.float64).dtype == lib.float64
+        assert lib.asarray(x, requires_grad=True).requires_grad
+        with pytest.raises(ValueError):
+            lib.asarray([1, 2], copy=False)
+
+
+def test_dtype_class_short_and_layout_as_torch() -> None:
+    """``def f(dtype: torch.dtype = torch.float32)`` evaluates ``torch.dtype`` at definition."""
+    for lib in (gg, torch):
+        assert isinstance(lib.float32, lib.dtype) and isinstance(lib.int64, lib.dtype)
+        assert not isinstance("float32", lib.dtype)
+        assert lib.short == lib.int16
+        assert lib.ones(2).layout == lib.strided and not lib.ones(2).is_inference()
