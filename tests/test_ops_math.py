@@ -239,3 +239,31 @@ def test_pow_in_place_records_the_gradient() -> None:
         h **= 2
         h.sum().backward()
         np.testing.assert_allclose(w.grad.numpy(), [4.0, 6.0])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.tensor([1, 2, -3]) << 2,
+        lambda lib: lib.tensor([8, -8, 7]) >> 1,
+        lambda lib: 1 << lib.tensor([1, 2]),
+        lambda lib: lib.tensor([1], dtype=lib.int32) << lib.tensor([3]),
+        lambda lib: lib.bitwise_left_shift(lib.tensor([1, 3], dtype=lib.uint8), 7),
+        lambda lib: lib.tensor([1, -1]) << 64,  # past the width: 0, as PyTorch (C: undefined)
+        lambda lib: lib.tensor([8, -8]) >> 70,  # -1 for a negative number
+        lambda lib: lib.tensor([5, 6]).bitwise_right_shift(lib.tensor([1, 2])),
+    ],
+)
+def test_bit_shifts_match_torch(fn) -> None:
+    _same(fn(gg), fn(torch))
+
+
+def test_bit_shifts_refuse_floats_and_shift_in_place() -> None:
+    for lib in (gg, torch):
+        with pytest.raises(NotImplementedError):
+            lib.tensor([1.5]) << 1
+        x = lib.tensor([1, 2])
+        alias = x
+        x <<= 3
+        x >>= 1
+        assert x is alias and x.tolist() == [4, 8]

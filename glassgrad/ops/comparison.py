@@ -263,6 +263,48 @@ bitwise_xor = _nograd(
     ("__xor__", "__rxor__"),
     inplace_operators=("__ixor__",),
 )
+
+
+def _shift(left: bool) -> Callable[..., Any]:
+    """``a << b`` / ``a >> b`` of integers, as PyTorch's: a shift by the bit width or more gives
+    0 (or -1 for a negative number shifted right), where C (and NumPy) leave it undefined."""
+    name = "bitwise_left_shift" if left else "bitwise_right_shift"
+
+    def shift(a: Any, b: Any) -> Any:
+        kinds = [np.asarray(v).dtype.kind for v in (a, b)]
+        if any(k not in "iub" for k in kinds):
+            raise NotImplementedError(
+                f"{name}: shifts are defined for integer tensors, got dtypes "
+                f"{' and '.join(str(np.asarray(v).dtype) for v in (a, b))}"
+            )
+        out = np.left_shift(a, b) if left else np.right_shift(a, b)
+        out = np.asarray(out)
+        bits = out.dtype.itemsize * 8
+        wide = np.asarray(b) >= bits
+        if np.any(wide):
+            fill = 0 if left else np.where(np.asarray(a) < 0, -1, 0)
+            out = np.where(wide, fill, out).astype(out.dtype)
+        return out
+
+    return shift
+
+
+bitwise_left_shift = _nograd(
+    _shift(True),
+    "bitwise_left_shift",
+    "Elementwise << of integers.",
+    ("__lshift__",),
+    ("__rlshift__",),
+    inplace_operators=("__ilshift__",),
+)
+bitwise_right_shift = _nograd(
+    _shift(False),
+    "bitwise_right_shift",
+    "Elementwise >> of integers (arithmetic: the sign is kept).",
+    ("__rshift__",),
+    ("__rrshift__",),
+    inplace_operators=("__irshift__",),
+)
 bitwise_not = _nograd(
     np.invert, "bitwise_not", "Elementwise ~ of integers or bools.", ("__invert__",)
 )
