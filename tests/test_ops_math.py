@@ -53,12 +53,19 @@ def test_values_and_dtypes_match_torch(fn) -> None:
 @pytest.mark.parametrize(
     "name",
     "asin acos atan sinh cosh asinh atanh deg2rad rad2deg exp2 sinc erfc erfinv lgamma "
-    "digamma i0 logit".split(),
+    "digamma i0 logit exp expm1 log log1p log2 log10 sqrt rsqrt reciprocal sin cos tan tanh "
+    "sigmoid erf".split(),
 )
 def test_integer_inputs_promote_to_the_default_float(name) -> None:
+    """``torch.exp(int_tensor)`` is float32 (the default float), not NumPy's float64; a bool
+    tensor too (not NumPy's float16)."""
     x = [0, 1, 2] if name not in ("asin", "acos", "atanh", "erfinv", "logit") else [0, 0, 1]
+    if name == "reciprocal":
+        x = [1, 2, 4]  # (1 / 0 warns here, a NumPy warning PyTorch doesn't give)
     ours, theirs = getattr(gg, name)(gg.tensor(x)), getattr(torch, name)(torch.tensor(x))
     _same(ours, theirs)
+    flags = [True, True] if name == "reciprocal" else [True, False, True]
+    _same(getattr(gg, name)(gg.tensor(flags)), getattr(torch, name)(torch.tensor(flags)))
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,19 @@ def _quiet(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return quiet
 
 
+def _in_float(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``f`` computing integer and bool inputs in the default float dtype, as PyTorch's float
+    ops do (``exp`` of an int64 tensor is float32, not NumPy's float64; of a bool, not float16)."""
+    from glassgrad import dtypes
+
+    def in_float(x: Any) -> Any:
+        if x.dtype.kind in "iub":
+            x = x.astype(dtypes.get_default_dtype())
+        return f(x)
+
+    return in_float
+
+
 def _unary(
     name: str,
     f: Callable[[Any], Any],
@@ -186,41 +199,42 @@ def _sign(x: Any) -> Any:
 # fmt: off
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
                     "-x, elementwise.", operators=("__neg__",), aliases=("negative",))
-exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
+exp        = _unary("exp", _in_float(np.exp), lambda g, x, y: g * y, "out",
                     "e**x; its derivative is itself, so the rule reuses the output.",
-                    holomorphic=True)
-expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
-                    "exp(x) - 1, accurate for small x.", holomorphic=True, special=True)
-log        = _unary("log", _quiet(np.log), lambda g, x, y: g / x, "x",
+                    numpy=np.exp, holomorphic=True)
+expm1      = _unary("expm1", _in_float(np.expm1), lambda g, x, y: g * (y + 1), "out",
+                    "exp(x) - 1, accurate for small x.", numpy=np.expm1, holomorphic=True,
+                    special=True)
+log        = _unary("log", _in_float(_quiet(np.log)), lambda g, x, y: g / x, "x",
                     "Natural logarithm.", numpy=np.log, holomorphic=True)
-log1p      = _unary("log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1), "x",
+log1p      = _unary("log1p", _in_float(_quiet(np.log1p)), lambda g, x, y: g / (x + 1), "x",
                     "log(1 + x), accurate for small x.", numpy=np.log1p, holomorphic=True,
                     special=True)
-log2       = _unary("log2", _quiet(np.log2), lambda g, x, y: g / (x * _LN2), "x",
+log2       = _unary("log2", _in_float(_quiet(np.log2)), lambda g, x, y: g / (x * _LN2), "x",
                     "Base-2 logarithm.", numpy=np.log2, holomorphic=True)
-log10      = _unary("log10", _quiet(np.log10), lambda g, x, y: g / (x * _LN10), "x",
+log10      = _unary("log10", _in_float(_quiet(np.log10)), lambda g, x, y: g / (x * _LN10), "x",
                     "Base-10 logarithm.", numpy=np.log10, holomorphic=True)
-sqrt       = _unary("sqrt", _quiet(np.sqrt), lambda g, x, y: g / (2 * y), "out",
+sqrt       = _unary("sqrt", _in_float(_quiet(np.sqrt)), lambda g, x, y: g / (2 * y), "out",
                     "Square root; d/dx = 1 / (2 sqrt(x)).", numpy=np.sqrt, holomorphic=True)
-rsqrt      = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3, "out",
-                    "1 / sqrt(x).", holomorphic=True)
-reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "out",
+rsqrt      = _unary("rsqrt", _in_float(_quiet(lambda x: 1 / np.sqrt(x))),
+                    lambda g, x, y: -0.5 * g * y ** 3, "out", "1 / sqrt(x).", holomorphic=True)
+reciprocal = _unary("reciprocal", _in_float(lambda x: 1 / x), lambda g, x, y: -g * y * y, "out",
                     "1 / x.", holomorphic=True)
 square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
                     "x * x.", node="Pow", holomorphic=True)
 abs        = _unary("abs", np.absolute, lambda g, x, y: g * _sgn(x), "x",
                     "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",),
                     aliases=("absolute",))
-sin        = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "x",
-                    "Sine.", holomorphic=True)
-cos        = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "x",
-                    "Cosine.", holomorphic=True)
-tan        = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "out",
-                    "Tangent; d/dx = 1 + tan(x)**2.", holomorphic=True)
-tanh       = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), "out",
+sin        = _unary("sin", _in_float(np.sin), lambda g, x, y: g * np.cos(x), "x",
+                    "Sine.", numpy=np.sin, holomorphic=True)
+cos        = _unary("cos", _in_float(np.cos), lambda g, x, y: -g * np.sin(x), "x",
+                    "Cosine.", numpy=np.cos, holomorphic=True)
+tan        = _unary("tan", _in_float(np.tan), lambda g, x, y: g * (1 + y * y), "out",
+                    "Tangent; d/dx = 1 + tan(x)**2.", numpy=np.tan, holomorphic=True)
+tanh       = _unary("tanh", _in_float(np.tanh), lambda g, x, y: g * (1 - y * y), "out",
                     "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.",
-                    functional=True, holomorphic=True)
-sigmoid    = _unary("sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), "out",
+                    numpy=np.tanh, functional=True, holomorphic=True)
+sigmoid    = _unary("sigmoid", _in_float(_sigmoid), lambda g, x, y: g * y * (1 - y), "out",
                     "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.",
                     functional=True, holomorphic=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
