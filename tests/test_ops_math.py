@@ -274,3 +274,26 @@ def test_bit_shifts_refuse_floats_and_shift_in_place() -> None:
         x <<= 3
         x >>= 1
         assert x is alias and x.tolist() == [4, 8]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.clamp(lib.tensor([1, 5]), max=2.5),  # a float bound: the default float
+        lambda lib: lib.tensor([1, 5]).clamp(min=1.5),
+        lambda lib: lib.clamp(lib.tensor([True, False]), max=0.5),
+        lambda lib: lib.clamp(lib.tensor([1, 5]), 0, 2),  # int bounds: still int
+    ],
+)
+def test_clamp_of_integers_by_a_float_promotes_as_pytorch(fn) -> None:
+    _same(fn(gg), fn(torch))
+
+
+def test_python_float_as_dtype_is_a_double_as_pytorch() -> None:
+    """``dtype=float`` is float64 in PyTorch (Python's float is a double), whatever the default."""
+    for lib in (gg, torch):
+        assert lib.zeros(2, dtype=float).dtype == lib.float64
+        assert lib.tensor([1], dtype=float).dtype == lib.float64
+        assert lib.ones(1).to(float).dtype == lib.float64
+        assert lib.zeros(1, dtype=int).dtype == lib.int64
+        assert lib.zeros(1, dtype=complex).dtype == lib.complex128

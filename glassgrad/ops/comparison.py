@@ -8,7 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, return_type
+from glassgrad.ops._common import (
+    Node,
+    Tensor,
+    as_tensor,
+    binary_operands,
+    return_type,
+    to_default_float,
+)
 from glassgrad.ops.indexing import nonzero
 from glassgrad.ops.registry import op
 
@@ -150,6 +157,8 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     x = as_tensor(input)
+    if x._data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
+        x = to_default_float(x)  # an int tensor clamped to 2.5: float32, as PyTorch's
 
     def bound(v: Any) -> Any:
         if v is None or isinstance(v, Tensor):
