@@ -297,3 +297,18 @@ def test_python_float_as_dtype_is_a_double_as_pytorch() -> None:
         assert lib.ones(1).to(float).dtype == lib.float64
         assert lib.zeros(1, dtype=int).dtype == lib.int64
         assert lib.zeros(1, dtype=complex).dtype == lib.complex128
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.nn.functional.relu6(lib.tensor([-3, 2, 9])),  # ints stay ints
+        lambda lib: lib.nn.functional.hardtanh(lib.tensor([-3, 0, 9], dtype=lib.int32)),
+        lambda lib: lib.square(lib.tensor([True, False])),  # int64, not NumPy's int8
+        lambda lib: lib.sign(lib.tensor([True, False])),  # a bool is its own sign
+        lambda lib: lib.sgn(lib.tensor([True, False])),
+        lambda lib: lib.tensor([True, False]).sign(),
+    ],
+)
+def test_integer_and_bool_activations_keep_pytorchs_dtypes(fn) -> None:
+    _same(fn(gg), fn(torch))

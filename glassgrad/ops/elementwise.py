@@ -189,8 +189,15 @@ def _sgn(x: Any) -> Any:
     return x / (a + (a == 0))
 
 
+def _square(x: Any) -> Any:
+    """x * x; a bool tensor squares to int64, as PyTorch's (NumPy's gives int8)."""
+    return np.square(x.astype(np.int64) if x.dtype == np.bool_ else x)
+
+
 def _sign(x: Any) -> Any:
-    """np.sign, but 0 for NaN as in PyTorch."""
+    """np.sign, but 0 for NaN as in PyTorch (and a bool tensor is its own sign)."""
+    if x.dtype == np.bool_:
+        return x.copy()
     if x.dtype.kind != "f":
         return np.sign(x)
     return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))
@@ -220,8 +227,8 @@ rsqrt      = _unary("rsqrt", _in_float(_quiet(lambda x: 1 / np.sqrt(x))),
                     lambda g, x, y: -0.5 * g * y ** 3, "out", "1 / sqrt(x).", holomorphic=True)
 reciprocal = _unary("reciprocal", _in_float(lambda x: 1 / x), lambda g, x, y: -g * y * y, "out",
                     "1 / x.", holomorphic=True)
-square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
-                    "x * x.", node="Pow", holomorphic=True)
+square     = _unary("square", _square, lambda g, x, y: 2 * g * x, "x",
+                    "x * x.", node="Pow", numpy=np.square, holomorphic=True)
 abs        = _unary("abs", np.absolute, lambda g, x, y: g * _sgn(x), "x",
                     "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",),
                     aliases=("absolute",))
