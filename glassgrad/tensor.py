@@ -7,6 +7,7 @@ The class holds data and graph links only; every op is declared in ``glassgrad.o
 
 from __future__ import annotations
 
+import copy
 import warnings
 import weakref
 from collections.abc import Callable
@@ -676,6 +677,19 @@ class Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A copy of a leaf (its grad and flags too), as ``copy.deepcopy`` makes by default; a
+        tensor made by an op in the graph is refused, as PyTorch refuses it (copying would
+        copy the graph behind it)."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                f"protocol at the moment (this one, of shape {tuple(self.shape)}, was made by "
+                f"{self.grad_fn.name()}); deepcopy its .detach() instead, or the module before "
+                "a forward stored it"
+            )
+        return copy._reconstruct(self, memo, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
 
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -367,3 +367,20 @@ def test_resize_keeps_the_first_elements_as_pytorch() -> None:
         assert tuple(x.shape) == (2, 3) and x.numpy().sum() == 6.0
         with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
             lib.ones(2, requires_grad=True).resize_(3)
+
+
+def test_deepcopy_copies_leaves_and_refuses_graph_tensors_as_pytorch() -> None:
+    import copy
+
+    for lib in (gg, torch):
+        w = lib.ones(2, requires_grad=True)
+        (w * 2).sum().backward()
+        c = copy.deepcopy(w)
+        assert c is not w and c.requires_grad and c.grad.tolist() == [2.0, 2.0]
+        model = lib.nn.Linear(2, 2)
+        twice = lib.nn.Sequential(model, model)
+        copied = copy.deepcopy(twice)
+        assert copied[0] is copied[1] and copied[0].weight is not model.weight
+        assert type(copied[0].weight) is lib.nn.Parameter
+        with pytest.raises(RuntimeError, match="graph leaves"):
+            copy.deepcopy(w * 2)
