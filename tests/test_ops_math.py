@@ -305,6 +305,7 @@ def test_python_float_as_dtype_is_a_double_as_pytorch() -> None:
         lambda lib: lib.nn.functional.relu6(lib.tensor([-3, 2, 9])),  # ints stay ints
         lambda lib: lib.nn.functional.hardtanh(lib.tensor([-3, 0, 9], dtype=lib.int32)),
         lambda lib: lib.square(lib.tensor([True, False])),  # int64, not NumPy's int8
+        lambda lib: lib.tensor([True, False]) ** 2,
         lambda lib: lib.sign(lib.tensor([True, False])),  # a bool is its own sign
         lambda lib: lib.sgn(lib.tensor([True, False])),
         lambda lib: lib.tensor([True, False]).sign(),

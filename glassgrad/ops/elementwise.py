@@ -653,6 +653,8 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
 )
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and type(exponent) is int:
+        input = Tensor._make(input._data.astype(np.int64))  # bool ** 2 is int64, as PyTorch's
     return _binary("pow", Pow, PowScalar, RPowScalar.apply, input, exponent)
 
 
