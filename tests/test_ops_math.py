@@ -313,3 +313,18 @@ def test_python_float_as_dtype_is_a_double_as_pytorch() -> None:
 )
 def test_integer_and_bool_activations_keep_pytorchs_dtypes(fn) -> None:
     _same(fn(gg), fn(torch))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.tensor([1, 2]).div_(2),
+        lambda lib: lib.tensor([1, 2]).add_(1.5),
+        lambda lib: lib.tensor([1, 2]).mul_(0.5),
+    ],
+)
+def test_in_place_float_result_into_an_int_tensor_is_refused_as_pytorch(fn) -> None:
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        fn(torch)
+    with pytest.raises(RuntimeError, match=r"is floating-point and can't be cast .*int64"):
+        fn(gg)

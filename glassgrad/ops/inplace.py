@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad._convert import as_shape
 from glassgrad._errors import reword
 from glassgrad.autograd.grad_mode import grad_mode
@@ -87,6 +88,15 @@ def _data(v: Any) -> Any:
 
 def _reraise(op: str, e: Exception, t: Tensor, other: Any) -> NoReturn:
     """Raise ``e`` from the in-place ``op`` in the user's words (NumPy's, reworded)."""
+    # NumPy's output-casting error: PyTorch's words for it
+    to, source = getattr(e, "to", None), getattr(e, "from_", None)
+    if isinstance(e, TypeError) and to is not None and source is not None:
+        kind = {"f": "floating-point", "c": "complex", "i": "integer", "u": "integer"}
+        result = kind.get(np.dtype(source).kind, "wider")
+        raise RuntimeError(
+            f"{op}: the result is {result} and can't be cast to the desired output type "
+            f"{dtypes.name(np.dtype(to))} (a tensor of shape {tuple(t.shape)} changed in place)"
+        ) from None
     new = reword(op, e, (t, other), {})
     if new is None:
         raise e
