@@ -2,8 +2,10 @@
 
 Every factory takes PyTorch's keywords: ``dtype``, ``device`` (None, ``'cpu'`` or a CPU
 ``glassgrad.device``; anything else raises ``CPUOnlyError`` naming the function and the device),
-``requires_grad``, and where PyTorch accepts them ``layout``, ``pin_memory``, ``memory_format``
-and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 3)``,
+``requires_grad``, and where PyTorch accepts them ``layout``, ``pin_memory`` and
+``memory_format`` (accepted, nothing to do on the CPU); ``zeros``, ``ones``, ``empty``, ``full``,
+``arange``, ``linspace``, ``logspace``, ``eye``, ``rand``, ``randn``, ``randint`` and ``randperm``
+take ``out=`` as PyTorch's do. Sizes come as ``zeros(2, 3)``,
 ``zeros((2, 3))``, ``zeros([2, 3])``, ``zeros(size=(2, 3))`` or a ``glassgrad.Size``.
 
 >>> zeros((2, 3)).shape, full((2,), 1.5), arange(3.0), randint(0, 10, (3,)).dtype
@@ -12,6 +14,7 @@ and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -197,6 +200,27 @@ def _numpy_rng(gen: Any) -> np.random.Generator:
     return rng if hook is None else hook(rng, gen)
 
 
+def _takes_out(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A factory that also takes PyTorch's ``out=``: the tensor is made in ``out``'s dtype
+    (unless ``dtype=`` says otherwise) and written into ``out``, which is returned
+    (``torch.arange(3, out=t)``, ``torch.randn(2, 3, out=t)``; ``glassgrad/ops/out.py``)."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def make(*args: Any, out: Any = None, **kwargs: Any) -> Tensor:
+        if out is None:
+            return fn(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
+        from glassgrad.ops.out import write_out  # (the ops package imports this module)
+
+        return write_out(name, fn(*args, **kwargs), out)
+
+    return make
+
+
 def _options(where: str, device: Any, extra: dict[str, Any]) -> None:
     """Check ``device`` and the keywords PyTorch accepts and the CPU has no use for."""
     check_cpu(device, where)
@@ -301,6 +325,7 @@ def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+@_takes_out
 def zeros(
     *size: Any,
     dtype: Any = None,
@@ -313,6 +338,7 @@ def zeros(
     return _leaf(np.zeros(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def ones(
     *size: Any,
     dtype: Any = None,
@@ -325,6 +351,7 @@ def ones(
     return _leaf(np.ones(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def empty(
     *size: Any,
     dtype: Any = None,
@@ -354,6 +381,7 @@ def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, Tensor) else v
 
 
+@_takes_out
 def full(
     size: Sequence[int],
     fill_value: Any,
@@ -454,6 +482,7 @@ def randint_like(
     return _leaf(values.astype(d), requires_grad)
 
 
+@_takes_out
 def arange(
     start: Any,
     end: Any = None,
@@ -476,6 +505,7 @@ def arange(
     return _leaf(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def linspace(
     start: float,
     end: float,
@@ -491,6 +521,7 @@ def linspace(
     return _leaf(np.linspace(start, end, steps, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def eye(
     n: int,
     m: int | None = None,
@@ -504,6 +535,7 @@ def eye(
     return _leaf(np.eye(n, m, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def rand(
     *size: Any,
     dtype: Any = None,
@@ -522,6 +554,7 @@ def rand(
     return _leaf(rng.random(shape, dtype=d), requires_grad)
 
 
+@_takes_out
 def randn(
     *size: Any,
     dtype: Any = None,
@@ -540,6 +573,7 @@ def randn(
     return _leaf(rng.standard_normal(shape, dtype=d), requires_grad)
 
 
+@_takes_out
 def randint(
     low: Any = None,
     high: Any = None,
@@ -566,6 +600,7 @@ def randint(
     return _leaf(values.astype(d), requires_grad)
 
 
+@_takes_out
 def randperm(
     n: int,
     dtype: Any = None,
@@ -649,6 +684,7 @@ def set_default_tensor_type(t: Any) -> None:
     dtypes.set_default_dtype(d)
 
 
+@_takes_out
 def logspace(
     start: float,
     end: float,

@@ -207,3 +207,36 @@ def test_bad_outs_are_named() -> None:
         gg.equal(gg.ones(2), gg.ones(2), out=gg.empty(2))
     with pytest.raises(TypeError, match="unexpected keyword argument 'out'"):
         gg.ones(2).exp(out=gg.empty(2))  # methods take none, as PyTorch's
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib, out: lib.arange(3, out=out),  # out's dtype: float values
+        lambda lib, out: lib.zeros(2, 2, out=out),
+        lambda lib, out: lib.ones((3,), out=out),
+        lambda lib, out: lib.full((2,), 7, out=out),
+        lambda lib, out: lib.linspace(0, 1, 5, out=out),
+        lambda lib, out: lib.logspace(0, 2, 3, out=out),
+        lambda lib, out: lib.eye(2, out=out),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_factories_fill_out_in_its_dtype_as_pytorch(make, dtype) -> None:
+    results = []
+    for lib in (gg, torch):
+        out = lib.empty(0, dtype=getattr(lib, dtype))
+        assert make(lib, out) is out
+        assert str(out.dtype).split(".")[-1] == dtype
+        results.append(out.numpy())
+    np.testing.assert_allclose(results[0], results[1])
+
+
+def test_random_factories_fill_out() -> None:
+    out = gg.empty(0, dtype=gg.float64)
+    assert gg.randn(2, 3, out=out) is out and out.shape == (2, 3) and out.dtype == gg.float64
+    ints = gg.empty(4, dtype=gg.int32)
+    gg.randperm(4, out=ints)
+    assert sorted(ints.tolist()) == [0, 1, 2, 3] and ints.dtype == gg.int32
+    with pytest.raises(TypeError, match=r"rand\(\): argument 'out' must be Tensor"):
+        gg.rand(2, out=[0.0, 0.0])
