@@ -43,6 +43,7 @@ from glassgrad import (
     special,
     testing,
     utils,
+    version,
     viz,
 )
 from glassgrad.amp import autocast
@@ -172,7 +173,7 @@ globals().update(_in_namespace(_TORCH))
 float = float32
 bool = bool_
 int = int32
-__version__ = "0.1.0"
+__version__ = version.__version__
 _modules = [
     accelerator,
     amp,
@@ -193,7 +194,7 @@ _modules = [
     ops,
     optim,
 ]
-_modules += [interchange, serialization, special, utils, viz]
+_modules += [interchange, serialization, special, utils, version, viz]
 
 
 # math constants, as torch re-exports them (``torch.pi`` ...), and NumPy-style ``newaxis``

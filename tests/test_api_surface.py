@@ -658,3 +658,9 @@ def test_dtype_class_short_and_layout_as_torch() -> None:
         assert not isinstance("float32", lib.dtype)
         assert lib.short == lib.int16
         assert lib.ones(2).layout == lib.strided and not lib.ones(2).is_inference()
+
+
+def test_torch_version_module_as_a_cpu_build_reports_it() -> None:
+    assert gg.version.cuda is None and torch.version.cuda is None  # (a CPU-only PyTorch here)
+    assert gg.version.__version__ == gg.__version__
+    assert gg.version.hip is None and gg.version.debug is False
