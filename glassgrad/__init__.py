@@ -44,6 +44,7 @@ from glassgrad import (
     special,
     testing,
     utils,
+    version,
     viz,
 )
 from glassgrad.amp import autocast
@@ -52,6 +53,7 @@ from glassgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -59,6 +61,7 @@ from glassgrad.creation import (
     Generator,
     arange,
     as_tensor,
+    asarray,
     bartlett_window,
     blackman_window,
     default_generator,
@@ -105,6 +108,7 @@ from glassgrad.dtypes import (
     complex64,
     complex128,
     double,
+    dtype,
     finfo,
     float16,
     float32,
@@ -120,6 +124,7 @@ from glassgrad.dtypes import (
     promote_types,
     result_type,
     set_default_dtype,
+    short,
     uint8,
 )
 from glassgrad.interchange import load_file, save_file
@@ -170,7 +175,7 @@ globals().update(_in_namespace(_TORCH))
 float = float32
 bool = bool_
 int = int32
-__version__ = "0.1.0"
+__version__ = version.__version__
 _modules = [
     accelerator,
     amp,
@@ -191,7 +196,7 @@ _modules = [
     ops,
     optim,
 ]
-_modules += [interchange, serialization, sparse, special, utils, viz]
+_modules += [interchange, serialization, sparse, special, utils, version, viz]
 
 
 # math constants, as torch re-exports them (``torch.pi`` ...), and NumPy-style ``newaxis``

@@ -188,33 +188,44 @@ def _prefixed(e: BaseException, message: str) -> BaseException:
 
 
 def guarded(
-    fn: Callable[..., Any], name: str | None, renames: dict[str, str] | None = None
+    fn: Callable[..., Any],
+    name: str | None,
+    renames: dict[str, str] | None = None,
+    write_out: Callable[..., Any] | None = None,
 ) -> Callable[..., Any]:
     """``fn`` with its errors worded for the user under op name ``name`` (see the module);
     ``name=None``: a method, worded under its instance's class name (``Conv1d``).
-    ``renames``: other keyword names ``fn`` takes for its parameters (``axis`` for ``dim``)."""
+    ``renames``: other keyword names ``fn`` takes for its parameters (``axis`` for ``dim``).
+    ``write_out``: it also takes PyTorch's keyword ``out=``, and ``write_out(name, result, out)``
+    puts the result there (``glassgrad/ops/out.py``) in this same layer, so that a warning an
+    op raises still points at the caller's line."""
 
-    @functools.wraps(fn)
-    def op(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except _CAUGHT as e:
-            _raise_worded(name, e, args, kwargs)
-            raise
+    if not renames and write_out is None:
 
-    @functools.wraps(fn)
-    def renaming(*args: Any, **kwargs: Any) -> Any:
-        if kwargs and not renames.keys().isdisjoint(kwargs):  # type: ignore[union-attr]
-            kwargs = _renamed(name, kwargs, renames)  # type: ignore[arg-type]
-        try:
-            return fn(*args, **kwargs)
-        except _CAUGHT as e:
-            _raise_worded(name, e, args, kwargs)
-            raise
+        @functools.wraps(fn)
+        def op(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except _CAUGHT as e:
+                _raise_worded(name, e, args, kwargs)
+                raise
 
-    wrapper = renaming if renames else op
-    wrapper.__glassgrad_guarded__ = True  # type: ignore[attr-defined]
-    return wrapper
+    else:
+
+        @functools.wraps(fn)
+        def op(*args: Any, **kwargs: Any) -> Any:
+            out = kwargs.pop("out", None) if write_out is not None else None
+            if renames and kwargs and not renames.keys().isdisjoint(kwargs):
+                kwargs = _renamed(name, kwargs, renames)
+            try:
+                result = fn(*args, **kwargs)
+            except _CAUGHT as e:
+                _raise_worded(name, e, args, kwargs)
+                raise
+            return result if out is None else write_out(name, result, out)  # type: ignore[misc]
+
+    op.__glassgrad_guarded__ = True  # type: ignore[attr-defined]
+    return op
 
 
 def _raise_worded(name: str | None, e: BaseException, args: Any, kwargs: Any) -> None:

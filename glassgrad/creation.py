@@ -2,8 +2,10 @@
 
 Every factory takes PyTorch's keywords: ``dtype``, ``device`` (None, ``'cpu'`` or a CPU
 ``glassgrad.device``; anything else raises ``CPUOnlyError`` naming the function and the device),
-``requires_grad``, and where PyTorch accepts them ``layout``, ``pin_memory``, ``memory_format``
-and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 3)``,
+``requires_grad``, and where PyTorch accepts them ``layout``, ``pin_memory`` and
+``memory_format`` (accepted, nothing to do on the CPU); ``zeros``, ``ones``, ``empty``, ``full``,
+``arange``, ``linspace``, ``logspace``, ``eye``, ``rand``, ``randn``, ``randint`` and ``randperm``
+take ``out=`` as PyTorch's do. Sizes come as ``zeros(2, 3)``,
 ``zeros((2, 3))``, ``zeros([2, 3])``, ``zeros(size=(2, 3))`` or a ``glassgrad.Size``.
 
 >>> zeros((2, 3)).shape, full((2,), 1.5), arange(3.0), randint(0, 10, (3,)).dtype
@@ -12,6 +14,7 @@ and ``out=None`` (accepted, nothing to do on the CPU). Sizes come as ``zeros(2, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -197,6 +200,27 @@ def _numpy_rng(gen: Any) -> np.random.Generator:
     return rng if hook is None else hook(rng, gen)
 
 
+def _takes_out(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A factory that also takes PyTorch's ``out=``: the tensor is made in ``out``'s dtype
+    (unless ``dtype=`` says otherwise) and written into ``out``, which is returned
+    (``torch.arange(3, out=t)``, ``torch.randn(2, 3, out=t)``; ``glassgrad/ops/out.py``)."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def make(*args: Any, out: Any = None, **kwargs: Any) -> Tensor:
+        if out is None:
+            return fn(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
+        from glassgrad.ops.out import write_out  # (the ops package imports this module)
+
+        return write_out(name, fn(*args, **kwargs), out)
+
+    return make
+
+
 def _options(where: str, device: Any, extra: dict[str, Any]) -> None:
     """Check ``device`` and the keywords PyTorch accepts and the CPU has no use for."""
     check_cpu(device, where)
@@ -251,6 +275,41 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return Tensor._make(as_array(data, dtype))
 
 
+def asarray(
+    obj: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    copy: bool | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``obj`` as a tensor, as ``torch.asarray``: a tensor or NumPy array is shared (not copied)
+    unless ``copy=True`` or a new ``dtype`` needs one; ``copy=False`` refuses to copy."""
+    check_cpu(device, "asarray()")
+    if isinstance(obj, Tensor | np.ndarray):
+        arr = obj._data if isinstance(obj, Tensor) else obj
+        target = arr.dtype if dtype is None else dtypes.as_dtype(dtype)
+        if copy is False and target != arr.dtype:
+            raise ValueError(
+                f"asarray(): copy=False, but converting dtype {dtypes.name(arr.dtype)} to "
+                f"{dtypes.name(target)} needs a copy"
+            )
+        if copy or target != arr.dtype:
+            arr = arr.astype(target, copy=True)
+        if isinstance(obj, Tensor) and arr is obj._data and not requires_grad:
+            return obj
+        t = Tensor._make(arr)
+    else:
+        if copy is False:
+            raise ValueError(
+                f"asarray(): copy=False, but a {type(obj).__name__} can't be aliased into a tensor"
+            )
+        t = Tensor._make(as_array(obj, dtype))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def _shape(size: Sequence[Any], keyword: Any = None, where: str = "") -> tuple[int, ...]:
     if keyword is not None:
         if size:
@@ -266,6 +325,7 @@ def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+@_takes_out
 def zeros(
     *size: Any,
     dtype: Any = None,
@@ -278,6 +338,7 @@ def zeros(
     return _leaf(np.zeros(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def ones(
     *size: Any,
     dtype: Any = None,
@@ -290,6 +351,7 @@ def ones(
     return _leaf(np.ones(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def empty(
     *size: Any,
     dtype: Any = None,
@@ -319,6 +381,7 @@ def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, Tensor) else v
 
 
+@_takes_out
 def full(
     size: Sequence[int],
     fill_value: Any,
@@ -419,6 +482,7 @@ def randint_like(
     return _leaf(values.astype(d), requires_grad)
 
 
+@_takes_out
 def arange(
     start: Any,
     end: Any = None,
@@ -441,6 +505,7 @@ def arange(
     return _leaf(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def linspace(
     start: float,
     end: float,
@@ -472,6 +537,7 @@ def _spaced_as_pytorch(start: Any, end: Any, steps: int, dt: Any) -> np.ndarray:
     return np.where(np.arange(steps) < steps // 2, up, down).astype(dt)
 
 
+@_takes_out
 def eye(
     n: int,
     m: int | None = None,
@@ -485,6 +551,7 @@ def eye(
     return _leaf(np.eye(n, m, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
+@_takes_out
 def rand(
     *size: Any,
     dtype: Any = None,
@@ -503,6 +570,7 @@ def rand(
     return _leaf(rng.random(shape, dtype=d), requires_grad)
 
 
+@_takes_out
 def randn(
     *size: Any,
     dtype: Any = None,
@@ -521,6 +589,7 @@ def randn(
     return _leaf(rng.standard_normal(shape, dtype=d), requires_grad)
 
 
+@_takes_out
 def randint(
     low: Any = None,
     high: Any = None,
@@ -549,6 +618,7 @@ def randint(
     return _leaf(values.astype(d), requires_grad)
 
 
+@_takes_out
 def randperm(
     n: int,
     dtype: Any = None,
@@ -632,6 +702,7 @@ def set_default_tensor_type(t: Any) -> None:
     dtypes.set_default_dtype(d)
 
 
+@_takes_out
 def logspace(
     start: float,
     end: float,

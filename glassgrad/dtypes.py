@@ -17,6 +17,7 @@ int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
 complex64 = cfloat = np.dtype("complex64")
 complex128 = cdouble = np.dtype("complex128")
+dtype = np.dtype  # ``torch.dtype``: the class of them all (``isinstance(x, torch.dtype)``)
 
 
 class _Unsupported:
@@ -87,8 +88,8 @@ def as_dtype(dtype: Any) -> np.dtype:
             f"unsupported dtype glassgrad.bfloat16: NumPy has no bfloat16; use one of "
             f"{sorted(_NAMES.values())}"
         )
-    if dtype is _pyfloat:
-        return _default[0]
+    if dtype is _pyfloat:  # Python's float is a double: PyTorch's float64, whatever the default
+        return float64
     try:
         d = np.dtype(dtype)
     except (TypeError, ValueError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -95,38 +96,6 @@ def shown(d: np.ndarray) -> np.ndarray:
     return d
 
 
-def scientific_formatter(shown: np.ndarray) -> Any:
-    """``array2string``'s formatter for a real float tensor whose shown elements PyTorch prints
-    in scientific notation (``1.0000e-05``), or None when it prints them with fixed digits: when
-    the largest nonzero finite magnitude is over 1e8 or 1000 times the smallest, or (unless all
-    are integers) the smallest is under 1e-4; ``sci_mode`` True or False decides instead."""
-    finite = np.abs(shown[np.isfinite(shown) & (shown != 0)]).astype(np.float64)
-    precision = int(options["precision"])
-    sci = options["sci_mode"]
-    if finite.size == 0:  # (zeros, NaN and inf only: never, as in PyTorch)
-        return None
-    if sci is None:
-        lo, hi = finite.min(), finite.max()
-        integers = bool(np.all(finite == np.ceil(finite)))
-        sci = hi / lo > 1000.0 or hi > 1.0e8 or (not integers and lo < 1.0e-4)
-    values = shown[np.isfinite(shown) & (shown != 0)].tolist()
-    if sci:
-        width = max(len(f"{v:.{precision}e}") for v in values)
-        return {"float_kind": lambda v: f"{float(v):{width}.{precision}e}"}
-    if options["sci_mode"] is None:
-        return None  # NumPy's fixed digits are PyTorch's here
-    # sci_mode=False: fixed digits even where NumPy would switch (1e9 prints 1000000000.)
-    if all(v == math.ceil(v) for v in values):
-        width = max(len(f"{v:.0f}") + 1 for v in values)
-        return {"float_kind": lambda v: _integral(float(v)).rjust(width)}
-    width = max(len(f"{v:.{precision}f}") for v in values)
-    return {"float_kind": lambda v: f"{float(v):.{precision}f}".rjust(width)}
-
-
-def _integral(v: float) -> str:
-    return f"{v:.0f}" if math.isinf(v) or math.isnan(v) else f"{v:.0f}."
-
-
 def _is_fixed(parts: np.ndarray) -> bool:
     """Print with fixed digits (``1.5000``) unless every finite value is an integer (``2.``)."""
     return parts.size > 0 and not np.all(np.isnan(parts) | (parts == np.round(parts)))
@@ -148,6 +117,83 @@ def complex_formatter(d: np.ndarray) -> Any:
         return f"{fr(z.real)}{sign}{fi(abs(z.imag)).strip()}j"
 
     return {"complex_kind": fmt}
+
+
+def tensor_body(d: np.ndarray) -> str:
+    """What a real (or bool, or integer) tensor prints inside ``tensor(...)``, laid out as
+    PyTorch's ``_tensor_str``: one format for every item, picked from the items shown
+    (``_item_format``); rows of ``(linewidth - 7) // (width + 2)`` items, ``...`` counting as
+    one; nested dims joined by ``,`` and one blank line per level below the top."""
+    if d.size == 0:
+        return "[]"
+    summarize = d.size > options["threshold"]
+    if summarize and not options["edgeitems"]:
+        return "[...]"
+    fmt, width = _item_format(shown(d) if summarize else d)
+    if d.ndim == 0:
+        return fmt(d.item())
+    return _nested(d, len("tensor("), summarize, fmt, width)
+
+
+def _nested(d: np.ndarray, indent: int, summarize: bool, fmt: Any, width: int) -> str:
+    k = int(options["edgeitems"])
+    if d.ndim == 1:
+        if summarize and not k:
+            items = ["..."]
+        elif summarize and len(d) > 2 * k:
+            items = [*map(fmt, d[:k].tolist()), " ...", *map(fmt, d[len(d) - k :].tolist())]
+        else:
+            items = [fmt(v) for v in d.tolist()]
+        linewidth = options["linewidth"] or 80
+        per_line = max(1, (int(linewidth) - indent) // (width + 2))
+        rows = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(rows) + "]"
+    rows_of: Sequence[int] = range(len(d))
+    if summarize and len(d) > 2 * k:
+        rows_of = [*range(k), -1, *range(len(d) - k, len(d))]
+    parts = [
+        "..." if i == -1 else _nested(d[i], indent + 1, summarize, fmt, width) for i in rows_of
+    ]
+    return "[" + ("," + "\n" * (d.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def _item_format(values: np.ndarray) -> tuple[Any, int]:
+    """How each item prints, and the width they are right-aligned to, as PyTorch's
+    ``_Formatter``: integers and bools as Python prints them; floats from their nonzero finite
+    values: whole numbers as ``2.``, others with ``precision`` digits, scientific
+    (``1.0000e-05``) when they span more than 1000x, pass 1e8 or fall below 1e-4 (or as
+    ``sci_mode`` says). A ``-inf`` or a ``0.`` sets no width: ``tensor([0., -inf])``."""
+    if values.dtype.kind != "f":
+        width = max((len(str(v)) for v in values.ravel().tolist()), default=1)
+        return (lambda v: str(v).rjust(width)), width
+    precision = int(options["precision"])
+    flat = np.asarray(values, np.float64).ravel()
+    nonzero = flat[np.isfinite(flat) & (flat != 0)]
+    whole, sci, width = True, False, 1
+    if nonzero.size:
+        magnitude = np.abs(nonzero)
+        small, large = magnitude.min(), magnitude.max()
+        whole = bool(np.all(nonzero == np.ceil(nonzero)))
+        sci = large / small > 1000.0 or large > 1.0e8 or small < 1.0e-4
+        if options["sci_mode"] is not None:
+            sci = bool(options["sci_mode"])
+        if sci:
+            width = max(len(f"{v:.{precision}e}") for v in nonzero.tolist())
+        elif whole:
+            width = max(len(f"{v:.0f}") + 1 for v in nonzero.tolist())
+        else:
+            width = max(len(f"{v:.{precision}f}") for v in nonzero.tolist())
+
+    def fmt(v: float) -> str:
+        if sci:
+            text = f"{v:{width}.{precision}e}"
+        elif whole:
+            text = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+        else:
+            text = f"{v:.{precision}f}"
+        return text.rjust(width)
+
+    return fmt, width
 
 
 def add_suffixes(text: str, suffixes: list[str], indent: int, force_newline: bool = False) -> str:

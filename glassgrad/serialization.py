@@ -600,13 +600,25 @@ def _as_parameter(t: Tensor, requires_grad: bool) -> Tensor:
     return parameter(t, requires_grad=requires_grad)  # type: ignore[no-any-return]
 
 
+def _to_cpu(map_location: Any) -> bool:
+    """Does ``map_location`` put everything on the CPU (the only place glassgrad has)?"""
+    if map_location is None or callable(map_location):
+        return True
+    if isinstance(map_location, dict):
+        return all(_to_cpu(v) for v in map_location.values())
+    return str(map_location) == "cpu"
+
+
 def load(f: PathOrFile, map_location: Any = None, weights_only: bool | None = None) -> Any:
     """Load what ``save`` wrote to ``f`` (a path or binary file object).
 
-    ``map_location`` (only None or ``"cpu"``) and ``weights_only`` are accepted for PyTorch
-    compatibility: glassgrad runs on the CPU and never unpickles, so loading is always safe.
+    ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility: glassgrad
+    runs on the CPU and never unpickles, so loading is always safe. ``map_location`` may be None,
+    ``"cpu"``, a CPU device, a dict mapping locations to the CPU (``{"cuda:0": "cpu"}``) or a
+    function (``lambda storage, loc: storage``, the old way of loading a GPU checkpoint on the
+    CPU: everything here is on the CPU already, so it has nothing to move).
     """
-    if map_location is not None and str(map_location) != "cpu":
+    if not _to_cpu(map_location):
         raise ValueError(f"load: glassgrad runs on the CPU only, got map_location={map_location!r}")
     del weights_only
     name = "<file object>" if hasattr(f, "read") else os.fspath(f)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ The class holds data and graph links only; every op is declared in ``glassgrad.o
 
 from __future__ import annotations
 
+import copy
 import warnings
 import weakref
 from collections.abc import Callable
@@ -44,6 +45,8 @@ def _legacy_new(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
     float_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     if not args:
         return np.zeros(0, float_dtype)
+    if len(args) == 1 and isinstance(args[0], Size):  # Tensor(x.size()): sizes, not data
+        args = tuple(args[0])
     if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
         return np.zeros(tuple(int(a) for a in args), float_dtype)
     if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None:
@@ -284,6 +287,10 @@ class Tensor:
 
     @property
     def is_quantized(self) -> bool:
+        return False
+
+    def is_inference(self) -> bool:
+        """False: ``inference_mode`` makes ordinary tensors here (it is ``no_grad``)."""
         return False
 
     def get_device(self) -> int:
@@ -704,32 +711,45 @@ class Tensor:
         self.requires_grad = False
         return self
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A copy of a leaf (its grad and flags too), as ``copy.deepcopy`` makes by default; a
+        tensor made by an op in the graph is refused, as PyTorch refuses it (copying would
+        copy the graph behind it)."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                f"protocol at the moment (this one, of shape {tuple(self.shape)}, was made by "
+                f"{self.grad_fn.name()}); deepcopy its .detach() instead, or the module before "
+                "a forward stored it"
+            )
+        return copy._reconstruct(self, memo, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
+
     # ---- display ------------------------------------------------------------------------------
     def __repr__(self) -> str:
         d = self._data
-        e = printing.shown(d)
-        fixed = d.dtype.kind == "f" and e.size > 0 and not np.all(np.isnan(e) | (e == np.round(e)))
-        if d.dtype.kind == "c" and d.size:
-            formatter = printing.complex_formatter(d)
-        elif d.dtype.kind == "f":
-            formatter = printing.scientific_formatter(e)
+        if d.dtype.kind != "c" or d.size == 0:
+            body = printing.tensor_body(d)
         else:
-            formatter = None
-        body = np.array2string(
-            d,
-            separator=", ",
-            prefix="tensor(",
-            suppress_small=True,
-            floatmode="fixed" if fixed else "maxprec",
-            formatter=formatter,
-            **printing.numpy_options(d.ndim),
-        ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
+            body = np.array2string(
+                d,
+                separator=", ",
+                prefix="tensor(",
+                suppress_small=True,
+                formatter=printing.complex_formatter(d),
+                **printing.numpy_options(d.ndim),
+            ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
         extras = []
         default_float = self._data.dtype in (dtypes.get_default_dtype(), dtypes.default_complex())
-        if self._data.size == 0 or not (default_float or self._data.dtype in (np.int64, np.bool_)):
-            extras.append(f"dtype={dtypes.name(self._data.dtype)}")
-        if self._data.size == 0:
-            extras.insert(0, f"size={tuple(self.shape)}")
+        if self._data.size == 0:  # as PyTorch: no items to tell an int64 or a bool by
+            if self._data.dtype != dtypes.get_default_dtype():
+                extras.append(f"dtype={dtypes.name(self._data.dtype)}")
+            if self._data.ndim != 1:
+                extras.insert(0, f"size={tuple(self.shape)}")
+        else:
+            if not printing.options["edgeitems"]:  # (PyTorch: no items at the edges, a size)
+                extras.append(f"size={tuple(self.shape)}")
+            if not (default_float or self._data.dtype in (np.int64, np.bool_)):
+                extras.append(f"dtype={dtypes.name(self._data.dtype)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:

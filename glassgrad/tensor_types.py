@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad.size import Size
 
 __all__ = [
     "BoolTensor",
@@ -53,6 +54,8 @@ class _TypedTensor(metaclass=_TypedTensorMeta):
 
         if not args:
             return Tensor._make(np.zeros(0, cls.dtype))
+        if len(args) == 1 and isinstance(args[0], Size):  # LongTensor(x.size()): sizes
+            args = tuple(args[0])
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             data = args[0]
             if isinstance(data, Tensor):

@@ -271,13 +271,60 @@ def test_set_printoptions_precision_like_torch():
         np.linspace(-3, 3, 120).reshape(2, 5, 12),
         np.zeros((320, 784), np.float32),  # summarised: "0.,  ..., 0." from the shown items
         np.arange(2000, dtype=np.float32) % 7,
+        np.array([True, True]),  # "True" padded to "False"'s width only when one is shown
+        np.array([[True, False], [True, True]]),
+        np.ones((2, 2000), bool),
+        np.arange(2000).reshape(2, 1000) != 1,  # summarised, the False not shown
+        np.arange(2000).reshape(2, 1000) != 999,
+        np.zeros(0, np.float32),  # empty: size= unless 1-d, dtype= unless the default float
+        np.zeros(0, np.int64),
+        np.zeros((2, 0), bool),
+        np.zeros((0, 3), np.float64),
+        np.array([1e-5, 1.0], np.float32),  # scientific: below 1e-4, over 1000x, past 1e8
+        np.array([0.1, 1000.5], np.float32),
+        np.array([5.0, 50000.0], np.float32),
+        np.array([1e9, 2e9]),
+        np.linspace(-1e-3, 2e-3, 12, dtype=np.float32).reshape(3, 4),  # small gradients
+        np.array([[0.0, -np.inf], [0.0, 0.0]], np.float32),  # -inf and 0 set no width
+        np.array([1.0, 2.0, np.nan, -0.0], np.float32),
+        np.concatenate([np.full(3, 1e-5), np.full(1000, 0.5)]),  # "..." counts as an item
+        np.arange(-3000, 3000, 7).reshape(-1, 6),  # ints: the widest shown
     ],
 )
 def test_tensor_prints_like_torch(value):
     """The rows break where PyTorch's do (80 columns) and a summarised tensor's number format
-    comes from the items shown, as in the tutorials' ``print(x_train, y_train)``."""
+    comes from the items shown, as in the tutorials' ``print(x_train, y_train)``; bool and
+    empty tensors as PyTorch prints them; small or spread values in PyTorch's scientific
+    format (the same digits printed, not ``0.0001`` for ``1.2573e-04``)."""
     ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
     assert ours == repr(torch.tensor(value))
+    ours = repr(gg.tensor(value, requires_grad=value.dtype.kind == "f") * 1)
+    theirs = repr(torch.tensor(value, requires_grad=value.dtype.kind == "f") * 1)
+    assert ours.replace("glassgrad.", "torch.") == theirs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"sci_mode": True},
+        {"sci_mode": False},
+        {"precision": 2},
+        {"linewidth": 40},
+        {"edgeitems": 1, "threshold": 5},
+        {"edgeitems": 0, "threshold": 5},
+    ],
+)
+def test_print_options_lay_out_as_torch(options):
+    values = [np.linspace(-3, 3, 36).reshape(4, 9), np.arange(30).reshape(5, 6), np.full(9, 1e-6)]
+    try:
+        gg.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        for value in values:
+            ours = repr(gg.tensor(value)).replace("glassgrad.", "torch.")
+            assert ours == repr(torch.tensor(value))
+    finally:
+        gg.set_printoptions(profile="default", sci_mode=None)
+        torch.set_printoptions(profile="default", sci_mode=None)
 
 
 @pytest.mark.parametrize(
@@ -626,3 +673,33 @@ def test_autograd_grad_takes_torch_positional_order_and_only_inputs():
         gg.autograd.grad(x**2, x, only_inputs=False)
     with pytest.raises(NotImplementedError, match="is_grads_batched"):
         gg.autograd.grad(x**2, x, is_grads_batched=True)
+
+
+def test_asarray_shares_memory_as_torch() -> None:
+    for lib in (gg, torch):
+        a = np.ones(3)
+        t = lib.asarray(a)
+        a[0] = 5.0  # shared with the array
+        assert t.tolist() == [5.0, 1.0, 1.0] and t.dtype == lib.float64
+        assert lib.asarray([1, 2]).dtype == lib.int64 and lib.asarray([1.0]).dtype == lib.float32
+        x = lib.ones(2)
+        assert lib.asarray(x) is x and lib.asarray(x, copy=True) is not x
+        assert lib.asarray(np.ones(2, np.float32), dtype=lib.float64).dtype == lib.float64
+        assert lib.asarray(x, requires_grad=True).requires_grad
+        with pytest.raises(ValueError):
+            lib.asarray([1, 2], copy=False)
+
+
+def test_dtype_class_short_and_layout_as_torch() -> None:
+    """``def f(dtype: torch.dtype = torch.float32)`` evaluates ``torch.dtype`` at definition."""
+    for lib in (gg, torch):
+        assert isinstance(lib.float32, lib.dtype) and isinstance(lib.int64, lib.dtype)
+        assert not isinstance("float32", lib.dtype)
+        assert lib.short == lib.int16
+        assert lib.ones(2).layout == lib.strided and not lib.ones(2).is_inference()
+
+
+def test_torch_version_module_as_a_cpu_build_reports_it() -> None:
+    assert gg.version.cuda is None and torch.version.cuda is None  # (a CPU-only PyTorch here)
+    assert gg.version.__version__ == gg.__version__
+    assert gg.version.hip is None and gg.version.debug is False

@@ -52,6 +52,20 @@ def same_losses(first: int | None = None, rtol: float = 1e-6):
     return check
 
 
+def same_lines(rtol: float):
+    """Every printed line the same once its numbers are taken out (tags, paths, how tensors
+    print: ``1.2573e-04`` is not ``0.0001``), and the numbers within ``rtol``."""
+
+    def check(ours: str, theirs: str) -> None:
+        assert harness.NUMBER.sub("#", ours) == harness.NUMBER.sub("#", theirs), (
+            f"glassgrad printed:\n{ours}\n--- PyTorch printed:\n{theirs}"
+        )
+        a, b = harness.numbers(ours, "."), harness.numbers(theirs, ".")
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=f"{ours}\n{theirs}")
+
+    return check
+
+
 def regression_converged(ours: str, theirs: str) -> None:
     """The loop runs until the loss is below 1e-3, so float32 rounding (matmul summation order)
     changes how many batches that takes; both must stop and learn the same polynomial."""
@@ -181,6 +195,10 @@ PROGRAMS = {
         same_numbers("loss|histogram|peak|sums|prob|output", 1e-4),
         None,
     ),
+    # BiLSTM-CRF tagger: forward algorithm with logsumexp, Viterbi through max(dim)'s values and
+    # indices, // and % on an index tensor, torch.mul(..., out=), tiny probabilities printed
+    # in scientific notation (a decoded score printed to 4 digits may round apart: rtol 1e-4)
+    "own_bilstm_crf_tagger": ("own/bilstm_crf_tagger.py", [], same_lines(1e-4), None),
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (

@@ -220,6 +220,10 @@ def _assert_same(ours, theirs):
         lambda: [[1, 2.0], [3, 4.0]],
         lambda: [{"x": np.ones((2, 2)), "label": 3}, {"x": np.zeros((2, 2)), "label": 4}],
         lambda: [Point(1, 2.5), Point(3, 4.5)],
+        lambda: [("a", 1), ("b", 2)],  # strings in a field: zip's tuple, as PyTorch's
+        lambda: [["a", 1.5], ["b", 2.5]],
+        lambda: [{"s": "a", "t": ("x", 1)}, {"s": "b", "t": ("y", 2)}],
+        lambda: [Point("a", 1), Point("b", 2)],
     ],
 )
 def test_default_collate_matches_torch(make):

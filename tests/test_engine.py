@@ -432,3 +432,44 @@ def test_backward_observer_sees_every_rule_in_order() -> None:
         state.backward_observer = None
     assert [s[0] for s in seen] == ["SumBackward0", "MulBackward0", "ExpBackward0"]
     assert seen[1] == ("MulBackward0", 2, True, 2)
+
+
+def test_backward_inputs_fills_a_retained_non_leaf_once() -> None:
+    """``z.retain_grad(); loss.backward(inputs=[z])``: ``z.grad`` is dloss/dz, not twice it (the
+    walk fills a retained tensor's grad, the ``inputs=`` capture did it again)."""
+
+    for lib in (gg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        z = x * 2
+        z.retain_grad()
+        (z**2).sum().backward(inputs=[z], retain_graph=True)
+        np.testing.assert_allclose(z.grad.numpy(), [4.0, 8.0])
+        (z**2).sum().backward(inputs=[z])  # and accumulates once per call
+        np.testing.assert_allclose(z.grad.numpy(), [8.0, 16.0])
+        assert x.grad is None
+
+
+def test_inference_mode_is_reported_and_nests() -> None:
+    for lib in (gg, torch):
+        assert not lib.is_inference_mode_enabled()
+        with lib.inference_mode():
+            assert lib.is_inference_mode_enabled() and not lib.is_grad_enabled()
+            with lib.inference_mode(False):
+                assert not lib.is_inference_mode_enabled()
+            assert lib.is_inference_mode_enabled()
+        assert not lib.is_inference_mode_enabled()
+
+        @lib.inference_mode()
+        def step(lib=lib):
+            return lib.is_inference_mode_enabled()
+
+        assert step() and not lib.is_inference_mode_enabled()
+
+
+def test_autograd_function_module_is_there_after_import_torch() -> None:
+    """``@torch.autograd.function.once_differentiable`` with only ``import torch``."""
+    import glassgrad
+
+    assert glassgrad.autograd.function.once_differentiable is not None
+    assert glassgrad.autograd.function.Function is glassgrad.autograd.Function
+    assert glassgrad.autograd.graph.Node is not None

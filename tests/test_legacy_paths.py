@@ -43,6 +43,18 @@ def test_tensor_class_called_is_the_legacy_float_constructor() -> None:
         gg.Tensor(2, "x")
 
 
+def test_a_size_given_to_the_legacy_constructors_is_a_shape() -> None:
+    """``torch.Tensor(x.size())`` and ``torch.LongTensor(x.size())`` make a tensor of that shape
+    (a plain tuple is data): a ``Size`` read as data gave a 1-d tensor of its numbers."""
+    for lib in (gg, torch):
+        x = lib.ones(2, 3)
+        assert tuple(lib.Tensor(x.size()).shape) == (2, 3)
+        assert lib.LongTensor(x.size()).dtype == lib.int64
+        assert tuple(lib.LongTensor(x.size()).shape) == (2, 3)
+        assert tuple(lib.FloatTensor(lib.Size([4])).shape) == (4,)
+        np.testing.assert_array_equal(lib.Tensor((2, 3)).numpy(), [2.0, 3.0])
+
+
 @pytest.mark.parametrize(
     "path,name",
     [

@@ -53,12 +53,19 @@ def test_values_and_dtypes_match_torch(fn) -> None:
 @pytest.mark.parametrize(
     "name",
     "asin acos atan sinh cosh asinh atanh deg2rad rad2deg exp2 sinc erfc erfinv lgamma "
-    "digamma i0 logit".split(),
+    "digamma i0 logit exp expm1 log log1p log2 log10 sqrt rsqrt reciprocal sin cos tan tanh "
+    "sigmoid erf".split(),
 )
 def test_integer_inputs_promote_to_the_default_float(name) -> None:
+    """``torch.exp(int_tensor)`` is float32 (the default float), not NumPy's float64; a bool
+    tensor too (not NumPy's float16)."""
     x = [0, 1, 2] if name not in ("asin", "acos", "atanh", "erfinv", "logit") else [0, 0, 1]
+    if name == "reciprocal":
+        x = [1, 2, 4]  # (1 / 0 warns here, a NumPy warning PyTorch doesn't give)
     ours, theirs = getattr(gg, name)(gg.tensor(x)), getattr(torch, name)(torch.tensor(x))
     _same(ours, theirs)
+    flags = [True, True] if name == "reciprocal" else [True, False, True]
+    _same(getattr(gg, name)(gg.tensor(flags)), getattr(torch, name)(torch.tensor(flags)))
 
 
 @pytest.mark.parametrize(
@@ -190,3 +197,159 @@ def test_sigmoid_keeps_its_small_outputs_as_pytorch_does(dtype) -> None:
             t, lib.tensor(y, dtype=t.dtype)
         ).backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=rtol, atol=tiny)
+
+
+INT_QUOTIENTS = [
+    lambda lib: lib.tensor([7, -7, 6, -6, 0]) // 2,
+    lambda lib: lib.tensor([7, -7, 6, -6, 0]) // lib.tensor([-2, -2, -4, 4, 3]),
+    lambda lib: lib.tensor([7, -7], dtype=lib.int32) // 2,  # a number keeps int32
+    lambda lib: lib.tensor([7, -7], dtype=lib.int32) // lib.tensor([2, 3], dtype=lib.int16),
+    lambda lib: lib.tensor([7, 250], dtype=lib.uint8) // 3,
+    lambda lib: 7 // lib.tensor([2, -2, 3]),
+    lambda lib: lib.tensor([True, False]) // 2,
+    lambda lib: lib.floor_divide(lib.tensor([9, -9]), lib.tensor([4, 4])),
+    lambda lib: lib.div(
+        lib.tensor([7, -7, 6, -6]), lib.tensor([-2, -2, -4, 4]), rounding_mode="trunc"
+    ),
+    lambda lib: lib.div(lib.tensor([7, -7, 6, -6]), 4, rounding_mode="floor"),
+    lambda lib: lib.tensor([7, -7]) // 2.0,  # a float: float quotient
+    lambda lib: lib.div(lib.tensor([7, -7]), 2.5, rounding_mode="trunc"),
+    lambda lib: lib.tensor([7, -7]).div_(2, rounding_mode="floor"),
+    lambda lib: lib.tensor([7.5, -7.5]).div_(2, rounding_mode="trunc"),
+]
+
+
+@pytest.mark.parametrize("fn", INT_QUOTIENTS)
+def test_integer_division_stays_integer_as_pytorch(fn) -> None:
+    """``idx // n`` of integer tensors is an integer tensor (an index), not a float one."""
+    _same(fn(gg), fn(torch))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.tensor([7, -7]) // 0,
+        lambda lib: lib.tensor([7, -7]) // lib.tensor([1, 0]),
+        lambda lib: lib.div(lib.tensor([7]), 0, rounding_mode="trunc"),
+        lambda lib: lib.tensor([7, -7]) % 0,
+        lambda lib: lib.remainder(lib.tensor([7, -7]), lib.tensor([0, 3])),
+    ],
+)
+def test_integer_division_by_zero_raises_as_pytorch(fn) -> None:
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        fn(torch)
+    with pytest.raises(RuntimeError, match=r"ZeroDivisionError \(integer division by zero\)"):
+        fn(gg)
+
+
+def test_floor_division_of_two_bools_is_refused_as_pytorch() -> None:
+    for lib in (torch, gg):
+        with pytest.raises(NotImplementedError):
+            lib.tensor([True, False]) // lib.tensor([True, True])
+
+
+@pytest.mark.parametrize("op", ["//=", "%=", "**=", "&=", "|=", "^="])
+def test_augmented_assignments_change_the_tensor_itself(op) -> None:
+    """``x //= 3`` writes into ``x`` (and so into the tensor it is a row of), as PyTorch's does;
+    it does not bind ``x`` to a new tensor."""
+    results = []
+    for lib in (torch, gg):
+        base = lib.tensor([[7, -7, 6], [1, 2, 3]])
+        row = base[0]
+        alias = row
+        scope = {"row": row}
+        exec(f"row {op} 3", scope)
+        assert scope["row"] is alias
+        results.append(base.tolist())
+    assert results[0] == results[1]
+
+
+def test_pow_in_place_records_the_gradient() -> None:
+    for lib in (torch, gg):
+        w = lib.tensor([2.0, 3.0], requires_grad=True)
+        h = w * 1
+        h **= 2
+        h.sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), [4.0, 6.0])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.tensor([1, 2, -3]) << 2,
+        lambda lib: lib.tensor([8, -8, 7]) >> 1,
+        lambda lib: 1 << lib.tensor([1, 2]),
+        lambda lib: lib.tensor([1], dtype=lib.int32) << lib.tensor([3]),
+        lambda lib: lib.bitwise_left_shift(lib.tensor([1, 3], dtype=lib.uint8), 7),
+        lambda lib: lib.tensor([1, -1]) << 64,  # past the width: 0, as PyTorch (C: undefined)
+        lambda lib: lib.tensor([8, -8]) >> 70,  # -1 for a negative number
+        lambda lib: lib.tensor([5, 6]).bitwise_right_shift(lib.tensor([1, 2])),
+    ],
+)
+def test_bit_shifts_match_torch(fn) -> None:
+    _same(fn(gg), fn(torch))
+
+
+def test_bit_shifts_refuse_floats_and_shift_in_place() -> None:
+    for lib in (gg, torch):
+        with pytest.raises(NotImplementedError):
+            lib.tensor([1.5]) << 1
+        x = lib.tensor([1, 2])
+        alias = x
+        x <<= 3
+        x >>= 1
+        assert x is alias and x.tolist() == [4, 8]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.clamp(lib.tensor([1, 5]), max=2.5),  # a float bound: the default float
+        lambda lib: lib.tensor([1, 5]).clamp(min=1.5),
+        lambda lib: lib.clamp(lib.tensor([True, False]), max=0.5),
+        lambda lib: lib.clamp(lib.tensor([1, 5]), 0, 2),  # int bounds: still int
+    ],
+)
+def test_clamp_of_integers_by_a_float_promotes_as_pytorch(fn) -> None:
+    _same(fn(gg), fn(torch))
+
+
+def test_python_float_as_dtype_is_a_double_as_pytorch() -> None:
+    """``dtype=float`` is float64 in PyTorch (Python's float is a double), whatever the default."""
+    for lib in (gg, torch):
+        assert lib.zeros(2, dtype=float).dtype == lib.float64
+        assert lib.tensor([1], dtype=float).dtype == lib.float64
+        assert lib.ones(1).to(float).dtype == lib.float64
+        assert lib.zeros(1, dtype=int).dtype == lib.int64
+        assert lib.zeros(1, dtype=complex).dtype == lib.complex128
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.nn.functional.relu6(lib.tensor([-3, 2, 9])),  # ints stay ints
+        lambda lib: lib.nn.functional.hardtanh(lib.tensor([-3, 0, 9], dtype=lib.int32)),
+        lambda lib: lib.square(lib.tensor([True, False])),  # int64, not NumPy's int8
+        lambda lib: lib.tensor([True, False]) ** 2,
+        lambda lib: lib.sign(lib.tensor([True, False])),  # a bool is its own sign
+        lambda lib: lib.sgn(lib.tensor([True, False])),
+        lambda lib: lib.tensor([True, False]).sign(),
+    ],
+)
+def test_integer_and_bool_activations_keep_pytorchs_dtypes(fn) -> None:
+    _same(fn(gg), fn(torch))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib: lib.tensor([1, 2]).div_(2),
+        lambda lib: lib.tensor([1, 2]).add_(1.5),
+        lambda lib: lib.tensor([1, 2]).mul_(0.5),
+    ],
+)
+def test_in_place_float_result_into_an_int_tensor_is_refused_as_pytorch(fn) -> None:
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        fn(torch)
+    with pytest.raises(RuntimeError, match=r"is floating-point and can't be cast .*int64"):
+        fn(gg)

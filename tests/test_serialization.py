@@ -429,3 +429,23 @@ def test_module_state_dict_and_parameters_round_trip(tmp_path):
     got = load(tmp_path / "p")
     assert isinstance(got["p"], nn.Parameter) and got["p"].requires_grad
     assert isinstance(got["frozen"], nn.Parameter) and not got["frozen"].requires_grad
+
+
+@pytest.mark.parametrize(
+    "where",
+    [None, "cpu", gg.device("cpu"), {"cuda:0": "cpu"}, lambda storage, location: storage],
+)
+def test_load_takes_every_map_location_that_means_the_cpu(tmp_path, where) -> None:
+    """``torch.load(path, map_location=lambda storage, loc: storage)``: the old way of loading a
+    GPU checkpoint on the CPU, in many scripts."""
+    path = tmp_path / "ckpt.pt"
+    gg.save({"w": gg.ones(2)}, path)
+    assert gg.load(path, map_location=where)["w"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("where", ["cuda:0", {"cuda:0": "cuda:1"}])
+def test_load_refuses_a_gpu_map_location(tmp_path, where) -> None:
+    path = tmp_path / "ckpt.pt"
+    gg.save({"w": gg.ones(2)}, path)
+    with pytest.raises(ValueError, match="CPU only"):
+        gg.load(path, map_location=where)

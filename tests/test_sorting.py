@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -105,3 +107,29 @@ def test_sort_gradient_goes_back_to_the_original_positions() -> None:
     values, _ = x.sort(descending=True)
     (values * gg.tensor([1.0, 10.0, 100.0])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 100.0, 10.0])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib, x: x.max(1),
+        lambda lib, x: lib.min(x, dim=0),
+        lambda lib, x: lib.sort(x, descending=True),
+        lambda lib, x: x.topk(1),
+        lambda lib, x: lib.aminmax(x),
+        lambda lib, x: x.cummax(1),
+        lambda lib, x: lib.frexp(x),
+        lambda lib, x: lib.linalg.slogdet(x),
+    ],
+)
+def test_named_results_print_and_pickle_as_pytorchs(fn) -> None:
+    """``print(torch.max(x, 1))`` shows ``torch.return_types.max(\\nvalues=...,\\nindices=...)``:
+    the same lines (glassgrad's name in front), the same fields, and it pickles."""
+    value = [[1.0, 5.0], [3.0, 2.0]]
+    ours, theirs = fn(gg, gg.tensor(value)), fn(torch, torch.tensor(value))
+    assert repr(ours).replace("glassgrad.", "torch.") == repr(theirs)
+    assert isinstance(ours, tuple) and len(ours) == theirs.n_fields
+    for field in ours._fields:
+        np.testing.assert_array_equal(getattr(ours, field).numpy(), getattr(theirs, field).numpy())
+    again = pickle.loads(pickle.dumps(ours))
+    assert type(again) is type(ours) and repr(again) == repr(ours)

@@ -345,3 +345,42 @@ def test_post_accumulate_grad_hook_can_step_in_backward() -> None:
     for a, b in zip(ws, tws):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy())
         assert a.grad is None and b.grad is None
+
+
+def test_resize_keeps_the_first_elements_as_pytorch() -> None:
+    """The old DCGAN's ``label.resize_(batch_size).fill_(real_label)`` and
+    ``input.resize_as_(real).copy_(real)``."""
+    for lib in (gg, torch):
+        a = lib.arange(6.0)
+        view = a.view(2, 3)
+        assert a.resize_(2, 2) is a and tuple(a.shape) == (2, 2)
+        assert a.tolist() == [[0.0, 1.0], [2.0, 3.0]]  # (a NumPy view would pin PyTorch's)
+        a[0, 0] = 9.0  # not grown: still the same memory
+        assert view[0, 0].item() == 9.0
+        assert tuple(a.resize_((4,)).shape) == (4,)
+        grown = a.resize_(3, 3)  # grown: the first elements kept (the rest PyTorch leaves)
+        assert grown.reshape(-1)[:4].tolist() == [9.0, 1.0, 2.0, 3.0]
+        label = lib.empty(0).resize_(5).fill_(1.0)
+        np.testing.assert_array_equal(label.numpy(), np.ones(5))
+        real = lib.ones(2, 3)
+        x = lib.empty(7).resize_as_(real).copy_(real)
+        assert tuple(x.shape) == (2, 3) and x.numpy().sum() == 6.0
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            lib.ones(2, requires_grad=True).resize_(3)
+
+
+def test_deepcopy_copies_leaves_and_refuses_graph_tensors_as_pytorch() -> None:
+    import copy
+
+    for lib in (gg, torch):
+        w = lib.ones(2, requires_grad=True)
+        (w * 2).sum().backward()
+        c = copy.deepcopy(w)
+        assert c is not w and c.requires_grad and c.grad.tolist() == [2.0, 2.0]
+        model = lib.nn.Linear(2, 2)
+        twice = lib.nn.Sequential(model, model)
+        copied = copy.deepcopy(twice)
+        assert copied[0] is copied[1] and copied[0].weight is not model.weight
+        assert type(copied[0].weight) is lib.nn.Parameter
+        with pytest.raises(RuntimeError, match="graph leaves"):
+            copy.deepcopy(w * 2)

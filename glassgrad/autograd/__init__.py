@@ -118,9 +118,11 @@ def backward(
     seeds = [_root_grad(o, g, create_graph, "backward") for o, g in zip(outs, grads)]
     if inputs is not None:
         ins = _as_list(inputs)
+        # a non-leaf that retains its grad gets it from the walk itself: not a second time here
+        walked = [t.grad_fn is not None and getattr(t, "_retains_grad", False) for t in ins]
         got = run_backward(outs, seeds, retain_graph, create_graph, capture=ins)
-        for t, g in zip(ins, got or []):
-            if g is None:
+        for t, g, done in zip(ins, got or [], walked):
+            if g is None or done:
                 continue
             if t.grad_fn is not None:
                 t._retains_grad = True
@@ -199,10 +201,14 @@ def grad(
 _ = state
 
 
-def __getattr__(name: str) -> Any:
-    # autograd.functional imports Tensor, whose module imports this package: load it on first use
-    if name == "functional":
-        from glassgrad.autograd import functional
+_SUBMODULES = ("functional", "function", "graph")  # torch.autograd.<name> after ``import torch``
 
-        return functional
+
+def __getattr__(name: str) -> Any:
+    # these import Tensor, whose module imports this package: each is loaded on first use
+    # (``torch.autograd.function.once_differentiable`` with no import of its own)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"glassgrad.autograd.{name}")
     raise AttributeError(f"module 'glassgrad.autograd' has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -106,10 +107,43 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(no_grad):
-    """Same as ``no_grad`` in glassgrad."""
+    """``no_grad`` in glassgrad (nothing recorded, nothing saved); ``is_inference_mode_enabled``
+    says whether one is active in this thread."""
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
+        self.inference = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev_inference = _inference.on
+        _inference.on = self.inference
+        super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        _inference.on = self._prev_inference
+
+    def __call__(self, fn: F) -> F:
+        context = self
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(context)(context.inference):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class _InferenceFlag(threading.local):
+    on = False
+
+
+_inference = _InferenceFlag()
+
+
+def is_inference_mode_enabled() -> bool:
+    """Is an ``inference_mode`` block (or decorated call) active in this thread?"""
+    return _inference.on
 
 
 def is_grad_enabled() -> bool:

@@ -36,7 +36,7 @@ tensor([4.]) tensor([4])
 from __future__ import annotations
 
 import collections.abc as abc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ from glassgrad.tensor import Tensor
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
-def _stack_tensors(batch: list[Tensor]) -> Tensor:
+def _stack_tensors(batch: Sequence[Tensor]) -> Tensor:
     first = batch[0].shape
     for i, t in enumerate(batch):
         if t.shape != first:
@@ -64,13 +64,14 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
     return Tensor._make(_torch_layout(np.stack([t._data for t in batch])))
 
 
-def default_collate(batch: list[Any]) -> Any:
+def default_collate(batch: Sequence[Any]) -> Any:
     """Merge a list of samples into a batch, as ``torch.utils.data.default_collate`` does.
 
     Tensors and NumPy arrays (and other libraries' tensors, through their values) are stacked
     along a new first dimension; Python ints become an int64
-    tensor, floats a float64 tensor, bools a bool tensor; strings stay a list; dicts, tuples and
-    lists are collated field by field (tuples and lists give a list, named tuples keep their type).
+    tensor, floats a float64 tensor, bools a bool tensor; strings stay as they come (the batch's
+    list, or a tuple for a field of tuple samples, as PyTorch's); dicts, tuples and lists are
+    collated field by field (tuples and lists give a list, named tuples keep their type).
 
     >>> default_collate([(1, 2.0), (3, 4.0)])
     [tensor([1, 3]), tensor([2., 4.], dtype=glassgrad.float64)]
@@ -102,7 +103,7 @@ def default_collate(batch: list[Any]) -> Any:
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple keeps its type
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if hasattr(elem, "__array__") and not isinstance(elem, abc.Sequence):
         # another library's tensor (a torch.Tensor from a torchvision transform): its values
         return default_collate([np.asarray(b) for b in batch])
@@ -112,7 +113,7 @@ def default_collate(batch: list[Any]) -> Any:
             raise RuntimeError(
                 "default_collate: each element in list of batch should be of equal size"
             )
-        return [default_collate(list(s)) for s in zip(*batch)]
+        return [default_collate(s) for s in zip(*batch)]  # (zip's tuples: strings stay one)
     raise TypeError(
         f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
         f"found {type(elem).__name__}"

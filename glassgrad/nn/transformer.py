@@ -474,9 +474,9 @@ class Transformer(Module):
         """A float (sz, sz) causal mask: -inf above the diagonal, 0 elsewhere.
 
         >>> Transformer.generate_square_subsequent_mask(3)
-        tensor([[  0., -inf, -inf],
-                [  0.,   0., -inf],
-                [  0.,   0.,   0.]])
+        tensor([[0., -inf, -inf],
+                [0., 0., -inf],
+                [0., 0., 0.]])
         """
         return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,30 @@ __all__ = [
     "check_dim",
     "floating_input",
     "normalize_dims",
+    "return_type",
     "state",
     "to_default_float",
 ]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def return_type(name: str, fields: tuple[str, ...], module: str) -> type:
+    """A named result (``values, indices = x.max(1)``; ``.values``) that prints as PyTorch's
+    ``torch.return_types.max(\nvalues=...,\nindices=...)``, under glassgrad's name. ``module``:
+    the family module whose ``return_types`` class holds it (so it pickles)."""
+
+    def __repr__(self: Any) -> str:
+        items = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self, strict=True))
+        return f"glassgrad.return_types.{name}(\n{items})"
+
+    base = namedtuple(name, fields)  # type: ignore[misc]  # (a name known only here)
+    namespace = {"__slots__": (), "__repr__": __repr__, "__module__": module}
+    cls = type(name, (base,), namespace)
+    cls.__qualname__ = f"return_types.{name}"
+    return cls
+
+
 _SCALAR_TYPES = (bool, int, float, complex)
 
 

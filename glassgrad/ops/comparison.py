@@ -3,13 +3,19 @@ the gradient of the value it supplied) and the comparison and logical ops (no gr
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands
+from glassgrad.ops._common import (
+    Node,
+    Tensor,
+    as_tensor,
+    binary_operands,
+    return_type,
+    to_default_float,
+)
 from glassgrad.ops.indexing import nonzero
 from glassgrad.ops.registry import op
 
@@ -151,6 +157,8 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     x = as_tensor(input)
+    if x._data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
+        x = to_default_float(x)  # an int tensor clamped to 2.5: float32, as PyTorch's
 
     def bound(v: Any) -> Any:
         if v is None or isinstance(v, Tensor):
@@ -205,6 +213,7 @@ def _nograd(
     reflected: tuple[str, ...] = (),
     inplace: bool = True,
     aliases: tuple[str, ...] = (),
+    inplace_operators: tuple[str, ...] = (),
 ) -> Callable[..., Tensor]:
     """Declare an op with no gradient (comparisons, logic, tests) that runs NumPy's ``f``."""
 
@@ -234,6 +243,7 @@ def _nograd(
         inplace=inplace,
         aliases=aliases,
         differentiable=False,
+        inplace_operators=inplace_operators,
     )
 
 
@@ -250,13 +260,68 @@ logical_or = _nograd(np.logical_or, "logical_or", "Elementwise or of truth value
 logical_xor = _nograd(np.logical_xor, "logical_xor", "Elementwise xor of truth values.")
 logical_not = _nograd(np.logical_not, "logical_not", "Elementwise not of truth values.")
 bitwise_and = _nograd(
-    np.bitwise_and, "bitwise_and", "Elementwise & of integers or bools.", ("__and__", "__rand__")
+    np.bitwise_and,
+    "bitwise_and",
+    "Elementwise & of integers or bools.",
+    ("__and__", "__rand__"),
+    inplace_operators=("__iand__",),
 )
 bitwise_or = _nograd(
-    np.bitwise_or, "bitwise_or", "Elementwise | of integers or bools.", ("__or__", "__ror__")
+    np.bitwise_or,
+    "bitwise_or",
+    "Elementwise | of integers or bools.",
+    ("__or__", "__ror__"),
+    inplace_operators=("__ior__",),
 )
 bitwise_xor = _nograd(
-    np.bitwise_xor, "bitwise_xor", "Elementwise ^ of integers or bools.", ("__xor__", "__rxor__")
+    np.bitwise_xor,
+    "bitwise_xor",
+    "Elementwise ^ of integers or bools.",
+    ("__xor__", "__rxor__"),
+    inplace_operators=("__ixor__",),
+)
+
+
+def _shift(left: bool) -> Callable[..., Any]:
+    """``a << b`` / ``a >> b`` of integers, as PyTorch's: a shift by the bit width or more gives
+    0 (or -1 for a negative number shifted right), where C (and NumPy) leave it undefined."""
+    name = "bitwise_left_shift" if left else "bitwise_right_shift"
+
+    def shift(a: Any, b: Any) -> Any:
+        kinds = [np.asarray(v).dtype.kind for v in (a, b)]
+        if any(k not in "iub" for k in kinds):
+            raise NotImplementedError(
+                f"{name}: shifts are defined for integer tensors, got dtypes "
+                f"{' and '.join(str(np.asarray(v).dtype) for v in (a, b))}"
+            )
+        out = np.left_shift(a, b) if left else np.right_shift(a, b)
+        out = np.asarray(out)
+        bits = out.dtype.itemsize * 8
+        wide = np.asarray(b) >= bits
+        if np.any(wide):
+            fill = 0 if left else np.where(np.asarray(a) < 0, -1, 0)
+            out = np.where(wide, fill, out).astype(out.dtype)
+        return out
+
+    shift.nin = 2  # type: ignore[attr-defined]  # (a binary op, as a ufunc would say)
+    return shift
+
+
+bitwise_left_shift = _nograd(
+    _shift(True),
+    "bitwise_left_shift",
+    "Elementwise << of integers.",
+    ("__lshift__",),
+    ("__rlshift__",),
+    inplace_operators=("__ilshift__",),
+)
+bitwise_right_shift = _nograd(
+    _shift(False),
+    "bitwise_right_shift",
+    "Elementwise >> of integers (arithmetic: the sign is kept).",
+    ("__rshift__",),
+    ("__rrshift__",),
+    inplace_operators=("__irshift__",),
 )
 bitwise_not = _nograd(
     np.invert, "bitwise_not", "Elementwise ~ of integers or bools.", ("__invert__",)
@@ -388,7 +453,7 @@ def heaviside(input: Any, values: Any) -> Tensor:
 class return_types:
     """What ``frexp`` returns, like ``torch.return_types.frexp``."""
 
-    frexp = namedtuple("frexp", ("mantissa", "exponent"))
+    frexp = return_type("frexp", ("mantissa", "exponent"), __name__)
 
 
 @op(differentiable=False, numpy=np.frexp)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad._opaque import opaque
-from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, state
+from glassgrad.ops._common import Node, Tensor, as_tensor, floating_input, return_type, state
 from glassgrad.ops.comparison import where
 from glassgrad.ops.linalg import matmul, vdot
 from glassgrad.ops.reductions import norm as _vector_norm
@@ -42,16 +41,18 @@ class LinAlgError(RuntimeError):
 class return_types:
     """Named results with PyTorch's field names (``torch.return_types.linalg_svd``...)."""
 
-    linalg_svd = namedtuple("linalg_svd", ("U", "S", "Vh"))
-    svd = namedtuple("svd", ("U", "S", "V"))
-    linalg_slogdet = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
-    slogdet = namedtuple("slogdet", ("sign", "logabsdet"))
-    linalg_eigh = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
-    linalg_qr = namedtuple("linalg_qr", ("Q", "R"))
-    qr = namedtuple("qr", ("Q", "R"))
-    linalg_lstsq = namedtuple("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
-    linalg_inv_ex = namedtuple("linalg_inv_ex", ("inverse", "info"))
-    linalg_cholesky_ex = namedtuple("linalg_cholesky_ex", ("L", "info"))
+    linalg_svd = return_type("linalg_svd", ("U", "S", "Vh"), __name__)
+    svd = return_type("svd", ("U", "S", "V"), __name__)
+    linalg_slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"), __name__)
+    slogdet = return_type("slogdet", ("sign", "logabsdet"), __name__)
+    linalg_eigh = return_type("linalg_eigh", ("eigenvalues", "eigenvectors"), __name__)
+    linalg_qr = return_type("linalg_qr", ("Q", "R"), __name__)
+    qr = return_type("qr", ("Q", "R"), __name__)
+    linalg_lstsq = return_type(
+        "linalg_lstsq", ("solution", "residuals", "rank", "singular_values"), __name__
+    )
+    linalg_inv_ex = return_type("linalg_inv_ex", ("inverse", "info"), __name__)
+    linalg_cholesky_ex = return_type("linalg_cholesky_ex", ("L", "info"), __name__)
 
 
 # ---- helpers: work on arrays and, under create_graph, on Tensors -------------------------------

@@ -41,6 +41,19 @@ def _quiet(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return quiet
 
 
+def _in_float(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``f`` computing integer and bool inputs in the default float dtype, as PyTorch's float
+    ops do (``exp`` of an int64 tensor is float32, not NumPy's float64; of a bool, not float16)."""
+    from glassgrad import dtypes
+
+    def in_float(x: Any) -> Any:
+        if x.dtype.kind in "iub":
+            x = x.astype(dtypes.get_default_dtype())
+        return f(x)
+
+    return in_float
+
+
 def _unary(
     name: str,
     f: Callable[[Any], Any],
@@ -179,8 +192,15 @@ def _sgn(x: Any) -> Any:
     return x / (a + (a == 0))
 
 
+def _square(x: Any) -> Any:
+    """x * x; a bool tensor squares to int64, as PyTorch's (NumPy's gives int8)."""
+    return np.square(x.astype(np.int64) if x.dtype == np.bool_ else x)
+
+
 def _sign(x: Any) -> Any:
-    """np.sign, but 0 for NaN as in PyTorch."""
+    """np.sign, but 0 for NaN as in PyTorch (and a bool tensor is its own sign)."""
+    if x.dtype == np.bool_:
+        return x.copy()
     if x.dtype.kind != "f":
         return np.sign(x)
     return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))
@@ -189,41 +209,42 @@ def _sign(x: Any) -> Any:
 # fmt: off
 neg        = _unary("neg", np.negative, lambda g, x, y: -g, "out",
                     "-x, elementwise.", operators=("__neg__",), aliases=("negative",))
-exp        = _unary("exp", np.exp, lambda g, x, y: g * y, "out",
+exp        = _unary("exp", _in_float(np.exp), lambda g, x, y: g * y, "out",
                     "e**x; its derivative is itself, so the rule reuses the output.",
-                    holomorphic=True)
-expm1      = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), "out",
-                    "exp(x) - 1, accurate for small x.", holomorphic=True, special=True)
-log        = _unary("log", _quiet(np.log), lambda g, x, y: g / x, "x",
+                    numpy=np.exp, holomorphic=True)
+expm1      = _unary("expm1", _in_float(np.expm1), lambda g, x, y: g * (y + 1), "out",
+                    "exp(x) - 1, accurate for small x.", numpy=np.expm1, holomorphic=True,
+                    special=True)
+log        = _unary("log", _in_float(_quiet(np.log)), lambda g, x, y: g / x, "x",
                     "Natural logarithm.", numpy=np.log, holomorphic=True)
-log1p      = _unary("log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1), "x",
+log1p      = _unary("log1p", _in_float(_quiet(np.log1p)), lambda g, x, y: g / (x + 1), "x",
                     "log(1 + x), accurate for small x.", numpy=np.log1p, holomorphic=True,
                     special=True)
-log2       = _unary("log2", _quiet(np.log2), lambda g, x, y: g / (x * _LN2), "x",
+log2       = _unary("log2", _in_float(_quiet(np.log2)), lambda g, x, y: g / (x * _LN2), "x",
                     "Base-2 logarithm.", numpy=np.log2, holomorphic=True)
-log10      = _unary("log10", _quiet(np.log10), lambda g, x, y: g / (x * _LN10), "x",
+log10      = _unary("log10", _in_float(_quiet(np.log10)), lambda g, x, y: g / (x * _LN10), "x",
                     "Base-10 logarithm.", numpy=np.log10, holomorphic=True)
-sqrt       = _unary("sqrt", _quiet(np.sqrt), lambda g, x, y: g / (2 * y), "out",
+sqrt       = _unary("sqrt", _in_float(_quiet(np.sqrt)), lambda g, x, y: g / (2 * y), "out",
                     "Square root; d/dx = 1 / (2 sqrt(x)).", numpy=np.sqrt, holomorphic=True)
-rsqrt      = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3, "out",
-                    "1 / sqrt(x).", holomorphic=True)
-reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, "out",
+rsqrt      = _unary("rsqrt", _in_float(_quiet(lambda x: 1 / np.sqrt(x))),
+                    lambda g, x, y: -0.5 * g * y ** 3, "out", "1 / sqrt(x).", holomorphic=True)
+reciprocal = _unary("reciprocal", _in_float(lambda x: 1 / x), lambda g, x, y: -g * y * y, "out",
                     "1 / x.", holomorphic=True)
-square     = _unary("square", np.square, lambda g, x, y: 2 * g * x, "x",
-                    "x * x.", node="Pow", holomorphic=True)
+square     = _unary("square", _square, lambda g, x, y: 2 * g * x, "x",
+                    "x * x.", node="Pow", numpy=np.square, holomorphic=True)
 abs        = _unary("abs", np.absolute, lambda g, x, y: g * _sgn(x), "x",
                     "|x|; the gradient at 0 is 0, as in PyTorch.", operators=("__abs__",),
                     aliases=("absolute",))
-sin        = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "x",
-                    "Sine.", holomorphic=True)
-cos        = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "x",
-                    "Cosine.", holomorphic=True)
-tan        = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "out",
-                    "Tangent; d/dx = 1 + tan(x)**2.", holomorphic=True)
-tanh       = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), "out",
+sin        = _unary("sin", _in_float(np.sin), lambda g, x, y: g * np.cos(x), "x",
+                    "Sine.", numpy=np.sin, holomorphic=True)
+cos        = _unary("cos", _in_float(np.cos), lambda g, x, y: -g * np.sin(x), "x",
+                    "Cosine.", numpy=np.cos, holomorphic=True)
+tan        = _unary("tan", _in_float(np.tan), lambda g, x, y: g * (1 + y * y), "out",
+                    "Tangent; d/dx = 1 + tan(x)**2.", numpy=np.tan, holomorphic=True)
+tanh       = _unary("tanh", _in_float(np.tanh), lambda g, x, y: g * (1 - y * y), "out",
                     "Hyperbolic tangent; d/dx = 1 - tanh(x)**2, small when |x| is large.",
-                    functional=True, holomorphic=True)
-sigmoid    = _unary("sigmoid", sigmoid_array, lambda g, x, y: g * (1 - y) * y, "out",
+                    numpy=np.tanh, functional=True, holomorphic=True)
+sigmoid    = _unary("sigmoid", _in_float(sigmoid_array), lambda g, x, y: g * (1 - y) * y, "out",
                     "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.",
                     functional=True, holomorphic=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
@@ -603,17 +624,19 @@ def mul(input: Any, other: Any) -> Tensor:
 def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     """Elementwise quotient x / y: dx = g / y, dy = -g x / y**2."""
     if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(
+                f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
+            )
+        if _integral(input) and _integral(other):  # int // int stays int, as in PyTorch
+            return _integer_quotient("div", input, other, rounding_mode)
         q = div(input, other)
         if rounding_mode == "floor":
             r = floor(q)
             if r._data.dtype.kind == "f" and r._data.size:  # PyTorch's values (fmod-based)
                 r._data[...] = _floor_quotient(_values(input), _values(other)).astype(r.dtype)
             return r
-        if rounding_mode == "trunc":
-            return trunc(q)
-        raise ValueError(
-            f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
-        )
+        return trunc(q)
     a, b = binary_operands("div", input, other)
     if type(b) in _NUMBER:
         if b == 0:
@@ -624,14 +647,49 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:
     return Div.apply(to_default_float(a), to_default_float(b))
 
 
-@op(inplace=True, operators=("__pow__",), reflected=("__rpow__",), numpy=np.power)
+@op(
+    inplace=True,
+    operators=("__pow__",),
+    reflected=("__rpow__",),
+    inplace_operators=("__ipow__",),
+    numpy=np.power,
+)
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent; either side (or both) may be a tensor and both are differentiable."""
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and type(exponent) is int:
+        input = Tensor._make(input._data.astype(np.int64))  # bool ** 2 is int64, as PyTorch's
     return _binary("pow", Pow, PowScalar, RPowScalar.apply, input, exponent)
 
 
 def _values(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _integral(x: Any) -> bool:
+    """An integer or bool tensor, or a Python int or bool."""
+    if isinstance(x, Tensor):
+        return x._data.dtype.kind in "iub"
+    return type(x) in (int, bool) or isinstance(x, np.integer | np.bool_)
+
+
+def _integer_quotient(op: str, input: Any, other: Any, rounding_mode: str) -> Tensor:
+    """Integer division of integers, rounded down (Python's ``//``) or toward zero; in the
+    operands' promoted integer dtype, with no gradient (nothing integral has one)."""
+    a, b = binary_operands(op, input, other)
+    if type(a) in _NUMBER:
+        a = Tensor._make(np.asarray(a, b._data.dtype))
+    x, y = a._data, (b._data if isinstance(b, Tensor) else b)  # (a number stays weak: int32)
+    if x.dtype == np.bool_ and np.asarray(y).dtype == np.bool_:
+        raise NotImplementedError(
+            f"{op}: rounding_mode={rounding_mode!r} is not implemented for two bool operands "
+            f"(shapes {tuple(x.shape)} and {tuple(np.shape(y))}), as in PyTorch; convert them "
+            "to an integer dtype first"
+        )
+    _int_divisor_check(op, a, b)
+    q = np.floor_divide(x, y)
+    if rounding_mode == "trunc":  # floor is one below trunc where the signs differ, inexactly
+        q = q + ((np.remainder(x, y) != 0) & ((x < 0) != (np.asarray(y) < 0))).astype(q.dtype)
+    return Tensor._make(np.asarray(q))
 
 
 def _floor_quotient(a: Any, b: Any) -> Any:
@@ -652,20 +710,30 @@ def _floor_quotient(a: Any, b: Any) -> Any:
     inplace=True,
     operators=("__floordiv__",),
     reflected=("__rfloordiv__",),
+    inplace_operators=("__ifloordiv__",),
     numpy=np.floor_divide,
     differentiable=False,
 )
 def floor_divide(input: Any, other: Any) -> Tensor:
     """floor(input / other), elementwise; zero gradient."""
+    if _integral(input) and _integral(other):
+        return _integer_quotient("floor_divide", input, other, "floor")
     return div(input, other, rounding_mode="floor")
 
 
-@op(inplace=True, operators=("__mod__",), reflected=("__rmod__",), numpy=np.remainder)
+@op(
+    inplace=True,
+    operators=("__mod__",),
+    reflected=("__rmod__",),
+    inplace_operators=("__imod__",),
+    numpy=np.remainder,
+)
 def remainder(input: Any, other: Any) -> Tensor:
     """Python-style modulus x - floor(x / y) * y: gradient 1 for x, -floor(x / y) for y."""
     a, b = binary_operands("remainder", input, other)
     if type(a) in _NUMBER:
         a = Tensor._make(np.asarray(a, b._data.dtype))
+    _int_divisor_check("remainder", a, b)
     return _binary("remainder", Remainder, RemainderScalar, None, a, b)
 
 

@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from glassgrad import dtypes
+from glassgrad._convert import as_shape
 from glassgrad._errors import reword
 from glassgrad.autograd.grad_mode import grad_mode
 from glassgrad.autograd.state import bump_version
@@ -193,6 +195,15 @@ def _data(v: Any) -> Any:
 
 def _reraise(op: str, e: Exception, t: Tensor, other: Any) -> NoReturn:
     """Raise ``e`` from the in-place ``op`` in the user's words (NumPy's, reworded)."""
+    # NumPy's output-casting error: PyTorch's words for it
+    to, source = getattr(e, "to", None), getattr(e, "from_", None)
+    if isinstance(e, TypeError) and to is not None and source is not None:
+        kind = {"f": "floating-point", "c": "complex", "i": "integer", "u": "integer"}
+        result = kind.get(np.dtype(source).kind, "wider")
+        raise RuntimeError(
+            f"{op}: the result is {result} and can't be cast to the desired output type "
+            f"{dtypes.name(np.dtype(to))} (a tensor of shape {tuple(t.shape)} changed in place)"
+        ) from None
     new = reword(op, e, (t, other), {})
     if new is None:
         raise e
@@ -249,8 +260,10 @@ def mul_(self: Tensor, other: Any) -> Tensor:
 
 
 @fast_inplace("div_", operators=("__itruediv__",), raw_operators=True)
-def div_(self: Tensor, other: Any) -> Tensor:
-    """self /= other, in place."""
+def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """self /= other, in place (``rounding_mode``: ``'floor'`` or ``'trunc'``, as ``div``)."""
+    if rounding_mode is not None:
+        return apply_inplace(self, "div_", div, other, rounding_mode=rounding_mode)
     if _fast(self, other):
         try:
             np.divide(self._data, _data(other), out=self._data, casting="same_kind")
@@ -348,3 +361,35 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
         _bump(self)
         return
     apply_inplace(self, "__setitem__", indexing.index_put, idx, value)
+
+
+@fast_inplace("resize_")
+def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+    """Give this tensor the shape ``sizes``, keeping its first elements in order (the old
+    DCGAN's ``label.resize_(batch_size).fill_(1)``). Grown elements are zeros here (PyTorch
+    leaves them uninitialised); when it does not grow it stays in its memory (views see it)."""
+    shape = as_shape("resize_", sizes)
+    if self.requires_grad:
+        raise RuntimeError(
+            f"resize_: cannot resize variables that require grad (shape {tuple(self.shape)}); "
+            "resize a detached tensor or use reshape()"
+        )
+    old, n = self._data, int(np.prod(shape))
+    if n <= old.size and old.flags.c_contiguous:  # in its memory, as PyTorch's storage
+        self._data = old.reshape(-1)[:n].reshape(shape)
+    else:
+        new = np.zeros(shape, old.dtype)
+        n = min(new.size, old.size)
+        new.reshape(-1)[:n] = old.reshape(-1)[:n]
+        self._data = new
+    return _bump(self)
+
+
+@fast_inplace("resize_as_")
+def resize_as_(self: Tensor, the_template: Any, memory_format: Any = None) -> Tensor:
+    """``resize_`` to ``the_template``'s shape."""
+    if not isinstance(the_template, Tensor):
+        raise TypeError(
+            f"resize_as_: the template must be a Tensor, got {type(the_template).__name__}"
+        )
+    return resize_(self, *the_template.shape)

@@ -629,7 +629,7 @@ def addbmm(input: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 
 
 
 @op(method=False)
-def chain_matmul(*matrices: Any, out: Any = None) -> Tensor:
+def chain_matmul(*matrices: Any) -> Tensor:
     """The product of 2-D tensors, left to right (deprecated in PyTorch for linalg.multi_dot)."""
     warnings.warn(
         "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. "
@@ -638,8 +638,6 @@ def chain_matmul(*matrices: Any, out: Any = None) -> Tensor:
         UserWarning,
         stacklevel=3,
     )
-    if out is not None:
-        raise TypeError("chain_matmul: out= is not supported")
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     ts = [as_tensor(m) for m in matrices]

@@ -48,6 +48,7 @@ class OpDecl:
     reshapes: bool = False  # the in-place variant changes the shape (``squeeze_``), not values
     operators: tuple[str, ...] = ()  # dunders bound to the function as is (``__add__``)
     reflected: tuple[str, ...] = ()  # dunders bound with operands swapped (``__rsub__``)
+    inplace_operators: tuple[str, ...] = ()  # in-place dunders bound to ``t.<name>_`` (``//=``)
     numpy: dict[Any, Callable[..., Any]] = field(default_factory=dict)  # NumPy callable -> op
     aliases: tuple[str, ...] = ()  # other names for the same op (``clip`` for ``clamp``)
     is_property: bool = False  # the method is a property (``t.T``, ``t.mT``)
@@ -71,6 +72,7 @@ def op(
     inplace: bool | str = False,
     operators: Iterable[str] = (),
     reflected: Iterable[str] = (),
+    inplace_operators: Iterable[str] = (),
     numpy: Any = None,
     aliases: Iterable[str] = (),
     namespaces: Iterable[str] = (TORCH,),
@@ -87,6 +89,8 @@ def op(
     ``inplace``: PyTorch has ``t.<name>_``; it is generated from the out-of-place op unless a
     hand-written one is declared with ``fast_inplace`` (``"view"``: it changes the shape, as
     ``squeeze_`` does, so the tensor takes the result's shape instead of its values).
+    ``inplace_operators``: augmented assignments (``__ifloordiv__``) that run the in-place
+    variant, so ``x //= 2`` changes ``x`` itself as in PyTorch (not a new tensor bound to ``x``).
     ``numpy``: a NumPy callable with the same signature, a tuple of them, or a dict mapping
     NumPy callables to adapters.
     ``torch_function``: what ``glassgrad.<name>`` runs when PyTorch's top-level function takes
@@ -120,6 +124,7 @@ def op(
             reshapes=inplace == "view",
             operators=tuple(operators),
             reflected=tuple(reflected),
+            inplace_operators=tuple(inplace_operators),
             numpy=mapping,
             aliases=tuple(aliases),
             is_property=is_property,
@@ -128,6 +133,8 @@ def op(
             guard=guard,
             raw_operators=raw_operators,
         )
+        if inplace_operators and not inplace:
+            raise RuntimeError(f"op {opname!r}: inplace_operators need an in-place variant")
         if torch_function is not None and TORCH not in OPS[opname].namespaces:
             OPS[opname].namespaces += (TORCH,)
         return fn
@@ -212,15 +219,28 @@ def public_name(name: str, namespace: str) -> str:
 
 
 def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
-    """Every name the registry exports into ``namespace``, with its function."""
-    return {
-        public_name(n, namespace): guarded(d.torch_function, d.name, numpy_names(d.torch_function))
-        if namespace == TORCH and d.torch_function
-        else user_facing(d)
-        for d in OPS.values()
-        if namespace in d.namespaces
-        for n in (d.name, *d.aliases)
-    }
+    """Every name the registry exports into ``namespace``, with its function; those of
+    ``torch``, ``torch.linalg``, ``torch.special``, ``torch.fft`` and ``torch.sparse`` take
+    ``out=`` as PyTorch's do (``glassgrad/ops/out.py``)."""
+    from glassgrad.ops.out import with_out, write_out
+
+    functions = {}
+    for d in OPS.values():
+        if namespace not in d.namespaces:
+            continue
+        takes_out = namespace != FUNCTIONAL
+        if namespace == TORCH and d.torch_function:
+            f = d.torch_function
+            fn = guarded(f, d.name, numpy_names(f), write_out=write_out)
+        elif not takes_out:
+            fn = user_facing(d)
+        elif d.guard:
+            fn = guarded(d.function, d.name, numpy_names(d.function), write_out=write_out)
+        else:  # (a hot op without the wording layer: one layer for out= alone)
+            fn = with_out(d.function, d.name)
+        for n in (d.name, *d.aliases):
+            functions[public_name(n, namespace)] = fn
+    return functions
 
 
 def _swapped(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -275,6 +295,8 @@ def bind(
             setattr(tensor_cls, decl.inplace, method)
             for alias in decl.aliases:
                 setattr(tensor_cls, alias + "_", method)
+            for dunder in decl.inplace_operators:
+                setattr(tensor_cls, dunder, method)
         operator = decl.function if decl.raw_operators else fn
         for dunder in decl.operators:
             setattr(tensor_cls, dunder, operator)

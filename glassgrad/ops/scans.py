@@ -6,12 +6,11 @@ running product needs care at zeros, where ``out / x`` is undefined.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, return_type
 from glassgrad.ops.registry import op
 from glassgrad.ops.scatter import Gather
 from glassgrad.ops.shape import Clone, reshape, to
@@ -194,8 +193,8 @@ class LogcumsumexpScalar(Clone):
 class return_types:
     """(values, indices) results with PyTorch's field names (``torch.return_types.cummax``)."""
 
-    cummax = namedtuple("cummax", ("values", "indices"))
-    cummin = namedtuple("cummin", ("values", "indices"))
+    cummax = return_type("cummax", ("values", "indices"), __name__)
+    cummin = return_type("cummin", ("values", "indices"), __name__)
 
 
 class Cummax(Gather):  # values = x gathered where each running maximum was last reached

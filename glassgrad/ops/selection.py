@@ -7,12 +7,11 @@ one index they return (the first occurrence for max and min).
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, return_type
 from glassgrad.ops._reduce import axes_of, check_nonempty, max_reduce, min_reduce, unsqueeze
 from glassgrad.ops.comparison import maximum, minimum
 from glassgrad.ops.registry import op
@@ -22,9 +21,9 @@ from glassgrad.ops.shape import reshape
 class return_types:
     """What max/min/median(dim) return: (values, indices) tuples, like ``torch.return_types``."""
 
-    max = namedtuple("max", ("values", "indices"))
-    min = namedtuple("min", ("values", "indices"))
-    median = namedtuple("median", ("values", "indices"))
+    max = return_type("max", ("values", "indices"), __name__)
+    min = return_type("min", ("values", "indices"), __name__)
+    median = return_type("median", ("values", "indices"), __name__)
 
 
 class _TiesShare(Node):

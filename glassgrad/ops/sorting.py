@@ -8,13 +8,12 @@ name). Indices, counts and bucket numbers carry no gradient.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from glassgrad._convert import int_or_given
-from glassgrad.ops._common import Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Tensor, as_tensor, check_dim, return_type
 from glassgrad.ops.registry import op
 from glassgrad.ops.scatter import Gather
 from glassgrad.ops.selection import _Select
@@ -23,10 +22,10 @@ from glassgrad.ops.selection import _Select
 class return_types:
     """(values, indices) results with PyTorch's field names (``torch.return_types.sort``)."""
 
-    sort = namedtuple("sort", ("values", "indices"))
-    topk = namedtuple("topk", ("values", "indices"))
-    kthvalue = namedtuple("kthvalue", ("values", "indices"))
-    mode = namedtuple("mode", ("values", "indices"))
+    sort = return_type("sort", ("values", "indices"), __name__)
+    topk = return_type("topk", ("values", "indices"), __name__)
+    kthvalue = return_type("kthvalue", ("values", "indices"), __name__)
+    mode = return_type("mode", ("values", "indices"), __name__)
 
 
 class Sort(Gather):  # values = x gathered at the sorting permutation
@@ -84,7 +83,9 @@ def sort(input: Any, dim: int = -1, descending: bool = False, stable: bool | Non
 
     >>> import glassgrad as gg
     >>> gg.sort(gg.tensor([3.0, 1.0, 2.0]))
-    sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    glassgrad.return_types.sort(
+    values=tensor([1., 2., 3.]),
+    indices=tensor([1, 2, 0]))
     """
     x, d = _sortable("sort", input, dim)
     index = _order(x._data, d, descending) if x._data.ndim else np.zeros((), np.int64)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import builtins
 import math
 import warnings
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, to_default_float
+from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, return_type, to_default_float
 from glassgrad.ops._reduce import NO_DIM, axes_of, expand_back
 from glassgrad.ops.registry import op
 from glassgrad.ops.selection import _Select, _select, _TiesShare, amax, amin
@@ -83,8 +82,8 @@ def nanmean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
 class return_types:
     """(values, indices) results, like ``torch.return_types``."""
 
-    nanmedian = namedtuple("nanmedian", ("values", "indices"))
-    aminmax = namedtuple("aminmax", ("min", "max"))
+    nanmedian = return_type("nanmedian", ("values", "indices"), __name__)
+    aminmax = return_type("aminmax", ("min", "max"), __name__)
 
 
 class Nanmedian(_TiesShare):

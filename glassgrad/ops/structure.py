@@ -10,6 +10,7 @@ the same way here, so the graph shows PyTorch's node names.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections import namedtuple
@@ -523,6 +524,26 @@ def cartesian_prod(*tensors: Any) -> Tensor:
         return ts[0]
     grids = meshgrid(*ts, indexing="ij")
     return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
+@op(method=False)
+def combinations(input: Any, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """Every ``r``-element combination of a 1-d tensor's elements, one per row, in
+    ``itertools.combinations`` order (``with_replacement``: ``combinations_with_replacement``);
+    each column gathered from the input, then stacked, as PyTorch records it."""
+    x = as_tensor(input)
+    if x._data.ndim != 1:
+        raise RuntimeError(
+            f"combinations: expected a 1-d tensor, got shape {tuple(x.shape)} "
+            f"(dtype {dtypes.name(x._data.dtype)})"
+        )
+    if isinstance(r, bool) or not isinstance(r, int | np.integer) or r < 0:
+        raise RuntimeError(f"combinations: r must be a non-negative int, got {r!r}")
+    if r == 0:
+        return Tensor._make(np.zeros(0, x._data.dtype))
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(len(x._data)), int(r))), np.int64).reshape(-1, int(r))
+    return stack([index_select(x, 0, Tensor._make(rows[:, k].copy())) for k in range(r)], 1)
 
 
 # ---- products, distances ----------------------------------------------------------------------

@@ -175,6 +175,15 @@ OPS: list[OpInfo] = [
     OpInfo("tensor_unfold", lambda lib, x, d, s, st_: x.unfold(d, s, st_), _unfold_sample),
     OpInfo("cartesian_prod", lambda lib, *xs: lib.cartesian_prod(*xs) * 2, _vectors(min_dims=1)),
     OpInfo(
+        "combinations",
+        lambda lib, x, r, w: lib.combinations(x, r, with_replacement=w) * 2,
+        lambda draw: (
+            floats(draw, (draw(st.integers(0, 4)),)),
+            draw(st.integers(1, 3)),
+            draw(st.booleans()),
+        ),
+    ),
+    OpInfo(
         "meshgrid_ij", lambda lib, *xs: _mixed(lib, lib.meshgrid(*xs, indexing="ij")), _vectors()
     ),
     OpInfo("meshgrid_xy", lambda lib, *xs: lib.meshgrid(list(xs), indexing="xy")[-1], _vectors()),

@@ -99,6 +99,8 @@ def hardtanh(
     x = as_tensor(input)
     if x._data.dtype.kind == "f":
         min_val, max_val = float(min_val), float(max_val)
+    elif x._data.dtype.kind in "iu":  # an integer tensor stays integer, as PyTorch's (relu6)
+        min_val, max_val = int(min_val), int(max_val)
     return Hardtanh.apply(x, min_val, max_val)
 
 
