@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -602,13 +603,25 @@ def test_disabled_grad_scalers_pass_through():
         on.unscale_(opt)
 
 
-def test_autocast_is_a_no_op_without_a_gpu_and_refuses_cpu_half_precision():
+def test_autocast_is_a_no_op_without_a_gpu_and_runs_cpu_half_precision_in_float32():
     with pytest.warns(UserWarning, match="Disabling autocast"), gg.autocast("cuda"):
         pass
     with gg.autocast("cpu", enabled=False), gg.amp.autocast("cpu", dtype=gg.float32):
         pass
-    with pytest.raises(NotImplementedError, match="autocast"):
-        gg.autocast("cpu", dtype=gg.bfloat16)
+    from glassgrad.amp import autocast_mode
+
+    autocast_mode._WARNED.clear()
+    x, w = gg.ones(2, 3), gg.full((3, 2), 0.5, requires_grad=True)
+    warned = pytest.warns(UserWarning, match=r"bfloat16\): .* computes in the dtypes it is given")
+    with warned, gg.autocast(device_type="cpu", dtype=gg.bfloat16):
+        y = x @ w
+    assert y.dtype == gg.float32 and y.tolist() == [[1.5, 1.5], [1.5, 1.5]]
+    y.sum().backward()
+    assert w.grad.dtype == gg.float32
+    with warnings.catch_warnings():  # once per dtype: a training loop enters it every step
+        warnings.simplefilter("error")
+        with gg.autocast("cpu", dtype=gg.bfloat16):
+            pass
 
 
 def test_bfloat16_is_named_but_has_no_tensors():

@@ -3,8 +3,8 @@
 ``GradScaler`` scales the loss and unscales gradients, skipping steps whose gradients overflow,
 as PyTorch's does (on ``device="cpu"``; a ``"cuda"`` scaler disables itself with PyTorch's
 warning, and a disabled scaler passes everything through). ``autocast`` for ``"cuda"`` is
-likewise a no-op with a warning; a CPU autocast to float16/bfloat16 is refused, since glassgrad
-computes in the dtypes it is given.
+likewise a no-op with a warning; a CPU autocast to float16/bfloat16 runs its block in float32
+(one warning says so), since glassgrad computes in the dtypes it is given.
 
 >>> import glassgrad as gg
 >>> scaler = GradScaler("cpu", init_scale=8.0)

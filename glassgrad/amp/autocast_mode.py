@@ -11,6 +11,8 @@ from glassgrad import dtypes
 
 __all__ = ["autocast", "is_autocast_available"]
 
+_WARNED: set[str] = set()  # the lower-precision dtypes already warned about
+
 
 def is_autocast_available(device_type: str) -> bool:
     """Whether ``autocast`` runs for ``device_type``: glassgrad has no lower-precision casting."""
@@ -21,8 +23,9 @@ class autocast:
     """``with autocast(device_type, dtype=None, enabled=True)``: runs the block as written.
 
     PyTorch disables a ``"cuda"`` autocast without a GPU (with a warning), and so does this; an
-    enabled CPU autocast to float16/bfloat16 raises, because glassgrad would compute in float32
-    where PyTorch computes in the lower precision. Also usable as a decorator."""
+    enabled CPU autocast to float16/bfloat16 (Karpathy's GPT-2 script enters one on any device)
+    runs the block in float32, with one warning saying so: glassgrad has no lower-precision
+    casting, and a program that runs on PyTorch's CPU should run here. Also a decorator."""
 
     def __init__(
         self,
@@ -49,10 +52,16 @@ class autocast:
             self._enabled = False  # casting float32 ops to float32 changes nothing
         if self._enabled:
             name = "glassgrad.bfloat16" if dtype is None else dtypes.name(dtype)
-            raise NotImplementedError(
-                f"autocast(device_type='cpu', dtype={name}): glassgrad has no automatic "
-                f"lower-precision casting; compute in float32 (enabled=False) or cast explicitly"
-            )
+            if name not in _WARNED:  # once: a training loop enters it every step
+                _WARNED.add(name)
+                warnings.warn(
+                    f"autocast(device_type='cpu', dtype={name}): glassgrad has no lower-precision "
+                    "casting, so the block computes in the dtypes it is given (float32): its "
+                    "numbers are more precise than PyTorch's, which rounds matmuls and "
+                    "convolutions to the lower precision",
+                    stacklevel=2,
+                )
+            self._enabled = False
 
     def __enter__(self) -> autocast:
         return self
