@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.ops._common import Node, Tensor, as_tensor, binary_operands, to_default_float
 from glassgrad.ops._erf import erf as erf_of_array
+from glassgrad.ops.out import write_out
 from glassgrad.ops.registry import FUNCTIONAL, SPECIAL, TORCH, fast_inplace, op
 
 
@@ -41,22 +43,24 @@ def _quiet(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return quiet
 
 
-def _in_float(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``f`` computing integer and bool inputs in the default float dtype, as PyTorch's float
-    ops do (``exp`` of an int64 tensor is float32, not NumPy's float64; of a bool, not float16)."""
-    from glassgrad import dtypes
+class _InFloat:
+    """Marks a unary op's ``f`` as computed in the default float dtype for integer and bool
+    inputs, as PyTorch's float ops are (``exp`` of an int64 tensor is float32, not NumPy's
+    float64; of a bool, not float16). ``_unary`` casts in the op itself: no call layer more."""
 
-    def in_float(x: Any) -> Any:
-        if x.dtype.kind in "iub":
-            x = x.astype(dtypes.get_default_dtype())
-        return f(x)
+    __slots__ = ("f",)
 
-    return in_float
+    def __init__(self, f: Callable[[Any], Any]) -> None:
+        self.f = f
+
+
+def _in_float(f: Callable[[Any], Any]) -> Any:
+    return _InFloat(f)
 
 
 def _unary(
     name: str,
-    f: Callable[[Any], Any],
+    f: Any,
     rule: Rule,
     uses: str,
     doc: str,
@@ -79,6 +83,9 @@ def _unary(
     tensors the rule gives ``g * conj(f'(x))`` (PyTorch's convention), computed as
     ``conj(rule(conj(g), x, y))``; real tensors pay one dtype check in backward, nothing more.
     """
+    in_float = isinstance(f, _InFloat)
+    if isinstance(f, _InFloat):
+        f = f.f
     # NOTE: forwards store ``ctx._saved`` directly (what save_for_backward does, one call less).
     if holomorphic and uses == "x":
 
@@ -150,8 +157,20 @@ def _unary(
     )
     apply = cls.apply
 
-    def unary_op(input: Any) -> Tensor:
-        return apply(input)
+    # NOTE: ``out=`` is taken here, not by a wrapper: these are the hottest ops (W3)
+    if in_float:
+
+        def unary_op(input: Any, *, out: Any = None) -> Tensor:
+            if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+                input = Tensor._make(input._data.astype(dtypes.get_default_dtype()))
+            result = apply(input)
+            return result if out is None else write_out(name, result, out)
+
+    else:
+
+        def unary_op(input: Any, *, out: Any = None) -> Tensor:
+            result = apply(input)
+            return result if out is None else write_out(name, result, out)
 
     unary_op.__name__ = unary_op.__qualname__ = name
     unary_op.__doc__ = doc

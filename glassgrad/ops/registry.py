@@ -172,6 +172,13 @@ NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim", "x": "input", "a": "input",
 NUMPY_NAMES["x2"] = "other"
 
 
+def _parameters(fn: Callable[..., Any]) -> Any:
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return {}
+
+
 def numpy_names(fn: Callable[..., Any]) -> dict[str, str]:
     """The NumPy names ``fn`` takes in place of its parameters' own (``axis`` for ``dim``)."""
     try:
@@ -236,6 +243,8 @@ def in_namespace(namespace: str) -> dict[str, Callable[..., Any]]:
             fn = user_facing(d)
         elif d.guard:
             fn = guarded(d.function, d.name, numpy_names(d.function), write_out=write_out)
+        elif "out" in _parameters(d.function):  # (a hot op taking out= itself: no layer more)
+            fn = d.function
         else:  # (a hot op without the wording layer: one layer for out= alone)
             fn = with_out(d.function, d.name)
         for n in (d.name, *d.aliases):
