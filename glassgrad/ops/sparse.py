@@ -28,6 +28,7 @@ from glassgrad.layout import sparse_coo
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
 from glassgrad.ops.indexing import index_add_zeros
 from glassgrad.ops.registry import SPARSE, TORCH, op
+from glassgrad.ops.shape import Clone
 
 _ALLOWED_UNDERSCORE = {"requires_grad_", "detach_", "share_memory_"}
 
@@ -392,19 +393,11 @@ def sparse_coo_tensor(
     return s
 
 
-class ToSparse(Node):
+class ToSparse(Clone):
     """The same values; the whole gradient passes back (as PyTorch's ``ToSparseBackward1``)."""
 
     __slots__ = ()
     variant = 1
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        return x.copy()
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return g
 
 
 @op(namespaces=(), aliases=("to_sparse_coo",))
@@ -457,18 +450,10 @@ def to_dense(input: Any, dtype: Any = None, *, masked_grad: bool = True) -> Tens
     return out if dtype is None else out.to(dtype)
 
 
-class Coalesce(Node):
+class Coalesce(Clone):
     """The same dense array with each index once: the gradient passes through."""
 
     __slots__ = ()
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        return x.copy()
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        return g
 
 
 @op(namespaces=())
