@@ -155,7 +155,12 @@ class Tensor:
     def _live_views(self) -> list[Tensor]:
         """The views of this (base) tensor that are still referenced somewhere."""
         views = getattr(self, "_views_", None)
-        return list(views) if views else []
+        while views:
+            try:
+                return list(views)
+            except RuntimeError:  # another thread made a view of this base meanwhile: again
+                continue
+        return []
 
     @property
     def _hooks(self) -> list[Any] | None:
