@@ -673,12 +673,17 @@ def _tangent(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 
 
 def _transpose_of_jvp(ctx: Any, cls: Any, g: Any, gs: list[Any]) -> tuple[Any, ...]:
-    prev = state.grad_enabled
-    state.grad_enabled = False
-    try:
-        values = _check_grads(ctx, cls.backward(ctx, *gs))
-    finally:
-        state.grad_enabled = prev
+    if cls.backward is Function.backward:
+        # no backward: its values are only ever needed here at the zero cotangents
+        # ``linearize`` seeds (every gradient in the pass is linear in them), so they are zeros
+        values: Any = (None,) * len(ctx.next)
+    else:
+        prev = state.grad_enabled
+        state.grad_enabled = False
+        try:
+            values = _check_grads(ctx, cls.backward(ctx, *gs))
+        finally:
+            state.grad_enabled = prev
     out: list[Any] = []
     for i, (e, v) in enumerate(zip(ctx.next, values)):
         if e is None:
