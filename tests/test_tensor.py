@@ -427,3 +427,21 @@ def test_swap_tensors_refuses_weakly_referenced_tensors_and_leaves_in_a_live_gra
     del y
     gg.utils.swap_tensors(x, gg.zeros(3))
     assert x.tolist() == [0.0, 0.0, 0.0] and not x.requires_grad and x.grad is None
+
+
+def test_tensors_take_attributes_of_the_users_own_like_torch():
+    """``p.no_decay = True``, as scripts tag parameters: kept through deepcopy and pickling,
+    and a Parameter takes them too."""
+    import copy
+    import pickle
+
+    for lib in (gg, torch):
+        t = lib.ones(2)
+        t.tag = "kept"
+        assert t.tag == "kept"
+        assert copy.deepcopy(t).tag == "kept" and pickle.loads(pickle.dumps(t)).tag == "kept"
+        p = lib.nn.Parameter(lib.zeros(3))
+        p.no_decay = True
+        assert p.no_decay and vars(p) == {"no_decay": True}
+        with pytest.raises(AttributeError):
+            t.not_set  # noqa: B018

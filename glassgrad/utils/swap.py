@@ -48,7 +48,7 @@ def swap_tensors(t1: Any, t2: Any) -> None:
     if type(t1) is not type(t2):
         t1.__class__, t2.__class__ = type(t2), type(t1)
     for slot in Tensor.__slots__:
-        if slot == "__weakref__":
+        if slot in ("__weakref__", "__dict__"):
             continue
         a, b = getattr(t1, slot, _UNSET), getattr(t2, slot, _UNSET)
         for t, value in ((t1, b), (t2, a)):
