@@ -200,6 +200,8 @@ class Function(Node):
         saved = ctx._saved
         if saved:
             ctx._saved, ctx._meta = _resolve(saved, [(out, result, None)])
+            if _fn.SAVED_HOOKS:  # inside saved_tensors_hooks(pack, unpack)
+                ctx._saved = _fn.pack_saved(ctx._saved, ctx._meta[0], result)
         if state.anomaly:
             ctx._trace = creation_site()
         return result
@@ -244,6 +246,8 @@ class Function(Node):
             return tuple(d.get("_saved_forward", ()))
         saved = self._saved
         meta = self._meta
+        if type(saved) is _fn.Packed:
+            return _fn.unpack_saved(self, saved, True)
         if saved is None or meta is None:
             return Node.saved_tensors.fget(self)  # type: ignore[attr-defined]
         out: list[Any] = []
