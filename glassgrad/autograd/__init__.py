@@ -206,6 +206,7 @@ _SUBMODULES = (
     "functional",
     "function",
     "graph",
+    "profiler",
 )  # torch.autograd.<name> after ``import torch``
 
 
