@@ -295,3 +295,8 @@ def test_the_profiler_is_refused_by_name_and_record_function_runs_as_without_a_p
         return x + 1
 
     assert step(y).tolist() == [4.0, 4.0]
+    # "turn the debugging tools off" (a tuning-guide habit): switched-off contexts
+    with gg.autograd.profiler.profile(False), gg.autograd.profiler.emit_nvtx(enabled=False):
+        pass
+    with pytest.raises(NotImplementedError, match="emit_nvtx: glassgrad has no profiler"):
+        gg.autograd.profiler.emit_nvtx()
