@@ -1,7 +1,7 @@
 """Function transforms, as ``torch.func``: ``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``,
-``hessian`` (with ``grad_and_value`` and JAX's ``value_and_grad``), ``vmap`` and
-``functional_call``; ``jacobian`` and ``hvp`` from ``glassgrad.autograd.functional`` are
-re-exported here too.
+``hessian`` (with ``grad_and_value`` and JAX's ``value_and_grad``), ``vmap``,
+``functional_call`` and ``stack_module_state``; ``jacobian`` and ``hvp`` from
+``glassgrad.autograd.functional`` are re-exported here too.
 
 Each transform takes a function of Tensors and returns a function built from the reverse-mode
 engine alone (see ``glassgrad.autograd.functional`` for how): ``grad`` and ``vjp`` are one backward
@@ -44,6 +44,7 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "stack_module_state",
     "value_and_grad",
     "vjp",
     "vmap",
@@ -742,3 +743,47 @@ def _functional_call(
     finally:
         for n, old in reversed(originals):
             _swap(module, n, old)
+
+
+def stack_module_state(models: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(params, buffers)`` of same-class modules, each stacked along a new first dimension
+    (one slice per model), for running an ensemble as one ``vmap`` of ``functional_call``.
+
+    Stacked parameters are new leaves (detached from the models) that require grad when every
+    model's does; buffers are stacked as they are.
+
+    >>> import glassgrad as gg
+    >>> params, buffers = stack_module_state([gg.nn.Linear(3, 2) for _ in range(4)])
+    >>> params["weight"].shape, params["weight"].is_leaf, buffers
+    (torch.Size([4, 2, 3]), True, {})
+    """
+    from glassgrad.ops.joining import stack
+
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({m.training for m in models}) > 1:
+        raise RuntimeError(
+            "stack_module_state: Expected all models to have the same training/eval mode."
+        )
+    if len({type(m) for m in models}) > 1:
+        kinds = sorted({type(m).__name__ for m in models})
+        raise RuntimeError(
+            f"stack_module_state: Expected all models to be of the same class, got {kinds}."
+        )
+
+    def stacked(name: str, tensors: list[Any], trainable: bool) -> Any:
+        needs = {t.requires_grad for t in tensors}
+        if trainable and len(needs) > 1:
+            raise RuntimeError(
+                f"stack_module_state: Expected {name} from each model to have the same "
+                ".requires_grad"
+            )
+        out = stack([t.detach() for t in tensors])
+        return out.requires_grad_() if trainable and needs == {True} else out
+
+    named = [dict(m.named_parameters()) for m in models]
+    params = {k: stacked(k, [d[k] for d in named], True) for k in named[0]}
+    named = [dict(m.named_buffers()) for m in models]
+    buffers = {k: stacked(k, [d[k] for d in named], False) for k in named[0]}
+    return params, buffers

@@ -609,18 +609,32 @@ def _to_cpu(map_location: Any) -> bool:
     return str(map_location) == "cpu"
 
 
-def load(f: PathOrFile, map_location: Any = None, weights_only: bool | None = None) -> Any:
+def load(
+    f: PathOrFile,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Load what ``save`` wrote to ``f`` (a path or binary file object).
 
-    ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility: glassgrad
-    runs on the CPU and never unpickles, so loading is always safe. ``map_location`` may be None,
+    ``map_location``, ``pickle_module``, ``weights_only`` and ``mmap`` are accepted for PyTorch
+    compatibility: glassgrad runs on the CPU and never unpickles, so loading is always safe, and
+    the tensors are read into memory (PyTorch's ``mmap=True`` maps the file copy-on-write: the
+    values, and what writing to them does, are the same). ``map_location`` may be None,
     ``"cpu"``, a CPU device, a dict mapping locations to the CPU (``{"cuda:0": "cpu"}``) or a
     function (``lambda storage, loc: storage``, the old way of loading a GPU checkpoint on the
     CPU: everything here is on the CPU already, so it has nothing to move).
     """
     if not _to_cpu(map_location):
         raise ValueError(f"load: glassgrad runs on the CPU only, got map_location={map_location!r}")
-    del weights_only
+    del pickle_module, weights_only, pickle_load_args
+    if mmap and hasattr(f, "read"):
+        raise ValueError(
+            "load: f must be a file path in order to use the mmap argument, got a file object"
+        )
     name = "<file object>" if hasattr(f, "read") else os.fspath(f)  # type: ignore[arg-type]
     kind = _sniff(f)
     if kind == "pickle":

@@ -70,6 +70,7 @@ class Tensor:
     """
 
     __slots__ = (
+        "__dict__",  # attributes of the user's own, as PyTorch's tensors take (p.my_flag = 1)
         "__weakref__",
         "_base_",
         "_data",

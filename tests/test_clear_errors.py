@@ -275,3 +275,28 @@ def test_factory_helpers_for_creation() -> None:
     with pytest.raises(TypeError, match="arange: end must be a number"):
         _convert.check_arange(0, "10", 1)
     _convert.check_arange(0, 10, 2)
+
+
+def test_the_profiler_is_refused_by_name_and_record_function_runs_as_without_a_profiler():
+    import glassgrad.profiler as profiler
+
+    for make in (
+        lambda: profiler.profile(activities=[profiler.ProfilerActivity.CPU]),
+        lambda: gg.autograd.profiler.profile(),
+        lambda: profiler.schedule(wait=1, warmup=1, active=1),
+    ):
+        with pytest.raises(NotImplementedError, match="glassgrad has no profiler"):
+            make()
+    with profiler.record_function("block"):
+        y = gg.ones(2) * 3
+
+    @gg.autograd.profiler.record_function("step")
+    def step(x):
+        return x + 1
+
+    assert step(y).tolist() == [4.0, 4.0]
+    # "turn the debugging tools off" (a tuning-guide habit): switched-off contexts
+    with gg.autograd.profiler.profile(False), gg.autograd.profiler.emit_nvtx(enabled=False):
+        pass
+    with pytest.raises(NotImplementedError, match="emit_nvtx: glassgrad has no profiler"):
+        gg.autograd.profiler.emit_nvtx()

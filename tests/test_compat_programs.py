@@ -199,6 +199,10 @@ PROGRAMS = {
     # indices, // and % on an index tensor, torch.mul(..., out=), tiny probabilities printed
     # in scientific notation (a decoded score printed to 4 digits may round apart: rtol 1e-4)
     "own_bilstm_crf_tagger": ("own/bilstm_crf_tagger.py", [], same_lines(1e-4), None),
+    # torch.func and forward mode: an ensemble through stack_module_state and vmap, per-sample
+    # gradients by vmap(grad), dual tensors on a module's parameters against jvp, then a spatial
+    # transformer started at the identity (sampling points on pixel centres) trained a few steps
+    "own_function_transforms": ("own/function_transforms.py", [], same_lines(1e-5), None),
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (

@@ -501,3 +501,61 @@ def test_grad_does_not_fire_hooks_of_other_leaves():
     b.register_hook(lambda g: fired.append(g))
     gg.autograd.grad(a * b, a)
     assert fired == []
+
+
+def _ensemble(lib, n):
+    """n small models with batch norm (a buffer each), in eval mode, weights from one seed."""
+    torch.manual_seed(3)
+    theirs = [
+        torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+        for _ in range(n)
+    ]
+    if lib is torch:
+        return [m.eval() for m in theirs]
+    ours = []
+    for t in theirs:
+        m = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.BatchNorm1d(4), gg.nn.Linear(4, 2))
+        m.load_state_dict({k: gg.tensor(v.numpy().copy()) for k, v in t.state_dict().items()})
+        ours.append(m.eval())
+    return ours
+
+
+def test_stack_module_state_runs_an_ensemble_through_vmap_like_torch():
+    x = np.random.default_rng(0).standard_normal((3, 5, 3)).astype(np.float32)
+    results = []
+    for lib, api in ((gg, gf), (torch, tf)):
+        models = _ensemble(lib, 3)
+        params, buffers = api.stack_module_state(models)
+        assert list(params) == [k for k, _ in models[0].named_parameters()]
+        assert list(buffers) == [k for k, _ in models[0].named_buffers()]
+        w = params["0.weight"]
+        assert tuple(w.shape) == (3, 4, 3) and w.is_leaf and w.requires_grad
+        assert not buffers["1.running_mean"].requires_grad
+        models[0][0].weight.data.add_(1.0)  # the stacked tensors are copies
+        base = models[1]
+
+        def run(p, b, xb, base=base, api=api):
+            return api.functional_call(base, (p, b), (xb,))
+
+        same = api.vmap(run, in_dims=(0, 0, None))(params, buffers, lib.tensor(x[0]))
+        each = api.vmap(run)(params, buffers, lib.tensor(x))
+        each.sum().backward()
+        results.append([same.detach().numpy(), each.detach().numpy(), w.grad.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_stack_module_state_refuses_mixed_models_like_torch():
+    frozen = gg.nn.Linear(2, 2)
+    frozen.weight.requires_grad_(False)
+    params, _ = gf.stack_module_state([frozen, frozen])
+    assert not params["weight"].requires_grad and params["bias"].requires_grad
+    cases = [
+        ([], "Expected at least one model, got 0"),
+        ([gg.nn.Linear(2, 2), gg.nn.Linear(2, 2).eval()], "same training/eval mode"),
+        ([gg.nn.Linear(2, 2), gg.nn.Bilinear(2, 2, 2)], "same class"),
+        ([gg.nn.Linear(2, 2), frozen], r"weight from each model to have the same .requires_grad"),
+    ]
+    for models, match in cases:
+        with pytest.raises(RuntimeError, match=match):
+            gf.stack_module_state(models)

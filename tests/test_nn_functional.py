@@ -802,3 +802,39 @@ def test_norms_take_the_mean_numpy_takes_bit_for_bit():
     empty = np.zeros((0, 3), np.float32)
     with pytest.warns(RuntimeWarning):  # NumPy's own path: "Mean of empty slice"
         assert np.isnan(_mean_over(empty, 0)).all()
+
+
+def test_functional_relu_takes_inplace_like_torch():
+    """``F.relu(x, inplace=True)`` (pytorch-beginner's CBOW): x changes, the graph records
+    ReluBackward0 in x's place, gradients as PyTorch's; a leaf that requires grad is refused."""
+    data = np.array([[-1.5, 2.0, 0.5], [3.0, -0.25, -4.0]])
+    seen = []
+    for lib in (F, torch.nn.functional):
+        top = lib.__name__.split(".")[0]
+        mod = gg if top == "glassgrad" else torch
+        w = mod.tensor(data, requires_grad=True)
+        h = w * 2
+        out = lib.relu(h, inplace=True)
+        assert out is h
+        (out * mod.tensor(data)).sum().backward()
+        seen.append((h.detach().numpy(), h.grad_fn.name(), w.grad.numpy()))
+        x = mod.tensor(data)
+        lib.relu(x, True)
+        assert x.min().item() == 0.0
+        assert lib.relu(mod.tensor(data)).min().item() == 0.0 and mod.tensor(data).min() < 0
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            lib.relu(mod.tensor(data, requires_grad=True), inplace=True)
+    np.testing.assert_array_equal(seen[0][0], seen[1][0])
+    assert seen[0][1] == seen[1][1] == "ReluBackward0"
+    np.testing.assert_array_equal(seen[0][2], seen[1][2])
+
+
+def test_implicit_softmax_dim_warnings_point_at_the_callers_line():
+    x = gg.ones(2, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        F.log_softmax(x)
+        F.softmax(x)
+        F.softmin(x)
+    assert [w.filename for w in caught] == [__file__] * 3
+    assert all("Implicit dimension choice" in str(w.message) for w in caught)

@@ -84,6 +84,38 @@ def test_spatial_transformer_matches_torch(mode, padding, corners):
         assert np.abs(ours.fc[2].weight.grad.numpy()).max() > 0
 
 
+@pytest.mark.parametrize("size", [(3, 1, 28, 28), (2, 3, 7, 9), (2, 1, 5, 6, 11)])
+@pytest.mark.parametrize("corners", [False, True])
+def test_float32_identity_transform_has_torchs_grid_and_theta_gradient(size, corners):
+    """The tutorial's STN starts at the identity map, whose sampling points fall on pixel
+    centres: the grid is made in theta's float32 as PyTorch makes it, so each point has
+    PyTorch's floor and theta PyTorch's gradient (the float64 base grid rounded some points a
+    last bit below a centre: another corner pair, a gradient off by 40%)."""
+    d = len(size) - 2
+    eye = np.eye(d, d + 1, dtype=np.float32)[None].repeat(size[0], 0)
+    x = np.random.default_rng(5).standard_normal(size).astype(np.float32)
+    outs = []
+    for lib in (gg, torch):
+        theta = lib.tensor(eye, requires_grad=True)
+        grid = lib.nn.functional.affine_grid(theta, size, align_corners=corners)
+        y = lib.nn.functional.grid_sample(lib.tensor(x), grid, align_corners=corners)
+        (y * y).sum().backward()
+        outs.append((grid.detach().numpy(), theta.grad.numpy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=2e-5, atol=2e-5)
+
+
+def test_spatial_warnings_point_at_the_callers_line():
+    theta = gg.eye(2, 3)[None]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grid = F.affine_grid(theta, (1, 1, 2, 2))
+        F.grid_sample(gg.ones(1, 1, 2, 2), grid)
+        F.affine_grid(theta, (1, 1, 1, 2), align_corners=True)
+        F.kl_div(gg.zeros(2), gg.ones(2))
+    assert [w.filename for w in caught] == [__file__] * 4
+
+
 def test_grid_sample_points_and_second_derivatives():
     x = gg.arange(12.0, dtype=gg.float64).view(1, 1, 3, 4)
     # the corners of the input, its centre, and outside points under each padding mode

@@ -449,3 +449,20 @@ def test_load_refuses_a_gpu_map_location(tmp_path, where) -> None:
     gg.save({"w": gg.ones(2)}, path)
     with pytest.raises(ValueError, match="CPU only"):
         gg.load(path, map_location=where)
+
+
+def test_load_takes_torchs_keywords_mmap_and_pickle_module(tmp_path) -> None:
+    """``torch.load(path, mmap=True, weights_only=True)`` (the state-dict loading tips recipe)
+    and ``pickle_module=pickle`` (older scripts): the same values; mmap needs a path, as in
+    PyTorch."""
+    import io
+    import pickle
+
+    path = tmp_path / "ckpt.pt"
+    gg.save({"w": gg.arange(3.0)}, path)
+    assert gg.load(path, mmap=True, weights_only=True)["w"].tolist() == [0.0, 1.0, 2.0]
+    assert gg.load(str(path), "cpu", pickle, mmap=False)["w"].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="f must be a file path in order to use the mmap"):
+        gg.load(io.BytesIO(path.read_bytes()), mmap=True)
+    with pytest.raises(TypeError):
+        gg.load(path, None, None, True)  # weights_only is keyword-only, as in PyTorch

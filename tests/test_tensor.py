@@ -384,3 +384,64 @@ def test_deepcopy_copies_leaves_and_refuses_graph_tensors_as_pytorch() -> None:
         assert type(copied[0].weight) is lib.nn.Parameter
         with pytest.raises(RuntimeError, match="graph leaves"):
             copy.deepcopy(w * 2)
+
+
+def test_swap_tensors_exchanges_class_values_and_autograd_state_as_torch():
+    seen = []
+    for lib in (gg, torch):
+        lin = lib.nn.Linear(2, 3)
+        lin(lib.ones(1, 2)).sum().backward()  # the graph is gone once backward ran
+        plain = lib.arange(4.0)
+        weight = lin.weight
+        lib.utils.swap_tensors(weight, plain)
+        seen.append(
+            (
+                type(lin.weight).__name__,
+                lin.weight.tolist(),
+                lin.weight.requires_grad,
+                lin.weight.grad,
+                type(plain).__name__,
+                tuple(plain.shape),
+                plain.requires_grad,
+                tuple(plain.grad.shape),
+            )
+        )
+    assert seen[0] == seen[1]
+
+
+def test_swap_tensors_refuses_weakly_referenced_tensors_and_leaves_in_a_live_graph():
+    import weakref
+
+    a = gg.ones(2)
+    ref = weakref.ref(a)
+    with pytest.raises(RuntimeError, match="Cannot swap t1 because it has weakref"):
+        gg.utils.swap_tensors(a, gg.zeros(2))
+    del ref
+    with pytest.raises(TypeError, match="expected t2 to be a Tensor, got int"):
+        gg.utils.swap_tensors(a, 3)
+    x = gg.ones(2, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="t2 is an input of a recorded graph"):
+        gg.utils.swap_tensors(gg.zeros(2), x)
+    y.sum().backward()
+    del y
+    gg.utils.swap_tensors(x, gg.zeros(3))
+    assert x.tolist() == [0.0, 0.0, 0.0] and not x.requires_grad and x.grad is None
+
+
+def test_tensors_take_attributes_of_the_users_own_like_torch():
+    """``p.no_decay = True``, as scripts tag parameters: kept through deepcopy and pickling,
+    and a Parameter takes them too."""
+    import copy
+    import pickle
+
+    for lib in (gg, torch):
+        t = lib.ones(2)
+        t.tag = "kept"
+        assert t.tag == "kept"
+        assert copy.deepcopy(t).tag == "kept" and pickle.loads(pickle.dumps(t)).tag == "kept"
+        p = lib.nn.Parameter(lib.zeros(3))
+        p.no_decay = True
+        assert p.no_decay and vars(p) == {"no_decay": True}
+        with pytest.raises(AttributeError):
+            t.not_set  # noqa: B018

@@ -201,7 +201,13 @@ def grad(
 _ = state
 
 
-_SUBMODULES = ("functional", "function", "graph")  # torch.autograd.<name> after ``import torch``
+_SUBMODULES = (
+    "forward_ad",
+    "functional",
+    "function",
+    "graph",
+    "profiler",
+)  # torch.autograd.<name> after ``import torch``
 
 
 def __getattr__(name: str) -> Any:

@@ -200,6 +200,8 @@ class Function(Node):
         saved = ctx._saved
         if saved:
             ctx._saved, ctx._meta = _resolve(saved, [(out, result, None)])
+            if _fn.SAVED_HOOKS:  # inside saved_tensors_hooks(pack, unpack)
+                ctx._saved = _fn.pack_saved(ctx._saved, ctx._meta[0], result)
         if state.anomaly:
             ctx._trace = creation_site()
         return result
@@ -244,6 +246,8 @@ class Function(Node):
             return tuple(d.get("_saved_forward", ()))
         saved = self._saved
         meta = self._meta
+        if type(saved) is _fn.Packed:
+            return _fn.unpack_saved(self, saved, True)
         if saved is None or meta is None:
             return Node.saved_tensors.fget(self)  # type: ignore[attr-defined]
         out: list[Any] = []
@@ -673,12 +677,17 @@ def _tangent(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 
 
 def _transpose_of_jvp(ctx: Any, cls: Any, g: Any, gs: list[Any]) -> tuple[Any, ...]:
-    prev = state.grad_enabled
-    state.grad_enabled = False
-    try:
-        values = _check_grads(ctx, cls.backward(ctx, *gs))
-    finally:
-        state.grad_enabled = prev
+    if cls.backward is Function.backward:
+        # no backward: its values are only ever needed here at the zero cotangents
+        # ``linearize`` seeds (every gradient in the pass is linear in them), so they are zeros
+        values: Any = (None,) * len(ctx.next)
+    else:
+        prev = state.grad_enabled
+        state.grad_enabled = False
+        try:
+            values = _check_grads(ctx, cls.backward(ctx, *gs))
+        finally:
+            state.grad_enabled = prev
     out: list[Any] = []
     for i, (e, v) in enumerate(zip(ctx.next, values)):
         if e is None:

@@ -314,11 +314,24 @@ def gradcheck(
     seed: int = 0,
     nondet_tol: float = 0.0,
     fast_mode: bool = False,
+    *,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    masked: bool | None = None,
 ) -> bool:
     """Check ``fn``'s gradients for every input that requires grad (inputs must be float64).
 
     Returns True, or on a mismatch raises ``GradcheckError`` naming the input, the worst
     Jacobian entry and both values (returns False instead with ``raise_exception=False``).
+
+    ``check_backward_ad`` checks reverse mode (the default), ``check_forward_ad`` forward mode
+    (the Jacobian's columns from dual tensors, ``glassgrad.autograd.forward_ad``). The batched and
+    undefined-gradient checks of PyTorch have no separate code path here to check (batched
+    gradients are the plain backward run per sample), so those switches are accepted.
 
     >>> import glassgrad as gg
     >>> x = gg.tensor([0.5, -1.0], dtype=gg.float64, requires_grad=True)
@@ -328,7 +341,82 @@ def gradcheck(
     Tensor = _tensor_cls()
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     labels = _Labels("gradcheck", [f"input {i}" for i in range(len(inputs))])
-    return _check(fn, inputs, eps, atol, rtol, raise_exception, seed, nondet_tol, fast_mode, labels)
+    del check_undefined_grad, check_grad_dtypes, check_batched_grad, check_batched_forward_grad
+    del masked
+    if not (check_backward_ad or check_forward_ad):
+        raise ValueError(
+            "gradcheck: check_backward_ad and check_forward_ad are both False: nothing to check"
+        )
+    if check_backward_ad and not _check(
+        fn, inputs, eps, atol, rtol, raise_exception, seed, nondet_tol, fast_mode, labels
+    ):
+        return False
+    if check_forward_ad:
+        problem = _check_forward(fn, inputs, eps, atol, rtol, seed, fast_mode, labels)
+        if problem is not None:
+            return _fail(problem, raise_exception)
+    return True
+
+
+def _check_forward(
+    fn: Callable[..., Any],
+    inputs: tuple[Any, ...],
+    eps: float,
+    atol: float,
+    rtol: float,
+    seed: int,
+    fast_mode: bool,
+    labels: _Labels,
+) -> str | None:
+    """Forward mode: each column ``J e_j`` (or ``J u`` for random directions ``u`` of a large
+    input) from dual tensors, against central differences."""
+    from glassgrad.autograd import forward_ad
+
+    Tensor = _tensor_cls()
+    rng = np.random.default_rng(seed + 2)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    for i in diff:
+        x = inputs[i]
+        many = fast_mode or x._data.size > _FULL_JACOBIAN_LIMIT
+        count = _DIRECTIONS if many else x._data.size
+        for j in range(count):
+            if many:
+                u = rng.standard_normal(x.shape)
+            else:
+                u = np.zeros(x._data.size)
+                u[j] = 1.0
+                u = u.reshape(x.shape)
+            with forward_ad.dual_level():
+                args = list(inputs)
+                args[i] = forward_ad.make_dual(x, Tensor._make(u))
+                outs = _outputs(fn, args)
+                cols = []
+                for o in outs:
+                    t = forward_ad.unpack_dual(o).tangent
+                    cols.append(
+                        np.zeros(o._data.size) if t is None else np.asarray(t._data).reshape(-1)
+                    )
+            got = np.concatenate(cols) if cols else np.zeros(0)
+            old = x._data.copy()
+            try:
+                x._data[...] = old + eps * u
+                plus = _flat(fn, inputs)
+                x._data[...] = old - eps * u
+                minus = _flat(fn, inputs)
+            finally:
+                x._data[...] = old
+            numerical = (plus - minus) / (2 * eps)
+            bad = _mismatch(got, numerical, atol, rtol)
+            if np.any(bad):
+                r = int(np.argmax(np.where(bad, np.abs(got - numerical), -1.0)))
+                where = "a random direction u" if many else f"{labels.inputs[i]} element {j}"
+                return (
+                    f"{labels.what}: forward-mode (jvp) mismatch for {labels.inputs[i]} (shape "
+                    f"{tuple(x.shape)}) along {where}: output element {r}:\n"
+                    f"  analytical {float(got[r])!r}\n"
+                    f"  numerical  {float(numerical[r])!r}"
+                )
+    return None
 
 
 def gradgradcheck(

@@ -23,8 +23,20 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from glassgrad.autograd.node import Node
+from glassgrad.autograd.saved_hooks import (
+    disable_saved_tensors_hooks,
+    save_on_cpu,
+    saved_tensors_hooks,
+)
 
-__all__ = ["dependencies", "topological_order", "walk"]
+__all__ = [
+    "dependencies",
+    "disable_saved_tensors_hooks",
+    "save_on_cpu",
+    "saved_tensors_hooks",
+    "topological_order",
+    "walk",
+]
 
 
 def dependencies(roots: Iterable[Any], leaves: dict[int, int] | None = None) -> dict[Any, int]:

@@ -228,6 +228,8 @@ class Node(InspectableNode):
                 "backward() (or autograd.grad) if you need to go through the graph twice."
             )
         meta = self._meta
+        if type(saved) is Packed:
+            return unpack_saved(self, saved, bool(CREATE_GRAPH_ON and state.create_graph))
         if not CREATE_GRAPH_ON or meta is None or not state.create_graph:
             return saved
         return tuple(self._differentiable(s, r) for s, r in zip(saved, meta[0]))
@@ -342,9 +344,56 @@ def _recorded(ctx: Node, out: Any, args: tuple[Any, ...]) -> Any:
         ctx._meta = (_OUTPUT_REF, _VERSION_0, vc, EPOCH[0])
     else:
         ctx._meta = _resolve_saved(saved, args, out, vc)
+    if SAVED_HOOKS and saved:  # inside saved_tensors_hooks(pack, unpack)
+        ctx._saved = pack_saved(saved, ctx._meta[0], result)
     if ANOMALY_ON and state.anomaly:
         ctx._trace = creation_site()
     return result
+
+
+# (pack, unpack) pairs of the ``saved_tensors_hooks`` blocks open, innermost last
+# (``glassgrad/autograd/saved_hooks.py``); empty, recording pays one check per op
+SAVED_HOOKS: list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] = []
+
+
+class Packed(tuple):
+    """What an op saved while hooks were on: ``(packed value, unpack, ref)`` per saved array
+    (other saved values as they are)."""
+
+    __slots__ = ()
+
+
+def pack_saved(saved: Sequence[Any], refs: Sequence[Any], result: Any) -> Packed:
+    """Each saved array through the innermost pack hook, which gets the tensor it came from:
+    the input itself, the output, or a new tensor (a mask, an index)."""
+    pack, unpack = SAVED_HOOKS[-1]
+    out: list[Any] = []
+    for s, ref in zip(saved, refs):
+        if not isinstance(s, np.ndarray):
+            out.append(s)
+            continue
+        t = result if ref is OUTPUT else ref if ref is not None else Tensor._make(s)
+        out.append((pack(t), unpack, ref))
+    return Packed(out)
+
+
+def unpack_saved(node: Any, saved: Packed, graph: bool) -> tuple[Any, ...]:
+    """The unpack hooks' tensors: their arrays, or the tensors themselves under ``graph``
+    (create_graph): an input handed back as itself stays differentiable."""
+    out: list[Any] = []
+    for item in saved:
+        if not (isinstance(item, tuple) and len(item) == 3 and callable(item[1])):
+            out.append(item)
+            continue
+        value, unpack, _ = item
+        t = unpack(value)
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{node.name()}: the saved-tensor unpack hook must return a Tensor, but got "
+                f"{type(t).__name__}"
+            )
+        out.append(t if graph else t._data)
+    return tuple(out)
 
 
 def _resolve_saved(

@@ -67,7 +67,7 @@ def _unary(
     node: str | None = None,
     numpy: Any = None,
     operators: tuple[str, ...] = (),
-    functional: bool = False,
+    functional: bool | str = False,
     declared: bool = True,
     holomorphic: bool = False,
     aliases: tuple[str, ...] = (),
@@ -180,6 +180,18 @@ def _unary(
     if numpy is None and isinstance(f, np.ufunc):
         numpy = f
     namespaces = (TORCH, FUNCTIONAL) if functional else (TORCH,)
+    if functional == "inplace":  # nn.functional's takes inplace= too (F.relu(x, inplace=True))
+        return op(
+            _with_inplace_flag(unary_op),
+            inplace=True,
+            method=unary_op,
+            torch_function=unary_op,
+            numpy=numpy,
+            operators=operators,
+            namespaces=namespaces + ((SPECIAL,) if special else ()),
+            aliases=aliases,
+            guard=False,
+        )
     return op(
         unary_op,
         inplace=True,
@@ -189,6 +201,24 @@ def _unary(
         aliases=aliases,
         guard=False,  # its work is in Node.apply, which words NumPy's errors itself
     )
+
+
+def _with_inplace_flag(plain: Callable[[Any], Tensor]) -> Callable[..., Tensor]:
+    """``plain`` as ``torch.nn.functional`` has it: ``f(input, inplace=False)``, where
+    ``inplace=True`` writes the result into ``input`` (its ``<name>_``)."""
+    name = plain.__name__
+
+    def with_flag(input: Any, inplace: bool = False) -> Tensor:
+        if inplace:
+            from glassgrad.ops.inplace import apply_inplace
+
+            return apply_inplace(input, name + "_", plain)
+        return plain(input)
+
+    with_flag.__name__ = with_flag.__qualname__ = name
+    with_flag.__doc__ = plain.__doc__
+    with_flag.Function = plain.Function  # type: ignore[attr-defined]
+    return with_flag
 
 
 def sigmoid_array(x: Any) -> Any:
@@ -267,7 +297,8 @@ sigmoid    = _unary("sigmoid", _in_float(sigmoid_array), lambda g, x, y: g * (1 
                     "1 / (1 + e**-x); its local gradient y(1-y) vanishes when y saturates.",
                     functional=True, holomorphic=True)
 relu       = _unary("relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (y > 0), "out",
-                    "max(x, 0); the gradient passes where the output is positive.", functional=True)
+                    "max(x, 0); the gradient passes where the output is positive.",
+                    functional="inplace")
 erf        = _unary("erf", erf_of_array,  # NumPy has none: Cody's rational approximations
                     lambda g, x, y: g * _TWO_OVER_SQRT_PI * np.exp(-x * x), "x",
                     "The error function; d/dx = 2/sqrt(pi) e**(-x**2).", special=True)

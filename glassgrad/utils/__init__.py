@@ -1,5 +1,6 @@
 """Utilities beside the core, PyTorch-shaped: ``checkpoint`` (recompute instead of storing),
-``data`` (``torch.utils.data``'s names: datasets, samplers, ``DataLoader``).
+``data`` (``torch.utils.data``'s names: datasets, samplers, ``DataLoader``), ``swap_tensors``
+(two Tensor objects exchange their contents).
 
 ``glassgrad.utils.checkpoint(fn, *args)`` is the function; ``glassgrad.utils.checkpoint.checkpoint``
 and ``from glassgrad.utils.checkpoint import checkpoint`` work too, as in PyTorch.
@@ -9,5 +10,6 @@ from __future__ import annotations
 
 from glassgrad.utils import data
 from glassgrad.utils.checkpoint import checkpoint, checkpoint_sequential
+from glassgrad.utils.swap import swap_tensors
 
-__all__ = ["checkpoint", "checkpoint_sequential", "data"]
+__all__ = ["checkpoint", "checkpoint_sequential", "data", "swap_tensors"]

@@ -92,7 +92,7 @@ class Recording:
     """What the PyTorch run saw and the glassgrad run replays."""
 
     def __init__(self) -> None:
-        self.weights: list[tuple[str, dict[str, np.ndarray]]] = []
+        self.weights: list[tuple[str, dict[str, np.ndarray] | None]] = []
         self.randoms: list[np.ndarray] = []
         self.optimized: list[list[np.ndarray | None]] = []  # each optimizer's parameters
 
@@ -114,6 +114,16 @@ def _patched(obj: Any, name: str, value: Any) -> Iterator[None]:
 
 def _numpy(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy().copy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _state(mod: Any) -> dict[str, np.ndarray] | None:
+    """A module's state as arrays; None for a module whose tensors hold no data to read (a
+    ``meta`` module run through ``functional_call``, or one called inside ``vmap``/``jvp``):
+    its values come from the call, not from the module."""
+    try:
+        return {k: _numpy(v) for k, v in mod.state_dict().items()}
+    except RuntimeError:
+        return None
 
 
 def _optimized(optimizer: Any) -> list[Any]:
@@ -200,9 +210,7 @@ def _recording_torch(rec: Recording, filename: str) -> Iterator[None]:
     def pre(mod: Any, args: Any) -> None:
         if depth[0] == 0 and id(mod) not in seen:
             seen[id(mod)] = mod
-            rec.weights.append(
-                (type(mod).__name__, {k: _numpy(v) for k, v in mod.state_dict().items()})
-            )
+            rec.weights.append((type(mod).__name__, _state(mod)))
         depth[0] += 1
 
     def post(mod: Any, args: Any, out: Any) -> None:
@@ -258,7 +266,8 @@ def _replaying_glassgrad(rec: Recording, filename: str) -> Iterator[None]:
             seen[id(mod)] = mod
             name, state = weights.pop(0)
             assert name == type(mod).__name__, f"module order differs: {name} vs {mod}"
-            mod.load_state_dict({k: gg.tensor(v) for k, v in state.items()})
+            if state is not None:
+                mod.load_state_dict({k: gg.tensor(v) for k, v in state.items()})
         depth[0] += 1
         try:
             return real_call(mod, *args, **kwargs)

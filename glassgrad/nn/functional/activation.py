@@ -486,7 +486,7 @@ def _softmax_args(op: str, input: Any, dim: Any, stacklevel: int, dtype: Any) ->
             f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
             "dim=X as an argument.",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=stacklevel + 1,  # PyTorch's count from its F.<op>; here one frame deeper
         )
         dim = 0 if x.ndim in (0, 1, 3) else 1
     nd = x._data.ndim

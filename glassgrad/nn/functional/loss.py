@@ -346,7 +346,7 @@ def kl_div(
             "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
             "major release.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     x = floating_input("kl_div", input)
     x, t = binary_operands("kl_div", x, target)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.creation import _spaced_as_pytorch
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.registry import functional
 
@@ -31,20 +32,24 @@ _ALIGN_WARNING = (
 # ---- affine_grid ------------------------------------------------------------------------------
 
 
-def _line(n: int, align_corners: bool) -> np.ndarray:
-    """PyTorch's ``linspace_from_neg_one``: n points over [-1, 1] (pixel centres unless aligned)."""
+def _line(n: int, align_corners: bool, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's ``linspace_from_neg_one``: n points over [-1, 1] (pixel centres unless aligned),
+    computed in theta's dtype as PyTorch does: the points are rounded there, and a sampling point
+    a last bit below a pixel centre takes the pixel before as its floor (another grid gradient)."""
     if n <= 1:
-        return np.zeros(max(n, 0))
-    r = np.linspace(-1.0, 1.0, n)
-    return r if align_corners else r * (n - 1) / n
+        return np.zeros(max(n, 0), dtype)
+    r = _spaced_as_pytorch(-1.0, 1.0, n, np.dtype(dtype))
+    if align_corners:
+        return r
+    return r * dtype.type(n - 1) / dtype.type(n)
 
 
-def _base_grid(spatial: tuple[int, ...], align_corners: bool) -> np.ndarray:
+def _base_grid(spatial: tuple[int, ...], align_corners: bool, dtype: np.dtype) -> np.ndarray:
     """(prod(spatial), d + 1): each output point's (x, y[, z], 1), x along the last dim."""
-    lines = [_line(n, align_corners) for n in spatial]
+    lines = [_line(n, align_corners, dtype) for n in spatial]
     mesh = np.meshgrid(*lines, indexing="ij")  # (D,) H, W order
     cols = [m.reshape(-1) for m in reversed(mesh)]  # x first
-    return np.stack([*cols, np.ones(math.prod(spatial))], axis=1)
+    return np.stack([*cols, np.ones(math.prod(spatial), dtype)], axis=1)
 
 
 class AffineGridGenerator(Node):
@@ -68,7 +73,7 @@ class AffineGridGenerator(Node):
 def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> Tensor:
     """Sampling grid (N, H, W, 2) / (N, D, H, W, 3) of affine maps theta (N, 2, 3) / (N, 3, 4)."""
     if align_corners is None:
-        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        warnings.warn(_ALIGN_WARNING, stacklevel=3)
         align_corners = False
     t = as_tensor(theta)
     if t.dtype.kind != "f":
@@ -91,7 +96,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
             "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
             "align_corners=True. This is not an intended use case of affine_grid. See the "
             "documentation of affine_grid for details.",
-            stacklevel=2,
+            stacklevel=3,
         )
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {list(size)}")
@@ -100,7 +105,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
             f"affine_grid: theta {list(t.shape)} holds {t.shape[0]} matrices but size "
             f"{list(size)} asks for a batch of {size[0]}"
         )
-    base = _base_grid(spatial, bool(align_corners))
+    base = _base_grid(spatial, bool(align_corners), np.dtype(t.dtype))
     return AffineGridGenerator.apply(t, base, (size[0], *spatial, d))
 
 
@@ -308,7 +313,7 @@ def grid_sample(
             f"'reflection', but got: '{padding_mode}'"
         )
     if align_corners is None:
-        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        warnings.warn(_ALIGN_WARNING, stacklevel=3)
         align_corners = False
     x, gr = as_tensor(input), as_tensor(grid)
     if x.ndim not in (4, 5) or gr.ndim != x.ndim:
