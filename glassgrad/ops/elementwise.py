@@ -209,11 +209,20 @@ def _with_inplace_flag(plain: Callable[[Any], Tensor]) -> Callable[..., Tensor]:
     name = plain.__name__
 
     def with_flag(input: Any, inplace: bool = False) -> Tensor:
-        if inplace:
-            from glassgrad.ops.inplace import apply_inplace
+        if inplace is False:
+            return plain(input)
+        if not isinstance(inplace, bool):
+            raise TypeError(
+                f"{name}(): argument 'inplace' must be bool, not {type(inplace).__name__}"
+            )
+        if not isinstance(input, Tensor):
+            raise TypeError(
+                f"{name}(): argument 'input' must be Tensor to be changed in place "
+                f"(inplace=True), not {type(input).__name__}"
+            )
+        from glassgrad.ops.inplace import apply_inplace
 
-            return apply_inplace(input, name + "_", plain)
-        return plain(input)
+        return apply_inplace(input, name + "_", plain)
 
     with_flag.__name__ = with_flag.__qualname__ = name
     with_flag.__doc__ = plain.__doc__

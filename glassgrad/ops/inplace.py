@@ -62,7 +62,13 @@ def apply_inplace(t: Tensor, op: str, fn: Callable[..., Tensor], *args: Any, **k
     if not record:
         with grad_mode(False):
             out = fn(t, *args, **kw)
-        np.copyto(t._data, out._data, casting="same_kind")
+        try:
+            np.copyto(t._data, out._data, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(
+                f"{op}: result type {out.dtype} can't be cast to the desired output type "
+                f"{t.dtype} (a tensor of shape {tuple(t.shape)})"
+            ) from None
         return _bump(t)
     if base is not None:
         _check_leaf(base, op, view_of=t)
