@@ -663,7 +663,7 @@ class Hardshrink(Node):
     def forward(ctx: Any, x: Any, lambd: float) -> Any:
         keep = (x > lambd) | (x < -lambd)
         ctx.save_for_backward(keep)
-        return np.where(keep, x, 0 * x)
+        return np.where(keep | np.isnan(x), x, np.zeros((), x.dtype))  # +0.0, NaN kept
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
