@@ -57,6 +57,9 @@ def as_array(data: Any, dtype: Any = None, op: str = "tensor()") -> np.ndarray:
         )
     if isinstance(data, (np.ndarray, np.generic)):
         return arr
+    inferred = _inferred_dtype(data) if isinstance(data, list | tuple) else None
+    if inferred is not None:
+        return arr if arr.dtype == inferred else arr.astype(inferred)
     if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
         arr = arr.astype(dtypes.get_default_dtype())
     elif arr.dtype.kind == "c" and arr.dtype != dtypes.default_complex():
@@ -64,6 +67,49 @@ def as_array(data: Any, dtype: Any = None, op: str = "tensor()") -> np.ndarray:
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
         arr = arr.astype(np.int64)
     return arr
+
+
+def _inferred_dtype(data: list | tuple) -> np.dtype | None:
+    """The dtype PyTorch gives nested sequences: each element's own (a Python float the default
+    dtype, an int int64, a NumPy scalar, array or tensor its dtype), promoted together
+    (``[np.float64(1.5)]`` is float64, ``[np.int32(1)]`` int32, ``[1.5, np.float64(2)]`` float64).
+    None when an element is something else (then the caller's defaults apply) or there is none.
+
+    Walks level by level, looking at the set of element types, so long lists of Python numbers
+    cost one C-level pass each.
+    """
+    from glassgrad.tensor import Tensor
+
+    result: np.dtype | None = None
+    level: list[Any] = [data]
+    while level:
+        seqs: list[Any] = []
+        for kind in set(map(type, level)):
+            if kind is list or kind is tuple:
+                seqs.extend(x for x in level if type(x) is kind)
+                continue
+            if issubclass(kind, np.generic):
+                found = [np.dtype(kind)]
+            elif kind in _PYTHON_NUMBER:
+                found = [_PYTHON_NUMBER[kind]()]
+            elif issubclass(kind, np.ndarray | Tensor):
+                found = list({x.dtype for x in level if type(x) is kind})
+            else:  # subclasses of Python numbers and other number-likes: the old defaults
+                return None
+            for d in found:
+                if d.kind not in _NUMBER_KINDS:
+                    return None
+                result = d if result is None else dtypes.promote_types(result, d)
+        level = [item for seq in seqs for item in seq]
+    return result
+
+
+_PYTHON_NUMBER = {
+    float: dtypes.get_default_dtype,
+    int: lambda: dtypes.int64,
+    bool: lambda: dtypes.bool_,
+    complex: dtypes.default_complex,
+}
 
 
 def _error(kind: type[Exception], op: str, message: str) -> Exception:

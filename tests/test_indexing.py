@@ -395,6 +395,20 @@ def test_masked_fill_dtypes_and_value_tensor() -> None:
     assert v.grad.item() == 4.0
 
 
+@pytest.mark.parametrize("value", [np.float64(-1e9), np.float32(2.5), np.int64(3), float("-inf")])
+def test_masked_fill_with_a_numpy_scalar_keeps_the_tensors_dtype(value) -> None:
+    """A NumPy double (``np.sqrt(d)``, ``np.finfo(...).min``) fills a float32 tensor and leaves it
+    float32, as in PyTorch (NumPy's promotion would make the result float64)."""
+    m = [True, False, True]
+    theirs = torch.ones(3).masked_fill(torch.tensor(m), value)
+    ours = gg.ones(3).masked_fill(gg.tensor(m), value)
+    assert ours.dtype == gg.float32 and str(theirs.dtype) == "torch.float32"
+    assert ours.tolist() == theirs.tolist()
+    inplace = gg.ones(3)
+    inplace.masked_fill_(gg.tensor(m), value)
+    assert inplace.dtype == gg.float32 and inplace.tolist() == theirs.tolist()
+
+
 def test_inplace_indexing_methods_match_torch() -> None:
     a = RNG.standard_normal((3, 4))
     s = RNG.standard_normal((2, 4))

@@ -838,3 +838,23 @@ def test_implicit_softmax_dim_warnings_point_at_the_callers_line():
         F.softmin(x)
     assert [w.filename for w in caught] == [__file__] * 3
     assert all("Implicit dimension choice" in str(w.message) for w in caught)
+
+
+def test_hardshrink_zeroes_are_positive_and_nan_passes_through() -> None:
+    """PyTorch writes +0.0 below the threshold (printed ``0.``, not ``-0.``) and keeps NaN."""
+    data = [-0.2, 0.7, -1.5, 0.1, float("nan")]
+    ours = gg.nn.functional.hardshrink(gg.tensor(data), 0.5)
+    theirs = torch.nn.functional.hardshrink(torch.tensor(data), 0.5)
+    np.testing.assert_array_equal(np.signbit(ours._data), np.signbit(theirs.numpy()))
+    np.testing.assert_array_equal(ours._data, theirs.numpy())
+
+
+def test_kl_div_of_a_negative_target_is_nan_as_in_pytorch() -> None:
+    """xlogy(t, t) is NaN for t < 0 (only t == 0 gives 0): an invalid target must not give a
+    finite loss."""
+    x, t = [[-1.0, -0.5, -2.0]], [[0.5, 0.0, -0.2]]
+    for reduction in ("none", "sum", "batchmean"):
+        ours = gg.nn.functional.kl_div(gg.tensor(x), gg.tensor(t), reduction=reduction)
+        theirs = torch.nn.functional.kl_div(torch.tensor(x), torch.tensor(t), reduction=reduction)
+        np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-6, equal_nan=True)
+    assert np.isnan(gg.nn.functional.kl_div(gg.tensor(x), gg.tensor(t), reduction="sum").item())

@@ -353,3 +353,46 @@ def test_in_place_float_result_into_an_int_tensor_is_refused_as_pytorch(fn) -> N
         fn(torch)
     with pytest.raises(RuntimeError, match=r"is floating-point and can't be cast .*int64"):
         fn(gg)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib, m, x: lib.addcmul(x, x, x, value=np.float64(0.5)),
+        lambda lib, m, x: lib.addcdiv(x, x, x + 1, value=np.float64(0.5)),
+        lambda lib, m, x: x.clone().addcmul_(x, x, value=np.float32(2.0)),
+        lambda lib, m, x: lib.where(m, np.float64(0.5), 0.0),
+        lambda lib, m, x: lib.where(m, np.float64(0.5), np.float64(-1.0)),
+        lambda lib, m, x: lib.where(m, x, np.float64(0.5)),
+        lambda lib, m, x: lib.where(m, lib.arange(3), np.float64(0.5)),
+        lambda lib, m, x: lib.where(m, np.int64(2), lib.arange(3, dtype=lib.int32)),
+    ],
+)
+def test_numpy_scalars_are_weak_numbers_in_addcmul_and_where(make) -> None:
+    """``np.float64`` values (``np.sqrt(d)``, a NumPy mean) count as Python numbers, as in
+    PyTorch: they never turn a float32 result into float64."""
+    ours = make(gg, gg.tensor([True, False, True]), gg.tensor([1.0, 2.0, 3.0]))
+    theirs = make(torch, torch.tensor([True, False, True]), torch.tensor([1.0, 2.0, 3.0]))
+    assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib, x: lib.addmm(lib.zeros(1, 1), x.view(1, 3), x.view(3, 1), beta=np.float64(0.5)),
+        lambda lib, x: lib.addmv(lib.zeros(1), x.view(1, 3), x, alpha=np.float64(0.5)),
+        lambda lib, x: lib.addr(lib.zeros(3, 3), x, x, alpha=np.float64(0.5)),
+        lambda lib, x: lib.baddbmm(
+            lib.ones(1, 1, 1), x.view(1, 1, 3), x.view(1, 3, 1), beta=np.float64(2)
+        ),
+        lambda lib, x: lib.nn.functional.celu(x - 1, alpha=np.float64(0.5)),
+        lambda lib, x: lib.nn.functional.threshold(x, np.float64(0.5), np.float64(9.0)),
+        lambda lib, x: lib.nn.functional.threshold(x.clone(), 0.5, np.float64(9.0), inplace=True),
+    ],
+)
+def test_numpy_scalar_coefficients_keep_float32(make) -> None:
+    """alpha=/beta= and activation parameters given as NumPy doubles leave float32 float32."""
+    ours, theirs = make(gg, gg.tensor([0.2, 0.7, 1.5])), make(torch, torch.tensor([0.2, 0.7, 1.5]))
+    assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.") == "float32"
+    np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-6)

@@ -45,6 +45,49 @@ def test_creation_matches_torch_values_shapes_and_dtypes(make) -> None:
         np.testing.assert_allclose(ours._data, theirs.numpy())
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        lambda lib: [np.float64(1.5), np.float64(2.0)],  # a list of NumPy means or losses
+        lambda lib: [1.5, np.float64(2.0)],  # a Python float and a NumPy double: float64
+        lambda lib: [[np.float64(1.0)], [np.float64(2.0)]],
+        lambda lib: (np.float64(1.5),),
+        lambda lib: [np.float32(1.5), np.float16(2.0)],
+        lambda lib: [np.float16(1.0)],
+        lambda lib: [np.int32(1), np.int32(2)],
+        lambda lib: [np.int16(1), 2],  # with a Python int: int64
+        lambda lib: [np.int64(1), 2.5],  # with a Python float: the default dtype
+        lambda lib: [np.uint8(3), np.int8(-1)],
+        lambda lib: [np.bool_(True), True],
+        lambda lib: [np.complex128(1 + 2j)],
+        lambda lib: [np.array([1.5]), np.array([2.5])],
+        lambda lib: [lib.tensor(1.5), lib.tensor(2.0)],
+        lambda lib: [lib.tensor(1.5, dtype=lib.float64), 2.0],
+        lambda lib: [lib.tensor(1, dtype=lib.int32), lib.tensor(2, dtype=lib.int32)],
+        lambda lib: [],
+    ],
+)
+def test_tensor_infers_the_dtype_of_numpy_scalars_and_tensors_in_lists(data) -> None:
+    """PyTorch promotes the elements' own dtypes; NumPy's values must not fall back to the
+    defaults (a list of np.float64 is a float64 tensor, not float32)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch: a list of arrays is slow
+        theirs = torch.tensor(data(torch))
+    ours = gg.tensor(data(gg))
+    assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
+    assert ours.tolist() == theirs.tolist()
+    assert gg.as_tensor(data(gg)).dtype == ours.dtype
+
+
+def test_tensor_of_a_list_under_a_float64_default() -> None:
+    gg.set_default_dtype(gg.float64)
+    try:
+        assert gg.tensor([1.5, np.float32(2.0)]).dtype == gg.float64
+        assert gg.tensor([1, np.float16(2.0)]).dtype == gg.float16
+    finally:
+        gg.set_default_dtype(gg.float32)
+
+
 def test_random_tensors_are_reproducible_with_manual_seed() -> None:
     gg.manual_seed(123)
     a = gg.randn(3, 2), gg.rand(4), gg.randint(0, 10, (5,)), gg.randperm(6)

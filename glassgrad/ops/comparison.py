@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.ops._common import (
     Node,
     Tensor,
@@ -195,10 +196,15 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    # NumPy scalars are numbers to PyTorch (weak: np.float64 does not make the result float64)
+    input, other = (v.item() if isinstance(v, np.generic) else v for v in (input, other))
     a, b = binary_operands("where", input, other)
-    if not isinstance(a, Tensor):  # a Python number takes the other operand's float dtype
-        floating = isinstance(b, Tensor) and b._data.dtype.kind == "f"
-        a = Tensor._make(np.asarray(a, b._data.dtype)) if floating else as_tensor(a)
+    if not isinstance(a, Tensor):  # a Python number takes the other operand's dtype unless it
+        # is of a higher category (where(m, 2, int32 tensor) is int32, where(m, 2, bools) int64)
+        if isinstance(b, Tensor):
+            a = Tensor._make(np.asarray(a, dtypes.result_type(b, a)))
+        else:
+            a = as_tensor(a)
     return Where.apply(cond, a, b)
 
 

@@ -1587,6 +1587,8 @@ def _addc(op: str, cls: Any, input: Any, tensor1: Any, tensor2: Any, value: Any)
     from glassgrad.ops.shape import to
 
     ts = [t if t._data.dtype == dtype else to(t, dtype) for t in ts]
+    if isinstance(value, np.generic):  # a Python number as PyTorch takes it: np.float64 is weak
+        value = value.item()
     return cls.apply(*ts, value)
 
 

@@ -491,8 +491,8 @@ def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
             )
         if value.dtype != x.dtype:
             value = value.to(x.dtype)
-    elif x._data.dtype.kind != "f" or not isinstance(value, (int, float)):
-        value = np.asarray(value, x._data.dtype)
+    elif x._data.dtype.kind != "f" or type(value) not in (int, float):
+        value = np.asarray(value, x._data.dtype)  # (a NumPy double would make the result float64)
     try:
         return (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill).apply(x, m, value)
     except ValueError:

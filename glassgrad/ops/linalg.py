@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim
+from glassgrad.ops._common import Node, Tensor, _scalar, as_tensor, check_dim
 from glassgrad.ops.complex_ops import conj
 from glassgrad.ops.elementwise import mul
 from glassgrad.ops.registry import FUNCTIONAL, LINALG, TORCH, op
@@ -538,6 +538,7 @@ def _add_product(
             f"{op}: input of shape {tuple(x.shape)} does not broadcast to the product's shape "
             f"{shape} (operands {tuple(ta.shape)} and {tuple(tb.shape)})"
         ) from None
+    beta, alpha = _scalar(beta), _scalar(alpha)  # (np.float64 must not make float32 float64)
     if x._data.dtype.kind in "iub":  # PyTorch truncates float scalars for integer tensors
         beta, alpha = int(beta), int(alpha)
     return cls.apply(x, ta, tb, beta, alpha)

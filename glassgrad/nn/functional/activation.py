@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, floating_input
+from glassgrad.ops._common import (
+    Node,
+    Tensor,
+    _scalar,
+    as_tensor,
+    check_dim,
+    floating_input,
+)
 from glassgrad.ops._erf import erf as _np_erf
 from glassgrad.ops.elementwise import Mul, sigmoid
 from glassgrad.ops.inplace import apply_inplace
@@ -166,6 +173,7 @@ class Threshold(Node):
 @functional(namespaces=(TORCH, FUNCTIONAL))
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else ``value`` (which gets no gradient)."""
+    threshold, value = _scalar(threshold), _scalar(value)  # NumPy scalars: weak, as Python's
     if inplace:
         return apply_inplace(
             input,
@@ -227,6 +235,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 @functional(namespaces=(TORCH, FUNCTIONAL))
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): elu made continuously differentiable."""
+    alpha = _scalar(alpha)  # (1.0 / np.float64 would make a float32 result float64)
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
     if inplace:
@@ -654,7 +663,7 @@ class Hardshrink(Node):
     def forward(ctx: Any, x: Any, lambd: float) -> Any:
         keep = (x > lambd) | (x < -lambd)
         ctx.save_for_backward(keep)
-        return np.where(keep, x, 0 * x)
+        return np.where(keep | np.isnan(x), x, np.zeros((), x.dtype))  # +0.0, NaN kept
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:

@@ -353,10 +353,10 @@ def kl_div(
     t = as_tensor(t)
     if log_target:
         loss = exp(t) * (t - x)
-    else:  # xlogy(t, t) - t x, with 0 log 0 = 0
-        pos = t._data > 0
+    else:  # xlogy(t, t) - t x, with 0 log 0 = 0 (a negative target: NaN, as in PyTorch)
+        nonzero = t._data != 0
         one, zero = np.ones((), t.dtype), np.zeros((), t.dtype)  # typed: no promotion
-        loss = where(pos, t * log(where(pos, t, one)), zero) - t * x
+        loss = where(nonzero, t * log(where(nonzero, t, one)), zero) - t * x
     if reduction == "batchmean":
         total = loss.sum()
         if x.ndim == 0:
