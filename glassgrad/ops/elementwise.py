@@ -182,7 +182,7 @@ def _unary(
     namespaces = (TORCH, FUNCTIONAL) if functional else (TORCH,)
     if functional == "inplace":  # nn.functional's takes inplace= too (F.relu(x, inplace=True))
         return op(
-            _with_inplace_flag(unary_op),
+            _with_inplace_flag(unary_op, unary_op if in_float else apply),
             inplace=True,
             method=unary_op,
             torch_function=unary_op,
@@ -203,14 +203,18 @@ def _unary(
     )
 
 
-def _with_inplace_flag(plain: Callable[[Any], Tensor]) -> Callable[..., Tensor]:
+def _with_inplace_flag(
+    plain: Callable[[Any], Tensor], run: Callable[[Any], Tensor]
+) -> Callable[..., Tensor]:
     """``plain`` as ``torch.nn.functional`` has it: ``f(input, inplace=False)``, where
-    ``inplace=True`` writes the result into ``input`` (its ``<name>_``)."""
+    ``inplace=True`` writes the result into ``input`` (its ``<name>_``). ``run``: what computes
+    it out of place, the node's ``apply`` itself where ``plain`` adds nothing (``F.relu`` is hot:
+    no call layer more than before it took ``inplace=``)."""
     name = plain.__name__
 
     def with_flag(input: Any, inplace: bool = False) -> Tensor:
         if inplace is False:
-            return plain(input)
+            return run(input)
         if not isinstance(inplace, bool):
             raise TypeError(
                 f"{name}(): argument 'inplace' must be bool, not {type(inplace).__name__}"
