@@ -316,6 +316,17 @@ def _check_sparse(name: str, x: Any) -> SparseCOOTensor:
     return x
 
 
+def _check_coalesced(name: str, x: Any) -> SparseCOOTensor:
+    """PyTorch gives ``values()``/``indices()`` of coalesced tensors only (indices may repeat)."""
+    s = _check_sparse(name, x)
+    if not s._coalesced_:
+        raise RuntimeError(
+            f"{name}(): cannot get the {name} of an uncoalesced sparse tensor (its indices may "
+            "repeat); call .coalesce() first"
+        )
+    return s
+
+
 # ---- construction ------------------------------------------------------------------------------
 
 
@@ -484,12 +495,7 @@ class Values(Node):
 @op(namespaces=())
 def values(input: Any) -> Tensor:
     """The values of a coalesced sparse tensor, shape ``(nnz, *dense_dims)``."""
-    s = _check_sparse("values", input)
-    if not s._coalesced_:
-        raise RuntimeError(
-            "values(): cannot get the values of an uncoalesced sparse tensor (its indices may "
-            "repeat); call .coalesce() first"
-        )
+    s = _check_coalesced("values", input)
     return Values.apply(s, s._values_, s._indices_)
 
 
@@ -503,13 +509,7 @@ def values_uncoalesced(input: Any) -> Tensor:
 @op(namespaces=(), differentiable=False)
 def indices(input: Any) -> Tensor:
     """The indices of a coalesced sparse tensor, shape ``(sparse_dim, nnz)``."""
-    s = _check_sparse("indices", input)
-    if not s._coalesced_:
-        raise RuntimeError(
-            "indices(): cannot get the indices of an uncoalesced sparse tensor (they may "
-            "repeat); call .coalesce() first"
-        )
-    return Tensor._make(s._indices_.copy())
+    return Tensor._make(_check_coalesced("indices", input)._indices_.copy())
 
 
 @op(name="_indices", namespaces=(), differentiable=False)
