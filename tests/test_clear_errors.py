@@ -277,16 +277,11 @@ def test_factory_helpers_for_creation() -> None:
     _convert.check_arange(0, 10, 2)
 
 
-def test_the_profiler_is_refused_by_name_and_record_function_runs_as_without_a_profiler():
+def test_switched_off_profiler_contexts_record_nothing_and_nvtx_is_refused():
     import glassgrad.profiler as profiler
 
-    for make in (
-        lambda: profiler.profile(activities=[profiler.ProfilerActivity.CPU]),
-        lambda: gg.autograd.profiler.profile(),
-        lambda: profiler.schedule(wait=1, warmup=1, active=1),
-    ):
-        with pytest.raises(NotImplementedError, match="glassgrad has no profiler"):
-            make()
+    with pytest.raises(NotImplementedError, match="NVTX/ITT"):
+        profiler.emit_itt  # noqa: B018
     with profiler.record_function("block"):
         y = gg.ones(2) * 3
 
@@ -298,5 +293,5 @@ def test_the_profiler_is_refused_by_name_and_record_function_runs_as_without_a_p
     # "turn the debugging tools off" (a tuning-guide habit): switched-off contexts
     with gg.autograd.profiler.profile(False), gg.autograd.profiler.emit_nvtx(enabled=False):
         pass
-    with pytest.raises(NotImplementedError, match="emit_nvtx: glassgrad has no profiler"):
+    with pytest.raises(NotImplementedError, match="emit_nvtx: glassgrad has no NVTX"):
         gg.autograd.profiler.emit_nvtx()

@@ -207,6 +207,7 @@ _SUBMODULES = (
     "function",
     "graph",
     "profiler",
+    "profiler_util",
 )  # torch.autograd.<name> after ``import torch``
 
 
