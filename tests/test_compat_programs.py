@@ -189,6 +189,9 @@ PROGRAMS = {
     # sparse + sparse, D^-1/2 A D^-1/2 through torch.sparse.mm), sparse features, torch.spmm
     # layers, Adam with weight decay on a training mask
     "own_graph_conv": ("own/graph_conv.py", [], same_losses(rtol=1e-5), None),
+    # a CNN trained under torch.profiler (a schedule, record_function, on_trace_ready reading
+    # each cycle's table), then a no-grad pass under torch.autograd.profiler
+    "own_profiled_training": ("own/profiled_training.py", [], same_lines(1e-5), None),
     "own_cnn_classifier_workers": (
         "own/cnn_classifier.py",
         ["--epochs", "1", "--workers", "2"],
