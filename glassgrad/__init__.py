@@ -267,6 +267,16 @@ def is_storage(obj: _typing.Any) -> _builtins.bool:
     return False
 
 
+# submodules PyTorch's ``import torch`` loads, loaded here on first use (``torch.profiler.profile``
+# with no import of its own)
+_LAZY_SUBMODULES = frozenset({"compiler", "cpu", "mps", "mtia", "profiler", "xpu"})
+
+
 def __getattr__(name: str) -> _typing.Any:
-    """Ops come from the registry at import; this only answers for names that don't exist."""
+    """Ops come from the registry at import; this answers for the submodules loaded on first
+    use, and for names that don't exist."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"glassgrad.{name}")
     raise AttributeError(f"module 'glassgrad' has no attribute {name!r}")

@@ -118,3 +118,45 @@ def test_jit_decorators_and_queries() -> None:
 def test_nn_modules_utils_tuples(name, value) -> None:
     assert getattr(gg_utils, name)(value) == getattr(torch_utils, name)(value)
     assert gg_utils._reverse_repeat_tuple((1, 2), 2) == torch_utils._reverse_repeat_tuple((1, 2), 2)
+
+
+def test_submodules_torch_loads_are_reachable_after_import_alone() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import glassgrad as torch\n"
+        "print(torch.profiler.profile.__name__, torch.compiler.reset.__name__,"
+        " torch.cpu.is_available(), torch.mps.is_available(), torch.xpu.device_count(),"
+        " torch.mtia.is_available())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["profile", "reset", "True", "False", "0", "False"]
+
+
+@pytest.mark.parametrize("name", ["cpu", "xpu", "mps", "mtia"])
+def test_device_modules_answer_as_pytorchs_on_this_machine(name) -> None:
+    ours, theirs = getattr(gg, name), getattr(torch, name)
+    for fn in ("is_available", "device_count"):
+        assert getattr(ours, fn)() == getattr(theirs, fn)(), fn
+    assert ours.synchronize() is None  # (PyTorch raises for an absent device: harmless here)
+    missing = [n for n in ours.__all__ if n != "amp" and not hasattr(theirs, n)]
+    assert missing == []  # (nothing of our own under PyTorch's module names)
+    if name == "cpu":
+        assert ours.current_device() == theirs.current_device() == "cpu"
+        with ours.stream(ours.current_stream()):
+            ours.set_device("cpu")
+
+
+def test_cpu_amp_autocast_is_autocast_on_the_cpu_and_warns_at_the_callers_line() -> None:
+    from glassgrad.amp import autocast_mode
+
+    autocast_mode._WARNED.discard("glassgrad.bfloat16")
+    with pytest.warns(UserWarning, match="no lower-precision casting") as caught:
+        ctx = gg.cpu.amp.autocast()
+    assert caught[0].filename == __file__
+    assert isinstance(ctx, gg.amp.autocast) and ctx.device == "cpu"
+    with ctx:
+        y = gg.ones(2, 2) @ gg.ones(2, 2)
+    assert y.dtype == gg.float32 and y.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert gg.cpu.amp.GradScaler().is_enabled() is torch.amp.GradScaler("cpu").is_enabled()

@@ -40,12 +40,14 @@ class autocast:
             )
         self.device = device_type
         self.fast_dtype = dtype
+        # warnings point at the user's line (through a subclass's __init__: torch.cpu.amp...)
+        level = 2 if type(self).__init__ is autocast.__init__ else 3
         self._enabled = bool(enabled)
         if self._enabled and device_type != "cpu":
             warnings.warn(
                 f"User provided device_type of {device_type!r}, but it is not available "
                 f"(glassgrad runs on the CPU only). Disabling autocast.",
-                stacklevel=2,
+                stacklevel=level,
             )
             self._enabled = False
         if self._enabled and dtype is not None and dtypes.name(dtype) == "glassgrad.float32":
@@ -59,7 +61,7 @@ class autocast:
                     "casting, so the block computes in the dtypes it is given (float32): its "
                     "numbers are more precise than PyTorch's, which rounds matmuls and "
                     "convolutions to the lower precision",
-                    stacklevel=2,
+                    stacklevel=level,
                 )
             self._enabled = False
 
