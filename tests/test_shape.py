@@ -345,3 +345,54 @@ def test_joining_transposed_inputs_gives_a_contiguous_result_as_torch(join):
             torch.ones(2, 4, 5, 3).permute(0, 3, 1, 2),
         )
         assert gg.cat([nhwc, nhwc]).stride() == torch.cat([tnhwc, tnhwc]).stride()
+
+
+def test_as_strided_windows_are_views_with_pytorchs_values_and_gradients():
+    import torch
+
+    def im2col(lib):
+        lib.manual_seed(0)
+        img = lib.arange(30.0, dtype=lib.float64).reshape(5, 6).requires_grad_()
+        windows = img.as_strided((3, 4, 3, 3), (6, 1, 6, 1))  # 3x3 windows, overlapping
+        kernel = lib.linspace(-1, 1, 9, dtype=lib.float64).reshape(3, 3)
+        out = (windows * kernel).sum((-1, -2))
+        (out**2).sum().backward()
+        return out.detach().numpy(), img.grad.numpy(), windows.grad_fn.name()
+
+    ours, theirs = im2col(gg), im2col(torch)
+    np.testing.assert_allclose(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], theirs[1])
+    assert ours[2] == theirs[2] == "AsStridedBackward0"
+
+    base = gg.arange(6.0)
+    view = gg.as_strided(base, (2, 2), (1, 2), 1)
+    base.mul_(10)  # a view: it reads the memory as it is now
+    assert view.tolist() == [[10.0, 30.0], [20.0, 40.0]] and view._base is base
+    with pytest.raises(ValueError, match="add_"):
+        view.add_(1)  # read-only: overlapping windows would write an element twice
+
+
+def test_as_strided_after_the_base_changed_in_place_differentiates_the_new_graph():
+    import torch
+
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        a = x * 1
+        v = a.as_strided((2, 2), (1, 1))
+        a.mul_(3)
+        (v * lib.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+        return v.tolist(), x.grad.tolist()
+
+    assert run(gg) == run(torch)
+
+
+def test_as_strided_errors_name_the_sizes_strides_and_storage():
+    x = gg.arange(6.0)
+    with pytest.raises(RuntimeError, match=r"as_strided: mismatch .* size \[2, 2\] has 2"):
+        x.as_strided((2, 2), (1,))
+    with pytest.raises(RuntimeError, match=r"reach element 8 of a storage of 6 elements"):
+        x.as_strided((2, 2), (1, 2), 5)
+    with pytest.raises(RuntimeError, match="negative strides"):
+        x.as_strided((2,), (-1,))
+    with pytest.raises(RuntimeError, match=r"outside this tensor of shape \(2, 4\)"):
+        gg.arange(12.0).reshape(3, 4)[1:].as_strided((2, 2), (1, 2), 1)

@@ -22,7 +22,7 @@ from glassgrad.ops import indexing
 from glassgrad.ops._common import Node, Tensor, state
 from glassgrad.ops.elementwise import add, div, mul, sub
 from glassgrad.ops.registry import fast_inplace
-from glassgrad.ops.shape import expand
+from glassgrad.ops.shape import AsStrided, expand
 
 
 def _requires(v: Any) -> bool:
@@ -121,24 +121,6 @@ class CopySlices(Node):
         return np.where(ctx.keep, g, 0), g.reshape(-1)[ctx.positions], None
 
 
-class AsStrided(Node):
-    """A view re-derived from its base's graph after an in-place op changed the base: the
-    view's elements, picked from the base (PyTorch's ``AsStridedBackward0``)."""
-
-    __slots__ = ("base_shape", "positions")
-
-    @staticmethod
-    def forward(ctx: Any, base: Any, positions: Any) -> Any:
-        ctx.positions, ctx.base_shape = positions, base.shape
-        return base.reshape(-1)[positions]
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        size = int(np.prod(ctx.base_shape))
-        flat = indexing.index_add_zeros(g, (size,), (ctx.positions,))
-        return flat.reshape(ctx.base_shape), None
-
-
 def rebase_views(base: Tensor) -> None:
     """Give every live view of ``base`` the graph its values now have: picked from the base."""
     for view in base._live_views():
@@ -147,13 +129,14 @@ def rebase_views(base: Tensor) -> None:
         if not base.requires_grad:
             view.grad_fn, view.requires_grad = None, False
             continue
-        picked = AsStrided.apply(base, _positions(view._data, base._data, "view"))
+        picked = AsStrided.apply(base, _positions(view._data, base._data, "view", False))
         view.grad_fn, view.requires_grad = picked.grad_fn, True
 
 
-def _positions(view: np.ndarray, base: np.ndarray, op: str) -> np.ndarray:
+def _positions(view: np.ndarray, base: np.ndarray, op: str, written: bool = True) -> np.ndarray:
     """For each element of ``view`` (which lies in ``base``'s memory), its row-major position
-    in ``base``: where an in-place op on the view lands in the base."""
+    in ``base``: where an in-place op on the view lands in the base (``written``: refused where
+    two elements share a memory location; a view only read, ``as_strided`` windows, may)."""
     size = base.itemsize
     if view.itemsize != size or any(st % size for st in (*view.strides, *base.strides)):
         raise NotImplementedError(
@@ -174,7 +157,7 @@ def _positions(view: np.ndarray, base: np.ndarray, op: str) -> np.ndarray:
         laid = np.ndarray(base.shape, np.intp, order, -lo * order.itemsize, strides)
         laid[...] = np.arange(base.size).reshape(base.shape)
         at = order[at - lo]
-    if at.size > 1 and len(np.unique(at)) < at.size:
+    if written and at.size > 1 and len(np.unique(at)) < at.size:
         raise RuntimeError(
             f"{op}: unsupported operation: more than one element of the written-to tensor "
             f"(a view of shape {view.shape} with strides {view.strides}) refers to a single "

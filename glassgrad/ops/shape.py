@@ -15,6 +15,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad.device import parse_to
+from glassgrad.ops import indexing
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import view_of as _view_of
 from glassgrad.ops.joining import _shape_arg
@@ -383,6 +384,85 @@ def expand(input: Any, *sizes: Any) -> Tensor:
             "dimension of size != 1 can only be expanded to its own size"
         ) from None
     return _view_of(out, x)
+
+
+class AsStrided(Node):
+    """A view re-derived from its base's graph after an in-place op changed the base: the
+    view's elements, picked from the base (PyTorch's ``AsStridedBackward0``)."""
+
+    __slots__ = ("base_shape", "positions")
+
+    @staticmethod
+    def forward(ctx: Any, base: Any, positions: Any) -> Any:
+        ctx.positions, ctx.base_shape = positions, base.shape
+        return base.reshape(-1)[positions]
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        size = int(np.prod(ctx.base_shape))
+        flat = indexing.index_add_zeros(g, (size,), (ctx.positions,))
+        return flat.reshape(ctx.base_shape), None
+
+
+@op
+def as_strided(input: Any, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
+    """A view of ``input``'s memory with the given sizes and strides (in elements), starting
+    ``storage_offset`` elements into it (``input``'s own offset by default): windows that may
+    overlap (``unfold`` by hand). Read-only, as NumPy's: writing into overlapping windows would
+    write one element several times. The gradient adds up over the windows each element is in."""
+    x = as_tensor(input)
+    size = _shape_arg((size,)) if not isinstance(size, int) else (size,)
+    stride = tuple(int(st) for st in ((stride,) if isinstance(stride, int) else stride))
+    if len(size) != len(stride):
+        raise RuntimeError(
+            f"as_strided: mismatch in length of strides and shape: size {list(size)} has "
+            f"{len(size)} dimensions, stride {list(stride)} has {len(stride)}"
+        )
+    if any(st < 0 for st in stride):
+        raise RuntimeError(f"as_strided: negative strides are not supported (got {list(stride)})")
+    root = x._data
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        x = x.contiguous()  # (its memory has gaps: a tensor of its own first)
+        root = x._data
+    offset = x.storage_offset() if storage_offset is None else int(storage_offset)
+    at = np.full(size, offset, np.intp)  # each element's position in the memory
+    for d, (n, st) in enumerate(zip(size, stride)):
+        at += (np.arange(n, dtype=np.intp) * st).reshape((n,) + (1,) * (len(size) - d - 1))
+    if at.size and (offset < 0 or at.max() >= root.size):
+        raise RuntimeError(
+            f"as_strided: size {list(size)}, stride {list(stride)} and storage offset {offset} "
+            f"reach element {int(at.max())} of a storage of {root.size} elements"
+        )
+    own = np.full(root.size, -1, np.intp)  # memory position -> input element (-1: not one)
+    flat = np.arange(x._data.size, dtype=np.intp).reshape(x._data.shape)
+    own[_memory_positions(x._data, root)] = flat
+    picked = own[at]
+    if (picked < 0).any():
+        raise RuntimeError(
+            f"as_strided: size {list(size)} and stride {list(stride)} reach memory outside this "
+            f"tensor of shape {tuple(x.shape)} (it is a view of a larger one); call as_strided on "
+            "its base, or on .contiguous()"
+        )
+    out = AsStrided.apply(x, picked)
+    start = root.reshape(-1, order="A")[offset:]
+    itemsize = root.itemsize
+    out._data = np.lib.stride_tricks.as_strided(
+        start, size, tuple(st * itemsize for st in stride), writeable=False
+    )
+    out._vc = x._vc
+    out._base = x if x._base is None else x._base
+    return out
+
+
+def _memory_positions(view: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """Each element's position in ``root``'s memory (counted in elements from its start)."""
+    start = root.__array_interface__["data"][0]
+    at = np.full(view.shape, (view.__array_interface__["data"][0] - start) // root.itemsize)
+    for d, (n, st) in enumerate(zip(view.shape, view.strides)):
+        at += (np.arange(n) * (st // root.itemsize)).reshape((n,) + (1,) * (view.ndim - d - 1))
+    return at
 
 
 @op(numpy={np.broadcast_to: lambda a, shape, **kw: expand(a, *shape)})

@@ -121,6 +121,15 @@ def movedim_sample(draw):
     return floats(draw, s), src, dst
 
 
+def as_strided_sample(draw):
+    """Windows over a flat tensor, maybe overlapping (stride below the window length), from an
+    offset: every element that lands in a window gets the sum of its windows' gradients."""
+    n_windows, length, step = (draw(st.integers(1, 3)) for _ in range(3))
+    offset = draw(st.integers(0, 2))
+    size = offset + (n_windows - 1) * step + length + draw(st.integers(0, 2))
+    return floats(draw, (size,)), (n_windows, length), (step, 1), offset
+
+
 def expand_sample(draw):
     s = tuple(draw(st.sampled_from([1, 1, 2, 3])) for _ in range(draw(st.integers(0, 3))))
     lead = tuple(draw(st.integers(0, 3)) for _ in range(draw(st.integers(0, 2))))
@@ -245,6 +254,16 @@ OPS: list[OpInfo] = [
     OpInfo("movedim", lambda lib, x, s, d: lib.movedim(x, s, d), movedim_sample),
     OpInfo("moveaxis", lambda lib, x, s, d: x.moveaxis(s, d), movedim_sample),
     OpInfo("T", lambda lib, x: x.T, _x(2, 2)),
+    OpInfo(
+        "as_strided",
+        lambda lib, x, sz, st_, off: lib.as_strided(x, sz, st_, off) * 1.5,
+        as_strided_sample,
+    ),
+    OpInfo(
+        "as_strided_method",
+        lambda lib, x, sz, st_, off: x.as_strided(sz, st_, off) * 1.5,
+        as_strided_sample,
+    ),
     OpInfo("t", lambda lib, x: x.t(), _x(2, 2)),
     OpInfo("t_fn", lambda lib, x: lib.t(x), _x(1, 1)),
     OpInfo("ravel", lambda lib, x: x.ravel() * 1.5, _x()),
