@@ -142,15 +142,22 @@ from glassgrad.ops.registry import TORCH as _TORCH
 from glassgrad.ops.registry import in_namespace as _in_namespace
 from glassgrad.printing import get_printoptions, set_printoptions
 from glassgrad.runtime import (
+    OutOfMemoryError,
     are_deterministic_algorithms_enabled,
     compile,
+    get_deterministic_debug_mode,
     get_float32_matmul_precision,
     get_num_interop_threads,
     get_num_threads,
+    init_num_threads,
     is_deterministic_algorithms_warn_only_enabled,
+    is_warn_always_enabled,
+    set_deterministic_debug_mode,
     set_float32_matmul_precision,
+    set_flush_denormal,
     set_num_interop_threads,
     set_num_threads,
+    set_warn_always,
     use_deterministic_algorithms,
 )
 from glassgrad.serialization import load, save

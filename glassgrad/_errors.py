@@ -102,6 +102,11 @@ def _shapes(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return " and ".join(shapes) or "(none)"
 
 
+class OutOfMemoryError(RuntimeError):
+    """Not enough memory for an op's result (``torch.OutOfMemoryError``; ``torch.cuda``'s is the
+    same class): a ``RuntimeError``, as PyTorch's CPU allocator raises."""
+
+
 def reword(op: str, e: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The exception to raise instead of ``e`` from op ``op`` called with ``args``/``kwargs``;
     None to raise ``e`` itself (it already names the op in the user's terms)."""
@@ -110,7 +115,7 @@ def reword(op: str, e: BaseException, args: tuple[Any, ...], kwargs: dict[str, A
     if isinstance(e, RecursionError):
         return RuntimeError(f"{op}: arguments nested too deeply to process ({given})")
     if isinstance(e, MemoryError):
-        return RuntimeError(f"{op}: not enough memory for the result (arguments: {given})")
+        return OutOfMemoryError(f"{op}: not enough memory for the result (arguments: {given})")
     if isinstance(e, ZeroDivisionError):
         return ValueError(f"{op}: an argument that must be nonzero is zero ({given})")
     if isinstance(e, OverflowError):

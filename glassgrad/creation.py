@@ -22,6 +22,7 @@ import numpy as np
 
 from glassgrad import dtypes
 from glassgrad._convert import as_array, as_shape, check_arange
+from glassgrad._errors import OutOfMemoryError
 from glassgrad.device import check_cpu
 from glassgrad.tensor import Tensor
 
@@ -209,7 +210,10 @@ def _takes_out(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     @functools.wraps(fn)
     def make(*args: Any, out: Any = None, **kwargs: Any) -> Tensor:
         if out is None:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except MemoryError as e:  # (NumPy's wording names the size: kept, in our type)
+                raise OutOfMemoryError(f"{name}: not enough memory: {e}") from None
         if not isinstance(out, Tensor):
             raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
         if kwargs.get("dtype") is None:

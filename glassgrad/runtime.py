@@ -16,16 +16,25 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from glassgrad._errors import OutOfMemoryError
+
 __all__ = [
+    "OutOfMemoryError",
     "are_deterministic_algorithms_enabled",
     "compile",
+    "get_deterministic_debug_mode",
     "get_float32_matmul_precision",
     "get_num_interop_threads",
     "get_num_threads",
+    "init_num_threads",
     "is_deterministic_algorithms_warn_only_enabled",
+    "is_warn_always_enabled",
+    "set_deterministic_debug_mode",
     "set_float32_matmul_precision",
+    "set_flush_denormal",
     "set_num_interop_threads",
     "set_num_threads",
+    "set_warn_always",
     "use_deterministic_algorithms",
 ]
 
@@ -65,6 +74,48 @@ def are_deterministic_algorithms_enabled() -> bool:
 
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
     return bool(_state["warn_only"])
+
+
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode: str | int) -> None:
+    """PyTorch's other spelling of ``use_deterministic_algorithms``: ``"default"``/0 off,
+    ``"warn"``/1 on with warnings only, ``"error"``/2 on."""
+    mode = _DEBUG_MODES.get(debug_mode, -1) if isinstance(debug_mode, str) else debug_mode
+    if isinstance(mode, bool) or not isinstance(mode, int) or mode not in (0, 1, 2):
+        raise RuntimeError(
+            "set_deterministic_debug_mode: invalid value of debug_mode, expected one of "
+            f"`default`, `warn`, `error` (or 0, 1, 2), but got {debug_mode!r}"
+        )
+    use_deterministic_algorithms(mode > 0, warn_only=mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0 (off), 1 (warn only) or 2 (on), as ``use_deterministic_algorithms`` last set it."""
+    if not _state["deterministic"]:
+        return 0
+    return 1 if _state["warn_only"] else 2
+
+
+def set_warn_always(b: bool) -> None:
+    """Remembered (PyTorch then repeats warnings it gives once; glassgrad's are Python's own
+    ``warnings``, filtered as the warnings filters say)."""
+    _state["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return bool(_state.get("warn_always", False))
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """False: NumPy gives no switch for flushing denormal floats to zero, so nothing changes
+    (PyTorch returns False too where the CPU cannot)."""
+    return False
+
+
+def init_num_threads() -> None:
+    """Nothing to set up: NumPy's thread pools start with the process."""
 
 
 def set_num_threads(num: int) -> None:

@@ -249,6 +249,43 @@ def test_runtime_switches():
         gg.set_num_threads(0)
 
 
+def test_deterministic_debug_mode_warn_always_and_denormals_answer_as_pytorchs():
+    import torch
+
+    try:
+        for mode in ("default", "warn", "error", 0, 1, 2):
+            for lib in (gg, torch):
+                lib.set_deterministic_debug_mode(mode)
+            assert gg.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode()
+            assert (
+                gg.are_deterministic_algorithms_enabled()
+                == torch.are_deterministic_algorithms_enabled()
+            )
+        gg.use_deterministic_algorithms(True, warn_only=True)
+        assert gg.get_deterministic_debug_mode() == 1
+        with pytest.raises(RuntimeError, match="expected one of `default`, `warn`, `error`"):
+            gg.set_deterministic_debug_mode("loud")
+    finally:
+        gg.set_deterministic_debug_mode(0)
+        torch.set_deterministic_debug_mode(0)
+    gg.set_warn_always(True)
+    assert gg.is_warn_always_enabled()
+    gg.set_warn_always(False)
+    assert not gg.is_warn_always_enabled()
+    assert gg.set_flush_denormal(True) is False  # (NumPy has no switch for it)
+    assert gg.init_num_threads() is None
+
+
+def test_running_out_of_memory_raises_pytorchs_out_of_memory_error():
+    assert gg.cuda.OutOfMemoryError is gg.OutOfMemoryError
+    assert issubclass(gg.OutOfMemoryError, RuntimeError)  # as PyTorch's CPU allocator raises
+    with pytest.raises(gg.OutOfMemoryError, match=r"zeros: not enough memory.*\(10000000000000,"):
+        gg.zeros(10**13)
+    x = gg.ones(10**6, 1)  # (a 4 TB result: refused at once, never touched)
+    with pytest.raises(gg.OutOfMemoryError, match=r"mul: not enough memory .*\(1000000, 1\)"):
+        x * x.reshape(1, -1)
+
+
 def test_set_printoptions_precision_like_torch():
     values = [1.23456789, 2.0]
     try:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from glassgrad._errors import OutOfMemoryError
 from glassgrad.cuda import amp
 from glassgrad.device import CPUOnlyError
 
 __all__ = [
+    "OutOfMemoryError",
     "amp",
     "current_device",
     "device_count",
