@@ -249,3 +249,24 @@ def test_histogram_refuses_what_torch_refuses(call, words) -> None:
         eval(call, {"torch": torch, "x": torch.ones(4)})
     with pytest.raises(RuntimeError, match=words):
         eval(call, {"torch": gg, "x": gg.ones(4)})
+
+
+def test_gradient_of_samples_as_numpys_and_pytorchs_with_clear_errors():
+    import torch
+
+    x = np.array([1.0, 4.0, 9.0, 16.0, 25.0])
+    coords = np.array([0.0, 1.0, 1.5, 3.5, 4.0])
+    for edge in (1, 2):
+        (ours,) = gg.gradient(gg.tensor(x), spacing=(gg.tensor(coords),), edge_order=edge)
+        np.testing.assert_allclose(ours.numpy(), np.gradient(x, coords, edge_order=edge))
+    (ints,) = gg.gradient(gg.tensor([1, 4, 9]))
+    assert (
+        ints.dtype == gg.float32
+        and ints.tolist() == torch.gradient(torch.tensor([1, 4, 9]))[0].tolist()
+    )
+    with pytest.raises(RuntimeError, match="dim 0 has 2 samples; edge_order=2 needs at least 3"):
+        gg.gradient(gg.tensor([1.0, 2.0]), edge_order=2)
+    with pytest.raises(RuntimeError, match="spacing has 1 entries but there are 2 dims"):
+        gg.gradient(gg.ones(3, 3), spacing=[1.0])
+    with pytest.raises(RuntimeError, match="edge_order must be 1 or 2"):
+        gg.gradient(gg.ones(4), edge_order=3)

@@ -20,7 +20,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from glassgrad import dtypes
-from glassgrad.ops._common import Node, Tensor, _promote_tensors, as_tensor, check_dim
+from glassgrad.ops._common import (
+    Node,
+    Tensor,
+    _promote_tensors,
+    as_tensor,
+    check_dim,
+    to_default_float,
+)
 from glassgrad.ops.comparison import logical_xor
 from glassgrad.ops.indexing import view_of
 from glassgrad.ops.joining import cat, narrow, stack
@@ -685,6 +692,94 @@ def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any
         hi, lo = narrow(x, d, 1, m - 1), narrow(x, d, 0, m - 1)
         x = logical_xor(hi, lo) if x._data.dtype == np.bool_ else hi - lo
     return x
+
+
+@op(method=False)
+def gradient(
+    input: Any, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1
+) -> tuple[Tensor, ...]:
+    """The derivative estimated from samples along each of ``dim`` (every dim by default), as
+    ``numpy.gradient``: central differences inside, one-sided ones at the ends, accurate to
+    first or second order (``edge_order``). ``spacing``: one step for every dim, one per dim,
+    or each dim's sample coordinates (1-D tensors, unevenly spaced allowed)."""
+    x = to_default_float(as_tensor(input))
+    ndim = x._data.ndim
+    if dim is None:
+        dims: tuple[int, ...] = tuple(range(ndim))
+    else:
+        given = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = tuple(check_dim("gradient", d, ndim) for d in given)
+    if edge_order not in (1, 2):
+        raise RuntimeError(
+            f"gradient: edge_order must be 1 or 2 (one-sided differences of that order at the "
+            f"ends), got {edge_order!r}"
+        )
+    if isinstance(spacing, (list, tuple)):
+        steps = list(spacing)
+        if len(steps) != len(dims):
+            raise RuntimeError(
+                f"gradient: spacing has {len(steps)} entries but there are {len(dims)} dims to "
+                f"differentiate along ({list(dims)}): give one step or one coordinate tensor "
+                "per dim, or a single number"
+            )
+    else:
+        steps = [spacing] * len(dims)
+    results = []
+    for d, h in zip(dims, steps):
+        n = x.shape[d]
+        if n < edge_order + 1:
+            raise RuntimeError(
+                f"gradient: dim {d} has {n} samples; edge_order={edge_order} needs at least "
+                f"{edge_order + 1} along each dim differentiated"
+            )
+        results.append(_gradient_along(x, d, n, h, edge_order))
+    return tuple(results)
+
+
+def _gradient_along(x: Tensor, d: int, n: int, h: Any, edge_order: int) -> Tensor:
+    def f(start: int, length: int) -> Tensor:
+        return narrow(x, d, start, length)
+
+    if isinstance(h, Tensor) and h._data.ndim == 1:  # coordinates: uneven steps
+        if h.shape[0] != n:
+            raise RuntimeError(
+                f"gradient: the coordinates along dim {d} have {h.shape[0]} entries for {n} samples"
+            )
+        along = [1] * x._data.ndim
+        along[d] = -1
+        dx = h[1:] - h[:-1]
+        dx1, dx2 = dx[:-1].reshape(along), dx[1:].reshape(along)
+        inner = (
+            f(0, n - 2) * (-dx2 / (dx1 * (dx1 + dx2)))
+            + f(1, n - 2) * ((dx2 - dx1) / (dx1 * dx2))
+            + f(2, n - 2) * (dx1 / (dx2 * (dx1 + dx2)))
+        )
+        if edge_order == 1:
+            first = (f(1, 1) - f(0, 1)) / dx[0]
+            last = (f(n - 1, 1) - f(n - 2, 1)) / dx[-1]
+        else:
+            a, b = dx[0], dx[1]
+            first = (
+                f(0, 1) * (-(2 * a + b) / (a * (a + b)))
+                + f(1, 1) * ((a + b) / (a * b))
+                + f(2, 1) * (-a / (b * (a + b)))
+            )
+            a, b = dx[-2], dx[-1]
+            last = (
+                f(n - 3, 1) * (b / (a * (a + b)))
+                + f(n - 2, 1) * (-(a + b) / (a * b))
+                + f(n - 1, 1) * ((2 * b + a) / (b * (a + b)))
+            )
+        return cat([first, inner, last], d)
+    step = h.item() if isinstance(h, Tensor) else h
+    inner = (f(2, n - 2) - f(0, n - 2)) / (2 * step)
+    if edge_order == 1:
+        first = (f(1, 1) - f(0, 1)) / step
+        last = (f(n - 1, 1) - f(n - 2, 1)) / step
+    else:
+        first = (f(0, 1) * -1.5 + f(1, 1) * 2.0 - f(2, 1) * 0.5) / step
+        last = (f(n - 3, 1) * 0.5 - f(n - 2, 1) * 2.0 + f(n - 1, 1) * 1.5) / step
+    return cat([first, inner, last], d)
 
 
 # ---- counting (no gradient) ---------------------------------------------------------------------

@@ -144,6 +144,31 @@ def _diff_pend_sample(draw):
     return floats(draw, shape), floats(draw, tuple(pre)), floats(draw, tuple(app)), d
 
 
+def _gradient_sample(draw):
+    """Samples with a step per dim, one step for all, or (1-D) uneven coordinates; edge order 1
+    or 2 (each differentiated dim then has at least 3 samples)."""
+    edge = draw(st.sampled_from([1, 2]))
+    shape = draw_shape(draw, 1, 2, edge + 1, 4)
+    dims = tuple(range(len(shape)))
+    kind = draw(
+        st.sampled_from(["one", "each", "coordinates"] if len(shape) == 1 else ["one", "each"])
+    )
+    if kind == "one":
+        spacing = draw(st.sampled_from([1.0, 0.5, 2.0]))
+    elif kind == "each":
+        spacing = [draw(st.sampled_from([0.5, 1.0, 3.0])) for _ in dims]
+    else:
+        steps = [draw(st.sampled_from([0.5, 1.0, 1.5])) for _ in range(shape[0] - 1)]
+        spacing = (np.concatenate([[0.0], np.cumsum(steps)]),)
+    return floats(draw, shape), spacing, edge
+
+
+def _gradient(lib, x, spacing, edge):
+    if isinstance(spacing, tuple):  # coordinates: a tensor of the library's own
+        spacing = (lib.tensor(spacing[0], dtype=x.dtype),)
+    return _mixed(lib, lib.gradient(x, spacing=spacing, edge_order=edge))
+
+
 def _mixed(lib, pieces):
     """One tensor from same-shape pieces, each weighted differently."""
     return sum(p * (i + 1.5) for i, p in enumerate(pieces))
@@ -194,6 +219,7 @@ OPS: list[OpInfo] = [
     OpInfo("cdist_p3", lambda lib, x, y: lib.cdist(x, y, 3.0), _cdist_sample),
     OpInfo("cross", lambda lib, x, y, d: lib.cross(x, y, dim=d), _cross_sample),
     OpInfo("diff", lambda lib, x, n, d: lib.diff(x, n, d), _diff_sample),
+    OpInfo("gradient", _gradient, _gradient_sample),
     OpInfo("diff_pend", lambda lib, x, p, a, d: x.diff(1, d, p, a), _diff_pend_sample),
     OpInfo("logcumsumexp", lambda lib, x, d: lib.logcumsumexp(x, d), _x_dim()),
     OpInfo("cummax", lambda lib, x, d: lib.cummax(x, d).values, _x_dim(fn=distinct)),
