@@ -175,6 +175,7 @@ from glassgrad.tensor_types import (
     LongTensor,
     ShortTensor,
 )
+from glassgrad.utils.dlpack import from_dlpack, to_dlpack
 
 # Every op declared with the ``glassgrad`` namespace (``glassgrad/ops/registry.py``).
 globals().update(_in_namespace(_TORCH))

@@ -536,6 +536,18 @@ class Tensor:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """The DLPack capsule of this tensor's memory (``torch.from_dlpack``, ``np.from_dlpack``,
+        JAX... read it without a copy); refused for a tensor that requires grad, as PyTorch."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't export tensors that require gradient through DLPack, use tensor.detach()"
+            )
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._data.__dlpack_device__()
+
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(

@@ -108,3 +108,31 @@ def test_import_glassgrad_does_not_import_safetensors():
     code = "import sys, glassgrad; print('safetensors' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_dlpack_shares_memory_with_pytorch_and_numpy_both_ways():
+    import torch
+
+    theirs = torch.arange(6.0).reshape(2, 3)
+    ours = gg.from_dlpack(theirs)
+    ours[0, 0] = 100.0  # one memory: a write shows on the other side
+    assert theirs[0, 0].item() == 100.0 and ours.shape == (2, 3) and ours.dtype == gg.float32
+    back = torch.from_dlpack(gg.arange(4.0))
+    assert back.tolist() == [0.0, 1.0, 2.0, 3.0]
+    mine = gg.arange(4.0)
+    np.from_dlpack(mine)[1] = 7.0
+    assert mine.tolist() == [0.0, 7.0, 2.0, 3.0]
+    # capsules, the older protocol, both ways; a transposed tensor keeps its strides
+    assert gg.utils.dlpack.from_dlpack(torch.utils.dlpack.to_dlpack(theirs)).tolist() == (
+        theirs.tolist()
+    )
+    assert torch.utils.dlpack.from_dlpack(gg.to_dlpack(mine)).tolist() == mine.tolist()
+    t = gg.from_dlpack(torch.arange(6.0).reshape(2, 3).t())
+    assert t.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]] and not t.is_contiguous()
+
+
+def test_dlpack_refuses_a_tensor_that_requires_grad_and_names_the_fix():
+    with pytest.raises(RuntimeError, match=r"require gradient through DLPack, use tensor.detach"):
+        gg.to_dlpack(gg.ones(2, requires_grad=True))
+    with pytest.raises(TypeError, match="to_dlpack: expected a Tensor, got list"):
+        gg.to_dlpack([1.0])
