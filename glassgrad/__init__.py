@@ -67,6 +67,7 @@ from glassgrad.creation import (
     default_generator,
     empty,
     empty_like,
+    empty_strided,
     eye,
     from_numpy,
     full,

@@ -368,6 +368,32 @@ def empty(
     return _leaf(np.empty(shape, dtypes.as_dtype(dtype)), requires_grad)
 
 
+def empty_strided(
+    size: Any,
+    stride: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **options: Any,
+) -> Tensor:
+    """An uninitialised tensor laid out with the given strides (in elements) over memory of its
+    own: ``empty_strided((2, 3), (1, 2))`` is a column-major 2x3."""
+    shape = _shape((size,), None, "empty_strided()")
+    strides = tuple(int(st) for st in stride)
+    _options("empty_strided()", device, options)
+    if len(strides) != len(shape) or any(st < 0 for st in strides):
+        raise RuntimeError(
+            f"empty_strided(): size {list(shape)} needs as many non-negative strides, got "
+            f"{list(strides)}"
+        )
+    dt = dtypes.as_dtype(dtype)
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, strides)) if all(shape) else 0
+    memory = np.empty(span, dt)
+    data = np.lib.stride_tricks.as_strided(memory, shape, tuple(st * dt.itemsize for st in strides))
+    return _leaf(data, requires_grad)
+
+
 def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
     """``full``'s dtype: PyTorch infers bool, int64 or the default float from the value."""
     if dtype is not None:

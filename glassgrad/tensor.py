@@ -365,6 +365,28 @@ class Tensor:
 
         return self._new(creation.empty, size, dtype, requires_grad, device=device)
 
+    def new_empty_strided(
+        self,
+        size: Any,
+        stride: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        """``empty_strided`` with this tensor's dtype (unless ``dtype`` says otherwise)."""
+        from glassgrad import creation
+
+        return creation.empty_strided(
+            size,
+            stride,
+            dtype=self._data.dtype if dtype is None else dtype,
+            device=device,
+            requires_grad=requires_grad,
+            **kwargs,
+        )
+
     def new_full(
         self,
         size: Any,

@@ -488,3 +488,28 @@ def test_tensors_take_attributes_of_the_users_own_like_torch():
         assert p.no_decay and vars(p) == {"no_decay": True}
         with pytest.raises(AttributeError):
             t.not_set  # noqa: B018
+
+
+def test_empty_strided_lays_memory_out_as_pytorch():
+    import torch
+
+    for size, stride in [((2, 3), (1, 2)), ((2, 3), (3, 1)), ((4,), (2,)), ((0, 3), (3, 1))]:
+        ours, theirs = gg.empty_strided(size, stride), torch.empty_strided(size, stride)
+        assert ours.shape == theirs.shape and ours.stride() == theirs.stride()
+        assert ours.is_contiguous() == theirs.is_contiguous()
+        ours.fill_(2.0)  # its memory is its own and writable
+        assert float(ours.sum()) == 2.0 * ours.numel()
+    made = gg.ones(2, dtype=gg.float64).new_empty_strided((2, 2), (1, 2), requires_grad=True)
+    assert made.dtype == gg.float64 and made.stride() == (1, 2) and made.requires_grad
+    with pytest.raises(RuntimeError, match=r"empty_strided\(\): size \[2, 3\] needs as many"):
+        gg.empty_strided((2, 3), (1,))
+
+
+def test_nll_loss_2d_is_nll_loss_under_its_old_name():
+    import torch
+
+    scores = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    target = np.random.default_rng(1).integers(0, 3, (2, 4, 4))
+    ours = gg.nn.NLLLoss2d()(gg.tensor(scores).log_softmax(1), gg.tensor(target))
+    theirs = torch.nn.NLLLoss2d()(torch.tensor(scores).log_softmax(1), torch.tensor(target))
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)

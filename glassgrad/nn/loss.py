@@ -35,6 +35,7 @@ __all__ = [
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "NLLLoss",
+    "NLLLoss2d",
     "PoissonNLLLoss",
     "SmoothL1Loss",
     "SoftMarginLoss",
@@ -336,6 +337,11 @@ class TripletMarginWithDistanceLoss(_Loss):
             swap=self.swap,
             reduction=self.reduction,
         )
+
+
+class NLLLoss2d(NLLLoss):
+    """PyTorch's old name for ``NLLLoss`` on (N, C, H, W) scores (deprecated there; the same
+    loss: ``NLLLoss`` takes any number of trailing dims)."""
 
 
 class PoissonNLLLoss(_Loss):
