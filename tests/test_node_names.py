@@ -183,3 +183,35 @@ def test_shape_and_indexing_names(expr) -> None:
     ours = expr(gg.tensor(x, requires_grad=True))
     theirs = expr(torch.tensor(x, requires_grad=True))
     assert _name(ours) == _name(theirs)
+
+
+def test_saved_values_by_pytorchs_names_as_the_autograd_notes_show_them():
+    import torch
+
+    def saved(lib):
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=lib.float64, requires_grad=True)
+        y = x.exp()
+        m = x.unsqueeze(0).mm(w)
+        p = x.pow(2)
+        return {
+            "pow_self_is_x": p.grad_fn._saved_self is x,
+            "exponent": p.grad_fn._saved_exponent,
+            "result_equal": bool(y.grad_fn._saved_result.equal(y)),
+            "result_is_y": y.grad_fn._saved_result is y,
+            "result_node": y.grad_fn._saved_result.grad_fn.name(),
+            "mul": [t is x for t in ((x * w[:, 0]).grad_fn._saved_self,)],
+            "mat2_is_w": m.grad_fn._saved_mat2 is w,
+            "tanh": x.tanh().grad_fn._saved_result.tolist(),
+        }
+
+    assert saved(gg) == saved(torch)
+    x = gg.ones(2, requires_grad=True)
+    with pytest.raises(AttributeError, match="ExpBackward0 saved no 'self': it has _saved_result"):
+        x.exp().grad_fn._saved_self  # noqa: B018
+    y = x.exp()
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match=r"_saved_result after .* freed .* retain_graph=True"):
+        y.grad_fn._saved_result  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'missing'"):
+        y.grad_fn.missing  # noqa: B018

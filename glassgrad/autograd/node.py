@@ -287,6 +287,18 @@ class Node(InspectableNode):
             return None
         return out.astype(self.dtype, copy=False)
 
+    # PyTorch's names for the forward's arguments, where they are not (self, other, ...)
+    saved_names: tuple[str, ...] = ("self", "other")
+    saved_const_names: tuple[str, ...] = ()  # and for its numbers (``_saved_exponent``)
+
+    def __getattr__(self, name: str) -> Any:
+        """``grad_fn._saved_self``, ``_saved_other``, ``_saved_result`` (and the op's own names
+        where PyTorch's differ: ``_saved_mat2``, ``_saved_exponent``): what forward saved, as
+        PyTorch shows it: the input tensor itself, the output as a tensor of this node."""
+        if not name.startswith("_saved_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+        return _saved_by_name(self, name[len("_saved_") :])
+
     def changed_since(self, t: Any) -> bool | None:
         """Was tensor ``t`` modified in place after this node was recorded (an optimizer step,
         ``add_``)? From version counters; None where this node did not note when it ran."""
@@ -295,6 +307,44 @@ class Node(InspectableNode):
             return False  # never modified in place at all
         epoch = getattr(self, "_epoch", None)
         return None if epoch is None else vc[1] > epoch
+
+
+def _saved_by_name(node: Node, arg: str) -> Any:
+    cls = type(node)
+    if arg in cls.saved_const_names:
+        consts = node._consts
+        if consts is None:
+            raise RuntimeError(f"{node.name()}: its saved values were freed by a backward pass")
+        return consts[cls.saved_const_names.index(arg)]
+    if node._saved is None:
+        raise RuntimeError(
+            f"Trying to access {node.name()}._saved_{arg} after its saved tensors were freed by "
+            "a backward pass; pass retain_graph=True to that backward to keep them"
+        )
+    found = []
+    for v in node.saved_values():
+        if v.role == "output":
+            found.append("result")
+            if arg == "result":
+                t = Tensor._make(v.value)
+                t.grad_fn, t.requires_grad = node, True
+                return t
+        elif v.role == "input":
+            at = next(
+                (i for i, e in enumerate(node.next) if e is v.tensor or e is v.tensor.grad_fn),
+                None,
+            )
+            names = cls.saved_names
+            name = names[at] if at is not None and at < len(names) else None
+            if name is not None:
+                found.append(name)
+                if name == arg:
+                    return v.tensor
+    found += list(cls.saved_const_names)
+    raise AttributeError(
+        f"{node.name()} saved no {arg!r}"
+        + (f": it has _saved_{', _saved_'.join(found)}" if found else ": it saved no tensor")
+    )
 
 
 def _as_output(out: Any, cls: type) -> np.ndarray:

@@ -502,6 +502,7 @@ class DivScalar(Node):
 
 class PowScalar(Node):  # x ** c
     op_name = "Pow"
+    saved_const_names = ("exponent",)
     __slots__ = ("c",)
 
     @staticmethod

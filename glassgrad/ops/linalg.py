@@ -71,10 +71,12 @@ class Matmul(Node):
 # The strict forms share matmul's rule; subclasses only give the graph node PyTorch's name.
 class Mm(Matmul):
     __slots__ = ()
+    saved_names = ("self", "mat2")
 
 
 class Bmm(Matmul):
     __slots__ = ()
+    saved_names = ("self", "mat2")
 
 
 class Mv(Matmul):
