@@ -17,20 +17,31 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 __all__ = [
+    "Attribute",
+    "Error",
     "Final",
     "Future",
+    "ScriptFunction",
+    "ScriptModule",
     "annotate",
+    "enable_onednn_fusion",
     "export",
     "fork",
     "freeze",
     "ignore",
+    "interface",
     "is_scripting",
     "is_tracing",
+    "isinstance",
     "load",
+    "onednn_fusion_enabled",
     "optimize_for_inference",
     "save",
     "script",
+    "script_if_tracing",
     "script_method",
+    "set_fusion_strategy",
+    "strict_fusion",
     "trace",
     "trace_module",
     "unused",
@@ -145,3 +156,86 @@ def load(f: Any, map_location: Any = None, _extra_files: Any = None, **kwargs: A
     from glassgrad.serialization import load as _load
 
     return _load(f, map_location=map_location)
+
+
+class Error(RuntimeError):
+    """TorchScript's error type (``except torch.jit.Error``): never raised here, nothing is
+    compiled."""
+
+
+class ScriptModule:
+    """TorchScript's compiled-module class: ``script`` hands back the module itself, so no
+    module is one (``isinstance(m, torch.jit.ScriptModule)`` is False, as for an eager one)."""
+
+
+class ScriptFunction:
+    """TorchScript's compiled-function class (no function is one here, as for ``ScriptModule``)."""
+
+
+def Attribute(value: Any, type: Any = None) -> Any:
+    """``self.x = torch.jit.Attribute(value, type)`` in a scripted module: the value itself."""
+    return value
+
+
+_builtin_isinstance = isinstance
+
+
+def isinstance(obj: Any, target_type: Any) -> bool:
+    """``isinstance`` that also takes typing's containers (``List[int]``, ``Dict[str, Tensor]``,
+    ``Optional[T]``, ``Tuple[...]``), checking the container and its elements."""
+    import typing
+
+    origin = typing.get_origin(target_type)
+    if origin is None:
+        return _builtin_isinstance(obj, target_type)
+    args = typing.get_args(target_type)
+    if origin is typing.Union or str(origin) == "types.UnionType":
+        return any(isinstance(obj, a) for a in args)
+    if not _builtin_isinstance(obj, origin):
+        return False
+    if origin in (list, set, frozenset) and args:
+        return all(isinstance(x, args[0]) for x in obj)
+    if origin is dict and args:
+        return all(isinstance(k, args[0]) and isinstance(v, args[1]) for k, v in obj.items())
+    if origin is tuple and args:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(isinstance(x, args[0]) for x in obj)
+        return len(obj) == len(args) and all(isinstance(x, a) for x, a in zip(obj, args))
+    return True
+
+
+def interface(obj: Any) -> Any:
+    """``@torch.jit.interface`` on a class: the class itself."""
+    return obj
+
+
+def script_if_tracing(fn: F) -> F:
+    """The function itself (it would be scripted only while tracing)."""
+    return fn
+
+
+_FUSION: list[Any] = [[("STATIC", 2), ("DYNAMIC", 10)], False]
+
+
+def set_fusion_strategy(strategy: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Remembered (TorchScript's fuser settings); returns the previous strategy."""
+    previous, _FUSION[0] = _FUSION[0], list(strategy)
+    return previous
+
+
+def enable_onednn_fusion(enabled: bool) -> None:
+    _FUSION[1] = bool(enabled)
+
+
+def onednn_fusion_enabled() -> bool:
+    return bool(_FUSION[1])
+
+
+class strict_fusion:
+    """``with torch.jit.strict_fusion():``: the block runs as it is."""
+
+    def __enter__(self) -> strict_fusion:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

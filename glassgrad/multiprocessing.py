@@ -32,3 +32,26 @@ def spawn(
             f"{procs[failed[0]].exitcode}"
         )
     return None
+
+
+_SHARING = ["file_descriptor"]
+
+
+def get_all_sharing_strategies() -> set[str]:
+    """PyTorch's ways of sharing tensor memory between processes (Linux: two). glassgrad's
+    tensors are pickled to other processes, so the choice changes nothing here."""
+    return {"file_descriptor", "file_system"}
+
+
+def get_sharing_strategy() -> str:
+    return _SHARING[0]
+
+
+def set_sharing_strategy(new_strategy: str) -> None:
+    """Remembered (scripts set ``"file_system"`` to avoid running out of file descriptors)."""
+    if new_strategy not in get_all_sharing_strategies():
+        raise ValueError(
+            f"set_sharing_strategy: unknown strategy {new_strategy!r}; use one of "
+            f"{sorted(get_all_sharing_strategies())}"
+        )
+    _SHARING[0] = new_strategy

@@ -481,3 +481,110 @@ def test_storage_reads_match_torch() -> None:
         assert s.data_ptr() == ours.untyped_storage().data_ptr()
     with pytest.raises(NotImplementedError, match="write through the tensor"):
         gg.ones(2).storage()[0] = 3.0
+
+
+def test_fusing_batchnorm_into_conv_and_linear_gives_pytorchs_weights_and_outputs():
+    import torch
+
+    def fused(lib, transpose):
+        lib.manual_seed(0)
+        conv = (lib.nn.ConvTranspose2d if transpose else lib.nn.Conv2d)(3, 4, 3)
+        bn = lib.nn.BatchNorm2d(4)
+        lin, bn1 = lib.nn.Linear(5, 4), lib.nn.BatchNorm1d(4)
+        return conv, bn, lin, bn1
+
+    for transpose in (False, True):
+        ours, theirs = fused(gg, transpose), fused(torch, transpose)
+        rng = np.random.default_rng(1)
+        for o, t in zip(ours, theirs):  # the same weights and running statistics
+            for name, value in t.state_dict().items():
+                if value.dtype.is_floating_point:
+                    value = value + torch.tensor(rng.uniform(0.1, 1.0, tuple(value.shape)))
+                    t.state_dict()[name].copy_(value)
+                o.state_dict()[name].copy_(gg.tensor(value.numpy()))
+            o.eval(), t.eval()
+        fc = gg.nn.utils.fuse_conv_bn_eval(ours[0], ours[1], transpose)
+        tc = torch.nn.utils.fuse_conv_bn_eval(theirs[0], theirs[1], transpose)
+        np.testing.assert_allclose(fc.weight.detach().numpy(), tc.weight.detach().numpy(), 1e-5)
+        np.testing.assert_allclose(fc.bias.detach().numpy(), tc.bias.detach().numpy(), 1e-5)
+        x = np.random.default_rng(2).standard_normal((2, 3, 6, 6)).astype(np.float32)
+        np.testing.assert_allclose(
+            fc(gg.tensor(x)).detach().numpy(),
+            ours[1](ours[0](gg.tensor(x))).detach().numpy(),
+            rtol=1e-4,
+            atol=1e-5,
+        )
+    fl = gg.nn.utils.fuse_linear_bn_eval(ours[2], ours[3])
+    tl = torch.nn.utils.fuse_linear_bn_eval(theirs[2], theirs[3])
+    np.testing.assert_allclose(fl.weight.detach().numpy(), tl.weight.detach().numpy(), 1e-5)
+    np.testing.assert_allclose(fl.bias.detach().numpy(), tl.bias.detach().numpy(), 1e-5)
+    ours[0].train()
+    with pytest.raises(AssertionError, match="only works in eval mode"):
+        gg.nn.utils.fuse_conv_bn_eval(ours[0], ours[1])
+
+
+def test_small_pytorch_names_scripts_call():
+    import typing
+
+    import torch
+
+    w = gg.ones(3, requires_grad=True)
+    (w * 2).sum().backward()
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        total = gg.nn.utils.clip_grad_norm(w, 1.0)
+    assert total.item() == pytest.approx(torch.tensor([2.0] * 3).norm().item())
+    assert w.grad.norm().item() == pytest.approx(1.0, rel=1e-5)
+    reset = vars(gg.nn.Linear)["reset_parameters"]
+    skipped = gg.nn.utils.skip_init(gg.nn.Linear, 3, 2)
+    assert skipped.weight.shape == (2, 3) and vars(gg.nn.Linear)["reset_parameters"] is reset
+
+    class Twice(gg.autograd.Function):
+        @staticmethod
+        @gg.amp.custom_fwd(device_type="cpu", cast_inputs=gg.float32)
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        @gg.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            return g * 2
+
+    x = gg.ones(2, requires_grad=True)
+    Twice.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    assert gg.cuda.amp.custom_fwd(lambda ctx, v: v)(None, 3) == 3
+
+    from glassgrad.nn.attention import SDPBackend, sdpa_kernel
+
+    assert list(SDPBackend.__members__) == list(torch.nn.attention.SDPBackend.__members__)
+    q = gg.randn(1, 2, 4, 8)
+    plain = gg.nn.functional.scaled_dot_product_attention(q, q, q)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]):
+        assert gg.equal(gg.nn.functional.scaled_dot_product_attention(q, q, q), plain)
+    with pytest.raises(AssertionError, match="instance of SDPBackend"), sdpa_kernel("flash"):
+        pass
+
+    mp = gg.multiprocessing
+    assert mp.get_all_sharing_strategies() == torch.multiprocessing.get_all_sharing_strategies()
+    mp.set_sharing_strategy("file_system")
+    assert mp.get_sharing_strategy() == "file_system"
+    mp.set_sharing_strategy("file_descriptor")
+    with pytest.raises(ValueError, match="unknown strategy 'shm'"):
+        mp.set_sharing_strategy("shm")
+
+    images, labels = gg.arange(6.0).reshape(3, 2), gg.arange(3)
+    stacked = gg.utils.data.StackDataset(images, labels)
+    named = gg.utils.data.StackDataset(image=images, label=labels)
+    assert len(stacked) == 3 and stacked[1][1].item() == 1 and named[2]["label"].item() == 2
+    with pytest.raises(ValueError, match=r"size mismatch between datasets \(lengths \[3, 2\]\)"):
+        gg.utils.data.StackDataset(images, labels[:2])
+
+    for value, ours, theirs in [
+        ([1, 2], list[int], list[int]),
+        ({"a": gg.ones(1)}, dict[str, gg.Tensor], dict[str, object]),
+        (None, typing.Optional[int], typing.Optional[int]),  # noqa: UP045
+        ((1, "a"), tuple[int, str], tuple[int, str]),
+        ([1, "a"], list[int], list[int]),
+    ]:
+        assert gg.jit.isinstance(value, ours) == torch.jit.isinstance(value, theirs), value
+    assert gg.jit.Attribute(3, int) == 3 and not isinstance(gg.nn.Linear(1, 1), gg.jit.ScriptModule)

@@ -19,7 +19,7 @@ tensor(24.)
 tensor(0.7000, requires_grad=True)
 """
 
-from glassgrad.amp.autocast_mode import autocast, is_autocast_available
+from glassgrad.amp.autocast_mode import autocast, custom_bwd, custom_fwd, is_autocast_available
 from glassgrad.amp.grad_scaler import GradScaler
 
-__all__ = ["GradScaler", "autocast", "is_autocast_available"]
+__all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd", "is_autocast_available"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from glassgrad import dtypes
 
-__all__ = ["autocast", "is_autocast_available"]
+__all__ = ["autocast", "custom_bwd", "custom_fwd", "is_autocast_available"]
 
 _WARNED: set[str] = set()  # the lower-precision dtypes already warned about
 
@@ -78,3 +78,22 @@ class autocast:
                 return fn(*args, **kwargs)
 
         return wrapped
+
+
+def custom_fwd(
+    fwd: Callable[..., Any] | None = None, *, device_type: str, cast_inputs: Any = None
+) -> Any:
+    """Decorate a custom ``Function``'s ``forward`` for autocast regions. PyTorch casts the
+    inputs to ``cast_inputs`` only inside an enabled autocast region, and glassgrad's never
+    lowers precision (its tensors keep their dtypes), so the forward runs as it is."""
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+    return fwd
+
+
+def custom_bwd(bwd: Callable[..., Any] | None = None, *, device_type: str) -> Any:
+    """Decorate a custom ``Function``'s ``backward`` to run in its forward's autocast state:
+    a pass-through, as ``custom_fwd``."""
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+    return bwd

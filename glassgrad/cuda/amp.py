@@ -7,7 +7,7 @@ from typing import Any
 
 from glassgrad import amp
 
-__all__ = ["GradScaler", "autocast"]
+__all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd"]
 
 
 class GradScaler(amp.GradScaler):
@@ -31,3 +31,13 @@ class autocast(amp.autocast):
 
     def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True) -> None:
         super().__init__("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+
+def custom_fwd(fwd: Any = None, *, cast_inputs: Any = None) -> Any:
+    """``amp.custom_fwd(device_type="cuda")``: a pass-through (no CUDA autocast here)."""
+    return amp.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+
+def custom_bwd(bwd: Any = None) -> Any:
+    """``amp.custom_bwd(device_type="cuda")``: a pass-through."""
+    return amp.custom_bwd(bwd, device_type="cuda")

@@ -14,7 +14,10 @@ Parameters are laid out as in PyTorch (``in_proj_weight`` (3E, E) and ``in_proj_
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,10 @@ from glassgrad.nn.module import Module
 from glassgrad.ops.joining import cat
 from glassgrad.tensor import Tensor
 
-__all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear"]
+__all__ = [
+    "MultiheadAttention",
+    "NonDynamicallyQuantizableLinear",
+]  # (and ``SDPBackend``, ``sdpa_kernel``: ``torch.nn.attention``'s own, not ``torch.nn``'s)
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -243,3 +249,29 @@ class MultiheadAttention(Module):
         elif not self.batch_first:
             out = out.transpose(0, 1)
         return out, weights
+
+
+class SDPBackend(enum.IntEnum):
+    """The kernels PyTorch's ``scaled_dot_product_attention`` can pick; glassgrad has one, the
+    plain ``MATH`` formula (softmax(QK^T / sqrt(d)) V), which every choice computes."""
+
+    ERROR = -1
+    MATH = 0
+    FLASH_ATTENTION = 1
+    EFFICIENT_ATTENTION = 2
+    CUDNN_ATTENTION = 3
+    OVERRIDEABLE = 4
+
+
+@contextlib.contextmanager
+def sdpa_kernel(backends: Any, set_priority: bool = False) -> Iterator[None]:
+    """``with sdpa_kernel(SDPBackend.FLASH_ATTENTION):``: restrict the attention kernels in the
+    block. Every backend gives the same numbers as ``MATH``, the one glassgrad runs, so the
+    block runs as it is; the argument is checked as PyTorch checks it."""
+    chosen = backends if isinstance(backends, (list, tuple)) else [backends]
+    for b in chosen:
+        if not isinstance(b, SDPBackend):
+            raise AssertionError(
+                f"sdpa_kernel: backend must be an instance of SDPBackend, got {type(b).__name__}"
+            )
+    yield
