@@ -65,15 +65,23 @@ VERSION = [0]
 
 
 class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
+    """Returned by ``register_hook``; ``remove()`` takes the hook out again. ``hooks`` is a
+    list holding ``fn``, or (a module's forward hooks, as PyTorch keeps them) a dict holding
+    it under the handle's ``id``."""
 
-    __slots__ = ("fn", "hooks")
+    __slots__ = ("fn", "hooks", "id")
+    next_id = 0  # PyTorch's handle ids: one counter for every handle
 
-    def __init__(self, hooks: list[Any], fn: Any) -> None:
+    def __init__(self, hooks: list[Any] | dict[int, Any], fn: Any) -> None:
         self.hooks, self.fn = hooks, fn
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
         VERSION[0] += 1
 
     def remove(self) -> None:
         VERSION[0] += 1
-        if self.fn in self.hooks:
-            self.hooks.remove(self.fn)
+        hooks = self.hooks
+        if isinstance(hooks, dict):
+            hooks.pop(self.id, None)
+        elif self.fn in hooks:
+            hooks.remove(self.fn)

@@ -188,8 +188,8 @@ class Module:
     _buffers: dict[str, Tensor | None]
     _non_persistent_buffers_set: set[str]
     _modules: dict[str, Module | None]
-    _forward_hooks: list[Callable[..., Any]]
-    _forward_pre_hooks: list[Callable[..., Any]]
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]  # handle id -> hook, as PyTorch keeps them
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """glassgrad's own layers word their errors under their name (``Linear: ...``), as
@@ -215,8 +215,8 @@ class Module:
         sa(self, "_buffers", {})
         sa(self, "_non_persistent_buffers_set", set())
         sa(self, "_modules", {})
-        sa(self, "_forward_hooks", [])
-        sa(self, "_forward_pre_hooks", [])
+        sa(self, "_forward_hooks", OrderedDict())
+        sa(self, "_forward_pre_hooks", OrderedDict())
         sa(
             self, "_config_version", 0
         )  # counts rebinds: compiled code checks it (glassgrad.compile)
@@ -609,8 +609,7 @@ class Module:
         ``with_kwargs``) after each forward; a non-None result replaces the output.
         ``always_call`` runs it even when forward raises; ``handle.remove()`` takes it out."""
         fn: Any = _Hook(hook, with_kwargs, always_call) if (with_kwargs or always_call) else hook
-        _add(self._forward_hooks, fn, prepend)
-        return RemovableHandle(self._forward_hooks, fn)
+        return _add_keyed(self._forward_hooks, fn, prepend)
 
     def register_forward_pre_hook(
         self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
@@ -618,8 +617,7 @@ class Module:
         """Call ``hook(module, args)`` before each forward; a non-None result replaces args.
         With ``with_kwargs`` it is ``hook(module, args, kwargs)`` returning ``(args, kwargs)``."""
         fn: Any = _Hook(hook, with_kwargs, False) if with_kwargs else hook
-        _add(self._forward_pre_hooks, fn, prepend)
-        return RemovableHandle(self._forward_pre_hooks, fn)
+        return _add_keyed(self._forward_pre_hooks, fn, prepend)
 
     def register_full_backward_hook(
         self, hook: Callable[..., Any], prepend: bool = False
@@ -781,6 +779,20 @@ class _Hook:
         return self.fn(*args)
 
 
+def _add_keyed(hooks: OrderedDict[int, Any], fn: Any, prepend: bool) -> RemovableHandle:
+    """Keep ``fn`` under a new handle's id (first when ``prepend``), and return the handle."""
+    handle = RemovableHandle(hooks, fn)
+    hooks[handle.id] = fn
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+def _hooks_of(hooks: Any) -> list[Any]:
+    """The hooks in order (a module saved before they were kept by id holds a list)."""
+    return list(hooks.values() if isinstance(hooks, dict) else hooks)
+
+
 def _add(hooks: list[Any], fn: Any, prepend: bool) -> None:
     if prepend:
         hooks.insert(0, fn)
@@ -856,7 +868,7 @@ def _checked(new: Any, n: int, what: str, name: str) -> tuple[Any, ...]:
 def _call_with_hooks(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``Module.__call__`` when hooks are registered: forward pre-hooks, backward hooks on the
     inputs, forward, forward hooks, backward hooks on the outputs."""
-    for hook in list(module._forward_pre_hooks):
+    for hook in _hooks_of(module._forward_pre_hooks):
         if isinstance(hook, _Hook) and hook.with_kwargs:
             new = hook(module, args, kwargs)
             if new is not None:
@@ -887,7 +899,7 @@ def _call_with_hooks(module: Module, args: tuple[Any, ...], kwargs: dict[str, An
     try:
         out = module.forward(*args, **kwargs)
     except Exception:
-        for hook in list(module._forward_hooks):
+        for hook in _hooks_of(module._forward_hooks):
             if isinstance(hook, _Hook) and hook.always_call:
                 with contextlib.suppress(Exception):  # the forward's own error is reported
                     if hook.with_kwargs:
@@ -895,7 +907,7 @@ def _call_with_hooks(module: Module, args: tuple[Any, ...], kwargs: dict[str, An
                     else:
                         hook(module, args, None)
         raise
-    for hook in list(module._forward_hooks):
+    for hook in _hooks_of(module._forward_hooks):
         with_kwargs = isinstance(hook, _Hook) and hook.with_kwargs
         new = hook(module, args, kwargs, out) if with_kwargs else hook(module, args, out)
         if new is not None:

@@ -74,7 +74,7 @@ class SpectralNorm:
     ) -> SpectralNorm:
         from glassgrad.creation import randn
 
-        for hook in module._forward_pre_hooks:
+        for hook in module._forward_pre_hooks.values():
             if isinstance(hook, SpectralNorm) and hook.name == name:
                 raise RuntimeError(
                     f"Cannot register two spectral_norm hooks on the same parameter {name}"
@@ -114,7 +114,7 @@ def spectral_norm(
 
 def remove_spectral_norm(module: T_module, name: str = "weight") -> T_module:
     """Replace ``<name>_orig`` and the buffers by one parameter holding weight / sigma."""
-    for k, hook in enumerate(module._forward_pre_hooks):
+    for k, hook in list(module._forward_pre_hooks.items()):
         if isinstance(hook, SpectralNorm) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
