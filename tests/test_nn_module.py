@@ -400,3 +400,22 @@ def test_a_replaced_child_or_parameter_keeps_its_place_like_torch() -> None:
         m.a, m.w = lib.nn.Linear(2, 2), lib.nn.Parameter(lib.ones(3))
         names[lib] = [n for n, _ in m.named_children()], [n for n, _ in m.named_parameters()]
     assert names[gg] == names[torch] == (["a", "b"], ["w", "v", "a.weight", "a.bias"])
+
+
+def test_forward_hooks_are_kept_by_handle_id_as_pytorch_keeps_them():
+    import torch
+
+    def hooks(lib):
+        layer = lib.nn.Linear(2, 2)
+        calls = []
+        first = layer.register_forward_pre_hook(lambda m, a: calls.append("first"))
+        layer.register_forward_pre_hook(lambda m, a: calls.append("prepended"), prepend=True)
+        post = layer.register_forward_hook(lambda m, a, o: calls.append("post"))
+        layer(lib.ones(1, 2))
+        shape = (type(layer._forward_pre_hooks).__name__, len(layer._forward_pre_hooks))
+        keyed = first.id in layer._forward_pre_hooks and post.id in layer._forward_hooks
+        first.remove()
+        layer(lib.ones(1, 2))
+        return calls, shape, keyed, len(layer._forward_pre_hooks)
+
+    assert hooks(gg) == hooks(torch)
