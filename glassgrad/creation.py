@@ -371,10 +371,10 @@ def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if isinstance(fill_value, (bool, np.bool_)):
-        return dtypes.bool_
+        return dtypes.np_bool
     if isinstance(fill_value, (int, np.integer)):
-        return dtypes.int64
-    return dtypes.get_default_dtype()
+        return dtypes.np_int64
+    return dtypes.default_float()
 
 
 def _scalar(v: Any) -> Any:
@@ -501,7 +501,7 @@ def arange(
     check_arange(start, end, step)
     if dtype is None:
         is_float = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
-        dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
+        dtype = dtypes.default_float() if is_float else dtypes.np_int64
     return _leaf(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
@@ -611,7 +611,7 @@ def randint(
         low = 0
     if high is None or size is None:
         raise TypeError("randint() needs high and size: randint(high, size) or (low, high, size)")
-    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.np_int64
     values = _numpy_rng(generator).integers(
         _scalar(low), _scalar(high), size=_shape((size,), where="randint()")
     )
@@ -629,7 +629,7 @@ def randperm(
     **options: Any,
 ) -> Tensor:
     _options("randperm()", device, options)
-    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.np_int64
     return _leaf(_numpy_rng(generator).permutation(int(n)).astype(d), requires_grad)
 
 

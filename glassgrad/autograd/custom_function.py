@@ -189,7 +189,7 @@ class Function(Node):
         out = _as_tensor(out, cls)
         result = _wrap_output(out, tensors, d.get("_dirty", ()), record, cls)
         nondiff = any(out is t for t in d.get("_non_differentiable", ()))
-        if not record or nondiff or out.dtype.kind not in "fc":
+        if not record or nondiff or out._data.dtype.kind not in "fc":
             return result  # (torch: integer and non-differentiable outputs don't require grad)
         ctx.shape = result.shape
         ctx.dtype = result.dtype
@@ -432,8 +432,8 @@ def _record_outputs(
             continue
         r = _wrap_output(o, tensors, dirty, record, cls)
         results.append(r)
-        if record and o.dtype.kind in "fc" and not any(o is t for t in nondiff):
-            layout.append((total, total + o._data.size, o.shape, o.dtype))
+        if record and o._data.dtype.kind in "fc" and not any(o is t for t in nondiff):
+            layout.append((total, total + o._data.size, o.shape, o._data.dtype))
             total += o._data.size
         else:
             layout.append(("const", o.shape, o.dtype))

@@ -50,7 +50,7 @@ def scaled_dot_product_attention(
             f"dimensional, but got query.dim: {q.ndim} key.dim: {k.ndim} and value.dim: "
             f"{v.ndim} instead."
         )
-    if not q.dtype == k.dtype == v.dtype or q.dtype.kind != "f":
+    if not q._data.dtype == k._data.dtype == v._data.dtype or q._data.dtype.kind != "f":
         raise RuntimeError(
             "scaled_dot_product_attention: Expected query, key, and value to have the same "
             f"floating-point dtype, but got query.dtype: {dtypes.name(q.dtype)} key.dtype: "
