@@ -9,7 +9,7 @@ take ``out=`` as PyTorch's do. Sizes come as ``zeros(2, 3)``,
 ``zeros((2, 3))``, ``zeros([2, 3])``, ``zeros(size=(2, 3))`` or a ``glassgrad.Size``.
 
 >>> zeros((2, 3)).shape, full((2,), 1.5), arange(3.0), randint(0, 10, (3,)).dtype
-(torch.Size([2, 3]), tensor([1.5000, 1.5000]), tensor([0., 1., 2.]), dtype('int64'))
+(torch.Size([2, 3]), tensor([1.5000, 1.5000]), tensor([0., 1., 2.]), torch.int64)
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def tensor(
     """A new leaf tensor holding a copy of ``data``.
 
     >>> tensor([1.0, 2.0]).dtype  # Python floats become the default dtype
-    dtype('float32')
+    torch.float32
     """
     _options("tensor()", device, options)
     t = Tensor._make(as_array(data, dtype))
@@ -694,7 +694,7 @@ def set_default_tensor_type(t: Any) -> None:
             raise TypeError(f"set_default_tensor_type(): invalid type string {t!r}")
         t = types[key]
     d = getattr(t, "dtype", None)
-    if not isinstance(d, np.dtype) or d.kind != "f":
+    if not isinstance(d, dtypes.dtype) or not d.is_floating_point:
         raise TypeError(
             "set_default_tensor_type(): only floating-point types are supported as the default "
             f"type, got {t!r}"

@@ -11,6 +11,15 @@ dtype it wraps and NumPy's scalar type (``t.dtype == np.float32``, ``np.dtype("f
 t.dtype``) and hashes as that NumPy dtype (so either finds the other in a dict), and every
 ``dtype=`` argument accepts NumPy dtypes, NumPy types, ``float``/``int``/``bool`` and names
 (``"float32"``, ``"torch.float32"``). Strings do not compare equal to a dtype, as in PyTorch.
+
+>>> import glassgrad as torch
+>>> torch.float32, torch.float32.is_floating_point, torch.int64.itemsize
+(torch.float32, True, 8)
+>>> torch.float64.to_complex(), torch.complex64.to_real()
+(torch.complex128, torch.float32)
+>>> import numpy as np
+>>> np.zeros(2, dtype=torch.float64).dtype, torch.float32 == np.float32
+(dtype('float64'), True)
 """
 
 from __future__ import annotations
@@ -40,27 +49,40 @@ class dtype:  # (lower case: PyTorch's name for the class)
     """The class of glassgrad's dtypes, as ``torch.dtype``: ``isinstance(t.dtype, torch.dtype)``.
 
     One instance per dtype (``torch.float32 is torch.float``); instances are not made by users.
-
-    >>> import glassgrad as torch
-    >>> torch.float32, torch.float32.is_floating_point, torch.int64.itemsize
-    (torch.float32, True, 8)
-    >>> torch.float64.to_complex(), torch.complex64.to_real()
-    (torch.complex128, torch.float32)
-    >>> import numpy as np
-    >>> np.zeros(2, dtype=torch.float64).dtype, torch.float32 == np.float32
-    (dtype('float64'), True)
+    (Examples in the module's docstring: doctest skips a class it sees as ``glassgrad``'s.)
     """
 
-    __slots__ = ("_abbr", "_complex", "_hash", "_itemsize", "_name", "_real", "dtype")
+    __slots__ = (
+        "_abbr",
+        "_complex",
+        "_hash",
+        "_itemsize",
+        "_name",
+        "_real",
+        "char",
+        "dtype",
+        "kind",
+        "name",
+        "type",
+    )
 
     # Instances are module constants below (and ``_wrap``'s, for NumPy dtypes outside the set);
     # the attributes are fixed at creation.
     dtype: np.dtype  # the NumPy dtype this one is (NumPy reads it: ``np.dtype(torch.float32)``)
+    # NumPy's descriptive attributes besides PyTorch's: an op's rule is written with NumPy and
+    # runs on tensors when it differentiates itself (``create_graph=True``), reading
+    # ``x.dtype.kind`` or ``x.dtype.type(0)`` as on an array; NumPy users read them too.
+    kind: str  # "f", "c", "i", "u", "b"
+    char: str | None
+    name: str  # "float32" (PyTorch's name less ``torch.``)
+    type: Any  # np.float32 (a class)
 
     def __init__(self, name: str, np_dtype: np.dtype | None, abbr: str, itemsize: int) -> None:
         self._name, self._abbr, self._itemsize = name, abbr, itemsize
+        self.name, self.kind, self.char, self.type = name, "f", None, None  # (bfloat16's)
         if np_dtype is not None:  # (bfloat16 has none: no ``.dtype``, so NumPy refuses it)
             self.dtype = np_dtype
+            self.kind, self.char, self.type = np_dtype.kind, np_dtype.char, np_dtype.type
         self._real: _DType = self  # (to_real/to_complex links are set once all dtypes exist)
         self._complex: _DType | None = None
         # Hashed as its NumPy dtype, which it equals: a dict keyed by either finds the other.
@@ -172,6 +194,14 @@ object.__setattr__(float64, "_complex", complex128)  # NumPy lacks; complex64 is
 for _c, _r in ((complex64, float32), (complex128, float64)):
     object.__setattr__(_c, "_complex", _c)
     object.__setattr__(_c, "_real", _r)
+
+
+def by_name(name: str) -> dtype:
+    """The dtype named ``name`` (``"float32"``, ``"bool"``...), as ``repr`` names it less
+    ``torch.``; a KeyError for a name that is none."""
+    if not isinstance(name, str):
+        raise KeyError(name)
+    return _BY_NAME[name]
 
 
 class _ByNumpy(dict):  # type: ignore[type-arg]

@@ -326,7 +326,7 @@ class Tensor:
     def _new(self, make: Any, size: Any, dtype: Any, requires_grad: bool, **kw: Any) -> Tensor:
 
         shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-        out = make(*shape, dtype=self.dtype if dtype is None else dtype, **kw)
+        out = make(*shape, dtype=self._data.dtype if dtype is None else dtype, **kw)
         return out.requires_grad_(True) if requires_grad else out
 
     def new_zeros(
@@ -381,7 +381,8 @@ class Tensor:
         """``fill_value`` everywhere in shape ``size``, with this tensor's dtype."""
         from glassgrad import creation
 
-        out = creation.full(tuple(size), fill_value, dtype=self.dtype if dtype is None else dtype)
+        d = self._data.dtype if dtype is None else dtype
+        out = creation.full(tuple(size), fill_value, dtype=d)
         return out.requires_grad_(True) if requires_grad else out
 
     def new_tensor(
@@ -397,7 +398,7 @@ class Tensor:
         from glassgrad import creation
 
         src = data._data if isinstance(data, Tensor) else data
-        out = creation.tensor(np.array(src), dtype=self.dtype if dtype is None else dtype)
+        out = creation.tensor(np.array(src), dtype=self._data.dtype if dtype is None else dtype)
         return out.requires_grad_(True) if requires_grad else out
 
     def new(self, *args: Any, device: Any = None) -> Tensor:
