@@ -365,7 +365,7 @@ class iinfo:
         self.dtype: str = _NAMES[d]
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"  # (torch's :g)
 
 
 def promote_types(type1: Any, type2: Any) -> dtype:
