@@ -205,11 +205,14 @@ def by_name(name: str) -> dtype:
 
 
 class _ByNumpy(dict):  # type: ignore[type-arg]
-    """NumPy dtype -> glassgrad dtype; a NumPy dtype outside the set (an array of uint16 handed
-    in by ``from_numpy``) gets its own, named as NumPy names it."""
+    """NumPy dtype -> glassgrad dtype. A NumPy dtype equal to one of the set but not hashed as
+    it (another byte order: ``from_numpy`` of a big-endian file) finds that one; a dtype outside
+    the set (an array of uint16 handed to ``from_numpy``) gets its own, named as NumPy names it."""
 
     def __missing__(self, key: np.dtype) -> dtype:
-        self[key] = made = _make(key.name, key, key.str[1:])
+        native = key.newbyteorder("=")
+        made = next((d for d in _BY_NAME.values() if d is not bfloat16 and d.dtype == native), None)
+        self[key] = made = made or _make(native.name, native, f"{native.kind}{native.itemsize * 8}")
         return made
 
 
@@ -243,6 +246,8 @@ def name(dtype: Any) -> str:
     d = np.dtype(dtype)
     if d in _NAMES:
         return "torch." + _NAMES[d]
+    if d.kind in "iu":  # (uint16/32/64: PyTorch has them too)
+        return "torch." + d.name
     return _KINDS.get(d.kind, d.name)
 
 
