@@ -145,9 +145,7 @@ class dtype:  # (lower case: PyTorch's name for the class)
             return bool(np_dtype == other)
         return NotImplemented
 
-    def __ne__(self, other: object) -> bool:
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
+    # (no __ne__: Python's inverts __eq__, one Python call less for ``a.dtype != b.dtype``)
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         if self._name in _BY_NAME:  # a module constant: pickled by name, one object per process
@@ -169,9 +167,8 @@ def _make(name: str, np_dtype: np.dtype | None, abbr: str, itemsize: int = 0) ->
 
 
 float16 = half = _make("float16", np_float16, "f16")
-bfloat16 = _make(
-    "bfloat16", None, "bf16", 2
-)  # nameable, but NumPy has no bfloat16: no tensor has it
+# bfloat16 is nameable (a dict key, compared, printed), but NumPy has none: no tensor has it.
+bfloat16 = _make("bfloat16", None, "bf16", 2)
 float32 = float = _make("float32", np_float32, "f32")
 float64 = double = _make("float64", np_float64, "f64")
 int8 = _make("int8", np_int8, "i8")
@@ -254,8 +251,7 @@ def name(dtype: Any) -> str:
 def _refuse_bfloat16() -> NoReturn:
     raise TypeError(
         f"unsupported dtype torch.bfloat16: NumPy has no bfloat16 (so glassgrad has no bfloat16 "
-        f"tensor); use one of "
-        f"{sorted(_NAMES.values())}"
+        f"tensor); use one of {sorted(_NAMES.values())}"
     )
 
 
@@ -268,6 +264,8 @@ def as_dtype(dtype: Any) -> np.dtype:
     if type(dtype) is _DType:  # (the common case, first)
         if dtype._name in _BY_NAME and dtype is not bfloat16:
             return dtype.dtype
+        if dtype is bfloat16:
+            _refuse_bfloat16()
         raise TypeError(f"unsupported dtype {dtype!r}; use one of {sorted(_NAMES.values())}")
     if isinstance(dtype, str) and dtype.removeprefix("torch.").removeprefix("glassgrad.") == (
         "bfloat16"

@@ -79,7 +79,7 @@ def scaled_dot_product_attention(
     scores = (q @ k.transpose(-2, -1)) * factor
 
     # masks become an additive bias of the scores' dtype: 0 where a key takes part, -inf elsewhere
-    dt = scores.dtype
+    dt = scores._data.dtype
     if is_causal:
         scores = scores + np.where(np.tri(L, S, dtype=bool), 0.0, -np.inf).astype(dt)
     elif attn_mask is not None:
