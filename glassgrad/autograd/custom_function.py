@@ -192,7 +192,7 @@ class Function(Node):
         if not record or nondiff or out._data.dtype.kind not in "fc":
             return result  # (torch: integer and non-differentiable outputs don't require grad)
         ctx.shape = result.shape
-        ctx.dtype = result.dtype
+        ctx.dtype = result._data.dtype
         ctx._inputs = tuple(None if t is None else (t.shape, t.dtype) for t in tensors)
         result.grad_fn = ctx
         result.requires_grad = True
@@ -436,7 +436,7 @@ def _record_outputs(
             layout.append((total, total + o._data.size, o.shape, o._data.dtype))
             total += o._data.size
         else:
-            layout.append(("const", o.shape, o.dtype))
+            layout.append(("const", o.shape, o._data.dtype))
     spans = [lay for lay in layout if lay is not None and lay[0] != "const"]
     if not spans:
         return tuple(results)
