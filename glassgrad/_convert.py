@@ -60,8 +60,8 @@ def as_array(data: Any, dtype: Any = None, op: str = "tensor()") -> np.ndarray:
     inferred = _inferred_dtype(data) if isinstance(data, list | tuple) else None
     if inferred is not None:
         return arr if arr.dtype == inferred else arr.astype(inferred)
-    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
-        arr = arr.astype(dtypes.get_default_dtype())
+    if arr.dtype.kind == "f" and arr.dtype != dtypes.default_float():
+        arr = arr.astype(dtypes.default_float())
     elif arr.dtype.kind == "c" and arr.dtype != dtypes.default_complex():
         arr = arr.astype(dtypes.default_complex())  # Python complex: complex64, as in PyTorch
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
@@ -92,22 +92,24 @@ def _inferred_dtype(data: list | tuple) -> np.dtype | None:
                 found = [np.dtype(kind)]
             elif kind in _PYTHON_NUMBER:
                 found = [_PYTHON_NUMBER[kind]()]
-            elif issubclass(kind, np.ndarray | Tensor):
+            elif issubclass(kind, np.ndarray):
                 found = list({x.dtype for x in level if type(x) is kind})
+            elif issubclass(kind, Tensor):
+                found = list({x._data.dtype for x in level if type(x) is kind})
             else:  # subclasses of Python numbers and other number-likes: the old defaults
                 return None
             for d in found:
                 if d.kind not in _NUMBER_KINDS:
                     return None
-                result = d if result is None else dtypes.promote_types(result, d)
+                result = d if result is None else dtypes.promote(result, d)
         level = [item for seq in seqs for item in seq]
     return result
 
 
 _PYTHON_NUMBER = {
-    float: dtypes.get_default_dtype,
-    int: lambda: dtypes.int64,
-    bool: lambda: dtypes.bool_,
+    float: dtypes.default_float,
+    int: lambda: dtypes.np_int64,
+    bool: lambda: dtypes.np_bool,
     complex: dtypes.default_complex,
 }
 

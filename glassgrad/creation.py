@@ -9,7 +9,7 @@ take ``out=`` as PyTorch's do. Sizes come as ``zeros(2, 3)``,
 ``zeros((2, 3))``, ``zeros([2, 3])``, ``zeros(size=(2, 3))`` or a ``glassgrad.Size``.
 
 >>> zeros((2, 3)).shape, full((2,), 1.5), arange(3.0), randint(0, 10, (3,)).dtype
-(torch.Size([2, 3]), tensor([1.5000, 1.5000]), tensor([0., 1., 2.]), dtype('int64'))
+(torch.Size([2, 3]), tensor([1.5000, 1.5000]), tensor([0., 1., 2.]), torch.int64)
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def tensor(
     """A new leaf tensor holding a copy of ``data``.
 
     >>> tensor([1.0, 2.0]).dtype  # Python floats become the default dtype
-    dtype('float32')
+    torch.float32
     """
     _options("tensor()", device, options)
     t = Tensor._make(as_array(data, dtype))
@@ -401,10 +401,10 @@ def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if isinstance(fill_value, (bool, np.bool_)):
-        return dtypes.bool_
+        return dtypes.np_bool
     if isinstance(fill_value, (int, np.integer)):
-        return dtypes.int64
-    return dtypes.get_default_dtype()
+        return dtypes.np_int64
+    return dtypes.default_float()
 
 
 def _scalar(v: Any) -> Any:
@@ -531,7 +531,7 @@ def arange(
     check_arange(start, end, step)
     if dtype is None:
         is_float = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
-        dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
+        dtype = dtypes.default_float() if is_float else dtypes.np_int64
     return _leaf(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
@@ -641,7 +641,7 @@ def randint(
         low = 0
     if high is None or size is None:
         raise TypeError("randint() needs high and size: randint(high, size) or (low, high, size)")
-    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.np_int64
     values = _numpy_rng(generator).integers(
         _scalar(low), _scalar(high), size=_shape((size,), where="randint()")
     )
@@ -659,7 +659,7 @@ def randperm(
     **options: Any,
 ) -> Tensor:
     _options("randperm()", device, options)
-    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.np_int64
     return _leaf(_numpy_rng(generator).permutation(int(n)).astype(d), requires_grad)
 
 
@@ -724,7 +724,7 @@ def set_default_tensor_type(t: Any) -> None:
             raise TypeError(f"set_default_tensor_type(): invalid type string {t!r}")
         t = types[key]
     d = getattr(t, "dtype", None)
-    if not isinstance(d, np.dtype) or d.kind != "f":
+    if not isinstance(d, dtypes.dtype) or not d.is_floating_point:
         raise TypeError(
             "set_default_tensor_type(): only floating-point types are supported as the default "
             f"type, got {t!r}"

@@ -193,9 +193,9 @@ def parse_to(*args: Any, **kwargs: Any) -> tuple[Any, Any, bool, bool]:
 
     >>> import glassgrad as gg
     >>> parse_to("cpu", gg.float64)
-    (device(type='cpu'), dtype('float64'), False, False)
+    (device(type='cpu'), torch.float64, False, False)
     >>> parse_to(gg.zeros(1, dtype=gg.int64))
-    (device(type='cpu'), dtype('int64'), False, False)
+    (device(type='cpu'), torch.int64, False, False)
     """
     from glassgrad.tensor import Tensor
 

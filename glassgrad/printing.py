@@ -204,7 +204,7 @@ def add_suffixes(text: str, suffixes: list[str], indent: int, force_newline: boo
     width = options["linewidth"]
     parts, last = [text], len(text) - text.rfind("\n") + 1  # (PyTorch's count, one over)
     for suffix in suffixes:
-        n = len(suffix.replace("glassgrad.", "torch."))  # lines break where PyTorch's do
+        n = len(suffix)  # lines break where PyTorch's do
         if force_newline or (width is not None and last + n + 2 > width):
             force_newline = False
             parts.append(",\n" + " " * indent + suffix)

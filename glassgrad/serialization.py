@@ -41,6 +41,7 @@ A ``NODE`` is a JSON object tagged by ``"t"``:
   (optimizer state); ``"ordered": true`` marks an ``OrderedDict``;
 - ``{"t": "set", "items": [NODE, ...]}`` and the same with ``"frozenset"`` (members are None,
   bools, numbers or strings);
+- ``{"t": "dtype", "v": "float32"}``: a dtype object (``torch.float32``), by its name;
 - ``{"t": "tensor", "key": "a0", "dtype": "float32", "shape": [2, 3], "requires_grad": false}``,
   with ``"parameter": true`` for an ``nn.Parameter``; ``"ndarray"`` and ``"scalar"`` nodes, with
   the same ``key``/``dtype``/``shape`` fields, are NumPy arrays and NumPy scalars;
@@ -88,6 +89,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from glassgrad import dtypes
 from glassgrad.tensor import Tensor
 
 __all__ = [
@@ -156,6 +158,8 @@ class _Encoder:
             return {"t": "str", "v": obj}
         if isinstance(obj, Tensor):
             return self.array_node("tensor", obj, obj._data, where)
+        if isinstance(obj, dtypes.dtype):  # (a config's ``dtype=torch.float64``)
+            return {"t": "dtype", "v": repr(obj).removeprefix("torch.")}
         if isinstance(obj, np.ndarray):
             return self.array_node("ndarray", obj, obj, where)
         if isinstance(obj, np.generic):
@@ -498,6 +502,8 @@ class _Decoder:
                 return OrderedDict(pairs) if node.get("ordered") else dict(pairs)
             if t in ("tensor", "ndarray", "scalar"):
                 return self.array(node)
+            if t == "dtype":
+                return dtypes.by_name(node["v"])
             if t in ("set", "frozenset"):
                 members = [self.decode(v, depth + 1) for v in node["items"]]
                 return frozenset(members) if t == "frozenset" else set(members)

@@ -78,8 +78,9 @@ class TypedStorage(_Storage):
         self._flat = flat
 
     @property
-    def dtype(self) -> Any:
-        return self._flat.dtype
+    def dtype(self) -> dtypes.dtype:
+        """The element type, ``torch.float32``-style, as a tensor's."""
+        return dtypes.wrap(self._flat.dtype)
 
     def __getitem__(self, index: int) -> Any:
         if not isinstance(index, int | np.integer):
@@ -95,7 +96,7 @@ class TypedStorage(_Storage):
     def __repr__(self) -> str:
         return (
             f"{self._lines()}[torch.storage.TypedStorage(dtype="
-            f"{dtypes.name(self.dtype).replace('glassgrad.', 'torch.')}, device=cpu) of size "
+            f"{self.dtype!r}, device=cpu) of size "
             f"{len(self)}]"
         )
 

@@ -26,23 +26,24 @@ from glassgrad.size import Size
 
 # ``t.type()``: PyTorch's legacy type names, per dtype.
 _TYPE_NAMES = {
-    dtypes.float32: "torch.FloatTensor",
-    dtypes.float64: "torch.DoubleTensor",
-    dtypes.float16: "torch.HalfTensor",
-    dtypes.int64: "torch.LongTensor",
-    dtypes.int32: "torch.IntTensor",
-    dtypes.int16: "torch.ShortTensor",
-    dtypes.int8: "torch.CharTensor",
-    dtypes.uint8: "torch.ByteTensor",
-    dtypes.bool_: "torch.BoolTensor",
+    dtypes.np_float32: "torch.FloatTensor",
+    dtypes.np_float64: "torch.DoubleTensor",
+    dtypes.np_float16: "torch.HalfTensor",
+    dtypes.np_int64: "torch.LongTensor",
+    dtypes.np_int32: "torch.IntTensor",
+    dtypes.np_int16: "torch.ShortTensor",
+    dtypes.np_int8: "torch.CharTensor",
+    dtypes.np_uint8: "torch.ByteTensor",
+    dtypes.np_bool: "torch.BoolTensor",
 }
 _TYPE_DTYPES = {name.removeprefix("torch."): d for d, name in _TYPE_NAMES.items()}
+_DTYPES = dtypes.BY_NUMPY  # NumPy dtype -> glassgrad dtype (``Tensor.dtype``: one lookup)
 
 
 def _legacy_new(args: tuple[Any, ...], dtype: Any) -> np.ndarray:
     """The array for ``torch.Tensor(*args)``: data converted to the default float dtype, or
     zeros of the given sizes, or an empty one."""
-    float_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    float_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
     if not args:
         return np.zeros(0, float_dtype)
     if len(args) == 1 and isinstance(args[0], Size):  # Tensor(x.size()): sizes, not data
@@ -243,8 +244,10 @@ class Tensor:
         return tuple.__new__(Size, self._data.shape)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> dtypes.dtype:
+        """The element type, a ``glassgrad.dtype`` (``torch.float32``). The package's own code
+        reads the NumPy dtype, ``self._data.dtype``; this is for users."""
+        return _DTYPES[self._data.dtype]
 
     @property
     def ndim(self) -> int:
@@ -323,7 +326,7 @@ class Tensor:
     def _new(self, make: Any, size: Any, dtype: Any, requires_grad: bool, **kw: Any) -> Tensor:
 
         shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-        out = make(*shape, dtype=self.dtype if dtype is None else dtype, **kw)
+        out = make(*shape, dtype=self._data.dtype if dtype is None else dtype, **kw)
         return out.requires_grad_(True) if requires_grad else out
 
     def new_zeros(
@@ -400,7 +403,8 @@ class Tensor:
         """``fill_value`` everywhere in shape ``size``, with this tensor's dtype."""
         from glassgrad import creation
 
-        out = creation.full(tuple(size), fill_value, dtype=self.dtype if dtype is None else dtype)
+        d = self._data.dtype if dtype is None else dtype
+        out = creation.full(tuple(size), fill_value, dtype=d)
         return out.requires_grad_(True) if requires_grad else out
 
     def new_tensor(
@@ -416,7 +420,7 @@ class Tensor:
         from glassgrad import creation
 
         src = data._data if isinstance(data, Tensor) else data
-        out = creation.tensor(np.array(src), dtype=self.dtype if dtype is None else dtype)
+        out = creation.tensor(np.array(src), dtype=self._data.dtype if dtype is None else dtype)
         return out.requires_grad_(True) if requires_grad else out
 
     def new(self, *args: Any, device: Any = None) -> Tensor:
@@ -779,9 +783,9 @@ class Tensor:
                 **printing.numpy_options(d.ndim),
             ).replace(", ...,", ",  ...,")  # PyTorch's summarised rows: "0.,  ..., 0."
         extras = []
-        default_float = self._data.dtype in (dtypes.get_default_dtype(), dtypes.default_complex())
+        default_float = self._data.dtype in (dtypes.default_float(), dtypes.default_complex())
         if self._data.size == 0:  # as PyTorch: no items to tell an int64 or a bool by
-            if self._data.dtype != dtypes.get_default_dtype():
+            if self._data.dtype != dtypes.default_float():
                 extras.append(f"dtype={dtypes.name(self._data.dtype)}")
             if self._data.ndim != 1:
                 extras.insert(0, f"size={tuple(self.shape)}")

@@ -32,12 +32,13 @@ __all__ = [
 
 
 class _TypedTensorMeta(type):
-    dtype: np.dtype
+    dtype: dtypes.dtype  # (``torch.FloatTensor.dtype`` is ``torch.float32``)
+    _np_dtype: np.dtype
 
     def __instancecheck__(cls, instance: Any) -> bool:
         from glassgrad.tensor import Tensor
 
-        return isinstance(instance, Tensor) and instance._data.dtype == cls.dtype
+        return isinstance(instance, Tensor) and instance._data.dtype == cls._np_dtype
 
     def __repr__(cls) -> str:
         return f"<class 'torch.{cls.__name__}'>"
@@ -47,13 +48,14 @@ class _TypedTensor(metaclass=_TypedTensorMeta):
     """``T(data)`` copies ``data`` into a tensor of this dtype; ``T(*sizes)`` gives an
     uninitialised one of that shape (zeros here); ``T()`` an empty one."""
 
-    dtype: np.dtype
+    dtype: dtypes.dtype
+    _np_dtype: np.dtype
 
     def __new__(cls, *args: Any) -> Any:
         from glassgrad.tensor import Tensor
 
         if not args:
-            return Tensor._make(np.zeros(0, cls.dtype))
+            return Tensor._make(np.zeros(0, cls._np_dtype))
         if len(args) == 1 and isinstance(args[0], Size):  # LongTensor(x.size()): sizes
             args = tuple(args[0])
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
@@ -66,11 +68,12 @@ class _TypedTensor(metaclass=_TypedTensorMeta):
                 f"{cls.__name__}(): expected a sequence of data or sizes (ints), got "
                 f"{tuple(type(a).__name__ for a in args)}"
             )
-        return Tensor._make(np.zeros(tuple(int(a) for a in args), cls.dtype))
+        return Tensor._make(np.zeros(tuple(int(a) for a in args), cls._np_dtype))
 
 
-def _typed(name: str, dtype: np.dtype) -> type:
-    return _TypedTensorMeta(name, (_TypedTensor,), {"dtype": np.dtype(dtype), "__slots__": ()})
+def _typed(name: str, dtype: dtypes.dtype) -> type:
+    attrs = {"dtype": dtype, "_np_dtype": dtype.dtype, "__slots__": ()}
+    return _TypedTensorMeta(name, (_TypedTensor,), attrs)
 
 
 FloatTensor = _typed("FloatTensor", dtypes.float32)

@@ -174,9 +174,9 @@ def test_mismatched_collectives_raise_the_same_clear_error_on_every_rank(
     assert errors[0] == errors[1]
     e = errors[0]
     assert e["shape"].startswith("RuntimeError: all_reduce: the tensors differ between ranks")
-    assert "rank 0 has glassgrad.float32 of shape (2,)" in e["shape"]
-    assert "rank 1 has glassgrad.float32 of shape (3,)" in e["shape"]
-    assert "rank 1 has glassgrad.float64 of shape (2,)" in e["dtype"]
+    assert "rank 0 has torch.float32 of shape (2,)" in e["shape"]
+    assert "rank 1 has torch.float32 of shape (3,)" in e["shape"]
+    assert "rank 1 has torch.float64 of shape (2,)" in e["dtype"]
     assert "pass the shape and dtype rank 0 has" in e["dtype"]
     assert "ReduceOp.AVG needs a floating point" in e["avg_int"]
     assert "src=7 is not a rank" in e["src"]
@@ -221,8 +221,8 @@ def test_ddp_state_dict_mismatch_and_sampler(ddp_results) -> None:
         assert res["state_dict_keys"][:2] == ["module.0.weight", "module.0.bias"]
         assert res["mismatch"] == (
             "DistributedDataParallel: the model differs between ranks: rank 0 has parameter "
-            "'0.weight' of shape (8, 6) (glassgrad.float32), rank 1 has parameter '0.weight' of "
-            "shape (9, 6) (glassgrad.float32); every rank must build the same model"
+            "'0.weight' of shape (8, 6) (torch.float32), rank 1 has parameter '0.weight' of "
+            "shape (9, 6) (torch.float32); every rank must build the same model"
         )
         replicas, rank, shard = res["sampler"]  # rank and world size from the process group
         assert (replicas, rank) == (WORLD, r)

@@ -67,7 +67,7 @@ def test_repr_shows_grad_fn_like_pytorch() -> None:
     assert repr(x) == "tensor([1., 2.], requires_grad=True)"
     assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
     assert repr(gg.tensor([1, 2])) == "tensor([1, 2])"
-    assert repr(gg.tensor([1.5], dtype=gg.float64)) == "tensor([1.5000], dtype=glassgrad.float64)"
+    assert repr(gg.tensor([1.5], dtype=gg.float64)) == "tensor([1.5000], dtype=torch.float64)"
 
 
 # ---- accumulation and .grad -------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_backward_on_non_scalar_needs_a_gradient() -> None:
 
 
 def test_integer_tensors_cannot_require_grad() -> None:
-    with pytest.raises(RuntimeError, match=r"floating point dtype.*glassgrad\.int64"):
+    with pytest.raises(RuntimeError, match=r"floating point dtype.*torch\.int64"):
         gg.tensor([1, 2], requires_grad=True)
     with pytest.raises(RuntimeError, match="floating point"):
         gg.arange(3).requires_grad_()

@@ -49,7 +49,7 @@ def _check_against_torch(fn, arrays, second_order=True, rtol=1e-9, atol=1e-9):
     ours = [_leaf(gg, a) for a in arrays]
     theirs = [_leaf(torch, a) for a in arrays]
     out, ref = fn(gg, *ours), fn(torch, *theirs)
-    assert out.dtype.name == str(ref.dtype).removeprefix("torch."), (out.dtype, ref.dtype)
+    assert str(out.dtype) == str(ref.dtype), (out.dtype, ref.dtype)
     assert tuple(out.shape) == tuple(ref.shape)
     np.testing.assert_allclose(_np(out), _np(ref), rtol=rtol, atol=atol)
     w = _weights(ref)
@@ -291,9 +291,7 @@ def test_complex_creation_dtypes_and_printing():
     ):
         assert repr(gg.tensor(shape_data)) == repr(torch.tensor(shape_data))
     t = gg.tensor([1 + 1j], dtype=gg.cdouble, requires_grad=True)
-    assert repr(t) == repr(torch.tensor([1 + 1j], dtype=torch.cdouble, requires_grad=True)).replace(
-        "torch.", "glassgrad."
-    )
+    assert repr(t) == repr(torch.tensor([1 + 1j], dtype=torch.cdouble, requires_grad=True))
     z = gg.randn(2000, dtype=gg.cfloat)
     assert z.dtype == gg.complex64 and z.is_complex() and gg.is_complex(z)
     assert abs(np.var(z.numpy().real) - 0.5) < 0.1  # PyTorch: each part has variance 1/2
@@ -330,7 +328,7 @@ def test_promotion_matches_torch(a_dtype, b):
 
     ours = gg.ones(3, dtype=getattr(gg, a_dtype)) * operand(gg)
     theirs = torch.ones(3, dtype=getattr(torch, a_dtype)) * operand(torch)
-    assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
+    assert str(ours.dtype) == str(theirs.dtype)
 
 
 BINARY = {

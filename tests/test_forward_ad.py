@@ -168,7 +168,7 @@ def test_dual_tensor_errors_like_torch():
     with gfw.dual_level():
         with pytest.raises(RuntimeError, match=r"Tensor is of size \[2\] while the given forward"):
             gfw.make_dual(gg.ones(2), gg.ones(3))
-        with pytest.raises(ValueError, match="floating point or complex, but got: int64"):
+        with pytest.raises(ValueError, match=r"floating point or complex, but got: torch\.int64"):
             gfw.make_dual(gg.ones(2, dtype=gg.int64), gg.ones(2))
         with pytest.raises(RuntimeError, match="current level is not valid"):
             gfw.enter_dual_level()

@@ -44,7 +44,7 @@ def assert_same(ours, theirs, where="result"):
         return
     assert isinstance(ours, gg.Tensor), f"{where}: {type(ours)} instead of a Tensor"
     assert tuple(ours.shape) == tuple(theirs.shape), f"{where}: {ours.shape} vs {theirs.shape}"
-    assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), where
+    assert str(ours.dtype) == str(theirs.dtype), where
     np.testing.assert_allclose(ours._data, theirs.detach().numpy(), err_msg=where, **TOL)
 
 

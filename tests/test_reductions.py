@@ -290,7 +290,7 @@ def test_integer_and_bool_dtypes_follow_torch(dtype):
         lambda lib, t: lib.count_nonzero(t, 0),
     ):
         ours, ref = f(gg, x), f(torch, xt)
-        assert str(ours.dtype) == str(ref.dtype).removeprefix("torch."), (ours.dtype, ref.dtype)
+        assert str(ours.dtype) == str(ref.dtype), (ours.dtype, ref.dtype)
         np.testing.assert_array_equal(ours._data, ref.numpy())
 
 
@@ -305,7 +305,7 @@ def test_dtype_arguments():
         lambda lib, t: lib.logsumexp(t.long(), 0),
     ):
         ours, ref = f(gg, x), f(torch, xt)
-        assert str(ours.dtype) == str(ref.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(ref.dtype)
         close(ours, ref, rtol=1e-6)
 
 
@@ -346,7 +346,7 @@ def test_argmax_argmin_all_any_match_torch(dim, keepdim):
         ours = getattr(gg, op)(x, dim=dim, keepdim=keepdim)
         ref = getattr(torch, op)(xt, dim=dim, keepdim=keepdim)
         assert not ours.requires_grad and ours.grad_fn is None
-        assert str(ours.dtype) == str(ref.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(ref.dtype)
         np.testing.assert_array_equal(ours._data, ref.numpy())
         np.testing.assert_array_equal(getattr(x, op)(dim=dim, keepdim=keepdim)._data, ref.numpy())
 

@@ -183,7 +183,7 @@ def test_cat_promotes_dtypes_like_torch() -> None:
                 torch.zeros(1, dtype=getattr(torch, np.dtype(b).name)),
             ]
         )
-        assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         assert gg.stack([gg.zeros(2, dtype=a), gg.zeros(2, dtype=b)]).dtype == ours.dtype
 
 

@@ -235,7 +235,7 @@ def test_histogram_matches_torch(call) -> None:
 @pytest.mark.parametrize(
     "call, words",
     [
-        ("torch.histogram(torch.tensor([1, 2]), 3)", "float tensor, got dtype glassgrad.int64"),
+        ("torch.histogram(torch.tensor([1, 2]), 3)", "float tensor, got dtype torch.int64"),
         ("torch.histogram(x, 0)", "bins must be > 0"),
         ("torch.histogram(x, 3, range=(2.0, 1.0))", "min should not exceed max"),
         ("torch.histogram(x, 3, range=(0.0, float('inf')))", "not finite"),

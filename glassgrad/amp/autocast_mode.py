@@ -50,10 +50,10 @@ class autocast:
                 stacklevel=level,
             )
             self._enabled = False
-        if self._enabled and dtype is not None and dtypes.name(dtype) == "glassgrad.float32":
+        if self._enabled and dtype is not None and dtypes.name(dtype) == "torch.float32":
             self._enabled = False  # casting float32 ops to float32 changes nothing
         if self._enabled:
-            name = "glassgrad.bfloat16" if dtype is None else dtypes.name(dtype)
+            name = "torch.bfloat16" if dtype is None else dtypes.name(dtype)
             if name not in _WARNED:  # once: a training loop enters it every step
                 _WARNED.add(name)
                 warnings.warn(

@@ -189,10 +189,10 @@ class Function(Node):
         out = _as_tensor(out, cls)
         result = _wrap_output(out, tensors, d.get("_dirty", ()), record, cls)
         nondiff = any(out is t for t in d.get("_non_differentiable", ()))
-        if not record or nondiff or out.dtype.kind not in "fc":
+        if not record or nondiff or out._data.dtype.kind not in "fc":
             return result  # (torch: integer and non-differentiable outputs don't require grad)
         ctx.shape = result.shape
-        ctx.dtype = result.dtype
+        ctx.dtype = result._data.dtype
         ctx._inputs = tuple(None if t is None else (t.shape, t.dtype) for t in tensors)
         result.grad_fn = ctx
         result.requires_grad = True
@@ -432,11 +432,11 @@ def _record_outputs(
             continue
         r = _wrap_output(o, tensors, dirty, record, cls)
         results.append(r)
-        if record and o.dtype.kind in "fc" and not any(o is t for t in nondiff):
-            layout.append((total, total + o._data.size, o.shape, o.dtype))
+        if record and o._data.dtype.kind in "fc" and not any(o is t for t in nondiff):
+            layout.append((total, total + o._data.size, o.shape, o._data.dtype))
             total += o._data.size
         else:
-            layout.append(("const", o.shape, o.dtype))
+            layout.append(("const", o.shape, o._data.dtype))
     spans = [lay for lay in layout if lay is not None and lay[0] != "const"]
     if not spans:
         return tuple(results)

@@ -95,7 +95,7 @@ class Transform:
             raise TypeError(
                 f"{what}: expected the inputs to differentiate to be Tensors, got {x!r}"
             )
-        if x.dtype.kind not in "fc":
+        if x._data.dtype.kind not in "fc":
             raise TypeError(
                 f"{what}: only Tensors of floating point dtype can be differentiated; got an "
                 f"input of dtype {x.dtype} and shape {tuple(x.shape)}"

@@ -49,7 +49,7 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> list[Any]:
     with enable_grad():  # fn may itself differentiate (gradgradcheck), so keep recording on
         out = fn(*inputs)
     outs = [out] if isinstance(out, Tensor) else list(out)
-    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    return [o for o in outs if isinstance(o, Tensor) and o._data.dtype.kind == "f"]
 
 
 def _flat(fn: Callable[..., Any], inputs: Sequence[Any]) -> np.ndarray:

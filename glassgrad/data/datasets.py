@@ -11,7 +11,7 @@ half-loaded.
 >>> np.savez(path, x=np.eye(3), y=np.array([0, 1, 2]))
 >>> X, y = load_npz(path)
 >>> X.dtype, y.tolist()
-(dtype('float32'), [0, 1, 2])
+(torch.float32, [0, 1, 2])
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     collated field by field (tuples and lists give a list, named tuples keep their type).
 
     >>> default_collate([(1, 2.0), (3, 4.0)])
-    [tensor([1, 3]), tensor([2., 4.], dtype=glassgrad.float64)]
+    [tensor([1, 3]), tensor([2., 4.], dtype=torch.float64)]
     """
     elem = batch[0]
     if isinstance(elem, Tensor):

@@ -11,7 +11,7 @@ import numpy as np
 from glassgrad import creation
 from glassgrad.autograd.grad_mode import no_grad
 from glassgrad.distributions import constraints
-from glassgrad.dtypes import get_default_dtype
+from glassgrad.dtypes import default_float
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
 
@@ -45,7 +45,7 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
             "Input arguments must all be instances of Number, torch.Tensor or objects "
             "implementing __torch_function__."
         )
-    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), get_default_dtype())
+    dtype = next((v._data.dtype for v in values if isinstance(v, Tensor)), default_float())
     ts = [v if isinstance(v, Tensor) else creation.tensor(float(v), dtype=dtype) for v in values]
     return tuple(broadcast_tensors(*ts))
 

@@ -184,7 +184,7 @@ class MultiheadAttention(Module):
                 f"was expecting embedding dimension of {self.embed_dim}, but got {E}"
             )
         H, D = self.num_heads, self.head_dim
-        dt = query.dtype
+        dt = query._data.dtype
         q, k, v = self._project(query, key, value)
         if self.bias_k is not None and self.bias_v is not None:
             k = cat([k, self.bias_k.expand(N, 1, E)], 1)

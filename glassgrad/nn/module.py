@@ -54,7 +54,7 @@ class Buffer(Tensor):
 
     def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
         if data is None:
-            arr, vc = np.empty((0,), dtypes.get_default_dtype()), [0]
+            arr, vc = np.empty((0,), dtypes.default_float()), [0]
         elif isinstance(data, Tensor):
             arr, vc = data._data, data._vc
         else:
@@ -101,7 +101,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            arr = np.empty((0,), dtypes.get_default_dtype())
+            arr = np.empty((0,), dtypes.default_float())
             vc = [0]
         elif isinstance(data, Tensor):
             arr, vc = data._data, data._vc
@@ -574,13 +574,13 @@ class Module:
         return self._cast(d)
 
     def double(self) -> Module:
-        return self._cast(dtypes.float64)
+        return self._cast(dtypes.np_float64)
 
     def float(self) -> Module:
-        return self._cast(dtypes.float32)
+        return self._cast(dtypes.np_float32)
 
     def half(self) -> Module:
-        return self._cast(dtypes.float16)
+        return self._cast(dtypes.np_float16)
 
     def cpu(self) -> Module:
         return self

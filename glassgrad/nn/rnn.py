@@ -208,7 +208,7 @@ class RNNBase(Module):
             sorted_indices = unsorted_indices = None
             T, batch = x.shape[0], x.shape[1]
             batch_sizes = [batch] * T
-        if x.dtype != w0.dtype:
+        if x._data.dtype != w0._data.dtype:
             raise ValueError(
                 f"RNN input dtype ({dtypes.name(x.dtype)}) does not match weight dtype "
                 f"({dtypes.name(w0.dtype)}). Convert input: input.to({dtypes.name(w0.dtype)}), "
@@ -220,7 +220,7 @@ class RNNBase(Module):
                 f"{x.shape[-1]}"
             )
         hs, cs = self._state_sizes()
-        h0, c0 = self._initial_states(hx, batched, packed, batch, D, hs, cs, x.dtype)
+        h0, c0 = self._initial_states(hx, batched, packed, batch, D, hs, cs, x._data.dtype)
         if sorted_indices is not None:
             h0 = h0.index_select(1, sorted_indices)
             c0 = None if c0 is None else c0.index_select(1, sorted_indices)
@@ -501,7 +501,7 @@ class RNNCell(RNNCellBase):
         if hx is not None and hx.ndim not in (1, 2):
             raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
         if hx is None:
-            h = _zeros((x.shape[0], self.hidden_size), x.dtype)
+            h = _zeros((x.shape[0], self.hidden_size), x._data.dtype)
         else:
             h = hx if batched else hx.unsqueeze(0)
         args = (x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
@@ -533,7 +533,7 @@ class LSTMCell(RNNCellBase):
                         f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got {value.ndim}D instead"
                     )
         if hx is None:
-            zeros = _zeros((x.shape[0], self.hidden_size), x.dtype)
+            zeros = _zeros((x.shape[0], self.hidden_size), x._data.dtype)
             h, c = zeros, zeros
         else:
             h, c = hx if batched else (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
@@ -561,7 +561,7 @@ class GRUCell(RNNCellBase):
         if hx is not None and hx.ndim not in (1, 2):
             raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
         if hx is None:
-            h = _zeros((x.shape[0], self.hidden_size), x.dtype)
+            h = _zeros((x.shape[0], self.hidden_size), x._data.dtype)
         else:
             h = hx if batched else hx.unsqueeze(0)
         out = _cell(

@@ -106,7 +106,7 @@ def to_default_float(t: Tensor) -> Tensor:
     """An int/bool tensor in the default float dtype (PyTorch's promotion for ``int / int``,
     ``int * 1.5``, ``logsumexp(int)``); float tensors as they are."""
     if t._data.dtype.kind in "iub":
-        return Tensor._make(t._data.astype(dtypes.get_default_dtype()))
+        return Tensor._make(t._data.astype(dtypes.default_float()))
     return t
 
 

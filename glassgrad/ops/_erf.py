@@ -88,7 +88,7 @@ def _floating(x: Any) -> np.ndarray:
     if x.dtype.kind in "iub":
         from glassgrad import dtypes
 
-        return x.astype(dtypes.get_default_dtype())
+        return x.astype(dtypes.default_float())
     return x
 
 

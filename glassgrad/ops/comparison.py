@@ -202,7 +202,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     if not isinstance(a, Tensor):  # a Python number takes the other operand's dtype unless it
         # is of a higher category (where(m, 2, int32 tensor) is int32, where(m, 2, bools) int64)
         if isinstance(b, Tensor):
-            a = Tensor._make(np.asarray(a, dtypes.result_type(b, a)))
+            a = Tensor._make(np.asarray(a, dtypes.result_np(b, a)))
         else:
             a = as_tensor(a)
     return Where.apply(cond, a, b)

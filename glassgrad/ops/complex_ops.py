@@ -164,7 +164,7 @@ def angle(input: Any) -> Tensor:
     """The argument of each element, in (-pi, pi]; for real tensors 0 or pi."""
     x = as_tensor(input, "angle")
     if x._data.dtype.kind not in "fc":
-        x = x.to(dtypes.get_default_dtype())
+        x = x.to(dtypes.default_float())
     return Angle.apply(x)
 
 
@@ -224,7 +224,7 @@ def view_as_real(input: Any) -> Tensor:
 def view_as_complex(input: Any) -> Tensor:
     """A real float32/float64 tensor whose last dimension is 2 read as complex numbers."""
     x = as_tensor(input, "view_as_complex")
-    if x._data.dtype not in (dtypes.float32, dtypes.float64):
+    if x._data.dtype not in (dtypes.np_float32, dtypes.np_float64):
         raise RuntimeError(
             f"view_as_complex is only supported for float and double tensors, but got a tensor "
             f"of scalar type: {dtypes.name(x.dtype)} (shape {_shape(x)})"
@@ -239,7 +239,7 @@ def view_as_complex(input: Any) -> Tensor:
 def _same_float_pair(op_name: str, a: Any, b: Any, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
     x, y = as_tensor(a, op_name), as_tensor(b, op_name)
     for t, what in ((x, names[0]), (y, names[1])):
-        if t._data.dtype not in (dtypes.float32, dtypes.float64):
+        if t._data.dtype not in (dtypes.np_float32, dtypes.np_float64):
             raise RuntimeError(
                 f"{op_name}: expected {what} to be a float or double tensor, got dtype "
                 f"{dtypes.name(t.dtype)} (shape {_shape(t)})"

@@ -162,7 +162,7 @@ def _unary(
 
         def unary_op(input: Any, *, out: Any = None) -> Tensor:
             if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
-                input = Tensor._make(input._data.astype(dtypes.get_default_dtype()))
+                input = Tensor._make(input._data.astype(dtypes.default_float()))
             result = apply(input)
             return result if out is None else write_out(name, result, out)
 
@@ -841,7 +841,7 @@ def _floating(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     def floating(x: Any) -> Any:
         if x.dtype.kind not in "fc":
-            x = x.astype(dtypes.get_default_dtype())
+            x = x.astype(dtypes.default_float())
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return f(x)
 

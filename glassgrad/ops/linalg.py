@@ -117,7 +117,7 @@ def matmul(input: Any, other: Any) -> Tensor:
             f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
             f"(inner dimensions {kx} and {ky} differ)"
         )
-    if x.dtype != y.dtype:
+    if x._data.dtype != y._data.dtype:
         _same_dtype("matmul", x, y)
     # PyTorch's node for the ranks it maps to mm/mv/dot (batched products: MatmulBackward0 here)
     nx, ny = x._data.ndim, y._data.ndim

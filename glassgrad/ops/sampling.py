@@ -80,7 +80,7 @@ def bernoulli(input: Any, p: Any = None, *, generator: Any = None) -> Tensor:
     x = as_tensor(input)
     probs = _probabilities("bernoulli", x._data if p is None else p)
     draw = _numpy_rng(generator).random(x.shape)
-    dtype = x._data.dtype if x._data.dtype.kind == "f" else dtypes.get_default_dtype()
+    dtype = x._data.dtype if x._data.dtype.kind == "f" else dtypes.default_float()
     return Tensor._make((draw < probs).astype(dtype))
 
 

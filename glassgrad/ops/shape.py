@@ -565,62 +565,62 @@ def to(input: Any, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: 
 
 @op(name="float", namespaces=())
 def float_(x: Any) -> Tensor:
-    return to(x, dtypes.float32)
+    return to(x, dtypes.np_float32)
 
 
 @op(namespaces=())
 def double(x: Any) -> Tensor:
-    return to(x, dtypes.float64)
+    return to(x, dtypes.np_float64)
 
 
 @op(namespaces=())
 def cfloat(x: Any) -> Tensor:
     """``t.cfloat()``: the values as complex64."""
-    return to(x, dtypes.complex64)
+    return to(x, dtypes.np_complex64)
 
 
 @op(namespaces=())
 def cdouble(x: Any) -> Tensor:
     """``t.cdouble()``: the values as complex128."""
-    return to(x, dtypes.complex128)
+    return to(x, dtypes.np_complex128)
 
 
 @op(namespaces=(), differentiable=False)
 def long(x: Any) -> Tensor:
-    return to(x, dtypes.int64)
+    return to(x, dtypes.np_int64)
 
 
 @op(name="int", namespaces=(), differentiable=False)
 def int_(x: Any) -> Tensor:
-    return to(x, dtypes.int32)
+    return to(x, dtypes.np_int32)
 
 
 @op(name="bool", namespaces=(), differentiable=False)
 def bool_(x: Any) -> Tensor:
-    return to(x, dtypes.bool_)
+    return to(x, dtypes.np_bool)
 
 
 @op(namespaces=())
 def half(x: Any) -> Tensor:
-    return to(x, dtypes.float16)
+    return to(x, dtypes.np_float16)
 
 
 @op(namespaces=(), differentiable=False)
 def byte(x: Any) -> Tensor:
     """``t.byte()``: the values as uint8."""
-    return to(x, dtypes.uint8)
+    return to(x, dtypes.np_uint8)
 
 
 @op(namespaces=(), differentiable=False)
 def char(x: Any) -> Tensor:
     """``t.char()``: the values as int8."""
-    return to(x, dtypes.int8)
+    return to(x, dtypes.np_int8)
 
 
 @op(namespaces=(), differentiable=False)
 def short(x: Any) -> Tensor:
     """``t.short()``: the values as int16."""
-    return to(x, dtypes.int16)
+    return to(x, dtypes.np_int16)
 
 
 @op(namespaces=(), differentiable=False)

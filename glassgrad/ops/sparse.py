@@ -88,7 +88,7 @@ class SparseCOOTensor(Tensor):
         values = _part_repr(self._values_, 14)
         text = f"tensor(indices={indices},\n       values={values}"
         suffixes = [f"size={tuple(self.shape)}", f"nnz={self._indices_.shape[1]}"]
-        if self._data.dtype not in (dtypes.get_default_dtype(), np.int64, np.bool_):
+        if self._data.dtype not in (dtypes.default_float(), np.int64, np.bool_):
             suffixes.append(f"dtype={dtypes.name(self._data.dtype)}")
         suffixes.append("layout=torch.sparse_coo")
         if self.grad_fn is not None:
@@ -120,19 +120,19 @@ class SparseCOOTensor(Tensor):
         return _adopt_cast(self, Tensor.type(self, dtype, non_blocking, **kwargs))
 
     def float(self) -> Tensor:
-        return self.to(dtypes.float32)
+        return self.to(dtypes.np_float32)
 
     def double(self) -> Tensor:
-        return self.to(dtypes.float64)
+        return self.to(dtypes.np_float64)
 
     def half(self) -> Tensor:
-        return self.to(dtypes.float16)
+        return self.to(dtypes.np_float16)
 
     def long(self) -> Tensor:
-        return self.to(dtypes.int64)
+        return self.to(dtypes.np_int64)
 
     def int(self) -> Tensor:
-        return self.to(dtypes.int32)
+        return self.to(dtypes.np_int32)
 
     def t(self) -> Tensor:
         if self._indices_.shape[0] != 2 or self._values_.ndim != 1:

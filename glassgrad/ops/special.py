@@ -41,7 +41,7 @@ def _as_float64(x: np.ndarray) -> np.ndarray:
 
 def _like(out: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``out`` (float64) in ``a``'s float dtype, or the default float for integer ``a``."""
-    return out.astype(a.dtype if a.dtype.kind == "f" else dtypes.get_default_dtype(), copy=False)
+    return out.astype(a.dtype if a.dtype.kind == "f" else dtypes.default_float(), copy=False)
 
 
 # ---- lgamma, digamma, polygamma -----------------------------------------------------------------

@@ -168,8 +168,8 @@ def _input(op_name: str, input: Any) -> Tensor:
     x = as_tensor(input, op_name)
     kind = x._data.dtype.kind
     if kind in "iub":
-        x = x.to(dtypes.get_default_dtype())
-    elif x._data.dtype == dtypes.float16:
+        x = x.to(dtypes.default_float())
+    elif x._data.dtype == dtypes.np_float16:
         raise RuntimeError(
             f"{op_name}: Unsupported dtype Half (tensor of shape {tuple(x.shape)}); use float32"
         )
@@ -261,7 +261,7 @@ def _real_input(x: Tensor, dims: tuple[int, ...], forward: bool, mode: str, half
 def _r2c_op(op_name: str, input: Any, s: Any, dim: Any, norm: Any, forward: bool) -> Tensor:
     x = _input(op_name, input)
     if x._data.dtype.kind == "c":
-        what = "ComplexDouble" if x._data.dtype == dtypes.complex128 else "ComplexFloat"
+        what = "ComplexDouble" if x._data.dtype == dtypes.np_complex128 else "ComplexFloat"
         raise RuntimeError(
             f"{op_name} expects a real input tensor, but got {what} (shape {tuple(x.shape)})"
         )

@@ -93,7 +93,7 @@ def triu(input: Any, diagonal: int = 0) -> Tensor:
 
 def _triangle_indices(which: Any, row: int, col: int, offset: int, dtype: Any) -> Tensor:
     rows, cols = which(int(row), int(offset), int(col))
-    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.np_int64
     return Tensor._make(np.stack([rows, cols]).astype(d).reshape(2, -1))
 
 
@@ -301,7 +301,7 @@ def block_diag(*tensors: Any) -> Tensor:
                 f"has {t._data.ndim} dimensions"
             )
     if not ts:
-        return Tensor._make(np.zeros((1, 0), dtypes.get_default_dtype()))
+        return Tensor._make(np.zeros((1, 0), dtypes.default_float()))
     target = ts[0]._data.dtype
     for t in ts[1:]:
         target = _promote_tensors(np.empty((1,), target), np.empty((1,), t._data.dtype))

@@ -302,7 +302,7 @@ def step_counter(state: dict[str, Any]) -> float:
 def scalar_dtype(fused: bool | None = None) -> type[np.floating[Any]]:
     """torch's dtype of scalar state (``step``...): float64 when that is the default dtype, else
     float32 (always float32 with ``fused=True``)."""
-    if not fused and dtypes.get_default_dtype() == np.float64:
+    if not fused and dtypes.default_float() == np.float64:
         return np.float64
     return np.float32
 

@@ -502,7 +502,7 @@ def trace(
                 "output",
                 fn.name() if fn is not None else None,
                 tuple(r.shape),
-                str(r.dtype),
+                str(r._data.dtype),
                 r.name if r.name is not None else param_names.get(id(r)),
                 None if changed_output(r) else summarize(r._data, max_values),
                 None if g is None else summarize(g, max_values),
@@ -527,7 +527,7 @@ def trace(
                 kind,
                 op,
                 tuple(obj.shape),
-                str(obj.dtype),
+                str(np.dtype(obj.dtype)),  # (a tensor's or a node's: NumPy's name, "float32")
                 nm,
                 None if v is None else summarize(v, max_values),
                 None if g is None else summarize(g, max_values),

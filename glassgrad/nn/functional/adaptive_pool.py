@@ -43,7 +43,7 @@ def _adaptive_max_pool2d(op: str, x: Tensor, sizes: tuple[int, ...], indices: bo
         raise RuntimeError(
             f"{op}: Expected 3D or 4D tensor with non-zero spatial sizes, but got {list(x.shape)}"
         )
-    if x.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     oh, ow = sizes
     if oh < 0 or ow < 0:
@@ -108,7 +108,7 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
         raise RuntimeError(
             f"{op}: Expected 4D or 5D tensor with non-zero spatial sizes, but got {list(x.shape)}"
         )
-    if x.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     sizes = _sizes(op, 3, output_size, tuple(x.shape[-3:]))
     if min(sizes) < 0:

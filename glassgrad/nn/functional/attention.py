@@ -50,7 +50,7 @@ def scaled_dot_product_attention(
             f"dimensional, but got query.dim: {q.ndim} key.dim: {k.ndim} and value.dim: "
             f"{v.ndim} instead."
         )
-    if not q.dtype == k.dtype == v.dtype or q.dtype.kind != "f":
+    if not q._data.dtype == k._data.dtype == v._data.dtype or q._data.dtype.kind != "f":
         raise RuntimeError(
             "scaled_dot_product_attention: Expected query, key, and value to have the same "
             f"floating-point dtype, but got query.dtype: {dtypes.name(q.dtype)} key.dtype: "
@@ -79,7 +79,7 @@ def scaled_dot_product_attention(
     scores = (q @ k.transpose(-2, -1)) * factor
 
     # masks become an additive bias of the scores' dtype: 0 where a key takes part, -inf elsewhere
-    dt = scores.dtype
+    dt = scores._data.dtype
     if is_causal:
         scores = scores + np.where(np.tri(L, S, dtype=bool), 0.0, -np.inf).astype(dt)
     elif attn_mask is not None:

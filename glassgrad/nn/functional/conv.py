@@ -287,7 +287,7 @@ def _convnd(
             f"{op}: Expected {d + 1}D (unbatched) or {d + 2}D (batched) input to {op}, but got "
             f"input of size: {list(x.shape)}"
         )
-    if x.dtype != w.dtype:
+    if x._data.dtype != w._data.dtype:
         raise RuntimeError(
             f"{op}: Input type ({x.dtype}) and weight type ({w.dtype}) should be the same"
         )
@@ -306,7 +306,7 @@ def _convnd(
                 f"{op}: Given weight of size {list(w.shape)}, expected bias to be 1-dimensional "
                 f"with {spec.c_out} elements, but got bias of size {list(b.shape)} instead"
             )
-        if b.dtype != x.dtype:
+        if b._data.dtype != x._data.dtype:
             raise RuntimeError(
                 f"{op}: Input type ({x.dtype}) and bias type ({b.dtype}) should be the same"
             )

@@ -87,7 +87,7 @@ def _conv_transposend(
             f"{op}: expected a {d + 2}-D weight (in_channels, out_channels/groups, *{d} kernel "
             f"sizes), but got weight of size {list(w.shape)}"
         )
-    if x.dtype != w.dtype:
+    if x._data.dtype != w._data.dtype:
         raise RuntimeError(
             f"{op}: Input type ({x.dtype}) and weight type ({w.dtype}) should be the same"
         )
@@ -138,7 +138,7 @@ def _conv_transposend(
                 f"{op}: Given transposed=1, weight of size {list(w.shape)}, expected bias to be "
                 f"1-dimensional with {c_out} elements, but got bias of size {list(b.shape)} instead"
             )
-        if b.dtype != x.dtype:
+        if b._data.dtype != x._data.dtype:
             raise RuntimeError(
                 f"{op}: Input type ({x.dtype}) and bias type ({b.dtype}) should be the same"
             )

@@ -161,7 +161,7 @@ def ctc_loss(
         reduction = REDUCTION_ENUM[reduction]
     reduction = _reduction(op, None, None, str(reduction))
     lp = as_tensor(log_probs)
-    if lp.ndim not in (2, 3) or lp.dtype.kind != "f":
+    if lp.ndim not in (2, 3) or lp._data.dtype.kind != "f":
         raise RuntimeError(
             f"{op}: expected log_probs of shape (T, N, C) or (T, C) and a floating dtype, but "
             f"got shape {list(lp.shape)} and dtype {lp.dtype}"

@@ -21,7 +21,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     not change the gradient (it is applied outside the graph).
     """
     a, b = broadcast_tensors(as_tensor(x1), as_tensor(x2))
-    if a.dtype.kind != "f":
+    if a._data.dtype.kind != "f":
         a, b = a.double(), b.double()
 
     def unit(t: Tensor) -> Tensor:
@@ -47,7 +47,7 @@ def pairwise_distance(
     """||x1 - x2 + eps||_p along the last dim (inputs broadcast)."""
     a, b = as_tensor(x1), as_tensor(x2)
     diff = a - b + eps
-    if diff.dtype.kind != "f":
+    if diff._data.dtype.kind != "f":
         raise RuntimeError(f"pairwise_distance: expected floating-point inputs, got {diff.dtype}")
     dim = max(a.ndim, b.ndim) - 1
     return _PairwiseNorm.apply(diff, float(p), (dim,) if dim >= 0 else (), keepdim)

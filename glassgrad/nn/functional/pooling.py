@@ -405,7 +405,7 @@ def _avg_pool(
     divisor_override: Any,
 ) -> Tensor:
     x, unbatched = _batched(op, d, input)
-    if x.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     win = _window_for(op, d, x.shape, kernel_size, stride, padding, 1, bool(ceil_mode))
     spec: Any = _avg_spec(win, bool(count_include_pad), divisor_override, x.dtype)
@@ -497,7 +497,7 @@ def _adaptive_avg_pool(op: str, d: int, input: Any, output_size: Any) -> Tensor:
     sizes = tuple(n if s is None else int(s) for s, n in zip(sizes, spatial))
     if min(sizes) < 0:
         raise RuntimeError(f"{op}: output_size must be non-negative, got {sizes}")
-    if x.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     # PyTorch's 2-d pool is one node: here the last step is recorded under its name
     if d in (2, 3) and sizes == (1,) * d:  # a global pool: PyTorch takes the mean over them

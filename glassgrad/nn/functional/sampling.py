@@ -195,7 +195,7 @@ def interpolate(
             f"interpolate: input of {x.ndim}D (shape {list(x.shape)}) is not supported in mode "
             f"{mode!r}: it expects {want} input (N, C, *spatial)"
         )
-    if x.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"interpolate: expected a floating-point input, got dtype {x.dtype}")
     spatial = tuple(x.shape[2:])
     sizes, scales = _sizes(d, spatial, size, scale_factor, recompute_scale_factor)

@@ -76,7 +76,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         warnings.warn(_ALIGN_WARNING, stacklevel=3)
         align_corners = False
     t = as_tensor(theta)
-    if t.dtype.kind != "f":
+    if t._data.dtype.kind != "f":
         raise ValueError(f"Expected theta to have floating point type, but got {t.dtype}")
     size = tuple(int(s) for s in size)
     if len(size) not in (4, 5):
@@ -329,7 +329,7 @@ def grid_sample(
         )
     if mode == "bicubic":
         raise NotImplementedError("grid_sample: mode='bicubic' is not supported")
-    if x.dtype.kind != "f" or gr.dtype != x.dtype:
+    if x._data.dtype.kind != "f" or gr._data.dtype != x._data.dtype:
         raise RuntimeError(
             f"grid_sample: expected input and grid of one floating dtype, but got input "
             f"{x.dtype} and grid {gr.dtype}"
