@@ -404,7 +404,7 @@ class AsStrided(Node):
         return flat.reshape(ctx.base_shape), None
 
 
-@op
+@op(inplace="view")
 def as_strided(input: Any, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
     """A view of ``input``'s memory with the given sizes and strides (in elements), starting
     ``storage_offset`` elements into it (``input``'s own offset by default): windows that may

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.state import bump_version
-from glassgrad.nn.utils import fusion, parametrizations, parametrize, rnn, stateless
+from glassgrad.nn.utils import fusion, parametrizations, parametrize, prune, rnn, stateless
 from glassgrad.nn.utils.fusion import (
     fuse_conv_bn_eval,
     fuse_conv_bn_weights,
@@ -51,6 +51,7 @@ __all__ = [
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
+    "prune",
     "remove_spectral_norm",
     "remove_weight_norm",
     "rnn",
