@@ -218,6 +218,9 @@ def test_cat_and_stack_gradients_reach_each_input() -> None:
         lambda lib, x: x.split(3, dim=2),
         lambda lib, x: x.split(5, -1),
         lambda lib, x: lib.split(x, [1, 0, 2], 1),
+        # the method's argument is named split_size, torch.split's split_size_or_sections
+        lambda lib, x: x.split(split_size=[2, 1], dim=-2),
+        lambda lib, x: lib.split(x, split_size_or_sections=3, dim=2),
         lambda lib, x: x.chunk(3, 2),
         lambda lib, x: x.chunk(4, 1),  # 3 rows in 4 chunks: PyTorch returns 3
         lambda lib, x: lib.chunk(x[:, :0], 2, 1),

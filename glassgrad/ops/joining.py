@@ -287,7 +287,13 @@ def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
     return _slice(x, d, start, start + length, Slice)
 
 
-@op
+def _split_method(self: Any, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """``t.split(split_size, dim)``: PyTorch names the method's argument ``split_size``, not
+    ``split_size_or_sections`` as ``torch.split``'s (mamba-minimal passes it by keyword)."""
+    return split(self, split_size, dim)
+
+
+@op(method=_split_method)
 def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of ``split_size`` elements along ``dim`` (the last may be smaller), or given sizes."""
     x = as_tensor(tensor)
