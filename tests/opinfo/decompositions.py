@@ -232,6 +232,18 @@ def _full_svd(r, k):
 # (``* 2`` after a batched product: PyTorch's last node there is a reshape of its folded mm)
 
 
+def pivoted(draw):
+    """Rows of a column-diagonally-dominant matrix shuffled: partial pivoting finds the
+    dominant rows again with a margin (no near-ties), so the row swaps are exercised and stay
+    the same under the finite differences of gradcheck."""
+    rng = _rng(draw)
+    n = draw(st.integers(1, 4))
+    batch = _batch(draw)
+    d = rng.uniform(-0.5, 0.5, (*batch, n, n)) + 2 * np.eye(n)
+    perm = rng.permutation(n)
+    return (d[..., perm, :],)
+
+
 OPS = [
     # ---- det, slogdet, logdet
     OpInfo("det", lambda lib, x: lib.linalg.det(x), square(), **TOL),
@@ -303,6 +315,18 @@ OPS = [
     ),
     OpInfo("cholesky", lambda lib, x, d: lib.cholesky(_spd(x, d)), spd_pair, **TOL),
     OpInfo("cholesky_upper", lambda lib, x, d: _spd(x, d).cholesky(upper=True), spd_pair, **TOL),
+    # ---- lu (partial pivoting: row swaps included)
+    OpInfo("linalg_lu_factor", lambda lib, x: lib.linalg.lu_factor(x).LU, pivoted, **TOL),
+    OpInfo("linalg_lu_factor_ex", lambda lib, x: lib.linalg.lu_factor_ex(x).LU, pivoted, **TOL),
+    OpInfo("lu_method", lambda lib, x: x.lu()[0], pivoted, **TOL),
+    OpInfo("linalg_lu_L", lambda lib, x: lib.linalg.lu(x).L, pivoted, **TOL),
+    OpInfo("linalg_lu_U", lambda lib, x: lib.linalg.lu(x).U, pivoted, **TOL),
+    OpInfo(
+        "lu_unpack",
+        lambda lib, x: (lambda r: r.P @ r.L @ r.U)(lib.lu_unpack(*lib.linalg.lu_factor(x))),
+        pivoted,
+        **TOL,
+    ),
     # ---- qr (compared through Q * Q, R * R and Q R: the signs are not unique)
     OpInfo("linalg_qr_Q", lambda lib, x: lib.linalg.qr(x).Q ** 2, svd_matrix("tall"), **TOL),
     OpInfo("linalg_qr_R", lambda lib, x: lib.linalg.qr(x).R ** 2, svd_matrix("tall"), **TOL),
