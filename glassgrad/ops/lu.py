@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from glassgrad.ops._common import Tensor, as_tensor, return_type
-from glassgrad.ops.decompositions import _eye, _Factor, _matrix_input, _mT, _solve
+from glassgrad.ops.decompositions import _Factor, _matrix_input, _mT, _solve
 from glassgrad.ops.registry import LINALG, op
-from glassgrad.ops.structure import tril, triu
 
 
 class return_types:
@@ -70,31 +69,93 @@ def _permutation(pivots: np.ndarray, m: int, dtype: Any) -> np.ndarray:
     return _mT(np.eye(m, dtype=dtype)[perm])
 
 
+def _square_only(m: int, n: int) -> None:
+    if m != n:
+        raise NotImplementedError(
+            f"linalg.lu: the gradient of a non-square ({m} by {n}) factorization is not "
+            "implemented; factor square matrices to differentiate through it"
+        )
+
+
+def _lu_rule(perm: Any, low: Any, up: Any, gl: Any, gu: Any) -> Any:
+    """PyTorch's linalg_lu_backward, square A = P L U:
+    gA = P L⁻ᴴ (tril(Lᴴ gL, -1) + triu(gU Uᴴ)) U⁻ᴴ (either gradient may be None)."""
+    n = up.shape[-1]
+    _square_only(low.shape[-2], n)
+    strict = np.tril(np.ones((n, n), dtype=perm.dtype), -1)
+    mh = (lambda x: np.conj(_mT(x))) if perm.dtype.kind == "c" else _mT
+    phi = 0
+    if gl is not None:
+        phi = np.matmul(mh(low), gl) * strict
+    if gu is not None:
+        phi = phi + np.matmul(gu, mh(up)) * (1 - strict)
+    x = mh(_solve(up, mh(phi)))  # phi U⁻ᴴ
+    return np.matmul(perm, _solve(mh(low), x))
+
+
+def _unpacked(lu: Any, k: int, dtype: np.dtype) -> tuple[Any, Any]:
+    """L (unit diagonal) and U from a packed (m, n) factor (arrays, or Tensors at 2nd order)."""
+    m, n = lu.shape[-2], lu.shape[-1]
+    low = lu[..., :, :k] * np.tril(np.ones((m, k), dtype), -1) + np.eye(m, k, dtype=dtype)
+    return low, lu[..., :k, :] * np.triu(np.ones((k, n), dtype))
+
+
+def _padded(x: Any, axis: int, size: int, dtype: np.dtype) -> Any:
+    """``x`` with zeros appended along ``axis`` up to ``size``."""
+    shape = list(x.shape)
+    extra, shape[axis] = size - shape[axis], size - shape[axis]
+    return x if extra == 0 else np.concatenate([x, np.zeros(shape, dtype)], axis)
+
+
 class LinalgLuFactorEx(_Factor):
     __slots__ = ()
 
     @staticmethod
     def rule(inputs: Any, outs: Any, grads: Any, perm: Any) -> Any:
-        """A = P L U, square: gA = P L⁻ᴴ (tril(Lᴴ gL, -1) + triu(gU Uᴴ)) U⁻ᴴ, with gL and gU
-        the strict lower and the upper part of the packed factor's gradient."""
-        (a,), (lu,), (g,) = inputs, outs, grads
-        m, n = a.shape[-2], a.shape[-1]
-        if m != n:
-            raise NotImplementedError(
-                f"linalg.lu_factor: the gradient of a non-square ({m} by {n}) factorization is "
-                "not implemented; factor square matrices to differentiate through it"
-            )
+        """The packed factor's gradient is gL below the diagonal and gU on and above it."""
+        (lu,), (g,) = outs, grads
+        m, n = lu.shape[-2], lu.shape[-1]
+        _square_only(m, n)
         strict = np.tril(np.ones((n, n), dtype=perm.dtype), -1)
-        upper = 1 - strict
-        low, up = lu * strict + _eye(n, perm), lu * upper
-        mh = (lambda x: np.conj(_mT(x))) if perm.dtype.kind == "c" else _mT
-        phi = np.matmul(mh(low), g * strict) * strict + np.matmul(g * upper, mh(up)) * upper
-        x = mh(_solve(up, mh(phi)))  # phi U⁻ᴴ
-        return (np.matmul(perm, _solve(mh(low), x)),)
+        low, up = _unpacked(lu, n, perm.dtype)
+        return (_lu_rule(perm, low, up, g * strict, g * (1 - strict)),)
 
     @staticmethod
     def refactor(inputs: Any, perm: Any) -> Any:
         return [_lu_factor(as_tensor(inputs[0]))[0]]
+
+
+class LinalgLu(_Factor):  # L and U of linalg.lu; P is a constant
+    __slots__ = ()
+
+    @staticmethod
+    def rule(inputs: Any, outs: Any, grads: Any, perm: Any) -> Any:
+        (low, up), (gl, gu) = outs, grads
+        return (_lu_rule(perm, low, up, gl, gu),)
+
+    @staticmethod
+    def refactor(inputs: Any, perm: Any) -> Any:
+        return _linalg_lu(as_tensor(inputs[0]))[1:]
+
+
+class LuUnpack(_Factor):  # L and U of lu_unpack: linear in the packed factor
+    __slots__ = ()
+
+    @staticmethod
+    def rule(inputs: Any, outs: Any, grads: Any, shape: Any) -> Any:
+        """The packed factor gets L's gradient below the diagonal, U's on and above it."""
+        (m, n, dtype), (gl, gu) = shape, grads
+        k = min(m, n)
+        g = 0
+        if gl is not None:
+            g = _padded(gl * np.tril(np.ones((m, k), dtype), -1), -1, n, dtype)
+        if gu is not None:
+            g = g + _padded(gu * np.triu(np.ones((k, n), dtype)), -2, m, dtype)
+        return (g,)
+
+    @staticmethod
+    def refactor(inputs: Any, shape: Any) -> Any:
+        return [None, None]  # (the rule is linear: it needs no outputs)
 
 
 def _lu_factor(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -166,8 +227,8 @@ def lu_unpack(
     empty = Tensor._make(np.zeros((0,), packed._data.dtype))
     low = up = empty
     if unpack_data:
-        low = tril(packed[..., :, :k], -1) + np.eye(m, k, dtype=packed._data.dtype)
-        up = triu(packed[..., :k, :])
+        dtype = packed._data.dtype
+        low, up = LuUnpack.outputs(_unpacked(packed._data, k, dtype), (m, n, dtype), packed)
     perm = _permutation(pivots._data, m, packed._data.dtype) if unpack_pivots else None
     return return_types.lu_unpack(empty if perm is None else Tensor._make(perm), low, up)
 
@@ -176,5 +237,11 @@ def lu_unpack(
 def linalg_lu(A: Any, *, pivot: bool = True) -> Any:
     """A = P L U with a permutation P, unit lower-triangular L and upper-triangular U."""
     _no_pivot("linalg.lu", pivot)
-    lu_, pivots, _ = _lu_factor(_matrix_input("linalg.lu", A))
-    return return_types.linalg_lu(*lu_unpack(lu_, pivots))
+    return return_types.linalg_lu(*_linalg_lu(_matrix_input("linalg.lu", A)))
+
+
+def _linalg_lu(x: Tensor) -> list[Tensor]:
+    packed, pivots, _ = _getrf(x._data)
+    perm = _permutation(pivots, x.shape[-2], x._data.dtype)
+    low, up = _unpacked(packed, min(x.shape[-2], x.shape[-1]), packed.dtype)
+    return [Tensor._make(perm), *LinalgLu.outputs([low, up], perm, x)]

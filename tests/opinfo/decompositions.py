@@ -244,6 +244,14 @@ def pivoted(draw):
     return (d[..., perm, :],)
 
 
+def _unpack_both(lib, x):
+    """L and U of a non-square factor in one result (the factor's own rule is square-only, so
+    the packed factor is taken as a plain input: lu_unpack is linear in it)."""
+    pivots = lib.ones(*x.shape[:-2], min(x.shape[-2:]), dtype=lib.int32)
+    r = lib.lu_unpack(x, pivots)
+    return lib.cat([r.L.flatten(-2), r.U.flatten(-2)], -1)
+
+
 OPS = [
     # ---- det, slogdet, logdet
     OpInfo("det", lambda lib, x: lib.linalg.det(x), square(), **TOL),
@@ -321,12 +329,10 @@ OPS = [
     OpInfo("lu_method", lambda lib, x: x.lu()[0], pivoted, **TOL),
     OpInfo("linalg_lu_L", lambda lib, x: lib.linalg.lu(x).L, pivoted, **TOL),
     OpInfo("linalg_lu_U", lambda lib, x: lib.linalg.lu(x).U, pivoted, **TOL),
-    OpInfo(
-        "lu_unpack",
-        lambda lib, x: (lambda r: r.P @ r.L @ r.U)(lib.lu_unpack(*lib.linalg.lu_factor(x))),
-        pivoted,
-        **TOL,
-    ),
+    OpInfo("lu_unpack_L", lambda lib, x: lib.lu_unpack(*lib.linalg.lu_factor(x)).L, pivoted, **TOL),
+    OpInfo("lu_unpack_U", lambda lib, x: lib.lu_unpack(*lib.linalg.lu_factor(x)).U, pivoted, **TOL),
+    OpInfo("lu_unpack_wide", lambda lib, x: _unpack_both(lib, x[..., :-1, :]), pivoted, **TOL),
+    OpInfo("lu_unpack_tall", lambda lib, x: _unpack_both(lib, x[..., :, :-1]), pivoted, **TOL),
     # ---- qr (compared through Q * Q, R * R and Q R: the signs are not unique)
     OpInfo("linalg_qr_Q", lambda lib, x: lib.linalg.qr(x).Q ** 2, svd_matrix("tall"), **TOL),
     OpInfo("linalg_qr_R", lambda lib, x: lib.linalg.qr(x).R ** 2, svd_matrix("tall"), **TOL),
