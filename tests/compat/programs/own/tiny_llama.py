@@ -201,7 +201,7 @@ for it in range(args.iters):
     lr = get_lr(it)
     for group in optimizer.param_groups:
         group["lr"] = lr
-    for micro in range(args.accum):
+    for _ in range(args.accum):
         _, loss = model(X, Y)
         loss = loss / args.accum
         X, Y = get_batch()
