@@ -225,6 +225,11 @@ PROGRAMS = {
         )
         for rope in ("complex", "real")
     },
+    # a CLIP-style dual encoder: a conv stem, a Glow-style invertible 1x1 mixing from
+    # linalg.lu_factor/lu_unpack, attention pooling through F.multi_head_attention_forward, a
+    # causal MultiheadAttention text tower read at the eot token, a learned 0-d logit_scale
+    # (clamped), symmetric cross-entropy, AdamW groups under CosineAnnealingLR
+    "own_tiny_clip": ("own/tiny_clip.py", [], same_losses(rtol=2e-6), None),
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (
