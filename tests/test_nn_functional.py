@@ -351,6 +351,22 @@ def test_legacy_size_average_and_reduce(size_average, reduce) -> None:
         close(F.mse_loss(x, x * 0.5, **kw), TF.mse_loss(tx, tx * 0.5, **kw))
 
 
+def test_legacy_size_average_and_reduce_warn_as_torch() -> None:
+    """pytorch-made's ``size_average=False``: the same UserWarning, naming the reduction."""
+    x, tx = pair(RNG.standard_normal(4))
+    for kw in (dict(size_average=False), dict(reduce=False), dict(size_average=True)):
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            F.binary_cross_entropy_with_logits(x, x.detach(), **kw)
+            gg.nn.MSELoss(**kw)
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            TF.binary_cross_entropy_with_logits(tx, tx.detach(), **kw)
+            torch.nn.MSELoss(**kw)
+        assert [str(w.message) for w in ours] == [str(w.message) for w in theirs], kw
+        assert all(w.category is UserWarning for w in ours)
+
+
 def test_nll_loss_float32_stays_float32_and_matches() -> None:
     x, tx = pair(RNG.standard_normal((6, 5)), dtype=np.float32)
     t, tt = ints([0, 4, 1, 1, 2, 3])

@@ -11,6 +11,7 @@ is made of ``tril``/``triu`` on the packed factor, so ``linalg.lu``'s L and U ca
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -200,6 +201,12 @@ def linalg_lu_factor(A: Any, *, pivot: bool = True) -> Any:
 @op
 def lu(input: Any, pivot: bool = True, get_infos: bool = False) -> Any:
     """``Tensor.lu()`` / ``torch.lu``: (LU, pivots) of ``linalg.lu_factor``, and the infos."""
+    warnings.warn(  # as PyTorch's (which warns once)
+        "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
+        "and will be removed in a future PyTorch release.",
+        UserWarning,
+        stacklevel=3,
+    )
     _no_pivot("lu", pivot)
     lu_, pivots, info = _lu_factor(_matrix_input("lu", input))
     return (lu_, pivots, info) if get_infos else (lu_, pivots)
