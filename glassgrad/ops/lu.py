@@ -2,10 +2,10 @@
 ``torch.linalg.lu``, ``torch.lu_unpack`` and the older ``torch.lu`` / ``Tensor.lu``.
 
 NumPy has no LU, so ``_getrf`` is LAPACK's getrf written out: column by column, the row with
-the largest magnitude (the first of equals, as LAPACK's i?amax) becomes the pivot. The packed
-factor is one differentiable node (PyTorch's ``LinalgLuFactorExBackward0``) whose rule is
-PyTorch's ``linalg_lu_backward`` for square matrices; the pivots are integers, and ``lu_unpack``
-is made of ``tril``/``triu`` on the packed factor, so ``linalg.lu``'s L and U carry gradients too.
+the largest magnitude (the first of equals, as LAPACK's i?amax) becomes the pivot. The nodes
+are PyTorch's: the packed factor's (``LinalgLuFactorExBackward0``) and ``linalg.lu``'s L and U
+(``LinalgLuBackward0``) follow its ``linalg_lu_backward`` for square matrices; ``lu_unpack``'s L
+and U (``LuUnpackBackward0``) are linear in the packed factor. Pivots and P carry no gradient.
 """
 
 from __future__ import annotations
