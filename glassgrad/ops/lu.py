@@ -4,7 +4,7 @@
 NumPy has no LU, so ``_getrf`` is LAPACK's getrf written out: column by column, the row with
 the largest magnitude (the first of equals, as LAPACK's i?amax) becomes the pivot. The nodes
 are PyTorch's: the packed factor's (``LinalgLuFactorExBackward0``) and ``linalg.lu``'s L and U
-(``LinalgLuBackward0``) follow its ``linalg_lu_backward`` for square matrices; ``lu_unpack``'s L
+(``LinalgLuBackward0``) follow its ``linalg_lu_backward`` (square, wide, tall); ``lu_unpack``'s L
 and U (``LuUnpackBackward0``) are linear in the packed factor. Pivots and P carry no gradient.
 """
 
@@ -70,28 +70,45 @@ def _permutation(pivots: np.ndarray, m: int, dtype: Any) -> np.ndarray:
     return _mT(np.eye(m, dtype=dtype)[perm])
 
 
-def _square_only(m: int, n: int) -> None:
-    if m != n:
-        raise NotImplementedError(
-            f"linalg.lu: the gradient of a non-square ({m} by {n}) factorization is not "
-            "implemented; factor square matrices to differentiate through it"
-        )
-
-
 def _lu_rule(perm: Any, low: Any, up: Any, gl: Any, gu: Any) -> Any:
-    """PyTorch's linalg_lu_backward, square A = P L U:
-    gA = P L⁻ᴴ (tril(Lᴴ gL, -1) + triu(gU Uᴴ)) U⁻ᴴ (either gradient may be None)."""
-    n = up.shape[-1]
-    _square_only(low.shape[-2], n)
-    strict = np.tril(np.ones((n, n), dtype=perm.dtype), -1)
+    """PyTorch's linalg_lu_backward for A = P L U (either gradient may be None; only L's strict
+    lower and U's upper part count). Square: gA = P L⁻ᴴ (tril(Lᴴ gL, -1) + triu(gU Uᴴ)) U⁻ᴴ;
+    wide (U = [U1 | U2]) and tall (L = [L1; L2]) matrices add the extra block's part."""
+    m, n = low.shape[-2], up.shape[-1]
     mh = (lambda x: np.conj(_mT(x))) if perm.dtype.kind == "c" else _mT
-    phi = 0
+    gl = None if gl is None else np.tril(gl, -1)
+    gu = None if gu is None else np.triu(gu)
+    phi: Any
+    if m == n:
+        phi = 0
+        if gl is not None:
+            phi = np.tril(np.matmul(mh(low), gl), -1)
+        if gu is not None:
+            phi = phi + np.triu(np.matmul(gu, mh(up)))
+        ga = mh(_solve(up, mh(phi)))  # phi U⁻ᴴ
+        return np.matmul(perm, _solve(mh(low), ga))
+    k = min(m, n)
+    zero = np.zeros((*perm.shape[:-2], k, k), perm.dtype)
+    if m < n:  # A1 = P L U1, A2 = P L U2
+        phi = zero if gl is None else np.matmul(mh(low), gl)
+        if gu is not None:
+            phi = phi - np.matmul(gu, mh(up))
+        ga = mh(_solve(up[..., :, :k], mh(np.tril(phi, -1))))  # tril(phi, -1) U1⁻ᴴ
+        if gu is not None:
+            ga = np.concatenate([ga + gu[..., :, :k], gu[..., :, k:]], -1)
+        else:
+            ga = np.concatenate([ga, np.zeros((*ga.shape[:-1], n - k), perm.dtype)], -1)
+        return np.matmul(perm, _solve(mh(low), ga))
+    # tall: A1 = P L1 U, A2 = P L2 U
+    phi = zero if gu is None else np.matmul(gu, mh(up))
     if gl is not None:
-        phi = np.matmul(mh(low), gl) * strict
-    if gu is not None:
-        phi = phi + np.matmul(gu, mh(up)) * (1 - strict)
-    x = mh(_solve(up, mh(phi)))  # phi U⁻ᴴ
-    return np.matmul(perm, _solve(mh(low), x))
+        phi = phi - np.matmul(mh(low), gl)
+    ga = _solve(mh(low[..., :k, :]), np.triu(phi))  # L1⁻ᴴ triu(phi)
+    if gl is not None:
+        ga = np.concatenate([ga + gl[..., :k, :], gl[..., k:, :]], -2)
+    else:
+        ga = np.concatenate([ga, np.zeros((*ga.shape[:-2], m - k, n), perm.dtype)], -2)
+    return np.matmul(perm, mh(_solve(up, mh(ga))))  # ... U⁻ᴴ
 
 
 def _unpacked(lu: Any, k: int, dtype: np.dtype) -> tuple[Any, Any]:
@@ -113,13 +130,11 @@ class LinalgLuFactorEx(_Factor):
 
     @staticmethod
     def rule(inputs: Any, outs: Any, grads: Any, perm: Any) -> Any:
-        """The packed factor's gradient is gL below the diagonal and gU on and above it."""
+        """The packed factor's gradient is L's below the diagonal and U's on and above it."""
         (lu,), (g,) = outs, grads
-        m, n = lu.shape[-2], lu.shape[-1]
-        _square_only(m, n)
-        strict = np.tril(np.ones((n, n), dtype=perm.dtype), -1)
-        low, up = _unpacked(lu, n, perm.dtype)
-        return (_lu_rule(perm, low, up, g * strict, g * (1 - strict)),)
+        k = min(lu.shape[-2], lu.shape[-1])
+        low, up = _unpacked(lu, k, perm.dtype)
+        return (_lu_rule(perm, low, up, g[..., :, :k], g[..., :k, :]),)
 
     @staticmethod
     def refactor(inputs: Any, perm: Any) -> Any:

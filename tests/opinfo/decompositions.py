@@ -232,16 +232,25 @@ def _full_svd(r, k):
 # (``* 2`` after a batched product: PyTorch's last node there is a reshape of its folded mm)
 
 
-def pivoted(draw):
+def pivoted(draw, shape: str = "square"):
     """Rows of a column-diagonally-dominant matrix shuffled: partial pivoting finds the
     dominant rows again with a margin (no near-ties), so the row swaps are exercised and stay
-    the same under the finite differences of gradcheck."""
+    the same under the finite differences of gradcheck. ``shape``: square, wide or tall."""
     rng = _rng(draw)
     n = draw(st.integers(1, 4))
+    m = {"square": n, "wide": draw(st.integers(1, n)), "tall": draw(st.integers(n, 4))}[shape]
     batch = _batch(draw)
-    d = rng.uniform(-0.5, 0.5, (*batch, n, n)) + 2 * np.eye(n)
-    perm = rng.permutation(n)
+    d = rng.uniform(-0.5, 0.5, (*batch, m, n)) + 2 * np.eye(m, n)
+    perm = rng.permutation(m)
     return (d[..., perm, :],)
+
+
+def _pivoted_wide(draw):
+    return pivoted(draw, "wide")
+
+
+def _pivoted_tall(draw):
+    return pivoted(draw, "tall")
 
 
 def _unpack_both(lib, x):
@@ -329,6 +338,14 @@ OPS = [
     OpInfo("lu_method", lambda lib, x: x.lu()[0], pivoted, **TOL),
     OpInfo("linalg_lu_L", lambda lib, x: lib.linalg.lu(x).L, pivoted, **TOL),
     OpInfo("linalg_lu_U", lambda lib, x: lib.linalg.lu(x).U, pivoted, **TOL),
+    OpInfo(
+        "linalg_lu_factor_wide", lambda lib, x: lib.linalg.lu_factor(x).LU, _pivoted_wide, **TOL
+    ),
+    OpInfo(
+        "linalg_lu_factor_tall", lambda lib, x: lib.linalg.lu_factor(x).LU, _pivoted_tall, **TOL
+    ),
+    OpInfo("linalg_lu_L_tall", lambda lib, x: lib.linalg.lu(x).L, _pivoted_tall, **TOL),
+    OpInfo("linalg_lu_U_wide", lambda lib, x: lib.linalg.lu(x).U, _pivoted_wide, **TOL),
     OpInfo("lu_unpack_L", lambda lib, x: lib.lu_unpack(*lib.linalg.lu_factor(x)).L, pivoted, **TOL),
     OpInfo("lu_unpack_U", lambda lib, x: lib.lu_unpack(*lib.linalg.lu_factor(x)).U, pivoted, **TOL),
     OpInfo("lu_unpack_wide", lambda lib, x: _unpack_both(lib, x[..., :-1, :]), pivoted, **TOL),
