@@ -17,6 +17,7 @@ import math as _math
 import typing as _typing
 
 from glassgrad import (
+    _einops,
     accelerator,
     amp,
     autograd,
@@ -180,6 +181,7 @@ from glassgrad.utils.dlpack import from_dlpack, to_dlpack
 
 # Every op declared with the ``glassgrad`` namespace (``glassgrad/ops/registry.py``).
 globals().update(_in_namespace(_TORCH))
+_einops.install()  # einops takes glassgrad tensors under ``import glassgrad as torch`` too
 
 float = float32
 bool = bool_

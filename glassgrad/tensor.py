@@ -323,8 +323,13 @@ class Tensor:
         return self
 
     # ---- new_* : a fresh tensor with this one's dtype (and device), as PyTorch's ----------------
-    def _new(self, make: Any, size: Any, dtype: Any, requires_grad: bool, **kw: Any) -> Tensor:
-
+    def _new(
+        self, make: Any, size: Any, dtype: Any, requires_grad: bool, named: Any, **kw: Any
+    ) -> Tensor:
+        if "size" in named:  # ``w.new_zeros(size=(2, 3))``: PyTorch's keyword for the shape
+            if size:
+                raise TypeError(f"{make.__name__}() got multiple values for argument 'size'")
+            size = (named["size"],)
         shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
         out = make(*shape, dtype=self._data.dtype if dtype is None else dtype, **kw)
         return out.requires_grad_(True) if requires_grad else out
@@ -340,7 +345,7 @@ class Tensor:
         """Zeros of shape ``size`` with this tensor's dtype (``h0 = w.new_zeros(layers, n, h)``)."""
         from glassgrad import creation
 
-        return self._new(creation.zeros, size, dtype, requires_grad, device=device)
+        return self._new(creation.zeros, size, dtype, requires_grad, kwargs, device=device)
 
     def new_ones(
         self,
@@ -353,7 +358,7 @@ class Tensor:
         """Ones of shape ``size`` with this tensor's dtype."""
         from glassgrad import creation
 
-        return self._new(creation.ones, size, dtype, requires_grad, device=device)
+        return self._new(creation.ones, size, dtype, requires_grad, kwargs, device=device)
 
     def new_empty(
         self,
@@ -366,7 +371,7 @@ class Tensor:
         """An uninitialised tensor of shape ``size`` with this tensor's dtype."""
         from glassgrad import creation
 
-        return self._new(creation.empty, size, dtype, requires_grad, device=device)
+        return self._new(creation.empty, size, dtype, requires_grad, kwargs, device=device)
 
     def new_empty_strided(
         self,

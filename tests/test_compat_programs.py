@@ -215,6 +215,24 @@ PROGRAMS = {
     # gradients by vmap(grad), dual tensors on a module's parameters against jvp, then a spatial
     # transformer started at the identity (sampling points on pixel centres) trained a few steps
     "own_function_transforms": ("own/function_transforms.py", [], same_lines(1e-5), None),
+    # a Llama-style character model: RMSNorm, rotary embeddings from a complex table (outer of
+    # int positions, polar, view_as_complex) or its cos/sin halves, grouped-query attention,
+    # SwiGLU from one split projection, tied embeddings, AdamW groups, gradient accumulation,
+    # cosine lr and greedy decoding; float32 rounding stays below 5e-7 relative over 12 steps
+    **{
+        f"own_tiny_llama_{rope}": (
+            "own/tiny_llama.py",
+            ["--rope", rope],
+            same_losses(rtol=2e-6),
+            None,
+        )
+        for rope in ("complex", "real")
+    },
+    # a CLIP-style dual encoder: a conv stem, a Glow-style invertible 1x1 mixing from
+    # linalg.lu_factor/lu_unpack, attention pooling through F.multi_head_attention_forward, a
+    # causal MultiheadAttention text tower read at the eot token, a learned 0-d logit_scale
+    # (clamped), symmetric cross-entropy, AdamW groups under CosineAnnealingLR
+    "own_tiny_clip": ("own/tiny_clip.py", [], same_losses(rtol=2e-6), None),
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (

@@ -13,6 +13,7 @@ import contextlib
 import io
 
 import numpy as np
+import pytest
 import torch
 
 import glassgrad as gg
@@ -109,3 +110,52 @@ def test_training_script_prints_the_same_on_both_libraries():
     assert "device: cpu, cuda: False" in theirs
     assert theirs.count("loss") >= 10
     assert ours == theirs
+
+
+EINOPS_SCRIPT = """
+import sys
+if sys.argv[1] == "einops-first":
+    import einops
+import glassgrad as torch
+from einops import einsum, pack, rearrange, reduce, repeat
+x = torch.arange(24.0).reshape(2, 3, 4).requires_grad_()
+y = rearrange(x, "b c (h w) -> b h w c", h=2)
+a = repeat(torch.arange(1, 4), "n -> d n", d=2)
+e = einsum(x, x, "b c n, b c n -> b n")
+(y.sum() + e.sum() + reduce(x, "b c n -> b n", "max").sum()).backward()
+packed = pack([x, x], "b * n")[0]
+print(type(y).__name__, tuple(y.shape), a.tolist(), tuple(packed.shape), x.grad.sum().item())
+print("torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("order", ["glassgrad-first", "einops-first"])
+def test_einops_takes_glassgrad_tensors_under_import_glassgrad_as_torch(order) -> None:
+    """mamba-minimal's ``rearrange``/``repeat``/``einsum`` with ``import glassgrad as torch``
+    (no module named torch imported): einops found no backend for glassgrad's Tensor."""
+    pytest.importorskip("einops")
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", EINOPS_SCRIPT, order], capture_output=True, text=True, check=True
+    ).stdout.split()
+    # 2*sum(x) from einsum, 1 per element from the sum, 1 per kept max: 2*276 + 24 + 8
+    assert out == ["Tensor", "(2,", "2,", "2,", "3)", "[[1,", "2,", "3],", "[1,", "2,", "3]]"] + [
+        "(2,", "6,", "4)", "584.0", "False",
+    ]  # fmt: skip
+
+
+def test_einops_on_glassgrad_matches_torch() -> None:
+    einops = pytest.importorskip("einops")
+    a = np.random.default_rng(0).standard_normal((2, 6, 4))
+    results = []
+    for lib in (gg, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = einops.rearrange(x, "b (c k) n -> b n c k", k=2)
+        z = einops.reduce(y, "b n c k -> b c", "mean") + einops.repeat(x[0, :3, 0], "n -> b n", b=2)
+        w = einops.einsum(y, y, "b n c k, b n c k -> b k")
+        (z.pow(2).sum() + w.sum()).backward()
+        results.append([t.detach().numpy() for t in (y, z, w, x.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

@@ -303,3 +303,58 @@ def test_samplers_give_well_conditioned_inputs() -> None:
             assert np.all(np.linalg.eigvalsh(xx @ np.swapaxes(xx, -1, -2) + d @ d.T) > 1.4)
 
     check()
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (3, 5), (5, 3), (1, 1), (0, 0), (2, 0, 3)])
+def test_lu_factor_pivots_and_unpack_as_torch(shape) -> None:
+    """LAPACK's getrf: the same packed factor and the same 1-based int32 row swaps, square,
+    wide, tall and empty; lu_unpack's P, L, U; ``Tensor.lu`` as ``linalg.lu_factor``."""
+    a = R.standard_normal(shape)
+    ours, theirs = LA.lu_factor(gg.tensor(a)), torch.linalg.lu_factor(torch.tensor(a))
+    assert type(ours).__name__ == "linalg_lu_factor" and ours.pivots.dtype == gg.int32
+    np.testing.assert_array_equal(ours.pivots._data, theirs.pivots.numpy())
+    np.testing.assert_allclose(ours.LU._data, theirs.LU.numpy(), rtol=1e-12, atol=1e-12)
+    for p, q in zip(gg.lu_unpack(*ours), torch.lu_unpack(*theirs)):
+        np.testing.assert_allclose(p._data, q.numpy(), rtol=1e-12, atol=1e-12)
+    for p, q in zip(LA.lu(gg.tensor(a)), torch.linalg.lu(torch.tensor(a))):
+        np.testing.assert_allclose(p._data, q.numpy(), rtol=1e-12, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.lu is deprecated in PyTorch
+        expected = torch.tensor(a).lu(get_infos=True)
+    with pytest.warns(UserWarning, match="torch.lu is deprecated"):
+        ours = gg.tensor(a).lu(get_infos=True)
+    for p, q in zip(ours, expected):
+        np.testing.assert_allclose(p._data, q.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_lu_factor_of_singular_matrices_reports_info_as_torch() -> None:
+    for a in (np.array([[1.0, 2.0], [2.0, 4.0]]), np.zeros((3, 3)), np.array([[0.0, 1.0]])):
+        ours, theirs = LA.lu_factor_ex(gg.tensor(a)), torch.linalg.lu_factor_ex(torch.tensor(a))
+        np.testing.assert_array_equal(ours.info._data, theirs.info.numpy())
+        np.testing.assert_array_equal(ours.pivots._data, theirs.pivots.numpy())
+        np.testing.assert_allclose(ours.LU._data, theirs.LU.numpy())
+    with pytest.raises(RuntimeError, match="U\\[2, 2\\] is zero"):
+        LA.lu_factor_ex(gg.tensor([[1.0, 2.0], [2.0, 4.0]]), check_errors=True)
+
+
+def test_lu_errors_name_the_function() -> None:
+    with pytest.raises(RuntimeError, match=r"lu_factor.*at least 2 dimensions"):
+        LA.lu_factor(gg.ones(3))
+    with pytest.raises(RuntimeError, match=r"lu_factor.*floating point.*int64"):
+        LA.lu_factor(gg.ones(2, 2, dtype=gg.int64))
+    with pytest.raises(RuntimeError, match="without pivoting"):
+        LA.lu(gg.eye(2), pivot=False)
+    with pytest.raises(RuntimeError, match=r"lu_unpack.*int32"):
+        gg.lu_unpack(gg.eye(2), gg.ones(2))
+
+
+def test_glow_invertible_1x1_conv_init_as_torch() -> None:
+    """pytorch-normalizing-flows' Glow layer: ``P, L, U = torch.lu_unpack(*Q.lu())`` of an
+    orthogonal Q, then P L U rebuilt; float32 throughout."""
+    q, _ = np.linalg.qr(R.standard_normal((4, 4)))
+    ours = gg.lu_unpack(*gg.tensor(q, dtype=gg.float32).lu())
+    theirs = torch.lu_unpack(*torch.tensor(q, dtype=torch.float32).lu())
+    for p, t in zip(ours, theirs):
+        assert p.dtype == gg.float32
+        np.testing.assert_allclose(p._data, t.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose((ours.P @ ours.L @ ours.U)._data, q, atol=1e-6)

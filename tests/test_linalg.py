@@ -52,13 +52,37 @@ def test_shape_errors_match_torch(name, shapes, words) -> None:
         assert w in str(err.value), (w, str(err.value))
 
 
-@pytest.mark.parametrize("name", ["matmul", "mm", "dot", "outer", "tensordot"])
+@pytest.mark.parametrize("name", ["matmul", "mm", "dot", "tensordot"])
 def test_mixed_dtypes_are_refused(name) -> None:
     shapes = {"matmul": (3, 3), "mm": (3, 3), "tensordot": (3, 3)}.get(name, (3,))
     a = gg.tensor(R.standard_normal(shapes), dtype=gg.float32)
     b = gg.tensor(R.standard_normal(shapes), dtype=gg.float64)
     with pytest.raises(RuntimeError, match=r"float32.*float64|float64.*float32"):
         getattr(gg, name)(a, b)
+
+
+@pytest.mark.parametrize(
+    "dtypes",
+    [("int64", "float32"), ("float32", "float64"), ("int64", "int32"), ("bool", "float32")],
+)
+def test_outer_promotes_mixed_dtypes_as_torch(dtypes) -> None:
+    """outer is ``x[:, None] * y`` in PyTorch, so it promotes (llama2.c's RoPE table is
+    ``torch.outer(torch.arange(n), freqs)``); a float operand's gradient keeps its dtype."""
+    a, b = R.integers(0, 5, 4), R.standard_normal(3)
+    theirs = [torch.tensor(v).to(getattr(torch, d)) for v, d in zip((a, b), dtypes)]
+    ours = [gg.tensor(t.numpy()) for t in theirs]
+    for t in (*theirs, *ours):
+        t.requires_grad_(t.is_floating_point())
+    expected, got = torch.outer(*theirs), gg.outer(*ours)
+    assert str(got.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    if expected.requires_grad:
+        expected.sum().backward()
+        got.sum().backward()
+        for o, t in zip(ours, theirs):
+            if t.requires_grad:
+                assert str(o.grad.dtype).split(".")[-1] == str(t.grad.dtype).split(".")[-1]
+                np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-6)
 
 
 TENSORDOT_ERRORS = [

@@ -351,6 +351,22 @@ def test_legacy_size_average_and_reduce(size_average, reduce) -> None:
         close(F.mse_loss(x, x * 0.5, **kw), TF.mse_loss(tx, tx * 0.5, **kw))
 
 
+def test_legacy_size_average_and_reduce_warn_as_torch() -> None:
+    """pytorch-made's ``size_average=False``: the same UserWarning, naming the reduction."""
+    x, tx = pair(RNG.standard_normal(4))
+    for kw in (dict(size_average=False), dict(reduce=False), dict(size_average=True)):
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            F.binary_cross_entropy_with_logits(x, x.detach(), **kw)
+            gg.nn.MSELoss(**kw)
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            TF.binary_cross_entropy_with_logits(tx, tx.detach(), **kw)
+            torch.nn.MSELoss(**kw)
+        assert [str(w.message) for w in ours] == [str(w.message) for w in theirs], kw
+        assert all(w.category is UserWarning for w in ours)
+
+
 def test_nll_loss_float32_stays_float32_and_matches() -> None:
     x, tx = pair(RNG.standard_normal((6, 5)), dtype=np.float32)
     t, tt = ints([0, 4, 1, 1, 2, 3])
@@ -858,3 +874,50 @@ def test_kl_div_of_a_negative_target_is_nan_as_in_pytorch() -> None:
         theirs = torch.nn.functional.kl_div(torch.tensor(x), torch.tensor(t), reduction=reduction)
         np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-6, equal_nan=True)
     assert np.isnan(gg.nn.functional.kl_div(gg.tensor(x), gg.tensor(t), reduction="sum").item())
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_multi_head_attention_forward_as_clip_pools_and_as_torch(batched) -> None:
+    """CLIP's AttentionPool2d: the mean token attends over all tokens through separate q/k/v
+    projections and one packed bias; then packed weights with masks and the weights returned."""
+    E, H, S, N = 8, 2, 5, 3
+    shape = (S, N, E) if batched else (S, E)
+    x = RNG.standard_normal(shape)
+    w = [RNG.standard_normal((E, E)) * 0.3 for _ in range(4)]
+    b = RNG.standard_normal(3 * E) * 0.1, RNG.standard_normal(E) * 0.1
+    results = []
+    for lib, fn in ((gg, F), (torch, TF)):
+        xs, ws, bs = lib.tensor(x), [lib.tensor(a, requires_grad=True) for a in w], b
+        in_bias, out_bias = (lib.tensor(a, requires_grad=True) for a in bs)
+        out, weights = fn.multi_head_attention_forward(
+            query=xs[:1], key=xs, value=xs, embed_dim_to_check=E, num_heads=H,
+            q_proj_weight=ws[0], k_proj_weight=ws[1], v_proj_weight=ws[2],
+            in_proj_weight=None, in_proj_bias=in_bias, bias_k=None, bias_v=None,
+            add_zero_attn=False, dropout_p=0, out_proj_weight=ws[3], out_proj_bias=out_bias,
+            use_separate_proj_weight=True, training=True, need_weights=False,
+        )  # fmt: skip
+        out.pow(2).sum().backward()
+        mask = lib.tensor(np.triu(np.ones((S, S), bool), 1))
+        pad = lib.tensor(np.arange(S) >= S - 1).expand(N, S) if batched else None
+        packed = lib.cat([a.detach() for a in ws[:3]])
+        out2, weights2 = fn.multi_head_attention_forward(
+            xs, xs, xs, E, H, packed, in_bias.detach(), None, None, False, 0.0,
+            ws[3].detach(), out_bias.detach(), attn_mask=mask, key_padding_mask=pad,
+        )  # fmt: skip
+        results.append([out, *(a.grad for a in ws), in_bias.grad, out2, weights2])
+        assert weights is None
+    for ours, theirs in zip(*results):
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        # (the key bias gets no gradient: softmax ignores a shift shared by every key)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), 1e-10, 1e-12)
+
+
+def test_multi_head_attention_forward_errors_name_the_problem() -> None:
+    x, w = gg.zeros(2, 1, 4), gg.zeros(12, 4)
+    args = (None, None, False, 0.0, gg.zeros(4, 4), None)
+    with pytest.raises(AssertionError, match="expecting embedding dimension of 6, but got 4"):
+        F.multi_head_attention_forward(x, x, x, 6, 2, w, None, *args)
+    with pytest.raises(AssertionError, match="in_proj_weight is None"):
+        F.multi_head_attention_forward(x, x, x, 4, 2, None, None, *args)
+    with pytest.raises(AssertionError, match="q_proj_weight, k_proj_weight or v_proj_weight"):
+        F.multi_head_attention_forward(x, x, x, 4, 2, w, None, *args, use_separate_proj_weight=True)

@@ -195,6 +195,32 @@ def test_trajectory_matches_torch(name, kwargs):
     assert_same_state(opt, topt)
 
 
+@pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=lambda c: str(c))
+def test_zero_dim_parameters_step_as_torch(name, kwargs):
+    """A 0-d parameter (CLIP's ``logit_scale``, a temperature) beside a matrix: the same steps
+    and 0-d state as torch's (NumPy's arithmetic on 0-d arrays gives scalars, which broke the
+    in-place updates)."""
+    rng = np.random.default_rng(1)
+    w = {"w": rng.normal(size=(3, 5)), "scale": np.array(1.5)}
+    p, tp = gg_params(w), torch_params(w)
+    opt = OPTIMIZERS[name](p.values(), **kwargs)
+    topt = getattr(torch.optim, name)(tp.values(), **kwargs)
+    ours, theirs = [], []
+    for step in range(STEPS):
+        x = batch(step)[0]
+        opt.zero_grad()
+        (gg.tanh(gg.tensor(x) @ p["w"].T) * p["scale"]).pow(2).mean().backward()
+        opt.step()
+        ours.append({k: v._data.copy() for k, v in p.items()})
+        topt.zero_grad()
+        (torch.tanh(torch.tensor(x) @ tp["w"].T) * tp["scale"]).pow(2).mean().backward()
+        topt.step()
+        theirs.append({k: v.detach().numpy().copy() for k, v in tp.items()})
+    assert_same_trajectory(ours, theirs)
+    assert p["scale"].shape == () and p["scale"].grad.shape == ()
+    assert_same_state(opt, topt)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_float32_parameters_stay_float32(name):
     w = {k: v.astype(np.float32) for k, v in initial_weights().items()}

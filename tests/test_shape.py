@@ -218,6 +218,9 @@ def test_cat_and_stack_gradients_reach_each_input() -> None:
         lambda lib, x: x.split(3, dim=2),
         lambda lib, x: x.split(5, -1),
         lambda lib, x: lib.split(x, [1, 0, 2], 1),
+        # the method's argument is named split_size, torch.split's split_size_or_sections
+        lambda lib, x: x.split(split_size=[2, 1], dim=-2),
+        lambda lib, x: lib.split(x, split_size_or_sections=3, dim=2),
         lambda lib, x: x.chunk(3, 2),
         lambda lib, x: x.chunk(4, 1),  # 3 rows in 4 chunks: PyTorch returns 3
         lambda lib, x: lib.chunk(x[:, :0], 2, 1),
@@ -237,6 +240,50 @@ def test_splits_match_torch(f) -> None:
     assert isinstance(ours, tuple) and len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         _same(a, b)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib, x: x.view(size=(6, 4)),
+        lambda lib, x: x.reshape(shape=[4, -1]),
+        lambda lib, x: lib.reshape(x, shape=(24,)),
+        lambda lib, x: x[:, :1].expand(size=(2, 3, 4)),
+        lambda lib, x: x.permute(dims=(2, 0, 1)),
+        lambda lib, x: lib.permute(x, dims=[1, 2, 0]),
+        lambda lib, x: x.flip(dims=(1,)),  # pytorch-normalizing-flows' MAF
+        lambda lib, x: lib.flip(x, dims=[0, 2]),
+        lambda lib, x: x.repeat(repeats=(1, 2, 1)),
+        lambda lib, x: x.new_zeros(size=(2, 3)),
+        lambda lib, x: x.new_ones(size=[4]),
+        lambda lib, x: x.new_empty(size=(0, 2)),
+    ],
+)
+def test_shape_arguments_by_their_pytorch_keywords(f) -> None:
+    """``x.view(size=...)``, ``x.flip(dims=...)``: the varargs shape ops take PyTorch's keyword
+    (new_zeros(size=) used to drop it silently and return a 0-d tensor), with gradients."""
+    x, xt = _both()
+    x.requires_grad_(True)
+    xt.requires_grad_(True)
+    ours, theirs = f(gg, x), f(torch, xt)
+    assert tuple(ours.shape) == tuple(theirs.shape) and ours.dtype == gg.float64
+    if theirs.numel():  # (new_empty's values are not defined: it is asked for no elements)
+        _same(ours, theirs)
+    if theirs.requires_grad:
+        w = np.arange(theirs.numel(), dtype=np.float64).reshape(tuple(theirs.shape))
+        (ours * gg.tensor(w)).sum().backward()
+        (theirs * torch.tensor(w)).sum().backward()
+        np.testing.assert_array_equal(x.grad._data, xt.grad.numpy())
+
+
+def test_a_shape_given_both_ways_is_refused() -> None:
+    x = gg.zeros(2, 3)
+    with pytest.raises(TypeError, match=r"view.*multiple values.*'size'"):
+        x.view(6, size=(6,))
+    with pytest.raises(TypeError, match=r"flip.*multiple values.*'dims'"):
+        x.flip(0, dims=(1,))
+    with pytest.raises(TypeError, match=r"multiple values.*'size'"):
+        x.new_zeros(2, size=(2,))
 
 
 def test_iterating_a_tensor_unbinds_it_with_gradients() -> None:

@@ -54,6 +54,92 @@ def _float_mask(name: str, mask: Any, dtype: np.dtype) -> np.ndarray | None:
     return m.astype(dtype, copy=False)
 
 
+def _attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    num_heads: int,
+    weights_qkv: tuple[Any, Any, Any],
+    biases_qkv: tuple[Any, Any, Any],
+    bias_kv: tuple[Any, Any],
+    add_zero_attn: bool,
+    p: float,
+    out_proj: tuple[Any, Any] | None,
+    key_padding_mask: Any,
+    need_weights: bool,
+    attn_mask: Any,
+    average_attn_weights: bool,
+) -> tuple[Tensor, Tensor | None]:
+    """Attention of batch-first (N, L, E) queries over (N, S, E) keys and values: the
+    projections, the masks (additive, of shape (N, H, L, S) or broadcastable), the heads and the
+    output projection (``out_proj`` None: the heads merged, unprojected); returns (N, L, E) and
+    the weights (None unless ``need_weights``)."""
+    N, L, E = query.shape
+    H = num_heads
+    D = E // H
+    dt = query._data.dtype
+    (wq, wk, wv), (bq, bk, bv) = weights_qkv, biases_qkv
+    q, k, v = F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+    bias_k, bias_v = bias_kv
+    if bias_k is not None and bias_v is not None:
+        k = cat([k, bias_k.expand(N, 1, E)], 1)
+        v = cat([v, bias_v.expand(N, 1, E)], 1)
+    S0 = key.shape[1]
+    extra = k.shape[1] - S0 + int(add_zero_attn)
+
+    # one additive mask of shape (N, H, L, S) (or broadcastable to it)
+    mask = _float_mask("attn_mask", attn_mask, dt)
+    if mask is not None:
+        if mask.ndim == 2:
+            if mask.shape != (L, S0):
+                raise RuntimeError(
+                    f"The shape of the 2D attn_mask is {mask.shape}, but should be {(L, S0)}."
+                )
+            mask = mask[None, None]
+        elif mask.ndim == 3:
+            if mask.shape != (N * H, L, S0):
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {mask.shape}, but should be "
+                    f"{(N * H, L, S0)}."
+                )
+            mask = mask.reshape(N, H, L, S0)
+        else:
+            raise RuntimeError(f"attn_mask's dimension {mask.ndim} is not supported")
+    kpm = _float_mask("key_padding_mask", key_padding_mask, dt)
+    if kpm is not None:
+        if kpm.shape != (N, S0):
+            raise ArgumentAssertionError(
+                f"expecting key_padding_mask shape of {(N, S0)}, but got {kpm.shape}"
+            )
+        kpm = kpm[:, None, None, :]
+        mask = kpm if mask is None else mask + kpm
+    if mask is not None and extra:
+        pad = [(0, 0)] * (mask.ndim - 1) + [(0, extra)]
+        mask = np.pad(mask, pad)
+
+    q = q.reshape(N, L, H, D).transpose(1, 2)
+    k = k.reshape(N, -1, H, D).transpose(1, 2)
+    v = v.reshape(N, -1, H, D).transpose(1, 2)
+    if add_zero_attn:
+        zeros = Tensor._make(np.zeros((N, H, 1, D), dt))
+        k, v = cat([k, zeros], 2), cat([v, zeros], 2)
+    weights = None
+    if need_weights:  # PyTorch's explicit path (fully masked rows give NaN there too)
+        scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
+        if mask is not None:
+            scores = scores + mask
+        attn = F.softmax(scores, -1)
+        if p > 0.0:
+            attn = F.dropout(attn, p)
+        out = attn @ v
+        weights = attn.mean(1) if average_attn_weights else attn
+    else:
+        m = None if mask is None else Tensor._make(mask)
+        out = F.scaled_dot_product_attention(q, k, v, m, p)
+    merged = out.transpose(1, 2).reshape(N, L, E)
+    return (merged if out_proj is None else F.linear(merged, *out_proj)), weights
+
+
 class MultiheadAttention(Module):
     """Attention of queries over keys/values with ``num_heads`` heads of size E / num_heads.
 
@@ -137,18 +223,6 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
-    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:
-        """q, k, v = inputs times the (packed or separate) projection weights."""
-        E = self.embed_dim
-        b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            wq, wk, wv = w[:E], w[E : 2 * E], w[2 * E :]
-        else:
-            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
-
     def forward(
         self,
         query: Tensor,
@@ -178,71 +252,33 @@ class MultiheadAttention(Module):
                 key_padding_mask = key_padding_mask.reshape(1, -1)
         elif not self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        N, L, E = query.shape
-        if self.embed_dim != E:
+        if self.embed_dim != query.shape[-1]:
             raise ArgumentAssertionError(
-                f"was expecting embedding dimension of {self.embed_dim}, but got {E}"
+                f"was expecting embedding dimension of {self.embed_dim}, but got {query.shape[-1]}"
             )
-        H, D = self.num_heads, self.head_dim
-        dt = query._data.dtype
-        q, k, v = self._project(query, key, value)
-        if self.bias_k is not None and self.bias_v is not None:
-            k = cat([k, self.bias_k.expand(N, 1, E)], 1)
-            v = cat([v, self.bias_v.expand(N, 1, E)], 1)
-        S0 = key.shape[1]
-        extra = k.shape[1] - S0 + int(self.add_zero_attn)
-
-        # one additive mask of shape (N, H, L, S) (or broadcastable to it)
-        mask = _float_mask("attn_mask", attn_mask, dt)
-        if mask is not None:
-            if mask.ndim == 2:
-                if mask.shape != (L, S0):
-                    raise RuntimeError(
-                        f"The shape of the 2D attn_mask is {mask.shape}, but should be {(L, S0)}."
-                    )
-                mask = mask[None, None]
-            elif mask.ndim == 3:
-                if mask.shape != (N * H, L, S0):
-                    raise RuntimeError(
-                        f"The shape of the 3D attn_mask is {mask.shape}, but should be "
-                        f"{(N * H, L, S0)}."
-                    )
-                mask = mask.reshape(N, H, L, S0)
-            else:
-                raise RuntimeError(f"attn_mask's dimension {mask.ndim} is not supported")
-        kpm = _float_mask("key_padding_mask", key_padding_mask, dt)
-        if kpm is not None:
-            if kpm.shape != (N, S0):
-                raise ArgumentAssertionError(
-                    f"expecting key_padding_mask shape of {(N, S0)}, but got {kpm.shape}"
-                )
-            kpm = kpm[:, None, None, :]
-            mask = kpm if mask is None else mask + kpm
-        if mask is not None and extra:
-            pad = [(0, 0)] * (mask.ndim - 1) + [(0, extra)]
-            mask = np.pad(mask, pad)
-
-        q = q.reshape(N, L, H, D).transpose(1, 2)
-        k = k.reshape(N, -1, H, D).transpose(1, 2)
-        v = v.reshape(N, -1, H, D).transpose(1, 2)
-        if self.add_zero_attn:
-            zeros = Tensor._make(np.zeros((N, H, 1, D), dt))
-            k, v = cat([k, zeros], 2), cat([v, zeros], 2)
-        p = self.dropout if self.training else 0.0
-        weights = None
-        if need_weights:  # PyTorch's explicit path (fully masked rows give NaN there too)
-            scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
-            if mask is not None:
-                scores = scores + mask
-            attn = F.softmax(scores, -1)
-            if p > 0.0:
-                attn = F.dropout(attn, p)
-            out = attn @ v
-            weights = attn.mean(1) if average_attn_weights else attn
+        E, b = self.embed_dim, self.in_proj_bias
+        biases = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            weights_qkv = (w[:E], w[E : 2 * E], w[2 * E :])
         else:
-            m = None if mask is None else Tensor._make(mask)
-            out = F.scaled_dot_product_attention(q, k, v, m, p)
-        out = self.out_proj(out.transpose(1, 2).reshape(N, L, E))
+            weights_qkv = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        out, weights = _attend(
+            query,
+            key,
+            value,
+            self.num_heads,
+            weights_qkv,
+            biases,
+            (self.bias_k, self.bias_v),
+            self.add_zero_attn,
+            self.dropout if self.training else 0.0,
+            (self.out_proj.weight, self.out_proj.bias),
+            key_padding_mask,
+            need_weights,
+            attn_mask,
+            average_attn_weights,
+        )
         if not batched:
             out = out.squeeze(0)
             weights = None if weights is None else weights.squeeze(0)

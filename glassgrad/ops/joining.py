@@ -59,6 +59,14 @@ def _shape_arg(shape: Any) -> tuple[int, ...]:
     return shape
 
 
+def _named_shape(op: str, name: str, given: tuple[Any, ...], value: Any) -> tuple[Any, ...]:
+    """A shape passed by its PyTorch keyword (``x.view(size=(2, 3))``, ``x.flip(dims=(1,))``)
+    in place of the positional ``*given``."""
+    if given:
+        raise TypeError(f"{op}() got multiple values for argument '{name}'")
+    return (value,)
+
+
 def _torch_layout(out: np.ndarray) -> np.ndarray:
     """``out`` row-major, as PyTorch's cat/stack give it (unless it is 4-d channels-last, which
     PyTorch keeps for channels-last inputs): NumPy keeps its inputs' order, so joining transposed
@@ -287,7 +295,13 @@ def narrow(input: Any, dim: int, start: int, length: int) -> Tensor:
     return _slice(x, d, start, start + length, Slice)
 
 
-@op
+def _split_method(self: Any, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """``t.split(split_size, dim)``: PyTorch names the method's argument ``split_size``, not
+    ``split_size_or_sections`` as ``torch.split``'s (mamba-minimal passes it by keyword)."""
+    return split(self, split_size, dim)
+
+
+@op(method=_split_method)
 def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of ``split_size`` elements along ``dim`` (the last may be smaller), or given sizes."""
     x = as_tensor(tensor)
@@ -413,9 +427,11 @@ class Repeat(Node):
 
 
 @op(namespaces=())
-def repeat(input: Any, *sizes: Any) -> Tensor:
+def repeat(input: Any, *sizes: Any, repeats: Any = None) -> Tensor:
     """Tile ``input`` ``sizes[i]`` times along dim i (extra leading sizes add dims)."""
     x = as_tensor(input)
+    if repeats is not None:
+        sizes = _named_shape("repeat", "repeats", sizes, repeats)
     reps = _shape_arg(sizes)
     if len(reps) < x.ndim:
         raise RuntimeError(
@@ -452,10 +468,12 @@ class Flip(Node):
 
 
 @op(numpy={np.flip: lambda m, axis=None: flip(m, tuple(range(m.ndim)) if axis is None else axis)})
-def flip(input: Any, *dims: Any) -> Tensor:
+def flip(input: Any, *args: Any, dims: Any = None) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy)."""
     x = as_tensor(input)
-    dims = _shape_arg(dims)
+    if dims is not None:
+        args = _named_shape("flip", "dims", args, dims)
+    dims = _shape_arg(args)
     axes = normalize_dims("flip", dims, x.ndim) if dims and x.ndim else ()
     return Flip.apply(x, axes)
 

@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from glassgrad.ops._common import Node, Tensor, _scalar, as_tensor, check_dim
+from glassgrad.ops._common import (
+    Node,
+    Tensor,
+    _cast,
+    _promote_tensors,
+    _scalar,
+    as_tensor,
+    check_dim,
+)
 from glassgrad.ops.complex_ops import conj
 from glassgrad.ops.elementwise import mul
 from glassgrad.ops.registry import FUNCTIONAL, LINALG, TORCH, op
@@ -253,7 +261,9 @@ def outer(input: Any, vec2: Any) -> Tensor:
             raise RuntimeError(
                 f"outer: Expected 1-D argument {name}, but got {t.ndim}-D (shape {tuple(t.shape)})"
             )
-    _same_dtype("outer", x, y)
+    if x._data.dtype != y._data.dtype:  # promoted as x[:, None] * y is (RoPE: int positions)
+        dtype = _promote_tensors(x._data, y._data)
+        x, y = _cast(x, dtype), _cast(y, dtype)
     return Outer.apply(x, y)
 
 

@@ -18,7 +18,7 @@ from glassgrad.device import parse_to
 from glassgrad.ops import indexing
 from glassgrad.ops._common import Node, Tensor, as_tensor, check_dim, normalize_dims
 from glassgrad.ops.indexing import view_of as _view_of
-from glassgrad.ops.joining import _shape_arg
+from glassgrad.ops.joining import _named_shape, _shape_arg
 from glassgrad.ops.registry import numpy_queries, op
 
 # ---- reshape and view -------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def _shape_error(op: str, x: Tensor, shape: tuple[int, ...]) -> RuntimeError:
         )
     }
 )
-def reshape(input: Any, *shape: Any) -> Tensor:
+def reshape(input: Any, *sizes: Any, shape: Any = None) -> Tensor:
     """The same elements in a new shape (-1 infers one size): a view when possible, else a copy.
 
     >>> import glassgrad as gg
@@ -131,6 +131,7 @@ def reshape(input: Any, *shape: Any) -> Tensor:
             [3., 4., 5.]])
     """
     x = input if isinstance(input, Tensor) else as_tensor(input)
+    shape = sizes if shape is None else _named_shape("reshape", "shape", sizes, shape)
     if len(shape) == 1 and type(shape[0]) is not int:
         shape = _shape_arg(shape)
     if shape and min(shape) < -1:  # NumPy would read any negative size as "infer"
@@ -153,9 +154,11 @@ def _reshape_to(x: Tensor, shape: tuple[int, ...], cls: type[Reshape] | None = N
 
 
 @op(namespaces=())
-def view(input: Any, *shape: Any) -> Tensor:
+def view(input: Any, *shape: Any, size: Any = None) -> Tensor:
     """A view with a new shape; like PyTorch, refuses where the memory layout would need a copy."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
+    if size is not None:
+        shape = _named_shape("view", "size", shape, size)
     if len(shape) == 1 and type(shape[0]) is not int:
         shape = _shape_arg(shape)
     if shape and min(shape) < -1:
@@ -275,9 +278,10 @@ class T(Permute):
         )
     }
 )
-def permute(input: Any, *dims: Any) -> Tensor:
+def permute(input: Any, *args: Any, dims: Any = None) -> Tensor:
     """Reorder dimensions; the gradient is permuted back by the inverse permutation."""
     x = input if isinstance(input, Tensor) else as_tensor(input)
+    dims = args if dims is None else _named_shape("permute", "dims", args, dims)
     if len(dims) == 1 and type(dims[0]) is not int:
         dims = _shape_arg(dims)
     n = x._data.ndim
@@ -359,9 +363,11 @@ class Expand(Node):
 
 
 @op(namespaces=())
-def expand(input: Any, *sizes: Any) -> Tensor:
+def expand(input: Any, *sizes: Any, size: Any = None) -> Tensor:
     """A broadcast view to ``sizes`` (-1 keeps a size); the gradient sums over the copies."""
     x = as_tensor(input)
+    if size is not None:
+        sizes = _named_shape("expand", "size", sizes, size)
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:

@@ -99,10 +99,32 @@ class Optimizer:
             for group in self.param_groups:
                 params = [p for p in group["params"] if p._grad is not None]
                 if params:
-                    self._step_group(group, params)
+                    if any(p._data.ndim == 0 for p in params):
+                        self._step_with_scalars(group, params)
+                    else:
+                        self._step_group(group, params)
                     for p in params:
                         bump_version(p)  # a graph that saved the old value now raises
         return loss
+
+    def _step_with_scalars(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """``_step_group`` with each 0-d parameter, its gradient and its state seen through
+        1-element views: NumPy's ufuncs give scalars, not arrays, for 0-d operands, and the
+        update's in-place arithmetic needs arrays (CLIP's ``logit_scale`` is 0-d)."""
+        scalars = [(p, p._data, p._grad._data) for p in params if p._data.ndim == 0]  # type: ignore[union-attr]
+        for p, data, grad in scalars:
+            p._data, p._grad._data = data.reshape(1), grad.reshape(1)  # type: ignore[union-attr]
+            for t in self.state.get(p, {}).values():  # (``get``: no empty entry made)
+                if isinstance(t, Tensor) and t._data.ndim == 0:
+                    t._data = t._data.reshape(1)
+        try:
+            self._step_group(group, params)
+        finally:
+            for p, data, grad in scalars:
+                p._data, p._grad._data = data, grad  # type: ignore[union-attr]
+                for t in self.state.get(p, {}).values():
+                    if isinstance(t, Tensor) and t._data.shape == (1,):
+                        t._data = t._data.reshape(())
 
     # ---- parameters ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -71,6 +71,15 @@ class _TorchToGlassgrad(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
+def _forget_torch_in_einops() -> None:
+    """einops keeps the ``torch`` module it first saw (and which backend serves which tensor
+    type); it must look ``torch`` up again when that changes between the two runs."""
+    backends = sys.modules.get("einops._backends")
+    if backends is not None:
+        backends._loaded_backends.pop("torch", None)  # type: ignore[attr-defined]
+        backends._type2backend.clear()  # type: ignore[attr-defined]
+
+
 @contextlib.contextmanager
 def torch_is_glassgrad() -> Iterator[None]:
     """While active, ``import torch`` gives glassgrad; the real torch modules come back after."""
@@ -79,9 +88,11 @@ def torch_is_glassgrad() -> Iterator[None]:
         del sys.modules[k]
     finder = _TorchToGlassgrad()
     sys.meta_path.insert(0, finder)
+    _forget_torch_in_einops()
     try:
         yield
     finally:
+        _forget_torch_in_einops()
         sys.meta_path.remove(finder)
         for k in [k for k in sys.modules if k == "torch" or k.startswith("torch.")]:
             del sys.modules[k]

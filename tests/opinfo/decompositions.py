@@ -232,6 +232,35 @@ def _full_svd(r, k):
 # (``* 2`` after a batched product: PyTorch's last node there is a reshape of its folded mm)
 
 
+def pivoted(draw, shape: str = "square"):
+    """Rows of a column-diagonally-dominant matrix shuffled: partial pivoting finds the
+    dominant rows again with a margin (no near-ties), so the row swaps are exercised and stay
+    the same under the finite differences of gradcheck. ``shape``: square, wide or tall."""
+    rng = _rng(draw)
+    n = draw(st.integers(1, 4))
+    m = {"square": n, "wide": draw(st.integers(1, n)), "tall": draw(st.integers(n, 4))}[shape]
+    batch = _batch(draw)
+    d = rng.uniform(-0.5, 0.5, (*batch, m, n)) + 2 * np.eye(m, n)
+    perm = rng.permutation(m)
+    return (d[..., perm, :],)
+
+
+def _pivoted_wide(draw):
+    return pivoted(draw, "wide")
+
+
+def _pivoted_tall(draw):
+    return pivoted(draw, "tall")
+
+
+def _unpack_both(lib, x):
+    """L and U of a non-square factor in one result (the factor's own rule is square-only, so
+    the packed factor is taken as a plain input: lu_unpack is linear in it)."""
+    pivots = lib.ones(*x.shape[:-2], min(x.shape[-2:]), dtype=lib.int32)
+    r = lib.lu_unpack(x, pivots)
+    return lib.cat([r.L.flatten(-2), r.U.flatten(-2)], -1)
+
+
 OPS = [
     # ---- det, slogdet, logdet
     OpInfo("det", lambda lib, x: lib.linalg.det(x), square(), **TOL),
@@ -303,6 +332,24 @@ OPS = [
     ),
     OpInfo("cholesky", lambda lib, x, d: lib.cholesky(_spd(x, d)), spd_pair, **TOL),
     OpInfo("cholesky_upper", lambda lib, x, d: _spd(x, d).cholesky(upper=True), spd_pair, **TOL),
+    # ---- lu (partial pivoting: row swaps included)
+    OpInfo("linalg_lu_factor", lambda lib, x: lib.linalg.lu_factor(x).LU, pivoted, **TOL),
+    OpInfo("linalg_lu_factor_ex", lambda lib, x: lib.linalg.lu_factor_ex(x).LU, pivoted, **TOL),
+    OpInfo("lu_method", lambda lib, x: x.lu()[0], pivoted, **TOL),
+    OpInfo("linalg_lu_L", lambda lib, x: lib.linalg.lu(x).L, pivoted, **TOL),
+    OpInfo("linalg_lu_U", lambda lib, x: lib.linalg.lu(x).U, pivoted, **TOL),
+    OpInfo(
+        "linalg_lu_factor_wide", lambda lib, x: lib.linalg.lu_factor(x).LU, _pivoted_wide, **TOL
+    ),
+    OpInfo(
+        "linalg_lu_factor_tall", lambda lib, x: lib.linalg.lu_factor(x).LU, _pivoted_tall, **TOL
+    ),
+    OpInfo("linalg_lu_L_tall", lambda lib, x: lib.linalg.lu(x).L, _pivoted_tall, **TOL),
+    OpInfo("linalg_lu_U_wide", lambda lib, x: lib.linalg.lu(x).U, _pivoted_wide, **TOL),
+    OpInfo("lu_unpack_L", lambda lib, x: lib.lu_unpack(*lib.linalg.lu_factor(x)).L, pivoted, **TOL),
+    OpInfo("lu_unpack_U", lambda lib, x: lib.lu_unpack(*lib.linalg.lu_factor(x)).U, pivoted, **TOL),
+    OpInfo("lu_unpack_wide", lambda lib, x: _unpack_both(lib, x[..., :-1, :]), pivoted, **TOL),
+    OpInfo("lu_unpack_tall", lambda lib, x: _unpack_both(lib, x[..., :, :-1]), pivoted, **TOL),
     # ---- qr (compared through Q * Q, R * R and Q R: the signs are not unique)
     OpInfo("linalg_qr_Q", lambda lib, x: lib.linalg.qr(x).Q ** 2, svd_matrix("tall"), **TOL),
     OpInfo("linalg_qr_R", lambda lib, x: lib.linalg.qr(x).R ** 2, svd_matrix("tall"), **TOL),

@@ -276,6 +276,28 @@ def _attention(lib, q, k, v, mask, causal, scale):
     return F(lib).scaled_dot_product_attention(q, k, v, mask, is_causal=causal, scale=scale)
 
 
+def mha_sample(draw):
+    """query (L, N, E), key = value (S, N, E) with E = heads * head size, and the weights: a
+    packed (3E, E) in_proj or the three separate (E, E) ones (CLIP's attention pooling)."""
+    heads, d = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    e, n = heads * d, draw(st.integers(1, 2))
+    L, S = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    q, kv = floats(draw, (L, n, e)), floats(draw, (S, n, e))
+    ws = tuple(floats(draw, (e, e), -1, 1) for _ in range(4))
+    bias = floats(draw, (3 * e,), -1, 1), floats(draw, (e,), -1, 1)
+    return (q, kv, *ws, *bias, heads, draw(st.booleans()), draw(st.booleans()))
+
+
+def _mha(lib, q, kv, wq, wk, wv, wo, b_in, b_out, heads, separate, need_weights):
+    packed = None if separate else lib.cat([wq, wk, wv])
+    return F(lib).multi_head_attention_forward(
+        q, kv, kv, q.shape[-1], heads, packed, b_in, None, None, False, 0.0, wo, b_out,
+        need_weights=need_weights, use_separate_proj_weight=separate,
+        q_proj_weight=wq if separate else None, k_proj_weight=wk if separate else None,
+        v_proj_weight=wv if separate else None,
+    )[0]  # fmt: skip
+
+
 def cell_sample(chunks, with_c=False):
     """input (B, I), h (B, H) [, c (B, H)], w_ih (chunks H, I), w_hh (chunks H, H), biases or
     None (both at once, as the layers pass them)."""
@@ -416,6 +438,7 @@ OPS: list[OpInfo] = [
     OpInfo("normalize", lambda lib, x, p, d: F(lib).normalize(x, p, d), normalize_sample),
     # attention
     OpInfo("scaled_dot_product_attention", _attention, attention_sample),
+    OpInfo("multi_head_attention_forward", _mha, mha_sample),
     # recurrent cells (torch.rnn_tanh_cell & co.: one fused node per time step of nn.RNN/LSTM/GRU)
     OpInfo("rnn_tanh_cell", lambda lib, *a: lib.rnn_tanh_cell(*a), cell_sample(1)),
     # pre-activations at a kink of relu have probability zero with these samples

@@ -25,6 +25,12 @@ def _reduction(op: str, size_average: Any, reduce: Any, reduction: str, extra: t
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+        warnings.warn(  # PyTorch's words, from its legacy reduction helper
+            f"size_average and reduce args will be deprecated, please use "
+            f"reduction='{reduction}' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
     if reduction not in ("none", "mean", "sum") + extra:
         allowed = ", ".join(repr(r) for r in ("none", "mean", "sum") + extra)
         raise ValueError(

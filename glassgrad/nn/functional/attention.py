@@ -7,9 +7,11 @@ import math
 import numpy as np
 
 from glassgrad import dtypes
+from glassgrad._errors import ArgumentAssertionError
 from glassgrad.nn.functional.activation import softmax
 from glassgrad.nn.functional.norm import dropout
 from glassgrad.ops._common import Tensor, as_tensor
+from glassgrad.ops.linalg import linear
 from glassgrad.ops.registry import functional
 
 
@@ -107,3 +109,111 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn @ v
+
+
+# ---- multi-head attention: nn.MultiheadAttention's computation, and F's function of it ---------
+
+
+@functional
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """``nn.MultiheadAttention``'s computation with its weights passed in (CLIP's attention
+    pooling calls it with separate q/k/v projections): query (L, N, E), key and value (S, N, E),
+    or unbatched (L, E); returns the (L, N, E) output and the head-averaged weights."""
+    query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
+    if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ArgumentAssertionError(
+            "multi_head_attention_forward: query, key and value must all be 2-D (unbatched) or "
+            f"3-D (batched), got shapes {tuple(query.shape)}, {tuple(key.shape)}, "
+            f"{tuple(value.shape)}"
+        )
+    E = query.shape[-1]
+    if embed_dim_to_check != E:
+        raise ArgumentAssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {E}"
+        )
+    if num_heads <= 0 or E % num_heads:
+        raise ArgumentAssertionError(
+            f"multi_head_attention_forward: embed_dim {E} not divisible by num_heads {num_heads}"
+        )
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint (is_causal only says that "
+            "attn_mask is causal)"
+        )
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError(
+            "multi_head_attention_forward: static_k and static_v are not supported"
+        )
+    if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ArgumentAssertionError(
+                "use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
+                "v_proj_weight is None"
+            )
+        weights_qkv = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        if in_proj_weight is None:
+            raise ArgumentAssertionError(
+                "use_separate_proj_weight is False but in_proj_weight is None"
+            )
+        weights_qkv = (in_proj_weight[:E], in_proj_weight[E : 2 * E], in_proj_weight[2 * E :])
+    b = in_proj_bias
+    biases = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
+    batched = query.ndim == 3
+    if batched:  # (L, N, E) -> (N, L, E)
+        query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+    else:
+        query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.reshape(1, -1)
+    from glassgrad.nn.attention import _attend  # (the module's computation; nn imports F)
+
+    out, weights = _attend(
+        query,
+        key,
+        value,
+        num_heads,
+        weights_qkv,
+        biases,
+        (bias_k, bias_v),
+        add_zero_attn,
+        dropout_p if training else 0.0,
+        None,
+        key_padding_mask,
+        need_weights,
+        attn_mask,
+        average_attn_weights,
+    )
+    # PyTorch projects the (L * N, E) rows and views them as (L, N, E): the same last node
+    L, N = out.shape[1], out.shape[0]
+    out = linear(out.transpose(0, 1).reshape(L * N, E), out_proj_weight, out_proj_bias)
+    out = out.view(L, N, out.shape[-1])
+    if batched:
+        return out, weights
+    return out.squeeze(1), None if weights is None else weights.squeeze(0)
