@@ -332,6 +332,19 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
         np.testing.assert_allclose(gp.grad._data, tp.grad.numpy(), rtol=1e-12)
 
 
+def test_clip_grad_norm_without_underscore_warns_and_clips_as_torch():
+    """The deprecated name old tutorials call (``nn.utils.clip_grad_norm(params, 5)``)."""
+    g = np.array([3.0, 4.0])
+    t, p = torch.zeros(2, dtype=torch.float64, requires_grad=True), nn.Parameter(gg.zeros(2))
+    t.grad, p.grad = torch.tensor(g), gg.tensor(g, dtype=gg.float32)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        t_total = torch.nn.utils.clip_grad_norm([t], 1.0)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        g_total = utils.clip_grad_norm([p], 1.0)
+    assert g_total.item() == t_total.item() == 5.0
+    np.testing.assert_allclose(p.grad._data, t.grad.numpy(), rtol=1e-6)
+
+
 def test_clip_grad_norm_edge_cases():
     p = nn.Parameter(gg.ones(2))
     assert utils.clip_grad_norm_([p], 1.0).item() == 0.0  # no gradients at all
