@@ -212,6 +212,22 @@ PROGRAMS = {
     # gradients by vmap(grad), dual tensors on a module's parameters against jvp, then a spatial
     # transformer started at the identity (sampling points on pixel centres) trained a few steps
     "own_function_transforms": ("own/function_transforms.py", [], same_lines(1e-5), None),
+    # CIFAR architectures in the popular repositories' style (pre-activation residual, inverted
+    # residual with depthwise convs and ReLU6, channel split + shuffle, dense concatenation,
+    # inception with squeeze-excitation and swish, dual path), SGD with momentum and weight
+    # decay under cosine annealing, a checkpoint dict resumed into a fresh model and every
+    # Conv/BatchNorm pair folded by nn.utils.fuse_conv_bn_eval. In float64 every arch agrees to
+    # 1e-14; in float32, batch statistics of 16 images amplify rounding, most in MobileNetV2's
+    # depthwise blocks (to 2e-4 by the fourth step, as PyTorch's own float32 drifts from float64)
+    **{
+        f"own_cifar_zoo_{arch}": (
+            "own/cifar_zoo.py",
+            ["--arch", arch],
+            same_losses(rtol=1e-3 if arch == "mobile" else 2e-5),
+            None,
+        )
+        for arch in ("preact", "mobile", "shuffle", "dense", "inception", "dpn")
+    },
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (
