@@ -228,6 +228,19 @@ PROGRAMS = {
         )
         for arch in ("preact", "mobile", "shuffle", "dense", "inception", "dpn")
     },
+    # text models of the sentiment and translation notebooks: Conv2d filters over embedded
+    # words with max_pool1d over time, FastText bigrams with avg_pool2d, a frozen
+    # Embedding.from_pretrained unfrozen after an epoch under a packed bidirectional LSTM, and a
+    # convolutional seq2seq (GLU, causal padding, attention, greedy decoding): every line
+    **{
+        f"own_text_conv_{model}": (
+            "own/text_conv_models.py",
+            ["--model", model],
+            same_lines(1e-5),
+            None,
+        )
+        for model in ("cnn", "fasttext", "lstm", "convs2s")
+    },
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (
