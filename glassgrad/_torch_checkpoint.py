@@ -58,7 +58,13 @@ def _rebuild_tensor(
     from glassgrad.creation import tensor
 
     size, stride = tuple(size), tuple(stride)
-    if any(s > 0 for s in size) and 0 not in size:
+    numbers = (offset, *size, *stride)
+    if len(size) != len(stride) or not all(type(n) is int and n >= 0 for n in numbers):
+        raise ValueError(  # as_strided would read outside the storage: refuse, never guess
+            f"a tensor with size {size!r:.60}, stride {stride!r:.60} and offset {offset!r:.20} "
+            "(sizes, strides and offset must be non-negative ints, one stride per dim)"
+        )
+    if 0 not in size:
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if offset < 0 or last >= storage.size:
             raise ValueError(

@@ -384,6 +384,22 @@ def test_pytorch_checkpoints_run_no_code_and_name_what_they_refuse(tmp_path):
         gg.load(path)
 
 
+def test_a_pytorch_tensor_reaching_outside_its_storage_is_refused():
+    """Sizes, strides and offsets come from the file: never a view past the storage's memory."""
+    from glassgrad._torch_checkpoint import _rebuild_tensor
+
+    storage = np.arange(10.0)
+    np.testing.assert_array_equal(_rebuild_tensor(storage, 2, (3,), (3,)).numpy(), [2, 5, 8])
+    for offset, size, stride in [
+        (0, (3,), (-1,)),
+        (8, (3,), (1,)),
+        (0, (2,), (1, 1)),
+        (-1, (1,), (1,)),
+    ]:
+        with pytest.raises(ValueError, match="storage|non-negative"):
+            _rebuild_tensor(storage, offset, size, stride)
+
+
 def test_numpy_arrays_saved_to_an_open_file_load_as_arrays(tmp_path):
     """pytorch/examples time_sequence_prediction: ``torch.save(array, open(path, 'wb'))``, the file
     left open, then ``torch.load(path)`` gives the array back, as in PyTorch."""
