@@ -396,7 +396,7 @@ def test_a_pytorch_tensor_reaching_outside_its_storage_is_refused():
         (0, (2,), (1, 1)),
         (-1, (1,), (1,)),
     ]:
-        with pytest.raises(ValueError, match="storage|non-negative"):
+        with pytest.raises(ValueError, match=r"storage|non-negative"):
             _rebuild_tensor(storage, offset, size, stride)
 
 
