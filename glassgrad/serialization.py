@@ -645,6 +645,12 @@ def load(
         )
     name = "<file object>" if hasattr(f, "read") else os.fspath(f)  # type: ignore[arg-type]
     kind = _sniff(f)
+    if kind == "torch legacy":
+        raise ValueError(
+            f"{name}: a PyTorch checkpoint in the pre-1.6 format, which glassgrad does not read; "
+            "glassgrad reads torch.save's ZIP format (the default since PyTorch 1.6): load it in "
+            "PyTorch and torch.save it again"
+        )
     if kind == "pickle":
         raise ValueError(
             f"{name}: not a glassgrad checkpoint: it holds pickled Python objects, which "
@@ -691,6 +697,8 @@ def load(
 
 _ZIP = b"PK"  # ZIP archives (.npz) start with "PK\x03\x04" (or "PK\x05\x06" when empty)
 _NPY = b"\x93NUMPY"
+# PyTorch's pre-1.6 format (``_use_new_zipfile_serialization=False``): a pickled magic number first
+_TORCH_LEGACY = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 
 
 def _sniff(f: Any) -> str | None:
@@ -701,11 +709,11 @@ def _sniff(f: Any) -> str | None:
             if not (hasattr(f, "seek") and hasattr(f, "tell")):
                 return None
             pos = f.tell()
-            head = f.read(8)
+            head = f.read(len(_TORCH_LEGACY))
             f.seek(pos)
         else:
             with open(f, "rb") as fh:
-                head = fh.read(8)
+                head = fh.read(len(_TORCH_LEGACY))
     except (OSError, ValueError):
         return None
     if not isinstance(head, bytes):
@@ -714,6 +722,8 @@ def _sniff(f: Any) -> str | None:
         return None
     if not head:
         return "empty"
+    if head.startswith(_TORCH_LEGACY):
+        return "torch legacy"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocol 2 to 5
         return "pickle"
     return repr(head)

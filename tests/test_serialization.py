@@ -384,6 +384,13 @@ def test_pytorch_checkpoints_run_no_code_and_name_what_they_refuse(tmp_path):
         gg.load(path)
 
 
+def test_an_old_format_pytorch_checkpoint_says_so(tmp_path):
+    path = tmp_path / "old.pth"
+    torch.save({"w": torch.ones(2)}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match=r"old\.pth: a PyTorch checkpoint in the pre-1\.6 format"):
+        gg.load(path)
+
+
 def test_a_pytorch_tensor_reaching_outside_its_storage_is_refused():
     """Sizes, strides and offsets come from the file: never a view past the storage's memory."""
     from glassgrad._torch_checkpoint import _rebuild_tensor
