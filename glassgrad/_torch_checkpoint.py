@@ -5,7 +5,8 @@ switched its import resumes from (``checkpoint = torch.load('./checkpoint/ckpt.p
 The archive holds ``<name>/data.pkl``, a pickle whose tensors point at raw storages
 ``<name>/data/<key>``. The pickle is read by an unpickler that rebuilds only what a state dict
 is made of (containers, numbers, strings, PyTorch's tensor and parameter rebuilders, storage
-types, dtypes and devices, as PyTorch's own ``weights_only`` loading allows) and refuses any
+types, dtypes and devices, NumPy arrays and scalars of numbers, as PyTorch's own
+``weights_only`` loading allows or can be told to) and refuses any
 other class or function by name, so loading runs no code from the file. A whole pickled model
 (``torch.save(model, f)``) is refused: its classes are PyTorch's, not glassgrad's.
 """
@@ -35,6 +36,10 @@ _STORAGE_DTYPES = {
     "ComplexFloatStorage": np.complex64,
     "ComplexDoubleStorage": np.complex128,
 }
+
+
+class _Refused(ValueError):
+    """Something the checkpoint holds that glassgrad won't rebuild (not damage)."""
 
 
 class _StorageType:
@@ -133,6 +138,10 @@ class _Unpickler(pickle.Unpickler):
             return _numpy_scalar
         if module == "numpy" and name == "dtype":
             return _numpy_dtype
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "_reconstruct":
+            return _numpy_array  # a NumPy array torch.save'd (its data comes by __setstate__)
+        if module == "numpy" and name == "ndarray":
+            return np.ndarray
         if module == "_codecs" and name == "encode":  # how protocol 2 pickles bytes
             return _encode
         if module in ("builtins", "__builtin__") and name in (
@@ -166,20 +175,26 @@ class _Unpickler(pickle.Unpickler):
 
 def _encode(text: str, encoding: str = "utf-8") -> bytes:
     if encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
-        raise ValueError(f"the checkpoint encodes bytes as {encoding!r}")
+        raise _Refused(f"the checkpoint encodes bytes as {encoding!r}")
     return text.encode(encoding)
 
 
 def _numpy_scalar(dtype: np.dtype, data: bytes | None = None) -> Any:
     if dtype.hasobject or data is None:
-        raise ValueError("the checkpoint holds a NumPy object scalar, which glassgrad won't load")
+        raise _Refused("the checkpoint holds a NumPy object scalar, which glassgrad won't load")
     return np.frombuffer(data, dtype=dtype, count=1)[0]
 
 
-def _numpy_dtype(name: str, align: bool = False, copy: bool = False) -> np.dtype:
+def _numpy_array(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    if subtype is not np.ndarray:
+        raise _Refused(f"the checkpoint rebuilds a NumPy array as {subtype!r:.60}")
+    return np.ndarray.__new__(np.ndarray, shape, _numpy_dtype(dtype))
+
+
+def _numpy_dtype(name: Any, align: bool = False, copy: bool = False) -> np.dtype:
     dtype = np.dtype(name)
     if dtype.hasobject:
-        raise ValueError("the checkpoint holds a NumPy object dtype, which glassgrad won't load")
+        raise _Refused("the checkpoint holds a NumPy object dtype, which glassgrad won't load")
     return dtype
 
 
@@ -208,6 +223,8 @@ def load_torch_zip(archive: Any, name: str) -> Any:
 
     try:
         return _Unpickler(archive.read(pickles[0]), storage, name).load()
+    except _Refused as e:
+        raise ValueError(f"{name}: {e}") from None
     except ValueError as e:
         if str(e).startswith(name):
             raise
