@@ -11,6 +11,8 @@ small synthetic corpus; "pretrained" vectors are drawn with NumPy.
 """
 
 import argparse
+import itertools
+import math
 import random
 import time
 
@@ -49,11 +51,10 @@ def sentence(label):
     return words
 
 
-def generate_bigrams(x):
-    n_grams = set(zip(*[x[i:] for i in range(2)]))
-    for n_gram in n_grams:
-        x.append(" ".join(n_gram))
-    return x
+def with_bigrams(words):
+    """The words, then each distinct adjacent pair once, in order of first appearance."""
+    pairs = dict.fromkeys(f"{a} {b}" for a, b in itertools.pairwise(words))
+    return words + list(pairs)
 
 
 examples = []
@@ -61,7 +62,7 @@ for _ in range(64):
     label = int(rng.integers(0, n_classes))
     tokens = sentence(label)
     if args.model == "fasttext":
-        tokens = generate_bigrams(tokens)
+        tokens = with_bigrams(tokens)
     examples.append((tokens, label))
 train_data, valid_data = examples[:48], examples[48:]
 
@@ -89,7 +90,7 @@ def batches(data, batch_size, min_len=1):
 
 
 # ---- classifiers -----------------------------------------------------------------------------
-class CNN(nn.Module):
+class WordCNN(nn.Module):
     def __init__(self, vocab_size, embedding_dim, n_filters, filter_sizes, output_dim, dropout):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_IDX)
@@ -143,21 +144,18 @@ class LSTMClassifier(nn.Module):
         return self.fc(hidden)
 
 
-def binary_accuracy(preds, y):
-    rounded_preds = torch.round(torch.sigmoid(preds))
-    correct = (rounded_preds == y).float()
-    return correct.sum() / len(correct)
-
-
-def categorical_accuracy(preds, y):
-    top_pred = preds.argmax(1, keepdim=True)
-    correct = top_pred.eq(y.view_as(top_pred)).sum()
-    return correct.float() / y.shape[0]
+def accuracy_of_logits(logits, target):
+    """Share right: a logit's sign for two classes, the argmax for more."""
+    if logits.dim() == 1:
+        hits = torch.round(torch.sigmoid(logits)) == target
+    else:
+        hits = logits.argmax(1, keepdim=True).eq(target.view(-1, 1))
+    return hits.float().mean()
 
 
 def run_classifier():
     if args.model == "cnn":
-        model = CNN(len(itos), args.emb_dim, 4, [2, 3, 4], 1, 0.5)
+        model = WordCNN(len(itos), args.emb_dim, 4, [2, 3, 4], 1, 0.5)
     elif args.model == "fasttext":
         model = FastText(len(itos), args.emb_dim, 1)
     else:
@@ -179,11 +177,11 @@ def run_classifier():
     def step(text, lengths, label):
         if args.model == "lstm":
             predictions = model(text, lengths)
-            return criterion(predictions, label), categorical_accuracy(predictions, label)
+            return criterion(predictions, label), accuracy_of_logits(predictions, label)
         # the CNN needs at least as many words as its widest filter: min_len below
         predictions = model(text).squeeze(1)
         target = label.float()
-        return criterion(predictions, target), binary_accuracy(predictions, target)
+        return criterion(predictions, target), accuracy_of_logits(predictions, target)
 
     best_valid_loss = float("inf")
     for epoch in range(args.epochs):
@@ -226,7 +224,7 @@ def run_classifier():
     with torch.no_grad():
         tokens = ["the", "film", "was", "great", "fun"]
         if args.model == "fasttext":
-            tokens = generate_bigrams(tokens)
+            tokens = with_bigrams(tokens)
         tensor = torch.LongTensor([[stoi.get(t, UNK_IDX) for t in tokens]]).to(device)
         if args.model == "lstm":
             probs = F.softmax(model(tensor, torch.LongTensor([len(tokens)])), dim=-1)
@@ -236,70 +234,60 @@ def run_classifier():
 
 
 # ---- convolutional sequence to sequence ------------------------------------------------------
-class ConvEncoder(nn.Module):
-    def __init__(self, input_dim, emb_dim, hid_dim, n_layers, kernel_size, max_length=50):
+HALF = math.sqrt(0.5)  # keeps a residual sum's variance where it was
+
+
+class GatedBlocks(nn.Module):
+    """Token + position embeddings into ``width`` channels, then gated 1-d convolutions (GLU)
+    with scaled residuals; ``causal`` pads on the left only, so no step sees the future."""
+
+    def __init__(self, vocab, emb, width, depth, kernel, causal, max_len=50):
         super().__init__()
+        self.kernel, self.causal = kernel, causal
         self.scale = torch.sqrt(torch.FloatTensor([0.5])).to(device)
-        self.tok_embedding = nn.Embedding(input_dim, emb_dim)
-        self.pos_embedding = nn.Embedding(max_length, emb_dim)
-        self.emb2hid = nn.Linear(emb_dim, hid_dim)
-        self.hid2emb = nn.Linear(hid_dim, emb_dim)
-        self.convs = nn.ModuleList(
-            [
-                nn.Conv1d(hid_dim, 2 * hid_dim, kernel_size, padding=(kernel_size - 1) // 2)
-                for _ in range(n_layers)
-            ]
+        self.words = nn.Embedding(vocab, emb)
+        self.places = nn.Embedding(max_len, emb)
+        self.widen = nn.Linear(emb, width)
+        self.narrow = nn.Linear(width, emb)
+        pad = 0 if causal else (kernel - 1) // 2
+        self.gates = nn.ModuleList(
+            [nn.Conv1d(width, 2 * width, kernel, padding=pad) for _ in range(depth)]
         )
 
+    def embed(self, ids):
+        steps = torch.arange(0, ids.shape[1]).unsqueeze(0).repeat(ids.shape[0], 1).to(device)
+        return self.words(ids) + self.places(steps)
+
+
+class ConvEncoder(GatedBlocks):
     def forward(self, src):
-        batch_size, src_len = src.shape
-        pos = torch.arange(0, src_len).unsqueeze(0).repeat(batch_size, 1).to(device)
-        embedded = self.tok_embedding(src) + self.pos_embedding(pos)
-        conv_input = self.emb2hid(embedded).permute(0, 2, 1)  # [batch, hid dim, src len]
-        for conv in self.convs:
-            conved = F.glu(conv(conv_input), dim=1)
-            conv_input = (conved + conv_input) * self.scale
-        conved = self.hid2emb(conv_input.permute(0, 2, 1))
-        combined = (conved + embedded) * self.scale
-        return conved, combined
+        emb = self.embed(src)
+        h = self.widen(emb).permute(0, 2, 1)  # [batch, width, src len]
+        for gate in self.gates:
+            h = (F.glu(gate(h), dim=1) + h) * self.scale
+        keys = self.narrow(h.permute(0, 2, 1))
+        return keys, (keys + emb) * HALF  # attention keys, and values carrying the embedding
 
 
-class ConvDecoder(nn.Module):
-    def __init__(self, output_dim, emb_dim, hid_dim, n_layers, kernel_size, max_length=50):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.scale = torch.sqrt(torch.FloatTensor([0.5])).to(device)
-        self.tok_embedding = nn.Embedding(output_dim, emb_dim)
-        self.pos_embedding = nn.Embedding(max_length, emb_dim)
-        self.emb2hid = nn.Linear(emb_dim, hid_dim)
-        self.hid2emb = nn.Linear(hid_dim, emb_dim)
-        self.attn_hid2emb = nn.Linear(hid_dim, emb_dim)
-        self.attn_emb2hid = nn.Linear(emb_dim, hid_dim)
-        self.fc_out = nn.Linear(emb_dim, output_dim)
-        self.convs = nn.ModuleList(
-            [nn.Conv1d(hid_dim, 2 * hid_dim, kernel_size) for _ in range(n_layers)]
-        )
+class ConvDecoder(GatedBlocks):
+    def __init__(self, vocab, emb, width, depth, kernel):
+        super().__init__(vocab, emb, width, depth, kernel, causal=True)
+        self.query = nn.Linear(width, emb)
+        self.back = nn.Linear(emb, width)
+        self.out = nn.Linear(emb, vocab)
 
-    def attend(self, embedded, conved, encoder_conved, encoder_combined):
-        combined = (self.attn_hid2emb(conved.permute(0, 2, 1)) + embedded) * self.scale
-        energy = torch.matmul(combined, encoder_conved.permute(0, 2, 1))
-        attention = F.softmax(energy, dim=2)
-        attended = self.attn_emb2hid(torch.matmul(attention, encoder_combined))
-        return attention, (conved + attended.permute(0, 2, 1)) * self.scale
-
-    def forward(self, trg, encoder_conved, encoder_combined):
-        batch_size, trg_len = trg.shape
-        pos = torch.arange(0, trg_len).unsqueeze(0).repeat(batch_size, 1).to(device)
-        embedded = self.tok_embedding(trg) + self.pos_embedding(pos)
-        conv_input = self.emb2hid(embedded).permute(0, 2, 1)
-        hid_dim = conv_input.shape[1]
-        for conv in self.convs:
-            padding = torch.zeros(batch_size, hid_dim, self.kernel_size - 1).fill_(PAD_IDX)
-            conved = F.glu(conv(torch.cat((padding.to(device), conv_input), dim=2)), dim=1)
-            attention, conved = self.attend(embedded, conved, encoder_conved, encoder_combined)
-            conv_input = (conved + conv_input) * self.scale
-        output = self.fc_out(self.hid2emb(conv_input.permute(0, 2, 1)))
-        return output, attention
+    def forward(self, trg, keys, values):
+        emb = self.embed(trg)
+        h = self.widen(emb).permute(0, 2, 1)
+        weights = None
+        for gate in self.gates:
+            left = torch.zeros(h.shape[0], h.shape[1], self.kernel - 1).fill_(PAD_IDX)
+            g = F.glu(gate(torch.cat((left.to(device), h), dim=2)), dim=1)
+            q = (self.query(g.permute(0, 2, 1)) + emb) * self.scale
+            weights = F.softmax(torch.matmul(q, keys.permute(0, 2, 1)), dim=2)
+            context = self.back(torch.matmul(weights, values)).permute(0, 2, 1)
+            h = ((g + context) * self.scale + h) * self.scale
+        return self.out(self.narrow(h.permute(0, 2, 1))), weights
 
 
 class ConvSeq2Seq(nn.Module):
@@ -308,8 +296,7 @@ class ConvSeq2Seq(nn.Module):
         self.encoder, self.decoder = encoder, decoder
 
     def forward(self, src, trg):
-        encoder_conved, encoder_combined = self.encoder(src)
-        return self.decoder(trg, encoder_conved, encoder_combined)
+        return self.decoder(trg, *self.encoder(src))
 
 
 def run_convs2s():
@@ -326,7 +313,7 @@ def run_convs2s():
             yield src.to(device), trg.to(device)
 
     model = ConvSeq2Seq(
-        ConvEncoder(len(itos), args.emb_dim, 2 * args.emb_dim, 2, 3),
+        ConvEncoder(len(itos), args.emb_dim, 2 * args.emb_dim, 2, 3, causal=False),
         ConvDecoder(len(itos), args.emb_dim, 2 * args.emb_dim, 2, 3),
     ).to(device)
     optimizer = optim.Adam(model.parameters(), lr=0.005)
@@ -360,17 +347,13 @@ def run_convs2s():
     tokens = ["the", "plot", "was", "dull"]
     src = torch.LongTensor([[SOS_IDX] + [stoi.get(t, UNK_IDX) for t in tokens] + [EOS_IDX]])
     with torch.no_grad():
-        encoder_conved, encoder_combined = model.encoder(src.to(device))
-    trg_indexes = [SOS_IDX]
-    for _ in range(8):
-        trg_tensor = torch.LongTensor(trg_indexes).unsqueeze(0).to(device)
+        keys, values = model.encoder(src.to(device))
+    out_ids = [SOS_IDX]
+    while len(out_ids) < 9 and out_ids[-1] != EOS_IDX:
         with torch.no_grad():
-            output, attention = model.decoder(trg_tensor, encoder_conved, encoder_combined)
-        pred_token = output.argmax(2)[:, -1].item()
-        trg_indexes.append(pred_token)
-        if pred_token == EOS_IDX:
-            break
-    print("translation:", " ".join(itos[i] for i in trg_indexes[1:]))
+            logits, attention = model.decoder(torch.LongTensor([out_ids]).to(device), keys, values)
+        out_ids.append(logits.argmax(2)[:, -1].item())
+    print("translation:", " ".join(itos[i] for i in out_ids[1:]))
     print("attention shape", tuple(attention.shape), f"max {attention.max().item():.6f}")
 
 
