@@ -62,8 +62,14 @@ Safety and atomicity: ``load`` reads with ``np.load(..., allow_pickle=False)`` a
 so a file can hold no code to run. ``save`` writes a temporary file beside the target, flushes and
 fsyncs it, then ``os.replace``s it over the target: a crash mid-save leaves the previous checkpoint
 intact. A damaged file, or a file glassgrad did not write, raises one ``ValueError`` naming it
-and saying why: not a glassgrad checkpoint (text, random bytes, another archive, a pickle, a
-PyTorch checkpoint), or a corrupt one (damaged archive or header).
+and saying why: not a glassgrad checkpoint (text, random bytes, another archive, a pickle), or a
+corrupt one (damaged archive or header).
+
+PyTorch's own checkpoints (``torch.save``'s ZIP format) of tensors and containers load too, as
+glassgrad tensors and Parameters: a state dict trained with PyTorch, or the dict a training script
+saves to resume from (``glassgrad._torch_checkpoint``). Their pickle is read by an unpickler that
+rebuilds nothing but containers, numbers and tensors, as PyTorch's ``weights_only`` loading does;
+a whole pickled PyTorch model is refused by name.
 
 >>> import glassgrad as gg, tempfile, os
 >>> from glassgrad.serialization import load, save
@@ -624,10 +630,12 @@ def load(
     mmap: bool | None = None,
     **pickle_load_args: Any,
 ) -> Any:
-    """Load what ``save`` wrote to ``f`` (a path or binary file object).
+    """Load what ``save`` (or ``torch.save``, for tensors and containers) wrote to ``f`` (a path
+    or binary file object).
 
     ``map_location``, ``pickle_module``, ``weights_only`` and ``mmap`` are accepted for PyTorch
-    compatibility: glassgrad runs on the CPU and never unpickles, so loading is always safe, and
+    compatibility: glassgrad runs on the CPU and never unpickles objects (a PyTorch checkpoint's
+    pickle is read for containers and tensors only), so loading is always safe, and
     the tensors are read into memory (PyTorch's ``mmap=True`` maps the file copy-on-write: the
     values, and what writing to them does, are the same). ``map_location`` may be None,
     ``"cpu"``, a CPU device, a dict mapping locations to the CPU (``{"cuda:0": "cpu"}``) or a
@@ -643,6 +651,12 @@ def load(
         )
     name = "<file object>" if hasattr(f, "read") else os.fspath(f)  # type: ignore[arg-type]
     kind = _sniff(f)
+    if kind == "torch legacy":
+        raise ValueError(
+            f"{name}: a PyTorch checkpoint in the pre-1.6 format, which glassgrad does not read; "
+            "glassgrad reads torch.save's ZIP format (the default since PyTorch 1.6): load it in "
+            "PyTorch and torch.save it again"
+        )
     if kind == "pickle":
         raise ValueError(
             f"{name}: not a glassgrad checkpoint: it holds pickled Python objects, which "
@@ -669,14 +683,13 @@ def load(
     with archive:
         try:
             if HEADER_KEY not in archive.files:
-                hint = (
-                    " (it looks like a PyTorch checkpoint, which glassgrad cannot read)"
-                    if any(k.endswith("data.pkl") for k in archive.files)
-                    else ""
-                )
+                if any(k.endswith("data.pkl") for k in archive.files):
+                    from glassgrad._torch_checkpoint import load_torch_zip
+
+                    return load_torch_zip(archive.zip, name)  # torch.save's format
                 raise ValueError(
                     f"{name}: not a glassgrad checkpoint: no {HEADER_KEY!r} entry among "
-                    f"{sorted(archive.files)[:10]}{hint}"
+                    f"{sorted(archive.files)[:10]}"
                 )
             header = _read_header(archive, name)
             return _Decoder(archive, name).decode(header["root"])
@@ -690,6 +703,8 @@ def load(
 
 _ZIP = b"PK"  # ZIP archives (.npz) start with "PK\x03\x04" (or "PK\x05\x06" when empty)
 _NPY = b"\x93NUMPY"
+# PyTorch's pre-1.6 format (``_use_new_zipfile_serialization=False``): a pickled magic number first
+_TORCH_LEGACY = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 
 
 def _sniff(f: Any) -> str | None:
@@ -700,11 +715,11 @@ def _sniff(f: Any) -> str | None:
             if not (hasattr(f, "seek") and hasattr(f, "tell")):
                 return None
             pos = f.tell()
-            head = f.read(8)
+            head = f.read(len(_TORCH_LEGACY))
             f.seek(pos)
         else:
             with open(f, "rb") as fh:
-                head = fh.read(8)
+                head = fh.read(len(_TORCH_LEGACY))
     except (OSError, ValueError):
         return None
     if not isinstance(head, bytes):
@@ -713,6 +728,8 @@ def _sniff(f: Any) -> str | None:
         return None
     if not head:
         return "empty"
+    if head.startswith(_TORCH_LEGACY):
+        return "torch legacy"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocol 2 to 5
         return "pickle"
     return repr(head)

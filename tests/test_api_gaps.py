@@ -576,7 +576,7 @@ def test_small_pytorch_names_scripts_call():
     stacked = gg.utils.data.StackDataset(images, labels)
     named = gg.utils.data.StackDataset(image=images, label=labels)
     assert len(stacked) == 3 and stacked[1][1].item() == 1 and named[2]["label"].item() == 2
-    with pytest.raises(ValueError, match=r"size mismatch between datasets \(lengths \[3, 2\]\)"):
+    with pytest.raises(ValueError, match=r"Size mismatch between datasets: lengths \[3, 2\]"):
         gg.utils.data.StackDataset(images, labels[:2])
 
     for value, ours, theirs in [

@@ -233,6 +233,35 @@ PROGRAMS = {
     # causal MultiheadAttention text tower read at the eot token, a learned 0-d logit_scale
     # (clamped), symmetric cross-entropy, AdamW groups under CosineAnnealingLR
     "own_tiny_clip": ("own/tiny_clip.py", [], same_losses(rtol=2e-6), None),
+    # CIFAR architectures in the popular repositories' style (pre-activation residual, inverted
+    # residual with depthwise convs and ReLU6, channel split + shuffle, dense concatenation,
+    # inception with squeeze-excitation and swish, dual path), SGD with momentum and weight
+    # decay under cosine annealing, a checkpoint dict resumed into a fresh model and every
+    # Conv/BatchNorm pair folded by nn.utils.fuse_conv_bn_eval. In float64 every arch agrees to
+    # 1e-14; in float32, batch statistics of 16 images amplify rounding, most in MobileNetV2's
+    # depthwise blocks (to 2e-4 by the fourth step, as PyTorch's own float32 drifts from float64)
+    **{
+        f"own_cifar_zoo_{arch}": (
+            "own/cifar_zoo.py",
+            ["--arch", arch],
+            same_losses(rtol=1e-3 if arch == "mobile" else 2e-5),
+            None,
+        )
+        for arch in ("preact", "mobile", "shuffle", "dense", "inception", "dpn")
+    },
+    # text models of the sentiment and translation notebooks: Conv2d filters over embedded
+    # words with max_pool1d over time, FastText bigrams with avg_pool2d, a frozen
+    # Embedding.from_pretrained unfrozen after an epoch under a packed bidirectional LSTM, and a
+    # convolutional seq2seq (GLU, causal padding, attention, greedy decoding): every line
+    **{
+        f"own_text_conv_{model}": (
+            "own/text_conv_models.py",
+            ["--model", model],
+            same_lines(1e-5),
+            None,
+        )
+        for model in ("cnn", "fasttext", "lstm", "convs2s")
+    },
     # Conv2d encoder, ConvTranspose2d (stride 2, output_padding) decoder, Adam under StepLR
     **{
         f"own_conv_autoencoder_{loss}": (

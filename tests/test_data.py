@@ -110,6 +110,24 @@ def test_subset_picks_samples_in_order():
     assert sub[0][1].item() == 7 and sub[1][1].item() == 2
 
 
+def test_stack_dataset_pairs_samples_and_batches_as_torch():
+    """``StackDataset(images, labels)`` or ``StackDataset(image=..., text=...)``."""
+    x, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    for lib, tensor in ((gg.utils.data, gg.tensor), (tud, torch.tensor)):
+        pairs = lib.StackDataset(lib.TensorDataset(tensor(x)), list(y))
+        assert len(pairs) == 6 and pairs[4][1] == 4 and pairs[4][0][0].tolist() == [8.0, 9.0]
+        named = lib.StackDataset(image=lib.TensorDataset(tensor(x)), label=list(y))
+        batch = next(iter(lib.DataLoader(named, batch_size=4)))
+        assert list(batch) == ["image", "label"] and batch["label"].tolist() == [0, 1, 2, 3]
+        assert batch["image"][0].shape == (4, 2)
+        with pytest.raises(ValueError, match="Size mismatch between datasets"):
+            lib.StackDataset(list(y), list(y[:3]))
+        with pytest.raises(ValueError, match="At least one dataset should be passed"):
+            lib.StackDataset()
+        with pytest.raises(ValueError, match="but both types are given"):
+            lib.StackDataset(list(y), b=list(y))
+
+
 # ---- batching --------------------------------------------------------------------------------
 
 

@@ -165,6 +165,18 @@ def test_bad_indices_raise_index_error_naming_index_dim_and_shape(index, words) 
         torch.zeros(3, 4, 5)[torch.tensor(index) if isinstance(index, np.ndarray) else index]
 
 
+def test_an_index_into_a_0_dim_tensor_says_to_use_item_as_torch() -> None:
+    """``loss.data[0]``, the PyTorch 0.3 idiom, in old tutorials."""
+    words = r"invalid index of a 0-dim tensor. Use `tensor.item\(\)`"
+    for index in (0, (0,), (0, 0), [0]):
+        with pytest.raises(IndexError, match=words):
+            gg.tensor(2.0).data[index]
+    with pytest.raises(IndexError, match=words):
+        torch.tensor(2.0).data[0]
+    with pytest.raises(IndexError, match="invalid index of a 0-dim tensor"):
+        gg.tensor(2.0)[0] = 1.0
+
+
 def test_negative_step_is_refused_like_torch() -> None:
     with pytest.raises(ValueError, match="step must be greater than zero"):
         gg.zeros(4)[::-1]

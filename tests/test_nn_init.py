@@ -162,6 +162,23 @@ def test_orthogonal_matches_torch_in_distribution():
     )
 
 
+@pytest.mark.parametrize(("shape", "sparsity"), [((10, 300), 0.25), ((7, 5), 0.5), ((3, 4), 0.0)])
+def test_sparse_zeros_a_fraction_of_each_column_as_torch(shape, sparsity):
+    torch.manual_seed(0)
+    theirs = tnn.init.sparse_(torch.empty(shape), sparsity, std=0.5)
+    ours = init.sparse_(gg.empty(*shape), sparsity, std=0.5)
+    zeros = math.ceil(sparsity * shape[0])
+    assert ((theirs == 0).sum(0) == zeros).all()
+    np.testing.assert_array_equal((ours._data == 0).sum(0), zeros)
+    same_distribution(ours[ours != 0], theirs[theirs != 0])
+    with pytest.warns(FutureWarning, match="nn.init.sparse_"):
+        init.sparse(gg.empty(*shape), sparsity)
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        init.sparse_(gg.empty(2, 3, 4), 0.1)
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        tnn.init.sparse_(torch.empty(2, 3, 4), 0.1)
+
+
 @pytest.mark.parametrize(
     ("nonlinearity", "param"),
     [

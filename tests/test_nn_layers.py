@@ -382,6 +382,19 @@ def test_cross_entropy_probability_targets_and_spatial():
     _loss_case("CrossEntropyLoss", {}, randn(2, 4, 3), np.array([[0, 1, 3], [2, 2, 1]]))
 
 
+def test_nllloss2d_is_nllloss_over_pixels_with_a_deprecation_warning():
+    """Pre-0.4 segmentation scripts' ``nn.NLLLoss2d``: PyTorch keeps it, warning."""
+    logits = randn(2, 3, 4, 5)
+    log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    target = np.random.default_rng(0).integers(0, 3, (2, 4, 5))
+    target[0, 0, :2] = 1  # ignored below
+    kw = {"weight": np.array([1.0, 2.0, 0.5]), "ignore_index": 1}
+    with pytest.warns(FutureWarning, match="`NLLLoss2d` has been deprecated"):
+        _loss_case("NLLLoss2d", kw, log_probs, target)
+    with pytest.warns(FutureWarning, match="`NLLLoss2d` has been deprecated"):
+        assert isinstance(nn.NLLLoss2d(), nn.NLLLoss)
+
+
 @pytest.mark.parametrize(
     ("name", "kw"),
     [

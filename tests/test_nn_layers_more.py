@@ -311,3 +311,76 @@ def test_tensor_unfold_matches_torch():
         ta.sum().backward()
         gb.sum().backward()
         np.testing.assert_array_equal(b.grad.numpy(), a.grad.numpy())
+
+
+# ---- fractional max pooling ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("d", "shape", "kw"),
+    [
+        (2, (2, 3, 9, 8), {"kernel_size": 3, "output_ratio": 0.5}),
+        (2, (3, 7, 7), {"kernel_size": (2, 3), "output_size": (4, 3), "return_indices": True}),
+        (3, (2, 2, 6, 7, 5), {"kernel_size": 2, "output_size": (3, 4, 2)}),
+        (3, (2, 6, 6, 6), {"kernel_size": (2, 1, 3), "output_ratio": (0.5, 0.7, 0.5)}),
+    ],
+)
+def test_fractional_max_pool_layers_match_torch_given_the_samples(d, shape, kw):
+    """Graham's fractional max pooling (a CIFAR classic): with ``_random_samples`` fixed, the
+    windows, maxima, indices and gradients are PyTorch's."""
+    rng = np.random.default_rng(0)
+    x = rng.permutation(np.linspace(-3.0, 3.0, int(np.prod(shape)))).reshape(shape)
+    samples = rng.uniform(0.0, 1.0, (shape[0] if len(shape) == d + 2 else 1, shape[-d - 1], d))
+    name = f"FractionalMaxPool{d}d"
+    theirs = getattr(tnn, name)(**kw, _random_samples=torch.tensor(samples))
+    ours = getattr(nn, name)(**kw, _random_samples=gg.tensor(samples))
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    tx, gx = torch.tensor(x, requires_grad=True), gg.tensor(x, requires_grad=True)
+    t_out, g_out = theirs(tx), ours(gx)
+    if kw.get("return_indices"):
+        np.testing.assert_array_equal(g_out[1]._data, t_out[1].numpy())
+        t_out, g_out = t_out[0], g_out[0]
+    np.testing.assert_array_equal(g_out._data, t_out.detach().numpy())
+    assert g_out.grad_fn.name() == t_out.grad_fn.name()
+    v = rng.standard_normal(tuple(t_out.shape))
+    t_out.backward(torch.tensor(v))
+    g_out.backward(gg.tensor(v))
+    np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_fractional_max_pool_draws_its_steps_and_keeps_the_last_nan_as_torch():
+    gg.manual_seed(0)
+    x = gg.randn(2, 3, 10, 10)
+    out = nn.FractionalMaxPool2d(2, output_ratio=0.5)(x)
+    assert out.shape == (2, 3, 5, 5) and np.isin(out._data, x._data).all()
+    nan = float("nan")
+    rows = [[[[1.0, nan, 2.0], [nan, 0.0, 3.0], [1.0, 1.0, 1.0]]]]
+    samples = [[[0.3, 0.6]]]
+    t = torch.nn.functional.fractional_max_pool2d(
+        torch.tensor(rows), 2, 2, return_indices=True, _random_samples=torch.tensor(samples)
+    )
+    g = nn.functional.fractional_max_pool2d(
+        gg.tensor(rows), 2, 2, return_indices=True, _random_samples=gg.tensor(samples)
+    )
+    np.testing.assert_array_equal(g[0]._data, t[0].numpy())
+    np.testing.assert_array_equal(g[1]._data, t[1].numpy())
+
+
+def test_fractional_max_pool_errors_name_the_problem():
+    for lib in (nn, tnn):
+        with pytest.raises(ValueError, match="requires specifying either an output size"):
+            lib.FractionalMaxPool2d(2)
+        with pytest.raises(ValueError, match="only one of output_size and output_ratio"):
+            lib.FractionalMaxPool3d(2, output_size=2, output_ratio=0.5)
+        with pytest.raises(ValueError, match=r"output_ratio must be between 0 and 1 \(got 1.5\)"):
+            lib.FractionalMaxPool2d(2, output_ratio=1.5)
+        with pytest.raises(ValueError, match="kernel_size must be greater than 0"):
+            lib.FractionalMaxPool3d(0, output_size=2)
+    with pytest.raises(RuntimeError, match="pool height 3 too large relative to input height 5"):
+        nn.functional.fractional_max_pool2d(gg.zeros(1, 1, 5, 5), 3, output_size=4)
+    with pytest.raises(RuntimeError, match="pool depth 3 too large relative to input depth 5"):
+        nn.functional.fractional_max_pool3d(gg.zeros(1, 1, 5, 5, 5), 3, output_size=3)
+    with pytest.raises(RuntimeError, match="_random_samples must have shape"):
+        nn.functional.fractional_max_pool2d(
+            gg.zeros(1, 2, 5, 5), 2, output_size=2, _random_samples=gg.rand(2, 2, 2)
+        )
+    with pytest.raises(RuntimeError, match="expected a 3D or 4D input"):
+        nn.functional.fractional_max_pool2d(gg.zeros(5, 5), 2, output_size=2)

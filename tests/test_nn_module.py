@@ -332,6 +332,100 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
         np.testing.assert_allclose(gp.grad._data, tp.grad.numpy(), rtol=1e-12)
 
 
+def test_clip_grad_norm_without_underscore_warns_and_clips_as_torch():
+    """The deprecated name old tutorials call (``nn.utils.clip_grad_norm(params, 5)``)."""
+    g = np.array([3.0, 4.0])
+    t, p = torch.zeros(2, dtype=torch.float64, requires_grad=True), nn.Parameter(gg.zeros(2))
+    t.grad, p.grad = torch.tensor(g), gg.tensor(g, dtype=gg.float32)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        t_total = torch.nn.utils.clip_grad_norm([t], 1.0)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        g_total = utils.clip_grad_norm([p], 1.0)
+    assert g_total.item() == t_total.item() == 5.0
+    np.testing.assert_allclose(p.grad._data, t.grad.numpy(), rtol=1e-6)
+
+
+def _same_weights(ours, theirs):
+    with torch.no_grad():
+        for name, value in ours.state_dict().items():
+            theirs.state_dict()[name].copy_(torch.from_numpy(value._data.copy()))
+
+
+@pytest.mark.parametrize(
+    ("conv", "bn", "transpose"),
+    [
+        (("Conv2d", (3, 4, 3), {"padding": 1}), ("BatchNorm2d", (4,), {}), False),
+        (("Conv1d", (3, 4, 2), {"bias": False}), ("BatchNorm1d", (4,), {"affine": False}), False),
+        (("ConvTranspose2d", (3, 4, 2), {"stride": 2}), ("BatchNorm2d", (4,), {}), True),
+    ],
+)
+def test_fuse_conv_bn_eval_folds_the_batchnorm_as_torch(conv, bn, transpose):
+    """The inference-time fold of a trained CNN's Conv + BatchNorm pairs."""
+    gg.manual_seed(0)
+    layers = []
+    for lib in (nn, torch.nn):
+        c, b = (getattr(lib, kind)(*args, **kw) for kind, args, kw in (conv, bn))
+        layers.append((c, b))
+    (gc, gb), (tc, tb) = layers
+    with gg.no_grad():  # trained-looking statistics and affine parameters
+        gb.running_mean.uniform_(-1.0, 1.0)
+        gb.running_var.uniform_(0.5, 2.0)
+        if gb.affine:
+            gb.weight.uniform_(0.5, 1.5)
+            gb.bias.uniform_(-1.0, 1.0)
+    _same_weights(gc, tc)
+    _same_weights(gb, tb)
+    for m in (gc, gb, tc, tb):
+        m.eval()
+    ours = utils.fuse_conv_bn_eval(gc, gb, transpose=transpose)
+    theirs = torch.nn.utils.fuse_conv_bn_eval(tc, tb, transpose=transpose)
+    assert type(ours) is type(gc) and ours is not gc and gc.bias is not ours.bias
+    x = np.random.default_rng(0).standard_normal((2, 3) + (5,) * (gc.weight.ndim - 2))
+    x = x.astype(np.float32)
+    np.testing.assert_allclose(ours.weight._data, theirs.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.bias._data, theirs.bias.detach().numpy(), rtol=1e-6)
+    y = ours(gg.tensor(x))
+    np.testing.assert_allclose(y._data, gb(gc(gg.tensor(x)))._data, rtol=1e-4, atol=1e-5)
+    assert isinstance(ours.weight, nn.Parameter) and ours.weight.requires_grad
+    assert ours.bias.requires_grad == theirs.bias.requires_grad
+
+
+def test_fuse_linear_bn_eval_as_torch_and_refuses_training_mode():
+    gg.manual_seed(0)
+    lin, bn = nn.Linear(3, 4), nn.BatchNorm1d(4)
+    with gg.no_grad():
+        bn.running_mean.uniform_(-1.0, 1.0)
+        bn.running_var.uniform_(0.5, 2.0)
+    tlin, tbn = torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)
+    _same_weights(lin, tlin)
+    _same_weights(bn, tbn)
+    for m in (lin, bn, tlin, tbn):
+        m.eval()
+    ours, theirs = utils.fuse_linear_bn_eval(lin, bn), torch.nn.utils.fuse_linear_bn_eval(tlin, tbn)
+    np.testing.assert_allclose(ours.weight._data, theirs.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.bias._data, theirs.bias.detach().numpy(), rtol=1e-6)
+    with pytest.raises(AssertionError, match="Fusion only for eval!"):
+        utils.fuse_linear_bn_eval(lin, bn.train())
+    with pytest.raises(AssertionError, match=r"linear\.out_features == bn\.num_features"):
+        utils.fuse_linear_bn_eval(lin, nn.BatchNorm1d(3).eval())
+    with pytest.raises(AssertionError, match="running_mean"):
+        utils.fuse_conv_bn_eval(
+            nn.Conv2d(1, 2, 1).eval(), nn.BatchNorm2d(2, track_running_stats=False).eval()
+        )
+
+
+def test_skip_init_builds_the_module_with_uninitialised_parameters_as_torch():
+    lin = utils.skip_init(nn.Linear, 3, 4, bias=False)
+    assert isinstance(lin, nn.Linear) and lin.weight.shape == (4, 3) and lin.bias is None
+    assert torch.nn.utils.skip_init(torch.nn.Linear, 3, 4).weight.shape == (4, 3)
+    with pytest.raises(RuntimeError, match="Expected a Module"):
+        utils.skip_init(int, 3)
+    with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
+        utils.skip_init(nn.ReLU)
+    with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
+        torch.nn.utils.skip_init(torch.nn.ReLU)
+
+
 def test_clip_grad_norm_edge_cases():
     p = nn.Parameter(gg.ones(2))
     assert utils.clip_grad_norm_([p], 1.0).item() == 0.0  # no gradients at all

@@ -262,8 +262,15 @@ def _header_npz(path, header, **arrays):
         (lambda p: p.write_bytes(b""), "not a glassgrad checkpoint"),
         (lambda p: p.write_bytes(os.urandom(64)), "not a glassgrad checkpoint"),
         (lambda p: _npz(p, x=np.ones(2)), r"no '__glassgrad__' entry among \['x'\]"),
-        (lambda p: torch.save({"w": torch.ones(2)}, p), "looks like a PyTorch checkpoint"),
-        (lambda p: torch.save(np.ones(2), p), "looks like a PyTorch checkpoint"),
+        (
+            lambda p: torch.save(torch.nn.Linear(2, 2), p),
+            r"PyTorch checkpoint pickles torch\.nn\.modules\.linear\.Linear \(a whole pickled "
+            r"model\?.*save model\.state_dict\(\) with torch\.save instead",
+        ),
+        (
+            lambda p: torch.save(np.array([1, "a"], dtype=object), p),
+            "file.ckpt: the checkpoint holds a NumPy object dtype",
+        ),
         (lambda p: _npy(p, np.ones(2)), "a single .npy array"),
         (lambda p: _header_npz(p, {"format": "other", "root": {}}), "not a glassgrad checkpoint"),
         (lambda p: _header_npz(p, {"format": "glassgrad", "version": 9, "root": {}}), "version 9"),
@@ -304,6 +311,109 @@ def test_foreign_or_damaged_files_give_one_clear_error(tmp_path, make, message):
     with pytest.raises(ValueError, match=r"file\.ckpt") as info:
         load(path)
     assert info.match(message)
+
+
+def test_pytorch_checkpoints_of_tensors_and_containers_load_as_glassgrad_tensors(tmp_path):
+    """A program that switched its import resumes from what it saved under PyTorch
+    (``torch.load('./checkpoint/ckpt.pth')``): state dicts, optimizer state, numbers, views."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU())
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = torch.randn(2, 3, 6, 6)
+    net(x).sum().backward()
+    opt.step()
+    net.eval()
+    base = torch.arange(12.0)
+    state = {
+        "net": net.state_dict(),
+        "optimizer": opt.state_dict(),
+        "acc": 87.5,
+        "epoch": 3,
+        "extras": {
+            "view": base[2:10:3],  # a strided view of a larger storage: only its elements
+            "transposed": base.reshape(3, 4).t(),
+            "param": torch.nn.Parameter(torch.ones(2, dtype=torch.float64)),
+            "frozen": torch.nn.Parameter(torch.ones(1), requires_grad=False),
+            "ints": torch.tensor([1, -2], dtype=torch.int32),
+            "half": torch.tensor([0.5], dtype=torch.float16),
+            "mask": torch.tensor([True, False]),
+            "complex": torch.tensor([1 + 2j]),
+            "empty": torch.zeros(0, 3),
+            "size": torch.Size([2, 3]),
+            "device": torch.device("cpu"),
+            "np_scalar": np.float64(0.25),
+            "set": {1, 2},
+        },
+    }
+    path = tmp_path / "ckpt.pth"
+    torch.save(state, path)
+    got = gg.load(path, map_location="cpu")
+    assert list(got) == list(state) and got["acc"] == 87.5 and got["epoch"] == 3
+    assert isinstance(got["net"], OrderedDict) and list(got["net"]) == list(state["net"])
+    for key, value in state["net"].items():
+        assert got["net"][key].dtype == getattr(gg, str(value.dtype).split(".")[1])
+        np.testing.assert_array_equal(got["net"][key].numpy(), value.numpy())
+    extras, theirs = got["extras"], state["extras"]
+    for key in ("view", "transposed", "ints", "half", "mask", "complex", "empty"):
+        assert type(extras[key]) is gg.Tensor and extras[key].shape == theirs[key].shape, key
+        np.testing.assert_array_equal(extras[key].numpy(), theirs[key].numpy(), err_msg=key)
+    assert isinstance(extras["param"], gg.nn.Parameter) and extras["param"].requires_grad
+    assert extras["param"].dtype == gg.float64 and not extras["frozen"].requires_grad
+    assert extras["size"] == (2, 3) and str(extras["device"]) == "cpu"
+    assert extras["np_scalar"] == 0.25 and extras["set"] == {1, 2}
+    data = np.sin(np.arange(12).reshape(3, 4) / 20.0)  # time_sequence_prediction's traindata.pt
+    torch.save({"data": data, "ints": np.arange(6, dtype=np.int32).reshape(2, 3)[:, ::2]}, path)
+    arrays = gg.load(path)
+    assert type(arrays["data"]) is np.ndarray and arrays["ints"].dtype == np.int32
+    np.testing.assert_array_equal(arrays["data"], data)
+    np.testing.assert_array_equal(arrays["ints"], [[0, 2], [3, 5]])
+    # the model resumes: same outputs as PyTorch's, and the optimizer state loads
+    ours = gg.nn.Sequential(gg.nn.Conv2d(3, 4, 3), gg.nn.BatchNorm2d(4), gg.nn.ReLU())
+    ours.load_state_dict(got["net"])
+    ours.eval()
+    np.testing.assert_allclose(
+        ours(gg.tensor(x.numpy())).detach().numpy(), net(x).detach().numpy(), rtol=1e-6
+    )
+    gopt = gg.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+    gopt.load_state_dict(got["optimizer"])
+    buf = gopt.state_dict()["state"][0]["momentum_buffer"]
+    np.testing.assert_array_equal(buf.numpy(), opt.state_dict()["state"][0]["momentum_buffer"])
+
+
+def test_pytorch_checkpoints_run_no_code_and_name_what_they_refuse(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"w": torch.ones(2), "x": Payload()}, path)  # EXECUTED.append("code ran")
+    with pytest.raises(
+        ValueError, match=r"evil\.pth: this PyTorch checkpoint pickles \w+\.getattr"
+    ):
+        gg.load(path)
+    assert EXECUTED == []
+    torch.save({"w": torch.ones(2, dtype=torch.bfloat16)}, path)
+    with pytest.raises(ValueError, match=r"torch\.BFloat16Storage .*tensor\.float\(\)"):
+        gg.load(path)
+
+
+def test_an_old_format_pytorch_checkpoint_says_so(tmp_path):
+    path = tmp_path / "old.pth"
+    torch.save({"w": torch.ones(2)}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match=r"old\.pth: a PyTorch checkpoint in the pre-1\.6 format"):
+        gg.load(path)
+
+
+def test_a_pytorch_tensor_reaching_outside_its_storage_is_refused():
+    """Sizes, strides and offsets come from the file: never a view past the storage's memory."""
+    from glassgrad._torch_checkpoint import _rebuild_tensor
+
+    storage = np.arange(10.0)
+    np.testing.assert_array_equal(_rebuild_tensor(storage, 2, (3,), (3,)).numpy(), [2, 5, 8])
+    for offset, size, stride in [
+        (0, (3,), (-1,)),
+        (8, (3,), (1,)),
+        (0, (2,), (1, 1)),
+        (-1, (1,), (1,)),
+    ]:
+        with pytest.raises(ValueError, match=r"storage|non-negative"):
+            _rebuild_tensor(storage, offset, size, stride)
 
 
 def test_numpy_arrays_saved_to_an_open_file_load_as_arrays(tmp_path):

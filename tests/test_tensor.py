@@ -502,13 +502,3 @@ def test_empty_strided_lays_memory_out_as_pytorch():
     assert made.dtype == gg.float64 and made.stride() == (1, 2) and made.requires_grad
     with pytest.raises(RuntimeError, match=r"empty_strided\(\): size \[2, 3\] needs as many"):
         gg.empty_strided((2, 3), (1,))
-
-
-def test_nll_loss_2d_is_nll_loss_under_its_old_name():
-    import torch
-
-    scores = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
-    target = np.random.default_rng(1).integers(0, 3, (2, 4, 4))
-    ours = gg.nn.NLLLoss2d()(gg.tensor(scores).log_softmax(1), gg.tensor(target))
-    theirs = torch.nn.NLLLoss2d()(torch.tensor(scores).log_softmax(1), torch.tensor(target))
-    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)

@@ -1,4 +1,4 @@
-"""torch.testing, torch.random, torch.jit and torch.nn.modules.utils, against PyTorch."""
+"""torch.testing, torch.random, torch.jit, torch.hub and torch.nn.modules.utils, against PyTorch."""
 
 from __future__ import annotations
 
@@ -160,3 +160,48 @@ def test_cpu_amp_autocast_is_autocast_on_the_cpu_and_warns_at_the_callers_line()
         y = gg.ones(2, 2) @ gg.ones(2, 2)
     assert y.dtype == gg.float32 and y.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     assert gg.cpu.amp.GradScaler().is_enabled() is torch.amp.GradScaler("cpu").is_enabled()
+
+
+def test_hub_load_state_dict_from_url_downloads_once_and_reads_pytorch_weights(
+    tmp_path, monkeypatch
+) -> None:
+    """``model.load_state_dict(torch.hub.load_state_dict_from_url(url))``, the pretrained-weights
+    line of many training scripts: a PyTorch state dict fetched into the hub cache, then reused."""
+    import hashlib
+
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(3, 2)
+    source = tmp_path / "weights.pth"
+    torch.save(theirs.state_dict(), source)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    named = tmp_path / f"linear-{digest[:8]}.pth"
+    named.write_bytes(source.read_bytes())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
+    assert gg.hub.get_dir() == str(tmp_path / "home" / "hub") == torch.hub.get_dir()
+    ours = gg.nn.Linear(3, 2)
+    state = gg.hub.load_state_dict_from_url(named.as_uri(), check_hash=True, progress=False)
+    ours.load_state_dict(state)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        ours(gg.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6
+    )
+    cached = tmp_path / "home" / "hub" / "checkpoints" / named.name
+    assert cached.exists()
+    named.unlink()  # the second call reads the cache
+    assert list(gg.hub.load_state_dict_from_url(named.as_uri())) == ["weight", "bias"]
+    bad = tmp_path / "linear-0000.pth"
+    bad.write_bytes(source.read_bytes())
+    with pytest.raises(RuntimeError, match='invalid hash value \\(expected "0000"'):
+        gg.hub.load_state_dict_from_url(
+            bad.as_uri(), model_dir=str(tmp_path / "m"), check_hash=True
+        )
+    assert not (tmp_path / "m" / bad.name).exists()  # no half-checked file left behind
+    gg.hub.set_dir(tmp_path / "elsewhere")
+    try:
+        assert gg.hub.get_dir() == str(tmp_path / "elsewhere")
+    finally:
+        gg.hub._hub_dir = None
+    with pytest.raises(
+        RuntimeError, match=r"hub\.load: glassgrad does not run a repository's hubconf"
+    ):
+        gg.hub.load("pytorch/vision", "resnet18")

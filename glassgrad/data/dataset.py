@@ -170,26 +170,25 @@ class TensorDataset(Dataset[tuple[Tensor, ...]]):
 
 
 class StackDataset(Dataset[Any]):
-    """Several datasets of one length side by side: sample ``i`` is the tuple of their samples
-    ``i`` (``StackDataset(images, texts)``), or a dict by name
-    (``StackDataset(image=images, text=texts)``)."""
+    """Datasets of one length side by side: sample i is ``(a[i], b[i])`` for
+    ``StackDataset(a, b)``, or ``{"image": a[i], "text": b[i]}`` for keyword datasets."""
 
     datasets: tuple[Any, ...] | dict[str, Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args and kwargs:
             raise ValueError(
-                "StackDataset: give the datasets either positionally (samples are tuples) or "
-                "by name (samples are dicts), not both"
+                "Supported either ``tuple``- (via ``args``) or ``dict``- (via ``kwargs``) like "
+                "input/output, but both types are given."
             )
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
         parts = list(args or kwargs.values())
-        if not parts:
-            raise ValueError("StackDataset: at least one dataset should be passed")
         lengths = [len(d) for d in parts]
         if any(n != lengths[0] for n in lengths):
-            raise ValueError(f"StackDataset: size mismatch between datasets (lengths {lengths})")
+            raise ValueError(f"Size mismatch between datasets: lengths {lengths}")
         self._length = lengths[0]
-        self.datasets = args if args else dict(kwargs)
+        self.datasets = args if args else kwargs
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(self.datasets, dict):

@@ -16,6 +16,7 @@ from glassgrad.nn.attention import *
 from glassgrad.nn.container import *
 from glassgrad.nn.conv import *
 from glassgrad.nn.distance import *
+from glassgrad.nn.fractional import *
 from glassgrad.nn.lazy import *
 from glassgrad.nn.linear import *
 from glassgrad.nn.loss import *
@@ -47,6 +48,7 @@ for _m in (
     "container",
     "conv",
     "distance",
+    "fractional",
     "lazy",
     "linear",
     "loss",

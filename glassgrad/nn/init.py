@@ -34,6 +34,7 @@ __all__ = [
     "normal_",
     "ones_",
     "orthogonal_",
+    "sparse_",
     "trunc_normal_",
     "uniform_",
     "xavier_normal_",
@@ -261,6 +262,21 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     return _fill(tensor, (q * gain).reshape(tensor.shape))
 
 
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any = None) -> Tensor:
+    """A 2-D matrix of N(0, std) values with ``ceil(sparsity * rows)`` zeros at random rows of
+    each column (Martens, 2010: Hessian-free optimization)."""
+    _check("sparse_", tensor)
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    rng = _rng(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros], col] = 0.0
+    return _fill(tensor, values)
+
+
 def _deprecated(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """The old name without the trailing underscore (``nn.init.xavier_uniform``), as PyTorch
     keeps it: the same initialiser, with a FutureWarning."""
@@ -290,3 +306,4 @@ xavier_normal = _deprecated(xavier_normal_)
 kaiming_uniform = _deprecated(kaiming_uniform_)
 kaiming_normal = _deprecated(kaiming_normal_)
 orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

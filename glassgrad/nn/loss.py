@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from glassgrad.nn import functional as F
@@ -191,6 +192,28 @@ class NLLLoss(_WeightedLoss):
         )
 
 
+class NLLLoss2d(NLLLoss):
+    """Deprecated: ``NLLLoss`` (which takes (N, C, H, W) inputs), under its pre-0.4 name for
+    segmentation scripts; warns as PyTorch does."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        warnings.warn(
+            "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in "
+            "replacement and see https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more "
+            "details.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy of logits (N, C, ...) against class indices or class probabilities."""
 
@@ -337,11 +360,6 @@ class TripletMarginWithDistanceLoss(_Loss):
             swap=self.swap,
             reduction=self.reduction,
         )
-
-
-class NLLLoss2d(NLLLoss):
-    """PyTorch's old name for ``NLLLoss`` on (N, C, H, W) scores (deprecated there; the same
-    loss: ``NLLLoss`` takes any number of trailing dims)."""
 
 
 class PoissonNLLLoss(_Loss):

@@ -193,6 +193,8 @@ def _describe(index: Any) -> str:
 
 def index_message(e: Exception, shape: tuple[int, ...], index: Any) -> str:
     msg = str(e).replace("axis", "dimension").replace("array", "tensor")
+    if not shape and "too many indices" in msg:  # ``loss.data[0]`` in PyTorch 0.3-era code
+        msg = "invalid index of a 0-dim tensor. Use `tensor.item()` to convert it to a number"
     if "could not be broadcast" in msg:  # NumPy's words for index tensors of unequal shapes
         shapes = " and ".join(re.findall(r"\([\d, ]*\)", msg))
         msg = f"shape mismatch: the index tensors' shapes {shapes} do not broadcast together"

@@ -1,6 +1,7 @@
 """Registry entries for the layers' functional ops added with issue 12: transposed convolutions,
 interpolation, fold/unfold, pixel shuffles, group/instance/RMS/local-response normalisation,
-bilinear, distances, embedding bags and adaptive max pooling (collected by ``nn_functional``).
+bilinear, distances, embedding bags, adaptive and fractional max pooling (collected by
+``nn_functional``).
 """
 
 from __future__ import annotations
@@ -248,6 +249,40 @@ def adaptive_max_sample(d: int):
         return x, tuple(draw(st.one_of(st.integers(1, 7), st.none())) for _ in range(d))
 
     return sample
+
+
+def fractional_max_sample(d: int):
+    """(x, kernel, output size, (samples,)): the samples wrapped, so that the sweep does not make
+    them a differentiable input (PyTorch has no gradient for them)."""
+
+    def sample(draw):
+        kernel = _ints(draw, d, 1, 3)
+        spatial = tuple(k + draw(st.integers(d - 2, 4)) for k in kernel)
+        # the 3-d op wants output + kernel - 1 < input; the 2-d one allows equality
+        sizes = tuple(draw(st.integers(1, n - k + 3 - d)) for n, k in zip(spatial, kernel))
+        batch = draw(st.sampled_from([(), (0,), (1,), (2,)]))
+        planes = draw(st.integers(1, 2))
+        x = distinct(draw, (*batch, planes, *spatial))
+        n = batch[0] if batch else 1
+        return x, kernel, sizes, (floats(draw, (n, planes, d), 0.0, 0.999),)
+
+    return sample
+
+
+def _fractional(d: int, suffix: str = ""):
+    def run(lib, x, kernel, sizes, samples):
+        pool = getattr(F(lib), f"fractional_max_pool{d}d{suffix}")
+        out = pool(x, kernel, sizes, _random_samples=lib.tensor(samples[0], dtype=x.dtype))
+        return out[0] if suffix else out
+
+    return run
+
+
+OPS += [
+    OpInfo(f"fractional_max_pool{d}d{suffix}", _fractional(d, suffix), fractional_max_sample(d))
+    for d in (2, 3)
+    for suffix in ("", "_with_indices")
+]
 
 
 OPS += [

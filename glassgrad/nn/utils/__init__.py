@@ -17,7 +17,9 @@ tensor([0.6000, 0.8000])
 
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,7 +33,6 @@ from glassgrad.nn.utils.fusion import (
     fuse_linear_bn_eval,
     fuse_linear_bn_weights,
 )
-from glassgrad.nn.utils.init import skip_init
 from glassgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm
 from glassgrad.tensor import Tensor
@@ -150,9 +151,7 @@ def clip_grad_norm(
     error_if_nonfinite: bool = False,
     foreach: Any = None,
 ) -> Tensor:
-    """``clip_grad_norm_``'s old name (deprecated in PyTorch, with this warning)."""
-    import warnings
-
+    """Deprecated: ``clip_grad_norm_``, the name PyTorch 0.3-era scripts call (it warns)."""
     warnings.warn(
         "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
         "`torch.nn.utils.clip_grad_norm_`.",
@@ -202,3 +201,16 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
 def count_parameters(module: Any, trainable_only: bool = False) -> int:
     """How many numbers a module learns (``sum(p.numel() for p in module.parameters())``)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def skip_init(module_cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """``module_cls(*args, **kwargs)`` with uninitialised parameters and buffers, for code
+    that initialises them itself (PyTorch builds it on ``meta``; here it is built, then emptied)."""
+    from glassgrad.nn.module import Module
+
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    device = kwargs.pop("device", "cpu")
+    return module_cls(*args, **kwargs).to_empty(device=device)
