@@ -519,7 +519,7 @@ def test_fusing_batchnorm_into_conv_and_linear_gives_pytorchs_weights_and_output
     np.testing.assert_allclose(fl.weight.detach().numpy(), tl.weight.detach().numpy(), 1e-5)
     np.testing.assert_allclose(fl.bias.detach().numpy(), tl.bias.detach().numpy(), 1e-5)
     ours[0].train()
-    with pytest.raises(AssertionError, match="only works in eval mode"):
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
         gg.nn.utils.fuse_conv_bn_eval(ours[0], ours[1])
 
 
