@@ -38,7 +38,20 @@ class Interval:
         return self.end - self.start
 
 
-class FunctionEvent:
+class _OnTheCpu:
+    """The fields PyTorch's events have for devices and remote calls: none of them here."""
+
+    node_id = -1
+    is_async = is_remote = is_legacy = False
+    device_type = "CPU"
+    device_time_total = self_device_time_total = 0.0
+    device_memory_usage = self_device_memory_usage = 0
+    flops = 0
+    # PyTorch's CUDA-era spellings of the device fields
+    cuda_time = cuda_time_total = self_cuda_time_total = device_time = property(lambda self: 0.0)
+
+
+class FunctionEvent(_OnTheCpu):
     """One recorded op, backward rule or labelled range (times in microseconds)."""
 
     def __init__(
@@ -62,12 +75,6 @@ class FunctionEvent:
         self.cpu_children: list[FunctionEvent] = []
         self.cpu_parent: FunctionEvent | None = None
         self.count = 1
-        self.node_id = -1
-        self.is_async = self.is_remote = self.is_legacy = False
-        self.device_type = "CPU"
-        self.device_time_total = self.self_device_time_total = 0.0
-        self.device_memory_usage = self.self_device_memory_usage = 0
-        self.flops = 0
 
     @property
     def key(self) -> str:
@@ -89,10 +96,6 @@ class FunctionEvent:
     def self_cpu_memory_usage(self) -> int:
         return self.cpu_memory_usage - sum(c.cpu_memory_usage for c in self.cpu_children)
 
-    # PyTorch's CUDA-era spellings of the device fields (always 0 here: CPU only)
-    cuda_time = cuda_time_total = self_cuda_time_total = property(lambda self: 0.0)
-    device_time = property(lambda self: 0.0)
-
     def __repr__(self) -> str:
         return (
             f"<FunctionEvent id={self.id} name={self.name} cpu_time={_time(self.cpu_time_total)} "
@@ -102,7 +105,7 @@ class FunctionEvent:
         )
 
 
-class FunctionEventAvg:
+class FunctionEventAvg(_OnTheCpu):
     """The events of one key (a name, optionally with its input shapes or stack) summed."""
 
     def __init__(self, key: str) -> None:
@@ -114,14 +117,8 @@ class FunctionEventAvg:
         self.stack: list[str] | None = None
         self.is_user_annotation = False
         self.is_top_level = False
-        self.node_id = -1
-        self.is_async = self.is_remote = self.is_legacy = False
-        self.device_type = "CPU"
-        self.device_time_total = self.self_device_time_total = 0.0
-        self.device_memory_usage = self.self_device_memory_usage = 0
         self.cpu_parent = None
         self.cpu_children: list[Any] = []
-        self.flops = 0
 
     def add(self, other: FunctionEvent | FunctionEventAvg) -> FunctionEventAvg:
         """Add one event (or another average) of this key."""
@@ -142,9 +139,6 @@ class FunctionEventAvg:
     @property
     def cpu_time(self) -> float:
         return self.cpu_time_total / self.count if self.count else 0.0
-
-    cuda_time = cuda_time_total = self_cuda_time_total = property(lambda self: 0.0)
-    device_time = property(lambda self: 0.0)
 
     def __repr__(self) -> str:
         return (

@@ -227,8 +227,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes ``amount`` single entries, those ``_pick`` chooses among the ones still alive."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -236,35 +236,33 @@ class RandomUnstructured(BasePruningMethod):
         _check_amount(amount)
         self.amount = amount
 
+    def _pick(self, t: Tensor, k: int) -> Tensor:
+        raise NotImplementedError
+
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         k = _count(self.amount, t.numel())
         mask = default_mask.clone()
         if k:
-            chosen = creation.rand_like(t).reshape(-1).topk(k).indices
-            mask.view(-1)[chosen] = 0
+            mask.view(-1)[self._pick(t, k)] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries chosen at random."""
+
+    def _pick(self, t: Tensor, k: int) -> Tensor:
+        return creation.rand_like(t).reshape(-1).topk(k).indices
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: float) -> BasePruningMethod:  # type: ignore[override]
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries of smallest magnitude."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount: float) -> None:
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = _count(self.amount, t.numel())
-        mask = default_mask.clone()
-        if k:
-            smallest = t.abs().reshape(-1).topk(k, largest=False).indices
-            mask.view(-1)[smallest] = 0
-        return mask
+    def _pick(self, t: Tensor, k: int) -> Tensor:
+        return t.abs().reshape(-1).topk(k, largest=False).indices
 
     @classmethod
     def apply(  # type: ignore[override]
