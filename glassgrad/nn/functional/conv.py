@@ -1,9 +1,10 @@
 """Convolutions (``conv1d``, ``conv2d``, ``conv3d``); pooling, from ``pooling``, is re-exported.
 
 im2col: every window of the padded input becomes one column of a matrix (a strided view, copied
-once), so a convolution is one batched matmul with the weight, laid out (N, out_channels, L)
-with no transpose. The input gradient is col2im (a matmul, then each kernel offset's block is
-added back: a loop over kernel offsets only), the weight gradient a matmul of g with the columns.
+once), the whole batch's columns side by side, so a convolution is one matmul with the weight
+per group. The input gradient is col2im (a matmul, then each kernel offset's block is added
+back: a loop over kernel offsets only, a few images at a time), the weight gradient a matmul of
+g with the columns. Depthwise convolutions skip im2col (``_depthwise``).
 
 Higher derivatives: a convolution is bilinear in (input, weight). Its two gradients are ops of
 their own, ``ConvInputGrad`` (a transposed convolution) and ``ConvWeightGrad``, whose gradients
@@ -18,29 +19,40 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.nn.functional import _depthwise as depthwise
 from glassgrad.nn.functional._windows import Window, hashable, ntuple
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 from glassgrad.ops.shape import reshape
 
-# Up to this many output positions an image, a convolution is one matrix product over the whole
-# batch: per-image products would each read the whole weight for a few columns (deep ResNet
-# layers at 1x1 or 2x2 ran ten times slower that way). From 16 positions on, the per-image
-# products win, as they need no copies to merge the batch and split it again: 8x8 outputs (W7)
-# 2.1x faster forward+backward, 4x4 2.4x, 16x16 4.5x; 3x3 with 64 channels still 1.2x slower.
-FEW_POSITIONS = 9
+# What one group of images' input-gradient columns may take when they are made and folded at
+# once: col2im then adds blocks still in cache (L2-L3 sized), and BLAS still gets a few big
+# products (resnet 3x3 64->64 on 32x32, batch 32: the input gradient 62 -> 45 ms on one core).
+CHUNK_BYTES = 8 << 20
 
 
-def _batch_last(a: np.ndarray) -> np.ndarray:
-    """(N, G, R, L) -> (G, R, N*L): the batch folded into the columns."""
-    n, gr, r, length = a.shape
-    return a.transpose(1, 2, 0, 3).reshape(gr, r, n * length)
+def image_chunks(n: int, per_image: int) -> list[slice]:
+    """Slices of the batch of about CHUNK_BYTES of ``per_image`` bytes each (one if small)."""
+    step = max(1, CHUNK_BYTES // max(per_image, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 class ConvSpec:
-    """Everything about one convolution but the arrays: window geometry, groups, channel counts."""
+    """Everything about one convolution but the arrays: window geometry, groups, channel counts,
+    and whether it runs as a depthwise one (``_depthwise``) rather than by im2col."""
 
-    __slots__ = ("bias_axes", "c_in", "c_out", "cgk", "groups", "length", "og", "w_shape", "win")
+    __slots__ = (
+        "bias_axes",
+        "c_in",
+        "c_out",
+        "cgk",
+        "depthwise",
+        "groups",
+        "length",
+        "og",
+        "w_shape",
+        "win",
+    )
 
     def __init__(self, win: Window, groups: int, c_in: int, w_shape: tuple[int, ...]) -> None:
         self.win, self.groups, self.c_in, self.w_shape = win, groups, c_in, w_shape
@@ -52,46 +64,66 @@ class ConvSpec:
         # it is ambiguous for empty arrays)
         self.cgk = math.prod(w_shape[1:])  # one group's column length: in_channels/groups * kernel
         self.bias_axes = (0, *range(2, 2 + len(win.kernel)))
+        self.depthwise = depthwise.fits(win, groups, c_in, self.og)
 
     # ---- the three array kernels -------------------------------------------------------------
+    # The batch is folded into the columns, so each kernel is one matrix product per group over
+    # the whole batch (a per-image product is N small BLAS calls; with 2 BLAS threads on a busy
+    # machine each call waits for both threads, and resnet layers ran 3-6x slower that way).
+    # Between (N, O, L) and (O/G, N*L) only whole rows of L positions move: cheap copies.
+
     def im2col(self, x: np.ndarray) -> np.ndarray:
-        """(N, groups, in_channels/groups * kernel, L): one column per output position."""
-        cols = self.win.view(self.win.pad(x), kernel_first=True)
-        return cols.reshape(x.shape[0], self.groups, self.cgk, self.length)
+        """(G, in_channels/groups * kernel, N*L): row (channel, kernel offset), one column per
+        output position of the whole batch, copied from the window view an output row at a
+        time. (The padded flat image, for a depthwise convolution.)"""
+        if self.depthwise:
+            return depthwise.im2col(self, x)
+        win, d = self.win, len(self.win.kernel)
+        view = win.view(win.pad(x), kernel_first=True)  # (N, C, *kernel, *out)
+        view = np.moveaxis(view, 0, 1 + d)  # (C, *kernel, N, *out)
+        return view.reshape(self.groups, self.cgk, x.shape[0] * self.length)
+
+    def _grad_columns(self, g: np.ndarray) -> np.ndarray:
+        """The output gradient (N, O, *out) as (G, O/G, N*L)."""
+        n, gr, og, length = g.shape[0], self.groups, self.og, self.length
+        return g.reshape(n, gr, og, length).transpose(1, 2, 0, 3).reshape(gr, og, n * length)
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: Any, cols: Any = None) -> np.ndarray:
-        n, gr = x.shape[0], self.groups
+        n, gr, og, length = x.shape[0], self.groups, self.og, self.length
         if cols is None:
             cols = self.im2col(x)
-        if self.length <= FEW_POSITIONS and n > 1:  # one product for the whole batch
-            flat = _batch_last(cols)  # (G, K, N*L)
-            out = np.matmul(w.reshape(gr, self.og, self.cgk), flat)  # (G, O/G, N*L)
-            out = np.ascontiguousarray(
-                out.reshape(gr, self.og, n, self.length).transpose(2, 0, 1, 3)
-            )
-        else:
-            out = np.matmul(w.reshape(gr, self.og, self.cgk), cols)  # (N, G, O/G, L)
-        if b is not None:
-            out += b.reshape(gr, self.og, 1)
+        if self.depthwise:
+            return depthwise.forward(self, cols, w, b, n)
+        res = np.matmul(w.reshape(gr, og, self.cgk), cols)  # (G, O/G, N*L)
+        nchw = res.reshape(gr, og, n, length).transpose(2, 0, 1, 3)
+        out = np.empty((n, gr, og, length), res.dtype)
+        if b is None:
+            out[...] = nchw
+        else:  # the bias is added in the copy that puts the batch first
+            np.add(nchw, b.reshape(gr, og, 1), out=out)
         return out.reshape((n, self.c_out) + self.win.out_shape)
 
     def input_grad(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
-        n, gr, win = g.shape[0], self.groups, self.win
-        gm = g.reshape(n, gr, self.og, self.length)
-        gcols = np.matmul(np.swapaxes(w.reshape(gr, self.og, self.cgk), -1, -2), gm)
-        gcols = gcols.reshape((n, self.c_in) + win.kernel + win.out_shape)
-        return win.fold(gcols, (n, self.c_in), gcols.dtype)
+        if self.depthwise:
+            return depthwise.input_grad(self, g, w)
+        win, gr, og, n, d = self.win, self.groups, self.og, g.shape[0], len(self.win.kernel)
+        wt = w.reshape(gr, og, self.cgk).transpose(0, 2, 1)
+        gcol = self._grad_columns(g).reshape(gr, og, n, self.length)
+        dtype = np.result_type(g, w)
+        out = np.zeros((n, self.c_in) + win.padded_shape, dtype)
+        for part in image_chunks(n, self.c_in * win.size * self.length * dtype.itemsize):
+            m = part.stop - part.start
+            gcols = np.matmul(wt, gcol[:, :, part].reshape(gr, og, m * self.length))
+            gcols = gcols.reshape((self.c_in, *win.kernel, m, *win.out_shape))
+            win.fold(np.moveaxis(gcols, 1 + d, 0), (m, self.c_in), dtype, out[part])
+        return out[win.inner]
 
     def weight_grad(self, x: np.ndarray, g: np.ndarray, cols: Any = None) -> np.ndarray:
-        n, gr = g.shape[0], self.groups
         if cols is None:
             cols = self.im2col(x)
-        gm = g.reshape(n, gr, self.og, self.length)
-        if self.length <= FEW_POSITIONS and n > 1:  # one product for the whole batch
-            gw = np.matmul(_batch_last(gm), np.swapaxes(_batch_last(cols), -1, -2))
-            return gw.reshape(self.w_shape)
-        # a batch of per-image products, summed: faster than one product after two transposes
-        gw = np.sum(np.matmul(gm, np.swapaxes(cols, -1, -2)), axis=0)
+        if self.depthwise:
+            return depthwise.weight_grad(self, cols, g)
+        gw = np.matmul(self._grad_columns(g), cols.transpose(0, 2, 1))  # (G, O/G, C/G * kernel)
         return gw.reshape(self.w_shape)
 
 
