@@ -257,6 +257,32 @@ def test_input_gradient_in_image_chunks_matches_torch(opts, monkeypatch) -> None
     )
 
 
+@pytest.mark.parametrize("stride", [1, 2, (1, 3)], ids=str)
+@pytest.mark.parametrize("groups", [1, 2])
+def test_pointwise_conv_and_conv_transpose_match_torch(stride, groups) -> None:
+    """1x1 kernels without padding read the input as their own columns (no im2col)."""
+    x, b = R.standard_normal((3, 4, 7, 6)), R.standard_normal(4)
+    w = R.standard_normal((4, 4 // groups, 1, 1))
+    kw = dict(stride=stride, groups=groups)
+    _compare(
+        lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: TF.conv2d(x, w, b, **kw), [x, w, b]
+    )
+    if stride == 2:
+        kw["output_padding"] = 1
+    _compare(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw),
+        [x, w, b],
+    )
+    (gx, gw), (tx, tw) = _both(x, w)
+
+    def conv(lib, x, w):
+        return (F if lib is gg else TF).conv2d(x, w, stride=stride, groups=groups)
+
+    got, want = _higher(gg, conv, gx, gw, 3), _higher(torch, conv, tx, tw, 3)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
+
+
 GAN_RESNET = [  # small versions of the benchmark's shapes, float32 (bench/conv_shapes.py)
     ("conv", (4, 3, 16, 16), (16, 3, 4, 4), dict(stride=2, padding=1)),
     ("conv", (4, 16, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),
