@@ -41,6 +41,19 @@ def _compare(fn_ours, fn_theirs, arrays, tol=TOL):
             np.testing.assert_allclose(a.grad._data, b.grad.numpy(), err_msg=f"input {i}", **tol)
 
 
+@pytest.fixture(params=["auto", "batched"])
+def conv_mode(request, monkeypatch):
+    """Runs a test as the shapes choose (small: per-image products), then with every im2col
+    convolution's batch merged into one product (the large shapes' way)."""
+    from glassgrad.nn.functional import conv
+
+    if request.param == "batched":
+        monkeypatch.setattr(conv, "SMALL_PRODUCT", 0)
+    conv._conv_spec.cache_clear()
+    yield request.param
+    conv._conv_spec.cache_clear()
+
+
 # ---- convolution: option combinations ---------------------------------------------------------
 
 CONV2D_OPTIONS = [
@@ -54,7 +67,7 @@ CONV2D_OPTIONS = [
 
 @pytest.mark.parametrize("opts", CONV2D_OPTIONS, ids=str)
 @pytest.mark.parametrize("bias", [True, False])
-def test_conv2d_options_match_torch(opts, bias) -> None:
+def test_conv2d_options_match_torch(opts, bias, conv_mode) -> None:
     g = opts["groups"]
     x = R.standard_normal((2, 2 * g, 6, 5))
     w = R.standard_normal((3 * g, 2, 3, 2))
@@ -77,7 +90,7 @@ def test_conv2d_options_match_torch(opts, bias) -> None:
     ],
     ids=str,
 )
-def test_conv1d_options_match_torch(opts) -> None:
+def test_conv1d_options_match_torch(opts, conv_mode) -> None:
     g = opts.get("groups", 1)
     arrays = [R.standard_normal((2, 2 * g, 9)), R.standard_normal((2 * g, 2, 3)), None]
     arrays[2] = R.standard_normal(2 * g)
@@ -88,7 +101,7 @@ def test_conv1d_options_match_torch(opts) -> None:
     )
 
 
-def test_conv3d_matches_torch() -> None:
+def test_conv3d_matches_torch(conv_mode) -> None:
     arrays = [R.standard_normal((2, 2, 4, 5, 3)), R.standard_normal((4, 1, 2, 3, 2))]
     opts = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2)
     _compare(lambda x, w: F.conv3d(x, w, **opts), lambda x, w: TF.conv3d(x, w, **opts), arrays)
@@ -119,7 +132,7 @@ def test_conv_output_is_contiguous_and_input_without_grad_gets_none() -> None:
     assert x.grad is None and w.grad is not None and w.grad.dtype == np.float32
 
 
-def test_backward_twice_with_retain_graph_gives_the_same_gradients() -> None:
+def test_backward_twice_with_retain_graph_gives_the_same_gradients(conv_mode) -> None:
     # the first backward drops the cached im2col matrix; the second must recompute it
     (x, w), _ = _both(R.standard_normal((2, 2, 5, 5)), R.standard_normal((3, 2, 3, 3)))
     out = (F.conv2d(x, w, stride=2, padding=1) ** 2).sum()
@@ -148,7 +161,7 @@ def _higher(lib, conv, x, w, order):
 @pytest.mark.parametrize(
     "opts", [dict(stride=2, padding=1), dict(padding="same", dilation=2, groups=2)], ids=str
 )
-def test_conv_higher_derivatives_match_torch(opts, order) -> None:
+def test_conv_higher_derivatives_match_torch(opts, order, conv_mode) -> None:
     x, w = R.standard_normal((2, 4, 5, 5)), R.standard_normal((4, 4 // opts.get("groups", 1), 2, 3))
     (gx, gw), (tx, tw) = _both(x, w)
 
@@ -188,7 +201,7 @@ def depthwise_kernels(request, monkeypatch):
 
 @pytest.mark.parametrize("xs,ks,opts", DEPTHWISE, ids=str)
 @pytest.mark.parametrize("bias", [True, False])
-def test_depthwise_conv2d_matches_torch(xs, ks, opts, bias, depthwise_kernels) -> None:
+def test_depthwise_conv2d_matches_torch(xs, ks, opts, bias, depthwise_kernels, conv_mode) -> None:
     c = xs[1]
     x, w = R.standard_normal(xs), R.standard_normal((c, 1, *ks))
     b = R.standard_normal(c) if bias else None
@@ -199,7 +212,7 @@ def test_depthwise_conv2d_matches_torch(xs, ks, opts, bias, depthwise_kernels) -
     )
 
 
-def test_depthwise_conv1d_conv3d_and_multiplier_match_torch(depthwise_kernels) -> None:
+def test_depthwise_conv1d_conv3d_and_multiplier_match_torch(depthwise_kernels, conv_mode) -> None:
     arrays = [R.standard_normal((2, 3, 9)), R.standard_normal((3, 1, 4)), R.standard_normal(3)]
     _compare(
         lambda x, w, b: F.conv1d(x, w, b, padding="same", dilation=2, groups=3),
@@ -240,7 +253,7 @@ def test_depthwise_higher_derivatives_match_torch(order, depthwise_kernels) -> N
     [dict(stride=2, padding=1), dict(padding=1, dilation=2, groups=2), dict(stride=(1, 3))],
     ids=str,
 )
-def test_input_gradient_in_image_chunks_matches_torch(opts, monkeypatch) -> None:
+def test_input_gradient_in_image_chunks_matches_torch(opts, monkeypatch, conv_mode) -> None:
     """col2im a few images at a time (here one image each): the same gradients, also for the
     transposed convolution, whose forward is that col2im."""
     from glassgrad.nn.functional import conv
@@ -254,6 +267,24 @@ def test_input_gradient_in_image_chunks_matches_torch(opts, monkeypatch) -> None
         lambda x, w, b: F.conv_transpose2d(x, w, b, **opts),
         lambda x, w, b: TF.conv_transpose2d(x, w, b, **opts),
         [x, w, b],
+    )
+
+
+CONV_TRANSPOSE_OPTIONS = [
+    dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
+    for s, p, op, d, g in itertools.product([1, 2, 3], [0, 1], [0, 1], [1, 2], [1, 2])
+    if op < s or op < d
+]
+
+
+@pytest.mark.parametrize("opts", CONV_TRANSPOSE_OPTIONS, ids=str)
+def test_conv_transpose2d_options_match_torch(opts, conv_mode) -> None:
+    g = opts["groups"]
+    x, w = R.standard_normal((2, 2 * g, 4, 3)), R.standard_normal((2 * g, 3, 3, 2))
+    _compare(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **opts),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **opts),
+        [x, w, R.standard_normal(3 * g)],
     )
 
 
@@ -314,7 +345,7 @@ def test_gan_and_resnet_shapes_float32_match_torch(kind, xs, ws, opts) -> None:
 
 
 @pytest.mark.parametrize("depthwise", [False, True])
-def test_conv_of_non_contiguous_input_matches_torch(depthwise) -> None:
+def test_conv_of_non_contiguous_input_matches_torch(depthwise, conv_mode) -> None:
     base = R.standard_normal((6, 3, 9, 8))
     groups = 6 if depthwise else 2
     w = R.standard_normal((6, 6 // groups, 3, 3))

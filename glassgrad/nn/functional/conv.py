@@ -37,18 +37,34 @@ def image_chunks(n: int, per_image: int) -> list[slice]:
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
+# Below this many multiply-adds per image and group (O/G x C/G*kernel x L), a convolution runs
+# as a batch of per-image products: OpenBLAS runs such small products on one thread anyway, and
+# they need no copies to merge the batch and split it again (W7's 16 x 9 x 64: 75 against 97 us
+# forward). Above it, the batch is merged into one product (see ``ConvSpec``).
+SMALL_PRODUCT = 1 << 16
+
+
 class ConvSpec:
     """Everything about one convolution but the arrays: window geometry, groups, channel counts,
-    and whether it runs as a depthwise (``_depthwise``) or 1x1 one rather than by im2col."""
+    and the way its three array kernels run (``mode``):
+
+    - "batched": the batch is folded into the columns, so each kernel is one matrix product per
+      group over the whole batch. A per-image product is N BLAS calls; with 2 BLAS threads on a
+      busy machine each call waits for both threads, and resnet layers ran 3-6x slower that way.
+      Between (N, O, L) and (O/G, N*L) only whole rows of L positions move: cheap copies.
+    - "per_image": small products (below SMALL_PRODUCT) and 1x1 kernels without padding, whose
+      input is its own columns (a view at stride 1: no im2col copy at all).
+    - "depthwise": one channel per group, stride 1 (``_depthwise``, no im2col).
+    """
 
     __slots__ = (
         "bias_axes",
         "c_in",
         "c_out",
         "cgk",
-        "depthwise",
         "groups",
         "length",
+        "mode",
         "og",
         "pointwise",
         "w_shape",
@@ -65,33 +81,27 @@ class ConvSpec:
         # it is ambiguous for empty arrays)
         self.cgk = math.prod(w_shape[1:])  # one group's column length: in_channels/groups * kernel
         self.bias_axes = (0, *range(2, 2 + len(win.kernel)))
-        self.depthwise = depthwise.fits(win, groups, c_in, self.og)
-        # 1x1 kernels without padding: the input is its own columns, so no im2col copy at all
-        self.pointwise = not self.depthwise and win.size == 1 and not any(map(any, win.pads))
+        self.pointwise = win.size == 1 and not any(map(any, win.pads))
+        if depthwise.fits(win, groups, c_in, self.og):
+            self.mode = "depthwise"
+        elif self.pointwise or self.og * self.cgk * self.length < SMALL_PRODUCT:
+            self.mode = "per_image"
+        else:
+            self.mode = "batched"
 
     # ---- the three array kernels -------------------------------------------------------------
-    # The batch is folded into the columns, so each kernel is one matrix product per group over
-    # the whole batch (a per-image product is N small BLAS calls; with 2 BLAS threads on a busy
-    # machine each call waits for both threads, and resnet layers ran 3-6x slower that way).
-    # Between (N, O, L) and (O/G, N*L) only whole rows of L positions move: cheap copies.
-
     def im2col(self, x: np.ndarray) -> np.ndarray:
-        """(G, in_channels/groups * kernel, N*L): row (channel, kernel offset), one column per
-        output position of the whole batch, copied from the window view an output row at a
-        time. (The padded flat image, for a depthwise convolution.)"""
-        if self.depthwise:
+        """The columns: one per output position, row (channel, kernel offset), copied from the
+        window view an output row at a time. "batched": (G, C/G * kernel, N*L); "per_image":
+        (N, G, C/G * kernel, L); "depthwise": the padded image, flattened."""
+        win, n = self.win, x.shape[0]
+        if self.mode == "depthwise":
             return depthwise.im2col(self, x)
-        if self.pointwise:  # (N, G, C/G, L): a view of x at stride 1
-            return self._strided(x).reshape(x.shape[0], self.groups, self.cgk, self.length)
-        win, d = self.win, len(self.win.kernel)
         view = win.view(win.pad(x), kernel_first=True)  # (N, C, *kernel, *out)
-        view = np.moveaxis(view, 0, 1 + d)  # (C, *kernel, N, *out)
-        return view.reshape(self.groups, self.cgk, x.shape[0] * self.length)
-
-    def _strided(self, x: np.ndarray) -> np.ndarray:
-        """The positions a 1x1 kernel reads: every stride-th along each spatial axis."""
-        win = self.win
-        return x[(slice(None), slice(None), *win.offsets[0][1])]
+        if self.mode == "per_image":
+            return view.reshape(n, self.groups, self.cgk, self.length)
+        view = np.moveaxis(view, 0, 1 + len(win.kernel))  # (C, *kernel, N, *out)
+        return view.reshape(self.groups, self.cgk, n * self.length)
 
     def _grad_columns(self, g: np.ndarray) -> np.ndarray:
         """The output gradient (N, O, *out) as (G, O/G, N*L)."""
@@ -102,33 +112,36 @@ class ConvSpec:
         n, gr, og, length = x.shape[0], self.groups, self.og, self.length
         if cols is None:
             cols = self.im2col(x)
-        if self.depthwise:
+        if self.mode == "depthwise":
             return depthwise.forward(self, cols, w, b, n)
-        if self.pointwise:
-            # NOTE: per-image products, (O/G, C/G) by (C/G, L): here no copy pays for merging
-            # the batch (1x1 convolutions ran 2-4x slower that way), and the output is NCHW
-            out = np.matmul(w.reshape(gr, og, self.cgk), cols)  # (N, G, O/G, L)
+        wm = w.reshape(gr, og, self.cgk)
+        if self.mode == "per_image":
+            out = np.matmul(wm, cols)  # (N, G, O/G, L): already NCHW
             if b is not None:
                 out += b.reshape(gr, og, 1)
-            return out.reshape((n, self.c_out) + self.win.out_shape)
-        res = np.matmul(w.reshape(gr, og, self.cgk), cols)  # (G, O/G, N*L)
-        nchw = res.reshape(gr, og, n, length).transpose(2, 0, 1, 3)
-        out = np.empty((n, gr, og, length), res.dtype)
-        if b is None:
-            out[...] = nchw
-        else:  # the bias is added in the copy that puts the batch first
-            np.add(nchw, b.reshape(gr, og, 1), out=out)
+        else:
+            res = np.matmul(wm, cols)  # (G, O/G, N*L)
+            nchw = res.reshape(gr, og, n, length).transpose(2, 0, 1, 3)
+            out = np.empty((n, gr, og, length), res.dtype)
+            if b is None:
+                out[...] = nchw
+            else:  # the bias is added in the copy that puts the batch first
+                np.add(nchw, b.reshape(gr, og, 1), out=out)
         return out.reshape((n, self.c_out) + self.win.out_shape)
 
     def input_grad(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
-        if self.depthwise:
+        if self.mode == "depthwise":
             return depthwise.input_grad(self, g, w)
-        if self.pointwise:
-            return self._pointwise_input_grad(g, w)
         win, gr, og, n, d = self.win, self.groups, self.og, g.shape[0], len(self.win.kernel)
         wt = w.reshape(gr, og, self.cgk).transpose(0, 2, 1)
-        gcol = self._grad_columns(g).reshape(gr, og, n, self.length)
         dtype = np.result_type(g, w)
+        if self.mode == "per_image":
+            gcols = np.matmul(wt, g.reshape(n, gr, og, self.length))  # (N, G, C/G*kernel, L)
+            if self.pointwise and win.out_shape == win.in_shape:  # 1x1, stride 1
+                return gcols.reshape((n, self.c_in) + win.in_shape)
+            gcols = gcols.reshape((n, self.c_in) + win.kernel + win.out_shape)
+            return win.fold(gcols, (n, self.c_in), dtype)
+        gcol = self._grad_columns(g).reshape(gr, og, n, self.length)
         out = np.zeros((n, self.c_in) + win.padded_shape, dtype)
         for part in image_chunks(n, self.c_in * win.size * self.length * dtype.itemsize):
             m = part.stop - part.start
@@ -137,26 +150,15 @@ class ConvSpec:
             win.fold(np.moveaxis(gcols, 1 + d, 0), (m, self.c_in), dtype, out[part])
         return out[win.inner]
 
-    def _pointwise_input_grad(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
-        n, gr, og, win = g.shape[0], self.groups, self.og, self.win
-        wt = w.reshape(gr, og, self.cgk).transpose(0, 2, 1)
-        gx = np.matmul(wt, g.reshape(n, gr, og, self.length))  # (N, G, C/G, L)
-        gx = gx.reshape((n, self.c_in) + win.out_shape)
-        if win.out_shape == win.in_shape:  # stride 1 (or sizes 1)
-            return gx
-        out = np.zeros((n, self.c_in) + win.in_shape, gx.dtype)
-        self._strided(out)[...] = gx
-        return out
-
     def weight_grad(self, x: np.ndarray, g: np.ndarray, cols: Any = None) -> np.ndarray:
         if cols is None:
             cols = self.im2col(x)
-        if self.depthwise:
+        if self.mode == "depthwise":
             return depthwise.weight_grad(self, cols, g)
-        if self.pointwise:  # a batch of per-image products, (O/G, L) by (L, C/G), summed
+        if self.mode == "per_image":  # per-image products (O/G, L) by (L, C/G*kernel), summed
             gm = g.reshape(g.shape[0], self.groups, self.og, self.length)
             return np.sum(np.matmul(gm, cols.swapaxes(-1, -2)), axis=0).reshape(self.w_shape)
-        gw = np.matmul(self._grad_columns(g), cols.transpose(0, 2, 1))  # (G, O/G, C/G * kernel)
+        gw = np.matmul(self._grad_columns(g), cols.transpose(0, 2, 1))  # (G, O/G, C/G*kernel)
         return gw.reshape(self.w_shape)
 
 
