@@ -2,9 +2,10 @@
 
 im2col: every window of the padded input becomes one column of a matrix (a strided view, copied
 once), the whole batch's columns side by side, so a convolution is one matmul with the weight
-per group. The input gradient is col2im (a matmul, then each kernel offset's block is added
-back: a loop over kernel offsets only, a few images at a time), the weight gradient a matmul of
-g with the columns. Depthwise convolutions skip im2col (``_depthwise``).
+per group (small ones: a batch of per-image matmuls, see ``ConvSpec``). The input gradient is
+col2im (a matmul, then each kernel offset's block is added back: a loop over kernel offsets
+only, a few images at a time), the weight gradient a matmul of g with the columns. Depthwise
+convolutions skip im2col (``_depthwise``), and so do 1x1 kernels without padding.
 
 Higher derivatives: a convolution is bilinear in (input, weight). Its two gradients are ops of
 their own, ``ConvInputGrad`` (a transposed convolution) and ``ConvWeightGrad``, whose gradients
