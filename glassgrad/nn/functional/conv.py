@@ -43,6 +43,11 @@ def image_chunks(n: int, per_image: int) -> list[slice]:
 # they need no copies to merge the batch and split it again (W7's 16 x 9 x 64: 75 against 97 us
 # forward). Above it, the batch is merged into one product (see ``ConvSpec``).
 SMALL_PRODUCT = 1 << 16
+# Columns shorter than this (RGB layers: 3 channels x 4x4 = 48) also run per image: each image's
+# weight-gradient product is small, and merging the batch would copy output-sized arrays three
+# more times for a product with few rows (DCGAN's 3->64 and T64->3: 62 -> 36, 46 -> 37 ms on one
+# core, forward and backward).
+FEW_ROWS = 64
 
 
 class ConvSpec:
@@ -53,8 +58,9 @@ class ConvSpec:
       group over the whole batch. A per-image product is N BLAS calls; with 2 BLAS threads on a
       busy machine each call waits for both threads, and resnet layers ran 3-6x slower that way.
       Between (N, O, L) and (O/G, N*L) only whole rows of L positions move: cheap copies.
-    - "per_image": small products (below SMALL_PRODUCT) and 1x1 kernels without padding, whose
-      input is its own columns (a view at stride 1: no im2col copy at all).
+    - "per_image": small products (below SMALL_PRODUCT), short columns (below FEW_ROWS), and
+      1x1 kernels without padding, whose input is its own columns (a view at stride 1: no
+      im2col copy at all).
     - "depthwise": one channel per group, stride 1 (``_depthwise``, no im2col).
     """
 
@@ -85,7 +91,11 @@ class ConvSpec:
         self.pointwise = win.size == 1 and not any(map(any, win.pads))
         if depthwise.fits(win, groups, c_in, self.og):
             self.mode = "depthwise"
-        elif self.pointwise or self.og * self.cgk * self.length < SMALL_PRODUCT:
+        elif (
+            self.pointwise
+            or self.cgk < FEW_ROWS
+            or self.og * self.cgk * self.length < SMALL_PRODUCT
+        ):
             self.mode = "per_image"
         else:
             self.mode = "batched"
