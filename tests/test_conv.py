@@ -41,6 +41,19 @@ def _compare(fn_ours, fn_theirs, arrays, tol=TOL):
             np.testing.assert_allclose(a.grad._data, b.grad.numpy(), err_msg=f"input {i}", **tol)
 
 
+@pytest.fixture(params=["auto", "batched"])
+def conv_mode(request, monkeypatch):
+    """Runs a test as the shapes choose (small: per-image products), then with every im2col
+    convolution's batch merged into one product (the large shapes' way)."""
+    from glassgrad.nn.functional import conv
+
+    if request.param == "batched":
+        monkeypatch.setattr(conv, "SMALL_PRODUCT", 0)
+    conv._conv_spec.cache_clear()
+    yield request.param
+    conv._conv_spec.cache_clear()
+
+
 # ---- convolution: option combinations ---------------------------------------------------------
 
 CONV2D_OPTIONS = [
@@ -54,7 +67,7 @@ CONV2D_OPTIONS = [
 
 @pytest.mark.parametrize("opts", CONV2D_OPTIONS, ids=str)
 @pytest.mark.parametrize("bias", [True, False])
-def test_conv2d_options_match_torch(opts, bias) -> None:
+def test_conv2d_options_match_torch(opts, bias, conv_mode) -> None:
     g = opts["groups"]
     x = R.standard_normal((2, 2 * g, 6, 5))
     w = R.standard_normal((3 * g, 2, 3, 2))
@@ -77,7 +90,7 @@ def test_conv2d_options_match_torch(opts, bias) -> None:
     ],
     ids=str,
 )
-def test_conv1d_options_match_torch(opts) -> None:
+def test_conv1d_options_match_torch(opts, conv_mode) -> None:
     g = opts.get("groups", 1)
     arrays = [R.standard_normal((2, 2 * g, 9)), R.standard_normal((2 * g, 2, 3)), None]
     arrays[2] = R.standard_normal(2 * g)
@@ -88,7 +101,7 @@ def test_conv1d_options_match_torch(opts) -> None:
     )
 
 
-def test_conv3d_matches_torch() -> None:
+def test_conv3d_matches_torch(conv_mode) -> None:
     arrays = [R.standard_normal((2, 2, 4, 5, 3)), R.standard_normal((4, 1, 2, 3, 2))]
     opts = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2)
     _compare(lambda x, w: F.conv3d(x, w, **opts), lambda x, w: TF.conv3d(x, w, **opts), arrays)
@@ -119,7 +132,7 @@ def test_conv_output_is_contiguous_and_input_without_grad_gets_none() -> None:
     assert x.grad is None and w.grad is not None and w.grad.dtype == np.float32
 
 
-def test_backward_twice_with_retain_graph_gives_the_same_gradients() -> None:
+def test_backward_twice_with_retain_graph_gives_the_same_gradients(conv_mode) -> None:
     # the first backward drops the cached im2col matrix; the second must recompute it
     (x, w), _ = _both(R.standard_normal((2, 2, 5, 5)), R.standard_normal((3, 2, 3, 3)))
     out = (F.conv2d(x, w, stride=2, padding=1) ** 2).sum()
@@ -148,7 +161,7 @@ def _higher(lib, conv, x, w, order):
 @pytest.mark.parametrize(
     "opts", [dict(stride=2, padding=1), dict(padding="same", dilation=2, groups=2)], ids=str
 )
-def test_conv_higher_derivatives_match_torch(opts, order) -> None:
+def test_conv_higher_derivatives_match_torch(opts, order, conv_mode) -> None:
     x, w = R.standard_normal((2, 4, 5, 5)), R.standard_normal((4, 4 // opts.get("groups", 1), 2, 3))
     (gx, gw), (tx, tw) = _both(x, w)
 
@@ -160,6 +173,192 @@ def test_conv_higher_derivatives_match_torch(opts, order) -> None:
         warnings.simplefilter("ignore", UserWarning)
         want = _higher(torch, conv, tx, tw, order)
     np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
+
+
+# ---- convolution: the depthwise kernels, image chunks, wider channels, odd layouts ------------
+
+DEPTHWISE = [  # (input shape, kernel, kwargs): stride 1, one channel per group
+    ((2, 3, 6, 5), (3, 3), dict(padding=1)),
+    ((2, 4, 7, 6), (3, 2), dict(padding="same", dilation=2)),
+    ((1, 2, 5, 5), (2, 2), dict(padding=0)),
+    ((3, 2, 6, 4), (3, 3), dict(padding=(2, 1), dilation=(1, 2))),
+    ((2, 5, 4, 4), (1, 1), dict()),
+    ((0, 2, 5, 5), (3, 3), dict(padding=1)),
+]
+
+
+@pytest.fixture(params=["depthwise", "im2col"])
+def depthwise_kernels(request, monkeypatch):
+    """Runs a test with the depthwise kernels where they fit, then with im2col everywhere."""
+    from glassgrad.nn.functional import _depthwise, conv
+
+    if request.param == "im2col":
+        monkeypatch.setattr(_depthwise, "fits", lambda *args: False)
+    conv._conv_spec.cache_clear()
+    yield request.param
+    conv._conv_spec.cache_clear()
+
+
+@pytest.mark.parametrize("xs,ks,opts", DEPTHWISE, ids=str)
+@pytest.mark.parametrize("bias", [True, False])
+def test_depthwise_conv2d_matches_torch(xs, ks, opts, bias, depthwise_kernels, conv_mode) -> None:
+    c = xs[1]
+    x, w = R.standard_normal(xs), R.standard_normal((c, 1, *ks))
+    b = R.standard_normal(c) if bias else None
+    _compare(
+        lambda x, w, b: F.conv2d(x, w, b, groups=c, **opts),
+        lambda x, w, b: TF.conv2d(x, w, b, groups=c, **opts),
+        [x, w, b],
+    )
+
+
+def test_depthwise_conv1d_conv3d_and_multiplier_match_torch(depthwise_kernels, conv_mode) -> None:
+    arrays = [R.standard_normal((2, 3, 9)), R.standard_normal((3, 1, 4)), R.standard_normal(3)]
+    _compare(
+        lambda x, w, b: F.conv1d(x, w, b, padding="same", dilation=2, groups=3),
+        lambda x, w, b: TF.conv1d(x, w, b, padding="same", dilation=2, groups=3),
+        arrays,
+    )
+    arrays = [R.standard_normal((2, 2, 4, 5, 3)), R.standard_normal((2, 1, 2, 3, 2))]
+    _compare(
+        lambda x, w: F.conv3d(x, w, padding=1, groups=2),
+        lambda x, w: TF.conv3d(x, w, padding=1, groups=2),
+        arrays,
+    )
+    # two outputs per channel (a multiplier) and strided depthwise take the im2col kernels
+    for out_channels, kw in [(6, dict(padding=1)), (3, dict(stride=2, padding=1))]:
+        arrays = [R.standard_normal((2, 3, 6, 6)), R.standard_normal((out_channels, 1, 3, 3))]
+        _compare(
+            lambda x, w, kw=kw: F.conv2d(x, w, groups=3, **kw),
+            lambda x, w, kw=kw: TF.conv2d(x, w, groups=3, **kw),
+            arrays,
+        )
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_depthwise_higher_derivatives_match_torch(order, depthwise_kernels) -> None:
+    x, w = R.standard_normal((2, 3, 5, 6)), R.standard_normal((3, 1, 3, 2))
+    (gx, gw), (tx, tw) = _both(x, w)
+
+    def conv(lib, x, w):
+        return (F if lib is gg else TF).conv2d(x, w, padding=(1, 0), dilation=(1, 2), groups=3)
+
+    got = _higher(gg, conv, gx, gw, order)
+    want = _higher(torch, conv, tx, tw, order)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [dict(stride=2, padding=1), dict(padding=1, dilation=2, groups=2), dict(stride=(1, 3))],
+    ids=str,
+)
+def test_input_gradient_in_image_chunks_matches_torch(opts, monkeypatch, conv_mode) -> None:
+    """col2im a few images at a time (here one image each): the same gradients, also for the
+    transposed convolution, whose forward is that col2im."""
+    from glassgrad.nn.functional import conv
+
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    g = opts.get("groups", 1)
+    x, w, b = R.standard_normal((3, 2 * g, 7, 8)), R.standard_normal((4, 2, 4, 3)), None
+    _compare(lambda x, w: F.conv2d(x, w, **opts), lambda x, w: TF.conv2d(x, w, **opts), [x, w])
+    x, b = R.standard_normal((3, 4, 4, 5)), R.standard_normal(2 * g)
+    _compare(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **opts),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **opts),
+        [x, w, b],
+    )
+
+
+CONV_TRANSPOSE_OPTIONS = [
+    dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
+    for s, p, op, d, g in itertools.product([1, 2, 3], [0, 1], [0, 1], [1, 2], [1, 2])
+    if op < s or op < d
+]
+
+
+@pytest.mark.parametrize("opts", CONV_TRANSPOSE_OPTIONS, ids=str)
+def test_conv_transpose2d_options_match_torch(opts, conv_mode) -> None:
+    g = opts["groups"]
+    x, w = R.standard_normal((2, 2 * g, 4, 3)), R.standard_normal((2 * g, 3, 3, 2))
+    _compare(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **opts),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **opts),
+        [x, w, R.standard_normal(3 * g)],
+    )
+
+
+@pytest.mark.parametrize("stride", [1, 2, (1, 3)], ids=str)
+@pytest.mark.parametrize("groups", [1, 2])
+def test_pointwise_conv_and_conv_transpose_match_torch(stride, groups) -> None:
+    """1x1 kernels without padding read the input as their own columns (no im2col)."""
+    x, b = R.standard_normal((3, 4, 7, 6)), R.standard_normal(4)
+    w = R.standard_normal((4, 4 // groups, 1, 1))
+    kw = dict(stride=stride, groups=groups)
+    _compare(
+        lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: TF.conv2d(x, w, b, **kw), [x, w, b]
+    )
+    if stride == 2:
+        kw["output_padding"] = 1
+    _compare(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw),
+        [x, w, b],
+    )
+    (gx, gw), (tx, tw) = _both(x, w)
+
+    def conv(lib, x, w):
+        return (F if lib is gg else TF).conv2d(x, w, stride=stride, groups=groups)
+
+    got, want = _higher(gg, conv, gx, gw, 3), _higher(torch, conv, tx, tw, 3)
+    np.testing.assert_allclose(got._data, want.numpy(), rtol=1e-9, atol=1e-9)
+
+
+GAN_RESNET = [  # small versions of the benchmark's shapes, float32 (bench/conv_shapes.py)
+    ("conv", (4, 3, 16, 16), (16, 3, 4, 4), dict(stride=2, padding=1)),
+    ("conv", (4, 16, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),
+    ("convT", (4, 32, 4, 4), (32, 16, 4, 4), dict(stride=2, padding=1)),
+    ("convT", (4, 16, 8, 8), (16, 3, 4, 4), dict(stride=2, padding=1)),
+    ("conv", (3, 16, 8, 8), (16, 16, 3, 3), dict(padding=1)),
+    ("conv", (3, 16, 8, 8), (32, 16, 1, 1), dict(stride=2)),
+    ("conv", (3, 16, 8, 8), (16, 1, 3, 3), dict(padding=1, groups=16)),
+]
+
+
+@pytest.mark.parametrize("kind,xs,ws,opts", GAN_RESNET, ids=str)
+def test_gan_and_resnet_shapes_float32_match_torch(kind, xs, ws, opts) -> None:
+    x, w = R.standard_normal(xs).astype(np.float32), R.standard_normal(ws).astype(np.float32)
+    b = R.standard_normal(ws[1] if kind == "convT" else ws[0]).astype(np.float32)
+    ours, theirs = (
+        (F.conv2d, TF.conv2d) if kind == "conv" else (F.conv_transpose2d, TF.conv_transpose2d)
+    )
+    (gx, gw, gb), (tx, tw, tb) = _both(x, w, b)
+    got, want = ours(gx, gw, gb, **opts), theirs(tx, tw, tb, **opts)
+    assert got.dtype == np.float32 and got._data.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(got._data, want.detach().numpy(), rtol=1e-4, atol=1e-4)
+    v = R.standard_normal(tuple(want.shape)).astype(np.float32)
+    got.backward(gg.tensor(v))
+    want.backward(torch.tensor(v))
+    for a, t in [(gx, tx), (gw, tw), (gb, tb)]:
+        assert a.grad.dtype == np.float32
+        np.testing.assert_allclose(a.grad._data, t.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_conv_of_non_contiguous_input_matches_torch(depthwise, conv_mode) -> None:
+    base = R.standard_normal((6, 3, 9, 8))
+    groups = 6 if depthwise else 2
+    w = R.standard_normal((6, 6 // groups, 3, 3))
+    (gbase, gw), (tbase, tw) = _both(base, w)
+    # channels and batch swapped, every other row: strides no layout has
+    got = F.conv2d(gbase.transpose(0, 1)[:, :, ::2], gw, padding=1, groups=groups)
+    want = TF.conv2d(tbase.transpose(0, 1)[:, :, ::2], tw, padding=1, groups=groups)
+    np.testing.assert_allclose(got._data, want.detach().numpy(), **TOL)
+    v = R.standard_normal(tuple(want.shape))
+    got.backward(gg.tensor(v))
+    want.backward(torch.tensor(v))
+    np.testing.assert_allclose(gbase.grad._data, tbase.grad.numpy(), **TOL)
+    np.testing.assert_allclose(gw.grad._data, tw.grad.numpy(), **TOL)
 
 
 # ---- convolution: errors name the op, the shapes and what was expected ------------------------

@@ -126,14 +126,20 @@ class Window:
             xp, xp.shape[:2] + shape, xp.strides[:2] + strides, writeable=False
         )
 
-    def fold(self, cols: np.ndarray, lead: tuple[int, int], dtype: Any) -> np.ndarray:
+    def fold(
+        self, cols: np.ndarray, lead: tuple[int, int], dtype: Any, out: Any = None
+    ) -> np.ndarray:
         """col2im: add each kernel offset's (N, C, *out) block into the input it came from.
 
         ``cols`` has shape (N, C, *kernel, *out) (or broadcasts to it); overlapping windows add up.
+        With ``out`` (a zeroed (N, C, *padded_shape) array, or part of one), the blocks are added
+        there and ``out`` is returned whole, padding included.
         """
-        out = np.zeros(lead + self.padded_shape, dtype)
+        padded = out is not None
+        if out is None:
+            out = np.zeros(lead + self.padded_shape, dtype)
         everything = (slice(None), slice(None))
         for k, where in self.offsets:
             block = cols[everything + k] if cols.ndim > 2 + len(self.out_shape) else cols
             out[everything + where] += block
-        return out[self.inner]
+        return out if padded else out[self.inner]

@@ -1,9 +1,11 @@
 """Convolutions (``conv1d``, ``conv2d``, ``conv3d``); pooling, from ``pooling``, is re-exported.
 
 im2col: every window of the padded input becomes one column of a matrix (a strided view, copied
-once), so a convolution is one batched matmul with the weight, laid out (N, out_channels, L)
-with no transpose. The input gradient is col2im (a matmul, then each kernel offset's block is
-added back: a loop over kernel offsets only), the weight gradient a matmul of g with the columns.
+once), the whole batch's columns side by side, so a convolution is one matmul with the weight
+per group (small ones: a batch of per-image matmuls, see ``ConvSpec``). The input gradient is
+col2im (a matmul, then each kernel offset's block is added back: a loop over kernel offsets
+only, a few images at a time), the weight gradient a matmul of g with the columns. Depthwise
+convolutions skip im2col (``_depthwise``), and so do 1x1 kernels without padding.
 
 Higher derivatives: a convolution is bilinear in (input, weight). Its two gradients are ops of
 their own, ``ConvInputGrad`` (a transposed convolution) and ``ConvWeightGrad``, whose gradients
@@ -18,29 +20,63 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.nn.functional import _depthwise as depthwise
 from glassgrad.nn.functional._windows import Window, hashable, ntuple
 from glassgrad.ops._common import Node, Tensor, as_tensor
 from glassgrad.ops.registry import FUNCTIONAL, TORCH, functional
 from glassgrad.ops.shape import reshape
 
-# Up to this many output positions an image, a convolution is one matrix product over the whole
-# batch: per-image products would each read the whole weight for a few columns (deep ResNet
-# layers at 1x1 or 2x2 ran ten times slower that way). From 16 positions on, the per-image
-# products win, as they need no copies to merge the batch and split it again: 8x8 outputs (W7)
-# 2.1x faster forward+backward, 4x4 2.4x, 16x16 4.5x; 3x3 with 64 channels still 1.2x slower.
-FEW_POSITIONS = 9
+# What one group of images' input-gradient columns may take when they are made and folded at
+# once: col2im then adds blocks still in cache (L2-L3 sized), and BLAS still gets a few big
+# products (resnet 3x3 64->64 on 32x32, batch 32: the input gradient 62 -> 45 ms on one core).
+CHUNK_BYTES = 8 << 20
 
 
-def _batch_last(a: np.ndarray) -> np.ndarray:
-    """(N, G, R, L) -> (G, R, N*L): the batch folded into the columns."""
-    n, gr, r, length = a.shape
-    return a.transpose(1, 2, 0, 3).reshape(gr, r, n * length)
+def image_chunks(n: int, per_image: int) -> list[slice]:
+    """Slices of the batch of about CHUNK_BYTES of ``per_image`` bytes each (one if small)."""
+    step = max(1, CHUNK_BYTES // max(per_image, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+# Below this many multiply-adds per image and group (O/G x C/G*kernel x L), a convolution runs
+# as a batch of per-image products: OpenBLAS runs such small products on one thread anyway, and
+# they need no copies to merge the batch and split it again (W7's 16 x 9 x 64: 75 against 97 us
+# forward). Above it, the batch is merged into one product (see ``ConvSpec``).
+SMALL_PRODUCT = 1 << 16
+# Columns shorter than this (RGB layers: 3 channels x 4x4 = 48) also run per image: each image's
+# weight-gradient product is small, and merging the batch would copy output-sized arrays three
+# more times for a product with few rows (DCGAN's 3->64 and T64->3: 62 -> 36, 46 -> 37 ms on one
+# core, forward and backward).
+FEW_ROWS = 64
 
 
 class ConvSpec:
-    """Everything about one convolution but the arrays: window geometry, groups, channel counts."""
+    """Everything about one convolution but the arrays: window geometry, groups, channel counts,
+    and the way its three array kernels run (``mode``):
 
-    __slots__ = ("bias_axes", "c_in", "c_out", "cgk", "groups", "length", "og", "w_shape", "win")
+    - "batched": the batch is folded into the columns, so each kernel is one matrix product per
+      group over the whole batch. A per-image product is N BLAS calls; with 2 BLAS threads on a
+      busy machine each call waits for both threads, and resnet layers ran 3-6x slower that way.
+      Between (N, O, L) and (O/G, N*L) only whole rows of L positions move: cheap copies.
+    - "per_image": small products (below SMALL_PRODUCT), short columns (below FEW_ROWS), and
+      1x1 kernels without padding, whose input is its own columns (a view at stride 1: no
+      im2col copy at all).
+    - "depthwise": one channel per group, stride 1 (``_depthwise``, no im2col).
+    """
+
+    __slots__ = (
+        "bias_axes",
+        "c_in",
+        "c_out",
+        "cgk",
+        "groups",
+        "length",
+        "mode",
+        "og",
+        "pointwise",
+        "w_shape",
+        "win",
+    )
 
     def __init__(self, win: Window, groups: int, c_in: int, w_shape: tuple[int, ...]) -> None:
         self.win, self.groups, self.c_in, self.w_shape = win, groups, c_in, w_shape
@@ -52,46 +88,88 @@ class ConvSpec:
         # it is ambiguous for empty arrays)
         self.cgk = math.prod(w_shape[1:])  # one group's column length: in_channels/groups * kernel
         self.bias_axes = (0, *range(2, 2 + len(win.kernel)))
+        self.pointwise = win.size == 1 and not any(map(any, win.pads))
+        if depthwise.fits(win, groups, c_in, self.og):
+            self.mode = "depthwise"
+        elif (
+            self.pointwise
+            or self.cgk < FEW_ROWS
+            or self.og * self.cgk * self.length < SMALL_PRODUCT
+        ):
+            self.mode = "per_image"
+        else:
+            self.mode = "batched"
 
     # ---- the three array kernels -------------------------------------------------------------
     def im2col(self, x: np.ndarray) -> np.ndarray:
-        """(N, groups, in_channels/groups * kernel, L): one column per output position."""
-        cols = self.win.view(self.win.pad(x), kernel_first=True)
-        return cols.reshape(x.shape[0], self.groups, self.cgk, self.length)
+        """The columns: one per output position, row (channel, kernel offset), copied from the
+        window view an output row at a time. "batched": (G, C/G * kernel, N*L); "per_image":
+        (N, G, C/G * kernel, L); "depthwise": the padded image, flattened."""
+        win, n = self.win, x.shape[0]
+        if self.mode == "depthwise":
+            return depthwise.im2col(self, x)
+        view = win.view(win.pad(x), kernel_first=True)  # (N, C, *kernel, *out)
+        if self.mode == "per_image":
+            return view.reshape(n, self.groups, self.cgk, self.length)
+        view = np.moveaxis(view, 0, 1 + len(win.kernel))  # (C, *kernel, N, *out)
+        return view.reshape(self.groups, self.cgk, n * self.length)
+
+    def _grad_columns(self, g: np.ndarray) -> np.ndarray:
+        """The output gradient (N, O, *out) as (G, O/G, N*L)."""
+        n, gr, og, length = g.shape[0], self.groups, self.og, self.length
+        return g.reshape(n, gr, og, length).transpose(1, 2, 0, 3).reshape(gr, og, n * length)
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: Any, cols: Any = None) -> np.ndarray:
-        n, gr = x.shape[0], self.groups
+        n, gr, og, length = x.shape[0], self.groups, self.og, self.length
         if cols is None:
             cols = self.im2col(x)
-        if self.length <= FEW_POSITIONS and n > 1:  # one product for the whole batch
-            flat = _batch_last(cols)  # (G, K, N*L)
-            out = np.matmul(w.reshape(gr, self.og, self.cgk), flat)  # (G, O/G, N*L)
-            out = np.ascontiguousarray(
-                out.reshape(gr, self.og, n, self.length).transpose(2, 0, 1, 3)
-            )
+        if self.mode == "depthwise":
+            return depthwise.forward(self, cols, w, b, n)
+        wm = w.reshape(gr, og, self.cgk)
+        if self.mode == "per_image":
+            out = np.matmul(wm, cols)  # (N, G, O/G, L): already NCHW
+            if b is not None:
+                out += b.reshape(gr, og, 1)
         else:
-            out = np.matmul(w.reshape(gr, self.og, self.cgk), cols)  # (N, G, O/G, L)
-        if b is not None:
-            out += b.reshape(gr, self.og, 1)
+            res = np.matmul(wm, cols)  # (G, O/G, N*L)
+            nchw = res.reshape(gr, og, n, length).transpose(2, 0, 1, 3)
+            out = np.empty((n, gr, og, length), res.dtype)
+            if b is None:
+                out[...] = nchw
+            else:  # the bias is added in the copy that puts the batch first
+                np.add(nchw, b.reshape(gr, og, 1), out=out)
         return out.reshape((n, self.c_out) + self.win.out_shape)
 
     def input_grad(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
-        n, gr, win = g.shape[0], self.groups, self.win
-        gm = g.reshape(n, gr, self.og, self.length)
-        gcols = np.matmul(np.swapaxes(w.reshape(gr, self.og, self.cgk), -1, -2), gm)
-        gcols = gcols.reshape((n, self.c_in) + win.kernel + win.out_shape)
-        return win.fold(gcols, (n, self.c_in), gcols.dtype)
+        if self.mode == "depthwise":
+            return depthwise.input_grad(self, g, w)
+        win, gr, og, n, d = self.win, self.groups, self.og, g.shape[0], len(self.win.kernel)
+        wt = w.reshape(gr, og, self.cgk).transpose(0, 2, 1)
+        dtype = np.result_type(g, w)
+        if self.mode == "per_image":
+            gcols = np.matmul(wt, g.reshape(n, gr, og, self.length))  # (N, G, C/G*kernel, L)
+            if self.pointwise and win.out_shape == win.in_shape:  # 1x1, stride 1
+                return gcols.reshape((n, self.c_in) + win.in_shape)
+            gcols = gcols.reshape((n, self.c_in) + win.kernel + win.out_shape)
+            return win.fold(gcols, (n, self.c_in), dtype)
+        gcol = self._grad_columns(g).reshape(gr, og, n, self.length)
+        out = np.zeros((n, self.c_in) + win.padded_shape, dtype)
+        for part in image_chunks(n, self.c_in * win.size * self.length * dtype.itemsize):
+            m = part.stop - part.start
+            gcols = np.matmul(wt, gcol[:, :, part].reshape(gr, og, m * self.length))
+            gcols = gcols.reshape((self.c_in, *win.kernel, m, *win.out_shape))
+            win.fold(np.moveaxis(gcols, 1 + d, 0), (m, self.c_in), dtype, out[part])
+        return out[win.inner]
 
     def weight_grad(self, x: np.ndarray, g: np.ndarray, cols: Any = None) -> np.ndarray:
-        n, gr = g.shape[0], self.groups
         if cols is None:
             cols = self.im2col(x)
-        gm = g.reshape(n, gr, self.og, self.length)
-        if self.length <= FEW_POSITIONS and n > 1:  # one product for the whole batch
-            gw = np.matmul(_batch_last(gm), np.swapaxes(_batch_last(cols), -1, -2))
-            return gw.reshape(self.w_shape)
-        # a batch of per-image products, summed: faster than one product after two transposes
-        gw = np.sum(np.matmul(gm, np.swapaxes(cols, -1, -2)), axis=0)
+        if self.mode == "depthwise":
+            return depthwise.weight_grad(self, cols, g)
+        if self.mode == "per_image":  # per-image products (O/G, L) by (L, C/G*kernel), summed
+            gm = g.reshape(g.shape[0], self.groups, self.og, self.length)
+            return np.sum(np.matmul(gm, cols.swapaxes(-1, -2)), axis=0).reshape(self.w_shape)
+        gw = np.matmul(self._grad_columns(g), cols.transpose(0, 2, 1))  # (G, O/G, C/G*kernel)
         return gw.reshape(self.w_shape)
 
 

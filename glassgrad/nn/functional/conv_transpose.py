@@ -33,10 +33,11 @@ class ConvTranspose(Node):
         if type(ctx) is ConvTranspose:
             ctx.spec = spec
             ctx.save_for_backward(x, w)
-        out = spec.input_grad(x, w)
-        if b is not None:
-            out += b.reshape((1, -1) + (1,) * (out.ndim - 2))
-        return out
+        out = spec.input_grad(x, w)  # a view into col2im's padded buffer
+        if b is None:
+            return np.ascontiguousarray(out)
+        res = np.empty(out.shape, out.dtype)  # contiguous, as PyTorch's; the bias in the copy
+        return np.add(out, b.reshape((1, -1) + (1,) * (out.ndim - 2)), out=res)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
