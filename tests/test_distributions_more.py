@@ -6,6 +6,8 @@ samples for the same base noise; KL divergences; the new transforms and constrai
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -174,3 +176,438 @@ def test_values_and_gradients_match_torch(case, quantity):
     assert tuple(dist.event_shape) == tuple(tdist.event_shape)
     assert dist.has_rsample == tdist.has_rsample
     assert repr(dist.support).replace("glassgrad.", "torch.") == repr(tdist.support)
+
+
+# ---- reparameterised samples: the same base noise in both libraries ----------------------------
+
+
+class Noise:
+    """Base noise by kind and call number, identical for both libraries once ``reset``."""
+
+    def __init__(self):
+        self.calls = {}
+
+    def reset(self):
+        self.calls = {}
+
+    def _rng(self, kind, shape):
+        n = self.calls.get(kind, 0)
+        self.calls[kind] = n + 1
+        return np.random.default_rng(abs(hash((kind, n, tuple(shape)))) % 2**32)
+
+    def uniform(self, shape):
+        return self._rng("u", shape).uniform(0.02, 0.98, tuple(shape))
+
+    def normal(self, shape):
+        return self._rng("n", shape).standard_normal(tuple(shape))
+
+    def gamma(self, alpha):
+        return np.maximum(self._rng("g", alpha.shape).standard_gamma(alpha), 1e-300)
+
+
+def _pin_noise(monkeypatch, noise):
+    from glassgrad.distributions import (
+        _implicit,
+        bernoulli_family,
+        lowrank_multivariate_normal,
+        more,
+        normal,
+        uniform,
+    )
+
+    def ours_u(shape, dtype):
+        return gg.tensor(noise.uniform(shape).astype(dtype))
+
+    def ours_n(shape, dtype):
+        return gg.tensor(noise.normal(shape).astype(dtype))
+
+    for mod in (uniform, more, bernoulli_family):
+        monkeypatch.setattr(mod, "uniform01", ours_u)
+    for mod in (normal, lowrank_multivariate_normal):
+        monkeypatch.setattr(mod, "standard_normal", ours_n)
+    monkeypatch.setattr(_implicit, "_draw_standard_gamma", lambda a: noise.gamma(a).astype(a.dtype))
+
+    def theirs_rand(*shape, dtype=None, device=None, **kw):
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return torch.from_numpy(noise.uniform(shape)).to(dtype or torch.get_default_dtype())
+
+    def theirs_n(shape, dtype, device):
+        return torch.from_numpy(noise.normal(shape)).to(dtype)
+
+    class PinnedGamma(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, alpha):
+            z = torch.from_numpy(noise.gamma(alpha.detach().numpy())).to(alpha.dtype)
+            ctx.save_for_backward(alpha, z)
+            return z
+
+        @staticmethod
+        def backward(ctx, g):
+            alpha, z = ctx.saved_tensors
+            return g * torch._standard_gamma_grad(alpha, z)
+
+    def fill(transform):
+        def method(self):
+            return self.copy_(torch.from_numpy(transform(noise.uniform(self.shape))))
+
+        return method
+
+    monkeypatch.setattr(torch, "rand", theirs_rand)
+    monkeypatch.setattr(td.normal, "_standard_normal", theirs_n)
+    monkeypatch.setattr(td.lowrank_multivariate_normal, "_standard_normal", theirs_n)
+    monkeypatch.setattr(torch, "_standard_gamma", PinnedGamma.apply)
+    monkeypatch.setattr(torch.Tensor, "exponential_", fill(lambda u: -np.log1p(-u)))
+    monkeypatch.setattr(torch.Tensor, "cauchy_", fill(lambda u: np.tan(np.pi * (u - 0.5))))
+
+
+RSAMPLE_CASES = [c for c in CASES if c not in ("von_mises",) and not c.startswith(("multi", "neg"))]
+GAMMA_BASED = ("chi2", "inverse_gamma", "fisher_snedecor", "fisher_snedecor_nan")
+
+
+@pytest.mark.parametrize("case", RSAMPLE_CASES)
+def test_rsample_matches_torch_for_the_same_noise(case, monkeypatch):
+    noise = Noise()
+    _pin_noise(monkeypatch, noise)
+    params, _, build = CASES[case]
+    results = []
+    for lib, dmod in ((torch, td), (gg, gd)):
+        noise.reset()
+        ps = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
+        x = build(dmod, *ps).rsample((5,))
+        w = np.random.default_rng(3).standard_normal(tuple(x.shape))
+        (x * lib.tensor(w)).sum().backward()
+        results.append((x, [p.grad for p in ps]))
+    (theirs, tg), (ours, og) = results
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(as_np(ours), as_np(theirs), rtol=1e-12, atol=1e-14)
+    for a, b in zip(og, tg):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(as_np(a), as_np(b), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in RSAMPLE_CASES if c not in GAMMA_BASED])
+def test_rsample_gradient_is_the_numerical_one_for_fixed_noise(case, monkeypatch):
+    noise = Noise()
+    _pin_noise(monkeypatch, noise)
+    params, _, build = CASES[case]
+    ps = [gg.tensor(p, dtype=gg.float64, requires_grad=True) for p in params]
+
+    def draw(*ps):
+        noise.reset()
+        return build(gd, *ps).rsample((2,))
+
+    assert gg.autograd.gradcheck(draw, ps, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+# ---- KL divergences ------------------------------------------------------------------------------
+
+DISTS = {
+    "normal": (lambda d, a, b: d.Normal(a, b), lambda: (R.standard_normal(3), pos(3))),
+    "gumbel": (lambda d, a, b: d.Gumbel(a, b), lambda: (R.standard_normal(3), pos(3))),
+    "half_normal": (lambda d, s: d.HalfNormal(s), lambda: (pos(3),)),
+    "pareto": (
+        lambda d, s, a: d.Pareto(s, a),
+        lambda: (pos(3, lo=0.5, hi=1), pos(3, lo=2.5, hi=4)),
+    ),
+    "pareto_small_alpha": (
+        lambda d, s, a: d.Pareto(s, a),
+        lambda: (pos(3, lo=0.5, hi=1), np.array([0.5, 1.5, 3.0])),
+    ),
+    "exponential": (lambda d, r: d.Exponential(r), lambda: (pos(3),)),
+    "gamma": (lambda d, a, b: d.Gamma(a, b), lambda: (pos(3), pos(3))),
+    "uniform": (
+        lambda d, a, b: d.Uniform(a, b),
+        lambda: (pos(3, lo=0.1, hi=0.3), pos(3, lo=0.5, hi=0.9)),
+    ),
+    "uniform_wide": (
+        lambda d, a, b: d.Uniform(a, b),
+        lambda: (pos(3, lo=-1, hi=0), pos(3, lo=1, hi=2)),
+    ),
+    "beta": (lambda d, a, b: d.Beta(a, b), lambda: (pos(3), pos(3))),
+    "laplace": (lambda d, a, b: d.Laplace(a, b), lambda: (R.standard_normal(3), pos(3))),
+    "cauchy": (lambda d, a, b: d.Cauchy(a, b), lambda: (R.standard_normal(3), pos(3))),
+    "geometric": (lambda d, p: d.Geometric(probs=p), lambda: (unit(3),)),
+    "binomial": (lambda d, p: d.Binomial(5, probs=p), lambda: (unit(3),)),
+    "cont_bernoulli": (
+        lambda d, p: d.ContinuousBernoulli(probs=p),
+        lambda: (np.array([0.2, 0.4995, 0.7]),),
+    ),
+    "lowrank": (
+        lambda d, m, w, s: d.LowRankMultivariateNormal(m, w, s),
+        lambda: (R.standard_normal((2, 3)), R.standard_normal((3, 2)), pos(3)),
+    ),
+    "mvn": (
+        lambda d, m, lt: d.MultivariateNormal(m, scale_tril=lt),
+        lambda: (R.standard_normal(3), np.tril(R.standard_normal((3, 3)), -1) + np.diag(pos(3))),
+    ),
+}
+KL_PAIRS = [
+    (p, q)
+    for p in DISTS
+    for q in DISTS
+    if (p, q) not in {("lowrank", "normal"), ("mvn", "normal"), ("normal", "lowrank")}
+]
+
+
+def _kl(lib, dmod, p, q, pp, qp):
+    ps = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in (*pp, *qp)]
+    dp, dq = DISTS[p][0](dmod, *ps[: len(pp)]), DISTS[q][0](dmod, *ps[len(pp) :])
+    kl = dmod.kl_divergence(dp, dq)
+    if kl.requires_grad:
+        lib.where(lib.isfinite(kl), kl, lib.zeros_like(kl)).sum().backward()
+    return kl, [t.grad for t in ps]
+
+
+@pytest.mark.parametrize(("p", "q"), KL_PAIRS)
+def test_kl_divergence_matches_torch(p, q):
+    pp, qp = DISTS[p][1](), DISTS[q][1]()
+    try:
+        theirs, tg = _kl(torch, td, p, q, pp, qp)
+    except NotImplementedError as e:
+        with pytest.raises(NotImplementedError) as ours:
+            _kl(gg, gd, p, q, pp, qp)
+        if str(e).startswith("No KL"):  # (ours also says why where PyTorch raises bare)
+            assert str(ours.value) == str(e)
+        return
+    ours, og = _kl(gg, gd, p, q, pp, qp)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(as_np(ours), as_np(theirs), rtol=1e-8, atol=1e-10)
+    for a, b in zip(og, tg):
+        assert (a is None) == (b is None)
+        if a is not None:  # torch's trigamma (in the gradients of digamma) is good to ~1e-9
+            np.testing.assert_allclose(as_np(a), as_np(b), rtol=1e-7, atol=1e-8)
+
+
+# ---- sampling ------------------------------------------------------------------------------------
+
+SAMPLERS = {
+    "half_normal": lambda d, t: d.HalfNormal(t([1.0, 2.0])),
+    "gumbel": lambda d, t: d.Gumbel(t([0.0, 1.0]), t([1.0, 0.5])),
+    "weibull": lambda d, t: d.Weibull(t([1.0, 2.0]), t([1.5, 3.0])),
+    "pareto": lambda d, t: d.Pareto(t([1.0, 2.0]), t([5.0, 6.0])),
+    "chi2": lambda d, t: d.Chi2(t([1.0, 4.0])),
+    "kumaraswamy": lambda d, t: d.Kumaraswamy(t([0.5, 2.0]), t([2.0, 3.0])),
+    "inverse_gamma": lambda d, t: d.InverseGamma(t([5.0, 6.0]), t([1.0, 2.0])),
+    "fisher_snedecor": lambda d, t: d.FisherSnedecor(t([5.0, 10.0]), t([12.0, 20.0])),
+    "multinomial": lambda d, t: d.Multinomial(7, probs=t([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])),
+    "negative_binomial": lambda d, t: d.NegativeBinomial(t([3.0, 5.0]), probs=t([0.3, 0.6])),
+    "continuous_bernoulli": lambda d, t: d.ContinuousBernoulli(probs=t([0.2, 0.5, 0.9])),
+    "relaxed_bernoulli": lambda d, t: d.RelaxedBernoulli(t(0.5), probs=t([0.2, 0.7])),
+    "lowrank_mvn": lambda d, t: d.LowRankMultivariateNormal(
+        t([1.0, -1.0, 0.0]), t([[1.0], [0.5], [-1.0]]), t([0.5, 1.0, 2.0])
+    ),
+    "von_mises": lambda d, t: d.VonMises(t([0.0, 1.0, -2.0]), t([0.5, 4.0, 1e-6])),
+    "logistic_normal": lambda d, t: d.LogisticNormal(t([0.0, 1.0]), t([0.5, 0.3])),
+}
+
+
+@pytest.mark.parametrize("case", list(SAMPLERS))
+def test_sample_shapes_support_and_moments(case):
+    gg.manual_seed(0)
+    torch.manual_seed(0)
+    d = SAMPLERS[case](gd, lambda v: gg.tensor(v, dtype=gg.float64))
+    t = SAMPLERS[case](td, lambda v: torch.tensor(v, dtype=torch.float64))
+    assert tuple(d.sample((4, 5)).shape) == tuple(t.sample((4, 5)).shape)
+    x = d.sample((40000,))
+    assert not x.requires_grad and x.dtype == gg.float64
+    assert d.support.check(x)._data.all()
+    y = t.sample((40000,)).numpy()
+    if case == "von_mises":  # circular: compare the mean resultant vector
+        np.testing.assert_allclose(np.cos(x._data).mean(0), np.cos(y).mean(0), atol=0.03)
+        np.testing.assert_allclose(np.sin(x._data).mean(0), np.sin(y).mean(0), atol=0.03)
+        return
+    np.testing.assert_allclose(x._data.mean(0), y.mean(0), rtol=0.03, atol=0.02)
+    np.testing.assert_allclose(x._data.var(0), y.var(0), rtol=0.1, atol=0.01)
+
+
+# ---- transforms and the constraint registries ----------------------------------------------------
+
+
+def _transforms(T, lib):
+    t = lambda v: lib.tensor(v, dtype=lib.float64)  # noqa: E731
+    return {
+        "abs": (T.AbsTransform(), (2, 3)),
+        "softmax": (T.SoftmaxTransform(), (2, 4)),
+        "stick_breaking": (T.StickBreakingTransform(), (2, 3)),
+        "lower_cholesky": (T.LowerCholeskyTransform(), (2, 3, 3)),
+        "positive_definite": (T.PositiveDefiniteTransform(), (2, 3, 3)),
+        "corr_cholesky": (T.CorrCholeskyTransform(), (2, 6)),
+        "reshape": (T.ReshapeTransform((2, 3), (3, 2)), (4, 2, 3)),
+        "independent": (T.IndependentTransform(T.ExpTransform(), 2), (4, 2, 3)),
+        "cat": (
+            T.CatTransform([T.ExpTransform(), T.AffineTransform(1.0, 2.0)], dim=1, lengths=[2, 3]),
+            (3, 5),
+        ),
+        "cat_event": (
+            T.CatTransform(
+                [
+                    T.IndependentTransform(T.AffineTransform(0.0, 3.0), 1),
+                    T.IndependentTransform(T.ExpTransform(), 1),
+                ],
+                dim=-1,
+                lengths=[2, 3],
+            ),
+            (3, 5),
+        ),
+        "stack": (T.StackTransform([T.ExpTransform(), T.SigmoidTransform()], dim=1), (3, 2)),
+        "cdf": (
+            T.CumulativeDistributionTransform(
+                (td if lib is torch else gd).Normal(t([0.5, -1.0]), t([1.0, 2.0]))
+            ),
+            (3, 2),
+        ),
+    }
+
+
+TRANSFORMS = list(_transforms(gd.transforms, gg))
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_transforms_match_torch(name):
+    x = np.random.default_rng(5).standard_normal(_transforms(gd.transforms, gg)[name][1]) * 0.7
+    results = []
+    for lib, T in ((torch, td.transforms), (gg, gd.transforms)):
+        tr, _ = _transforms(T, lib)[name]
+        xs = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        y = tr(xs)
+        out = {"y": y, "x_back": tr.inv(y.detach())}
+        with contextlib.suppress(NotImplementedError):  # as PyTorch, not for every transform
+            out["ladj"] = tr.log_abs_det_jacobian(xs, y)
+        total = sum((v * v).sum() for k, v in out.items() if k != "x_back")
+        total.backward()
+        out["grad"] = xs.grad
+        shapes = (tr.forward_shape(tuple(x.shape)), tr.inverse_shape(tuple(y.shape)))
+        results.append((out, shapes, tr))
+    (theirs, tshapes, ttr), (ours, oshapes, otr) = results
+    assert set(ours) == set(theirs)
+    for k in theirs:
+        assert tuple(ours[k].shape) == tuple(theirs[k].shape), k
+        np.testing.assert_allclose(as_np(ours[k]), as_np(theirs[k]), rtol=1e-10, atol=1e-12)
+    assert [tuple(s) for s in oshapes] == [tuple(s) for s in tshapes]
+    assert otr.bijective == ttr.bijective
+    assert (otr.domain.event_dim, otr.codomain.event_dim) == (
+        ttr.domain.event_dim,
+        ttr.codomain.event_dim,
+    )
+    assert bool(otr.codomain.check(ours["y"]).all()) == bool(ttr.codomain.check(theirs["y"]).all())
+    parameterless = name not in ("reshape", "independent", "cat", "cat_event", "stack", "cdf")
+    assert (otr == _transforms(gd.transforms, gg)[name][0]) == parameterless
+
+
+CONSTRAINTS = {
+    "real": lambda c: c.real,
+    "positive": lambda c: c.positive,
+    "nonnegative": lambda c: c.nonnegative,
+    "greater_than": lambda c: c.greater_than(1.5),
+    "less_than": lambda c: c.less_than(-2.0),
+    "unit_interval": lambda c: c.unit_interval,
+    "interval": lambda c: c.interval(-1.0, 3.0),
+    "half_open": lambda c: c.half_open_interval(0.0, 2.0),
+    "simplex": lambda c: c.simplex,
+    "real_vector": lambda c: c.real_vector,
+    "lower_cholesky": lambda c: c.lower_cholesky,
+    "positive_definite": lambda c: c.positive_definite,
+    "corr_cholesky": lambda c: c.corr_cholesky,
+    "cat": lambda c: c.cat([c.positive, c.real], dim=-1, lengths=[2, 1]),
+    "stack": lambda c: c.stack([c.positive, c.unit_interval, c.real], dim=-1),
+}
+
+
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+@pytest.mark.parametrize("name", list(CONSTRAINTS))
+def test_constraint_registries_map_onto_the_constraint_as_torch(registry, name):
+    shape = {"lower_cholesky": (9,), "positive_definite": (9,), "corr_cholesky": (6,)}
+    x = np.random.default_rng(6).standard_normal((2, 3))
+    try:
+        ttr = getattr(td, registry)(CONSTRAINTS[name](td.constraints))
+    except NotImplementedError as e:
+        with pytest.raises(NotImplementedError, match=str(e)):
+            getattr(gd, registry)(CONSTRAINTS[name](gd.constraints))
+        return
+    otr = getattr(gd, registry)(CONSTRAINTS[name](gd.constraints))
+    assert type(otr).__name__ == type(ttr).__name__
+    if name in shape:
+        x = np.random.default_rng(6).standard_normal((2, *shape[name]))
+        x = x if name == "corr_cholesky" else x.reshape(2, 3, 3)
+    y_theirs = ttr(torch.tensor(x))
+    y_ours = otr(gg.tensor(x))
+    np.testing.assert_allclose(y_ours._data, y_theirs.numpy(), rtol=1e-12, atol=1e-14)
+    c = CONSTRAINTS[name](gd.constraints)
+    assert c.check(y_ours)._data.all()
+    tc = CONSTRAINTS[name](td.constraints)
+    assert (c.event_dim, c.is_discrete) == (tc.event_dim, tc.is_discrete)
+
+
+def test_constraints_check_as_torch():
+    rng = np.random.default_rng(8)
+    values = {
+        "multinomial": (lambda c: c.multinomial(4), np.array([[1.0, 2, 1], [3, 2, 0], [0, 0, 0]])),
+        "one_hot": (lambda c: c.one_hot, np.array([[0.0, 1, 0], [1, 1, 0], [0, 0, 0]])),
+        "positive_integer": (lambda c: c.positive_integer, np.array([0.0, 1, 2.5, 3])),
+        "lower_triangular": (lambda c: c.lower_triangular, np.tril(rng.standard_normal((2, 3, 3)))),
+        "square": (lambda c: c.square, rng.standard_normal((2, 3, 3))),
+        "symmetric": (lambda c: c.symmetric, np.stack([np.eye(3), rng.standard_normal((3, 3))])),
+        "psd": (lambda c: c.positive_semidefinite, np.stack([np.zeros((3, 3)), -np.eye(3)])),
+        "corr_cholesky": (lambda c: c.corr_cholesky, np.stack([np.eye(3), 2 * np.eye(3)])),
+    }
+    for name, (make, v) in values.items():
+        ours, theirs = make(gd.constraints), make(td.constraints)
+        np.testing.assert_array_equal(
+            ours.check(gg.tensor(v))._data, theirs.check(torch.tensor(v)).numpy(), err_msg=name
+        )
+        assert (ours.event_dim, ours.is_discrete) == (theirs.event_dim, theirs.is_discrete), name
+
+
+# ---- argument validation -------------------------------------------------------------------------
+
+
+def _message(exc):
+    return str(exc).split("but found invalid values")[0].replace("glassgrad.", "torch.")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d, t: d.HalfNormal(t([1.0, -1.0])),
+        lambda d, t: d.Gumbel(t([0.0]), t([0.0])),
+        lambda d, t: d.Weibull(t([1.0]), t([-2.0])),
+        lambda d, t: d.Pareto(t([1.0]), t([0.0])),
+        lambda d, t: d.Chi2(t([-1.0])),
+        lambda d, t: d.Kumaraswamy(t([1.0]), t([-1.0])),
+        lambda d, t: d.InverseGamma(t([-1.0]), t([1.0])),
+        lambda d, t: d.FisherSnedecor(t([1.0]), t([-1.0])),
+        lambda d, t: d.NegativeBinomial(t([-1.0]), probs=t([0.5])),
+        lambda d, t: d.NegativeBinomial(t([1.0]), probs=t([1.0])),
+        lambda d, t: d.NegativeBinomial(t([1.0])),
+        lambda d, t: d.Multinomial(3, probs=t([0.5, -0.1])),
+        lambda d, t: d.Multinomial(t(3.0), probs=t([0.5, 0.5])),
+        lambda d, t: d.RelaxedBernoulli(t(1.0), probs=t([1.5])),
+        lambda d, t: d.ContinuousBernoulli(probs=t([1.5]), validate_args=True),
+        lambda d, t: d.ContinuousBernoulli(),
+        lambda d, t: d.VonMises(t([0.0]), t([-1.0])),
+        lambda d, t: d.LogisticNormal(t([0.0]), t([-1.0])),
+        lambda d, t: d.LowRankMultivariateNormal(t(0.0), t([[1.0]]), t([1.0])),
+        lambda d, t: d.LowRankMultivariateNormal(t([0.0]), t([1.0]), t([1.0])),
+        lambda d, t: d.LowRankMultivariateNormal(t([0.0, 0.0]), t([[1.0]]), t([1.0, 1.0])),
+        lambda d, t: d.LowRankMultivariateNormal(t([0.0, 0.0]), t([[1.0], [1.0]]), t([1.0])),
+        lambda d, t: d.LowRankMultivariateNormal(t([0.0, 0.0]), t([[1.0], [1.0]]), t([1.0, -1.0])),
+        lambda d, t: d.HalfNormal(t([1.0])).log_prob(t([-1.0])),
+        lambda d, t: d.Pareto(t([1.0]), t([2.0])).log_prob(t([0.5])),
+        lambda d, t: d.Multinomial(3, probs=t([0.5, 0.5])).log_prob(t([2.0, 2.0])),
+        lambda d, t: d.Kumaraswamy(t([1.0]), t([1.0])).log_prob(t([1.5])),
+        lambda d, t: d.NegativeBinomial(t([2.0]), probs=t([0.5])).log_prob(t([1.5])),
+        lambda d, t: d.transforms.ReshapeTransform((2, 3), (5,)),
+        lambda d, t: d.transforms.CatTransform([d.transforms.ExpTransform()], lengths=[1, 2]),
+        lambda d, t: d.transforms.StackTransform([d.transforms.ExpTransform()])(t([1.0, 2.0])),
+        lambda d, t: d.transforms.ReshapeTransform((2, 3), (3, 2)).forward_shape((4, 3, 2)),
+        lambda d, t: d.biject_to(d.constraints.lower_cholesky),
+        lambda d, t: d.biject_to.register(3, lambda c: c),
+    ],
+)
+def test_validation_errors_as_torch(make):
+    with pytest.raises(Exception) as theirs:
+        make(td, lambda v: torch.tensor(v))
+    with pytest.raises(type(theirs.value)) as ours:
+        make(gd, lambda v: gg.tensor(v))
+    assert _message(ours.value) == _message(theirs.value)

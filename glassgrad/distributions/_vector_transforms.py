@@ -262,7 +262,7 @@ class ReshapeTransform(Transform):
             raise ValueError("Too few dimensions on input")
         cut = len(shape) - len(src)
         if tuple(shape[cut:]) != tuple(src):
-            raise ValueError(f"Shape mismatch: expected {Size(shape[cut:])} but got {src}")
+            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {src}")
         return Size((*shape[:cut], *dst))
 
     def forward_shape(self, shape: Any) -> Any:

@@ -184,6 +184,8 @@ class TransformedDistribution(Distribution):
         return x
 
     def log_prob(self, value: Any) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
         event_dim = len(self.event_shape)
         lp: Any = 0.0
         y = value
