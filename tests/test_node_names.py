@@ -28,7 +28,17 @@ _COPY_SLICES = "PyTorch writes into a slice in place (CopySlices)"
 _QUANTILE = "PyTorch sorts, gathers, lerps and squeezes in place (SqueezeBackward4); here one node"
 _SCALAR_OVERLOAD = "PyTorch's C++ composite ends in the Scalar overload (MulBackward1/DivBackward1)"
 
+_LU = "LU here is partial pivoting's row order, then Doolittle's recurrences in Tensor ops (Cat)"
+_LU_SOLVE = "two triangular solves on the LU factors here, one LinalgLuSolveBackward0 in PyTorch"
+
 DECOMPOSED: dict[str, str] = {
+    "linalg_lu_factor": _LU,
+    "linalg_lu_factor_ex": _LU,
+    "linalg_lu_solve": _LU_SOLVE,
+    "lu_solve": _LU_SOLVE,
+    "cholesky_inverse": "cholesky_solve against the identity here: two triangular solves",
+    "cholesky_inverse_upper": "cholesky_solve against the identity here: two triangular solves",
+    "linalg_tensorinv": "PyTorch's reshape of the inverse is a ReshapeAlias; here a view",
     "cholesky_solve": "two triangular solves here (LinalgSolveTriangularBackward0), one "
     "CholeskySolveBackward0 kernel in PyTorch; the same gradients",
     # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last

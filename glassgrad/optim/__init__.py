@@ -29,7 +29,6 @@ from glassgrad.optim.sparse_adam import SparseAdam
 __all__ = [
     "ASGD",
     "LBFGS",
-    "Muon",
     "SGD",
     "Adadelta",
     "Adafactor",
@@ -37,6 +36,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Muon",
     "NAdam",
     "Optimizer",
     "RAdam",

@@ -1,0 +1,94 @@
+"""The LU family and its neighbours against torch.linalg beyond the registry sweep: pivots and
+``info`` (LAPACK's conventions), singular inputs, named results, flags and error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import glassgrad as gg
+
+R = np.random.default_rng(11)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 5, 5), (6, 3), (3, 6), (2, 0, 3, 3), (1, 1)])
+def test_factors_and_pivots_as_torch(shape):
+    a = R.standard_normal(shape)
+    ours, theirs = gg.linalg.lu_factor_ex(gg.tensor(a)), torch.linalg.lu_factor_ex(torch.tensor(a))
+    assert type(ours).__name__ == type(theirs).__name__
+    assert len(ours) == len(theirs) and all(hasattr(theirs, f) for f in ours._fields)
+    np.testing.assert_allclose(ours.LU._data, theirs.LU.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(ours.pivots._data, theirs.pivots.numpy())
+    assert ours.pivots.dtype == np.int32 and ours.info.dtype == np.int32
+    np.testing.assert_array_equal(ours.info._data, theirs.info.numpy())
+    p, low, up = gg.linalg.lu(gg.tensor(a))
+    tp, tl, tu = torch.linalg.lu(torch.tensor(a))
+    for x, y in ((p, tp), (low, tl), (up, tu)):
+        assert tuple(x.shape) == tuple(y.shape)
+        np.testing.assert_allclose(x._data, y.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose((p @ low @ up)._data, a, atol=1e-12)
+
+
+def test_singular_matrices_report_info_and_check_errors():
+    a = np.array([[[1.0, 2.0], [2.0, 4.0]], [[0.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    ours, theirs = gg.linalg.lu_factor_ex(gg.tensor(a)), torch.linalg.lu_factor_ex(torch.tensor(a))
+    np.testing.assert_array_equal(ours.info._data, theirs.info.numpy())
+    np.testing.assert_allclose(ours.LU._data, theirs.LU.numpy())
+    with pytest.raises(RuntimeError) as t:
+        torch.linalg.lu_factor_ex(torch.tensor(a[:1]), check_errors=True)
+    with pytest.raises(RuntimeError) as o:
+        gg.linalg.lu_factor_ex(gg.tensor(a[:1]), check_errors=True)
+    assert str(o.value).split(": ", 1)[-1] == str(t.value)  # (ours names the op first)
+
+
+def test_lu_unpack_flags_and_old_spellings():
+    a = R.standard_normal((2, 3, 3))
+    lu, piv = gg.linalg.lu_factor(gg.tensor(a))
+    tlu, tpiv = torch.linalg.lu_factor(torch.tensor(a))
+    for flags in [(True, True), (False, True), (True, False)]:
+        ours, theirs = gg.lu_unpack(lu, piv, *flags), torch.lu_unpack(tlu, tpiv, *flags)
+        assert type(ours).__name__ == type(theirs).__name__
+        for x, y in zip(ours, theirs):
+            assert tuple(x.shape) == tuple(y.shape)
+            np.testing.assert_allclose(x._data, y.numpy(), atol=1e-14)
+    b = R.standard_normal((2, 3, 2))
+    np.testing.assert_allclose(
+        gg.tensor(b).lu_solve(lu, piv)._data,
+        torch.linalg.lu_solve(tlu, tpiv, torch.tensor(b)).numpy(),
+        rtol=1e-12,
+    )
+    m = np.tril(R.standard_normal((3, 3))) + 3 * np.eye(3)
+    np.testing.assert_allclose(
+        gg.tensor(m).cholesky_inverse()._data, torch.tensor(m).cholesky_inverse().numpy()
+    )
+
+
+def test_solve_ex_named_result_and_info():
+    a, b = R.standard_normal((2, 3, 3)) + 3 * np.eye(3), R.standard_normal((2, 3))
+    ours, theirs = (
+        gg.linalg.solve_ex(gg.tensor(a), gg.tensor(b)),
+        torch.linalg.solve_ex(torch.tensor(a), torch.tensor(b)),
+    )
+    assert len(ours) == len(theirs) and all(hasattr(theirs, f) for f in ours._fields)
+    np.testing.assert_allclose(ours.result._data, theirs.result.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(ours.info._data, theirs.info.numpy())
+    assert ours.info.dtype == np.int32
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.linalg.lu_solve(*lib.linalg.lu_factor(lib.eye(3)), lib.zeros(2, 1)),
+        lambda lib: lib.linalg.vander(lib.zeros(3), N=1),
+        lambda lib: lib.linalg.tensorinv(lib.zeros(2, 3, 4), ind=1),
+        lambda lib: lib.linalg.tensorinv(lib.zeros(2, 2), ind=0),
+        lambda lib: lib.linalg.cond(lib.zeros(2, 3), "fro"),
+    ],
+)
+def test_errors_as_torch(call):
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        call(gg)
+    assert str(ours.value).split(": ", 1)[-1] == str(theirs.value)  # (ours names the op first)
