@@ -84,6 +84,8 @@ def test_solve_ex_named_result_and_info():
         lambda lib: lib.linalg.tensorinv(lib.zeros(2, 3, 4), ind=1),
         lambda lib: lib.linalg.tensorinv(lib.zeros(2, 2), ind=0),
         lambda lib: lib.linalg.cond(lib.zeros(2, 3), "fro"),
+        lambda lib: lib.linalg.householder_product(lib.zeros(4, 3), lib.zeros(4)),
+        lambda lib: lib.linalg.householder_product(lib.zeros(3, 4), lib.zeros(2)),
     ],
 )
 def test_errors_as_torch(call):

@@ -39,6 +39,8 @@ DECOMPOSED: dict[str, str] = {
     "cholesky_inverse": "cholesky_solve against the identity here: two triangular solves",
     "cholesky_inverse_upper": "cholesky_solve against the identity here: two triangular solves",
     "linalg_tensorinv": "PyTorch's reshape of the inverse is a ReshapeAlias; here a view",
+    "linalg_householder_product": "the reflections applied one by one in Tensor ops (Sub last)",
+    "orgqr": "the reflections applied one by one in Tensor ops (Sub last)",
     "cholesky_solve": "two triangular solves here (LinalgSolveTriangularBackward0), one "
     "CholeskySolveBackward0 kernel in PyTorch; the same gradients",
     # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last

@@ -1,6 +1,6 @@
 """LU factorization and what is built on it (``torch.linalg.lu``/``lu_factor``/``lu_solve``,
 ``torch.lu_unpack``), plus ``solve_ex``, ``cond``, ``vander``, ``tensorinv``, ``tensorsolve`` and
-``cholesky_inverse``.
+``cholesky_inverse``, ``householder_product``.
 
 The pivots come from partial pivoting in NumPy (the largest entry of each column, as LAPACK's
 getrf); L and U are then Doolittle's recurrences on the pivoted rows written with Tensor ops, so
@@ -31,6 +31,7 @@ from glassgrad.ops.registry import LINALG, op
 __all__ = [
     "cholesky_inverse",
     "linalg_cond",
+    "linalg_householder_product",
     "linalg_lu",
     "linalg_lu_factor",
     "linalg_lu_factor_ex",
@@ -41,6 +42,7 @@ __all__ = [
     "linalg_vander",
     "lu_solve",
     "lu_unpack",
+    "orgqr",
 ]
 
 
@@ -328,3 +330,44 @@ def linalg_tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
             f"prod(self.shape[:other.ndim]), but got {cols} != {math.prod(a.shape[: b.ndim])}"
         )
     return linalg_solve(a.reshape(rows, cols), b.reshape(rows)).reshape(out_shape)
+
+
+# ---- householder_product ------------------------------------------------------------------------
+
+
+@op(name="linalg_householder_product", namespaces=(LINALG,), method=False)
+def linalg_householder_product(A: Any, tau: Any) -> Tensor:
+    """The first n columns of H₀ H₁ ··· H_{k-1}, Hᵢ = I - τᵢ vᵢ vᵢᴴ with vᵢ the i-th column of A
+    below the diagonal and a 1 on it (what ``geqrf`` leaves): applied right to left in Tensor
+    ops, so its gradients are exact at every order."""
+    fn = "torch.linalg.householder_product"
+    a, t = _matrix_input("linalg.householder_product", A), as_tensor(tau)
+    m, n = a.shape[-2:]
+    if m < n:
+        raise RuntimeError(
+            f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1]"
+        )
+    if t.ndim < 1 or n < t.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if tuple(t.shape[:-1]) != tuple(a.shape[:-2]):
+        raise RuntimeError(
+            f"{fn}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+            f"{tuple(t.shape[:-1])}"
+        )
+    dtype = a._data.dtype
+    x = Tensor._make(np.eye(m, n, dtype=dtype)).expand(*a.shape[:-2], m, n)
+    rows = np.arange(m)
+    if t.shape[-1] == 0:  # the identity, still a function of A (zero gradient), as in PyTorch
+        x = x + a * 0
+    for i in reversed(range(t.shape[-1])):
+        below = Tensor._make((rows > i).astype(dtype))
+        unit = Tensor._make((rows == i).astype(dtype))
+        v = a[..., :, i] * below + unit
+        x = x - (t[..., i, None, None] * v.unsqueeze(-1)) * (v.conj().unsqueeze(-2) @ x)
+    return x
+
+
+@op
+def orgqr(input: Any, input2: Any) -> Tensor:
+    """The older name of ``linalg.householder_product``."""
+    return linalg_householder_product(input, input2)

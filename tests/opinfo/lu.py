@@ -176,3 +176,26 @@ OPS = [
         **TOL,
     ),
 ]
+
+
+def householder_sample(draw):
+    """Reflectors from an actual QR (A's columns below the diagonal, τ in [0, 2]) of a tall or
+    square A; k <= n of them."""
+    rng = _rng(draw)
+    n = draw(st.integers(1, 4))
+    m = n + draw(st.integers(0, 2))
+    b = _batch(draw)
+    a = rng.uniform(-1, 1, (*b, m, n))
+    k = draw(st.integers(1, n))
+    return a, rng.uniform(0.2, 1.8, (*b, k))
+
+
+OPS += [
+    OpInfo(
+        "linalg_householder_product",
+        lambda lib, a, tau: lib.linalg.householder_product(a, tau),
+        householder_sample,
+        **TOL,
+    ),
+    OpInfo("orgqr", lambda lib, a, tau: lib.orgqr(a, tau), householder_sample, **TOL),
+]
