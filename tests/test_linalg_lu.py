@@ -94,3 +94,16 @@ def test_errors_as_torch(call):
     with pytest.raises(type(theirs.value)) as ours:
         call(gg)
     assert str(ours.value).split(": ", 1)[-1] == str(theirs.value)  # (ours names the op first)
+
+
+def test_eig_is_complex_with_unit_eigenvectors_and_torch_values():
+    a = R.standard_normal((2, 4, 4))
+    (lam, v), (tlam, tv) = gg.linalg.eig(gg.tensor(a)), torch.linalg.eig(torch.tensor(a))
+    assert lam.dtype == np.complex128 and v.dtype == np.complex128
+    assert gg.linalg.eig(gg.tensor(a.astype(np.float32))).eigenvalues.dtype == np.complex64
+    np.testing.assert_allclose(lam._data, tlam.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(np.linalg.norm(v._data, axis=-2), 1.0, rtol=1e-12)
+    # each eigenvector is unique up to a phase: compare |v| and A v = λ v
+    np.testing.assert_allclose(np.abs(v._data), np.abs(tv.numpy()), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a @ v._data, v._data * lam._data[..., None, :], atol=1e-12)
+    np.testing.assert_allclose(gg.linalg.eigvals(gg.tensor(a))._data, tlam.numpy(), atol=1e-13)
