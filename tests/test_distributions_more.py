@@ -125,6 +125,11 @@ CASES = {
         lambda d, m, s: d.LogisticNormal(m, s),
     ),
 }
+CASES["one_hot_straight_through"] = (
+    (pos(2, 3),),
+    np.array([[[0.0, 1, 0], [1, 0, 0]]]),
+    lambda d, p: d.OneHotCategoricalStraightThrough(probs=p),
+)
 QUANTITIES = ["log_prob", "entropy", "mean", "mode", "variance", "stddev", "cdf", "icdf"]
 
 
@@ -260,7 +265,11 @@ def _pin_noise(monkeypatch, noise):
     monkeypatch.setattr(torch.Tensor, "cauchy_", fill(lambda u: np.tan(np.pi * (u - 0.5))))
 
 
-RSAMPLE_CASES = [c for c in CASES if c not in ("von_mises",) and not c.startswith(("multi", "neg"))]
+RSAMPLE_CASES = [
+    c
+    for c in CASES
+    if c not in ("von_mises", "one_hot_straight_through") and not c.startswith(("multi", "neg"))
+]
 GAMMA_BASED = ("chi2", "inverse_gamma", "fisher_snedecor", "fisher_snedecor_nan")
 
 
@@ -611,3 +620,52 @@ def test_validation_errors_as_torch(make):
     with pytest.raises(type(theirs.value)) as ours:
         make(gd, lambda v: gg.tensor(v))
     assert _message(ours.value) == _message(theirs.value)
+
+
+def test_generalized_pareto_as_torch():
+    """In float32: PyTorch's GeneralizedPareto compares its concentration with a float32 zero,
+    which fails for float64 parameters."""
+    params = (R.standard_normal(4) * 0.1, pos(4), np.array([0.3, -0.2, 0.0, 0.45]))
+    value = np.array([[0.5, 0.7, 1.2, 2.0], [0.1, 0.3, 0.2, 4.0]])
+    u = R.uniform(0.05, 0.95, (2, 4))
+    results = []
+    for lib, dmod in ((torch, td), (gg, gd)):
+        ps = [lib.tensor(p, dtype=lib.float32, requires_grad=True) for p in params]
+        d = dmod.GeneralizedPareto(*ps)
+        v = lib.tensor(value, dtype=lib.float32)
+        outs = [
+            d.log_prob(v),
+            d.cdf(v),
+            d.log_survival_function(v),
+            d.icdf(lib.tensor(u, dtype=lib.float32)),
+            d.entropy(),
+            d.mean,
+            d.variance,
+        ]
+        total = sum(lib.where(lib.isfinite(o), o, lib.zeros_like(o)).sum() for o in outs)
+        total.backward()
+        results.append((outs, [p.grad for p in ps], d))
+    (theirs, tg, tdist), (ours, og, dist) = results
+    for a, b in zip(ours, theirs):
+        assert tuple(a.shape) == tuple(b.shape) and a.dtype == np.float32
+        np.testing.assert_allclose(as_np(a), as_np(b), rtol=2e-5, atol=1e-6)
+    for a, b in zip(og, tg):
+        np.testing.assert_allclose(as_np(a), as_np(b), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        as_np(dist.support.upper_bound), as_np(tdist.support.upper_bound), rtol=1e-6
+    )
+
+
+def test_straight_through_samples_carry_the_probabilities_gradient():
+    gg.manual_seed(0)
+    p = gg.tensor([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]], requires_grad=True)
+    d = gd.OneHotCategoricalStraightThrough(probs=p)
+    x = d.rsample((5,))
+    assert d.has_rsample and x.requires_grad and tuple(x.shape) == (5, 2, 3)
+    assert set(np.unique(x._data)) <= {0.0, 1.0} and np.all(x._data.sum(-1) == 1)
+    w = np.random.default_rng(0).standard_normal((5, 2, 3))
+    (x * gg.tensor(w)).sum().backward()
+    tp = torch.tensor(p._data, requires_grad=True)
+    t = td.OneHotCategoricalStraightThrough(probs=tp).rsample((5,))
+    (t * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(p.grad._data, tp.grad.numpy(), rtol=1e-6)

@@ -52,6 +52,7 @@ from glassgrad.distributions.more import (
 )
 from glassgrad.distributions.multivariate_normal import MultivariateNormal
 from glassgrad.distributions.normal import Normal
+from glassgrad.distributions.one_hot_categorical import OneHotCategoricalStraightThrough
 from glassgrad.distributions.transforms import (
     AbsTransform,
     AffineTransform,
@@ -78,6 +79,7 @@ from glassgrad.distributions.uniform import Uniform
 from glassgrad.distributions.univariate import (
     Chi2,
     FisherSnedecor,
+    GeneralizedPareto,
     Gumbel,
     HalfCauchy,
     HalfNormal,
@@ -109,6 +111,7 @@ __all__ = [
     "ExponentialFamily",
     "FisherSnedecor",
     "Gamma",
+    "GeneralizedPareto",
     "Geometric",
     "Gumbel",
     "HalfCauchy",
@@ -128,6 +131,7 @@ __all__ = [
     "NegativeBinomial",
     "Normal",
     "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
     "Pareto",
     "Poisson",
     "PositiveDefiniteTransform",

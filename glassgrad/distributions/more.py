@@ -599,7 +599,7 @@ class OneHotCategorical(Distribution):
             validate_args=validate_args,
         )
 
-    support = constraints.independent(constraints.boolean, 1)  # one-hot
+    support = constraints.one_hot
     probs = property(lambda self: self._categorical.probs)
     logits = property(lambda self: self._categorical.logits)
     mean = property(lambda self: self._categorical.probs)  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """The one-dimensional continuous distributions of ``torch.distributions`` built on others:
 ``HalfNormal``, ``HalfCauchy``, ``Gumbel``, ``Weibull``, ``Pareto``, ``Kumaraswamy``,
 ``InverseGamma`` (transformed distributions, as in PyTorch), ``Chi2`` (a Gamma),
-``FisherSnedecor`` (a ratio of Gammas) and ``VonMises`` (on the circle)."""
+``FisherSnedecor`` (a ratio of Gammas), ``GeneralizedPareto`` and ``VonMises`` (on the circle)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ from glassgrad.creation import ones_like as _ones_like
 from glassgrad.creation import zeros_like as _zeros_like
 from glassgrad.distributions import constraints
 from glassgrad.distributions._special import digamma, lgamma
-from glassgrad.distributions.distribution import Distribution, broadcast_all, lazy_property
+from glassgrad.distributions.distribution import (
+    Distribution,
+    broadcast_all,
+    lazy_property,
+    uniform01,
+)
 from glassgrad.distributions.gamma import Gamma
 from glassgrad.distributions.more import Cauchy, Exponential, TransformedDistribution
 from glassgrad.distributions.normal import Normal
@@ -37,6 +42,7 @@ from glassgrad.tensor import Tensor
 __all__ = [
     "Chi2",
     "FisherSnedecor",
+    "GeneralizedPareto",
     "Gumbel",
     "HalfCauchy",
     "HalfNormal",
@@ -517,3 +523,87 @@ class VonMises(Distribution):
     def variance(self) -> Tensor:
         k = self.concentration
         return 1 - (_log_modified_bessel_fn(k, order=1) - _log_modified_bessel_fn(k, order=0)).exp()
+
+
+class GeneralizedPareto(Distribution):
+    """The generalized Pareto distribution: survival ``(1 + c z)^(-1/c)`` with ``z = (x - loc) /
+    scale`` (c = ``concentration``; ``exp(-z)`` at c = 0), reparameterised by its inverse cdf."""
+
+    arg_constraints = {  # noqa: RUF012
+        "loc": constraints.real,
+        "scale": constraints.positive,
+        "concentration": constraints.real,
+    }
+    has_rsample = True
+
+    def __init__(
+        self, loc: Any, scale: Any, concentration: Any, validate_args: bool | None = None
+    ) -> None:
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        numbers = not any(isinstance(v, Tensor) for v in (loc, scale, concentration))
+        super().__init__(Size() if numbers else self.loc.size(), validate_args=validate_args)
+
+    def _safe(self) -> tuple[Tensor, Tensor]:
+        c = self.concentration
+        eq_zero = c.abs() <= 1e-8  # torch.isclose(c, 0)
+        return eq_zero, _where(eq_zero, _ones_like(c), c)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = tuple(self._extended_shape(sample_shape))
+        return self.icdf(uniform01(shape, self.loc.dtype))
+
+    def log_prob(self, value: Any) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        eq_zero, c = self._safe()
+        y = 1 / c + _ones_like(z)
+        nonzero = _where(y == 0, y, y * (c * z).log1p())
+        return -self.scale.log() - _where(eq_zero, z, nonzero)
+
+    def log_survival_function(self, value: Any) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        eq_zero, c = self._safe()
+        return _where(eq_zero, -z, -(c * z).log1p() / c)
+
+    def log_cdf(self, value: Any) -> Tensor:
+        return (-self.log_survival_function(value).exp()).log1p()
+
+    def cdf(self, value: Any) -> Tensor:
+        return self.log_cdf(value).exp()
+
+    def icdf(self, value: Any) -> Tensor:
+        eq_zero, c = self._safe()
+        logu = (-value).log1p()
+        nonzero = self.loc + self.scale / c * (-c * logu).expm1()
+        return _where(eq_zero, self.loc - self.scale * logu, nonzero)
+
+    @property
+    def mean(self) -> Tensor:
+        c = self.concentration
+        valid = c < 1
+        result = self.loc + self.scale / (1 - _where(valid, c, _full_like(c, 0.5)))
+        return _where(valid, result, _full_like(result, math.nan))
+
+    @property
+    def variance(self) -> Tensor:
+        c = self.concentration
+        valid = c < 0.5
+        safe = _where(valid, c, _full_like(c, 0.25))
+        result = self.scale**2 / ((1 - safe) ** 2 * (1 - 2 * safe))
+        return _where(valid, result, _full_like(result, math.nan))
+
+    def entropy(self) -> Tensor:
+        return (self.scale.log() + self.concentration + 1).expand(*self._batch_shape)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self) -> Any:
+        lower, (_, c) = self.loc, self._safe()
+        upper = _where(self.concentration < 0, lower - self.scale / c, _full_like(lower, math.inf))
+        return constraints.interval(lower, upper)
