@@ -669,3 +669,32 @@ def test_straight_through_samples_carry_the_probabilities_gradient():
     t = td.OneHotCategoricalStraightThrough(probs=tp).rsample((5,))
     (t * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(p.grad._data, tp.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("conc", [0.5, 1.0, [2.0, 3.5]])
+@pytest.mark.parametrize("dim", [2, 4])
+def test_lkj_cholesky_as_torch(dim, conc):
+    gg.manual_seed(0)
+    torch.manual_seed(0)
+    c = np.array(conc, dtype=np.float64)
+    ours_c, theirs_c = gg.tensor(c, requires_grad=True), torch.tensor(c, requires_grad=True)
+    d, t = gd.LKJCholesky(dim, ours_c), td.LKJCholesky(dim, theirs_c)
+    assert (tuple(d.batch_shape), tuple(d.event_shape)) == (
+        tuple(t.batch_shape),
+        tuple(t.event_shape),
+    )
+    x = d.sample((500,))
+    assert tuple(x.shape) == tuple(t.sample((500,)).shape)
+    assert d.support.check(x)._data.all()
+    lp, tlp = d.log_prob(x), t.log_prob(torch.tensor(x._data))
+    np.testing.assert_allclose(lp._data, tlp.detach().numpy(), rtol=1e-10)
+    lp.sum().backward()
+    tlp.sum().backward()
+    np.testing.assert_allclose(ours_c.grad._data, theirs_c.grad.numpy(), rtol=1e-8)
+    # the correlations L Lᵀ: mean zero off the diagonal and the same spread as PyTorch's draws
+    xs, ys = d.sample((4000,))._data, t.sample((4000,)).numpy()
+    corr, tcorr = xs @ np.swapaxes(xs, -1, -2), ys @ np.swapaxes(ys, -1, -2)
+    np.testing.assert_allclose(corr.mean(0), np.eye(dim) + 0 * tcorr.mean(0), atol=0.05)
+    np.testing.assert_allclose(corr.var(0), tcorr.var(0), atol=0.03)
+    with pytest.raises(ValueError, match="dim to be an integer greater than or equal to 2"):
+        gd.LKJCholesky(1)

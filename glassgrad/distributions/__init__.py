@@ -31,6 +31,7 @@ from glassgrad.distributions.distribution import Distribution
 from glassgrad.distributions.exp_family import ExponentialFamily
 from glassgrad.distributions.gamma import Beta, Dirichlet, Gamma
 from glassgrad.distributions.kl import kl_divergence, register_kl
+from glassgrad.distributions.lkj_cholesky import LKJCholesky
 from glassgrad.distributions.lowrank_multivariate_normal import (
     LogisticNormal,
     LowRankMultivariateNormal,
@@ -120,6 +121,7 @@ __all__ = [
     "IndependentTransform",
     "InverseGamma",
     "Kumaraswamy",
+    "LKJCholesky",
     "Laplace",
     "LogNormal",
     "LogisticNormal",
