@@ -90,6 +90,7 @@ from glassgrad.distributions.univariate import (
     VonMises,
     Weibull,
 )
+from glassgrad.distributions.wishart import Wishart
 
 __all__ = [
     "AbsTransform",
@@ -153,6 +154,7 @@ __all__ = [
     "Uniform",
     "VonMises",
     "Weibull",
+    "Wishart",
     "biject_to",
     "constraints",
     "identity_transform",
