@@ -107,3 +107,22 @@ def test_eig_is_complex_with_unit_eigenvectors_and_torch_values():
     np.testing.assert_allclose(np.abs(v._data), np.abs(tv.numpy()), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(a @ v._data, v._data * lam._data[..., None, :], atol=1e-12)
     np.testing.assert_allclose(gg.linalg.eigvals(gg.tensor(a))._data, tlam.numpy(), atol=1e-13)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_differentiates_in_the_whole_factor_as_torch(upper):
+    """PyTorch's kernel reads the factor as a whole matrix: the other triangle gets a gradient."""
+    f = np.tril(R.standard_normal((2, 3, 3))) + 3 * np.eye(3)
+    f = np.swapaxes(f, -1, -2) if upper else f
+    b, w = R.standard_normal((3, 2)), R.standard_normal((2, 3, 2))
+    grads = []
+    for lib in (torch, gg):
+        ft, bt = lib.tensor(f, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = lib.cholesky_solve(bt, ft, upper)
+        (out * lib.tensor(w)).sum().backward()
+        grads.append((out, ft.grad, bt.grad))
+    for a, b_ in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(
+            a._data if isinstance(a, gg.Tensor) else a, b_.detach().numpy(), rtol=1e-12
+        )
+    assert grads[1][0].grad_fn.name() == grads[0][0].grad_fn.name() == "CholeskySolveBackward0"

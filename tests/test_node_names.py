@@ -36,13 +36,11 @@ DECOMPOSED: dict[str, str] = {
     "linalg_lu_factor_ex": _LU,
     "linalg_lu_solve": _LU_SOLVE,
     "lu_solve": _LU_SOLVE,
-    "cholesky_inverse": "cholesky_solve against the identity here: two triangular solves",
-    "cholesky_inverse_upper": "cholesky_solve against the identity here: two triangular solves",
+    "cholesky_inverse": "cholesky_solve against the identity here (CholeskySolveBackward0)",
+    "cholesky_inverse_upper": "cholesky_solve against the identity here (CholeskySolveBackward0)",
     "linalg_tensorinv": "PyTorch's reshape of the inverse is a ReshapeAlias; here a view",
     "linalg_householder_product": "the reflections applied one by one in Tensor ops (Sub last)",
     "orgqr": "the reflections applied one by one in Tensor ops (Sub last)",
-    "cholesky_solve": "two triangular solves here (LinalgSolveTriangularBackward0), one "
-    "CholeskySolveBackward0 kernel in PyTorch; the same gradients",
     # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last
     "matmul_1d_2d": "1-d @ 2-d: PyTorch unsqueezes, runs mm and squeezes (SqueezeBackward4)",
     "matmul_1d_4d": _BATCHED_MM,

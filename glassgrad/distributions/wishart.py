@@ -128,10 +128,11 @@ class Wishart(ExponentialFamily):
 
     @lazy_property
     def precision_matrix(self) -> Tensor:
-        from glassgrad.ops.decompositions import linalg_inv
+        from glassgrad.ops.decompositions import cholesky_solve
 
-        L = self._unbroadcasted_scale_tril  # (L Lᵀ)⁻¹ formed whole, as in log_prob
-        return linalg_inv(L @ L.mT).expand(*self._full())
+        L = self._unbroadcasted_scale_tril
+        eye = creation.eye(self._event_shape[-1], dtype=L.dtype)
+        return cholesky_solve(eye.expand(*L.shape), L).expand(*self._full())
 
     @property
     def mean(self) -> Tensor:
@@ -179,7 +180,7 @@ class Wishart(ExponentialFamily):
         return sample
 
     def log_prob(self, value: Any) -> Tensor:
-        from glassgrad.ops.decompositions import linalg_slogdet, linalg_solve
+        from glassgrad.ops.decompositions import cholesky_solve, linalg_slogdet
 
         if self._validate_args:
             self._validate_sample(value)
@@ -189,9 +190,7 @@ class Wishart(ExponentialFamily):
             -nu * (p * _log_2 / 2 + _diag(L).log().sum(-1))
             - _mvlgamma(nu / 2, p)
             + (nu - p - 1) / 2 * linalg_slogdet(value).logabsdet
-            # tr(Σ⁻¹ X) with Σ = L Lᵀ formed whole: PyTorch's cholesky_solve differentiates in
-            # all of L (its upper triangle too), which glassgrad's triangular solves do not
-            - _diag(linalg_solve(L @ L.mT, value)).sum(-1) / 2
+            - _diag(cholesky_solve(value, L)).sum(-1) / 2
         )
 
     def entropy(self) -> Tensor:
