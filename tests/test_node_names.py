@@ -28,9 +28,19 @@ _COPY_SLICES = "PyTorch writes into a slice in place (CopySlices)"
 _QUANTILE = "PyTorch sorts, gathers, lerps and squeezes in place (SqueezeBackward4); here one node"
 _SCALAR_OVERLOAD = "PyTorch's C++ composite ends in the Scalar overload (MulBackward1/DivBackward1)"
 
+_LU = "LU here is partial pivoting's row order, then Doolittle's recurrences in Tensor ops (Cat)"
+_LU_SOLVE = "two triangular solves on the LU factors here, one LinalgLuSolveBackward0 in PyTorch"
+
 DECOMPOSED: dict[str, str] = {
-    "cholesky_solve": "two triangular solves here (LinalgSolveTriangularBackward0), one "
-    "CholeskySolveBackward0 kernel in PyTorch; the same gradients",
+    "linalg_lu_factor": _LU,
+    "linalg_lu_factor_ex": _LU,
+    "linalg_lu_solve": _LU_SOLVE,
+    "lu_solve": _LU_SOLVE,
+    "cholesky_inverse": "cholesky_solve against the identity here (CholeskySolveBackward0)",
+    "cholesky_inverse_upper": "cholesky_solve against the identity here (CholeskySolveBackward0)",
+    "linalg_tensorinv": "PyTorch's reshape of the inverse is a ReshapeAlias; here a view",
+    "linalg_householder_product": "the reflections applied one by one in Tensor ops (Sub last)",
+    "orgqr": "the reflections applied one by one in Tensor ops (Sub last)",
     # matmul of batches or of a vector and a batch: UnsafeView/Squeeze(4)/Transpose/Clone last
     "matmul_1d_2d": "1-d @ 2-d: PyTorch unsqueezes, runs mm and squeezes (SqueezeBackward4)",
     "matmul_1d_4d": _BATCHED_MM,

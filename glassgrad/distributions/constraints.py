@@ -13,6 +13,8 @@ from glassgrad.tensor import Tensor
 __all__ = [
     "Constraint",
     "boolean",
+    "cat",
+    "corr_cholesky",
     "dependent",
     "dependent_property",
     "greater_than",
@@ -24,13 +26,21 @@ __all__ = [
     "is_dependent",
     "less_than",
     "lower_cholesky",
+    "lower_triangular",
+    "multinomial",
     "nonnegative",
     "nonnegative_integer",
+    "one_hot",
     "positive",
     "positive_definite",
+    "positive_integer",
+    "positive_semidefinite",
     "real",
     "real_vector",
     "simplex",
+    "square",
+    "stack",
+    "symmetric",
     "unit_interval",
 ]
 
@@ -224,6 +234,128 @@ class _IndependentConstraint(Constraint):
         )
 
 
+class _OneHot(Constraint):
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        return _out(np.all((v == 0) | (v == 1), axis=-1) & (v.sum(-1) == 1))
+
+
+class _Multinomial(Constraint):
+    """Nonnegative counts whose sum is at most ``upper_bound`` (PyTorch checks ``<=``)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound: Any) -> None:
+        self.upper_bound = upper_bound
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        return _out(np.all(v >= 0, axis=-1) & (v.sum(-1) <= self.upper_bound))
+
+
+class _LowerTriangular(Constraint):
+    event_dim = 2
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        return _out(np.all((np.tril(v) == v).reshape(*v.shape[:-2], -1), axis=-1))
+
+
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: rows of unit norm."""
+
+    event_dim = 2
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        tol = np.finfo(v.dtype).eps * v.shape[-1] * 10
+        unit = np.all(np.abs(np.linalg.norm(v, axis=-1) - 1) <= tol, axis=-1)
+        return _out(unit & _LowerCholesky().check(v)._data)
+
+
+class _Square(Constraint):
+    event_dim = 2
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        return _out(np.full(v.shape[:-2], v.shape[-1] == v.shape[-2], dtype=bool))
+
+
+class _Symmetric(_Square):
+    def check(self, value: Any) -> Tensor:
+        square = _Square().check(value)._data
+        if not square.all():
+            return _out(square)
+        v = _arr(value)
+        close = np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6)
+        return _out(np.all(close.reshape(*v.shape[:-2], -1), axis=-1))
+
+
+class _PositiveSemidefinite(_Symmetric):
+    def check(self, value: Any) -> Tensor:
+        sym = super().check(value)._data
+        if not sym.all():
+            return _out(sym)
+        return _out(np.all(np.linalg.eigvalsh(_arr(value)) >= 0, axis=-1))
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` on the i-th slice (of ``lengths[i]``) along ``dim``, as ``torch.cat``."""
+
+    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
+        self.cseq = list(cseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(
+                f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})"
+            )
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        parts, start = [], 0
+        for c, n in zip(self.cseq, self.lengths):
+            parts.append(c.check(np.take(v, range(start, start + n), axis=self.dim))._data)
+            start += n
+        return _out(np.concatenate(parts, axis=self.dim))
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` on the i-th slice along ``dim``, as ``torch.stack``."""
+
+    def __init__(self, cseq: Any, dim: int = 0) -> None:
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value: Any) -> Tensor:
+        v = _arr(value)
+        if not -v.ndim <= self.dim < v.ndim:
+            raise AssertionError(f"dim {self.dim} out of range for value with {v.ndim} dimensions")
+        parts = [c.check(np.take(v, i, axis=self.dim))._data for i, c in enumerate(self.cseq)]
+        return _out(np.stack(parts, axis=self.dim))
+
+
 dependent = _Dependent()
 boolean = _Boolean()
 real = _Real()
@@ -242,3 +374,13 @@ interval = _Interval
 half_open_interval = _HalfOpenInterval
 integer_interval = _IntegerInterval
 independent = _IndependentConstraint
+positive_integer = _IntegerGreaterThan(1)
+one_hot = _OneHot()
+multinomial = _Multinomial
+lower_triangular = _LowerTriangular()
+corr_cholesky = _CorrCholesky()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
+cat = _Cat
+stack = _Stack

@@ -132,16 +132,30 @@ class TransformedDistribution(Distribution):
     ) -> None:
         if isinstance(transforms, Transform):
             transforms = [transforms]
+        elif not isinstance(transforms, list):
+            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
         elif not all(isinstance(t, Transform) for t in transforms):
             raise ValueError("transforms must be a Transform or a list of Transforms")
         self.transforms = list(transforms)
-        self.base_dist = base_distribution
+        # PyTorch's shape bookkeeping: the transforms may change the event's shape
+        # (StickBreakingTransform adds a coordinate), and reinterpret base batch dims as event dims.
+        base_shape = base_distribution.batch_shape + base_distribution.event_shape
+        base_event_dim = len(base_distribution.event_shape)
         chain = ComposeTransform(self.transforms)
-        shape = base_distribution.batch_shape + base_distribution.event_shape
-        event_dim = max(chain.codomain.event_dim, len(base_distribution.event_shape))
-        super().__init__(
-            shape[: len(shape) - event_dim], shape[len(shape) - event_dim :], validate_args
-        )
+        if len(base_shape) < chain.domain.event_dim:
+            raise ValueError(
+                f"base_distribution needs to have shape with size at least "
+                f"{chain.domain.event_dim}, but got {base_shape}."
+            )
+        forward_shape = Size(chain.forward_shape(base_shape))
+        reinterpreted = chain.domain.event_dim - base_event_dim
+        if reinterpreted > 0:
+            base_distribution = Independent(base_distribution, reinterpreted)
+        self.base_dist = base_distribution
+        change = chain.codomain.event_dim - chain.domain.event_dim
+        event_dim = max(chain.codomain.event_dim, base_event_dim + change)
+        cut = len(forward_shape) - event_dim
+        super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args)
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
@@ -149,7 +163,12 @@ class TransformedDistribution(Distribution):
 
     @property
     def support(self) -> Any:
-        return self.transforms[-1].codomain if self.transforms else self.base_dist.support
+        if not self.transforms:
+            return self.base_dist.support
+        support = self.transforms[-1].codomain
+        if len(self.event_shape) > support.event_dim:
+            support = constraints.independent(support, len(self.event_shape) - support.event_dim)
+        return support
 
     def sample(self, sample_shape: Any = ()) -> Tensor:
         with _no_grad():
@@ -165,6 +184,8 @@ class TransformedDistribution(Distribution):
         return x
 
     def log_prob(self, value: Any) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
         event_dim = len(self.event_shape)
         lp: Any = 0.0
         y = value
@@ -176,17 +197,21 @@ class TransformedDistribution(Distribution):
         base = self.base_dist.log_prob(y)
         return lp + _sum_rightmost(base, event_dim - len(self.base_dist.event_shape))
 
+    def _monotonize_cdf(self, value: Any) -> Any:
+        sign: Any = 1
+        for t in self.transforms:
+            sign = sign * t.sign
+        return value if isinstance(sign, int) and sign == 1 else sign * (value - 0.5) + 0.5
+
     def cdf(self, value: Any) -> Tensor:
         for t in reversed(self.transforms):
             value = t.inv(value)
-        out = self.base_dist.cdf(value)
-        sign = 1
-        for t in self.transforms:
-            sign = sign * t.sign
-        return out if isinstance(sign, int) and sign == 1 else sign * (out - 0.5) + 0.5
+        if self._validate_args:
+            self.base_dist._validate_sample(value)
+        return self._monotonize_cdf(self.base_dist.cdf(value))
 
     def icdf(self, value: Any) -> Tensor:
-        x = self.base_dist.icdf(value)
+        x = self.base_dist.icdf(self._monotonize_cdf(value))
         for t in self.transforms:
             x = t(x)
         return x
@@ -574,7 +599,7 @@ class OneHotCategorical(Distribution):
             validate_args=validate_args,
         )
 
-    support = constraints.independent(constraints.boolean, 1)  # one-hot
+    support = constraints.one_hot
     probs = property(lambda self: self._categorical.probs)
     logits = property(lambda self: self._categorical.logits)
     mean = property(lambda self: self._categorical.probs)  # type: ignore[assignment]

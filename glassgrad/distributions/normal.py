@@ -13,6 +13,7 @@ from glassgrad.distributions.distribution import (
     standard_normal,
 )
 from glassgrad.ops.elementwise import erf
+from glassgrad.ops.special import erfinv
 from glassgrad.size import Size
 from glassgrad.tensor import Tensor
 
@@ -68,6 +69,9 @@ class Normal(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
+
+    def icdf(self, value: Any) -> Tensor:
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()

@@ -413,18 +413,44 @@ def linalg_solve_triangular(
     return LinalgSolveTriangular.apply(a, b, bool(upper), bool(left), bool(unitriangular))
 
 
+class CholeskySolve(Node):
+    """X = (L Lᴴ)⁻¹ B (``upper``: (Uᴴ U)⁻¹ B), the factor read as a whole matrix, as PyTorch's
+    kernel reads it (its gradient reaches the other triangle too)."""
+
+    __slots__ = ("upper",)
+
+    @staticmethod
+    def forward(ctx: Any, b: Any, f: Any, upper: bool) -> Any:
+        ctx.upper = upper
+        f_h = np.conj(_mT(f))
+        a = np.matmul(f_h, f) if upper else np.matmul(f, f_h)
+        try:
+            x = np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise _singular("cholesky_solve") from None
+        ctx.save_for_backward(f, x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        # PyTorch's cholesky_solve_backward: gB = A⁻¹ g; C = -gB Xᴴ, made Hermitian;
+        # gL = (C + Cᴴ) L, or U (C + Cᴴ) for upper
+        f, x = ctx.saved_tensors
+        f_h = np.conj(_mT(f))
+        a = np.matmul(f_h, f) if ctx.upper else np.matmul(f, f_h)
+        gb = _solve(np.conj(_mT(a)), g)
+        common = -np.matmul(gb, np.conj(_mT(x)))
+        common = common + np.conj(_mT(common))
+        gf = np.matmul(f, common) if ctx.upper else np.matmul(common, f)
+        return gb, gf, None
+
+
 @op
 def cholesky_solve(input: Any, input2: Any, upper: bool = False) -> Tensor:
-    """X with (L Lᴴ) X = B from the Cholesky factor L (``upper``: U with Uᴴ U): two
-    triangular solves."""
+    """X with (L Lᴴ) X = B from the Cholesky factor L (``upper``: U with Uᴴ U)."""
     b = _matrix_input("cholesky_solve", input, name="input")
     f = _matrix_input("cholesky_solve", input2, square=True, name="input2")
-    ft = transpose(f, -2, -1)
-    if upper:
-        y = linalg_solve_triangular(ft, b, upper=False)
-        return linalg_solve_triangular(f, y, upper=True)
-    y = linalg_solve_triangular(f, b, upper=False)
-    return linalg_solve_triangular(ft, y, upper=True)
+    return CholeskySolve.apply(b, f, bool(upper))
 
 
 # ---- cholesky -----------------------------------------------------------------------------------

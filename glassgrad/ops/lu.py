@@ -16,8 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from glassgrad.creation import eye as _eye_t
 from glassgrad.ops._common import Tensor, as_tensor, return_type
-from glassgrad.ops.decompositions import _Factor, _matrix_input, _mT, _solve
+from glassgrad.ops.decompositions import (
+    _Factor,
+    _matrix_input,
+    _mT,
+    _solve,
+    cholesky_solve,
+    linalg_inv,
+    linalg_solve,
+    linalg_solve_triangular,
+)
+from glassgrad.ops.joining import cat
 from glassgrad.ops.registry import LINALG, op
 
 
@@ -28,6 +39,7 @@ class return_types:
     linalg_lu_factor_ex = return_type("linalg_lu_factor_ex", ("LU", "pivots", "info"), __name__)
     linalg_lu = return_type("linalg_lu", ("P", "L", "U"), __name__)
     lu_unpack = return_type("lu_unpack", ("P", "L", "U"), __name__)
+    linalg_solve_ex = return_type("linalg_solve_ex", ("result", "info"), __name__)
 
 
 def _getrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,8 +204,14 @@ def linalg_lu_factor_ex(A: Any, *, pivot: bool = True, check_errors: bool = Fals
     _no_pivot("linalg.lu_factor_ex", pivot)
     lu, pivots, info = _lu_factor(_matrix_input("linalg.lu_factor_ex", A))
     if check_errors and info._data.any():
+        flat = info._data.reshape(-1)
+        first = int(np.flatnonzero(flat)[0])
+        where = f"(Batch element {first}): " if info._data.ndim else ""
         raise RuntimeError(
-            "linalg.lu_factor_ex: U[{0}, {0}] is zero, singular U.".format(int(info._data.max()))
+            f"torch.linalg.lu_factor_ex: {where}U[{flat[first]},"
+            f"{flat[first]}] is zero and using it on lu_solve would result in a division by "
+            "zero. If you still want to perform the factorization, consider calling "
+            "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
         )
     return return_types.linalg_lu_factor_ex(lu, pivots, info)
 
@@ -267,3 +285,196 @@ def _linalg_lu(x: Tensor) -> list[Tensor]:
     perm = _permutation(pivots, x.shape[-2], x._data.dtype)
     low, up = _unpacked(packed, min(x.shape[-2], x.shape[-1]), packed.dtype)
     return [Tensor._make(perm), *LinalgLu.outputs([low, up], perm, x)]
+
+
+# ---- solving with a factorization, and what is built on solves --------------------------------
+
+
+def _row_order(piv: np.ndarray, m: int) -> np.ndarray:
+    """The row order ``perm`` with (P^T A)[i] = A[perm[i]], from LAPACK's sequential swaps."""
+    perm = np.broadcast_to(np.arange(m), (*piv.shape[:-1], m)).copy()
+    flat, fp = perm.reshape(-1, m), piv.reshape(-1, piv.shape[-1]) - 1
+    rows = np.arange(flat.shape[0])
+    for j in range(fp.shape[1]):
+        top = flat[rows, j].copy()
+        flat[rows, j] = flat[rows, fp[:, j]]
+        flat[rows, fp[:, j]] = top
+    return flat.reshape(perm.shape)
+
+
+def _permutation_matrix(perm: np.ndarray, dtype: Any) -> Tensor:
+    """P with A = P (P^T A): column i of P is e_{perm[i]}."""
+    m = perm.shape[-1]
+    eye = np.eye(m, dtype=dtype)
+    return Tensor._make(np.swapaxes(eye[perm], -1, -2).copy())
+
+
+def _unpack_factor(LU: Tensor, pivots: Any) -> tuple[np.ndarray, Tensor, Tensor]:
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    eye = Tensor._make(np.eye(m, k, dtype=LU._data.dtype))
+    low = LU[..., :, :k].tril(-1) + eye
+    up = LU[..., :k, :].triu()
+    perm = _row_order(np.asarray(as_tensor(pivots)._data, dtype=np.int64), m)
+    return perm, low, up
+
+
+@op(name="linalg_lu_solve", namespaces=(LINALG,), method=False)
+def linalg_lu_solve(
+    LU: Any, pivots: Any, B: Any, *, left: bool = True, adjoint: bool = False
+) -> Tensor:
+    """X with A X = B from A's ``lu_factor`` (``left=False``: X A = B; ``adjoint``: Aᴴ)."""
+    lu = _matrix_input("linalg.lu_solve", LU, square=True, name="LU")
+    b = _matrix_input("linalg.lu_solve", B, name="B")
+    perm, low, up = _unpack_factor(lu, pivots)
+    n = lu.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        raise RuntimeError(
+            f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {b.shape[-2]}x{b.shape[-1]})"
+        )
+    p = _permutation_matrix(perm, lu._data.dtype)
+    if left != adjoint:  # A Y = C with Y = X (left) or Xᴴ (X Aᴴ = B): Y = U⁻¹ L⁻¹ Pᵀ C
+        rhs = p.mT @ (b if left else b.mT.conj())
+        y = linalg_solve_triangular(low, rhs, upper=False, unitriangular=True)
+        x = linalg_solve_triangular(up, y, upper=True)
+        return x if left else x.mT.conj()
+
+    # Aᴴ X = B (left, adjoint) or Aᵀ Xᵀ = Bᵀ (X A = B), with Aᴴ = Uᴴ Lᴴ Pᵀ (no conj for Aᵀ)
+    def t(m: Tensor) -> Tensor:
+        return m.mT.conj() if adjoint else m.mT
+
+    y = linalg_solve_triangular(t(up), b if left else b.mT, upper=False)
+    z = linalg_solve_triangular(t(low), y, upper=True, unitriangular=True)
+    x = p @ z
+    return x if left else x.mT
+
+
+@op(method=True)
+def lu_solve(input: Any, LU_data: Any, LU_pivots: Any) -> Tensor:
+    """The older ``torch.lu_solve(b, LU_data, LU_pivots)``: ``linalg.lu_solve`` with B first."""
+    return linalg_lu_solve(LU_data, LU_pivots, input)
+
+
+@op
+def cholesky_inverse(input: Any, upper: bool = False) -> Tensor:
+    """(L Lᴴ)⁻¹ from the Cholesky factor L (``upper``: (Uᴴ U)⁻¹)."""
+    f = _matrix_input("cholesky_inverse", input, square=True, name="input")
+    eye = _eye_t(f.shape[-1], dtype=f.dtype).expand(*f.shape)
+    return cholesky_solve(eye, f, upper)
+
+
+# ---- solve_ex, cond, vander, tensorinv, tensorsolve ---------------------------------------------
+
+
+@op(name="linalg_solve_ex", namespaces=(LINALG,), method=False)
+def linalg_solve_ex(A: Any, B: Any, *, left: bool = True, check_errors: bool = False) -> Any:
+    """``linalg.solve`` and ``info`` (0: solved); a singular A raises as in ``solve``."""
+    x = linalg_solve(A, B, left=left)
+    a = as_tensor(A)
+    return return_types.linalg_solve_ex(x, Tensor._make(np.zeros(a.shape[:-2], dtype=np.int32)))
+
+
+@op(name="linalg_cond", namespaces=(LINALG,), method=False)
+def linalg_cond(A: Any, p: Any = None) -> Tensor:
+    """The condition number ‖A‖ ‖A⁻¹‖ in the norm ``p``: for None, 2 and -2 the ratio of the
+    extreme singular values."""
+    from glassgrad.ops import decompositions as d
+
+    a = _matrix_input(f"linalg.cond(ord={p})", A, square=p not in (None, 2, -2))
+    if a.numel() == 0:  # as PyTorch: an empty result outside the graph
+        return Tensor._make(np.zeros(a.shape[:-2], dtype=a._data.dtype))
+    if p in (None, 2, -2):
+        s = d.linalg_svdvals(a)
+        big, small = s.narrow(-1, 0, 1), s.narrow(-1, s.shape[-1] - 1, 1)
+        return (big / small if p != -2 else small / big).squeeze(-1)
+    if p not in ("fro", "nuc", math.inf, -math.inf, 1, -1):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    return d.linalg_matrix_norm(a, p) * d.linalg_matrix_norm(linalg_inv(a), p)
+
+
+@op(name="linalg_vander", namespaces=(LINALG,), method=False)
+def linalg_vander(x: Any, *, N: int | None = None) -> Tensor:
+    """Columns x⁰, x¹, ..., x^(N-1) (PyTorch's order, unlike NumPy's), as a cumulative product."""
+    t = as_tensor(x)
+    if t.ndim == 0:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    n = t.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    ones = t.new_ones((*t.shape, 1))
+    return cat([ones, t.unsqueeze(-1).expand(*t.shape, n - 1).cumprod(-1)], -1)
+
+
+@op(name="linalg_tensorinv", namespaces=(LINALG,), method=False)
+def linalg_tensorinv(A: Any, ind: int = 2) -> Tensor:
+    """The inverse of A as a map from its last dims to its first ``ind`` dims."""
+    a = as_tensor(A)
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    out_shape, in_shape = tuple(a.shape[ind:]), tuple(a.shape[:ind])
+    rows, cols = math.prod(in_shape), math.prod(out_shape)
+    if rows != cols:
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+            f"prod(self.shape[:ind]), but got {cols} != {rows}"
+        )
+    return linalg_inv(a.reshape(rows, cols)).reshape(*out_shape, *in_shape)
+
+
+@op(name="linalg_tensorsolve", namespaces=(LINALG,), method=False)
+def linalg_tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
+    """X with ``tensordot(A, X, X.ndim) = B``; ``dims``: A's dims to move to the end first."""
+    a, b = as_tensor(A), as_tensor(B)
+    if dims is not None:
+        rest = [i for i in range(a.ndim) if i not in [d % a.ndim for d in dims]]
+        a = a.permute(*rest, *[d % a.ndim for d in dims])
+    out_shape = tuple(a.shape[b.ndim :])
+    rows, cols = b.numel(), math.prod(out_shape)
+    if math.prod(a.shape[: b.ndim]) != rows or rows != cols:
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+            f"prod(self.shape[:other.ndim]), but got {cols} != {math.prod(a.shape[: b.ndim])}"
+        )
+    return linalg_solve(a.reshape(rows, cols), b.reshape(rows)).reshape(out_shape)
+
+
+# ---- householder_product ------------------------------------------------------------------------
+
+
+@op(name="linalg_householder_product", namespaces=(LINALG,), method=False)
+def linalg_householder_product(A: Any, tau: Any) -> Tensor:
+    """The first n columns of H₀ H₁ ··· H_{k-1}, Hᵢ = I - τᵢ vᵢ vᵢᴴ with vᵢ the i-th column of A
+    below the diagonal and a 1 on it (what ``geqrf`` leaves): applied right to left in Tensor
+    ops, so its gradients are exact at every order."""
+    fn = "torch.linalg.householder_product"
+    a, t = _matrix_input("linalg.householder_product", A), as_tensor(tau)
+    m, n = a.shape[-2:]
+    if m < n:
+        raise RuntimeError(
+            f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1]"
+        )
+    if t.ndim < 1 or n < t.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if tuple(t.shape[:-1]) != tuple(a.shape[:-2]):
+        raise RuntimeError(
+            f"{fn}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+            f"{tuple(t.shape[:-1])}"
+        )
+    dtype = a._data.dtype
+    x = Tensor._make(np.eye(m, n, dtype=dtype)).expand(*a.shape[:-2], m, n)
+    rows = np.arange(m)
+    if t.shape[-1] == 0:  # the identity, still a function of A (zero gradient), as in PyTorch
+        x = x + a * 0
+    for i in reversed(range(t.shape[-1])):
+        below = Tensor._make((rows > i).astype(dtype))
+        unit = Tensor._make((rows == i).astype(dtype))
+        v = a[..., :, i] * below + unit
+        x = x - (t[..., i, None, None] * v.unsqueeze(-1)) * (v.conj().unsqueeze(-2) @ x)
+    return x
+
+
+@op
+def orgqr(input: Any, input2: Any) -> Tensor:
+    """The older name of ``linalg.householder_product``."""
+    return linalg_householder_product(input, input2)

@@ -18,6 +18,7 @@ from glassgrad.optim.adam import Adam, AdamW
 from glassgrad.optim.adamax import Adamax
 from glassgrad.optim.asgd import ASGD
 from glassgrad.optim.lbfgs import LBFGS
+from glassgrad.optim.muon import Muon
 from glassgrad.optim.nadam import NAdam, RAdam
 from glassgrad.optim.optimizer import Optimizer
 from glassgrad.optim.rmsprop import RMSprop
@@ -35,6 +36,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Muon",
     "NAdam",
     "Optimizer",
     "RAdam",

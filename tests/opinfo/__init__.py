@@ -95,6 +95,7 @@ def _collect() -> list[OpInfo]:
         elementwise,
         indexing,
         linalg,
+        lu,
         nn_functional,
         reductions,
         sorting,
@@ -104,7 +105,7 @@ def _collect() -> list[OpInfo]:
     )
     from tests.opinfo import shape as shape_ops
 
-    families = (elementwise, reductions, shape_ops, indexing, linalg, decompositions)
+    families = (elementwise, reductions, shape_ops, indexing, linalg, decompositions, lu)
     ops: list[OpInfo] = []
     for family in (*families, nn_functional, sorting, structure, spectral, sparse):
         ops.extend(family.OPS)

@@ -1,0 +1,5 @@
+"""``torch.distributions.half_normal``: where PyTorch programs import ``HalfNormal`` from."""
+
+from glassgrad.distributions.univariate import HalfNormal
+
+__all__ = ["HalfNormal"]

@@ -1,0 +1,5 @@
+"""``torch.distributions.kumaraswamy``: where PyTorch programs import ``Kumaraswamy`` from."""
+
+from glassgrad.distributions.univariate import Kumaraswamy
+
+__all__ = ["Kumaraswamy"]

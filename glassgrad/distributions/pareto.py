@@ -1,0 +1,5 @@
+"""``torch.distributions.pareto``: where PyTorch programs import ``Pareto`` from."""
+
+from glassgrad.distributions.univariate import Pareto
+
+__all__ = ["Pareto"]

@@ -1,0 +1,5 @@
+"""``torch.distributions.von_mises``: where PyTorch programs import ``VonMises`` from."""
+
+from glassgrad.distributions.univariate import VonMises
+
+__all__ = ["VonMises"]
