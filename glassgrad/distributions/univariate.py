@@ -61,18 +61,43 @@ def _nan_where(mask: Tensor, x: Tensor) -> Tensor:
     return _where(mask, _full_like(x, math.nan), x)
 
 
-class HalfNormal(TransformedDistribution):
-    """``|X|`` for X ~ Normal(0, ``scale``)."""
+class _Folded(TransformedDistribution):
+    """``|X|`` for X from a distribution symmetric about 0 (``_base``): twice its density on
+    the half line, so the log-probability, cdf, icdf and entropy follow from the base's."""
 
     arg_constraints = {"scale": constraints.positive}  # noqa: RUF012
     support = constraints.nonnegative  # type: ignore[assignment]
     has_rsample = True
+    _base: Any
 
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
-        base = Normal(0, scale, validate_args=False)
+        base = type(self)._base(0, scale, validate_args=False)
         super().__init__(base, AbsTransform(), validate_args=validate_args)
 
     scale = property(lambda self: self.base_dist.scale)
+
+    def log_prob(self, value: Any) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        lp = self.base_dist.log_prob(value) + math.log(2)
+        return _where(value >= 0, lp, _full_like(lp, -math.inf))
+
+    def cdf(self, value: Any) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob: Any) -> Tensor:
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Folded):
+    """``|X|`` for X ~ Normal(0, ``scale``)."""
+
+    _base = Normal
 
     @property
     def mean(self) -> Tensor:
@@ -86,36 +111,11 @@ class HalfNormal(TransformedDistribution):
     def variance(self) -> Tensor:
         return self.scale.pow(2) * (1 - 2 / math.pi)
 
-    def log_prob(self, value: Any) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return _where(value >= 0, lp, _full_like(lp, -math.inf))
 
-    def cdf(self, value: Any) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob: Any) -> Tensor:
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)
-
-
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(_Folded):
     """``|X|`` for X ~ Cauchy(0, ``scale``)."""
 
-    arg_constraints = {"scale": constraints.positive}  # noqa: RUF012
-    support = constraints.nonnegative  # type: ignore[assignment]
-    has_rsample = True
-
-    def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
-        base = Cauchy(0, scale, validate_args=False)
-        super().__init__(base, AbsTransform(), validate_args=validate_args)
-
-    scale = property(lambda self: self.base_dist.scale)
+    _base = Cauchy
 
     @property
     def mean(self) -> Tensor:
@@ -128,23 +128,6 @@ class HalfCauchy(TransformedDistribution):
     @property
     def variance(self) -> Tensor:
         return self.base_dist.variance
-
-    def log_prob(self, value: Any) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return _where(value >= 0, lp, _full_like(lp, -math.inf))
-
-    def cdf(self, value: Any) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob: Any) -> Tensor:
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Gumbel(TransformedDistribution):
