@@ -423,3 +423,48 @@ def test_loss_rejects_bad_reduction():
     with pytest.raises(ValueError, match="batchmean is not a valid value for reduction"):
         nn.MSELoss(reduction="batchmean")
     assert nn.MSELoss(size_average=False).reduction == "sum"
+
+
+def test_norm_layers_take_a_half_input_with_float_parameters_as_pytorchs_cpu_norms():
+    """A model cast to half but for its norms: float32 inside, float16 out, gradients in each
+    tensor's own dtype, running statistics kept in float32."""
+    import torch
+
+    def run(lib):
+        lib.manual_seed(0)
+        data = np.random.default_rng(0).standard_normal((2, 4, 3, 3))
+        x = lib.tensor(data, dtype=lib.float16, requires_grad=True)
+        out = {}
+        layers = [
+            ("layer", lib.nn.LayerNorm(3)),
+            ("group", lib.nn.GroupNorm(2, 4)),
+            ("batch", lib.nn.BatchNorm2d(4)),
+            ("batch_eval", lib.nn.BatchNorm2d(4).eval()),
+        ]
+        for name, layer in layers:
+            y = layer(x)
+            y.float().pow(2).sum().backward()
+            grads = [p.grad for p in layer.parameters()]
+            out[name] = (
+                str(y.dtype),
+                str(x.grad.dtype),
+                [str(g.dtype) for g in grads],
+                y.detach().float().numpy(),
+                x.grad.float().numpy().copy(),
+                [g.numpy() for g in grads],
+            )
+            x.grad = None
+            if name == "batch":
+                out["running_mean"] = (str(layer.running_mean.dtype), layer.running_mean.numpy())
+        return out
+
+    ours, theirs = run(gg), run(torch)
+    assert ours["running_mean"][0] == theirs["running_mean"][0]
+    np.testing.assert_allclose(ours.pop("running_mean")[1], theirs.pop("running_mean")[1], 1e-3)
+    for name, got in ours.items():
+        want = theirs[name]
+        assert got[:3] == want[:3], name  # the dtypes
+        np.testing.assert_allclose(got[3], want[3], rtol=2e-3, atol=2e-3)
+        np.testing.assert_allclose(got[4], want[4], rtol=1e-2, atol=1e-2)
+        for g, w in zip(got[5], want[5]):
+            np.testing.assert_allclose(g, w, rtol=1e-2, atol=1e-2)

@@ -133,6 +133,14 @@ class AffineNorm(Node):
         return gx, gw, gb, None, None, None, None
 
 
+def half_with_float_params(x: Tensor, *params: Any) -> bool:
+    """A float16 input with float32 weight or bias: PyTorch's CPU norms take this mix (a model
+    cast to half but for its norms), computing in float32 and answering in float16."""
+    return x._data.dtype == np.float16 and any(
+        isinstance(p, Tensor) and p._data.dtype == np.float32 for p in params
+    )
+
+
 def _param(op: str, name: str, p: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
     if p is None:
         return None
@@ -170,6 +178,8 @@ def layer_norm(
     tensor([[-1.0000,  1.0000]])
     """
     x = floating_input("layer_norm", input)
+    if half_with_float_params(x, weight, bias):
+        return layer_norm(x.float(), normalized_shape, weight, bias, eps).to(x.dtype)
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(ns)
     if k == 0 or x.ndim < k or x.shape[x.ndim - k :] != ns:
@@ -213,6 +223,9 @@ def batch_norm(
     the running statistics.
     """
     x = floating_input("batch_norm", input)
+    if half_with_float_params(x, weight, bias):
+        up = batch_norm(x.float(), running_mean, running_var, weight, bias, training, momentum, eps)
+        return up.to(x.dtype)
     if x.ndim < 2:
         raise ValueError(
             f"batch_norm: expected an input of shape (N, C) or (N, C, *), got shape "

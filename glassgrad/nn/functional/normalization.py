@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from glassgrad.autograd.state import bump_version
-from glassgrad.nn.functional.norm import _mean_over, _param, _sum_over, batch_norm, pad
+from glassgrad.nn.functional.norm import (
+    _mean_over,
+    _param,
+    _sum_over,
+    batch_norm,
+    half_with_float_params,
+    pad,
+)
 from glassgrad.ops._common import Node, Tensor, floating_input
 from glassgrad.ops.elementwise import rsqrt
 from glassgrad.ops.reductions import mean
@@ -85,6 +92,8 @@ def group_norm(
     tensor([[-1.0000,  1.0000, -1.0000,  1.0000]])
     """
     x = floating_input("group_norm", input)
+    if half_with_float_params(x, weight, bias):
+        return group_norm(x.float(), num_groups, weight, bias, eps).to(x.dtype)
     if x.ndim < 2:
         raise RuntimeError(
             f"group_norm: Expected at least 2 dimensions for input tensor but received {x.ndim}"
