@@ -396,25 +396,30 @@ class AsStrided(Node):
     """A view re-derived from its base's graph after an in-place op changed the base: the
     view's elements, picked from the base (PyTorch's ``AsStridedBackward0``)."""
 
-    __slots__ = ("base_shape", "positions")
+    __slots__ = ("base_shape", "inside", "positions")
 
     @staticmethod
-    def forward(ctx: Any, base: Any, positions: Any) -> Any:
-        ctx.positions, ctx.base_shape = positions, base.shape
+    def forward(ctx: Any, base: Any, positions: Any, inside: Any = None) -> Any:
+        """``inside``: where ``positions`` name an element of ``base`` (None: everywhere); the
+        others (``as_strided`` reaching past a view) get no gradient, as in PyTorch."""
+        ctx.positions, ctx.base_shape, ctx.inside = positions, base.shape, inside
         return base.reshape(-1)[positions]
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         size = int(np.prod(ctx.base_shape))
+        if ctx.inside is not None:
+            g = g * ctx.inside
         flat = indexing.index_add_zeros(g, (size,), (ctx.positions,))
-        return flat.reshape(ctx.base_shape), None
+        return (flat.reshape(ctx.base_shape), *(None,) * (len(ctx.next) - 1))
 
 
 @op(inplace="view")
 def as_strided(input: Any, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
     """A view of ``input``'s memory with the given sizes and strides (in elements), starting
     ``storage_offset`` elements into it (``input``'s own offset by default): windows that may
-    overlap (``unfold`` by hand). Read-only, as NumPy's: writing into overlapping windows would
+    overlap (``unfold`` by hand). On a view, elements of the memory outside it are read and get
+    no gradient, as in PyTorch. Read-only, as NumPy's: writing into overlapping windows would
     write one element several times. The gradient adds up over the windows each element is in."""
     x = as_tensor(input)
     size = _shape_arg((size,)) if not isinstance(size, int) else (size,)
@@ -445,13 +450,11 @@ def as_strided(input: Any, size: Any, stride: Any, storage_offset: int | None = 
     flat = np.arange(x._data.size, dtype=np.intp).reshape(x._data.shape)
     own[_memory_positions(x._data, root)] = flat
     picked = own[at]
-    if (picked < 0).any():
-        raise RuntimeError(
-            f"as_strided: size {list(size)} and stride {list(stride)} reach memory outside this "
-            f"tensor of shape {tuple(x.shape)} (it is a view of a larger one); call as_strided on "
-            "its base, or on .contiguous()"
-        )
-    out = AsStrided.apply(x, picked)
+    if (picked < 0).any():  # memory past this view: read, but no gradient goes there
+        inside = picked >= 0
+        out = AsStrided.apply(x, np.where(inside, picked, 0), inside)
+    else:
+        out = AsStrided.apply(x, picked)
     start = root.reshape(-1, order="A")[offset:]
     itemsize = root.itemsize
     out._data = np.lib.stride_tricks.as_strided(
