@@ -280,6 +280,8 @@ def is_storage(obj: _typing.Any) -> _builtins.bool:
     return False
 
 
+multiprocessing._register_reductions()  # shared tensors go to other processes by file
+
 # submodules PyTorch's ``import torch`` loads, loaded here on first use (``torch.profiler.profile``
 # with no import of its own)
 _LAZY_SUBMODULES = frozenset({"compiler", "cpu", "mps", "mtia", "profiler", "xpu"})

@@ -447,10 +447,17 @@ class Tensor:
         return False
 
     def share_memory_(self) -> Tensor:
+        """Move the numbers into memory other processes map too: a tensor handed to a process
+        of ``torch.multiprocessing`` then shares them, and its writes (a Hogwild worker's
+        optimizer steps) show here (``glassgrad/multiprocessing.py``)."""
+        if getattr(self, "_shared_path_", None) is None:
+            from glassgrad.multiprocessing import move_to_shared_memory
+
+            move_to_shared_memory(self)
         return self
 
     def is_shared(self) -> bool:
-        return False
+        return getattr(self, "_shared_path_", None) is not None
 
     @property
     def _version(self) -> int:
