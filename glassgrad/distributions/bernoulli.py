@@ -8,11 +8,9 @@ import numpy as np
 
 from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import (
+    BinaryProbsLogits,
     Distribution,
     broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
 from glassgrad.nn.functional._pointwise_loss import binary_cross_entropy_with_logits
 from glassgrad.ops.shape import broadcast_tensors
@@ -22,7 +20,7 @@ from glassgrad.tensor import Tensor
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(BinaryProbsLogits, Distribution):
     """Coin flips: 1 with probability ``probs`` (or ``sigmoid(logits)``), else 0."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}  # noqa: RUF012
@@ -43,14 +41,6 @@ class Bernoulli(Distribution):
         self._param = param
         batch_shape = Size() if not isinstance(given, Tensor) else param.size()
         super().__init__(batch_shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:

@@ -12,6 +12,7 @@ from glassgrad.creation import ones_like as _ones_like
 from glassgrad.creation import zeros_like as _zeros_like
 from glassgrad.distributions import constraints
 from glassgrad.distributions.distribution import (
+    BinaryProbsLogits,
     Distribution,
     broadcast_all,
     clamp_probs,
@@ -37,7 +38,7 @@ def _one_param(probs: Any, logits: Any) -> tuple[str, Any]:
     return ("probs", probs) if probs is not None else ("logits", logits)
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(BinaryProbsLogits, Distribution):
     """The logit of a ``RelaxedBernoulli`` sample: ``(logit U + logit p) / temperature``."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}  # noqa: RUF012
@@ -57,14 +58,6 @@ class LogitRelaxedBernoulli(Distribution):
         self._param = param
         batch = Size() if not isinstance(value, Tensor) else param.size()
         super().__init__(batch, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:

@@ -13,11 +13,10 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions._special import lgamma
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import (
+    BinaryProbsLogits,
     Distribution,
     broadcast_all,
     lazy_property,
-    logits_to_probs,
-    probs_to_logits,
 )
 from glassgrad.distributions.gamma import Gamma
 from glassgrad.distributions.more import Binomial
@@ -30,7 +29,7 @@ from glassgrad.tensor import Tensor
 __all__ = ["Multinomial", "NegativeBinomial"]
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(BinaryProbsLogits, Distribution):
     """Failures before ``total_count`` successes of Bernoulli trials whose success probability
     is ``1 - probs`` (PyTorch's convention: ``probs`` is the failure probability)."""
 
@@ -59,14 +58,6 @@ class NegativeBinomial(Distribution):
             self.total_count = self.total_count.type_as(self.logits)
             self._param = self.logits
         super().__init__(self._param.size(), validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:

@@ -79,6 +79,19 @@ def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
     return logits.sigmoid() if is_binary else logits.softmax(-1)
 
 
+class BinaryProbsLogits:
+    """``probs`` and ``logits`` of a yes/no parameter: whichever was given, the other derived
+    on first use (Bernoulli, Binomial, Geometric, NegativeBinomial, LogitRelaxedBernoulli)."""
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+
 def xlogy(x: Any, y: Tensor) -> Tensor:
     """x log y with 0 log 0 = 0 (what PyTorch's ``xlogy`` gives at the support's edge)."""
     from glassgrad.ops.comparison import where

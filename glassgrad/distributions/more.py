@@ -21,12 +21,10 @@ from glassgrad.distributions import constraints
 from glassgrad.distributions._special import digamma, lgamma
 from glassgrad.distributions.categorical import Categorical
 from glassgrad.distributions.distribution import (
+    BinaryProbsLogits,
     Distribution,
     broadcast_all,
     clamp_probs,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
     standard_normal,
     uniform01,
     xlogy,
@@ -449,7 +447,7 @@ class Poisson(Distribution):
         return xlogy(value, rate) - rate - lgamma(value + 1)
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsLogits, Distribution):
     """The number of failures before the first success of Bernoulli(``probs``) trials."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}  # noqa: RUF012
@@ -467,14 +465,6 @@ class Geometric(Distribution):
         param = probs if probs is not None else logits
         t = self.probs if probs is not None else self.logits
         super().__init__(_shape_of((param,), (t,)), validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     mean = property(lambda self: self.probs.reciprocal() - 1)  # type: ignore[assignment]
     mode = property(lambda self: _zeros_like(self.probs))  # type: ignore[assignment]
@@ -497,7 +487,7 @@ class Geometric(Distribution):
         return _bce_logits(self.logits, self.probs, reduction="none") / self.probs
 
 
-class Binomial(Distribution):
+class Binomial(BinaryProbsLogits, Distribution):
     """Successes in ``total_count`` Bernoulli(``probs``) trials."""
 
     arg_constraints = {  # noqa: RUF012
@@ -529,14 +519,6 @@ class Binomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> Any:
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     mean = property(lambda self: self.total_count * self.probs)  # type: ignore[assignment]
     variance = property(lambda self: self.total_count * self.probs * (1 - self.probs))  # type: ignore[assignment]
