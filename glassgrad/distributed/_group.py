@@ -214,16 +214,18 @@ def _abort_on_uncaught(
     Without it the other ranks would wait forever in their next collective for this one.
     """
     previous = _previous_excepthook[-1] if _previous_excepthook else sys.__excepthook__
+    pg = _default[0] if _default else None
+    where = f"rank {pg.rank()} of {pg.size()}" if pg is not None else "a rank"
+    sys.stdout.flush()
+    # the one line first: MPI_Abort can end the launcher before it forwards the last output
+    sys.stderr.write(
+        f"glassgrad.distributed: {where} raised {exc_type.__name__}: {exc}; aborting the "
+        "whole job (MPI_Abort)\n"
+    )
+    sys.stderr.flush()
     try:
         previous(exc_type, exc, tb)
     finally:
-        pg = _default[0] if _default else None
-        where = f"rank {pg.rank()} of {pg.size()}" if pg is not None else "a rank"
-        sys.stdout.flush()
-        sys.stderr.write(
-            f"glassgrad.distributed: {where} raised {exc_type.__name__}: {exc}; aborting the "
-            "whole job (MPI_Abort)\n"
-        )
         sys.stderr.flush()
         from mpi4py import MPI
 
